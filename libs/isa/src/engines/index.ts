@@ -1,0 +1,26 @@
+import { Isa } from '../isa';
+import { Hart } from '../rv32/hart';
+import { rv32 } from '../rv32';
+import { BinaryTranslationEngine } from './bt';
+import { DirectThreadedEngine } from './direct';
+import { DispatchEngine } from './dispatch';
+import { Engine, EngineName, ENGINE_NAMES } from './engine';
+import { IndirectThreadedEngine } from './indirect';
+
+export function createEngine(name: EngineName, hart: Hart, isa: Isa = rv32): Engine {
+  switch (name) {
+    case 'dispatch': return new DispatchEngine(hart, isa);
+    case 'indirect': return new IndirectThreadedEngine(hart, isa);
+    case 'direct': return new DirectThreadedEngine(hart, isa);
+    case 'bt': return new BinaryTranslationEngine(hart, isa);
+    default: throw new RangeError(`unknown engine '${String(name)}': expected one of ${ENGINE_NAMES.join(', ')}`);
+  }
+}
+
+export function isEngineName(s: string): s is EngineName {
+  return (ENGINE_NAMES as readonly string[]).includes(s);
+}
+
+export type { Engine, EngineName } from './engine';
+export { ENGINE_NAMES, drive } from './engine';
+export { BinaryTranslationEngine, DirectThreadedEngine, DispatchEngine, IndirectThreadedEngine };

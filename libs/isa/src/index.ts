@@ -1,0 +1,27 @@
+// @vsim/isa: instruction sets, their decoders and disassemblers, the four emulation engines,
+// ELF loading and the two machines programs run on (Linux user, bare metal).
+
+export type { Isa, InstrDef, Gen, Sensitivity, Flow } from './isa';
+export type { CostModel, CostClass } from './cost';
+export { DEFAULT_COST_MODEL, makeCostModel } from './cost';
+export type { Device } from './memory/bus';
+export { Bus, PAGE_SIZE } from './memory/bus';
+export { Clint, CLINT_BASE } from './memory/clint';
+export { rv32, rv32Imm } from './rv32';
+export { RV32_INSTRUCTIONS } from './rv32/instructions';
+export { ABI_NAMES } from './rv32/disasm';
+export type { HartOptions } from './rv32/hart';
+export { Hart } from './rv32/hart';
+export { CSR, MSTATUS, MIP, Priv } from './rv32/csr';
+export { Cause, causeName, INTERRUPT_BIT } from './rv32/causes';
+export type { StopName } from './rv32/signals';
+export { Stop, STOP_NAMES } from './rv32/signals';
+export { mulh, mulhu, mulhsu } from './rv32/mulh';
+export type { Engine, EngineName } from './engines';
+export { createEngine, isEngineName, ENGINE_NAMES } from './engines';
+export type { ElfImage, ElfSegment } from './elf/elf32';
+export { parseElf32, loadElf32, ElfError } from './elf/elf32';
+export type { LinuxUserOptions, ProcessResult, GuestFault } from './machine/linux-user';
+export { LinuxUserProcess, USER_RAM_BASE } from './machine/linux-user';
+export type { BareOptions, BareResult } from './machine/bare';
+export { BareMachine, BARE_RAM_BASE } from './machine/bare';

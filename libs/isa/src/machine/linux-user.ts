@@ -1,0 +1,196 @@
+// A statically linked rv32 Linux user program on one hart, with the Linux user ABI subset such
+// programs need (the role qemu-riscv32 plays): the initial stack of argc/argv/envp/auxv, and the
+// system calls write, exit, exit_group and brk. Any other system call returns -ENOSYS.
+
+import { Bus, PAGE_SIZE } from '../memory/bus';
+import { parseElf32, loadElf32, ElfImage } from '../elf/elf32';
+import { Hart, HartOptions } from '../rv32/hart';
+import { Priv } from '../rv32/csr';
+import { Cause, causeName } from '../rv32/causes';
+import { Stop } from '../rv32/signals';
+import { Engine, EngineName } from '../engines/engine';
+import { createEngine } from '../engines';
+import { rv32 } from '../rv32';
+
+export const SYS = { write: 64, exit: 93, exit_group: 94, brk: 214 } as const;
+const ENOSYS = 38;
+const EBADF = 9;
+const EFAULT = 14;
+
+/** Linux user programs are linked at 0x10000; RAM starts there so a null pointer faults. */
+export const USER_RAM_BASE = 0x10000;
+export const USER_RAM_SIZE = 64 * 1024 * 1024;
+const STACK_SIZE = 1024 * 1024;
+
+/** A guest exception the program could not handle: what Linux would turn into a signal. */
+export interface GuestFault {
+  readonly cause: number;
+  readonly causeName: string;
+  readonly pc: number;
+  readonly tval: number;
+  /** The faulting instruction word and its disassembly, when it could be fetched. */
+  readonly instruction?: number;
+  readonly disassembly?: string;
+  /** The signal Linux would deliver, and the conventional shell status 128 + signal. */
+  readonly signal: string;
+  readonly status: number;
+}
+
+export interface LinuxUserOptions extends HartOptions {
+  engine?: EngineName;
+  argv?: readonly string[];
+  env?: readonly string[];
+  ramSize?: number;
+  stdout?: (bytes: Uint8Array) => void;
+  stderr?: (bytes: Uint8Array) => void;
+}
+
+export interface ProcessResult {
+  /** The exit status (0..255), or the fault's 128 + signal. */
+  readonly status: number;
+  readonly exited: boolean;
+  readonly fault?: GuestFault;
+  readonly instructions: number;
+  readonly cycles: number;
+  readonly syscalls: number;
+}
+
+export class LinuxUserProcess {
+  readonly bus: Bus;
+  readonly hart: Hart;
+  readonly engine: Engine;
+  readonly image: ElfImage;
+  private brkStart: number;
+  private brkCur: number;
+  private readonly brkMax: number;
+  private syscalls = 0;
+  private exitStatus: number | undefined;
+
+  constructor(elf: Uint8Array | ElfImage, private readonly opts: LinuxUserOptions = {}) {
+    this.image = elf instanceof Uint8Array ? parseElf32(elf) : elf;
+    this.bus = new Bus(USER_RAM_BASE, opts.ramSize ?? USER_RAM_SIZE);
+    const top = loadElf32(this.image, this.bus);
+    this.hart = new Hart(this.bus, opts);
+    this.hart.priv = Priv.U;
+    // No guest kernel: every exception comes to us, as it would to Linux.
+    this.hart.exitMask = 0xffff;
+    this.hart.mcounteren = 7;
+    this.hart.scounteren = 7;
+    this.brkStart = this.brkCur = alignUp(top, PAGE_SIZE);
+    this.brkMax = this.bus.ramEnd - STACK_SIZE;
+    if (this.brkStart >= this.brkMax) throw new RangeError('the program leaves no room for heap and stack in guest RAM');
+    this.hart.pc = this.image.entry;
+    this.hart.x[2] = this.buildStack(opts.argv ?? ['program'], opts.env ?? []);
+    this.engine = createEngine(opts.engine ?? 'bt', this.hart, rv32);
+  }
+
+  /** Lays out argc, argv[], NULL, envp[], NULL, auxv, then the strings, as the Linux ELF loader does. */
+  private buildStack(argv: readonly string[], env: readonly string[]): number {
+    const enc = new TextEncoder();
+    let sp = this.bus.ramEnd;
+    const put = (s: string) => {
+      const b = enc.encode(s + '\0');
+      sp -= b.length;
+      this.bus.writeBytes(sp, b);
+      return sp;
+    };
+    const argvPtrs = argv.map(put);
+    const envPtrs = env.map(put);
+    sp &= ~15;
+    sp -= 16;
+    const random = sp; // AT_RANDOM: 16 bytes, fixed for determinism
+    this.bus.writeBytes(random, enc.encode('vsim-determinism'));
+    const auxv = [6, PAGE_SIZE, 9, this.image.entry, 25, random, 0, 0]; // AT_PAGESZ, AT_ENTRY, AT_RANDOM, AT_NULL
+    const words = [argv.length, ...argvPtrs, 0, ...envPtrs, 0, ...auxv];
+    sp -= words.length * 4;
+    sp &= ~15;
+    words.forEach((w, i) => this.bus.writeU32(sp + i * 4, w));
+    return sp;
+  }
+
+  /** Runs to exit or fault, or until `maxCycles` more cycles have passed (then `exited` is false). */
+  run(maxCycles = Number.MAX_SAFE_INTEGER / 2): ProcessResult {
+    const h = this.hart;
+    const end = h.cycles + maxCycles;
+    while (this.exitStatus === undefined && h.cycles < end) {
+      const stop = this.engine.run(end - h.cycles);
+      if (stop !== Stop.Trap) {
+        if (stop === Stop.Budget) break;
+        continue; // wfi traps in U-mode, so only Budget ends a slice here
+      }
+      if (h.exitCause !== Cause.EcallFromU) return this.result(this.fault());
+      this.syscall();
+    }
+    return this.result();
+  }
+
+  private result(fault?: GuestFault): ProcessResult {
+    return {
+      status: fault ? fault.status : this.exitStatus ?? 0,
+      exited: this.exitStatus !== undefined,
+      fault,
+      instructions: this.hart.instret,
+      cycles: this.hart.cycles,
+      syscalls: this.syscalls,
+    };
+  }
+
+  private fault(): GuestFault {
+    const h = this.hart;
+    const cause = h.exitCause;
+    const signal = cause === Cause.IllegalInstruction ? ['SIGILL', 4]
+      : cause === Cause.Breakpoint ? ['SIGTRAP', 5]
+      : cause === Cause.LoadMisaligned || cause === Cause.StoreMisaligned || cause === Cause.InstructionMisaligned ? ['SIGBUS', 7]
+      : ['SIGSEGV', 11];
+    let instruction: number | undefined;
+    let disassembly: string | undefined;
+    if (this.bus.inRam(h.pc, 4)) {
+      instruction = this.bus.readU32(h.pc);
+      disassembly = rv32.disassemble(instruction, h.pc);
+    }
+    return {
+      cause, causeName: causeName(cause), pc: h.pc >>> 0, tval: h.exitTval >>> 0,
+      instruction, disassembly, signal: signal[0] as string, status: 128 + (signal[1] as number),
+    };
+  }
+
+  private syscall(): void {
+    const h = this.hart;
+    const x = h.x;
+    const nr = x[17];
+    this.syscalls++;
+    let ret: number;
+    switch (nr) {
+      case SYS.write: ret = this.write(x[10], x[11] >>> 0, x[12] >>> 0); break;
+      case SYS.exit:
+      case SYS.exit_group:
+        this.exitStatus = x[10] & 0xff;
+        return;
+      case SYS.brk: ret = this.brk(x[10] >>> 0); break;
+      default: ret = -ENOSYS;
+    }
+    x[10] = ret | 0;
+    h.pc = (h.pc + 4) >>> 0;
+  }
+
+  private write(fd: number, buf: number, count: number): number {
+    if (fd !== 1 && fd !== 2) return -EBADF;
+    if (count === 0) return 0;
+    if (!this.bus.inRam(buf, count)) return -EFAULT;
+    const bytes = this.bus.readBytes(buf, count);
+    const sink = fd === 1 ? this.opts.stdout : this.opts.stderr;
+    sink?.(bytes);
+    return count;
+  }
+
+  private brk(addr: number): number {
+    if (addr < this.brkStart || addr > this.brkMax) return this.brkCur;
+    if (addr > this.brkCur) this.bus.writeBytes(this.brkCur, new Uint8Array(addr - this.brkCur));
+    this.brkCur = addr;
+    return addr;
+  }
+}
+
+function alignUp(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}

@@ -1,0 +1,159 @@
+// A guest's physical address space: one contiguous RAM region plus memory-mapped devices,
+// dispatched by address range. Each VM gets its own Bus, so one guest's RAM is unreachable
+// from another's: isolation is structural, not a check.
+
+/** A memory-mapped device. Offsets are relative to `base`; width is 1, 2 or 4 bytes. */
+export interface Device {
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  load(offset: number, width: 1 | 2 | 4): number;
+  store(offset: number, width: 1 | 2 | 4, value: number): void;
+}
+
+/** Notified when guest code in a page changes, so decoded/translated copies can be dropped. */
+export type CodeInvalidator = (ramPage: number) => void;
+
+export const PAGE_SHIFT = 12;
+export const CODE_PAGE = 1;
+export const WATCHED_PAGE = 2;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+export class Bus {
+  /** RAM views over one buffer; the host is little-endian like RISC-V (checked below). */
+  readonly u8: Uint8Array;
+  readonly i8: Int8Array;
+  readonly u16: Uint16Array;
+  readonly i16: Int16Array;
+  readonly i32: Int32Array;
+  /**
+   * One byte per RAM page: non-zero sends stores to the slow path. Bit 0 (CODE_PAGE): some engine
+   * holds a decoded or translated copy of code in the page, which a store must invalidate
+   * (self-modifying code, program loading). Bit 1 (WATCHED_PAGE): the host watches a word there.
+   */
+  readonly codePages: Uint8Array;
+  private readonly devices: Device[] = [];
+  private readonly invalidators = new Set<CodeInvalidator>();
+  /** Word watchpoints (host hooks such as tohost), keyed by RAM offset. */
+  private readonly watches = new Map<number, (value: number) => void>();
+
+  constructor(readonly ramBase: number, readonly ramSize: number) {
+    if (ramBase % PAGE_SIZE !== 0) throw new Error(`ram base 0x${ramBase.toString(16)} is not page aligned`);
+    if (ramSize <= 0 || ramSize % PAGE_SIZE !== 0) throw new Error(`ram size ${ramSize} is not a positive multiple of ${PAGE_SIZE}`);
+    if (ramBase + ramSize > 2 ** 32) throw new Error('ram does not fit in the 32-bit address space');
+    const buf = new ArrayBuffer(ramSize);
+    this.u8 = new Uint8Array(buf);
+    this.i8 = new Int8Array(buf);
+    this.u16 = new Uint16Array(buf);
+    this.i16 = new Int16Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
+  }
+
+  get ramEnd(): number {
+    return this.ramBase + this.ramSize;
+  }
+
+  attach(device: Device): void {
+    const end = device.base + device.size;
+    const overlaps = (a: number, b: number) => device.base < b && a < end;
+    if (overlaps(this.ramBase, this.ramEnd)) throw new Error(`device ${device.name} overlaps RAM`);
+    for (const d of this.devices) {
+      if (overlaps(d.base, d.base + d.size)) throw new Error(`device ${device.name} overlaps ${d.name}`);
+    }
+    this.devices.push(device);
+  }
+
+  deviceAt(addr: number): Device | undefined {
+    for (const d of this.devices) if (addr - d.base >= 0 && addr - d.base < d.size) return d;
+    return undefined;
+  }
+
+  /** True when [addr, addr+len) lies inside RAM. */
+  inRam(addr: number, len: number): boolean {
+    return addr >= this.ramBase && addr + len <= this.ramEnd && len >= 0;
+  }
+
+  onCodeChange(fn: CodeInvalidator): () => void {
+    this.invalidators.add(fn);
+    return () => this.invalidators.delete(fn);
+  }
+
+  /** Drop every decoded/translated copy of the RAM page at `page` (index from ramBase). */
+  invalidatePage(page: number): void {
+    if (!(this.codePages[page] & CODE_PAGE)) return;
+    this.codePages[page] &= ~CODE_PAGE;
+    for (const fn of this.invalidators) fn(page);
+  }
+
+  /** Marks a page as holding decoded code (engines call this when they decode from it). */
+  markCode(page: number): void {
+    this.codePages[page] |= CODE_PAGE;
+  }
+
+  /** Calls `fn` after every guest store to the aligned word at `addr` (e.g. the tohost word). */
+  watchWord(addr: number, fn: (value: number) => void): void {
+    if (!this.inRam(addr, 4) || addr & 3) throw new RangeError(`watched word 0x${(addr >>> 0).toString(16)} is not an aligned RAM word`);
+    const off = addr - this.ramBase;
+    this.watches.set(off >>> 2, fn);
+    this.codePages[off >>> PAGE_SHIFT] |= WATCHED_PAGE;
+  }
+
+  /** Slow-path hook after a guest store at RAM offset `off`; returns true if a watch fired. */
+  storeHook(off: number): boolean {
+    const page = off >>> PAGE_SHIFT;
+    const flags = this.codePages[page];
+    let fired = false;
+    if (flags & WATCHED_PAGE) {
+      const fn = this.watches.get(off >>> 2);
+      if (fn) {
+        fn(this.i32[off >>> 2] >>> 0);
+        fired = true;
+      }
+    }
+    if (flags & CODE_PAGE) {
+      this.invalidatePage(page);
+      fired = true;
+    }
+    return fired;
+  }
+
+  /** Drop every copy of every page (fence.i, reloading a program). */
+  invalidateAll(): void {
+    for (let p = 0; p < this.codePages.length; p++) this.invalidatePage(p);
+  }
+
+  /** Host-side copy into guest RAM (loader, hypervisor); keeps translated code coherent. */
+  writeBytes(addr: number, bytes: Uint8Array): void {
+    if (!this.inRam(addr, bytes.length)) {
+      throw new RangeError(`write of ${bytes.length} bytes at 0x${(addr >>> 0).toString(16)} is outside RAM`);
+    }
+    const off = addr - this.ramBase;
+    this.u8.set(bytes, off);
+    if (bytes.length > 0) {
+      for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) this.invalidatePage(p);
+    }
+  }
+
+  readBytes(addr: number, len: number): Uint8Array {
+    if (!this.inRam(addr, len)) {
+      throw new RangeError(`read of ${len} bytes at 0x${(addr >>> 0).toString(16)} is outside RAM`);
+    }
+    const off = addr - this.ramBase;
+    return this.u8.slice(off, off + len);
+  }
+
+  readU32(addr: number): number {
+    return new DataView(this.u8.buffer).getUint32(addr - this.ramBase, true);
+  }
+
+  writeU32(addr: number, value: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, value >>> 0, true);
+    this.writeBytes(addr, b);
+  }
+}
+
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('vsim needs a little-endian host: guest RAM is viewed through typed arrays');
+}

@@ -1,0 +1,629 @@
+// One RV32IMA hart: architectural state plus the slow paths every engine shares — memory accesses
+// that miss the RAM fast path, CSRs, privileged instructions, trap entry and interrupt delivery.
+// Engines own only the fast path (fetch, decode, ALU, RAM hits); anything here is identical for all
+// four engines by construction, which is what keeps their results bit-identical.
+
+import { Bus, PAGE_SHIFT } from '../memory/bus';
+import { CostModel, DEFAULT_COST_MODEL } from '../cost';
+import { Cause, INTERRUPT_BIT } from './causes';
+import {
+  CSR, IRQ_PRIORITY, MEDELEG_WRITABLE, MENVCFGH_STCE, MIDELEG_WRITABLE, MIE_WRITABLE, MIP,
+  MIP_WRITABLE, MISA_VALUE, MSTATUS, MSTATUS_WRITABLE, Priv, SSTATUS_MASK,
+} from './csr';
+import { RESUME, Stop, TRAP } from './signals';
+
+/** Index of the write-only sink register: writes to x0 are redirected here by pre-decoding engines. */
+export const X_SINK = 32;
+
+export interface HartOptions {
+  hartId?: number;
+  cost?: CostModel;
+  /** Platform timer ticks: mtime advances by one every this many cycles (1 GHz / 10 MHz = 100). */
+  cyclesPerTick?: number;
+}
+
+export class Hart {
+  /** x0..x31 plus the sink at index 32. x[0] is always 0. */
+  readonly x = new Int32Array(33);
+  pc = 0;
+  priv: Priv = Priv.M;
+  /**
+   * [cycles, instret]: cycles this hart has executed (the virtual time it consumed) and instructions
+   * retired. A Float64Array so engines update them unboxed on every instruction.
+   */
+  readonly ctr = new Float64Array(2);
+  get cycles(): number { return this.ctr[0]; }
+  set cycles(v: number) { this.ctr[0] = v; }
+  get instret(): number { return this.ctr[1]; }
+  set instret(v: number) { this.ctr[1] = v; }
+
+  // Machine/supervisor CSR state (sstatus, sie, sip are views of these).
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  /** Software-writable and device-driven pending bits; MTIP/STIP are refreshed from the timers. */
+  mip = 0;
+  mtvec = 0;
+  mepc = 0;
+  mcause = 0;
+  mtval = 0;
+  mscratch = 0;
+  mcounteren = 0;
+  menvcfg = 0;
+  menvcfgh = 0;
+  stvec = 0;
+  sepc = 0;
+  scause = 0;
+  stval = 0;
+  sscratch = 0;
+  scounteren = 0;
+  /** Machine timer compare (CLINT) and Sstc supervisor timer compare, in ticks. */
+  mtimecmp = Number.POSITIVE_INFINITY;
+  stimecmp = Number.POSITIVE_INFINITY;
+  private stimecmpLo = 0xffffffff;
+  private stimecmpHi = 0xffffffff;
+  /** Offsets written through mcycle/minstret, so software can reset its counters without touching virtual time. */
+  private cycleOffset = 0;
+  private instretOffset = 0;
+  /** LR/SC reservation: the reserved address, or -1. */
+  reservation = -1;
+
+  /** Exceptions whose cause bit is set here stop the engine (Stop.Trap) instead of entering the guest's handler. */
+  exitMask = 0;
+  /** Filled when an exception exits to the host. */
+  exitCause = 0;
+  exitTval = 0;
+
+  /** Set by a helper when engines must re-service the hart before the next instruction. */
+  kick = false;
+  /** The cycle count at which the running engine must next call service() (timer, budget). */
+  limit = 0;
+  /** A stop requested by wfi or a device, reported at the next service(). */
+  private pendingStop: Stop | -1 = -1;
+  stopReason: Stop = Stop.Budget;
+
+  /** The pending exception while TRAP propagates. */
+  trapCause = 0;
+  trapTval = 0;
+
+  /** Added to cycles to get platform time (set by whoever drives the hart in a shared timeline). */
+  timeSkew = 0;
+
+  readonly hartId: number;
+  readonly cost: CostModel;
+  readonly cyclesPerTick: number;
+
+  // Cached RAM views for the engines' fast paths.
+  readonly ramBase: number;
+  readonly ramSize: number;
+
+  constructor(readonly bus: Bus, opts: HartOptions = {}) {
+    this.hartId = opts.hartId ?? 0;
+    this.cost = opts.cost ?? DEFAULT_COST_MODEL;
+    this.cyclesPerTick = opts.cyclesPerTick ?? 100;
+    this.ramBase = bus.ramBase;
+    this.ramSize = bus.ramSize;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Platform time in timer ticks (the value of mtime / the time CSR). */
+  mtime(): number {
+    return Math.floor((this.cycles + this.timeSkew) / this.cyclesPerTick);
+  }
+
+  private get sstcEnabled(): boolean {
+    return (this.menvcfgh & MENVCFGH_STCE) !== 0;
+  }
+
+  /** Recompute the timer-driven pending bits from the compare registers. */
+  updateTimers(): void {
+    const now = this.mtime();
+    if (now >= this.mtimecmp) this.mip |= MIP.MTIP;
+    else this.mip &= ~MIP.MTIP;
+    if (this.sstcEnabled) {
+      if (now >= this.stimecmp) this.mip |= MIP.STIP;
+      else this.mip &= ~MIP.STIP;
+    }
+  }
+
+  /** The cycle count at which the next timer compare fires, or +Infinity. */
+  private nextTimerCycle(): number {
+    let next = Number.POSITIVE_INFINITY;
+    const at = (cmp: number) => cmp * this.cyclesPerTick - this.timeSkew;
+    if (Number.isFinite(this.mtimecmp) && !(this.mip & MIP.MTIP)) next = Math.min(next, at(this.mtimecmp));
+    if (this.sstcEnabled && Number.isFinite(this.stimecmp) && !(this.mip & MIP.STIP)) next = Math.min(next, at(this.stimecmp));
+    return next;
+  }
+
+  /** Cycles until the next timer event, for a host that wants to skip idle time after wfi. */
+  cyclesUntilNextTimer(): number {
+    this.updateTimers();
+    return Math.max(0, this.nextTimerCycle() - this.cycles);
+  }
+
+  setMtimecmp(ticks: number): void {
+    this.mtimecmp = ticks;
+    this.updateTimers();
+    this.kick = true;
+  }
+
+  // ---------------------------------------------------------------- engine driver protocol
+
+  /**
+   * Called by engines between instructions whenever cycles reach `limit` or `kick` is set.
+   * Reports a requested stop, takes a pending interrupt, checks the budget, and returns the
+   * next cycle count at which it must be called again, or -1 to stop (reason in stopReason).
+   */
+  service(end: number): number {
+    this.kick = false;
+    if (this.pendingStop !== -1) {
+      this.stopReason = this.pendingStop;
+      this.pendingStop = -1;
+      return -1;
+    }
+    this.updateTimers();
+    while (this.takeInterrupt()) { /* a delegated interrupt may be preempted by an M-level one */ }
+    if (this.cycles >= end) {
+      this.stopReason = Stop.Budget;
+      return -1;
+    }
+    return Math.min(end, this.nextTimerCycle());
+  }
+
+  /** Ask the engine to stop before the next instruction (devices: tohost, shutdown). */
+  requestStop(reason: Stop): void {
+    this.pendingStop = reason;
+    this.kick = true;
+  }
+
+  /**
+   * The engine caught TRAP with pc at the faulting instruction: enter the guest's trap handler,
+   * or, if the cause is in exitMask, record it and return true so the engine stops with Stop.Trap.
+   */
+  deliverTrap(): boolean {
+    const cause = this.trapCause;
+    if ((this.exitMask >>> cause) & 1) {
+      this.exitCause = cause;
+      this.exitTval = this.trapTval;
+      this.stopReason = Stop.Trap;
+      return true;
+    }
+    this.enterTrap(cause, this.trapTval, false);
+    return false;
+  }
+
+  /** Raise an exception from inside an instruction. */
+  raise(cause: number, tval: number): never {
+    this.trapCause = cause;
+    this.trapTval = tval >>> 0;
+    throw TRAP;
+  }
+
+  illegal(w: number): never {
+    return this.raise(Cause.IllegalInstruction, w);
+  }
+
+  /** Trap entry (privileged spec §3.1.6–3.1.9): delegation, xEPC/xCAUSE/xTVAL, stacking of xIE. */
+  enterTrap(cause: number, tval: number, interrupt: boolean): void {
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    const causeValue = (interrupt ? (INTERRUPT_BIT | cause) : cause) >>> 0;
+    this.reservation = -1;
+    this.cycles += this.cost.trap;
+    if (this.priv !== Priv.M && (deleg >>> cause) & 1) {
+      this.scause = causeValue;
+      this.sepc = this.pc >>> 0;
+      this.stval = tval >>> 0;
+      let s = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
+      if (this.mstatus & MSTATUS.SIE) s |= MSTATUS.SPIE;
+      if (this.priv === Priv.S) s |= MSTATUS.SPP;
+      this.mstatus = s;
+      this.priv = Priv.S;
+      this.pc = vector(this.stvec, cause, interrupt);
+    } else {
+      this.mcause = causeValue;
+      this.mepc = this.pc >>> 0;
+      this.mtval = tval >>> 0;
+      let s = this.mstatus & ~(MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MIE);
+      if (this.mstatus & MSTATUS.MIE) s |= MSTATUS.MPIE;
+      s |= this.priv << MSTATUS.MPP_SHIFT;
+      this.mstatus = s;
+      this.priv = Priv.M;
+      this.pc = vector(this.mtvec, cause, interrupt);
+    }
+  }
+
+  /** The highest-priority interrupt that is pending, enabled and not masked at this privilege, or -1. */
+  pendingInterrupt(): number {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return -1;
+    const mEnabled = this.priv < Priv.M || (this.mstatus & MSTATUS.MIE) !== 0;
+    const sEnabled = this.priv < Priv.S || (this.priv === Priv.S && (this.mstatus & MSTATUS.SIE) !== 0);
+    const toM = mEnabled ? pending & ~this.mideleg : 0;
+    const toS = sEnabled ? pending & this.mideleg : 0;
+    const take = toM !== 0 ? toM : toS;
+    if (take === 0) return -1;
+    for (const irq of IRQ_PRIORITY) if (take & (1 << irq)) return irq;
+    return -1;
+  }
+
+  private takeInterrupt(): boolean {
+    const irq = this.pendingInterrupt();
+    if (irq < 0) return false;
+    this.enterTrap(irq, 0, true);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- memory slow paths
+
+  private ramOffset(addr: number, width: number): number {
+    const off = addr - this.ramBase;
+    return off >= 0 && off + width <= this.ramSize ? off : -1;
+  }
+
+  private loadSlow(a: number, width: 1 | 2 | 4, signed: boolean): number {
+    if (a & (width - 1)) this.raise(Cause.LoadMisaligned, a);
+    const off = this.ramOffset(a, width);
+    const b = this.bus;
+    if (off >= 0) {
+      if (width === 4) return b.i32[off >>> 2];
+      if (width === 2) return signed ? b.i16[off >>> 1] : b.u16[off >>> 1];
+      return signed ? b.i8[off] : b.u8[off];
+    }
+    const dev = b.deviceAt(a);
+    if (!dev) this.raise(Cause.LoadAccessFault, a);
+    const v = dev.load(a - dev.base, width);
+    if (width === 4) return v | 0;
+    if (width === 2) return signed ? (v << 16) >> 16 : v & 0xffff;
+    return signed ? (v << 24) >> 24 : v & 0xff;
+  }
+
+  ld8(a: number): number { return this.loadSlow(a >>> 0, 1, true); }
+  ld8u(a: number): number { return this.loadSlow(a >>> 0, 1, false); }
+  ld16(a: number): number { return this.loadSlow(a >>> 0, 2, true); }
+  ld16u(a: number): number { return this.loadSlow(a >>> 0, 2, false); }
+  ld32(a: number): number { return this.loadSlow(a >>> 0, 4, true); }
+
+  /** Store slow path: misaligned, device, or RAM holding decoded code. May throw RESUME after completing. */
+  private storeSlow(a: number, width: 1 | 2 | 4, v: number, resume = true): void {
+    if (a & (width - 1)) this.raise(Cause.StoreMisaligned, a);
+    const off = this.ramOffset(a, width);
+    const b = this.bus;
+    if (off >= 0) {
+      if (width === 4) b.i32[off >>> 2] = v;
+      else if (width === 2) b.u16[off >>> 1] = v;
+      else b.u8[off] = v;
+      // Code changed under a decoded/translated copy, or a host watch fired: make the engine leave
+      // whatever block it is in, so the next instruction is fetched afresh (all engines agree).
+      if (b.codePages[off >>> PAGE_SHIFT] && b.storeHook(off)) this.afterSideEffect(resume);
+      return;
+    }
+    const dev = b.deviceAt(a);
+    if (!dev) this.raise(Cause.StoreAccessFault, a);
+    dev.store(a - dev.base, width, width === 4 ? v >>> 0 : v & (width === 2 ? 0xffff : 0xff));
+    // A device write may arm a timer or halt the machine: re-service before the next instruction.
+    this.afterSideEffect(resume);
+  }
+
+  /**
+   * Plain stores leave their block at once (RESUME). AMOs still have rd to write, so they only kick:
+   * they end their block anyway (flow 'system'), and the engine re-services after them.
+   */
+  private afterSideEffect(resume: boolean): void {
+    if (resume) throw RESUME;
+    this.kick = true;
+  }
+
+  st8(a: number, v: number): void { this.storeSlow(a >>> 0, 1, v); }
+  st16(a: number, v: number): void { this.storeSlow(a >>> 0, 2, v); }
+  st32(a: number, v: number): void { this.storeSlow(a >>> 0, 4, v); }
+
+  // ---------------------------------------------------------------- A extension
+
+  lr(a: number): number {
+    a >>>= 0;
+    if (a & 3) this.raise(Cause.LoadMisaligned, a);
+    const v = this.ld32(a);
+    this.reservation = a;
+    return v;
+  }
+
+  /** Returns 0 on success, 1 on failure (the rd value). */
+  sc(a: number, v: number): number {
+    a >>>= 0;
+    if (a & 3) this.raise(Cause.StoreMisaligned, a);
+    const ok = this.reservation === a;
+    this.reservation = -1;
+    if (!ok) return 1;
+    this.amoStore(a, v);
+    return 0;
+  }
+
+  /** AMO read-modify-write. op is funct5. Faults on either half report store/AMO causes. */
+  amo(op: number, a: number, src: number): number {
+    a >>>= 0;
+    if (a & 3) this.raise(Cause.StoreMisaligned, a);
+    const off = this.ramOffset(a, 4);
+    let old: number;
+    if (off >= 0) old = this.bus.i32[off >>> 2];
+    else {
+      const dev = this.bus.deviceAt(a);
+      if (!dev) this.raise(Cause.StoreAccessFault, a);
+      old = dev.load(a - dev.base, 4) | 0;
+    }
+    let nv: number;
+    switch (op) {
+      case 0x01: nv = src; break; // amoswap
+      case 0x00: nv = (old + src) | 0; break; // amoadd
+      case 0x04: nv = old ^ src; break; // amoxor
+      case 0x0c: nv = old & src; break; // amoand
+      case 0x08: nv = old | src; break; // amoor
+      case 0x10: nv = Math.min(old, src); break; // amomin
+      case 0x14: nv = Math.max(old, src); break; // amomax
+      case 0x18: nv = (old >>> 0) < (src >>> 0) ? old : src; break; // amominu
+      case 0x1c: nv = (old >>> 0) > (src >>> 0) ? old : src; break; // amomaxu
+      default: return this.illegal(0);
+    }
+    this.amoStore(a, nv);
+    return old;
+  }
+
+  private amoStore(a: number, v: number): void {
+    const off = this.ramOffset(a, 4);
+    if (off >= 0 && !this.bus.codePages[off >>> PAGE_SHIFT]) {
+      this.bus.i32[off >>> 2] = v;
+      return;
+    }
+    this.storeSlow(a, 4, v, false);
+  }
+
+  // ---------------------------------------------------------------- CSRs
+
+  /**
+   * Zicsr: the whole csrrw/csrrs/csrrc(i) family in one place. `w` is the instruction (for its
+   * csr number, rd, rs1/uimm and funct3), `rs1v` the value of rs1. Returns the old value for rd.
+   */
+  csr(w: number, rs1v: number): number {
+    const num = w >>> 20;
+    const f3 = (w >>> 12) & 7;
+    const rs1 = (w >>> 15) & 31;
+    const rd = (w >>> 7) & 31;
+    const op = f3 & 3; // 1 rw, 2 rs, 3 rc
+    const src = f3 & 4 ? rs1 : rs1v;
+    const writes = op === 1 || rs1 !== 0;
+    if (((num >>> 8) & 3) > this.priv) this.illegal(w);
+    if (writes && num >>> 10 === 3) this.illegal(w);
+    const old = op === 1 && rd === 0 ? 0 : this.csrRead(num, w);
+    if (writes) {
+      const nv = op === 1 ? src : op === 2 ? old | src : old & ~src;
+      this.csrWrite(num, nv | 0, w);
+    }
+    return old | 0;
+  }
+
+  private counterAllowed(num: number): boolean {
+    const bit = 1 << (num & 31);
+    if (this.priv === Priv.M) return true;
+    if (!(this.mcounteren & bit)) return false;
+    return this.priv === Priv.S || (this.scounteren & bit) !== 0;
+  }
+
+  /** Reads a CSR by number; raises illegal instruction (with `w` as tval) for unknown or forbidden ones. */
+  csrRead(num: number, w = 0): number {
+    switch (num) {
+      case CSR.sstatus: return this.mstatus & SSTATUS_MASK;
+      case CSR.sie: return this.mie & this.mideleg;
+      case CSR.stvec: return this.stvec;
+      case CSR.scounteren: return this.scounteren;
+      case CSR.senvcfg: return 0;
+      case CSR.sscratch: return this.sscratch;
+      case CSR.sepc: return this.sepc;
+      case CSR.scause: return this.scause;
+      case CSR.stval: return this.stval;
+      case CSR.sip: this.updateTimers(); return this.mip & this.mideleg;
+      case CSR.stimecmp: case CSR.stimecmph:
+        if (!this.sstcEnabled || (this.priv === Priv.S && !(this.mcounteren & 2))) return this.illegal(w);
+        return num === CSR.stimecmp ? this.stimecmpLo : this.stimecmpHi;
+      case CSR.satp:
+        if (this.priv === Priv.S && this.mstatus & MSTATUS.TVM) return this.illegal(w);
+        return 0; // Bare only: no paging is implemented, satp is read-only zero (WARL).
+      case CSR.mstatus: return this.mstatus;
+      case CSR.mstatush: return 0;
+      case CSR.misa: return MISA_VALUE;
+      case CSR.medeleg: return this.medeleg;
+      case CSR.mideleg: return this.mideleg;
+      case CSR.mie: return this.mie;
+      case CSR.mtvec: return this.mtvec;
+      case CSR.mcounteren: return this.mcounteren;
+      case CSR.menvcfg: return this.menvcfg;
+      case CSR.menvcfgh: return this.menvcfgh;
+      case CSR.mcountinhibit: return 0;
+      case CSR.mscratch: return this.mscratch;
+      case CSR.mepc: return this.mepc;
+      case CSR.mcause: return this.mcause;
+      case CSR.mtval: return this.mtval;
+      case CSR.mip: this.updateTimers(); return this.mip;
+      case CSR.mcycle: return lo32(this.cycles + this.cycleOffset);
+      case CSR.mcycleh: return hi32(this.cycles + this.cycleOffset);
+      case CSR.minstret: return lo32(this.instret + this.instretOffset);
+      case CSR.minstreth: return hi32(this.instret + this.instretOffset);
+      case CSR.cycle: case CSR.cycleh: case CSR.time: case CSR.timeh: case CSR.instret: case CSR.instreth: {
+        if (!this.counterAllowed(num)) return this.illegal(w);
+        const v = (num & 3) === 0 ? this.cycles + this.cycleOffset : (num & 3) === 1 ? this.mtime() : this.instret + this.instretOffset;
+        return num & 0x80 ? hi32(v) : lo32(v);
+      }
+      case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
+      case CSR.mhartid: return this.hartId;
+      default:
+        // PMP registers exist (firmware writes them) but protect nothing: RAM is per VM already.
+        if (num >= 0x3a0 && num <= 0x3ef) return 0;
+        // Other hardware performance counters read as zero.
+        if ((num >= 0xb03 && num <= 0xb1f) || (num >= 0xb83 && num <= 0xb9f) || (num >= 0x323 && num <= 0x33f)) return 0;
+        if ((num >= 0xc03 && num <= 0xc1f) || (num >= 0xc83 && num <= 0xc9f)) {
+          if (!this.counterAllowed(num)) return this.illegal(w);
+          return 0;
+        }
+        return this.illegal(w);
+    }
+  }
+
+  /** Writes a CSR by number, applying its WARL mask. */
+  csrWrite(num: number, v: number, w = 0): void {
+    switch (num) {
+      case CSR.sstatus:
+        this.mstatus = (this.mstatus & ~SSTATUS_MASK) | (v & SSTATUS_MASK);
+        this.kick = true;
+        return;
+      case CSR.sie:
+        this.mie = (this.mie & ~this.mideleg) | (v & this.mideleg & MIE_WRITABLE);
+        this.kick = true;
+        return;
+      case CSR.stvec: this.stvec = v & ~2; return;
+      case CSR.scounteren: this.scounteren = v & 7; return;
+      case CSR.senvcfg: return;
+      case CSR.sscratch: this.sscratch = v; return;
+      case CSR.sepc: this.sepc = v & ~3; return;
+      case CSR.scause: this.scause = v; return;
+      case CSR.stval: this.stval = v; return;
+      case CSR.sip: {
+        const m = this.mideleg & MIP.SSIP;
+        this.mip = (this.mip & ~m) | (v & m);
+        this.kick = true;
+        return;
+      }
+      case CSR.stimecmp: case CSR.stimecmph: {
+        if (!this.sstcEnabled || (this.priv === Priv.S && !(this.mcounteren & 2))) this.illegal(w);
+        if (num === CSR.stimecmp) this.stimecmpLo = v >>> 0;
+        else this.stimecmpHi = v >>> 0;
+        this.stimecmp = toTicks(this.stimecmpLo, this.stimecmpHi);
+        this.updateTimers();
+        this.kick = true;
+        return;
+      }
+      case CSR.satp:
+        if (this.priv === Priv.S && this.mstatus & MSTATUS.TVM) this.illegal(w);
+        return; // Only Bare mode: writes of other modes have no effect (WARL).
+      case CSR.mstatus: {
+        let s = (this.mstatus & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
+        if (((s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT) === 2) s &= ~MSTATUS.MPP; // MPP=2 is reserved: WARL to U
+        this.mstatus = s;
+        this.kick = true;
+        return;
+      }
+      case CSR.mstatush: case CSR.misa: case CSR.mcountinhibit: return;
+      case CSR.medeleg: this.medeleg = v & MEDELEG_WRITABLE; return;
+      case CSR.mideleg: this.mideleg = v & MIDELEG_WRITABLE; this.kick = true; return;
+      case CSR.mie: this.mie = v & MIE_WRITABLE; this.kick = true; return;
+      case CSR.mtvec: this.mtvec = v & ~2; return;
+      case CSR.mcounteren: this.mcounteren = v & 7; return;
+      case CSR.menvcfg: this.menvcfg = v & 1; return;
+      case CSR.menvcfgh: this.menvcfgh = v & MENVCFGH_STCE; this.updateTimers(); this.kick = true; return;
+      case CSR.mscratch: this.mscratch = v; return;
+      case CSR.mepc: this.mepc = v & ~3; return;
+      case CSR.mcause: this.mcause = v; return;
+      case CSR.mtval: this.mtval = v; return;
+      case CSR.mip: {
+        let m = MIP_WRITABLE;
+        if (this.sstcEnabled) m &= ~MIP.STIP;
+        this.mip = (this.mip & ~m) | (v & m);
+        this.kick = true;
+        return;
+      }
+      case CSR.mcycle: this.cycleOffset = setLo(this.cycles + this.cycleOffset, v) - this.cycles; return;
+      case CSR.mcycleh: this.cycleOffset = setHi(this.cycles + this.cycleOffset, v) - this.cycles; return;
+      case CSR.minstret: this.instretOffset = setLo(this.instret + this.instretOffset, v) - this.instret - 1; return;
+      case CSR.minstreth: this.instretOffset = setHi(this.instret + this.instretOffset, v) - this.instret - 1; return;
+      default:
+        if (num >= 0x3a0 && num <= 0x3ef) return;
+        if ((num >= 0xb03 && num <= 0xb1f) || (num >= 0xb83 && num <= 0xb9f) || (num >= 0x323 && num <= 0x33f)) return;
+        this.illegal(w);
+    }
+  }
+
+  // ---------------------------------------------------------------- privileged instructions
+
+  ecall(): never {
+    return this.raise(Cause.EcallFromU + this.priv, 0);
+  }
+
+  ebreak(pc: number): never {
+    return this.raise(Cause.Breakpoint, pc);
+  }
+
+  /** mret: returns the pc to continue at. */
+  mret(w: number): number {
+    if (this.priv < Priv.M) this.illegal(w);
+    const s = this.mstatus;
+    const mpp = (s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT;
+    let ns = s & ~(MSTATUS.MIE | MSTATUS.MPP);
+    if (s & MSTATUS.MPIE) ns |= MSTATUS.MIE;
+    ns |= MSTATUS.MPIE;
+    if (mpp !== Priv.M) ns &= ~MSTATUS.MPRV;
+    this.mstatus = ns;
+    this.priv = mpp as Priv;
+    this.kick = true;
+    return this.mepc >>> 0;
+  }
+
+  /** sret: returns the pc to continue at. */
+  sret(w: number): number {
+    if (this.priv < Priv.S || (this.priv === Priv.S && this.mstatus & MSTATUS.TSR)) this.illegal(w);
+    const s = this.mstatus;
+    const spp = s & MSTATUS.SPP ? Priv.S : Priv.U;
+    let ns = s & ~(MSTATUS.SIE | MSTATUS.SPP);
+    if (s & MSTATUS.SPIE) ns |= MSTATUS.SIE;
+    ns |= MSTATUS.SPIE;
+    ns &= ~MSTATUS.MPRV;
+    this.mstatus = ns;
+    this.priv = spp;
+    this.kick = true;
+    return this.sepc >>> 0;
+  }
+
+  /** wfi: a no-op when an enabled interrupt is pending, else the engine stops with Stop.Wfi. */
+  wfi(w: number): void {
+    if (this.priv === Priv.U || (this.priv === Priv.S && this.mstatus & MSTATUS.TW)) this.illegal(w);
+    this.updateTimers();
+    if ((this.mip & this.mie) !== 0) return;
+    this.requestStop(Stop.Wfi);
+  }
+
+  sfenceVma(w: number): void {
+    if (this.priv === Priv.U || (this.priv === Priv.S && this.mstatus & MSTATUS.TVM)) this.illegal(w);
+  }
+
+  /** fence.i: make all earlier stores visible to instruction fetch by dropping every decoded copy. */
+  fenceI(): void {
+    this.bus.invalidateAll();
+    this.kick = true;
+  }
+}
+
+function vector(tvec: number, cause: number, interrupt: boolean): number {
+  const base = tvec & ~3;
+  return ((tvec & 1) && interrupt ? base + 4 * cause : base) >>> 0;
+}
+
+function lo32(v: number): number {
+  return Number.isFinite(v) ? (Math.floor(v) % 2 ** 32) | 0 : -1;
+}
+
+function hi32(v: number): number {
+  return Number.isFinite(v) ? Math.floor(v / 2 ** 32) | 0 : -1;
+}
+
+function setLo(cur: number, lo: number): number {
+  return Math.floor(cur / 2 ** 32) * 2 ** 32 + (lo >>> 0);
+}
+
+function setHi(cur: number, hi: number): number {
+  return (hi >>> 0) * 2 ** 32 + (cur % 2 ** 32);
+}
+
+/** A 64-bit compare value as ticks; values beyond 2^53 mean "never" in any simulation we can run. */
+function toTicks(lo: number, hi: number): number {
+  return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
+}
+
+export { toTicks };

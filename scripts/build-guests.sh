@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# build-guests.sh - build the rv32 guest programs in guests/rv32.
+#
+# Usage: scripts/build-guests.sh [--out DIR] [--check]
+#
+#   (no option)  build into guests/rv32/bin and, if qemu-riscv32 is
+#                installed, regenerate guests/rv32/expected/*.{txt,status}
+#   --out DIR    build into DIR instead; expected/ is left alone
+#   --check      build into a temporary directory and compare with the
+#                committed ELFs in guests/rv32/bin byte for byte; exits 1
+#                listing every ELF that differs or is missing
+#
+# Outputs: bin/<name>.elf for user/<name>.c (statically linked Linux
+# programs), bin/bare-<name>.elf for bare/<name>.S (bare-machine tests).
+#
+# The build is reproducible: no debug info, no build-id, relative paths
+# (plus -ffile-prefix-map), fixed input order, C locale.  Rebuilding with
+# the same toolchain gives byte-identical ELFs.
+#
+# Exit status: 0 ok, 1 --check found differences (or a build error),
+# 2 compiler not installed.
+set -euo pipefail
+export LC_ALL=C
+
+CC=riscv64-unknown-elf-gcc
+QEMU=qemu-riscv32
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GUESTS=guests/rv32               # relative to ROOT; we build from ROOT
+
+out=""
+check=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out)
+            [ $# -ge 2 ] || { echo "build-guests: --out needs a directory" >&2; exit 1; }
+            out="$2"
+            shift 2
+            ;;
+        --out=*)
+            out="${1#--out=}"
+            shift
+            ;;
+        --check)
+            check=1
+            shift
+            ;;
+        -h|--help)
+            sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "build-guests: unknown argument: $1" >&2
+            exit 1
+            ;;
+    esac
+done
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+    echo "build-guests: riscv64-unknown-elf-gcc not found; install it with: apt-get install -y gcc-riscv64-unknown-elf" >&2
+    exit 2
+fi
+
+# Resolve --out relative to the caller's directory before we cd.
+if [ -n "$out" ]; then
+    mkdir -p "$out"
+    out="$(cd "$out" && pwd)"
+fi
+cd "$ROOT"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/build-guests.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+if [ "$check" = 1 ]; then
+    dest="$tmp/bin"
+elif [ -n "$out" ]; then
+    dest="$out"
+else
+    dest="$GUESTS/bin"
+fi
+mkdir -p "$dest" "$tmp/obj/common" "$tmp/obj/user" "$tmp/obj/bare"
+
+ARCH=(-march=rv32ima_zicsr -mabi=ilp32)
+COMMON_FLAGS=(
+    "${ARCH[@]}" -O2 -g0 -static -nostdlib -ffreestanding -fno-builtin
+    # Keep GCC from turning libc's own loops into memset/memcpy calls.
+    -fno-tree-loop-distribute-patterns
+    -fno-asynchronous-unwind-tables -fno-unwind-tables
+    "-ffile-prefix-map=$ROOT/="
+    -Wall -Wextra -Werror
+)
+LDFLAGS=(-Wl,--build-id=none)
+
+# There is no rv32ima multilib with _zicsr in its name, so GCC would pick the
+# default (rv64) libgcc; ask explicitly for the rv32im/ilp32 one (plain
+# RV32IM code, no compressed instructions).
+LIBGCC="$("$CC" -march=rv32im -mabi=ilp32 -print-libgcc-file-name)"
+
+run() {
+    # Run a build step; on failure name the step and stop.
+    "$@" || { echo "build-guests: command failed: $*" >&2; exit 1; }
+}
+
+# ---------------------------------------------------------- user programs
+USER_CFLAGS=("${COMMON_FLAGS[@]}" -I "$GUESTS/common")
+runtime_objs=()
+for src in "$GUESTS/common/crt0.S" $(ls "$GUESTS"/common/*.c | sort); do
+    # Object names end up in the ELF's symbol table (assembler sources get
+    # their object's name as STT_FILE), so they must not be random.
+    obj="$tmp/obj/common/$(basename "${src%.*}").o"
+    run "$CC" "${USER_CFLAGS[@]}" -c "$src" -o "$obj"
+    runtime_objs+=("$obj")
+done
+
+user_names=()
+for src in $(ls "$GUESTS"/user/*.c | sort); do
+    name="$(basename "$src" .c)"
+    obj="$tmp/obj/user/$name.o"
+    run "$CC" "${USER_CFLAGS[@]}" -c "$src" -o "$obj"
+    run "$CC" "${USER_CFLAGS[@]}" "${LDFLAGS[@]}" -o "$dest/$name.elf" \
+        "${runtime_objs[@]}" "$obj" "$LIBGCC"
+    user_names+=("$name")
+done
+
+# ------------------------------------------------------------- bare tests
+BARE_FLAGS=(
+    "${ARCH[@]}" -g0 -static -nostdlib -nostartfiles -mno-relax
+    -Wl,--no-warn-rwx-segments
+    -T "$GUESTS/bare/link.ld" -I "$GUESTS/bare" "-ffile-prefix-map=$ROOT/="
+)
+for src in $(ls "$GUESTS"/bare/*.S | sort); do
+    name="$(basename "$src" .S)"
+    obj="$tmp/obj/bare/$name.o"
+    run "$CC" "${BARE_FLAGS[@]}" -c "$src" -o "$obj"
+    run "$CC" "${BARE_FLAGS[@]}" "${LDFLAGS[@]}" -o "$dest/bare-$name.elf" "$obj"
+done
+
+# --------------------------------------------------------------- --check
+if [ "$check" = 1 ]; then
+    bad=()
+    for f in $(cd "$dest" && ls | sort); do
+        if ! cmp -s "$dest/$f" "$GUESTS/bin/$f"; then
+            bad+=("$f")
+        fi
+    done
+    # Committed ELFs that the sources no longer produce are stale too.
+    for f in $(cd "$GUESTS/bin" && ls *.elf 2>/dev/null | sort); do
+        [ -e "$dest/$f" ] || bad+=("$f (no longer built)")
+    done
+    if [ ${#bad[@]} -gt 0 ]; then
+        echo "build-guests: these ELFs in $GUESTS/bin are out of date (run scripts/build-guests.sh):" >&2
+        printf '  %s\n' "${bad[@]}" >&2
+        exit 1
+    fi
+    echo "build-guests: all $(ls "$dest" | wc -l) ELFs in $GUESTS/bin are up to date"
+    exit 0
+fi
+
+echo "build-guests: built $(ls "$dest"/*.elf | wc -l) ELFs into ${out:-$GUESTS/bin}"
+
+# ------------------------------------------------------ expected outputs
+# Only when building the committed ELFs.  expected/<name>.args holds argv[1..]
+# one per line; argv[0] is always "<name>" (qemu's -0 option).
+[ -z "$out" ] || exit 0
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+    echo "build-guests: $QEMU not found; expected/ outputs not regenerated" >&2
+    exit 0
+fi
+exp="$GUESTS/expected"
+mkdir -p "$exp"
+for name in "${user_names[@]}"; do
+    [ "$name" = fault ] && continue       # dies with SIGILL by design
+    args=()
+    if [ -f "$exp/$name.args" ]; then
+        mapfile -t args < "$exp/$name.args"
+    else
+        : > "$exp/$name.args"
+    fi
+    status=0
+    "$QEMU" -0 "$name" "$dest/$name.elf" "${args[@]}" > "$exp/$name.txt" || status=$?
+    echo "$status" > "$exp/$name.status"
+done
+echo "build-guests: regenerated $exp with $QEMU"
