@@ -25,9 +25,6 @@ export LC_ALL=C
 CC=riscv64-unknown-elf-gcc
 QEMU=qemu-riscv32
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GUESTS=guests/rv32               # relative to ROOT; we build from ROOT
-
 out=""
 check=0
 while [ $# -gt 0 ]; do
@@ -46,7 +43,8 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         -h|--help)
-            sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            # Print the header comment (up to the first non-comment line).
+            awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -60,6 +58,9 @@ if ! command -v "$CC" >/dev/null 2>&1; then
     echo "build-guests: riscv64-unknown-elf-gcc not found; install it with: apt-get install -y gcc-riscv64-unknown-elf" >&2
     exit 2
 fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GUESTS=guests/rv32               # relative to ROOT; we build from ROOT
 
 # Resolve --out relative to the caller's directory before we cd.
 if [ -n "$out" ]; then

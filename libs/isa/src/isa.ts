@@ -6,6 +6,7 @@
 
 import { CostClass } from './cost';
 import { DecoderTables } from './decoder';
+import { DecodeField } from './engines/switch-decode';
 
 /** How an instruction affects control flow; anything but 'seq' ends a translated block. */
 export type Flow = 'seq' | 'branch' | 'jump' | 'system';
@@ -77,6 +78,8 @@ export interface Isa {
   /** Register fields as JavaScript expressions over `w`. */
   readonly fieldExpr: { readonly rd: string; readonly rs1: string; readonly rs2: string };
   readonly decoder: DecoderTables;
+  /** Fields to build a switch-tree decoder from, most significant distinction first. */
+  readonly decodeFields: readonly DecodeField[];
   /** Decodes a word to its instruction index (0 when illegal). */
   decode(w: number): number;
   disassemble(w: number, pc: number): string;

@@ -33,7 +33,45 @@ interface Block {
   valid: boolean;
   nFall: Block | null;
   nTgt: Block | null;
+  /** The compiled region of its page that contains it, if any. */
+  region: Region | null;
+  /** Times run as a standalone block (chooses what goes into a region). */
+  runs: number;
+  readonly unit: PageUnit;
 }
+
+interface Region {
+  readonly fn: (pc: number) => void;
+  valid: boolean;
+}
+
+/** Translation state of one guest page at one privilege level. */
+interface PageUnit {
+  readonly base: number;
+  readonly blocks: Map<number, Block>;
+  region: Region | null;
+  /** Standalone block executions since the region was last compiled. */
+  heat: number;
+  compiles: number;
+}
+
+export interface BtOptions {
+  /** Link blocks to their successors (default true). */
+  readonly chain: boolean;
+  /** Loop inside a block that branches to its own start (default true). */
+  readonly loops: boolean;
+  /** Compile hot pages into multi-block regions with registers in locals (default true). */
+  readonly regions: boolean;
+}
+
+export const DEFAULT_BT_OPTIONS: BtOptions = { chain: true, loops: true, regions: false };
+
+/** Standalone block runs in a page before its blocks are compiled together into a region. */
+const REGION_HEAT = 50000;
+/** A region is recompiled as new blocks of its page turn up, at most this many times. */
+const MAX_REGION_RECOMPILES = 2;
+/** Keeps region functions small enough for V8's optimising compiler. */
+const MAX_REGION_INSTRUCTIONS = 256;
 
 interface Decoded {
   readonly pc: number;
@@ -55,7 +93,12 @@ export class BinaryTranslationEngine implements Engine {
   private readonly immFns: ((w: number) => number)[];
   private readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
   /** blocks[priv][page][slot] */
-  private readonly blocks: (Block | undefined)[][][] = [[], [], [], []];
+  private readonly blocks: ((Block | undefined)[] | undefined)[][] = [[], [], [], []];
+  /** units[priv]: page -> translation unit */
+  private readonly units: Map<number, PageUnit>[] = [new Map(), new Map(), new Map(), new Map()];
+  private regionsCompiled = 0;
+  private regionInstructions = 0;
+  private readonly options: BtOptions;
   private readonly interp: StepUntil;
   private readonly step: StepUntil;
   private translated = 0;
@@ -65,7 +108,8 @@ export class BinaryTranslationEngine implements Engine {
   private chainHits = 0;
   private lookups = 0;
 
-  constructor(readonly hart: Hart, private readonly isa: Isa = rv32) {
+  constructor(readonly hart: Hart, private readonly isa: Isa = rv32, options: Partial<BtOptions> = {}) {
+    this.options = { ...DEFAULT_BT_OPTIONS, ...options };
     this.env = makeEnv(hart);
     this.immFns = isa.instructions.map((d) => new Function('w', `return ${isa.immExpr[d.format] ?? '0'};`) as (w: number) => number);
     const fx = isa.fieldExpr;
@@ -76,11 +120,16 @@ export class BinaryTranslationEngine implements Engine {
   }
 
   private dropPage(page: number): void {
+    for (const units of this.units) {
+      const u = units.get(page);
+      if (u?.region) u.region.valid = false;
+      units.delete(page);
+    }
     for (const perPriv of this.blocks) {
       const slots = perPriv[page];
       if (!slots) continue;
       for (const b of slots) if (b) b.valid = false;
-      perPriv[page] = undefined as unknown as (Block | undefined)[];
+      perPriv[page] = undefined;
       this.invalidations++;
     }
   }
@@ -101,7 +150,12 @@ export class BinaryTranslationEngine implements Engine {
       h.bus.markCode(page);
     }
     const slot = (off >>> 2) & ((1 << (PAGE_SHIFT - 2)) - 1);
-    return slots[slot] ?? (slots[slot] = this.translate(pc));
+    let b = slots[slot];
+    if (!b) {
+      b = slots[slot] = this.translate(pc);
+      b.unit.blocks.set(pc, b);
+    }
+    return b;
   }
 
   /** Collects the block at pc: up to a control transfer, the page end, or MAX_BLOCK_INSTRUCTIONS. */
@@ -122,20 +176,21 @@ export class BinaryTranslationEngine implements Engine {
     return out;
   }
 
-  private translate(start: number): Block {
-    const ins = this.collect(start);
-    const used = new Set<number>();
-    const written = new Set<number>();
-    const pfx: number[] = [];
+  /**
+   * The JavaScript for a straight-line run of instructions. Registers are the locals r1..r31;
+   * `n` is set to the pc of each instruction that may trap, and `c0`/`i0` hold the counters at the
+   * start of the enclosing block, so a trap handler can restore exact state.
+   */
+  private genBody(ins: readonly Decoded[], used: Set<number>, written: Set<number>): string {
+    const out: string[] = [];
     let cost = 0;
-    const body: string[] = [];
     ins.forEach((it, k) => {
-      pfx.push(cost);
       const reg = (r: number) => {
         if (r === 0) return '0';
         used.add(r);
         return `r${r}`;
       };
+      const at = cost;
       const g: Gen = {
         w: `(${it.w | 0})`,
         pc: `${it.pc >>> 0}`,
@@ -151,38 +206,63 @@ export class BinaryTranslationEngine implements Engine {
         jumpTo: (t) => `npc = ${t};`,
         load: emitLoad,
         store: emitStore,
-        sync: () => `ctr[0] = c0 + ${cost}; ctr[1] = i0 + ${k};`,
+        sync: () => `ctr[0] = c0 + ${at}; ctr[1] = i0 + ${k};`,
       };
-      const mark = CANNOT_TRAP.has(it.d.cls) ? '' : `n = ${k}; `;
-      body.push(`/* ${this.isa.disassemble(it.w, it.pc)} */ ${mark}${it.d.sem(g)}`);
+      const mark = CANNOT_TRAP.has(it.d.cls) ? '' : `n = ${it.pc >>> 0}; `;
+      out.push(`/* ${this.isa.disassemble(it.w, it.pc)} */ ${mark}${it.d.sem(g)}`);
       cost += it.cost;
     });
+    return out.join('\n      ');
+  }
+
+  /** Cycles before each instruction of a block, for restoring counters on a trap. */
+  private static prefix(ins: readonly Decoded[]): number[] {
+    const pfx: number[] = [];
+    let c = 0;
+    for (const it of ins) {
+      pfx.push(c);
+      c += it.cost;
+    }
+    return pfx;
+  }
+
+  /** The catch clause shared by blocks and regions: write back, then set pc and counters exactly. */
+  private static trapHandler(writeback: string): string {
+    return `catch (e) {
+    ${writeback}
+    const k = (n - bs) >>> 2, p = PFX[bs];
+    ctr[0] = c0 + p[k]; ctr[1] = i0 + k;
+    if (e === RESUME) { h.pc = (n + 4) >>> 0; ctr[0] += p[k + 1] - p[k]; ctr[1]++; } else h.pc = n;
+    throw e;
+  }`;
+  }
+
+  private translate(start: number): Block {
+    const ins = this.collect(start);
+    const used = new Set<number>();
+    const written = new Set<number>();
+    const body = this.genBody(ins, used, written);
+    const pfx = BinaryTranslationEngine.prefix(ins);
     const last = ins[ins.length - 1];
+    const cost = pfx[pfx.length - 1] + last.cost;
     const span = cost - last.cost;
     const fall = (last.pc + 4) >>> 0;
     const tgt = last.d.format === 'B' || last.d.format === 'J' ? (last.pc + last.imm) >>> 0 : -1;
-    const loops = tgt === start;
-    const regs = [...used].sort((a, b) => a - b);
-    const load = regs.length ? `let ${regs.map((r) => `r${r} = x[${r}]`).join(', ')};` : '';
-    const writeback = [...written].sort((a, b) => a - b).map((r) => `x[${r}] = r${r};`).join(' ');
-    const src = `const PFX = [${pfx.join(', ')}], COSTS = [${ins.map((i) => i.cost).join(', ')}];
+    const loops = tgt === start && this.options.loops;
+    const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
+    const src = `const PFX = { ${start}: [${[...pfx, cost].join(', ')}] };
 return function block_${start.toString(16)}() {
-  ${load}
+  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
   let npc = 0, t = 0, a = 0, n = 0, c0 = ctr[0], i0 = ctr[1];
-  const lim = h.limit;
+  const lim = h.limit, bs = ${start};
   try {
     for (;;) {
       npc = ${fall};
-      ${body.join('\n      ')}
+      ${body}
       ${loops ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
       break;
     }
-  } catch (e) {
-    ${writeback}
-    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
-    if (e === RESUME) { h.pc = (${start} + 4 * n + 4) >>> 0; ctr[0] += COSTS[n]; ctr[1]++; } else h.pc = (${start} + 4 * n) >>> 0;
-    throw e;
-  }
+  } ${BinaryTranslationEngine.trapHandler(writeback)}
   ${writeback}
   ctr[0] = c0 + ${cost}; ctr[1] = i0 + ${ins.length}; h.pc = npc;
 };`;
@@ -192,13 +272,89 @@ return function block_${start.toString(16)}() {
     this.sourceBytes += src.length;
     return {
       fn, start, priv: this.hart.priv, fall, tgt, span, length: ins.length, sourceBytes: src.length,
-      valid: true, nFall: null, nTgt: null,
+      valid: true, nFall: null, nTgt: null, region: null, runs: 0, unit: this.unitOf(start),
     };
+  }
+
+  /**
+   * Compiles every known block of a page into one function: a loop around a switch on the pc, with
+   * the guest registers in locals across all of them. Control that stays inside the page (loops,
+   * calls and returns between functions of the page) never goes back to the dispatcher.
+   */
+  private compileRegion(unit: PageUnit): void {
+    const blocks = [...unit.blocks.values()].filter((b) => b.valid).sort((a, b) => b.runs - a.runs);
+    let budget = MAX_REGION_INSTRUCTIONS;
+    const chosen: Block[] = [];
+    for (const b of blocks) {
+      if (b.length > budget) continue;
+      budget -= b.length;
+      chosen.push(b);
+    }
+    if (chosen.length < 2) return;
+    chosen.sort((a, b) => a.start - b.start);
+    const used = new Set<number>();
+    const written = new Set<number>();
+    const pfxs: string[] = [];
+    const cases: string[] = [];
+    for (const b of chosen) {
+      const ins = this.collect(b.start);
+      const pfx = BinaryTranslationEngine.prefix(ins);
+      const last = ins[ins.length - 1];
+      const cost = pfx[pfx.length - 1] + last.cost;
+      pfxs.push(`${b.start}: [${[...pfx, cost].join(', ')}]`);
+      const system = last.d.flow === 'system';
+      cases.push(`case ${(b.start - unit.base) >>> 2}: {
+      if (c0 + ${cost - last.cost} >= lim) break loop;
+      bs = ${b.start}; npc = ${(last.pc + 4) >>> 0};
+      ${this.genBody(ins, used, written)}
+      c0 += ${cost}; i0 += ${ins.length}; pc = npc;
+      ${system ? 'if (h.kick) break loop; ' : ''}continue loop;
+    }`);
+    }
+    const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
+    const src = `const PFX = { ${pfxs.join(', ')} };
+return function region_${unit.base.toString(16)}(pc) {
+  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
+  let npc = 0, t = 0, a = 0, n = 0, bs = 0, c0 = ctr[0], i0 = ctr[1];
+  const lim = h.limit;
+  try {
+    loop: for (;;) {
+      switch ((pc - ${unit.base}) >> 2) {
+    ${cases.join('\n    ')}
+      }
+      break;
+    }
+  } ${BinaryTranslationEngine.trapHandler(writeback)}
+  ${writeback}
+  ctr[0] = c0; ctr[1] = i0; h.pc = pc;
+};`;
+    const fn = compileFactory<(pc: number) => void>(src, `bt-region-${unit.base.toString(16)}`)(this.env, {});
+    const region: Region = { fn, valid: true };
+    if (unit.region) unit.region.valid = false;
+    unit.region = region;
+    for (const b of chosen) b.region = region;
+    unit.compiles++;
+    this.regionsCompiled++;
+    this.regionInstructions += MAX_REGION_INSTRUCTIONS - budget;
+    this.sourceBytes += src.length;
+  }
+
+  private unitOf(pc: number): PageUnit {
+    const h = this.hart;
+    const page = (pc - h.ramBase) >>> PAGE_SHIFT;
+    const units = this.units[h.priv];
+    let u = units.get(page);
+    if (!u) {
+      u = { base: (h.ramBase + page * (1 << PAGE_SHIFT)) >>> 0, blocks: new Map(), region: null, heat: 0, compiles: 0 };
+      units.set(page, u);
+    }
+    return u;
   }
 
   private stepUntil(lim: number): void {
     const h = this.hart;
     const ctr = h.ctr;
+    const { chain, regions } = this.options;
     let b = this.lookup(h.pc >>> 0);
     for (;;) {
       if (ctr[0] + b.span >= lim) {
@@ -207,15 +363,24 @@ return function block_${start.toString(16)}() {
         this.interp(lim);
         return;
       }
-      b.fn();
+      const r = b.region;
+      if (r !== null && r.valid) {
+        r.fn(b.start);
+      } else {
+        b.fn();
+        if (regions && ++b.runs > 0 && ++b.unit.heat > REGION_HEAT && b.unit.compiles < MAX_REGION_RECOMPILES) {
+          b.unit.heat = 0;
+          this.compileRegion(b.unit);
+        }
+      }
       if (h.kick || ctr[0] >= lim) return;
       const pc = h.pc;
-      let nb = pc === b.fall ? b.nFall : pc === b.tgt ? b.nTgt : null;
+      let nb = !chain ? null : pc === b.fall ? b.nFall : pc === b.tgt ? b.nTgt : null;
       if (nb !== null && nb.valid && nb.priv === h.priv) {
         this.chainHits++;
       } else {
         nb = this.lookup(pc);
-        if (b.valid) {
+        if (b.valid && chain) {
           if (pc === b.fall) b.nFall = nb;
           else if (pc === b.tgt) b.nTgt = nb;
         }
@@ -239,7 +404,14 @@ return function block_${start.toString(16)}() {
       sourceBytes: this.sourceBytes,
       pageInvalidations: this.invalidations,
       chainHits: this.chainHits,
+      regionsCompiled: this.regionsCompiled,
+      regionInstructions: this.regionInstructions,
       lookups: this.lookups,
     };
   }
+}
+
+function regList(regs: Set<number>, f: (r: number) => string, sep: string, pre = '', post = ''): string {
+  if (regs.size === 0) return '';
+  return pre + [...regs].sort((a, b) => a - b).map(f).join(sep) + post;
 }

@@ -1,189 +1,158 @@
-// Direct threading with pre-decoding (seed, "Emulation"): each guest instruction is decoded once
-// into a record holding the address of its routine and its operands already extracted; records are
-// linked to their successors, so steady-state execution goes from routine to routine with no fetch
-// and no decode. The price is memory per cached instruction and the need to invalidate records
-// when guest code changes.
+// Direct threading with pre-decoding (seed, "Emulation"; Smith & Nair §2.4): each guest instruction
+// is decoded once into an intermediate form that names its interpreter routine and carries its
+// operands already extracted, so steady-state execution never fetches or decodes guest code again.
+//
+// JavaScript has no labels-as-values, so the "routine address" stored in the intermediate form is
+// the routine's index in a dense `switch`, which V8 compiles to a jump table: dispatch is one
+// indirect jump, as in a C direct-threaded interpreter. (Storing a closure per instruction and
+// calling it was measured slower: a megamorphic call per instruction costs more than the jump.)
+//
+// The intermediate form is two 32-bit words per instruction, per 4 KiB guest page, made on first
+// execution and dropped when the guest writes to the page.
 
-import { Isa, Gen } from '../isa';
+import { Gen, Isa } from '../isa';
 import { Hart, X_SINK } from '../rv32/hart';
 import { rv32 } from '../rv32';
-import { PAGE_SHIFT } from '../memory/bus';
+import { PAGE_SHIFT, PAGE_SIZE } from '../memory/bus';
 import { compileFactory, emitLoad, emitStore, makeEnv } from './emit';
-import { RESUME } from '../rv32/signals';
 import { Engine, StepUntil, drive } from './engine';
+import { costTable } from './common';
 
-/** A pre-decoded instruction. */
-export interface Op {
-  /** Its routine: executes it and returns the next op if already linked, else null. */
-  f: (o: Op) => Op | null;
-  readonly pc: number;
-  readonly w: number;
-  readonly rd: number;
-  readonly rs1: number;
-  readonly rs2: number;
-  readonly imm: number;
-  /** Cycles it costs. */
-  readonly c: number;
-  /** Statically known branch/jump target, or -1. */
-  readonly tgt: number;
-  /** Links to the op that follows in sequence, and to the op at tgt. */
-  n: Op | null;
-  t: Op | null;
-}
+/** Layout of the first word of a pre-decoded instruction. */
+const DECODED = 1 << 31;
+const OP_MASK = 0xff;
+const RD_SHIFT = 8; // 6 bits: x0 is pre-mapped to the sink register 32
+const RS1_SHIFT = 14;
+const RS2_SHIFT = 19;
 
-function opGen(format: string): Gen {
-  void format;
+function predecodedGen(sync: string): Gen {
   return {
-    w: 'o.w',
-    pc: 'o.pc',
-    rs1: 'x[o.rs1]',
-    rs2: 'x[o.rs2]',
-    imm: 'o.imm',
-    // rd was pre-decoded to the sink register when it is x0, so no check is needed here.
-    setRd: (v) => `x[o.rd] = ${v};`,
+    w: 'W',
+    pc: 'pc',
+    rs1: `x[(e >>> ${RS1_SHIFT}) & 31]`,
+    rs2: `x[(e >>> ${RS2_SHIFT}) & 31]`,
+    imm: 'imm',
+    setRd: (v) => `x[(e >>> ${RD_SHIFT}) & 63] = ${v};`,
     jumpTo: (t) => `npc = ${t};`,
     load: emitLoad,
     store: emitStore,
-    sync: () => 'h.pc = o.pc;',
+    sync: () => sync,
   };
 }
 
-function source(isa: Isa): string {
-  const routines = isa.instructions.map((d, i) => {
-    const g = opGen(d.format);
-    const next = d.flow === 'seq' ? 'return o.n;'
-      : d.flow === 'system' ? 'return null;'
-      : 'return npc === o.tgt ? o.t : npc === ((o.pc + 4) >>> 0) ? o.n : null;';
-    return `function r${i}(o) { let npc = (o.pc + 4) >>> 0, t = 0, a = 0; ${d.sem(g)} ctr[0] += o.c; ctr[1]++; PC = npc; ${next} }`;
+interface Extra {
+  predecode: (pc: number, code: Int32Array, k: number) => number;
+  pageCode: (page: number) => Int32Array;
+  COST: Float64Array;
+}
+
+function source(isa: Isa, cost: Float64Array): string {
+  const sync = 'h.pc = pc; ctr[0] = cyc; ctr[1] = ins;';
+  const g = predecodedGen(sync);
+  const cases = isa.instructions.map((d, i) => {
+    const after = d.flow === 'system' ? ' if (h.kick) break loop;' : '';
+    // Helpers that take the raw word (csr, illegal, mret...) read it back from guest memory.
+    const needsWord = d.sem(g).includes('W');
+    const word = needsWord ? 'W = m32[(pc - mb) >>> 2]; ' : '';
+    return `case ${i}: { ${word}${d.sem(g)} cyc += ${cost[i]}; ins++; pc = npc;${after} continue loop; }`;
   });
-  return `let PC = 0;
-  ${routines.join('\n  ')}
-  return {
-    routines: [${isa.instructions.map((_, i) => `r${i}`).join(', ')}],
-    setPc(v) { PC = v; },
-    getPc() { return PC; },
-  };`;
+  return `return function stepUntil(lim) {
+  let pc = h.pc >>> 0, cyc = ctr[0], ins = ctr[1];
+  let base = 0, code = EMPTY, k = 0, e = 0, imm = 0, npc = 0, t = 0, a = 0, W = 0;
+  try {
+    // Start with the current page in hand, so the loop's page check is a single compare.
+    t = pc - mb;
+    if ((t >>> 0) >= ms) h.raise(1, pc);
+    code = pageCode(t >>> ${PAGE_SHIFT});
+    base = pc - (t & ${PAGE_SIZE - 1});
+    loop: while (cyc < lim) {
+      k = pc - base;
+      if ((k >>> 0) >= ${PAGE_SIZE}) {
+        t = pc - mb;
+        if ((t >>> 0) >= ms) h.raise(1, pc);
+        code = pageCode(t >>> ${PAGE_SHIFT});
+        base = pc - (t & ${PAGE_SIZE - 1});
+        k = pc - base;
+      }
+      k >>>= 1;
+      e = code[k];
+      if (e === 0) e = predecode(pc, code, k);
+      imm = code[k + 1];
+      npc = (pc + 4) >>> 0;
+      switch (e & ${OP_MASK}) {
+        ${cases.join('\n        ')}
+      }
+    }
+  } catch (ex) {
+    h.pc = pc; ctr[0] = cyc; ctr[1] = ins;
+    if (ex === RESUME) { h.pc = npc; ctr[0] += COST[e & ${OP_MASK}]; ctr[1]++; }
+    throw ex;
+  }
+  h.pc = pc; ctr[0] = cyc; ctr[1] = ins;
+};`;
 }
 
-interface Compiled {
-  routines: ((o: Op) => Op | null)[];
-  setPc(v: number): void;
-  getPc(): number;
-}
-
-const factories = new Map<Isa, ReturnType<typeof compileFactory<Compiled>>>();
-
-/** Returned by a stale op (its page was invalidated): makes the loop look the pc up afresh. */
-const stale = () => null;
+const factories = new Map<string, ReturnType<typeof compileFactory<StepUntil, Extra>>>();
 
 export class DirectThreadedEngine implements Engine {
   readonly name = 'direct' as const;
-  private readonly compiled: Compiled;
+  /** Pre-decoded code per RAM page: [word0, imm] per instruction slot. */
+  private readonly pages: (Int32Array | undefined)[];
   private readonly immFns: ((w: number) => number)[];
-  /** Ops per RAM page, 1024 slots each (4-byte instructions). */
-  private readonly pages: (Op[] | undefined)[];
-  private readonly costs: number[];
+  private readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
+  private readonly step: StepUntil;
   private decodedOps = 0;
   private invalidations = 0;
-  private readonly step: StepUntil;
-  private readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
-  /** Set when lookup raised a fetch fault, so the handler reports the target pc, not the jump's. */
-  private fetchFaultPc = -1;
 
   constructor(readonly hart: Hart, private readonly isa: Isa = rv32) {
+    if (isa.instructions.length > OP_MASK + 1) throw new RangeError(`${isa.name} has more than ${OP_MASK + 1} instructions`);
+    const cost = costTable(isa, hart);
+    const key = `${isa.name}:${cost.join(',')}`;
+    let f = factories.get(key);
+    if (!f) {
+      f = compileFactory<StepUntil, Extra>(
+        `const EMPTY = new Int32Array(0);\n${source(isa, cost)}`, `direct-${isa.name}`, ['predecode', 'pageCode', 'COST'],
+      );
+      factories.set(key, f);
+    }
+    this.pages = new Array(hart.ramSize >>> PAGE_SHIFT);
+    this.immFns = isa.instructions.map((d) => new Function('w', `return ${isa.immExpr[d.format] ?? '0'};`) as (w: number) => number);
     const fx = isa.fieldExpr;
     this.fields = new Function('w', `return { rd: ${fx.rd}, rs1: ${fx.rs1}, rs2: ${fx.rs2} };`) as DirectThreadedEngine['fields'];
-    let f = factories.get(isa);
-    if (!f) {
-      f = compileFactory<Compiled>(source(isa), `direct-${isa.name}`);
-      factories.set(isa, f);
-    }
-    this.compiled = f(makeEnv(hart), {});
-    this.immFns = isa.instructions.map((d) => new Function('w', `return ${isa.immExpr[d.format] ?? '0'};`) as (w: number) => number);
-    this.costs = isa.instructions.map((d) => hart.cost.instruction[d.cls]);
-    this.pages = new Array(hart.ramSize >>> PAGE_SHIFT);
     hart.bus.onCodeChange((page) => this.dropPage(page));
-    this.step = (lim) => this.stepUntil(lim);
+    this.step = f(makeEnv(hart), {
+      predecode: (pc, code, k) => this.predecode(pc, code, k),
+      pageCode: (page) => this.pageCode(page),
+      COST: cost,
+    });
+  }
+
+  private pageCode(page: number): Int32Array {
+    let code = this.pages[page];
+    if (!code) {
+      code = this.pages[page] = new Int32Array(2 * (PAGE_SIZE >>> 2));
+      this.hart.bus.markCode(page);
+    }
+    return code;
+  }
+
+  /** Decodes the instruction at pc into slot k of its page's intermediate form. */
+  private predecode(pc: number, code: Int32Array, k: number): number {
+    const w = this.hart.bus.i32[(pc - this.hart.ramBase) >>> 2];
+    const i = this.isa.decode(w);
+    const f = this.fields(w);
+    const rd = f.rd === 0 ? X_SINK : f.rd;
+    const e = DECODED | i | (rd << RD_SHIFT) | (f.rs1 << RS1_SHIFT) | (f.rs2 << RS2_SHIFT);
+    code[k] = e;
+    code[k + 1] = this.immFns[i](w);
+    this.decodedOps++;
+    return e;
   }
 
   private dropPage(page: number): void {
-    const ops = this.pages[page];
-    if (!ops) return;
-    for (const o of ops) if (o) o.f = stale;
+    if (!this.pages[page]) return;
     this.pages[page] = undefined;
     this.invalidations++;
-  }
-
-  /** The op at pc, pre-decoding it on first use. Raises an instruction access fault outside RAM. */
-  private lookup(pc: number): Op {
-    const h = this.hart;
-    const off = pc - h.ramBase;
-    if (off < 0 || off >= h.ramSize) {
-      h.pc = pc;
-      this.fetchFaultPc = pc;
-      return h.raise(1, pc);
-    }
-    const page = off >>> PAGE_SHIFT;
-    let ops = this.pages[page];
-    if (!ops) {
-      ops = this.pages[page] = new Array(1 << (PAGE_SHIFT - 2));
-      h.bus.markCode(page);
-    }
-    const slot = (off >>> 2) & ((1 << (PAGE_SHIFT - 2)) - 1);
-    return ops[slot] ?? (ops[slot] = this.predecode(pc, h.bus.i32[off >>> 2]));
-  }
-
-  private predecode(pc: number, w: number): Op {
-    const i = this.isa.decode(w);
-    const d = this.isa.instructions[i];
-    const f = this.fields(w);
-    const imm = this.immFns[i](w);
-    const tgt = d.format === 'B' || d.format === 'J' ? (pc + imm) >>> 0 : -1;
-    this.decodedOps++;
-    return {
-      f: this.compiled.routines[i], pc, w, rd: f.rd === 0 ? X_SINK : f.rd, rs1: f.rs1, rs2: f.rs2,
-      imm, c: this.costs[i], tgt, n: null, t: null,
-    };
-  }
-
-  private stepUntil(lim: number): void {
-    const h = this.hart;
-    const ctr = h.ctr;
-    const c = this.compiled;
-    let pc = h.pc >>> 0;
-    this.fetchFaultPc = -1;
-    let o = this.lookup(pc);
-    c.setPc(pc);
-    try {
-      while (ctr[0] < lim) {
-        const nx = o.f(o);
-        if (nx !== null) {
-          o = nx;
-          continue;
-        }
-        if (h.kick) break;
-        pc = c.getPc();
-        const n = this.lookup(pc);
-        // Link the successor so the next execution of `o` needs no lookup.
-        if (o.f !== stale) {
-          if (pc === ((o.pc + 4) >>> 0)) o.n = n;
-          else if (pc === o.tgt) o.t = n;
-        }
-        o = n;
-      }
-    } catch (e) {
-      h.pc = o.pc;
-      if (this.fetchFaultPc >= 0) {
-        h.pc = this.fetchFaultPc;
-        this.fetchFaultPc = -1;
-      } else if (e === RESUME) {
-        h.pc = (o.pc + 4) >>> 0;
-        ctr[0] += o.c;
-        ctr[1]++;
-      }
-      throw e;
-    }
-    h.pc = c.getPc();
   }
 
   run(budget: number) {
@@ -196,8 +165,7 @@ export class DirectThreadedEngine implements Engine {
 
   stats() {
     let cached = 0;
-    for (const ops of this.pages) if (ops) for (const o of ops) if (o) cached++;
-    return { decodedOps: this.decodedOps, cachedOps: cached, pageInvalidations: this.invalidations };
+    for (const code of this.pages) if (code) for (let k = 0; k < code.length; k += 2) if (code[k] !== 0) cached++;
+    return { decodedOps: this.decodedOps, cachedOps: cached, bytesPerCachedOp: 8, pageInvalidations: this.invalidations };
   }
 }
-

@@ -3,7 +3,7 @@
 // system calls write, exit, exit_group and brk. Any other system call returns -ENOSYS.
 
 import { Bus, PAGE_SIZE } from '../memory/bus';
-import { parseElf32, loadElf32, ElfImage } from '../elf/elf32';
+import { parseElf32, loadElf32, ElfImage, ElfError } from '../elf/elf32';
 import { Hart, HartOptions } from '../rv32/hart';
 import { Priv } from '../rv32/csr';
 import { Cause, causeName } from '../rv32/causes';
@@ -46,7 +46,7 @@ export interface LinuxUserOptions extends HartOptions {
 }
 
 export interface ProcessResult {
-  /** The exit status (0..255), or the fault's 128 + signal. */
+  /** The exit status (0..255), or the fault's 128 + signal; meaningless (0) when `exited` is false and there is no fault. */
   readonly status: number;
   readonly exited: boolean;
   readonly fault?: GuestFault;
@@ -78,7 +78,7 @@ export class LinuxUserProcess {
     this.hart.scounteren = 7;
     this.brkStart = this.brkCur = alignUp(top, PAGE_SIZE);
     this.brkMax = this.bus.ramEnd - STACK_SIZE;
-    if (this.brkStart >= this.brkMax) throw new RangeError('the program leaves no room for heap and stack in guest RAM');
+    if (this.brkStart >= this.brkMax) throw new ElfError(`the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${this.bus.ramSize >> 20} MiB of guest RAM`);
     this.hart.pc = this.image.entry;
     this.hart.x[2] = this.buildStack(opts.argv ?? ['program'], opts.env ?? []);
     this.engine = createEngine(opts.engine ?? 'bt', this.hart, rv32);

@@ -32,6 +32,11 @@ export const rv32: Isa = {
   immExpr: RV32_IMM_EXPR,
   fieldExpr: RV32_FIELD_EXPR,
   decoder: tables,
+  decodeFields: [
+    { expr: '(w & 0x7f)', mask: 0x7f, shift: 0 },
+    { expr: '((w >>> 12) & 7)', mask: 0x7000, shift: 12 },
+    { expr: '(w >>> 25)', mask: 0xfe000000 | 0, shift: 25 },
+  ],
   decode: (w) => decode(w | 0),
   disassemble(w: number, pc: number): string {
     const d = RV32_INSTRUCTIONS[decode(w | 0)];

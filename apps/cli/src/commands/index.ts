@@ -1,0 +1,8 @@
+// Every top-level vsim command. A new command is a module in this folder exporting a Command,
+// added to this list (order is the order `vsim help` shows).
+
+import { Command } from '../command';
+import { execCommand } from './exec';
+import { helpCommand } from './help';
+
+export const COMMANDS: readonly Command[] = [execCommand, helpCommand(() => COMMANDS)];
