@@ -183,6 +183,8 @@ export class BinaryTranslationEngine implements Engine {
    */
   private genBody(ins: readonly Decoded[], used: Set<number>, written: Set<number>): string {
     const out: string[] = [];
+    const mb = String(this.hart.ramBase);
+    const ms = String(this.hart.ramSize);
     let cost = 0;
     ins.forEach((it, k) => {
       const reg = (r: number) => {
@@ -204,11 +206,14 @@ export class BinaryTranslationEngine implements Engine {
           return `r${it.rd} = ${v};`;
         },
         jumpTo: (t) => `npc = ${t};`,
-        load: emitLoad,
-        store: emitStore,
+        // RAM bounds are constants here: a translation belongs to one hart's memory.
+        load: (kind, addr) => emitLoad(kind, addr, mb, ms),
+        store: (kind, addr, v) => emitStore(kind, addr, v, mb, ms),
         sync: () => `ctr[0] = c0 + ${at}; ctr[1] = i0 + ${k};`,
       };
-      const mark = CANNOT_TRAP.has(it.d.cls) ? '' : `n = ${it.pc >>> 0}; `;
+      // A branch or jal to an aligned static target cannot trap: no need to record where we are.
+      const staticJump = (it.d.format === 'B' || it.d.format === 'J') && ((it.pc + it.imm) & 3) === 0;
+      const mark = CANNOT_TRAP.has(it.d.cls) || staticJump ? '' : `n = ${it.pc >>> 0}; `;
       out.push(`/* ${this.isa.disassemble(it.w, it.pc)} */ ${mark}${it.d.sem(g)}`);
       cost += it.cost;
     });

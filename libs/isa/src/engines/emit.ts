@@ -48,6 +48,7 @@ export function compileFactory<T, K extends object = Record<string, never>>(
 ): (env: Env, extra: K) => T {
   const extra = extraNames.length ? `const { ${extraNames.join(', ')} } = extra;` : '';
   const src = `"use strict"; const { ${ENV_NAMES} } = env; ${extra}\n${body}\n//# sourceURL=vsim-${name}.js`;
+  if (DUMP_DIR) dumpSource(name, src);
   return new Function('env', 'extra', src) as (env: Env, extra: K) => T;
 }
 
@@ -66,17 +67,27 @@ const STORE: Record<StoreKind, { align: number; view: string; slow: string; shif
 };
 
 /** Expression: a load with the RAM fast path inline. Uses scratch variables `a` and `t`. */
-export function emitLoad(kind: LoadKind, addr: string): string {
+export function emitLoad(kind: LoadKind, addr: string, mb = 'mb', ms = 'ms'): string {
   const k = LOAD[kind];
   const aligned = k.align ? ` && (t & ${k.align}) === 0` : '';
   const idx = k.shift ? `t >>> ${k.shift}` : 't';
-  return `((a = ${addr}), ((t = a - mb) >>> 0) < ms${aligned} ? ${k.view}[${idx}] : h.${k.slow}(a))`;
+  return `((a = ${addr}), ((t = a - ${mb}) >>> 0) < ${ms}${aligned} ? ${k.view}[${idx}] : h.${k.slow}(a))`;
 }
 
 /** Statement: a store with the RAM fast path inline; code pages, devices and faults go slow. */
-export function emitStore(kind: StoreKind, addr: string, v: string): string {
+export function emitStore(kind: StoreKind, addr: string, v: string, mb = 'mb', ms = 'ms'): string {
   const k = STORE[kind];
   const aligned = k.align ? ` && (t & ${k.align}) === 0` : '';
   const idx = k.shift ? `t >>> ${k.shift}` : 't';
-  return `a = ${addr}; if (((t = a - mb) >>> 0) < ms${aligned} && cp[t >>> 12] === 0) ${k.view}[${idx}] = ${v}; else h.${k.slow}(a, ${v});`;
+  return `a = ${addr}; if (((t = a - ${mb}) >>> 0) < ${ms}${aligned} && cp[t >>> 12] === 0) ${k.view}[${idx}] = ${v}; else h.${k.slow}(a, ${v});`;
+}
+
+/** VSIM_DUMP_DIR=dir writes every generated function there, to read what the engines compiled. */
+const DUMP_DIR = process.env.VSIM_DUMP_DIR;
+
+function dumpSource(name: string, src: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  fs.mkdirSync(DUMP_DIR as string, { recursive: true });
+  fs.writeFileSync(`${DUMP_DIR}/${name}.js`, src);
 }
