@@ -2,7 +2,7 @@
  * checksum.c - CRC-32 (table driven), Adler-32 and FNV-1a over a
  * pseudo-random buffer.
  *
- * argv[1]: number of rounds N (default 90: ~148M RISC-V instructions;
+ * argv[1]: number of rounds N (default 90: ~147M RISC-V instructions;
  * "1" runs ~1.7M instructions, each further round adds ~1.64M).  Each round refills a 64 KiB buffer from an LCG
  * seeded with the round number and runs all three checksums over it; the
  * per-round results are folded into running totals that are printed at the

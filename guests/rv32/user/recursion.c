@@ -2,7 +2,7 @@
  * recursion.c - deep and branchy recursion: naive Fibonacci, Ackermann and
  * Towers of Hanoi.
  *
- * argv[1]: number of rounds N (default 33: ~148M RISC-V instructions;
+ * argv[1]: number of rounds N (default 33: ~149M RISC-V instructions;
  * "1" runs ~3.4M instructions; rounds cost about 3.4M, 4.5M and 5.5M in
  * turn).  Round r computes fib(24 + r % 3), ackermann(2, 100 + r) and
  * ackermann(3, 5) (counting calls), and solves Towers of Hanoi with 16
