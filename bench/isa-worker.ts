@@ -2,7 +2,7 @@
 // inline cache or heap from an earlier measurement colours it. Spawned by bench/isa.ts as
 //
 //   node [--expose-gc] --import tsx bench/isa-worker.ts --elf FILE [--arg A]... --engine NAME
-//        [--bt '{"chain":false}'] [--mode run|profile]
+//        [--bt '{"chain":false}'] [--mode run|profile] [--startup-only]
 //
 // and prints exactly one JSON line (a WorkerResult) on stdout. Exits 1 with a message on stderr if
 // the guest does not exit with status 0.
@@ -13,18 +13,18 @@
 //            decoded or translated, JIT cold) until the hart has retired STARTUP_INSTRUCTIONS; then
 //            runs to the end in slices, sampling (time, instret), for the MIPS of the second half;
 //            heap (after a full GC) before the first instruction and after the last one, for the
-//            memory the engine's caches hold.
+//            memory the engine's caches hold. With --startup-only it stops after start-up (a cheap
+//            extra start-up sample; the guest has not exited, so only a fault counts as failure).
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ENGINE_NAMES, EngineName, isEngineName, LinuxUserProcess, ProcessResult, rv32 } from '../libs/isa/src';
-import type { Engine } from '../libs/isa/src';
-import { BinaryTranslationEngine, BtOptions } from '../libs/isa/src/engines/bt';
+import { BinaryTranslationEngine, ENGINE_NAMES, isEngineName, LinuxUserProcess, rv32 } from '@vsim/isa';
+import type { BtOptions, EngineName, Hart, ProcessResult } from '@vsim/isa';
 
 /** Instructions a cold engine must retire for the start-up figure. */
 const STARTUP_INSTRUCTIONS = 1_000_000;
 /** Cycles per slice after start-up in profile mode: small enough to sample, big enough not to matter. */
-const PROFILE_SLICE_CYCLES = 4_000_000;
+const PROFILE_SLICE_CYCLES = 1_000_000;
 
 export interface HeapSample {
   /** V8 heap in use (all spaces, code included). */
@@ -34,7 +34,7 @@ export interface HeapSample {
 }
 
 export interface WorkerResult {
-  readonly mode: 'run' | 'profile';
+  readonly mode: 'run' | 'profile' | 'startup';
   readonly engine: EngineName;
   readonly btOptions: Partial<BtOptions> | null;
   readonly status: number;
@@ -67,23 +67,11 @@ function fullGc(): void {
 
 const seconds = (t0: bigint, t1: bigint) => Number(t1 - t0) / 1e9;
 
-/**
- * LinuxUserProcess creates its engine from a name, and `engine` is readonly, so a translator with
- * non-default options is put in after construction. The process has no other reference to the
- * engine (run() reads this.engine each slice), and the placeholder is a DispatchEngine, which
- * caches nothing and registers no code-change listener on the bus, so nothing stale is left behind.
- */
-function installEngine(proc: LinuxUserProcess, engine: Engine): void {
-  if (engine.hart !== proc.hart) throw new Error('engine is bound to another hart');
-  (proc as { -readonly [K in 'engine']: LinuxUserProcess[K] }).engine = engine;
-}
-
 function makeProcess(elf: Uint8Array, argv: string[], engine: EngineName, bt: Partial<BtOptions> | null): LinuxUserProcess {
   const sink = () => undefined;
-  if (bt === null) return new LinuxUserProcess(elf, { engine, argv, stdout: sink, stderr: sink });
-  const proc = new LinuxUserProcess(elf, { engine: 'dispatch', argv, stdout: sink, stderr: sink });
-  installEngine(proc, new BinaryTranslationEngine(proc.hart, rv32, bt));
-  return proc;
+  // A translator with non-default options comes from an engine factory.
+  const chosen = bt === null ? engine : (hart: Hart) => new BinaryTranslationEngine(hart, rv32, bt);
+  return new LinuxUserProcess(elf, { engine: chosen, argv, stdout: sink, stderr: sink });
 }
 
 function check(r: ProcessResult, what: string): void {
@@ -102,6 +90,7 @@ function main(): void {
       engine: { type: 'string', default: 'bt' },
       bt: { type: 'string' },
       mode: { type: 'string', default: 'run' },
+      'startup-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -109,6 +98,7 @@ function main(): void {
   if (!isEngineName(engine)) throw new Error(`--engine: expected one of ${ENGINE_NAMES.join(', ')}, got '${engine}'`);
   if (!values.elf) throw new Error('--elf FILE is required');
   const mode = values.mode;
+  if (values['startup-only'] && mode !== 'profile') throw new Error('--startup-only needs --mode profile');
   if (mode !== 'run' && mode !== 'profile') throw new Error(`--mode: expected run or profile, got '${mode}'`);
   const bt = values.bt === undefined ? null : (JSON.parse(values.bt) as Partial<BtOptions>);
   if (bt !== null && engine !== 'bt') throw new Error('--bt applies to --engine bt only');
@@ -146,6 +136,17 @@ function main(): void {
     while (!r.exited && !r.fault && h.instret < STARTUP_INSTRUCTIONS) r = proc.run(STARTUP_INSTRUCTIONS - h.instret);
     const t1 = process.hrtime.bigint();
     const startupInstructions = h.instret;
+    if (r.fault || (r.exited && r.status !== 0)) check(r, what);
+    if (values['startup-only']) {
+      const startupSeconds = seconds(t0, t1);
+      const out: WorkerResult = {
+        mode: 'startup', engine, btOptions: bt, status: r.status, instructions: h.instret, cycles: h.cycles,
+        seconds: startupSeconds, mips: h.instret / startupSeconds / 1e6, stats: proc.engine.stats(), heapBefore, heapAfter: heap(),
+        constructSeconds: seconds(c0, c1), startupInstructions, startupSeconds,
+      };
+      process.stdout.write(JSON.stringify(out) + '\n');
+      return;
+    }
     const samples: [bigint, number][] = [[t1, h.instret]];
     while (!r.exited && !r.fault) {
       r = proc.run(PROFILE_SLICE_CYCLES);
@@ -155,14 +156,15 @@ function main(): void {
     check(r, what);
     fullGc();
     const heapAfter = heap();
-    const half = samples.find(([, n]) => n >= r.instructions / 2) ?? samples[0];
-    const tail = seconds(half[0], t2);
+    // The first sample at or past half way; none (or the last one) when the run was too short to tell.
+    const k = samples.findIndex(([, n]) => n >= r.instructions / 2);
+    const tail = k >= 0 && k < samples.length - 1 ? seconds(samples[k][0], t2) : 0;
     result = {
       mode, engine, btOptions: bt, status: r.status, instructions: r.instructions, cycles: r.cycles,
       seconds: seconds(t0, t2), mips: r.instructions / seconds(t0, t2) / 1e6,
       stats: proc.engine.stats(), heapBefore, heapAfter,
       constructSeconds: seconds(c0, c1), startupInstructions, startupSeconds: seconds(t0, t1),
-      secondHalfMips: tail > 0 ? (r.instructions - half[1]) / tail / 1e6 : 0,
+      secondHalfMips: tail > 0 ? (r.instructions - samples[k][1]) / tail / 1e6 : undefined,
     };
   }
   process.stdout.write(JSON.stringify(result) + '\n');

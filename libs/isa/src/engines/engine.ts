@@ -29,12 +29,22 @@ export interface Engine {
  */
 export type StepUntil = (lim: number) => void;
 
+/**
+ * Longest stretch an engine's inner loop runs before returning to the driver. Re-entering the
+ * loop lets V8 switch from the on-stack-replacement code it compiled mid-loop to the fully
+ * optimised function; measured 1.6x faster for the interpreters (bench:isa, 2nd-half MIPS).
+ */
+export const MAX_SLICE_CYCLES = 1_000_000;
+
 /** The loop every engine shares: service the hart, run to the next limit, deliver traps. */
 export function drive(h: Hart, budget: number, stepUntil: StepUntil): Stop {
   const end = h.cycles + budget;
   for (;;) {
-    const lim = h.service(end);
+    let lim = h.service(end);
     if (lim < 0) return h.stopReason;
+    // Slicing only moves where the loop is re-entered, never which instruction runs when: limits
+    // are checked between instructions, so results do not depend on it.
+    lim = Math.min(lim, h.cycles + MAX_SLICE_CYCLES);
     h.limit = lim;
     try {
       stepUntil(lim);

@@ -37,7 +37,8 @@ export interface GuestFault {
 }
 
 export interface LinuxUserOptions extends HartOptions {
-  engine?: EngineName;
+  /** An engine by name, or a factory for a configured one (e.g. a BinaryTranslationEngine with options). */
+  engine?: EngineName | ((hart: Hart) => Engine);
   argv?: readonly string[];
   env?: readonly string[];
   ramSize?: number;
@@ -81,7 +82,8 @@ export class LinuxUserProcess {
     if (this.brkStart >= this.brkMax) throw new ElfError(`the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${this.bus.ramSize >> 20} MiB of guest RAM`);
     this.hart.pc = this.image.entry;
     this.hart.x[2] = this.buildStack(opts.argv ?? ['program'], opts.env ?? []);
-    this.engine = createEngine(opts.engine ?? 'bt', this.hart, rv32);
+    const engine = opts.engine ?? 'bt';
+    this.engine = typeof engine === 'function' ? engine(this.hart) : createEngine(engine, this.hart, rv32);
   }
 
   /** Lays out argc, argv[], NULL, envp[], NULL, auxv, then the strings, as the Linux ELF loader does. */
