@@ -17,6 +17,12 @@ export type CodeInvalidator = (ramPage: number) => void;
 export const PAGE_SHIFT = 12;
 export const CODE_PAGE = 1;
 export const WATCHED_PAGE = 2;
+export const RESERVED_PAGE = 4;
+
+/** Whoever can hold an LR reservation (a hart); the bus cancels it when another hart stores there. */
+export interface ReservationHolder {
+  reservation: number;
+}
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 export class Bus {
@@ -30,12 +36,15 @@ export class Bus {
    * One byte per RAM page: non-zero sends stores to the slow path. Bit 0 (CODE_PAGE): some engine
    * holds a decoded or translated copy of code in the page, which a store must invalidate
    * (self-modifying code, program loading). Bit 1 (WATCHED_PAGE): the host watches a word there.
+   * Bit 2 (RESERVED_PAGE): a hart holds an LR reservation there, which other harts' stores cancel.
    */
   readonly codePages: Uint8Array;
   private readonly devices: Device[] = [];
   private readonly invalidators = new Set<CodeInvalidator>();
   /** Word watchpoints (host hooks such as tohost), keyed by RAM offset. */
   private readonly watches = new Map<number, (value: number) => void>();
+  /** LR reservations of the harts sharing this memory (SMP guests), by holder. */
+  private readonly reservations = new Map<ReservationHolder, number>();
 
   constructor(readonly ramBase: number, readonly ramSize: number) {
     if (ramBase % PAGE_SIZE !== 0) throw new Error(`ram base 0x${ramBase.toString(16)} is not page aligned`);
@@ -99,11 +108,45 @@ export class Bus {
     this.codePages[off >>> PAGE_SHIFT] |= WATCHED_PAGE;
   }
 
-  /** Slow-path hook after a guest store at RAM offset `off`; returns true if a watch fired. */
-  storeHook(off: number): boolean {
+  /** Records an LR reservation of `holder` on the RAM word at address `addr`. */
+  reserve(holder: ReservationHolder, addr: number): void {
+    if (!this.inRam(addr, 4)) return;
+    this.reservations.set(holder, addr);
+    this.codePages[(addr - this.ramBase) >>> PAGE_SHIFT] |= RESERVED_PAGE;
+  }
+
+  /** Drops `holder`'s reservation (after SC, on a trap). */
+  release(holder: ReservationHolder): void {
+    const addr = this.reservations.get(holder);
+    if (addr === undefined) return;
+    this.reservations.delete(holder);
+    this.refreshReservedFlag((addr - this.ramBase) >>> PAGE_SHIFT);
+  }
+
+  private refreshReservedFlag(page: number): void {
+    for (const a of this.reservations.values()) if ((a - this.ramBase) >>> PAGE_SHIFT === page) return;
+    this.codePages[page] &= ~RESERVED_PAGE;
+  }
+
+  /**
+   * Slow-path hook after a guest store by `by` at RAM offset `off`: cancels other harts'
+   * reservations on that word, runs watches, invalidates code. Returns true if the engine must
+   * leave its block (a watch fired or code changed).
+   */
+  storeHook(off: number, by?: ReservationHolder): boolean {
     const page = off >>> PAGE_SHIFT;
     const flags = this.codePages[page];
     let fired = false;
+    if (flags & RESERVED_PAGE) {
+      const addr = this.ramBase + (off & ~3);
+      for (const [holder, a] of this.reservations) {
+        if (a === addr && holder !== by) {
+          holder.reservation = -1;
+          this.reservations.delete(holder);
+        }
+      }
+      this.refreshReservedFlag(page);
+    }
     if (flags & WATCHED_PAGE) {
       const fn = this.watches.get(off >>> 2);
       if (fn) {

@@ -209,7 +209,10 @@ export class Hart {
   enterTrap(cause: number, tval: number, interrupt: boolean): void {
     const deleg = interrupt ? this.mideleg : this.medeleg;
     const causeValue = (interrupt ? (INTERRUPT_BIT | cause) : cause) >>> 0;
-    this.reservation = -1;
+    if (this.reservation !== -1) {
+      this.reservation = -1;
+      this.bus.release(this);
+    }
     this.cycles += this.cost.trap;
     if (this.priv !== Priv.M && (deleg >>> cause) & 1) {
       this.scause = causeValue;
@@ -296,7 +299,7 @@ export class Hart {
       else b.u8[off] = v;
       // Code changed under a decoded/translated copy, or a host watch fired: make the engine leave
       // whatever block it is in, so the next instruction is fetched afresh (all engines agree).
-      if (b.codePages[off >>> PAGE_SHIFT] && b.storeHook(off)) this.afterSideEffect(resume);
+      if (b.codePages[off >>> PAGE_SHIFT] && b.storeHook(off, this)) this.afterSideEffect(resume);
       return;
     }
     const dev = b.deviceAt(a);
@@ -326,6 +329,7 @@ export class Hart {
     if (a & 3) this.raise(Cause.LoadMisaligned, a);
     const v = this.ld32(a);
     this.reservation = a;
+    this.bus.reserve(this, a);
     return v;
   }
 
@@ -335,6 +339,7 @@ export class Hart {
     if (a & 3) this.raise(Cause.StoreMisaligned, a);
     const ok = this.reservation === a;
     this.reservation = -1;
+    this.bus.release(this);
     if (!ok) return 1;
     this.amoStore(a, v);
     return 0;
