@@ -1,0 +1,24 @@
+// @vsim/proto: the contracts of vsim, generated from ../proto by `npm run proto` (buf + ts-proto).
+// Each generated file is re-exported here whole; test/index-exports.test.ts fails when one is
+// missing. After adding proto/vsim/v1/foo.proto and running `npm run proto`, add:
+//   export * from './gen/vsim/v1/foo';
+
+import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+
+// vsim.v1
+export * from './gen/vsim/v1/common';
+
+// grpc.health.v1: standard gRPC health checking, which every vsim gRPC service exposes.
+export * from './gen/grpc/health/v1/health';
+export { HealthStatus } from './health';
+
+/** What every generated message codec (e.g. `VirtualTime`) provides; for code generic over messages. */
+export interface MessageType<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
+
+/** `type.encode(message).finish()`: the bytes to put on the bus. */
+export function encode<T>(type: MessageType<T>, message: T): Uint8Array {
+  return type.encode(message).finish();
+}
