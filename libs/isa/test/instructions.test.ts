@@ -7,8 +7,8 @@ import {
 } from '@vsim/isa';
 import * as A from './helpers/asm';
 import {
-  CODE, DATA, M_TRAP, SnippetOptions, a0, a1, a2, a3, a4, a5, a6, endOf, li, prepareSnippet, prng, ra, s0, s1, t0,
-  t1, t6, writeWords, zero,
+  CODE, DATA, M_TRAP, SnippetOptions, a0, a1, a2, a3, a4, a5, endOf, li, prepareSnippet, prng, ra, s0, s1, t0, t1,
+  writeWords, zero,
 } from './helpers/asm';
 import { EDGE_VALUES, REF_AMO, REF_BRANCH, REF_I, REF_R } from './helpers/ref';
 
@@ -66,7 +66,7 @@ const M_CORNERS: [string, number, number, number][] = [
   ['rem', 7, 0, 7], ['rem', INT_MIN, 0, INT_MIN], ['rem', -7, 0, -7], ['rem', INT_MIN, -1, 0], ['rem', -7, 2, -1],
   ['rem', 7, -2, 1], ['remu', 7, 0, 7], ['remu', -7, 0, -7], ['remu', INT_MIN, -1, INT_MIN], ['remu', -1, 10, 5],
   ['mul', INT_MIN, -1, INT_MIN], ['mulh', INT_MIN, -1, 0], ['mulh', INT_MIN, INT_MIN, 0x40000000],
-  ['mulhu', -1, -1, -2], ['mulhsu', -1, -1, -1], ['mulhsu', INT_MIN, -1, -0x80000000 + 0x0], ['mulh', -1, -1, 0],
+  ['mulhu', -1, -1, -2], ['mulhsu', -1, -1, -1], ['mulhsu', INT_MIN, -1, INT_MIN], ['mulh', -1, -1, 0],
 ];
 for (const [name, a, b, want] of M_CORNERS) {
   add({

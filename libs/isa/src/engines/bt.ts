@@ -207,8 +207,8 @@ export class BinaryTranslationEngine implements Engine {
         },
         jumpTo: (t) => `npc = ${t};`,
         // RAM bounds are constants here: a translation belongs to one hart's memory.
-        load: (kind, addr) => emitLoad(kind, addr, mb, ms),
-        store: (kind, addr, v) => emitStore(kind, addr, v, mb, ms),
+        load: (kind, addr) => emitLoad(kind, addr, `ctr[0] = c0 + ${at}, ctr[1] = i0 + ${k}`, mb, ms),
+        store: (kind, addr, v) => emitStore(kind, addr, v, `ctr[0] = c0 + ${at}, ctr[1] = i0 + ${k}`, mb, ms),
         sync: () => `ctr[0] = c0 + ${at}; ctr[1] = i0 + ${k};`,
       };
       // A branch or jal to an aligned static target cannot trap: no need to record where we are.

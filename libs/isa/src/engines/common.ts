@@ -11,7 +11,7 @@ export function costTable(isa: Isa, h: Hart): Float64Array {
 }
 
 /** A Gen whose operands are decoded from the word `w` each time (decode-and-dispatch, indirect threading). */
-export function wordGen(isa: Isa, format: string, pcExpr: string, syncStmt: string): Gen {
+export function wordGen(isa: Isa, format: string, pcExpr: string, syncStmt: string, syncExpr: string): Gen {
   const f = isa.fieldExpr;
   return {
     w: 'w',
@@ -21,8 +21,8 @@ export function wordGen(isa: Isa, format: string, pcExpr: string, syncStmt: stri
     imm: isa.immExpr[format] ?? '0',
     setRd: (v) => `x[${f.rd}] = ${v}; x[0] = 0;`,
     jumpTo: (t) => `npc = ${t};`,
-    load: emitLoad,
-    store: emitStore,
+    load: (kind, addr) => emitLoad(kind, addr, syncExpr),
+    store: (kind, addr, v) => emitStore(kind, addr, v, syncExpr),
     sync: () => syncStmt,
   };
 }

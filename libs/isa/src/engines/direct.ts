@@ -25,7 +25,7 @@ const RD_SHIFT = 8; // 6 bits: x0 is pre-mapped to the sink register 32
 const RS1_SHIFT = 14;
 const RS2_SHIFT = 19;
 
-function predecodedGen(sync: string): Gen {
+function predecodedGen(sync: string, syncExpr: string): Gen {
   return {
     w: 'W',
     pc: 'pc',
@@ -34,8 +34,8 @@ function predecodedGen(sync: string): Gen {
     imm: 'imm',
     setRd: (v) => `x[(e >>> ${RD_SHIFT}) & 63] = ${v};`,
     jumpTo: (t) => `npc = ${t};`,
-    load: emitLoad,
-    store: emitStore,
+    load: (kind, addr) => emitLoad(kind, addr, syncExpr),
+    store: (kind, addr, v) => emitStore(kind, addr, v, syncExpr),
     sync: () => sync,
   };
 }
@@ -48,7 +48,7 @@ interface Extra {
 
 function source(isa: Isa, cost: Float64Array): string {
   const sync = 'h.pc = pc; ctr[0] = cyc; ctr[1] = ins;';
-  const g = predecodedGen(sync);
+  const g = predecodedGen(sync, 'h.pc = pc, ctr[0] = cyc, ctr[1] = ins');
   const cases = isa.instructions.map((d, i) => {
     const after = d.flow === 'system' ? ' if (h.kick) break loop;' : '';
     // Helpers that take the raw word (csr, illegal, mret...) read it back from guest memory.

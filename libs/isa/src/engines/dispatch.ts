@@ -18,7 +18,7 @@ function source(isa: Isa, cost: Float64Array): string {
   const sync = 'h.pc = pc; ctr[0] = cyc; ctr[1] = ins;';
   const body = (i: number) => {
     const d = isa.instructions[i];
-    const g = wordGen(isa, d.format, 'pc', sync);
+    const g = wordGen(isa, d.format, 'pc', sync, 'h.pc = pc, ctr[0] = cyc, ctr[1] = ins');
     const after = d.flow === 'system' ? ' if (h.kick) break loop;' : '';
     return `i = ${i}; ${d.sem(g)} cyc += ${cost[i]}; ins++; pc = npc;${after} continue loop;`;
   };

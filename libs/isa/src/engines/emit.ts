@@ -66,20 +66,24 @@ const STORE: Record<StoreKind, { align: number; view: string; slow: string; shif
   i32: { align: 3, view: 'm32', slow: 'st32', shift: 2 },
 };
 
-/** Expression: a load with the RAM fast path inline. Uses scratch variables `a` and `t`. */
-export function emitLoad(kind: LoadKind, addr: string, mb = 'mb', ms = 'ms'): string {
+/**
+ * Expression: a load with the RAM fast path inline. Uses scratch variables `a` and `t`. `sync` is a
+ * comma-expression that makes the hart's pc and counters exact; it runs only on the slow path,
+ * where a device (the CLINT's mtime) may read them.
+ */
+export function emitLoad(kind: LoadKind, addr: string, sync: string, mb = 'mb', ms = 'ms'): string {
   const k = LOAD[kind];
   const aligned = k.align ? ` && (t & ${k.align}) === 0` : '';
   const idx = k.shift ? `t >>> ${k.shift}` : 't';
-  return `((a = ${addr}), ((t = a - ${mb}) >>> 0) < ${ms}${aligned} ? ${k.view}[${idx}] : h.${k.slow}(a))`;
+  return `((a = ${addr}), ((t = a - ${mb}) >>> 0) < ${ms}${aligned} ? ${k.view}[${idx}] : (${sync}, h.${k.slow}(a)))`;
 }
 
 /** Statement: a store with the RAM fast path inline; code pages, devices and faults go slow. */
-export function emitStore(kind: StoreKind, addr: string, v: string, mb = 'mb', ms = 'ms'): string {
+export function emitStore(kind: StoreKind, addr: string, v: string, sync: string, mb = 'mb', ms = 'ms'): string {
   const k = STORE[kind];
   const aligned = k.align ? ` && (t & ${k.align}) === 0` : '';
   const idx = k.shift ? `t >>> ${k.shift}` : 't';
-  return `a = ${addr}; if (((t = a - ${mb}) >>> 0) < ${ms}${aligned} && cp[t >>> 12] === 0) ${k.view}[${idx}] = ${v}; else h.${k.slow}(a, ${v});`;
+  return `a = ${addr}; if (((t = a - ${mb}) >>> 0) < ${ms}${aligned} && cp[t >>> 12] === 0) ${k.view}[${idx}] = ${v}; else { ${sync}; h.${k.slow}(a, ${v}); }`;
 }
 
 /** VSIM_DUMP_DIR=dir writes every generated function there, to read what the engines compiled. */

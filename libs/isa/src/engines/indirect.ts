@@ -24,7 +24,7 @@ function source(isa: Isa): string {
     ${inlineDecode(isa)}
     return R[i];`;
   const routines = isa.instructions.map((d, i) => {
-    const g = wordGen(isa, d.format, 'PC', 'h.pc = PC;');
+    const g = wordGen(isa, d.format, 'PC', 'h.pc = PC;', 'h.pc = PC');
     return `function r${i}_${d.name.replace(/\W/g, '_')}() {
     let w = W, npc = (PC + 4) >>> 0, t = 0, a = 0, s = 0, i = 0;
     ${d.sem(g)}${tail(i, d.flow === 'system')}

@@ -56,6 +56,58 @@ export interface ProcessResult {
   readonly syscalls: number;
 }
 
+/** Where a loaded Linux user program's heap may grow. */
+export interface LinuxLayout {
+  readonly brkStart: number;
+  readonly brkMax: number;
+}
+
+/**
+ * Loads a Linux user program into `bus` and sets `hart` up to start it in U-mode, as the Linux ELF
+ * loader would: segments in place, argc/argv/envp/auxv on the stack, pc at the entry. Every
+ * exception exits to the host (there is no guest kernel). Shared by LinuxUserProcess and by
+ * the runtime's Linux-kind VMs.
+ */
+export function prepareLinuxProcess(bus: Bus, hart: Hart, image: ElfImage, argv: readonly string[], env: readonly string[] = []): LinuxLayout {
+  const top = loadElf32(image, bus);
+  hart.priv = Priv.U;
+  hart.exitMask = 0xffff;
+  hart.mcounteren = 7;
+  hart.scounteren = 7;
+  const brkStart = alignUp(top, PAGE_SIZE);
+  const brkMax = bus.ramEnd - STACK_SIZE;
+  if (brkStart >= brkMax) {
+    throw new ElfError(`the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${bus.ramSize >> 20} MiB of guest RAM`);
+  }
+  hart.pc = image.entry;
+  hart.x[2] = buildStack(bus, image, argv, env);
+  return { brkStart, brkMax };
+}
+
+/** Lays out argc, argv[], NULL, envp[], NULL, auxv, then the strings, as the Linux ELF loader does. */
+function buildStack(bus: Bus, image: ElfImage, argv: readonly string[], env: readonly string[]): number {
+  const enc = new TextEncoder();
+  let sp = bus.ramEnd;
+  const put = (s: string) => {
+    const b = enc.encode(s + '\0');
+    sp -= b.length;
+    bus.writeBytes(sp, b);
+    return sp;
+  };
+  const argvPtrs = argv.map(put);
+  const envPtrs = env.map(put);
+  sp &= ~15;
+  sp -= 16;
+  const random = sp; // AT_RANDOM: 16 bytes, fixed for determinism
+  bus.writeBytes(random, enc.encode('vsim-determinism'));
+  const auxv = [6, PAGE_SIZE, 9, image.entry, 25, random, 0, 0]; // AT_PAGESZ, AT_ENTRY, AT_RANDOM, AT_NULL
+  const words = [argv.length, ...argvPtrs, 0, ...envPtrs, 0, ...auxv];
+  sp -= words.length * 4;
+  sp &= ~15;
+  words.forEach((w, i) => bus.writeU32(sp + i * 4, w));
+  return sp;
+}
+
 export class LinuxUserProcess {
   readonly bus: Bus;
   readonly hart: Hart;
@@ -70,44 +122,12 @@ export class LinuxUserProcess {
   constructor(elf: Uint8Array | ElfImage, private readonly opts: LinuxUserOptions = {}) {
     this.image = elf instanceof Uint8Array ? parseElf32(elf) : elf;
     this.bus = new Bus(USER_RAM_BASE, opts.ramSize ?? USER_RAM_SIZE);
-    const top = loadElf32(this.image, this.bus);
     this.hart = new Hart(this.bus, opts);
-    this.hart.priv = Priv.U;
-    // No guest kernel: every exception comes to us, as it would to Linux.
-    this.hart.exitMask = 0xffff;
-    this.hart.mcounteren = 7;
-    this.hart.scounteren = 7;
-    this.brkStart = this.brkCur = alignUp(top, PAGE_SIZE);
-    this.brkMax = this.bus.ramEnd - STACK_SIZE;
-    if (this.brkStart >= this.brkMax) throw new ElfError(`the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${this.bus.ramSize >> 20} MiB of guest RAM`);
-    this.hart.pc = this.image.entry;
-    this.hart.x[2] = this.buildStack(opts.argv ?? ['program'], opts.env ?? []);
+    const layout = prepareLinuxProcess(this.bus, this.hart, this.image, opts.argv ?? ['program'], opts.env ?? []);
+    this.brkStart = this.brkCur = layout.brkStart;
+    this.brkMax = layout.brkMax;
     const engine = opts.engine ?? 'bt';
     this.engine = typeof engine === 'function' ? engine(this.hart) : createEngine(engine, this.hart, rv32);
-  }
-
-  /** Lays out argc, argv[], NULL, envp[], NULL, auxv, then the strings, as the Linux ELF loader does. */
-  private buildStack(argv: readonly string[], env: readonly string[]): number {
-    const enc = new TextEncoder();
-    let sp = this.bus.ramEnd;
-    const put = (s: string) => {
-      const b = enc.encode(s + '\0');
-      sp -= b.length;
-      this.bus.writeBytes(sp, b);
-      return sp;
-    };
-    const argvPtrs = argv.map(put);
-    const envPtrs = env.map(put);
-    sp &= ~15;
-    sp -= 16;
-    const random = sp; // AT_RANDOM: 16 bytes, fixed for determinism
-    this.bus.writeBytes(random, enc.encode('vsim-determinism'));
-    const auxv = [6, PAGE_SIZE, 9, this.image.entry, 25, random, 0, 0]; // AT_PAGESZ, AT_ENTRY, AT_RANDOM, AT_NULL
-    const words = [argv.length, ...argvPtrs, 0, ...envPtrs, 0, ...auxv];
-    sp -= words.length * 4;
-    sp &= ~15;
-    words.forEach((w, i) => this.bus.writeU32(sp + i * 4, w));
-    return sp;
   }
 
   /** Runs to exit or fault, or until `maxCycles` more cycles have passed (then `exited` is false). */

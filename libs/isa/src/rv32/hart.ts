@@ -143,6 +143,15 @@ export class Hart {
     return Math.max(0, this.nextTimerCycle() - this.cycles);
   }
 
+  /** Programs the Sstc supervisor timer from the host (a hypervisor's set_timer); +Infinity disarms it. */
+  setStimecmp(ticks: number): void {
+    this.stimecmp = ticks;
+    this.stimecmpLo = Number.isFinite(ticks) ? ticks % 2 ** 32 : 0xffffffff;
+    this.stimecmpHi = Number.isFinite(ticks) ? Math.floor(ticks / 2 ** 32) : 0xffffffff;
+    this.updateTimers();
+    this.kick = true;
+  }
+
   setMtimecmp(ticks: number): void {
     this.mtimecmp = ticks;
     this.updateTimers();

@@ -48,7 +48,7 @@ const AMO_MASK = 0xf800707f | 0;
 // AMOs end a translated block ('system' flow): their store may hit translated code or a device,
 // and rd must still be written, so they ask for a re-service (kick) rather than leaving mid-way.
 const amo = (name: string, f5: number) =>
-  def(name, AMO_MASK, (f5 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => g.setRd(`h.amo(${f5}, ${g.rs1}, ${g.rs2})`), { flow: 'system' });
+  def(name, AMO_MASK, (f5 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.amo(${f5}, ${g.rs1}, ${g.rs2})`)}`, { flow: 'system' });
 
 export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
   // Index 0: whatever does not decode. Its tval is the instruction word, as the spec recommends.
@@ -115,8 +115,8 @@ export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
   r('remu', 0x01, 7, 'div', (a, b) => `${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0`),
 
   // RV32A
-  def('lr.w', 0xf9f0707f, (0x02 << 27) | (2 << 12) | 0x2f, 'LR', 'amo', (g) => g.setRd(`h.lr(${g.rs1})`), { flow: 'system' }),
-  def('sc.w', AMO_MASK, (0x03 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => g.setRd(`h.sc(${g.rs1}, ${g.rs2})`), { flow: 'system' }),
+  def('lr.w', 0xf9f0707f, (0x02 << 27) | (2 << 12) | 0x2f, 'LR', 'amo', (g) => `${g.sync()} ${g.setRd(`h.lr(${g.rs1})`)}`, { flow: 'system' }),
+  def('sc.w', AMO_MASK, (0x03 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.sc(${g.rs1}, ${g.rs2})`)}`, { flow: 'system' }),
   amo('amoswap.w', 0x01),
   amo('amoadd.w', 0x00),
   amo('amoxor.w', 0x04),

@@ -189,6 +189,9 @@ export const csrr = (rd: number, csr: number) => csrrs(rd, csr, 0);
 export const csrw = (csr: number, rs1: number) => csrrw(0, csr, rs1);
 export const csrs = (csr: number, rs1: number) => csrrs(0, csr, rs1);
 export const csrc = (csr: number, rs1: number) => csrrc(0, csr, rs1);
+export const csrwi = (csr: number, zimm: number) => csrrwi(0, csr, zimm);
+export const csrsi = (csr: number, zimm: number) => csrrsi(0, csr, zimm);
+export const csrci = (csr: number, zimm: number) => csrrci(0, csr, zimm);
 
 /** Loads any 32-bit constant: one addi when it fits 12 bits, else lui (+ addi). */
 export function li(rd: number, value: number): number[] {
@@ -232,6 +235,8 @@ export interface SnippetOptions {
   sHandler?: readonly number[];
   hart?: HartOptions;
   ramSize?: number;
+  /** Build the engine some other way than createEngine(engine, hart) (e.g. with engine options). */
+  makeEngine?: (hart: Hart) => Engine;
 }
 
 export interface Snippet {
@@ -279,7 +284,7 @@ export function prepareSnippet(words: readonly number[], opts: SnippetOptions): 
     hart.x[Number(r)] = v | 0;
   }
   opts.setup?.(hart);
-  const engine = createEngine(opts.engine, hart);
+  const engine = opts.makeEngine ? opts.makeEngine(hart) : createEngine(opts.engine, hart);
   return { hart, bus, engine, clint, end: CODE + words.length * 4 };
 }
 
