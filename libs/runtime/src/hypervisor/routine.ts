@@ -1,0 +1,39 @@
+// What a trap-handling routine is, and the per-VM record the allocator keeps.
+
+import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
+import { HypervisorCosts } from './costs';
+
+/** A Linux user program's heap, which brk moves (allocator state). */
+export interface VmRecord {
+  readonly id: string;
+  readonly kind: 'sbi' | 'linux';
+  brkStart: number;
+  brk: number;
+  brkMax: number;
+  /** Set once the VM has shut down or faulted. */
+  ended?: 'shutdown' | 'fault';
+}
+
+export interface Routine {
+  /** Dotted name for the event log and the summary, e.g. "sbi.time.set_timer". */
+  readonly name: string;
+  readonly route: 'interpreter' | 'allocator';
+  /** Fills in the resolution; `nextPc` defaults to the next instruction, the exit cost is added. */
+  handle(req: TrapRequest, vm: VmRecord | undefined, costs: HypervisorCosts): Partial<TrapResolution>;
+}
+
+/** A resolution that writes registers and continues after the trapping instruction. */
+export function resume(req: TrapRequest, cost: number, writes: [number, number][], extra: Partial<TrapResolution> = {}): Partial<TrapResolution> {
+  return {
+    action: TrapAction.TRAP_ACTION_RESUME,
+    costCycles: cost,
+    nextPc: (req.pc + 4) >>> 0,
+    writes: writes.map(([reg, value]) => ({ reg, value: value | 0 })),
+    ...extra,
+  };
+}
+
+/** Stops the VM normally with an exit status. */
+export function shutdown(cost: number, status: number, detail: string): Partial<TrapResolution> {
+  return { action: TrapAction.TRAP_ACTION_SHUTDOWN, costCycles: cost, exitStatus: status, detail };
+}

@@ -1,0 +1,25 @@
+// @vsim/runtime: the simulation runtime. The services' logic lives here as libraries (apps are thin
+// process shells around them), so one process can run them all on the in-process bus (`vsim run`)
+// and separate processes can run them over NATS with the same code and the same messages.
+
+export { subjects, checkSimId } from './subjects';
+export { EventLog, EventStamper, compareEvents, eventLine } from './events/log';
+export { classify, handleTrap, memoryNeeded, MAX_WINDOW } from './hypervisor/dispatcher';
+export type { Routine, VmRecord } from './hypervisor/dispatcher';
+export { DEFAULT_HYPERVISOR_COSTS } from './hypervisor/costs';
+export type { HypervisorCosts } from './hypervisor/costs';
+export { SBI_EXT } from './hypervisor/sbi';
+export { HypervisorService } from './hypervisor/service';
+export { HostExecutor } from './node/host';
+export type { HostConfig, TrapHandlers } from './node/host';
+export { VmInstance, TIMEBASE_HZ } from './node/vm';
+export type { VmSetup, Vcpu } from './node/vm';
+export { CpuNodeService } from './node/service';
+export { HostLoop } from './scheduler/host-loop';
+export type { HostLoopResult, VcpuStats, LoopVm } from './scheduler/host-loop';
+export { RoundRobinPolicy } from './scheduler/round-robin';
+export type { SchedulerPolicy, VcpuRef, VmSchedParams, Decision } from './scheduler/policy';
+export { SchedulerService, makePolicy } from './scheduler/service';
+export type { PolicySpec } from './scheduler/service';
+export { runEmbedded, summarize, placeVms } from './simulation';
+export type { SimSpec, HostSpec, VmSpec, SimResult, VmResult } from './simulation';

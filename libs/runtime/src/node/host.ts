@@ -1,0 +1,193 @@
+// One simulated host: N pCPUs executing the vCPUs a run order assigns to them. The pCPUs advance
+// together in virtual time, in lockstep quanta (each pCPU runs one quantum, in pCPU order, then
+// the next quantum), so the vCPUs of an SMP guest really run concurrently. When something the
+// scheduler could not predict happens (a vCPU blocks in wfi, a VM shuts down or faults) the host
+// stops at the end of that quantum and reports.
+//
+// Departure from architecture.md §4: the doc asks for the exact time of the unpredictable event.
+// Other pCPUs may already have run past it within the quantum, and rolling them back would need
+// snapshots; so unpredictable events take effect at the next quantum boundary (default 10 µs,
+// per host in the scenario). Predictable events (slice ends, timers) are exact: they are horizons.
+
+import { Cause, Stop } from '@vsim/isa';
+import {
+  Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState,
+} from '@vsim/proto';
+import { EventStamper } from '../events/log';
+import { classify, memoryNeeded } from '../hypervisor/dispatcher';
+import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
+
+/** How traps reach a handler: locally (split path, interpreter routines) or over the bus. */
+export interface TrapHandlers {
+  local(req: TrapRequest): TrapResolution;
+  remote(req: TrapRequest): Promise<TrapResolution>;
+}
+
+export interface HostConfig {
+  readonly sim: string;
+  readonly id: string;
+  readonly pcpus: number;
+  readonly clockHz: number;
+  readonly quantumNs: number;
+  readonly trapPath: 'split' | 'remote';
+}
+
+interface Tally {
+  ranCycles: number;
+  instret0: number;
+}
+
+export class HostExecutor {
+  readonly vms = new Map<string, VmInstance>();
+  private readonly stamp: EventStamper;
+  private readonly decoder = new TextDecoder();
+
+  constructor(readonly config: HostConfig, private readonly traps: TrapHandlers) {
+    this.stamp = new EventStamper(config.id, 'node');
+  }
+
+  createVm(setup: VmSetup): VmInstance {
+    if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
+    const vm = new VmInstance(setup, this.config.clockHz);
+    this.vms.set(setup.id, vm);
+    return vm;
+  }
+
+  private cycles(ns: number): number {
+    return Math.floor((ns * this.config.clockHz) / 1e9);
+  }
+
+  private ns(cycles: number): number {
+    return Math.floor((cycles * 1e9) / this.config.clockHz);
+  }
+
+  /** Executes one run order and reports where the host stopped. */
+  async run(order: RunOrder): Promise<RunReport> {
+    const events: Event[] = [];
+    const tallies = new Map<Vcpu, Tally>();
+    const assigned: { pcpu: number; vcpu: Vcpu }[] = [];
+    for (const p of order.pcpus) {
+      const v = this.vcpuOf(p);
+      if (!v) continue;
+      if (v.state === VcpuState.VCPU_STATE_BLOCKED) {
+        v.state = VcpuState.VCPU_STATE_RUNNABLE; // the scheduler woke it: its wfi returns
+        events.push(this.stamp.make({ timeNs: order.nowNs, kind: 'wake', vm: v.vm.id, vcpu: v.index, pcpu: p.pcpu }));
+      }
+      if (v.state !== VcpuState.VCPU_STATE_RUNNABLE) continue;
+      assigned.push({ pcpu: p.pcpu, vcpu: v });
+      tallies.set(v, { ranCycles: 0, instret0: v.hart.instret });
+    }
+    let t = order.nowNs;
+    const until = order.untilNs;
+    let early = false;
+    if (assigned.length === 0) t = until; // every pCPU idles: nothing to interleave
+    while (t < until && !early) {
+      const qEnd = Math.min(t + this.config.quantumNs, until);
+      for (const { pcpu, vcpu } of assigned) {
+        if (vcpu.state !== VcpuState.VCPU_STATE_RUNNABLE) continue;
+        if (await this.runSlice(vcpu, pcpu, t, qEnd, tallies.get(vcpu)!, events)) early = true;
+      }
+      t = qEnd;
+    }
+    const vcpus: VcpuReport[] = [];
+    for (const [v, tally] of tallies) {
+      vcpus.push(VcpuReport.fromPartial({
+        vm: v.vm.id, vcpu: v.index, state: v.state, wakeNs: v.wakeNs,
+        ranNs: this.ns(tally.ranCycles), instructions: v.hart.instret - tally.instret0,
+      }));
+    }
+    return RunReport.fromPartial({ sim: order.sim, host: order.host, seq: order.seq, nowNs: t, vcpus, events });
+  }
+
+  private vcpuOf(p: PcpuOrder): Vcpu | undefined {
+    if (!p.vm) return undefined;
+    const vm = this.vms.get(p.vm);
+    if (!vm) throw new Error(`run order names VM '${p.vm}', which host ${this.config.id} does not have`);
+    const v = vm.vcpus[p.vcpu];
+    if (!v) throw new Error(`run order names vCPU ${p.vcpu} of VM '${p.vm}', which has ${vm.vcpus.length}`);
+    return v;
+  }
+
+  /** Runs one vCPU from t0 to t1 of host time. Returns true if something unpredictable happened. */
+  private async runSlice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): Promise<boolean> {
+    const h = v.hart;
+    const budget = this.cycles(t1) - this.cycles(t0);
+    const start = h.cycles;
+    // The guest's `time` is host time, however long this vCPU waited for a pCPU.
+    h.timeSkew = this.cycles(t0) - h.cycles;
+    let early = false;
+    while (h.cycles - start < budget) {
+      const stop = v.engine.run(budget - (h.cycles - start));
+      if (stop === Stop.Budget) break;
+      const now = t0 + this.ns(h.cycles - start);
+      if (stop === Stop.Wfi) {
+        v.state = VcpuState.VCPU_STATE_BLOCKED;
+        v.wakeNs = this.timerDeadlineNs(v);
+        events.push(this.stamp.make({ timeNs: now, kind: 'block', vm: v.vm.id, vcpu: v.index, pcpu, value: v.wakeNs }));
+        early = true;
+        break;
+      }
+      if (stop === Stop.Trap) {
+        if (await this.trap(v, pcpu, now, events)) {
+          early = true;
+          break;
+        }
+        continue;
+      }
+      // Stop.Halt: nothing in a VM requests it today.
+      break;
+    }
+    tally.ranCycles += h.cycles - start;
+    return early;
+  }
+
+  /** When the vCPU's timer will raise its interrupt, in host virtual time (0: not armed). */
+  private timerDeadlineNs(v: Vcpu): number {
+    const cmp = v.hart.stimecmp;
+    if (!Number.isFinite(cmp)) return 0;
+    return Math.ceil((cmp * 1e9) / TIMEBASE_HZ);
+  }
+
+  /** Sends a trap to its handler and applies the resolution. Returns true if the VM ended. */
+  private async trap(v: Vcpu, pcpu: number, now: number, events: Event[]): Promise<boolean> {
+    const h = v.hart;
+    const vm = v.vm;
+    const req = TrapRequest.fromPartial({
+      sim: this.config.sim, host: this.config.id, vm: vm.id, vcpu: v.index, nowNs: now,
+      cause: h.exitCause, tval: h.exitTval, pc: h.pc >>> 0, priv: h.priv, kind: vm.setup.kind,
+      x: Array.from(h.x.subarray(0, 32)),
+    });
+    if (vm.bus.inRam(h.pc, 4)) req.instruction = vm.bus.readU32(h.pc);
+    const window = memoryNeeded(req);
+    if (window && window.len > 0 && vm.bus.inRam(window.addr, window.len)) {
+      req.memoryAddr = window.addr;
+      req.memory = Buffer.from(vm.bus.readBytes(window.addr, window.len));
+    }
+    const local = this.config.trapPath === 'split' && classify(req).route === 'interpreter';
+    const res = local ? this.traps.local(req) : await this.traps.remote(req);
+    const hypercall = req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU;
+    events.push(this.stamp.make({
+      timeNs: now, kind: hypercall ? 'hypercall' : 'trap', vm: vm.id, vcpu: v.index, pcpu,
+      route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',
+      path: local ? 'local' : 'remote', cause: res.handler, detail: res.detail, value: res.costCycles,
+    }));
+    if (res.console.length > 0) {
+      events.push(this.stamp.make({ timeNs: now, kind: 'console', vm: vm.id, vcpu: v.index, pcpu, detail: this.decoder.decode(res.console) }));
+    }
+    h.cycles += res.costCycles;
+    if (res.action === TrapAction.TRAP_ACTION_SHUTDOWN || res.action === TrapAction.TRAP_ACTION_FAULT) {
+      const fault = res.action === TrapAction.TRAP_ACTION_FAULT;
+      vm.ended = fault ? 'fault' : 'shutdown';
+      vm.exitStatus = res.exitStatus;
+      for (const other of vm.vcpus) other.state = fault ? VcpuState.VCPU_STATE_FAULTED : VcpuState.VCPU_STATE_HALTED;
+      events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
+      return true;
+    }
+    for (const w of res.writes) if (w.reg !== 0) h.x[w.reg] = w.value;
+    for (const m of res.memoryWrites) vm.bus.writeBytes(m.addr, m.fill > 0 ? new Uint8Array(m.fill) : m.data);
+    if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
+    else if (res.setTimer) h.setStimecmp(res.timer);
+    h.pc = res.nextPc;
+    return false;
+  }
+}

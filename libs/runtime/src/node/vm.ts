@@ -1,0 +1,80 @@
+// A VM as the cpu-node holds it: its own guest memory (a Bus: nobody else's RAM is reachable from
+// it), one hart and one engine per vCPU, and each vCPU's scheduling state.
+
+import {
+  Bus, BARE_RAM_BASE, Cause, Engine, EngineName, Hart, MIP, Priv, USER_RAM_BASE, createEngine, parseElf32,
+  loadElf32, prepareLinuxProcess,
+} from '@vsim/isa';
+import { VcpuState } from '@vsim/proto';
+
+export interface VmSetup {
+  readonly id: string;
+  readonly kind: 'sbi' | 'linux';
+  readonly vcpus: number;
+  readonly memoryBytes: number;
+  readonly image: Uint8Array;
+  readonly args: readonly string[];
+  readonly engine: EngineName;
+}
+
+export interface Vcpu {
+  readonly vm: VmInstance;
+  readonly index: number;
+  readonly hart: Hart;
+  readonly engine: Engine;
+  state: VcpuState;
+  /** When BLOCKED: the virtual time its timer fires, or 0 when no timer is armed. */
+  wakeNs: number;
+}
+
+/**
+ * Exceptions a paravirtual (SBI) guest kernel handles itself, as OpenSBI delegates them:
+ * misaligned fetch, breakpoint, ecall from U, page faults. Everything else exits to the hypervisor.
+ */
+const SBI_MEDELEG = (1 << Cause.InstructionMisaligned) | (1 << Cause.Breakpoint) | (1 << Cause.EcallFromU) |
+  (1 << Cause.InstructionPageFault) | (1 << Cause.LoadPageFault) | (1 << Cause.StorePageFault);
+
+/** Timer ticks per second of the virtual platform's `time` (10 MHz, as QEMU's virt machine). */
+export const TIMEBASE_HZ = 10_000_000;
+
+export class VmInstance {
+  readonly bus: Bus;
+  readonly vcpus: Vcpu[] = [];
+  /** For Linux-kind VMs: where brk may move (the hypervisor's allocator needs it). */
+  readonly brkStart: number = 0;
+  readonly brkMax: number = 0;
+  ended: 'shutdown' | 'fault' | undefined;
+  exitStatus = 0;
+
+  constructor(readonly setup: VmSetup, clockHz: number) {
+    const image = parseElf32(setup.image);
+    const base = setup.kind === 'linux' ? USER_RAM_BASE : BARE_RAM_BASE;
+    this.bus = new Bus(base, setup.memoryBytes);
+    const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
+    if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
+    for (let i = 0; i < setup.vcpus; i++) {
+      const hart = new Hart(this.bus, { hartId: i, cyclesPerTick });
+      if (setup.kind === 'linux') {
+        const layout = prepareLinuxProcess(this.bus, hart, image, [setup.id, ...setup.args]);
+        (this as { brkStart: number }).brkStart = layout.brkStart;
+        (this as { brkMax: number }).brkMax = layout.brkMax;
+      } else {
+        if (i === 0) loadElf32(image, this.bus);
+        hart.priv = Priv.S;
+        hart.pc = image.entry;
+        hart.x[10] = i; // a0 = hartid
+        hart.x[11] = 0; // a1 = no device tree
+        hart.medeleg = SBI_MEDELEG;
+        hart.mideleg = MIP.SSIP | MIP.STIP | MIP.SEIP;
+        hart.exitMask = 0xffff & ~SBI_MEDELEG;
+        hart.mcounteren = 7;
+        hart.menvcfgh = 1 << 31; // Sstc: the virtual timer raises STIP by itself
+      }
+      this.vcpus.push({ vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0 });
+    }
+  }
+
+  get id(): string {
+    return this.setup.id;
+  }
+}

@@ -1,0 +1,166 @@
+// The loop that drives one host through virtual time (architecture.md §4): ask the policy what each
+// pCPU runs, send the host a run order until the next known event, account what the report says,
+// repeat. Hosts have independent loops; nothing here waits for another host.
+
+import { Event, RunOrder, RunReport, VcpuState } from '@vsim/proto';
+import { EventStamper } from '../events/log';
+import { SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
+
+export interface LoopVm {
+  readonly id: string;
+  readonly vcpus: number;
+  readonly sched: VmSchedParams;
+}
+
+/** Per-vCPU figures the loop accumulates (the runstates xenalyze reports, in virtual ns). */
+export interface VcpuStats {
+  runningNs: number;
+  /** Runnable but not on a pCPU: time lost to sharing. */
+  waitingNs: number;
+  blockedNs: number;
+  instructions: number;
+  state: VcpuState;
+}
+
+export interface HostLoopResult {
+  readonly host: string;
+  /** Virtual time the host's loop reached. */
+  readonly endNs: number;
+  readonly iterations: number;
+  readonly vcpus: ReadonlyMap<string, VcpuStats>;
+  readonly events: readonly Event[];
+}
+
+export type RunHost = (order: RunOrder) => Promise<RunReport>;
+
+interface Tracked {
+  ref: VcpuRef;
+  stats: VcpuStats;
+  wakeNs: number;
+}
+
+export class HostLoop {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly stamp: EventStamper;
+  private readonly events: Event[] = [];
+  private now = 0;
+  private seq = 0;
+  private current: (string | null)[];
+
+  constructor(
+    private readonly sim: string,
+    readonly host: string,
+    private readonly pcpus: number,
+    private readonly policy: SchedulerPolicy,
+    private readonly runHost: RunHost,
+    private readonly onEvents: (events: readonly Event[]) => void = () => undefined,
+  ) {
+    this.stamp = new EventStamper(host, 'sched');
+    this.current = new Array(pcpus).fill(null);
+  }
+
+  addVm(vm: LoopVm): void {
+    for (let i = 0; i < vm.vcpus; i++) {
+      const ref = vcpuRef(vm.id, i);
+      this.tracked.set(ref.key, {
+        ref, wakeNs: 0,
+        stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE },
+      });
+      this.policy.add(ref, vm.sched, this.now);
+    }
+  }
+
+  private alive(): Tracked[] {
+    return [...this.tracked.values()].filter((t) => t.stats.state === VcpuState.VCPU_STATE_RUNNABLE || t.stats.state === VcpuState.VCPU_STATE_BLOCKED);
+  }
+
+  /** Runs the host until `endNs` of virtual time, or until every vCPU has halted or faulted. */
+  async run(endNs: number): Promise<HostLoopResult> {
+    while (this.now < endNs && this.alive().length > 0) {
+      // Timers that have fired wake their vCPUs before the policy decides.
+      for (const t of this.tracked.values()) {
+        if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > 0 && t.wakeNs <= this.now) {
+          t.stats.state = VcpuState.VCPU_STATE_RUNNABLE;
+          this.policy.wake(t.ref, this.now);
+          this.emit({ kind: 'wake', vm: t.ref.vm, vcpu: t.ref.vcpu });
+        }
+      }
+      const decision = this.policy.schedule(this.now);
+      let until = Math.min(decision.until, endNs);
+      for (const t of this.tracked.values()) {
+        if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > this.now) until = Math.min(until, t.wakeNs);
+      }
+      if (!Number.isFinite(until)) until = endNs;
+      this.recordSwitches(decision.run);
+      const order = RunOrder.fromPartial({
+        sim: this.sim, host: this.host, seq: ++this.seq, nowNs: this.now, untilNs: until,
+        pcpus: decision.run.map((v, pcpu) => ({ pcpu, vm: v?.vm ?? '', vcpu: v?.vcpu ?? 0 })),
+      });
+      const report = await this.runHost(order);
+      this.account(order, report);
+    }
+    this.flushEvents();
+    return {
+      host: this.host, endNs: this.now, iterations: this.seq,
+      vcpus: new Map([...this.tracked].map(([k, t]) => [k, t.stats])), events: this.events,
+    };
+  }
+
+  private recordSwitches(run: readonly (VcpuRef | null)[]): void {
+    run.forEach((v, pcpu) => {
+      const key = v?.key ?? null;
+      if (key === this.current[pcpu]) return;
+      this.current[pcpu] = key;
+      this.emit({ kind: 'schedule', pcpu, vm: v?.vm ?? '', vcpu: v?.vcpu ?? -1 });
+    });
+  }
+
+  private account(order: RunOrder, report: RunReport): void {
+    if (report.seq !== order.seq || report.nowNs < order.nowNs || report.nowNs > order.untilNs) {
+      throw new Error(`host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`);
+    }
+    const elapsed = report.nowNs - this.now;
+    const ran = new Set<string>();
+    for (const r of report.vcpus) {
+      const t = this.tracked.get(`${r.vm}/${r.vcpu}`);
+      if (!t) throw new Error(`host ${this.host}: report names unknown vCPU ${r.vm}/${r.vcpu}`);
+      ran.add(t.ref.key);
+      t.stats.runningNs += r.ranNs;
+      t.stats.instructions += r.instructions;
+      this.policy.charge(t.ref, r.ranNs, report.nowNs);
+      if (r.state !== t.stats.state) {
+        if (r.state === VcpuState.VCPU_STATE_BLOCKED) {
+          t.wakeNs = r.wakeNs;
+          this.policy.sleep(t.ref, report.nowNs);
+        } else if (r.state === VcpuState.VCPU_STATE_HALTED || r.state === VcpuState.VCPU_STATE_FAULTED) {
+          this.policy.remove(t.ref, report.nowNs);
+        }
+        t.stats.state = r.state;
+      }
+      // A vCPU that stopped early idles its pCPU for the rest of the iteration: not waiting.
+    }
+    for (const t of this.tracked.values()) {
+      if (ran.has(t.ref.key)) continue;
+      if (t.stats.state === VcpuState.VCPU_STATE_RUNNABLE) t.stats.waitingNs += elapsed;
+      else if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED) t.stats.blockedNs += elapsed;
+    }
+    this.events.push(...report.events);
+    this.pending.push(...report.events);
+    this.now = report.nowNs;
+    this.flushEvents();
+  }
+
+  private pending: Event[] = [];
+
+  private emit(fields: Partial<Event> & { kind: string }): void {
+    const e = this.stamp.make({ timeNs: this.now, ...fields });
+    this.events.push(e);
+    this.pending.push(e);
+  }
+
+  private flushEvents(): void {
+    if (this.pending.length === 0) return;
+    this.onEvents(this.pending);
+    this.pending = [];
+  }
+}

@@ -1,0 +1,45 @@
+// The interface a vCPU scheduling policy implements (after SimSo's: the simulator owns time and
+// calls the policy on each event). The host loop tells the policy what happened — a vCPU arrived,
+// woke, blocked, left, ran for so long — and asks it what every pCPU runs next and until when.
+// Xen's Credit, SEDF, RTDS and Credit2 will be further implementations of this interface.
+
+export interface VcpuRef {
+  readonly vm: string;
+  readonly vcpu: number;
+  /** "vm/vcpu": a stable key, also the tie-breaker wherever order matters. */
+  readonly key: string;
+}
+
+/** Per-VM scheduling parameters from the scenario; each policy reads the ones it knows. */
+export interface VmSchedParams {
+  readonly weight?: number;
+  readonly cap?: number;
+  readonly [param: string]: unknown;
+}
+
+export interface Decision {
+  /** For each pCPU (by index), the vCPU it runs, or null to idle. */
+  readonly run: readonly (VcpuRef | null)[];
+  /** The latest virtual time until which this decision holds (e.g. the earliest slice end). */
+  readonly until: number;
+}
+
+export interface SchedulerPolicy {
+  readonly name: string;
+  /** A vCPU joined this host, runnable. */
+  add(v: VcpuRef, params: VmSchedParams, now: number): void;
+  /** A vCPU left for good (its VM shut down or faulted). */
+  remove(v: VcpuRef, now: number): void;
+  /** A blocked vCPU became runnable. */
+  wake(v: VcpuRef, now: number): void;
+  /** A vCPU blocked (wfi): it must not be picked until it wakes. */
+  sleep(v: VcpuRef, now: number): void;
+  /** Charges a vCPU for the virtual time it just ran. */
+  charge(v: VcpuRef, ranNs: number, now: number): void;
+  /** What runs on each pCPU from `now`. */
+  schedule(now: number): Decision;
+}
+
+export function vcpuRef(vm: string, vcpu: number): VcpuRef {
+  return { vm, vcpu, key: `${vm}/${vcpu}` };
+}

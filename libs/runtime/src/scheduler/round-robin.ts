@@ -1,0 +1,76 @@
+// Round robin: the baseline policy. One FIFO of runnable vCPUs per host; each pCPU runs the vCPU at
+// the head for one time slice, then puts it at the tail. A vCPU that blocks gives its pCPU up at
+// once; one that wakes joins the tail. Equal shares, no weights: the yardstick the Xen policies
+// are compared against.
+
+import { Decision, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
+
+/** Default slice: Xen Credit's 30 ms would make short demos coarse; 10 ms is Linux CFS-like. */
+export const RR_DEFAULT_TIMESLICE_NS = 10_000_000;
+
+interface Running {
+  v: VcpuRef;
+  sliceEnd: number;
+}
+
+export class RoundRobinPolicy implements SchedulerPolicy {
+  readonly name = 'round-robin';
+  private readonly queue: VcpuRef[] = [];
+  private readonly running: (Running | null)[];
+  private readonly runnable = new Set<string>();
+
+  constructor(pcpus: number, private readonly timesliceNs = RR_DEFAULT_TIMESLICE_NS) {
+    if (!(timesliceNs > 0)) throw new RangeError(`round-robin timeslice must be positive, got ${timesliceNs}`);
+    this.running = new Array(pcpus).fill(null);
+  }
+
+  add(v: VcpuRef, _params: VmSchedParams, _now: number): void {
+    this.runnable.add(v.key);
+    this.queue.push(v);
+  }
+
+  remove(v: VcpuRef): void {
+    this.runnable.delete(v.key);
+    this.dequeue(v);
+  }
+
+  wake(v: VcpuRef): void {
+    if (this.runnable.has(v.key)) return;
+    this.runnable.add(v.key);
+    this.queue.push(v);
+  }
+
+  sleep(v: VcpuRef): void {
+    this.runnable.delete(v.key);
+    this.dequeue(v);
+  }
+
+  charge(): void {
+    // Round robin keeps no account: every slice is the same length.
+  }
+
+  private dequeue(v: VcpuRef): void {
+    const i = this.queue.findIndex((q) => q.key === v.key);
+    if (i >= 0) this.queue.splice(i, 1);
+    for (let p = 0; p < this.running.length; p++) if (this.running[p]?.v.key === v.key) this.running[p] = null;
+  }
+
+  schedule(now: number): Decision {
+    // Expired slices go to the tail first, in pCPU order, so the order of the queue is deterministic.
+    for (let p = 0; p < this.running.length; p++) {
+      const r = this.running[p];
+      if (r && r.sliceEnd <= now) {
+        this.running[p] = null;
+        this.queue.push(r.v);
+      }
+    }
+    for (let p = 0; p < this.running.length; p++) {
+      if (this.running[p] === null && this.queue.length > 0) {
+        this.running[p] = { v: this.queue.shift() as VcpuRef, sliceEnd: now + this.timesliceNs };
+      }
+    }
+    let until = Number.POSITIVE_INFINITY;
+    for (const r of this.running) if (r) until = Math.min(until, r.sliceEnd);
+    return { run: this.running.map((r) => r?.v ?? null), until };
+  }
+}
