@@ -3,11 +3,18 @@
 //  - the committed ELFs are exactly what scripts/build-guests.sh builds
 //    (needs riscv64-unknown-elf-gcc);
 //  - each user program's stdout and exit status under qemu-riscv32 match
-//    guests/rv32/expected (needs qemu-riscv32).
-// When a tool is missing the test is skipped locally and fails in CI.
+//    guests/rv32/expected (needs qemu-riscv32);
+//  - the SBI (S-mode) guests use only instructions and CSRs an S-mode guest
+//    may use, start at the start of RAM and stay in their 1 MiB (no tool);
+//  - each SBI guest's console output and end under qemu-system-riscv32 with
+//    the M-mode SBI shim (guests/rv32/sbi/qemu) match expected/sbi-*.
+// When a tool is missing the test is skipped locally and fails in CI, except
+// for qemu-system-riscv32 (an optional cross-check, not installed by CI):
+// its test is always skipped when the tool is missing.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseElf32 } from '@vsim/isa';
 
 const ROOT = path.resolve(__dirname, '..');
 const RV32 = path.join(ROOT, 'guests', 'rv32');
@@ -20,6 +27,8 @@ const QEMU = 'qemu-riscv32';
 const GCC_MISSING =
   'build-guests: riscv64-unknown-elf-gcc not found; install it with: apt-get install -y gcc-riscv64-unknown-elf';
 const QEMU_MISSING = 'qemu-riscv32 not found; install it with: apt-get install -y qemu-user';
+const QEMU_SYSTEM = 'qemu-system-riscv32';
+const SBI_RUN = path.join(RV32, 'sbi', 'qemu', 'run.sh');
 
 /** True if `cmd` is an executable file in one of the PATH directories. */
 function onPath(cmd: string): boolean {
@@ -52,6 +61,13 @@ function itWithTool(tool: string, missing: string, name: string, body: () => voi
   }
 }
 
+/** Like itWithTool, but skipped whenever a tool is missing, in CI too (optional cross-checks). */
+function itIfTools(tools: string[], name: string, body: () => void): void {
+  const missing = tools.filter((t) => !onPath(t));
+  if (missing.length === 0) it(name, body);
+  else it.skip(`${name} (skipped: ${missing.join(', ')} not on PATH)`, body);
+}
+
 function names(dir: string, ext: string): string[] {
   return fs
     .readdirSync(dir)
@@ -64,6 +80,54 @@ const userPrograms = names(path.join(RV32, 'user'), '.c');
 const bareTests = names(path.join(RV32, 'bare'), '.S');
 // fault.elf dies with SIGILL by design and has no expected/ files.
 const comparedPrograms = userPrograms.filter((n) => n !== 'fault');
+// SBI guests: sbi/sbi-<name>.c -> bin/sbi-<name>.elf, expected/sbi-<name>.{txt,end}.
+const sbiPrograms = names(path.join(RV32, 'sbi'), '.c').filter((n) => n.startsWith('sbi-'));
+
+const SBI_RAM_BASE = 0x80000000;
+const SBI_RAM_USED = 1 << 20;
+/** CSRs an S-mode guest may touch (the counters only time/timeh, enabled by the hypervisor). */
+const S_CSRS = new Map<number, string>([
+  [0x100, 'sstatus'], [0x104, 'sie'], [0x105, 'stvec'], [0x140, 'sscratch'], [0x141, 'sepc'],
+  [0x142, 'scause'], [0x143, 'stval'], [0x144, 'sip'], [0xc01, 'time'], [0xc81, 'timeh'],
+]);
+/** SYSTEM instructions with funct3 = 0 an S-mode guest may use. */
+const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x10200073, 'sret'], [0x10500073, 'wfi']]);
+
+/**
+ * Problems with an SBI guest ELF: entry not at the start of RAM, a segment outside its 1 MiB,
+ * and, in [_start, _etext), any CSR other than S_CSRS, any privileged instruction other than
+ * ecall/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
+ */
+function auditSbiElf(bytes: Uint8Array): string[] {
+  const img = parseElf32(bytes);
+  const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+  const problems: string[] = [];
+  if (img.entry !== SBI_RAM_BASE) problems.push(`entry ${hex(img.entry)}, expected ${hex(SBI_RAM_BASE)}`);
+  for (const seg of img.segments) {
+    if (seg.vaddr < SBI_RAM_BASE || seg.vaddr + seg.memsz > SBI_RAM_BASE + SBI_RAM_USED) {
+      problems.push(`segment ${hex(seg.vaddr)}+${seg.memsz} outside the first 1 MiB of RAM`);
+    }
+  }
+  const start = img.symbols.get('_start');
+  const etext = img.symbols.get('_etext');
+  if (start !== SBI_RAM_BASE || etext === undefined) return [...problems, 'no _start at RAM base or no _etext symbol'];
+  const text = img.segments.find((sg) => sg.vaddr <= start && etext <= sg.vaddr + sg.filesz);
+  if (!text) return [...problems, 'code is not inside one loaded segment'];
+  const dv = new DataView(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength);
+  const illegalAt = img.symbols.get('illegal_insn');
+  for (let pc = start; pc < etext; pc += 4) {
+    const w = dv.getUint32(text.offset + (pc - text.vaddr), true);
+    if (w === 0 && pc !== illegalAt) problems.push(`zero word at ${hex(pc)}`);
+    if ((w & 0x7f) !== 0x73) continue;
+    const funct3 = (w >>> 12) & 7;
+    if (funct3 === 0) {
+      if (!S_SYSTEM.has(w)) problems.push(`privileged instruction ${hex(w)} at ${hex(pc)}`);
+    } else if (!S_CSRS.has(w >>> 20)) {
+      problems.push(`CSR 0x${(w >>> 20).toString(16)} at ${hex(pc)}`);
+    }
+  }
+  return problems;
+}
 
 /** argv[1..] for a program: expected/<name>.args, one argument per line. */
 function argsOf(name: string): string[] {
@@ -98,7 +162,38 @@ describe('rv32 guests', () => {
         if (!fs.existsSync(path.join(EXPECTED, n + ext))) missing.push(`expected/${n}${ext}`);
       }
     }
+    expect(sbiPrograms.length).toBeGreaterThan(0);
+    for (const n of sbiPrograms) {
+      if (!fs.existsSync(path.join(BIN, `${n}.elf`))) missing.push(`bin/${n}.elf`);
+      for (const ext of ['.txt', '.end']) {
+        if (!fs.existsSync(path.join(EXPECTED, n + ext))) missing.push(`expected/${n}${ext}`);
+      }
+    }
     expect(missing).toEqual([]);
+  });
+
+  describe('SBI guests use only what an S-mode guest may', () => {
+    for (const name of sbiPrograms) {
+      it(name, () => {
+        expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)))).toEqual([]);
+      });
+    }
+
+    it('the audit catches M-mode CSRs, mret and stray zero words', () => {
+      // Patch sbi-hello's first instructions: csrr a0, mstatus; mret; a zero word.
+      const bytes = new Uint8Array(fs.readFileSync(path.join(BIN, 'sbi-hello.elf')));
+      const img = parseElf32(bytes);
+      const seg = img.segments.find((sg) => sg.vaddr === SBI_RAM_BASE)!;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      dv.setUint32(seg.offset, 0x30002573, true);
+      dv.setUint32(seg.offset + 4, 0x30200073, true);
+      dv.setUint32(seg.offset + 8, 0, true);
+      expect(auditSbiElf(bytes)).toEqual([
+        'CSR 0x300 at 0x80000000',
+        'privileged instruction 0x30200073 at 0x80000004',
+        'zero word at 0x80000008',
+      ]);
+    });
   });
 
   itWithTool(GCC, GCC_MISSING, 'committed ELFs match a fresh build (build-guests.sh --check)', () => {
@@ -130,5 +225,23 @@ describe('rv32 guests', () => {
       expect(r.signal).toBe('SIGILL');
       expect(r.stdout).toBe('about to execute an illegal instruction\n');
     });
+  });
+
+  describe('SBI guests under qemu-system-riscv32 with the SBI shim match expected/', () => {
+    for (const name of sbiPrograms) {
+      itIfTools([GCC, QEMU_SYSTEM], name, () => {
+        const r = spawnSync('bash', [SBI_RUN, path.join(BIN, `${name}.elf`)], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          timeout: 90_000,
+        });
+        // The shim's report ("shim: shutdown reason=0 instret=N") goes to stderr.
+        const report = /^shim: (.*) instret=/m.exec(r.stderr);
+        expect({ stdout: r.stdout, end: report ? report[1] : r.stderr }).toEqual({
+          stdout: fs.readFileSync(path.join(EXPECTED, `${name}.txt`), 'utf8'),
+          end: fs.readFileSync(path.join(EXPECTED, `${name}.end`), 'utf8').trim(),
+        });
+      });
+    }
   });
 });

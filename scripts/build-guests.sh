@@ -4,14 +4,17 @@
 # Usage: scripts/build-guests.sh [--out DIR] [--check]
 #
 #   (no option)  build into guests/rv32/bin and, if qemu-riscv32 is
-#                installed, regenerate guests/rv32/expected/*.{txt,status}
+#                installed, regenerate guests/rv32/expected/*.{txt,status};
+#                if qemu-system-riscv32 is, also expected/sbi-*.{txt,end}
 #   --out DIR    build into DIR instead; expected/ is left alone
 #   --check      build into a temporary directory and compare with the
 #                committed ELFs in guests/rv32/bin byte for byte; exits 1
 #                listing every ELF that differs or is missing
 #
 # Outputs: bin/<name>.elf for user/<name>.c (statically linked Linux
-# programs), bin/bare-<name>.elf for bare/<name>.S (bare-machine tests).
+# programs), bin/bare-<name>.elf for bare/<name>.S (bare-machine tests),
+# bin/sbi-<name>.elf for sbi/sbi-<name>.c (S-mode guests of the hypervisor,
+# which talk to it through the SBI).
 #
 # The build is reproducible: no debug info, no build-id, relative paths
 # (plus -ffile-prefix-map), fixed input order, C locale.  Rebuilding with
@@ -24,6 +27,7 @@ export LC_ALL=C
 
 CC=riscv64-unknown-elf-gcc
 QEMU=qemu-riscv32
+QEMU_SYSTEM=qemu-system-riscv32    # only for expected/sbi-* (sbi/qemu/run.sh)
 
 out=""
 check=0
@@ -79,7 +83,8 @@ elif [ -n "$out" ]; then
 else
     dest="$GUESTS/bin"
 fi
-mkdir -p "$dest" "$tmp/obj/common" "$tmp/obj/user" "$tmp/obj/bare"
+mkdir -p "$dest" "$tmp/obj/common" "$tmp/obj/user" "$tmp/obj/bare" \
+    "$tmp/obj/sbi-common" "$tmp/obj/sbi"
 
 ARCH=(-march=rv32ima_zicsr -mabi=ilp32)
 COMMON_FLAGS=(
@@ -136,6 +141,26 @@ for src in $(ls "$GUESTS"/bare/*.S | sort); do
     run "$CC" "${BARE_FLAGS[@]}" "${LDFLAGS[@]}" -o "$dest/bare-$name.elf" "$obj"
 done
 
+# ---------------------------------------------- SBI (paravirtual) guests
+# S-mode programs linked at 0x80000000 (sbi/link.ld) with their own crt0 and
+# SBI runtime, plus the unchanged libc.c of the user programs (sbi.c provides
+# the sys_write/sys_brk/sys_exit it needs, over SBI).
+SBI_CFLAGS=("${COMMON_FLAGS[@]}" -I "$GUESTS/sbi/common" -I "$GUESTS/common")
+SBI_LDFLAGS=(-T "$GUESTS/sbi/link.ld" -Wl,--no-warn-rwx-segments)
+sbi_runtime_objs=()
+for src in "$GUESTS/sbi/common/crt0.S" "$GUESTS/sbi/common/sbi.c" "$GUESTS/common/libc.c"; do
+    obj="$tmp/obj/sbi-common/$(basename "${src%.*}").o"
+    run "$CC" "${SBI_CFLAGS[@]}" -c "$src" -o "$obj"
+    sbi_runtime_objs+=("$obj")
+done
+for src in $(ls "$GUESTS"/sbi/sbi-*.c | sort); do
+    name="$(basename "$src" .c)"           # already starts with sbi-
+    obj="$tmp/obj/sbi/$name.o"
+    run "$CC" "${SBI_CFLAGS[@]}" -c "$src" -o "$obj"
+    run "$CC" "${SBI_CFLAGS[@]}" "${SBI_LDFLAGS[@]}" "${LDFLAGS[@]}" \
+        -o "$dest/$name.elf" "${sbi_runtime_objs[@]}" "$obj" "$LIBGCC"
+done
+
 # --------------------------------------------------------------- --check
 if [ "$check" = 1 ]; then
     bad=()
@@ -163,22 +188,45 @@ echo "build-guests: built $(ls "$dest"/*.elf | wc -l) ELFs into ${out:-$GUESTS/b
 # Only when building the committed ELFs.  expected/<name>.args holds argv[1..]
 # one per line; argv[0] is always "<name>" (qemu's -0 option).
 [ -z "$out" ] || exit 0
-if ! command -v "$QEMU" >/dev/null 2>&1; then
-    echo "build-guests: $QEMU not found; expected/ outputs not regenerated" >&2
-    exit 0
-fi
 exp="$GUESTS/expected"
 mkdir -p "$exp"
-for name in "${user_names[@]}"; do
-    [ "$name" = fault ] && continue       # dies with SIGILL by design
-    args=()
-    if [ -f "$exp/$name.args" ]; then
-        mapfile -t args < "$exp/$name.args"
-    else
-        : > "$exp/$name.args"
-    fi
-    status=0
-    "$QEMU" -0 "$name" "$dest/$name.elf" "${args[@]}" > "$exp/$name.txt" || status=$?
-    echo "$status" > "$exp/$name.status"
-done
-echo "build-guests: regenerated $exp with $QEMU"
+if command -v "$QEMU" >/dev/null 2>&1; then
+    for name in "${user_names[@]}"; do
+        [ "$name" = fault ] && continue       # dies with SIGILL by design
+        args=()
+        if [ -f "$exp/$name.args" ]; then
+            mapfile -t args < "$exp/$name.args"
+        else
+            : > "$exp/$name.args"
+        fi
+        status=0
+        "$QEMU" -0 "$name" "$dest/$name.elf" "${args[@]}" > "$exp/$name.txt" || status=$?
+        echo "$status" > "$exp/$name.status"
+    done
+    echo "build-guests: regenerated $exp with $QEMU"
+else
+    echo "build-guests: $QEMU not found; expected/ outputs of user programs not regenerated" >&2
+fi
+
+# SBI guests: run under qemu-system-riscv32 with the M-mode SBI shim
+# (sbi/qemu/run.sh).  expected/sbi-<name>.txt is the guest's console output,
+# expected/sbi-<name>.end how the VM ended: the shim's report without the
+# instruction count ("shutdown reason=0", "legacy shutdown",
+# "exception mcause=7 mepc=0x... mtval=0x...").
+if command -v "$QEMU_SYSTEM" >/dev/null 2>&1; then
+    for src in $(ls "$GUESTS"/sbi/sbi-*.c | sort); do
+        name="$(basename "$src" .c)"
+        status=0
+        "$GUESTS/sbi/qemu/run.sh" "$dest/$name.elf" > "$exp/$name.txt" 2> "$tmp/report" || status=$?
+        case "$status" in
+            0|1|3) ;;
+            *) echo "build-guests: $name under $QEMU_SYSTEM: exit status $status" >&2
+               cat "$tmp/report" >&2
+               exit 1 ;;
+        esac
+        sed -n 's/^shim: \(.*\) instret=.*/\1/p' "$tmp/report" | head -n 1 > "$exp/$name.end"
+    done
+    echo "build-guests: regenerated $exp/sbi-* with $QEMU_SYSTEM"
+else
+    echo "build-guests: $QEMU_SYSTEM not found; expected/sbi-* not regenerated" >&2
+fi

@@ -14,7 +14,7 @@ const BIN = join(RV32, 'bin');
 const EXPECTED = join(RV32, 'expected');
 
 const elfs = readdirSync(BIN).filter((f) => f.endsWith('.elf')).sort();
-const USER = elfs.filter((f) => !f.startsWith('bare-')).map((f) => f.slice(0, -4));
+const USER = elfs.filter((f) => !f.startsWith('bare-') && !f.startsWith('sbi-')).map((f) => f.slice(0, -4));
 const BARE = elfs.filter((f) => f.startsWith('bare-')).map((f) => f.slice(0, -4));
 const WITH_EXPECTED = USER.filter((n) => n !== 'fault');
 
