@@ -147,7 +147,6 @@ export class BinaryTranslationEngine implements Engine {
     let slots = perPriv[page];
     if (!slots) {
       slots = perPriv[page] = new Array(1 << (PAGE_SHIFT - 2));
-      h.bus.markCode(page);
     }
     const slot = (off >>> 2) & ((1 << (PAGE_SHIFT - 2)) - 1);
     let b = slots[slot];
@@ -244,6 +243,7 @@ export class BinaryTranslationEngine implements Engine {
 
   private translate(start: number): Block {
     const ins = this.collect(start);
+    this.hart.bus.markCode(start, ins.length * 4);
     const used = new Set<number>();
     const written = new Set<number>();
     const body = this.genBody(ins, used, written);

@@ -131,7 +131,6 @@ export class DirectThreadedEngine implements Engine {
     let code = this.pages[page];
     if (!code) {
       code = this.pages[page] = new Int32Array(2 * (PAGE_SIZE >>> 2));
-      this.hart.bus.markCode(page);
     }
     return code;
   }
@@ -139,6 +138,7 @@ export class DirectThreadedEngine implements Engine {
   /** Decodes the instruction at pc into slot k of its page's intermediate form. */
   private predecode(pc: number, code: Int32Array, k: number): number {
     const w = this.hart.bus.i32[(pc - this.hart.ramBase) >>> 2];
+    this.hart.bus.markCode(pc, 4);
     const i = this.isa.decode(w);
     const f = this.fields(w);
     const rd = f.rd === 0 ? X_SINK : f.rd;

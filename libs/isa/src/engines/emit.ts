@@ -4,6 +4,7 @@
 // path, which raises the precise exception or invalidates the code.
 
 import { LoadKind, StoreKind } from '../isa';
+import { LINE_SHIFT } from '../memory/bus';
 import { Hart } from '../rv32/hart';
 import { mulh, mulhsu, mulhu } from '../rv32/mulh';
 import { RESUME, TRAP } from '../rv32/signals';
@@ -34,7 +35,7 @@ export function makeEnv(h: Hart): Env {
   const b = h.bus;
   return {
     h, x: h.x, ctr: h.ctr, mb: h.ramBase, ms: h.ramSize,
-    m8: b.i8, u8: b.u8, m16: b.i16, u16: b.u16, m32: b.i32, cp: b.codePages,
+    m8: b.i8, u8: b.u8, m16: b.i16, u16: b.u16, m32: b.i32, cp: b.storeFlags,
     mulh, mulhu, mulhsu, TRAP, RESUME,
   };
 }
@@ -83,7 +84,7 @@ export function emitStore(kind: StoreKind, addr: string, v: string, sync: string
   const k = STORE[kind];
   const aligned = k.align ? ` && (t & ${k.align}) === 0` : '';
   const idx = k.shift ? `t >>> ${k.shift}` : 't';
-  return `a = ${addr}; if (((t = a - ${mb}) >>> 0) < ${ms}${aligned} && cp[t >>> 12] === 0) ${k.view}[${idx}] = ${v}; else { ${sync}; h.${k.slow}(a, ${v}); }`;
+  return `a = ${addr}; if (((t = a - ${mb}) >>> 0) < ${ms}${aligned} && cp[t >>> ${LINE_SHIFT}] === 0) ${k.view}[${idx}] = ${v}; else { ${sync}; h.${k.slow}(a, ${v}); }`;
 }
 
 /** VSIM_DUMP_DIR=dir writes every generated function there, to read what the engines compiled. */

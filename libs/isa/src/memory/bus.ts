@@ -15,9 +15,15 @@ export interface Device {
 export type CodeInvalidator = (ramPage: number) => void;
 
 export const PAGE_SHIFT = 12;
-export const CODE_PAGE = 1;
-export const WATCHED_PAGE = 2;
-export const RESERVED_PAGE = 4;
+/**
+ * Stores are screened per 256-byte line, not per page: guests keep data next to code (a small
+ * kernel's .data shares a page with its .text), and a page-sized screen would send all of those
+ * stores down the slow path and, worse, throw away translations that were never touched.
+ */
+export const LINE_SHIFT = 8;
+export const CODE_LINE = 1;
+export const WATCHED_LINE = 2;
+export const RESERVED_LINE = 4;
 
 /** Whoever can hold an LR reservation (a hart); the bus cancels it when another hart stores there. */
 export interface ReservationHolder {
@@ -33,12 +39,16 @@ export class Bus {
   readonly i16: Int16Array;
   readonly i32: Int32Array;
   /**
-   * One byte per RAM page: non-zero sends stores to the slow path. Bit 0 (CODE_PAGE): some engine
-   * holds a decoded or translated copy of code in the page, which a store must invalidate
-   * (self-modifying code, program loading). Bit 1 (WATCHED_PAGE): the host watches a word there.
-   * Bit 2 (RESERVED_PAGE): a hart holds an LR reservation there, which other harts' stores cancel.
+   * One byte per 256-byte line of RAM: non-zero sends stores to the slow path. Bit 0 (CODE_LINE):
+   * some engine holds a decoded or translated copy of an instruction in the line. Bit 1
+   * (WATCHED_LINE): the host watches a word there. Bit 2 (RESERVED_LINE): a hart holds an LR
+   * reservation there, which other harts' stores cancel.
    */
-  readonly codePages: Uint8Array;
+  readonly storeFlags: Uint8Array;
+  /** One bit per RAM word that holds decoded code: only a store to such a word invalidates. */
+  private readonly codeWords: Uint32Array;
+  /** Pages holding any decoded code, so invalidation knows what to clear. */
+  private readonly codePages: Uint8Array;
   private readonly devices: Device[] = [];
   private readonly invalidators = new Set<CodeInvalidator>();
   /** Word watchpoints (host hooks such as tohost), keyed by RAM offset. */
@@ -56,6 +66,8 @@ export class Bus {
     this.u16 = new Uint16Array(buf);
     this.i16 = new Int16Array(buf);
     this.i32 = new Int32Array(buf);
+    this.storeFlags = new Uint8Array(ramSize >>> LINE_SHIFT);
+    this.codeWords = new Uint32Array(ramSize >>> 7);
     this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
   }
 
@@ -90,14 +102,20 @@ export class Bus {
 
   /** Drop every decoded/translated copy of the RAM page at `page` (index from ramBase). */
   invalidatePage(page: number): void {
-    if (!(this.codePages[page] & CODE_PAGE)) return;
-    this.codePages[page] &= ~CODE_PAGE;
+    if (!this.codePages[page]) return;
+    this.codePages[page] = 0;
+    const lines = PAGE_SHIFT - LINE_SHIFT;
+    for (let l = page << lines; l < (page + 1) << lines; l++) this.storeFlags[l] &= ~CODE_LINE;
+    this.codeWords.fill(0, page << (PAGE_SHIFT - 7), (page + 1) << (PAGE_SHIFT - 7));
     for (const fn of this.invalidators) fn(page);
   }
 
-  /** Marks a page as holding decoded code (engines call this when they decode from it). */
-  markCode(page: number): void {
-    this.codePages[page] |= CODE_PAGE;
+  /** Engines call this for the instructions they decode: [addr, addr+len) in RAM, within one page. */
+  markCode(addr: number, len: number): void {
+    const off = addr - this.ramBase;
+    for (let w = off >>> 2; w < (off + len) >>> 2; w++) this.codeWords[w >>> 5] |= 1 << (w & 31);
+    for (let l = off >>> LINE_SHIFT; l <= (off + len - 1) >>> LINE_SHIFT; l++) this.storeFlags[l] |= CODE_LINE;
+    this.codePages[off >>> PAGE_SHIFT] = 1;
   }
 
   /** Calls `fn` after every guest store to the aligned word at `addr` (e.g. the tohost word). */
@@ -105,14 +123,14 @@ export class Bus {
     if (!this.inRam(addr, 4) || addr & 3) throw new RangeError(`watched word 0x${(addr >>> 0).toString(16)} is not an aligned RAM word`);
     const off = addr - this.ramBase;
     this.watches.set(off >>> 2, fn);
-    this.codePages[off >>> PAGE_SHIFT] |= WATCHED_PAGE;
+    this.storeFlags[off >>> LINE_SHIFT] |= WATCHED_LINE;
   }
 
   /** Records an LR reservation of `holder` on the RAM word at address `addr`. */
   reserve(holder: ReservationHolder, addr: number): void {
     if (!this.inRam(addr, 4)) return;
     this.reservations.set(holder, addr);
-    this.codePages[(addr - this.ramBase) >>> PAGE_SHIFT] |= RESERVED_PAGE;
+    this.storeFlags[(addr - this.ramBase) >>> LINE_SHIFT] |= RESERVED_LINE;
   }
 
   /** Drops `holder`'s reservation (after SC, on a trap). */
@@ -120,12 +138,12 @@ export class Bus {
     const addr = this.reservations.get(holder);
     if (addr === undefined) return;
     this.reservations.delete(holder);
-    this.refreshReservedFlag((addr - this.ramBase) >>> PAGE_SHIFT);
+    this.refreshReservedFlag((addr - this.ramBase) >>> LINE_SHIFT);
   }
 
-  private refreshReservedFlag(page: number): void {
-    for (const a of this.reservations.values()) if ((a - this.ramBase) >>> PAGE_SHIFT === page) return;
-    this.codePages[page] &= ~RESERVED_PAGE;
+  private refreshReservedFlag(line: number): void {
+    for (const a of this.reservations.values()) if ((a - this.ramBase) >>> LINE_SHIFT === line) return;
+    this.storeFlags[line] &= ~RESERVED_LINE;
   }
 
   /**
@@ -134,10 +152,10 @@ export class Bus {
    * leave its block (a watch fired or code changed).
    */
   storeHook(off: number, by?: ReservationHolder): boolean {
-    const page = off >>> PAGE_SHIFT;
-    const flags = this.codePages[page];
+    const line = off >>> LINE_SHIFT;
+    const flags = this.storeFlags[line];
     let fired = false;
-    if (flags & RESERVED_PAGE) {
+    if (flags & RESERVED_LINE) {
       const addr = this.ramBase + (off & ~3);
       for (const [holder, a] of this.reservations) {
         if (a === addr && holder !== by) {
@@ -145,17 +163,18 @@ export class Bus {
           this.reservations.delete(holder);
         }
       }
-      this.refreshReservedFlag(page);
+      this.refreshReservedFlag(line);
     }
-    if (flags & WATCHED_PAGE) {
+    if (flags & WATCHED_LINE) {
       const fn = this.watches.get(off >>> 2);
       if (fn) {
         fn(this.i32[off >>> 2] >>> 0);
         fired = true;
       }
     }
-    if (flags & CODE_PAGE) {
-      this.invalidatePage(page);
+    const w = off >>> 2;
+    if (flags & CODE_LINE && this.codeWords[w >>> 5] & (1 << (w & 31))) {
+      this.invalidatePage(off >>> PAGE_SHIFT);
       fired = true;
     }
     return fired;

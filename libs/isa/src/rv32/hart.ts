@@ -3,7 +3,7 @@
 // Engines own only the fast path (fetch, decode, ALU, RAM hits); anything here is identical for all
 // four engines by construction, which is what keeps their results bit-identical.
 
-import { Bus, PAGE_SHIFT } from '../memory/bus';
+import { Bus, LINE_SHIFT } from '../memory/bus';
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { Cause, INTERRUPT_BIT } from './causes';
 import {
@@ -308,7 +308,7 @@ export class Hart {
       else b.u8[off] = v;
       // Code changed under a decoded/translated copy, or a host watch fired: make the engine leave
       // whatever block it is in, so the next instruction is fetched afresh (all engines agree).
-      if (b.codePages[off >>> PAGE_SHIFT] && b.storeHook(off, this)) this.afterSideEffect(resume);
+      if (b.storeFlags[off >>> LINE_SHIFT] && b.storeHook(off, this)) this.afterSideEffect(resume);
       return;
     }
     const dev = b.deviceAt(a);
@@ -385,7 +385,7 @@ export class Hart {
 
   private amoStore(a: number, v: number): void {
     const off = this.ramOffset(a, 4);
-    if (off >= 0 && !this.bus.codePages[off >>> PAGE_SHIFT]) {
+    if (off >= 0 && !this.bus.storeFlags[off >>> LINE_SHIFT]) {
       this.bus.i32[off >>> 2] = v;
       return;
     }
