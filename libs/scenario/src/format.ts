@@ -1,0 +1,434 @@
+// The scenario format, as one declarative table: every key, its type, default and meaning, and the
+// rules that relate keys to each other. The validator (validate.ts) runs this table and the reference
+// (describe.ts, README.md) is rendered from it, so the two cannot disagree.
+
+import { ENGINE_NAMES } from '@vsim/isa';
+import {
+  BoolType,
+  Ctx,
+  EnumType,
+  FileType,
+  IntType,
+  ListType,
+  Loose,
+  ObjectType,
+  OneOfType,
+  Path,
+  Rule,
+  SelectType,
+  StringType,
+  frequency,
+  optional,
+  partial,
+  required,
+  size,
+  time,
+  withDefault,
+  InferFields,
+} from './fields';
+import {
+  CREDIT_ACCOUNTING,
+  HOST_ISAS,
+  POLICIES,
+  TECHNIQUES,
+  TRAP_PATHS,
+  VM_KINDS,
+} from './types';
+import { formatTime } from './units';
+
+export const MAX_VCPUS = 64;
+export const MAX_PCPUS = 256;
+export const PAGE = 4096;
+/** rv32 guest RAM lives in the upper half of the 32-bit physical address space. */
+export const MAX_MEMORY = 2 * 1024 ** 3;
+export const MAX_SEED = 2 ** 32 - 1;
+export const DEFAULT_WEIGHT = 256;
+
+const ID = new StringType('id: `a-z`, `0-9`, `-`', { re: /^[a-z0-9-]+$/, what: 'id', doc: "lowercase letters, digits and '-'", maxLength: 63 });
+const NAME = new StringType('name: letters, digits, `-`, `_`', {
+  re: /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
+  what: 'name',
+  doc: "letters, digits, '-' and '_', starting with a letter or digit",
+  maxLength: 64,
+});
+const POSITIVE_TIME = time({ min: 1 });
+
+// ---------------------------------------------------------------------------------------------
+// scheduler
+
+const SCHEDULER = new SelectType(
+  { key: 'policy', doc: 'the vCPU scheduling policy', default: 'round-robin' },
+  { key: 'params', doc: 'the policy’s parameters (below)' },
+  {
+    'round-robin': new ObjectType({
+      timeslice: withDefault(POSITIVE_TIME, '10ms', 'how long a vCPU runs before the next runnable vCPU of the pCPU takes its turn'),
+    }),
+    credit: new ObjectType(
+      {
+        tslice: withDefault(POSITIVE_TIME, '30ms', 'time slice: how long a vCPU runs before the scheduler picks again'),
+        ratelimit: withDefault(time(), '1ms', 'least time a vCPU runs before it can be preempted; 0 turns the limit off'),
+        accounting: withDefault(
+          new EnumType(CREDIT_ACCOUNTING),
+          'precise',
+          '`precise`: credit is debited for exactly the time run; `tick`: sampled at each 10ms tick, as Xen does',
+        ),
+      },
+      [
+        {
+          doc: '`ratelimit` ≤ `tslice`',
+          check(p, path, ctx) {
+            if (p.ratelimit !== undefined && p.tslice !== undefined && p.ratelimit > p.tslice) {
+              ctx.report([...path, 'ratelimit'], `${formatTime(p.ratelimit)} is longer than tslice (${formatTime(p.tslice)})`);
+            }
+          },
+        },
+      ],
+    ),
+    sedf: new ObjectType({}),
+    rtds: new ObjectType({}),
+    credit2: new ObjectType({}),
+  },
+  'The scheduler owns the run queues of every host; `swapScheduler` actions replace it during the run.',
+);
+// The selector's values and the POLICIES list must stay one and the same.
+const _policiesAgree: readonly (typeof POLICIES)[number][] = SCHEDULER.names;
+void _policiesAgree;
+
+// ---------------------------------------------------------------------------------------------
+// hosts[]
+
+const HOST = new ObjectType({
+  id: required(ID, 'unique among hosts'),
+  pcpus: required(new IntType(1, MAX_PCPUS), 'number of physical CPUs (ids 0 to pcpus-1)'),
+  isa: withDefault(new EnumType(HOST_ISAS), 'rv32', 'the ISA of its pCPUs'),
+  clock: optional(frequency(), 'clock of its pCPUs', 'the scenario’s `clock`'),
+  quantum: withDefault(
+    POSITIVE_TIME,
+    '10us',
+    'lockstep interleaving quantum: how far each pCPU runs before the next one of the host takes its turn, so SMP guests really run concurrently',
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------
+// vms[].sched
+
+const WEIGHT = new IntType(1, 65535);
+const CAP = new IntType(0, 100 * MAX_VCPUS);
+const PIN = new ListType(new ListType(new IntType(0, MAX_PCPUS - 1), { min: 1, unique: true }), {
+  min: 1,
+  summary: 'list of lists of pCPU ids',
+});
+
+const SCHED_FIELDS = {
+  weight: withDefault(WEIGHT, DEFAULT_WEIGHT, 'credit, credit2: relative share of CPU time (512 gets twice the time of 256)'),
+  cap: withDefault(CAP, 0, 'credit: most CPU the VM may use, in percent of one pCPU (at most 100 × `vcpus`); 0 = no cap'),
+  slice: withDefault(POSITIVE_TIME, '10ms', 'sedf: time guaranteed in each period'),
+  period: withDefault(POSITIVE_TIME, '100ms', 'sedf, rtds: the period of `slice` and `budget`'),
+  extra: withDefault(new BoolType(), true, 'sedf: may also run in slack time, beyond its slice'),
+  budget: withDefault(POSITIVE_TIME, '10ms', 'rtds: time guaranteed in each period'),
+  extratime: withDefault(new BoolType(), true, 'rtds: may run beyond its budget when a pCPU would idle'),
+  pin: optional(PIN, 'hard affinity: for each vCPU, the pCPU ids of its host it may run on, e.g. `[[0, 1], [1]]`', 'any pCPU'),
+};
+
+type SchedRaw = InferFields<typeof SCHED_FIELDS>;
+
+/** Problems with a VM's scheduling parameters taken together (after a `set`, too). */
+export function schedProblems(s: Loose<SchedRaw>, vcpus: number | undefined): { key: keyof SchedRaw; message: string }[] {
+  const out: { key: keyof SchedRaw; message: string }[] = [];
+  if (s.slice !== undefined && s.period !== undefined && s.slice > s.period) {
+    out.push({ key: 'slice', message: `slice (${formatTime(s.slice)}) is longer than period (${formatTime(s.period)})` });
+  }
+  if (s.budget !== undefined && s.period !== undefined && s.budget > s.period) {
+    out.push({ key: 'budget', message: `budget (${formatTime(s.budget)}) is longer than period (${formatTime(s.period)})` });
+  }
+  if (vcpus !== undefined && s.cap !== undefined && s.cap > 100 * vcpus) {
+    out.push({ key: 'cap', message: `cap ${s.cap} is more than 100 × vcpus (${100 * vcpus} for ${plural(vcpus, 'vCPU')})` });
+  }
+  if (vcpus !== undefined && s.pin && s.pin.length !== vcpus) {
+    out.push({
+      key: 'pin',
+      message: `pin has ${plural(s.pin.length, 'entry', 'entries')} for ${plural(vcpus, 'vCPU')}; give one list of pCPUs per vCPU`,
+    });
+  }
+  return out;
+}
+
+const SCHED = new ObjectType(SCHED_FIELDS, [
+  {
+    doc: '`slice` ≤ `period` and `budget` ≤ `period`',
+    check(s, path, ctx) {
+      for (const p of schedProblems(s, undefined)) ctx.report(path, p.message);
+    },
+  },
+]);
+
+// ---------------------------------------------------------------------------------------------
+// vms[]
+
+const VM = new ObjectType(
+  {
+    id: required(ID, 'unique among VMs'),
+    host: optional(ID, 'id of the host it starts on', 'the scheduler places it'),
+    vcpus: withDefault(new IntType(1, MAX_VCPUS), 1, 'number of virtual CPUs (more than 1: an SMP VM sharing its memory)'),
+    memory: required(size({ min: PAGE, max: MAX_MEMORY, multipleOf: PAGE }), 'guest RAM; must hold the image'),
+    image: required(new FileType(), 'the guest program (an rv32 ELF executable)'),
+    args: withDefault(new ListType(new StringType('string')), [], 'program arguments; only for `kind: linux`'),
+    kind: withDefault(
+      new EnumType(VM_KINDS),
+      'sbi',
+      '`sbi`: an S-mode paravirtual kernel calling the hypervisor through SBI; `linux`: a Linux user program whose system calls the hypervisor emulates',
+    ),
+    engine: withDefault(
+      new EnumType(ENGINE_NAMES),
+      'bt',
+      'emulation engine: decode-and-dispatch, indirect-threaded, direct-threaded or binary translation',
+    ),
+    technique: withDefault(new EnumType(TECHNIQUES), 'paravirt', 'virtualization technique (architecture §7)'),
+    sched: withDefault(SCHED, {}, 'scheduling parameters (below)'),
+  },
+  [
+    {
+      doc: '`args` only with `kind: linux`',
+      check(vm, path, ctx) {
+        if (vm.kind !== undefined && vm.kind !== 'linux' && vm.args && vm.args.length > 0) {
+          ctx.report([...path, 'args'], `args are only for kind linux (this VM is kind ${vm.kind})`);
+        }
+      },
+    },
+    {
+      doc: '`sched.cap` ≤ 100 × `vcpus`; `sched.pin` has one entry per vCPU',
+      check(vm, path, ctx) {
+        if (!vm.sched) return;
+        for (const p of schedProblems(vm.sched, vm.vcpus)) {
+          if (p.key === 'cap' || p.key === 'pin') ctx.report([...path, 'sched', p.key], p.message);
+        }
+      },
+    },
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// actions[]
+
+const VM_REF = { vm: required(ID, 'id of a VM') };
+
+const SET_FIELDS = { ...VM_REF, ...partial(SCHED_FIELDS, 'unchanged') };
+
+const ACTION = new OneOfType(
+  { at: required(time(), 'when it happens, in virtual time from the start of the run') },
+  {
+    set: new ObjectType(SET_FIELDS, [
+      {
+        doc: 'at least one of them',
+        check(_body, path, ctx, written) {
+          if ([...written].every((k) => k === 'vm')) {
+            ctx.report(path, `changes nothing: give at least one of ${Object.keys(SCHED_FIELDS).join(', ')}`);
+          }
+        },
+      },
+    ]),
+    pause: new ObjectType(VM_REF),
+    unpause: new ObjectType(VM_REF),
+    swapScheduler: SCHEDULER,
+    killHost: new ObjectType({ host: required(ID, 'id of a host') }),
+  },
+  {
+    set: 'change scheduling parameters of a VM (keys of `vms[].sched`)',
+    pause: 'pause a running VM: its vCPUs stop being scheduled',
+    unpause: 'let a paused VM run again',
+    swapScheduler: 'replace the scheduler',
+    killHost: 'simulate the failure of a host',
+  },
+  'Each action has `at` and exactly one of the keys below.',
+);
+
+// ---------------------------------------------------------------------------------------------
+// The top level
+
+const TOP_FIELDS = {
+  name: optional(NAME, 'names the run in reports and event logs', 'the scenario file’s name without extension'),
+  seed: withDefault(
+    new IntType(0, MAX_SEED),
+    1,
+    'seed of every random choice: the same scenario and seed give the same event log, byte for byte',
+  ),
+  duration: required(POSITIVE_TIME, 'how much virtual time the run lasts'),
+  clock: withDefault(frequency(), '1GHz', 'default clock of every host’s pCPUs'),
+  trapPath: withDefault(
+    new EnumType(TRAP_PATHS),
+    'split',
+    '`remote`: every trap goes to the hypervisor service; `split`: simple exits are handled inside the cpu-node. Results are identical',
+  ),
+  scheduler: withDefault(SCHEDULER, {}, 'the vCPU scheduler (below)'),
+  hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
+  vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
+  actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),
+};
+
+type TopRaw = InferFields<typeof TOP_FIELDS>;
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function range(n: number): string {
+  return n === 1 ? 'pCPU 0' : `pCPUs 0–${n - 1}`;
+}
+
+/** Reports every entry whose `id` repeats an earlier one. */
+function checkUniqueIds(list: Loose<{ id: string }[]> | undefined, key: string, path: Path, ctx: Ctx): void {
+  const seen = new Map<string, number>();
+  list?.forEach((item, i) => {
+    if (item?.id === undefined) return;
+    const first = seen.get(item.id);
+    if (first === undefined) seen.set(item.id, i);
+    else ctx.report([...path, key, i, 'id'], `duplicate id '${item.id}' (also ${key}[${first}])`);
+  });
+}
+
+function checkPin(pin: Loose<number[][]> | undefined, pcpus: number | undefined, host: string | undefined, maxPcpus: number, path: Path, ctx: Ctx): void {
+  pin?.forEach((entry, v) =>
+    entry?.forEach((p, j) => {
+      if (p === undefined) return;
+      if (host !== undefined && pcpus !== undefined && p >= pcpus) {
+        ctx.report([...path, v, j], `host ${host} has no pCPU ${p} (it has ${range(pcpus)})`);
+      } else if (host === undefined && maxPcpus > 0 && p >= maxPcpus) {
+        ctx.report([...path, v, j], `no host has pCPU ${p} (the largest has ${range(maxPcpus)})`);
+      }
+    }),
+  );
+}
+
+/**
+ * The ids of a list of hosts or VMs, and whether every entry yielded one: while some entry is broken,
+ * a reference to an id not in the list may be to that entry, so it is not reported (no cascades).
+ */
+function idsOf<L extends { id?: string }>(list: readonly (L | undefined)[] | undefined): { ids: Map<string, L>; complete: boolean; names: string } {
+  const ids = new Map<string, L>();
+  let complete = true;
+  for (const item of list ?? []) {
+    if (item?.id === undefined) complete = false;
+    else if (!ids.has(item.id)) ids.set(item.id, item);
+  }
+  return { ids, complete, names: [...ids.keys()].join(', ') || 'none' };
+}
+
+const TOP_RULES: Rule<TopRaw>[] = [
+  {
+    doc: 'host ids are unique, and so are VM ids',
+    check(s, path, ctx) {
+      checkUniqueIds(s.hosts, 'hosts', path, ctx);
+      checkUniqueIds(s.vms, 'vms', path, ctx);
+    },
+  },
+  {
+    doc: 'a VM’s `host` is one of `hosts`; its `sched.pin` names pCPUs that host has (for a VM without `host`, pCPUs that some host has)',
+    check(s, path, ctx) {
+      const hosts = idsOf(s.hosts);
+      const maxPcpus = Math.max(0, ...(s.hosts ?? []).map((h) => h?.pcpus ?? 0));
+      s.vms?.forEach((vm, i) => {
+        if (!vm) return;
+        if (vm.host !== undefined && !hosts.ids.has(vm.host)) {
+          if (hosts.complete) ctx.report([...path, 'vms', i, 'host'], `unknown host '${vm.host}' (hosts: ${hosts.names})`);
+          return;
+        }
+        const pcpus = vm.host === undefined ? undefined : hosts.ids.get(vm.host)?.pcpus;
+        checkPin(vm.sched?.pin, pcpus, vm.host, maxPcpus, [...path, 'vms', i, 'sched', 'pin'], ctx);
+      });
+    },
+  },
+  {
+    doc: 'actions are in virtual time order (equal times run in file order), none after `duration`',
+    check(s, path, ctx) {
+      let prev: { at: number; i: number } | undefined;
+      s.actions?.forEach((a, i) => {
+        if (a?.at === undefined) return;
+        const where = [...path, 'actions', i, 'at'];
+        if (s.duration !== undefined && a.at > s.duration) {
+          ctx.report(where, `${formatTime(a.at)} is after the end of the run (duration ${formatTime(s.duration)})`);
+        }
+        // Compared with the entry just before it, so one misplaced action is one issue, not a cascade.
+        if (prev && a.at < prev.at) {
+          ctx.report(where, `${formatTime(a.at)} is before actions[${prev.i}] (at ${formatTime(prev.at)}); list actions in virtual time order`);
+        }
+        prev = { at: a.at, i };
+      });
+    },
+  },
+  {
+    doc:
+      'actions name existing VMs and hosts; `pause` a running VM, `unpause` a paused one, kill a host once; ' +
+      'after a `set`, the VM’s parameters still obey the `vms[].sched` rules',
+    check(s, path, ctx) {
+      const hosts = idsOf(s.hosts);
+      const vmIds = idsOf(s.vms);
+      const maxPcpus = Math.max(0, ...(s.hosts ?? []).map((h) => h?.pcpus ?? 0));
+      // The state the actions change, replayed in order. Once an action is too broken to replay,
+      // the pause or host state it might have changed is unknown, and no longer checked.
+      const vms = new Map<string, { vcpus?: number; host?: string; sched: Loose<SchedRaw>; paused?: number }>();
+      for (const [id, vm] of vmIds.ids) vms.set(id, { vcpus: vm.vcpus, host: vm.host, sched: { ...vm.sched } });
+      const killed = new Map<string, number>();
+      let pausesKnown = true;
+      let killsKnown = true;
+      const lookupVm = (id: string | undefined, where: Path) => {
+        if (id === undefined) return undefined;
+        const vm = vms.get(id);
+        if (!vm && vmIds.complete) ctx.report(where, `unknown VM '${id}' (VMs: ${vmIds.names})`);
+        return vm;
+      };
+      s.actions?.forEach((a, i) => {
+        if (!a || a.kind === undefined || a.body === undefined) {
+          if (!a || a.kind === undefined || a.kind === 'pause' || a.kind === 'unpause') pausesKnown = false;
+          if (!a || a.kind === undefined || a.kind === 'killHost') killsKnown = false;
+          return;
+        }
+        const at: Path = [...path, 'actions', i, a.kind];
+        switch (a.kind) {
+          case 'set': {
+            const vm = lookupVm(a.body.vm, [...at, 'vm']);
+            if (!vm) return;
+            const { vm: _id, ...changes } = a.body;
+            vm.sched = { ...vm.sched, ...changes };
+            for (const p of schedProblems(vm.sched, vm.vcpus)) ctx.report(at, `after this change, ${a.body.vm}'s ${p.message}`);
+            checkPin(changes.pin, vm.host === undefined ? undefined : hosts.ids.get(vm.host)?.pcpus, vm.host, maxPcpus, [...at, 'pin'], ctx);
+            return;
+          }
+          case 'pause':
+          case 'unpause': {
+            const vm = lookupVm(a.body.vm, [...at, 'vm']);
+            if (!vm) {
+              pausesKnown = false;
+              return;
+            }
+            if (pausesKnown && a.kind === 'pause' && vm.paused !== undefined) {
+              ctx.report(at, `VM '${a.body.vm}' is already paused (by actions[${vm.paused}])`);
+            } else if (pausesKnown && a.kind === 'unpause' && vm.paused === undefined) {
+              ctx.report(at, `VM '${a.body.vm}' is not paused`);
+            }
+            vm.paused = a.kind === 'pause' ? i : undefined;
+            return;
+          }
+          case 'killHost': {
+            const id = a.body.host;
+            if (id === undefined) {
+              killsKnown = false;
+            } else if (!hosts.ids.has(id)) {
+              if (hosts.complete) ctx.report([...at, 'host'], `unknown host '${id}' (hosts: ${hosts.names})`);
+            } else if (killed.has(id)) {
+              if (killsKnown) ctx.report([...at, 'host'], `host '${id}' is already down (killed by actions[${killed.get(id)}])`);
+            } else {
+              killed.set(id, i);
+            }
+            return;
+          }
+          case 'swapScheduler':
+            return;
+        }
+      });
+    },
+  },
+];
+
+/** The whole format: the root of the table. */
+export const SCENARIO = new ObjectType(TOP_FIELDS, TOP_RULES);
+export type ScenarioRaw = TopRaw;

@@ -1,0 +1,126 @@
+// The normalised scenario: what parseScenario returns. Every default is filled in, every time is an
+// integer number of virtual nanoseconds, every clock an integer number of Hz, every size an integer
+// number of bytes, and every image an absolute path. The field table (format.ts) decodes into exactly
+// these shapes — the compiler checks it where validate.ts assembles them.
+
+import type { EngineName } from '@vsim/isa';
+
+export const POLICIES = ['round-robin', 'credit', 'sedf', 'rtds', 'credit2'] as const;
+export type Policy = (typeof POLICIES)[number];
+
+export const TRAP_PATHS = ['remote', 'split'] as const;
+export type TrapPath = (typeof TRAP_PATHS)[number];
+
+/** Host ISAs the simulator implements (the teaching ISA of architecture §6 joins when it exists). */
+export const HOST_ISAS = ['rv32'] as const;
+export type HostIsa = (typeof HOST_ISAS)[number];
+
+export const VM_KINDS = ['sbi', 'linux'] as const;
+export type VmKind = (typeof VM_KINDS)[number];
+
+export const TECHNIQUES = ['native', 'trap-and-emulate', 'paravirt', 'binary-translation', 'code-patching', 'emulation'] as const;
+export type Technique = (typeof TECHNIQUES)[number];
+
+export const CREDIT_ACCOUNTING = ['precise', 'tick'] as const;
+export type CreditAccounting = (typeof CREDIT_ACCOUNTING)[number];
+
+export type { EngineName };
+
+/** A policy that takes no parameters. */
+export type NoParams = Record<never, never>;
+
+export interface RoundRobinParams {
+  /** ns */
+  timeslice: number;
+}
+
+export interface CreditParams {
+  /** ns */
+  tslice: number;
+  /** ns; 0 = no rate limit */
+  ratelimit: number;
+  accounting: CreditAccounting;
+}
+
+export type SchedulerSpec =
+  | { policy: 'round-robin'; params: RoundRobinParams }
+  | { policy: 'credit'; params: CreditParams }
+  | { policy: 'sedf'; params: NoParams }
+  | { policy: 'rtds'; params: NoParams }
+  | { policy: 'credit2'; params: NoParams };
+
+export interface HostSpec {
+  id: string;
+  pcpus: number;
+  isa: HostIsa;
+  /** Hz (the scenario's clock unless the host overrides it) */
+  clock: number;
+  /** ns: how far each pCPU of the host runs before the next one takes its turn (lockstep interleaving) */
+  quantum: number;
+}
+
+/** Per-VM scheduling parameters; each policy reads the ones it knows. */
+export interface VmSchedSpec {
+  /** credit, credit2: relative share, 1..65535 */
+  weight: number;
+  /** credit: percent of one pCPU, 0 = uncapped, at most 100 × vcpus */
+  cap: number;
+  /** sedf: ns of guaranteed time per period */
+  slice: number;
+  /** sedf, rtds: ns */
+  period: number;
+  /** sedf: may use slack time */
+  extra: boolean;
+  /** rtds: ns of guaranteed time per period */
+  budget: number;
+  /** rtds: may run beyond its budget on idle pCPUs */
+  extratime: boolean;
+  /** hard affinity: for each vCPU, the pCPU ids (on the VM's host) it may run on; null = any */
+  pin: number[][] | null;
+}
+
+/** The parameters a `set` action changes (at least one). */
+export type VmSchedUpdate = { [K in keyof VmSchedSpec]?: NonNullable<VmSchedSpec[K]> };
+
+export interface VmSpec {
+  id: string;
+  /** the host it starts on; null = the scheduler places it */
+  host: string | null;
+  vcpus: number;
+  /** bytes, a multiple of 4 KiB */
+  memory: number;
+  /** absolute path of the guest image (not parsed here) */
+  image: string;
+  /** program arguments (kind linux only; [] otherwise) */
+  args: string[];
+  kind: VmKind;
+  engine: EngineName;
+  technique: Technique;
+  sched: VmSchedSpec;
+}
+
+export type Action =
+  | { kind: 'set'; at: number; vm: string; params: VmSchedUpdate }
+  | { kind: 'pause'; at: number; vm: string }
+  | { kind: 'unpause'; at: number; vm: string }
+  | { kind: 'swapScheduler'; at: number; scheduler: SchedulerSpec }
+  | { kind: 'killHost'; at: number; host: string };
+
+export type ActionKind = Action['kind'];
+
+export interface Scenario {
+  name: string;
+  /** absolute path of the scenario file, when it came from one */
+  file: string | null;
+  seed: number;
+  /** ns of virtual time */
+  duration: number;
+  /** Hz: the default pCPU clock (each host's own is in hosts[].clock) */
+  clock: number;
+  trapPath: TrapPath;
+  scheduler: SchedulerSpec;
+  hosts: HostSpec[];
+  vms: VmSpec[];
+  /** in virtual time order (ties keep file order) */
+  actions: Action[];
+}

@@ -1,0 +1,135 @@
+// parseScenario / loadScenario: YAML text → the normalised Scenario, or a ScenarioError listing every
+// problem. Decoding is driven by the field table (format.ts); this file only parses the YAML, maps
+// paths back to line:column, and assembles the typed result.
+
+import { readFileSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { Ctx, Path, ScenarioIssue } from './fields';
+import { SCENARIO, ScenarioRaw } from './format';
+import { ScenarioError } from './errors';
+import { oneLine } from './units';
+import type { Action, Scenario, VmSpec } from './types';
+
+export interface ParseOptions {
+  /** The scenario file's name, for messages (as the user typed it) and for the default `name`. */
+  file?: string;
+  /** Where image paths are relative to; default: the file's directory, else the working directory. */
+  baseDir?: string;
+  /**
+   * An optional deeper check of each VM's image (e.g. that the ELF loads and fits in `memory`), run
+   * once everything else about the VM is valid; returns a problem, or undefined. This library does
+   * not read images itself.
+   */
+  checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind'] }) => string | undefined;
+}
+
+const ALIAS_LIMIT = 100;
+
+/** Parses and validates scenario YAML. Throws ScenarioError (only) when anything is wrong. */
+export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
+  const file = opts.file;
+  const baseDir = resolve(opts.baseDir ?? (file !== undefined ? dirname(resolve(file)) : process.cwd()));
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const at = (offset: number) => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+
+  if (doc.errors.length > 0) {
+    const issues: ScenarioIssue[] = doc.errors.map((e) => {
+      const { line, column } = at(e.pos[0]);
+      return { path: `${line}:${column}`, message: oneLine(`YAML syntax error: ${e.message.split('\n')[0]}`), line, column };
+    });
+    throw new ScenarioError(issues, file);
+  }
+
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: ALIAS_LIMIT });
+  } catch (e) {
+    throw new ScenarioError([{ path: '', message: oneLine(`YAML error: ${e instanceof Error ? e.message : String(e)}`) }], file);
+  }
+
+  const locate = (path: Path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return at(range[0]);
+    }
+    return undefined;
+  };
+  const ctx = new Ctx(baseDir, locate);
+  const raw = SCENARIO.decode(plain, [], ctx);
+
+  if (opts.checkImage && ctx.issues.length === 0 && raw) {
+    raw.vms?.forEach((vm, i) => {
+      if (vm?.image === undefined || vm.id === undefined || vm.memory === undefined || vm.kind === undefined) return;
+      const problem = opts.checkImage!(vm.image, { id: vm.id, memory: vm.memory, kind: vm.kind });
+      if (problem !== undefined) ctx.report(['vms', i, 'image'], problem);
+    });
+  }
+
+  if (ctx.issues.length > 0 || !raw) {
+    const issues = ctx.issues
+      .map((issue, order) => ({ issue, order }))
+      .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
+      .map((x) => x.issue);
+    throw new ScenarioError(issues, file);
+  }
+  // No issue was reported, so every required field and default decoded: the loose value is whole.
+  return assemble(raw as ScenarioRaw, file);
+}
+
+/** Reads and parses a scenario file; a file that cannot be read is a ScenarioError too. */
+export function loadScenario(path: string, opts: Omit<ParseOptions, 'file'> = {}): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
+    throw new ScenarioError([{ path: '', message: oneLine(`cannot read the scenario: ${why}`) }], path);
+  }
+  return parseScenario(text, { ...opts, file: path });
+}
+
+function defaultName(file: string | undefined): string {
+  if (file === undefined) return 'scenario';
+  const stem = basename(file, extname(file))
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, 64);
+  return stem || 'scenario';
+}
+
+function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
+  return {
+    name: raw.name ?? defaultName(file),
+    file: file === undefined ? null : resolve(file),
+    seed: raw.seed,
+    duration: raw.duration,
+    clock: raw.clock,
+    trapPath: raw.trapPath,
+    scheduler: raw.scheduler,
+    hosts: raw.hosts.map((h) => ({ ...h, clock: h.clock ?? raw.clock })),
+    vms: raw.vms.map((vm) => ({ ...vm, host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),
+    actions: raw.actions.map((a): Action => {
+      switch (a.kind) {
+        case 'set': {
+          const { vm, ...changes } = a.body;
+          const params = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+          return { kind: 'set', at: a.at, vm, params };
+        }
+        case 'pause':
+        case 'unpause':
+          return { kind: a.kind, at: a.at, vm: a.body.vm };
+        case 'swapScheduler':
+          return { kind: 'swapScheduler', at: a.at, scheduler: a.body };
+        case 'killHost':
+          return { kind: 'killHost', at: a.at, host: a.body.host };
+      }
+    }),
+  };
+}
