@@ -4,5 +4,6 @@
 import { Command } from '../command';
 import { execCommand } from './exec';
 import { helpCommand } from './help';
+import { runCommand } from './run';
 
-export const COMMANDS: readonly Command[] = [execCommand, helpCommand(() => COMMANDS)];
+export const COMMANDS: readonly Command[] = [runCommand, execCommand, helpCommand(() => COMMANDS)];

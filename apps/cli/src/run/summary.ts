@@ -1,0 +1,47 @@
+// The end-of-run summary: one table row per VM, then what each VM printed, then the hash of the
+// event log (the fingerprint of the run: same scenario and seed, same hash, wherever it ran).
+
+import { SimResult, VmResult } from '@vsim/runtime';
+
+const ms = (ns: number) => (ns / 1e6).toFixed(3);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function exitsLine(v: VmResult): string {
+  const entries = Object.entries(v.exits).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (entries.length === 0) return '-';
+  return entries.map(([k, n]) => `${k}×${n}`).join(', ');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatSummary(r: SimResult, wallSeconds: number): string {
+  const out: string[] = [];
+  const hosts = r.hosts.map((h) => `${h.id} (${h.pcpus} pCPU${h.pcpus > 1 ? 's' : ''}, reached ${ms(h.endNs)} ms in ${h.iterations} iterations)`).join(', ');
+  out.push(`${r.name}: seed ${r.seed}, ${ms(r.durationNs)} ms of virtual time, trap path ${r.trapPath}; hosts ${hosts}`);
+  out.push('');
+  const rows = [['vm', 'host', 'state', 'cpu ms', 'share', 'waiting ms', 'blocked ms', 'instructions']];
+  for (const v of r.vms) {
+    const state = v.state === 'faulted' ? 'faulted' : v.state === 'halted' ? `halted(${v.exitStatus ?? 0})` : v.state;
+    rows.push([v.id, v.host, state, ms(v.cpuNs), pct(v.hostShare), ms(v.waitingNs), ms(v.blockedNs), String(v.instructions)]);
+  }
+  out.push(table(rows));
+  out.push('');
+  out.push('traps and hypercalls by cause:');
+  for (const v of r.vms) out.push(`  ${v.id}: ${exitsLine(v)}`);
+  for (const v of r.vms) if (v.fault) out.push(`  ${v.id} faulted: ${v.fault}`);
+  out.push('');
+  for (const v of r.vms) {
+    if (!v.console) continue;
+    out.push(`console of ${v.id}:`);
+    const lines = v.console.replace(/\n$/, '').split('\n');
+    const shown = lines.length > 12 ? [...lines.slice(0, 5), `… (${lines.length - 10} more lines)`, ...lines.slice(-5)] : lines;
+    for (const l of shown) out.push(`  | ${l}`);
+  }
+  out.push('');
+  out.push(`events: ${r.events}   wall time: ${wallSeconds.toFixed(2)} s`);
+  out.push(`event-log hash: ${r.eventLogHash}`);
+  return out.join('\n') + '\n';
+}
