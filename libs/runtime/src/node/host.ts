@@ -111,7 +111,9 @@ export class HostExecutor {
   /** Runs one vCPU from t0 to t1 of host time. Returns true if something unpredictable happened. */
   private async runSlice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): Promise<boolean> {
     const h = v.hart;
-    const budget = this.cycles(t1) - this.cycles(t0);
+    // An instruction (or a trap's cost) that ran past the last slice's end is paid for now, so a
+    // vCPU never gets more time than its pCPU had.
+    const budget = this.cycles(t1) - this.cycles(t0) - v.overrunCycles;
     const start = h.cycles;
     // The guest's `time` is host time, however long this vCPU waited for a pCPU.
     h.timeSkew = this.cycles(t0) - h.cycles;
@@ -137,7 +139,9 @@ export class HostExecutor {
       // Stop.Halt: nothing in a VM requests it today.
       break;
     }
-    tally.ranCycles += h.cycles - start;
+    const used = h.cycles - start;
+    tally.ranCycles += Math.min(used, Math.max(budget, 0)) + v.overrunCycles;
+    v.overrunCycles = Math.max(0, used - Math.max(budget, 0));
     return early;
   }
 

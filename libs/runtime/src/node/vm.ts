@@ -25,6 +25,8 @@ export interface Vcpu {
   state: VcpuState;
   /** When BLOCKED: the virtual time its timer fires, or 0 when no timer is armed. */
   wakeNs: number;
+  /** Cycles it ran past the end of its last slice, charged to its next one. */
+  overrunCycles: number;
 }
 
 /**
@@ -70,7 +72,7 @@ export class VmInstance {
         hart.mcounteren = 7;
         hart.menvcfgh = 1 << 31; // Sstc: the virtual timer raises STIP by itself
       }
-      this.vcpus.push({ vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0 });
+      this.vcpus.push({ vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0 });
     }
   }
 

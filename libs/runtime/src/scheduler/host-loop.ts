@@ -33,10 +33,20 @@ export interface HostLoopResult {
 
 export type RunHost = (order: RunOrder) => Promise<RunReport>;
 
+/** Timed actions of a scenario, as they concern one host's loop. */
+export type LoopAction =
+  | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
+  | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly make: () => SchedulerPolicy }
+  | { readonly kind: 'killHost'; readonly at: number };
+
 interface Tracked {
   ref: VcpuRef;
   stats: VcpuStats;
   wakeNs: number;
+  /** Paused by an action: never scheduled, whatever its state, until unpaused. */
+  paused: boolean;
+  params: VmSchedParams;
 }
 
 export class HostLoop {
@@ -46,24 +56,34 @@ export class HostLoop {
   private now = 0;
   private seq = 0;
   private current: (string | null)[];
+  private policy: SchedulerPolicy;
+  private readonly actions: LoopAction[] = [];
+  private killed = false;
 
   constructor(
     private readonly sim: string,
     readonly host: string,
     private readonly pcpus: number,
-    private readonly policy: SchedulerPolicy,
+    policy: SchedulerPolicy,
     private readonly runHost: RunHost,
     private readonly onEvents: (events: readonly Event[]) => void = () => undefined,
   ) {
     this.stamp = new EventStamper(host, 'sched');
     this.current = new Array(pcpus).fill(null);
+    this.policy = policy;
+  }
+
+  /** Schedules a timed action; actions at the same time apply in the order they were added. */
+  addAction(a: LoopAction): void {
+    this.actions.push(a);
+    this.actions.sort((x, y) => x.at - y.at); // stable: ties keep insertion order
   }
 
   addVm(vm: LoopVm): void {
     for (let i = 0; i < vm.vcpus; i++) {
       const ref = vcpuRef(vm.id, i);
       this.tracked.set(ref.key, {
-        ref, wakeNs: 0,
+        ref, wakeNs: 0, paused: false, params: vm.sched,
         stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE },
       });
       this.policy.add(ref, vm.sched, this.now);
@@ -71,22 +91,76 @@ export class HostLoop {
   }
 
   private alive(): Tracked[] {
-    return [...this.tracked.values()].filter((t) => t.stats.state === VcpuState.VCPU_STATE_RUNNABLE || t.stats.state === VcpuState.VCPU_STATE_BLOCKED);
+    return [...this.tracked.values()].filter((t) => isAlive(t.stats.state));
+  }
+
+  /** Applies the actions due at `now`. */
+  private applyActions(): void {
+    while (this.actions.length > 0 && this.actions[0].at <= this.now) {
+      const a = this.actions.shift() as LoopAction;
+      switch (a.kind) {
+        case 'pause':
+        case 'unpause':
+          for (const t of this.vcpusOf(a.vm)) {
+            if (t.paused === (a.kind === 'pause')) continue;
+            t.paused = a.kind === 'pause';
+            if (t.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) continue;
+            if (t.paused) this.policy.sleep(t.ref, this.now);
+            else this.policy.wake(t.ref, this.now);
+          }
+          this.emit({ kind: a.kind, vm: a.vm, detail: 'action' });
+          break;
+        case 'set':
+          for (const t of this.vcpusOf(a.vm)) t.params = { ...t.params, ...a.params };
+          for (const t of this.vcpusOf(a.vm)) this.policy.setParams?.(t.ref, t.params, this.now);
+          this.emit({ kind: 'set', vm: a.vm, detail: JSON.stringify(a.params) });
+          break;
+        case 'swapScheduler': {
+          // Hand the run queues over: every live vCPU joins the new policy, the blocked and the
+          // paused ones straight to sleep, so none is lost or run twice.
+          this.policy = a.make();
+          this.current.fill(null);
+          for (const t of this.tracked.values()) {
+            if (!isAlive(t.stats.state)) continue;
+            this.policy.add(t.ref, t.params, this.now);
+            if (t.paused || t.stats.state === VcpuState.VCPU_STATE_BLOCKED) this.policy.sleep(t.ref, this.now);
+          }
+          this.emit({ kind: 'swap-scheduler', detail: a.policy });
+          break;
+        }
+        case 'killHost':
+          this.killed = true;
+          for (const t of this.tracked.values()) {
+            if (!isAlive(t.stats.state)) continue;
+            t.stats.state = VcpuState.VCPU_STATE_FAULTED;
+            this.emit({ kind: 'fault', vm: t.ref.vm, vcpu: t.ref.vcpu, detail: `host ${this.host} killed` });
+          }
+          this.emit({ kind: 'kill-host', detail: 'action' });
+          break;
+      }
+    }
+  }
+
+  private vcpusOf(vm: string): Tracked[] {
+    return [...this.tracked.values()].filter((t) => t.ref.vm === vm);
   }
 
   /** Runs the host until `endNs` of virtual time, or until every vCPU has halted or faulted. */
   async run(endNs: number): Promise<HostLoopResult> {
-    while (this.now < endNs && this.alive().length > 0) {
+    for (;;) {
+      this.applyActions();
+      if (this.killed || this.now >= endNs || this.alive().length === 0) break;
       // Timers that have fired wake their vCPUs before the policy decides.
       for (const t of this.tracked.values()) {
         if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > 0 && t.wakeNs <= this.now) {
           t.stats.state = VcpuState.VCPU_STATE_RUNNABLE;
-          this.policy.wake(t.ref, this.now);
+          if (!t.paused) this.policy.wake(t.ref, this.now);
           this.emit({ kind: 'wake', vm: t.ref.vm, vcpu: t.ref.vcpu });
         }
       }
       const decision = this.policy.schedule(this.now);
       let until = Math.min(decision.until, endNs);
+      if (this.actions.length > 0) until = Math.min(until, Math.max(this.actions[0].at, this.now + 1));
       for (const t of this.tracked.values()) {
         if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > this.now) until = Math.min(until, t.wakeNs);
       }
@@ -131,7 +205,7 @@ export class HostLoop {
       if (r.state !== t.stats.state) {
         if (r.state === VcpuState.VCPU_STATE_BLOCKED) {
           t.wakeNs = r.wakeNs;
-          this.policy.sleep(t.ref, report.nowNs);
+          if (!t.paused) this.policy.sleep(t.ref, report.nowNs);
         } else if (r.state === VcpuState.VCPU_STATE_HALTED || r.state === VcpuState.VCPU_STATE_FAULTED) {
           this.policy.remove(t.ref, report.nowNs);
         }
@@ -140,7 +214,7 @@ export class HostLoop {
       // A vCPU that stopped early idles its pCPU for the rest of the iteration: not waiting.
     }
     for (const t of this.tracked.values()) {
-      if (ran.has(t.ref.key)) continue;
+      if (ran.has(t.ref.key) || t.paused) continue;
       if (t.stats.state === VcpuState.VCPU_STATE_RUNNABLE) t.stats.waitingNs += elapsed;
       else if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED) t.stats.blockedNs += elapsed;
     }
@@ -163,4 +237,8 @@ export class HostLoop {
     this.onEvents(this.pending);
     this.pending = [];
   }
+}
+
+function isAlive(state: VcpuState): boolean {
+  return state === VcpuState.VCPU_STATE_RUNNABLE || state === VcpuState.VCPU_STATE_BLOCKED;
 }

@@ -38,6 +38,8 @@ export interface SchedulerPolicy {
   charge(v: VcpuRef, ranNs: number, now: number): void;
   /** What runs on each pCPU from `now`. */
   schedule(now: number): Decision;
+  /** New scheduling parameters for a vCPU (an `xl sched-*` call), effective at the next decision. */
+  setParams?(v: VcpuRef, params: VmSchedParams, now: number): void;
 }
 
 export function vcpuRef(vm: string, vcpu: number): VcpuRef {
