@@ -21,5 +21,11 @@ export { RoundRobinPolicy } from './scheduler/round-robin';
 export type { SchedulerPolicy, VcpuRef, VmSchedParams, Decision } from './scheduler/policy';
 export { SchedulerService, makePolicy } from './scheduler/service';
 export type { PolicySpec } from './scheduler/service';
-export { runEmbedded, summarize, placeVms } from './simulation';
+export { summarize, placeVms } from './simulation';
 export type { SimSpec, HostSpec, VmSpec, SimResult, VmResult } from './simulation';
+export { runEmbedded } from './embedded';
+export type { DataPlaneHooks } from './hypervisor/service';
+export { MAX_EVENTS_PER_BATCH } from './scheduler/service';
+export * from './cluster';
+// Test support (never used by production code).
+export { twoHostSpec, GUEST_BIN } from './testing/specs';

@@ -1,17 +1,12 @@
-// A whole simulation, described in plain data (what a scenario file normalises to), run on a bus:
-// create the hosts on cpu-nodes, register the VMs with the hypervisor and the scheduler, drive every
-// host's loop to the end of the run, and turn what happened into per-VM results and a hashed log.
+// A whole simulation described in plain data (what a scenario file normalises to), and how what
+// happened becomes per-VM results and a hashed log. Running one is the Coordinator's job
+// (cluster/coordinator.ts): in one process (runEmbedded, embedded.ts) or across processes.
 
-import { readFileSync } from 'fs';
-import { InProcessBroker } from '@vsim/bus';
 import { EngineName } from '@vsim/isa';
-import { Event, VcpuState } from '@vsim/proto';
+import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
-import { HypervisorService } from './hypervisor/service';
-import { CpuNodeService } from './node/service';
-import { SchedulerService, PolicySpec } from './scheduler/service';
+import { PolicySpec } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
-import { HostLoopResult, VcpuStats } from './scheduler/host-loop';
 
 export interface HostSpec {
   readonly id: string;
@@ -92,48 +87,29 @@ export function placeVms(spec: SimSpec): Map<string, string> {
   return placed;
 }
 
-/** Runs a simulation with every service in this process, on the in-process bus. */
-export async function runEmbedded(spec: SimSpec, sim = 'embedded'): Promise<{ result: SimResult; log: EventLog }> {
-  const broker = new InProcessBroker();
-  const hv = new HypervisorService(broker.connect(), sim);
-  const node = new CpuNodeService(broker.connect(), sim, 'node-0');
-  const sched = new SchedulerService(broker.connect(), sim);
-  hv.start();
-  try {
-    const placement = placeVms(spec);
-    for (const h of spec.hosts) {
-      node.createHost({ id: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath });
-      sched.addHost(h.id, h.pcpus, spec.scheduler);
-    }
-    for (const vm of spec.vms) {
-      const host = placement.get(vm.id)!;
-      const inst = node.createVm(host, {
-        id: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes,
-        image: readFileSync(vm.image), args: vm.args, engine: vm.engine,
-      });
-      hv.registerVm({ id: vm.id, kind: vm.kind, brkStart: inst.brkStart, brk: inst.brkStart, brkMax: inst.brkMax });
-      sched.addVm(host, { id: vm.id, vcpus: vm.vcpus, sched: vm.sched });
-    }
-    const loops = await sched.runAll(spec.durationNs);
-    return summarize(spec, placement, loops);
-  } finally {
-    hv.stop();
-    node.stop();
-  }
-}
-
-/** Per-VM results and the canonical log, from what the host loops gathered. */
-export function summarize(spec: SimSpec, placement: Map<string, string>, loops: readonly HostLoopResult[]): { result: SimResult; log: EventLog } {
-  const log = new EventLog();
-  for (const l of loops) log.add(l.events);
+/**
+ * Per-VM results and the summary, from what every path to a result has: the scheduler's per-host
+ * results (RunResult.hosts: vCPU accounting, end time, iterations) and the canonical event log
+ * (collected from vsim.<sim>.events.>). The embedded run and a distributed one both call this.
+ */
+export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>, hosts: readonly HostResult[], log: EventLog): { result: SimResult; log: EventLog } {
   const byVm = new Map<string, Event[]>();
   for (const e of log.all()) if (e.vm) (byVm.get(e.vm) ?? byVm.set(e.vm, []).get(e.vm)!).push(e);
-  const hostOf = new Map(loops.map((l) => [l.host, l]));
+  const hostOf = new Map(hosts.map((h) => [h.host, h]));
+  const resultOf = (host: string): HostResult => {
+    const r = hostOf.get(host);
+    if (!r) throw new Error(`no result for host ${host}`);
+    return r;
+  };
   const vms = spec.vms.map((vm): VmResult => {
     const host = placement.get(vm.id)!;
-    const loop = hostOf.get(host)!;
-    const stats: VcpuStats[] = [];
-    for (let i = 0; i < vm.vcpus; i++) stats.push(loop.vcpus.get(`${vm.id}/${i}`)!);
+    const hr = resultOf(host);
+    const stats: VcpuResult[] = [];
+    for (let i = 0; i < vm.vcpus; i++) {
+      const s = hr.vcpus.find((v) => v.vm === vm.id && v.vcpu === i);
+      if (!s) throw new Error(`host ${host} reported no vCPU ${vm.id}/${i}`);
+      stats.push(s);
+    }
     const events = byVm.get(vm.id) ?? [];
     const exits: Record<string, number> = {};
     let console = '';
@@ -145,13 +121,13 @@ export function summarize(spec: SimSpec, placement: Map<string, string>, loops: 
       else if (e.kind === 'fault') fault = e.detail;
       else if (e.kind === 'halt') exitStatus = e.value;
     }
-    const sum = (f: (s: VcpuStats) => number) => stats.reduce((a, s) => a + f(s), 0);
+    const sum = (f: (s: VcpuResult) => number) => stats.reduce((a, s) => a + f(s), 0);
     const states = stats.map((s) => s.state);
     const state = states.includes(VcpuState.VCPU_STATE_FAULTED) ? 'faulted'
       : states.every((s) => s === VcpuState.VCPU_STATE_HALTED) ? 'halted'
       : states.some((s) => s === VcpuState.VCPU_STATE_RUNNABLE) ? 'running' : 'blocked';
     const hostSpec = spec.hosts.find((h) => h.id === host)!;
-    const capacity = hostSpec.pcpus * Math.max(loop.endNs, 1);
+    const capacity = hostSpec.pcpus * Math.max(hr.endNs, 1);
     return {
       id: vm.id, host, vcpus: vm.vcpus, state, exitStatus, fault,
       cpuNs: sum((s) => s.runningNs), waitingNs: sum((s) => s.waitingNs), blockedNs: sum((s) => s.blockedNs),
@@ -160,7 +136,10 @@ export function summarize(spec: SimSpec, placement: Map<string, string>, loops: 
   });
   const result: SimResult = {
     name: spec.name, seed: spec.seed, durationNs: spec.durationNs, trapPath: spec.trapPath,
-    hosts: loops.map((l) => ({ id: l.host, endNs: l.endNs, iterations: l.iterations, pcpus: spec.hosts.find((h) => h.id === l.host)!.pcpus })),
+    hosts: spec.hosts.map((h) => {
+      const r = resultOf(h.id);
+      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus };
+    }),
     vms, events: log.size, eventLogHash: log.hash(),
   };
   return { result, log };

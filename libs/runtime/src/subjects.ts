@@ -1,5 +1,15 @@
 // Every NATS subject of a simulation, in one place, with the message each carries.
 // All are namespaced by simulation id: vsim.<sim>.…
+//
+// Who serves what (apps/*/README.md): the hypervisor serves hvTrap of each simulation it opened;
+// a cpu-node serves hostRun of each host it simulates; the scheduler requests hostRun and publishes
+// events; the Coordinator (embedded, or in the gateway) subscribes to allEvents and expects, per
+// host, exactly the number of events the scheduler's Run says it published.
+//
+// Outside vsim.<sim>.…, services register with the NATS service API (@nats-io/services) for
+// discovery: $SRV.PING|INFO|STATS[.<name>[.<id>]], names vsim-hypervisor, vsim-cpu-node,
+// vsim-scheduler, vsim-gateway, with metadata `grpc` (host:port of the gRPC control API),
+// `instance`, and `node` (cpu-node id) or `http` (gateway). Control itself goes over gRPC.
 
 export const subjects = {
   /** Request RunOrder → reply RunReport: the scheduler drives one host's loop (architecture §4). */

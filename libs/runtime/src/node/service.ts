@@ -7,6 +7,7 @@ import { RunOrder, RunReport, TrapRequest, TrapResolution, encode } from '@vsim/
 import { subjects } from '../subjects';
 import { handleTrap } from '../hypervisor/dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
+import { DataPlaneHooks } from '../hypervisor/service';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
 
@@ -18,7 +19,13 @@ export class CpuNodeService {
   private readonly subs: { unsubscribe(): void }[] = [];
   readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0 };
 
-  constructor(private readonly bus: Bus, readonly sim: string, readonly nodeId: string, private readonly costs: HypervisorCosts = DEFAULT_HYPERVISOR_COSTS) {}
+  constructor(
+    private readonly bus: Bus,
+    readonly sim: string,
+    readonly nodeId: string,
+    private readonly costs: HypervisorCosts = DEFAULT_HYPERVISOR_COSTS,
+    private readonly hooks: DataPlaneHooks = {},
+  ) {}
 
   /** Control: start simulating a host here. */
   createHost(config: Omit<HostConfig, 'sim'>): void {
@@ -35,20 +42,31 @@ export class CpuNodeService {
       },
     });
     this.hosts.set(config.id, exec);
-    this.subs.push(this.bus.serve(subjects.hostRun(this.sim, config.id), async (data) => {
+    const subject = subjects.hostRun(this.sim, config.id);
+    const bad = (err: Error): Error => {
+      this.stats.badMessages++;
+      this.hooks.onBadMessage?.(subject, err);
+      return err;
+    };
+    let busy = 0;
+    this.subs.push(this.bus.serve(subject, async (data) => {
       let order: RunOrder;
       try {
         order = RunOrder.decode(data);
       } catch (err) {
-        this.stats.badMessages++;
-        throw new Error(`undecodable RunOrder (${data.length} bytes): ${(err as Error).message}`);
+        throw bad(new Error(`undecodable RunOrder (${data.length} bytes): ${(err as Error).message}`));
       }
-      if (order.host !== config.id) {
-        this.stats.badMessages++;
-        throw new Error(`run order for host '${order.host}' sent to host '${config.id}'`);
-      }
+      if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
+      if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
+      // One host loop drives a host, one order at a time: a second order meanwhile is not its.
+      if (busy) throw bad(new Error(`run order ${order.seq} for host '${config.id}' arrived while order ${busy} runs`));
+      busy = order.seq || -1;
       this.stats.runOrders++;
-      return encode(RunReport, await exec.run(order));
+      try {
+        return encode(RunReport, await exec.run(order));
+      } finally {
+        busy = 0;
+      }
     }));
   }
 

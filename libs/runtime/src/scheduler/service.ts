@@ -12,6 +12,9 @@ import { RoundRobinPolicy } from './round-robin';
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
 
+/** At most this many events per EventBatch message (an event encodes to ~40-100 bytes). */
+export const MAX_EVENTS_PER_BATCH = 1000;
+
 export interface PolicySpec {
   readonly policy: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -30,6 +33,7 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
 
 export class SchedulerService {
   private readonly loops = new Map<string, HostLoop>();
+  private readonly published = new Map<string, number>();
 
   constructor(private readonly bus: Bus, readonly sim: string) {}
 
@@ -40,9 +44,26 @@ export class SchedulerService {
         const reply = await this.bus.request(subjects.hostRun(this.sim, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
         return RunReport.decode(reply);
       },
-      (events) => this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: [...events] })),
+      (events) => {
+        // Batches stay far below NATS's default 1 MiB max_payload however busy an iteration was.
+        for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
+          const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
+          this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: chunk }));
+          this.published.set(host, (this.published.get(host) ?? 0) + chunk.length);
+        }
+      },
     );
     this.loops.set(host, loop);
+    this.published.set(host, 0);
+  }
+
+  /** Events published so far on vsim.<sim>.events.<host> (what a collector must have received). */
+  publishedEvents(host: string): number {
+    return this.published.get(host) ?? 0;
+  }
+
+  hosts(): string[] {
+    return [...this.loops.keys()];
   }
 
   addVm(host: string, vm: LoopVm): void {

@@ -1,0 +1,222 @@
+// The gateway's state: the simulations submitted to it, each run with the Coordinator over a gRPC
+// ControlPlane built from the services discovered on NATS at Start time. Several simulations may
+// run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
+
+import { NatsBus } from '@vsim/bus';
+import { Event, SimulationStatus } from '@vsim/proto';
+import {
+  ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SimResult, SimSpec, grpcControlPlane,
+} from '@vsim/runtime';
+import { DiscoveredService, Logger, discover } from '@vsim/service';
+import { SubmissionError, parseSubmission } from './submission';
+
+export type SimState = 'created' | 'running' | 'done' | 'failed';
+
+/** Receives a simulation's events as they arrive, then `end` once it is over. */
+export interface EventListener {
+  events(events: readonly Event[]): void;
+  end(state: SimState, error: string): void;
+}
+
+export interface Simulation {
+  readonly id: string;
+  readonly spec: SimSpec;
+  readonly images: ReadonlyMap<string, Uint8Array>;
+  state: SimState;
+  error: string;
+  /** Virtual time each host has reached (from its events, then from the run's result). */
+  readonly hostNs: Map<string, number>;
+  /** Events in arrival order (each host's in its own order). */
+  readonly events: Event[];
+  readonly listeners: Set<EventListener>;
+  result?: SimResult;
+  log?: EventLog;
+  /** Wall-clock figures (performance, never part of the results). */
+  readonly timing: { submittedAt: number; startedAt?: number; discoveryMs?: number; runMs?: number; finishedAt?: number };
+  /** Host -> cpu-node id, once running. */
+  assignment?: Readonly<Record<string, string>>;
+}
+
+export interface GatewayOptions {
+  /** How long one discovery of a service name may take. Default 1500 ms. */
+  readonly discoverTimeoutMs?: number;
+  /** Passed to the Coordinator. Default 30 s. */
+  readonly eventsTimeoutMs?: number;
+  /** Finished simulations kept for Status/Results (oldest forgotten first). Default 64. */
+  readonly keepFinished?: number;
+}
+
+export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
+
+export class Gateway {
+  private readonly sims = new Map<string, Simulation>();
+  private next = 0;
+  private closing = false;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly bus: NatsBus,
+    private readonly log: Logger,
+    private readonly opts: GatewayOptions = {},
+  ) {}
+
+  /** Parses and checks a submission; the simulation waits for start(). */
+  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number): string {
+    this.checkOpen();
+    let parsed;
+    try {
+      parsed = parseSubmission(text, images, seed);
+    } catch (err) {
+      if (err instanceof SubmissionError) throw new ControlError(ControlStatus.INVALID_ARGUMENT, err.message);
+      throw err;
+    }
+    const id = `sim-${++this.next}`;
+    this.sims.set(id, {
+      id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
+      events: [], listeners: new Set(), timing: { submittedAt: Date.now() },
+    });
+    this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
+    this.forgetOld();
+    return id;
+  }
+
+  /** Starts a submitted simulation in the background. */
+  start(id: string): void {
+    this.checkOpen();
+    const sim = this.get(id);
+    if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
+    sim.state = 'running';
+    sim.timing.startedAt = Date.now();
+    const p = this.execute(sim).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  status(id: string): SimulationStatus {
+    const sim = this.get(id);
+    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs) };
+  }
+
+  get(id: string): Simulation {
+    const sim = this.sims.get(id);
+    if (!sim) throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);
+    return sim;
+  }
+
+  results(id: string): SimResult {
+    const sim = this.get(id);
+    if (sim.state === 'failed') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} failed: ${sim.error}`);
+    if (sim.state !== 'done' || !sim.result) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: no results yet`);
+    return sim.result;
+  }
+
+  /** What Results returns: the SimResult plus its wall time, as `vsim run --json` writes it. */
+  resultDocument(id: string): SimResult & { wallSeconds: number } {
+    const result = this.results(id);
+    return { ...result, wallSeconds: (this.get(id).timing.runMs ?? 0) / 1000 };
+  }
+
+  /**
+   * Sends every event received so far, then the live ones, then `end`. Returns an unsubscribe
+   * function (for a client that goes away).
+   */
+  watch(id: string, l: EventListener): () => void {
+    const sim = this.get(id);
+    if (sim.events.length > 0) l.events(sim.events);
+    if (sim.state === 'done' || sim.state === 'failed') {
+      l.end(sim.state, sim.error);
+      return () => undefined;
+    }
+    sim.listeners.add(l);
+    return () => sim.listeners.delete(l);
+  }
+
+  /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
+  async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    if (this.running.size === 0) return;
+    this.log.info({ running: this.running.size }, 'waiting for running simulations');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  private checkOpen(): void {
+    if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
+  }
+
+  /** The services this simulation will use, found on NATS now. */
+  private async endpoints(): Promise<GrpcEndpoints> {
+    const t = this.opts.discoverTimeoutMs ?? 1500;
+    const [hvs, scheds, nodes] = await Promise.all([
+      discover(this.bus, SERVICE_NAMES.hypervisor, t),
+      discover(this.bus, SERVICE_NAMES.scheduler, t),
+      discover(this.bus, SERVICE_NAMES.cpuNode, t),
+    ]);
+    const one = (found: DiscoveredService[], name: string): string => {
+      if (found.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${name} is registered on NATS`);
+      return found[0].grpc; // several instances: the first by instance name (deterministic)
+    };
+    if (nodes.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${SERVICE_NAMES.cpuNode} is registered on NATS`);
+    const byNode = new Map<string, string>();
+    for (const n of nodes) {
+      const id = n.metadata.node ?? n.instance;
+      if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
+      byNode.set(id, n.grpc);
+    }
+    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: one(scheds, SERVICE_NAMES.scheduler), nodes: byNode };
+  }
+
+  private async execute(sim: Simulation): Promise<void> {
+    const log = this.log.child({ sim: sim.id });
+    try {
+      const t0 = Date.now();
+      const ep = await this.endpoints();
+      sim.timing.discoveryMs = Date.now() - t0;
+      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
+      const control = grpcControlPlane(ep);
+      try {
+        const t1 = Date.now();
+        const out = await new Coordinator(control, this.bus, {
+          readImage: (path) => {
+            const bytes = sim.images.get(path);
+            if (!bytes) throw new Error(`image ${path} was not submitted`);
+            return bytes;
+          },
+          eventsTimeoutMs: this.opts.eventsTimeoutMs,
+          onEvents: (host, events) => this.onEvents(sim, host, events),
+          log,
+        }).run(sim.spec, sim.id);
+        sim.timing.runMs = Date.now() - t1;
+        sim.result = out.result;
+        sim.log = out.log;
+        sim.assignment = Object.fromEntries(out.assignment);
+        for (const h of out.result.hosts) sim.hostNs.set(h.id, h.endNs);
+        sim.state = 'done';
+        log.info({ runMs: sim.timing.runMs, discoveryMs: sim.timing.discoveryMs, events: out.result.events, eventLogHash: out.result.eventLogHash }, 'simulation done');
+      } finally {
+        control.close();
+      }
+    } catch (err) {
+      sim.state = 'failed';
+      sim.error = (err as Error).message;
+      log.error({ err }, 'simulation failed');
+    } finally {
+      sim.timing.finishedAt = Date.now();
+      for (const l of sim.listeners) l.end(sim.state, sim.error);
+      sim.listeners.clear();
+    }
+  }
+
+  private onEvents(sim: Simulation, host: string, events: readonly Event[]): void {
+    sim.events.push(...events);
+    const last = events[events.length - 1];
+    if (last && last.timeNs > (sim.hostNs.get(host) ?? 0)) sim.hostNs.set(host, last.timeNs);
+    for (const l of sim.listeners) l.events(events);
+  }
+
+  private forgetOld(): void {
+    const keep = this.opts.keepFinished ?? 64;
+    const finished = [...this.sims.values()].filter((s) => s.state === 'done' || s.state === 'failed');
+    for (const s of finished.slice(0, Math.max(0, finished.length - keep))) this.sims.delete(s.id);
+  }
+}

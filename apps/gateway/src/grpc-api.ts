@@ -1,0 +1,59 @@
+// vsim.v1.Gateway over gRPC: Submit, Start, Status, StreamEvents, Results.
+
+import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
+import { Event, GatewayServer, SimulationRef } from '@vsim/proto';
+import { isControlError } from '@vsim/runtime';
+import { Logger } from '@vsim/service';
+import { Gateway } from './gateway';
+
+function unary<Req, Res>(rpc: string, log: Logger, f: (req: Req) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => f(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const code = isControlError(err) ? err.code : status.INTERNAL;
+          if (code === status.INTERNAL) log.error({ rpc, err }, 'gateway call failed');
+          else log.info({ rpc, code, err: (err as Error).message }, 'gateway call refused');
+          callback({ code, details: oneLine(err instanceof Error ? err.message : String(err)) });
+        },
+      );
+  };
+}
+
+export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
+  return {
+    submit: unary('Submit', log, (req) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed) })),
+    start: unary('Start', log, (req: SimulationRef) => {
+      gw.start(req.sim);
+      return {};
+    }),
+    status: unary('Status', log, (req: SimulationRef) => gw.status(req.sim)),
+    results: unary('Results', log, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
+    streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
+      let stop = () => undefined as unknown;
+      try {
+        stop = gw.watch(call.request.sim, {
+          events: (events) => {
+            for (const e of events) call.write(e);
+          },
+          end: (state, error) => {
+            // grpc-js ends a server stream with an error status on an 'error' event.
+            if (state === 'failed') call.emit('error', { code: status.ABORTED, details: oneLine(error) });
+            else call.end();
+          },
+        });
+      } catch (err) {
+        call.emit('error', { code: isControlError(err) ? err.code : status.INTERNAL, details: oneLine((err as Error).message) });
+        return;
+      }
+      call.on('cancelled', () => stop());
+    },
+  };
+}
+
+/** Status details travel in an HTTP/2 trailer: no line breaks. */
+function oneLine(s: string): string {
+  return s.replace(/[\r\n]+/g, ' | ');
+}

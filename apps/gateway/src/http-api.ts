@@ -1,0 +1,135 @@
+// The gateway's HTTP JSON API (node's http module, no framework), the same operations as gRPC:
+//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?}
+//                                     -> 201 {sim}
+//   POST /v1/simulations/:id/start    -> 202 {sim, state}
+//   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
+//   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
+//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
+//                                        streamed until the simulation ends
+//   GET  /healthz                     -> 200 {status: "ok"}
+// Errors are {error} with 400 (bad input), 404, 409 (wrong state), 413, 503 (shutting down) or 500.
+
+import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
+import { AddressInfo } from 'net';
+import { Event } from '@vsim/proto';
+import { ControlStatus, isControlError } from '@vsim/runtime';
+import { Logger } from '@vsim/service';
+import { Gateway } from './gateway';
+
+/** Largest request body accepted (scenario + base64 images). */
+export const MAX_BODY_BYTES = 64 << 20;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export interface HttpHandle {
+  readonly server: Server;
+  readonly port: number;
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1'): Promise<HttpHandle> {
+  const server = createServer((req, res) => {
+    handle(gw, req, res).catch((err: unknown) => {
+      const code = err instanceof HttpError ? err.status : isControlError(err) ? httpStatusOf(err.code) : 500;
+      if (code >= 500) log.error({ err, method: req.method, url: req.url }, 'HTTP request failed');
+      if (!res.headersSent) send(res, code, { error: (err as Error).message });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    server, port: bound, address: `${host}:${bound}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    }),
+  };
+}
+
+function httpStatusOf(code: number): number {
+  switch (code) {
+    case ControlStatus.INVALID_ARGUMENT: return 400;
+    case ControlStatus.NOT_FOUND: return 404;
+    case ControlStatus.FAILED_PRECONDITION: case ControlStatus.ALREADY_EXISTS: return 409;
+    case ControlStatus.UNAVAILABLE: return 503;
+    default: return 500;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const path = url.pathname.replace(/\/+$/, '');
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|results|events))?)?$/.exec(path);
+  if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+  if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
+  const [, id, action] = m;
+  const route = `${req.method} ${id === undefined ? '' : ':id'}${action ? `/${action}` : ''}`;
+  switch (route) {
+    case 'POST ': {
+      const body = await readJson(req);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
+      const { scenario, images = {}, seed } = body as { scenario?: unknown; images?: unknown; seed?: unknown };
+      if (scenario === undefined) throw new HttpError(400, 'body.scenario is required');
+      const text = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
+      if (typeof images !== 'object' || images === null || Array.isArray(images)) throw new HttpError(400, 'body.images must be an object of base64 strings');
+      const bytes: Record<string, Uint8Array> = {};
+      for (const [p, b64] of Object.entries(images)) {
+        if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/=\s]*$/.test(b64)) throw new HttpError(400, `body.images[${JSON.stringify(p)}] must be base64`);
+        bytes[p] = Buffer.from(b64, 'base64');
+      }
+      if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
+      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined) });
+    }
+    case 'POST :id/start':
+      gw.start(id);
+      return send(res, 202, { sim: id, state: gw.status(id).state });
+    case 'GET :id': {
+      const sim = gw.get(id);
+      return send(res, 200, { ...gw.status(id), timing: sim.timing, assignment: sim.assignment ?? null });
+    }
+    case 'GET :id/results':
+      return send(res, 200, gw.resultDocument(id));
+    case 'GET :id/events': {
+      gw.get(id); // 404 before the stream starts
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const stop = gw.watch(id, {
+        events: (events) => res.write(events.map((e: Event) => JSON.stringify(Event.toJSON(e))).join('\n') + '\n'),
+        end: (state, error) => res.end(state === 'failed' ? JSON.stringify({ error }) + '\n' : undefined),
+      });
+      res.on('close', () => stop());
+      return;
+    }
+    default:
+      throw new HttpError(id !== undefined && ['GET', 'POST'].includes(req.method ?? '') ? 405 : 404, `no route for ${req.method} ${url.pathname}`);
+  }
+}

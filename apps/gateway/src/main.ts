@@ -1,0 +1,36 @@
+// vsim-gateway: the public API. Clients submit simulations over gRPC (vsim.v1.Gateway) or HTTP
+// JSON; the gateway finds the hypervisor, scheduler and cpu-nodes on NATS and runs each simulation
+// with the Coordinator. See README.md.
+
+import { GatewayService } from '@vsim/proto';
+import { runService } from '@vsim/service';
+import { version } from '../package.json';
+import { Gateway } from './gateway';
+import { gatewayServer } from './grpc-api';
+import { startHttpServer } from './http-api';
+
+void runService({
+  service: 'gateway',
+  name: 'vsim-gateway',
+  description: 'vsim gateway: submit, run and collect simulations (gRPC and HTTP JSON)',
+  version,
+  flags: [
+    { name: 'http-port', value: 'N', description: 'HTTP JSON API port (default 0: any free port, advertised through NATS)', default: '0' },
+    { name: 'http-host', value: 'ADDR', description: 'address the HTTP API binds and advertises (default: --grpc-host)', default: (c) => c.grpcHost },
+  ],
+  build: async ({ bus, log, extra }) => {
+    const httpPort = Number(extra['http-port']);
+    if (!/^\d+$/.test(extra['http-port']) || httpPort > 65535) throw new Error(`--http-port must be an integer in 0..65535`);
+    const gw = new Gateway(bus, log);
+    const http = await startHttpServer(gw, log, httpPort, extra['http-host']);
+    return {
+      grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log) }],
+      metadata: { http: http.address },
+      ready: { http: http.address, httpPort: http.port },
+      beforeStop: async () => {
+        await gw.close();
+        await http.close();
+      },
+    };
+  },
+});

@@ -1,0 +1,24 @@
+// vsim-scheduler: owns run queues and policies and drives every host loop of the simulations it is
+// given (run orders on vsim.<sim>.host.<host>.run, events on vsim.<sim>.events.<host>).
+// Control: vsim.v1.SchedulerControl over gRPC. See README.md.
+
+import { SchedulerControlService } from '@vsim/proto';
+import { SchedulerControlImpl, schedulerControlServer } from '@vsim/runtime';
+import { runService } from '@vsim/service';
+import { version } from '../package.json';
+
+void runService({
+  service: 'scheduler',
+  name: 'vsim-scheduler',
+  description: 'vsim scheduler service: run queues, scheduling policies, host loops',
+  version,
+  build: ({ bus, log, flags }) => {
+    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log });
+    return {
+      grpc: [{
+        definition: SchedulerControlService,
+        implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
+      }],
+    };
+  },
+});

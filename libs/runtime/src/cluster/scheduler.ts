@@ -1,0 +1,134 @@
+// SchedulerControl's logic: one SchedulerService per simulation (created by its first AddHost),
+// which drives each of its hosts' loops over the bus when Run is called.
+
+import { status } from '@grpc/grpc-js';
+import { Bus } from '@vsim/bus';
+import { Ack, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, ServiceStatus, SimulationRef } from '@vsim/proto';
+import { HostLoopResult } from '../scheduler/host-loop';
+import { SchedulerService } from '../scheduler/service';
+import {
+  ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
+  invalid, notFound, parseJsonObject, precondition, silentLogger,
+} from './control';
+import { MAX_PCPUS, MAX_VCPUS } from './cpu-node';
+
+interface SimState {
+  readonly svc: SchedulerService;
+  readonly vms: Set<string>;
+  running: boolean;
+}
+
+export class SchedulerControlImpl implements SchedulerControl {
+  private readonly sims = new Map<string, SimState>();
+  private readonly log: ControlLogger;
+  private readonly counters: Record<string, number> = { hostsAdded: 0, vmsAdded: 0, runs: 0, runsFailed: 0, iterations: 0, eventsPublished: 0, simulationsClosed: 0 };
+
+  constructor(private readonly bus: Bus, private readonly opts: ControlImplOptions = {}) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  async addHost(req: AddHostRequest): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const host = checkHostId(req.host);
+    checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    let st = this.sims.get(sim);
+    if (st?.running) throw precondition(`simulation ${sim} is running: hosts cannot be added now`);
+    if (st?.svc.hosts().includes(host)) throw exists(`the scheduler already drives host ${host} of simulation ${sim}`);
+    const fresh = !st;
+    st ??= { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    try {
+      st.svc.addHost(host, req.pcpus, { policy: req.policy, params });
+    } catch (err) {
+      throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
+    }
+    if (fresh) this.sims.set(sim, st);
+    this.counters.hostsAdded++;
+    this.log.info({ sim, host, policy: req.policy }, 'host added');
+    return {};
+  }
+
+  async addVm(req: AddVmRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    if (!st.svc.hosts().includes(req.host)) throw notFound(`the scheduler does not drive host ${JSON.stringify(req.host)} of simulation ${req.sim}`);
+    const id = checkVmId(req.vm);
+    if (st.vms.has(id)) throw exists(`VM ${id} is already scheduled in simulation ${req.sim}`);
+    checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
+    const sched = parseJsonObject('sched_json', req.schedJson);
+    if (st.running) throw precondition(`simulation ${req.sim} is running: VMs cannot be added now`);
+    st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched });
+    st.vms.add(id);
+    this.counters.vmsAdded++;
+    return {};
+  }
+
+  /** Drives every host to end_ns. A simulation runs once at a time; a later Run continues it. */
+  async run(req: RunRequest): Promise<RunResult> {
+    const st = this.state(req.sim);
+    if (st.running) throw precondition(`simulation ${req.sim} is already running`);
+    if (!(Number.isSafeInteger(req.endNs) && req.endNs > 0)) throw invalid(`end_ns must be > 0, got ${req.endNs}`);
+    st.running = true;
+    this.counters.runs++;
+    const started = Date.now();
+    this.log.info({ sim: req.sim, endNs: req.endNs, hosts: st.svc.hosts() }, 'run started');
+    try {
+      const loops = await st.svc.runAll(req.endNs);
+      const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
+      for (const h of hosts) this.counters.iterations += h.iterations;
+      this.log.info({ sim: req.sim, wallMs: Date.now() - started, hosts: hosts.map((h) => ({ host: h.host, endNs: h.endNs, iterations: h.iterations, events: h.events })) }, 'run done');
+      return { hosts };
+    } catch (err) {
+      this.counters.runsFailed++;
+      this.log.error({ sim: req.sim, err }, 'run failed');
+      throw new ControlError(status.ABORTED, `simulation ${req.sim}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      st.running = false;
+    }
+  }
+
+  async closeSimulation(req: SimulationRef): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const st = this.sims.get(sim);
+    if (!st) return {};
+    // A running loop finishes its current order and fails on the next one (the node is gone too).
+    this.closedPublished += st.svc.hosts().reduce((a, h) => a + st.svc.publishedEvents(h), 0);
+    this.sims.delete(sim);
+    this.counters.simulationsClosed++;
+    this.log.info({ sim }, 'simulation closed');
+    return {};
+  }
+
+  async status(): Promise<ServiceStatus> {
+    return {
+      service: 'vsim-scheduler', instance: this.opts.instance ?? 'scheduler', version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(),
+      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished },
+    };
+  }
+
+  private closedPublished = 0;
+
+  private livePublished(): number {
+    let n = 0;
+    for (const st of this.sims.values()) for (const h of st.svc.hosts()) n += st.svc.publishedEvents(h);
+    return n;
+  }
+
+  private state(sim: string): SimState {
+    const st = this.sims.get(checkSim(sim));
+    if (!st) throw notFound(`simulation ${sim} has no host on this scheduler (call AddHost first)`);
+    return st;
+  }
+}
+
+/** A host loop's outcome as the RunResult carries it; `events` is what the loop published. */
+export function hostResultOf(l: HostLoopResult, events: number): HostResult {
+  const vcpus = [...l.vcpus].map(([key, s]) => {
+    const slash = key.lastIndexOf('/');
+    return {
+      vm: key.slice(0, slash), vcpu: Number(key.slice(slash + 1)), state: s.state,
+      runningNs: s.runningNs, waitingNs: s.waitingNs, blockedNs: s.blockedNs, instructions: s.instructions,
+    };
+  });
+  return { host: l.host, endNs: l.endNs, iterations: l.iterations, vcpus, events };
+}

@@ -1,0 +1,117 @@
+// The process shell of a vsim service, shared by apps/*: flags, logger, NATS connection, the gRPC
+// control server with health, registration on NATS, one `ready` log line, and a graceful stop on
+// SIGTERM/SIGINT. An app supplies only its name and a `build` function that wires its logic.
+
+import { NatsBus } from '@vsim/bus';
+import type { Service } from '@nats-io/services';
+import { GrpcServerHandle, GrpcServiceEntry, startGrpcServer } from './grpc';
+import { FlagError, FlagSpec, CommonFlags, parseFlags, usage } from './flags';
+import { Logger, createLogger } from './logger';
+import { registerService } from './registry';
+import { onShutdown } from './shutdown';
+
+export interface ServiceContext {
+  readonly bus: NatsBus;
+  readonly log: Logger;
+  readonly flags: CommonFlags;
+  /** The service's own flags (see ServiceDefinition.flags). */
+  readonly extra: Readonly<Record<string, string>>;
+  readonly version: string;
+}
+
+export interface ServiceParts {
+  readonly grpc: readonly GrpcServiceEntry[];
+  /** More registration metadata (e.g. a cpu-node's `node` id, the gateway's `http` address). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** More fields for the `ready` line. */
+  readonly ready?: Readonly<Record<string, unknown>>;
+  /** First step of a graceful stop, after deregistration: stop taking work (e.g. close an HTTP listener). */
+  readonly beforeStop?: () => Promise<void> | void;
+  /** After the gRPC server stopped, before NATS drains. */
+  readonly afterStop?: () => Promise<void> | void;
+}
+
+export interface ServiceDefinition {
+  /** Short name, the `service` field of every log line, e.g. "cpu-node". */
+  readonly service: string;
+  /** Name registered on NATS, e.g. "vsim-cpu-node". */
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+  readonly flags?: readonly FlagSpec[];
+  build(ctx: ServiceContext): Promise<ServiceParts> | ServiceParts;
+}
+
+export interface RunningService {
+  readonly ctx: ServiceContext;
+  readonly grpc: GrpcServerHandle;
+  readonly registration: Service;
+  /** The graceful stop (what the first SIGTERM runs). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** gRPC calls in flight get this long to finish on a graceful stop before they are cut. */
+export const GRPC_GRACE_MS = 5000;
+
+/**
+ * Starts the service, or prints usage and exits (2 on bad flags, 0 on --help), or exits 1 if it
+ * cannot start (e.g. NATS unreachable). Resolves once it is registered and has logged `ready`.
+ */
+export async function runService(def: ServiceDefinition, argv: readonly string[] = process.argv.slice(2)): Promise<RunningService> {
+  let parsed;
+  try {
+    parsed = parseFlags(def.service, argv, def.flags ?? []);
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    process.stderr.write(`${def.name}: ${err.message}\n\n${usage(def.name, def.flags)}\n`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(`${def.description}\n\n${usage(def.name, def.flags)}\n`);
+    process.exit(0);
+  }
+  const { common: flags, extra } = parsed;
+  const log = createLogger(def.service, flags.instance, { level: flags.logLevel });
+  try {
+    return await start(def, flags, extra, log);
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+}
+
+async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly<Record<string, string>>, log: Logger): Promise<RunningService> {
+  const bus = await NatsBus.connect({
+    servers: flags.nats.split(',').map((s) => s.trim()).filter(Boolean),
+    name: `${def.name}/${flags.instance}`,
+    onError: (err, subject) => log.error({ err, subject }, 'bus handler failed'),
+  });
+  const ctx: ServiceContext = { bus, log, flags, extra, version: def.version };
+  const parts = await def.build(ctx);
+  const grpc = await startGrpcServer(parts.grpc, flags.grpcPort, flags.grpcHost);
+  const registration = await registerService(bus.nc, {
+    name: def.name, version: def.version, description: def.description,
+    metadata: { ...parts.metadata, grpc: grpc.address, instance: flags.instance },
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    // 1. Stop taking work: peers no longer discover us, health says NOT_SERVING.
+    await registration.stop().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
+    await parts.beforeStop?.();
+    // 2. Let control calls in flight finish (or cut them after the grace period).
+    const how = await grpc.shutdown(GRPC_GRACE_MS);
+    if (how === 'forced') log.warn({ graceMs: GRPC_GRACE_MS }, 'gRPC calls still running were cut');
+    await parts.afterStop?.();
+    // 3. Let data-plane handlers in flight reply, then close.
+    await bus.drain();
+  })());
+  // Losing NATS for good (the client gave up reconnecting) leaves nothing to serve.
+  void bus.nc.closed().then((err) => {
+    if (stopping) return;
+    log.fatal({ err }, 'NATS connection closed');
+    process.exit(1);
+  });
+  onShutdown(stop, { log });
+  log.info({ grpc: grpc.address, grpcPort: grpc.port, nats: flags.nats, name: def.name, version: def.version, ...parts.ready }, 'ready');
+  return { ctx, grpc, registration, stop };
+}
