@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
-import { SimSpec, VmSpec } from '@vsim/runtime';
+import { SimSpec, VmSpec, simSpecFromScenario } from '@vsim/runtime';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
 
 export class SubmissionError extends Error {
@@ -86,22 +86,6 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The normalised scenario as the runtime's SimSpec. */
-function simSpecFromScenario(s: Scenario): SimSpec {
-  if (s.actions.length > 0) {
-    throw new SubmissionError(`timed actions are not implemented by the runtime yet (the scenario has ${s.actions.length}): remove the actions section`);
-  }
-  return {
-    name: s.name, seed: s.seed, durationNs: s.duration, trapPath: s.trapPath,
-    scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
-    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum })),
-    vms: s.vms.map((v): VmSpec => ({
-      id: v.id, host: v.host ?? undefined, vcpus: v.vcpus, memoryBytes: v.memory, image: v.image, args: [...v.args],
-      kind: v.kind, engine: v.engine, sched: { ...v.sched },
-    })),
-  };
 }
 
 // ------------------------------------------------------------------------------------ SimSpec JSON

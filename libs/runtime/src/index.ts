@@ -20,7 +20,7 @@ export type { HostLoopResult, VcpuStats, LoopVm } from './scheduler/host-loop';
 export { RoundRobinPolicy } from './scheduler/round-robin';
 export type { SchedulerPolicy, VcpuRef, VmSchedParams, Decision } from './scheduler/policy';
 export { SchedulerService, makePolicy } from './scheduler/service';
-export type { PolicySpec } from './scheduler/service';
+export type { PolicySpec, SimAction } from './scheduler/service';
 export { summarize, placeVms } from './simulation';
 export type { SimSpec, HostSpec, VmSpec, SimResult, VmResult } from './simulation';
 export { runEmbedded } from './embedded';
@@ -29,3 +29,5 @@ export { MAX_EVENTS_PER_BATCH } from './scheduler/service';
 export * from './cluster';
 // Test support (never used by production code).
 export { twoHostSpec, GUEST_BIN } from './testing/specs';
+export type { LoopAction } from './scheduler/host-loop';
+export { simSpecFromScenario } from './from-scenario';

@@ -5,7 +5,7 @@
 import { EngineName } from '@vsim/isa';
 import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
-import { PolicySpec } from './scheduler/service';
+import { PolicySpec, SimAction } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
 
 export interface HostSpec {
@@ -30,6 +30,8 @@ export interface VmSpec {
 }
 
 export interface SimSpec {
+  /** Timed actions, in virtual-time order. */
+  readonly actions?: readonly SimAction[];
   readonly name: string;
   readonly seed: number;
   readonly durationNs: number;

@@ -112,6 +112,7 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
   return {
     addHost: unary(rpc('AddHost'), address, c.addHost.bind(c), d),
     addVm: unary(rpc('AddVm'), address, c.addVm.bind(c), d),
+    addAction: unary(rpc('AddAction'), address, c.addAction.bind(c), d),
     run: unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000),
     closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
     status: unary(rpc('Status'), address, c.status.bind(c), d),
@@ -176,6 +177,7 @@ export function schedulerControlServer(impl: SchedulerControl, onError?: RpcErro
   return {
     addHost: handler('AddHost', (r) => impl.addHost(r), onError),
     addVm: handler('AddVm', (r) => impl.addVm(r), onError),
+    addAction: handler('AddAction', (r) => impl.addAction(r), onError),
     run: handler('Run', (r) => impl.run(r), onError),
     closeSimulation: handler('CloseSimulation', (r) => impl.closeSimulation(r), onError),
     status: handler('Status', (r) => impl.status(r), onError),

@@ -5,7 +5,7 @@
 
 import { status } from '@grpc/grpc-js';
 import {
-  Ack, AddHostRequest, AddVmRequest, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
+  Ack, AddActionRequest, AddHostRequest, AddVmRequest, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
   RunResult, ServiceStatus, SimulationRef, StatusRequest,
 } from '@vsim/proto';
 
@@ -29,6 +29,7 @@ export interface CpuNodeControl {
 export interface SchedulerControl {
   addHost(req: AddHostRequest): Promise<Ack>;
   addVm(req: AddVmRequest): Promise<Ack>;
+  addAction(req: AddActionRequest): Promise<Ack>;
   run(req: RunRequest): Promise<RunResult>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;

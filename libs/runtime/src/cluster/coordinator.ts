@@ -115,6 +115,15 @@ export class Coordinator {
           sim, host, vm: vm.id, vcpus: vm.vcpus, schedJson: JSON.stringify(vm.sched),
         }));
       }
+      for (const [i, a] of (spec.actions ?? []).entries()) {
+        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () => scheduler.addAction({
+          sim, atNs: a.at, kind: a.kind,
+          vm: 'vm' in a ? a.vm : '',
+          host: a.kind === 'killHost' ? a.host : '',
+          paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
+          policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+        }));
+      }
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
       const run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));

@@ -3,9 +3,9 @@
 
 import { status } from '@grpc/grpc-js';
 import { Bus } from '@vsim/bus';
-import { Ack, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, ServiceStatus, SimulationRef } from '@vsim/proto';
+import { Ack, AddActionRequest, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, ServiceStatus, SimulationRef } from '@vsim/proto';
 import { HostLoopResult } from '../scheduler/host-loop';
-import { SchedulerService } from '../scheduler/service';
+import { SchedulerService, SimAction } from '../scheduler/service';
 import {
   ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
   invalid, notFound, parseJsonObject, precondition, silentLogger,
@@ -59,6 +59,37 @@ export class SchedulerControlImpl implements SchedulerControl {
     st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched });
     st.vms.add(id);
     this.counters.vmsAdded++;
+    return {};
+  }
+
+  async addAction(req: AddActionRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    if (st.running) throw precondition(`simulation ${req.sim} is running: actions cannot be added now`);
+    if (!Number.isSafeInteger(req.atNs) || req.atNs < 0) throw invalid(`at_ns must be a non-negative integer, got ${req.atNs}`);
+    const at = req.atNs;
+    let action: SimAction;
+    switch (req.kind) {
+      case 'pause':
+      case 'unpause':
+        action = { kind: req.kind, at, vm: req.vm };
+        break;
+      case 'set':
+        action = { kind: 'set', at, vm: req.vm, params: parseJsonObject('params_json', req.paramsJson) };
+        break;
+      case 'swapScheduler':
+        action = { kind: 'swapScheduler', at, scheduler: { policy: req.policy, params: parseJsonObject('params_json', req.paramsJson) } };
+        break;
+      case 'killHost':
+        action = { kind: 'killHost', at, host: req.host };
+        break;
+      default:
+        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost)`);
+    }
+    try {
+      st.svc.addAction(action);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
     return {};
   }
 

@@ -6,7 +6,7 @@ import { Bus } from '@vsim/bus';
 import { EventBatch, RunOrder, RunReport, encode } from '@vsim/proto';
 import { subjects } from '../subjects';
 import { HostLoop, HostLoopResult, LoopVm } from './host-loop';
-import { SchedulerPolicy } from './policy';
+import { SchedulerPolicy, VmSchedParams } from './policy';
 import { RoundRobinPolicy } from './round-robin';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
@@ -31,8 +31,17 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
   }
 }
 
+/** A scenario's timed action, as the scheduler receives it. */
+export type SimAction =
+  | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
+  | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
+  | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
+
 export class SchedulerService {
   private readonly loops = new Map<string, HostLoop>();
+  private readonly pcpus = new Map<string, number>();
+  private readonly hostOfVm = new Map<string, string>();
   private readonly published = new Map<string, number>();
 
   constructor(private readonly bus: Bus, readonly sim: string) {}
@@ -54,7 +63,36 @@ export class SchedulerService {
       },
     );
     this.loops.set(host, loop);
+    this.pcpus.set(host, pcpus);
     this.published.set(host, 0);
+  }
+
+  /** Control: a timed action, routed to the loop(s) it concerns. */
+  addAction(a: SimAction): void {
+    const loopOf = (host: string | undefined, what: string) => {
+      const loop = host === undefined ? undefined : this.loops.get(host);
+      if (!loop) throw new RangeError(`action at ${a.at} ns: ${what}`);
+      return loop;
+    };
+    switch (a.kind) {
+      case 'pause':
+      case 'unpause':
+        loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: a.kind, at: a.at, vm: a.vm });
+        return;
+      case 'set':
+        loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: 'set', at: a.at, vm: a.vm, params: a.params });
+        return;
+      case 'swapScheduler':
+        for (const [host, loop] of this.loops) {
+          const pcpus = this.pcpus.get(host)!;
+          makePolicy(a.scheduler, pcpus); // validate now, not mid-run
+          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: a.scheduler.policy, make: () => makePolicy(a.scheduler, pcpus) });
+        }
+        return;
+      case 'killHost':
+        loopOf(a.host, `unknown host '${a.host}'`).addAction({ kind: 'killHost', at: a.at });
+        return;
+    }
   }
 
   /** Events published so far on vsim.<sim>.events.<host> (what a collector must have received). */
@@ -70,6 +108,7 @@ export class SchedulerService {
     const loop = this.loops.get(host);
     if (!loop) throw new Error(`scheduler does not drive host '${host}'`);
     loop.addVm(vm);
+    this.hostOfVm.set(vm.id, host);
   }
 
   /** Runs every host's loop to `endNs`, concurrently: hosts never wait for each other. */

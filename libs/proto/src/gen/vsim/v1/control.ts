@@ -107,6 +107,20 @@ export interface AddVmRequest {
   schedJson: string;
 }
 
+/** A timed action of the scenario, applied by the loop of the host it concerns at at_ns. */
+export interface AddActionRequest {
+  sim: string;
+  atNs: number;
+  /** "pause", "unpause", "set", "swapScheduler" or "killHost". */
+  kind: string;
+  /** The VM (pause, unpause, set) or the host (killHost) it applies to. */
+  vm: string;
+  host: string;
+  /** set: the new scheduling parameters as JSON; swapScheduler: the new policy and its parameters. */
+  paramsJson: string;
+  policy: string;
+}
+
 export interface RunRequest {
   sim: string;
   endNs: number;
@@ -1417,6 +1431,179 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
   },
 };
 
+function createBaseAddActionRequest(): AddActionRequest {
+  return { sim: "", atNs: 0, kind: "", vm: "", host: "", paramsJson: "", policy: "" };
+}
+
+export const AddActionRequest: MessageFns<AddActionRequest> = {
+  encode(message: AddActionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.atNs !== 0) {
+      writer.uint32(16).uint64(message.atNs);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.vm !== "") {
+      writer.uint32(34).string(message.vm);
+    }
+    if (message.host !== "") {
+      writer.uint32(42).string(message.host);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(50).string(message.paramsJson);
+    }
+    if (message.policy !== "") {
+      writer.uint32(58).string(message.policy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AddActionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAddActionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.atNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AddActionRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      atNs: isSet(object.atNs)
+        ? globalThis.Number(object.atNs)
+        : isSet(object.at_ns)
+        ? globalThis.Number(object.at_ns)
+        : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+    };
+  },
+
+  toJSON(message: AddActionRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.atNs !== 0) {
+      obj.atNs = Math.round(message.atNs);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AddActionRequest>): AddActionRequest {
+    return AddActionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AddActionRequest>): AddActionRequest {
+    const message = createBaseAddActionRequest();
+    message.sim = object.sim ?? "";
+    message.atNs = object.atNs ?? 0;
+    message.kind = object.kind ?? "";
+    message.vm = object.vm ?? "";
+    message.host = object.host ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.policy = object.policy ?? "";
+    return message;
+  },
+};
+
 function createBaseRunRequest(): RunRequest {
   return { sim: "", endNs: 0 };
 }
@@ -2707,6 +2894,15 @@ export const SchedulerControlService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  addAction: {
+    path: "/vsim.v1.SchedulerControl/AddAction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AddActionRequest): Buffer => Buffer.from(AddActionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AddActionRequest => AddActionRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   /** Drive every host of the simulation to end_ns; returns when all loops are done. */
   run: {
     path: "/vsim.v1.SchedulerControl/Run" as const,
@@ -2740,6 +2936,7 @@ export const SchedulerControlService = {
 export interface SchedulerControlServer extends UntypedServiceImplementation {
   addHost: handleUnaryCall<AddHostRequest, Ack>;
   addVm: handleUnaryCall<AddVmRequest, Ack>;
+  addAction: handleUnaryCall<AddActionRequest, Ack>;
   /** Drive every host of the simulation to end_ns; returns when all loops are done. */
   run: handleUnaryCall<RunRequest, RunResult>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
@@ -2767,6 +2964,18 @@ export interface SchedulerControlClient extends Client {
   ): ClientUnaryCall;
   addVm(
     request: AddVmRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  addAction(request: AddActionRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  addAction(
+    request: AddActionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  addAction(
+    request: AddActionRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
