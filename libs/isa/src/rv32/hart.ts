@@ -6,11 +6,9 @@
 import { Bus, LINE_SHIFT } from '../memory/bus';
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { Cause, INTERRUPT_BIT } from './causes';
-import {
-  CSR, IRQ_PRIORITY, MEDELEG_WRITABLE, MENVCFGH_STCE, MIDELEG_WRITABLE, MIE_WRITABLE, MIP,
-  MIP_WRITABLE, MISA_VALUE, MSTATUS, MSTATUS_WRITABLE, Priv, SSTATUS_MASK,
-} from './csr';
+import { IRQ_PRIORITY, MENVCFGH_STCE, MIP, MSTATUS, Priv } from './csr';
 import { RESUME, Stop, TRAP } from './signals';
+import { readCsr, writeCsr } from './csr-access';
 
 /** Index of the write-only sink register: writes to x0 are redirected here by pre-decoding engines. */
 export const X_SINK = 32;
@@ -61,11 +59,12 @@ export class Hart {
   /** Machine timer compare (CLINT) and Sstc supervisor timer compare, in ticks. */
   mtimecmp = Number.POSITIVE_INFINITY;
   stimecmp = Number.POSITIVE_INFINITY;
-  private stimecmpLo = 0xffffffff;
-  private stimecmpHi = 0xffffffff;
+  /** Raw halves of stimecmp as software wrote them (internal: CSR access). */
+  stimecmpLo = 0xffffffff;
+  stimecmpHi = 0xffffffff;
   /** Offsets written through mcycle/minstret, so software can reset its counters without touching virtual time. */
-  private cycleOffset = 0;
-  private instretOffset = 0;
+  cycleOffset = 0;
+  instretOffset = 0;
   /** LR/SC reservation: the reserved address, or -1. */
   reservation = -1;
 
@@ -113,7 +112,7 @@ export class Hart {
     return Math.floor((this.cycles + this.timeSkew) / this.cyclesPerTick);
   }
 
-  private get sstcEnabled(): boolean {
+  get sstcEnabled(): boolean {
     return (this.menvcfgh & MENVCFGH_STCE) !== 0;
   }
 
@@ -416,143 +415,14 @@ export class Hart {
     return old | 0;
   }
 
-  private counterAllowed(num: number): boolean {
-    const bit = 1 << (num & 31);
-    if (this.priv === Priv.M) return true;
-    if (!(this.mcounteren & bit)) return false;
-    return this.priv === Priv.S || (this.scounteren & bit) !== 0;
-  }
-
   /** Reads a CSR by number; raises illegal instruction (with `w` as tval) for unknown or forbidden ones. */
   csrRead(num: number, w = 0): number {
-    switch (num) {
-      case CSR.sstatus: return this.mstatus & SSTATUS_MASK;
-      case CSR.sie: return this.mie & this.mideleg;
-      case CSR.stvec: return this.stvec;
-      case CSR.scounteren: return this.scounteren;
-      case CSR.senvcfg: return 0;
-      case CSR.sscratch: return this.sscratch;
-      case CSR.sepc: return this.sepc;
-      case CSR.scause: return this.scause;
-      case CSR.stval: return this.stval;
-      case CSR.sip: this.updateTimers(); return this.mip & this.mideleg;
-      case CSR.stimecmp: case CSR.stimecmph:
-        if (!this.sstcEnabled || (this.priv === Priv.S && !(this.mcounteren & 2))) return this.illegal(w);
-        return num === CSR.stimecmp ? this.stimecmpLo : this.stimecmpHi;
-      case CSR.satp:
-        if (this.priv === Priv.S && this.mstatus & MSTATUS.TVM) return this.illegal(w);
-        return 0; // Bare only: no paging is implemented, satp is read-only zero (WARL).
-      case CSR.mstatus: return this.mstatus;
-      case CSR.mstatush: return 0;
-      case CSR.misa: return MISA_VALUE;
-      case CSR.medeleg: return this.medeleg;
-      case CSR.mideleg: return this.mideleg;
-      case CSR.mie: return this.mie;
-      case CSR.mtvec: return this.mtvec;
-      case CSR.mcounteren: return this.mcounteren;
-      case CSR.menvcfg: return this.menvcfg;
-      case CSR.menvcfgh: return this.menvcfgh;
-      case CSR.mcountinhibit: return 0;
-      case CSR.mscratch: return this.mscratch;
-      case CSR.mepc: return this.mepc;
-      case CSR.mcause: return this.mcause;
-      case CSR.mtval: return this.mtval;
-      case CSR.mip: this.updateTimers(); return this.mip;
-      case CSR.mcycle: return lo32(this.cycles + this.cycleOffset);
-      case CSR.mcycleh: return hi32(this.cycles + this.cycleOffset);
-      case CSR.minstret: return lo32(this.instret + this.instretOffset);
-      case CSR.minstreth: return hi32(this.instret + this.instretOffset);
-      case CSR.cycle: case CSR.cycleh: case CSR.time: case CSR.timeh: case CSR.instret: case CSR.instreth: {
-        if (!this.counterAllowed(num)) return this.illegal(w);
-        const v = (num & 3) === 0 ? this.cycles + this.cycleOffset : (num & 3) === 1 ? this.mtime() : this.instret + this.instretOffset;
-        return num & 0x80 ? hi32(v) : lo32(v);
-      }
-      case CSR.mvendorid: case CSR.marchid: case CSR.mimpid: case CSR.mconfigptr: return 0;
-      case CSR.mhartid: return this.hartId;
-      default:
-        // PMP registers exist (firmware writes them) but protect nothing: RAM is per VM already.
-        if (num >= 0x3a0 && num <= 0x3ef) return 0;
-        // Other hardware performance counters read as zero.
-        if ((num >= 0xb03 && num <= 0xb1f) || (num >= 0xb83 && num <= 0xb9f) || (num >= 0x323 && num <= 0x33f)) return 0;
-        if ((num >= 0xc03 && num <= 0xc1f) || (num >= 0xc83 && num <= 0xc9f)) {
-          if (!this.counterAllowed(num)) return this.illegal(w);
-          return 0;
-        }
-        return this.illegal(w);
-    }
+    return readCsr(this, num, w);
   }
 
   /** Writes a CSR by number, applying its WARL mask. */
   csrWrite(num: number, v: number, w = 0): void {
-    switch (num) {
-      case CSR.sstatus:
-        this.mstatus = (this.mstatus & ~SSTATUS_MASK) | (v & SSTATUS_MASK);
-        this.kick = true;
-        return;
-      case CSR.sie:
-        this.mie = (this.mie & ~this.mideleg) | (v & this.mideleg & MIE_WRITABLE);
-        this.kick = true;
-        return;
-      case CSR.stvec: this.stvec = v & ~2; return;
-      case CSR.scounteren: this.scounteren = v & 7; return;
-      case CSR.senvcfg: return;
-      case CSR.sscratch: this.sscratch = v; return;
-      case CSR.sepc: this.sepc = v & ~3; return;
-      case CSR.scause: this.scause = v; return;
-      case CSR.stval: this.stval = v; return;
-      case CSR.sip: {
-        const m = this.mideleg & MIP.SSIP;
-        this.mip = (this.mip & ~m) | (v & m);
-        this.kick = true;
-        return;
-      }
-      case CSR.stimecmp: case CSR.stimecmph: {
-        if (!this.sstcEnabled || (this.priv === Priv.S && !(this.mcounteren & 2))) this.illegal(w);
-        if (num === CSR.stimecmp) this.stimecmpLo = v >>> 0;
-        else this.stimecmpHi = v >>> 0;
-        this.stimecmp = toTicks(this.stimecmpLo, this.stimecmpHi);
-        this.updateTimers();
-        this.kick = true;
-        return;
-      }
-      case CSR.satp:
-        if (this.priv === Priv.S && this.mstatus & MSTATUS.TVM) this.illegal(w);
-        return; // Only Bare mode: writes of other modes have no effect (WARL).
-      case CSR.mstatus: {
-        let s = (this.mstatus & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
-        if (((s & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT) === 2) s &= ~MSTATUS.MPP; // MPP=2 is reserved: WARL to U
-        this.mstatus = s;
-        this.kick = true;
-        return;
-      }
-      case CSR.mstatush: case CSR.misa: case CSR.mcountinhibit: return;
-      case CSR.medeleg: this.medeleg = v & MEDELEG_WRITABLE; return;
-      case CSR.mideleg: this.mideleg = v & MIDELEG_WRITABLE; this.kick = true; return;
-      case CSR.mie: this.mie = v & MIE_WRITABLE; this.kick = true; return;
-      case CSR.mtvec: this.mtvec = v & ~2; return;
-      case CSR.mcounteren: this.mcounteren = v & 7; return;
-      case CSR.menvcfg: this.menvcfg = v & 1; return;
-      case CSR.menvcfgh: this.menvcfgh = v & MENVCFGH_STCE; this.updateTimers(); this.kick = true; return;
-      case CSR.mscratch: this.mscratch = v; return;
-      case CSR.mepc: this.mepc = v & ~3; return;
-      case CSR.mcause: this.mcause = v; return;
-      case CSR.mtval: this.mtval = v; return;
-      case CSR.mip: {
-        let m = MIP_WRITABLE;
-        if (this.sstcEnabled) m &= ~MIP.STIP;
-        this.mip = (this.mip & ~m) | (v & m);
-        this.kick = true;
-        return;
-      }
-      case CSR.mcycle: this.cycleOffset = setLo(this.cycles + this.cycleOffset, v) - this.cycles; return;
-      case CSR.mcycleh: this.cycleOffset = setHi(this.cycles + this.cycleOffset, v) - this.cycles; return;
-      case CSR.minstret: this.instretOffset = setLo(this.instret + this.instretOffset, v) - this.instret - 1; return;
-      case CSR.minstreth: this.instretOffset = setHi(this.instret + this.instretOffset, v) - this.instret - 1; return;
-      default:
-        if (num >= 0x3a0 && num <= 0x3ef) return;
-        if ((num >= 0xb03 && num <= 0xb1f) || (num >= 0xb83 && num <= 0xb9f) || (num >= 0x323 && num <= 0x33f)) return;
-        this.illegal(w);
-    }
+    writeCsr(this, num, v, w);
   }
 
   // ---------------------------------------------------------------- privileged instructions
@@ -619,21 +489,9 @@ function vector(tvec: number, cause: number, interrupt: boolean): number {
   return ((tvec & 1) && interrupt ? base + 4 * cause : base) >>> 0;
 }
 
-function lo32(v: number): number {
-  return Number.isFinite(v) ? (Math.floor(v) % 2 ** 32) | 0 : -1;
-}
 
-function hi32(v: number): number {
-  return Number.isFinite(v) ? Math.floor(v / 2 ** 32) | 0 : -1;
-}
 
-function setLo(cur: number, lo: number): number {
-  return Math.floor(cur / 2 ** 32) * 2 ** 32 + (lo >>> 0);
-}
 
-function setHi(cur: number, hi: number): number {
-  return (hi >>> 0) * 2 ** 32 + (cur % 2 ** 32);
-}
 
 /** A 64-bit compare value as ticks; values beyond 2^53 mean "never" in any simulation we can run. */
 function toTicks(lo: number, hi: number): number {
