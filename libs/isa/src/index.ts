@@ -27,3 +27,7 @@ export type { LinuxUserOptions, ProcessResult, GuestFault, LinuxLayout } from '.
 export { LinuxUserProcess, USER_RAM_BASE, prepareLinuxProcess } from './machine/linux-user';
 export type { BareOptions, BareResult } from './machine/bare';
 export { BareMachine, BARE_RAM_BASE } from './machine/bare';
+export type { PgAnalysis } from './analysis/popek-goldberg';
+export { analyzeIsa } from './analysis/popek-goldberg';
+export type { ProbeReport, ProbeObservation, ProbeMismatch } from './analysis/prober';
+export { probeIsa } from './analysis/prober';
