@@ -723,3 +723,33 @@ describe('interrupt timing is identical on all engines', () => {
     if ('regionsCompiled' in st) expect(st.regionsCompiled).toBeGreaterThan(0);
   });
 });
+
+describe.each(ENGINE_NAMES)('interrupts that exit to the host (%s)', (engine) => {
+  it('stops with Stop.Trap and exitInterrupt instead of entering a handler, at the same instruction on every engine', () => {
+    const bus = new Bus(0x80000000, 0x10000);
+    // addi a0, a0, 1 ; j -4  (an endless counter loop)
+    bus.writeU32(0x80000000, 0x00150513);
+    bus.writeU32(0x80000004, 0xffdff06f);
+    const h = new Hart(bus);
+    h.pc = 0x80000000;
+    h.priv = Priv.U;
+    h.menvcfgh = 1 << 31; // Sstc: stimecmp drives STIP
+    h.mie = MIP.STIP;
+    h.exitInterruptMask = MIP.STIP;
+    h.setStimecmp(30); // 30 ticks = 3000 cycles
+    const e = createEngine(engine, h);
+    expect(e.run(1_000_000)).toBe(Stop.Trap);
+    expect(h.exitInterrupt).toBe(true);
+    expect(h.exitCause).toBe(5);
+    expect(h.cycles).toBeGreaterThanOrEqual(3000);
+    expect(h.cycles).toBeLessThan(3002);
+    expect(h.priv).toBe(Priv.U); // no handler was entered
+    const a0 = h.x[10];
+    // Still pending: the next run exits again at once, until the host clears it.
+    expect(e.run(1000)).toBe(Stop.Trap);
+    expect(h.x[10]).toBe(a0);
+    h.setStimecmp(Number.POSITIVE_INFINITY);
+    expect(e.run(1000)).toBe(Stop.Budget);
+    expect(h.x[10]).toBeGreaterThan(a0);
+  });
+});

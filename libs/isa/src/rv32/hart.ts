@@ -70,9 +70,16 @@ export class Hart {
 
   /** Exceptions whose cause bit is set here stop the engine (Stop.Trap) instead of entering the guest's handler. */
   exitMask = 0;
-  /** Filled when an exception exits to the host. */
+  /**
+   * Interrupts whose bit is set here stop the engine (Stop.Trap, exitInterrupt = true) when they
+   * would be taken, instead of entering a handler: how a hypervisor that runs its guest deprivileged
+   * gets the host's timer back (trap-and-emulate, issue 4). They stay pending until the host clears them.
+   */
+  exitInterruptMask = 0;
+  /** Filled when an exception (or, with exitInterrupt, an interrupt) exits to the host. */
   exitCause = 0;
   exitTval = 0;
+  exitInterrupt = false;
 
   /** Set by a helper when engines must re-service the hart before the next instruction. */
   kick = false;
@@ -173,6 +180,12 @@ export class Hart {
     }
     this.updateTimers();
     while (this.takeInterrupt()) { /* a delegated interrupt may be preempted by an M-level one */ }
+    if (this.pendingStop === Stop.Trap) {
+      // An interrupt in exitInterruptMask: the host takes it, before the next instruction.
+      this.stopReason = Stop.Trap;
+      this.pendingStop = -1;
+      return -1;
+    }
     if (this.cycles >= end) {
       this.stopReason = Stop.Budget;
       return -1;
@@ -195,6 +208,7 @@ export class Hart {
     if ((this.exitMask >>> cause) & 1) {
       this.exitCause = cause;
       this.exitTval = this.trapTval;
+      this.exitInterrupt = false;
       this.stopReason = Stop.Trap;
       return true;
     }
@@ -262,6 +276,13 @@ export class Hart {
   private takeInterrupt(): boolean {
     const irq = this.pendingInterrupt();
     if (irq < 0) return false;
+    if ((this.exitInterruptMask >>> irq) & 1) {
+      this.exitCause = irq;
+      this.exitTval = 0;
+      this.exitInterrupt = true;
+      this.pendingStop = Stop.Trap;
+      return false;
+    }
     this.enterTrap(irq, 0, true);
     return true;
   }
