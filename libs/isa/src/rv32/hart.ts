@@ -180,7 +180,7 @@ export class Hart {
     }
     this.updateTimers();
     while (this.takeInterrupt()) { /* a delegated interrupt may be preempted by an M-level one */ }
-    if (this.pendingStop === Stop.Trap) {
+    if ((this.pendingStop as Stop | -1) === Stop.Trap) { // set by takeInterrupt, which TS cannot see
       // An interrupt in exitInterruptMask: the host takes it, before the next instruction.
       this.stopReason = Stop.Trap;
       this.pendingStop = -1;
