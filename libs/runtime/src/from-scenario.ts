@@ -16,6 +16,8 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
     vms: s.vms.map((v) => ({
       id: v.id, host: v.host ?? undefined, vcpus: v.vcpus, memoryBytes: v.memory, image: v.image, args: [...v.args],
       kind: v.kind, engine: v.engine, sched: { ...v.sched },
+      // native runs a guest kernel on the hardware directly; for a VM that is the paravirtual platform.
+      technique: v.technique === 'trap-and-emulate' ? 'trap-and-emulate' : v.technique === 'native' || v.technique === 'paravirt' ? 'paravirt' : (v.technique as never),
     })),
     actions: s.actions.map((a): SimAction => {
       switch (a.kind) {

@@ -3,6 +3,7 @@
 // (cluster/coordinator.ts): in one process (runEmbedded, embedded.ts) or across processes.
 
 import { EngineName } from '@vsim/isa';
+import { Technique } from './node/vm';
 import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
 import { PolicySpec, SimAction } from './scheduler/service';
@@ -26,6 +27,8 @@ export interface VmSpec {
   readonly args: readonly string[];
   readonly kind: 'sbi' | 'linux';
   readonly engine: EngineName;
+  /** How the guest kernel is virtualized (kind sbi): paravirt (default) or trap-and-emulate. */
+  readonly technique?: Technique;
   readonly sched: VmSchedParams;
 }
 

@@ -83,7 +83,7 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
 
   it('maps failed calls to ControlError with the gRPC status and message', async () => {
     const node = control.nodes.get('n1')!;
-    const err = await node.createVm({ sim: 'nope', host: 'h9', vm: 'v', kind: 'linux', vcpus: 1, memoryBytes: 1 << 20, image: Buffer.from('x'), args: [], engine: 'bt' })
+    const err = await node.createVm({ sim: 'nope', host: 'h9', vm: 'v', kind: 'linux', vcpus: 1, memoryBytes: 1 << 20, image: Buffer.from('x'), args: [], engine: 'bt', technique: '' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ControlError);
     expect(err).toMatchObject({ code: status.NOT_FOUND, rpc: 'vsim.v1.CpuNodeControl/CreateVm' });

@@ -10,16 +10,16 @@ import { runEmbedded, SimSpec, VmSpec } from '@vsim/runtime';
 const GUESTS = resolve(__dirname, '../../../guests/rv32');
 const NAMES = ['hello', 'compute', 'sleeper', 'ticker', 'fault', 'hostile'];
 
-function sbiVm(name: string, engine: VmSpec['engine']): VmSpec {
-  return { id: name, host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${GUESTS}/bin/sbi-${name}.elf`, args: [], kind: 'sbi', engine, sched: {} };
+function sbiVm(name: string, engine: VmSpec['engine'], technique: VmSpec['technique'] = 'paravirt'): VmSpec {
+  return { id: name, host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${GUESTS}/bin/sbi-${name}.elf`, args: [], kind: 'sbi', engine, technique, sched: {} };
 }
 
-function spec(engine: VmSpec['engine'], over: Partial<SimSpec> = {}): SimSpec {
+function spec(engine: VmSpec['engine'], over: Partial<SimSpec> = {}, technique: VmSpec['technique'] = 'paravirt'): SimSpec {
   return {
     name: 'sbi', seed: 1, durationNs: 500e6, trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000 }],
-    vms: NAMES.map((n) => sbiVm(n, engine)), ...over,
+    vms: NAMES.map((n) => sbiVm(n, engine, technique)), ...over,
   };
 }
 
@@ -60,5 +60,24 @@ describe('SBI guests on the runtime', () => {
     expect(sleeper.exits['sbi.time.set_timer']).toBe(40);
     const ticker = result.vms.find((v) => v.id === 'ticker')!;
     expect(ticker.exits['sbi.time.set_timer']).toBeGreaterThanOrEqual(50);
+  });
+
+  // Popek–Goldberg equivalence: the same unmodified guests, run deprivileged with their sensitive
+  // instructions trapping to the hypervisor, see exactly the machine they saw in S-mode.
+  it.each(ENGINE_NAMES)('under trap-and-emulate print exactly what they print in S-mode (engine %s)', async (engine) => {
+    const pv = await runEmbedded(spec(engine));
+    const tae = await runEmbedded(spec(engine, {}, 'trap-and-emulate'));
+    for (const name of NAMES) {
+      const a = pv.result.vms.find((v) => v.id === name)!;
+      const b = tae.result.vms.find((v) => v.id === name)!;
+      expect({ name, console: b.console, state: b.state, exitStatus: b.exitStatus }).toEqual({ name, console: a.console, state: a.state, exitStatus: a.exitStatus });
+    }
+    const ticker = tae.result.vms.find((v) => v.id === 'ticker')!;
+    // Every timer interrupt was injected by the hypervisor and every sret emulated.
+    expect(ticker.exits['tae.irq.timer']).toBe(50);
+    expect(ticker.exits['tae.sret']).toBe(50);
+    const sleeper = tae.result.vms.find((v) => v.id === 'sleeper')!;
+    expect(sleeper.exits['tae.wfi']).toBe(20);
+    expect(sleeper.blockedNs).toBeGreaterThanOrEqual(19e6);
   });
 });

@@ -17,6 +17,7 @@ import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunResult } from '@vsim/proto';
 import { EventLog } from '../events/log';
 import { SimResult, SimSpec, placeVms, summarize } from '../simulation';
+import { TECHNIQUES } from '../node/vm';
 import { subjects } from '../subjects';
 import { ControlLogger, ControlPlane, checkHostId, checkSim, checkVmId, silentLogger } from './control';
 
@@ -67,6 +68,10 @@ export function checkSpec(spec: SimSpec): void {
     if (vms.has(vm.id)) throw new Error(`VM ${vm.id} is defined twice`);
     vms.add(vm.id);
     if (vm.host !== undefined && !hosts.has(vm.host)) throw new Error(`VM ${vm.id} names unknown host ${vm.host}`);
+    if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
+      throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
+    }
+    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi') throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
   }
   if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0)) throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
 }
@@ -106,7 +111,7 @@ export class Coordinator {
         const host = placement.get(vm.id)!;
         const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
         const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () => nodeOf(host).createVm({
-          sim, host, vm: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes, image, args: [...vm.args], engine: vm.engine,
+          sim, host, vm: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes, image, args: [...vm.args], engine: vm.engine, technique: vm.technique ?? 'paravirt',
         }));
         await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
           sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,

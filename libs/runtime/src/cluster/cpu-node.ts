@@ -3,6 +3,7 @@
 
 import { Bus } from '@vsim/bus';
 import { isEngineName } from '@vsim/isa';
+import { TECHNIQUES, Technique } from '../node/vm';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
 import { CpuNodeService } from '../node/service';
@@ -70,13 +71,15 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (exec.vms.has(id)) throw exists(`VM ${id} already exists on host ${req.host}`);
     if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
     if (!isEngineName(req.engine)) throw invalid(`VM ${id}: unknown engine ${JSON.stringify(req.engine)}`);
+    const technique = (req.technique || 'paravirt') as Technique;
+    if (!TECHNIQUES.includes(technique)) throw invalid(`VM ${id}: technique ${JSON.stringify(req.technique)} is not implemented (${TECHNIQUES.join(', ')})`);
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
     if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
     let inst;
     try {
       inst = svc.createVm(req.host, {
-        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine,
+        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine, technique,
       });
     } catch (err) {
       // A bad ELF, a layout that does not fit in memory, an SMP Linux program, ...

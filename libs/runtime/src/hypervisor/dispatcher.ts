@@ -13,6 +13,7 @@ import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
 import { SBI_ROUTINES, sbiKey } from './sbi';
 import { LINUX_ROUTINES } from './linux';
 import { Routine, VmRecord, resume } from './routine';
+import { classifyTrapAndEmulate, withVirtualTimer } from './trap-and-emulate';
 
 export type { Routine, VmRecord } from './routine';
 
@@ -44,11 +45,14 @@ const SBI_NOT_SUPPORTED: Routine = {
   },
 };
 
+function sbiRoutine(req: Pick<TrapRequest, 'x'>): Routine {
+  return SBI_ROUTINES.get(sbiKey(req.x[A7] >>> 0, req.x[A6] >>> 0)) ?? SBI_ROUTINES.get(sbiKey(req.x[A7] >>> 0, -1)) ?? SBI_NOT_SUPPORTED;
+}
+
 /** The dispatcher's decision: which routine handles this trap. */
-export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'>): Routine {
-  if (req.kind === 'sbi' && req.cause === Cause.EcallFromS) {
-    return SBI_ROUTINES.get(sbiKey(req.x[A7] >>> 0, req.x[A6] >>> 0)) ?? SBI_ROUTINES.get(sbiKey(req.x[A7] >>> 0, -1)) ?? SBI_NOT_SUPPORTED;
-  }
+export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): Routine {
+  if (req.vcpuState) return classifyTrapAndEmulate(req as TrapRequest, sbiRoutine, FAULT);
+  if (req.kind === 'sbi' && req.cause === Cause.EcallFromS) return sbiRoutine(req);
   if (req.kind === 'linux' && req.cause === Cause.EcallFromU) {
     return LINUX_ROUTINES.get(req.x[A7]) ?? LINUX_ROUTINES.get(-1)!;
   }
@@ -56,7 +60,7 @@ export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'>): Routin
 }
 
 /** Guest memory a trap's routine will read, so the cpu-node can attach it to the request. */
-export function memoryNeeded(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'>): { addr: number; len: number } | null {
+export function memoryNeeded(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): { addr: number; len: number } | null {
   const r = classify(req);
   if (r.name === 'sbi.dbcn.console_write') return { addr: req.x[A1] >>> 0, len: Math.min(req.x[A0] >>> 0, MAX_WINDOW) };
   if (r.name === 'linux.write') return { addr: req.x[A1] >>> 0, len: Math.min(req.x[A2] >>> 0, MAX_WINDOW) };
@@ -71,12 +75,12 @@ export function handleTrap(req: TrapRequest, vm: VmRecord | undefined, costs: Hy
   const routine = classify(req);
   const part = routine.handle(req, vm, costs);
   const route = routine.route === 'allocator' ? TrapRoute.TRAP_ROUTE_ALLOCATOR : TrapRoute.TRAP_ROUTE_INTERPRETER;
-  return TrapResolution.fromPartial({
+  return withVirtualTimer(req, TrapResolution.fromPartial({
     route,
     handler: routine.name,
     action: TrapAction.TRAP_ACTION_RESUME,
     nextPc: (req.pc + 4) >>> 0,
     ...part,
     costCycles: costs.exit + (part.costCycles ?? 0),
-  });
+  }));
 }

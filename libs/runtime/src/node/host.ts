@@ -9,10 +9,11 @@
 // snapshots; so unpredictable events take effect at the next quantum boundary (default 10 µs,
 // per host in the scenario). Predictable events (slice ends, timers) are exact: they are horizons.
 
-import { Cause, Stop } from '@vsim/isa';
+import { Cause, MIP, Stop } from '@vsim/isa';
 import {
-  Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState,
+  Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
 } from '@vsim/proto';
+import { timerExitArmed } from '../hypervisor/trap-and-emulate';
 import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
@@ -159,7 +160,7 @@ export class HostExecutor {
     const req = TrapRequest.fromPartial({
       sim: this.config.sim, host: this.config.id, vm: vm.id, vcpu: v.index, nowNs: now,
       cause: h.exitCause, tval: h.exitTval, pc: h.pc >>> 0, priv: h.priv, kind: vm.setup.kind,
-      x: Array.from(h.x.subarray(0, 32)),
+      x: Array.from(h.x.subarray(0, 32)), interrupt: h.exitInterrupt, vcpuState: v.vstate,
     });
     if (vm.bus.inRam(h.pc, 4)) req.instruction = vm.bus.readU32(h.pc);
     const window = memoryNeeded(req);
@@ -169,7 +170,7 @@ export class HostExecutor {
     }
     const local = this.config.trapPath === 'split' && classify(req).route === 'interpreter';
     const res = local ? this.traps.local(req) : await this.traps.remote(req);
-    const hypercall = req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU;
+    const hypercall = !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && !res.handler.startsWith('tae.');
     events.push(this.stamp.make({
       timeNs: now, kind: hypercall ? 'hypercall' : 'trap', vm: vm.id, vcpu: v.index, pcpu,
       route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',
@@ -187,11 +188,33 @@ export class HostExecutor {
       events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
       return true;
     }
+    if (res.action === TrapAction.TRAP_ACTION_BLOCK) {
+      // An emulated wfi with nothing to wake it yet: the vCPU waits for its virtual timer.
+      h.pc = res.nextPc;
+      if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
+      v.state = VcpuState.VCPU_STATE_BLOCKED;
+      v.wakeNs = this.timerDeadlineNs(v);
+      events.push(this.stamp.make({ timeNs: now, kind: 'block', vm: vm.id, vcpu: v.index, pcpu, value: v.wakeNs }));
+      return true;
+    }
     for (const w of res.writes) if (w.reg !== 0) h.x[w.reg] = w.value;
     for (const m of res.memoryWrites) vm.bus.writeBytes(m.addr, m.fill > 0 ? new Uint8Array(m.fill) : m.data);
     if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
     else if (res.setTimer) h.setStimecmp(res.timer);
+    if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
     h.pc = res.nextPc;
     return false;
+  }
+
+  /**
+   * Trap-and-emulate: keep the new virtual state, point the real timer at the virtual one, and arm
+   * the host's timer exit only when the guest could take the interrupt (else a pending, masked
+   * virtual interrupt would make the vCPU exit at every instruction).
+   */
+  private setVirtualState(v: Vcpu, s: VirtualCpu): void {
+    v.vstate = s;
+    const h = v.hart;
+    h.setStimecmp(s.timerOff ? Number.POSITIVE_INFINITY : s.stimecmp);
+    h.mie = timerExitArmed(s) ? MIP.STIP : 0;
   }
 }

@@ -5,11 +5,18 @@ import {
   Bus, BARE_RAM_BASE, Cause, Engine, EngineName, Hart, MIP, Priv, USER_RAM_BASE, createEngine, parseElf32,
   loadElf32, prepareLinuxProcess,
 } from '@vsim/isa';
-import { VcpuState } from '@vsim/proto';
+import { VcpuState, VirtualCpu } from '@vsim/proto';
+import { initialVirtualCpu } from '../hypervisor/trap-and-emulate';
+
+/** Virtualization techniques a VM can use today. */
+export const TECHNIQUES = ['paravirt', 'trap-and-emulate'] as const;
+export type Technique = (typeof TECHNIQUES)[number];
 
 export interface VmSetup {
   readonly id: string;
   readonly kind: 'sbi' | 'linux';
+  /** For kind sbi: paravirt (kernel in S-mode, SBI hypercalls) or trap-and-emulate (kernel in U-mode). */
+  readonly technique?: Technique;
   readonly vcpus: number;
   readonly memoryBytes: number;
   readonly image: Uint8Array;
@@ -27,6 +34,8 @@ export interface Vcpu {
   wakeNs: number;
   /** Cycles it ran past the end of its last slice, charged to its next one. */
   overrunCycles: number;
+  /** Trap-and-emulate: the virtual supervisor state (like a VMCS, it travels with the vCPU). */
+  vstate?: VirtualCpu;
 }
 
 /**
@@ -60,6 +69,20 @@ export class VmInstance {
         const layout = prepareLinuxProcess(this.bus, hart, image, [setup.id, ...setup.args]);
         (this as { brkStart: number }).brkStart = layout.brkStart;
         (this as { brkMax: number }).brkMax = layout.brkMax;
+      } else if (setup.technique === 'trap-and-emulate') {
+        // The unmodified kernel runs deprivileged, in real U-mode: every exception and the timer
+        // come to the hypervisor, which emulates supervisor state for it.
+        if (i === 0) loadElf32(image, this.bus);
+        hart.priv = Priv.U;
+        hart.pc = image.entry;
+        hart.x[10] = i;
+        hart.x[11] = 0;
+        hart.exitMask = 0xffff;
+        hart.exitInterruptMask = MIP.STIP;
+        hart.mcounteren = 7; // time, cycle, instret read directly, as on the paravirtual platform
+        hart.scounteren = 7;
+        hart.menvcfgh = 1 << 31;
+        hart.mie = 0; // the timer exit is armed only when the guest could take the interrupt
       } else {
         if (i === 0) loadElf32(image, this.bus);
         hart.priv = Priv.S;
@@ -72,7 +95,10 @@ export class VmInstance {
         hart.mcounteren = 7;
         hart.menvcfgh = 1 << 31; // Sstc: the virtual timer raises STIP by itself
       }
-      this.vcpus.push({ vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0 });
+      this.vcpus.push({
+        vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0,
+        vstate: setup.technique === 'trap-and-emulate' && setup.kind === 'sbi' ? initialVirtualCpu() : undefined,
+      });
     }
   }
 

@@ -82,6 +82,11 @@ export interface CreateVmRequest {
   image: Buffer;
   args: string[];
   engine: string;
+  /**
+   * "paravirt" (default: the kernel runs in S-mode and calls the hypervisor by SBI) or
+   * "trap-and-emulate" (the unmodified kernel runs deprivileged; its sensitive instructions trap).
+   */
+  technique: string;
 }
 
 export interface CreateVmReply {
@@ -864,6 +869,7 @@ function createBaseCreateVmRequest(): CreateVmRequest {
     image: Buffer.alloc(0),
     args: [],
     engine: "",
+    technique: "",
   };
 }
 
@@ -895,6 +901,9 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     }
     if (message.engine !== "") {
       writer.uint32(74).string(message.engine);
+    }
+    if (message.technique !== "") {
+      writer.uint32(82).string(message.technique);
     }
     return writer;
   },
@@ -984,6 +993,14 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
             message.engine = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.technique = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1011,6 +1028,7 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
       image: isSet(object.image) ? Buffer.from(bytesFromBase64(object.image)) : Buffer.alloc(0),
       args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
       engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      technique: isSet(object.technique) ? globalThis.String(object.technique) : "",
     };
   },
 
@@ -1043,6 +1061,9 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     if (message.engine !== "") {
       obj.engine = message.engine;
     }
+    if (message.technique !== "") {
+      obj.technique = message.technique;
+    }
     return obj;
   },
 
@@ -1060,6 +1081,7 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     message.image = object.image ?? Buffer.alloc(0);
     message.args = object.args?.map((e) => e) || [];
     message.engine = object.engine ?? "";
+    message.technique = object.technique ?? "";
     return message;
   },
 };

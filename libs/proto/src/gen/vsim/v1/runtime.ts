@@ -119,6 +119,8 @@ export enum TrapAction {
   TRAP_ACTION_SHUTDOWN = 2,
   /** TRAP_ACTION_FAULT - The VM is stopped for a fault it cannot recover from. */
   TRAP_ACTION_FAULT = 3,
+  /** TRAP_ACTION_BLOCK - The vCPU waits (an emulated wfi) until its virtual timer fires: wake_ns. */
+  TRAP_ACTION_BLOCK = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -136,6 +138,9 @@ export function trapActionFromJSON(object: any): TrapAction {
     case 3:
     case "TRAP_ACTION_FAULT":
       return TrapAction.TRAP_ACTION_FAULT;
+    case 4:
+    case "TRAP_ACTION_BLOCK":
+      return TrapAction.TRAP_ACTION_BLOCK;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -153,6 +158,8 @@ export function trapActionToJSON(object: TrapAction): string {
       return "TRAP_ACTION_SHUTDOWN";
     case TrapAction.TRAP_ACTION_FAULT:
       return "TRAP_ACTION_FAULT";
+    case TrapAction.TRAP_ACTION_BLOCK:
+      return "TRAP_ACTION_BLOCK";
     case TrapAction.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -225,6 +232,35 @@ export interface TrapRequest {
   memory: Buffer;
   /** Which VM kind issued it: "sbi" (S-mode kernel) or "linux" (user program). */
   kind: string;
+  /** Trap-and-emulate: the vCPU's virtual privileged state (the guest kernel runs deprivileged). */
+  vcpuState?:
+    | VirtualCpu
+    | undefined;
+  /** The exit was an interrupt (cause is its number), not an exception. */
+  interrupt: boolean;
+}
+
+/**
+ * The virtual supervisor state of a deprivileged guest kernel's vCPU: what the hypervisor's
+ * interpreter routines read and write instead of the real CSRs.
+ */
+export interface VirtualCpu {
+  /** The guest's virtual mode: 0 U, 1 S. */
+  mode: number;
+  sstatus: number;
+  sie: number;
+  /** Software-set pending bits (SSIP); the timer bit comes from stimecmp. */
+  sip: number;
+  stvec: number;
+  sscratch: number;
+  sepc: number;
+  scause: number;
+  stval: number;
+  satp: number;
+  scounteren: number;
+  /** The virtual timer compare, in timer ticks; timer_off: not armed. */
+  stimecmp: number;
+  timerOff: boolean;
 }
 
 /** Reply to TrapRequest: the state change and its cost. */
@@ -249,6 +285,8 @@ export interface TrapResolution {
   detail: string;
   /** Exit status for SHUTDOWN (0..255). */
   exitStatus: number;
+  /** Trap-and-emulate: the vCPU's virtual state after the routine. */
+  vcpuState?: VirtualCpu | undefined;
 }
 
 export interface RegWrite {
@@ -881,6 +919,8 @@ function createBaseTrapRequest(): TrapRequest {
     memoryAddr: 0,
     memory: Buffer.alloc(0),
     kind: "",
+    vcpuState: undefined,
+    interrupt: false,
   };
 }
 
@@ -931,6 +971,12 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     }
     if (message.kind !== "") {
       writer.uint32(114).string(message.kind);
+    }
+    if (message.vcpuState !== undefined) {
+      VirtualCpu.encode(message.vcpuState, writer.uint32(122).fork()).join();
+    }
+    if (message.interrupt !== false) {
+      writer.uint32(128).bool(message.interrupt);
     }
     return writer;
   },
@@ -1070,6 +1116,22 @@ export const TrapRequest: MessageFns<TrapRequest> = {
             message.kind = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.vcpuState = VirtualCpu.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.interrupt = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1106,6 +1168,12 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         : 0,
       memory: isSet(object.memory) ? Buffer.from(bytesFromBase64(object.memory)) : Buffer.alloc(0),
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      vcpuState: isSet(object.vcpuState)
+        ? VirtualCpu.fromJSON(object.vcpuState)
+        : isSet(object.vcpu_state)
+        ? VirtualCpu.fromJSON(object.vcpu_state)
+        : undefined,
+      interrupt: isSet(object.interrupt) ? globalThis.Boolean(object.interrupt) : false,
     };
   },
 
@@ -1153,6 +1221,12 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     if (message.kind !== "") {
       obj.kind = message.kind;
     }
+    if (message.vcpuState !== undefined) {
+      obj.vcpuState = VirtualCpu.toJSON(message.vcpuState);
+    }
+    if (message.interrupt !== false) {
+      obj.interrupt = message.interrupt;
+    }
     return obj;
   },
 
@@ -1175,6 +1249,289 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     message.memoryAddr = object.memoryAddr ?? 0;
     message.memory = object.memory ?? Buffer.alloc(0);
     message.kind = object.kind ?? "";
+    message.vcpuState = (object.vcpuState !== undefined && object.vcpuState !== null)
+      ? VirtualCpu.fromPartial(object.vcpuState)
+      : undefined;
+    message.interrupt = object.interrupt ?? false;
+    return message;
+  },
+};
+
+function createBaseVirtualCpu(): VirtualCpu {
+  return {
+    mode: 0,
+    sstatus: 0,
+    sie: 0,
+    sip: 0,
+    stvec: 0,
+    sscratch: 0,
+    sepc: 0,
+    scause: 0,
+    stval: 0,
+    satp: 0,
+    scounteren: 0,
+    stimecmp: 0,
+    timerOff: false,
+  };
+}
+
+export const VirtualCpu: MessageFns<VirtualCpu> = {
+  encode(message: VirtualCpu, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).uint32(message.mode);
+    }
+    if (message.sstatus !== 0) {
+      writer.uint32(16).uint32(message.sstatus);
+    }
+    if (message.sie !== 0) {
+      writer.uint32(24).uint32(message.sie);
+    }
+    if (message.sip !== 0) {
+      writer.uint32(32).uint32(message.sip);
+    }
+    if (message.stvec !== 0) {
+      writer.uint32(40).uint32(message.stvec);
+    }
+    if (message.sscratch !== 0) {
+      writer.uint32(48).uint32(message.sscratch);
+    }
+    if (message.sepc !== 0) {
+      writer.uint32(56).uint32(message.sepc);
+    }
+    if (message.scause !== 0) {
+      writer.uint32(64).uint32(message.scause);
+    }
+    if (message.stval !== 0) {
+      writer.uint32(72).uint32(message.stval);
+    }
+    if (message.satp !== 0) {
+      writer.uint32(80).uint32(message.satp);
+    }
+    if (message.scounteren !== 0) {
+      writer.uint32(88).uint32(message.scounteren);
+    }
+    if (message.stimecmp !== 0) {
+      writer.uint32(96).uint64(message.stimecmp);
+    }
+    if (message.timerOff !== false) {
+      writer.uint32(104).bool(message.timerOff);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VirtualCpu {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVirtualCpu();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sstatus = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sie = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sip = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stvec = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.sscratch = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sepc = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.scause = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.stval = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.satp = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.scounteren = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.stimecmp = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.timerOff = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VirtualCpu {
+    return {
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      sstatus: isSet(object.sstatus) ? globalThis.Number(object.sstatus) : 0,
+      sie: isSet(object.sie) ? globalThis.Number(object.sie) : 0,
+      sip: isSet(object.sip) ? globalThis.Number(object.sip) : 0,
+      stvec: isSet(object.stvec) ? globalThis.Number(object.stvec) : 0,
+      sscratch: isSet(object.sscratch) ? globalThis.Number(object.sscratch) : 0,
+      sepc: isSet(object.sepc) ? globalThis.Number(object.sepc) : 0,
+      scause: isSet(object.scause) ? globalThis.Number(object.scause) : 0,
+      stval: isSet(object.stval) ? globalThis.Number(object.stval) : 0,
+      satp: isSet(object.satp) ? globalThis.Number(object.satp) : 0,
+      scounteren: isSet(object.scounteren) ? globalThis.Number(object.scounteren) : 0,
+      stimecmp: isSet(object.stimecmp) ? globalThis.Number(object.stimecmp) : 0,
+      timerOff: isSet(object.timerOff)
+        ? globalThis.Boolean(object.timerOff)
+        : isSet(object.timer_off)
+        ? globalThis.Boolean(object.timer_off)
+        : false,
+    };
+  },
+
+  toJSON(message: VirtualCpu): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.sstatus !== 0) {
+      obj.sstatus = Math.round(message.sstatus);
+    }
+    if (message.sie !== 0) {
+      obj.sie = Math.round(message.sie);
+    }
+    if (message.sip !== 0) {
+      obj.sip = Math.round(message.sip);
+    }
+    if (message.stvec !== 0) {
+      obj.stvec = Math.round(message.stvec);
+    }
+    if (message.sscratch !== 0) {
+      obj.sscratch = Math.round(message.sscratch);
+    }
+    if (message.sepc !== 0) {
+      obj.sepc = Math.round(message.sepc);
+    }
+    if (message.scause !== 0) {
+      obj.scause = Math.round(message.scause);
+    }
+    if (message.stval !== 0) {
+      obj.stval = Math.round(message.stval);
+    }
+    if (message.satp !== 0) {
+      obj.satp = Math.round(message.satp);
+    }
+    if (message.scounteren !== 0) {
+      obj.scounteren = Math.round(message.scounteren);
+    }
+    if (message.stimecmp !== 0) {
+      obj.stimecmp = Math.round(message.stimecmp);
+    }
+    if (message.timerOff !== false) {
+      obj.timerOff = message.timerOff;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VirtualCpu>): VirtualCpu {
+    return VirtualCpu.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VirtualCpu>): VirtualCpu {
+    const message = createBaseVirtualCpu();
+    message.mode = object.mode ?? 0;
+    message.sstatus = object.sstatus ?? 0;
+    message.sie = object.sie ?? 0;
+    message.sip = object.sip ?? 0;
+    message.stvec = object.stvec ?? 0;
+    message.sscratch = object.sscratch ?? 0;
+    message.sepc = object.sepc ?? 0;
+    message.scause = object.scause ?? 0;
+    message.stval = object.stval ?? 0;
+    message.satp = object.satp ?? 0;
+    message.scounteren = object.scounteren ?? 0;
+    message.stimecmp = object.stimecmp ?? 0;
+    message.timerOff = object.timerOff ?? false;
     return message;
   },
 };
@@ -1194,6 +1551,7 @@ function createBaseTrapResolution(): TrapResolution {
     memoryWrites: [],
     detail: "",
     exitStatus: 0,
+    vcpuState: undefined,
   };
 }
 
@@ -1237,6 +1595,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     }
     if (message.exitStatus !== 0) {
       writer.uint32(104).int32(message.exitStatus);
+    }
+    if (message.vcpuState !== undefined) {
+      VirtualCpu.encode(message.vcpuState, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -1358,6 +1719,14 @@ export const TrapResolution: MessageFns<TrapResolution> = {
             message.exitStatus = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.vcpuState = VirtualCpu.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1409,6 +1778,11 @@ export const TrapResolution: MessageFns<TrapResolution> = {
         : isSet(object.exit_status)
         ? globalThis.Number(object.exit_status)
         : 0,
+      vcpuState: isSet(object.vcpuState)
+        ? VirtualCpu.fromJSON(object.vcpuState)
+        : isSet(object.vcpu_state)
+        ? VirtualCpu.fromJSON(object.vcpu_state)
+        : undefined,
     };
   },
 
@@ -1453,6 +1827,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     if (message.exitStatus !== 0) {
       obj.exitStatus = Math.round(message.exitStatus);
     }
+    if (message.vcpuState !== undefined) {
+      obj.vcpuState = VirtualCpu.toJSON(message.vcpuState);
+    }
     return obj;
   },
 
@@ -1474,6 +1851,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     message.memoryWrites = object.memoryWrites?.map((e) => MemWrite.fromPartial(e)) || [];
     message.detail = object.detail ?? "";
     message.exitStatus = object.exitStatus ?? 0;
+    message.vcpuState = (object.vcpuState !== undefined && object.vcpuState !== null)
+      ? VirtualCpu.fromPartial(object.vcpuState)
+      : undefined;
     return message;
   },
 };
