@@ -7,6 +7,7 @@ export { DEFAULT_COST_MODEL, makeCostModel } from './cost';
 export type { Device } from './memory/bus';
 export { Bus, PAGE_SIZE } from './memory/bus';
 export { Clint, CLINT_BASE } from './memory/clint';
+export { Console, CONSOLE_BASE, CONSOLE_SIZE } from './memory/console';
 export { rv32, rv32Imm } from './rv32';
 export { RV32_INSTRUCTIONS } from './rv32/instructions';
 export { ABI_NAMES } from './rv32/disasm';

@@ -11,7 +11,7 @@ const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 function setup(pcpus = 1) {
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' },
-    { local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: req.vm, kind: 'linux', brkStart: 0, brk: 0, brkMax: 0 }) },
+    { exitCost: 1000, local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: req.vm, kind: 'linux', brkStart: 0, brk: 0, brkMax: 0 }) },
   );
   const loop = new HostLoop('t', 'h0', pcpus, new RoundRobinPolicy(pcpus, 1e6), (order) => exec.run(order));
   for (const id of ['a', 'b']) {

@@ -80,4 +80,21 @@ describe('SBI guests on the runtime', () => {
     expect(sleeper.exits['tae.wfi']).toBe(20);
     expect(sleeper.blockedNs).toBeGreaterThanOrEqual(19e6);
   });
+
+  it('under binary translation print the same, with the kernel\'s sensitive instructions turned into calls, not exits', async () => {
+    const pv = await runEmbedded(spec('bt'));
+    const tae = await runEmbedded(spec('bt', {}, 'trap-and-emulate'));
+    const bt = await runEmbedded(spec('bt', {}, 'binary-translation'));
+    for (const name of NAMES) {
+      const a = pv.result.vms.find((v) => v.id === name)!;
+      const b = bt.result.vms.find((v) => v.id === name)!;
+      expect({ name, console: b.console, state: b.state }).toEqual({ name, console: a.console, state: a.state });
+    }
+    const translated = bt.log.all().filter((e) => e.path === 'translated');
+    expect(translated.length).toBeGreaterThan(200); // ticker: 50 x (sret + scause/sepc/stval reads) ...
+    expect(translated.every((e) => e.cause.startsWith('tae.'))).toBe(true);
+    // The same work costs the guest far less virtual time than trapping for each instruction.
+    const cost = (r: typeof bt, vm: string) => r.log.all().filter((e) => e.vm === vm && e.cause.startsWith('tae.csr')).reduce((a, e) => a + e.value, 0);
+    expect(cost(bt, 'ticker')).toBeLessThan(cost(tae, 'ticker') / 5);
+  });
 });

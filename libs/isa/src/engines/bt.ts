@@ -62,9 +62,15 @@ export interface BtOptions {
   readonly loops: boolean;
   /** Compile hot pages into multi-block regions with registers in locals (default true). */
   readonly regions: boolean;
+  /**
+   * Binary translation of a deprivileged kernel: in code translated for `sensitiveMode`, each
+   * privileged instruction becomes a call to hart.sensitiveHook instead of a trap (default off).
+   */
+  readonly translateSensitive: boolean;
+  readonly sensitiveMode: number;
 }
 
-export const DEFAULT_BT_OPTIONS: BtOptions = { chain: true, loops: true, regions: false };
+export const DEFAULT_BT_OPTIONS: BtOptions = { chain: true, loops: true, regions: false, translateSensitive: false, sensitiveMode: 1 };
 
 /** Standalone block runs in a page before its blocks are compiled together into a region. */
 const REGION_HEAT = 50000;
@@ -143,7 +149,7 @@ export class BinaryTranslationEngine implements Engine {
       return h.raise(1, pc);
     }
     const page = off >>> PAGE_SHIFT;
-    const perPriv = this.blocks[h.priv];
+    const perPriv = this.blocks[h.translationMode];
     let slots = perPriv[page];
     if (!slots) {
       slots = perPriv[page] = new Array(1 << (PAGE_SHIFT - 2));
@@ -182,6 +188,7 @@ export class BinaryTranslationEngine implements Engine {
    */
   private genBody(ins: readonly Decoded[], used: Set<number>, written: Set<number>): string {
     const out: string[] = [];
+    const sensitive = this.options.translateSensitive && this.hart.translationMode === this.options.sensitiveMode;
     const mb = String(this.hart.ramBase);
     const ms = String(this.hart.ramSize);
     let cost = 0;
@@ -213,6 +220,25 @@ export class BinaryTranslationEngine implements Engine {
       // A branch or jal to an aligned static target cannot trap: no need to record where we are.
       const staticJump = (it.d.format === 'B' || it.d.format === 'J') && ((it.pc + it.imm) & 3) === 0;
       const mark = CANNOT_TRAP.has(it.d.cls) || staticJump ? '' : `n = ${it.pc >>> 0}; `;
+      // CSRs whose address says "user level" (the counters) do not trap: they run as they are.
+      const userCsr = (it.d.format === 'CSR' || it.d.format === 'CSRI') && ((it.w >>> 28) & 3) === 0 && ((it.w >>> 20) & 0x300) === 0;
+      if (sensitive && it.d.meta.privileged && !userCsr) {
+        // A sensitive instruction of the guest kernel: call the hypervisor's routine in place of the
+        // trap. It works on x[], so the locals go out before and come back after.
+        // The routine reads rs1 and writes rd through x[] (the only registers a privileged
+        // instruction touches), so exactly those cross between locals and x[].
+        const out1 = it.rs1 !== 0 ? `x[${it.rs1}] = ${reg(it.rs1)};` : '';
+        let in1 = '';
+        if (it.rd !== 0) {
+          used.add(it.rd);
+          written.add(it.rd);
+          in1 = `r${it.rd} = x[${it.rd}];`;
+        }
+        out.push(`/* ${this.isa.disassemble(it.w, it.pc)}: translated to a hypervisor call */ n = ${it.pc >>> 0}; ${g.sync()} ` +
+          `${out1} npc = h.sensitiveHook(${it.w | 0}, ${it.pc >>> 0}); c0 += h.hookCost; ${in1}`);
+        cost += it.cost;
+        return;
+      }
       out.push(`/* ${this.isa.disassemble(it.w, it.pc)} */ ${mark}${it.d.sem(g)}`);
       cost += it.cost;
     });
@@ -276,7 +302,7 @@ return function block_${start.toString(16)}() {
     this.translatedInstructions += ins.length;
     this.sourceBytes += src.length;
     return {
-      fn, start, priv: this.hart.priv, fall, tgt, span, length: ins.length, sourceBytes: src.length,
+      fn, start, priv: this.hart.translationMode, fall, tgt, span, length: ins.length, sourceBytes: src.length,
       valid: true, nFall: null, nTgt: null, region: null, runs: 0, unit: this.unitOf(start),
     };
   }
@@ -347,7 +373,7 @@ return function region_${unit.base.toString(16)}(pc) {
   private unitOf(pc: number): PageUnit {
     const h = this.hart;
     const page = (pc - h.ramBase) >>> PAGE_SHIFT;
-    const units = this.units[h.priv];
+    const units = this.units[h.translationMode];
     let u = units.get(page);
     if (!u) {
       u = { base: (h.ramBase + page * (1 << PAGE_SHIFT)) >>> 0, blocks: new Map(), region: null, heat: 0, compiles: 0 };
@@ -381,7 +407,7 @@ return function region_${unit.base.toString(16)}(pc) {
       if (h.kick || ctr[0] >= lim) return;
       const pc = h.pc;
       let nb = !chain ? null : pc === b.fall ? b.nFall : pc === b.tgt ? b.nTgt : null;
-      if (nb !== null && nb.valid && nb.priv === h.priv) {
+      if (nb !== null && nb.valid && nb.priv === h.translationMode) {
         this.chainHits++;
       } else {
         nb = this.lookup(pc);

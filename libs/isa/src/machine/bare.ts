@@ -1,9 +1,11 @@
 // A bare machine in the style of the standard RISC-V test environments (riscv-tests `env/p`): one
 // hart starting in M-mode at the ELF entry, RAM at 0x80000000, a CLINT, and the `tohost` word the
-// program writes to report: 1 is success, (n << 1) | 1 is failure of test n.
+// program writes to report: 1 is success, (n << 1) | 1 is failure of test n. A write-only console
+// at 0x10000000 (QEMU virt's UART THR) collects what firmware prints.
 
 import { Bus } from '../memory/bus';
 import { Clint } from '../memory/clint';
+import { Console } from '../memory/console';
 import { parseElf32, loadElf32, ElfImage, ElfError } from '../elf/elf32';
 import { Hart, HartOptions } from '../rv32/hart';
 import { Priv } from '../rv32/csr';
@@ -18,6 +20,8 @@ export const BARE_RAM_SIZE = 16 * 1024 * 1024;
 export interface BareOptions extends HartOptions {
   engine?: EngineName;
   ramSize?: number;
+  /** Called with the bytes written to the console device (one byte per call); they are kept in `consoleOutput` either way. */
+  console?: (bytes: Uint8Array) => void;
 }
 
 export interface BareResult {
@@ -35,6 +39,7 @@ export class BareMachine {
   readonly hart: Hart;
   readonly engine: Engine;
   readonly image: ElfImage;
+  readonly console: Console;
   private tohostValue = 0;
 
   constructor(elf: Uint8Array | ElfImage, opts: BareOptions = {}) {
@@ -45,6 +50,9 @@ export class BareMachine {
     loadElf32(this.image, this.bus);
     this.hart = new Hart(this.bus, opts);
     this.bus.attach(new Clint([this.hart]));
+    const onConsole = opts.console;
+    this.console = new Console(onConsole ? (b) => onConsole(Uint8Array.of(b)) : undefined);
+    this.bus.attach(this.console);
     this.bus.watchWord(tohost, (v) => {
       if (v !== 0) {
         this.tohostValue = v;
@@ -75,6 +83,11 @@ export class BareMachine {
       }
       // Stop.Trap cannot happen: exitMask is 0, every trap goes to the guest's handler.
     }
+  }
+
+  /** Everything written to the console device so far, as text. */
+  get consoleOutput(): string {
+    return this.console.output();
   }
 
   private result(outcome: BareResult['outcome'], failedTest?: number): BareResult {

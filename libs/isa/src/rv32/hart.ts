@@ -96,6 +96,27 @@ export class Hart {
   /** Added to cycles to get platform time (set by whoever drives the hart in a shared timeline). */
   timeSkew = 0;
 
+  /**
+   * The mode translated code is specialised for. Normally the real privilege; a hypervisor that
+   * translates a deprivileged guest kernel sets it to the guest's *virtual* mode (binary
+   * translation, issue 4), so kernel and user code of the guest get different translations.
+   */
+  xlateKey = -1;
+  /**
+   * Binary translation of a deprivileged kernel: translated code calls this for each privileged
+   * instruction instead of trapping (registers are in x[]); it returns the next pc. It may raise an
+   * exception (the instruction then traps as usual) or request a stop. It must not touch the
+   * counters: it reports its cost in hookCost.
+   */
+  sensitiveHook: ((w: number, pc: number) => number) | null = null;
+  /** Cycles the last sensitiveHook call cost (translated code adds them to its own count). */
+  hookCost = 0;
+
+  /** The key translated code is cached under (see xlateKey). */
+  get translationMode(): number {
+    return this.xlateKey >= 0 ? this.xlateKey : this.priv;
+  }
+
   readonly hartId: number;
   readonly cost: CostModel;
   readonly cyclesPerTick: number;

@@ -22,7 +22,12 @@ import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
 export interface TrapHandlers {
   local(req: TrapRequest): TrapResolution;
   remote(req: TrapRequest): Promise<TrapResolution>;
+  /** The exit part of a resolution's cost (a translated call does not pay it). */
+  readonly exitCost: number;
 }
+
+/** A call from translated code into the hypervisor: a function call and a few checks, no exit. */
+export const TRANSLATED_CALL_CYCLES = 40;
 
 export interface HostConfig {
   readonly sim: string;
@@ -50,8 +55,40 @@ export class HostExecutor {
   createVm(setup: VmSetup): VmInstance {
     if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
     const vm = new VmInstance(setup, this.config.clockHz);
+    if (setup.technique === 'binary-translation') for (const v of vm.vcpus) v.hart.sensitiveHook = (w, pc) => this.translatedCall(v, w, pc);
     this.vms.set(setup.id, vm);
     return vm;
+  }
+
+  /** What the vCPU being run is doing now, for calls made from inside translated code. */
+  private slice: { pcpu: number; t0: number; start: number; events: Event[] } | undefined;
+
+  /**
+   * Binary translation: the translated guest kernel calls the hypervisor's interpreter routine for a
+   * sensitive instruction directly, without an exit: only the routine's own work is charged.
+   */
+  private translatedCall(v: Vcpu, w: number, pc: number): number {
+    const h = v.hart;
+    const s = this.slice!;
+    const now = s.t0 + this.ns(h.cycles - s.start);
+    const req = TrapRequest.fromPartial({
+      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now,
+      cause: Cause.IllegalInstruction, tval: w >>> 0, pc, instruction: w >>> 0, priv: h.priv, kind: v.vm.setup.kind,
+      x: Array.from(h.x.subarray(0, 32)), vcpuState: v.vstate,
+    });
+    const res = this.traps.local(req);
+    if (res.action === TrapAction.TRAP_ACTION_FAULT) return h.raise(Cause.IllegalInstruction, w); // the normal exit path stops the VM
+    s.events.push(this.stamp.make({
+      timeNs: now, kind: 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu, route: 'interpreter', path: 'translated',
+      cause: res.handler, value: res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES,
+    }));
+    h.hookCost = res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES;
+    for (const wr of res.writes) if (wr.reg !== 0) h.x[wr.reg] = wr.value;
+    if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
+    else if (res.setTimer) h.setStimecmp(res.timer);
+    if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
+    if (res.action === TrapAction.TRAP_ACTION_BLOCK) h.requestStop(Stop.Wfi);
+    return res.nextPc;
   }
 
   private cycles(ns: number): number {
@@ -118,6 +155,7 @@ export class HostExecutor {
     const start = h.cycles;
     // The guest's `time` is host time, however long this vCPU waited for a pCPU.
     h.timeSkew = this.cycles(t0) - h.cycles;
+    this.slice = { pcpu, t0, start, events };
     let early = false;
     while (h.cycles - start < budget) {
       const stop = v.engine.run(budget - (h.cycles - start));
@@ -214,6 +252,7 @@ export class HostExecutor {
   private setVirtualState(v: Vcpu, s: VirtualCpu): void {
     v.vstate = s;
     const h = v.hart;
+    if (h.sensitiveHook) h.xlateKey = s.mode; // translations of the kernel and of its tasks differ
     h.setStimecmp(s.timerOff ? Number.POSITIVE_INFINITY : s.stimecmp);
     h.mie = timerExitArmed(s) ? MIP.STIP : 0;
   }

@@ -31,6 +31,7 @@ export class CpuNodeService {
   createHost(config: Omit<HostConfig, 'sim'>): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
     const exec = new HostExecutor({ ...config, sim: this.sim }, {
+      exitCost: this.costs.exit,
       local: (req) => {
         this.stats.localTraps++;
         return handleTrap(req, undefined, this.costs);

@@ -2,20 +2,24 @@
 // it), one hart and one engine per vCPU, and each vCPU's scheduling state.
 
 import {
-  Bus, BARE_RAM_BASE, Cause, Engine, EngineName, Hart, MIP, Priv, USER_RAM_BASE, createEngine, parseElf32,
+  BinaryTranslationEngine, rv32, Bus, BARE_RAM_BASE, Cause, Engine, EngineName, Hart, MIP, Priv, USER_RAM_BASE, createEngine, parseElf32,
   loadElf32, prepareLinuxProcess,
 } from '@vsim/isa';
 import { VcpuState, VirtualCpu } from '@vsim/proto';
 import { initialVirtualCpu } from '../hypervisor/trap-and-emulate';
 
 /** Virtualization techniques a VM can use today. */
-export const TECHNIQUES = ['paravirt', 'trap-and-emulate'] as const;
+export const TECHNIQUES = ['paravirt', 'trap-and-emulate', 'binary-translation'] as const;
 export type Technique = (typeof TECHNIQUES)[number];
 
 export interface VmSetup {
   readonly id: string;
   readonly kind: 'sbi' | 'linux';
-  /** For kind sbi: paravirt (kernel in S-mode, SBI hypercalls) or trap-and-emulate (kernel in U-mode). */
+  /**
+   * For kind sbi: paravirt (kernel in S-mode, SBI hypercalls), trap-and-emulate (kernel in U-mode,
+   * its sensitive instructions trap), binary-translation (kernel in U-mode, its sensitive
+   * instructions translated into direct calls of the same routines: no exit).
+   */
   readonly technique?: Technique;
   readonly vcpus: number;
   readonly memoryBytes: number;
@@ -69,7 +73,7 @@ export class VmInstance {
         const layout = prepareLinuxProcess(this.bus, hart, image, [setup.id, ...setup.args]);
         (this as { brkStart: number }).brkStart = layout.brkStart;
         (this as { brkMax: number }).brkMax = layout.brkMax;
-      } else if (setup.technique === 'trap-and-emulate') {
+      } else if (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation') {
         // The unmodified kernel runs deprivileged, in real U-mode: every exception and the timer
         // come to the hypervisor, which emulates supervisor state for it.
         if (i === 0) loadElf32(image, this.bus);
@@ -95,9 +99,14 @@ export class VmInstance {
         hart.mcounteren = 7;
         hart.menvcfgh = 1 << 31; // Sstc: the virtual timer raises STIP by itself
       }
+      const deprivileged = setup.kind === 'sbi' && (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation');
+      const translated = setup.kind === 'sbi' && setup.technique === 'binary-translation';
+      if (translated) hart.xlateKey = 1; // the guest kernel starts in virtual S-mode
       this.vcpus.push({
-        vm: this, index: i, hart, engine: createEngine(setup.engine, hart), state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0,
-        vstate: setup.technique === 'trap-and-emulate' && setup.kind === 'sbi' ? initialVirtualCpu() : undefined,
+        vm: this, index: i, hart, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0,
+        // Binary translation needs the translator, whatever engine the scenario named.
+        engine: translated ? new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 }) : createEngine(setup.engine, hart),
+        vstate: deprivileged ? initialVirtualCpu() : undefined,
       });
     }
   }
