@@ -4,9 +4,11 @@
 // sched) add a line to BENCHES.
 
 import { main as isa } from './isa';
+import { main as runtime } from './runtime';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<number>> = {
   isa,
+  runtime,
 };
 
 async function run(argv: readonly string[]): Promise<number> {

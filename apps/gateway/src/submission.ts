@@ -9,7 +9,7 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { dirname, isAbsolute, join, posix, resolve, sep } from 'path';
+import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
 import { SimSpec, VmSpec, simSpecFromScenario } from '@vsim/runtime';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
@@ -55,11 +55,17 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
 function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): SimSpec {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-submission-'));
   try {
+    // Paths may climb out of the scenario's directory (`../guests/x.elf`, as the examples do): the
+    // scenario's directory is then nested deep enough inside `dir` for them to stay inside it.
+    const up = (rel: string) => /^(?:\.\.\/)*/.exec(rel)![0].length / 3;
+    const depth = Math.min(16, Math.max(4, ...Object.keys(images).map((n) => up(posix.normalize(n)))));
+    const base = join(dir, ...Array.from({ length: depth }, (_, i) => `d${i}`));
+    mkdirSync(base, { recursive: true });
     const byAbs = new Map<string, string>();
     for (const [name, bytes] of Object.entries(images)) {
       const rel = posix.normalize(name);
-      if (isAbsolute(rel) || rel.startsWith('../') || rel === '..' || rel.includes('\0')) continue;
-      const abs = resolve(dir, rel);
+      if (isAbsolute(rel) || rel === '..' || rel.includes('\0') || up(rel) > depth) continue;
+      const abs = resolve(base, rel);
       if (!abs.startsWith(dir + sep)) continue;
       mkdirSync(dirname(abs), { recursive: true });
       writeFileSync(abs, bytes);
@@ -67,10 +73,12 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
     }
     let scenario: Scenario;
     try {
-      scenario = parseScenario(text, { baseDir: dir });
+      scenario = parseScenario(text, { baseDir: base });
     } catch (err) {
       if (err instanceof ScenarioError) {
-        throw new SubmissionError(`invalid scenario:\n${formatIssues(err.issues).split(dir + sep).join('')}`);
+        // Paths in the issues as the client wrote them (relative to the scenario), never the gateway's.
+        const issues = formatIssues(err.issues).replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s,:]*`, 'g'), (p) => relative(base, p).split(sep).join('/'));
+        throw new SubmissionError(`invalid scenario:\n${issues}`);
       }
       throw err;
     }
@@ -79,7 +87,7 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
       ...spec,
       vms: spec.vms.map((vm) => {
         const name = byAbs.get(vm.image);
-        if (name === undefined) throw new SubmissionError(`VM ${vm.id}: image ${vm.image} was not submitted (image paths must be relative to the scenario)`);
+        if (name === undefined) throw new SubmissionError(`VM ${vm.id}: image ${vm.image} was not submitted (image paths must be relative to the scenario, as submitted)`);
         return { ...vm, image: name };
       }),
     };

@@ -45,9 +45,13 @@ describe('parseSubmission', () => {
   it('says which images are missing', () => {
     expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x') })).toThrow('invalid scenario:\nvms[1].image: file not found: guests/recursion.elf');
     expect(() => parseSubmission(JSON.stringify(spec), {})).toThrow(/images missing from the submission .*: hello: \/.*hello\.elf, sum:/);
-    // Never a path outside the submission.
-    expect(() => parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { '../../etc/hostname': Buffer.from('x'), 'guests/recursion.elf': Buffer.from('x') }))
+    // Never a file of the gateway's own machine: a path climbing out of the scenario's directory
+    // (as examples/*.yaml write `../guests/...`) names submitted bytes, or is missing.
+    expect(() => parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { 'guests/recursion.elf': Buffer.from('x') }))
       .toThrow(SubmissionError);
+    const up = parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { '../../etc/hostname': Buffer.from('x'), 'guests/recursion.elf': Buffer.from('y') });
+    expect(up.spec.vms[0].image).toBe('../../etc/hostname');
+    expect(Buffer.from(up.images.get('../../etc/hostname')!).toString()).toBe('x');
   });
 
   it('carries timed actions into the SimSpec', () => {

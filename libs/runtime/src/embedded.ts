@@ -6,8 +6,16 @@ import { Coordinator, CpuNodeControlImpl, HypervisorControlImpl, SchedulerContro
 import { EventLog } from './events/log';
 import { SimResult, SimSpec } from './simulation';
 
+export interface EmbeddedOptions {
+  /**
+   * Live progress: `host` has reached virtual time `ns` (from its events, as they arrive after each
+   * of its loop's iterations). Display only: it never changes the run.
+   */
+  readonly onProgress?: (host: string, ns: number) => void;
+}
+
 /** Runs a simulation with every service in this process, on the in-process bus. */
-export async function runEmbedded(spec: SimSpec, sim = 'embedded'): Promise<{ result: SimResult; log: EventLog }> {
+export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: EmbeddedOptions = {}): Promise<{ result: SimResult; log: EventLog }> {
   const broker = new InProcessBroker();
   // One connection per service, as separate processes would have.
   const buses = [broker.connect(), broker.connect(), broker.connect(), broker.connect()];
@@ -18,7 +26,12 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded'): Promise<{ re
     scheduler: new SchedulerControlImpl(schedBus),
   });
   try {
-    const { result, log } = await new Coordinator(control, coordBus).run(spec, sim);
+    const { onProgress } = opts;
+    const onEvents = onProgress && ((host: string, events: readonly { timeNs: number }[]) => {
+      if (events.length > 0) onProgress(host, events[events.length - 1].timeNs);
+    });
+    const { result, log } = await new Coordinator(control, coordBus, { onEvents }).run(spec, sim);
+    if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs);
     return { result, log };
   } finally {
     await Promise.all(buses.map((b) => b.close()));

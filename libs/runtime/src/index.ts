@@ -24,6 +24,7 @@ export type { PolicySpec, SimAction } from './scheduler/service';
 export { summarize, placeVms } from './simulation';
 export type { SimSpec, HostSpec, VmSpec, SimResult, VmResult } from './simulation';
 export { runEmbedded } from './embedded';
+export type { EmbeddedOptions } from './embedded';
 export type { DataPlaneHooks } from './hypervisor/service';
 export { MAX_EVENTS_PER_BATCH } from './scheduler/service';
 export * from './cluster';

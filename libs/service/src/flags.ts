@@ -4,6 +4,7 @@
 //   --instance NAME     This process's instance name. Default <service>-<hostname>-<pid>
 //   --grpc-port N       gRPC control port. Default 0: the OS picks one (peers find it through NATS)
 //   --grpc-host ADDR    Address to bind and advertise. Default 127.0.0.1
+//   --advertise-host H  Host peers reach this process at (e.g. its container name). Default --grpc-host
 //   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent. Default info (or $VSIM_LOG_LEVEL)
 
 import { hostname } from 'os';
@@ -14,6 +15,8 @@ export interface CommonFlags {
   readonly instance: string;
   readonly grpcPort: number;
   readonly grpcHost: string;
+  /** The host advertised through NATS (the gRPC address is `<advertiseHost>:<port>`). */
+  readonly advertiseHost: string;
   readonly logLevel: string;
 }
 
@@ -42,6 +45,7 @@ const COMMON: readonly FlagSpec[] = [
   { name: 'instance', value: 'NAME', description: 'instance name (default <service>-<hostname>-<pid>)' },
   { name: 'grpc-port', value: 'N', description: 'gRPC control port (default 0: any free port, advertised through NATS)' },
   { name: 'grpc-host', value: 'ADDR', description: 'address the gRPC server binds and advertises (default 127.0.0.1)' },
+  { name: 'advertise-host', value: 'HOST', description: 'host peers reach this process at, advertised through NATS (default --grpc-host)' },
   { name: 'log-level', value: 'LEVEL', description: `${LOG_LEVELS.join('|')} (default info or $VSIM_LOG_LEVEL)` },
 ];
 
@@ -84,6 +88,7 @@ export function parseFlags(service: string, argv: readonly string[], extra: read
     instance,
     grpcPort,
     grpcHost: values.get('grpc-host') ?? '127.0.0.1',
+    advertiseHost: values.get('advertise-host') ?? values.get('grpc-host') ?? '127.0.0.1',
     logLevel,
   };
   const out: Record<string, string> = {};

@@ -91,7 +91,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
   const grpc = await startGrpcServer(parts.grpc, flags.grpcPort, flags.grpcHost);
   const registration = await registerService(bus.nc, {
     name: def.name, version: def.version, description: def.description,
-    metadata: { ...parts.metadata, grpc: grpc.address, instance: flags.instance },
+    metadata: { ...parts.metadata, grpc: `${flags.advertiseHost}:${grpc.port}`, instance: flags.instance },
   });
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {

@@ -117,7 +117,7 @@ if (skipNats) console.warn(`skipping the registration tests: ${NATS_SERVER_MISSI
 describe('parseFlags', () => {
   it('has defaults for the common flags and takes both --flag value and --flag=value', () => {
     const p = parseFlags('cpu-node', ['--instance', 'n-1', '--grpc-port=5000', '--node-id', 'x'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], {});
-    expect(p.common).toEqual({ nats: 'nats://127.0.0.1:4222', instance: 'n-1', grpcPort: 5000, grpcHost: '127.0.0.1', logLevel: 'info' });
+    expect(p.common).toEqual({ nats: 'nats://127.0.0.1:4222', instance: 'n-1', grpcPort: 5000, grpcHost: '127.0.0.1', advertiseHost: '127.0.0.1', logLevel: 'info' });
     expect(p.extra).toEqual({ 'node-id': 'x' });
     const q = parseFlags('cpu-node', ['--instance', 'n-2'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], { VSIM_NATS_URL: 'nats://10.0.0.1:4222' });
     expect(q.common.nats).toBe('nats://10.0.0.1:4222');

@@ -5,5 +5,7 @@ import { Command } from '../command';
 import { execCommand } from './exec';
 import { helpCommand } from './help';
 import { runCommand } from './run';
+import { composeCommand } from './compose';
+import { upCommand } from './up';
 
-export const COMMANDS: readonly Command[] = [runCommand, execCommand, helpCommand(() => COMMANDS)];
+export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, helpCommand(() => COMMANDS)];

@@ -13,6 +13,9 @@ import { loadScenario, ScenarioError } from '@vsim/scenario';
 import { runEmbedded } from '@vsim/runtime';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
+import { processIo } from '../io';
+import { Progress, progressMode } from '../run/progress';
+import { RemoteError, runRemote } from '../run/remote';
 import { toSimSpec } from '../run/spec';
 import { formatSummary } from '../run/summary';
 
@@ -20,13 +23,15 @@ const OPTIONS = {
   json: { type: 'string', valueName: 'FILE', description: 'write the per-VM results and the event-log hash as JSON' },
   events: { type: 'string', valueName: 'FILE', description: 'write the event log, one JSON event per line, in canonical order' },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
+  nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
+  progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
 const HELP = `Usage: vsim run [OPTIONS] SCENARIO.yaml
 
 Runs the simulation a scenario file describes, with every service in this
-process, and prints a summary per VM: CPU time, share of its host, time spent
+process (or, with --nats, on a cluster found through NATS), and prints a summary per VM: CPU time, share of its host, time spent
 runnable but waiting for a pCPU, time blocked, instructions, traps and
 hypercalls by cause, console output; then the event-log hash, which is the
 same for the same scenario and seed however the run is deployed.
@@ -39,10 +44,12 @@ The scenario format is described in libs/scenario/README.md.
 Exit status:
   0    the simulation ran (guests may have faulted: see the summary)
   2    usage error, or the scenario is invalid (one line per problem)
-  70   internal error in vsim
+  69   --nats: NATS unreachable or no gateway registered on it
+  70   internal error in vsim (or the simulation failed on the cluster)
 
-Example:
+Examples:
   vsim run examples/quickstart.yaml
+  vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
 `;
 
 /** Rejects VMs whose image is not a valid rv32 ELF or does not fit their memory, before anything runs. */
@@ -70,6 +77,33 @@ export const runCommand: Command = {
     }
     if (positionals.length !== 1) throw usageError('vsim run', `expected one SCENARIO file (see 'vsim run --help')`);
     const file = positionals[0];
+    const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
+    if (options.nats !== undefined) {
+      if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
+      let progress: Progress | undefined;
+      const start = process.hrtime.bigint();
+      let remote;
+      try {
+        remote = await runRemote({
+          natsUrl: options.nats, file, seed: options.seed,
+          onProgress: (host, ns) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns),
+        });
+      } catch (e) {
+        progress?.finish();
+        if (e instanceof RemoteError) {
+          io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
+          return e.exitCode;
+        }
+        throw e;
+      } finally {
+        progress?.finish();
+      }
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const { wallSeconds: _cluster, ...result } = remote;
+      io.stdout.write(formatSummary(result, seconds));
+      if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
+      return EXIT.ok;
+    }
     let scenario;
     try {
       scenario = loadScenario(file, { checkImage });
@@ -82,7 +116,14 @@ export const runCommand: Command = {
     }
     const spec = toSimSpec(scenario, options.seed);
     const start = process.hrtime.bigint();
-    const { result, log } = await runEmbedded(spec);
+    const progress = new Progress(io.stderr, mode, spec.durationNs, spec.hosts.map((h) => h.id));
+    let outcome;
+    try {
+      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns) => progress.update(host, ns) });
+    } finally {
+      progress.finish();
+    }
+    const { result, log } = outcome;
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     io.stdout.write(formatSummary(result, seconds));
     if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
@@ -90,3 +131,20 @@ export const runCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** The scenario's duration for the progress display, from the file itself (0 if unreadable: no bar). */
+function durationOf(file: string): number {
+  try {
+    return loadScenario(file, { checkImage: () => undefined }).duration;
+  } catch {
+    return 0;
+  }
+}
+
+function hostsOf(file: string): string[] {
+  try {
+    return loadScenario(file, { checkImage: () => undefined }).hosts.map((h) => h.id);
+  } catch {
+    return [];
+  }
+}

@@ -25,6 +25,8 @@ export interface NatsServer {
   /** `nats://127.0.0.1:<port>` */
   readonly url: string;
   readonly port: number;
+  /** The nats-server process id. */
+  readonly pid: number | undefined;
   /** Its temporary directory (ports file; JetStream store under `js/`), removed by stop(). */
   readonly dir: string;
   /** Stops the server and removes its temporary directory. Idempotent. */
@@ -102,7 +104,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       if (Date.now() > deadline) throw fail(`did not accept connections within ${timeoutMs} ms`);
       await sleep(20);
     }
-    return { url: `nats://127.0.0.1:${port}`, port, dir, stop };
+    return { url: `nats://127.0.0.1:${port}`, port, pid: child.pid, dir, stop };
   } catch (err) {
     await stop();
     throw err;

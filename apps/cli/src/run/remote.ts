@@ -1,0 +1,115 @@
+// `vsim run --nats URL`: the run on a cluster. Finds the gateway through NATS (vsim-gateway),
+// submits the scenario text and the images it names (read here, keyed exactly as the scenario
+// writes their paths), starts it, polls Status for progress and fetches Results.
+
+import { readFileSync } from 'fs';
+import { dirname, resolve } from 'path';
+import { Metadata, ServiceError, credentials, status as grpcStatus } from '@grpc/grpc-js';
+import { NatsBus } from '@vsim/bus';
+import { GatewayClient } from '@vsim/proto';
+import { SimResult } from '@vsim/runtime';
+import { discover } from '@vsim/service';
+import { parse as parseYaml } from 'yaml';
+
+/** A failure of the remote run: one line per problem for the user, and the exit status. */
+export class RemoteError extends Error {
+  override readonly name = 'RemoteError';
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+export const EX_UNAVAILABLE = 69;
+const USAGE = 2;
+
+/** The image paths a scenario names, as written (vms[].image). Unparseable text: none (the gateway says why). */
+export function imagePaths(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return [];
+  }
+  const vms = (doc as { vms?: unknown })?.vms;
+  if (!Array.isArray(vms)) return [];
+  const out = new Set<string>();
+  for (const vm of vms) {
+    const image = (vm as { image?: unknown })?.image;
+    if (typeof image === 'string' && image !== '') out.add(image);
+  }
+  return [...out];
+}
+
+function call<Req, Res>(
+  f: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown,
+  req: Req,
+  timeoutMs = 30_000,
+): Promise<Res> {
+  return new Promise((res, rej) => f(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? rej(e) : res(r))));
+}
+
+export interface RemoteRunOptions {
+  readonly natsUrl: string;
+  readonly file: string;
+  readonly seed?: number;
+  /** Each host's virtual time, at every poll. */
+  readonly onProgress?: (host: string, ns: number) => void;
+  readonly pollMs?: number;
+}
+
+export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { wallSeconds: number }> {
+  let text: string;
+  try {
+    text = readFileSync(opts.file, 'utf8');
+  } catch (e) {
+    throw new RemoteError(`${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`, USAGE);
+  }
+  const images: Record<string, Buffer> = {};
+  const base = dirname(resolve(opts.file));
+  for (const p of imagePaths(text)) {
+    try {
+      images[p] = readFileSync(resolve(base, p));
+    } catch {
+      // not sent: the gateway names the VM whose image is missing
+    }
+  }
+  let bus: NatsBus;
+  try {
+    bus = await NatsBus.connect({ servers: opts.natsUrl.split(',').map((s) => s.trim()), connection: { maxReconnectAttempts: 0, timeout: 5000 } });
+  } catch (e) {
+    throw new RemoteError(`cannot reach NATS at ${opts.natsUrl}: ${(e as Error).message}`, EX_UNAVAILABLE);
+  }
+  let gateway: GatewayClient | undefined;
+  try {
+    const found = await discover(bus, 'vsim-gateway', 2000);
+    if (found.length === 0) throw new RemoteError(`no gateway found on ${opts.natsUrl} (no vsim-gateway registered; start one with 'vsim up')`, EX_UNAVAILABLE);
+    gateway = new GatewayClient(found[0].grpc, credentials.createInsecure());
+    const gw = gateway;
+    let sim: string;
+    try {
+      ({ sim } = await call(gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed }));
+    } catch (e) {
+      const err = e as ServiceError;
+      if (err.code === grpcStatus.INVALID_ARGUMENT) {
+        // One line per issue, as the embedded run prints them (gRPC details join lines with " | ").
+        const [head, ...issues] = (err.details ?? '').split(' | ');
+        const lines = head === 'invalid scenario:' && issues.length > 0 ? issues : [`rejected by the gateway: ${err.details}`];
+        throw new RemoteError(lines.map((l) => `${opts.file}: ${l}`).join('\n'), USAGE);
+      }
+      throw new RemoteError(`gateway ${found[0].grpc}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
+    }
+    await call(gw.start.bind(gw), { sim });
+    for (;;) {
+      const s = await call(gw.status.bind(gw), { sim });
+      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns));
+      if (s.state === 'failed') throw new RemoteError(`simulation ${sim} failed on the cluster: ${s.error}`, 70);
+      if (s.state === 'done') break;
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    }
+    const { resultJson } = await call(gw.results.bind(gw), { sim });
+    return JSON.parse(resultJson) as SimResult & { wallSeconds: number };
+  } finally {
+    gateway?.close();
+    await bus.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,129 @@
+// `vsim up` as a user runs it (a real child process with its own nats-server and one process per
+// service), driven by `vsim run --nats`: the cluster's per-VM results and event-log hash equal the
+// embedded run's; a rejected scenario and a missing gateway are one-line errors; SIGINT stops
+// everything (exit 0, no process left behind).
+
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from '@vsim/bus';
+
+const ROOT = resolve(__dirname, '../../..');
+const VSIM = join(ROOT, 'apps/cli/bin/vsim.js');
+
+function vsim(...args: string[]) {
+  const r = spawnSync(process.execPath, [VSIM, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every process whose parent is `pid`, and theirs. */
+function descendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const found: number[] = [];
+  const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => (found.push(c), walk(c)));
+  walk(pid);
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const skip = findNatsServer() === undefined && process.env.CI !== 'true';
+if (skip) console.warn(`skipping the vsim up tests: ${NATS_SERVER_MISSING}`);
+
+(skip ? describe.skip : describe)('vsim up + vsim run --nats', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vsim-up-test-'));
+  let up: ChildProcess;
+  let stdout = '';
+  let stderr = '';
+  let exited: Promise<number | null>;
+  let natsUrl = '';
+  let pids: number[] = [];
+
+  beforeAll(async () => {
+    up = spawn(process.execPath, [VSIM, 'up', '--cpu-nodes', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    up.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    exited = new Promise((r) => up.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 45_000;
+    while (!/^vsim up: ready/m.test(stdout)) {
+      if (up.exitCode !== null) throw new Error(`vsim up exited ${up.exitCode}: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`vsim up not ready after 45 s: ${stdout}${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    natsUrl = /^NATS: (nats:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)![1];
+    pids = [...stdout.matchAll(/ pid (\d+)$/gm)].map((m) => Number(m[1]));
+  }, 60_000);
+
+  afterAll(() => {
+    if (up.exitCode === null) up.kill('SIGKILL');
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the NATS URL (never 4222), the gateway URL and a pid per process', () => {
+    expect(natsUrl).not.toMatch(/:4222$/);
+    expect(stdout).toMatch(/^gateway HTTP: http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(stdout).toMatch(/^logs: .*vsim-up-\w+$/m);
+    for (const s of ['nats-server', 'hypervisor', 'scheduler', 'cpu-node-1', 'cpu-node-2', 'gateway']) expect(stdout).toMatch(new RegExp(`^${s}\\s+pid \\d+$`, 'm'));
+    expect(pids).toHaveLength(6);
+    expect(descendants(up.pid!).sort()).toEqual(expect.arrayContaining([...pids].sort()));
+  });
+
+  it('runs examples/two-hosts.yaml on the cluster with the embedded results and event-log hash', () => {
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    const remote = vsim('run', '--nats', natsUrl, '--json', a, 'examples/two-hosts.yaml');
+    expect(remote.stderr).toBe('');
+    expect(remote.status).toBe(0);
+    const embedded = vsim('run', '--json', b, 'examples/two-hosts.yaml');
+    expect(embedded.status).toBe(0);
+    const { wallSeconds: wa, ...ra } = JSON.parse(readFileSync(a, 'utf8'));
+    const { wallSeconds: wb, ...rb } = JSON.parse(readFileSync(b, 'utf8'));
+    expect(typeof wa).toBe('number');
+    expect(typeof wb).toBe('number');
+    expect(ra).toEqual(rb);
+    expect(ra.eventLogHash).toMatch(/^[0-9a-f]{64}$/);
+    // The same summary, but for the wall time.
+    const strip = (s: string) => s.replace(/wall time: [\d.]+ s/, 'wall time: - s');
+    expect(strip(remote.stdout)).toBe(strip(embedded.stdout));
+    process.stdout.write(`two-hosts: cluster ${ra.eventLogHash}, embedded ${rb.eventLogHash}\n`);
+  }, 60_000);
+
+  it('reports a scenario the gateway rejects, one line per issue naming the path, exit 2', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: bad\nduration: 1ms\nhosts: [{ id: h0, pcpus: 0 }]\nvms: []\n');
+    const r = vsim('run', '--nats', natsUrl, bad);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^vsim: .*bad\.yaml: hosts\[0\]\.pcpus: /m);
+    for (const line of r.stderr.trimEnd().split('\n')) expect(line).toMatch(/^vsim: /);
+  });
+
+  it('says so when no gateway is registered (exit 69)', async () => {
+    const empty = await startNatsServer();
+    try {
+      const r = vsim('run', '--nats', empty.url, 'examples/two-hosts.yaml');
+      expect(r.status).toBe(69);
+      expect(r.stderr).toBe(`vsim: no gateway found on ${empty.url} (no vsim-gateway registered; start one with 'vsim up')\n`);
+    } finally {
+      await empty.stop();
+    }
+  });
+
+  it('stops every child and nats-server on SIGINT and exits 0', async () => {
+    up.kill('SIGINT');
+    expect(await exited).toBe(0);
+    for (const p of pids) expect(alive(p)).toBe(false);
+    const logDir = /^logs: (.*)$/m.exec(stdout)![1];
+    expect(() => readFileSync(join(logDir, 'gateway.log'))).toThrow();
+  }, 15_000);
+});
