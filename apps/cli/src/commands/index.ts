@@ -7,5 +7,6 @@ import { helpCommand } from './help';
 import { runCommand } from './run';
 import { composeCommand } from './compose';
 import { upCommand } from './up';
+import { isaCommand } from './isa';
 
-export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, helpCommand(() => COMMANDS)];
+export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand, helpCommand(() => COMMANDS)];
