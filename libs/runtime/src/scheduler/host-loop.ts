@@ -71,6 +71,14 @@ export class HostLoop {
     this.stamp = new EventStamper(host, 'sched');
     this.current = new Array(pcpus).fill(null);
     this.policy = policy;
+    this.attachTrace();
+  }
+
+  /** Records the policy's trace points as `sched.<kind>` events. */
+  private attachTrace(): void {
+    this.policy.trace = (kind, now, f) => this.emit({
+      kind: `sched.${kind}`, timeNs: now, pcpu: f.pcpu ?? -1, vm: f.vm ?? '', vcpu: f.vcpu ?? -1, detail: f.detail ?? '',
+    });
   }
 
   /** Schedules a timed action; actions at the same time apply in the order they were added. */
@@ -119,6 +127,7 @@ export class HostLoop {
           // Hand the run queues over: every live vCPU joins the new policy, the blocked and the
           // paused ones straight to sleep, so none is lost or run twice.
           this.policy = a.make();
+          this.attachTrace();
           this.current.fill(null);
           for (const t of this.tracked.values()) {
             if (!isAlive(t.stats.state)) continue;

@@ -24,8 +24,16 @@ export interface Decision {
   readonly until: number;
 }
 
+/**
+ * A policy's trace point (after Xen's TRACE_xD: BOOST_START, STOLEN_UNIT, TICKLE, ...): the host
+ * loop sets it and records each call as an event of kind `sched.<kind>` at virtual time `now`.
+ */
+export type SchedTrace = (kind: string, now: number, fields: { pcpu?: number; vm?: string; vcpu?: number; detail?: string }) => void;
+
 export interface SchedulerPolicy {
   readonly name: string;
+  /** Set by the host loop when the policy has trace points to report. */
+  trace?: SchedTrace;
   /** A vCPU joined this host, runnable. */
   add(v: VcpuRef, params: VmSchedParams, now: number): void;
   /** A vCPU left for good (its VM shut down or faulted). */

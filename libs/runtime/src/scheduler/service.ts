@@ -8,6 +8,7 @@ import { subjects } from '../subjects';
 import { HostLoop, HostLoopResult, LoopVm } from './host-loop';
 import { SchedulerPolicy, VmSchedParams } from './policy';
 import { RoundRobinPolicy } from './round-robin';
+import { CreditPolicy } from './credit';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -26,8 +27,19 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
       const slice = spec.params.timeslice;
       return new RoundRobinPolicy(pcpus, typeof slice === 'number' ? slice : undefined);
     }
+    case 'credit': {
+      // Scenario params {tslice, ratelimit, accounting}; `boost: false` is a vsim extension.
+      const p = spec.params;
+      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
+      const acc = p.accounting;
+      if (acc !== undefined && acc !== 'precise' && acc !== 'tick') throw new RangeError(`credit: accounting must be 'precise' or 'tick', got ${String(acc)}`);
+      return new CreditPolicy(pcpus, {
+        tslice: num('tslice'), ratelimit: num('ratelimit'), accounting: acc,
+        boost: typeof p.boost === 'boolean' ? p.boost : undefined,
+      });
+    }
     default:
-      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin)`);
+      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit)`);
   }
 }
 
