@@ -10,7 +10,7 @@ import {
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
-export type SimState = 'created' | 'running' | 'done' | 'failed';
+export type SimState = 'created' | 'running' | 'paused' | 'done' | 'failed';
 
 /** Receives a simulation's events as they arrive, then `end` once it is over. */
 export interface EventListener {
@@ -35,6 +35,8 @@ export interface Simulation {
   readonly timing: { submittedAt: number; startedAt?: number; discoveryMs?: number; runMs?: number; finishedAt?: number };
   /** Host -> cpu-node id, once running. */
   assignment?: Readonly<Record<string, string>>;
+  /** The control plane the simulation runs on, while it runs (for Pause/Resume). */
+  control?: { scheduler: { pause(r: { sim: string }): Promise<unknown>; resume(r: { sim: string }): Promise<unknown> } };
 }
 
 export interface GatewayOptions {
@@ -89,6 +91,24 @@ export class Gateway {
     sim.timing.startedAt = Date.now();
     const p = this.execute(sim).finally(() => this.running.delete(p));
     this.running.add(p);
+  }
+
+  /** Holds a running simulation between host-loop iterations (virtual time stands still). */
+  async pause(id: string): Promise<void> {
+    const sim = this.get(id);
+    if (sim.state === 'paused') return;
+    if (sim.state !== 'running' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    await sim.control.scheduler.pause({ sim: id });
+    sim.state = 'paused';
+    this.log.info({ sim: id }, 'simulation paused');
+  }
+
+  async resume(id: string): Promise<void> {
+    const sim = this.get(id);
+    if (sim.state !== 'paused' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
+    await sim.control.scheduler.resume({ sim: id });
+    sim.state = 'running';
+    this.log.info({ sim: id }, 'simulation resumed');
   }
 
   status(id: string): SimulationStatus {
@@ -174,6 +194,7 @@ export class Gateway {
       sim.timing.discoveryMs = Date.now() - t0;
       log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
       const control = grpcControlPlane(ep);
+      sim.control = control;
       try {
         const t1 = Date.now();
         const out = await new Coordinator(control, this.bus, {
@@ -194,6 +215,7 @@ export class Gateway {
         sim.state = 'done';
         log.info({ runMs: sim.timing.runMs, discoveryMs: sim.timing.discoveryMs, events: out.result.events, eventLogHash: out.result.eventLogHash }, 'simulation done');
       } finally {
+        sim.control = undefined;
         control.close();
       }
     } catch (err) {

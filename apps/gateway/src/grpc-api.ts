@@ -29,6 +29,14 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       gw.start(req.sim);
       return {};
     }),
+    pause: unary('Pause', log, async (req: SimulationRef) => {
+      await gw.pause(req.sim);
+      return {};
+    }),
+    resume: unary('Resume', log, async (req: SimulationRef) => {
+      await gw.resume(req.sim);
+      return {};
+    }),
     status: unary('Status', log, (req: SimulationRef) => gw.status(req.sim)),
     results: unary('Results', log, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
     streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {

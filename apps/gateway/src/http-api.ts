@@ -2,6 +2,8 @@
 //   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?}
 //                                     -> 201 {sim}
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
+//   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
+//   POST /v1/simulations/:id/resume   -> 200 {sim, state}
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
 //   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
@@ -89,7 +91,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|results|events))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   const [, id, action] = m;
@@ -113,6 +115,12 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
     case 'POST :id/start':
       gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });
+    case 'POST :id/pause':
+      await gw.pause(id);
+      return send(res, 200, { sim: id, state: gw.status(id).state });
+    case 'POST :id/resume':
+      await gw.resume(id);
+      return send(res, 200, { sim: id, state: gw.status(id).state });
     case 'GET :id': {
       const sim = gw.get(id);
       return send(res, 200, { ...gw.status(id), timing: sim.timing, assignment: sim.assignment ?? null });

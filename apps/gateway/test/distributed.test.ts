@@ -234,6 +234,41 @@ if (skip) console.warn(`skipping the distributed tests: ${NATS_SERVER_MISSING}`)
     expect(runs[2].result.hosts.map((h) => h.endNs).every((ns) => ns <= 30e6)).toBe(true);
   });
 
+  it('pauses a running simulation (virtual time stands still) and resumes it to the same results', async () => {
+    const base = twoHostSpec('split');
+    // Two CPU-bound VMs on one pCPU: every 1 ms slice switches them, so events (and hostNs) move on.
+    const spec: SimSpec = {
+      ...base, name: 'pause', hosts: [{ ...base.hosts[0], pcpus: 1 }], durationNs: 2e9,
+      vms: ['a', 'b'].map((id) => ({ ...base.vms[1], id, host: base.hosts[0].id, args: ['60'] })),
+    };
+    const ref = (await runEmbedded(spec)).result;
+    const { text, images } = submission(spec);
+    const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: text, images });
+    await call(gateway.start.bind(gateway), { sim });
+    // Pause as soon as virtual time has started to move.
+    await until(`${sim} moving`, async () => {
+      const st = await call(gateway.status.bind(gateway), { sim });
+      return st.state === 'running' && Object.values(st.hostNs).some((ns) => ns > 0) ? st : undefined;
+    }, 30_000, 5);
+    await call(gateway.pause.bind(gateway), { sim });
+    await new Promise((r) => setTimeout(r, 200)); // the iteration in flight finishes
+    const a = await call(gateway.status.bind(gateway), { sim });
+    await new Promise((r) => setTimeout(r, 400));
+    const b = await call(gateway.status.bind(gateway), { sim });
+    expect(a.state).toBe('paused');
+    expect(b.hostNs).toEqual(a.hostNs);
+    const c = await call(gateway.status.bind(gateway), { sim });
+    await call(gateway.resume.bind(gateway), { sim });
+    // After resuming, virtual time moves again.
+    await until(`${sim} moving again`, async () => {
+      const st = await call(gateway.status.bind(gateway), { sim });
+      return st.state === 'done' || Object.entries(st.hostNs).some(([h, ns]) => ns > c.hostNs[h]) ? true : undefined;
+    }, 30_000, 5);
+    await until(`${sim} done`, async () => ((await call(gateway.status.bind(gateway), { sim })).state === 'done' ? true : undefined), 60_000, 20);
+    const { resultJson } = await call(gateway.results.bind(gateway), { sim });
+    expect(JSON.parse(resultJson).eventLogHash).toBe(ref.eventLogHash);
+  });
+
   it('stops every service with exit code 0 on SIGTERM', async () => {
     const t0 = Date.now();
     const codes = await Promise.all(children.map((c) => {

@@ -114,6 +114,8 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
     addVm: unary(rpc('AddVm'), address, c.addVm.bind(c), d),
     addAction: unary(rpc('AddAction'), address, c.addAction.bind(c), d),
     run: unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000),
+    pause: unary(rpc('Pause'), address, c.pause.bind(c), d),
+    resume: unary(rpc('Resume'), address, c.resume.bind(c), d),
     closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
     status: unary(rpc('Status'), address, c.status.bind(c), d),
     close: () => c.close(),
@@ -179,6 +181,8 @@ export function schedulerControlServer(impl: SchedulerControl, onError?: RpcErro
     addVm: handler('AddVm', (r) => impl.addVm(r), onError),
     addAction: handler('AddAction', (r) => impl.addAction(r), onError),
     run: handler('Run', (r) => impl.run(r), onError),
+    pause: handler('Pause', (r) => impl.pause(r), onError),
+    resume: handler('Resume', (r) => impl.resume(r), onError),
     closeSimulation: handler('CloseSimulation', (r) => impl.closeSimulation(r), onError),
     status: handler('Status', (r) => impl.status(r), onError),
   };

@@ -31,6 +31,8 @@ export interface SchedulerControl {
   addVm(req: AddVmRequest): Promise<Ack>;
   addAction(req: AddActionRequest): Promise<Ack>;
   run(req: RunRequest): Promise<RunResult>;
+  pause(req: SimulationRef): Promise<Ack>;
+  resume(req: SimulationRef): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;
 }

@@ -117,6 +117,18 @@ export class SchedulerControlImpl implements SchedulerControl {
     }
   }
 
+  async pause(req: SimulationRef): Promise<Ack> {
+    this.state(req.sim).svc.pause();
+    this.log.info({ sim: req.sim }, 'paused');
+    return {};
+  }
+
+  async resume(req: SimulationRef): Promise<Ack> {
+    this.state(req.sim).svc.resume();
+    this.log.info({ sim: req.sim }, 'resumed');
+    return {};
+  }
+
   async closeSimulation(req: SimulationRef): Promise<Ack> {
     const sim = checkSim(req.sim);
     const st = this.sims.get(sim);

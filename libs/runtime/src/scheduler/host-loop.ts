@@ -155,8 +155,32 @@ export class HostLoop {
   }
 
   /** Runs the host until `endNs` of virtual time, or until every vCPU has halted or faulted. */
+  /** A pending pause: the loop waits on it between iterations. */
+  private gate: { promise: Promise<void>; open: () => void } | null = null;
+
+  /**
+   * Holds the loop between two iterations (virtual time stands still) until resume(). Pausing
+   * changes only when, in wall time, iterations happen, never what they compute.
+   */
+  pause(): void {
+    if (this.gate) return;
+    let open!: () => void;
+    const promise = new Promise<void>((r) => (open = r));
+    this.gate = { promise, open };
+  }
+
+  resume(): void {
+    this.gate?.open();
+    this.gate = null;
+  }
+
+  get paused(): boolean {
+    return this.gate !== null;
+  }
+
   async run(endNs: number): Promise<HostLoopResult> {
     for (;;) {
+      while (this.gate) await this.gate.promise;
       this.applyActions();
       if (this.killed || this.now >= endNs || this.alive().length === 0) break;
       // Timers that have fired wake their vCPUs before the policy decides.

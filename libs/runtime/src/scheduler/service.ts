@@ -124,6 +124,15 @@ export class SchedulerService {
   }
 
   /** Runs every host's loop to `endNs`, concurrently: hosts never wait for each other. */
+  /** Control: hold every host loop of the simulation between iterations, or let them go on. */
+  pause(): void {
+    for (const l of this.loops.values()) l.pause();
+  }
+
+  resume(): void {
+    for (const l of this.loops.values()) l.resume();
+  }
+
   async runAll(endNs: number): Promise<HostLoopResult[]> {
     return Promise.all([...this.loops.values()].map((l) => l.run(endNs)));
   }

@@ -169,7 +169,7 @@ export interface SubmitRequest_ImagesEntry {
 
 export interface SimulationStatus {
   sim: string;
-  /** "created", "running", "done", "failed". */
+  /** "created", "running", "paused", "done", "failed". */
   state: string;
   error: string;
   /** Virtual time each host has reached. */
@@ -2935,6 +2935,25 @@ export const SchedulerControlService = {
     responseSerialize: (value: RunResult): Buffer => Buffer.from(RunResult.encode(value).finish()),
     responseDeserialize: (value: Buffer): RunResult => RunResult.decode(value),
   },
+  /** Hold the simulation's host loops between iterations (virtual time stands still) / let them go on. */
+  pause: {
+    path: "/vsim.v1.SchedulerControl/Pause" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  resume: {
+    path: "/vsim.v1.SchedulerControl/Resume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   closeSimulation: {
     path: "/vsim.v1.SchedulerControl/CloseSimulation" as const,
     requestStream: false as const,
@@ -2961,6 +2980,9 @@ export interface SchedulerControlServer extends UntypedServiceImplementation {
   addAction: handleUnaryCall<AddActionRequest, Ack>;
   /** Drive every host of the simulation to end_ns; returns when all loops are done. */
   run: handleUnaryCall<RunRequest, RunResult>;
+  /** Hold the simulation's host loops between iterations (virtual time stands still) / let them go on. */
+  pause: handleUnaryCall<SimulationRef, Ack>;
+  resume: handleUnaryCall<SimulationRef, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<StatusRequest, ServiceStatus>;
 }
@@ -3014,6 +3036,31 @@ export interface SchedulerControlClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RunResult) => void,
+  ): ClientUnaryCall;
+  /** Hold the simulation's host loops between iterations (virtual time stands still) / let them go on. */
+  pause(request: SimulationRef, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  pause(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  resume(request: SimulationRef, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  resume(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  resume(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
   closeSimulation(
     request: SimulationRef,
@@ -3076,6 +3123,24 @@ export const GatewayService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  pause: {
+    path: "/vsim.v1.Gateway/Pause" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  resume: {
+    path: "/vsim.v1.Gateway/Resume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   status: {
     path: "/vsim.v1.Gateway/Status" as const,
     requestStream: false as const,
@@ -3108,6 +3173,8 @@ export const GatewayService = {
 export interface GatewayServer extends UntypedServiceImplementation {
   submit: handleUnaryCall<SubmitRequest, SimulationRef>;
   start: handleUnaryCall<SimulationRef, Ack>;
+  pause: handleUnaryCall<SimulationRef, Ack>;
+  resume: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<SimulationRef, SimulationStatus>;
   streamEvents: handleServerStreamingCall<SimulationRef, Event>;
   results: handleUnaryCall<SimulationRef, SimulationResult>;
@@ -3136,6 +3203,30 @@ export interface GatewayClient extends Client {
     callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
   start(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  pause(request: SimulationRef, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  pause(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  resume(request: SimulationRef, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  resume(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  resume(
     request: SimulationRef,
     metadata: Metadata,
     options: Partial<CallOptions>,
