@@ -85,6 +85,12 @@ const sbiPrograms = names(path.join(RV32, 'sbi'), '.c').filter((n) => n.startsWi
 
 const SBI_RAM_BASE = 0x80000000;
 const SBI_RAM_USED = 1 << 20;
+// The guest kernel (kernel/, one build per workload, unmodified and paravirtual): bin/kernel[-pv]-<w>.elf
+// alone at 0x80200000, bin/native-kernel[-pv]-<w>.elf behind the native firmware (guests/kernel.test.ts
+// runs those), expected/native-kernel-<w>.txt.
+const KERNEL_WORKLOADS = ['cpu', 'syscall', 'timer', 'io'];
+const KERNEL_BASE = 0x80200000;
+const kernelElfs = KERNEL_WORKLOADS.flatMap((w) => [`kernel-${w}`, `kernel-pv-${w}`]);
 /** CSRs an S-mode guest may touch (the counters only time/timeh, enabled by the hypervisor). */
 const S_CSRS = new Map<number, string>([
   [0x100, 'sstatus'], [0x104, 'sie'], [0x105, 'stvec'], [0x140, 'sscratch'], [0x141, 'sepc'],
@@ -98,19 +104,19 @@ const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x10200073, 's
  * and, in [_start, _etext), any CSR other than S_CSRS, any privileged instruction other than
  * ecall/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
  */
-function auditSbiElf(bytes: Uint8Array): string[] {
+function auditSbiElf(bytes: Uint8Array, base = SBI_RAM_BASE): string[] {
   const img = parseElf32(bytes);
   const hex = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
   const problems: string[] = [];
-  if (img.entry !== SBI_RAM_BASE) problems.push(`entry ${hex(img.entry)}, expected ${hex(SBI_RAM_BASE)}`);
+  if (img.entry !== base) problems.push(`entry ${hex(img.entry)}, expected ${hex(base)}`);
   for (const seg of img.segments) {
-    if (seg.vaddr < SBI_RAM_BASE || seg.vaddr + seg.memsz > SBI_RAM_BASE + SBI_RAM_USED) {
-      problems.push(`segment ${hex(seg.vaddr)}+${seg.memsz} outside the first 1 MiB of RAM`);
+    if (seg.vaddr < base || seg.vaddr + seg.memsz > base + SBI_RAM_USED) {
+      problems.push(`segment ${hex(seg.vaddr)}+${seg.memsz} outside the 1 MiB at ${hex(base)}`);
     }
   }
   const start = img.symbols.get('_start');
   const etext = img.symbols.get('_etext');
-  if (start !== SBI_RAM_BASE || etext === undefined) return [...problems, 'no _start at RAM base or no _etext symbol'];
+  if (start !== base || etext === undefined) return [...problems, 'no _start at the entry or no _etext symbol'];
   const text = img.segments.find((sg) => sg.vaddr <= start && etext <= sg.vaddr + sg.filesz);
   if (!text) return [...problems, 'code is not inside one loaded segment'];
   const dv = new DataView(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength);
@@ -169,6 +175,14 @@ describe('rv32 guests', () => {
         if (!fs.existsSync(path.join(EXPECTED, n + ext))) missing.push(`expected/${n}${ext}`);
       }
     }
+    for (const n of kernelElfs) {
+      for (const f of [`${n}.elf`, `native-${n}.elf`]) {
+        if (!fs.existsSync(path.join(BIN, f))) missing.push(`bin/${f}`);
+      }
+    }
+    for (const w of KERNEL_WORKLOADS) {
+      if (!fs.existsSync(path.join(EXPECTED, `native-kernel-${w}.txt`))) missing.push(`expected/native-kernel-${w}.txt`);
+    }
     expect(missing).toEqual([]);
   });
 
@@ -176,6 +190,13 @@ describe('rv32 guests', () => {
     for (const name of sbiPrograms) {
       it(name, () => {
         expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)))).toEqual([]);
+      });
+    }
+
+    // The guest kernel alone: S-mode code at 0x80200000 (its U-mode tasks are in the same code).
+    for (const name of kernelElfs) {
+      it(name, () => {
+        expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)), KERNEL_BASE)).toEqual([]);
       });
     }
 

@@ -14,7 +14,13 @@
 # Outputs: bin/<name>.elf for user/<name>.c (statically linked Linux
 # programs), bin/bare-<name>.elf for bare/<name>.S (bare-machine tests),
 # bin/sbi-<name>.elf for sbi/sbi-<name>.c (S-mode guests of the hypervisor,
-# which talk to it through the SBI).
+# which talk to it through the SBI), and for each kernel workload <w> (cpu,
+# syscall, timer, io) bin/kernel-<w>.elf and bin/kernel-pv-<w>.elf (the
+# S-mode kernel in kernel/, unmodified and paravirtualized) and
+# bin/native-kernel-<w>.elf, bin/native-kernel-pv-<w>.elf (the same kernel
+# behind the M-mode firmware in firmware/, for the bare machine).
+# expected/native-kernel-<w>.txt (their console output) is not generated
+# here: it is checked by hand (see guests/rv32/README.md).
 #
 # The build is reproducible: no debug info, no build-id, relative paths
 # (plus -ffile-prefix-map), fixed input order, C locale.  Rebuilding with
@@ -159,6 +165,51 @@ for src in $(ls "$GUESTS"/sbi/sbi-*.c | sort); do
     run "$CC" "${SBI_CFLAGS[@]}" -c "$src" -o "$obj"
     run "$CC" "${SBI_CFLAGS[@]}" "${SBI_LDFLAGS[@]}" "${LDFLAGS[@]}" \
         -o "$dest/$name.elf" "${sbi_runtime_objs[@]}" "$obj" "$LIBGCC"
+done
+
+# ------------------------------------------- kernel + native firmware
+# One S-mode kernel (kernel/) built per workload (-DWORKLOAD_<W>) and in two
+# variants: unmodified (privileged operations inline) and paravirtualized
+# (-DPARAVIRT: the same operations through the out-of-line hv_* layer).
+# kernel[-pv]-<w>.elf is the kernel alone at 0x80200000 (kernel/link.ld);
+# native-kernel[-pv]-<w>.elf adds the M-mode firmware (firmware/, objects
+# named fw-*.o) at 0x80000000 in the same ELF (firmware/link.ld), for the
+# bare machine.
+KERNEL_WORKLOADS=(cpu syscall timer io)
+KERNEL_CFLAGS=("${COMMON_FLAGS[@]}" -I "$GUESTS/kernel")
+FW_CFLAGS=("${COMMON_FLAGS[@]}" -mno-relax)    # never gp-relative: gp is the kernel's
+mkdir -p "$tmp/obj/firmware"
+fw_objs=()
+for src in "$GUESTS/firmware/fw-entry.S" "$GUESTS/firmware/fw-sbi.c"; do
+    obj="$tmp/obj/firmware/$(basename "${src%.*}").o"
+    run "$CC" "${FW_CFLAGS[@]}" -c "$src" -o "$obj"
+    fw_objs+=("$obj")
+done
+for variant in native pv; do
+    vflags=()
+    prefix=kernel
+    if [ "$variant" = pv ]; then
+        vflags=(-DPARAVIRT)
+        prefix=kernel-pv
+    fi
+    vdir="$tmp/obj/kernel-$variant"
+    mkdir -p "$vdir"
+    kernel_objs=()
+    for src in "$GUESTS/kernel/entry.S" "$GUESTS/kernel/kernel.c" "$GUESTS/kernel/hv.c" "$GUESTS/kernel/fmt.c"; do
+        obj="$vdir/k-$(basename "${src%.*}").o"
+        run "$CC" "${KERNEL_CFLAGS[@]}" "${vflags[@]}" -c "$src" -o "$obj"
+        kernel_objs+=("$obj")
+    done
+    for w in "${KERNEL_WORKLOADS[@]}"; do
+        mkdir -p "$vdir/$w"
+        obj="$vdir/$w/k-workload.o"
+        run "$CC" "${KERNEL_CFLAGS[@]}" "${vflags[@]}" "-DWORKLOAD_$(echo "$w" | tr a-z A-Z)" \
+            -c "$GUESTS/kernel/workloads.c" -o "$obj"
+        run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/kernel/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
+            -o "$dest/$prefix-$w.elf" "${kernel_objs[@]}" "$obj" "$LIBGCC"
+        run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/firmware/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
+            -o "$dest/native-$prefix-$w.elf" "${fw_objs[@]}" "${kernel_objs[@]}" "$obj" "$LIBGCC"
+    done
 done
 
 # --------------------------------------------------------------- --check

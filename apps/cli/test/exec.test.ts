@@ -224,3 +224,14 @@ function tinyBareElf(file: string, code: readonly number[]): string {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('vsim exec --machine bare with a console', () => {
+  it('prints what the bare machine writes to its console device', () => {
+    const { spawnSync } = require('child_process') as typeof import('child_process');
+    const { resolve } = require('path') as typeof import('path');
+    const root = resolve(__dirname, '../../..');
+    const r = spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', '--machine', 'bare', 'guests/rv32/bin/native-kernel-cpu.elf'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(require('fs').readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-cpu.txt'), 'utf8'));
+  });
+});

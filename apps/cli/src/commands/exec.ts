@@ -103,7 +103,7 @@ export const execCommand: Command = {
     if (options.machine === 'bare') {
       let machine: BareMachine;
       try {
-        machine = new BareMachine(image, { engine });
+        machine = new BareMachine(image, { engine, console: (bytes) => io.stdout.write(bytes) });
       } catch (e) {
         const message = loadErrorMessage(e);
         return fail(`${message}${e instanceof ElfError && image.entry < 0x80000000 ? '; is it a Linux user program? try --machine linux' : ''}`, EXIT.cannotExecute);
