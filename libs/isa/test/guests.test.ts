@@ -14,7 +14,10 @@ const BIN = join(RV32, 'bin');
 const EXPECTED = join(RV32, 'expected');
 
 const elfs = readdirSync(BIN).filter((f) => f.endsWith('.elf')).sort();
-const USER = elfs.filter((f) => !f.startsWith('bare-') && !f.startsWith('sbi-')).map((f) => f.slice(0, -4));
+// Linux user programs are the ones built from guests/rv32/user/*.c (bin/ also holds bare tests,
+// SBI guests and guest kernels, which run on other machines).
+const USER_SOURCES = new Set(readdirSync(join(RV32, 'user')).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)));
+const USER = elfs.map((f) => f.slice(0, -4)).filter((n) => USER_SOURCES.has(n));
 const BARE = elfs.filter((f) => f.startsWith('bare-')).map((f) => f.slice(0, -4));
 const WITH_EXPECTED = USER.filter((n) => n !== 'fault');
 
