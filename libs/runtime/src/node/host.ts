@@ -26,6 +26,8 @@ export interface TrapHandlers {
   readonly exitCost: number;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 /** A call from translated code into the hypervisor: a function call and a few checks, no exit. */
 export const TRANSLATED_CALL_CYCLES = 40;
 
@@ -71,11 +73,8 @@ export class HostExecutor {
     const h = v.hart;
     const s = this.slice!;
     const now = s.t0 + this.ns(h.cycles - s.start);
-    const req = TrapRequest.fromPartial({
-      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now,
-      cause: Cause.IllegalInstruction, tval: w >>> 0, pc, instruction: w >>> 0, priv: h.priv, kind: v.vm.setup.kind,
-      x: Array.from(h.x.subarray(0, 32)), vcpuState: v.vstate,
-    });
+    const req = this.trapRequest(v, now, Cause.IllegalInstruction, w >>> 0, pc, false);
+    req.instruction = w >>> 0;
     const res = this.traps.local(req);
     if (res.action === TrapAction.TRAP_ACTION_FAULT) return h.raise(Cause.IllegalInstruction, w); // the normal exit path stops the VM
     s.events.push(this.stamp.make({
@@ -184,6 +183,19 @@ export class HostExecutor {
     return early;
   }
 
+  /**
+   * A TrapRequest as a plain object (what TrapRequest.fromPartial would build, without its copies:
+   * a trap-heavy guest makes hundreds of thousands of these).
+   */
+  private trapRequest(v: Vcpu, now: number, cause: number, tval: number, pc: number, interrupt: boolean): TrapRequest {
+    const h = v.hart;
+    return {
+      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now,
+      cause, tval: tval >>> 0, pc, instruction: 0, priv: h.priv, x: Array.from(h.x.subarray(0, 32)),
+      memoryAddr: 0, memory: NO_BYTES, kind: v.vm.setup.kind, vcpuState: v.vstate, interrupt,
+    };
+  }
+
   /** When the vCPU's timer will raise its interrupt, in host virtual time (0: not armed). */
   private timerDeadlineNs(v: Vcpu): number {
     const cmp = v.hart.stimecmp;
@@ -195,11 +207,7 @@ export class HostExecutor {
   private async trap(v: Vcpu, pcpu: number, now: number, events: Event[]): Promise<boolean> {
     const h = v.hart;
     const vm = v.vm;
-    const req = TrapRequest.fromPartial({
-      sim: this.config.sim, host: this.config.id, vm: vm.id, vcpu: v.index, nowNs: now,
-      cause: h.exitCause, tval: h.exitTval, pc: h.pc >>> 0, priv: h.priv, kind: vm.setup.kind,
-      x: Array.from(h.x.subarray(0, 32)), interrupt: h.exitInterrupt, vcpuState: v.vstate,
-    });
+    const req = this.trapRequest(v, now, h.exitCause, h.exitTval, h.pc >>> 0, h.exitInterrupt);
     if (vm.bus.inRam(h.pc, 4)) req.instruction = vm.bus.readU32(h.pc);
     const window = memoryNeeded(req);
     if (window && window.len > 0 && vm.bus.inRam(window.addr, window.len)) {
