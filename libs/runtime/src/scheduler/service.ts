@@ -9,6 +9,8 @@ import { HostLoop, HostLoopResult, LoopVm } from './host-loop';
 import { SchedulerPolicy, VmSchedParams } from './policy';
 import { RoundRobinPolicy } from './round-robin';
 import { CreditPolicy } from './credit';
+import { SedfPolicy } from './sedf';
+import { RtdsPolicy } from './rtds';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -38,8 +40,14 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
         boost: typeof p.boost === 'boolean' ? p.boost : undefined,
       });
     }
+    case 'sedf':
+      // No scheduler-wide params: slice, period and extra are per VM (VmSchedParams).
+      return new SedfPolicy(pcpus);
+    case 'rtds':
+      // No scheduler-wide params: budget, period and extratime are per VM (VmSchedParams).
+      return new RtdsPolicy(pcpus);
     default:
-      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit)`);
+      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds)`);
   }
 }
 
