@@ -58,6 +58,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath });
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
+    await this.bus.flush(); // the run subject is served before anyone sends orders to it
     return {};
   }
 

@@ -34,6 +34,9 @@ export class HypervisorControlImpl implements HypervisorControl {
     svc.start();
     this.sims.set(sim, svc);
     this.closed.simulationsOpened++;
+    // The subscription must have reached the NATS server before callers send traps to it
+    // (otherwise an early request from another connection finds no responder).
+    await this.bus.flush();
     log.info({ subject: `vsim.${sim}.hv.trap` }, 'simulation opened');
     return {};
   }
