@@ -12,6 +12,7 @@ import { Gen, InstrDef, Isa } from '../isa';
 import { Hart } from '../rv32/hart';
 import { rv32 } from '../rv32';
 import { PAGE_SHIFT } from '../memory/bus';
+import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
@@ -96,8 +97,8 @@ const CANNOT_TRAP = new Set(['alu', 'mul', 'div', 'fence']);
 export class BinaryTranslationEngine implements Engine {
   readonly name = 'bt' as const;
   private readonly env: Env;
-  private readonly immFns: ((w: number) => number)[];
-  private readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
+  private readonly immFns: OperandDecoder['imm'];
+  private readonly fields: OperandDecoder['fields'];
   /** blocks[priv][page][slot] */
   private readonly blocks: ((Block | undefined)[] | undefined)[][] = [[], [], [], []];
   /** units[priv]: page -> translation unit */
@@ -117,9 +118,7 @@ export class BinaryTranslationEngine implements Engine {
   constructor(readonly hart: Hart, private readonly isa: Isa = rv32, options: Partial<BtOptions> = {}) {
     this.options = { ...DEFAULT_BT_OPTIONS, ...options };
     this.env = makeEnv(hart);
-    this.immFns = isa.instructions.map((d) => new Function('w', `return ${isa.immExpr[d.format] ?? '0'};`) as (w: number) => number);
-    const fx = isa.fieldExpr;
-    this.fields = new Function('w', `return { rd: ${fx.rd}, rs1: ${fx.rs1}, rs2: ${fx.rs2} };`) as BinaryTranslationEngine['fields'];
+    ({ imm: this.immFns, fields: this.fields } = operandDecoder(isa));
     this.interp = dispatchStepper(hart, isa);
     hart.bus.onCodeChange((page) => this.dropPage(page));
     this.step = (lim) => this.stepUntil(lim);

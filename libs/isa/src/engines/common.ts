@@ -31,3 +31,32 @@ export function wordGen(isa: Isa, format: string, pcExpr: string, syncStmt: stri
 export function inlineDecode(isa: Isa): string {
   return `s = slots[${isa.decoder.keyExpr}]; i = s > 0 && (w & masks[s]) === matches[s] ? s : decode(w);`;
 }
+
+/** Extracts an instruction's operands outside generated code (for pre-decoding and translation). */
+export interface OperandDecoder {
+  /** Immediate of instruction-table entry i for word w. */
+  readonly imm: readonly ((w: number) => number)[];
+  readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
+}
+
+const operandDecoders = new WeakMap<Isa, OperandDecoder>();
+
+/** One operand decoder per ISA, compiled from the same expressions the engines inline. */
+export function operandDecoder(isa: Isa): OperandDecoder {
+  let d = operandDecoders.get(isa);
+  if (!d) {
+    const byFormat = new Map<string, (w: number) => number>();
+    const immOf = (format: string) => {
+      let f = byFormat.get(format);
+      if (!f) byFormat.set(format, (f = new Function('w', `return ${isa.immExpr[format] ?? '0'};`) as (w: number) => number));
+      return f;
+    };
+    const fx = isa.fieldExpr;
+    d = {
+      imm: isa.instructions.map((ins) => immOf(ins.format)),
+      fields: new Function('w', `return { rd: ${fx.rd}, rs1: ${fx.rs1}, rs2: ${fx.rs2} };`) as OperandDecoder['fields'],
+    };
+    operandDecoders.set(isa, d);
+  }
+  return d;
+}

@@ -14,9 +14,9 @@ import { Gen, Isa } from '../isa';
 import { Hart, X_SINK } from '../rv32/hart';
 import { rv32 } from '../rv32';
 import { PAGE_SHIFT, PAGE_SIZE } from '../memory/bus';
+import { costTable, operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv } from './emit';
 import { Engine, StepUntil, drive } from './engine';
-import { costTable } from './common';
 
 /** Layout of the first word of a pre-decoded instruction. */
 const DECODED = 1 << 31;
@@ -98,8 +98,8 @@ export class DirectThreadedEngine implements Engine {
   readonly name = 'direct' as const;
   /** Pre-decoded code per RAM page: [word0, imm] per instruction slot. */
   private readonly pages: (Int32Array | undefined)[];
-  private readonly immFns: ((w: number) => number)[];
-  private readonly fields: (w: number) => { rd: number; rs1: number; rs2: number };
+  private readonly immFns: OperandDecoder['imm'];
+  private readonly fields: OperandDecoder['fields'];
   private readonly step: StepUntil;
   private decodedOps = 0;
   private invalidations = 0;
@@ -116,9 +116,7 @@ export class DirectThreadedEngine implements Engine {
       factories.set(key, f);
     }
     this.pages = new Array(hart.ramSize >>> PAGE_SHIFT);
-    this.immFns = isa.instructions.map((d) => new Function('w', `return ${isa.immExpr[d.format] ?? '0'};`) as (w: number) => number);
-    const fx = isa.fieldExpr;
-    this.fields = new Function('w', `return { rd: ${fx.rd}, rs1: ${fx.rs1}, rs2: ${fx.rs2} };`) as DirectThreadedEngine['fields'];
+    ({ imm: this.immFns, fields: this.fields } = operandDecoder(isa));
     hart.bus.onCodeChange((page) => this.dropPage(page));
     this.step = f(makeEnv(hart), {
       predecode: (pc, code, k) => this.predecode(pc, code, k),
