@@ -82,10 +82,7 @@ export class HostExecutor {
       cause: res.handler, value: res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES,
     }));
     h.hookCost = res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES;
-    for (const wr of res.writes) if (wr.reg !== 0) h.x[wr.reg] = wr.value;
-    if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
-    else if (res.setTimer) h.setStimecmp(res.timer);
-    if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
+    this.applyResolution(v, res);
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) h.requestStop(Stop.Wfi);
     return res.nextPc;
   }
@@ -234,22 +231,26 @@ export class HostExecutor {
       events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
       return true;
     }
+    this.applyResolution(v, res);
+    h.pc = res.nextPc;
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) {
       // An emulated wfi with nothing to wake it yet: the vCPU waits for its virtual timer.
-      h.pc = res.nextPc;
-      if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
       v.state = VcpuState.VCPU_STATE_BLOCKED;
       v.wakeNs = this.timerDeadlineNs(v);
       events.push(this.stamp.make({ timeNs: now, kind: 'block', vm: vm.id, vcpu: v.index, pcpu, value: v.wakeNs }));
       return true;
     }
+    return false;
+  }
+
+  /** The state changes a resolution carries: registers, guest memory, the timer, virtual state. */
+  private applyResolution(v: Vcpu, res: TrapResolution): void {
+    const h = v.hart;
     for (const w of res.writes) if (w.reg !== 0) h.x[w.reg] = w.value;
-    for (const m of res.memoryWrites) vm.bus.writeBytes(m.addr, m.fill > 0 ? new Uint8Array(m.fill) : m.data);
+    for (const m of res.memoryWrites) v.vm.bus.writeBytes(m.addr, m.fill > 0 ? new Uint8Array(m.fill) : m.data);
     if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
     else if (res.setTimer) h.setStimecmp(res.timer);
     if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
-    h.pc = res.nextPc;
-    return false;
   }
 
   /**
