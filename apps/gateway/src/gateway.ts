@@ -3,9 +3,9 @@
 // run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
 
 import { NatsBus } from '@vsim/bus';
-import { Event, SimulationStatus } from '@vsim/proto';
+import { Event, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SimResult, SimSpec, grpcControlPlane,
+  ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
 } from '@vsim/runtime';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
@@ -36,7 +36,7 @@ export interface Simulation {
   /** Host -> cpu-node id, once running. */
   assignment?: Readonly<Record<string, string>>;
   /** The control plane the simulation runs on, while it runs (for Pause/Resume). */
-  control?: { scheduler: { pause(r: { sim: string }): Promise<unknown>; resume(r: { sim: string }): Promise<unknown> } };
+  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler'> };
 }
 
 export interface GatewayOptions {
@@ -109,6 +109,32 @@ export class Gateway {
     await sim.control.scheduler.resume({ sim: id });
     sim.state = 'running';
     this.log.info({ sim: id }, 'simulation resumed');
+  }
+
+  /**
+   * Run-time scheduling parameters (`vsim sched-credit`, ...) and hot swap (`vsim sched swap`),
+   * forwarded to the scheduler that runs the simulation: effective at each host's next decision.
+   */
+  async setSchedParams(req: SetSchedParamsRequest): Promise<void> {
+    await this.liveScheduler(req.sim, 'scheduling parameters can be set').setSchedParams(req);
+    this.log.info({ sim: req.sim, vm: req.vm || undefined, params: req.paramsJson }, 'scheduling parameters set');
+  }
+
+  async getSchedParams(id: string): Promise<SchedParams> {
+    return this.liveScheduler(id, 'scheduling parameters can be read').getSchedParams({ sim: id });
+  }
+
+  async swapScheduler(req: SwapSchedulerRequest): Promise<void> {
+    await this.liveScheduler(req.sim, 'the scheduler can be swapped').swapScheduler(req);
+    this.log.info({ sim: req.sim, policy: req.policy }, 'scheduler swap requested');
+  }
+
+  private liveScheduler(id: string, what: string): NonNullable<Simulation['control']>['scheduler'] {
+    const sim = this.get(id);
+    if ((sim.state !== 'running' && sim.state !== 'paused') || !sim.control) {
+      throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only while it runs ${what}`);
+    }
+    return sim.control.scheduler;
   }
 
   status(id: string): SimulationStatus {

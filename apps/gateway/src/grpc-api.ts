@@ -1,7 +1,8 @@
-// vsim.v1.Gateway over gRPC: Submit, Start, Status, StreamEvents, Results.
+// vsim.v1.Gateway over gRPC: Submit, Start, Pause, Resume, Status, StreamEvents, Results, and the
+// run-time scheduler calls SetSchedParams, GetSchedParams, SwapScheduler.
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
-import { Event, GatewayServer, SimulationRef } from '@vsim/proto';
+import { Event, GatewayServer, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
 import { isControlError } from '@vsim/runtime';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
@@ -38,6 +39,15 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       return {};
     }),
     status: unary('Status', log, (req: SimulationRef) => gw.status(req.sim)),
+    setSchedParams: unary('SetSchedParams', log, async (req: SetSchedParamsRequest) => {
+      await gw.setSchedParams(req);
+      return {};
+    }),
+    getSchedParams: unary('GetSchedParams', log, (req: SimulationRef) => gw.getSchedParams(req.sim)),
+    swapScheduler: unary('SwapScheduler', log, async (req: SwapSchedulerRequest) => {
+      await gw.swapScheduler(req);
+      return {};
+    }),
     results: unary('Results', log, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
     streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
       let stop = () => undefined as unknown;

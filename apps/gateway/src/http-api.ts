@@ -8,6 +8,10 @@
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
 //   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
 //                                        streamed until the simulation ends
+//   POST /v1/simulations/:id/sched/params  {vm?, params: {weight: 512, ...}, policy?} -> 200 {sim}
+//                                     (no vm: scheduler-wide, e.g. {tslice, ratelimit}; values in ns)
+//   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
+//   POST /v1/simulations/:id/sched/swap    {policy, params?} -> 200 {sim}   (hot swap)
 //   GET  /healthz                     -> 200 {status: "ok"}
 // Errors are {error} with 400 (bad input), 404, 409 (wrong state), 413, 503 (shutting down) or 500.
 
@@ -88,10 +92,16 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+async function readObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   const [, id, action] = m;
@@ -121,6 +131,30 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
     case 'POST :id/resume':
       await gw.resume(id);
       return send(res, 200, { sim: id, state: gw.status(id).state });
+    case 'POST :id/sched/params': {
+      const body = await readObject(req);
+      const { vm = '', params, policy = '' } = body as { vm?: unknown; params?: unknown; policy?: unknown };
+      if (typeof vm !== 'string') throw new HttpError(400, 'body.vm must be a string');
+      if (typeof policy !== 'string') throw new HttpError(400, 'body.policy must be a string');
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
+      await gw.setSchedParams({ sim: id, vm, paramsJson: JSON.stringify(params), policy });
+      return send(res, 200, { sim: id });
+    }
+    case 'GET :id/sched/params': {
+      const p = await gw.getSchedParams(id);
+      return send(res, 200, {
+        hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, params: JSON.parse(h.paramsJson || '{}'), nowNs: h.nowNs })),
+        vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: JSON.parse(v.paramsJson || '{}') })),
+      });
+    }
+    case 'POST :id/sched/swap': {
+      const body = await readObject(req);
+      const { policy, params = {} } = body as { policy?: unknown; params?: unknown };
+      if (typeof policy !== 'string' || policy === '') throw new HttpError(400, 'body.policy must be a policy name');
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
+      await gw.swapScheduler({ sim: id, policy, paramsJson: JSON.stringify(params) });
+      return send(res, 200, { sim: id });
+    }
     case 'GET :id': {
       const sim = gw.get(id);
       return send(res, 200, { ...gw.status(id), timing: sim.timing, assignment: sim.assignment ?? null });

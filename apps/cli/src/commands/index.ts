@@ -8,5 +8,7 @@ import { runCommand } from './run';
 import { composeCommand } from './compose';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
+import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 
-export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand, helpCommand(() => COMMANDS)];
+export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand,
+  schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, helpCommand(() => COMMANDS)];

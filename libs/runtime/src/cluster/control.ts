@@ -6,7 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import {
   Ack, AddActionRequest, AddHostRequest, AddVmRequest, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
-  RunResult, ServiceStatus, SimulationRef, StatusRequest,
+  RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, StatusRequest, SwapSchedulerRequest,
 } from '@vsim/proto';
 
 /** HypervisorControl (control.proto). */
@@ -33,6 +33,10 @@ export interface SchedulerControl {
   run(req: RunRequest): Promise<RunResult>;
   pause(req: SimulationRef): Promise<Ack>;
   resume(req: SimulationRef): Promise<Ack>;
+  /** Run time (`xl sched-*`, hot swap): effective at each host's next scheduling decision. */
+  setSchedParams(req: SetSchedParamsRequest): Promise<Ack>;
+  getSchedParams(req: SimulationRef): Promise<SchedParams>;
+  swapScheduler(req: SwapSchedulerRequest): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;
 }

@@ -3,9 +3,12 @@
 
 import { status } from '@grpc/grpc-js';
 import { Bus } from '@vsim/bus';
-import { Ack, AddActionRequest, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, ServiceStatus, SimulationRef } from '@vsim/proto';
+import {
+  Ack, AddActionRequest, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest,
+  SimulationRef, SwapSchedulerRequest,
+} from '@vsim/proto';
 import { HostLoopResult } from '../scheduler/host-loop';
-import { SchedulerService, SimAction } from '../scheduler/service';
+import { NotFoundError, SchedulerService, SimAction } from '../scheduler/service';
 import {
   ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
   invalid, notFound, parseJsonObject, precondition, silentLogger,
@@ -127,6 +130,46 @@ export class SchedulerControlImpl implements SchedulerControl {
     this.state(req.sim).svc.resume();
     this.log.info({ sim: req.sim }, 'resumed');
     return {};
+  }
+
+  async setSchedParams(req: SetSchedParamsRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    if (Object.keys(params).length === 0) throw invalid('params_json names no parameter to set');
+    this.runTime(() => (req.vm === ''
+      ? st.svc.setSchedulerParams(params, req.policy)
+      : st.svc.setVmParams(checkVmId(req.vm), params, req.policy)));
+    this.counters.paramsSet = (this.counters.paramsSet ?? 0) + 1;
+    this.log.info({ sim: req.sim, vm: req.vm || undefined, params, policy: req.policy || undefined }, 'scheduling parameters set');
+    return {};
+  }
+
+  async getSchedParams(req: SimulationRef): Promise<SchedParams> {
+    const p = this.state(req.sim).svc.schedParams();
+    return {
+      hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, paramsJson: JSON.stringify(h.params), nowNs: h.nowNs })),
+      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, paramsJson: JSON.stringify(v.params) })),
+    };
+  }
+
+  async swapScheduler(req: SwapSchedulerRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    this.runTime(() => st.svc.swapNow({ policy: req.policy, params }));
+    this.counters.swaps = (this.counters.swaps ?? 0) + 1;
+    this.log.info({ sim: req.sim, policy: req.policy, params }, 'scheduler swap requested');
+    return {};
+  }
+
+  /** A run-time call: bad values are INVALID_ARGUMENT, unknown VMs NOT_FOUND. */
+  private runTime(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof NotFoundError) throw notFound(err.message);
+      if (err instanceof RangeError) throw invalid(err.message);
+      throw err;
+    }
   }
 
   async closeSimulation(req: SimulationRef): Promise<Ack> {

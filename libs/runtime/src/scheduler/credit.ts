@@ -15,7 +15,7 @@
 // Simplifications (documented, not hidden): one socket, no SMT, no affinity/cpupools, no yield,
 // no tasklets, vcpu_migration_delay = 0 (Xen's default), every pCPU's tick on one global grid.
 
-import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 
 // ---- Constants (credit.c "Basic constants" unless stated) -----------------------------------
 /** CSCHED_DEFAULT_WEIGHT. */
@@ -36,6 +36,11 @@ export const CSCHED_DEFAULT_RATELIMIT_NS = 1_000_000;
  * so the shortest rate-limit timer is literally 100 ns; we keep that.
  */
 export const CSCHED_MIN_TIMER_NS = 100;
+/** XEN_SYSCTL_CSCHED_TSLICE_MIN/MAX (1, 1000 ms) and XEN_SYSCTL_SCHED_RATELIMIT_MIN/MAX (100, 500000 us), xen/include/public/sysctl.h, in ns. */
+export const XEN_SYSCTL_CSCHED_TSLICE_MIN_NS = 1_000_000;
+export const XEN_SYSCTL_CSCHED_TSLICE_MAX_NS = 1_000_000_000;
+export const XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS = 100_000;
+export const XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS = 500_000_000;
 /** Priorities ("Priorities" in credit.c). */
 export const CSCHED_PRI_TS_BOOST = 0;
 export const CSCHED_PRI_TS_UNDER = -1;
@@ -125,17 +130,18 @@ export class CreditPolicy implements SchedulerPolicy {
   readonly name = 'credit';
   trace?: SchedTrace;
 
-  readonly tslice: number;
-  readonly ratelimit: number;
+  // tslice, ratelimit and what derives from them change at run time (csched_sys_cntl).
+  tslice: number;
+  ratelimit: number;
   readonly accounting: CreditAccounting;
   readonly boost: boolean;
   readonly acctPhase: number;
   /** prv->tick_period_us, in ns. */
-  readonly tickPeriod: number;
+  tickPeriod: number;
   /** prv->credits_per_tslice. */
-  readonly creditsPerTslice: number;
+  creditsPerTslice: number;
   /** CSCHED_CREDITS_PER_TICK of the old tick accounting (100 with the defaults). */
-  readonly creditsPerTick: number;
+  creditsPerTick: number;
 
   private readonly svcs = new Map<string, Svc>();
   private readonly doms = new Map<string, Dom>();
@@ -145,7 +151,7 @@ export class CreditPolicy implements SchedulerPolicy {
   private readonly activeSdom: Dom[] = [];
   private weight = 0;
   /** prv->credit = credits_per_tslice * ncpus. */
-  private readonly credit: number;
+  private credit: number;
   private creditBalance = 0;
   private runqSort = 0;
   private balanceBias = 0;
@@ -241,6 +247,43 @@ export class CreditPolicy implements SchedulerPolicy {
     const credits = Math.floor(val / NS_PER_MS);
     svc.residual = val - credits * NS_PER_MS;
     svc.credit -= credits;
+  }
+
+  /**
+   * csched_sys_cntl (XEN_SYSCTL_SCHEDOP_putinfo, `xl sched-credit -s -t MS -r US`): new tslice and
+   * ratelimit (ns), checked against the sysctl bounds, then __csched_set_tslice. Running timers keep
+   * their deadline; they re-arm with the new periods, as Xen's do.
+   */
+  setSchedulerParams(params: Readonly<Record<string, unknown>>, _now: number): void {
+    for (const k of Object.keys(params)) {
+      if (k !== 'tslice' && k !== 'ratelimit') throw new RangeError(`credit: unknown scheduler parameter '${k}' (tslice, ratelimit)`);
+    }
+    const tslice = params.tslice ?? this.tslice;
+    const ratelimit = params.ratelimit ?? this.ratelimit;
+    if (typeof tslice !== 'number' || !(tslice >= XEN_SYSCTL_CSCHED_TSLICE_MIN_NS && tslice <= XEN_SYSCTL_CSCHED_TSLICE_MAX_NS)) {
+      throw new RangeError(`credit: tslice must be in [${XEN_SYSCTL_CSCHED_TSLICE_MIN_NS}, ${XEN_SYSCTL_CSCHED_TSLICE_MAX_NS}] ns, got ${String(tslice)}`);
+    }
+    if (typeof ratelimit !== 'number' || !(ratelimit === 0 || (ratelimit >= XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS && ratelimit <= XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS)) || ratelimit > tslice) {
+      throw new RangeError(`credit: ratelimit must be 0 or in [${XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS}, ${XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS}] ns and at most tslice, got ${String(ratelimit)}`);
+    }
+    this.tslice = tslice;
+    this.ratelimit = ratelimit;
+    this.setTslice();
+  }
+
+  /** __csched_set_tslice: the tick, credits per tslice and prv->credit follow tslice. */
+  private setTslice(): void {
+    const ticksPerTslice = this.tslice < CSCHED_TICKS_PER_TSLICE * NS_PER_MS ? 1 : CSCHED_TICKS_PER_TSLICE;
+    this.tickPeriod = Math.floor(this.tslice / ticksPerTslice);
+    this.creditsPerTslice = Math.round(CSCHED_CREDITS_PER_MSEC * this.tslice / NS_PER_MS);
+    this.creditsPerTick = Math.round(CSCHED_CREDITS_PER_MSEC * this.tickPeriod / NS_PER_MS);
+    this.credit = this.creditsPerTslice * this.pcpus.length;
+  }
+
+  /** The run queues as check() sees them (parked and blocked vCPUs are asleep). */
+  queues(): PolicyQueues {
+    const c = this.check();
+    return { running: c.running, queued: c.queued, asleep: [...c.parked, ...c.blocked] };
   }
 
   /** csched_dom_cntl (XEN_DOMCTL_SCHEDOP_putinfo): weight and cap of the vCPU's domain. */

@@ -4,7 +4,7 @@
 
 import { Event, RunOrder, RunReport, VcpuState } from '@vsim/proto';
 import { EventStamper } from '../events/log';
-import { SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
+import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
 
 export interface LoopVm {
   readonly id: string;
@@ -37,7 +37,9 @@ export type RunHost = (order: RunOrder) => Promise<RunReport>;
 export type LoopAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
-  | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly make: () => SchedulerPolicy }
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly make: () => SchedulerPolicy; readonly params?: Readonly<Record<string, unknown>> }
+  /** Scheduler-wide parameters (`xl sched-credit -s`), for the policy's setSchedulerParams. */
+  | { readonly kind: 'setScheduler'; readonly at: number; readonly params: Readonly<Record<string, unknown>> }
   | { readonly kind: 'killHost'; readonly at: number };
 
 interface Tracked {
@@ -59,6 +61,7 @@ export class HostLoop {
   private policy: SchedulerPolicy;
   private readonly actions: LoopAction[] = [];
   private killed = false;
+  private policySpec: { policy: string; params: Readonly<Record<string, unknown>> };
 
   constructor(
     private readonly sim: string,
@@ -67,10 +70,12 @@ export class HostLoop {
     policy: SchedulerPolicy,
     private readonly runHost: RunHost,
     private readonly onEvents: (events: readonly Event[]) => void = () => undefined,
+    policyParams: Readonly<Record<string, unknown>> = {},
   ) {
     this.stamp = new EventStamper(host, 'sched');
     this.current = new Array(pcpus).fill(null);
     this.policy = policy;
+    this.policySpec = { policy: policy.name, params: policyParams };
     this.attachTrace();
   }
 
@@ -118,10 +123,28 @@ export class HostLoop {
           }
           this.emit({ kind: a.kind, vm: a.vm, detail: 'action' });
           break;
-        case 'set':
-          for (const t of this.vcpusOf(a.vm)) t.params = { ...t.params, ...a.params };
-          for (const t of this.vcpusOf(a.vm)) this.policy.setParams?.(t.ref, t.params, this.now);
-          this.emit({ kind: 'set', vm: a.vm, detail: JSON.stringify(a.params) });
+        case 'set': {
+          // Validated when requested; a swap in between may make the new policy refuse them: then
+          // the event says so and the old parameters stay (a run-time call never stops the run).
+          const merged = new Map(this.vcpusOf(a.vm).map((t) => [t, { ...t.params, ...a.params }]));
+          try {
+            for (const [t, params] of merged) this.policy.setParams?.(t.ref, params, this.now);
+            for (const [t, params] of merged) t.params = params;
+            this.emit({ kind: 'set', vm: a.vm, detail: JSON.stringify(a.params) });
+          } catch (err) {
+            this.emit({ kind: 'set-refused', vm: a.vm, detail: `${JSON.stringify(a.params)}: ${(err as Error).message}` });
+          }
+          break;
+        }
+        case 'setScheduler':
+          try {
+            if (!this.policy.setSchedulerParams) throw new RangeError(`${this.policy.name} has no scheduler-wide parameters`);
+            this.policy.setSchedulerParams(a.params, this.now);
+            this.policySpec = { policy: this.policySpec.policy, params: { ...this.policySpec.params, ...a.params } };
+            this.emit({ kind: 'set-scheduler', detail: JSON.stringify(a.params) });
+          } catch (err) {
+            this.emit({ kind: 'set-refused', detail: `${JSON.stringify(a.params)}: ${(err as Error).message}` });
+          }
           break;
         case 'swapScheduler': {
           // Hand the run queues over: every live vCPU joins the new policy, the blocked and the
@@ -134,7 +157,8 @@ export class HostLoop {
             this.policy.add(t.ref, t.params, this.now);
             if (t.paused || t.stats.state === VcpuState.VCPU_STATE_BLOCKED) this.policy.sleep(t.ref, this.now);
           }
-          this.emit({ kind: 'swap-scheduler', detail: a.policy });
+          this.policySpec = { policy: a.policy, params: a.params ?? {} };
+          this.emit({ kind: 'swap-scheduler', detail: JSON.stringify({ policy: a.policy, ...this.handover() }) });
           break;
         }
         case 'killHost':
@@ -148,6 +172,47 @@ export class HostLoop {
           break;
       }
     }
+  }
+
+  /**
+   * After a swap: where the new policy holds every live vCPU. A runnable, unpaused vCPU must be
+   * running or queued exactly once, any other nowhere but asleep; `lost` and `duplicated` list
+   * the ones that are not (always empty unless a policy has a bug).
+   */
+  private handover(): { queues?: PolicyQueues; lost: string[]; duplicated: string[] } {
+    const queues = this.policy.queues?.();
+    if (!queues) return { lost: [], duplicated: [] };
+    const seen = new Map<string, number>();
+    for (const k of [...queues.running, ...queues.queued.flat()]) if (k !== null) seen.set(k, (seen.get(k) ?? 0) + 1);
+    const lost: string[] = [];
+    const duplicated: string[] = [];
+    for (const t of this.tracked.values()) {
+      const n = seen.get(t.ref.key) ?? 0;
+      const runnable = !t.paused && t.stats.state === VcpuState.VCPU_STATE_RUNNABLE;
+      if (runnable && n === 0) lost.push(t.ref.key);
+      if (n > (runnable ? 1 : 0)) duplicated.push(t.ref.key);
+    }
+    return { queues, lost, duplicated };
+  }
+
+  /** The policy this host runs now and its scheduler-wide parameters (as last set). */
+  get currentPolicy(): { readonly policy: string; readonly params: Readonly<Record<string, unknown>> } {
+    return this.policySpec;
+  }
+
+  /** Virtual time this host's loop has reached. */
+  get virtualNow(): number {
+    return this.now;
+  }
+
+  /** A VM's scheduling parameters as last applied (undefined: not on this host). */
+  vmParams(vm: string): VmSchedParams | undefined {
+    return this.vcpusOf(vm)[0]?.params;
+  }
+
+  /** The VMs on this host, in the order they were added. */
+  vmIds(): string[] {
+    return [...new Set([...this.tracked.values()].map((t) => t.ref.vm))];
   }
 
   private vcpusOf(vm: string): Tracked[] {

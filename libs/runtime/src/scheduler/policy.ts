@@ -48,6 +48,24 @@ export interface SchedulerPolicy {
   schedule(now: number): Decision;
   /** New scheduling parameters for a vCPU (an `xl sched-*` call), effective at the next decision. */
   setParams?(v: VcpuRef, params: VmSchedParams, now: number): void;
+  /**
+   * New scheduler-wide parameters (`xl sched-credit -s -t TSLICE -r RATELIMIT`: the policy's own
+   * keys, in ns), effective at the next decision. Throws RangeError, changing nothing, on a value
+   * the policy refuses.
+   */
+  setSchedulerParams?(params: Readonly<Record<string, unknown>>, now: number): void;
+  /** Where every vCPU the policy holds is, by key (for hand-over checks after a swap). */
+  queues?(): PolicyQueues;
+}
+
+/** A policy's run queues, by vCPU key: each vCPU it holds appears in exactly one place. */
+export interface PolicyQueues {
+  /** Per pCPU, the vCPU it runs (or null). */
+  readonly running: readonly (string | null)[];
+  /** Runnable, waiting for a pCPU (one list per run queue). */
+  readonly queued: readonly (readonly string[])[];
+  /** Held but not runnable: blocked, paused, parked. */
+  readonly asleep: readonly string[];
 }
 
 export function vcpuRef(vm: string, vcpu: number): VcpuRef {

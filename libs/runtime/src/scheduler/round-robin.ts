@@ -3,7 +3,7 @@
 // once; one that wakes joins the tail. Equal shares, no weights: the yardstick the Xen policies
 // are compared against.
 
-import { Decision, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
+import { Decision, PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
 
 /** Default slice: Xen Credit's 30 ms would make short demos coarse; 10 ms is Linux CFS-like. */
 export const RR_DEFAULT_TIMESLICE_NS = 10_000_000;
@@ -19,7 +19,7 @@ export class RoundRobinPolicy implements SchedulerPolicy {
   private readonly running: (Running | null)[];
   private readonly runnable = new Set<string>();
 
-  constructor(pcpus: number, private readonly timesliceNs = RR_DEFAULT_TIMESLICE_NS) {
+  constructor(pcpus: number, private timesliceNs = RR_DEFAULT_TIMESLICE_NS) {
     if (!(timesliceNs > 0)) throw new RangeError(`round-robin timeslice must be positive, got ${timesliceNs}`);
     this.running = new Array(pcpus).fill(null);
   }
@@ -43,6 +43,18 @@ export class RoundRobinPolicy implements SchedulerPolicy {
   sleep(v: VcpuRef): void {
     this.runnable.delete(v.key);
     this.dequeue(v);
+  }
+
+  /** `timeslice` (ns): slices started from now on have the new length. */
+  setSchedulerParams(params: Readonly<Record<string, unknown>>): void {
+    for (const k of Object.keys(params)) if (k !== 'timeslice') throw new RangeError(`round-robin: unknown scheduler parameter '${k}' (timeslice)`);
+    const t = params.timeslice ?? this.timesliceNs;
+    if (typeof t !== 'number' || !(t > 0)) throw new RangeError(`round-robin timeslice must be positive, got ${String(t)}`);
+    this.timesliceNs = t;
+  }
+
+  queues(): PolicyQueues {
+    return { running: this.running.map((r) => r?.v.key ?? null), queued: [this.queue.map((v) => v.key)], asleep: [] };
   }
 
   charge(): void {

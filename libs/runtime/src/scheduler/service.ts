@@ -6,7 +6,7 @@ import { Bus } from '@vsim/bus';
 import { EventBatch, RunOrder, RunReport, encode } from '@vsim/proto';
 import { subjects } from '../subjects';
 import { HostLoop, HostLoopResult, LoopVm } from './host-loop';
-import { SchedulerPolicy, VmSchedParams } from './policy';
+import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { RoundRobinPolicy } from './round-robin';
 import { CreditPolicy } from './credit';
 import { SedfPolicy } from './sedf';
@@ -58,6 +58,11 @@ export type SimAction =
   | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
   | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
 
+/** A run-time call named a VM or host the scheduler does not know. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
 export class SchedulerService {
   private readonly loops = new Map<string, HostLoop>();
   private readonly pcpus = new Map<string, number>();
@@ -81,6 +86,7 @@ export class SchedulerService {
           this.published.set(host, (this.published.get(host) ?? 0) + chunk.length);
         }
       },
+      policy.params,
     );
     this.loops.set(host, loop);
     this.pcpus.set(host, pcpus);
@@ -106,13 +112,60 @@ export class SchedulerService {
         for (const [host, loop] of this.loops) {
           const pcpus = this.pcpus.get(host)!;
           makePolicy(a.scheduler, pcpus); // validate now, not mid-run
-          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: a.scheduler.policy, make: () => makePolicy(a.scheduler, pcpus) });
+          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: a.scheduler.policy, params: a.scheduler.params, make: () => makePolicy(a.scheduler, pcpus) });
         }
         return;
       case 'killHost':
         loopOf(a.host, `unknown host '${a.host}'`).addAction({ kind: 'killHost', at: a.at });
         return;
     }
+  }
+
+  // ---- Run time (`xl sched-*`, `vsim sched swap`): each takes effect at the next decision of the
+  // loop of every host concerned, i.e. at the virtual time that host has reached when it arrives.
+  // Parameters are checked here, against a throwaway policy of the kind the host runs, so a bad
+  // value is refused at once and never reaches a running loop.
+
+  /** New scheduling parameters for a VM (`xl sched-credit -d VM -w W`). */
+  setVmParams(vm: string, params: VmSchedParams, policy = ''): void {
+    const host = this.hostOfVm.get(vm);
+    const loop = host === undefined ? undefined : this.loops.get(host);
+    if (!loop) throw new NotFoundError(`unknown VM '${vm}'`);
+    const current = loop.currentPolicy;
+    if (policy !== '' && policy !== current.policy) throw new RangeError(`VM ${vm} is scheduled by ${current.policy}, not ${policy}`);
+    const merged = { ...loop.vmParams(vm), ...params };
+    const probe = makePolicy(current, 1);
+    if (!probe.setParams) throw new RangeError(`${current.policy} has no per-VM parameters`);
+    probe.add(vcpuRef(vm, 0), merged, 0); // throws RangeError naming the bad parameter
+    loop.addAction({ kind: 'set', at: loop.virtualNow, vm, params });
+  }
+
+  /** New scheduler-wide parameters on every host (`xl sched-credit -s -t MS -r US`). */
+  setSchedulerParams(params: Readonly<Record<string, unknown>>, policy = ''): void {
+    for (const [host, loop] of this.loops) {
+      const current = loop.currentPolicy;
+      if (policy !== '' && policy !== current.policy) throw new RangeError(`host ${host} runs ${current.policy}, not ${policy}`);
+      const probe = makePolicy(current, this.pcpus.get(host)!);
+      if (!probe.setSchedulerParams) throw new RangeError(`${current.policy} has no scheduler-wide parameters`);
+      probe.setSchedulerParams(params, 0);
+    }
+    for (const loop of this.loops.values()) loop.addAction({ kind: 'setScheduler', at: loop.virtualNow, params });
+  }
+
+  /** Hot swap: every host hands its run queues over to a new policy at its next decision. */
+  swapNow(spec: PolicySpec): void {
+    for (const [host, loop] of this.loops) {
+      const pcpus = this.pcpus.get(host)!;
+      makePolicy(spec, pcpus); // validate now, not mid-run
+      loop.addAction({ kind: 'swapScheduler', at: loop.virtualNow, policy: spec.policy, params: spec.params, make: () => makePolicy(spec, pcpus) });
+    }
+  }
+
+  /** What each host runs and each VM's parameters, as last applied. */
+  schedParams(): { hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[]; vms: { vm: string; host: string; params: VmSchedParams }[] } {
+    const hosts = [...this.loops].map(([host, l]) => ({ host, ...l.currentPolicy, nowNs: l.virtualNow }));
+    const vms = [...this.loops].flatMap(([host, l]) => l.vmIds().map((vm) => ({ vm, host, params: l.vmParams(vm) ?? {} })));
+    return { hosts, vms };
   }
 
   /** Events published so far on vsim.<sim>.events.<host> (what a collector must have received). */

@@ -154,6 +154,64 @@ export interface RunResult {
   hosts: HostResult[];
 }
 
+/**
+ * Run-time scheduling parameters, as `xl sched-credit|sched-credit2|sched-sedf|sched-rtds` set them.
+ * Applied by the loop of each host concerned at its next scheduling decision (between two run
+ * orders), so they take effect at the virtual time that host has reached when the call arrives.
+ */
+export interface SetSchedParamsRequest {
+  sim: string;
+  /**
+   * The VM whose parameters change (all its vCPUs); empty: the scheduler-wide parameters of every
+   * host (`xl sched-credit -s`: tslice, ratelimit).
+   */
+  vm: string;
+  /**
+   * A JSON object of the parameters to change, the others keep their values. Per VM: weight, cap
+   * (credit, credit2), slice, period, extra (sedf), budget, period, extratime (rtds), in ns.
+   * Scheduler-wide: tslice, ratelimit (credit), timeslice (round-robin), in ns.
+   */
+  paramsJson: string;
+  /**
+   * When non-empty, the call is refused unless the hosts concerned run this policy (as
+   * `xl sched-credit` refuses a cpupool that runs another scheduler).
+   */
+  policy: string;
+}
+
+/**
+ * Live hot swap (`vsim sched swap`): every host of the simulation hands its run queues over to a
+ * new policy at its next scheduling decision.
+ */
+export interface SwapSchedulerRequest {
+  sim: string;
+  policy: string;
+  /** The new policy's scheduler-wide parameters as JSON. */
+  paramsJson: string;
+}
+
+export interface HostSchedParams {
+  host: string;
+  /** The policy the host runs now (after any swap already applied). */
+  policy: string;
+  /** Its scheduler-wide parameters as JSON (as last set). */
+  paramsJson: string;
+  /** Virtual time the host's loop has reached. */
+  nowNs: number;
+}
+
+export interface DomainSchedParams {
+  vm: string;
+  host: string;
+  /** The VM's scheduling parameters as JSON (as last set). */
+  paramsJson: string;
+}
+
+export interface SchedParams {
+  hosts: HostSchedParams[];
+  vms: DomainSchedParams[];
+}
+
 export interface SubmitRequest {
   /** The scenario file's text, and its images by the path the scenario names them with. */
   scenarioYaml: string;
@@ -2098,6 +2156,547 @@ export const RunResult: MessageFns<RunResult> = {
   },
 };
 
+function createBaseSetSchedParamsRequest(): SetSchedParamsRequest {
+  return { sim: "", vm: "", paramsJson: "", policy: "" };
+}
+
+export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
+  encode(message: SetSchedParamsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.vm !== "") {
+      writer.uint32(18).string(message.vm);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(26).string(message.paramsJson);
+    }
+    if (message.policy !== "") {
+      writer.uint32(34).string(message.policy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetSchedParamsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetSchedParamsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSchedParamsRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+    };
+  },
+
+  toJSON(message: SetSchedParamsRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSchedParamsRequest>): SetSchedParamsRequest {
+    return SetSchedParamsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSchedParamsRequest>): SetSchedParamsRequest {
+    const message = createBaseSetSchedParamsRequest();
+    message.sim = object.sim ?? "";
+    message.vm = object.vm ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.policy = object.policy ?? "";
+    return message;
+  },
+};
+
+function createBaseSwapSchedulerRequest(): SwapSchedulerRequest {
+  return { sim: "", policy: "", paramsJson: "" };
+}
+
+export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
+  encode(message: SwapSchedulerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.policy !== "") {
+      writer.uint32(18).string(message.policy);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(26).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwapSchedulerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwapSchedulerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwapSchedulerRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: SwapSchedulerRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SwapSchedulerRequest>): SwapSchedulerRequest {
+    return SwapSchedulerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SwapSchedulerRequest>): SwapSchedulerRequest {
+    const message = createBaseSwapSchedulerRequest();
+    message.sim = object.sim ?? "";
+    message.policy = object.policy ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseHostSchedParams(): HostSchedParams {
+  return { host: "", policy: "", paramsJson: "", nowNs: 0 };
+}
+
+export const HostSchedParams: MessageFns<HostSchedParams> = {
+  encode(message: HostSchedParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.policy !== "") {
+      writer.uint32(18).string(message.policy);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(26).string(message.paramsJson);
+    }
+    if (message.nowNs !== 0) {
+      writer.uint32(32).uint64(message.nowNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostSchedParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostSchedParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.nowNs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostSchedParams {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      nowNs: isSet(object.nowNs)
+        ? globalThis.Number(object.nowNs)
+        : isSet(object.now_ns)
+        ? globalThis.Number(object.now_ns)
+        : 0,
+    };
+  },
+
+  toJSON(message: HostSchedParams): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.nowNs !== 0) {
+      obj.nowNs = Math.round(message.nowNs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HostSchedParams>): HostSchedParams {
+    return HostSchedParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HostSchedParams>): HostSchedParams {
+    const message = createBaseHostSchedParams();
+    message.host = object.host ?? "";
+    message.policy = object.policy ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.nowNs = object.nowNs ?? 0;
+    return message;
+  },
+};
+
+function createBaseDomainSchedParams(): DomainSchedParams {
+  return { vm: "", host: "", paramsJson: "" };
+}
+
+export const DomainSchedParams: MessageFns<DomainSchedParams> = {
+  encode(message: DomainSchedParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vm !== "") {
+      writer.uint32(10).string(message.vm);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(26).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DomainSchedParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDomainSchedParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DomainSchedParams {
+    return {
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: DomainSchedParams): unknown {
+    const obj: any = {};
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DomainSchedParams>): DomainSchedParams {
+    return DomainSchedParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DomainSchedParams>): DomainSchedParams {
+    const message = createBaseDomainSchedParams();
+    message.vm = object.vm ?? "";
+    message.host = object.host ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseSchedParams(): SchedParams {
+  return { hosts: [], vms: [] };
+}
+
+export const SchedParams: MessageFns<SchedParams> = {
+  encode(message: SchedParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      HostSchedParams.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.vms) {
+      DomainSchedParams.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(HostSchedParams.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vms.push(DomainSchedParams.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedParams {
+    return {
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostSchedParams.fromJSON(e)) : [],
+      vms: globalThis.Array.isArray(object?.vms) ? object.vms.map((e: any) => DomainSchedParams.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: SchedParams): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => HostSchedParams.toJSON(e));
+    }
+    if (message.vms?.length) {
+      obj.vms = message.vms.map((e) => DomainSchedParams.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedParams>): SchedParams {
+    return SchedParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedParams>): SchedParams {
+    const message = createBaseSchedParams();
+    message.hosts = object.hosts?.map((e) => HostSchedParams.fromPartial(e)) || [];
+    message.vms = object.vms?.map((e) => DomainSchedParams.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseSubmitRequest(): SubmitRequest {
   return { scenarioYaml: "", images: {}, seed: undefined };
 }
@@ -2954,6 +3553,35 @@ export const SchedulerControlService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /** Run-time parameters and hot swap: effective at each host's next scheduling decision. */
+  setSchedParams: {
+    path: "/vsim.v1.SchedulerControl/SetSchedParams" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSchedParamsRequest): Buffer =>
+      Buffer.from(SetSchedParamsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSchedParamsRequest => SetSchedParamsRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  getSchedParams: {
+    path: "/vsim.v1.SchedulerControl/GetSchedParams" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: SchedParams): Buffer => Buffer.from(SchedParams.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SchedParams => SchedParams.decode(value),
+  },
+  swapScheduler: {
+    path: "/vsim.v1.SchedulerControl/SwapScheduler" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwapSchedulerRequest): Buffer => Buffer.from(SwapSchedulerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwapSchedulerRequest => SwapSchedulerRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   closeSimulation: {
     path: "/vsim.v1.SchedulerControl/CloseSimulation" as const,
     requestStream: false as const,
@@ -2983,6 +3611,10 @@ export interface SchedulerControlServer extends UntypedServiceImplementation {
   /** Hold the simulation's host loops between iterations (virtual time stands still) / let them go on. */
   pause: handleUnaryCall<SimulationRef, Ack>;
   resume: handleUnaryCall<SimulationRef, Ack>;
+  /** Run-time parameters and hot swap: effective at each host's next scheduling decision. */
+  setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
+  getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
+  swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<StatusRequest, ServiceStatus>;
 }
@@ -3058,6 +3690,52 @@ export interface SchedulerControlClient extends Client {
   ): ClientUnaryCall;
   resume(
     request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /** Run-time parameters and hot swap: effective at each host's next scheduling decision. */
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
@@ -3168,6 +3846,35 @@ export const GatewayService = {
     responseSerialize: (value: SimulationResult): Buffer => Buffer.from(SimulationResult.encode(value).finish()),
     responseDeserialize: (value: Buffer): SimulationResult => SimulationResult.decode(value),
   },
+  /** A running simulation's scheduler, as `xl sched-*` drives Xen's: forwarded to SchedulerControl. */
+  setSchedParams: {
+    path: "/vsim.v1.Gateway/SetSchedParams" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSchedParamsRequest): Buffer =>
+      Buffer.from(SetSchedParamsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSchedParamsRequest => SetSchedParamsRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  getSchedParams: {
+    path: "/vsim.v1.Gateway/GetSchedParams" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: SchedParams): Buffer => Buffer.from(SchedParams.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SchedParams => SchedParams.decode(value),
+  },
+  swapScheduler: {
+    path: "/vsim.v1.Gateway/SwapScheduler" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwapSchedulerRequest): Buffer => Buffer.from(SwapSchedulerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwapSchedulerRequest => SwapSchedulerRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
 } as const;
 
 export interface GatewayServer extends UntypedServiceImplementation {
@@ -3178,6 +3885,10 @@ export interface GatewayServer extends UntypedServiceImplementation {
   status: handleUnaryCall<SimulationRef, SimulationStatus>;
   streamEvents: handleServerStreamingCall<SimulationRef, Event>;
   results: handleUnaryCall<SimulationRef, SimulationResult>;
+  /** A running simulation's scheduler, as `xl sched-*` drives Xen's: forwarded to SchedulerControl. */
+  setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
+  getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
+  swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
 }
 
 export interface GatewayClient extends Client {
@@ -3267,6 +3978,52 @@ export interface GatewayClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SimulationResult) => void,
+  ): ClientUnaryCall;
+  /** A running simulation's scheduler, as `xl sched-*` drives Xen's: forwarded to SchedulerControl. */
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  setSchedParams(
+    request: SetSchedParamsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  getSchedParams(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SchedParams) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  swapScheduler(
+    request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,323 @@
+/**
+ * Run-time scheduler control of a simulation running on a cluster, as Xen's `xl` does it:
+ *
+ *   vsim sched-credit  --sim ID [-d VM [-w WEIGHT] [-c CAP]] [-s [-t TSLICE_MS] [-r RATELIMIT_US]]
+ *   vsim sched-credit2 --sim ID [-d VM [-w WEIGHT] [-c CAP]] [-s [-r RATELIMIT_US]]
+ *   vsim sched-sedf    --sim ID [-d VM [-p PERIOD_MS] [-s SLICE_MS] [-e EXTRA]]
+ *   vsim sched-rtds    --sim ID [-d VM [-p PERIOD_US] [-b BUDGET_US] [-e EXTRATIME]]
+ *   vsim sched swap    --sim ID --policy POLICY [--params JSON]      (hot swap)
+ *   vsim sched show    --sim ID
+ *
+ * Flags and units are xl's (xl(1): sched-credit takes tslice in ms and ratelimit in µs, sched-rtds
+ * period and budget in µs); vsim converts them to the ns its policies take. Without a value to
+ * set, the command prints the current parameters, as xl does. The gateway is found through NATS
+ * (--nats URL, as `vsim run --nats`) or given as its gRPC address (--gateway HOST:PORT).
+ *
+ * Exit status: 0 done; 1 the gateway refused the call (the line says why); 2 usage error; 69 no
+ * gateway reachable.
+ */
+
+import { Metadata, ServiceError, credentials } from '@grpc/grpc-js';
+import { NatsBus } from '@vsim/bus';
+import { GatewayClient, SchedParams } from '@vsim/proto';
+import { discover } from '@vsim/service';
+import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
+import { Command, EXIT } from '../command';
+import { Io } from '../io';
+import { EX_UNAVAILABLE } from '../run/remote';
+
+const NS_PER_US = 1_000;
+const NS_PER_MS = 1_000_000;
+
+const WHERE = {
+  sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id the gateway gave it, e.g. sim-1)' },
+  nats: { type: 'string', valueName: 'URL', description: 'find the gateway through NATS at URL' },
+  gateway: { type: 'string', valueName: 'HOST:PORT', description: "the gateway's gRPC address (instead of --nats)" },
+} as const;
+
+type GatewayCall = <Req, Res>(method: keyof GatewayClient, req: Req) => Promise<Res>;
+
+/** Connects to the gateway, runs `f`, closes. */
+async function withGateway<T>(command: string, o: { nats?: string; gateway?: string }, f: (call: GatewayCall) => Promise<T>): Promise<T> {
+  if ((o.nats === undefined) === (o.gateway === undefined)) throw usageError(command, 'give exactly one of --nats URL and --gateway HOST:PORT');
+  let address = o.gateway;
+  if (o.nats !== undefined) {
+    let bus: NatsBus;
+    try {
+      bus = await NatsBus.connect({ servers: o.nats.split(',').map((s) => s.trim()), connection: { maxReconnectAttempts: 0, timeout: 5000 } });
+    } catch (e) {
+      throw new CallError(`cannot reach NATS at ${o.nats}: ${(e as Error).message}`, EX_UNAVAILABLE);
+    }
+    try {
+      const found = await discover(bus, 'vsim-gateway', 2000);
+      if (found.length === 0) throw new CallError(`no gateway found on ${o.nats} (no vsim-gateway registered)`, EX_UNAVAILABLE);
+      address = found[0].grpc;
+    } finally {
+      await bus.close().catch(() => undefined);
+    }
+  }
+  const client = new GatewayClient(address!, credentials.createInsecure());
+  try {
+    return await f(<Req, Res>(method: keyof GatewayClient, req: Req) => new Promise<Res>((resolve, reject) => {
+      const m = client[method] as unknown as (r: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown;
+      m.call(client, req, new Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r)));
+    }));
+  } finally {
+    client.close();
+  }
+}
+
+class CallError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/** One xl per-domain or scheduler-wide option: its flag, the policy key, and the factor to ns. */
+interface ParamFlag {
+  readonly option: string;
+  readonly key: string;
+  readonly scale: number;
+  readonly scope: 'vm' | 'scheduler';
+  /** xl's boolean-as-0/1 options (extra, extratime). */
+  readonly boolean?: boolean;
+}
+
+interface XlCommandDef {
+  readonly name: string;
+  readonly policy: string;
+  readonly summary: string;
+  readonly options: OptionSpecs;
+  readonly params: readonly ParamFlag[];
+  /** The option that selects scheduler-wide parameters (xl's -s/--schedparam), if the policy has any. */
+  readonly schedparam?: string;
+  /** Columns of the per-VM table: [header, key, divide-by]. */
+  readonly columns: readonly (readonly [string, string, number])[];
+  readonly example: string;
+}
+
+function xlCommand(def: XlCommandDef): Command {
+  const options = { ...WHERE, domain: { type: 'string', short: 'd', valueName: 'VM', description: 'the VM (xl: domain) whose parameters to show or set' }, ...def.options, help: { type: 'boolean', short: 'h', description: 'show this help' } } as const;
+  const command = `vsim ${def.name}`;
+  const help = `Usage: ${command} --sim ID (--nats URL | --gateway HOST:PORT) [OPTIONS]
+
+${def.summary}, as xl ${def.name} does on Xen: with -d VM and values,
+sets that VM's parameters${def.schedparam ? `; with -${def.options[def.schedparam].short} and values, the scheduler-wide ones` : ''};
+without values, prints the current ones. Changes take effect at each host's next scheduling
+decision (the virtual time the host has reached when the call arrives).
+
+Options:
+${formatOptions(options)}
+
+Exit status: 0 done; 1 refused by the gateway or the scheduler (the line says why);
+2 usage error; 69 no gateway reachable.
+
+Example:
+  ${def.example}
+`;
+  return {
+    name: def.name,
+    summary: `${def.summary} of a running simulation (xl ${def.name})`,
+    help,
+    run: async (argv: readonly string[], io: Io) => {
+      const { options: o, positionals } = parseArgs(argv, options, { command });
+      const opts = o as Record<string, unknown>;
+      if (opts.help) {
+        io.stdout.write(help);
+        return EXIT.ok;
+      }
+      if (positionals.length > 0) throw usageError(command, `unexpected argument '${positionals[0]}'`);
+      if (typeof opts.sim !== 'string') throw usageError(command, '--sim ID is required');
+      const sched = def.schedparam !== undefined && opts[def.schedparam] === true;
+      const vm = opts.domain as string | undefined;
+      if (sched && vm !== undefined) throw usageError(command, `-d and -${def.options[def.schedparam!].short} are exclusive (as in xl)`);
+      const values: Record<string, number | boolean> = {};
+      for (const p of def.params) {
+        const v = opts[p.option];
+        if (v === undefined) continue;
+        if ((p.scope === 'scheduler') !== sched) {
+          throw usageError(command, p.scope === 'scheduler' ? `--${p.option} needs -${def.options[def.schedparam!].short}` : `--${p.option} needs -d VM`);
+        }
+        values[p.key] = p.boolean ? v !== 0 : (v as number) * p.scale;
+      }
+      try {
+        return await withGateway(command, opts as { nats?: string; gateway?: string }, async (call) => {
+          if (Object.keys(values).length > 0) {
+            await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: def.policy });
+            return EXIT.ok;
+          }
+          const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: opts.sim as string });
+          io.stdout.write(formatParams(p, def, vm));
+          return EXIT.ok;
+        });
+      } catch (e) {
+        if (!(e instanceof CallError)) throw e;
+        io.stderr.write(`vsim: ${def.name}: ${e.message}\n`);
+        return e.exitCode;
+      }
+    },
+  };
+}
+
+/** xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per VM. */
+function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string {
+  const lines: string[] = [];
+  for (const h of p.hosts) {
+    const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
+    const shown = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    lines.push(`Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`);
+  }
+  const vms = p.vms.filter((v) => only === undefined || v.vm === only);
+  if (only !== undefined && vms.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
+  lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...def.columns.map(([h]) => h.padStart(12))].join(''));
+  for (const v of vms) {
+    const params = JSON.parse(v.paramsJson || '{}') as Record<string, unknown>;
+    const cells = def.columns.map(([, key, div]) => {
+      const x = params[key];
+      return (typeof x === 'number' ? String(x / div) : x === undefined ? '-' : String(x)).padStart(12);
+    });
+    lines.push([v.vm.padEnd(24), v.host.padEnd(10), ...cells].join(''));
+  }
+  return lines.join('\n') + '\n';
+}
+
+// xl sched-credit: -d DOMAIN -w WEIGHT -c CAP (percent of one pCPU); -s -t TSLICE (ms) -r RATELIMIT (µs).
+const WEIGHT = { type: 'integer', short: 'w', min: 1, max: 65535, valueName: 'WEIGHT', description: 'relative weight (1-65535, default 256)' } as const;
+const CAP = { type: 'integer', short: 'c', min: 0, valueName: 'CAP', description: 'cap in % of one pCPU (0: none)' } as const;
+const RATELIMIT = { type: 'integer', short: 'r', min: 0, valueName: 'US', description: 'scheduler-wide rate limit in µs (0: off; with -s)' } as const;
+const SCHEDPARAM = { type: 'boolean', short: 's', description: 'scheduler-wide parameters instead of a VM\'s' } as const;
+
+export const schedCreditCommand = xlCommand({
+  name: 'sched-credit', policy: 'credit', summary: 'Show or set Credit scheduler parameters',
+  options: { weight: WEIGHT, cap: CAP, schedparam: SCHEDPARAM, tslice_ms: { type: 'integer', short: 't', min: 1, valueName: 'MS', description: 'scheduler-wide time slice in ms (with -s)' }, ratelimit_us: RATELIMIT },
+  schedparam: 'schedparam',
+  params: [
+    { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
+    { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
+    { option: 'tslice_ms', key: 'tslice', scale: NS_PER_MS, scope: 'scheduler' },
+    { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
+  ],
+  columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
+  example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim sim-1 -d web -w 512 -c 50',
+});
+
+export const schedCredit2Command = xlCommand({
+  name: 'sched-credit2', policy: 'credit2', summary: 'Show or set Credit2 scheduler parameters',
+  options: { weight: WEIGHT, cap: CAP, schedparam: SCHEDPARAM, ratelimit_us: RATELIMIT },
+  schedparam: 'schedparam',
+  params: [
+    { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
+    { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
+    { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
+  ],
+  columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
+  example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim sim-1 -d web -w 512',
+});
+
+// xl sched-sedf (Xen <= 4.5): -p PERIOD and -s SLICE in ms, -e EXTRA 0|1.
+export const schedSedfCommand = xlCommand({
+  name: 'sched-sedf', policy: 'sedf', summary: 'Show or set SEDF scheduler parameters',
+  options: {
+    period: { type: 'integer', short: 'p', min: 1, valueName: 'MS', description: 'period in ms' },
+    slice: { type: 'integer', short: 's', min: 1, valueName: 'MS', description: 'slice guaranteed per period, in ms' },
+    extratime: { type: 'integer', short: 'e', min: 0, max: 1, valueName: '0|1', description: 'may run in slack time' },
+  },
+  params: [
+    { option: 'period', key: 'period', scale: NS_PER_MS, scope: 'vm' },
+    { option: 'slice', key: 'slice', scale: NS_PER_MS, scope: 'vm' },
+    { option: 'extratime', key: 'extra', scale: 1, scope: 'vm', boolean: true },
+  ],
+  columns: [['Period(ms)', 'period', NS_PER_MS], ['Slice(ms)', 'slice', NS_PER_MS], ['Extra', 'extra', 1]],
+  example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim sim-1 -d rt -p 20 -s 5 -e 0',
+});
+
+// xl sched-rtds: -p PERIOD and -b BUDGET in µs, -e EXTRATIME 0|1.
+export const schedRtdsCommand = xlCommand({
+  name: 'sched-rtds', policy: 'rtds', summary: 'Show or set RTDS scheduler parameters',
+  options: {
+    period: { type: 'integer', short: 'p', min: 1, valueName: 'US', description: 'period in µs' },
+    budget: { type: 'integer', short: 'b', min: 1, valueName: 'US', description: 'budget per period in µs' },
+    extratime: { type: 'integer', short: 'e', min: 0, max: 1, valueName: '0|1', description: 'may run beyond its budget when a pCPU is idle' },
+  },
+  params: [
+    { option: 'period', key: 'period', scale: NS_PER_US, scope: 'vm' },
+    { option: 'budget', key: 'budget', scale: NS_PER_US, scope: 'vm' },
+    { option: 'extratime', key: 'extratime', scale: 1, scope: 'vm', boolean: true },
+  ],
+  columns: [['Period(us)', 'period', NS_PER_US], ['Budget(us)', 'budget', NS_PER_US], ['Extratime', 'extratime', 1]],
+  example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim sim-1 -d rt -p 10000 -b 4000',
+});
+
+const SCHED_OPTIONS = {
+  ...WHERE,
+  policy: { type: 'string', valueName: 'POLICY', description: 'swap: the new policy (round-robin, credit, credit2, sedf, rtds)' },
+  params: { type: 'string', valueName: 'JSON', description: "swap: the new policy's scheduler-wide parameters, a JSON object (ns)" },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const;
+
+const SCHED_HELP = `Usage: vsim sched swap --sim ID (--nats URL | --gateway HOST:PORT) --policy POLICY [--params JSON]
+       vsim sched show --sim ID (--nats URL | --gateway HOST:PORT)
+
+swap: hot-swaps the scheduler of a running simulation: at its next scheduling
+decision each host hands its run queues over to a new policy (every live vCPU
+joins it, blocked and paused ones asleep), so no vCPU is lost or duplicated;
+the event log records a swap-scheduler event with where the new policy holds
+each vCPU.
+show: prints each host's policy and parameters and each VM's.
+
+Options:
+${formatOptions(SCHED_OPTIONS)}
+
+Exit status: 0 done; 1 refused (the line says why); 2 usage error; 69 no gateway reachable.
+
+Example:
+  vsim sched swap --nats nats://127.0.0.1:4222 --sim sim-1 --policy credit --params '{"tslice":10000000}'
+`;
+
+export const schedCommand: Command = {
+  name: 'sched',
+  summary: 'Hot-swap the scheduler of a running simulation, or show its parameters',
+  help: SCHED_HELP,
+  run: async (argv, io) => {
+    const command = 'vsim sched';
+    const { options: o, positionals } = parseArgs(argv, SCHED_OPTIONS, { command });
+    if (o.help) {
+      io.stdout.write(SCHED_HELP);
+      return EXIT.ok;
+    }
+    const [verb, ...rest] = positionals;
+    if (verb !== 'swap' && verb !== 'show') throw usageError(command, verb === undefined ? 'expected swap or show' : `unknown subcommand '${verb}' (swap, show)`);
+    if (rest.length > 0) throw usageError(command, `unexpected argument '${rest[0]}'`);
+    if (o.sim === undefined) throw usageError(command, '--sim ID is required');
+    let params = '{}';
+    if (verb === 'swap') {
+      if (o.policy === undefined) throw usageError(command, 'swap needs --policy POLICY');
+      if (o.params !== undefined) {
+        let v: unknown;
+        try {
+          v = JSON.parse(o.params);
+        } catch (e) {
+          throw usageError(command, `--params is not JSON: ${(e as Error).message}`);
+        }
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(command, '--params must be a JSON object');
+        params = o.params;
+      }
+    }
+    try {
+      return await withGateway(command, o, async (call) => {
+        if (verb === 'swap') {
+          await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params });
+          return EXIT.ok;
+        }
+        const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
+        io.stdout.write(formatParams(p, { columns: [] } as unknown as XlCommandDef));
+        for (const v of p.vms) io.stdout.write(`${v.vm}: ${v.paramsJson}\n`);
+        return EXIT.ok;
+      });
+    } catch (e) {
+      if (!(e instanceof CallError)) throw e;
+      io.stderr.write(`vsim: sched: ${e.message}\n`);
+      return e.exitCode;
+    }
+  },
+};

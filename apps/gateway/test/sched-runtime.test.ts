@@ -1,0 +1,215 @@
+// Run-time scheduler control through the gateway, on a real cluster over a throwaway nats-server
+// (the services' logic in this process behind real gRPC servers, registered on NATS, found by the
+// gateway as in production):
+// - `vsim sched-credit -d a -w 768` (the CLI, over the gateway's gRPC API) on a running Credit
+//   simulation of two CPU hogs sharing one pCPU moves the share from 1:1 to 3:1 after the call;
+// - `POST /v1/simulations/:id/sched/swap` (HTTP) hot-swaps round robin for Credit mid-run: the
+//   swap-scheduler event shows every live vCPU in exactly one run queue, and every guest prints
+//   what it prints without the swap.
+// Shares are read from the event log (schedule events on the one pCPU), with tolerances.
+
+import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { resolve } from 'path';
+import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { CpuNodeControlService, GatewayService, HypervisorControlService, SchedulerControlService } from '@vsim/proto';
+import {
+  CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimResult, SimSpec, VmSpec, cpuNodeControlServer,
+  hypervisorControlServer, runEmbedded, schedulerControlServer,
+} from '@vsim/runtime';
+import { createLogger, registerService } from '@vsim/service';
+import { schedCreditCommand } from '../../cli/src/commands/sched';
+import { Gateway } from '../src/gateway';
+import { gatewayServer } from '../src/grpc-api';
+import { HttpHandle, startHttpServer } from '../src/http-api';
+
+const BIN = resolve(__dirname, '../../../guests/rv32/bin');
+
+interface JsonEvent {
+  timeNs?: string | number;
+  kind: string;
+  pcpu?: number;
+  vm?: string;
+  detail?: string;
+  source?: string;
+}
+
+async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
+  const server = new Server();
+  server.addService(definition, implementation);
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  return { server, address: `127.0.0.1:${port}` };
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Each VM's time on pCPU 0 within [from, to), from the scheduler's `schedule` events. */
+function occupancy(events: JsonEvent[], from: number, to: number): Map<string, number> {
+  const sw = events.filter((e) => e.kind === 'schedule' && e.source === 'sched' && (e.pcpu ?? 0) === 0)
+    .map((e) => ({ t: Number(e.timeNs ?? 0), vm: e.vm ?? '' }));
+  const out = new Map<string, number>();
+  sw.forEach((s, i) => {
+    const a = Math.max(s.t, from);
+    const b = Math.min(i + 1 < sw.length ? sw[i + 1].t : to, to);
+    if (s.vm && b > a) out.set(s.vm, (out.get(s.vm) ?? 0) + b - a);
+  });
+  return out;
+}
+
+const skip = findNatsServer() === undefined && process.env.CI !== 'true';
+if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MISSING}`);
+
+(skip ? describe.skip : describe)('run-time scheduler control through the gateway', () => {
+  let nats: NatsServer;
+  const buses: NatsBus[] = [];
+  const servers: Server[] = [];
+  let http: HttpHandle;
+  let gatewayGrpc = '';
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    const connect = async () => {
+      const b = await NatsBus.connect({ servers: nats.url });
+      buses.push(b);
+      return b;
+    };
+    const register = async (name: string, address: string, extra: Record<string, string> = {}) => {
+      const b = await connect();
+      await registerService(b.nc, { name, version: '0.1.0', metadata: { grpc: address, instance: `${name}-test`, ...extra } });
+    };
+    const hv = await serve(HypervisorControlService, hypervisorControlServer(new HypervisorControlImpl(await connect())));
+    const node = await serve(CpuNodeControlService, cpuNodeControlServer(new CpuNodeControlImpl(await connect(), { nodeId: 'n1' })));
+    const sched = await serve(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(await connect())));
+    servers.push(hv.server, node.server, sched.server);
+    await register('vsim-hypervisor', hv.address);
+    await register('vsim-cpu-node', node.address, { node: 'n1' });
+    await register('vsim-scheduler', sched.address);
+    const log = createLogger('gateway', 'gw-test', { level: 'silent' });
+    gw = new Gateway(await connect(), log);
+    const g = await serve(GatewayService, gatewayServer(gw, log) as unknown as UntypedServiceImplementation);
+    servers.push(g.server);
+    gatewayGrpc = g.address;
+    http = await startHttpServer(gw, log);
+  }, 30_000);
+
+  afterAll(async () => {
+    await http?.close();
+    for (const s of servers) s.forceShutdown();
+    await Promise.all(buses.map((b) => b.close()));
+    await nats?.stop();
+  });
+
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`http://${http.address}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: res.status, body: await res.json() as Record<string, unknown> };
+  };
+
+  async function submit(spec: SimSpec): Promise<string> {
+    const images: Record<string, string> = {};
+    const { readFileSync } = await import('fs');
+    for (const vm of spec.vms) images[vm.image] = readFileSync(vm.image).toString('base64');
+    const r = await post('/v1/simulations', { scenario: JSON.stringify(spec), images });
+    expect(r.status).toBe(201);
+    return r.body.sim as string;
+  }
+
+  async function finish(sim: string): Promise<{ result: SimResult; events: JsonEvent[] }> {
+    await until(`${sim} done`, async () => {
+      const s = gw.status(sim);
+      if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+      return s.state === 'done' ? true : undefined;
+    }, 120_000);
+    const result = await (await fetch(`http://${http.address}/v1/simulations/${sim}/results`)).json() as SimResult;
+    const text = await (await fetch(`http://${http.address}/v1/simulations/${sim}/events`)).text();
+    return { result, events: text.trim().split('\n').map((l) => JSON.parse(l) as JsonEvent) };
+  }
+
+  /** Pauses once the host has passed `ns` of virtual time (the pause itself is the point of the call). */
+  async function pauseAfter(sim: string, ns: number): Promise<void> {
+    await until(`${sim} past ${ns} ns`, async () => ((gw.status(sim).hostNs.h0 ?? 0) >= ns ? true : undefined), 60_000);
+    await gw.pause(sim);
+  }
+
+  it('sched-credit -d a -w 768 over the gateway turns a 1:1 share into 3:1 from the next decision on', async () => {
+    // Two CPU hogs (checksum, far more rounds than the run lasts) on one pCPU under Credit.
+    // 10 MHz clock: seconds of virtual time for tens of millions of instructions.
+    const hog = (id: string): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'], kind: 'linux', engine: 'bt', sched: {} });
+    const spec: SimSpec = {
+      name: 'weights', seed: 1, durationNs: 4e9, trapPath: 'split',
+      scheduler: { policy: 'credit', params: {} },
+      hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [hog('a'), hog('b')],
+    };
+    const sim = await submit(spec);
+    expect((await post(`/v1/simulations/${sim}/start`, {})).status).toBe(202);
+    await pauseAfter(sim, 1.5e9);
+    const out: string[] = [];
+    const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string | Uint8Array) => out.push(`ERR ${String(s)}`) } };
+    // Bad values are refused at once, with the reason, and change nothing.
+    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-c', '70000'], io)).toBe(1);
+    expect(out.pop()).toMatch(/cap of a must be an integer percentage/);
+    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-w', '768'], io)).toBe(0);
+    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a'], io)).toBe(0);
+    expect(out.join('')).toMatch(/^Host h0: credit/m);
+    await gw.resume(sim);
+    const { result, events } = await finish(sim);
+    const set = events.find((e) => e.kind === 'set' && e.vm === 'a');
+    expect(set?.detail).toBe('{"weight":768}');
+    const t = Number(set!.timeNs);
+    const end = result.hosts[0].endNs;
+    expect(t).toBeGreaterThanOrEqual(1.5e9);
+    // Credit converges within a few accounting periods (30 ms): skip 300 ms on each side.
+    const before = occupancy(events, 300e6, t);
+    const after = occupancy(events, t + 300e6, end);
+    const share = (m: Map<string, number>) => (m.get('a') ?? 0) / ((m.get('a') ?? 0) + (m.get('b') ?? 0));
+    process.stdout.write(`weight 256:256 -> 768:256 at ${t} ns: share of a ${share(before).toFixed(3)} before, ${share(after).toFixed(3)} after\n`);
+    expect(share(before)).toBeCloseTo(0.5, 1);
+    expect(Math.abs(share(after) - 0.75)).toBeLessThan(0.03);
+  }, 120_000);
+
+  it('hot-swaps round robin for Credit mid-run over HTTP: no vCPU lost or duplicated, same guest output', async () => {
+    const vm = (id: string, image: string, args: string[]): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/${image}`, args, kind: 'linux', engine: 'bt', sched: {} });
+    const spec: SimSpec = {
+      name: 'swap', seed: 1, durationNs: 2e9, trapPath: 'split',
+      scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
+      hosts: [{ id: 'h0', pcpus: 2, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [vm('hello', 'hello.elf', ['x']), vm('sum', 'checksum.elf', ['3']), vm('mat', 'matmul.elf', ['2']), vm('sort', 'sort.elf', ['1']), vm('rec', 'recursion.elf', ['1'])],
+    };
+    const reference = (await runEmbedded(spec)).result;
+    const sim = await submit(spec);
+    await post(`/v1/simulations/${sim}/start`, {});
+    await pauseAfter(sim, 50e6);
+    // Unknown policy: refused at once (400), the run goes on with round robin.
+    const bad = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'lottery' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/lottery/);
+    expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', params: { tslice: 10e6 } })).status).toBe(200);
+    await gw.resume(sim);
+    const { result, events } = await finish(sim);
+    const swaps = events.filter((e) => e.kind === 'swap-scheduler');
+    expect(swaps).toHaveLength(1);
+    const handover = JSON.parse(swaps[0].detail!) as { policy: string; queues: { running: (string | null)[]; queued: string[][]; asleep: string[] }; lost: string[]; duplicated: string[] };
+    expect(handover.policy).toBe('credit');
+    expect(handover.lost).toEqual([]);
+    expect(handover.duplicated).toEqual([]);
+    // Every vCPU still alive at the swap is in exactly one place of the new policy's queues.
+    const t = Number(swaps[0].timeNs);
+    const ended = new Set(events.filter((e) => (e.kind === 'halt' || e.kind === 'fault') && Number(e.timeNs ?? 0) < t).map((e) => e.vm));
+    const alive = spec.vms.map((v) => `${v.id}/0`).filter((k) => !ended.has(k.split('/')[0]));
+    expect(alive.length).toBeGreaterThan(2);
+    const placed = [...handover.queues.running.filter((k): k is string => k !== null), ...handover.queues.queued.flat(), ...handover.queues.asleep];
+    expect([...placed].sort()).toEqual([...alive].sort());
+    // The run completes with the guests' outputs of a run without the swap.
+    const outputs = (r: SimResult) => r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, console: v.console }));
+    expect(outputs(result)).toEqual(outputs(reference));
+    expect(result.vms.every((v) => v.state === 'halted' || v.state === 'faulted')).toBe(true);
+  }, 120_000);
+});
