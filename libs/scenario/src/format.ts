@@ -27,6 +27,7 @@ import {
   InferFields,
 } from './fields';
 import {
+  CREDIT2_RUNQUEUES,
   CREDIT_ACCOUNTING,
   HOST_ISAS,
   POLICIES,
@@ -86,7 +87,16 @@ const SCHEDULER = new SelectType(
     ),
     sedf: new ObjectType({}),
     rtds: new ObjectType({}),
-    credit2: new ObjectType({}),
+    credit2: new ObjectType({
+      ratelimit: withDefault(time(), '1ms', 'least time a vCPU runs before it can be preempted; 0 turns the limit off (at most 500ms)'),
+      runqueue: withDefault(
+        new EnumType(CREDIT2_RUNQUEUES),
+        'socket',
+        'how pCPUs share run queues, as Xen’s `credit2_runqueue`: `cpu` one each, `core`/`socket` one per group of `groupSize` pCPUs, `all` one per host (at most `maxCpusPerRunqueue` pCPUs each)',
+      ),
+      groupSize: optional(new IntType(1, MAX_PCPUS), 'pCPUs per core or socket (vsim has no topology)', '1 for `core`, every pCPU of the host for `socket`'),
+      maxCpusPerRunqueue: withDefault(new IntType(1, MAX_PCPUS), 16, 'Xen’s `sched_credit2_max_cpus_runqueue`: a larger group is split into even run queues'),
+    }),
   },
   'The scheduler owns the run queues of every host; `swapScheduler` actions replace it during the run.',
 );

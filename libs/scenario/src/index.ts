@@ -6,6 +6,8 @@ export type {
   ActionKind,
   CreditAccounting,
   CreditParams,
+  Credit2Params,
+  Credit2Runqueue,
   EngineName,
   HostIsa,
   HostSpec,
@@ -21,7 +23,7 @@ export type {
   VmSchedUpdate,
   VmSpec,
 } from './types';
-export { CREDIT_ACCOUNTING, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS } from './types';
+export { CREDIT_ACCOUNTING, CREDIT2_RUNQUEUES, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS } from './types';
 export type { ParseOptions } from './validate';
 export { loadScenario, parseScenario } from './validate';
 export type { ScenarioIssue } from './errors';

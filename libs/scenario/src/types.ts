@@ -22,6 +22,9 @@ export const TECHNIQUES = ['native', 'trap-and-emulate', 'paravirt', 'binary-tra
 export type Technique = (typeof TECHNIQUES)[number];
 
 export const CREDIT_ACCOUNTING = ['precise', 'tick'] as const;
+/** Credit2's run-queue arrangements (Xen's `credit2_runqueue`; `node` is `socket` here: no NUMA). */
+export const CREDIT2_RUNQUEUES = ['cpu', 'core', 'socket', 'all'] as const;
+export type Credit2Runqueue = (typeof CREDIT2_RUNQUEUES)[number];
 export type CreditAccounting = (typeof CREDIT_ACCOUNTING)[number];
 
 export type { EngineName };
@@ -42,12 +45,21 @@ export interface CreditParams {
   accounting: CreditAccounting;
 }
 
+export interface Credit2Params {
+  /** ns; 0 = no rate limit */
+  ratelimit: number;
+  runqueue: Credit2Runqueue;
+  /** pCPUs per core or socket; absent: 1 for core, the whole host for socket */
+  groupSize?: number;
+  maxCpusPerRunqueue: number;
+}
+
 export type SchedulerSpec =
   | { policy: 'round-robin'; params: RoundRobinParams }
   | { policy: 'credit'; params: CreditParams }
   | { policy: 'sedf'; params: NoParams }
   | { policy: 'rtds'; params: NoParams }
-  | { policy: 'credit2'; params: NoParams };
+  | { policy: 'credit2'; params: Credit2Params };
 
 export interface HostSpec {
   id: string;
