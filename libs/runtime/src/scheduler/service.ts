@@ -11,6 +11,7 @@ import { RoundRobinPolicy } from './round-robin';
 import { CreditPolicy } from './credit';
 import { SedfPolicy } from './sedf';
 import { RtdsPolicy } from './rtds';
+import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -46,8 +47,18 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
     case 'rtds':
       // No scheduler-wide params: budget, period and extratime are per VM (VmSchedParams).
       return new RtdsPolicy(pcpus);
+    case 'credit2': {
+      // Scenario params {ratelimit, runqueue, groupSize, maxCpusPerRunqueue} (credit2.ts).
+      const p = spec.params;
+      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
+      const rq = p.runqueue;
+      if (rq !== undefined && !CREDIT2_RUNQUEUES.includes(rq as Credit2Runqueue)) throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(rq)}`);
+      return new Credit2Policy(pcpus, {
+        ratelimit: num('ratelimit'), runqueue: rq as Credit2Runqueue | undefined, groupSize: num('groupSize'), maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
+      });
+    }
     default:
-      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds)`);
+      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds, credit2)`);
   }
 }
 
