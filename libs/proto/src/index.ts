@@ -9,6 +9,7 @@ import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
 export * from './gen/vsim/v1/common';
 export * from './gen/vsim/v1/runtime';
 export * from './gen/vsim/v1/control';
+export * from './gen/vsim/v1/metrics';
 
 // grpc.health.v1: standard gRPC health checking, which every vsim gRPC service exposes.
 export * from './gen/grpc/health/v1/health';

@@ -17,6 +17,8 @@ export type { VmSetup, Vcpu } from './node/vm';
 export { CpuNodeService } from './node/service';
 export { HostLoop } from './scheduler/host-loop';
 export type { HostLoopResult, VcpuStats, LoopVm } from './scheduler/host-loop';
+export { idleWhileWaiting, jainIndex, latencyStats, latencySummary, percentile, schedMetricsOf } from './scheduler/metrics';
+export type { HostSchedResult, LatencyStats, PcpuStats, VcpuSchedCounters, VcpuSchedResult, VmSchedResult } from './scheduler/metrics';
 export { RoundRobinPolicy } from './scheduler/round-robin';
 export { CreditPolicy } from './scheduler/credit';
 export type { CreditOptions, CreditSnapshot } from './scheduler/credit';

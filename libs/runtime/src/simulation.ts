@@ -8,6 +8,7 @@ import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
 import { PolicySpec, SimAction } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
+import { HostSchedResult, VmSchedResult, hostSchedResult, vmSchedResult } from './scheduler/metrics';
 
 export interface HostSpec {
   readonly id: string;
@@ -62,6 +63,8 @@ export interface VmResult {
   /** Traps and hypercalls by handler, e.g. {"sbi.time.set_timer": 20}. */
   readonly exits: Readonly<Record<string, number>>;
   readonly console: string;
+  /** Scheduling metrics (scheduler/metrics.ts); absent if the scheduler service sent none. */
+  readonly sched?: VmSchedResult;
 }
 
 export interface SimResult {
@@ -69,7 +72,7 @@ export interface SimResult {
   readonly seed: number;
   readonly durationNs: number;
   readonly trapPath: 'split' | 'remote';
-  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number }[];
+  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; sched?: HostSchedResult }[];
   readonly vms: readonly VmResult[];
   readonly events: number;
   readonly eventLogHash: string;
@@ -137,13 +140,15 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
       id: vm.id, host, vcpus: vm.vcpus, state, exitStatus, fault,
       cpuNs: sum((s) => s.runningNs), waitingNs: sum((s) => s.waitingNs), blockedNs: sum((s) => s.blockedNs),
       hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, console,
+      sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
     };
   });
   const result: SimResult = {
     name: spec.name, seed: spec.seed, durationNs: spec.durationNs, trapPath: spec.trapPath,
     hosts: spec.hosts.map((h) => {
       const r = resultOf(h.id);
-      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus };
+      const onHost = vms.filter((v) => v.host === h.id).map((v) => ({ hostShare: v.hostShare, weight: spec.vms.find((s) => s.id === v.id)!.sched.weight }));
+      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, sched: hostSchedResult(r.metrics, r.endNs, onHost) };
     }),
     vms, events: log.size, eventLogHash: log.hash(),
   };

@@ -65,6 +65,11 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
   it.each(['split', 'remote'] as const)('gives the embedded results and hash on the %s trap path', async (trapPath) => {
     const out = await new Coordinator(control, coordBus).run(twoHostSpec(trapPath), `cluster-${trapPath}`);
     expect(out.result).toEqual(embedded.get(trapPath));
+    // The scheduling metrics travelled through HostResult (metrics.proto) and agree too.
+    expect(out.result.vms.map((v) => v.sched)).toEqual(embedded.get(trapPath)!.vms.map((v) => v.sched));
+    expect(out.result.hosts.map((h) => h.sched)).toEqual(embedded.get(trapPath)!.hosts.map((h) => h.sched));
+    expect(out.result.vms.every((v) => v.sched !== undefined && v.sched.runningNs > 0)).toBe(true);
+    expect(out.result.hosts.every((h) => h.sched !== undefined && h.sched.pcpus.length === h.pcpus)).toBe(true);
     expect(out.result.eventLogHash).toBe(embedded.get('split')!.eventLogHash);
     // Round robin over sorted node ids, hosts in scenario order.
     expect(Object.fromEntries(out.assignment)).toEqual({ h0: 'n1', h1: 'n2' });

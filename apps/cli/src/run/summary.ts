@@ -17,6 +17,35 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
 }
 
+/**
+ * Scheduling metrics, compactly: per VM (only figures that are not zero) preemptions, migrations,
+ * deadline misses, offline time and the wake-up latency distribution; per host the pCPUs'
+ * utilization, idle time while a vCPU was runnable, and Jain's fairness index against the weights.
+ */
+function schedLines(r: SimResult): string[] {
+  if (!r.vms.some((v) => v.sched)) return [];
+  const out = ['scheduling:'];
+  for (const v of r.vms) {
+    const s = v.sched;
+    if (!s) continue;
+    const parts = [`preemptions ${s.preemptions}`, `migrations ${s.migrations}`];
+    if (s.deadlineMisses > 0) parts.push(`deadline misses ${s.deadlineMisses}`);
+    if (s.offlineNs > 0) parts.push(`offline ${ms(s.offlineNs)} ms`);
+    const l = s.wakeLatency;
+    if (l.count > 0) {
+      parts.push(`wake-up latency ms (${l.count}): mean ${ms(l.meanNs)} p50 ${ms(l.p50Ns)} p90 ${ms(l.p90Ns)} p99 ${ms(l.p99Ns)} max ${ms(l.maxNs)}`);
+    }
+    out.push(`  ${v.id}: ${parts.join(', ')}`);
+  }
+  for (const h of r.hosts) {
+    if (!h.sched) continue;
+    const util = h.sched.pcpus.map((p) => pct(p.utilization)).join(' ');
+    out.push(`  ${h.id}: pCPU utilization ${util}, idle while runnable ${ms(h.sched.idleWaitingNs)} ms, Jain's index ${h.sched.jainIndex.toFixed(4)}`);
+  }
+  out.push('');
+  return out;
+}
+
 export function formatSummary(r: SimResult, wallSeconds: number): string {
   const out: string[] = [];
   const hosts = r.hosts.map((h) => `${h.id} (${h.pcpus} pCPU${h.pcpus > 1 ? 's' : ''}, reached ${ms(h.endNs)} ms in ${h.iterations} iterations)`).join(', ');
@@ -29,6 +58,7 @@ export function formatSummary(r: SimResult, wallSeconds: number): string {
   }
   out.push(table(rows));
   out.push('');
+  out.push(...schedLines(r));
   out.push('traps and hypercalls by cause:');
   for (const v of r.vms) out.push(`  ${v.id}: ${exitsLine(v)}`);
   for (const v of r.vms) if (v.fault) out.push(`  ${v.id} faulted: ${v.fault}`);

@@ -14,6 +14,7 @@ import {
   invalid, notFound, parseJsonObject, precondition, silentLogger,
 } from './control';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node';
+import { schedMetricsOf } from '../scheduler/metrics';
 
 interface SimState {
   readonly svc: SchedulerService;
@@ -216,5 +217,5 @@ export function hostResultOf(l: HostLoopResult, events: number): HostResult {
       runningNs: s.runningNs, waitingNs: s.waitingNs, blockedNs: s.blockedNs, instructions: s.instructions,
     };
   });
-  return { host: l.host, endNs: l.endNs, iterations: l.iterations, vcpus, events };
+  return { host: l.host, endNs: l.endNs, iterations: l.iterations, vcpus, events, metrics: schedMetricsOf(l.vcpus, l.pcpus) };
 }

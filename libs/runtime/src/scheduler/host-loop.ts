@@ -4,6 +4,7 @@
 
 import { Event, RunOrder, RunReport, VcpuState } from '@vsim/proto';
 import { EventStamper } from '../events/log';
+import { idleWhileWaiting, newVcpuCounters, PcpuStats, VcpuSchedCounters } from './metrics';
 import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
 
 export interface LoopVm {
@@ -12,8 +13,12 @@ export interface LoopVm {
   readonly sched: VmSchedParams;
 }
 
-/** Per-vCPU figures the loop accumulates (the runstates xenalyze reports, in virtual ns). */
-export interface VcpuStats {
+/**
+ * Per-vCPU figures the loop accumulates (the runstates xenalyze reports, in virtual ns; the
+ * scheduling counters of metrics.ts). runningNs + waitingNs + blockedNs + offlineNs is the time the
+ * vCPU existed on the host.
+ */
+export interface VcpuStats extends VcpuSchedCounters {
   runningNs: number;
   /** Runnable but not on a pCPU: time lost to sharing. */
   waitingNs: number;
@@ -28,6 +33,8 @@ export interface HostLoopResult {
   readonly endNs: number;
   readonly iterations: number;
   readonly vcpus: ReadonlyMap<string, VcpuStats>;
+  /** Per pCPU (by index): busy and idle-while-waiting time. */
+  readonly pcpus: readonly PcpuStats[];
   readonly events: readonly Event[];
 }
 
@@ -49,6 +56,14 @@ interface Tracked {
   /** Paused by an action: never scheduled, whatever its state, until unpaused. */
   paused: boolean;
   params: VmSchedParams;
+  /** When it joined the host. */
+  addedNs: number;
+  /** When its wake-up timer fired, while it has not run since (-1: no wake-up pending). */
+  wokeAtNs: number;
+  /** When it blocked (-1: not blocked), so that a wake-up is never dated before it. */
+  blockedAtNs: number;
+  /** The pCPU it was last given (-1: none yet), for migrations. */
+  lastPcpu: number;
 }
 
 export class HostLoop {
@@ -61,6 +76,11 @@ export class HostLoop {
   private policy: SchedulerPolicy;
   private readonly actions: LoopAction[] = [];
   private killed = false;
+  /** Per pCPU: busy and idle-while-waiting time (metrics.ts). */
+  private readonly pcpuStats: PcpuStats[];
+  /** The vCPUs the last decision ran, and how many runnable ones it left waiting. */
+  private lastRun = new Set<string>();
+  private waitingAtDecision = 0;
   private policySpec: { policy: string; params: Readonly<Record<string, unknown>> };
 
   constructor(
@@ -74,6 +94,7 @@ export class HostLoop {
   ) {
     this.stamp = new EventStamper(host, 'sched');
     this.current = new Array(pcpus).fill(null);
+    this.pcpuStats = Array.from({ length: pcpus }, () => ({ busyNs: 0, idleWaitingNs: 0 }));
     this.policy = policy;
     this.policySpec = { policy: policy.name, params: policyParams };
     this.attachTrace();
@@ -81,9 +102,16 @@ export class HostLoop {
 
   /** Records the policy's trace points as `sched.<kind>` events. */
   private attachTrace(): void {
-    this.policy.trace = (kind, now, f) => this.emit({
-      kind: `sched.${kind}`, timeNs: now, pcpu: f.pcpu ?? -1, vm: f.vm ?? '', vcpu: f.vcpu ?? -1, detail: f.detail ?? '',
-    });
+    this.policy.trace = (kind, now, f) => {
+      // Deadline misses (SEDF, RTDS) are the policy's to detect; the loop counts what it reports.
+      if (kind === 'deadline_miss' && f.vm !== undefined) {
+        const t = this.tracked.get(`${f.vm}/${f.vcpu ?? 0}`);
+        if (t) t.stats.deadlineMisses++;
+      }
+      this.emit({
+        kind: `sched.${kind}`, timeNs: now, pcpu: f.pcpu ?? -1, vm: f.vm ?? '', vcpu: f.vcpu ?? -1, detail: f.detail ?? '',
+      });
+    };
   }
 
   /** Schedules a timed action; actions at the same time apply in the order they were added. */
@@ -96,8 +124,8 @@ export class HostLoop {
     for (let i = 0; i < vm.vcpus; i++) {
       const ref = vcpuRef(vm.id, i);
       this.tracked.set(ref.key, {
-        ref, wakeNs: 0, paused: false, params: vm.sched,
-        stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE },
+        ref, wakeNs: 0, paused: false, params: vm.sched, addedNs: this.now, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1,
+        stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE, ...newVcpuCounters() },
       });
       this.policy.add(ref, vm.sched, this.now);
     }
@@ -252,6 +280,9 @@ export class HostLoop {
       for (const t of this.tracked.values()) {
         if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > 0 && t.wakeNs <= this.now) {
           t.stats.state = VcpuState.VCPU_STATE_RUNNABLE;
+          // Its wake-up latency runs from when the timer fired (possibly inside the last iteration).
+          if (!t.paused) t.wokeAtNs = Math.max(t.wakeNs, t.blockedAtNs);
+          t.blockedAtNs = -1;
           if (!t.paused) this.policy.wake(t.ref, this.now);
           this.emit({ kind: 'wake', vm: t.ref.vm, vcpu: t.ref.vcpu });
         }
@@ -264,6 +295,7 @@ export class HostLoop {
       }
       if (!Number.isFinite(until)) until = endNs;
       this.recordSwitches(decision.run);
+      this.recordDecisionMetrics(decision.run);
       const order = RunOrder.fromPartial({
         sim: this.sim, host: this.host, seq: ++this.seq, nowNs: this.now, untilNs: until,
         pcpus: decision.run.map((v, pcpu) => ({ pcpu, vm: v?.vm ?? '', vcpu: v?.vcpu ?? 0 })),
@@ -275,6 +307,7 @@ export class HostLoop {
     return {
       host: this.host, endNs: this.now, iterations: this.seq,
       vcpus: new Map([...this.tracked].map(([k, t]) => [k, t.stats])), events: this.events,
+      pcpus: this.pcpuStats.map((p) => ({ ...p })),
     };
   }
 
@@ -287,35 +320,84 @@ export class HostLoop {
     });
   }
 
+  /** Preemptions, migrations and wake-up latencies, at each decision (metrics.ts). */
+  private recordDecisionMetrics(run: readonly (VcpuRef | null)[]): void {
+    const running = new Set<string>();
+    run.forEach((v, pcpu) => {
+      const t = v && this.tracked.get(v.key);
+      if (!t) return;
+      running.add(t.ref.key);
+      if (t.lastPcpu >= 0 && t.lastPcpu !== pcpu) t.stats.migrations++;
+      t.lastPcpu = pcpu;
+      if (t.wokeAtNs >= 0) {
+        t.stats.wakeLatenciesNs.push(this.now - t.wokeAtNs);
+        t.wokeAtNs = -1;
+      }
+    });
+    const waitingNow = (t: Tracked) => !t.paused && t.stats.state === VcpuState.VCPU_STATE_RUNNABLE && !running.has(t.ref.key);
+    for (const k of this.lastRun) {
+      const t = this.tracked.get(k);
+      if (t && waitingNow(t)) t.stats.preemptions++;
+    }
+    this.lastRun = running;
+    this.waitingAtDecision = [...this.tracked.values()].filter(waitingNow).length;
+  }
+
+  /**
+   * Adds `ns` (the end of the iteration that finishes at `end`) to the runstate `t` is in: offline
+   * if paused or ended; runnable; blocked until its timer fires — after that it is runnable, though
+   * the loop wakes it only at the next iteration.
+   */
+  private addRunstate(t: Tracked, ns: number, end: number): void {
+    if (ns <= 0) return;
+    const s = t.stats;
+    if (t.paused || !isAlive(s.state)) s.offlineNs += ns;
+    else if (s.state === VcpuState.VCPU_STATE_RUNNABLE) s.waitingNs += ns;
+    else {
+      const blocked = t.wakeNs > 0 ? Math.min(ns, Math.max(0, t.wakeNs - (end - ns))) : ns;
+      s.blockedNs += blocked;
+      s.waitingNs += ns - blocked;
+    }
+  }
+
   private account(order: RunOrder, report: RunReport): void {
     if (report.seq !== order.seq || report.nowNs < order.nowNs || report.nowNs > order.untilNs) {
       throw new Error(`host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`);
     }
     const elapsed = report.nowNs - this.now;
     const ran = new Set<string>();
+    const pcpuOf = new Map(order.pcpus.filter((p) => p.vm).map((p) => [`${p.vm}/${p.vcpu}`, p.pcpu]));
+    const busy = new Array<number>(this.pcpuStats.length).fill(0);
     for (const r of report.vcpus) {
       const t = this.tracked.get(`${r.vm}/${r.vcpu}`);
       if (!t) throw new Error(`host ${this.host}: report names unknown vCPU ${r.vm}/${r.vcpu}`);
       ran.add(t.ref.key);
       t.stats.runningNs += r.ranNs;
+      t.stats.onPcpuNs += Math.min(r.ranNs, elapsed);
       t.stats.instructions += r.instructions;
+      const pcpu = pcpuOf.get(t.ref.key);
+      if (pcpu !== undefined) busy[pcpu] += r.ranNs;
       this.policy.charge(t.ref, r.ranNs, report.nowNs);
       if (r.state !== t.stats.state) {
         if (r.state === VcpuState.VCPU_STATE_BLOCKED) {
           t.wakeNs = r.wakeNs;
+          t.blockedAtNs = this.now + r.ranNs;
           if (!t.paused) this.policy.sleep(t.ref, report.nowNs);
         } else if (r.state === VcpuState.VCPU_STATE_HALTED || r.state === VcpuState.VCPU_STATE_FAULTED) {
           this.policy.remove(t.ref, report.nowNs);
         }
         t.stats.state = r.state;
       }
-      // A vCPU that stopped early idles its pCPU for the rest of the iteration: not waiting.
+      // A vCPU that stopped early (blocked, halted, faulted) idles its pCPU for the rest of the
+      // iteration, in its new runstate.
+      this.addRunstate(t, elapsed - r.ranNs, report.nowNs);
     }
-    for (const t of this.tracked.values()) {
-      if (ran.has(t.ref.key) || t.paused) continue;
-      if (t.stats.state === VcpuState.VCPU_STATE_RUNNABLE) t.stats.waitingNs += elapsed;
-      else if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED) t.stats.blockedNs += elapsed;
-    }
+    for (const t of this.tracked.values()) if (!ran.has(t.ref.key)) this.addRunstate(t, elapsed, report.nowNs);
+    const idle = busy.map((b) => Math.max(0, elapsed - b));
+    idleWhileWaiting(idle, this.waitingAtDecision).forEach((ns, p) => (this.pcpuStats[p].idleWaitingNs += ns));
+    // A trap's cost that overran a slice is charged by the host to the vCPU's next slice, which can
+    // then exceed the iteration: a pCPU is never counted busy for longer than the iteration.
+    busy.forEach((b, p) => (this.pcpuStats[p].busyNs += Math.min(b, elapsed)));
     this.events.push(...report.events);
     this.pending.push(...report.events);
     this.now = report.nowNs;

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Ack } from "./common";
+import { SchedMetrics } from "./metrics";
 import { Event, VcpuState, vcpuStateFromJSON, vcpuStateToJSON } from "./runtime";
 
 /**
@@ -148,6 +149,8 @@ export interface HostResult {
   vcpus: VcpuResult[];
   /** Number of events this host's loop published on vsim.<sim>.events.<host>. */
   events: number;
+  /** Scheduling metrics (runstates, wake-up latency, preemptions, migrations, pCPU utilization). */
+  metrics: SchedMetrics | undefined;
 }
 
 export interface RunResult {
@@ -1951,7 +1954,7 @@ export const VcpuResult: MessageFns<VcpuResult> = {
 };
 
 function createBaseHostResult(): HostResult {
-  return { host: "", endNs: 0, iterations: 0, vcpus: [], events: 0 };
+  return { host: "", endNs: 0, iterations: 0, vcpus: [], events: 0, metrics: undefined };
 }
 
 export const HostResult: MessageFns<HostResult> = {
@@ -1970,6 +1973,9 @@ export const HostResult: MessageFns<HostResult> = {
     }
     if (message.events !== 0) {
       writer.uint32(40).uint64(message.events);
+    }
+    if (message.metrics !== undefined) {
+      SchedMetrics.encode(message.metrics, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2027,6 +2033,14 @@ export const HostResult: MessageFns<HostResult> = {
             message.events = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.metrics = SchedMetrics.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2050,6 +2064,7 @@ export const HostResult: MessageFns<HostResult> = {
       iterations: isSet(object.iterations) ? globalThis.Number(object.iterations) : 0,
       vcpus: globalThis.Array.isArray(object?.vcpus) ? object.vcpus.map((e: any) => VcpuResult.fromJSON(e)) : [],
       events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+      metrics: isSet(object.metrics) ? SchedMetrics.fromJSON(object.metrics) : undefined,
     };
   },
 
@@ -2070,6 +2085,9 @@ export const HostResult: MessageFns<HostResult> = {
     if (message.events !== 0) {
       obj.events = Math.round(message.events);
     }
+    if (message.metrics !== undefined) {
+      obj.metrics = SchedMetrics.toJSON(message.metrics);
+    }
     return obj;
   },
 
@@ -2083,6 +2101,9 @@ export const HostResult: MessageFns<HostResult> = {
     message.iterations = object.iterations ?? 0;
     message.vcpus = object.vcpus?.map((e) => VcpuResult.fromPartial(e)) || [];
     message.events = object.events ?? 0;
+    message.metrics = (object.metrics !== undefined && object.metrics !== null)
+      ? SchedMetrics.fromPartial(object.metrics)
+      : undefined;
     return message;
   },
 };
