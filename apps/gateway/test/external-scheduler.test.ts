@@ -1,0 +1,133 @@
+// The scheduler service is swappable: examples/external-scheduler (a FIFO round robin written
+// against docs/scheduler-protocol.md with nothing of vsim but the generated contracts) replaces
+// apps/scheduler in a cluster of separate processes on a throwaway nats-server. The two-host
+// simulation submitted to the gateway runs to completion, every VM ends as it does under the
+// built-in scheduler and prints the same console output.
+
+import { ChildProcess, spawn } from 'child_process';
+import { readFileSync } from 'fs';
+import { resolve } from 'path';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { GatewayClient } from '@vsim/proto';
+import { SimResult, runEmbedded, schedulerControlClient, twoHostSpec } from '@vsim/runtime';
+import { discover } from '@vsim/service';
+
+const ROOT = resolve(__dirname, '../../..');
+
+interface Child {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+}
+
+function start(name: string, script: string, args: string[]): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    buf += s;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        lines.push({ raw: line });
+      }
+    }
+  });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-4000)));
+  proc.once('exit', (code) => {
+    if (code !== 0 && code !== null && err) process.stderr.write(`${name} stderr:\n${err}\n`);
+  });
+  return { name, proc, lines };
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function call<Req, Res>(f: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: Error | null, r: Res) => void) => unknown, req: Req): Promise<Res> {
+  return new Promise((res, rej) => f(req, new Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? rej(e) : res(r))));
+}
+
+const skip = findNatsServer() === undefined && process.env.CI !== 'true';
+if (skip) console.warn(`skipping the external-scheduler test: ${NATS_SERVER_MISSING}`);
+
+(skip ? describe.skip : describe)('an external scheduler service replaces the built-in one', () => {
+  let nats: NatsServer;
+  let bus: NatsBus;
+  const children: Child[] = [];
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    const url = nats.url;
+    children.push(
+      start('hypervisor', 'apps/hypervisor/src/main.ts', ['--nats', url, '--instance', 'hv-1', '--log-level', 'warn']),
+      start('cpu-node', 'apps/cpu-node/src/main.ts', ['--nats', url, '--instance', 'node-1', '--node-id', 'n1', '--log-level', 'warn']),
+      start('gateway', 'apps/gateway/src/main.ts', ['--nats', url, '--instance', 'gw-1', '--log-level', 'warn']),
+      start('fifo-scheduler', 'examples/external-scheduler/fifo-scheduler.ts', ['--nats', url, '--instance', 'fifo-1']),
+    );
+    bus = await NatsBus.connect({ servers: url });
+    for (const [name, n] of Object.entries({ 'vsim-hypervisor': 1, 'vsim-cpu-node': 1, 'vsim-gateway': 1, 'vsim-scheduler': 1 })) {
+      await until(`${n} ${name}`, async () => ((await discover(bus, name, 1000)).length === n ? true : undefined), 60_000);
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.proc.exitCode !== null ? undefined : new Promise((r) => c.proc.once('exit', r)))));
+    await bus?.close();
+    await nats?.stop();
+  });
+
+  it('runs the two-host simulation through the gateway to the built-in scheduler\'s guest results', async () => {
+    const [sched] = await discover(bus, 'vsim-scheduler', 1000);
+    expect(sched.instance).toBe('fifo-1'); // the only scheduler: the example's
+    const spec = twoHostSpec('split');
+    const reference = (await runEmbedded(spec)).result;
+    const [gw] = await discover(bus, 'vsim-gateway', 1000);
+    const gateway = new GatewayClient(gw.grpc, credentials.createInsecure());
+    try {
+      const images: Record<string, Buffer> = {};
+      for (const vm of spec.vms) images[vm.image] = readFileSync(vm.image);
+      const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: JSON.stringify(spec), images });
+      await call(gateway.start.bind(gateway), { sim });
+      await until(`${sim} done`, async () => {
+        const s = await call(gateway.status.bind(gateway), { sim });
+        if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+        return s.state === 'done' ? true : undefined;
+      }, 60_000);
+      const result = JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult;
+      const guests = (r: SimResult) => r.vms.map((v) => ({ id: v.id, host: v.host, state: v.state, exitStatus: v.exitStatus, fault: v.fault, console: v.console }));
+      expect(guests(result)).toEqual(guests(reference));
+      // Every VM finished (shut down or faulted), well before the end of the run.
+      expect(result.vms.map((v) => v.state).sort()).toEqual(['faulted', 'halted', 'halted', 'halted', 'halted']);
+      expect(result.vms.find((v) => v.id === 'hello')!.console).toMatch(/x/);
+      // The example did the scheduling: its Status counts the run and its iterations.
+      const client = schedulerControlClient(sched.grpc);
+      try {
+        const st = await client.status({});
+        expect(st.instance).toBe('fifo-1');
+        expect(st.counters.runs).toBe(1);
+        expect(st.counters.iterations).toBeGreaterThan(10);
+      } finally {
+        client.close();
+      }
+    } finally {
+      gateway.close();
+    }
+  }, 120_000);
+});
