@@ -14,7 +14,7 @@ import { rv32 } from '../rv32';
 import { PAGE_SHIFT } from '../memory/bus';
 import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
-import { Engine, StepUntil, drive } from './engine';
+import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
 
 /** Longest block translated: long enough to amortise entry, short enough to stop near a budget. */
@@ -65,7 +65,9 @@ export interface BtOptions {
   readonly regions: boolean;
   /**
    * Binary translation of a deprivileged kernel: in code translated for `sensitiveMode`, each
-   * privileged instruction becomes a call to hart.sensitiveHook instead of a trap (default off).
+   * privileged or sensitive instruction becomes a call to hart.sensitiveHook instead of a trap
+   * (default off). On a classically virtualizable ISA (rv32) those are the privileged ones; on
+   * ring32 the critical ones (POPF, PUSHF, SMSW), which would not trap, are translated as well.
    */
   readonly translateSensitive: boolean;
   readonly sensitiveMode: number;
@@ -94,7 +96,7 @@ interface Decoded {
 /** Instruction classes that cannot raise an exception: no fault-index bookkeeping needed before them. */
 const CANNOT_TRAP = new Set(['alu', 'mul', 'div', 'fence']);
 
-export class BinaryTranslationEngine implements Engine {
+export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'bt' as const;
   private readonly env: Env;
   private readonly immFns: OperandDecoder['imm'];
@@ -115,7 +117,7 @@ export class BinaryTranslationEngine implements Engine {
   private chainHits = 0;
   private lookups = 0;
 
-  constructor(readonly hart: Hart, private readonly isa: Isa = rv32, options: Partial<BtOptions> = {}) {
+  constructor(readonly hart: H, private readonly isa: Isa = rv32, options: Partial<BtOptions> = {}) {
     this.options = { ...DEFAULT_BT_OPTIONS, ...options };
     this.env = makeEnv(hart);
     ({ imm: this.immFns, fields: this.fields } = operandDecoder(isa));
@@ -221,7 +223,8 @@ export class BinaryTranslationEngine implements Engine {
       const mark = CANNOT_TRAP.has(it.d.cls) || staticJump ? '' : `n = ${it.pc >>> 0}; `;
       // CSRs whose address says "user level" (the counters) do not trap: they run as they are.
       const userCsr = (it.d.format === 'CSR' || it.d.format === 'CSRI') && ((it.w >>> 28) & 3) === 0 && ((it.w >>> 20) & 0x300) === 0;
-      if (sensitive && it.d.meta.privileged && !userCsr) {
+      const m = it.d.meta;
+      if (sensitive && (m.privileged || m.controlSensitive || m.behaviorSensitive) && !userCsr) {
         // A sensitive instruction of the guest kernel: call the hypervisor's routine in place of the
         // trap. It works on x[], so the locals go out before and come back after.
         // The routine reads rs1 and writes rd through x[] (the only registers a privileged

@@ -2,11 +2,11 @@
 // Gen every interpreter uses when operands come straight from the instruction word.
 
 import { Gen, Isa } from '../isa';
-import { Hart } from '../rv32/hart';
+import { EngineHart } from './engine';
 import { emitLoad, emitStore } from './emit';
 
 /** Cycles of each table entry under the hart's cost model, indexed like isa.instructions. */
-export function costTable(isa: Isa, h: Hart): Float64Array {
+export function costTable(isa: Isa, h: EngineHart): Float64Array {
   return Float64Array.from(isa.instructions, (d) => h.cost.instruction[d.cls]);
 }
 

@@ -16,7 +16,7 @@ import { rv32 } from '../rv32';
 import { PAGE_SHIFT, PAGE_SIZE } from '../memory/bus';
 import { costTable, operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv } from './emit';
-import { Engine, StepUntil, drive } from './engine';
+import { Engine, EngineHart, StepUntil, drive } from './engine';
 
 /** Layout of the first word of a pre-decoded instruction. */
 const DECODED = 1 << 31;
@@ -94,7 +94,7 @@ function source(isa: Isa, cost: Float64Array): string {
 
 const factories = new Map<string, ReturnType<typeof compileFactory<StepUntil, Extra>>>();
 
-export class DirectThreadedEngine implements Engine {
+export class DirectThreadedEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'direct' as const;
   /** Pre-decoded code per RAM page: [word0, imm] per instruction slot. */
   private readonly pages: (Int32Array | undefined)[];
@@ -104,7 +104,7 @@ export class DirectThreadedEngine implements Engine {
   private decodedOps = 0;
   private invalidations = 0;
 
-  constructor(readonly hart: Hart, private readonly isa: Isa = rv32) {
+  constructor(readonly hart: H, private readonly isa: Isa = rv32) {
     if (isa.instructions.length > OP_MASK + 1) throw new RangeError(`${isa.name} has more than ${OP_MASK + 1} instructions`);
     const cost = costTable(isa, hart);
     const key = `${isa.name}:${cost.join(',')}`;

@@ -6,7 +6,7 @@ import { Isa } from '../isa';
 import { Hart } from '../rv32/hart';
 import { rv32 } from '../rv32';
 import { compileFactory, makeEnv } from './emit';
-import { Engine, StepUntil, drive } from './engine';
+import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { costTable, wordGen } from './common';
 import { switchDecode } from './switch-decode';
 
@@ -44,7 +44,7 @@ function source(isa: Isa, cost: Float64Array): string {
 const factories = new Map<string, ReturnType<typeof compileFactory<StepUntil, Extra>>>();
 
 /** The dispatch engine's stepUntil for a hart; the translator also uses it to finish partial blocks. */
-export function dispatchStepper(h: Hart, isa: Isa = rv32): StepUntil {
+export function dispatchStepper(h: EngineHart, isa: Isa = rv32): StepUntil {
   const cost = costTable(isa, h);
   // Costs are compiled in as constants, so one compiled engine per ISA and cost model.
   const key = `${isa.name}:${cost.join(',')}`;
@@ -57,10 +57,10 @@ export function dispatchStepper(h: Hart, isa: Isa = rv32): StepUntil {
   return f(makeEnv(h), { slots: d.slots, masks: d.masks, matches: d.matches, decode: d.decode, COST: cost });
 }
 
-export class DispatchEngine implements Engine {
+export class DispatchEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'dispatch' as const;
   private readonly step: StepUntil;
-  constructor(readonly hart: Hart, isa: Isa = rv32) {
+  constructor(readonly hart: H, isa: Isa = rv32) {
     this.step = dispatchStepper(hart, isa);
   }
   run(budget: number) {

@@ -5,13 +5,13 @@
 
 import { LoadKind, StoreKind } from '../isa';
 import { LINE_SHIFT } from '../memory/bus';
-import { Hart } from '../rv32/hart';
+import { EngineHart } from './engine';
 import { mulh, mulhsu, mulhu } from '../rv32/mulh';
 import { RESUME, TRAP } from '../rv32/signals';
 
 /** What generated code may refer to by name. */
 export interface Env {
-  h: Hart;
+  h: EngineHart;
   x: Int32Array;
   ctr: Float64Array;
   mb: number;
@@ -31,7 +31,7 @@ export interface Env {
 
 export const ENV_NAMES = 'h, x, ctr, mb, ms, m8, u8, m16, u16, m32, cp, mulh, mulhu, mulhsu, TRAP, RESUME';
 
-export function makeEnv(h: Hart): Env {
+export function makeEnv(h: EngineHart): Env {
   const b = h.bus;
   return {
     h, x: h.x, ctr: h.ctr, mb: h.ramBase, ms: h.ramSize,

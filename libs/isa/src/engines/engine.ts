@@ -2,15 +2,61 @@
 // model and says why it stopped. Four engines implement it over the same hart state; they differ
 // only in how they get from an instruction word to its effect, never in the effect.
 
+import { Bus } from '../memory/bus';
+import { CostModel } from '../cost';
 import { Hart } from '../rv32/hart';
 import { RESUME, Stop, TRAP } from '../rv32/signals';
 
 export type EngineName = 'dispatch' | 'indirect' | 'direct' | 'bt';
 export const ENGINE_NAMES: readonly EngineName[] = ['dispatch', 'indirect', 'direct', 'bt'];
 
-export interface Engine {
+/**
+ * What the engines (their drivers and the code they generate outside an instruction's own
+ * semantics) need from a hart, whatever its ISA: registers, pc and counters, the RAM fast-path
+ * bounds, the memory slow paths, trap delivery and the service protocol. rv32's Hart and ring32's
+ * hart both satisfy it; an ISA's instruction templates may call further helpers of their own hart.
+ */
+export interface EngineHart {
+  /** General registers plus the write-only sink at index 32 (pre-decoding engines send rd = 0 there). */
+  readonly x: Int32Array;
+  pc: number;
+  /** [cycles, instret]. */
+  readonly ctr: Float64Array;
+  readonly cycles: number;
+  /** Cycle count at which the running engine must call service() again. */
+  limit: number;
+  /** Set by a helper when the engine must re-service the hart before the next instruction. */
+  kick: boolean;
+  stopReason: Stop;
+  readonly ramBase: number;
+  readonly ramSize: number;
+  readonly bus: Bus;
+  readonly cost: CostModel;
+  /** The key translated code is cached under (0..3): the privilege mode or ring it was translated for. */
+  readonly translationMode: number;
+  /** Binary translation of a deprivileged kernel: called for each sensitive instruction (see BtOptions). */
+  sensitiveHook: ((w: number, pc: number) => number) | null;
+  hookCost: number;
+  service(end: number): number;
+  deliverTrap(): boolean;
+  raise(cause: number, tval: number): never;
+  ld8(a: number): number;
+  ld8u(a: number): number;
+  ld16(a: number): number;
+  ld16u(a: number): number;
+  ld32(a: number): number;
+  st8(a: number, v: number): void;
+  st16(a: number, v: number): void;
+  st32(a: number, v: number): void;
+}
+
+/** Engine trap causes every ISA shares: the engines raise them themselves when fetching. */
+export const FETCH_MISALIGNED_CAUSE = 0;
+export const FETCH_FAULT_CAUSE = 1;
+
+export interface Engine<H extends EngineHart = Hart> {
   readonly name: EngineName;
-  readonly hart: Hart;
+  readonly hart: H;
   /**
    * Runs the hart until it has consumed `budget` more cycles (an instruction starts only while the
    * budget is not spent, so the overshoot is less than one instruction), or until it stops earlier
@@ -37,7 +83,7 @@ export type StepUntil = (lim: number) => void;
 export const MAX_SLICE_CYCLES = 1_000_000;
 
 /** The loop every engine shares: service the hart, run to the next limit, deliver traps. */
-export function drive(h: Hart, budget: number, stepUntil: StepUntil): Stop {
+export function drive(h: EngineHart, budget: number, stepUntil: StepUntil): Stop {
   const end = h.cycles + budget;
   for (;;) {
     let lim = h.service(end);

@@ -8,7 +8,7 @@ import { Isa } from '../isa';
 import { Hart } from '../rv32/hart';
 import { rv32 } from '../rv32';
 import { compileFactory, makeEnv } from './emit';
-import { Engine, StepUntil, drive } from './engine';
+import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { costTable, inlineDecode, wordGen } from './common';
 
 interface Extra { slots: Int32Array; masks: Int32Array; matches: Int32Array; decode: (w: number) => number; COST: Float64Array }
@@ -55,10 +55,10 @@ function source(isa: Isa): string {
 
 const factories = new Map<Isa, ReturnType<typeof compileFactory<StepUntil, Extra>>>();
 
-export class IndirectThreadedEngine implements Engine {
+export class IndirectThreadedEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'indirect' as const;
   private readonly step: StepUntil;
-  constructor(readonly hart: Hart, isa: Isa = rv32) {
+  constructor(readonly hart: H, isa: Isa = rv32) {
     let f = factories.get(isa);
     if (!f) {
       f = compileFactory<StepUntil, Extra>(source(isa), `indirect-${isa.name}`, ['slots', 'masks', 'matches', 'decode', 'COST']);
