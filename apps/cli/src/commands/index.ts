@@ -9,6 +9,7 @@ import { composeCommand } from './compose';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
+import { schedCheckCommand } from './sched-check';
 
 export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand,
-  schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, helpCommand(() => COMMANDS)];
+  schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, schedCheckCommand, helpCommand(() => COMMANDS)];

@@ -1,0 +1,98 @@
+// `vsim sched-check`: the conformance kit passes the built-in scheduler service (its logic behind a
+// real gRPC server, registered on a throwaway nats-server) under round robin and Credit, and
+// catches a deliberately broken one (examples/external-scheduler with --fault double-run, a child
+// process) putting one vCPU on two pCPUs.
+
+import { ChildProcess, spawn } from 'child_process';
+import { resolve } from 'path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { SchedulerControlService } from '@vsim/proto';
+import { SchedulerControlImpl, schedulerControlServer } from '@vsim/runtime';
+import { discover, registerService } from '@vsim/service';
+import { UsageError } from '../src/args';
+import { parseTarget, schedCheckCommand } from '../src/commands/sched-check';
+
+const ROOT = resolve(__dirname, '../../..');
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string | Uint8Array) => err.push(String(s)) } },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+describe('sched-check target', () => {
+  it('takes a NATS URL or a service subject', () => {
+    expect(parseTarget('nats://127.0.0.1:4222', undefined)).toEqual({ nats: 'nats://127.0.0.1:4222', service: 'vsim-scheduler' });
+    expect(parseTarget('$SRV.INFO.my-sched.ABC123', 'nats://h:1')).toEqual({ nats: 'nats://h:1', service: 'my-sched', id: 'ABC123' });
+    expect(parseTarget('my-sched', undefined, {})).toEqual({ nats: 'nats://127.0.0.1:4222', service: 'my-sched', id: undefined });
+    expect(() => parseTarget('nats://a:1', 'nats://b:2')).toThrow(UsageError);
+    expect(() => parseTarget('not a subject!', undefined)).toThrow(/neither a NATS URL nor a service subject/);
+  });
+});
+
+const skip = findNatsServer() === undefined && process.env.CI !== 'true';
+if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`);
+
+(skip ? describe.skip : describe)('vsim sched-check against real scheduler services', () => {
+  let nats: NatsServer;
+  const buses: NatsBus[] = [];
+  let server: Server;
+  let broken: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    const bus = await NatsBus.connect({ servers: nats.url });
+    buses.push(bus);
+    server = new Server();
+    server.addService(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(bus)));
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    await registerService(bus.nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: `127.0.0.1:${port}`, instance: 'builtin' } });
+    broken = spawn(process.execPath, ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', 'broken', '--fault', 'double-run'], {
+      cwd: ROOT, env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') }, stdio: 'ignore',
+    });
+    const deadline = Date.now() + 60_000;
+    while (!(await discover(bus, 'vsim-scheduler', 500)).some((s) => s.instance === 'broken')) {
+      if (Date.now() > deadline) throw new Error('the broken scheduler did not register');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    if (broken && broken.exitCode === null) {
+      broken.kill('SIGTERM');
+      await new Promise((r) => broken!.once('exit', r));
+    }
+    server?.forceShutdown();
+    await Promise.all(buses.map((b) => b.close()));
+    await nats?.stop();
+  });
+
+  it.each([['round-robin', '{}'], ['credit', '{"tslice":10000000}']])('passes the built-in scheduler service under %s', async (policy, params) => {
+    const c = capture();
+    const code = await schedCheckCommand.run([nats.url, '--instance', 'builtin', '--policy', policy, '--params', params], c.io);
+    expect(c.out()).toMatch(/^sched-check: 0 violations \(\d+ checks, 2 runs, \d+ \+ \d+ run orders\) against vsim-scheduler builtin at 127\.0\.0\.1:\d+$/m);
+    expect(c.out()).not.toMatch(/VIOLATION/);
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('reports the broken scheduler\'s vCPU on two pCPUs, one line per violation, and exits 1', async () => {
+    const c = capture();
+    const code = await schedCheckCommand.run(['$SRV.INFO.vsim-scheduler', '--nats', nats.url, '--instance', 'broken'], c.io);
+    const lines = c.out().trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('VIOLATION one-pcpu: ')).length).toBeGreaterThan(0);
+    expect(lines.find((l) => l.startsWith('VIOLATION one-pcpu: '))).toMatch(/host h0: order \d+ at \d+ ns runs \S+\/\d on pCPUs 0 and 1$/);
+    expect(lines[lines.length - 1]).toMatch(/^sched-check: [1-9]\d* violations? .* against vsim-scheduler broken/);
+    expect(code).toBe(1);
+  }, 60_000);
+
+  it('says in one line when no such scheduler is registered', async () => {
+    const c = capture();
+    expect(await schedCheckCommand.run(['nobody-here', '--nats', nats.url], c.io)).toBe(69);
+    expect(c.err()).toBe(`vsim: sched-check: no nobody-here registered on ${nats.url}\n`);
+  });
+});
