@@ -20,6 +20,16 @@ describe('vsim isa analyze', () => {
     expect(r.stdout).toContain('metadata confirmed');
   });
 
+  it('finds ring32 not classically virtualizable, names its critical instructions, and the prober agrees', () => {
+    const r = vsim('isa', 'analyze', '--samples', '8', 'ring32');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/critical:\s+pushf popf smsw$/m);
+    expect(r.stdout).toContain('ring32 is not classically virtualizable: pushf, popf, smsw are sensitive but unprivileged');
+    expect(r.stdout).toMatch(/^ {2}popf\s+observed control-sensitive, behaviour-sensitive$/m);
+    expect(r.stdout).toMatch(/^ {2}lpsw\s+observed privileged, control-sensitive$/m);
+    expect(r.stdout).toContain('metadata confirmed');
+  });
+
   it('rejects an unknown ISA with a usage error', () => {
     const r = vsim('isa', 'analyze', 'x86');
     expect(r.status).toBe(2);

@@ -43,3 +43,4 @@ export type { PgAnalysis } from './analysis/popek-goldberg';
 export { analyzeIsa } from './analysis/popek-goldberg';
 export type { ProbeReport, ProbeObservation, ProbeMismatch } from './analysis/prober';
 export { probeIsa } from './analysis/prober';
+export type { ProbeTarget, ProbeOutcome } from './analysis/probe-target';

@@ -4,11 +4,11 @@
  * critical instructions and the verdict — and the empirical prober's check of that metadata.
  */
 
-import { analyzeIsa, probeIsa, rv32, Isa } from '@vsim/isa';
+import { analyzeIsa, probeIsa, ring32, rv32, Isa } from '@vsim/isa';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 
-const ISAS: Readonly<Record<string, Isa>> = { rv32 };
+const ISAS: Readonly<Record<string, Isa>> = { rv32, ring32 };
 
 const OPTIONS = {
   samples: { type: 'integer', min: 1, valueName: 'N', description: 'prober samples per instruction (default 24)' },
@@ -69,7 +69,7 @@ export const isaCommand: Command = {
     if (!options['no-probe']) {
       const samples = options.samples ?? 24;
       const r = probeIsa(isa, samples);
-      out.push(`empirical prober: ${r.observations.length} instructions x ${samples} samples, each run in user and system mode`);
+      out.push(`empirical prober: ${r.observations.length} instructions x ${samples} samples, each run in user and system mode over varied states`);
       for (const o of r.observations) {
         const seen = [o.privileged && 'privileged', o.controlSensitive && 'control-sensitive', o.behaviorSensitive && 'behaviour-sensitive'].filter(Boolean);
         if (seen.length) out.push(`  ${o.name.padEnd(11)} observed ${seen.join(', ')}`);

@@ -17,6 +17,8 @@ import { createEngine } from '../engines';
 import { InstrDef, Isa } from '../isa';
 import { rv32 } from '../rv32';
 import { CSR_NAMES } from '../rv32/csr';
+import { RING32_PROBE_TARGET } from '../ring32/probe';
+import { ProbeOutcome, ProbeTarget, probeRng as rng } from './probe-target';
 
 export interface ProbeObservation {
   readonly name: string;
@@ -46,17 +48,6 @@ const BASE = 0x80000000;
 const RAM = 64 * 1024;
 const DATA = BASE + 0x8000;
 
-/** Deterministic xorshift32. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
-
 const CSR_NUMBERS = [...CSR_NAMES.keys()];
 
 /** A random instance of `d`: its match bits, random elsewhere; CSRs drawn from the implemented ones. */
@@ -80,18 +71,8 @@ const CONFIGS: readonly Config[] = [
   { priv: Priv.U, mstatus: 0, cycles: 1000 },
 ];
 
-interface Outcome {
-  trapped: boolean;
-  cause: number;
-  wfi: boolean;
-  gprs: string;
-  pc: number;
-  memory: string;
-  system: string;
-}
-
 /** Runs one instruction word from a fixed register state under a configuration. */
-function runOnce(isa: Isa, w: number, regs: Int32Array, cfg: Config, memSeed: number): Outcome {
+function runOnce(isa: Isa, w: number, regs: Int32Array, cfg: Config, memSeed: number): ProbeOutcome {
   const bus = new Bus(BASE, RAM);
   const h = new Hart(bus);
   bus.writeU32(BASE, w >>> 0);
@@ -119,6 +100,7 @@ function runOnce(isa: Isa, w: number, regs: Int32Array, cfg: Config, memSeed: nu
     pc: h.pc,
     memory: Array.from(bus.readBytes(DATA, 0x1000)).join(','),
     system: before === systemState(h) ? 'same' : systemState(h),
+    observable: '',
   };
 }
 
@@ -139,8 +121,23 @@ function systemState(h: Hart): string {
   return parts.join(',');
 }
 
+const RV32_PROBE_TARGET: ProbeTarget = {
+  registers: 32,
+  codeBase: BASE,
+  dataBase: DATA,
+  configs: CONFIGS.length,
+  privilegeCause: Cause.IllegalInstruction,
+  sampleWord,
+  runOnce: (isa, w, regs, config, memSeed) => runOnce(isa, w, regs, CONFIGS[config], memSeed),
+};
+
+/** The probe target of each ISA in the library, by name (a modified copy of an ISA keeps its name). */
+const PROBE_TARGETS: Readonly<Record<string, ProbeTarget>> = { rv32: RV32_PROBE_TARGET, ring32: RING32_PROBE_TARGET };
+
 /** Probes every instruction of `isa` (rv32 by default) with `samples` random instances each. */
 export function probeIsa(isa: Isa = rv32, samples = 24, seed = 1): ProbeReport {
+  const target = PROBE_TARGETS[isa.name];
+  if (!target) throw new RangeError(`no prober for ISA '${isa.name}' (available: ${Object.keys(PROBE_TARGETS).join(', ')})`);
   const observations: ProbeObservation[] = [];
   const mismatches: ProbeMismatch[] = [];
   for (const d of isa.instructions.slice(1)) {
@@ -149,17 +146,17 @@ export function probeIsa(isa: Isa = rv32, samples = 24, seed = 1): ProbeReport {
     let controlSensitive = false;
     let behaviorSensitive = false;
     const examples: Record<string, string> = {};
-    const hex = (w: number) => `0x${(w >>> 0).toString(16).padStart(8, '0')} (${isa.disassemble(w, BASE)})`;
+    const hex = (w: number) => `0x${(w >>> 0).toString(16).padStart(8, '0')} (${isa.disassemble(w, target.codeBase)})`;
     for (let i = 0; i < samples; i++) {
-      const w = sampleWord(d, next);
+      const w = target.sampleWord(d, next);
       // Registers point into the data region, so loads and stores hit RAM whatever the offset.
       const regs = new Int32Array(33);
-      for (let r = 1; r < 32; r++) regs[r] = (DATA + 0x800 + ((next() % 0x400) & ~3)) | 0;
+      for (let r = 1; r < target.registers; r++) regs[r] = (target.dataBase + 0x800 + ((next() % 0x400) & ~3)) | 0;
       const memSeed = next();
-      const outcomes = CONFIGS.map((c) => runOnce(isa, w, regs, c, memSeed));
-      const user = outcomes[CONFIGS.length - 1];
+      const outcomes = Array.from({ length: target.configs }, (_, c) => target.runOnce(isa, w, regs, c, memSeed));
+      const user = outcomes[target.configs - 1];
       const system = outcomes[0];
-      if (user.trapped && user.cause === Cause.IllegalInstruction && !system.trapped) {
+      if (user.trapped && user.cause === target.privilegeCause && !system.trapped) {
         privileged = true;
         examples.privileged ??= hex(w);
       }
@@ -168,7 +165,7 @@ export function probeIsa(isa: Isa = rv32, samples = 24, seed = 1): ProbeReport {
         examples.controlSensitive ??= hex(w);
       }
       const ran = outcomes.filter((o) => !o.trapped);
-      const key = (o: Outcome) => `${o.gprs}|${o.pc}|${o.memory}|${o.wfi}`;
+      const key = (o: ProbeOutcome) => `${o.gprs}|${o.pc}|${o.memory}|${o.wfi}|${o.observable}`;
       if (ran.length > 1 && new Set(ran.map(key)).size > 1) {
         behaviorSensitive = true;
         examples.behaviorSensitive ??= hex(w);

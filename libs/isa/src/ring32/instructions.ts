@@ -130,7 +130,7 @@ export const RING32_INSTRUCTIONS: readonly InstrDef[] = [
 
   // Privileged: trap with cause 3 outside ring 0.
   def('hlt', 0x48, 'NONE', 'system', (g) => `${g.sync()} h.hlt(${g.w});`, {
-    flow: 'system', meta: PRIV('stops the processor until an interrupt; traps outside ring 0'),
+    flow: 'system', meta: PRIV('stops the processor until an interrupt (not at all if the timer is already pending); traps outside ring 0', true),
   }),
   def('iret', 0x49, 'NONE', 'system', (g) => `${g.sync()} ${g.jumpTo(`h.iret(${g.w})`)}`, {
     flow: 'system', meta: PRIV('returns from a trap: restores ring and IF from PRING/PIF and jumps to EPC; traps outside ring 0', true),
