@@ -2,7 +2,8 @@
 // (the services' logic in this process behind real gRPC servers, registered on NATS, found by the
 // gateway as in production):
 // - `vsim sched-credit -d a -w 768` (the CLI, over the gateway's gRPC API) on a running Credit
-//   simulation of two CPU hogs sharing one pCPU moves the share from 1:1 to 3:1 after the call;
+//   simulation of two CPU hogs sharing one pCPU moves the share from 1:1 to 3:1 after the call,
+//   and `-s -t 10 -r 500` makes the pCPU change hands on 10 ms slice boundaries instead of 30 ms;
 // - `POST /v1/simulations/:id/sched/swap` (HTTP) hot-swaps round robin for Credit mid-run: the
 //   swap-scheduler event shows every live vCPU in exactly one run queue, and every guest prints
 //   what it prints without the swap.
@@ -157,8 +158,13 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-c', '70000'], io)).toBe(1);
     expect(out.pop()).toMatch(/cap of a must be an integer percentage/);
     expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-w', '768'], io)).toBe(0);
+    // Scheduler-wide, in xl's units: tslice 10 ms, ratelimit 500 µs.
+    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-s', '-t', '10', '-r', '500'], io)).toBe(0);
+    await expect(schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-t', '10'], io)).rejects.toThrow(/--tslice_ms needs -s/);
     expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a'], io)).toBe(0);
-    expect(out.join('')).toMatch(/^Host h0: credit/m);
+    // xl's layout: the pool line with the scheduler-wide parameters as last set, then the VM.
+    expect(out.join('')).toMatch(/^Host h0: credit tslice=10000000 ratelimit=500000 \(at \d+ ns\)$/m);
+    expect(out.join('')).toMatch(/^a\s+h0\s+768\s+-$/m);
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const set = events.find((e) => e.kind === 'set' && e.vm === 'a');
@@ -168,11 +174,23 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     expect(t).toBeGreaterThanOrEqual(1.5e9);
     // Credit converges within a few accounting periods (30 ms): skip 300 ms on each side.
     const before = occupancy(events, 300e6, t);
-    const after = occupancy(events, t + 300e6, end);
+    const afterOcc = occupancy(events, t + 300e6, end);
     const share = (m: Map<string, number>) => (m.get('a') ?? 0) / ((m.get('a') ?? 0) + (m.get('b') ?? 0));
-    process.stdout.write(`weight 256:256 -> 768:256 at ${t} ns: share of a ${share(before).toFixed(3)} before, ${share(after).toFixed(3)} after\n`);
+    process.stdout.write(`weight 256:256 -> 768:256 at ${t} ns: share of a ${share(before).toFixed(3)} before, ${share(afterOcc).toFixed(3)} after\n`);
     expect(share(before)).toBeCloseTo(0.5, 1);
-    expect(Math.abs(share(after) - 0.75)).toBeLessThan(0.03);
+    expect(Math.abs(share(afterOcc) - 0.75)).toBeLessThan(0.03);
+    // The new tslice: the pCPU changes hands on 10 ms slice boundaries after the call, 30 ms before
+    // (a stretch is one vCPU's consecutive slices: after the call a runs three, b one).
+    const stretches = (from: number, to: number) => {
+      const sw = events.filter((e) => e.kind === 'schedule' && e.source === 'sched').map((e) => Number(e.timeNs ?? 0)).filter((x) => x >= from && x <= to);
+      return sw.slice(1).map((x, i) => x - sw[i]);
+    };
+    const before30 = stretches(300e6, t);
+    const after10 = stretches(t + 300e6, end);
+    expect(Math.min(...before30)).toBe(30e6);
+    expect(before30.every((x) => x % 30e6 === 0)).toBe(true);
+    expect(Math.min(...after10)).toBe(10e6);
+    expect(after10.every((x) => x % 10e6 === 0)).toBe(true);
   }, 120_000);
 
   it('hot-swaps round robin for Credit mid-run over HTTP: no vCPU lost or duplicated, same guest output', async () => {

@@ -228,6 +228,11 @@ export class HostLoop {
     return this.policySpec;
   }
 
+  /** Actions already due, which the next decision applies (e.g. run-time calls made while paused). */
+  dueActions(): readonly LoopAction[] {
+    return this.actions.filter((a) => a.at <= this.now);
+  }
+
   /** Virtual time this host's loop has reached. */
   get virtualNow(): number {
     return this.now;

@@ -145,7 +145,7 @@ export class SchedulerService {
     const current = loop.currentPolicy;
     if (policy !== '' && policy !== current.policy) throw new RangeError(`VM ${vm} is scheduled by ${current.policy}, not ${policy}`);
     const merged = { ...loop.vmParams(vm), ...params };
-    const probe = makePolicy(current, 1);
+    const probe = makePolicy(current, this.pcpus.get(host as string)!); // the host's pCPUs: a `pin` names them
     if (!probe.setParams) throw new RangeError(`${current.policy} has no per-VM parameters`);
     probe.add(vcpuRef(vm, 0), merged, 0); // throws RangeError naming the bad parameter
     loop.addAction({ kind: 'set', at: loop.virtualNow, vm, params });
@@ -172,10 +172,24 @@ export class SchedulerService {
     }
   }
 
-  /** What each host runs and each VM's parameters, as last applied. */
+  /**
+   * What each host runs and each VM's parameters, as last set: what the loops applied, with the
+   * calls they will apply at their next decision folded in (as `xl` shows what was set).
+   */
   schedParams(): { hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[]; vms: { vm: string; host: string; params: VmSchedParams }[] } {
-    const hosts = [...this.loops].map(([host, l]) => ({ host, ...l.currentPolicy, nowNs: l.virtualNow }));
-    const vms = [...this.loops].flatMap(([host, l]) => l.vmIds().map((vm) => ({ vm, host, params: l.vmParams(vm) ?? {} })));
+    const hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[] = [];
+    const vms: { vm: string; host: string; params: VmSchedParams }[] = [];
+    for (const [host, l] of this.loops) {
+      let { policy, params } = l.currentPolicy;
+      const vmParams = new Map(l.vmIds().map((vm) => [vm, l.vmParams(vm) ?? {}]));
+      for (const a of l.dueActions()) {
+        if (a.kind === 'setScheduler') params = { ...params, ...a.params };
+        else if (a.kind === 'swapScheduler') ({ policy, params } = { policy: a.policy, params: a.params ?? {} });
+        else if (a.kind === 'set' && vmParams.has(a.vm)) vmParams.set(a.vm, { ...vmParams.get(a.vm), ...a.params });
+      }
+      hosts.push({ host, policy, params, nowNs: l.virtualNow });
+      for (const [vm, p] of vmParams) vms.push({ vm, host, params: p });
+    }
     return { hosts, vms };
   }
 
