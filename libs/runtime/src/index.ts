@@ -28,6 +28,8 @@ export { RtdsPolicy } from './scheduler/rtds';
 export { Credit2Policy, CREDIT2_RUNQUEUES, CSCHED2_CREDIT_INIT, CSCHED2_MAX_TIMER_NS, CSCHED2_MIN_TIMER_NS } from './scheduler/credit2';
 export type { Credit2Options, Credit2Runqueue, Credit2Snapshot } from './scheduler/credit2';
 export { readAffinity, allows as affinityAllows } from './scheduler/affinity';
+export { CpupoolPolicy, DEFAULT_POOL, checkPools } from './scheduler/cpupool';
+export type { PoolSetup } from './scheduler/cpupool';
 export type { Affinity } from './scheduler/affinity';
 export type { SchedulerPolicy, VcpuRef, VmSchedParams, Decision, SchedTrace } from './scheduler/policy';
 export { SchedulerService, makePolicy } from './scheduler/service';

@@ -12,9 +12,13 @@
 // ticker, per-pCPU slice timer) become due times checked at each schedule(now); a softirq raised
 // on a pCPU (tickle, sleep of the running vCPU, park, migration) becomes `resched[p]`, served in
 // the same schedule() call — so the loop never needs to be called back at `now` itself.
-// Simplifications (documented, not hidden): one socket, no SMT, no affinity/cpupools, no yield,
+// Hard affinity (`pin`) is honoured where credit.c checks cpu_hard_affinity: _csched_cpu_pick
+// (placement, migration), __runq_tickle (only idlers in the affinity), csched_runq_steal (a peer's
+// vCPU is stolen only if allowed here); a new pin that excludes a vCPU's pCPU migrates it.
+// Simplifications (documented, not hidden): one socket, no SMT, one cpupool per policy, no yield,
 // no tasklets, vcpu_migration_delay = 0 (Xen's default), every pCPU's tick on one global grid.
 
+import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 
 // ---- Constants (credit.c "Basic constants" unless stated) -----------------------------------
@@ -86,6 +90,8 @@ interface Dom {
 interface Svc {
   readonly ref: VcpuRef;
   readonly dom: Dom;
+  /** cpu_hard_affinity (null: every pCPU). */
+  affinity: Affinity;
   pri: number;
   credit: number;
   /** burn_credits' sub-credit remainder, in credit·ns units (delta·CREDITS_PER_MSEC mod 1 ms). */
@@ -198,9 +204,11 @@ export class CreditPolicy implements SchedulerPolicy {
       this.doms.set(v.vm, dom);
       this.domCntl(dom, params);
     }
+    const affinity = readAffinity('credit', v, params, this.pcpus.length);
     const svc: Svc = {
-      ref: v, dom, pri: CSCHED_PRI_TS_UNDER, credit: 0, residual: 0,
-      processor: this.added++ % this.pcpus.length, // sched_select_initial_cpu, simplified
+      ref: v, dom, affinity, pri: CSCHED_PRI_TS_UNDER, credit: 0, residual: 0,
+      // sched_select_initial_cpu, simplified: round robin, within the hard affinity.
+      processor: firstAllowed(affinity, this.added++ % this.pcpus.length, this.pcpus.length),
       onRunq: false, active: false, parked: false, migrating: false, migratePending: false, asleep: false, removed: false,
     };
     this.svcs.set(v.key, svc);
@@ -287,8 +295,24 @@ export class CreditPolicy implements SchedulerPolicy {
   }
 
   /** csched_dom_cntl (XEN_DOMCTL_SCHEDOP_putinfo): weight and cap of the vCPU's domain. */
-  setParams(v: VcpuRef, params: VmSchedParams, _now: number): void {
-    this.domCntl(this.mustGet(v).dom, params);
+  setParams(v: VcpuRef, params: VmSchedParams, now: number): void {
+    const svc = this.mustGet(v);
+    const affinity = readAffinity('credit', v, params, this.pcpus.length);
+    this.domCntl(svc.dom, params);
+    svc.affinity = affinity;
+    if (allows(affinity, svc.processor)) return;
+    // vcpu_set_hard_affinity -> vcpu_migrate: off a pCPU it may no longer use.
+    this.emit('migrate', now, svc, svc.processor, 'pin');
+    if (this.pcpus[svc.processor].curr === svc) {
+      svc.migratePending = true; // moved by doSchedule once switched out
+      this.pcpus[svc.processor].resched = true;
+    } else if (svc.onRunq) {
+      this.runqRemove(svc);
+      this.resPick(svc);
+      this.unitWake(svc, now);
+    } else {
+      this.resPick(svc); // asleep or parked: it wakes (or unparks) on an allowed pCPU
+    }
   }
 
   schedule(now: number): Decision {
@@ -519,11 +543,13 @@ export class CreditPolicy implements SchedulerPolicy {
     const cur = this.pcpus[cpu].curr;
     const curPri = cur ? cur.pri : CSCHED_PRI_IDLE;
     let target = -1;
-    if (curPri === CSCHED_PRI_IDLE || (this.idlers.size === 0 && svc.pri > curPri)) {
+    // Only idlers in the hard affinity count (cpumask_and(&mask, &idle_mask, cpu_hard_affinity)).
+    const idlers = svc.affinity === null ? this.idlers : new Set([...this.idlers].filter((c) => allows(svc.affinity, c)));
+    if (curPri === CSCHED_PRI_IDLE || (idlers.size === 0 && svc.pri > curPri)) {
       target = cpu;
-    } else if (this.idlers.size > 0) {
+    } else if (idlers.size > 0) {
       // opt_tickle_one_idle: cycle through the idlers.
-      this.lastTickleCpu = this.cycle(this.lastTickleCpu, this.idlers);
+      this.lastTickleCpu = this.cycle(this.lastTickleCpu, idlers);
       target = this.lastTickleCpu;
     }
     if (target < 0) return;
@@ -569,6 +595,8 @@ export class CreditPolicy implements SchedulerPolicy {
       if (!scurr.asleep && !scurr.removed && !scurr.parked) {
         this.resPick(scurr);
         this.unitWake(scurr, now);
+      } else if (!allows(scurr.affinity, scurr.processor)) {
+        this.resPick(scurr);
       }
     }
   }
@@ -606,6 +634,8 @@ export class CreditPolicy implements SchedulerPolicy {
     if (this.pcpus[peer].curr === null) return null;
     for (const speer of this.pcpus[peer].runq) {
       if (speer.pri <= pri) break;
+      // __csched_unit_is_migrateable: never onto a pCPU outside its hard affinity.
+      if (!allows(speer.affinity, cpu)) continue;
       // vcpu_migration_delay is 0 by default: nothing is cache-hot, everything is migrateable.
       this.runqRemove(speer);
       speer.processor = cpu;
@@ -622,8 +652,10 @@ export class CreditPolicy implements SchedulerPolicy {
   }
 
   private cpuPick(svc: Svc): number {
-    let cpu = svc.processor;
-    const idlers = new Set(this.idlers);
+    // cpus = hard affinity & online; start from processor if in it, else the next pCPU of it.
+    const n = this.pcpus.length;
+    let cpu = allows(svc.affinity, svc.processor) ? svc.processor : firstAllowed(svc.affinity, (svc.processor + 1) % n, n);
+    const idlers = new Set([...this.idlers].filter((c) => allows(svc.affinity, c)));
     // "iff unit is the currently running and the only runnable unit on cpu, we add cpu to the idlers"
     if (this.pcpus[cpu].runq.length === 0) idlers.add(cpu);
     if (!idlers.has(cpu) && idlers.size > 0) cpu = this.cycle(cpu, idlers);
@@ -721,11 +753,13 @@ export class CreditPolicy implements SchedulerPolicy {
         if (!this.svcs.has(pc.curr.ref.key) && !pc.resched) throw new Error(`credit invariant: removed ${pc.curr.ref.key} runs on ${p}`);
         if (!this.runnable(pc.curr) && !pc.resched) throw new Error(`credit invariant: ${pc.curr.ref.key} runs on ${p} but is not runnable`);
         if (pc.curr.processor !== p) throw new Error(`credit invariant: ${pc.curr.ref.key} runs on ${p} but belongs to ${pc.curr.processor}`);
+        if (!allows(pc.curr.affinity, p) && !pc.resched) throw new Error(`credit invariant: ${pc.curr.ref.key} runs on ${p} outside its pin`);
         put(pc.curr, `running on ${p}`);
       }
       for (const s of pc.runq) {
         if (!s.onRunq || s.processor !== p) throw new Error(`credit invariant: ${s.ref.key} in runq ${p} inconsistently`);
         if (!this.runnable(s)) throw new Error(`credit invariant: ${s.ref.key} queued but not runnable`);
+        if (!allows(s.affinity, p)) throw new Error(`credit invariant: ${s.ref.key} queued on ${p} outside its pin`);
         put(s, `queued on ${p}`);
       }
     });

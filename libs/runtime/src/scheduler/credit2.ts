@@ -305,6 +305,7 @@ export class Credit2Policy implements SchedulerPolicy {
   setParams(v: VcpuRef, params: VmSchedParams, now: number): void {
     const svc = this.mustGet(v);
     const dom = svc.dom;
+    const affinity = readAffinity('credit2', v, params, this.npcpus); // throws before any change
     if (params.weight !== undefined) {
       const w = readWeight(dom.id, params, dom.weight);
       if (w !== dom.weight) {
@@ -316,7 +317,6 @@ export class Credit2Policy implements SchedulerPolicy {
         }
       }
     }
-    const affinity = readAffinity('credit2', v, params, this.npcpus);
     if (describeAffinity(affinity) === describeAffinity(svc.affinity)) return;
     svc.affinity = affinity;
     this.emit('affinity', now, svc, svc.processor, describeAffinity(affinity));

@@ -1,8 +1,9 @@
 // Round robin: the baseline policy. One FIFO of runnable vCPUs per host; each pCPU runs the vCPU at
 // the head for one time slice, then puts it at the tail. A vCPU that blocks gives its pCPU up at
 // once; one that wakes joins the tail. Equal shares, no weights: the yardstick the Xen policies
-// are compared against.
+// are compared against. Hard affinity (`pin`): a pCPU takes the first queued vCPU allowed on it.
 
+import { Affinity, allows, readAffinity } from './affinity';
 import { Decision, PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
 
 /** Default slice: Xen Credit's 30 ms would make short demos coarse; 10 ms is Linux CFS-like. */
@@ -18,20 +19,34 @@ export class RoundRobinPolicy implements SchedulerPolicy {
   private readonly queue: VcpuRef[] = [];
   private readonly running: (Running | null)[];
   private readonly runnable = new Set<string>();
+  private readonly affinity = new Map<string, Affinity>();
 
   constructor(pcpus: number, private timesliceNs = RR_DEFAULT_TIMESLICE_NS) {
     if (!(timesliceNs > 0)) throw new RangeError(`round-robin timeslice must be positive, got ${timesliceNs}`);
     this.running = new Array(pcpus).fill(null);
   }
 
-  add(v: VcpuRef, _params: VmSchedParams, _now: number): void {
+  add(v: VcpuRef, params: VmSchedParams, _now: number): void {
+    this.affinity.set(v.key, readAffinity('round-robin', v, params, this.running.length));
     this.runnable.add(v.key);
     this.queue.push(v);
   }
 
   remove(v: VcpuRef): void {
     this.runnable.delete(v.key);
+    this.affinity.delete(v.key);
     this.dequeue(v);
+  }
+
+  /** A new pin: a vCPU running on a pCPU it may no longer use goes back to the head of the queue. */
+  setParams(v: VcpuRef, params: VmSchedParams): void {
+    const aff = readAffinity('round-robin', v, params, this.running.length);
+    this.affinity.set(v.key, aff);
+    const p = this.running.findIndex((r) => r?.v.key === v.key);
+    if (p >= 0 && !allows(aff, p)) {
+      this.running[p] = null;
+      this.queue.unshift(v);
+    }
   }
 
   wake(v: VcpuRef): void {
@@ -54,7 +69,9 @@ export class RoundRobinPolicy implements SchedulerPolicy {
   }
 
   queues(): PolicyQueues {
-    return { running: this.running.map((r) => r?.v.key ?? null), queued: [this.queue.map((v) => v.key)], asleep: [] };
+    // Every vCPU it holds has an affinity entry; those not runnable are asleep.
+    const asleep = [...this.affinity.keys()].filter((k) => !this.runnable.has(k));
+    return { running: this.running.map((r) => r?.v.key ?? null), queued: [this.queue.map((v) => v.key)], asleep };
   }
 
   charge(): void {
@@ -77,9 +94,9 @@ export class RoundRobinPolicy implements SchedulerPolicy {
       }
     }
     for (let p = 0; p < this.running.length; p++) {
-      if (this.running[p] === null && this.queue.length > 0) {
-        this.running[p] = { v: this.queue.shift() as VcpuRef, sliceEnd: now + this.timesliceNs };
-      }
+      if (this.running[p] !== null) continue;
+      const i = this.queue.findIndex((v) => allows(this.affinity.get(v.key) ?? null, p));
+      if (i >= 0) this.running[p] = { v: this.queue.splice(i, 1)[0], sliceEnd: now + this.timesliceNs };
     }
     let until = Number.POSITIVE_INFINITY;
     for (const r of this.running) if (r) until = Math.min(until, r.sliceEnd);

@@ -17,11 +17,17 @@
 // outranks it. A boundary that closes a period with budget left while the vCPU was runnable (at
 // level 0) is a deadline miss (sched.deadline_miss).
 //
-// Simplifications (documented, not hidden): one cpupool, no affinity; the top-N choice is recomputed
+// Hard affinity (`pin`, rt.c's runq_pick skips units whose cpu_hard_affinity excludes the pCPU):
+// with pins, the choice is greedy in priority order — each vCPU keeps its pCPU if allowed and still
+// free, else takes the free allowed pCPU whose occupant ranks lowest (idle first, then the lowest
+// index) — so a queued vCPU always finds every pCPU of its pin held by a higher-priority one.
+//
+// Simplifications (documented, not hidden): one cpupool per policy (cpupool.ts); the top-N choice is recomputed
 // at every decision (the result equals rt.c's tickle-the-lowest-priority logic); a vCPU already on a
 // pCPU keeps it when it stays in the top N (rt.c does the same by not migrating the running unit);
 // no scheduling quantum overhead (rt.c's MIN_BUDGET / context-switch costs are ignored).
 
+import { Affinity, allows, readAffinity } from './affinity';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 import { readRealtimeParams, RealtimeSnapshot } from './sedf';
 
@@ -37,6 +43,7 @@ export const RTDS_MIN_NS = 10_000;
 
 interface Rsvc {
   readonly ref: VcpuRef;
+  affinity: Affinity;
   period: number;
   budget: number;
   extratime: boolean;
@@ -66,7 +73,7 @@ export class RtdsPolicy implements SchedulerPolicy {
     if (this.svcs.has(v.key)) throw new Error(`rtds: vCPU ${v.key} added twice`);
     const p = readRealtimeParams('rtds', v.key, params, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS, 'budget', 'extratime', RTDS_DEFAULT_EXTRATIME);
     this.svcs.set(v.key, {
-      ref: v, period: p.period, budget: p.slice, extratime: p.extra,
+      ref: v, affinity: readAffinity('rtds', v, params, this.npcpus), period: p.period, budget: p.slice, extratime: p.extra,
       deadline: now + p.period, cur: p.slice, level: 0, runnable: true, misses: 0,
     });
   }
@@ -111,6 +118,9 @@ export class RtdsPolicy implements SchedulerPolicy {
   setParams(v: VcpuRef, params: VmSchedParams, _now: number): void {
     const s = this.mustGet(v);
     const p = readRealtimeParams('rtds', v.key, { budget: s.budget, period: s.period, extratime: s.extratime, ...params }, s.budget, s.period, 'budget', 'extratime', s.extratime);
+    s.affinity = readAffinity('rtds', v, params, this.npcpus);
+    const p0 = this.running.indexOf(s);
+    if (p0 >= 0 && !allows(s.affinity, p0)) this.running[p0] = null; // re-placed at the next schedule()
     s.budget = p.slice;
     s.period = p.period;
     s.extratime = p.extra;
@@ -131,6 +141,7 @@ export class RtdsPolicy implements SchedulerPolicy {
   schedule(now: number): Decision {
     for (const s of this.svcs.values()) this.updateDeadline(s, now);
     const ready = [...this.svcs.values()].filter((s) => s.runnable && s.cur > 0).sort(comparePriority);
+    if (ready.some((s) => s.affinity !== null)) return this.decide(this.placePinned(ready), now);
     const chosen = new Set(ready.slice(0, this.npcpus));
     // Keep the chosen ones that already run where they are; the others take the freed pCPUs in order.
     for (let p = 0; p < this.npcpus; p++) {
@@ -143,10 +154,44 @@ export class RtdsPolicy implements SchedulerPolicy {
       const p = this.running.indexOf(null);
       this.running[p] = s;
     }
+    return this.decide(this.running, now);
+  }
+
+  /** The decision, holding until the earliest budget exhaustion or period boundary. */
+  private decide(running: (Rsvc | null)[], now: number): Decision {
+    if (running !== this.running) running.forEach((r, p) => (this.running[p] = r));
     let until = Number.POSITIVE_INFINITY;
     for (const r of this.running) if (r) until = Math.min(until, now + r.cur);
     for (const s of this.svcs.values()) if (s.runnable) until = Math.min(until, s.deadline);
     return { run: this.running.map((r) => r?.ref ?? null), until };
+  }
+
+  /**
+   * Global EDF under hard affinity, greedy in priority order: a vCPU keeps its pCPU if allowed and
+   * unclaimed, else claims the unclaimed allowed pCPU whose current occupant ranks lowest (idle or
+   * no longer ready first, then the lowest priority; ties: lowest index), else waits.
+   */
+  private placePinned(ready: readonly Rsvc[]): (Rsvc | null)[] {
+    const next: (Rsvc | null)[] = new Array(this.npcpus).fill(null);
+    const readySet = new Set(ready);
+    const rank = (p: number) => {
+      const r = this.running[p];
+      return r && readySet.has(r) ? ready.indexOf(r) : Number.POSITIVE_INFINITY;
+    };
+    for (const s of ready) {
+      const cur = this.running.indexOf(s);
+      if (cur >= 0 && allows(s.affinity, cur) && next[cur] === null) {
+        next[cur] = s;
+        continue;
+      }
+      let best = -1;
+      for (let p = 0; p < this.npcpus; p++) {
+        if (next[p] !== null || !allows(s.affinity, p)) continue;
+        if (best < 0 || rank(p) > rank(best)) best = p;
+      }
+      if (best >= 0) next[best] = s;
+    }
+    return next;
   }
 
   /** rt_update_deadline: close the periods that ended (miss if runnable with budget left), replenish. */
@@ -191,6 +236,7 @@ export class RtdsPolicy implements SchedulerPolicy {
       if (this.svcs.get(s.ref.key) !== s) throw new Error(`rtds invariant: removed ${s.ref.key} runs on ${p}`);
       if (!s.runnable) throw new Error(`rtds invariant: blocked ${s.ref.key} runs on ${p}`);
       if (!(s.cur > 0)) throw new Error(`rtds invariant: ${s.ref.key} runs on ${p} without budget`);
+      if (!allows(s.affinity, p)) throw new Error(`rtds invariant: ${s.ref.key} runs on ${p} outside its pin`);
     });
     const queued: string[] = [];
     const depleted: string[] = [];
@@ -201,8 +247,11 @@ export class RtdsPolicy implements SchedulerPolicy {
       if (!s.runnable) blocked.push(s.ref.key);
       else if (s.cur > 0) {
         queued.push(s.ref.key);
-        if (this.running.includes(null)) throw new Error(`rtds invariant: ${s.ref.key} waits while a pCPU idles`);
-        for (const r of this.running) if (r && comparePriority(s, r) < 0) throw new Error(`rtds invariant: queued ${s.ref.key} outranks running ${r.ref.key}`);
+        this.running.forEach((r, p) => {
+          if (!allows(s.affinity, p)) return;
+          if (!r) throw new Error(`rtds invariant: ${s.ref.key} waits while pCPU ${p} of its pin idles`);
+          if (comparePriority(s, r) < 0) throw new Error(`rtds invariant: queued ${s.ref.key} outranks running ${r.ref.key} on pCPU ${p} of its pin`);
+        });
       } else depleted.push(s.ref.key);
     }
     if (seen.size + queued.length + depleted.length + blocked.length !== this.svcs.size) throw new Error('rtds invariant: vCPU(s) lost');

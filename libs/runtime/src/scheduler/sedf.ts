@@ -21,7 +21,12 @@
 // and no load balancing either); no L0 "weighted" extra time and no latency-scaling
 // (unblock_*_burst variants): a vCPU waking after its deadline starts a new period on its original
 // grid (like RTDS' rt_update_deadline) instead of sedf_wake's "period starts now".
+//
+// Hard affinity (`pin`, which the old sedf.c honoured through v->cpu_affinity in sedf_pick_cpu): a
+// vCPU is placed on the first pCPU of its pin at or after its round-robin slot; a new pin that
+// excludes its pCPU moves it (with its budget and deadline) to the first allowed pCPU.
 
+import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 
 // ---- Constants -----------------------------------------------------------------------------
@@ -39,7 +44,8 @@ export const SEDF_SLICE_MIN_NS = 5_000;
 
 interface Sdom {
   readonly ref: VcpuRef;
-  readonly pcpu: number;
+  pcpu: number;
+  affinity: Affinity;
   period: number;
   slice: number;
   extra: boolean;
@@ -93,8 +99,9 @@ export class SedfPolicy implements SchedulerPolicy {
   add(v: VcpuRef, params: VmSchedParams, now: number): void {
     if (this.doms.has(v.key)) throw new Error(`sedf: vCPU ${v.key} added twice`);
     const p = readParams('sedf', v.key, params, SEDF_DEFAULT_SLICE_NS, SEDF_DEFAULT_PERIOD_NS, 'slice', 'extra', SEDF_DEFAULT_EXTRA);
+    const affinity = readAffinity('sedf', v, params, this.npcpus);
     this.doms.set(v.key, {
-      ref: v, pcpu: this.added++ % this.npcpus, ...p,
+      ref: v, pcpu: firstAllowed(affinity, this.added++ % this.npcpus, this.npcpus), affinity, ...p,
       deadline: now + p.period, cur: p.slice, runnable: true, misses: 0, lastExtra: -1,
     });
   }
@@ -127,13 +134,21 @@ export class SedfPolicy implements SchedulerPolicy {
   }
 
   /** sedf_adjust (XEN_DOMCTL_SCHEDOP_putinfo): new slice/period/extra, the current budget clamped. */
-  setParams(v: VcpuRef, params: VmSchedParams, _now: number): void {
+  setParams(v: VcpuRef, params: VmSchedParams, now: number): void {
     const d = this.mustGet(v);
     const p = readParams('sedf', v.key, { slice: d.slice, period: d.period, extra: d.extra, ...params }, d.slice, d.period, 'slice', 'extra', d.extra);
+    const affinity = readAffinity('sedf', v, params, this.npcpus);
     d.slice = p.slice;
     d.period = p.period;
     d.extra = p.extra;
     d.cur = Math.min(d.cur, d.slice);
+    d.affinity = affinity;
+    if (!allows(d.affinity, d.pcpu)) {
+      if (this.running[d.pcpu] === d) this.running[d.pcpu] = null;
+      const from = d.pcpu;
+      d.pcpu = firstAllowed(d.affinity, d.pcpu, this.npcpus);
+      this.emit('migrate', now, d, `from ${from}`);
+    }
   }
 
   /** sedf_do_schedule on every pCPU: update_queues, then EDF among budgeted vCPUs, else slack. */
@@ -207,6 +222,7 @@ export class SedfPolicy implements SchedulerPolicy {
       if (this.doms.get(d.ref.key) !== d) throw new Error(`sedf invariant: removed ${d.ref.key} runs on ${p}`);
       if (!d.runnable) throw new Error(`sedf invariant: blocked ${d.ref.key} runs on ${p}`);
       if (d.pcpu !== p) throw new Error(`sedf invariant: ${d.ref.key} of pCPU ${d.pcpu} runs on ${p}`);
+      if (!allows(d.affinity, p)) throw new Error(`sedf invariant: ${d.ref.key} runs on ${p} outside its pin`);
       if (this.inExtra[p] ? !d.extra : !(d.cur > 0)) throw new Error(`sedf invariant: ${d.ref.key} runs on ${p} without budget or extra`);
     });
     const queued: string[][] = Array.from({ length: this.npcpus }, () => []);
