@@ -1,7 +1,7 @@
 // `vsim sched-check`: the conformance kit passes the built-in scheduler service (its logic behind a
-// real gRPC server, registered on a throwaway nats-server) under round robin and Credit, and
-// catches a deliberately broken one (examples/external-scheduler with --fault double-run, a child
-// process) putting one vCPU on two pCPUs.
+// real gRPC server, registered on a throwaway nats-server) under round robin and Credit, passes the
+// external example (examples/external-scheduler, a child process), and catches a deliberately
+// broken one (the same example with --fault double-run) putting one vCPU on two pCPUs.
 
 import { ChildProcess, spawn } from 'child_process';
 import { resolve } from 'path';
@@ -42,7 +42,7 @@ if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`)
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   let server: Server;
-  let broken: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -52,20 +52,23 @@ if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`)
     server.addService(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(bus)));
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     await registerService(bus.nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: `127.0.0.1:${port}`, instance: 'builtin' } });
-    broken = spawn(process.execPath, ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', 'broken', '--fault', 'double-run'], {
-      cwd: ROOT, env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') }, stdio: 'ignore',
-    });
+    for (const [instance, fault] of [['fifo', 'none'], ['broken', 'double-run']]) {
+      children.push(spawn(process.execPath, ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', instance, '--fault', fault], {
+        cwd: ROOT, env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') }, stdio: 'ignore',
+      }));
+    }
     const deadline = Date.now() + 60_000;
-    while (!(await discover(bus, 'vsim-scheduler', 500)).some((s) => s.instance === 'broken')) {
-      if (Date.now() > deadline) throw new Error('the broken scheduler did not register');
+    while ((await discover(bus, 'vsim-scheduler', 500)).length < 3) {
+      if (Date.now() > deadline) throw new Error('the example schedulers did not register');
       await new Promise((r) => setTimeout(r, 100));
     }
   }, 90_000);
 
   afterAll(async () => {
-    if (broken && broken.exitCode === null) {
-      broken.kill('SIGTERM');
-      await new Promise((r) => broken!.once('exit', r));
+    for (const c of children) {
+      if (c.exitCode !== null) continue;
+      c.kill('SIGTERM');
+      await new Promise((r) => c.once('exit', r));
     }
     server?.forceShutdown();
     await Promise.all(buses.map((b) => b.close()));
@@ -77,6 +80,13 @@ if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`)
     const code = await schedCheckCommand.run([nats.url, '--instance', 'builtin', '--policy', policy, '--params', params], c.io);
     expect(c.out()).toMatch(/^sched-check: 0 violations \(\d+ checks, 2 runs, \d+ \+ \d+ run orders\) against vsim-scheduler builtin at 127\.0\.0\.1:\d+$/m);
     expect(c.out()).not.toMatch(/VIOLATION/);
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('passes the external example scheduler', async () => {
+    const c = capture();
+    const code = await schedCheckCommand.run([nats.url, '--instance', 'fifo'], c.io);
+    expect(c.out()).toMatch(/^sched-check: 0 violations .* against vsim-scheduler fifo at /m);
     expect(code).toBe(0);
   }, 60_000);
 
