@@ -23,7 +23,7 @@ export { createEngine, isEngineName, ENGINE_NAMES, BinaryTranslationEngine } fro
 export type { BtOptions } from './engines/bt';
 export { DEFAULT_BT_OPTIONS } from './engines/bt';
 export type { ElfImage, ElfSegment } from './elf/elf32';
-export { parseElf32, loadElf32, ElfError } from './elf/elf32';
+export { parseElf32, loadElf32, ElfError, EM_RISCV, EM_RING32 } from './elf/elf32';
 export type { LinuxUserOptions, ProcessResult, GuestFault, LinuxLayout } from './machine/linux-user';
 export { LinuxUserProcess, USER_RAM_BASE, prepareLinuxProcess } from './machine/linux-user';
 export type { BareOptions, BareResult } from './machine/bare';
@@ -35,6 +35,7 @@ export type { Port, Ring32HartOptions } from './ring32/hart';
 export { Ring32Hart } from './ring32/hart';
 export { PSW, PSW_WRITABLE, CR, CR_NAMES, Ring32Cause, Ring32Irq, RING32_INTERRUPT_BIT, ring32CauseName, PORT as RING32_PORT, RING32_RAM_BASE } from './ring32/arch';
 export { disassembleRing32 } from './ring32/listing';
+export { writeRing32Elf, parseRing32Elf } from './ring32/elf';
 export type { AssembleOptions, AssembledImage } from './ring32/asm';
 export { assembleRing32, AsmError } from './ring32/asm';
 export type { Ring32MachineOptions, Ring32RunResult } from './ring32/machine';

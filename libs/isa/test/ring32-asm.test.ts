@@ -3,7 +3,14 @@
 // the token, and fuzzing (random source text, random words through both ISAs' decoders) never
 // crashes anything.
 
-import { AsmError, RING32_INSTRUCTIONS, assembleRing32, disassembleRing32, ring32, rv32 } from '@vsim/isa';
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import {
+  AsmError, ElfError, EM_RING32, RING32_INSTRUCTIONS, Ring32Machine, assembleRing32, disassembleRing32, parseElf32,
+  parseRing32Elf, ring32, rv32, writeRing32Elf,
+} from '@vsim/isa';
 
 function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -88,6 +95,29 @@ end:
     expect(listing.split('\n')[0]).toBe('00000300: 1234511a  lui r1, 0x12345');
     const text = listing.split('\n').map((l) => l.slice(20)).join('\n');
     expect(Array.from(assembleRing32(text, { origin: 0x300 }).bytes)).toEqual(Array.from(img.bytes));
+  });
+
+  it('writes an ELF32 executable (e_machine EM_RING32) that loads and runs like the image, with its symbols', () => {
+    const img = assembleRing32('.org 0x200\n_start: la r1, msg\nloop: lbu r2, 0(r1)\n beqz r2, done\n out 0x10, r2\n addi r1, r1, 1\n j loop\ndone: out 0x20, r0\nmsg: .asciz "elf!"');
+    const elf = writeRing32Elf(img);
+    const parsed = parseRing32Elf(elf);
+    expect(parsed.entry).toBe(0x200);
+    expect(parsed.symbols.get('msg')).toBe(img.symbols.get('msg'));
+    expect(new Ring32Machine(elf).run(1e5)).toMatchObject({ outcome: 'exit', exitCode: 0, console: 'elf!' });
+    expect(() => parseElf32(elf)).toThrow(new ElfError(`e_machine (offset 18) is ${EM_RING32} (ring32), expected 243 (RISC-V)`));
+    // binutils, when installed, reads it as a well-formed ELF with our symbols.
+    let readelf = '';
+    try {
+      execFileSync('readelf', ['--version']);
+      const dir = mkdtempSync(join(tmpdir(), 'ring32-elf-'));
+      writeFileSync(join(dir, 'a.elf'), elf);
+      readelf = execFileSync('readelf', ['-h', '-s', join(dir, 'a.elf')], { encoding: 'utf8' });
+      rmSync(dir, { recursive: true });
+    } catch {
+      return;
+    }
+    expect(readelf).toMatch(/Entry point address:\s+0x200/);
+    expect(readelf).toMatch(/\bmsg\b/);
   });
 
   it('%hi/%lo build any 32-bit address with lui + addi', () => {

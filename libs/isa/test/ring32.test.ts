@@ -55,7 +55,7 @@ function snap(h: Ring32Hart, bus: Bus, stop: Stop): Snap {
 function runWords(engine: EngineName, words: readonly number[], seed: number, budget: number): Snap {
   const bus = new Bus(0, RAM);
   const next = xorshift(seed);
-  for (let a = DATA; a < DATA + 0x2000; a += 4) bus.writeU32(a, next());
+  for (let a = DATA; a < DATA + 0x2000; a += 4) bus.i32[a >>> 2] = next(); // RAM starts at 0
   words.forEach((w, k) => bus.writeU32(CODE + 4 * k, w >>> 0));
   const h = new Ring32Hart(bus);
   // Registers point into the data region so memory operands mostly hit RAM; a few are random.
@@ -97,6 +97,74 @@ describe('ring32: every table entry on every engine', () => {
     }
     expect(names.size).toBe(RING32_INSTRUCTIONS.length - 1);
   });
+
+  it('run in random small budget slices, every engine stops at the same points', () => {
+    const prog = assembleRing32(`
+_start:
+    la   r1, handler
+    mtcr tvec, r1
+    li   sp, 0x8000
+    mfcr r1, time
+    addi r1, r1, 3
+    mtcr timecmp, r1
+    sti
+    li   r2, 0
+    li   r3, 400
+loop:
+    addi r2, r2, 1
+    pushf
+    popf
+    sw   r2, -8(sp)
+    lw   r4, -8(sp)
+    mul  r5, r4, r4
+    bne  r2, r3, loop
+    out  0x20, r5
+handler:
+    addi r6, r6, 1
+    mfcr r1, time
+    addi r1, r1, 3
+    mtcr timecmp, r1
+    iret
+`);
+    const trace = (engine: EngineName, seed: number) => {
+      const m = new Ring32Machine(prog, { engine });
+      const next = xorshift(seed);
+      const points: number[][] = [];
+      for (let k = 0; k < 100_000; k++) {
+        const stop = m.engine.run(1 + (next() % 40));
+        points.push([m.hart.pc, m.hart.instret, m.hart.cycles, stop]);
+        if (stop !== Stop.Budget) break;
+      }
+      return { points, x: Array.from(m.hart.x.subarray(0, 16)), exit: m.hart.exitCode };
+    };
+    for (const seed of [1, 2, 3]) {
+      const ref = trace('dispatch', seed);
+      expect(ref.exit).toBe(400 * 400);
+      expect(ref.x[6]).toBeGreaterThan(3); // the timer interrupted the loop
+      for (const e of ENGINE_NAMES.slice(1)) expect({ e, ...trace(e, seed) }).toEqual({ e, ...ref });
+    }
+  });
+
+  it.each(ENGINE_NAMES)('self-modifying code: a store over an instruction already run takes effect (%s)', (engine) => {
+    const { h } = run(`
+_start:
+    li   r3, 0
+    la   r1, patch
+    la   r2, newins
+    lw   r2, 0(r2)
+again:
+patch:
+    addi r3, r3, 1      ; becomes addi r3, r3, 100 after the first pass
+    sw   r2, 0(r1)
+    addi r4, r4, 1
+    li   r5, 2
+    bne  r4, r5, again
+    out  0x20, r3
+newins:
+    addi r3, r3, 100
+`, engine);
+    expect(h.exitCode).toBe(101);
+  });
 });
 
 // ------------------------------------------------------------------ architecture
@@ -126,7 +194,6 @@ describe('ring32 architecture', () => {
     const { r } = run(`
 _start:
     la   r1, msg
-1:
 loop:
     lbu  r2, 0(r1)
     beqz r2, done
@@ -138,7 +205,7 @@ done:
     out  0x20, r3
     hlt
 msg: .asciz "ring32 says hi\\n"
-`.replace('1:\n', ''), engine);
+`, engine);
     expect(r).toMatchObject({ outcome: 'exit', exitCode: 42, console: 'ring32 says hi\n' });
   });
 
@@ -252,6 +319,28 @@ finish:
     expect(h.x[6] & PSW.PIF).toBe(PSW.PIF);
     expect(h.x[3]).toBeGreaterThan(2 * 5 * 100 / 3 - 50); // user ran for ~2 timer periods
     expect(h.x[13] - h.x[12]).toBeGreaterThanOrEqual(50); // HLT slept until the compare
+  });
+
+  it.each(ENGINE_NAMES)('a hypervisor takes the timer through exitInterruptMask before the guest sees it (%s)', (engine) => {
+    const m = new Ring32Machine(assembleRing32(`
+_start:
+    la   r1, handler
+    mtcr tvec, r1
+    li   r1, 20
+    mtcr timecmp, r1
+    sti
+loop: addi r2, r2, 1
+    j loop
+handler: out 0x20, r2
+`), { engine });
+    m.hart.exitInterruptMask = 1;
+    expect(m.run(1e6).outcome).toBe('trap');
+    expect([m.hart.exitInterrupt, m.hart.exitCause]).toEqual([true, 0]);
+    expect(m.hart.time()).toBe(20);
+    expect(m.hart.cause).toBe(0); // the guest took nothing
+    m.hart.exitInterruptMask = 0;
+    expect(m.run(1e6)).toMatchObject({ outcome: 'exit' });
+    expect(m.hart.exitCode).toBe(m.hart.x[2]);
   });
 
   it('HLT with no timer armed is a deadlock; the same machine state on all engines', () => {

@@ -7,6 +7,12 @@ export class ElfError extends Error {
 }
 
 export const EM_RISCV = 243;
+/**
+ * e_machine of ring32 executables (libs/isa/docs/ring32.md). ring32 is vsim's own teaching ISA, so
+ * it has no registered number; 0x5232 ("R2") is unassigned in the ELF machine registry (the
+ * registered values end in the low hundreds, the unofficial ones sit at 0x9000 and above).
+ */
+export const EM_RING32 = 0x5232;
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
@@ -33,9 +39,10 @@ export interface ElfImage {
   readonly bytes: Uint8Array;
 }
 
-const MACHINES: Record<number, string> = { 3: 'x86', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V' };
+const MACHINES: Record<number, string> = { 3: 'x86', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V', [EM_RING32]: 'ring32' };
 
-export function parseElf32(bytes: Uint8Array): ElfImage {
+/** Parses a static ELF32 executable for `machine` (RISC-V unless said otherwise). */
+export function parseElf32(bytes: Uint8Array, machine: number = EM_RISCV): ElfImage {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = (len: number, what: string) => {
     if (bytes.length < len) throw new ElfError(`file is ${bytes.length} bytes, too short for ${what} (needs ${len})`);
@@ -51,9 +58,9 @@ export function parseElf32(bytes: Uint8Array): ElfImage {
   if (type !== 2) {
     throw new ElfError(`e_type (offset 16) is ${type}, expected 2 (ET_EXEC): ${type === 3 ? 'position-independent executables are not supported; link with -static -no-pie' : type === 1 ? 'this is an object file, not an executable' : 'not an executable'}`);
   }
-  const machine = dv.getUint16(18, true);
-  if (machine !== EM_RISCV) {
-    throw new ElfError(`e_machine (offset 18) is ${machine}${MACHINES[machine] ? ` (${MACHINES[machine]})` : ''}, expected ${EM_RISCV} (RISC-V)`);
+  const fileMachine = dv.getUint16(18, true);
+  if (fileMachine !== machine) {
+    throw new ElfError(`e_machine (offset 18) is ${fileMachine}${MACHINES[fileMachine] ? ` (${MACHINES[fileMachine]})` : ''}, expected ${machine} (${MACHINES[machine] ?? 'unknown'})`);
   }
   const version = dv.getUint32(20, true);
   if (version !== 1) throw new ElfError(`e_version (offset 20) is ${version}, expected 1`);
@@ -61,8 +68,8 @@ export function parseElf32(bytes: Uint8Array): ElfImage {
   const phoff = dv.getUint32(28, true);
   const shoff = dv.getUint32(32, true);
   const flags = dv.getUint32(36, true);
-  if (flags & EF_RISCV_RVC) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} marks compressed instructions (RVC), which vsim does not implement: build with -march=rv32ima`);
-  if (flags & EF_RISCV_FLOAT_ABI) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} selects a hardware floating-point ABI: build with -mabi=ilp32`);
+  if (machine === EM_RISCV && flags & EF_RISCV_RVC) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} marks compressed instructions (RVC), which vsim does not implement: build with -march=rv32ima`);
+  if (machine === EM_RISCV && flags & EF_RISCV_FLOAT_ABI) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} selects a hardware floating-point ABI: build with -mabi=ilp32`);
   const phentsize = dv.getUint16(42, true);
   const phnum = dv.getUint16(44, true);
   if (phnum === 0) throw new ElfError('e_phnum (offset 44) is 0: the file has no program headers to load');

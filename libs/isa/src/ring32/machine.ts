@@ -11,6 +11,8 @@ import { PORT, RING32_RAM_BASE } from './arch';
 import { Ring32Hart, Ring32HartOptions } from './hart';
 import { ring32 } from '.';
 import { AssembledImage } from './asm';
+import { ElfImage, loadElf32 } from '../elf/elf32';
+import { parseRing32Elf } from './elf';
 
 export const RING32_RAM_SIZE = 1024 * 1024;
 
@@ -34,13 +36,19 @@ export class Ring32Machine {
   readonly engine: Engine<Ring32Hart>;
   readonly console = new Console(undefined, 0);
 
-  constructor(image: AssembledImage, opts: Ring32MachineOptions = {}) {
+  /** Runs an assembled image, a parsed ring32 ELF, or the bytes of one. */
+  constructor(image: AssembledImage | ElfImage | Uint8Array, opts: Ring32MachineOptions = {}) {
     const ramSize = opts.ramSize ?? RING32_RAM_SIZE;
     this.bus = new Bus(RING32_RAM_BASE, ramSize);
-    if (image.origin < RING32_RAM_BASE || image.origin + image.bytes.length > RING32_RAM_BASE + ramSize) {
-      throw new RangeError(`image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`);
+    if (image instanceof Uint8Array) image = parseRing32Elf(image);
+    if ('segments' in image) {
+      loadElf32(image, this.bus);
+    } else {
+      if (image.origin < RING32_RAM_BASE || image.origin + image.bytes.length > RING32_RAM_BASE + ramSize) {
+        throw new RangeError(`image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`);
+      }
+      this.bus.writeBytes(image.origin, image.bytes);
     }
-    this.bus.writeBytes(image.origin, image.bytes);
     this.hart = new Ring32Hart(this.bus, opts);
     this.hart.pc = image.entry;
     this.hart.attachPort(PORT.CONSOLE, { in: () => 0, out: (v) => this.console.store(0, 1, v & 0xff) });

@@ -41,7 +41,7 @@ function runOnce(isa: Isa, w: number, regs: Int32Array, config: number, memSeed:
   const bus = new Bus(0, RAM);
   bus.writeU32(CODE, w >>> 0);
   const fill = probeRng(memSeed);
-  for (let a = DATA; a < DATA + 0x1000; a += 4) bus.writeU32(a, fill());
+  for (let a = DATA; a < DATA + 0x1000; a += 4) bus.i32[a >>> 2] = fill(); // RAM starts at 0; nothing decoded yet
   const h = new Ring32Hart(bus);
   const portLog: number[] = [];
   h.attachPort(PROBE_PORT, { in: () => 0x5a, out: (v) => portLog.push(v) });
