@@ -4,6 +4,8 @@
 // - `vsim sched-credit -d a -w 768` (the CLI, over the gateway's gRPC API) on a running Credit
 //   simulation of two CPU hogs sharing one pCPU moves the share from 1:1 to 3:1 after the call,
 //   and `-s -t 10 -r 500` makes the pCPU change hands on 10 ms slice boundaries instead of 30 ms;
+// - `vsim sched-rtds -d a -p 10000 -b 6000` (µs) on two RTDS hogs without extra time moves a from
+//   40 % to 60 % of the pCPU; Credit's command is refused there;
 // - `POST /v1/simulations/:id/sched/swap` (HTTP) hot-swaps round robin for Credit mid-run: the
 //   swap-scheduler event shows every live vCPU in exactly one run queue, and every guest prints
 //   what it prints without the swap.
@@ -18,7 +20,7 @@ import {
   hypervisorControlServer, runEmbedded, schedulerControlServer,
 } from '@vsim/runtime';
 import { createLogger, registerService } from '@vsim/service';
-import { schedCreditCommand } from '../../cli/src/commands/sched';
+import { schedCreditCommand, schedRtdsCommand } from '../../cli/src/commands/sched';
 import { Gateway } from '../src/gateway';
 import { gatewayServer } from '../src/grpc-api';
 import { HttpHandle, startHttpServer } from '../src/http-api';
@@ -191,6 +193,40 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     expect(before30.every((x) => x % 30e6 === 0)).toBe(true);
     expect(Math.min(...after10)).toBe(10e6);
     expect(after10.every((x) => x % 10e6 === 0)).toBe(true);
+  }, 120_000);
+
+  it('sched-rtds -d a -p 10000 -b 6000 (µs, as xl) gives a 60 % of the pCPU from the next decision on', async () => {
+    // RTDS without extra time: each hog gets exactly its budget per period (Xen default 4 ms / 10 ms).
+    const hog = (id: string): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'], kind: 'linux', engine: 'bt', sched: { extratime: false } });
+    const spec: SimSpec = {
+      name: 'rtds', seed: 1, durationNs: 2e9, trapPath: 'split',
+      scheduler: { policy: 'rtds', params: {} },
+      hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [hog('a'), hog('b')],
+    };
+    const sim = await submit(spec);
+    await post(`/v1/simulations/${sim}/start`, {});
+    await pauseAfter(sim, 0.5e9);
+    const out: string[] = [];
+    const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string | Uint8Array) => out.push(`ERR ${String(s)}`) } };
+    // Credit's command on an RTDS simulation is refused, as xl refuses a pool with another scheduler.
+    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-w', '512'], io)).toBe(1);
+    expect(out.pop()).toMatch(/VM a is scheduled by rtds, not credit/);
+    expect(await schedRtdsCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-p', '10000', '-b', '6000'], io)).toBe(0);
+    expect(await schedRtdsCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a'], io)).toBe(0);
+    expect(out.join('')).toMatch(/^a\s+h0\s+10000\s+6000\s+false$/m);
+    await gw.resume(sim);
+    const { result, events } = await finish(sim);
+    const t = Number(events.find((e) => e.kind === 'set' && e.vm === 'a')!.timeNs);
+    const end = result.hosts[0].endNs;
+    const frac = (m: Map<string, number>, vm: string, span: number) => (m.get(vm) ?? 0) / span;
+    const before = occupancy(events, 0, t);
+    const after = occupancy(events, t + 100e6, end);
+    process.stdout.write(`rtds budget 4 -> 6 ms of 10 at ${t} ns: a ${frac(before, 'a', t).toFixed(3)} -> ${frac(after, 'a', end - t - 100e6).toFixed(3)}, b ${frac(before, 'b', t).toFixed(3)} -> ${frac(after, 'b', end - t - 100e6).toFixed(3)}\n`);
+    expect(Math.abs(frac(before, 'a', t) - 0.4)).toBeLessThan(0.02);
+    expect(Math.abs(frac(before, 'b', t) - 0.4)).toBeLessThan(0.02);
+    expect(Math.abs(frac(after, 'a', end - t - 100e6) - 0.6)).toBeLessThan(0.02);
+    expect(Math.abs(frac(after, 'b', end - t - 100e6) - 0.4)).toBeLessThan(0.02);
   }, 120_000);
 
   it('hot-swaps round robin for Credit mid-run over HTTP: no vCPU lost or duplicated, same guest output', async () => {
