@@ -60,6 +60,7 @@ describe('ring32 assembler', () => {
         .equ  N, BASE >> 4
 _start: li    r1, N * 2 + 1      // one word: fits 16 bits
         li    r2, 0x12345678     # two words
+        li    r5, 17%5 + %HI(0) // modulo, and relocation operators in any case
         la    r3, table
         lw    r4, %lo(table)(r3)
         j     _start
@@ -81,8 +82,9 @@ end:
     expect(ring32.disassemble(w(0x4000), 0x4000)).toBe('addi r1, r0, 33');
     expect(ring32.disassemble(w(0x4004), 0x4004)).toBe('lui r2, 0x12345');
     expect(ring32.disassemble(w(0x4008), 0x4008)).toBe('addi r2, r2, 1656');
-    expect(ring32.disassemble(w(0x4014), 0x4014)).toBe('lw r4, 32(r3)');
-    expect(ring32.disassemble(w(0x4018), 0x4018)).toBe('jal r0, 0x4000');
+    expect(ring32.disassemble(w(0x400c), 0x400c)).toBe('addi r5, r0, 2');
+    expect(ring32.disassemble(w(0x4018), 0x4018)).toBe('lw r4, 32(r3)');
+    expect(ring32.disassemble(w(0x401c), 0x401c)).toBe('jal r0, 0x4000');
     // `.` is the address of the statement it appears in.
     expect([w(0x4020), w(0x4024) | 0, w(0x4028), w(0x402c)]).toEqual([1, -1, 0x4020, 0]);
     expect(Array.from(img.bytes.slice(0x30))).toEqual([0xef, 0xbe, 65, 10, 255, 97, 98, 99, 34, 100, 0, 0x7f, 0x7f, 0x7f]);
@@ -150,6 +152,8 @@ end:
     ['shli r1, r1, 32', /^1:14: value 32 out of range 0\.\.31/],
     ['mov r1, @', /^1:9: unexpected character \(at '@'\)$/],
     ["li r1, '\\q'", /^1:9: unknown escape/],
+    ['.equ A, 1\n.set A, 2', /^2:6: symbol defined twice \(at 'A'\)$/],
+    ['li r1, 7 %x', /^1:11: undefined symbol \(at 'x'\)$/],
   ];
   it.each(bad)('rejects %j with a clear error', (src, re) => {
     let e: unknown;

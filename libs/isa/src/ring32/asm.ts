@@ -70,7 +70,9 @@ function lex(src: string, line: number): Tok[] {
     if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
     if (c === ';' || c === '#' || (c === '/' && src[i + 1] === '/')) break; // comment to end of line
     const start = i;
-    if (/[A-Za-z_.$%]/.test(c)) {
+    // `%` starts a word only as the %hi/%lo operators; anywhere else it is the modulo operator.
+    const reloc = /^%(hi|lo)(?![A-Za-z0-9_.$])/i.test(src.slice(i, i + 4));
+    if (/[A-Za-z_.$]/.test(c) || reloc) {
       i++;
       while (i < src.length && /[A-Za-z0-9_.$]/.test(src[i])) i++;
       toks.push({ kind: 'id', text: src.slice(start, i), col: start });
@@ -195,13 +197,13 @@ class ExprParser {
       return v;
     }
     if (t.kind === 'id') {
-      if (t.text === '%hi' || t.text === '%lo') {
+      if (t.text.toLowerCase() === '%hi' || t.text.toLowerCase() === '%lo') {
         this.expect('(', t);
         const v = this.binary(0);
         this.expect(')', t);
         if (v === undefined) return undefined;
         // lui loads bits 31:12; the 12-bit low part is sign-extended by addi/loads, hence the rounding.
-        return t.text === '%hi' ? ((v + 0x800) >>> 12) & 0xfffff : (v << 20) >> 20;
+        return t.text.toLowerCase() === '%hi' ? ((v + 0x800) >>> 12) & 0xfffff : (v << 20) >> 20;
       }
       if (t.text === '.') return this.ctx.here | 0;
       if (REGISTERS.has(t.text.toLowerCase())) this.ctx.err(t, 'a register is not allowed in an expression');
@@ -399,7 +401,7 @@ function encodePseudo(name: string, e: Encoder, pc: number, size: number): numbe
       e.count(2);
       const rd = e.reg(0);
       const v = e.value(1);
-      if (size === 1) return [addi(rd, 0, v)];
+      if (size === 1) return [addi(rd, 0, v)]; // pass 1 saw v, final (no redefinition), fit 16 bits
       const hi = ((v + 0x800) >>> 12) & 0xfffff;
       return [word('lui') | R(rd, 0) | (hi << 12), addi(rd, rd, (v << 20) >> 20)];
     }
@@ -472,7 +474,8 @@ export function assembleRing32(source: string, opts: AssembleOptions = {}): Asse
           enc.count(2);
           const s = ops[0].toks;
           if (s.length !== 1 || s[0].kind !== 'id' || REGISTERS.has(s[0].text.toLowerCase()) || !/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(s[0].text) || s[0].text === '.') ctx.err(ops[0].first, 'expected a symbol name');
-          if (symbols.has(s[0].text) && name === '.equ') ctx.err(ops[0].first, 'symbol defined twice');
+          // No redefinition (not even with .set): pass 2 sees every symbol's final value.
+          if (symbols.has(s[0].text)) ctx.err(ops[0].first, 'symbol defined twice');
           symbols.set(s[0].text, known(1));
           return;
         }
