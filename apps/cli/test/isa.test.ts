@@ -24,6 +24,7 @@ describe('vsim isa analyze', () => {
     const r = vsim('isa', 'analyze', '--samples', '8', 'ring32');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/critical:\s+pushf popf smsw$/m);
+    expect(r.stdout).toMatch(/^ {2}why popf is critical: .*outside ring 0 it silently leaves IF and the ring alone instead of trapping$/m);
     expect(r.stdout).toContain('ring32 is not classically virtualizable: pushf, popf, smsw are sensitive but unprivileged');
     expect(r.stdout).toMatch(/^ {2}popf\s+observed control-sensitive, behaviour-sensitive$/m);
     expect(r.stdout).toMatch(/^ {2}lpsw\s+observed privileged, control-sensitive$/m);

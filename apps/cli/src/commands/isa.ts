@@ -62,6 +62,7 @@ export const isaCommand: Command = {
       `  sensitive:           ${list(a.sensitive)}`,
       `  critical:            ${list(a.critical)}`,
       `  innocuous:           ${a.innocuous.length} instructions (${a.innocuous.slice(0, 8).join(' ')}${a.innocuous.length > 8 ? ' ...' : ''})`,
+      ...a.critical.map((n) => `  why ${n} is critical: ${isa.instructions.find((d) => d.name === n)?.meta.note ?? '(no note in the table)'}`),
       `verdict: ${a.verdict}`,
       '',
     ];
