@@ -22,7 +22,7 @@ it('prints the scheduling metrics compactly, from the result the JSON holds', as
   expect(sleeper.wakeLatency.count).toBe(20); // it sleeps 20 times
   expect(text).toContain('scheduling:');
   expect(text).toMatch(/^ {2}sleeper: preemptions \d+, migrations 0, offline [\d.]+ ms, wake-up latency ms \(20\): mean [\d.]+ p50 [\d.]+ p90 [\d.]+ p99 [\d.]+ max [\d.]+$/m);
-  expect(text).toMatch(/^ {2}compute: preemptions \d+, migrations 0$/m);
+  expect(text).toMatch(/^ {2}compute: preemptions \d+, migrations 0(, offline [\d.]+ ms)?$/m);
   const h = result.hosts[0].sched!;
   expect(text).toContain(`  h0: pCPU utilization ${(100 * h.pcpus[0].utilization).toFixed(1)}%, idle while runnable ${(h.idleWaitingNs / 1e6).toFixed(3)} ms, Jain's index ${h.jainIndex.toFixed(4)}`);
   // The JSON is the same object: plain numbers, which survive a round trip.
