@@ -20,7 +20,7 @@ import {
   hypervisorControlServer, runEmbedded, schedulerControlServer,
 } from '@vsim/runtime';
 import { createLogger, registerService } from '@vsim/service';
-import { schedCreditCommand, schedRtdsCommand } from '../../cli/src/commands/sched';
+import { schedCommand, schedCreditCommand, schedRtdsCommand } from '../../cli/src/commands/sched';
 import { Gateway } from '../src/gateway';
 import { gatewayServer } from '../src/grpc-api';
 import { HttpHandle, startHttpServer } from '../src/http-api';
@@ -246,6 +246,11 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/lottery/);
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', params: { tslice: 10e6 } })).status).toBe(200);
+    // `vsim sched show` (gRPC) already shows what the next decision will run.
+    const out: string[] = [];
+    const io = { stdout: { write: (x: string | Uint8Array) => out.push(String(x)) }, stderr: { write: (x: string | Uint8Array) => out.push(`ERR ${String(x)}`) } };
+    expect(await schedCommand.run(['show', '--gateway', gatewayGrpc, '--sim', sim], io)).toBe(0);
+    expect(out.join('')).toMatch(/^Host h0: credit tslice=10000000 \(at \d+ ns\)\nhello \(h0\): \{/);
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const swaps = events.filter((e) => e.kind === 'swap-scheduler');

@@ -161,12 +161,7 @@ Example:
 
 /** xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per VM. */
 function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string {
-  const lines: string[] = [];
-  for (const h of p.hosts) {
-    const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
-    const shown = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
-    lines.push(`Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`);
-  }
+  const lines = hostLines(p);
   const vms = p.vms.filter((v) => only === undefined || v.vm === only);
   if (only !== undefined && vms.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
   lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...def.columns.map(([h]) => h.padStart(12))].join(''));
@@ -179,6 +174,15 @@ function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string 
     lines.push([v.vm.padEnd(24), v.host.padEnd(10), ...cells].join(''));
   }
   return lines.join('\n') + '\n';
+}
+
+/** One line per host: its policy and scheduler-wide parameters (ns), and the virtual time reached. */
+function hostLines(p: SchedParams): string[] {
+  return p.hosts.map((h) => {
+    const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
+    const shown = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    return `Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`;
+  });
 }
 
 // xl sched-credit: -d DOMAIN -w WEIGHT -c CAP (percent of one pCPU); -s -t TSLICE (ms) -r RATELIMIT (µs).
@@ -310,8 +314,8 @@ export const schedCommand: Command = {
           return EXIT.ok;
         }
         const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
-        io.stdout.write(formatParams(p, { columns: [] } as unknown as XlCommandDef));
-        for (const v of p.vms) io.stdout.write(`${v.vm}: ${v.paramsJson}\n`);
+        io.stdout.write(hostLines(p).join('\n') + '\n');
+        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${v.paramsJson}\n`);
         return EXIT.ok;
       });
     } catch (e) {
