@@ -12,7 +12,9 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
     durationNs: s.duration,
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
-    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum })),
+    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum,
+      pools: h.pools.map((p) => ({ id: p.id, pcpus: [...p.pcpus], scheduler: { policy: p.scheduler.policy, params: { ...p.scheduler.params } } })),
+    })),
     vms: s.vms.map((v) => ({
       id: v.id, host: v.host ?? undefined, vcpus: v.vcpus, memoryBytes: v.memory, image: v.image, args: [...v.args],
       kind: v.kind, engine: v.engine, sched: { ...v.sched },

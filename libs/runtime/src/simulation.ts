@@ -8,6 +8,7 @@ import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
 import { PolicySpec, SimAction } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
+import type { HostPoolSpec } from './scheduler/cpupool';
 import { HostSchedResult, VmSchedResult, hostSchedResult, vmSchedResult } from './scheduler/metrics';
 
 export interface HostSpec {
@@ -15,6 +16,8 @@ export interface HostSpec {
   readonly pcpus: number;
   readonly clockHz: number;
   readonly quantumNs: number;
+  /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: the pool `default`). */
+  readonly pools?: readonly HostPoolSpec[];
 }
 
 export interface VmSpec {

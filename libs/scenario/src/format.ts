@@ -105,6 +105,25 @@ const _policiesAgree: readonly (typeof POLICIES)[number][] = SCHEDULER.names;
 void _policiesAgree;
 
 // ---------------------------------------------------------------------------------------------
+// hosts[].pools[] (cpupools)
+
+/** The pool of the pCPUs no pool claims (Xen's Pool-0); VMs that name no pool run there. */
+export const DEFAULT_POOL = 'default';
+
+const POOL = new ObjectType(
+  {
+    id: required(ID, `unique among the host’s pools; \`${DEFAULT_POOL}\` is the pool of the pCPUs no pool claims`),
+    pcpus: required(
+      new ListType(new IntType(0, MAX_PCPUS - 1), { min: 1, unique: true, summary: 'list of pCPU ids' }),
+      'the host pCPUs it takes (no pCPU in two pools)',
+    ),
+    scheduler: optional(SCHEDULER, 'its own scheduler and parameters', 'the top-level `scheduler`'),
+  },
+  [],
+  'A cpupool (`xl cpupool-create`): pCPUs of the host with their own scheduler. VMs name their pool in `sched.pool`; a `set` action with another `pool` moves a VM (`xl cpupool-migrate`).',
+);
+
+// ---------------------------------------------------------------------------------------------
 // hosts[]
 
 const HOST = new ObjectType({
@@ -117,6 +136,7 @@ const HOST = new ObjectType({
     '10us',
     'lockstep interleaving quantum: how far each pCPU runs before the next one of the host takes its turn, so SMP guests really run concurrently',
   ),
+  pools: withDefault(new ListType(POOL, { summary: 'list of pools' }), [], 'cpupools: disjoint sets of its pCPUs, each with its own scheduler (below); the pCPUs left over form the pool `default`, run by the top-level `scheduler`'),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -138,6 +158,7 @@ const SCHED_FIELDS = {
   budget: withDefault(POSITIVE_TIME, '10ms', 'rtds: time guaranteed in each period'),
   extratime: withDefault(new BoolType(), true, 'rtds: may run beyond its budget when a pCPU would idle'),
   pin: optional(PIN, 'hard affinity: for each vCPU, the pCPU ids of its host it may run on, e.g. `[[0, 1], [1]]`', 'any pCPU'),
+  pool: optional(ID, 'the cpupool of its host it runs in (`hosts[].pools[].id`, or `default`); in a `set`, moves the VM there', '`default`'),
 };
 
 type SchedRaw = InferFields<typeof SCHED_FIELDS>;
@@ -309,6 +330,18 @@ function checkPin(pin: Loose<number[][]> | undefined, pcpus: number | undefined,
   );
 }
 
+/** Why `pool` (undefined: the default pool) is not a pool of `host`, or undefined if it is. */
+function poolProblem(host: Loose<{ id: string; pcpus: number; pools: { id: string; pcpus: number[] }[] }>, pool: string | undefined): string | undefined {
+  const pools = (host.pools ?? []).filter((p) => p?.id !== undefined);
+  const claimed = new Set(pools.flatMap((p) => p?.pcpus ?? []));
+  const hasDefault = host.pcpus === undefined || claimed.size < host.pcpus;
+  const names = [...(hasDefault ? [DEFAULT_POOL] : []), ...pools.map((p) => p?.id)].join(', ');
+  if (pool === undefined || pool === DEFAULT_POOL) {
+    return hasDefault ? undefined : `host ${host.id}'s pools take every pCPU, so it has no pool '${DEFAULT_POOL}': name one in sched.pool (pools: ${names})`;
+  }
+  return pools.some((p) => p?.id === pool) ? undefined : `host ${host.id} has no pool '${pool}' (pools: ${names})`;
+}
+
 /**
  * The ids of a list of hosts or VMs, and whether every entry yielded one: while some entry is broken,
  * a reference to an id not in the list may be to that entry, so it is not reported (no cascades).
@@ -344,6 +377,43 @@ const TOP_RULES: Rule<TopRaw>[] = [
         }
         const pcpus = vm.host === undefined ? undefined : hosts.ids.get(vm.host)?.pcpus;
         checkPin(vm.sched?.pin, pcpus, vm.host, maxPcpus, [...path, 'vms', i, 'sched', 'pin'], ctx);
+      });
+    },
+  },
+  {
+    doc:
+      'a host’s pools have unique ids (not `default`) and take pCPUs it has, none twice; a VM’s `sched.pool` is a pool of its host ' +
+      '(a VM naming a pool has a `host`), and a VM naming none needs pCPUs left for the pool `default`',
+    check(s, path, ctx) {
+      s.hosts?.forEach((h, i) => {
+        const owner = new Map<number, string>();
+        const ids = new Map<string, number>();
+        h?.pools?.forEach((p, j) => {
+          if (!p) return;
+          const at: Path = [...path, 'hosts', i, 'pools', j];
+          if (p.id === DEFAULT_POOL) ctx.report([...at, 'id'], `'${DEFAULT_POOL}' is the pool of the pCPUs no pool claims; choose another id`);
+          else if (p.id !== undefined && ids.has(p.id)) ctx.report([...at, 'id'], `duplicate pool id '${p.id}' (also hosts[${i}].pools[${ids.get(p.id)}])`);
+          else if (p.id !== undefined) ids.set(p.id, j);
+          p.pcpus?.forEach((c, k) => {
+            if (c === undefined) return;
+            if (h.pcpus !== undefined && c >= h.pcpus) ctx.report([...at, 'pcpus', k], `host ${h.id ?? i} has no pCPU ${c} (it has ${range(h.pcpus)})`);
+            else if (owner.has(c)) ctx.report([...at, 'pcpus', k], `pCPU ${c} is already in pool '${owner.get(c)}'`);
+            else owner.set(c, p.id ?? String(j));
+          });
+        });
+      });
+      const hosts = idsOf(s.hosts);
+      s.vms?.forEach((vm, i) => {
+        if (!vm) return;
+        const pool = vm.sched?.pool;
+        const host = vm.host === undefined ? undefined : hosts.ids.get(vm.host);
+        if (pool !== undefined && vm.host === undefined) {
+          ctx.report([...path, 'vms', i, 'sched', 'pool'], 'a VM placed by the scheduler (no `host`) cannot name a pool; give it a host');
+          return;
+        }
+        if (!host) return;
+        const problem = poolProblem(host, pool);
+        if (problem) ctx.report(pool === undefined ? [...path, 'vms', i, 'host'] : [...path, 'vms', i, 'sched', 'pool'], problem);
       });
     },
   },
@@ -401,6 +471,14 @@ const TOP_RULES: Rule<TopRaw>[] = [
             vm.sched = { ...vm.sched, ...changes };
             for (const p of schedProblems(vm.sched, vm.vcpus)) ctx.report(at, `after this change, ${a.body.vm}'s ${p.message}`);
             checkPin(changes.pin, vm.host === undefined ? undefined : hosts.ids.get(vm.host)?.pcpus, vm.host, maxPcpus, [...at, 'pin'], ctx);
+            if (changes.pool !== undefined) {
+              const host = vm.host === undefined ? undefined : hosts.ids.get(vm.host);
+              if (vm.host === undefined) ctx.report([...at, 'pool'], `VM '${a.body.vm}' has no \`host\`, so no pools to move between`);
+              else if (host) {
+                const problem = poolProblem(host, changes.pool);
+                if (problem) ctx.report([...at, 'pool'], problem);
+              }
+            }
             return;
           }
           case 'pause':

@@ -12,6 +12,7 @@ export type {
   HostIsa,
   HostSpec,
   NoParams,
+  PoolSpec,
   Policy,
   RoundRobinParams,
   Scenario,

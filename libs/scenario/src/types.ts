@@ -69,6 +69,16 @@ export interface HostSpec {
   clock: number;
   /** ns: how far each pCPU of the host runs before the next one takes its turn (lockstep interleaving) */
   quantum: number;
+  /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: pool `default`). */
+  pools: PoolSpec[];
+}
+
+export interface PoolSpec {
+  id: string;
+  /** host pCPU ids */
+  pcpus: number[];
+  /** its scheduler (the top-level one unless the pool gives its own) */
+  scheduler: SchedulerSpec;
 }
 
 /** Per-VM scheduling parameters; each policy reads the ones it knows. */
@@ -89,6 +99,8 @@ export interface VmSchedSpec {
   extratime: boolean;
   /** hard affinity: for each vCPU, the pCPU ids (on the VM's host) it may run on; null = any */
   pin: number[][] | null;
+  /** the cpupool of its host it runs in; absent = `default` */
+  pool?: string;
 }
 
 /** The parameters a `set` action changes (at least one). */

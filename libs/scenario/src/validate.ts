@@ -113,7 +113,7 @@ function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
     clock: raw.clock,
     trapPath: raw.trapPath,
     scheduler: raw.scheduler,
-    hosts: raw.hosts.map((h) => ({ ...h, clock: h.clock ?? raw.clock })),
+    hosts: raw.hosts.map((h) => ({ ...h, clock: h.clock ?? raw.clock, pools: h.pools.map((p) => ({ ...p, scheduler: p.scheduler ?? raw.scheduler })) })),
     vms: raw.vms.map((vm) => ({ ...vm, host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),
     actions: raw.actions.map((a): Action => {
       switch (a.kind) {

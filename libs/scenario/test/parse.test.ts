@@ -25,7 +25,7 @@ describe('a minimal scenario gets every default', () => {
   });
 
   test('hosts', () => {
-    expect(s.hosts).toEqual([{ id: 'h0', pcpus: 2, isa: 'rv32', clock: 1_000_000_000, quantum: 10_000 }]);
+    expect(s.hosts).toEqual([{ id: 'h0', pcpus: 2, isa: 'rv32', clock: 1_000_000_000, quantum: 10_000, pools: [] }]);
   });
 
   test('vms', () => {

@@ -19,6 +19,7 @@ import { EventLog } from '../events/log';
 import { SimResult, SimSpec, placeVms, summarize } from '../simulation';
 import { TECHNIQUES } from '../node/vm';
 import { subjects } from '../subjects';
+import { hostPolicySpec } from '../scheduler/cpupool';
 import { ControlLogger, ControlPlane, checkHostId, checkSim, checkVmId, silentLogger } from './control';
 
 export interface CoordinatorOptions {
@@ -104,7 +105,7 @@ export class Coordinator {
           sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath,
         }));
         await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
-          sim, host: h.id, pcpus: h.pcpus, policy: spec.scheduler.policy, paramsJson: JSON.stringify(spec.scheduler.params),
+          sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
         }));
       }
       for (const vm of spec.vms) {

@@ -15,9 +15,31 @@
 // (reported as `sched.affinity_broken`).
 
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import type { PolicySpec } from './service';
 
 /** The id of the pool of the pCPUs no other pool claims (Xen's Pool-0). */
 export const DEFAULT_POOL = 'default';
+
+/** The policy name under which a split host's scheduler travels (AddHost, makePolicy). */
+export const CPUPOOLS_POLICY = 'cpupools';
+
+/** A pool of a host, as a scenario gives it. */
+export interface HostPoolSpec {
+  readonly id: string;
+  /** Host pCPU ids. */
+  readonly pcpus: readonly number[];
+  readonly scheduler: PolicySpec;
+}
+
+/**
+ * The scheduler a host is built with: the scenario's own, or — if the host has pools — cpupools
+ * over it: `{policy: 'cpupools', params: {default: scheduler, pools}}`, which makePolicy turns into
+ * a CpupoolPolicy. It travels as any policy does (AddHost's policy and params_json).
+ */
+export function hostPolicySpec(scheduler: PolicySpec, pools: readonly HostPoolSpec[] | undefined): PolicySpec {
+  if (!pools || pools.length === 0) return scheduler;
+  return { policy: CPUPOOLS_POLICY, params: { default: scheduler, pools } };
+}
 
 export interface PoolSetup {
   readonly id: string;
@@ -57,7 +79,7 @@ export function checkPools(npcpus: number, pools: readonly { id: string; pcpus: 
 }
 
 export class CpupoolPolicy implements SchedulerPolicy {
-  readonly name = 'cpupools';
+  readonly name = CPUPOOLS_POLICY;
   private traceFn?: SchedTrace;
   private readonly pools = new Map<string, Pool>();
   private readonly members = new Map<string, Member>();

@@ -12,6 +12,7 @@ import { CreditPolicy } from './credit';
 import { SedfPolicy } from './sedf';
 import { RtdsPolicy } from './rtds';
 import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
+import { CPUPOOLS_POLICY, CpupoolPolicy } from './cpupool';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -56,6 +57,13 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
       return new Credit2Policy(pcpus, {
         ratelimit: num('ratelimit'), runqueue: rq as Credit2Runqueue | undefined, groupSize: num('groupSize'), maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
       });
+    }
+    case CPUPOOLS_POLICY: {
+      // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
+      const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
+      if (!p.default || !Array.isArray(p.pools)) throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
+      const def = p.default;
+      return new CpupoolPolicy(pcpus, p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })), (n) => makePolicy(def, n));
     }
     default:
       throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds, credit2)`);
