@@ -98,6 +98,58 @@ describe('ring32: every table entry on every engine', () => {
     expect(names.size).toBe(RING32_INSTRUCTIONS.length - 1);
   });
 
+  it('long random runs: the stream loops, traps go to a ring-0 handler that skips the instruction and IRETs', () => {
+    // Excluded: instructions that would leave the stream for good (jalr, lpsw, iret to random
+    // addresses, hlt) or break the handler (mtcr of tvec or scratch). Branches and jumps stay inside.
+    const HANDLER = CODE + 0x800;
+    const handler = assembleRing32(`.org ${HANDLER}
+        mtcr scratch, r1
+        mfcr r1, epc
+        addi r1, r1, 4
+        mtcr epc, r1
+        mfcr r1, scratch
+        iret`).bytes.subarray(HANDLER);
+    const excluded = new Set(['illegal', 'jalr', 'lpsw', 'iret', 'hlt']);
+    const usable = RING32_INSTRUCTIONS.map((d, i) => [d, i] as const).filter(([d]) => !excluded.has(d.name));
+    let instret = 0;
+    let traps = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const next = xorshift(seed * 104729);
+      const N = 120;
+      const words = Array.from({ length: N }, (_, k) => {
+        const [d, i] = usable[next() % usable.length];
+        let w = sample(i, next);
+        if (d.format === 'CRW' && [1, 7].includes((w >>> 16) & 15)) w = (w & ~(15 << 16)) | (5 << 16); // timecmp instead
+        const off = ((next() % N) - k) * 4; // a target inside the stream
+        if (d.format === 'B') w = (w & 0x000ff0ff) | ((((off >> 2) & 15) << 8) | (((off >> 2) >> 4) << 20));
+        if (d.format === 'J') w = (w & 0xfff) | ((off >> 2) << 12);
+        return w | 0;
+      });
+      words.push((0x38 | ((-N & 0xfffff) << 12)) | 0); // jal r0, back to the start
+      const run = (engine: EngineName) => {
+        const bus = new Bus(0, RAM);
+        const fill = xorshift(seed);
+        for (let a = DATA; a < DATA + 0x2000; a += 4) bus.i32[a >>> 2] = fill();
+        words.forEach((w, k) => bus.writeU32(CODE + 4 * k, w >>> 0));
+        bus.writeBytes(HANDLER, handler);
+        const h = new Ring32Hart(bus);
+        for (let r = 1; r < 16; r++) h.x[r] = DATA + 0x1000 + ((fill() % 0x800) & ~3);
+        h.pc = CODE;
+        h.psw = 3 | PSW.IF;
+        h.tvec = HANDLER;
+        h.timecmp = 40;
+        const stop = createEngine(engine, h, ring32).run(20_000);
+        return snap(h, bus, stop);
+      };
+      const ref = run('dispatch');
+      instret += ref.instret;
+      traps += ref.crs[2] !== 0 ? 1 : 0;
+      for (const e of ENGINE_NAMES.slice(1)) expect({ engine: e, seed, ...run(e) }).toEqual({ engine: e, seed, ...ref });
+    }
+    expect(instret / 12).toBeGreaterThan(3000); // long runs, not one instruction and a trap (measured 4248 on average)
+    expect(traps).toBeGreaterThan(6);
+  });
+
   it('run in random small budget slices, every engine stops at the same points', () => {
     const prog = assembleRing32(`
 _start:
