@@ -256,7 +256,7 @@ const BY_NAME = new Map<string, { index: number; def: InstrDef }>(
   RING32_INSTRUCTIONS.map((def, index) => [def.name, { index, def }] as const).slice(1),
 );
 
-/** Pseudo-instructions and how many words each makes (li decides in pass 1). */
+/** Pseudo-instructions: one word each, except li (one or two, decided in pass 1) and la (always two). */
 const PSEUDO = new Set(['nop', 'li', 'la', 'mv', 'j', 'jr', 'ret', 'call', 'beqz', 'bnez']);
 
 const DIRECTIVES = new Set(['.org', '.word', '.half', '.byte', '.ascii', '.asciz', '.align', '.equ', '.set', '.space', '.global', '.globl']);
@@ -427,7 +427,7 @@ export function assembleRing32(source: string, opts: AssembleOptions = {}): Asse
     const toks = lex(text, line);
     let at = 0;
     const ctx = new Ctx(line, symbols, pc, false);
-    while (at + 1 < toks.length + 1 && toks[at]?.kind === 'id' && toks[at + 1]?.text === ':') {
+    while (toks[at]?.kind === 'id' && toks[at + 1]?.text === ':') {
       const name = toks[at].text;
       if (!/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(name) || name === '.' || name.startsWith('%')) ctx.err(toks[at], 'not a valid label name');
       if (REGISTERS.has(name.toLowerCase())) ctx.err(toks[at], 'a register name cannot be a label');
