@@ -18,7 +18,9 @@
 # syscall, timer, io) bin/kernel-<w>.elf and bin/kernel-pv-<w>.elf (the
 # S-mode kernel in kernel/, unmodified and paravirtualized) and
 # bin/native-kernel-<w>.elf, bin/native-kernel-pv-<w>.elf (the same kernel
-# behind the M-mode firmware in firmware/, for the bare machine).
+# behind the M-mode firmware in firmware/, for the bare machine).  The 2-hart
+# build (-DSMP, kernel/smp*.{c,h,S}): bin/kernel-smp.elf, kernel-pv-smp.elf
+# and native-kernel-smp.elf (2 harts, firmware with HSM and IPIs).
 # expected/native-kernel-<w>.txt (their console output) is not generated
 # here: it is checked by hand (see guests/rv32/README.md).
 #
@@ -210,6 +212,22 @@ for variant in native pv; do
         run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/firmware/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
             -o "$dest/native-$prefix-$w.elf" "${fw_objs[@]}" "${kernel_objs[@]}" "$obj" "$LIBGCC"
     done
+    # The 2-hart build (-DSMP): kernel.c with its SMP hook, smp.c (SMP phase and the
+    # workload, instead of workloads.c) and smp-entry.S (secondary entry, IPI vector).
+    sdir="$vdir/smp"
+    mkdir -p "$sdir"
+    smp_objs=()
+    for src in "$GUESTS/kernel/entry.S" "$GUESTS/kernel/kernel.c" "$GUESTS/kernel/hv.c" "$GUESTS/kernel/fmt.c" \
+        "$GUESTS/kernel/smp-entry.S" "$GUESTS/kernel/smp.c"; do
+        obj="$sdir/k-$(basename "${src%.*}").o"
+        run "$CC" "${KERNEL_CFLAGS[@]}" "${vflags[@]}" -DSMP -c "$src" -o "$obj"
+        smp_objs+=("$obj")
+    done
+    run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/kernel/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
+        -o "$dest/$prefix-smp.elf" "${smp_objs[@]}" "$LIBGCC"
+    # Natively only the unmodified kernel (the paravirtual one needs its hypervisor).
+    [ "$variant" = pv ] || run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/firmware/link.ld" -Wl,--no-warn-rwx-segments \
+        "${LDFLAGS[@]}" -o "$dest/native-$prefix-smp.elf" "${fw_objs[@]}" "${smp_objs[@]}" "$LIBGCC"
 done
 
 # --------------------------------------------------------------- --check

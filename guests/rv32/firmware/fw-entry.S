@@ -4,7 +4,8 @@
  * A minimal M-mode "SBI firmware" (what OpenSBI is on real boards): it
  * starts at 0x80000000 in M-mode, sets up trap delegation like OpenSBI,
  * and mret's into the S-mode kernel linked at 0x80200000 with a0 = hartid,
- * a1 = 0 (no device tree).  Its trap handler (fw.c) implements the SBI
+ * a1 = 0 (no device tree).  Every hart starts here; only hart 0 enters
+ * the kernel, the others park until the kernel starts them (SBI HSM).  Its trap handler (fw.c) implements the SBI
  * subset the kernel uses and forwards the M timer interrupt to the kernel
  * as STIP (no Sstc: menvcfgh.STCE = 0).
  */
@@ -21,7 +22,11 @@
     .globl  _fw_start
     .type   _fw_start, @function
 _fw_start:
+    /* Every hart starts here: hart h gets the h-th 4 KiB stack from the top. */
+    csrr    t0, mhartid
+    slli    t0, t0, 12
     la      sp, _fw_stack_top
+    sub     sp, sp, t0
     csrw    mscratch, sp            /* the trap entry swaps sp with it  */
     la      t0, fw_trap_entry
     csrw    mtvec, t0               /* direct mode                      */
@@ -40,6 +45,8 @@ _fw_start:
     csrw    pmpaddr0, t0
     li      t0, 0x1f
     csrw    pmpcfg0, t0
+    csrr    a0, mhartid
+    bnez    a0, fw_park_hart        /* secondary harts wait for HSM hart_start */
     call    fw_init                 /* disarm the timer, banner         */
     /* mret to the kernel in S-mode, interrupts off (MPIE = 0). */
     li      t0, MSTATUS_MPP_MASK | (1 << 7)
@@ -52,6 +59,39 @@ _fw_start:
     li      a1, 0
     mret
     .size   _fw_start, . - _fw_start
+
+/*
+ * fw_park_hart(hartid): reset this hart's M-mode stack (also when called
+ * from the trap handler, for HSM hart_stop) and park it in fw_park until
+ * an HSM hart_start, which leaves through fw_enter_smode.
+ */
+    .globl  fw_park_hart
+    .type   fw_park_hart, @function
+fw_park_hart:
+    slli    t0, a0, 12
+    la      sp, _fw_stack_top
+    sub     sp, sp, t0
+    csrw    mscratch, sp
+    call    fw_park                 /* does not return */
+    .size   fw_park_hart, . - fw_park_hart
+
+/*
+ * fw_enter_smode(addr, hartid, opaque): mret to addr in S-mode with
+ * a0 = hartid, a1 = opaque, interrupts off (SBI HSM hart_start).
+ */
+    .globl  fw_enter_smode
+    .type   fw_enter_smode, @function
+fw_enter_smode:
+    csrw    mepc, a0
+    li      t0, MSTATUS_MPP_MASK | (1 << 7)
+    csrc    mstatus, t0
+    li      t0, MSTATUS_MPP_S
+    csrs    mstatus, t0
+    csrw    satp, zero
+    mv      a0, a1
+    mv      a1, a2
+    mret
+    .size   fw_enter_smode, . - fw_enter_smode
 
 /*
  * M-mode trap entry.  Traps come from S or U (the firmware itself never
@@ -138,5 +178,5 @@ fw_trap_entry:
     .bss
     .p2align 4
 _fw_stack:
-    .space  4096
+    .space  4096 * 2                /* FW_HARTS (fw-sbi.c) stacks */
 _fw_stack_top:

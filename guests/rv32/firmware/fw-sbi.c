@@ -9,6 +9,13 @@
  * 1 for a shutdown with reason 0 (or a legacy shutdown), 3 otherwise, 5 for
  * an unexpected trap; the bare machine stops at that store.
  *
+ * Harts (FW_HARTS): hart 0 enters the kernel; the others park in M-mode
+ * (fw_park) until HSM hart_start.  HSM (hart_start, hart_stop,
+ * hart_get_status) and IPI (send_ipi) work as in OpenSBI: a start or an
+ * IPI writes the target's CLINT msip; an IPI's machine software interrupt
+ * is forwarded to the kernel as sip.SSIP (mideleg delegates it), which the
+ * kernel clears itself.
+ *
  * Timer (no Sstc, like OpenSBI on a hart without it): set_timer writes
  * mtimecmp, clears mip.STIP and enables mie.MTIE; when the M timer
  * interrupt fires, the handler sets mip.STIP (delegated: the kernel sees a
@@ -18,16 +25,22 @@
 
 #define CLINT_MTIMECMP_LO ((volatile uint32_t *)0x02004000)
 #define CLINT_MTIMECMP_HI ((volatile uint32_t *)0x02004004)
+#define CLINT_MSIP        ((volatile uint32_t *)0x02000000)   /* one word per hart */
 #define CONSOLE_THR       ((volatile uint8_t *)0x10000000)
 #define RAM_BASE          0x80000000u
 #define RAM_END           0x81000000u   /* BareMachine: 16 MiB */
 
+#define MIP_SSIP (1u << 1)
 #define MIP_STIP (1u << 5)
+#define MIE_MSIE (1u << 3)
 #define MIE_MTIE (1u << 7)
+
+#define FW_HARTS 2                      /* harts the firmware serves (fw-entry.S: stacks) */
 
 #define SBI_SUCCESS            0
 #define SBI_ERR_NOT_SUPPORTED  (-2)
 #define SBI_ERR_INVALID_PARAM  (-3)
+#define SBI_ERR_ALREADY_AVAILABLE (-6)
 
 #define EID_LEGACY_PUTCHAR  0x01
 #define EID_LEGACY_SHUTDOWN 0x08
@@ -35,6 +48,13 @@
 #define EID_TIME            0x54494D45
 #define EID_DBCN            0x4442434E
 #define EID_SRST            0x53525354
+#define EID_HSM             0x48534D
+#define EID_IPI             0x735049
+
+/* HSM hart states (SBI v2.0). */
+#define HSM_STARTED       0
+#define HSM_STOPPED       1
+#define HSM_START_PENDING 2
 
 /* The 64-bit tohost/fromhost words, as two 32-bit halves each. */
 volatile uint32_t tohost[2] __attribute__((section(".tohost"), aligned(8)));
@@ -58,14 +78,45 @@ static void __attribute__((noreturn)) halt(uint32_t code) {
     for (;;) __asm__ volatile("wfi");
 }
 
+/* This hart's mtimecmp (8 bytes per hart). */
 static void set_mtimecmp(uint32_t lo, uint32_t hi) {
-    *CLINT_MTIMECMP_HI = 0xffffffffu;   /* never briefly in the past */
-    *CLINT_MTIMECMP_LO = lo;
-    *CLINT_MTIMECMP_HI = hi;
+    uint32_t h = csr_read(mhartid);
+    CLINT_MTIMECMP_HI[2 * h] = 0xffffffffu;   /* never briefly in the past */
+    CLINT_MTIMECMP_LO[2 * h] = lo;
+    CLINT_MTIMECMP_HI[2 * h] = hi;
 }
+
+/* HSM state of each hart, and where hart_start sends it. */
+static volatile uint32_t hsm_state[FW_HARTS] = { HSM_STARTED, HSM_STOPPED };
+static volatile uint32_t hsm_addr[FW_HARTS], hsm_opaque[FW_HARTS];
+/* An IPI is waiting to be forwarded as SSIP (msip also wakes parked harts). */
+static volatile uint32_t ipi_pending[FW_HARTS];
+
+void fw_park_hart(uint32_t hartid) __attribute__((noreturn));
+void fw_enter_smode(uint32_t addr, uint32_t hartid, uint32_t opaque) __attribute__((noreturn));
 
 void fw_init(void) {
     set_mtimecmp(0xffffffffu, 0xffffffffu);
+    csr_set(mie, MIE_MSIE);             /* IPIs */
+}
+
+/*
+ * A parked hart (at reset, or after hart_stop): wfi until hart_start names it.
+ * The state is already STOPPED (statically, or set by hart_stop): writing it
+ * here would lose a hart_start that came before this hart got here.
+ */
+void __attribute__((noreturn)) fw_park(uint32_t hartid) {
+    set_mtimecmp(0xffffffffu, 0xffffffffu);
+    csr_write(mie, MIE_MSIE);           /* wfi wakes on msip; mstatus.MIE = 0: no trap */
+    csr_clear(mip, MIP_SSIP | MIP_STIP);
+    for (;;) {
+        __asm__ volatile("wfi");
+        CLINT_MSIP[hartid] = 0;
+        if (hsm_state[hartid] == HSM_START_PENDING) break;
+    }
+    ipi_pending[hartid] = 0;
+    hsm_state[hartid] = HSM_STARTED;
+    fw_enter_smode(hsm_addr[hartid], hartid, hsm_opaque[hartid]);
 }
 
 /* Counters, for a summary a host can read from memory after the run. */
@@ -76,7 +127,7 @@ struct fw_stats {
 static long probe(long eid) {
     switch (eid) {
     case EID_BASE: case EID_TIME: case EID_DBCN: case EID_SRST:
-    case EID_LEGACY_PUTCHAR: case EID_LEGACY_SHUTDOWN:
+    case EID_LEGACY_PUTCHAR: case EID_LEGACY_SHUTDOWN: case EID_HSM: case EID_IPI:
         return 1;
     }
     return 0;
@@ -86,7 +137,7 @@ static long probe(long eid) {
 static void sbi_call(uint32_t *x) {
     uint32_t eid = x[17], fid = x[16];
     long err = SBI_SUCCESS, val = 0;
-    fw_stats.ecalls++;
+    __atomic_fetch_add(&fw_stats.ecalls, 1, __ATOMIC_RELAXED);
     switch (eid) {
     case EID_LEGACY_PUTCHAR:
         putc_((char)x[10]);
@@ -132,6 +183,42 @@ static void sbi_call(uint32_t *x) {
     case EID_SRST:
         if (fid != 0 || x[10] != 0) { err = SBI_ERR_NOT_SUPPORTED; break; }   /* shutdown only */
         halt(x[11] == 0 ? 1 : 3);
+    case EID_HSM:
+        if (fid == 0) {                 /* hart_start(hartid, start_addr, opaque) */
+            uint32_t h = x[10];
+            if (h >= FW_HARTS) { err = SBI_ERR_INVALID_PARAM; break; }
+            uint32_t expected = HSM_STOPPED;
+            hsm_addr[h] = x[11];        /* only read once the state says START_PENDING */
+            hsm_opaque[h] = x[12];
+            if (!__atomic_compare_exchange_n(&hsm_state[h], &expected, HSM_START_PENDING, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                err = SBI_ERR_ALREADY_AVAILABLE;
+                break;
+            }
+            CLINT_MSIP[h] = 1;          /* wake it */
+        } else if (fid == 1) {          /* hart_stop() */
+            uint32_t h = csr_read(mhartid);
+            hsm_state[h] = HSM_STOPPED;
+            fw_park_hart(h);
+        } else if (fid == 2) {          /* hart_get_status(hartid) */
+            if (x[10] >= FW_HARTS) { err = SBI_ERR_INVALID_PARAM; break; }
+            val = (long)hsm_state[x[10]];
+        } else {
+            err = SBI_ERR_NOT_SUPPORTED;
+        }
+        break;
+    case EID_IPI: {
+        if (fid != 0) { err = SBI_ERR_NOT_SUPPORTED; break; }
+        uint32_t mask = x[10], base = x[11];
+        if (base == 0xffffffffu) { mask = (1u << FW_HARTS) - 1; base = 0; }   /* every hart */
+        for (uint32_t i = 0; i < 32; i++) if ((mask >> i) & 1 && base + i >= FW_HARTS) err = SBI_ERR_INVALID_PARAM;
+        if (err != SBI_SUCCESS) break;
+        for (uint32_t i = 0; i < 32; i++) {
+            if (!((mask >> i) & 1)) continue;
+            ipi_pending[base + i] = 1;
+            CLINT_MSIP[base + i] = 1;
+        }
+        break;
+    }
     default:
         err = SBI_ERR_NOT_SUPPORTED;
     }
@@ -141,6 +228,15 @@ static void sbi_call(uint32_t *x) {
 
 void fw_trap(uint32_t *x) {
     uint32_t mcause = csr_read(mcause);
+    if (mcause == 0x80000003u) {        /* M software (an IPI): forward to S as SSIP */
+        uint32_t h = csr_read(mhartid);
+        CLINT_MSIP[h] = 0;
+        if (ipi_pending[h]) {
+            ipi_pending[h] = 0;
+            csr_set(mip, MIP_SSIP);
+        }
+        return;
+    }
     if (mcause == 0x80000007u) {        /* M timer: forward to S as STIP */
         fw_stats.timer_irqs++;
         csr_clear(mie, MIE_MTIE);

@@ -23,6 +23,9 @@
  */
 #include "kernel.h"
 #include "hv.h"
+#ifdef SMP
+#include "smp.h"
+#endif
 
 #define MAX_TASKS  4
 #define STACK_SIZE 4096
@@ -228,6 +231,9 @@ void __attribute__((noreturn)) kmain(uint32_t hartid) {
     hv_set_trap_vector(trap_entry);
     kprintf("kernel: hart %u, workload %s: %u tasks, tick %u us\n", hartid, workload.name, workload.ntasks,
             workload.tick_us);
+#ifdef SMP
+    smp_boot(hartid);               /* the 2-hart phase; hart 0 then runs the tasks alone */
+#endif
     uint32_t gp;
     __asm__("mv %0, gp" : "=r"(gp));
     for (uint32_t i = 0; i < workload.ntasks && i < MAX_TASKS; i++) {

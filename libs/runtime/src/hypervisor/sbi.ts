@@ -11,10 +11,18 @@ export const SBI_EXT = {
   TIME: 0x54494d45,
   DBCN: 0x4442434e,
   SRST: 0x53525354,
+  HSM: 0x48534d,
+  IPI: 0x735049,
 } as const;
+
+/** SBI HSM hart states (SBI v2.0 §9, hart_get_status), as TrapRequest.hart_states carries them. */
+export const HSM_STATE = { STARTED: 0, STOPPED: 1, START_PENDING: 2 } as const;
 
 const SBI_SUCCESS = 0;
 const SBI_ERR_INVALID_PARAM = -3;
+const SBI_ERR_ALREADY_AVAILABLE = -6;
+/** send_ipi's hart_mask_base meaning "every hart" (SBI v2.0 §3.1). */
+const HART_MASK_BASE_ALL = 0xffffffff;
 
 /** SBI specification version 2.0: major in bits 30:24, minor in 23:0. */
 export const SBI_SPEC_VERSION = 2 << 24;
@@ -91,6 +99,53 @@ const routines: [number, number, Routine][] = [
     },
   }],
 
+  // HSM: hart state management. The routines see every vCPU's state in req.hartStates and return
+  // the effect (hartStart, hartStop) for the host to apply to the other vCPU in virtual-time order.
+  // Starting and stopping vCPUs changes what the host's pCPUs have to run: the allocator.
+  [SBI_EXT.HSM, 0, {
+    name: 'sbi.hsm.hart_start', route: 'allocator',
+    handle: (r, _v, c) => {
+      const hart = r.x[A0] >>> 0;
+      if (hart >= r.hartStates.length) return resume(r, c.sbiSimple, [[A0, SBI_ERR_INVALID_PARAM], [A1, 0]], { detail: `no hart ${hart}` });
+      if (r.hartStates[hart] !== HSM_STATE.STOPPED) return resume(r, c.sbiSimple, [[A0, SBI_ERR_ALREADY_AVAILABLE], [A1, 0]], { detail: `hart ${hart} already started` });
+      return resume(r, c.allocator, ok(0), {
+        hartStart: { vcpu: hart, startAddr: r.x[A1] >>> 0, opaque: r.x[A2] >>> 0 }, detail: `hart ${hart} at 0x${(r.x[A1] >>> 0).toString(16)}`,
+      });
+    },
+  }],
+  [SBI_EXT.HSM, 1, {
+    name: 'sbi.hsm.hart_stop', route: 'allocator',
+    handle: (r, _v, c) => resume(r, c.allocator, ok(0), { hartStop: true, detail: `hart ${r.vcpu}` }),
+  }],
+  [SBI_EXT.HSM, 2, {
+    name: 'sbi.hsm.hart_get_status', route: 'interpreter',
+    handle: (r, _v, c) => {
+      const hart = r.x[A0] >>> 0;
+      if (hart >= r.hartStates.length) return resume(r, c.sbiSimple, [[A0, SBI_ERR_INVALID_PARAM], [A1, 0]]);
+      return resume(r, c.sbiSimple, ok(r.hartStates[hart]));
+    },
+  }],
+
+  // IPI: a supervisor software interrupt for each hart of the mask (hart_mask, hart_mask_base).
+  [SBI_EXT.IPI, 0, {
+    name: 'sbi.ipi.send_ipi', route: 'interpreter',
+    handle: (r, _v, c) => {
+      const harts = r.hartStates.length;
+      const base = r.x[A1] >>> 0;
+      let targets = 0;
+      if (base === HART_MASK_BASE_ALL) targets = harts >= 32 ? 0xffffffff : (1 << harts) - 1;
+      else {
+        const mask = r.x[A0] >>> 0;
+        for (let i = 0; i < 32; i++) {
+          if (!((mask >>> i) & 1)) continue;
+          if (base + i >= harts) return resume(r, c.sbiSimple, [[A0, SBI_ERR_INVALID_PARAM], [A1, 0]], { detail: `no hart ${base + i}` });
+          targets |= 1 << (base + i);
+        }
+      }
+      return resume(r, c.sbiSimple, ok(0), { ipiVcpus: targets >>> 0, detail: `mask 0x${(targets >>> 0).toString(16)}` });
+    },
+  }],
+
   // Legacy extensions (SBI v0.1): the function ID is ignored; a0 returns the result.
   [SBI_EXT.LEGACY_CONSOLE_PUTCHAR, -1, {
     name: 'sbi.legacy.console_putchar', route: 'interpreter',
@@ -106,7 +161,12 @@ const routines: [number, number, Routine][] = [
 ];
 
 const IMPLEMENTED_EXTENSIONS = new Set<number>([
-  SBI_EXT.BASE, SBI_EXT.TIME, SBI_EXT.DBCN, SBI_EXT.SRST, SBI_EXT.LEGACY_CONSOLE_PUTCHAR, SBI_EXT.LEGACY_SHUTDOWN,
+  SBI_EXT.BASE, SBI_EXT.TIME, SBI_EXT.DBCN, SBI_EXT.SRST, SBI_EXT.HSM, SBI_EXT.IPI, SBI_EXT.LEGACY_CONSOLE_PUTCHAR, SBI_EXT.LEGACY_SHUTDOWN,
 ]);
+
+/** Whether an SBI call needs TrapRequest.hart_states (the host fills it only for these). */
+export function needsHartStates(eid: number): boolean {
+  return eid === SBI_EXT.HSM || eid === SBI_EXT.IPI;
+}
 
 export const SBI_ROUTINES: ReadonlyMap<string, Routine> = new Map(routines.map(([eid, fid, r]) => [sbiKey(eid, fid), r]));

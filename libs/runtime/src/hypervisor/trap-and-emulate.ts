@@ -25,6 +25,7 @@ const STIP = 1 << 5;
 const SEIP = 1 << 9;
 const SIE_WRITABLE = SSIP | STIP | SEIP;
 const IRQ_STIMER = 5;
+const IRQ_SSOFT = 1;
 
 /** Exceptions the virtual platform delegates to the guest kernel (as OpenSBI's medeleg does). */
 export const INJECTED_CAUSES: ReadonlySet<number> = new Set([
@@ -50,6 +51,19 @@ function timerPending(v: VirtualCpu, nowNs: number): boolean {
  */
 export function timerExitArmed(v: VirtualCpu): boolean {
   return (v.sie & STIP) !== 0 && (v.mode === VMODE_U || (v.sstatus & SIE) !== 0);
+}
+
+/**
+ * Whether a pending virtual supervisor software interrupt (an IPI: sip.SSIP) would be taken: the
+ * host mirrors SSIP into the real mip and arms its exit for it only then.
+ */
+export function softwareExitArmed(v: VirtualCpu): boolean {
+  return (v.sie & SSIP) !== 0 && (v.mode === VMODE_U || (v.sstatus & SIE) !== 0);
+}
+
+/** An IPI for this vCPU (SBI send_ipi): virtual sip.SSIP, which the guest kernel clears itself. */
+export function withSoftwareInterrupt(v: VirtualCpu): VirtualCpu {
+  return { ...v, sip: (v.sip | SSIP) >>> 0 };
 }
 
 /** Enters the guest kernel's trap handler as hardware would (privileged spec §3.1.6 for S-mode). */
@@ -91,6 +105,23 @@ export const VIRTUAL_TIMER_INTERRUPT: Routine = {
     }
     // The interrupted instruction has not executed: sepc is its address.
     const { state, pc } = enterVirtualTrap(v, IRQ_STIMER, true, req.pc, 0);
+    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state };
+  },
+};
+
+/**
+ * The host's exit for a virtual supervisor software interrupt (an IPI): deliver it if the guest can
+ * take it now. Priority as in hardware: the host's hart reports SSI before STI when both are pending.
+ */
+export const VIRTUAL_SOFTWARE_INTERRUPT: Routine = {
+  name: 'tae.irq.software',
+  route: 'interpreter',
+  handle(req, _vm, c) {
+    const v = vstate(req);
+    if (!(v.sip & SSIP) || !softwareExitArmed(v)) {
+      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
+    }
+    const { state, pc } = enterVirtualTrap(v, IRQ_SSOFT, true, req.pc, 0);
     return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state };
   },
 };
@@ -178,7 +209,7 @@ function emulateCsr(v: VirtualCpu, w: number, req: TrapRequest): { state: Virtua
 /** The dispatcher's choice for a trap of a deprivileged guest kernel. */
 export function classifyTrapAndEmulate(req: TrapRequest, sbi: (req: TrapRequest) => Routine, fault: Routine): Routine {
   const v = vstate(req);
-  if (req.interrupt) return VIRTUAL_TIMER_INTERRUPT;
+  if (req.interrupt) return req.cause === IRQ_SSOFT ? VIRTUAL_SOFTWARE_INTERRUPT : VIRTUAL_TIMER_INTERRUPT;
   if (req.cause === Cause.EcallFromU) return v.mode === VMODE_S ? sbi(req) : INJECT_EXCEPTION;
   if (req.cause === Cause.IllegalInstruction && v.mode === VMODE_S) return EMULATE_PRIVILEGED;
   if (INJECTED_CAUSES.has(req.cause)) return INJECT_EXCEPTION;

@@ -13,9 +13,11 @@ import { Cause, MIP, Stop } from '@vsim/isa';
 import {
   Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
 } from '@vsim/proto';
-import { timerExitArmed } from '../hypervisor/trap-and-emulate';
+import { softwareExitArmed, timerExitArmed } from '../hypervisor/trap-and-emulate';
 import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
+import { needsHartStates } from '../hypervisor/sbi';
+import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
 
 /** How traps reach a handler: locally (split path, interpreter routines) or over the bus. */
@@ -95,17 +97,34 @@ export class HostExecutor {
     return Math.floor((cycles * 1e9) / this.config.clockHz);
   }
 
+  /**
+   * SMP: set when another vCPU's action (an IPI, an HSM hart_start) made a vCPU runnable that is
+   * not on a pCPU, or the order named an offline vCPU: the scheduler must decide again, so the
+   * host stops at the end of the current quantum.
+   */
+  private reschedule = false;
+
   /** Executes one run order and reports where the host stopped. */
   async run(order: RunOrder): Promise<RunReport> {
     const events: Event[] = [];
     const tallies = new Map<Vcpu, Tally>();
     const assigned: { pcpu: number; vcpu: Vcpu }[] = [];
+    this.reschedule = false;
+    // SMP VMs: vCPUs whose state another vCPU may change are reported when it did.
+    const before = new Map<Vcpu, VcpuState>();
+    for (const vm of this.vms.values()) if (vm.vcpus.length > 1) for (const v of vm.vcpus) before.set(v, v.state);
     for (const p of order.pcpus) {
       const v = this.vcpuOf(p);
       if (!v) continue;
       if (v.state === VcpuState.VCPU_STATE_BLOCKED) {
         v.state = VcpuState.VCPU_STATE_RUNNABLE; // the scheduler woke it: its wfi returns
         events.push(this.stamp.make({ timeNs: order.nowNs, kind: 'wake', vm: v.vm.id, vcpu: v.index, pcpu: p.pcpu }));
+      }
+      if (v.state === VcpuState.VCPU_STATE_OFFLINE) {
+        // Not started yet (SBI HSM): report it so the scheduler stops giving it a pCPU.
+        tallies.set(v, { ranCycles: 0, instret0: v.hart.instret });
+        this.reschedule = true;
+        continue;
       }
       if (v.state !== VcpuState.VCPU_STATE_RUNNABLE) continue;
       assigned.push({ pcpu: p.pcpu, vcpu: v });
@@ -122,6 +141,7 @@ export class HostExecutor {
         if (await this.runSlice(vcpu, pcpu, t, qEnd, tallies.get(vcpu)!, events)) early = true;
       }
       t = qEnd;
+      if (this.reschedule) early = true;
     }
     const vcpus: VcpuReport[] = [];
     for (const [v, tally] of tallies) {
@@ -129,6 +149,10 @@ export class HostExecutor {
         vm: v.vm.id, vcpu: v.index, state: v.state, wakeNs: v.wakeNs,
         ranNs: this.ns(tally.ranCycles), instructions: v.hart.instret - tally.instret0,
       }));
+    }
+    for (const [v, was] of before) {
+      if (tallies.has(v) || v.state === was) continue;
+      vcpus.push(VcpuReport.fromPartial({ vm: v.vm.id, vcpu: v.index, state: v.state, wakeNs: v.wakeNs, ranNs: 0, instructions: 0 }));
     }
     return RunReport.fromPartial({ sim: order.sim, host: order.host, seq: order.seq, nowNs: t, vcpus, events });
   }
@@ -190,6 +214,7 @@ export class HostExecutor {
       sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now,
       cause, tval: tval >>> 0, pc, instruction: 0, priv: h.priv, x: Array.from(h.x.subarray(0, 32)),
       memoryAddr: 0, memory: NO_BYTES, kind: v.vm.setup.kind, vcpuState: v.vstate, interrupt,
+      hartStates: !interrupt && needsHartStates(h.x[17] >>> 0) ? hsmStates(v.vm) : [],
     };
   }
 
@@ -233,6 +258,7 @@ export class HostExecutor {
     }
     this.applyResolution(v, res);
     h.pc = res.nextPc;
+    if (v.state === VcpuState.VCPU_STATE_OFFLINE) return true; // SBI hart_stop
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) {
       // An emulated wfi with nothing to wake it yet: the vCPU waits for its virtual timer.
       v.state = VcpuState.VCPU_STATE_BLOCKED;
@@ -251,7 +277,31 @@ export class HostExecutor {
     if (res.timerOff) h.setStimecmp(Number.POSITIVE_INFINITY);
     else if (res.setTimer) h.setStimecmp(res.timer);
     if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
+    if (res.ipiVcpus !== 0 || res.hartStart || res.hartStop) this.applySmp(v, res);
   }
+
+  /** SMP: the resolution's effects on the VM's vCPUs (node/smp.ts), logged at the caller's time. */
+  private applySmp(v: Vcpu, res: TrapResolution): void {
+    const vm = v.vm;
+    const set = (t: Vcpu, s: VirtualCpu) => this.setVirtualState(t, s);
+    const effects: SmpEffect[] = [];
+    for (let i = 0; i < vm.vcpus.length; i++) if ((res.ipiVcpus >>> i) & 1) effects.push(sendIpi(vm.vcpus[i], set));
+    if (res.hartStart) {
+      const target = vm.vcpus[res.hartStart.vcpu];
+      const e = target && startVcpu(target, res.hartStart, set);
+      if (e) effects.push(e);
+    }
+    if (res.hartStop) effects.push(stopVcpu(v));
+    const s = this.slice;
+    const now = s ? s.t0 + this.ns(v.hart.cycles - s.start) : 0;
+    for (const e of effects) {
+      s?.events.push(this.stamp.make({
+        timeNs: now, kind: e.kind, vm: vm.id, vcpu: e.target.index, pcpu: s.pcpu, detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}`,
+      }));
+      if (e.woke && e.target !== v) this.reschedule = true;
+    }
+  }
+
 
   /**
    * Trap-and-emulate: keep the new virtual state, point the real timer at the virtual one, and arm
@@ -263,6 +313,9 @@ export class HostExecutor {
     const h = v.hart;
     if (h.sensitiveHook) h.xlateKey = s.mode; // translations of the kernel and of its tasks differ
     h.setStimecmp(s.timerOff ? Number.POSITIVE_INFINITY : s.stimecmp);
-    h.mie = timerExitArmed(s) ? MIP.STIP : 0;
+    h.mie = (timerExitArmed(s) ? MIP.STIP : 0) | (softwareExitArmed(s) ? MIP.SSIP : 0);
+    // The virtual SSIP (an IPI) is mirrored into the real mip: the hart exits when it is taken.
+    if (s.sip & MIP.SSIP) h.mip |= MIP.SSIP;
+    else h.mip &= ~MIP.SSIP;
   }
 }

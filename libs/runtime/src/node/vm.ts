@@ -82,7 +82,7 @@ export class VmInstance {
         hart.x[10] = i;
         hart.x[11] = 0;
         hart.exitMask = 0xffff;
-        hart.exitInterruptMask = MIP.STIP;
+        hart.exitInterruptMask = MIP.STIP | MIP.SSIP; // the virtual timer, and IPIs (virtual SSIP) of SMP guests
         hart.mcounteren = 7; // time, cycle, instret read directly, as on the paravirtual platform
         hart.scounteren = 7;
         hart.menvcfgh = 1 << 31;
@@ -103,7 +103,9 @@ export class VmInstance {
       const translated = setup.kind === 'sbi' && setup.technique === 'binary-translation';
       if (translated) hart.xlateKey = 1; // the guest kernel starts in virtual S-mode
       this.vcpus.push({
-        vm: this, index: i, hart, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0,
+        // SBI HSM: only the boot hart runs; the others are offline until it starts them (hart_start).
+        vm: this, index: i, hart, state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
+        wakeNs: 0, overrunCycles: 0,
         // Binary translation needs the translator, whatever engine the scenario named.
         engine: translated ? new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 }) : createEngine(setup.engine, hart),
         vstate: deprivileged ? initialVirtualCpu() : undefined,

@@ -382,7 +382,8 @@ export class HostLoop {
       t.stats.instructions += r.instructions;
       const pcpu = pcpuOf.get(t.ref.key);
       if (pcpu !== undefined) busy[pcpu] += r.ranNs;
-      this.policy.charge(t.ref, r.ranNs, report.nowNs);
+      // A vCPU reported only because another one changed its state (SMP: an IPI, HSM) did not run.
+      if (pcpu !== undefined || r.ranNs > 0) this.policy.charge(t.ref, r.ranNs, report.nowNs);
       if (r.state !== t.stats.state) {
         if (r.state === VcpuState.VCPU_STATE_BLOCKED) {
           t.wakeNs = r.wakeNs;
@@ -390,6 +391,12 @@ export class HostLoop {
           if (!t.paused) this.policy.sleep(t.ref, report.nowNs);
         } else if (r.state === VcpuState.VCPU_STATE_HALTED || r.state === VcpuState.VCPU_STATE_FAULTED) {
           this.policy.remove(t.ref, report.nowNs);
+        } else if (r.state === VcpuState.VCPU_STATE_OFFLINE) {
+          // SBI HSM: stopped by its guest, or not started yet. Never scheduled until started.
+          if (!t.paused && t.stats.state === VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(t.ref, report.nowNs);
+        } else if (r.state === VcpuState.VCPU_STATE_RUNNABLE && !t.paused) {
+          // Made runnable by another vCPU (an IPI woke it, HSM hart_start started it).
+          this.policy.wake(t.ref, report.nowNs);
         }
         t.stats.state = r.state;
       }

@@ -25,6 +25,8 @@ export enum VcpuState {
   VCPU_STATE_HALTED = 3,
   /** VCPU_STATE_FAULTED - Its VM faulted: stopped, the cause is in the event log. */
   VCPU_STATE_FAULTED = 4,
+  /** VCPU_STATE_OFFLINE - Not started, or stopped by its guest (SBI HSM): never scheduled until another vCPU starts it. */
+  VCPU_STATE_OFFLINE = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -45,6 +47,9 @@ export function vcpuStateFromJSON(object: any): VcpuState {
     case 4:
     case "VCPU_STATE_FAULTED":
       return VcpuState.VCPU_STATE_FAULTED;
+    case 5:
+    case "VCPU_STATE_OFFLINE":
+      return VcpuState.VCPU_STATE_OFFLINE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -64,6 +69,8 @@ export function vcpuStateToJSON(object: VcpuState): string {
       return "VCPU_STATE_HALTED";
     case VcpuState.VCPU_STATE_FAULTED:
       return "VCPU_STATE_FAULTED";
+    case VcpuState.VCPU_STATE_OFFLINE:
+      return "VCPU_STATE_OFFLINE";
     case VcpuState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -238,6 +245,11 @@ export interface TrapRequest {
     | undefined;
   /** The exit was an interrupt (cause is its number), not an exception. */
   interrupt: boolean;
+  /**
+   * SMP guests, for the SBI HSM and IPI calls: the HSM state of each vCPU of the VM, by index
+   * (0 started, 1 stopped, 2 start pending, as SBI hart_get_status reports it).
+   */
+  hartStates: number[];
 }
 
 /**
@@ -261,6 +273,13 @@ export interface VirtualCpu {
   /** The virtual timer compare, in timer ticks; timer_off: not armed. */
   stimecmp: number;
   timerOff: boolean;
+  /**
+   * Paravirtualization (libs/runtime/src/hypervisor/pv.ts): the kernel calls the hypervisor by
+   * hypercall instead of executing privileged instructions; shared_info is the guest-physical
+   * address of its shared info page (0 until registered). Numbered from 20 to leave room.
+   */
+  paravirt: boolean;
+  sharedInfo: number;
 }
 
 /** Reply to TrapRequest: the state change and its cost. */
@@ -286,7 +305,27 @@ export interface TrapResolution {
   /** Exit status for SHUTDOWN (0..255). */
   exitStatus: number;
   /** Trap-and-emulate: the vCPU's virtual state after the routine. */
-  vcpuState?: VirtualCpu | undefined;
+  vcpuState?:
+    | VirtualCpu
+    | undefined;
+  /**
+   * SMP effects on other vCPUs of the VM, which the host applies in virtual-time order.
+   * SBI send_ipi: a supervisor software interrupt (SSIP) for each vCPU whose bit is set.
+   */
+  ipiVcpus: number;
+  /** SBI hart_start: start a stopped vCPU. */
+  hartStart?:
+    | HartStart
+    | undefined;
+  /** SBI hart_stop: the calling vCPU goes offline. */
+  hartStop: boolean;
+}
+
+/** SBI HSM hart_start: the vCPU begins at start_addr in (virtual) S-mode, a0 = its hart id, a1 = opaque. */
+export interface HartStart {
+  vcpu: number;
+  startAddr: number;
+  opaque: number;
 }
 
 export interface RegWrite {
@@ -921,6 +960,7 @@ function createBaseTrapRequest(): TrapRequest {
     kind: "",
     vcpuState: undefined,
     interrupt: false,
+    hartStates: [],
   };
 }
 
@@ -977,6 +1017,13 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     }
     if (message.interrupt !== false) {
       writer.uint32(128).bool(message.interrupt);
+    }
+    if (message.hartStates.length !== 0) {
+      writer.uint32(138).fork();
+      for (const v of message.hartStates) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1132,6 +1179,24 @@ export const TrapRequest: MessageFns<TrapRequest> = {
             message.interrupt = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag === 136) {
+              message.hartStates.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 138) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.hartStates.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1174,6 +1239,11 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         ? VirtualCpu.fromJSON(object.vcpu_state)
         : undefined,
       interrupt: isSet(object.interrupt) ? globalThis.Boolean(object.interrupt) : false,
+      hartStates: globalThis.Array.isArray(object?.hartStates)
+        ? object.hartStates.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.hart_states)
+        ? object.hart_states.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -1227,6 +1297,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     if (message.interrupt !== false) {
       obj.interrupt = message.interrupt;
     }
+    if (message.hartStates?.length) {
+      obj.hartStates = message.hartStates.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -1253,6 +1326,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
       ? VirtualCpu.fromPartial(object.vcpuState)
       : undefined;
     message.interrupt = object.interrupt ?? false;
+    message.hartStates = object.hartStates?.map((e) => e) || [];
     return message;
   },
 };
@@ -1272,6 +1346,8 @@ function createBaseVirtualCpu(): VirtualCpu {
     scounteren: 0,
     stimecmp: 0,
     timerOff: false,
+    paravirt: false,
+    sharedInfo: 0,
   };
 }
 
@@ -1315,6 +1391,12 @@ export const VirtualCpu: MessageFns<VirtualCpu> = {
     }
     if (message.timerOff !== false) {
       writer.uint32(104).bool(message.timerOff);
+    }
+    if (message.paravirt !== false) {
+      writer.uint32(160).bool(message.paravirt);
+    }
+    if (message.sharedInfo !== 0) {
+      writer.uint32(168).uint32(message.sharedInfo);
     }
     return writer;
   },
@@ -1436,6 +1518,22 @@ export const VirtualCpu: MessageFns<VirtualCpu> = {
             message.timerOff = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.paravirt = reader.bool();
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.sharedInfo = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1467,6 +1565,12 @@ export const VirtualCpu: MessageFns<VirtualCpu> = {
         : isSet(object.timer_off)
         ? globalThis.Boolean(object.timer_off)
         : false,
+      paravirt: isSet(object.paravirt) ? globalThis.Boolean(object.paravirt) : false,
+      sharedInfo: isSet(object.sharedInfo)
+        ? globalThis.Number(object.sharedInfo)
+        : isSet(object.shared_info)
+        ? globalThis.Number(object.shared_info)
+        : 0,
     };
   },
 
@@ -1511,6 +1615,12 @@ export const VirtualCpu: MessageFns<VirtualCpu> = {
     if (message.timerOff !== false) {
       obj.timerOff = message.timerOff;
     }
+    if (message.paravirt !== false) {
+      obj.paravirt = message.paravirt;
+    }
+    if (message.sharedInfo !== 0) {
+      obj.sharedInfo = Math.round(message.sharedInfo);
+    }
     return obj;
   },
 
@@ -1532,6 +1642,8 @@ export const VirtualCpu: MessageFns<VirtualCpu> = {
     message.scounteren = object.scounteren ?? 0;
     message.stimecmp = object.stimecmp ?? 0;
     message.timerOff = object.timerOff ?? false;
+    message.paravirt = object.paravirt ?? false;
+    message.sharedInfo = object.sharedInfo ?? 0;
     return message;
   },
 };
@@ -1552,6 +1664,9 @@ function createBaseTrapResolution(): TrapResolution {
     detail: "",
     exitStatus: 0,
     vcpuState: undefined,
+    ipiVcpus: 0,
+    hartStart: undefined,
+    hartStop: false,
   };
 }
 
@@ -1598,6 +1713,15 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     }
     if (message.vcpuState !== undefined) {
       VirtualCpu.encode(message.vcpuState, writer.uint32(114).fork()).join();
+    }
+    if (message.ipiVcpus !== 0) {
+      writer.uint32(120).uint32(message.ipiVcpus);
+    }
+    if (message.hartStart !== undefined) {
+      HartStart.encode(message.hartStart, writer.uint32(130).fork()).join();
+    }
+    if (message.hartStop !== false) {
+      writer.uint32(136).bool(message.hartStop);
     }
     return writer;
   },
@@ -1727,6 +1851,30 @@ export const TrapResolution: MessageFns<TrapResolution> = {
             message.vcpuState = VirtualCpu.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.ipiVcpus = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.hartStart = HartStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.hartStop = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1783,6 +1931,21 @@ export const TrapResolution: MessageFns<TrapResolution> = {
         : isSet(object.vcpu_state)
         ? VirtualCpu.fromJSON(object.vcpu_state)
         : undefined,
+      ipiVcpus: isSet(object.ipiVcpus)
+        ? globalThis.Number(object.ipiVcpus)
+        : isSet(object.ipi_vcpus)
+        ? globalThis.Number(object.ipi_vcpus)
+        : 0,
+      hartStart: isSet(object.hartStart)
+        ? HartStart.fromJSON(object.hartStart)
+        : isSet(object.hart_start)
+        ? HartStart.fromJSON(object.hart_start)
+        : undefined,
+      hartStop: isSet(object.hartStop)
+        ? globalThis.Boolean(object.hartStop)
+        : isSet(object.hart_stop)
+        ? globalThis.Boolean(object.hart_stop)
+        : false,
     };
   },
 
@@ -1830,6 +1993,15 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     if (message.vcpuState !== undefined) {
       obj.vcpuState = VirtualCpu.toJSON(message.vcpuState);
     }
+    if (message.ipiVcpus !== 0) {
+      obj.ipiVcpus = Math.round(message.ipiVcpus);
+    }
+    if (message.hartStart !== undefined) {
+      obj.hartStart = HartStart.toJSON(message.hartStart);
+    }
+    if (message.hartStop !== false) {
+      obj.hartStop = message.hartStop;
+    }
     return obj;
   },
 
@@ -1854,6 +2026,116 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     message.vcpuState = (object.vcpuState !== undefined && object.vcpuState !== null)
       ? VirtualCpu.fromPartial(object.vcpuState)
       : undefined;
+    message.ipiVcpus = object.ipiVcpus ?? 0;
+    message.hartStart = (object.hartStart !== undefined && object.hartStart !== null)
+      ? HartStart.fromPartial(object.hartStart)
+      : undefined;
+    message.hartStop = object.hartStop ?? false;
+    return message;
+  },
+};
+
+function createBaseHartStart(): HartStart {
+  return { vcpu: 0, startAddr: 0, opaque: 0 };
+}
+
+export const HartStart: MessageFns<HartStart> = {
+  encode(message: HartStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vcpu !== 0) {
+      writer.uint32(8).uint32(message.vcpu);
+    }
+    if (message.startAddr !== 0) {
+      writer.uint32(16).uint32(message.startAddr);
+    }
+    if (message.opaque !== 0) {
+      writer.uint32(24).uint32(message.opaque);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HartStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHartStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vcpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.startAddr = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.opaque = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HartStart {
+    return {
+      vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
+      startAddr: isSet(object.startAddr)
+        ? globalThis.Number(object.startAddr)
+        : isSet(object.start_addr)
+        ? globalThis.Number(object.start_addr)
+        : 0,
+      opaque: isSet(object.opaque) ? globalThis.Number(object.opaque) : 0,
+    };
+  },
+
+  toJSON(message: HartStart): unknown {
+    const obj: any = {};
+    if (message.vcpu !== 0) {
+      obj.vcpu = Math.round(message.vcpu);
+    }
+    if (message.startAddr !== 0) {
+      obj.startAddr = Math.round(message.startAddr);
+    }
+    if (message.opaque !== 0) {
+      obj.opaque = Math.round(message.opaque);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HartStart>): HartStart {
+    return HartStart.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HartStart>): HartStart {
+    const message = createBaseHartStart();
+    message.vcpu = object.vcpu ?? 0;
+    message.startAddr = object.startAddr ?? 0;
+    message.opaque = object.opaque ?? 0;
     return message;
   },
 };

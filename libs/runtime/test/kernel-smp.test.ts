@@ -1,0 +1,146 @@
+// SMP guests (issue 4, item 6): the 2-hart build of the guest kernel (guests/rv32/kernel/smp.c) —
+// hart 0 starts hart 1 through SBI HSM, both increment a shared counter under an AMOSWAP spinlock
+// and with LR/SC, and they signal each other with IPIs through SBI send_ipi — prints byte for byte
+// its native output (2 harts on the bare machine under the firmware,
+// guests/rv32/expected/native-kernel-smp.txt) under paravirt, trap-and-emulate and binary
+// translation, on a 2-pCPU host (the vCPUs really interleave) and on a 1-pCPU host (they take
+// turns), on both trap paths; the paravirtual build prints the same. The final counter and the
+// checksum of the shared data are in the output.
+
+import { readFileSync } from 'fs';
+import { resolve } from 'path';
+import { RunOrder, TrapAction, TrapRequest, VcpuState } from '@vsim/proto';
+import { BareMachine } from '@vsim/isa';
+import { handleTrap, HostExecutor, runEmbedded, SBI_EXT, SimSpec, VmInstance, VmSpec } from '@vsim/runtime';
+
+const GUESTS = resolve(__dirname, '../../../guests/rv32');
+const GOLDEN = readFileSync(`${GUESTS}/expected/native-kernel-smp.txt`, 'utf8');
+
+function spec(image: string, technique: VmSpec['technique'], pcpus: number, trapPath: 'split' | 'remote' = 'split'): SimSpec {
+  return {
+    name: 'kernel-smp', seed: 1, durationNs: 2e9, trapPath,
+    scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
+    hosts: [{ id: 'h0', pcpus, clockHz: 1e9, quantumNs: 10_000 }],
+    vms: [{ id: 'k', host: 'h0', vcpus: 2, memoryBytes: 8 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+  };
+}
+
+const run = async (image: string, technique: VmSpec['technique'], pcpus: number, trapPath: 'split' | 'remote' = 'split') =>
+  runEmbedded(spec(image, technique, pcpus, trapPath));
+
+describe('the SMP guest kernel natively (2 harts on the bare machine)', () => {
+  it('prints its golden output, whatever the harts\' interleaving', () => {
+    const instructions = new Set<number>();
+    for (const quantumCycles of [97, 1000, 20_000]) {
+      const m = new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 2, quantumCycles });
+      const r = m.run(2_000_000_000);
+      expect({ quantumCycles, outcome: r.outcome, console: m.consoleOutput }).toEqual({ quantumCycles, outcome: 'pass', console: GOLDEN });
+      instructions.add(r.instructions);
+    }
+    // The interleavings really differed (lock spins, polls), the output did not.
+    expect(instructions.size).toBe(3);
+    expect(GOLDEN).toMatch(/smp: counter 6000 \(expected 6000\), lr\/sc counter 6000/);
+    expect(GOLDEN).toMatch(/smp: ipis taken: hart 0 2, hart 1 1/);
+    expect(GOLDEN).toMatch(/kernel: memory checksum: .* = [0-9a-f]{8}\n/);
+  });
+
+  it('runs deterministically: the same machine twice retires the same instructions', () => {
+    const once = () => new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 2, engine: 'dispatch' }).run(2_000_000_000);
+    expect(once()).toEqual(once());
+  });
+});
+
+describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
+  it.each([
+    ['kernel-smp.elf', 'paravirt'],
+    ['kernel-smp.elf', 'trap-and-emulate'],
+    ['kernel-smp.elf', 'binary-translation'],
+    ['kernel-pv-smp.elf', 'paravirt'],
+  ] as const)('%s under %s prints exactly its native output', async (image, technique) => {
+    const { result, log } = await run(image, technique, pcpus);
+    const vm = result.vms[0];
+    expect({ state: vm.state, fault: vm.fault, console: vm.console }).toEqual({ state: 'halted', fault: undefined, console: GOLDEN });
+    // The cross-vCPU work went through the hypervisor: HSM and IPI calls, and (deprivileged) the
+    // injected virtual software interrupts, one per IPI.
+    expect(vm.exits['sbi.hsm.hart_start']).toBe(2);
+    expect(vm.exits['sbi.hsm.hart_stop']).toBe(1);
+    expect(vm.exits['sbi.ipi.send_ipi']).toBe(3);
+    expect(vm.exits['tae.irq.software'] ?? 0).toBe(technique === 'paravirt' ? 0 : 3);
+    const kinds = log.all().filter((e) => e.vm === 'k').map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'ipi')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'hart-start')).toHaveLength(1);
+    // Both vCPUs ran.
+    expect(vm.instructions).toBeGreaterThan(2 * 3000 * 10);
+  });
+});
+
+describe('SMP determinism across trap paths', () => {
+  it('trap-and-emulate on 2 pCPUs gives the same event log on the split and the remote path', async () => {
+    const split = await run('kernel-smp.elf', 'trap-and-emulate', 2, 'split');
+    const remote = await run('kernel-smp.elf', 'trap-and-emulate', 2, 'remote');
+    expect(remote.result.vms[0].console).toBe(GOLDEN);
+    expect(remote.result.eventLogHash).toBe(split.result.eventLogHash);
+  });
+});
+
+describe('SBI HSM and IPI routines', () => {
+  const A0 = 10;
+  const call = (eid: number, fid: number, args: number[], hartStates: number[], vcpu = 0) => {
+    const x = new Array(32).fill(0);
+    args.forEach((a, i) => (x[A0 + i] = a | 0));
+    x[16] = fid;
+    x[17] = eid;
+    return handleTrap(TrapRequest.fromPartial({ vm: 'k', vcpu, cause: 9, pc: 0x80200000, kind: 'sbi', x, hartStates }), undefined);
+  };
+  const a0 = (r: ReturnType<typeof call>) => r.writes.find((w) => w.reg === A0)?.value;
+
+  it('hart_start starts a stopped hart, refuses a started one (-6) and an unknown one (-3)', () => {
+    const ok = call(SBI_EXT.HSM, 0, [1, 0x80201000, 0x1234], [0, 1]);
+    expect(a0(ok)).toBe(0);
+    expect(ok.hartStart).toEqual({ vcpu: 1, startAddr: 0x80201000, opaque: 0x1234 });
+    expect(ok.handler).toBe('sbi.hsm.hart_start');
+    const again = call(SBI_EXT.HSM, 0, [1, 0x80201000, 0], [0, 0]);
+    expect([a0(again), again.hartStart]).toEqual([-6, undefined]);
+    expect(a0(call(SBI_EXT.HSM, 0, [2, 0x80201000, 0], [0, 1]))).toBe(-3);
+  });
+
+  it('hart_get_status reports each hart, hart_stop stops the caller', () => {
+    const st = call(SBI_EXT.HSM, 2, [1], [0, 1]);
+    expect([a0(st), st.writes.find((w) => w.reg === 11)?.value]).toEqual([0, 1]);
+    expect(a0(call(SBI_EXT.HSM, 2, [5], [0, 1]))).toBe(-3);
+    const stop = call(SBI_EXT.HSM, 1, [], [0, 0], 1);
+    expect([stop.hartStop, stop.action]).toEqual([true, TrapAction.TRAP_ACTION_RESUME]);
+  });
+
+  it('send_ipi targets the harts of the mask, every hart with base -1, and rejects unknown ones', () => {
+    expect(call(SBI_EXT.IPI, 0, [0b10, 0], [0, 0]).ipiVcpus).toBe(0b10);
+    expect(call(SBI_EXT.IPI, 0, [0b1, 1], [0, 0]).ipiVcpus).toBe(0b10);
+    expect(call(SBI_EXT.IPI, 0, [0, -1], [0, 0, 1]).ipiVcpus).toBe(0b111);
+    const bad = call(SBI_EXT.IPI, 0, [0b100, 0], [0, 0]);
+    expect([a0(bad), bad.ipiVcpus]).toEqual([-3, 0]);
+  });
+
+});
+
+describe('offline vCPUs', () => {
+  const setup = { id: 'k', kind: 'sbi' as const, technique: 'trap-and-emulate' as const, vcpus: 2, memoryBytes: 8 << 20, image: readFileSync(`${GUESTS}/bin/kernel-smp.elf`), args: [], engine: 'bt' as const };
+
+  it('an SBI VM boots on vCPU 0; the others are offline until started (HSM)', () => {
+    const vm = new VmInstance(setup, 1e9);
+    expect(vm.vcpus.map((v) => v.state)).toEqual([VcpuState.VCPU_STATE_RUNNABLE, VcpuState.VCPU_STATE_OFFLINE]);
+  });
+
+  it('a run order that names an offline vCPU runs nothing on it, reports it offline and ends at the first quantum', async () => {
+    const exec = new HostExecutor({ sim: 's', id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' }, {
+      local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: 'k', kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }), exitCost: 0,
+    });
+    exec.createVm(setup);
+    const report = await exec.run(RunOrder.fromPartial({
+      sim: 's', host: 'h0', seq: 1, nowNs: 0, untilNs: 1_000_000, pcpus: [{ pcpu: 0, vm: 'k', vcpu: 0 }, { pcpu: 1, vm: 'k', vcpu: 1 }],
+    }));
+    const byVcpu = new Map(report.vcpus.map((r) => [r.vcpu, r]));
+    expect(byVcpu.get(1)).toMatchObject({ state: VcpuState.VCPU_STATE_OFFLINE, ranNs: 0, instructions: 0 });
+    expect(byVcpu.get(0)!.instructions).toBeGreaterThan(0);
+    expect(report.nowNs).toBe(10_000);
+  });
+});
