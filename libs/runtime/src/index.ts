@@ -34,7 +34,7 @@ export type { Affinity } from './scheduler/affinity';
 export type { SchedulerPolicy, VcpuRef, VmSchedParams, Decision, SchedTrace } from './scheduler/policy';
 export { SchedulerService, makePolicy } from './scheduler/service';
 export type { PolicySpec, SimAction } from './scheduler/service';
-export { summarize, placeVms } from './simulation';
+export { summarize, placeVms, exitKey } from './simulation';
 export type { SimSpec, HostSpec, VmSpec, SimResult, VmResult } from './simulation';
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';
@@ -45,3 +45,5 @@ export * from './cluster';
 export { twoHostSpec, GUEST_BIN } from './testing/specs';
 export type { LoopAction } from './scheduler/host-loop';
 export { simSpecFromScenario } from './from-scenario';
+// ring32 guest kernels under a hypervisor (trap-and-emulate, code patching, binary translation, paravirt)
+export * from './ring32';

@@ -1,0 +1,12 @@
+// ring32 guests under a hypervisor: the kernel's builds, the five techniques, code patching and
+// the diagnosis of plain trap-and-emulate.
+
+export type { Ring32KernelBuild } from './build';
+export { buildRing32Kernel, preprocess, RING32_KERNEL_SOURCE } from './build';
+export type { Ring32Technique, Ring32VmOptions, Ring32VmResult, CriticalObservation, VirtualRing32 } from './hypervisor';
+export { Ring32Vm, runRing32, RING32_TECHNIQUES, KERNEL_RING } from './hypervisor';
+export type { PatchSite, PatchingStats } from './code-patching';
+export { CodePatcher, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
+export { HC, SH, PV_SHARED_SYMBOL } from './paravirt';
+export type { Ring32Diagnosis } from './diagnosis';
+export { diagnoseRing32 } from './diagnosis';

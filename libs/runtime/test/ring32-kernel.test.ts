@@ -1,0 +1,98 @@
+// The ring32 guest kernel (guests/ring32/kernel.s) under every technique against its native run
+// (guests/ring32/expected/kernel.txt): plain trap-and-emulate diverges, and the diagnosis names the
+// critical instruction responsible; code patching, binary translation and the paravirtual build
+// print the native output byte for byte.
+
+import { readFileSync } from 'fs';
+import { resolve } from 'path';
+import { Ring32Machine, assembleRing32 } from '@vsim/isa';
+import { buildRing32Kernel, diagnoseRing32, preprocess, runRing32, Ring32VmResult } from '@vsim/runtime';
+
+const EXPECTED = readFileSync(resolve(__dirname, '../../../guests/ring32/expected/kernel.txt'), 'latin1');
+const kernel = buildRing32Kernel('kernel');
+const pvKernel = buildRing32Kernel('kernel-pv');
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, n) => a + n, 0);
+const byPrefix = (r: Record<string, number>, p: string) => total(Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(p))));
+
+describe('ring32 kernel', () => {
+  const native = runRing32(kernel, { technique: 'native' });
+
+  it('runs natively to its committed baseline, on every engine', () => {
+    expect(native.outcome).toBe('exit');
+    expect(native.exitCode).toBe(0);
+    expect(native.console).toBe(EXPECTED);
+    expect(native.console).toMatch(/running in ring 0\n/);
+    expect(native.console).toMatch(/timer interrupt taken/);
+    expect(native.console).toMatch(/task data checksum \(fnv1a\) [0-9a-f]{8}\n/);
+    expect(native.console).toMatch(/preemptions: yes/);
+    for (const engine of ['dispatch', 'indirect', 'direct', 'bt'] as const) {
+      expect({ engine, console: new Ring32Machine(kernel, { engine }).run(1e9).console }).toEqual({ engine, console: EXPECTED });
+    }
+  });
+
+  it('diverges under plain trap-and-emulate, and the diagnosis names the critical instructions', () => {
+    const d = diagnoseRing32(kernel);
+    expect(d.diverges).toBe(true);
+    expect(d.trapAndEmulate.console).not.toBe(EXPECTED);
+    expect(d.trapAndEmulate.console).toMatch(/running in ring 1\n/);
+    expect(d.trapAndEmulate.console).toMatch(/NO timer interrupt/);
+    expect(d.firstDifference).toEqual({ line: 2, native: 'kernel: running in ring 0', trapAndEmulate: 'kernel: running in ring 1' });
+    // The POPF of the boot critical section, found by observation, at the address the assembler gave it.
+    const popf = d.critical.find((o) => o.name === 'POPF');
+    expect(popf).toBeDefined();
+    expect(kernel.bytes[popf!.pc]).toBe(0x59); // the popf opcode
+    expect(d.report).toMatch(new RegExp(`POPF at 0x${popf!.pc.toString(16).padStart(8, '0')} left IF unchanged in ring 1`));
+    expect(d.critical.map((o) => o.name).sort()).toEqual(expect.arrayContaining(['POPF', 'PUSHF', 'SMSW']));
+    // Observing does not change what the hardware does: the observed run equals the plain one.
+    const plain = runRing32(kernel, { technique: 'trap-and-emulate', engine: 'dispatch' });
+    expect(plain.console).toBe(d.trapAndEmulate.console);
+    expect(plain.exits['r32.lpsw']).toBeGreaterThan(0);
+    expect(plain.exits['r32.inject.syscall']).toBe(33);
+  });
+
+  const cured = (r: Ring32VmResult) => {
+    expect(r.outcome).toBe('exit');
+    expect(r.exitCode).toBe(0);
+    expect(r.console).toBe(EXPECTED);
+  };
+
+  it('matches native byte for byte under code patching, patching lazily what only a computed jump reaches', () => {
+    const r = runRing32(kernel, { technique: 'code-patching', engine: 'dispatch' });
+    cured(r);
+    const p = r.patching!;
+    expect(p.criticalByName).toEqual({ pushf: 3, popf: 2, smsw: 1 });
+    expect(p.indirectSites).toBe(1); // the system-call table's jalr
+    expect(p.lazyScans).toBeGreaterThanOrEqual(4); // the four handlers behind it
+    expect(r.exits['r32.patch.smsw']).toBe(3); // in getpid: reachable only through the table
+    expect(r.exits['r32.patch.popf']).toBeGreaterThan(0);
+  });
+
+  it('matches native under binary translation, with no exit for privileged or critical instructions', () => {
+    const r = runRing32(kernel, { technique: 'binary-translation' });
+    cured(r);
+    expect(byPrefix(r.exits, 'r32.inject') + byPrefix(r.exits, 'r32.irq')).toBe(total(r.exits)); // only the guest's own traps exit
+    expect(r.translatedCalls['r32.popf']).toBeGreaterThan(0);
+    expect(r.translatedCalls['r32.lpsw']).toBeGreaterThan(0);
+    const tae = runRing32(kernel, { technique: 'trap-and-emulate' });
+    expect(total(r.exits)).toBeLessThan(total(tae.exits) / 5);
+  });
+
+  it('matches native with the paravirtual build, which executes no privileged or critical instruction', () => {
+    const r = runRing32(pvKernel, { technique: 'paravirt' });
+    cured(r);
+    expect(r.hypercalls).toBeGreaterThan(0);
+    for (const k of Object.keys(r.exits)) expect(k).toMatch(/^r32\.(hcall|irq|inject)\./);
+    // The PV build has no privileged or critical instruction at all.
+    const names = new Set<number>();
+    for (let pc = 0; pc < pvKernel.symbols.get('sys_table')!; pc += 4) names.add(pvKernel.bytes[pc]);
+    for (const op of [0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, 0x58, 0x59, 0x5a]) expect(names.has(op)).toBe(false);
+  });
+
+  it('preprocesses .ifdef/.else/.endif and reports unbalanced ones with the line', () => {
+    expect(preprocess('a\n.ifdef X\nb\n.else\nc\n.endif\nd', new Set(['X']))).toBe('a\n\nb\n\n\n\nd');
+    expect(preprocess('.ifndef X\nb\n.endif', new Set(['X']))).toBe('\n\n');
+    expect(() => preprocess('.ifdef X\nb', new Set())).toThrow(/^1:1: .ifdef without .endif/);
+    expect(() => preprocess('.endif', new Set())).toThrow(/^1:1: .endif without/);
+    expect(() => assembleRing32(preprocess('.ifdef PV\n.else\n  bogus r1\n.endif', new Set()))).toThrow(/^3:/);
+  });
+});
