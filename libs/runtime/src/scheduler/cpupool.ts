@@ -23,6 +23,15 @@ export const DEFAULT_POOL = 'default';
 /** The policy name under which a split host's scheduler travels (AddHost, makePolicy). */
 export const CPUPOOLS_POLICY = 'cpupools';
 
+/**
+ * What a scheduler swap installs on a host: the new scheduler itself, or, on a host split into
+ * cpupools, the same pools with the new scheduler on the default pool (the pools keep theirs).
+ */
+export function swapTarget(current: PolicySpec, next: PolicySpec): PolicySpec {
+  if (current.policy !== CPUPOOLS_POLICY) return next;
+  return { policy: CPUPOOLS_POLICY, params: { ...current.params, default: next } };
+}
+
 /** A pool of a host, as a scenario gives it. */
 export interface HostPoolSpec {
   readonly id: string;

@@ -12,7 +12,7 @@ import { CreditPolicy } from './credit';
 import { SedfPolicy } from './sedf';
 import { RtdsPolicy } from './rtds';
 import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
-import { CPUPOOLS_POLICY, CpupoolPolicy } from './cpupool';
+import { CPUPOOLS_POLICY, CpupoolPolicy, swapTarget } from './cpupool';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -130,8 +130,9 @@ export class SchedulerService {
       case 'swapScheduler':
         for (const [host, loop] of this.loops) {
           const pcpus = this.pcpus.get(host)!;
-          makePolicy(a.scheduler, pcpus); // validate now, not mid-run
-          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: a.scheduler.policy, params: a.scheduler.params, make: () => makePolicy(a.scheduler, pcpus) });
+          const target = swapTarget(loop.currentPolicy, a.scheduler); // a host's cpupools stay
+          makePolicy(target, pcpus); // validate now, not mid-run
+          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: target.policy, params: target.params, make: () => makePolicy(target, pcpus) });
         }
         return;
       case 'killHost':
@@ -175,8 +176,9 @@ export class SchedulerService {
   swapNow(spec: PolicySpec): void {
     for (const [host, loop] of this.loops) {
       const pcpus = this.pcpus.get(host)!;
-      makePolicy(spec, pcpus); // validate now, not mid-run
-      loop.addAction({ kind: 'swapScheduler', at: loop.virtualNow, policy: spec.policy, params: spec.params, make: () => makePolicy(spec, pcpus) });
+      const target = swapTarget(loop.currentPolicy, spec); // a host's cpupools stay
+      makePolicy(target, pcpus); // validate now, not mid-run
+      loop.addAction({ kind: 'swapScheduler', at: loop.virtualNow, policy: target.policy, params: target.params, make: () => makePolicy(target, pcpus) });
     }
   }
 
