@@ -32,6 +32,7 @@ const OPTIONS = {
   engine: { type: 'string', choices: ENGINE_NAMES, default: 'bt', description: 'emulation engine' },
   machine: { type: 'string', choices: ['linux', 'bare'], default: 'linux', description: 'Linux user process, or bare M-mode machine reporting via tohost' },
   'max-cycles': { type: 'integer', min: 1, valueName: 'N', description: 'stop the guest after N cycles (default: no limit)' },
+  harts: { type: 'integer', min: 1, max: 32, valueName: 'N', description: '--machine bare: N harts sharing the machine, interleaved round robin (default 1)' },
   stats: { type: 'boolean', description: 'after the run, print one JSON line of statistics on stderr' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -67,6 +68,7 @@ Examples:
   vsim exec guests/rv32/bin/hello.elf a b
   vsim exec --engine dispatch --stats guests/rv32/bin/checksum.elf 1
   vsim exec --machine bare guests/rv32/bin/bare-rv32ui-basic.elf
+  vsim exec --machine bare --harts 2 guests/rv32/bin/native-kernel-smp.elf
 `;
 
 /** Exception causes whose tval is a memory address worth reporting. */
@@ -90,6 +92,9 @@ export const execCommand: Command = {
     if (options.machine === 'bare' && args.length > 0) {
       throw usageError('vsim exec', `--machine bare runs PROGRAM without arguments (got '${args[0]}')`);
     }
+    if (options.harts !== undefined && options.machine !== 'bare') {
+      throw usageError('vsim exec', `--harts needs --machine bare (a Linux user process has one hart)`);
+    }
     const engine = options.engine as EngineName; // validated against ENGINE_NAMES by the parser
     const fail = (message: string, status: number) => {
       io.stderr.write(`vsim: ${program}: ${message}\n`);
@@ -103,7 +108,7 @@ export const execCommand: Command = {
     if (options.machine === 'bare') {
       let machine: BareMachine;
       try {
-        machine = new BareMachine(image, { engine, console: (bytes) => io.stdout.write(bytes) });
+        machine = new BareMachine(image, { engine, harts: options.harts, console: (bytes) => io.stdout.write(bytes) });
       } catch (e) {
         const message = loadErrorMessage(e);
         return fail(`${message}${e instanceof ElfError && image.entry < 0x80000000 ? '; is it a Linux user program? try --machine linux' : ''}`, EXIT.cannotExecute);
