@@ -6,7 +6,9 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Ring32Machine, assembleRing32 } from '@vsim/isa';
-import { buildRing32Kernel, diagnoseRing32, preprocess, runRing32, Ring32VmResult } from '@vsim/runtime';
+import {
+  buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocess, runOnHost, runRing32, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
+} from '@vsim/runtime';
 
 const EXPECTED = readFileSync(resolve(__dirname, '../../../guests/ring32/expected/kernel.txt'), 'latin1');
 const kernel = buildRing32Kernel('kernel');
@@ -94,5 +96,39 @@ describe('ring32 kernel', () => {
     expect(() => preprocess('.ifdef X\nb', new Set())).toThrow(/^1:1: .ifdef without .endif/);
     expect(() => preprocess('.endif', new Set())).toThrow(/^1:1: .endif without/);
     expect(() => assembleRing32(preprocess('.ifdef PV\n.else\n  bogus r1\n.endif', new Set()))).toThrow(/^3:/);
+  });
+});
+
+describe('vCPUs of another ISA', () => {
+  const root = resolve(__dirname, '../../..');
+  const rv = defaultRv32Guest(root);
+  const r32 = { isa: 'ring32' as const, image: kernel };
+
+  it('run by emulation on another ISA\'s host with identical output, charged the engine\'s expansion factor', () => {
+    for (const engine of ['dispatch', 'bt'] as const) {
+      const same = runOnHost(r32, 'ring32', engine);
+      const cross = runOnHost(r32, 'rv32', engine);
+      expect(same.execution).toBe('direct');
+      expect(cross.execution).toBe('emulation');
+      expect(cross.console).toBe(EXPECTED);
+      expect(cross.console).toBe(same.console);
+      expect(same.chargedCycles).toBe(same.directCycles);
+      expect(cross.chargedCycles).toBe(cross.directCycles * DEFAULT_EXPANSION_FACTORS[engine]);
+    }
+    const same = runOnHost(rv, 'rv32', 'bt');
+    const cross = runOnHost(rv, 'ring32', 'dispatch');
+    expect(cross.console).toBe(same.console);
+    expect(cross.exitCode).toBe(0);
+    expect(cross.chargedCycles / same.chargedCycles).toBeCloseTo(DEFAULT_EXPANSION_FACTORS.dispatch, 6);
+  });
+
+  it('has expansion factors ordered as the engines\' measured speed, adjustable with clear errors', () => {
+    const f = DEFAULT_EXPANSION_FACTORS;
+    expect(f.bt).toBeLessThan(f.indirect);
+    expect(f.indirect).toBeLessThanOrEqual(f.direct);
+    expect(f.direct).toBeLessThan(f.dispatch);
+    expect(makeExpansionFactors({ bt: 6 }).bt).toBe(6);
+    expect(() => makeExpansionFactors({ jit: 2 })).toThrow(/costs\.expansion\.jit: unknown engine/);
+    expect(() => makeExpansionFactors({ bt: 0.5 })).toThrow(/costs\.expansion\.bt: expected a number/);
   });
 });

@@ -10,3 +10,5 @@ export { CodePatcher, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
 export { HC, SH, PV_SHARED_SYMBOL } from './paravirt';
 export type { Ring32Diagnosis } from './diagnosis';
 export { diagnoseRing32 } from './diagnosis';
+export type { IsaName, CrossIsaGuest, CrossIsaRun } from './cross-isa';
+export { ISAS, BT_EXPANSION, MEASURED_RATIO_TO_BT, DEFAULT_EXPANSION_FACTORS, makeExpansionFactors, runOnHost, defaultRv32Guest } from './cross-isa';
