@@ -10,7 +10,7 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { RunOrder, TrapAction, TrapRequest, VcpuState } from '@vsim/proto';
-import { BareMachine } from '@vsim/isa';
+import { BareMachine, ENGINE_NAMES, EngineName } from '@vsim/isa';
 import { handleTrap, HostExecutor, runEmbedded, SBI_EXT, SimSpec, VmInstance, VmSpec } from '@vsim/runtime';
 
 const GUESTS = resolve(__dirname, '../../../guests/rv32');
@@ -44,9 +44,20 @@ describe('the SMP guest kernel natively (2 harts on the bare machine)', () => {
     expect(GOLDEN).toMatch(/kernel: memory checksum: .* = [0-9a-f]{8}\n/);
   });
 
-  it('runs deterministically: the same machine twice retires the same instructions', () => {
-    const once = () => new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 2, engine: 'dispatch' }).run(2_000_000_000);
-    expect(once()).toEqual(once());
+  it('runs deterministically: all four engines retire the same instructions and print the same', () => {
+    const once = (engine: EngineName) => {
+      const m = new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 2, engine });
+      return { result: m.run(2_000_000_000), console: m.consoleOutput };
+    };
+    const first = once('dispatch');
+    expect(first.console).toBe(GOLDEN);
+    for (const engine of ENGINE_NAMES) expect({ engine, ...once(engine) }).toEqual({ engine, ...first });
+  });
+
+  it('deadlocks, rather than hangs, when the machine has one hart: hart 0 waits for an IPI nobody sends', () => {
+    const m = new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 1 });
+    expect(m.run(2_000_000_000).outcome).toBe('deadlock');
+    expect(m.consoleOutput).toMatch(/smp: hart 0: 3000 locked increments done\n$/);
   });
 });
 
