@@ -88,6 +88,35 @@ describe('Xen Credit2 scheduler', () => {
     }
   });
 
+  it('a VM capped at 30 % alone on a pCPU gets 30 % and is parked the rest of each period', async () => {
+    const { loop, orders } = setup(1, [{ id: 'capped', guest: 'hog', sched: { cap: 30 } }]);
+    const r = await loop.run(1e9);
+    const share = ran(r, 'capped') / r.endNs;
+    // eslint-disable-next-line no-console
+    console.log(`credit2 cap 30 %, 1 s alone: ${pp(share)} %`);
+    expect(Math.abs(share - 0.3)).toBeLessThan(0.01);
+    // Not work-conserving: the pCPU idles while the VM is parked, and it is unparked each period.
+    expect(orders.some((o) => o.run[0] === null)).toBe(true);
+    expect(r.events.filter((e) => e.kind === 'sched.park').length).toBeGreaterThan(50);
+    expect(r.events.filter((e) => e.kind === 'sched.unpark').length).toBeGreaterThan(50);
+  });
+
+  it('two capped VMs (20 %, 50 %) beside an uncapped hog on one pCPU: caps hold, the hog takes the rest', async () => {
+    const { loop } = setup(1, [
+      { id: 'c20', guest: 'hog', sched: { cap: 20 } }, { id: 'c50', guest: 'hog', sched: { cap: 50 } }, { id: 'free', guest: 'hog' },
+    ]);
+    const r = await loop.run(1e9);
+    const s = (vm: string) => ran(r, vm) / r.endNs;
+    // eslint-disable-next-line no-console
+    console.log(`credit2 caps 20/50 + uncapped, 1 s: ${pp(s('c20'))} / ${pp(s('c50'))} / ${pp(s('free'))} %`);
+    expect(s('c20')).toBeLessThanOrEqual(0.205);
+    expect(s('c50')).toBeLessThanOrEqual(0.505);
+    // Equal weights: c20 is held at its cap; c50 and the hog share the rest (0.8 / 2 = 0.4 each).
+    expect(Math.abs(s('c20') - 0.2)).toBeLessThan(0.02);
+    expect(Math.abs(s('c50') - 0.4)).toBeLessThan(0.03);
+    expect(Math.abs(s('free') - 0.4)).toBeLessThan(0.03);
+  });
+
   it('load balancing spreads 4 equal-weight hogs over 2 run queues once their pin is lifted', async () => {
     const pinned = { pin: [[0]] };
     const { loop, policy, orders } = setup(2, ['a', 'b', 'c', 'd'].map((id) => ({ id, guest: 'hog' as const, sched: pinned })), { runqueue: 'cpu' });

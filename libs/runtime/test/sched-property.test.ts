@@ -53,7 +53,7 @@ function whereOf(p: SchedulerPolicy): Where {
   }
   if (p instanceof Credit2Policy) {
     const c = p.check();
-    return { running: c.running, waiting: c.queued.flat(), held: c.blocked };
+    return { running: c.running, waiting: c.queued.flat(), held: [...c.parked, ...c.blocked] };
   }
   if (p instanceof SedfPolicy || p instanceof RtdsPolicy) {
     const c = p.check();
@@ -228,8 +228,8 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
     for (const v of vcpus) {
       const at = seen.get(v.ref.key);
       if (v.state === 'ended' && at !== undefined) fail(`ended ${v.ref.key} is still ${at}`);
-      // Held while runnable: only Credit's parked (capped-out) vCPUs.
-      if (v.state === 'runnable' && (at === undefined || (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof CpupoolPolicy)))) fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
+      // Held while runnable: only the parked (capped-out) vCPUs of Credit and Credit2.
+      if (v.state === 'runnable' && (at === undefined || (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof Credit2Policy || policy instanceof CpupoolPolicy)))) fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
       if (v.state === 'blocked' && at === undefined) fail(`blocked ${v.ref.key} is lost`);
       if (v.state === 'runnable' && onPcpu.has(v.ref.key)) v.waitingSince = now;
       if (v.state === 'runnable' && now - v.waitingSince > LIVENESS_NS) fail(`${v.ref.key} runnable for ${(now - v.waitingSince) / MS} ms without running`);

@@ -26,8 +26,13 @@
 // all-CPU soft mask), no yield, no tasklets; the host loop's `charge()` reports the exact time run,
 // which is what burn_credits computes from start_time; context_saved happens inside the same
 // scheduling call (vsim switches instantly); the read_trylock/spin_trylock failures Xen tolerates
-// never happen here; caps (the budget/parking machinery) are NOT modelled: a VM's `cap` is ignored
-// and reported once as a `sched.cap_ignored` trace event.
+// never happen here.
+//
+// Caps (`cap`, % of one pCPU) as credit2.c enforces them: the domain's budget (cap% of
+// CSCHED2_BDGT_REPL_PERIOD) is replenished every period (replenish_domain_budget); a vCPU about to
+// run grabs a quota of it (unit_grab_budget), returns what it did not use when switched off
+// (unit_return_budget), and is parked when none is left (park_unit), until a replenishment or a
+// return unparks it (unpark_parked_units). Traces: sched.park, sched.unpark.
 
 import { Affinity, allows, describeAffinity, firstAllowed, readAffinity } from './affinity';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
@@ -57,6 +62,8 @@ export const CSCHED2_CREDIT_RESET = 0;
 export const CSCHED2_MAX_TIMER_NS = CSCHED2_CREDIT_INIT;
 /** sched_ratelimit_us default SCHED_DEFAULT_RATELIMIT_US = 1000 (sysctl.h), in ns. */
 export const CSCHED2_DEFAULT_RATELIMIT_NS = 1_000_000;
+/** CSCHED2_BDGT_REPL_PERIOD = opt_cap_period (10) ms: the cap replenishment period. */
+export const CSCHED2_BDGT_REPL_PERIOD_NS = 10_000_000;
 /** XEN_SYSCTL_SCHED_RATELIMIT_MIN/MAX (100 us, 500 ms), xen/include/public/sysctl.h, in ns. */
 export const CSCHED2_RATELIMIT_MIN_NS = 100_000;
 export const CSCHED2_RATELIMIT_MAX_NS = 500_000_000;
@@ -99,6 +106,16 @@ interface Dom {
   readonly id: string;
   weight: number;
   readonly units: Svc[];
+  /** % of one pCPU; 0 = no cap. */
+  cap: number;
+  /** tot_budget: cap% of the replenishment period, ns. */
+  totBudget: number;
+  /** The domain-wide pool of budget, ns. */
+  budget: number;
+  /** next_repl: when replenish_domain_budget fires next. */
+  nextRepl: number;
+  /** parked_units. */
+  readonly parked: Svc[];
 }
 
 /** struct csched2_unit. */
@@ -125,6 +142,12 @@ interface Svc {
   avgload: number;
   tickledCpu: number;
   affinity: Affinity;
+  /** Budget grabbed from its domain (ns); Infinity = uncapped (STIME_MAX). */
+  budget: number;
+  /** budget_quota: what it grabs at a time. */
+  budgetQuota: number;
+  /** _VPF_parked: out of budget, not runnable until unparked. */
+  parked: boolean;
 }
 
 /** struct csched2_runqueue_data. */
@@ -160,6 +183,8 @@ export interface Credit2Snapshot {
   /** Per run queue, in credit order. */
   readonly queued: readonly (readonly string[])[];
   readonly blocked: readonly string[];
+  /** Capped out, waiting for budget (whether or not also blocked). */
+  readonly parked: readonly string[];
   /** Per run queue: the pCPUs it serves. */
   readonly runqueues: readonly (readonly number[])[];
 }
@@ -227,10 +252,9 @@ export class Credit2Policy implements SchedulerPolicy {
     if (this.svcs.has(v.key)) throw new Error(`credit2: vCPU ${v.key} added twice`);
     let dom = this.doms.get(v.vm);
     if (!dom) {
-      dom = { id: v.vm, weight: CSCHED2_DEFAULT_WEIGHT, units: [] };
+      dom = { id: v.vm, weight: CSCHED2_DEFAULT_WEIGHT, units: [], cap: 0, totBudget: 0, budget: 0, nextRepl: 0, parked: [] };
       this.doms.set(v.vm, dom);
       dom.weight = readWeight(v.vm, params, CSCHED2_DEFAULT_WEIGHT);
-      if (typeof params.cap === 'number' && params.cap > 0) this.emit('cap_ignored', now, null, -1, `${v.vm}: cap ${params.cap} (credit2 caps are not modelled)`);
     }
     const affinity = readAffinity('credit2', v, params, this.npcpus);
     const svc: Svc = {
@@ -241,9 +265,13 @@ export class Credit2Policy implements SchedulerPolicy {
       asleep: false, removed: false,
       // "Starting load of 50%"
       avgload: 2 ** (P - 1), loadLastUpdate: Math.floor(now / 2 ** LOADAVG_GRANULARITY_SHIFT),
-      tickledCpu: -1, affinity,
+      tickledCpu: -1, affinity, budget: Number.POSITIVE_INFINITY, budgetQuota: 0, parked: false,
     };
     dom.units.push(svc);
+    // csched2_dom_cntl runs once the domain's units exist: (re)apply the cap with this unit counted.
+    const cap = readCap(v.vm, params);
+    if (dom.cap > 0) svc.budget = 0; // joins a capped domain: it must grab budget to run
+    if (cap > 0 || dom.cap > 0) this.setCap(dom, cap, now);
     this.svcs.set(v.key, svc);
     svc.processor = this.resPick(svc);
     this.runqAssign(svc, this.pcpus[svc.processor].rqd);
@@ -266,6 +294,8 @@ export class Credit2Policy implements SchedulerPolicy {
       this.updateLoad(rqd, null, -1, now);
     }
     svc.removed = true;
+    if (svc.parked) svc.dom.parked.splice(svc.dom.parked.indexOf(svc), 1);
+    if (svc.budget !== Number.POSITIVE_INFINITY && svc.budget > 0) svc.dom.budget += svc.budget;
     this.runqDeassign(svc);
     svc.dom.units.splice(svc.dom.units.indexOf(svc), 1);
     this.svcs.delete(v.key);
@@ -296,6 +326,7 @@ export class Credit2Policy implements SchedulerPolicy {
     const svc = this.svcs.get(v.key);
     if (!svc || !svc.rqd || !(ranNs > 0)) return;
     this.t2cUpdate(svc.rqd, Math.round(ranNs), svc);
+    if (svc.budget !== Number.POSITIVE_INFINITY) svc.budget -= Math.round(ranNs);
   }
 
   /**
@@ -306,6 +337,8 @@ export class Credit2Policy implements SchedulerPolicy {
     const svc = this.mustGet(v);
     const dom = svc.dom;
     const affinity = readAffinity('credit2', v, params, this.npcpus); // throws before any change
+    const cap = params.cap === undefined ? dom.cap : readCap(dom.id, params);
+    if (cap !== dom.cap) this.setCap(dom, cap, now);
     if (params.weight !== undefined) {
       const w = readWeight(dom.id, params, dom.weight);
       if (w !== dom.weight) {
@@ -349,10 +382,12 @@ export class Credit2Policy implements SchedulerPolicy {
   /** The run queues as check() sees them. */
   queues(): { running: readonly (string | null)[]; queued: readonly (readonly string[])[]; asleep: readonly string[] } {
     const c = this.check();
-    return { running: c.running, queued: c.queued, asleep: c.blocked };
+    return { running: c.running, queued: c.queued, asleep: [...c.parked, ...c.blocked] };
   }
 
   schedule(now: number): Decision {
+    // replenish_domain_budget timers that fell due.
+    for (const dom of this.doms.values()) if (dom.cap > 0 && dom.nextRepl <= now) this.replenish(dom, now);
     // Every pCPU with a pending SCHEDULE_SOFTIRQ (tickled) or an expired slice runs csched2_schedule,
     // in pCPU order; scheduling one may tickle another, so repeat until quiet.
     for (let round = 0; ; round++) {
@@ -369,7 +404,97 @@ export class Credit2Policy implements SchedulerPolicy {
     }
     let until = Number.POSITIVE_INFINITY;
     for (const pc of this.pcpus) until = Math.min(until, pc.sliceEnd);
+    for (const dom of this.doms.values()) if (dom.cap > 0) until = Math.min(until, dom.nextRepl);
     return { run: this.pcpus.map((pc) => pc.curr?.ref ?? null), until };
+  }
+
+  // ---- Caps: budget, parking, replenishment ---------------------------------------------------
+
+  /** csched2_dom_cntl's cap part: enable (budget 0 for every unit, so each must grab), change, or disable. */
+  private setCap(dom: Dom, cap: number, now: number): void {
+    // (cap <= 100 x vCPUs is the scenario's rule: the policy meets a VM's vCPUs one at a time.)
+    if (cap > 0) {
+      dom.totBudget = Math.floor((CSCHED2_BDGT_REPL_PERIOD_NS * cap) / 100);
+      for (const u of dom.units) u.budgetQuota = Math.max(Math.floor(dom.totBudget / dom.units.length), CSCHED2_MIN_TIMER_NS);
+      if (dom.cap === 0) {
+        dom.budget = dom.totBudget;
+        dom.nextRepl = now + CSCHED2_BDGT_REPL_PERIOD_NS;
+        for (const u of dom.units) {
+          if (u.scheduled) this.tickleCpu(u.processor, u.rqd as Rqd);
+          u.budget = 0;
+        }
+      }
+      dom.cap = cap;
+    } else if (dom.cap > 0) {
+      for (const u of dom.units) {
+        u.budget = Number.POSITIVE_INFINITY;
+        u.budgetQuota = 0;
+      }
+      dom.cap = 0;
+      this.unparkAll(dom, now);
+    }
+  }
+
+  /** unit_grab_budget: take a quota from the domain's pool (its overrun first paid back), or park. */
+  private grabBudget(svc: Svc, now: number): boolean {
+    if (svc.budget > 0) return true;
+    const dom = svc.dom;
+    dom.budget += svc.budget;
+    if (dom.budget > 0) {
+      const b = Math.min(svc.budgetQuota, dom.budget);
+      svc.budget = b;
+      dom.budget -= b;
+    } else {
+      svc.budget = 0;
+      this.park(svc, now);
+    }
+    return svc.budget > 0;
+  }
+
+  /** park_unit: not runnable until unparked; off the run queue (load -1) if queued. */
+  private park(svc: Svc, now: number): void {
+    if (svc.parked) return;
+    svc.parked = true;
+    if (svc.onRunq) {
+      this.runqRemove(svc);
+      this.updateLoad(svc.rqd as Rqd, svc, -1, now);
+    }
+    svc.dom.parked.unshift(svc); // list_add
+    this.emit('park', now, svc, svc.processor, `domain budget ${svc.dom.budget}`);
+  }
+
+  /** unit_return_budget + unpark_parked_units: what it did not use goes back; parked ones retry. */
+  private returnBudget(svc: Svc, now: number): void {
+    const dom = svc.dom;
+    dom.budget += svc.budget;
+    svc.budget = 0;
+    if (dom.budget > 0) this.unparkAll(dom, now);
+  }
+
+  /** replenish_domain_budget: every period adds tot_budget (never above it), then unparks. */
+  private replenish(dom: Dom, now: number): void {
+    do {
+      dom.nextRepl += CSCHED2_BDGT_REPL_PERIOD_NS;
+      dom.budget += dom.totBudget;
+    } while (dom.nextRepl <= now);
+    if (dom.budget <= 0) return;
+    dom.budget = Math.min(dom.budget, dom.totBudget);
+    this.unparkAll(dom, now);
+  }
+
+  /** unpark_parked_units. */
+  private unparkAll(dom: Dom, now: number): void {
+    const parked = dom.parked.splice(0);
+    for (const svc of parked) {
+      svc.parked = false;
+      this.emit('unpark', now, svc, svc.processor);
+      // A scheduled one is re-added by contextSaved; a runnable one competes again for budget.
+      if (!svc.scheduled && this.runnable(svc) && !svc.onRunq && !svc.removed) {
+        this.updateLoad(svc.rqd as Rqd, svc, 1, now);
+        this.runqInsert(svc);
+        this.runqTickle(svc, now);
+      }
+    }
   }
 
   // ---- csched2_schedule and its helpers -----------------------------------------------------
@@ -379,6 +504,8 @@ export class Credit2Policy implements SchedulerPolicy {
     const rqd = pc.rqd;
     rqd.tickled.delete(cpu); // "Clear tickled bit now that we've been scheduled"
     const scurr = pc.curr;
+    // "Below 0, means that we are capped and we have overrun our budget": get more, or be parked.
+    if (scurr && scurr.budget <= 0) this.grabBudget(scurr, now);
     const snext = this.runqCandidate(rqd, scurr, cpu, now);
     if (snext) {
       if (snext !== scurr) {
@@ -429,7 +556,7 @@ export class Credit2Policy implements SchedulerPolicy {
       if (svc.tickledCpu !== -1 && svc.tickledCpu !== cpu && rqd.tickled.has(svc.tickledCpu)) continue;
       const snextCredit = snext ? snext.credit : CSCHED2_IDLE_CREDIT;
       if (svc.processor !== cpu && snextCredit + CSCHED2_MIGRATE_RESIST_NS > svc.credit) continue;
-      if (svc.credit > snextCredit) snext = svc;
+      if (svc.credit > snextCredit && (svc.budget === Number.POSITIVE_INFINITY || this.grabBudget(svc, now))) snext = svc;
       break; // "In any case, if we got this far, break."
     }
     return snext;
@@ -439,6 +566,7 @@ export class Credit2Policy implements SchedulerPolicy {
   private contextSaved(svc: Svc, now: number): void {
     svc.scheduled = false;
     const rqd = svc.rqd as Rqd;
+    if (svc.budget !== Number.POSITIVE_INFINITY && svc.budget > 0) this.returnBudget(svc, now);
     if (this.runnable(svc)) {
       this.runqInsert(svc);
       this.runqTickle(svc, now);
@@ -483,6 +611,8 @@ export class Credit2Policy implements SchedulerPolicy {
     const swait = rqd.runq[0];
     if (swait && swait.credit > 0) rtCredit = snext.credit - swait.credit;
     let time = rtCredit > 0 ? this.c2t(rqd, rtCredit, snext) : 0;
+    // "3) But, if capped, never run more than our budget."
+    if (snext.budget < time) time = snext.budget;
     if (time < minTime) time = minTime;
     else if (time > CSCHED2_MAX_TIMER_NS) time = CSCHED2_MAX_TIMER_NS;
     return time;
@@ -497,6 +627,7 @@ export class Credit2Policy implements SchedulerPolicy {
     if (snext.credit === CSCHED2_CREDIT_MIN) reset += CSCHED2_CREDIT_INIT;
     const parts: string[] = [];
     for (const svc of rqd.svcs) {
+      if (svc.scheduled && svc.budget <= 0) this.tickleCpu(svc.processor, rqd); // time to park it
       const start = svc.credit;
       svc.credit = Math.min(svc.credit + reset, CSCHED2_CREDIT_INIT + CSCHED2_CARRYOVER_MAX);
       parts.push(`${svc.ref.key}:${start}>${svc.credit}`);
@@ -822,7 +953,7 @@ export class Credit2Policy implements SchedulerPolicy {
   // ---- Helpers --------------------------------------------------------------------------------
 
   private runnable(svc: Svc): boolean {
-    return !svc.asleep && !svc.removed && !svc.migratePending;
+    return !svc.asleep && !svc.removed && !svc.migratePending && !svc.parked;
   }
 
   /** cpumask_cycle(n, mask): the next member of `mask` after n, wrapping (n itself if alone). */
@@ -899,9 +1030,11 @@ export class Credit2Policy implements SchedulerPolicy {
       if (max !== rqd.maxWeight) throw new Error(`credit2 invariant: rq ${rqd.id} max_weight ${rqd.maxWeight} != ${max}`);
     }
     const blocked: string[] = [];
+    const parked: string[] = [];
     for (const s of this.svcs.values()) {
       if (where.has(s.ref.key)) continue;
-      if (s.asleep) blocked.push(s.ref.key);
+      if (s.parked) parked.push(s.ref.key);
+      else if (s.asleep) blocked.push(s.ref.key);
       else throw new Error(`credit2 invariant: runnable ${s.ref.key} is neither running nor queued (lost)`);
       if (!s.rqd) throw new Error(`credit2 invariant: ${s.ref.key} has no run queue`);
     }
@@ -909,6 +1042,7 @@ export class Credit2Policy implements SchedulerPolicy {
       running: this.pcpus.map((pc) => pc.curr?.ref.key ?? null),
       queued: this.rqds.map((r) => r.runq.map((s) => s.ref.key)),
       blocked,
+      parked,
       runqueues: this.rqds.map((r) => [...r.cpus]),
     };
   }
@@ -917,6 +1051,12 @@ export class Credit2Policy implements SchedulerPolicy {
 /** x >> n for a non-negative s_time_t, without 32-bit truncation. */
 function shr(x: number, n: number): number {
   return Math.floor(x / 2 ** n);
+}
+
+function readCap(vm: string, params: VmSchedParams): number {
+  const c = params.cap ?? 0;
+  if (!(Number.isInteger(c) && c >= 0)) throw new RangeError(`credit2: cap of ${vm} must be an integer percentage >= 0, got ${String(c)}`);
+  return c;
 }
 
 function readWeight(vm: string, params: VmSchedParams, dflt: number): number {
