@@ -151,7 +151,7 @@ const PIN = new ListType(new ListType(new IntType(0, MAX_PCPUS - 1), { min: 1, u
 
 const SCHED_FIELDS = {
   weight: withDefault(WEIGHT, DEFAULT_WEIGHT, 'credit, credit2: relative share of CPU time (512 gets twice the time of 256)'),
-  cap: withDefault(CAP, 0, 'credit: most CPU the VM may use, in percent of one pCPU (at most 100 × `vcpus`); 0 = no cap'),
+  cap: withDefault(CAP, 0, 'credit, credit2: most CPU the VM may use, in percent of one pCPU (at most 100 × `vcpus`); 0 = no cap'),
   slice: withDefault(POSITIVE_TIME, '10ms', 'sedf: time guaranteed in each period'),
   period: withDefault(POSITIVE_TIME, '100ms', 'sedf, rtds: the period of `slice` and `budget`'),
   extra: withDefault(new BoolType(), true, 'sedf: may also run in slack time, beyond its slice'),
