@@ -4,7 +4,7 @@
 // names the field at fault for a pCPU in two pools, a pool with no pCPUs, an unknown pool.
 
 import { resolve } from 'path';
-import { parseScenario, ScenarioError } from '@vsim/scenario';
+import { loadScenario, parseScenario, ScenarioError } from '@vsim/scenario';
 import { runEmbedded, simSpecFromScenario } from '@vsim/runtime';
 
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');
@@ -69,6 +69,17 @@ describe('cpupools', () => {
     // none). A new CreditPolicy's timers start on the grid from 0, so the first ones carry times
     // before the swap: a quirk of swapping to Credit, not of pools.
     expect(log.all().filter((e) => e.kind === 'sched.account').length).toBeGreaterThan(0);
+  });
+
+  it('examples/cpupools.yaml: pins and pools hold, compute moves into the rt pool at 100 ms', async () => {
+    const { log } = await runEmbedded(simSpecFromScenario(loadScenario(resolve(__dirname, '../../../examples/cpupools.yaml'))));
+    const sched = log.all().filter((e) => e.source === 'sched' && e.kind === 'schedule' && e.vm);
+    const pcpusOf = (vm: string, from: number, to: number) => new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu));
+    for (const p of pcpusOf('batch', 0, 100e6)) expect([0, 1]).toContain(p);
+    for (const p of pcpusOf('batch', 100e6, 200e6)) expect([0, 1, 2]).toContain(p);
+    for (const p of pcpusOf('compute', 0, 100e6)) expect([0, 1, 2]).toContain(p);
+    expect([...pcpusOf('compute', 100e6, 200e6)]).toEqual([3]);
+    expect([...pcpusOf('rt', 0, 200e6)]).toEqual([3]);
   });
 
   it('refuses bad pool layouts and references, naming the field', () => {
