@@ -85,6 +85,15 @@ describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
   });
 });
 
+describe('SMP guests and scheduler swaps', () => {
+  // vCPU 1 is offline before hart 0 starts it (~45 µs) and after it stops itself (~360 µs).
+  it.each([20_000, 400_000])('a swap to Credit at %d ns keeps the offline vCPU: the run still prints its native output', async (at) => {
+    const base = spec('kernel-smp.elf', 'trap-and-emulate', 2);
+    const { result } = await runEmbedded({ ...base, actions: [{ kind: 'swapScheduler', at, scheduler: { policy: 'credit', params: {} } }] });
+    expect({ state: result.vms[0].state, console: result.vms[0].console }).toEqual({ state: 'halted', console: GOLDEN });
+  });
+});
+
 describe('SMP determinism across trap paths', () => {
   it('trap-and-emulate on 2 pCPUs gives the same event log on the split and the remote path', async () => {
     const split = await run('kernel-smp.elf', 'trap-and-emulate', 2, 'split');

@@ -84,6 +84,7 @@ export class HostExecutor {
       cause: res.handler, value: res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES,
     }));
     h.hookCost = res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES;
+    this.callNs = now;
     this.applyResolution(v, res);
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) h.requestStop(Stop.Wfi);
     return res.nextPc;
@@ -103,6 +104,8 @@ export class HostExecutor {
    * host stops at the end of the current quantum.
    */
   private reschedule = false;
+  /** The virtual time of the trap or translated call whose resolution is being applied. */
+  private callNs = 0;
 
   /** Executes one run order and reports where the host stopped. */
   async run(order: RunOrder): Promise<RunReport> {
@@ -256,6 +259,7 @@ export class HostExecutor {
       events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
       return true;
     }
+    this.callNs = now;
     this.applyResolution(v, res);
     h.pc = res.nextPc;
     if (v.state === VcpuState.VCPU_STATE_OFFLINE) return true; // SBI hart_stop
@@ -293,7 +297,7 @@ export class HostExecutor {
     }
     if (res.hartStop) effects.push(stopVcpu(v));
     const s = this.slice;
-    const now = s ? s.t0 + this.ns(v.hart.cycles - s.start) : 0;
+    const now = this.callNs;
     for (const e of effects) {
       s?.events.push(this.stamp.make({
         timeNs: now, kind: e.kind, vm: vm.id, vcpu: e.target.index, pcpu: s.pcpu, detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}`,

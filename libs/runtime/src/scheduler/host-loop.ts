@@ -181,9 +181,10 @@ export class HostLoop {
           this.attachTrace();
           this.current.fill(null);
           for (const t of this.tracked.values()) {
-            if (!isAlive(t.stats.state)) continue;
+            // Offline vCPUs (SBI HSM: not started, or stopped) join asleep: a hart_start wakes them.
+            if (!isAlive(t.stats.state) && t.stats.state !== VcpuState.VCPU_STATE_OFFLINE) continue;
             this.policy.add(t.ref, t.params, this.now);
-            if (t.paused || t.stats.state === VcpuState.VCPU_STATE_BLOCKED) this.policy.sleep(t.ref, this.now);
+            if (t.paused || t.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(t.ref, this.now);
           }
           this.policySpec = { policy: a.policy, params: a.params ?? {} };
           this.emit({ kind: 'swap-scheduler', detail: JSON.stringify({ policy: a.policy, ...this.handover() }) });
