@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { resolve } from 'path';
 import { Ring32Machine } from '@vsim/isa';
-import { buildRing32Kernel } from '@vsim/runtime';
+import { buildRing32Kernel } from '../../libs/runtime/src/ring32/build';
 
 const out = resolve(__dirname, 'expected/kernel.txt');
 const run = new Ring32Machine(buildRing32Kernel('kernel')).run(1e9);

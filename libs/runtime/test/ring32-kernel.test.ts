@@ -7,8 +7,8 @@ import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Ring32Machine, assembleRing32 } from '@vsim/isa';
 import {
-  buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocess, runOnHost, runRing32, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
-} from '@vsim/runtime';
+  buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocess, runOnHost, runRing32, Ring32Vm, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
+} from '../src/ring32';
 
 const EXPECTED = readFileSync(resolve(__dirname, '../../../guests/ring32/expected/kernel.txt'), 'latin1');
 const kernel = buildRing32Kernel('kernel');
@@ -67,6 +67,10 @@ describe('ring32 kernel', () => {
     expect(p.lazyScans).toBeGreaterThanOrEqual(4); // the four handlers behind it
     expect(r.exits['r32.patch.smsw']).toBe(3); // in getpid: reachable only through the table
     expect(r.exits['r32.patch.popf']).toBeGreaterThan(0);
+    // Without patching on first execution, getpid's SMSW (behind the computed jump) runs unpatched.
+    const staticOnly = runRing32(kernel, { technique: 'code-patching', lazyPatching: false });
+    expect(staticOnly.console).toMatch(/system calls served outside ring 0: 3\n/);
+    expect(staticOnly.patching!.criticalByName).toEqual({ pushf: 2, popf: 1 });
   });
 
   it('matches native under binary translation, with no exit for privileged or critical instructions', () => {
@@ -88,6 +92,27 @@ describe('ring32 kernel', () => {
     const names = new Set<number>();
     for (let pc = 0; pc < pvKernel.symbols.get('sys_table')!; pc += 4) names.add(pvKernel.bytes[pc]);
     for (const op of [0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, 0x58, 0x59, 0x5a]) expect(names.has(op)).toBe(false);
+  });
+
+  it('leaves the tasks\' data identical in guest memory under every cure, deterministically, on every engine', () => {
+    const dataOf = (technique: 'native' | 'code-patching' | 'binary-translation' | 'paravirt', engine: 'dispatch' | 'indirect' | 'direct' | 'bt') => {
+      const image = technique === 'paravirt' ? pvKernel : kernel;
+      const vm = new Ring32Vm(image, { technique, engine });
+      const r = vm.run();
+      const base = image.symbols.get('task_data')!;
+      return { console: r.console, cycles: r.cycles, data: Buffer.from(vm.bus.readBytes(base, 3 * 256 * 4)).toString('hex') };
+    };
+    const ref = dataOf('native', 'bt');
+    for (const technique of ['code-patching', 'paravirt'] as const) {
+      for (const engine of ['dispatch', 'indirect', 'direct', 'bt'] as const) {
+        const got = dataOf(technique, engine);
+        expect({ technique, engine, console: got.console, data: got.data }).toEqual({ technique, engine, console: ref.console, data: ref.data });
+      }
+    }
+    const bt = dataOf('binary-translation', 'bt');
+    expect(bt.data).toBe(ref.data);
+    // Same image, same technique: same cycles (no wall clock anywhere in the simulated result).
+    expect(dataOf('code-patching', 'direct').cycles).toBe(dataOf('code-patching', 'dispatch').cycles);
   });
 
   it('preprocesses .ifdef/.else/.endif and reports unbalanced ones with the line', () => {

@@ -54,6 +54,11 @@ export interface Ring32VmOptions {
    */
   readonly observeCritical?: boolean;
   readonly ramSize?: number;
+  /**
+   * Code patching only: scan code first reached at run time (default true). Off, the kernel's code
+   * behind computed jumps runs unpatched — to show that the static scan alone is not enough.
+   */
+  readonly lazyPatching?: boolean;
 }
 
 /** A critical instruction of the deprivileged kernel whose effect differed from what ring 0 would have done. */
@@ -198,7 +203,7 @@ export class Ring32Vm {
 
   /** Continues the guest at `pc`; if that is its kernel, code patching scans code it has not seen. */
   enterRing0(pc: number): number {
-    if (this.patcher && this.vring === 0 && !this.patcher.isScanned(pc)) this.chargeScan(this.patcher.scan(pc, true));
+    if (this.patcher && this.opts.lazyPatching !== false && this.vring === 0 && !this.patcher.isScanned(pc)) this.chargeScan(this.patcher.scan(pc, true));
     return pc >>> 0;
   }
 
