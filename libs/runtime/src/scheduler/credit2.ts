@@ -1,4 +1,5 @@
-// Xen's Credit2 scheduler, after xen/common/sched/credit2.c (Xen 4.14+), as a vsim policy.
+// Xen's Credit2 scheduler, after xen/common/sched/credit2.c (Xen 4.14+; ported from xen-project/xen
+// at commit 07b0eb5d0ef0), as a vsim policy. Names below are credit2.c's, so each piece can be found there.
 //
 // Every vCPU holds credit, in nanoseconds of the heaviest vCPU of its run queue: running burns it
 // at max_weight / weight credits per ns (t2c_update), so a vCPU of weight w gets CPU in proportion
@@ -17,9 +18,10 @@
 // load update), csched2_schedule + runq_candidate (rate limit, migrate resistance, tickled-CPU
 // deferral, MIGRATE_COMPENSATION), csched2_runtime, reset_credit, burn_credits / t2c_update / c2t,
 // update_runq_load / update_svc_load, balance_load / consider / migrate, csched2_res_pick,
-// runq_tickle / tickle_score / is_preemptable, update_max_weight, csched2_dom_cntl (weight),
-// cpu_add_to_runqueue (run-queue arrangement with the MAX_CPUS_RUNQ cap), hard affinity everywhere
-// Xen checks it (res_pick, runq_tickle, runq_candidate, migrate, unit_is_migrateable).
+// runq_tickle / tickle_score / is_preemptable, update_max_weight, csched2_dom_cntl (weight, cap),
+// csched2_sys_cntl (ratelimit), cpu_add_to_runqueue (run-queue arrangement with the MAX_CPUS_RUNQ
+// cap), hard affinity everywhere Xen checks it (res_pick, runq_tickle, runq_candidate, migrate,
+// unit_is_migrateable).
 //
 // Deviations (documented, not hidden): no SMT (smt_idle equals idle-and-untickled), no soft
 // affinity (so tickle_score's soft-affinity bonus is always +CREDIT_INIT, as with Xen's default
@@ -32,7 +34,10 @@
 // CSCHED2_BDGT_REPL_PERIOD) is replenished every period (replenish_domain_budget); a vCPU about to
 // run grabs a quota of it (unit_grab_budget), returns what it did not use when switched off
 // (unit_return_budget), and is parked when none is left (park_unit), until a replenishment or a
-// return unparks it (unpark_parked_units). Traces: sched.park, sched.unpark.
+// return unparks it (unpark_parked_units).
+//
+// Trace points (sched.<kind> events): tickle, credit_reset, load_balance, migrate, affinity, park,
+// unpark.
 
 import { Affinity, allows, describeAffinity, firstAllowed, readAffinity } from './affinity';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
