@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
-import { Ring32Machine, assembleRing32 } from '@vsim/isa';
+import { Ring32Machine, assembleRing32, writeRing32Elf } from '@vsim/isa';
 import {
   buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocess, runOnHost, runRing32, Ring32Vm, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
 } from '../src/ring32';
@@ -113,6 +113,15 @@ describe('ring32 kernel', () => {
     expect(bt.data).toBe(ref.data);
     // Same image, same technique: same cycles (no wall clock anywhere in the simulated result).
     expect(dataOf('code-patching', 'direct').cycles).toBe(dataOf('code-patching', 'dispatch').cycles);
+  });
+
+  it('runs the committed ELF images (guests/ring32/bin) as the source builds them', () => {
+    const bin = resolve(__dirname, '../../../guests/ring32/bin');
+    const elf = readFileSync(`${bin}/kernel.elf`);
+    expect(Buffer.from(writeRing32Elf(kernel)).equals(elf)).toBe(true);
+    expect(Buffer.from(writeRing32Elf(pvKernel)).equals(readFileSync(`${bin}/kernel-pv.elf`))).toBe(true);
+    expect(runRing32(elf, { technique: 'code-patching' }).console).toBe(EXPECTED);
+    expect(runRing32(readFileSync(`${bin}/kernel-pv.elf`), { technique: 'paravirt' }).console).toBe(EXPECTED);
   });
 
   it('preprocesses .ifdef/.else/.endif and reports unbalanced ones with the line', () => {

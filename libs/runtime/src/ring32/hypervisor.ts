@@ -23,7 +23,7 @@
 // block `translateBlock`; scanning SCAN_CYCLES_PER_INSTRUCTION per instruction.
 
 import {
-  analyzeIsa, AssembledImage, BinaryTranslationEngine, Bus, CR, createEngine, Engine, EngineName, PSW, PSW_WRITABLE,
+  analyzeIsa, AssembledImage, BinaryTranslationEngine, ElfImage, loadElf32, parseRing32Elf, Bus, CR, createEngine, Engine, EngineName, PSW, PSW_WRITABLE,
   RING32_INTERRUPT_BIT, RING32_PORT, RING32_RAM_BASE, RING32_RAM_SIZE, Ring32Cause, Ring32Hart, Ring32Irq, Stop, ring32,
 } from '@vsim/isa';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
@@ -119,10 +119,18 @@ export class Ring32Vm {
   private stopped?: VmStop;
   private blocksCharged = 0;
 
-  constructor(image: AssembledImage, readonly opts: Ring32VmOptions) {
+  /** Runs an assembled image, a parsed ring32 ELF, or the bytes of one (guests/ring32/bin/*.elf). */
+  constructor(image: AssembledImage | ElfImage | Uint8Array, readonly opts: Ring32VmOptions) {
     const ramSize = opts.ramSize ?? RING32_RAM_SIZE;
     this.bus = new Bus(RING32_RAM_BASE, ramSize);
-    this.bus.writeBytes(image.origin, image.bytes);
+    if (image instanceof Uint8Array) image = parseRing32Elf(image);
+    if ('segments' in image) loadElf32(image, this.bus);
+    else {
+      if (image.origin < RING32_RAM_BASE || image.origin + image.bytes.length > RING32_RAM_BASE + ramSize) {
+        throw new RangeError(`image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`);
+      }
+      this.bus.writeBytes(image.origin, image.bytes);
+    }
     this.hart = new Ring32Hart(this.bus);
     this.hart.pc = image.entry;
     this.costs = opts.costs ?? DEFAULT_HYPERVISOR_COSTS;
@@ -512,6 +520,6 @@ export class Ring32Vm {
 }
 
 /** Runs `image` under `technique` and returns the result. */
-export function runRing32(image: AssembledImage, opts: Ring32VmOptions, maxCycles?: number): Ring32VmResult {
+export function runRing32(image: AssembledImage | ElfImage | Uint8Array, opts: Ring32VmOptions, maxCycles?: number): Ring32VmResult {
   return new Ring32Vm(image, opts).run(maxCycles);
 }
