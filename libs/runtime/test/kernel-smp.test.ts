@@ -11,7 +11,8 @@ import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { RunOrder, TrapAction, TrapRequest, VcpuState } from '@vsim/proto';
 import { BareMachine, ENGINE_NAMES, EngineName } from '@vsim/isa';
-import { handleTrap, HostExecutor, runEmbedded, SBI_EXT, SimSpec, VmInstance, VmSpec } from '@vsim/runtime';
+import { handleTrap, HostExecutor, runEmbedded, SBI_EXT, SimSpec, simSpecFromScenario, VmInstance, VmSpec } from '@vsim/runtime';
+import { loadScenario } from '@vsim/scenario';
 
 const GUESTS = resolve(__dirname, '../../../guests/rv32');
 const GOLDEN = readFileSync(`${GUESTS}/expected/native-kernel-smp.txt`, 'utf8');
@@ -91,6 +92,15 @@ describe('SMP guests and scheduler swaps', () => {
     const base = spec('kernel-smp.elf', 'trap-and-emulate', 2);
     const { result } = await runEmbedded({ ...base, actions: [{ kind: 'swapScheduler', at, scheduler: { policy: 'credit', params: {} } }] });
     expect({ state: result.vms[0].state, console: result.vms[0].console }).toEqual({ state: 'halted', console: GOLDEN });
+  });
+});
+
+describe('examples/smp-kernel.yaml', () => {
+  it('runs the 2-vCPU kernel under three techniques side by side (Credit, 2 pCPUs): every console is the native one', async () => {
+    const { result } = await runEmbedded(simSpecFromScenario(loadScenario(resolve(__dirname, '../../../examples/smp-kernel.yaml'))));
+    expect(result.vms.map((vm) => [vm.id, vm.state, vm.console === GOLDEN])).toEqual([
+      ['paravirt', 'halted', true], ['tae', 'halted', true], ['bt', 'halted', true],
+    ]);
   });
 });
 
