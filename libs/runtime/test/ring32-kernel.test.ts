@@ -124,6 +124,88 @@ describe('ring32 kernel', () => {
     expect(runRing32(readFileSync(`${bin}/kernel-pv.elf`), { technique: 'paravirt' }).console).toBe(EXPECTED);
   });
 
+  it('code patching: a task that runs patched kernel code gets the ring-3 behaviour, as natively', () => {
+    // A tiny kernel whose task calls the kernel's (patched) flag-saving helper from ring 3.
+    const src = `
+_start: la sp, 0x8000
+        la r1, trap
+        mtcr tvec, r1
+        call save_flags          ; ring 0: patched, emulated
+        la r1, psw_task
+        lpsw 0(r1)
+trap:   mfcr r2, cause
+        li r3, 8
+        bne r2, r3, bad
+        lw r1, 0(sp)             ; what the task's pushf stored
+        andi r1, r1, 3
+        addi r1, r1, '0'
+        out 0x10, r1
+        li r1, '\\n'
+        out 0x10, r1
+        out 0x20, r0
+bad:    li r1, '!'
+        out 0x10, r1
+        li r1, 1
+        out 0x20, r1
+save_flags:
+        pushf
+        ret
+task:   call save_flags
+        syscall
+.align 8
+psw_task: .word 0x7, task
+`;
+    const img = assembleRing32(src);
+    const native = runRing32(img, { technique: 'native' });
+    expect(native.console).toBe('3\n');
+    const cp = runRing32(img, { technique: 'code-patching' });
+    expect(cp.console).toBe(native.console);
+    expect(cp.exits['r32.patch.user.pushf']).toBe(1);
+    expect(cp.exits['r32.patch.pushf']).toBe(1);
+  });
+
+  it('emulates HLT (waiting for the virtual timer) the same under every technique', () => {
+    // Three ticks, each awaited with HLT, counted by the interrupt handler; the time read after the
+    // wait must be past the compare value.
+    const src = `
+_start: la sp, 0x8000
+        la r1, trap
+        mtcr tvec, r1
+        li r7, 0
+again:  mfcr r1, time
+        addi r1, r1, 50
+        mv r8, r1
+        mtcr timecmp, r1
+        sti
+wait:   hlt
+        beq r7, r9, wait         ; r9: ticks seen before this wait
+        cli
+        mfcr r1, time
+        sltu r1, r1, r8
+        bnez r1, early
+        mv r9, r7
+        li r1, 'T'
+        out 0x10, r1
+        li r1, 3
+        bne r7, r1, again
+        out 0x20, r0
+early:  li r1, 'E'
+        out 0x10, r1
+        out 0x20, r0
+trap:   addi r7, r7, 1
+        li r1, -1
+        mtcr timecmp, r1
+        iret
+`;
+    const img = assembleRing32(src);
+    const native = runRing32(img, { technique: 'native' });
+    expect(native.console).toBe('TTT');
+    for (const technique of ['trap-and-emulate', 'code-patching', 'binary-translation'] as const) {
+      const r = runRing32(img, { technique });
+      expect({ technique, console: r.console, outcome: r.outcome }).toEqual({ technique, console: 'TTT', outcome: 'exit' });
+    }
+  });
+
   it('preprocesses .ifdef/.else/.endif and reports unbalanced ones with the line', () => {
     expect(preprocess('a\n.ifdef X\nb\n.else\nc\n.endif\nd', new Set(['X']))).toBe('a\n\nb\n\n\n\nd');
     expect(preprocess('.ifndef X\nb\n.endif', new Set(['X']))).toBe('\n\n');

@@ -393,6 +393,13 @@ export class Ring32Vm {
         return r.name;
       }
     }
+    const site = this.patcher?.sites.get(pc);
+    if (cause === Ring32Cause.IllegalInstruction && site) {
+      // A task running patched kernel code: in ring 3 the original does what it does natively.
+      h.cycles += this.costs.emulate;
+      h.pc = site.kind === 'indirect' ? this.computedJump(site.word, pc) : this.hardwareInRing3(site.word, pc);
+      return `r32.patch.user.${site.name}`;
+    }
     // Anything else is the guest's own trap: its kernel handles it, as natively.
     h.cycles += this.costs.emulate;
     h.pc = this.inject(cause, tval, false, pc);
@@ -412,10 +419,14 @@ export class Ring32Vm {
   /** Binary translation: a sensitive instruction of translated kernel code calls its routine directly. */
   private translatedCall(w: number, pc: number): number {
     const h = this.hart;
+    // Translated code keeps its own cycle count and adds hookCost after the call: time a routine
+    // spends (HLT's wait) goes there, not into h.cycles, which the block would overwrite.
+    const before = h.cycles;
     try {
       const r = this.emulate(w, pc);
       this.calls[r.name] = (this.calls[r.name] ?? 0) + 1;
-      h.hookCost = this.costs.translatedCall + this.costs.emulate;
+      h.hookCost = this.costs.translatedCall + this.costs.emulate + (h.cycles - before);
+      h.cycles = before;
       return r.next;
     } catch (e) {
       if (e instanceof VmStop) {
@@ -455,6 +466,27 @@ export class Ring32Vm {
       if (rd !== 0) x[rd] = h.psw;
       if (ring !== this.vring) this.observe(pc, 'SMSW', `revealed the real ring ${ring} (the kernel runs in virtual ring ${this.vring})`);
     }
+    return (pc + 4) >>> 0;
+  }
+
+  /** A critical instruction as the hardware runs it in ring 3 (where real and virtual ring agree). */
+  private hardwareInRing3(w: number, pc: number): number {
+    const h = this.hart;
+    const x = h.x;
+    const name = ring32.instructions[ring32.decode(w)].name;
+    if (name === 'pushf' || name === 'popf') {
+      // The stack access faults as the hardware's would (checked first: no trap escapes the host).
+      const a = name === 'pushf' ? (x[SP] - 4) >>> 0 : x[SP] >>> 0;
+      if (a & 3) return this.inject(name === 'pushf' ? Ring32Cause.StoreMisaligned : Ring32Cause.LoadMisaligned, a, false, pc);
+      if (!this.bus.inRam(a, 4)) return this.inject(name === 'pushf' ? Ring32Cause.StoreFault : Ring32Cause.LoadFault, a, false, pc);
+      if (name === 'pushf') {
+        this.bus.writeU32(a, h.psw);
+        x[SP] = a | 0;
+      } else {
+        h.popf(this.bus.readU32(a));
+        x[SP] = (a + 4) | 0;
+      }
+    } else if (((w >>> 8) & 15) !== 0) x[(w >>> 8) & 15] = h.psw;
     return (pc + 4) >>> 0;
   }
 
