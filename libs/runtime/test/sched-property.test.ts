@@ -96,6 +96,8 @@ function vmParams(r: () => number, vcpus: number, pcpus: readonly number[]): VmS
 interface DrivenVcpu {
   ref: VcpuRef;
   state: 'runnable' | 'blocked' | 'ended';
+  /** Paused by an action (the host loop's pause): never scheduled, whatever its state. */
+  paused: boolean;
   wakeAt: number;
   /** Since when it is runnable without having run (for the liveness check). */
   waitingSince: number;
@@ -136,7 +138,7 @@ function allowed(v: DrivenVcpu, pools: Map<string, number[]>): number[] {
 }
 
 /** Plays one seeded workload; returns counters for the summary. Throws on any violation. */
-function drive(seed: number, steps: number, replace?: (npcpus: number) => SchedulerPolicy): { decisions: number; moves: number; describe: string } {
+function drive(seed: number, steps: number, replace?: (npcpus: number) => SchedulerPolicy): { decisions: number; moves: number; pauses: number; joined: number; describe: string } {
   const r = rng(seed);
   let sc = makeScenario(r, seed);
   if (replace) sc = { policy: replace(sc.npcpus), npcpus: sc.npcpus, pools: new Map([['default', Array.from({ length: sc.npcpus }, (_, i) => i)]]), describe: 'replaced' };
@@ -146,20 +148,23 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
   const byVm = new Map<string, DrivenVcpu[]>();
   let now = 0;
   let moves = 0;
-  const nvms = 1 + Math.floor(r() * 5);
-  for (let i = 0; i < nvms; i++) {
+  let nvms = 0;
+  const addVm = () => {
+    const i = nvms++;
     const n = 1 + Math.floor(r() * 3);
     const pool = poolIds[Math.floor(r() * poolIds.length)];
     const params = { ...vmParams(r, n, Array.from({ length: npcpus }, (_, c) => c)), ...(pool !== 'default' && { pool }) };
     const list: DrivenVcpu[] = [];
     for (let j = 0; j < n; j++) {
-      const v: DrivenVcpu = { ref: { vm: `vm${i}`, vcpu: j, key: `vm${i}/${j}` }, state: 'runnable', wakeAt: 0, waitingSince: 0, params };
+      const v: DrivenVcpu = { ref: { vm: `vm${i}`, vcpu: j, key: `vm${i}/${j}` }, state: 'runnable', paused: false, wakeAt: 0, waitingSince: now, params };
       policy.add(v.ref, params, now);
       list.push(v);
       vcpus.push(v);
     }
     byVm.set(`vm${i}`, list);
-  }
+  };
+  for (let i = 1 + Math.floor(r() * 5); i > 0; i--) addVm();
+  let pauses = 0;
   const fail = (msg: string) => { throw new Error(`seed ${seed} (${sc.describe}) at ${now} ns: ${msg}`); };
   // Liveness: a runnable vCPU runs within this much virtual time (far above any policy's period,
   // slice or accounting epoch in these workloads, below the length of a run).
@@ -171,7 +176,22 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       if (v.state === 'blocked' && v.wakeAt <= now) {
         v.state = 'runnable';
         v.waitingSince = now;
-        policy.wake(v.ref, now);
+        if (!v.paused) policy.wake(v.ref, now);
+      }
+    }
+    // Occasionally: a VM joins, or one is paused / unpaused (sleep / wake of its runnable vCPUs).
+    if (r() < 0.004) addVm();
+    if (r() < 0.01) {
+      const list = byVm.get(`vm${Math.floor(r() * nvms)}`)!.filter((v) => v.state !== 'ended');
+      const pause = list.length > 0 && !list[0].paused;
+      if (list.length > 0) pauses++;
+      for (const v of list) {
+        v.paused = pause;
+        v.waitingSince = now;
+        if (v.state === 'runnable') {
+          if (pause) policy.sleep(v.ref, now);
+          else policy.wake(v.ref, now);
+        }
       }
     }
     // Occasionally: new parameters (weight, pin, pool), or a vCPU halts.
@@ -212,10 +232,15 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       if (!v) fail(`pCPU ${p} runs unknown ${ref.key}`);
       if (onPcpu.has(ref.key)) fail(`${ref.key} on pCPUs ${onPcpu.get(ref.key)} and ${p}`);
       onPcpu.set(ref.key, p);
-      if (v!.state !== 'runnable') fail(`${ref.key} runs on ${p} but is ${v!.state}`);
+      if (v!.state !== 'runnable' || v!.paused) fail(`${ref.key} runs on ${p} but is ${v!.paused ? 'paused' : v!.state}`);
       if (!allowed(v!, pools).includes(p)) fail(`${ref.key} runs on ${p}, outside its allowed pCPUs [${allowed(v!, pools)}] (pin ${JSON.stringify(v!.params.pin)}, pool ${String(v!.params.pool ?? 'default')})`);
     });
-    const w = whereOf(policy);
+    let w: Where = { running: [], waiting: [], held: [] };
+    try {
+      w = whereOf(policy); // the policy's own invariants first
+    } catch (err) {
+      fail((err as Error).message);
+    }
     const seen = new Map<string, string>();
     const put = (k: string, where: string) => {
       if (seen.has(k)) fail(`${k} is both ${seen.get(k)} and ${where}`);
@@ -229,10 +254,11 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       const at = seen.get(v.ref.key);
       if (v.state === 'ended' && at !== undefined) fail(`ended ${v.ref.key} is still ${at}`);
       // Held while runnable: only the parked (capped-out) vCPUs of Credit and Credit2.
-      if (v.state === 'runnable' && (at === undefined || (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof Credit2Policy || policy instanceof CpupoolPolicy)))) fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
-      if (v.state === 'blocked' && at === undefined) fail(`blocked ${v.ref.key} is lost`);
-      if (v.state === 'runnable' && onPcpu.has(v.ref.key)) v.waitingSince = now;
-      if (v.state === 'runnable' && now - v.waitingSince > LIVENESS_NS) fail(`${v.ref.key} runnable for ${(now - v.waitingSince) / MS} ms without running`);
+      const runnable = v.state === 'runnable' && !v.paused;
+      if (runnable && (at === undefined || (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof Credit2Policy || policy instanceof CpupoolPolicy)))) fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
+      if (v.state !== 'ended' && at === undefined) fail(`${v.paused ? 'paused' : v.state} ${v.ref.key} is lost`);
+      if (runnable && onPcpu.has(v.ref.key)) v.waitingSince = now;
+      if (runnable && now - v.waitingSince > LIVENESS_NS) fail(`${v.ref.key} runnable for ${(now - v.waitingSince) / MS} ms without running`);
     }
     // --- time passes: running vCPUs run, some block early ---
     const end = Math.min(d.until, now + Math.round((0.05 + r() * 4) * MS));
@@ -253,7 +279,7 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
     }
     now = end;
   }
-  return { decisions, moves, describe: sc.describe };
+  return { decisions, moves, pauses, joined: nvms, describe: sc.describe };
 }
 
 describe('scheduling property: no vCPU lost, duplicated, or run outside its pin', () => {
@@ -261,16 +287,20 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
     const SEEDS = 60;
     let decisions = 0;
     let moves = 0;
+    let pauses = 0;
+    let vms = 0;
     const kinds = new Map<string, number>();
     for (let seed = 1; seed <= SEEDS; seed++) {
       const res = drive(seed, 2500);
       decisions += res.decisions;
       moves += res.moves;
+      pauses += res.pauses;
+      vms += res.joined;
       const k = res.describe.includes('p1 ') ? 'pooled' : POLICIES[seed % POLICIES.length];
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
     // eslint-disable-next-line no-console
-    console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${moves} pool moves; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
+    console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
     expect(moves).toBeGreaterThan(10);

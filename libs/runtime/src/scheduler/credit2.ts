@@ -593,7 +593,8 @@ export class Credit2Policy implements SchedulerPolicy {
   /** csched2_unit_wake: onto its run queue (load +1), then tickle a pCPU. */
   private unitWake(svc: Svc, now: number): void {
     if (this.pcpus[svc.processor].curr === svc) return; // unit_wake_running
-    if (svc.onRunq || svc.scheduled || svc.asleep || svc.migratePending) return;
+    // vcpu_wake reaches the scheduler only for a runnable unit: a parked one waits for unparking.
+    if (svc.onRunq || svc.scheduled || svc.asleep || svc.migratePending || svc.parked) return;
     const rqd = svc.rqd as Rqd;
     this.updateLoad(rqd, svc, 1, now);
     this.runqInsert(svc);
@@ -1021,7 +1022,7 @@ export class Credit2Policy implements SchedulerPolicy {
     for (const rqd of this.rqds) {
       for (const s of rqd.runq) {
         if (!s.onRunq || s.rqd !== rqd) throw new Error(`credit2 invariant: ${s.ref.key} in runq ${rqd.id} inconsistently`);
-        if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} queued but not runnable`);
+        if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} queued but not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, removed ${s.removed})`);
         if (!rqd.cpus.some((c) => allows(s.affinity, c))) throw new Error(`credit2 invariant: ${s.ref.key} queued on rq ${rqd.id} where its affinity has no pCPU`);
         put(s, `queued on rq ${rqd.id}`);
       }
