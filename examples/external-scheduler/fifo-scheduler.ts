@@ -4,7 +4,8 @@
 // the plain NATS and gRPC clients, so it is what a scheduler in any other language would do:
 //
 //   1. serve vsim.v1.SchedulerControl over gRPC (AddHost, AddVm, AddAction, Run, Pause, Resume,
-//      CloseSimulation, Status; the run-time calls answer UNIMPLEMENTED, which the protocol allows);
+//      CloseSimulation, Status, and Adopt: it can take over a simulation another scheduler service
+//      hands over mid-run; the run-time calls answer UNIMPLEMENTED, which the protocol allows);
 //   2. register on NATS with the service API as "vsim-scheduler", metadata {grpc, instance};
 //   3. on Run, drive each host's loop: RunOrder requests on vsim.<sim>.host.<host>.run, account the
 //      RunReport, publish the iteration's events as EventBatch on vsim.<sim>.events.<host>, and
@@ -24,7 +25,7 @@ import { Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import {
-  Event, EventBatch, HostResult, RunOrder, RunReport, RunResult, SchedulerControlServer, SchedulerControlService, VcpuState,
+  AdoptRequest, Event, EventBatch, HostResult, RunOrder, RunReport, RunResult, SchedulerControlServer, SchedulerControlService, VcpuState,
 } from '@vsim/proto';
 
 /** Default slice: 1 ms. */
@@ -139,12 +140,46 @@ class FifoScheduler {
     this.counters.runs++;
     try {
       const hosts = await Promise.all([...sim.hosts.values()].map((h) => this.runHost(sim, h, req.endNs)));
-      return { hosts };
+      return { hosts, handedOver: false };
     } catch (err) {
       throw rpcError(status.ABORTED, `simulation ${req.sim}: ${(err as Error).message}`);
     } finally {
       sim.running = false;
     }
+  }
+
+  /**
+   * Adopt: take over a simulation another scheduler service handed over (it stopped its loops at
+   * an iteration boundary): each host continues from its virtual time, order seq, event seq and
+   * published-event count; the runnable, unpaused vCPUs queue in the order given.
+   */
+  adopt(req: AdoptRequest): void {
+    if (this.sims.has(req.sim)) throw rpcError(status.ALREADY_EXISTS, `simulation ${req.sim} is already here`);
+    if (req.policy !== 'round-robin' && req.policy !== 'fifo') throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
+    const params = parseObject('params_json', req.paramsJson);
+    const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
+    const sim = new Simulation();
+    for (const hh of req.state?.hosts ?? []) {
+      const h = new Host(req.sim, hh.host, hh.pcpus, slice);
+      h.now = hh.nowNs;
+      h.seq = hh.seq;
+      h.eventSeq = hh.eventSeq;
+      h.published = hh.eventsPublished;
+      for (const v of hh.vcpus) {
+        const key = `${v.vm}/${v.vcpu}`;
+        h.vcpus.set(key, { vm: v.vm, vcpu: v.vcpu, key, state: v.state, wakeNs: v.wakeNs, paused: v.paused, runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions });
+        if (v.state === VcpuState.VCPU_STATE_RUNNABLE && !v.paused) h.queue.push(key);
+        sim.hostOfVm.set(v.vm, hh.host);
+      }
+      for (const a of hh.actions) {
+        if (a.kind !== 'pause' && a.kind !== 'unpause' && a.kind !== 'killHost') throw rpcError(status.INVALID_ARGUMENT, `host ${hh.host}: cannot take over a pending ${a.kind} action`);
+        h.actions.push({ at: a.atNs, kind: a.kind, vm: a.vm, host: hh.host });
+      }
+      sim.hosts.set(hh.host, h);
+    }
+    if (sim.hosts.size === 0) throw rpcError(status.INVALID_ARGUMENT, 'state names no host to adopt');
+    this.sims.set(req.sim, sim);
+    this.counters.adopted = (this.counters.adopted ?? 0) + 1;
   }
 
   pause(simId: string): void {
@@ -383,6 +418,8 @@ async function main(): Promise<void> {
     setSchedParams: unimplemented('SetSchedParams'),
     getSchedParams: unimplemented('GetSchedParams'),
     swapScheduler: unimplemented('SwapScheduler'),
+    handover: unimplemented('Handover'),
+    adopt: unary((r) => (sched.adopt(r), {})),
     closeSimulation: unary((r) => (sched.close(r.sim), {})),
     status: unary(() => sched.status()),
   };

@@ -6,6 +6,7 @@ import { NatsBus } from '@vsim/bus';
 import { Event, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
 import {
   ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
+  schedulerControlClient,
 } from '@vsim/runtime';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
@@ -36,7 +37,13 @@ export interface Simulation {
   /** Host -> cpu-node id, once running. */
   assignment?: Readonly<Record<string, string>>;
   /** The control plane the simulation runs on, while it runs (for Pause/Resume). */
-  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler'> };
+  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler' | 'handover'> };
+  /** The gRPC address of the scheduler running it now. */
+  schedulerAddress?: string;
+  /** While it is handed to another scheduler service: resolves with that one once it adopted it. */
+  adoption?: Promise<SchedulerControl>;
+  /** Clients of schedulers it was handed to (closed when it ends). */
+  readonly extraClients: { close(): void }[];
 }
 
 export interface GatewayOptions {
@@ -75,7 +82,7 @@ export class Gateway {
     const id = `sim-${++this.next}`;
     this.sims.set(id, {
       id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
-      events: [], listeners: new Set(), timing: { submittedAt: Date.now() },
+      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
     });
     this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
@@ -125,8 +132,47 @@ export class Gateway {
   }
 
   async swapScheduler(req: SwapSchedulerRequest): Promise<void> {
+    if (req.service !== '') return this.handOver(req);
     await this.liveScheduler(req.sim, 'the scheduler can be swapped').swapScheduler(req);
     this.log.info({ sim: req.sim, policy: req.policy }, 'scheduler swap requested');
+  }
+
+  /**
+   * Hands a running simulation to another scheduler service (the vsim-scheduler registered with
+   * instance name `req.service`), which continues it under `req.policy`: the current scheduler
+   * stops its loops at their next boundary and returns their state (Handover), the other takes it
+   * over (Adopt, then Pause if the simulation is paused), and the Coordinator's Run continues
+   * there (docs/scheduler-protocol.md §8). If Adopt fails, the simulation fails with its reason.
+   */
+  private async handOver(req: SwapSchedulerRequest): Promise<void> {
+    const sim = this.get(req.sim);
+    const current = this.liveScheduler(req.sim, 'it can be handed to another scheduler');
+    if (sim.adoption) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${req.sim} is already being handed over`);
+    const found = (await discover(this.bus, SERVICE_NAMES.scheduler, this.opts.discoverTimeoutMs ?? 1500)).find((s) => s.instance === req.service);
+    if (!found) throw new ControlError(ControlStatus.NOT_FOUND, `no ${SERVICE_NAMES.scheduler} named ${JSON.stringify(req.service)} is registered on NATS`);
+    if (found.grpc === sim.schedulerAddress) throw new ControlError(ControlStatus.INVALID_ARGUMENT, `simulation ${req.sim} already runs on ${req.service}`);
+    const next = schedulerControlClient(found.grpc);
+    let adopted!: (s: SchedulerControl) => void;
+    let failed!: (err: unknown) => void;
+    sim.adoption = new Promise<SchedulerControl>((res, rej) => {
+      adopted = res;
+      failed = rej;
+    });
+    sim.adoption.catch(() => undefined); // the Coordinator reports it
+    sim.extraClients.push(next);
+    try {
+      const state = await current.handover({ sim: req.sim });
+      await next.adopt({ sim: req.sim, state, policy: req.policy, paramsJson: req.paramsJson });
+      if (sim.state === 'paused') await next.pause({ sim: req.sim });
+      sim.control = { scheduler: next };
+      sim.schedulerAddress = found.grpc;
+      sim.adoption = undefined;
+      adopted(next);
+      this.log.info({ sim: req.sim, to: req.service, grpc: found.grpc, policy: req.policy, hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })) }, 'simulation handed to another scheduler');
+    } catch (err) {
+      failed(err);
+      throw err;
+    }
   }
 
   private liveScheduler(id: string, what: string): NonNullable<Simulation['control']>['scheduler'] {
@@ -221,6 +267,7 @@ export class Gateway {
       log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
       const control = grpcControlPlane(ep);
       sim.control = control;
+      sim.schedulerAddress = ep.scheduler;
       try {
         const t1 = Date.now();
         const out = await new Coordinator(control, this.bus, {
@@ -231,6 +278,7 @@ export class Gateway {
           },
           eventsTimeoutMs: this.opts.eventsTimeoutMs,
           onEvents: (host, events) => this.onEvents(sim, host, events),
+          onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           log,
         }).run(sim.spec, sim.id);
         sim.timing.runMs = Date.now() - t1;
@@ -243,6 +291,7 @@ export class Gateway {
       } finally {
         sim.control = undefined;
         control.close();
+        for (const c of sim.extraClients) c.close();
       }
     } catch (err) {
       sim.state = 'failed';

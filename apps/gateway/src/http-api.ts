@@ -11,7 +11,8 @@
 //   POST /v1/simulations/:id/sched/params  {vm?, params: {weight: 512, ...}, policy?} -> 200 {sim}
 //                                     (no vm: scheduler-wide, e.g. {tslice, ratelimit}; values in ns)
 //   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
-//   POST /v1/simulations/:id/sched/swap    {policy, params?} -> 200 {sim}   (hot swap)
+//   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
+//                                     service: hand the simulation to that other scheduler service)
 //   GET  /healthz                     -> 200 {status: "ok"}
 // Errors are {error} with 400 (bad input), 404, 409 (wrong state), 413, 503 (shutting down) or 500.
 
@@ -149,10 +150,11 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
     }
     case 'POST :id/sched/swap': {
       const body = await readObject(req);
-      const { policy, params = {} } = body as { policy?: unknown; params?: unknown };
+      const { policy, params = {}, service = '' } = body as { policy?: unknown; params?: unknown; service?: unknown };
+      if (typeof service !== 'string') throw new HttpError(400, 'body.service must be the instance name of a registered scheduler');
       if (typeof policy !== 'string' || policy === '') throw new HttpError(400, 'body.policy must be a policy name');
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
-      await gw.swapScheduler({ sim: id, policy, paramsJson: JSON.stringify(params) });
+      await gw.swapScheduler({ sim: id, policy, paramsJson: JSON.stringify(params), service });
       return send(res, 200, { sim: id });
     }
     case 'GET :id': {

@@ -2,15 +2,19 @@
 // against docs/scheduler-protocol.md with nothing of vsim but the generated contracts) replaces
 // apps/scheduler in a cluster of separate processes on a throwaway nats-server. The two-host
 // simulation submitted to the gateway runs to completion, every VM ends as it does under the
-// built-in scheduler and prints the same console output.
+// built-in scheduler and prints the same console output. Then, with the built-in scheduler also
+// running, a simulation started on it is handed mid-run to the external one (`vsim sched swap
+// --service`): it completes there with the same guest outputs, no event numbered twice, and the
+// figures of both parts added up.
 
 import { ChildProcess, spawn } from 'child_process';
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { GatewayClient } from '@vsim/proto';
-import { SimResult, runEmbedded, schedulerControlClient, twoHostSpec } from '@vsim/runtime';
+import { Event, GatewayClient } from '@vsim/proto';
+import { GUEST_BIN, SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient, twoHostSpec } from '@vsim/runtime';
+import { schedCommand } from '../../cli/src/commands/sched';
 import { discover } from '@vsim/service';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -95,7 +99,7 @@ if (skip) console.warn(`skipping the external-scheduler test: ${NATS_SERVER_MISS
 
   it('runs the two-host simulation through the gateway to the built-in scheduler\'s guest results', async () => {
     const [sched] = await discover(bus, 'vsim-scheduler', 1000);
-    expect(sched.instance).toBe('fifo-1'); // the only scheduler: the example's
+    expect(sched.instance).toBe('fifo-1'); // the only scheduler (so far): the example's
     const spec = twoHostSpec('split');
     const reference = (await runEmbedded(spec)).result;
     const [gw] = await discover(bus, 'vsim-gateway', 1000);
@@ -128,6 +132,70 @@ if (skip) console.warn(`skipping the external-scheduler test: ${NATS_SERVER_MISS
       }
     } finally {
       gateway.close();
+    }
+  }, 120_000);
+  it('hands a simulation running on the built-in scheduler to the external one mid-run (vsim sched swap --service)', async () => {
+    // The built-in scheduler joins; sorted first by instance name, the gateway now picks it.
+    children.push(start('scheduler', 'apps/scheduler/src/main.ts', ['--nats', nats.url, '--instance', 'a-builtin', '--log-level', 'warn']));
+    await until('2 schedulers', async () => ((await discover(bus, 'vsim-scheduler', 1000)).length === 2 ? true : undefined), 60_000);
+    const vm = (id: string, image: string, args: string[]): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUEST_BIN}/${image}`, args, kind: 'linux', engine: 'bt', sched: {} });
+    const spec: SimSpec = {
+      name: 'handover', seed: 1, durationNs: 5e9, trapPath: 'split',
+      scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
+      hosts: [{ id: 'h0', pcpus: 2, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [vm('hello', 'hello.elf', ['x']), vm('sum', 'checksum.elf', ['4']), vm('mat', 'matmul.elf', ['2']), vm('sort', 'sort.elf', ['1']), vm('rec', 'recursion.elf', ['1'])],
+    };
+    const reference = (await runEmbedded(spec)).result;
+    const [gw] = await discover(bus, 'vsim-gateway', 1000);
+    const gateway = new GatewayClient(gw.grpc, credentials.createInsecure());
+    const fifo = schedulerControlClient((await discover(bus, 'vsim-scheduler', 1000)).find((s) => s.instance === 'fifo-1')!.grpc);
+    try {
+      const before = (await fifo.status({})).counters;
+      const images: Record<string, Buffer> = {};
+      for (const v of spec.vms) images[v.image] = readFileSync(v.image);
+      const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: JSON.stringify(spec), images });
+      await call(gateway.start.bind(gateway), { sim });
+      await until(`${sim} past 300 ms`, async () => {
+        const s = await call(gateway.status.bind(gateway), { sim });
+        if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+        return (s.hostNs.h0 ?? 0) >= 300e6 ? true : undefined;
+      }, 60_000);
+      await call(gateway.pause.bind(gateway), { sim });
+      const out: string[] = [];
+      const io = { stdout: { write: (x: string | Uint8Array) => out.push(String(x)) }, stderr: { write: (x: string | Uint8Array) => out.push(`ERR ${String(x)}`) } };
+      const code = await schedCommand.run(['swap', '--gateway', gw.grpc, '--sim', sim, '--policy', 'round-robin', '--service', 'fifo-1'], io);
+      expect(out.join('')).toBe('');
+      expect(code).toBe(0);
+      await call(gateway.resume.bind(gateway), { sim });
+      await until(`${sim} done`, async () => {
+        const s = await call(gateway.status.bind(gateway), { sim });
+        if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+        return s.state === 'done' ? true : undefined;
+      }, 60_000);
+      const result = JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult;
+      const guests = (r: SimResult) => r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, fault: v.fault, console: v.console }));
+      expect(guests(result)).toEqual(guests(reference));
+      expect(result.vms.every((v) => v.state === 'halted')).toBe(true);
+      // The external scheduler adopted it and drove the rest of the run.
+      const after = (await fifo.status({})).counters;
+      expect(after.adopted).toBe((before.adopted ?? 0) + 1);
+      expect(after.iterations - before.iterations).toBeGreaterThan(10);
+      // One event numbering across both schedulers: no (host, source, seq) twice, none skipped.
+      const events: Event[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = gateway.streamEvents({ sim });
+        s.on('data', (e: Event) => events.push(e));
+        s.on('end', resolve);
+        s.on('error', reject);
+      });
+      const sched = events.filter((e) => e.source === 'sched').map((e) => e.seq).sort((a, b) => a - b);
+      expect(sched).toEqual(sched.map((_, i) => i + 1));
+      expect(events).toHaveLength(result.events);
+      // Every vCPU's CPU time over both parts: what it needed, as in the reference run.
+      for (const v of result.vms) expect(v.instructions).toBe(reference.vms.find((r) => r.id === v.id)!.instructions);
+    } finally {
+      gateway.close();
+      fifo.close();
     }
   }, 120_000);
 });

@@ -9,6 +9,8 @@
 // - `POST /v1/simulations/:id/sched/swap` (HTTP) hot-swaps round robin for Credit mid-run: the
 //   swap-scheduler event shows every live vCPU in exactly one run queue, and every guest prints
 //   what it prints without the swap.
+// - `POST .../sched/swap {service}` hands a running simulation to a second built-in scheduler
+//   service: same guest outputs, one gapless event numbering, runstates that add up over both parts.
 // Shares are read from the event log (schedule events on the one pCPU), with tolerances.
 
 import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -76,6 +78,7 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
   let http: HttpHandle;
   let gatewayGrpc = '';
   let gw: Gateway;
+  let second: SchedulerControlImpl;
 
   beforeAll(async () => {
     nats = await startNatsServer();
@@ -95,6 +98,12 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     await register('vsim-hypervisor', hv.address);
     await register('vsim-cpu-node', node.address, { node: 'n1' });
     await register('vsim-scheduler', sched.address);
+    // A second built-in scheduler, registered under a later instance name: the gateway starts
+    // simulations on the first; the handover test moves one here.
+    second = new SchedulerControlImpl(await connect(), { instance: 'zz-second' });
+    const sched2 = await serve(SchedulerControlService, schedulerControlServer(second));
+    servers.push(sched2.server);
+    await registerService((await connect()).nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: sched2.address, instance: 'zz-second' } });
     const log = createLogger('gateway', 'gw-test', { level: 'silent' });
     gw = new Gateway(await connect(), log);
     const g = await serve(GatewayService, gatewayServer(gw, log) as unknown as UntypedServiceImplementation);
@@ -270,5 +279,38 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     const outputs = (r: SimResult) => r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, console: v.console }));
     expect(outputs(result)).toEqual(outputs(reference));
     expect(result.vms.every((v) => v.state === 'halted' || v.state === 'faulted')).toBe(true);
+  }, 120_000);
+  it('hands a running simulation to another built-in scheduler service (HTTP swap with service), which finishes it', async () => {
+    const vm = (id: string, image: string, args: string[]): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/${image}`, args, kind: 'linux', engine: 'bt', sched: {} });
+    const spec: SimSpec = {
+      name: 'handover', seed: 1, durationNs: 5e9, trapPath: 'split',
+      scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
+      hosts: [{ id: 'h0', pcpus: 2, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [vm('hello', 'hello.elf', ['x']), vm('sum', 'checksum.elf', ['3']), vm('mat', 'matmul.elf', ['2']), vm('sort', 'sort.elf', ['1']), vm('rec', 'recursion.elf', ['1'])],
+    };
+    const reference = (await runEmbedded(spec)).result;
+    const sim = await submit(spec);
+    await post(`/v1/simulations/${sim}/start`, {});
+    await pauseAfter(sim, 200e6);
+    // Unknown target: refused at once, the simulation stays where it is.
+    const bad = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'nobody' });
+    expect(bad.status).toBe(404);
+    expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'zz-second' })).status).toBe(200);
+    // Adopted paused, as the simulation was; the run-time calls now reach the adopting service.
+    expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('credit');
+    await gw.resume(sim);
+    const { result, events } = await finish(sim);
+    const outputs = (r: SimResult) => r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, console: v.console, instructions: v.instructions }));
+    expect(outputs(result)).toEqual(outputs(reference));
+    expect((await second.status()).counters.adopted).toBe(1);
+    // One gapless numbering of the schedulers' events across both services.
+    const seqs = events.filter((e) => e.source === 'sched').map((e) => Number((e as { seq?: number }).seq)).sort((a, b) => a - b);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    // The metrics carried over: each VM's runstates add up to the whole run, both parts.
+    const end = result.hosts[0].endNs;
+    for (const v of result.vms) {
+      const r = v.sched!;
+      expect([v.id, r.runningNs + r.runnableNs + r.blockedNs + r.offlineNs]).toEqual([v.id, end]);
+    }
   }, 120_000);
 });

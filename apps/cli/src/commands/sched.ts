@@ -5,7 +5,7 @@
  *   vsim sched-credit2 --sim ID [-d VM [-w WEIGHT] [-c CAP]] [-s [-r RATELIMIT_US]]
  *   vsim sched-sedf    --sim ID [-d VM [-p PERIOD_MS] [-s SLICE_MS] [-e EXTRA]]
  *   vsim sched-rtds    --sim ID [-d VM [-p PERIOD_US] [-b BUDGET_US] [-e EXTRATIME]]
- *   vsim sched swap    --sim ID --policy POLICY [--params JSON]      (hot swap)
+ *   vsim sched swap    --sim ID --policy POLICY [--params JSON] [--service INSTANCE]   (hot swap)
  *   vsim sched show    --sim ID
  *
  * Flags and units are xl's (xl(1): sched-credit takes tslice in ms and ratelimit in µs, sched-rtds
@@ -256,6 +256,7 @@ const SCHED_OPTIONS = {
   ...WHERE,
   policy: { type: 'string', valueName: 'POLICY', description: 'swap: the new policy (round-robin, credit, credit2, sedf, rtds)' },
   params: { type: 'string', valueName: 'JSON', description: "swap: the new policy's scheduler-wide parameters, a JSON object (ns)" },
+  service: { type: 'string', valueName: 'INSTANCE', description: 'swap: hand the simulation to this other scheduler service (its registered instance name)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -266,7 +267,10 @@ swap: hot-swaps the scheduler of a running simulation: at its next scheduling
 decision each host hands its run queues over to a new policy (every live vCPU
 joins it, blocked and paused ones asleep), so no vCPU is lost or duplicated;
 the event log records a swap-scheduler event with where the new policy holds
-each vCPU.
+each vCPU. With --service, the simulation moves to another scheduler service
+(another process, e.g. examples/external-scheduler): the current one stops its
+loops at their next boundary and hands their state over; the other continues
+them under --policy (docs/scheduler-protocol.md §8).
 show: prints each host's policy and parameters and each VM's.
 
 Options:
@@ -276,6 +280,7 @@ Exit status: 0 done; 1 refused (the line says why); 2 usage error; 69 no gateway
 
 Example:
   vsim sched swap --nats nats://127.0.0.1:4222 --sim sim-1 --policy credit --params '{"tslice":10000000}'
+  vsim sched swap --nats nats://127.0.0.1:4222 --sim sim-1 --policy round-robin --service fifo-1
 `;
 
 export const schedCommand: Command = {
@@ -310,7 +315,7 @@ export const schedCommand: Command = {
     try {
       return await withGateway(command, o, async (call) => {
         if (verb === 'swap') {
-          await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params });
+          await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params, service: o.service ?? '' });
           return EXIT.ok;
         }
         const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });

@@ -119,6 +119,8 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
     setSchedParams: unary(rpc('SetSchedParams'), address, c.setSchedParams.bind(c), d),
     getSchedParams: unary(rpc('GetSchedParams'), address, c.getSchedParams.bind(c), d),
     swapScheduler: unary(rpc('SwapScheduler'), address, c.swapScheduler.bind(c), d),
+    handover: unary(rpc('Handover'), address, c.handover.bind(c), d),
+    adopt: unary(rpc('Adopt'), address, c.adopt.bind(c), d),
     closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
     status: unary(rpc('Status'), address, c.status.bind(c), d),
     close: () => c.close(),
@@ -189,6 +191,8 @@ export function schedulerControlServer(impl: SchedulerControl, onError?: RpcErro
     setSchedParams: handler('SetSchedParams', (r) => impl.setSchedParams(r), onError),
     getSchedParams: handler('GetSchedParams', (r) => impl.getSchedParams(r), onError),
     swapScheduler: handler('SwapScheduler', (r) => impl.swapScheduler(r), onError),
+    handover: handler('Handover', (r) => impl.handover(r), onError),
+    adopt: handler('Adopt', (r) => impl.adopt(r), onError),
     closeSimulation: handler('CloseSimulation', (r) => impl.closeSimulation(r), onError),
     status: handler('Status', (r) => impl.status(r), onError),
   };

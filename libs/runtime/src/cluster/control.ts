@@ -5,7 +5,7 @@
 
 import { status } from '@grpc/grpc-js';
 import {
-  Ack, AddActionRequest, AddHostRequest, AddVmRequest, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
+  Ack, AddActionRequest, AddHostRequest, AddVmRequest, AdoptRequest, HandoverState, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
   RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, StatusRequest, SwapSchedulerRequest,
 } from '@vsim/proto';
 
@@ -37,6 +37,9 @@ export interface SchedulerControl {
   setSchedParams(req: SetSchedParamsRequest): Promise<Ack>;
   getSchedParams(req: SimulationRef): Promise<SchedParams>;
   swapScheduler(req: SwapSchedulerRequest): Promise<Ack>;
+  /** Handing a running simulation to another scheduler service (docs/scheduler-protocol.md §8). */
+  handover(req: SimulationRef): Promise<HandoverState>;
+  adopt(req: AdoptRequest): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;
 }

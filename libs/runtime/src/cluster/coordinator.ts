@@ -20,7 +20,7 @@ import { SimResult, SimSpec, placeVms, summarize } from '../simulation';
 import { TECHNIQUES } from '../node/vm';
 import { subjects } from '../subjects';
 import { hostPolicySpec } from '../scheduler/cpupool';
-import { ControlLogger, ControlPlane, checkHostId, checkSim, checkVmId, silentLogger } from './control';
+import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -30,6 +30,11 @@ export interface CoordinatorOptions {
   /** Called with each batch of events as it arrives (live progress, event streaming). */
   readonly onEvents?: (host: string, events: readonly Event[]) => void;
   readonly log?: ControlLogger;
+  /**
+   * When the scheduler's Run returns handed over (the simulation went to another scheduler service,
+   * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
+   */
+  readonly onHandover?: () => Promise<SchedulerControl>;
 }
 
 export interface CoordinatedRun {
@@ -132,7 +137,14 @@ export class Coordinator {
       }
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
-      const run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
+      let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
+      while (run.handedOver) {
+        const adopt = this.opts.onHandover;
+        if (!adopt) throw new Error('the scheduler handed the simulation over, but no other scheduler adopts it');
+        const next = await step('waiting for the scheduler that adopts the simulation', adopt);
+        this.adopters.push(next);
+        run = await step('Run on the adopting scheduler', () => next.run({ sim, endNs: spec.durationNs }));
+      }
       await collector.waitFor(run, this.opts.eventsTimeoutMs ?? 30_000);
       const { result } = summarize(spec, placement, run.hosts, collector.events);
       log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done');
@@ -144,9 +156,13 @@ export class Coordinator {
   }
 
   /** CloseSimulation on every service; failures are logged, never thrown (the run's outcome stands). */
+  /** Schedulers that adopted the simulation from the first one, in order. */
+  private readonly adopters: SchedulerControl[] = [];
+
   private async closeEverywhere(sim: string, log: ControlLogger): Promise<void> {
     const targets: [string, () => Promise<unknown>][] = [
       ['scheduler', () => this.control.scheduler.closeSimulation({ sim })],
+      ...this.adopters.map((s, i): [string, () => Promise<unknown>] => [`adopting scheduler ${i + 1}`, () => s.closeSimulation({ sim })]),
       ...[...this.control.nodes].map(([id, n]): [string, () => Promise<unknown>] => [`node ${id}`, () => n.closeSimulation({ sim })]),
       ['hypervisor', () => this.control.hypervisor.closeSimulation({ sim })],
     ];

@@ -4,11 +4,12 @@
 import { status } from '@grpc/grpc-js';
 import { Bus } from '@vsim/bus';
 import {
-  Ack, AddActionRequest, AddHostRequest, AddVmRequest, HostResult, RunRequest, RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest,
-  SimulationRef, SwapSchedulerRequest,
+  Ack, AddActionRequest, AddHostRequest, AddVmRequest, AdoptRequest, HandoverState, HostHandover as HostHandoverMsg, HostResult, RunRequest,
+  RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest,
 } from '@vsim/proto';
-import { HostLoopResult } from '../scheduler/host-loop';
-import { NotFoundError, SchedulerService, SimAction } from '../scheduler/service';
+import { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from '../scheduler/host-loop';
+import { HostHandover, NotFoundError, SchedulerService, SimAction } from '../scheduler/service';
+import { PcpuStats, newVcpuCounters } from '../scheduler/metrics';
 import {
   ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
   invalid, notFound, parseJsonObject, precondition, silentLogger,
@@ -111,7 +112,7 @@ export class SchedulerControlImpl implements SchedulerControl {
       const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
       for (const h of hosts) this.counters.iterations += h.iterations;
       this.log.info({ sim: req.sim, wallMs: Date.now() - started, hosts: hosts.map((h) => ({ host: h.host, endNs: h.endNs, iterations: h.iterations, events: h.events })) }, 'run done');
-      return { hosts };
+      return { hosts, handedOver: loops.some((l) => l.handedOver === true) };
     } catch (err) {
       this.counters.runsFailed++;
       this.log.error({ sim: req.sim, err }, 'run failed');
@@ -162,6 +163,35 @@ export class SchedulerControlImpl implements SchedulerControl {
     return {};
   }
 
+  /** Stops the simulation's loops at their next boundary and returns their state (the pending Run returns handed_over). */
+  async handover(req: SimulationRef): Promise<HandoverState> {
+    const st = this.state(req.sim);
+    const hosts = await st.svc.handover();
+    this.counters.handedOver = (this.counters.handedOver ?? 0) + 1;
+    this.log.info({ sim: req.sim, hosts: hosts.map((h) => ({ host: h.host, nowNs: h.state.nowNs, seq: h.state.seq })) }, 'simulation handed over');
+    return { sim: req.sim, hosts: hosts.map((h) => hostHandoverOf(req.sim, h)) };
+  }
+
+  /** Takes over hosts another scheduler service handed over; the next Run continues them. */
+  async adopt(req: AdoptRequest): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    if (this.sims.has(sim)) throw exists(`simulation ${sim} is already on this scheduler`);
+    if (!req.state || req.state.hosts.length === 0) throw invalid('state names no host to adopt');
+    const params = parseJsonObject('params_json', req.paramsJson);
+    const st: SimState = { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    const hosts = req.state.hosts.map((h) => {
+      checkHostId(h.host);
+      checkCount(`host ${h.host}: pcpus`, h.pcpus, MAX_PCPUS);
+      return hostHandoverFrom(h);
+    });
+    this.runTime(() => st.svc.adopt(hosts, { policy: req.policy, params }));
+    for (const h of hosts) for (const v of h.state.vcpus) st.vms.add(v.vm);
+    this.sims.set(sim, st);
+    this.counters.adopted = (this.counters.adopted ?? 0) + 1;
+    this.log.info({ sim, policy: req.policy, hosts: hosts.map((h) => h.host) }, 'simulation adopted');
+    return {};
+  }
+
   /** A run-time call: bad values are INVALID_ARGUMENT, unknown VMs NOT_FOUND. */
   private runTime(f: () => void): void {
     try {
@@ -206,6 +236,56 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (!st) throw notFound(`simulation ${sim} has no host on this scheduler (call AddHost first)`);
     return st;
   }
+}
+
+/** A handed-over host as HostHandover (control.proto): vsim's own figures travel as JSON. */
+export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
+  const s = h.state;
+  return {
+    host: h.host, pcpus: h.pcpus, nowNs: s.nowNs, seq: s.seq, eventSeq: s.eventSeq, eventsPublished: h.eventsPublished,
+    vcpus: s.vcpus.map((v) => ({
+      vm: v.vm, vcpu: v.vcpu, state: v.stats.state, wakeNs: v.wakeNs, paused: v.paused, paramsJson: JSON.stringify(v.params),
+      runningNs: v.stats.runningNs, waitingNs: v.stats.waitingNs, blockedNs: v.stats.blockedNs, instructions: v.stats.instructions,
+      statsJson: JSON.stringify({ stats: v.stats, marks: v.marks }),
+    })),
+    actions: s.actions.map((a) => ({
+      sim, atNs: a.at, kind: a.kind, vm: 'vm' in a ? a.vm : '', host: a.kind === 'killHost' ? h.host : '',
+      paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '', policy: a.kind === 'swapScheduler' ? a.policy : '',
+    })),
+    loopJson: JSON.stringify({ pcpus: s.pcpus }),
+  };
+}
+
+/** HostHandover (control.proto) back to a host's state; another implementation's JSON may be absent. */
+export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
+  const json = (field: string, text: string): Record<string, unknown> => (text === '' ? {} : parseJsonObject(field, text));
+  const vcpus = m.vcpus.map((v) => {
+    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as { stats?: Partial<VcpuStats>; marks?: LoopState['vcpus'][number]['marks'] };
+    const stats: VcpuStats = {
+      ...newVcpuCounters(), ...extra.stats,
+      runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions, state: v.state,
+    };
+    return {
+      vm: checkVmId(v.vm), vcpu: v.vcpu, wakeNs: v.wakeNs, paused: v.paused, params: json(`vcpus[${v.vm}/${v.vcpu}].params_json`, v.paramsJson), stats,
+      marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
+    };
+  });
+  const actions = m.actions.map((a): PlainLoopAction => {
+    const params = json('actions[].params_json', a.paramsJson);
+    switch (a.kind) {
+      case 'pause': case 'unpause': return { kind: a.kind, at: a.atNs, vm: a.vm };
+      case 'set': return { kind: 'set', at: a.atNs, vm: a.vm, params };
+      case 'setScheduler': return { kind: 'setScheduler', at: a.atNs, params };
+      case 'swapScheduler': return { kind: 'swapScheduler', at: a.atNs, policy: a.policy, params };
+      case 'killHost': return { kind: 'killHost', at: a.atNs };
+      default: throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
+    }
+  });
+  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[] };
+  return {
+    host: m.host, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
+    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [] },
+  };
 }
 
 /** A host loop's outcome as the RunResult carries it; `events` is what the loop published. */

@@ -72,4 +72,14 @@ export class EventStamper {
   make(fields: Partial<Event> & { timeNs: number; kind: string }): Event {
     return Event.fromPartial({ pcpu: -1, vcpu: -1, ...fields, host: this.host, source: this.source, seq: ++this.seq });
   }
+
+  /** The seq of the last event made (0: none yet). */
+  get last(): number {
+    return this.seq;
+  }
+
+  /** Continues a numbering another stamper began (a host handed over between scheduler services). */
+  continueFrom(seq: number): void {
+    this.seq = seq;
+  }
 }

@@ -36,6 +36,34 @@ export interface HostLoopResult {
   /** Per pCPU (by index): busy and idle-while-waiting time. */
   readonly pcpus: readonly PcpuStats[];
   readonly events: readonly Event[];
+  /** The loop stopped because its host was handed to another scheduler service (exportState). */
+  readonly handedOver?: boolean;
+}
+
+/** A pending action in plain data (a swap names its policy instead of carrying a factory). */
+export type PlainLoopAction =
+  | Exclude<LoopAction, { kind: 'swapScheduler' }>
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly params?: Readonly<Record<string, unknown>> };
+
+/** A loop's state at an iteration boundary, for another scheduler service to continue it. */
+export interface LoopState {
+  readonly nowNs: number;
+  /** The last run order's seq. */
+  readonly seq: number;
+  /** The last seq of this loop's own events. */
+  readonly eventSeq: number;
+  readonly vcpus: readonly {
+    readonly vm: string;
+    readonly vcpu: number;
+    readonly wakeNs: number;
+    readonly paused: boolean;
+    readonly params: VmSchedParams;
+    readonly stats: VcpuStats;
+    /** The metrics' per-vCPU bookkeeping (addedNs, wokeAtNs, blockedAtNs, lastPcpu). */
+    readonly marks: { addedNs: number; wokeAtNs: number; blockedAtNs: number; lastPcpu: number };
+  }[];
+  readonly actions: readonly PlainLoopAction[];
+  readonly pcpus: readonly PcpuStats[];
 }
 
 export type RunHost = (order: RunOrder) => Promise<RunReport>;
@@ -280,6 +308,10 @@ export class HostLoop {
   async run(endNs: number): Promise<HostLoopResult> {
     for (;;) {
       while (this.gate) await this.gate.promise;
+      if (this.handoverRequested) {
+        this.handedOver = true;
+        break;
+      }
       this.applyActions();
       if (this.killed || this.now >= endNs || this.alive().length === 0) break;
       // Timers that have fired wake their vCPUs before the policy decides.
@@ -314,7 +346,57 @@ export class HostLoop {
       host: this.host, endNs: this.now, iterations: this.seq,
       vcpus: new Map([...this.tracked].map(([k, t]) => [k, t.stats])), events: this.events,
       pcpus: this.pcpuStats.map((p) => ({ ...p })),
+      handedOver: this.handedOver,
     };
+  }
+
+  // ---- Handover to another scheduler service (docs/scheduler-protocol.md §8) -------------------
+
+  private handoverRequested = false;
+  private handedOver = false;
+
+  /** Stops run() at the next iteration boundary (a paused loop is let go to stop there). */
+  requestHandover(): void {
+    this.handoverRequested = true;
+    this.resume();
+  }
+
+  /** The state another loop continues from (exportState after run() returned, or before it ran). */
+  exportState(): LoopState {
+    const plain = (a: LoopAction): PlainLoopAction => (a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a);
+    return {
+      nowNs: this.now, seq: this.seq, eventSeq: this.stamp.last,
+      vcpus: [...this.tracked.values()].map((t) => ({
+        vm: t.ref.vm, vcpu: t.ref.vcpu, wakeNs: t.wakeNs, paused: t.paused, params: t.params, stats: { ...t.stats },
+        marks: { addedNs: t.addedNs, wokeAtNs: t.wokeAtNs, blockedAtNs: t.blockedAtNs, lastPcpu: t.lastPcpu },
+      })),
+      actions: this.actions.map(plain),
+      pcpus: this.pcpuStats.map((p) => ({ ...p })),
+    };
+  }
+
+  /**
+   * Continues a loop another service exported (call before run(), on a loop with no VM added):
+   * the live vCPUs join this loop's policy as in a swap, the blocked, offline and paused ones
+   * asleep; virtual time, the order and event numbering, and every figure carry on.
+   * `actions` are the pending ones, already turned back into LoopActions by the caller.
+   */
+  importState(s: LoopState, actions: readonly LoopAction[]): void {
+    if (this.tracked.size > 0 || this.seq > 0) throw new Error(`host ${this.host}: importState on a loop that already has state`);
+    this.now = s.nowNs;
+    this.seq = s.seq;
+    this.stamp.continueFrom(s.eventSeq);
+    for (const v of s.vcpus) {
+      const ref = vcpuRef(v.vm, v.vcpu);
+      this.tracked.set(ref.key, { ref, wakeNs: v.wakeNs, paused: v.paused, params: v.params, stats: { ...v.stats }, ...v.marks });
+      if (!isAlive(v.stats.state) && v.stats.state !== VcpuState.VCPU_STATE_OFFLINE) continue;
+      this.policy.add(ref, v.params, this.now);
+      if (v.paused || v.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(ref, this.now);
+    }
+    s.pcpus.forEach((p, i) => {
+      if (this.pcpuStats[i]) this.pcpuStats[i] = { ...p };
+    });
+    for (const a of actions) this.addAction(a);
   }
 
   private recordSwitches(run: readonly (VcpuRef | null)[]): void {

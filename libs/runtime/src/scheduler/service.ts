@@ -5,7 +5,7 @@
 import { Bus } from '@vsim/bus';
 import { EventBatch, RunOrder, RunReport, encode } from '@vsim/proto';
 import { subjects } from '../subjects';
-import { HostLoop, HostLoopResult, LoopVm } from './host-loop';
+import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { RoundRobinPolicy } from './round-robin';
 import { CreditPolicy } from './credit';
@@ -76,6 +76,15 @@ export type SimAction =
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
   | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
   | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
+
+/** One host as handed over between scheduler services. */
+export interface HostHandover {
+  readonly host: string;
+  readonly pcpus: number;
+  /** Events published on vsim.<sim>.events.<host> so far. */
+  readonly eventsPublished: number;
+  readonly state: LoopState;
+}
 
 /** A run-time call named a VM or host the scheduler does not know. */
 export class NotFoundError extends Error {
@@ -230,6 +239,46 @@ export class SchedulerService {
   }
 
   async runAll(endNs: number): Promise<HostLoopResult[]> {
-    return Promise.all([...this.loops.values()].map((l) => l.run(endNs)));
+    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs)));
+    try {
+      return await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private running: Promise<HostLoopResult[]> | undefined;
+
+  // ---- Handover between scheduler services (docs/scheduler-protocol.md §8) ----------------------
+
+  /**
+   * Stops every loop at its next iteration boundary (the pending runAll then returns, its results
+   * marked handedOver) and returns each host's state for another service to continue.
+   */
+  async handover(): Promise<HostHandover[]> {
+    for (const l of this.loops.values()) l.requestHandover();
+    await this.running?.catch(() => undefined);
+    return [...this.loops].map(([host, l]) => {
+      const state = l.exportState();
+      return { host, pcpus: this.pcpus.get(host)!, eventsPublished: this.publishedEvents(host), state };
+    });
+  }
+
+  /** Continues hosts another service handed over, under `policy`, from the next Run on. */
+  adopt(hosts: readonly HostHandover[], policy: PolicySpec): void {
+    for (const h of hosts) makePolicy(policy, h.pcpus); // validate first: all or nothing
+    for (const h of hosts) {
+      if (this.loops.has(h.host)) throw new RangeError(`host ${h.host} is already driven here`);
+      this.addHost(h.host, h.pcpus, policy);
+      const actions: LoopAction[] = h.state.actions.map((a) => {
+        if (a.kind !== 'swapScheduler') return a;
+        const spec = { policy: a.policy, params: a.params ?? {} };
+        makePolicy(spec, h.pcpus);
+        return { ...a, make: () => makePolicy(spec, h.pcpus) };
+      });
+      this.loops.get(h.host)!.importState(h.state, actions);
+      this.published.set(h.host, h.eventsPublished);
+      for (const v of h.state.vcpus) this.hostOfVm.set(v.vm, h.host);
+    }
   }
 }

@@ -155,6 +155,11 @@ export interface HostResult {
 
 export interface RunResult {
   hosts: HostResult[];
+  /**
+   * The loops stopped because the simulation was handed to another scheduler service (Handover):
+   * the run goes on there; these figures are as far as this service took it.
+   */
+  handedOver: boolean;
 }
 
 /**
@@ -190,6 +195,67 @@ export interface SwapSchedulerRequest {
   sim: string;
   policy: string;
   /** The new policy's scheduler-wide parameters as JSON. */
+  paramsJson: string;
+  /**
+   * Gateway only: hand the simulation to this other scheduler service (the instance name it
+   * registered as vsim-scheduler), which runs it on with `policy`.
+   */
+  service: string;
+}
+
+/** One vCPU as the old service leaves it. */
+export interface VcpuHandover {
+  vm: string;
+  vcpu: number;
+  state: VcpuState;
+  /** BLOCKED: when its timer fires (0: none armed). */
+  wakeNs: number;
+  /** Paused by a pause action. */
+  paused: boolean;
+  /** Its scheduling parameters as JSON. */
+  paramsJson: string;
+  runningNs: number;
+  waitingNs: number;
+  blockedNs: number;
+  instructions: number;
+  /**
+   * Implementation-specific figures (vsim's: the scheduling metrics' counters) as JSON; a service
+   * that does not know them ignores them.
+   */
+  statsJson: string;
+}
+
+/** One host's loop as the old service leaves it, at an iteration boundary. */
+export interface HostHandover {
+  host: string;
+  pcpus: number;
+  /** Virtual time reached; the next order starts here. */
+  nowNs: number;
+  /** The last RunOrder seq sent; the next order is seq + 1. */
+  seq: number;
+  /** The last seq of the old service's own events (source "sched") on this host; continue from it. */
+  eventSeq: number;
+  /** Events published so far on vsim.<sim>.events.<host>; HostResult.events must count them too. */
+  eventsPublished: number;
+  vcpus: VcpuHandover[];
+  /** Timed actions not applied yet. */
+  actions: AddActionRequest[];
+  /** Implementation-specific loop state (vsim's: per-pCPU metrics) as JSON. */
+  loopJson: string;
+}
+
+export interface HandoverState {
+  sim: string;
+  hosts: HostHandover[];
+}
+
+export interface AdoptRequest {
+  sim: string;
+  state:
+    | HandoverState
+    | undefined;
+  /** The policy the adopting service runs the hosts with, and its parameters. */
+  policy: string;
   paramsJson: string;
 }
 
@@ -2109,13 +2175,16 @@ export const HostResult: MessageFns<HostResult> = {
 };
 
 function createBaseRunResult(): RunResult {
-  return { hosts: [] };
+  return { hosts: [], handedOver: false };
 }
 
 export const RunResult: MessageFns<RunResult> = {
   encode(message: RunResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.hosts) {
       HostResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.handedOver !== false) {
+      writer.uint32(16).bool(message.handedOver);
     }
     return writer;
   },
@@ -2141,6 +2210,14 @@ export const RunResult: MessageFns<RunResult> = {
             message.hosts.push(HostResult.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.handedOver = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2156,6 +2233,11 @@ export const RunResult: MessageFns<RunResult> = {
   fromJSON(object: any): RunResult {
     return {
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostResult.fromJSON(e)) : [],
+      handedOver: isSet(object.handedOver)
+        ? globalThis.Boolean(object.handedOver)
+        : isSet(object.handed_over)
+        ? globalThis.Boolean(object.handed_over)
+        : false,
     };
   },
 
@@ -2163,6 +2245,9 @@ export const RunResult: MessageFns<RunResult> = {
     const obj: any = {};
     if (message.hosts?.length) {
       obj.hosts = message.hosts.map((e) => HostResult.toJSON(e));
+    }
+    if (message.handedOver !== false) {
+      obj.handedOver = message.handedOver;
     }
     return obj;
   },
@@ -2173,6 +2258,7 @@ export const RunResult: MessageFns<RunResult> = {
   fromPartial(object: DeepPartial<RunResult>): RunResult {
     const message = createBaseRunResult();
     message.hosts = object.hosts?.map((e) => HostResult.fromPartial(e)) || [];
+    message.handedOver = object.handedOver ?? false;
     return message;
   },
 };
@@ -2299,7 +2385,7 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
 };
 
 function createBaseSwapSchedulerRequest(): SwapSchedulerRequest {
-  return { sim: "", policy: "", paramsJson: "" };
+  return { sim: "", policy: "", paramsJson: "", service: "" };
 }
 
 export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
@@ -2312,6 +2398,9 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
     }
     if (message.paramsJson !== "") {
       writer.uint32(26).string(message.paramsJson);
+    }
+    if (message.service !== "") {
+      writer.uint32(34).string(message.service);
     }
     return writer;
   },
@@ -2353,6 +2442,14 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
             message.paramsJson = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2374,6 +2471,7 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
         : isSet(object.params_json)
         ? globalThis.String(object.params_json)
         : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
     };
   },
 
@@ -2388,6 +2486,9 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
     if (message.paramsJson !== "") {
       obj.paramsJson = message.paramsJson;
     }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
     return obj;
   },
 
@@ -2397,6 +2498,707 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
   fromPartial(object: DeepPartial<SwapSchedulerRequest>): SwapSchedulerRequest {
     const message = createBaseSwapSchedulerRequest();
     message.sim = object.sim ?? "";
+    message.policy = object.policy ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseVcpuHandover(): VcpuHandover {
+  return {
+    vm: "",
+    vcpu: 0,
+    state: 0,
+    wakeNs: 0,
+    paused: false,
+    paramsJson: "",
+    runningNs: 0,
+    waitingNs: 0,
+    blockedNs: 0,
+    instructions: 0,
+    statsJson: "",
+  };
+}
+
+export const VcpuHandover: MessageFns<VcpuHandover> = {
+  encode(message: VcpuHandover, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vm !== "") {
+      writer.uint32(10).string(message.vm);
+    }
+    if (message.vcpu !== 0) {
+      writer.uint32(16).uint32(message.vcpu);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.wakeNs !== 0) {
+      writer.uint32(32).uint64(message.wakeNs);
+    }
+    if (message.paused !== false) {
+      writer.uint32(40).bool(message.paused);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(50).string(message.paramsJson);
+    }
+    if (message.runningNs !== 0) {
+      writer.uint32(56).uint64(message.runningNs);
+    }
+    if (message.waitingNs !== 0) {
+      writer.uint32(64).uint64(message.waitingNs);
+    }
+    if (message.blockedNs !== 0) {
+      writer.uint32(72).uint64(message.blockedNs);
+    }
+    if (message.instructions !== 0) {
+      writer.uint32(80).uint64(message.instructions);
+    }
+    if (message.statsJson !== "") {
+      writer.uint32(90).string(message.statsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VcpuHandover {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVcpuHandover();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.vcpu = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.wakeNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.runningNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.waitingNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.blockedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.instructions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.statsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VcpuHandover {
+    return {
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
+      state: isSet(object.state) ? vcpuStateFromJSON(object.state) : 0,
+      wakeNs: isSet(object.wakeNs)
+        ? globalThis.Number(object.wakeNs)
+        : isSet(object.wake_ns)
+        ? globalThis.Number(object.wake_ns)
+        : 0,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+      runningNs: isSet(object.runningNs)
+        ? globalThis.Number(object.runningNs)
+        : isSet(object.running_ns)
+        ? globalThis.Number(object.running_ns)
+        : 0,
+      waitingNs: isSet(object.waitingNs)
+        ? globalThis.Number(object.waitingNs)
+        : isSet(object.waiting_ns)
+        ? globalThis.Number(object.waiting_ns)
+        : 0,
+      blockedNs: isSet(object.blockedNs)
+        ? globalThis.Number(object.blockedNs)
+        : isSet(object.blocked_ns)
+        ? globalThis.Number(object.blocked_ns)
+        : 0,
+      instructions: isSet(object.instructions) ? globalThis.Number(object.instructions) : 0,
+      statsJson: isSet(object.statsJson)
+        ? globalThis.String(object.statsJson)
+        : isSet(object.stats_json)
+        ? globalThis.String(object.stats_json)
+        : "",
+    };
+  },
+
+  toJSON(message: VcpuHandover): unknown {
+    const obj: any = {};
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.vcpu !== 0) {
+      obj.vcpu = Math.round(message.vcpu);
+    }
+    if (message.state !== 0) {
+      obj.state = vcpuStateToJSON(message.state);
+    }
+    if (message.wakeNs !== 0) {
+      obj.wakeNs = Math.round(message.wakeNs);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    if (message.runningNs !== 0) {
+      obj.runningNs = Math.round(message.runningNs);
+    }
+    if (message.waitingNs !== 0) {
+      obj.waitingNs = Math.round(message.waitingNs);
+    }
+    if (message.blockedNs !== 0) {
+      obj.blockedNs = Math.round(message.blockedNs);
+    }
+    if (message.instructions !== 0) {
+      obj.instructions = Math.round(message.instructions);
+    }
+    if (message.statsJson !== "") {
+      obj.statsJson = message.statsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VcpuHandover>): VcpuHandover {
+    return VcpuHandover.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VcpuHandover>): VcpuHandover {
+    const message = createBaseVcpuHandover();
+    message.vm = object.vm ?? "";
+    message.vcpu = object.vcpu ?? 0;
+    message.state = object.state ?? 0;
+    message.wakeNs = object.wakeNs ?? 0;
+    message.paused = object.paused ?? false;
+    message.paramsJson = object.paramsJson ?? "";
+    message.runningNs = object.runningNs ?? 0;
+    message.waitingNs = object.waitingNs ?? 0;
+    message.blockedNs = object.blockedNs ?? 0;
+    message.instructions = object.instructions ?? 0;
+    message.statsJson = object.statsJson ?? "";
+    return message;
+  },
+};
+
+function createBaseHostHandover(): HostHandover {
+  return {
+    host: "",
+    pcpus: 0,
+    nowNs: 0,
+    seq: 0,
+    eventSeq: 0,
+    eventsPublished: 0,
+    vcpus: [],
+    actions: [],
+    loopJson: "",
+  };
+}
+
+export const HostHandover: MessageFns<HostHandover> = {
+  encode(message: HostHandover, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.pcpus !== 0) {
+      writer.uint32(16).uint32(message.pcpus);
+    }
+    if (message.nowNs !== 0) {
+      writer.uint32(24).uint64(message.nowNs);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).uint64(message.seq);
+    }
+    if (message.eventSeq !== 0) {
+      writer.uint32(40).uint64(message.eventSeq);
+    }
+    if (message.eventsPublished !== 0) {
+      writer.uint32(48).uint64(message.eventsPublished);
+    }
+    for (const v of message.vcpus) {
+      VcpuHandover.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.actions) {
+      AddActionRequest.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.loopJson !== "") {
+      writer.uint32(74).string(message.loopJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostHandover {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostHandover();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pcpus = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nowNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.eventSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.eventsPublished = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.vcpus.push(VcpuHandover.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.actions.push(AddActionRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.loopJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostHandover {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      pcpus: isSet(object.pcpus) ? globalThis.Number(object.pcpus) : 0,
+      nowNs: isSet(object.nowNs)
+        ? globalThis.Number(object.nowNs)
+        : isSet(object.now_ns)
+        ? globalThis.Number(object.now_ns)
+        : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      eventSeq: isSet(object.eventSeq)
+        ? globalThis.Number(object.eventSeq)
+        : isSet(object.event_seq)
+        ? globalThis.Number(object.event_seq)
+        : 0,
+      eventsPublished: isSet(object.eventsPublished)
+        ? globalThis.Number(object.eventsPublished)
+        : isSet(object.events_published)
+        ? globalThis.Number(object.events_published)
+        : 0,
+      vcpus: globalThis.Array.isArray(object?.vcpus)
+        ? object.vcpus.map((e: any) => VcpuHandover.fromJSON(e))
+        : [],
+      actions: globalThis.Array.isArray(object?.actions)
+        ? object.actions.map((e: any) => AddActionRequest.fromJSON(e))
+        : [],
+      loopJson: isSet(object.loopJson)
+        ? globalThis.String(object.loopJson)
+        : isSet(object.loop_json)
+        ? globalThis.String(object.loop_json)
+        : "",
+    };
+  },
+
+  toJSON(message: HostHandover): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.pcpus !== 0) {
+      obj.pcpus = Math.round(message.pcpus);
+    }
+    if (message.nowNs !== 0) {
+      obj.nowNs = Math.round(message.nowNs);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.eventSeq !== 0) {
+      obj.eventSeq = Math.round(message.eventSeq);
+    }
+    if (message.eventsPublished !== 0) {
+      obj.eventsPublished = Math.round(message.eventsPublished);
+    }
+    if (message.vcpus?.length) {
+      obj.vcpus = message.vcpus.map((e) => VcpuHandover.toJSON(e));
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions.map((e) => AddActionRequest.toJSON(e));
+    }
+    if (message.loopJson !== "") {
+      obj.loopJson = message.loopJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HostHandover>): HostHandover {
+    return HostHandover.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HostHandover>): HostHandover {
+    const message = createBaseHostHandover();
+    message.host = object.host ?? "";
+    message.pcpus = object.pcpus ?? 0;
+    message.nowNs = object.nowNs ?? 0;
+    message.seq = object.seq ?? 0;
+    message.eventSeq = object.eventSeq ?? 0;
+    message.eventsPublished = object.eventsPublished ?? 0;
+    message.vcpus = object.vcpus?.map((e) => VcpuHandover.fromPartial(e)) || [];
+    message.actions = object.actions?.map((e) => AddActionRequest.fromPartial(e)) || [];
+    message.loopJson = object.loopJson ?? "";
+    return message;
+  },
+};
+
+function createBaseHandoverState(): HandoverState {
+  return { sim: "", hosts: [] };
+}
+
+export const HandoverState: MessageFns<HandoverState> = {
+  encode(message: HandoverState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    for (const v of message.hosts) {
+      HostHandover.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandoverState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandoverState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hosts.push(HostHandover.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandoverState {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostHandover.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: HandoverState): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => HostHandover.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HandoverState>): HandoverState {
+    return HandoverState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HandoverState>): HandoverState {
+    const message = createBaseHandoverState();
+    message.sim = object.sim ?? "";
+    message.hosts = object.hosts?.map((e) => HostHandover.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAdoptRequest(): AdoptRequest {
+  return { sim: "", state: undefined, policy: "", paramsJson: "" };
+}
+
+export const AdoptRequest: MessageFns<AdoptRequest> = {
+  encode(message: AdoptRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.state !== undefined) {
+      HandoverState.encode(message.state, writer.uint32(18).fork()).join();
+    }
+    if (message.policy !== "") {
+      writer.uint32(26).string(message.policy);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(34).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdoptRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdoptRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = HandoverState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdoptRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      state: isSet(object.state) ? HandoverState.fromJSON(object.state) : undefined,
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: AdoptRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.state !== undefined) {
+      obj.state = HandoverState.toJSON(message.state);
+    }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AdoptRequest>): AdoptRequest {
+    return AdoptRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AdoptRequest>): AdoptRequest {
+    const message = createBaseAdoptRequest();
+    message.sim = object.sim ?? "";
+    message.state = (object.state !== undefined && object.state !== null)
+      ? HandoverState.fromPartial(object.state)
+      : undefined;
     message.policy = object.policy ?? "";
     message.paramsJson = object.paramsJson ?? "";
     return message;
@@ -3603,6 +4405,29 @@ export const SchedulerControlService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * Optional: stop every loop of the simulation at its next iteration boundary and return their
+   * state; the pending Run then returns with handed_over. Adopt takes such a state over and
+   * continues the loops on the next Run.
+   */
+  handover: {
+    path: "/vsim.v1.SchedulerControl/Handover" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: HandoverState): Buffer => Buffer.from(HandoverState.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandoverState => HandoverState.decode(value),
+  },
+  adopt: {
+    path: "/vsim.v1.SchedulerControl/Adopt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AdoptRequest): Buffer => Buffer.from(AdoptRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AdoptRequest => AdoptRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   closeSimulation: {
     path: "/vsim.v1.SchedulerControl/CloseSimulation" as const,
     requestStream: false as const,
@@ -3636,6 +4461,13 @@ export interface SchedulerControlServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /**
+   * Optional: stop every loop of the simulation at its next iteration boundary and return their
+   * state; the pending Run then returns with handed_over. Adopt takes such a state over and
+   * continues the loops on the next Run.
+   */
+  handover: handleUnaryCall<SimulationRef, HandoverState>;
+  adopt: handleUnaryCall<AdoptRequest, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<StatusRequest, ServiceStatus>;
 }
@@ -3757,6 +4589,38 @@ export interface SchedulerControlClient extends Client {
   ): ClientUnaryCall;
   swapScheduler(
     request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * Optional: stop every loop of the simulation at its next iteration boundary and return their
+   * state; the pending Run then returns with handed_over. Adopt takes such a state over and
+   * continues the loops on the next Run.
+   */
+  handover(
+    request: SimulationRef,
+    callback: (error: ServiceError | null, response: HandoverState) => void,
+  ): ClientUnaryCall;
+  handover(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandoverState) => void,
+  ): ClientUnaryCall;
+  handover(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandoverState) => void,
+  ): ClientUnaryCall;
+  adopt(request: AdoptRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  adopt(
+    request: AdoptRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  adopt(
+    request: AdoptRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
