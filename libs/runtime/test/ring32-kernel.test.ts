@@ -238,6 +238,27 @@ describe('vCPUs of another ISA', () => {
     expect(cross.chargedCycles / same.chargedCycles).toBeCloseTo(DEFAULT_EXPANSION_FACTORS.dispatch, 6);
   });
 
+  it('runs in host slices, emulated at an expansion factor, with the same output', () => {
+    for (const technique of ['native', 'code-patching'] as const) {
+      const direct = runRing32(kernel, { technique });
+      const vm = new Ring32Vm(kernel, { technique, engine: 'direct', expansion: 4 });
+      let out = '';
+      let stop = 'budget';
+      for (let i = 0; i < 10_000 && stop === 'budget'; i++) {
+        stop = vm.runSlice(10_000);
+        out += vm.drainConsole();
+      }
+      expect({ technique, stop, out }).toEqual({ technique, stop: 'exit', out: EXPECTED });
+      // The guest's cycles on the engine cost 4x; the hypervisor's exits (most of code patching's cycles) do not scale.
+      if (technique === 'native') {
+        expect(vm.hart.cycles).toBeGreaterThan(3.5 * direct.cycles);
+        expect(vm.hart.cycles).toBeLessThan(4.5 * direct.cycles);
+      } else {
+        expect(vm.hart.cycles).toBeGreaterThan(direct.cycles + 2 * direct.instructions);
+      }
+    }
+  });
+
   it('has expansion factors ordered as the engines\' measured speed, adjustable with clear errors', () => {
     const f = DEFAULT_EXPANSION_FACTORS;
     expect(f.bt).toBeLessThan(f.indirect);

@@ -55,6 +55,11 @@ export interface Ring32VmOptions {
   readonly observeCritical?: boolean;
   readonly ramSize?: number;
   /**
+   * Host instructions per guest instruction when the host emulates this VM's ISA (cross-isa.ts):
+   * the cycles the guest spends on the engine are multiplied by it. Default 1 (direct execution).
+   */
+  readonly expansion?: number;
+  /**
    * Code patching only: scan code first reached at run time (default true). Off, the kernel's code
    * behind computed jumps runs unpatched — to show that the static scan alone is not enough.
    */
@@ -117,6 +122,8 @@ export class Ring32Vm {
   private readonly pv?: Paravirt;
   private readonly observations = new Map<string, CriticalObservation>();
   private stopped?: VmStop;
+  /** An emulated HLT is waiting for the virtual timer. */
+  private halted = false;
   private blocksCharged = 0;
 
   /** Runs an assembled image, a parsed ring32 ELF, or the bytes of one (guests/ring32/bin/*.elf). */
@@ -232,17 +239,10 @@ export class Ring32Vm {
     throw new VmStop('fault', detail);
   }
 
-  /** HLT on the virtual machine: nothing to do if the timer is pending, else wait for it. */
-  private waitForTimer(): void {
+  /** HLT on the virtual machine: nothing to do if the timer is pending, else the vCPU waits for it (like a native HLT). */
+  private hlt(): void {
     if (this.hart.time() >= this.v.timecmp) return;
-    const wait = this.cyclesUntil(this.v.timecmp);
-    if (!Number.isFinite(wait)) throw new VmStop('fault', 'deadlock: hlt with no timer armed');
-    this.hart.cycles += wait;
-  }
-
-  private cyclesUntil(ticks: number): number {
-    if (!Number.isFinite(ticks)) return Number.POSITIVE_INFINITY;
-    return Math.max(0, ticks * this.hart.cyclesPerTick - this.hart.timeSkew - this.hart.cycles);
+    this.halted = true; // seen by runSlice after the exit, or by translatedCall
   }
 
   // ---------------------------------------------------------------- interpreter routines
@@ -261,7 +261,7 @@ export class Ring32Vm {
     const rs1 = (w >>> 12) & 15;
     const setRd = (v: number) => { if (rd !== 0) x[rd] = v | 0; };
     switch (d.name) {
-      case 'hlt': this.waitForTimer(); return { name: 'r32.hlt', next };
+      case 'hlt': this.hlt(); return { name: 'r32.hlt', next };
       case 'iret': {
         // IRET: ring <- PRING, IF <- PIF (PRING and PIF themselves stay), pc <- EPC.
         const s = this.virtualPsw();
@@ -425,6 +425,7 @@ export class Ring32Vm {
     try {
       const r = this.emulate(w, pc);
       this.calls[r.name] = (this.calls[r.name] ?? 0) + 1;
+      if (this.halted) h.requestStop(Stop.Wfi); // leave the translated block: the vCPU waits
       h.hookCost = this.costs.translatedCall + this.costs.emulate + (h.cycles - before);
       h.cycles = before;
       return r.next;
@@ -507,28 +508,36 @@ export class Ring32Vm {
     this.blocksCharged = blocks;
   }
 
-  run(maxCycles = 5e8): Ring32VmResult {
+  private ended?: { outcome: 'exit' | 'fault'; fault?: string };
+
+  /**
+   * Runs the vCPU for at most `budget` cycles, as a host runs it in a scheduling slice: returns
+   * 'budget', 'wfi' (HLT with nothing pending: the host may run others until cyclesUntilTimer()),
+   * 'exit' (it powered off) or 'fault'.
+   */
+  runSlice(budget: number): 'budget' | 'wfi' | 'exit' | 'fault' {
     const h = this.hart;
-    const end = h.cycles + maxCycles;
-    let outcome: Ring32VmResult['outcome'] = 'budget';
-    let fault: string | undefined;
+    if (this.ended) return this.ended.outcome;
+    const end = h.cycles + budget;
+    const expansion = this.opts.expansion ?? 1;
     while (h.cycles < end) {
-      const stop = this.engine.run(end - h.cycles);
+      const before = h.cycles;
+      const stop = this.engine.run(Math.max(1, Math.floor((end - h.cycles) / expansion)));
+      if (expansion !== 1) h.cycles += (h.cycles - before) * (expansion - 1);
       this.chargeTranslation();
       if (this.stopped) {
-        outcome = this.stopped.outcome;
-        if (outcome === 'fault') fault = this.stopped.detail;
-        break;
+        this.ended = { outcome: this.stopped.outcome, fault: this.stopped.outcome === 'fault' ? this.stopped.detail : undefined };
+        return this.ended.outcome;
       }
-      if (stop === Stop.Halt) { outcome = 'exit'; break; }
-      if (stop === Stop.Wfi) {
-        const wait = h.cyclesUntilNextTimer();
-        if (!Number.isFinite(wait)) { outcome = 'deadlock'; break; }
-        h.cycles = Math.min(end, h.cycles + wait);
-        continue;
+      if (stop === Stop.Halt) {
+        this.ended = { outcome: 'exit' };
+        return 'exit';
       }
       if (stop === Stop.Trap) {
-        if (this.technique === 'native') { outcome = 'fault'; fault = `unexpected exit, cause ${h.exitCause}`; break; }
+        if (this.technique === 'native') {
+          this.ended = { outcome: 'fault', fault: `unexpected exit, cause ${h.exitCause}` };
+          return 'fault';
+        }
         try {
           const name = this.handleExit();
           this.exits[name] = (this.exits[name] ?? 0) + 1;
@@ -536,17 +545,49 @@ export class Ring32Vm {
           if (!(e instanceof VmStop)) throw e;
           const name = e.outcome === 'exit' ? (this.pv ? 'r32.hcall.shutdown' : 'r32.out.exit') : 'fault';
           this.exits[name] = (this.exits[name] ?? 0) + 1;
-          outcome = e.outcome;
-          if (e.outcome === 'fault') fault = e.detail;
-          break;
+          this.ended = { outcome: e.outcome, fault: e.outcome === 'fault' ? e.detail : undefined };
+          return e.outcome;
         }
       }
+      if (stop === Stop.Wfi || this.halted) {
+        this.halted = false;
+        if (h.cyclesUntilNextTimer() > 0) return 'wfi';
+      }
+    }
+    return 'budget';
+  }
+
+  /** Cycles until the (virtual) timer fires: 0 if pending, +Infinity if disarmed. */
+  cyclesUntilTimer(): number {
+    return this.hart.cyclesUntilNextTimer();
+  }
+
+  /** Console bytes written since the last call. */
+  drainConsole(): string {
+    const s = Buffer.from(this.out.slice(this.drained)).toString('latin1');
+    this.drained = this.out.length;
+    return s;
+  }
+  private drained = 0;
+
+  /** Runs to the end (or `maxCycles`), skipping the time HLT waits, as the bare machine does. */
+  run(maxCycles = 5e8): Ring32VmResult {
+    const h = this.hart;
+    const end = h.cycles + maxCycles;
+    let outcome: Ring32VmResult['outcome'] = 'budget';
+    while (h.cycles < end) {
+      const stop = this.runSlice(end - h.cycles);
+      if (stop === 'budget') break;
+      if (stop !== 'wfi') { outcome = stop; break; }
+      const wait = this.cyclesUntilTimer();
+      if (!Number.isFinite(wait)) { outcome = 'deadlock'; break; }
+      h.cycles = Math.min(end, h.cycles + wait);
     }
     return {
       technique: this.technique, outcome, exitCode: h.exitCode, console: Buffer.from(this.out).toString('latin1'),
       instructions: h.instret, cycles: h.cycles, exits: { ...this.exits }, translatedCalls: { ...this.calls },
       hypercalls: this.hypercalls, patching: this.patcher ? { ...this.patcher.stats } : undefined,
-      critical: [...this.observations.values()].sort((a, b) => a.pc - b.pc), fault,
+      critical: [...this.observations.values()].sort((a, b) => a.pc - b.pc), fault: this.ended?.fault,
     };
   }
 }
