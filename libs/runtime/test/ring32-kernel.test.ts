@@ -7,7 +7,7 @@ import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Ring32Machine, assembleRing32, writeRing32Elf } from '@vsim/isa';
 import {
-  buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocess, runOnHost, runRing32, Ring32Vm, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
+  buildRing32Kernel, defaultRv32Guest, diagnoseRing32, makeExpansionFactors, preprocessRing32 as preprocess, runOnHost, runRing32, Ring32Vm, Ring32VmResult, DEFAULT_EXPANSION_FACTORS,
 } from '../src/ring32';
 
 const EXPECTED = readFileSync(resolve(__dirname, '../../../guests/ring32/expected/kernel.txt'), 'latin1');
