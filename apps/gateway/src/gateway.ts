@@ -3,7 +3,7 @@
 // run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
 
 import { NatsBus } from '@vsim/bus';
-import { Event, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
+import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
 import {
   ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
   schedulerControlClient,
@@ -37,7 +37,7 @@ export interface Simulation {
   /** Host -> cpu-node id, once running. */
   assignment?: Readonly<Record<string, string>>;
   /** The control plane the simulation runs on, while it runs (for Pause/Resume). */
-  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler' | 'handover'> };
+  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler' | 'handover' | 'adopt'> };
   /** The gRPC address of the scheduler running it now. */
   schedulerAddress?: string;
   /** While it is handed to another scheduler service: resolves with that one once it adopted it. */
@@ -160,8 +160,11 @@ export class Gateway {
     });
     sim.adoption.catch(() => undefined); // the Coordinator reports it
     sim.extraClients.push(next);
+    // What the current scheduler runs, to take the simulation back if the other one refuses it.
+    const before = await current.getSchedParams({ sim: req.sim }).catch(() => undefined);
+    let state: HandoverState | undefined;
     try {
-      const state = await current.handover({ sim: req.sim });
+      state = await current.handover({ sim: req.sim });
       await next.adopt({ sim: req.sim, state, policy: req.policy, paramsJson: req.paramsJson });
       if (sim.state === 'paused') await next.pause({ sim: req.sim });
       sim.control = { scheduler: next };
@@ -170,7 +173,19 @@ export class Gateway {
       adopted(next);
       this.log.info({ sim: req.sim, to: req.service, grpc: found.grpc, policy: req.policy, hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })) }, 'simulation handed to another scheduler');
     } catch (err) {
-      failed(err);
+      // Refused after the loops stopped: hand them back to where they were, if that one can adopt.
+      const back = state && before?.hosts[0] && await current.adopt({ sim: req.sim, state, policy: before.hosts[0].policy, paramsJson: before.hosts[0].paramsJson })
+        .then(async () => {
+          if (sim.state === 'paused') await current.pause({ sim: req.sim });
+          return true;
+        }, () => false);
+      sim.adoption = undefined;
+      if (back) {
+        adopted(current as SchedulerControl);
+        this.log.warn({ sim: req.sim, to: req.service, err }, 'the other scheduler refused the simulation: it goes on where it was');
+      } else {
+        failed(err);
+      }
       throw err;
     }
   }

@@ -68,6 +68,7 @@ function httpStatusOf(code: number): number {
     case ControlStatus.NOT_FOUND: return 404;
     case ControlStatus.FAILED_PRECONDITION: case ControlStatus.ALREADY_EXISTS: return 409;
     case ControlStatus.UNAVAILABLE: return 503;
+    case ControlStatus.UNIMPLEMENTED: return 501;
     default: return 500;
   }
 }

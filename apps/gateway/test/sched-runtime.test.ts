@@ -295,6 +295,13 @@ if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MIS
     // Unknown target: refused at once, the simulation stays where it is.
     const bad = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'nobody' });
     expect(bad.status).toBe(404);
+    // A policy the other service refuses: its reason comes back (400) after the loops stopped, and
+    // the simulation is taken back where it was and goes on.
+    const refused = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'lottery', service: 'zz-second' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/scheduler policy 'lottery' is not implemented/);
+    expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('round-robin');
+    expect(gw.status(sim).state).toBe('paused');
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'zz-second' })).status).toBe(200);
     // Adopted paused, as the simulation was; the run-time calls now reach the adopting service.
     expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('credit');

@@ -21,6 +21,8 @@ interface SimState {
   readonly svc: SchedulerService;
   readonly vms: Set<string>;
   running: boolean;
+  /** Its loops were handed to another service (it may be adopted back, e.g. when that one refused). */
+  handedOver?: boolean;
 }
 
 export class SchedulerControlImpl implements SchedulerControl {
@@ -167,6 +169,7 @@ export class SchedulerControlImpl implements SchedulerControl {
   async handover(req: SimulationRef): Promise<HandoverState> {
     const st = this.state(req.sim);
     const hosts = await st.svc.handover();
+    st.handedOver = true;
     this.counters.handedOver = (this.counters.handedOver ?? 0) + 1;
     this.log.info({ sim: req.sim, hosts: hosts.map((h) => ({ host: h.host, nowNs: h.state.nowNs, seq: h.state.seq })) }, 'simulation handed over');
     return { sim: req.sim, hosts: hosts.map((h) => hostHandoverOf(req.sim, h)) };
@@ -175,7 +178,8 @@ export class SchedulerControlImpl implements SchedulerControl {
   /** Takes over hosts another scheduler service handed over; the next Run continues them. */
   async adopt(req: AdoptRequest): Promise<Ack> {
     const sim = checkSim(req.sim);
-    if (this.sims.has(sim)) throw exists(`simulation ${sim} is already on this scheduler`);
+    const had = this.sims.get(sim);
+    if (had && !(had.handedOver && !had.running)) throw exists(`simulation ${sim} is already on this scheduler`);
     if (!req.state || req.state.hosts.length === 0) throw invalid('state names no host to adopt');
     const params = parseJsonObject('params_json', req.paramsJson);
     const st: SimState = { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
