@@ -15,10 +15,12 @@
 # programs), bin/bare-<name>.elf for bare/<name>.S (bare-machine tests),
 # bin/sbi-<name>.elf for sbi/sbi-<name>.c (S-mode guests of the hypervisor,
 # which talk to it through the SBI), and for each kernel workload <w> (cpu,
-# syscall, timer, io) bin/kernel-<w>.elf and bin/kernel-pv-<w>.elf (the
+# syscall, timer, io and the nanobenchmarks nnull, nsyscall, ntimer, nmask,
+# ncsr) bin/kernel-<w>.elf and bin/kernel-pv-<w>.elf (the
 # S-mode kernel in kernel/, unmodified and paravirtualized) and
-# bin/native-kernel-<w>.elf, bin/native-kernel-pv-<w>.elf (the same kernel
-# behind the M-mode firmware in firmware/, for the bare machine).  The 2-hart
+# bin/native-kernel-<w>.elf (the unmodified kernel behind the M-mode
+# firmware in firmware/, for the bare machine; the paravirtual kernel only
+# runs under the hypervisor).  The 2-hart
 # build (-DSMP, kernel/smp*.{c,h,S}): bin/kernel-smp.elf, kernel-pv-smp.elf
 # and native-kernel-smp.elf (2 harts, firmware with HSM and IPIs).
 # expected/native-kernel-<w>.txt (their console output) is not generated
@@ -172,12 +174,13 @@ done
 # ------------------------------------------- kernel + native firmware
 # One S-mode kernel (kernel/) built per workload (-DWORKLOAD_<W>) and in two
 # variants: unmodified (privileged operations inline) and paravirtualized
-# (-DPARAVIRT: the same operations through the out-of-line hv_* layer).
+# (-DPARAVIRT: deprivileged, hypercalls instead of privileged operations).
 # kernel[-pv]-<w>.elf is the kernel alone at 0x80200000 (kernel/link.ld);
-# native-kernel[-pv]-<w>.elf adds the M-mode firmware (firmware/, objects
+# native-kernel-<w>.elf adds the M-mode firmware (firmware/, objects
 # named fw-*.o) at 0x80000000 in the same ELF (firmware/link.ld), for the
 # bare machine.
-KERNEL_WORKLOADS=(cpu syscall timer io)
+# n*: the nanobenchmarks (workloads.c), nnull their empty-loop baseline.
+KERNEL_WORKLOADS=(cpu syscall timer io nnull nsyscall ntimer nmask ncsr)
 KERNEL_CFLAGS=("${COMMON_FLAGS[@]}" -I "$GUESTS/kernel")
 FW_CFLAGS=("${COMMON_FLAGS[@]}" -mno-relax)    # never gp-relative: gp is the kernel's
 mkdir -p "$tmp/obj/firmware"
@@ -209,6 +212,9 @@ for variant in native pv; do
             -c "$GUESTS/kernel/workloads.c" -o "$obj"
         run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/kernel/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
             -o "$dest/$prefix-$w.elf" "${kernel_objs[@]}" "$obj" "$LIBGCC"
+        # The paravirtual kernel runs deprivileged and calls the hypervisor by hypercall (hv.h):
+        # like a Xen PV kernel it cannot boot on the bare machine, so it has no native image.
+        [ "$variant" = pv ] && continue
         run "$CC" "${KERNEL_CFLAGS[@]}" -T "$GUESTS/firmware/link.ld" -Wl,--no-warn-rwx-segments "${LDFLAGS[@]}" \
             -o "$dest/native-$prefix-$w.elf" "${fw_objs[@]}" "${kernel_objs[@]}" "$obj" "$LIBGCC"
     done

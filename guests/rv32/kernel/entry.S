@@ -15,7 +15,14 @@
  * run next; return_to_user restores it and srets.  Privileged instructions
  * here, per trap: csrrw sscratch (x1), csrr sscratch/sepc/scause/stval,
  * csrw sscratch (x2), csrw sepc, sret.
+ *
+ * PARAVIRT (HV_XENPV in hv.h): no privileged instruction.  The hypervisor enters trap_entry
+ * (registered with PV_SET_CALLBACK) with sp = the frame given to the last
+ * iret (0 if the trap is from the kernel) and the trap's cause, epc, tval
+ * and interrupted sp in the shared info page (hv.h); return_to_user is
+ * the iret hypercall in hv.c.
  */
+#include "hv.h"
     .section .text.init, "ax", @progbits
     .globl  _start
     .type   _start, @function
@@ -25,7 +32,9 @@ _start:
     la      gp, __global_pointer$
     .option pop
     la      sp, _kstack_top
+#ifndef HV_XENPV
     csrw    sscratch, zero
+#endif
     la      t0, __bss_start
     la      t1, __bss_end
 1:  bgeu    t0, t1, 2f
@@ -41,7 +50,9 @@ _start:
     .globl  trap_entry
     .type   trap_entry, @function
 trap_entry:
+#ifndef HV_XENPV
     csrrw   sp, sscratch, sp        /* sp = frame, sscratch = user sp */
+#endif
     beqz    sp, kernel_trap
     sw      x1,   4(sp)
     sw      x3,  12(sp)
@@ -73,6 +84,26 @@ trap_entry:
     sw      x29, 116(sp)
     sw      x30, 120(sp)
     sw      x31, 124(sp)
+#ifdef HV_XENPV
+    .option push
+    .option norelax                 /* no gp-relative la: gp is still the user's */
+    la      t0, hv_shared
+    .option pop
+    lw      t1, HV_SH_SP(t0)
+    sw      t1,   8(sp)             /* user sp */
+    lw      t1, HV_SH_EPC(t0)
+    sw      t1, 128(sp)             /* user pc */
+    mv      a0, sp
+    lw      a1, HV_SH_CAUSE(t0)
+    lw      a2, HV_SH_TVAL(t0)
+    .option push
+    .option norelax
+    la      gp, __global_pointer$   /* never trust the user's gp */
+    .option pop
+    la      sp, _kstack_top
+    call    ktrap
+    tail    return_to_user          /* hv.c: the iret hypercall */
+#else
     csrr    t0, sscratch
     sw      t0,   8(sp)             /* user sp */
     csrr    t0, sepc
@@ -126,13 +157,25 @@ return_to_user:
     lw      x31, 124(sp)
     lw      sp,   8(sp)
     sret
+#endif
     .size   trap_entry, . - trap_entry
 
 kernel_trap:
+#ifdef HV_XENPV
+    .option push
+    .option norelax
+    la      t0, hv_shared
+    .option pop
+    lw      sp, HV_SH_SP(t0)        /* back to the kernel sp */
+    lw      a0, HV_SH_CAUSE(t0)
+    lw      a1, HV_SH_EPC(t0)
+    lw      a2, HV_SH_TVAL(t0)
+#else
     csrrw   sp, sscratch, sp        /* back to the kernel sp, sscratch = 0 */
     csrr    a0, scause
     csrr    a1, sepc
     csrr    a2, stval
+#endif
     call    kernel_fault            /* does not return */
 4:  j       4b
 

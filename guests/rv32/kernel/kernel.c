@@ -231,6 +231,7 @@ void __attribute__((noreturn)) kmain(uint32_t hartid) {
     hv_set_trap_vector(trap_entry);
     kprintf("kernel: hart %u, workload %s: %u tasks, tick %u us\n", hartid, workload.name, workload.ntasks,
             workload.tick_us);
+    if (workload.kernel_bench) workload.kernel_bench();
 #ifdef SMP
     smp_boot(hartid);               /* the 2-hart phase; hart 0 then runs the tasks alone */
 #endif

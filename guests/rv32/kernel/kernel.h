@@ -34,6 +34,7 @@ struct workload {
     const struct task_def *tasks;
     const uint8_t *data;              /* region checksummed at the end */
     uint32_t data_len;
+    void (*kernel_bench)(void);       /* run by kmain before the tasks (nanobenchmarks), or 0 */
 };
 extern const struct workload workload;
 

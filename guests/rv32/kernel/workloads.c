@@ -8,14 +8,29 @@
  *
  *  cpu      3 tasks, CPU-bound: 100 rounds of FNV-1a + Adler-32 over a 4 KiB
  *           slice each, mutating it; 200 us tick (preemption)
- *  syscall  3 tasks: 20000 getpid each, a 6-byte write to fd 2 every 8th,
- *           a line to fd 1 every 5000; 1 ms tick
+ *  syscall  3 tasks: 5000 getpid each, a 6-byte write to fd 2 every 8th,
+ *           a line to fd 1 every 1250; 1 ms tick (the nsyscall nanobenchmark
+ *           measures one system call alone)
  *  timer    3 tasks: 1600 short bursts each ending in yield, a 1 ms sleep
  *           every 100th; 20 us tick (timer-heavy)
  *  io       4 tasks: 30 "requests" each: sleep 1-3 ms (waiting for the
  *           device), then process a 1 KiB block; 100 us tick; mostly idle
+ *
+ * Nanobenchmarks in the style of Adams & Agesen (ASPLOS 2006): one
+ * operation repeated NANO_ITERATIONS times, by the kernel before the
+ * tasks start (kernel_bench) or by one U-mode task; the same loops with
+ * empty bodies are the baseline (nnull) that bench:virt subtracts.
+ *  nnull     both loops empty
+ *  nsyscall  the task: getpid round trips
+ *  ntimer    the kernel: program the timer (hv_set_timer)
+ *  nmask     the kernel: interrupt disable + enable pair
+ *  ncsr      the kernel: read a privileged register (sie, through
+ *            hv_irq_enabled; the paravirtual build reads the mask byte of
+ *            the shared info page instead, as Xen's PV Linux does for
+ *            save_fl)
  */
 #include "kernel.h"
+#include "hv.h"
 
 #define SLICE 4096
 static uint8_t task_data[4 * SLICE] __attribute__((aligned(16)));
@@ -71,7 +86,7 @@ static const struct task_def defs[] = {
 #define NAME "syscall"
 #define TICK_US 1000
 #define REPORT_PREEMPTION 1
-#define CALLS 20000
+#define CALLS 5000
 static void task_syscall(uint32_t arg) {
     uint32_t sum = arg;
     char rec[6];
@@ -82,7 +97,7 @@ static void task_syscall(uint32_t arg) {
             for (int k = 0; k < 6; k++) rec[k] = (char)('a' + ((sum >> (4 * k)) & 15));
             if (u_write_fd(2, rec, 6) != 6) u_exit(2);   /* fd 2: hashed, not printed */
         }
-        if (i % 5000 == 0) u_printf("syscall %d: %u calls, sum %08x\n", (int)pid, i, sum);
+        if (i % 1250 == 0) u_printf("syscall %d: %u calls, sum %08x\n", (int)pid, i, sum);
     }
     results[u_getpid()] = sum;
 }
@@ -136,8 +151,61 @@ static const struct task_def defs[] = {
     { "io-a", task_io, 1 }, { "io-b", task_io, 2 }, { "io-c", task_io, 3 }, { "io-d", task_io, 4 },
 };
 
+#elif defined(WORKLOAD_NNULL) || defined(WORKLOAD_NSYSCALL) || defined(WORKLOAD_NTIMER) || \
+    defined(WORKLOAD_NMASK) || defined(WORKLOAD_NCSR)
+#define TICK_US 100000           /* longer than any run: no tick disturbs the measurement */
+#define REPORT_PREEMPTION 0
+#define NANO_ITERATIONS 2000
+#define KERNEL_BENCH kernel_nano
+/* An empty loop body the compiler must keep. */
+#define KEEP() __asm__ volatile("" ::: "memory")
+#if defined(WORKLOAD_NNULL)
+#define NAME "nnull"
+#elif defined(WORKLOAD_NSYSCALL)
+#define NAME "nsyscall"
+#define USER_OP() (void)u_getpid()
+#elif defined(WORKLOAD_NTIMER)
+#define NAME "ntimer"
+/* Far in the future (2^40 ticks, ~30 hours): kmain arms the real tick afterwards. */
+#define KERNEL_OP(i) hv_set_timer((1ull << 40) + (i))
+#elif defined(WORKLOAD_NMASK)
+#define NAME "nmask"
+#define KERNEL_OP(i) do { hv_irq_disable(); hv_irq_enable(); } while (0)
 #else
-#error "define one of WORKLOAD_CPU, WORKLOAD_SYSCALL, WORKLOAD_TIMER, WORKLOAD_IO"
+#define NAME "ncsr"
+static volatile uint32_t csr_sink;
+#define KERNEL_OP(i) csr_sink += (uint32_t)hv_irq_enabled()
+#endif
+#ifndef USER_OP
+#define USER_OP() KEEP()
+#endif
+#ifndef KERNEL_OP
+#define KERNEL_OP(i) KEEP()
+#endif
+static void kernel_nano(void) {
+    for (uint32_t i = 0; i < NANO_ITERATIONS; i++) {
+        KERNEL_OP(i);
+        KEEP();
+    }
+}
+static void task_nano(uint32_t arg) {
+    for (uint32_t i = 0; i < NANO_ITERATIONS; i++) {
+        USER_OP();
+        KEEP();
+    }
+    results[1] = arg;
+    u_printf("bench: %s x %u\n", NAME, (uint32_t)NANO_ITERATIONS);
+}
+static const struct task_def defs[] = {
+    { "nano", task_nano, 1 },
+};
+
+#else
+#error "define one of WORKLOAD_CPU, _SYSCALL, _TIMER, _IO, _NNULL, _NSYSCALL, _NTIMER, _NMASK, _NCSR"
+#endif
+
+#ifndef KERNEL_BENCH
+#define KERNEL_BENCH 0
 #endif
 
 const struct workload workload = {
@@ -148,4 +216,5 @@ const struct workload workload = {
     .tasks = defs,
     .data = task_data,
     .data_len = sizeof task_data,
+    .kernel_bench = KERNEL_BENCH,
 };

@@ -14,6 +14,7 @@ import { SBI_ROUTINES, sbiKey } from './sbi';
 import { LINUX_ROUTINES } from './linux';
 import { Routine, VmRecord, resume } from './routine';
 import { classifyTrapAndEmulate, withVirtualTimer } from './trap-and-emulate';
+import { classifyParavirt, pvMemoryNeeded } from './pv';
 
 export type { Routine, VmRecord } from './routine';
 
@@ -51,6 +52,7 @@ function sbiRoutine(req: Pick<TrapRequest, 'x'>): Routine {
 
 /** The dispatcher's decision: which routine handles this trap. */
 export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): Routine {
+  if (req.vcpuState?.paravirt) return classifyParavirt(req as TrapRequest, sbiRoutine, FAULT);
   if (req.vcpuState) return classifyTrapAndEmulate(req as TrapRequest, sbiRoutine, FAULT);
   if (req.kind === 'sbi' && req.cause === Cause.EcallFromS) return sbiRoutine(req);
   if (req.kind === 'linux' && req.cause === Cause.EcallFromU) {
@@ -61,6 +63,10 @@ export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partia
 
 /** Guest memory a trap's routine will read, so the cpu-node can attach it to the request. */
 export function memoryNeeded(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): { addr: number; len: number } | null {
+  if (req.vcpuState?.paravirt) {
+    const pv = pvMemoryNeeded({ ...req, interrupt: req.interrupt ?? false });
+    if (pv) return pv;
+  }
   const r = classify(req);
   if (r.name === 'sbi.dbcn.console_write') return { addr: req.x[A1] >>> 0, len: Math.min(req.x[A0] >>> 0, MAX_WINDOW) };
   if (r.name === 'linux.write') return { addr: req.x[A1] >>> 0, len: Math.min(req.x[A2] >>> 0, MAX_WINDOW) };

@@ -41,7 +41,7 @@ export function initialVirtualCpu(): VirtualCpu {
 /** Ticks of the 10 MHz platform timer at virtual time `ns`. */
 const ticksAt = (ns: number) => Math.floor(ns / 100);
 
-function timerPending(v: VirtualCpu, nowNs: number): boolean {
+export function timerPending(v: VirtualCpu, nowNs: number): boolean {
   return !v.timerOff && ticksAt(nowNs) >= v.stimecmp;
 }
 
@@ -66,8 +66,8 @@ export function withSoftwareInterrupt(v: VirtualCpu): VirtualCpu {
   return { ...v, sip: (v.sip | SSIP) >>> 0 };
 }
 
-/** Enters the guest kernel's trap handler as hardware would (privileged spec §3.1.6 for S-mode). */
-function enterVirtualTrap(v: VirtualCpu, cause: number, interrupt: boolean, epc: number, tval: number): { state: VirtualCpu; pc: number } {
+/** Enters the guest kernel's trap handler as hardware would (privileged spec §3.1.6 for S-mode); paravirt reuses it (pv.ts). */
+export function enterVirtualTrap(v: VirtualCpu, cause: number, interrupt: boolean, epc: number, tval: number): { state: VirtualCpu; pc: number } {
   let s = v.sstatus & ~(SPIE | SPP | SIE);
   if (v.sstatus & SIE) s |= SPIE;
   if (v.mode === VMODE_S) s |= SPP;

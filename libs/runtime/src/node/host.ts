@@ -13,7 +13,7 @@ import { Cause, MIP, Stop } from '@vsim/isa';
 import {
   Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
 } from '@vsim/proto';
-import { softwareExitArmed, timerExitArmed } from '../hypervisor/trap-and-emulate';
+import { VMODE_S, softwareExitArmed, timerExitArmed } from '../hypervisor/trap-and-emulate';
 import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
 import { needsHartStates } from '../hypervisor/sbi';
@@ -241,7 +241,8 @@ export class HostExecutor {
     }
     const local = this.config.trapPath === 'split' && classify(req).route === 'interpreter';
     const res = local ? this.traps.local(req) : await this.traps.remote(req);
-    const hypercall = !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && !res.handler.startsWith('tae.');
+    // A hypercall is an ecall of the (virtual) kernel; a deprivileged kernel's task's ecall is a guest trap.
+    const hypercall = !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && (req.vcpuState ? req.vcpuState.mode === VMODE_S : true);
     events.push(this.stamp.make({
       timeNs: now, kind: hypercall ? 'hypercall' : 'trap', vm: vm.id, vcpu: v.index, pcpu,
       route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',

@@ -7,6 +7,7 @@ import {
 } from '@vsim/isa';
 import { VcpuState, VirtualCpu } from '@vsim/proto';
 import { initialVirtualCpu } from '../hypervisor/trap-and-emulate';
+import { PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu } from '../hypervisor/pv';
 
 /** Virtualization techniques a VM can use today. */
 export const TECHNIQUES = ['paravirt', 'trap-and-emulate', 'binary-translation'] as const;
@@ -16,7 +17,8 @@ export interface VmSetup {
   readonly id: string;
   readonly kind: 'sbi' | 'linux';
   /**
-   * For kind sbi: paravirt (kernel in S-mode, SBI hypercalls), trap-and-emulate (kernel in U-mode,
+   * For kind sbi: paravirt (a kernel declaring the PV ABI of hypervisor/pv.ts: in U-mode, hypercalls
+   * instead of privileged instructions; any other: in S-mode, SBI calls), trap-and-emulate (kernel in U-mode,
    * its sensitive instructions trap), binary-translation (kernel in U-mode, its sensitive
    * instructions translated into direct calls of the same routines: no exit).
    */
@@ -67,16 +69,19 @@ export class VmInstance {
     this.bus = new Bus(base, setup.memoryBytes);
     const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
+    // A kernel that declares the paravirtual ABI (hypervisor/pv.ts) runs deprivileged under it.
+    const xenpv = setup.kind === 'sbi' && setup.technique === 'paravirt' && image.symbols.has(PV_ABI_SYMBOL);
     for (let i = 0; i < setup.vcpus; i++) {
       const hart = new Hart(this.bus, { hartId: i, cyclesPerTick });
       if (setup.kind === 'linux') {
         const layout = prepareLinuxProcess(this.bus, hart, image, [setup.id, ...setup.args]);
         (this as { brkStart: number }).brkStart = layout.brkStart;
         (this as { brkMax: number }).brkMax = layout.brkMax;
-      } else if (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation') {
+      } else if (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation' || xenpv) {
         // The unmodified kernel runs deprivileged, in real U-mode: every exception and the timer
         // come to the hypervisor, which emulates supervisor state for it.
         if (i === 0) loadElf32(image, this.bus);
+        if (i === 0 && xenpv) this.checkPvAbi(image.symbols.get(PV_ABI_SYMBOL)!);
         hart.priv = Priv.U;
         hart.pc = image.entry;
         hart.x[10] = i;
@@ -108,12 +113,20 @@ export class VmInstance {
         wakeNs: 0, overrunCycles: 0,
         // Binary translation needs the translator, whatever engine the scenario named.
         engine: translated ? new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 }) : createEngine(setup.engine, hart),
-        vstate: deprivileged ? initialVirtualCpu() : undefined,
+        vstate: xenpv ? initialParavirtCpu() : deprivileged ? initialVirtualCpu() : undefined,
       });
     }
   }
 
   get id(): string {
     return this.setup.id;
+  }
+
+  /** The paravirtual kernel's declared ABI version must be the one the hypervisor speaks. */
+  private checkPvAbi(addr: number): void {
+    const version = this.bus.inRam(addr, 4) ? this.bus.readU32(addr) : undefined;
+    if (version !== PV_ABI_VERSION) {
+      throw new RangeError(`VM ${this.setup.id}: symbol ${PV_ABI_SYMBOL} at 0x${addr.toString(16)} declares paravirtual ABI version ${version ?? '(not in RAM)'}, the hypervisor speaks ${PV_ABI_VERSION}`);
+    }
   }
 }
