@@ -6,6 +6,7 @@ import { Event, RunOrder, RunReport, VcpuState } from '@vsim/proto';
 import { EventStamper } from '../events/log';
 import { idleWhileWaiting, newVcpuCounters, PcpuStats, VcpuSchedCounters } from './metrics';
 import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
+import { CPUPOOLS_POLICY } from './cpupool';
 
 export interface LoopVm {
   readonly id: string;
@@ -196,7 +197,7 @@ export class HostLoop {
           try {
             if (!this.policy.setSchedulerParams) throw new RangeError(`${this.policy.name} has no scheduler-wide parameters`);
             this.policy.setSchedulerParams(a.params, this.now);
-            this.policySpec = { policy: this.policySpec.policy, params: { ...this.policySpec.params, ...a.params } };
+            this.policySpec = withSchedulerParams(this.policySpec, a.params);
             this.emit({ kind: 'set-scheduler', detail: JSON.stringify(a.params) });
           } catch (err) {
             this.emit({ kind: 'set-refused', detail: `${JSON.stringify(a.params)}: ${(err as Error).message}` });
@@ -512,6 +513,21 @@ export class HostLoop {
     this.onEvents(this.pending);
     this.pending = [];
   }
+}
+
+/**
+ * A host's policy with new scheduler-wide parameters merged in: on a host split into cpupools,
+ * into its default pool's scheduler, which is where they go (CpupoolPolicy.setSchedulerParams).
+ */
+export function withSchedulerParams(
+  spec: { readonly policy: string; readonly params: Readonly<Record<string, unknown>> },
+  params: Readonly<Record<string, unknown>>,
+): { policy: string; params: Readonly<Record<string, unknown>> } {
+  const dflt = (spec.params as { default?: { policy: string; params?: Readonly<Record<string, unknown>> } }).default;
+  if (spec.policy === CPUPOOLS_POLICY && dflt) {
+    return { policy: spec.policy, params: { ...spec.params, default: { ...dflt, params: { ...dflt.params, ...params } } } };
+  }
+  return { policy: spec.policy, params: { ...spec.params, ...params } };
 }
 
 function isAlive(state: VcpuState): boolean {

@@ -5,14 +5,14 @@
 import { Bus } from '@vsim/bus';
 import { EventBatch, RunOrder, RunReport, encode } from '@vsim/proto';
 import { subjects } from '../subjects';
-import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm } from './host-loop';
+import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { RoundRobinPolicy } from './round-robin';
 import { CreditPolicy } from './credit';
 import { SedfPolicy } from './sedf';
 import { RtdsPolicy } from './rtds';
 import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
-import { CPUPOOLS_POLICY, CpupoolPolicy, swapTarget } from './cpupool';
+import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpupool';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -84,6 +84,18 @@ export interface HostHandover {
   /** Events published on vsim.<sim>.events.<host> so far. */
   readonly eventsPublished: number;
   readonly state: LoopState;
+}
+
+/**
+ * The scheduler that decides for a VM (with its parameters) or, without, for the host's default
+ * pool: on a host split into cpupools, the policy of the VM's pool, as `xl sched-*` sees it.
+ */
+export function schedulerOf(spec: PolicySpec, vmParams?: VmSchedParams): string {
+  if (spec.policy !== CPUPOOLS_POLICY) return spec.policy;
+  const p = spec.params as { default?: PolicySpec; pools?: readonly { id: string; scheduler: PolicySpec }[] };
+  const pool = typeof vmParams?.pool === 'string' ? vmParams.pool : DEFAULT_POOL;
+  const named = pool === DEFAULT_POOL ? p.default : p.pools?.find((x) => x.id === pool)?.scheduler;
+  return named?.policy ?? spec.policy;
 }
 
 /** A run-time call named a VM or host the scheduler does not know. */
@@ -161,8 +173,9 @@ export class SchedulerService {
     const loop = host === undefined ? undefined : this.loops.get(host);
     if (!loop) throw new NotFoundError(`unknown VM '${vm}'`);
     const current = loop.currentPolicy;
-    if (policy !== '' && policy !== current.policy) throw new RangeError(`VM ${vm} is scheduled by ${current.policy}, not ${policy}`);
     const merged = { ...loop.vmParams(vm), ...params };
+    const by = schedulerOf(current, loop.vmParams(vm) ?? {});
+    if (policy !== '' && policy !== by) throw new RangeError(`VM ${vm} is scheduled by ${by}, not ${policy}`);
     const probe = makePolicy(current, this.pcpus.get(host as string)!); // the host's pCPUs: a `pin` names them
     if (!probe.setParams) throw new RangeError(`${current.policy} has no per-VM parameters`);
     probe.add(vcpuRef(vm, 0), merged, 0); // throws RangeError naming the bad parameter
@@ -173,7 +186,8 @@ export class SchedulerService {
   setSchedulerParams(params: Readonly<Record<string, unknown>>, policy = ''): void {
     for (const [host, loop] of this.loops) {
       const current = loop.currentPolicy;
-      if (policy !== '' && policy !== current.policy) throw new RangeError(`host ${host} runs ${current.policy}, not ${policy}`);
+      const by = schedulerOf(current);
+      if (policy !== '' && policy !== by) throw new RangeError(`host ${host} runs ${by}, not ${policy}`);
       const probe = makePolicy(current, this.pcpus.get(host)!);
       if (!probe.setSchedulerParams) throw new RangeError(`${current.policy} has no scheduler-wide parameters`);
       probe.setSchedulerParams(params, 0);
@@ -202,7 +216,7 @@ export class SchedulerService {
       let { policy, params } = l.currentPolicy;
       const vmParams = new Map(l.vmIds().map((vm) => [vm, l.vmParams(vm) ?? {}]));
       for (const a of l.dueActions()) {
-        if (a.kind === 'setScheduler') params = { ...params, ...a.params };
+        if (a.kind === 'setScheduler') ({ policy, params } = withSchedulerParams({ policy, params }, a.params));
         else if (a.kind === 'swapScheduler') ({ policy, params } = { policy: a.policy, params: a.params ?? {} });
         else if (a.kind === 'set' && vmParams.has(a.vm)) vmParams.set(a.vm, { ...vmParams.get(a.vm), ...a.params });
       }
