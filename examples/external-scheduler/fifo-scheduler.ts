@@ -17,8 +17,8 @@
 //
 //   node --import tsx examples/external-scheduler/fifo-scheduler.ts --nats nats://127.0.0.1:4222 [--slice-ns N]
 //
-// `--fault double-run` makes it deliberately wrong (it puts one vCPU on two pCPUs), for the test of
-// `vsim sched-check`, which must catch it.
+// `--fault double-run` (one vCPU on two pCPUs) and `--fault ignore-pause` (pause actions ignored)
+// make it deliberately wrong, for the tests of `vsim sched-check`, which must catch both.
 
 import { Server, ServerCredentials, handleUnaryCall, sendUnaryData, status } from '@grpc/grpc-js';
 import { Svcm } from '@nats-io/services';
@@ -293,6 +293,7 @@ class FifoScheduler {
         own.push(this.event(h, { kind: 'kill-host', detail: 'action' }));
         continue;
       }
+      if (this.fault === 'ignore-pause') continue;
       const pause = a.kind === 'pause';
       for (const v of h.vcpus.values()) {
         if (v.vm !== a.vm || v.paused === pause) continue;
@@ -405,7 +406,7 @@ async function main(): Promise<void> {
   const sliceNs = Number(flag(argv, 'slice-ns', String(DEFAULT_SLICE_NS)));
   const fault = flag(argv, 'fault', 'none');
   if (!(Number.isSafeInteger(sliceNs) && sliceNs > 0)) throw new Error(`--slice-ns must be a positive integer, got ${sliceNs}`);
-  if (fault !== 'none' && fault !== 'double-run') throw new Error(`--fault must be none or double-run, got ${fault}`);
+  if (!['none', 'double-run', 'ignore-pause'].includes(fault)) throw new Error(`--fault must be none, double-run or ignore-pause, got ${fault}`);
   const nc = await connect({ servers: natsUrl.split(','), name: `fifo-scheduler/${instance}` });
   const sched = new FifoScheduler(nc, instance, sliceNs, fault);
   const impl: SchedulerControlServer = {

@@ -1,7 +1,7 @@
 // `vsim sched-check`: the conformance kit passes the built-in scheduler service (its logic behind a
 // real gRPC server, registered on a throwaway nats-server) under round robin and Credit, passes the
-// external example (examples/external-scheduler, a child process), and catches a deliberately
-// broken one (the same example with --fault double-run) putting one vCPU on two pCPUs.
+// external example (examples/external-scheduler, a child process), and catches deliberately broken
+// ones (the same example with --fault double-run: one vCPU on two pCPUs; --fault ignore-pause).
 
 import { ChildProcess, spawn } from 'child_process';
 import { resolve } from 'path';
@@ -52,13 +52,13 @@ if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`)
     server.addService(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(bus)));
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     await registerService(bus.nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: `127.0.0.1:${port}`, instance: 'builtin' } });
-    for (const [instance, fault] of [['fifo', 'none'], ['broken', 'double-run']]) {
+    for (const [instance, fault] of [['fifo', 'none'], ['broken', 'double-run'], ['deaf', 'ignore-pause']]) {
       children.push(spawn(process.execPath, ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', instance, '--fault', fault], {
         cwd: ROOT, env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') }, stdio: 'ignore',
       }));
     }
     const deadline = Date.now() + 60_000;
-    while ((await discover(bus, 'vsim-scheduler', 500)).length < 3) {
+    while ((await discover(bus, 'vsim-scheduler', 500)).length < 4) {
       if (Date.now() > deadline) throw new Error('the example schedulers did not register');
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -98,6 +98,12 @@ if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`)
     expect(lines.find((l) => l.startsWith('VIOLATION one-pcpu: '))).toMatch(/host h0: order \d+ at \d+ ns runs \S+\/\d on pCPUs 0 and 1$/);
     expect(lines[lines.length - 1]).toMatch(/^sched-check: [1-9]\d* violations? .* against vsim-scheduler broken/);
     expect(code).toBe(1);
+  }, 60_000);
+
+  it('reports a scheduler that runs a paused VM', async () => {
+    const c = capture();
+    expect(await schedCheckCommand.run([nats.url, '--instance', 'deaf'], c.io)).toBe(1);
+    expect(c.out()).toMatch(/^VIOLATION pause: schedcheck-\d+-1: host h0: order \d+ at \d+ ns runs paused\/0 of paused VM paused$/m);
   }, 60_000);
 
   it('says in one line when no such scheduler is registered', async () => {
