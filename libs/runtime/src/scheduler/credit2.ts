@@ -517,6 +517,10 @@ export class Credit2Policy implements SchedulerPolicy {
         this.runqRemove(snext);
         snext.scheduled = true;
       }
+      // Xen moves the unit to this pCPU (sched_set_res) after the reset below; vsim records it now,
+      // so that a balance_load migrate() of snext tickles the pCPU it is actually taking.
+      const migrated = snext.processor !== cpu;
+      snext.processor = cpu;
       rqd.idle.delete(cpu);
       // "The reset condition is: has a scheduler epoch come to an end?"
       const top = rqd.runq.length === 0 ? snext.credit : Math.max(snext.credit, rqd.runq[0].credit);
@@ -525,10 +529,7 @@ export class Credit2Policy implements SchedulerPolicy {
         this.balanceLoad(cpu, now);
       }
       snext.tickledCpu = -1;
-      if (snext.processor !== cpu) {
-        snext.credit += CSCHED2_MIGRATE_COMPENSATION_NS;
-        snext.processor = cpu;
-      }
+      if (migrated) snext.credit += CSCHED2_MIGRATE_COMPENSATION_NS;
     } else {
       rqd.idle.add(cpu);
       // "Make sure avgload gets updated periodically even if there's no activity"
@@ -1014,7 +1015,7 @@ export class Credit2Policy implements SchedulerPolicy {
         return;
       }
       if (this.svcs.get(s.ref.key) !== s) throw new Error(`credit2 invariant: removed ${s.ref.key} runs on ${p}`);
-      if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but is not runnable`);
+      if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but is not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, tickled ${pc.rqd.tickled.has(p)})`);
       if (s.processor !== p || s.rqd !== pc.rqd) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but belongs to ${s.processor}/rq ${s.rqd?.id}`);
       if (!allows(s.affinity, p)) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} outside its affinity ${describeAffinity(s.affinity)}`);
       put(s, `running on ${p}`);
