@@ -3,7 +3,7 @@
 
 import { TrapAction, TrapRequest, VirtualCpu } from '@vsim/proto';
 import { Cause } from '@vsim/isa';
-import { handleTrap } from '../src/hypervisor/dispatcher';
+import { handleTrap, memoryNeeded } from '../src/hypervisor/dispatcher';
 import { PV_EID, PV_OP, SHARED_INFO, SHARED_INFO_BYTES, initialParavirtCpu } from '../src/hypervisor/pv';
 
 const PAGE = 0x8020c000;
@@ -110,6 +110,15 @@ describe('paravirtual hypercalls', () => {
     expect(bad.writes).toEqual([{ reg: A0, value: -3 }, { reg: A1, value: 0 }]);
     expect(handleTrap(hypercall(99, 0, 0, vcpu()), undefined).writes[0]).toEqual({ reg: A0, value: -2 });
     expect(handleTrap(hypercall(PV_OP.REGISTER_SHARED_INFO, 0x80000002, 0, initialParavirtCpu()), undefined).writes[0]).toEqual({ reg: A0, value: -3 });
+    // A page outside guest RAM: the host could not attach it, so it is refused (no later write can miss RAM).
+    const outside = TrapRequest.fromPartial({ ...hypercall(PV_OP.REGISTER_SHARED_INFO, 0x10000000, 0, initialParavirtCpu()), memoryAddr: 0, memory: Buffer.alloc(0) });
+    const refused = handleTrap(outside, undefined);
+    expect(refused.writes[0]).toEqual({ reg: A0, value: -3 });
+    expect(refused.vcpuState!.sharedInfo).toBe(0);
+    const accepted = handleTrap(TrapRequest.fromPartial({ ...hypercall(PV_OP.REGISTER_SHARED_INFO, PAGE, 0, initialParavirtCpu()) }), undefined);
+    expect(accepted.writes[0]).toEqual({ reg: A0, value: 0 });
+    expect(accepted.vcpuState).toMatchObject({ sharedInfo: PAGE, sie: STIP });
+    expect(memoryNeeded(hypercall(PV_OP.REGISTER_SHARED_INFO, PAGE, 0, initialParavirtCpu()))).toEqual({ addr: PAGE, len: SHARED_INFO_BYTES });
     const noPage = handleTrap(hypercall(PV_OP.IRET, 0x80205000, 0, initialParavirtCpu(), Buffer.alloc(0)), undefined);
     expect(noPage.action).toBe(TrapAction.TRAP_ACTION_FAULT);
     expect(noPage.detail).toMatch(/iret without a registered shared info page/);

@@ -7,6 +7,7 @@
 //
 //   op                       Xen's            arguments             does
 //   0 REGISTER_SHARED_INFO   (shared_info)    a0 = address          where the shared info page is
+//                                                                   (4-aligned, in guest RAM)
 //   1 SET_CALLBACK           set_callbacks    a0 = trap entry       where traps and events enter
 //   2 IRET                   iret             a0 = frame address    restore x1..x31 and pc from the
 //                                                                   page's iret area, to the task
@@ -97,9 +98,10 @@ export function isPvHypercall(req: Pick<TrapRequest, 'cause' | 'x' | 'interrupt'
   return !req.interrupt && req.cause === Cause.EcallFromU && req.vcpuState?.mode === VMODE_S && (req.x[A7] >>> 0) === PV_EID;
 }
 
-/** Guest memory a paravirtual trap needs: the shared info page, once registered. */
+/** Guest memory a paravirtual trap needs: the shared info page (the one being registered, or the registered one). */
 export function pvMemoryNeeded(req: Pick<TrapRequest, 'cause' | 'x' | 'interrupt'> & { vcpuState?: VirtualCpu }): { addr: number; len: number } | null {
   const v = req.vcpuState;
+  if (v?.paravirt && isPvHypercall(req) && (req.x[A6] >>> 0) === PV_OP.REGISTER_SHARED_INFO) return { addr: req.x[A0] >>> 0, len: SHARED_INFO_BYTES };
   if (!v?.paravirt || v.sharedInfo === 0) return null;
   return req.interrupt || isPvHypercall(req) ? { addr: v.sharedInfo, len: SHARED_INFO_BYTES } : null;
 }
@@ -140,7 +142,8 @@ function runOp(op: number, a0: number, a1: number, e: Effects, req: TrapRequest,
   switch (op) {
     case PV_OP.REGISTER_SHARED_INFO:
       e.cost += c.sbiSimple;
-      if (a0 === 0 || (a0 & 3) !== 0) return { result: SBI_ERR_INVALID_PARAM };
+      // The page must be in guest RAM: the host attaches it to the request only then (pvMemoryNeeded).
+      if (a0 === 0 || (a0 & 3) !== 0 || req.memoryAddr !== a0 || req.memory.length < SHARED_INFO_BYTES) return { result: SBI_ERR_INVALID_PARAM };
       // From now on the hypervisor watches the timer and reads the mask before delivering it.
       e.v = { ...e.v, sharedInfo: a0 >>> 0, sie: (e.v.sie | STIP) >>> 0 };
       return { result: 0 };
@@ -237,8 +240,9 @@ const MULTICALL: Routine = {
       const op = shared.getUint32(at, true);
       names.push(OP_NAMES[op] ?? `op${op}`);
       const last = i === first + n - 1;
-      // Nested multicalls are refused; iret and block end a batch (nothing after them would run).
-      const r = op === PV_OP.MULTICALL || ((op === PV_OP.IRET || op === PV_OP.BLOCK) && !last)
+      // Nested multicalls and (re)registering the page are refused; iret and block end a batch
+      // (nothing after them would run).
+      const r = op === PV_OP.MULTICALL || op === PV_OP.REGISTER_SHARED_INFO || ((op === PV_OP.IRET || op === PV_OP.BLOCK) && !last)
         ? { result: SBI_ERR_INVALID_PARAM }
         : runOp(op, shared.getUint32(at + 8, true), shared.getUint32(at + 12, true), e, req, shared, c);
       if (typeof r === 'string') return fault(r);
