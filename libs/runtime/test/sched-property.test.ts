@@ -12,8 +12,8 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import {
-  Credit2Policy, CreditPolicy, CpupoolPolicy, handleTrap, HostExecutor, HostLoop, makePolicy, PolicySpec, RoundRobinPolicy, RtdsPolicy,
-  SchedulerPolicy, SedfPolicy, VcpuRef, VmSchedParams,
+  Credit2Policy, CreditPolicy, CpupoolPolicy, handleTrap, hostPolicySpec, HostExecutor, HostLoop, makePolicy, PolicySpec, RoundRobinPolicy,
+  RtdsPolicy, SchedulerPolicy, SedfPolicy, swapTarget, VcpuRef, VmSchedParams,
 } from '@vsim/runtime';
 
 /** mulberry32: a small deterministic PRNG. */
@@ -106,6 +106,8 @@ interface DrivenVcpu {
 
 interface Scenario {
   policy: SchedulerPolicy;
+  /** What the policy was made from (makePolicy), for swaps. */
+  spec: PolicySpec;
   npcpus: number;
   /** Pool id -> host pCPUs (one pool, 'default', when the host is not split). */
   pools: Map<string, number[]>;
@@ -122,11 +124,12 @@ function makeScenario(r: () => number, seed: number): Scenario {
     const ids = Array.from({ length: npcpus }, (_, i) => i).sort(() => r() - 0.5).slice(0, n).sort((a, b) => a - b);
     const other = POLICIES[Math.floor(r() * POLICIES.length)];
     const otherSpec: PolicySpec = { policy: other, params: policyParams(r, other) };
-    const policy = new CpupoolPolicy(npcpus, [{ id: 'p1', pcpus: ids, make: (k) => makePolicy(otherSpec, k) }], (k) => makePolicy(mainSpec, k));
+    // The production path: a host spec with pools becomes a 'cpupools' spec (as AddHost carries it).
+    const spec = hostPolicySpec(mainSpec, [{ id: 'p1', pcpus: ids, scheduler: otherSpec }]);
     const rest = Array.from({ length: npcpus }, (_, i) => i).filter((c) => !ids.includes(c));
-    return { policy, npcpus, pools: new Map([['default', rest], ['p1', ids]]), describe: `${npcpus} pCPUs: default ${main} on [${rest}], p1 ${other} on [${ids}]` };
+    return { policy: makePolicy(spec, npcpus), spec, npcpus, pools: new Map([['default', rest], ['p1', ids]]), describe: `${npcpus} pCPUs: default ${main} on [${rest}], p1 ${other} on [${ids}]` };
   }
-  return { policy: makePolicy(mainSpec, npcpus), npcpus, pools: new Map([['default', Array.from({ length: npcpus }, (_, i) => i)]]), describe: `${npcpus} pCPUs, ${main} ${JSON.stringify(mainSpec.params)}` };
+  return { policy: makePolicy(mainSpec, npcpus), spec: mainSpec, npcpus, pools: new Map([['default', Array.from({ length: npcpus }, (_, i) => i)]]), describe: `${npcpus} pCPUs, ${main} ${JSON.stringify(mainSpec.params)}` };
 }
 
 /** The pCPUs a vCPU may run on: its pin within its pool, or the whole pool (cpupool.ts). */
@@ -138,11 +141,14 @@ function allowed(v: DrivenVcpu, pools: Map<string, number[]>): number[] {
 }
 
 /** Plays one seeded workload; returns counters for the summary. Throws on any violation. */
-function drive(seed: number, steps: number, replace?: (npcpus: number) => SchedulerPolicy): { decisions: number; moves: number; pauses: number; joined: number; describe: string } {
+function drive(seed: number, steps: number, replace?: (npcpus: number) => SchedulerPolicy): { decisions: number; moves: number; pauses: number; swaps: number; joined: number; describe: string } {
   const r = rng(seed);
   let sc = makeScenario(r, seed);
-  if (replace) sc = { policy: replace(sc.npcpus), npcpus: sc.npcpus, pools: new Map([['default', Array.from({ length: sc.npcpus }, (_, i) => i)]]), describe: 'replaced' };
-  const { policy, npcpus, pools } = sc;
+  if (replace) sc = { policy: replace(sc.npcpus), spec: sc.spec, npcpus: sc.npcpus, pools: new Map([['default', Array.from({ length: sc.npcpus }, (_, i) => i)]]), describe: 'replaced' };
+  const { npcpus, pools } = sc;
+  let policy = sc.policy;
+  let spec = sc.spec;
+  let swaps = 0;
   const poolIds = [...pools.keys()];
   const vcpus: DrivenVcpu[] = [];
   const byVm = new Map<string, DrivenVcpu[]>();
@@ -186,6 +192,20 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
         v.state = 'runnable';
         v.waitingSince = now;
         if (!v.paused) policy.wake(v.ref, now);
+      }
+    }
+    // Occasionally: the scheduler is swapped as the host loop does it (every live vCPU joins the
+    // new policy, the blocked and paused ones straight to sleep; a split host keeps its pools).
+    if (!replace && r() < 0.002) {
+      const next = POLICIES[Math.floor(r() * POLICIES.length)];
+      spec = swapTarget(spec, { policy: next, params: policyParams(r, next) });
+      policy = makePolicy(spec, npcpus);
+      swaps++;
+      for (const v of vcpus) {
+        if (v.state === 'ended') continue;
+        policy.add(v.ref, v.params, now);
+        if (v.paused || v.state === 'blocked') policy.sleep(v.ref, now);
+        v.waitingSince = now;
       }
     }
     // Occasionally: a VM joins, or one is paused / unpaused (sleep / wake of its runnable vCPUs).
@@ -288,7 +308,7 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
     }
     now = end;
   }
-  return { decisions, moves, pauses, joined: nvms, describe: sc.describe };
+  return { decisions, moves, pauses, swaps, joined: nvms, describe: sc.describe };
 }
 
 describe('scheduling property: no vCPU lost, duplicated, or run outside its pin', () => {
@@ -298,6 +318,7 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
     let decisions = 0;
     let moves = 0;
     let pauses = 0;
+    let swaps = 0;
     let vms = 0;
     const kinds = new Map<string, number>();
     const FROM = Number(process.env.SCHED_PROPERTY_FROM ?? 1);
@@ -306,15 +327,17 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
       decisions += res.decisions;
       moves += res.moves;
       pauses += res.pauses;
+      swaps += res.swaps;
       vms += res.joined;
       const k = res.describe.includes('p1 ') ? 'pooled' : POLICIES[seed % POLICIES.length];
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
     // eslint-disable-next-line no-console
-    console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
+    console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
     expect(moves).toBeGreaterThan(10);
+    expect(swaps).toBeGreaterThan(10);
   });
 
   it('the driver catches a violation (a policy that ignores pins)', () => {
