@@ -35,6 +35,8 @@ const KERNEL_HEAVY = ['syscall', 'timer'];
 const FAR_LESS = 0.5;
 const CPU_BOUND = 'cpu';
 const NEAR_NATIVE = 1.1;
+/** SMP workloads and their harts: natively that many harts, virtualized that many vCPUs on as many pCPUs. */
+const HARTS: Record<string, number> = { smp: 2 };
 
 interface Cell {
   workload: string;
@@ -72,13 +74,13 @@ function args() {
     return i >= 0 ? a[i + 1] : undefined;
   };
   const list = (v: string | undefined, d: string) => (v ?? d).split(',').filter((x) => x !== '');
-  return { json: get('--json'), workloads: list(get('--workloads'), 'cpu,syscall,timer,io'), nano: list(get('--nano'), NANO.join(',')) };
+  return { json: get('--json'), workloads: list(get('--workloads'), 'cpu,syscall,timer,io,smp'), nano: list(get('--nano'), NANO.join(',')) };
 }
 
 function native(workload: string): Cell {
   const image = `native-kernel-${workload}.elf`;
   const t0 = process.hrtime.bigint();
-  const m = new BareMachine(readFileSync(`${BIN}/${image}`), { engine: 'bt' });
+  const m = new BareMachine(readFileSync(`${BIN}/${image}`), { engine: 'bt', harts: HARTS[workload] ?? 1 });
   const r = m.run(20e9);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.outcome !== 'pass') throw new Error(`${image}: ${r.outcome}`);
@@ -95,8 +97,8 @@ async function virtualized(workload: string, technique: VmSpec['technique'], nat
   const spec: SimSpec = {
     name: `virt-${workload}-${technique}`, seed: 1, durationNs: 20e9, trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
-    hosts: [{ id: 'h0', pcpus: 1, clockHz: CLOCK_HZ, quantumNs: 10_000 }],
-    vms: [{ id: 'k', host: 'h0', vcpus: 1, memoryBytes: 8 << 20, image: `${BIN}/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+    hosts: [{ id: 'h0', pcpus: HARTS[workload] ?? 1, clockHz: CLOCK_HZ, quantumNs: 10_000 }],
+    vms: [{ id: 'k', host: 'h0', vcpus: HARTS[workload] ?? 1, memoryBytes: 8 << 20, image: `${BIN}/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
   };
   const t0 = process.hrtime.bigint();
   const { result, log } = await runEmbedded(spec);
