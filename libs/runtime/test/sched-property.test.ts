@@ -369,7 +369,7 @@ const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 const CHECKSUM = readFileSync(`${BIN}/checksum.elf`);
 const SLEEPER = readFileSync(`${BIN}/sbi-sleeper.elf`);
 
-async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string; guest: 'hog' | 'sleeper'; sched: VmSchedParams }[], actions: { at: number; vm: string; params: VmSchedParams }[], endNs: number) {
+async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string; guest: 'hog' | 'sleeper'; sched: VmSchedParams }[], actions: { at: number; vm: string; params: VmSchedParams }[], endNs: number, swaps: { at: number; spec: PolicySpec }[] = []) {
   const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? 'linux' as const : 'sbi' as const]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz: 10e6, quantumNs: 100_000, trapPath: 'split' },
@@ -391,7 +391,7 @@ async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string
       const pin = (params.get(p.vm)!.pin as number[][] | undefined)?.[p.vcpu];
       if (pin && !pin.includes(p.pcpu)) violations.push(`${order.nowNs}: ${p.vm}/${p.vcpu} on pCPU ${p.pcpu}, pin ${pin}`);
     }
-    whereOf(policy); // the policy's own invariants
+    whereOf(current); // the policy's own invariants
     return exec.run(order);
   });
   for (const v of vms) {
@@ -401,6 +401,10 @@ async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string
   }
   for (const a of actions) {
     loop.addAction({ kind: 'set', at: a.at, vm: a.vm, params: a.params });
+  }
+  let current = policy;
+  for (const w of swaps) {
+    loop.addAction({ kind: 'swapScheduler', at: w.at, policy: w.spec.policy, params: w.spec.params, make: () => (current = makePolicy(w.spec, pcpus)) });
   }
   // The pins the checker applies change with the actions: split the run at each.
   let r = await loop.run(0);
@@ -431,6 +435,33 @@ describe('scheduling property with real guests on a host loop', () => {
       for (const e of aAfter) expect(e.pcpu).toBe(2);
     });
   }
+
+  it('hot swaps credit2 -> sedf -> cpupools (rtds + credit) -> credit2 -> round-robin hand every vCPU over', async () => {
+    const pooled = hostPolicySpec({ policy: 'credit', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]);
+    const { r, violations } = await realRun(makePolicy({ policy: 'credit2', params: {} }, 3), 3, [
+      { id: 'a', guest: 'hog', sched: { pin: [[0, 1]] } },
+      { id: 'b', guest: 'hog', sched: {} },
+      { id: 'io', guest: 'sleeper', sched: {} },
+      { id: 'm', guest: 'hog', sched: { pool: 'rt' } },
+    ], [], 300e6, [
+      { at: 60e6, spec: { policy: 'sedf', params: {} } },
+      { at: 120e6, spec: pooled },
+      { at: 200e6, spec: { policy: 'credit2', params: { runqueue: 'cpu' } } },
+      { at: 250e6, spec: { policy: 'round-robin', params: {} } },
+    ]);
+    expect(violations).toEqual([]);
+    const swaps = r.events.filter((e) => e.kind === 'swap-scheduler').map((e) => JSON.parse(e.detail));
+    expect(swaps.map((s) => s.policy)).toEqual(['sedf', 'cpupools', 'credit2', 'round-robin']);
+    for (const s of swaps) {
+      // Every policy reports where it holds each vCPU; none lost, none twice.
+      expect(s.queues).toBeDefined();
+      expect(s.lost).toEqual([]);
+      expect(s.duplicated).toEqual([]);
+    }
+    // Under the pools (120-200 ms), m ran only on pCPU 2, the others never there.
+    const sched = r.events.filter((e) => e.kind === 'schedule' && e.source === 'sched' && e.vm && e.timeNs >= 120e6 && e.timeNs < 200e6);
+    for (const e of sched) expect(e.vm === 'm' ? [2] : [0, 1]).toContain(e.pcpu);
+  });
 
   it('cpupools: credit2 and rtds pools, a VM moved between them loses no vCPU', async () => {
     const policy = new CpupoolPolicy(3, [{ id: 'rt', pcpus: [2], make: (n) => new RtdsPolicy(n) }], (n) => new Credit2Policy(n));

@@ -28,7 +28,7 @@
 // no scheduling quantum overhead (rt.c's MIN_BUDGET / context-switch costs are ignored).
 
 import { Affinity, allows, readAffinity } from './affinity';
-import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 import { readRealtimeParams, RealtimeSnapshot } from './sedf';
 
 // ---- Constants (rt.c) ------------------------------------------------------------------------
@@ -207,6 +207,21 @@ export class RtdsPolicy implements SchedulerPolicy {
     s.cur = s.budget;
     s.level = 0;
     this.emit('replenish', now, s, `deadline ${s.deadline}`);
+  }
+
+  /**
+   * Where every vCPU is (for hand-over checks, also before the first schedule(), so without
+   * check()'s scheduling invariants): runnable ones not running are queued, depleted or not.
+   */
+  queues(): PolicyQueues {
+    const running = this.running.map((x) => x?.ref.key ?? null);
+    const on = new Set(running);
+    const all = [...this.svcs.values()];
+    return {
+      running,
+      queued: [all.filter((x) => x.runnable && !on.has(x.ref.key)).map((x) => x.ref.key)],
+      asleep: all.filter((x) => !x.runnable).map((x) => x.ref.key),
+    };
   }
 
   misses(key: string): number {

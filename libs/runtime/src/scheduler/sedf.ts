@@ -27,7 +27,7 @@
 // excludes its pCPU moves it (with its budget and deadline) to the first allowed pCPU.
 
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
-import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
 
 // ---- Constants -----------------------------------------------------------------------------
 /** Default slice when a VM gives none: the scenario format's default (libs/scenario format.ts). */
@@ -194,6 +194,21 @@ export class SedfPolicy implements SchedulerPolicy {
   }
 
   /** Deadline misses of a vCPU so far. */
+  /**
+   * Where every vCPU is (for hand-over checks, also before the first schedule(), so without
+   * check()'s scheduling invariants): runnable ones not running are queued, depleted or not.
+   */
+  queues(): PolicyQueues {
+    const running = this.running.map((x) => x?.ref.key ?? null);
+    const on = new Set(running);
+    const all = [...this.doms.values()];
+    return {
+      running,
+      queued: [all.filter((x) => x.runnable && !on.has(x.ref.key)).map((x) => x.ref.key)],
+      asleep: all.filter((x) => !x.runnable).map((x) => x.ref.key),
+    };
+  }
+
   misses(key: string): number {
     return this.doms.get(key)?.misses ?? 0;
   }
