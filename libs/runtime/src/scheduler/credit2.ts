@@ -384,10 +384,15 @@ export class Credit2Policy implements SchedulerPolicy {
     this.ratelimit = r;
   }
 
-  /** The run queues as check() sees them. */
+  /** Where every vCPU is (for hand-over checks; no invariant checking, so callable at any time). */
   queues(): { running: readonly (string | null)[]; queued: readonly (readonly string[])[]; asleep: readonly string[] } {
-    const c = this.check();
-    return { running: c.running, queued: c.queued, asleep: [...c.parked, ...c.blocked] };
+    const running = this.pcpus.map((pc) => pc.curr?.ref.key ?? null);
+    const placed = new Set([...running, ...this.rqds.flatMap((r) => r.runq.map((s) => s.ref.key))]);
+    return {
+      running,
+      queued: this.rqds.map((r) => r.runq.map((s) => s.ref.key)),
+      asleep: [...this.svcs.values()].filter((s) => !placed.has(s.ref.key)).map((s) => s.ref.key),
+    };
   }
 
   schedule(now: number): Decision {
