@@ -5,7 +5,8 @@
 
 import { resolve } from 'path';
 import { loadScenario, parseScenario, ScenarioError } from '@vsim/scenario';
-import { runEmbedded, simSpecFromScenario } from '@vsim/runtime';
+import { InProcessBroker } from '@vsim/bus';
+import { hostPolicySpec, runEmbedded, SchedulerService, simSpecFromScenario } from '@vsim/runtime';
 
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 
@@ -80,6 +81,15 @@ describe('cpupools', () => {
     for (const p of pcpusOf('compute', 0, 100e6)) expect([0, 1, 2]).toContain(p);
     expect([...pcpusOf('compute', 100e6, 200e6)]).toEqual([3]);
     expect([...pcpusOf('rt', 0, 200e6)]).toEqual([3]);
+  });
+
+  it('a run-time call (SetSchedParams) moves a VM between pools, and an unknown pool is refused at once', () => {
+    const svc = new SchedulerService(new InProcessBroker().connect(), 's');
+    svc.addHost('h0', 3, hostPolicySpec({ policy: 'credit2', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]));
+    svc.addVm('h0', { id: 'v', vcpus: 1, sched: { pool: 'rt' } });
+    expect(() => svc.setVmParams('v', { pool: 'nope' })).toThrow("v names unknown pool 'nope' (pools: default, rt)");
+    expect(() => svc.setVmParams('v', { pool: 'default' })).not.toThrow();
+    expect(svc.schedParams().vms).toEqual([{ vm: 'v', host: 'h0', params: { pool: 'default' } }]);
   });
 
   it('refuses bad pool layouts and references, naming the field', () => {
