@@ -117,6 +117,23 @@ describe('Xen Credit2 scheduler', () => {
     expect(Math.abs(s('free') - 0.4)).toBeLessThan(0.03);
   });
 
+  it('is work-conserving: 4 pCPUs, 6 hogs with weights 1:1:2:2:4:4 in one run queue, shares ordered by weight', async () => {
+    const weights = [128, 128, 256, 256, 512, 512];
+    const { loop, orders } = setup(4, weights.map((w, i) => ({ id: `v${i}`, guest: 'hog' as const, sched: { weight: w } })));
+    const r = await loop.run(1e9);
+    const shares = weights.map((_, i) => ran(r, `v${i}`) / r.endNs);
+    const busy = shares.reduce((a, b) => a + b, 0) / 4;
+    // eslint-disable-next-line no-console
+    console.log(`credit2 4 pCPUs, 6 hogs 1:1:2:2:4:4, 1 s: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 33.33 / 33.33 / 66.67 / 66.67 / 100 / 100); host busy ${pp(busy)} %`);
+    // Never a pCPU idle while a vCPU waits: every order fills all four pCPUs.
+    expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
+    expect(busy).toBeGreaterThan(0.999);
+    // Ideal: by weight, 4 x 512/1536 = 1.33 pCPU for a 512 is more than one vCPU can use, so the
+    // 512s get a whole pCPU each and the other two pCPUs go 1:1:2:2 — 1/3, 1/3, 2/3, 2/3.
+    const ideal = [1 / 3, 1 / 3, 2 / 3, 2 / 3, 1, 1];
+    for (let i = 0; i < 6; i++) expect(Math.abs(shares[i] - ideal[i])).toBeLessThan(0.02);
+  });
+
   it('load balancing spreads 4 equal-weight hogs over 2 run queues once their pin is lifted', async () => {
     const pinned = { pin: [[0]] };
     const { loop, policy, orders } = setup(2, ['a', 'b', 'c', 'd'].map((id) => ({ id, guest: 'hog' as const, sched: pinned })), { runqueue: 'cpu' });
