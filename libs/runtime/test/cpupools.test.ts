@@ -67,9 +67,11 @@ describe('cpupools', () => {
     expect(sched.some((e) => e.vm === 'm' && e.timeNs >= 100e6)).toBe(true);
     for (const e of sched) expect(e.vm === 'm' ? [3] : [0, 1, 2]).toContain(e.pcpu);
     // The default pool is now run by Credit: its accounting trace appears (Credit2 and RTDS have
-    // none). A new CreditPolicy's timers start on the grid from 0, so the first ones carry times
-    // before the swap: a quirk of swapping to Credit, not of pools.
-    expect(log.all().filter((e) => e.kind === 'sched.account').length).toBeGreaterThan(0);
+    // none), from the swap on — its timers are armed when it starts (init_pdata: NOW() + period).
+    const acct = log.all().filter((e) => e.kind === 'sched.account');
+    expect(acct.length).toBeGreaterThan(0);
+    for (const e of acct) expect(e.timeNs).toBeGreaterThanOrEqual(100e6);
+    expect(acct[0].timeNs).toBe(100e6 + 15e6); // first csched_acct: acctPhase (tslice / 2) after it started
   });
 
   it('examples/cpupools.yaml: pins and pools hold, compute moves into the rt pool at 100 ms', async () => {

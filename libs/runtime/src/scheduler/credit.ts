@@ -165,6 +165,7 @@ export class CreditPolicy implements SchedulerPolicy {
   private lastTickleCpu = 0;
   private nextTick: number;
   private nextAcct: number;
+  private armed = false;
   private added = 0;
 
   constructor(npcpus: number, opts: CreditOptions = {}) {
@@ -193,11 +194,24 @@ export class CreditPolicy implements SchedulerPolicy {
     this.nextAcct = this.acctPhase === 0 ? this.tslice : this.acctPhase;
   }
 
+  /**
+   * The timers are armed relative to when the policy starts working (init_pdata: NOW() + tick), i.e.
+   * its first add() or schedule(): at 0 for a run, at the swap time for a policy swapped in mid-run
+   * (otherwise its first schedule() would fire every tick and accounting since 0 at once).
+   */
+  private armTimers(now: number): void {
+    if (this.armed) return;
+    this.armed = true;
+    this.nextTick = now + this.tickPeriod;
+    this.nextAcct = now + (this.acctPhase === 0 ? this.tslice : this.acctPhase);
+  }
+
   // ---- SchedulerPolicy ----------------------------------------------------------------------
 
   /** csched_alloc_domdata / csched_alloc_udata + csched_unit_insert, then the wake that unpauses it. */
   add(v: VcpuRef, params: VmSchedParams, now: number): void {
     if (this.svcs.has(v.key)) throw new Error(`credit: vCPU ${v.key} added twice`);
+    this.armTimers(now);
     let dom = this.doms.get(v.vm);
     if (!dom) {
       dom = { id: v.vm, weight: CSCHED_DEFAULT_WEIGHT, cap: 0, active: [] };
@@ -316,6 +330,7 @@ export class CreditPolicy implements SchedulerPolicy {
   }
 
   schedule(now: number): Decision {
+    this.armTimers(now);
     // Timers first: per-pCPU ticks (csched_tick) and the master accounting ticker (csched_acct).
     for (;;) {
       const t = Math.min(this.nextTick, this.nextAcct);
