@@ -170,7 +170,7 @@ if (skip) console.warn(`skipping the distributed tests: ${NATS_SERVER_MISSING}`)
     const node = cpuNodeControlClient(nodeInfo.grpc);
     try {
       await hv.openSimulation({ sim: 'garbled' });
-      await node.createHost({ sim: 'garbled', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' });
+      await node.createHost({ sim: 'garbled', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
       const garbage = new TextEncoder().encode('\xff garbage \x07');
       const hvBefore = (await hv.status({})).counters.badMessages;
       const nodeBefore = (await node.status({})).counters.badMessages;

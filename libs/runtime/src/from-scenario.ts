@@ -4,6 +4,8 @@
 import type { Scenario } from '@vsim/scenario';
 import { SimSpec } from './simulation';
 import { SimAction } from './scheduler/service';
+import { makeHypervisorCosts } from './hypervisor/costs';
+import { Technique } from './node/vm';
 
 export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec {
   return {
@@ -12,14 +14,14 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
     durationNs: s.duration,
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
-    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum,
+    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum, costs: makeHypervisorCosts(h.costs),
       pools: h.pools.map((p) => ({ id: p.id, pcpus: [...p.pcpus], scheduler: { policy: p.scheduler.policy, params: { ...p.scheduler.params } } })),
     })),
     vms: s.vms.map((v) => ({
       id: v.id, host: v.host ?? undefined, vcpus: v.vcpus, memoryBytes: v.memory, image: v.image, args: [...v.args],
       kind: v.kind, engine: v.engine, sched: { ...v.sched },
-      // native runs a guest kernel on the hardware directly; for a VM that is the paravirtual platform.
-      technique: v.technique === 'trap-and-emulate' ? 'trap-and-emulate' : v.technique === 'native' || v.technique === 'paravirt' ? 'paravirt' : (v.technique as never),
+      // The runtime refuses (checkSpec) the techniques it does not implement yet, naming them.
+      technique: v.technique as Technique,
     })),
     actions: s.actions.map((a): SimAction => {
       switch (a.kind) {

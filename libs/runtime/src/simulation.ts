@@ -6,6 +6,7 @@ import { EngineName } from '@vsim/isa';
 import { Technique } from './node/vm';
 import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
+import { HypervisorCosts } from './hypervisor/costs';
 import { PolicySpec, SimAction } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
 import type { HostPoolSpec } from './scheduler/cpupool';
@@ -16,6 +17,8 @@ export interface HostSpec {
   readonly pcpus: number;
   readonly clockHz: number;
   readonly quantumNs: number;
+  /** The host's cost model (default: DEFAULT_HYPERVISOR_COSTS). */
+  readonly costs?: HypervisorCosts;
   /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: the pool `default`). */
   readonly pools?: readonly HostPoolSpec[];
 }
@@ -65,6 +68,12 @@ export interface VmResult {
   readonly instructions: number;
   /** Traps and hypercalls by handler, e.g. {"sbi.time.set_timer": 20}. */
   readonly exits: Readonly<Record<string, number>>;
+  /**
+   * The same, by kind, handler, route and how the hypervisor was reached (exitKey): an exit, or a call
+   * from translated code, e.g. {"hypercall sbi.time.set_timer interpreter/exit": 20,
+   * "trap tae.csr.sstatus interpreter/translated": 7}.
+   */
+  readonly exitRoutes: Readonly<Record<string, number>>;
   readonly console: string;
   /** Scheduling metrics (scheduler/metrics.ts); absent if the scheduler service sent none. */
   readonly sched?: VmSchedResult;
@@ -79,6 +88,17 @@ export interface SimResult {
   readonly vms: readonly VmResult[];
   readonly events: number;
   readonly eventLogHash: string;
+}
+
+/**
+ * How a trap or hypercall event was handled, as one key: kind, handler (cause), route (the
+ * dispatcher's choice: interpreter routine or allocator), and `exit` or `translated` (a direct call
+ * from translated code, no exit). Whether an exit was handled in the cpu-node (split trap path) or
+ * by the hypervisor service (remote) is in each event's `path`, not here: results are the same on
+ * both trap paths.
+ */
+export function exitKey(e: Pick<Event, 'kind' | 'cause' | 'route' | 'path'>): string {
+  return `${e.kind} ${e.cause} ${e.route}/${e.path === 'translated' ? 'translated' : 'exit'}`;
 }
 
 /** Places VMs without a host on the host with the fewest vCPUs per pCPU (ties: scenario order). */
@@ -123,12 +143,16 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
     }
     const events = byVm.get(vm.id) ?? [];
     const exits: Record<string, number> = {};
+    const exitRoutes: Record<string, number> = {};
     let console = '';
     let fault: string | undefined;
     let exitStatus: number | undefined;
     for (const e of events) {
-      if (e.kind === 'trap' || e.kind === 'hypercall') exits[e.cause] = (exits[e.cause] ?? 0) + 1;
-      else if (e.kind === 'console') console += e.detail;
+      if (e.kind === 'trap' || e.kind === 'hypercall') {
+        exits[e.cause] = (exits[e.cause] ?? 0) + 1;
+        const key = exitKey(e);
+        exitRoutes[key] = (exitRoutes[key] ?? 0) + 1;
+      } else if (e.kind === 'console') console += e.detail;
       else if (e.kind === 'fault') fault = e.detail;
       else if (e.kind === 'halt') exitStatus = e.value;
     }
@@ -142,7 +166,7 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
     return {
       id: vm.id, host, vcpus: vm.vcpus, state, exitStatus, fault,
       cpuNs: sum((s) => s.runningNs), waitingNs: sum((s) => s.waitingNs), blockedNs: sum((s) => s.blockedNs),
-      hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, console,
+      hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, exitRoutes, console,
       sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
     };
   });

@@ -103,7 +103,7 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
 
   it('answers garbled data-plane messages with an error, counts them, and keeps serving', async () => {
     await control.hypervisor.openSimulation({ sim: 'garble' });
-    await control.nodes.get('n1')!.createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' });
+    await control.nodes.get('n1')!.createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
     const garbage = new TextEncoder().encode('garbage!\xff');
     await expect(coordBus.request(subjects.hvTrap('garble'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
     await expect(coordBus.request(subjects.hostRun('garble', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);

@@ -7,6 +7,7 @@ import {
   BoolType,
   Ctx,
   EnumType,
+  Field,
   FileType,
   IntType,
   ListType,
@@ -124,6 +125,49 @@ const POOL = new ObjectType(
 );
 
 // ---------------------------------------------------------------------------------------------
+// costs (top level, and per host)
+
+const CYCLES = new IntType(0, 1e9);
+
+/**
+ * The hypervisor's cost model, in cycles of the host's pCPUs. The defaults are @vsim/runtime's
+ * DEFAULT_HYPERVISOR_COSTS (a runtime test checks they agree); docs/cost-model.md says where each
+ * figure comes from.
+ */
+export const COST_DEFAULTS = {
+  exit: 1000,
+  sbiSimple: 50,
+  setTimer: 100,
+  consoleWrite: 200,
+  consolePerByte: 10,
+  syscall: 150,
+  allocator: 5000,
+  emulate: 50,
+  translatedCall: 40,
+  translateBlock: 1000,
+} as const;
+
+const COST_DOCS: Record<keyof typeof COST_DEFAULTS, string> = {
+  exit: 'a VM exit plus re-entry, paid by every trap and hypercall that leaves the guest',
+  sbiSimple: 'the routine of a trivial hypercall (SBI probe, version): a hypercall costs `exit` + its routine',
+  setTimer: 'the routine programming the virtual timer (SBI set_timer)',
+  consoleWrite: 'the routine of a console write, fixed part',
+  consolePerByte: 'the routine of a console write, per byte',
+  syscall: 'a Linux system call emulated for a `kind: linux` VM',
+  allocator: 'allocator work: VM lifecycle (shutdown), memory (brk)',
+  emulate: 'trap-and-emulate: the interpreter routine emulating one sensitive instruction, or injecting a virtual trap or interrupt',
+  translatedCall: 'binary translation: translated kernel code calling an interpreter routine directly (no exit), on top of the routine',
+  translateBlock: 'binary translation: translating one basic block of the guest kernel',
+};
+
+const COST_FIELDS = Object.fromEntries(
+  Object.entries(COST_DEFAULTS).map(([k, v]) => [k, withDefault(CYCLES, v, COST_DOCS[k as keyof typeof COST_DEFAULTS])]),
+) as { [K in keyof typeof COST_DEFAULTS]: Field<number, false> };
+
+const COSTS = new ObjectType(COST_FIELDS, [], 'Cycles the hypervisor’s work costs (see docs/cost-model.md for the sources of the defaults).');
+const HOST_COSTS = new ObjectType(partial(COST_FIELDS, 'the top-level `costs`'), [], 'A host’s own cost model: each key given replaces the top-level one.');
+
+// ---------------------------------------------------------------------------------------------
 // hosts[]
 
 const HOST = new ObjectType({
@@ -136,6 +180,7 @@ const HOST = new ObjectType({
     '10us',
     'lockstep interleaving quantum: how far each pCPU runs before the next one of the host takes its turn, so SMP guests really run concurrently',
   ),
+  costs: optional(HOST_COSTS, 'the host’s cost model, key by key over the top-level `costs`', 'the top-level `costs`'),
   pools: withDefault(new ListType(POOL, { summary: 'list of pools' }), [], 'cpupools: disjoint sets of its pCPUs, each with its own scheduler (below); the pCPUs left over form the pool `default`, run by the top-level `scheduler`'),
 });
 
@@ -214,7 +259,11 @@ const VM = new ObjectType(
       'bt',
       'emulation engine: decode-and-dispatch, indirect-threaded, direct-threaded or binary translation',
     ),
-    technique: withDefault(new EnumType(TECHNIQUES), 'paravirt', 'virtualization technique (architecture §7)'),
+    technique: withDefault(
+      new EnumType(TECHNIQUES),
+      'paravirt',
+      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against',
+    ),
     sched: withDefault(SCHED, {}, 'scheduling parameters (below)'),
   },
   [
@@ -223,6 +272,14 @@ const VM = new ObjectType(
       check(vm, path, ctx) {
         if (vm.kind !== undefined && vm.kind !== 'linux' && vm.args && vm.args.length > 0) {
           ctx.report([...path, 'args'], `args are only for kind linux (this VM is kind ${vm.kind})`);
+        }
+      },
+    },
+    {
+      doc: '`technique: native` only with `kind: sbi` (a machine image with its own firmware, not a Linux user program)',
+      check(vm, path, ctx) {
+        if (vm.technique === 'native' && vm.kind === 'linux') {
+          ctx.report([...path, 'technique'], 'technique native runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)');
         }
       },
     },
@@ -291,6 +348,7 @@ const TOP_FIELDS = {
     '`remote`: every trap goes to the hypervisor service; `split`: simple exits are handled inside the cpu-node. Results are identical',
   ),
   scheduler: withDefault(SCHEDULER, {}, 'the vCPU scheduler (below)'),
+  costs: withDefault(COSTS, {}, 'the hypervisor’s cost model, in cycles (below; a host may override it)'),
   hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
   vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
   actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),

@@ -5,6 +5,7 @@ export type {
   Action,
   ActionKind,
   CreditAccounting,
+  CostsSpec,
   CreditParams,
   Credit2Params,
   Credit2Runqueue,
@@ -25,6 +26,7 @@ export type {
   VmSpec,
 } from './types';
 export { CREDIT_ACCOUNTING, CREDIT2_RUNQUEUES, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS } from './types';
+export { COST_DEFAULTS } from './format';
 export type { ParseOptions } from './validate';
 export { loadScenario, parseScenario } from './validate';
 export type { ScenarioIssue } from './errors';

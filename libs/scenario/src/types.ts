@@ -61,6 +61,20 @@ export type SchedulerSpec =
   | { policy: 'rtds'; params: NoParams }
   | { policy: 'credit2'; params: Credit2Params };
 
+/** The hypervisor's cost model, in cycles (format.ts COST_DEFAULTS; @vsim/runtime's HypervisorCosts). */
+export interface CostsSpec {
+  exit: number;
+  sbiSimple: number;
+  setTimer: number;
+  consoleWrite: number;
+  consolePerByte: number;
+  syscall: number;
+  allocator: number;
+  emulate: number;
+  translatedCall: number;
+  translateBlock: number;
+}
+
 export interface HostSpec {
   id: string;
   pcpus: number;
@@ -69,6 +83,8 @@ export interface HostSpec {
   clock: number;
   /** ns: how far each pCPU of the host runs before the next one takes its turn (lockstep interleaving) */
   quantum: number;
+  /** The host's cost model: the top-level `costs` with the host's own keys applied. */
+  costs: CostsSpec;
   /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: pool `default`). */
   pools: PoolSpec[];
 }
@@ -143,6 +159,8 @@ export interface Scenario {
   clock: number;
   trapPath: TrapPath;
   scheduler: SchedulerSpec;
+  /** The top-level cost model (each host's effective one is in hosts[].costs). */
+  costs: CostsSpec;
   hosts: HostSpec[];
   vms: VmSpec[];
   /** in virtual time order (ties keep file order) */

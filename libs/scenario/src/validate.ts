@@ -104,6 +104,11 @@ function defaultName(file: string | undefined): string {
   return stem || 'scenario';
 }
 
+/** The keys of a partial override that were given. */
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
   return {
     name: raw.name ?? defaultName(file),
@@ -113,7 +118,11 @@ function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
     clock: raw.clock,
     trapPath: raw.trapPath,
     scheduler: raw.scheduler,
-    hosts: raw.hosts.map((h) => ({ ...h, clock: h.clock ?? raw.clock, pools: h.pools.map((p) => ({ ...p, scheduler: p.scheduler ?? raw.scheduler })) })),
+    costs: raw.costs,
+    hosts: raw.hosts.map((h) => ({
+      ...h, clock: h.clock ?? raw.clock, costs: { ...raw.costs, ...definedOnly(h.costs ?? {}) },
+      pools: h.pools.map((p) => ({ ...p, scheduler: p.scheduler ?? raw.scheduler })),
+    })),
     vms: raw.vms.map((vm) => ({ ...vm, host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),
     actions: raw.actions.map((a): Action => {
       switch (a.kind) {

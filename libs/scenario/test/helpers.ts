@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
-import { parseScenario, Scenario, ScenarioError, ScenarioIssue, POLICIES, TECHNIQUES, VM_KINDS, TRAP_PATHS } from '@vsim/scenario';
+import { parseScenario, Scenario, ScenarioError, ScenarioIssue, POLICIES, TECHNIQUES, VM_KINDS, TRAP_PATHS, COST_DEFAULTS } from '@vsim/scenario';
 import { ENGINE_NAMES } from '@vsim/isa';
 
 /** A temporary directory holding `guests/a.elf`, `guests/b.elf` and a directory `guests/dir.elf`. */
@@ -86,12 +86,19 @@ const isNat = (n: unknown, min = 0, max = Number.MAX_SAFE_INTEGER) => typeof n =
  * Everything a returned Scenario promises, checked independently of the validator: types, ranges,
  * filled defaults, references and ordering. Returns the broken promises (empty when all hold).
  */
+/** A whole cost model: exactly the keys of COST_DEFAULTS, each a whole number of cycles. */
+function isCosts(c: unknown): boolean {
+  if (typeof c !== 'object' || c === null) return false;
+  const keys = Object.keys(COST_DEFAULTS);
+  return Object.keys(c).length === keys.length && keys.every((k) => isNat((c as Record<string, unknown>)[k], 0, 1e9));
+}
+
 export function brokenPromises(s: Scenario): string[] {
   const bad: string[] = [];
   const want = (ok: boolean, what: string) => {
     if (!ok) bad.push(what);
   };
-  const known = new Set(['name', 'file', 'seed', 'duration', 'clock', 'trapPath', 'scheduler', 'hosts', 'vms', 'actions']);
+  const known = new Set(['name', 'file', 'seed', 'duration', 'clock', 'trapPath', 'scheduler', 'costs', 'hosts', 'vms', 'actions']);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);
   want(typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(s.name), 'name');
   want(s.file === null || (typeof s.file === 'string' && isAbsolute(s.file)), 'file');
@@ -99,6 +106,7 @@ export function brokenPromises(s: Scenario): string[] {
   want(isNat(s.duration, 1), 'duration');
   want(isNat(s.clock, 1), 'clock');
   want((TRAP_PATHS as readonly string[]).includes(s.trapPath), 'trapPath');
+  want(isCosts(s.costs), 'costs');
   const checkScheduler = (sch: Scenario['scheduler'], where: string) => {
     want((POLICIES as readonly string[]).includes(sch.policy), `${where}.policy`);
     const p = sch.params as Record<string, unknown>;
@@ -117,6 +125,7 @@ export function brokenPromises(s: Scenario): string[] {
     want(h.isa === 'rv32', 'isa');
     want(isNat(h.clock, 1), 'host clock');
     want(isNat(h.quantum, 1), 'quantum');
+    want(isCosts(h.costs), `host ${h.id} costs`);
     pcpus.set(h.id, h.pcpus);
   }
   const maxP = Math.max(...pcpus.values());

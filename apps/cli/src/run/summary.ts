@@ -6,10 +6,14 @@ import { SimResult, VmResult } from '@vsim/runtime';
 const ms = (ns: number) => (ns / 1e6).toFixed(3);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** `cause×n [route/exit|translated]` per kind, handler and route (VmResult.exitRoutes), most frequent first. */
 function exitsLine(v: VmResult): string {
-  const entries = Object.entries(v.exits).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const entries = Object.entries(v.exitRoutes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (entries.length === 0) return '-';
-  return entries.map(([k, n]) => `${k}×${n}`).join(', ');
+  return entries.map(([k, n]) => {
+    const [kind, cause, how] = k.split(' ');
+    return `${cause}×${n} [${kind === 'hypercall' ? 'hypercall, ' : ''}${how}]`;
+  }).join(', ');
 }
 
 function table(rows: string[][]): string {
@@ -59,7 +63,7 @@ export function formatSummary(r: SimResult, wallSeconds: number): string {
   out.push(table(rows));
   out.push('');
   out.push(...schedLines(r));
-  out.push('traps and hypercalls by cause:');
+  out.push('traps and hypercalls by cause [route/exit or translated call]:');
   for (const v of r.vms) out.push(`  ${v.id}: ${exitsLine(v)}`);
   for (const v of r.vms) if (v.fault) out.push(`  ${v.id} faulted: ${v.fault}`);
   out.push('');

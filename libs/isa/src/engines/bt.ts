@@ -111,6 +111,8 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private readonly interp: StepUntil;
   private readonly step: StepUntil;
   private translated = 0;
+  /** Blocks translated per translation mode (hart.translationMode), for a hypervisor that charges kernel translation. */
+  readonly translatedByMode = [0, 0, 0, 0];
   private translatedInstructions = 0;
   private sourceBytes = 0;
   private invalidations = 0;
@@ -301,6 +303,7 @@ return function block_${start.toString(16)}() {
 };`;
     const fn = compileFactory<() => void>(src, `bt-${start.toString(16)}`)(this.env, {});
     this.translated++;
+    this.translatedByMode[this.hart.translationMode]++;
     this.translatedInstructions += ins.length;
     this.sourceBytes += src.length;
     return {

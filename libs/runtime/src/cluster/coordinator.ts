@@ -82,6 +82,11 @@ export function checkSpec(spec: SimSpec): void {
   if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0)) throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
 }
 
+/** A host's cost model as control messages carry it: '' for the defaults. */
+function costsJsonOf(h: SimSpec['hosts'][number]): string {
+  return h.costs ? JSON.stringify(h.costs) : '';
+}
+
 export class Coordinator {
   private readonly log: ControlLogger;
 
@@ -107,7 +112,7 @@ export class Coordinator {
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () => nodeOf(h.id).createHost({
-          sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath,
+          sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath, costsJson: costsJsonOf(h),
         }));
         await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
           sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
@@ -121,6 +126,7 @@ export class Coordinator {
         }));
         await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
           sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,
+          costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
         }));
         await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
           sim, host, vm: vm.id, vcpus: vm.vcpus, schedJson: JSON.stringify(vm.sched),

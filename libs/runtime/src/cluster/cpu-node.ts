@@ -5,7 +5,7 @@ import { Bus } from '@vsim/bus';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique } from '../node/vm';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '../hypervisor/costs';
 import { CpuNodeService } from '../node/service';
 import { subjects } from '../subjects';
 import {
@@ -46,6 +46,12 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!(req.clockHz > 0)) throw invalid(`host ${host}: clock_hz must be > 0`);
     if (!(req.quantumNs > 0)) throw invalid(`host ${host}: quantum_ns must be > 0`);
     if (req.trapPath !== 'split' && req.trapPath !== 'remote') throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
+    let costs: HypervisorCosts;
+    try {
+      costs = costsFromJson(req.costsJson);
+    } catch (err) {
+      throw invalid(`host ${host}: ${(err as Error).message}`);
+    }
     let svc = this.sims.get(sim);
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
     if (!svc) {
@@ -55,7 +61,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       });
       this.sims.set(sim, svc);
     }
-    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath });
+    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath }, req.costsJson === '' ? undefined : costs);
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
     await this.bus.flush(); // the run subject is served before anyone sends orders to it

@@ -3,7 +3,7 @@
 
 import { Bus } from '@vsim/bus';
 import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '../hypervisor/costs';
 import { HypervisorService } from '../hypervisor/service';
 import {
   ControlImplOptions, ControlLogger, HypervisorControl, addCounters, checkSim, checkVmId, exists, invalid, precondition,
@@ -47,7 +47,13 @@ export class HypervisorControlImpl implements HypervisorControl {
     if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
     if (req.brkMax < req.brkStart) throw invalid(`VM ${id}: brk_max ${req.brkMax} is below brk_start ${req.brkStart}`);
     if (svc.vm(id)) throw exists(`VM ${id} is already registered in simulation ${req.sim}`);
-    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax });
+    let costs: HypervisorCosts | undefined;
+    try {
+      costs = req.costsJson === '' ? undefined : costsFromJson(req.costsJson);
+    } catch (err) {
+      throw invalid(`VM ${id}: ${(err as Error).message}`);
+    }
+    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs });
     this.closed.vmsRegistered++;
     this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
     return {};

@@ -1,4 +1,7 @@
 // What the hypervisor's work costs in virtual cycles, on top of the guest instructions around it.
+// Every figure is adjustable per scenario (`costs:` at the top level and per host); where each default
+// comes from, with the literature it is taken from and where it is vsim's own choice, is in
+// docs/cost-model.md.
 //
 // The exit figure is a VM exit plus re-entry on hardware-assisted virtualization: Adams & Agesen
 // (ASPLOS 2006) measured ~1,000-2,000 cycles for a VT-x round trip on the first implementations;
@@ -6,9 +9,9 @@
 // vsim's default sits in that range. Handler costs are the software work of the routine itself.
 
 export interface HypervisorCosts {
-  /** Leaving the guest and coming back (VM exit + entry). */
+  /** Leaving the guest and coming back (VM exit + entry): paid by every trap and hypercall. */
   readonly exit: number;
-  /** An SBI call whose routine does almost nothing (probe, version). */
+  /** An SBI call whose routine does almost nothing (probe, version): a hypercall costs exit + this. */
   readonly sbiSimple: number;
   /** Programming the virtual timer. */
   readonly setTimer: number;
@@ -19,6 +22,18 @@ export interface HypervisorCosts {
   readonly syscall: number;
   /** Allocator work: lifecycle changes, memory allocation. */
   readonly allocator: number;
+  /**
+   * Trap-and-emulate: an interpreter routine emulating one sensitive instruction on the virtual
+   * supervisor state (decode, update, write back), or injecting a virtual trap or interrupt.
+   */
+  readonly emulate: number;
+  /**
+   * Binary translation: translated kernel code calling an interpreter routine directly (a function
+   * call and a few checks, no exit); the routine's own work is charged on top.
+   */
+  readonly translatedCall: number;
+  /** Binary translation: translating one basic block of the guest kernel (paid once per block translated). */
+  readonly translateBlock: number;
 }
 
 export const DEFAULT_HYPERVISOR_COSTS: HypervisorCosts = {
@@ -29,4 +44,42 @@ export const DEFAULT_HYPERVISOR_COSTS: HypervisorCosts = {
   consolePerByte: 10,
   syscall: 150,
   allocator: 5000,
+  emulate: 50,
+  translatedCall: 40,
+  translateBlock: 1000,
 };
+
+export const COST_KEYS = Object.keys(DEFAULT_HYPERVISOR_COSTS) as (keyof HypervisorCosts)[];
+
+/** Largest cost accepted for one item: far beyond any real figure, still exact in a double. */
+export const MAX_COST_CYCLES = 1e9;
+
+/**
+ * The defaults with `overrides` applied. Throws a RangeError naming the key at fault for an unknown
+ * key or a value that is not an integer number of cycles in 0..MAX_COST_CYCLES.
+ */
+export function makeHypervisorCosts(overrides: object = {}, base: HypervisorCosts = DEFAULT_HYPERVISOR_COSTS): HypervisorCosts {
+  const out: Record<string, number> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    if (!(COST_KEYS as string[]).includes(k)) throw new RangeError(`costs.${k}: unknown cost (known: ${COST_KEYS.join(', ')})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_COST_CYCLES) {
+      throw new RangeError(`costs.${k}: expected an integer number of cycles 0..${MAX_COST_CYCLES}, got ${JSON.stringify(v)}`);
+    }
+    out[k] = v;
+  }
+  return out as unknown as HypervisorCosts;
+}
+
+/** Costs as they travel in control messages (costs_json): empty means the defaults. */
+export function costsFromJson(json: string): HypervisorCosts {
+  if (json === '') return DEFAULT_HYPERVISOR_COSTS;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (e) {
+    throw new RangeError(`costs_json is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError('costs_json must be a JSON object');
+  return makeHypervisorCosts(parsed as Record<string, unknown>);
+}

@@ -10,6 +10,8 @@ export interface VmRecord {
   brkStart: number;
   brk: number;
   brkMax: number;
+  /** The cost model of the VM's host, when the scenario gives one (else the service's). */
+  costs?: HypervisorCosts;
   /** Set once the VM has shut down or faulted. */
   ended?: 'shutdown' | 'fault';
 }

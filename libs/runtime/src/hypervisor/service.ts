@@ -45,7 +45,7 @@ export class HypervisorService {
       const vm = this.vms.get(req.vm);
       if (!vm) throw bad(new Error(`trap from unknown VM '${req.vm}'`));
       this.stats.traps++;
-      return encode(TrapResolution, handleTrap(req, vm, this.costs));
+      return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
     });
   }
 

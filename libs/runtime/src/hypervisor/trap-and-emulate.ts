@@ -90,7 +90,7 @@ export const INJECT_EXCEPTION: Routine = {
   route: 'interpreter',
   handle(req, _vm, c) {
     const { state, pc } = enterVirtualTrap(vstate(req), req.cause, false, req.pc, req.cause === Cause.EcallFromU ? 0 : req.tval);
-    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state, detail: `cause ${req.cause}` };
+    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state, detail: `cause ${req.cause}` };
   },
 };
 
@@ -101,11 +101,11 @@ export const VIRTUAL_TIMER_INTERRUPT: Routine = {
   handle(req, _vm, c) {
     const v = vstate(req);
     if (!timerPending(v, req.nowNs) || !timerExitArmed(v)) {
-      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
+      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
     }
     // The interrupted instruction has not executed: sepc is its address.
     const { state, pc } = enterVirtualTrap(v, IRQ_STIMER, true, req.pc, 0);
-    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state };
+    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state };
   },
 };
 
@@ -119,10 +119,10 @@ export const VIRTUAL_SOFTWARE_INTERRUPT: Routine = {
   handle(req, _vm, c) {
     const v = vstate(req);
     if (!(v.sip & SSIP) || !softwareExitArmed(v)) {
-      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
+      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
     }
     const { state, pc } = enterVirtualTrap(v, IRQ_SSOFT, true, req.pc, 0);
-    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state };
+    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state };
   },
 };
 
@@ -135,7 +135,7 @@ export const EMULATE_PRIVILEGED: Routine = {
     const w = req.instruction >>> 0;
     const next = (req.pc + 4) >>> 0;
     const resume = (state: VirtualCpu, writes: { reg: number; value: number }[], handler: string, pc = next): Partial<TrapResolution> =>
-      ({ action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc, vcpuState: state, writes, handler });
+      ({ action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state, writes, handler });
     if (w === 0x10200073) { // sret
       const spp = (v.sstatus & SPP) !== 0;
       let s = v.sstatus & ~(SIE | SPP);

@@ -9,16 +9,27 @@
 // snapshots; so unpredictable events take effect at the next quantum boundary (default 10 µs,
 // per host in the scenario). Predictable events (slice ends, timers) are exact: they are horizons.
 
-import { Cause, MIP, Stop } from '@vsim/isa';
+import { BinaryTranslationEngine, Cause, MIP, Stop } from '@vsim/isa';
 import {
   Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
 } from '@vsim/proto';
 import { VMODE_S, softwareExitArmed, timerExitArmed } from '../hypervisor/trap-and-emulate';
 import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
+import { TrapStormDetector } from '../hypervisor/trap-storm';
 import { needsHartStates } from '../hypervisor/sbi';
 import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
+
+/**
+ * The trap-storm policy's notion of a futile exit (hypervisor/trap-storm.ts): an exception reflected
+ * back into the guest that is not a system call, or a hypercall answered with an error (a0 < 0).
+ */
+function isFutile(req: TrapRequest, res: TrapResolution, hypercall: boolean): boolean {
+  if (res.handler === 'tae.inject') return req.cause !== Cause.EcallFromU;
+  return hypercall && res.writes.some((w) => w.reg === 10 && w.value < 0);
+}
 
 /** How traps reach a handler: locally (split path, interpreter routines) or over the bus. */
 export interface TrapHandlers {
@@ -26,12 +37,14 @@ export interface TrapHandlers {
   remote(req: TrapRequest): Promise<TrapResolution>;
   /** The exit part of a resolution's cost (a translated call does not pay it). */
   readonly exitCost: number;
+  /** The host's cost model (translated calls, block translation); default DEFAULT_HYPERVISOR_COSTS. */
+  readonly costs?: HypervisorCosts;
 }
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** A call from translated code into the hypervisor: a function call and a few checks, no exit. */
-export const TRANSLATED_CALL_CYCLES = 40;
+/** A call from translated code into the hypervisor: a function call and a few checks, no exit (the default; costs.translatedCall). */
+export const TRANSLATED_CALL_CYCLES = DEFAULT_HYPERVISOR_COSTS.translatedCall;
 
 export interface HostConfig {
   readonly sim: string;
@@ -51,9 +64,15 @@ export class HostExecutor {
   readonly vms = new Map<string, VmInstance>();
   private readonly stamp: EventStamper;
   private readonly decoder = new TextDecoder();
+  private readonly costs: HypervisorCosts;
+  /** The trap-storm policy's state, per vCPU (hypervisor/trap-storm.ts). */
+  private readonly storms = new Map<Vcpu, TrapStormDetector>();
+  /** Binary translation: blocks of each vCPU's translator already charged costs.translateBlock. */
+  private readonly blocksCharged = new Map<Vcpu, number>();
 
   constructor(readonly config: HostConfig, private readonly traps: TrapHandlers) {
     this.stamp = new EventStamper(config.id, 'node');
+    this.costs = traps.costs ?? DEFAULT_HYPERVISOR_COSTS;
   }
 
   createVm(setup: VmSetup): VmInstance {
@@ -79,11 +98,12 @@ export class HostExecutor {
     req.instruction = w >>> 0;
     const res = this.traps.local(req);
     if (res.action === TrapAction.TRAP_ACTION_FAULT) return h.raise(Cause.IllegalInstruction, w); // the normal exit path stops the VM
+    const cost = res.costCycles - this.traps.exitCost + this.costs.translatedCall;
     s.events.push(this.stamp.make({
       timeNs: now, kind: 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu, route: 'interpreter', path: 'translated',
-      cause: res.handler, value: res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES,
+      cause: res.handler, value: cost,
     }));
-    h.hookCost = res.costCycles - this.traps.exitCost + TRANSLATED_CALL_CYCLES;
+    h.hookCost = cost;
     this.callNs = now;
     this.applyResolution(v, res);
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) h.requestStop(Stop.Wfi);
@@ -174,19 +194,30 @@ export class HostExecutor {
     const h = v.hart;
     // An instruction (or a trap's cost) that ran past the last slice's end is paid for now, so a
     // vCPU never gets more time than its pCPU had.
-    const budget = this.cycles(t1) - this.cycles(t0) - v.overrunCycles;
+    const carried = v.overrunCycles;
+    const budget = this.cycles(t1) - this.cycles(t0) - carried;
     const start = h.cycles;
+    // Where the vCPU is in host time: the cycles it carried over were spent in this slice, first.
+    const origin = start - carried;
     // The guest's `time` is host time, however long this vCPU waited for a pCPU.
-    h.timeSkew = this.cycles(t0) - h.cycles;
-    this.slice = { pcpu, t0, start, events };
+    h.timeSkew = this.cycles(t0) - origin;
+    this.slice = { pcpu, t0, start: origin, events };
     let early = false;
+    const native = v.vm.native;
     while (h.cycles - start < budget) {
       const stop = v.engine.run(budget - (h.cycles - start));
+      if (v.vm.setup.technique === 'binary-translation') this.chargeTranslation(v);
       if (stop === Stop.Budget) break;
-      const now = t0 + this.ns(h.cycles - start);
+      const now = t0 + this.ns(h.cycles - origin);
+      if (native) this.flushConsole(v, pcpu, now, events);
+      if (stop === Stop.Halt && native && native.tohost !== 0) {
+        this.endNative(v, pcpu, now, events);
+        early = true;
+        break;
+      }
       if (stop === Stop.Wfi) {
         v.state = VcpuState.VCPU_STATE_BLOCKED;
-        v.wakeNs = this.timerDeadlineNs(v);
+        v.wakeNs = native ? this.nativeWakeNs(v) : this.timerDeadlineNs(v);
         events.push(this.stamp.make({ timeNs: now, kind: 'block', vm: v.vm.id, vcpu: v.index, pcpu, value: v.wakeNs }));
         early = true;
         break;
@@ -202,9 +233,57 @@ export class HostExecutor {
       break;
     }
     const used = h.cycles - start;
-    tally.ranCycles += Math.min(used, Math.max(budget, 0)) + v.overrunCycles;
-    v.overrunCycles = Math.max(0, used - Math.max(budget, 0));
+    if (native) this.flushConsole(v, pcpu, t0 + this.ns(h.cycles - origin), events);
+    // The pCPU's time this quantum went to this vCPU's debt and its run; what is left over is paid in
+    // the next quanta, however many (an expensive exit or translation can cost more than one).
+    tally.ranCycles += Math.min(budget + carried, carried + used);
+    v.overrunCycles = Math.max(0, used - budget);
     return early;
+  }
+
+  /**
+   * Binary translation: translating the guest kernel's code is the hypervisor's work, charged to the
+   * vCPU at costs.translateBlock per block of virtual S-mode code translated. (vsim's translator also
+   * runs the guest's user code, which a real one leaves to direct execution: that is not charged.)
+   */
+  private chargeTranslation(v: Vcpu): void {
+    if (!(v.engine instanceof BinaryTranslationEngine)) return;
+    const blocks = v.engine.translatedByMode[VMODE_S];
+    const charged = this.blocksCharged.get(v) ?? 0;
+    if (blocks === charged) return;
+    this.blocksCharged.set(v, blocks);
+    v.hart.cycles += (blocks - charged) * this.costs.translateBlock;
+  }
+
+  /** Technique native: what the VM's firmware wrote to its console device, as one event. */
+  private flushConsole(v: Vcpu, pcpu: number, now: number, events: Event[]): void {
+    const pending = v.vm.native!.pending;
+    if (pending.length === 0) return;
+    events.push(this.stamp.make({ timeNs: now, kind: 'console', vm: v.vm.id, vcpu: v.index, pcpu, detail: this.decoder.decode(Uint8Array.from(pending)) }));
+    pending.length = 0;
+  }
+
+  /** Technique native: firmware wrote `tohost`: 1 is a clean shutdown, (n << 1) | 1 ends with status n. */
+  private endNative(v: Vcpu, pcpu: number, now: number, events: Event[]): void {
+    const vm = v.vm;
+    const word = vm.native!.tohost;
+    vm.ended = 'shutdown';
+    vm.exitStatus = word === 1 ? 0 : word >>> 1;
+    for (const other of vm.vcpus) other.state = VcpuState.VCPU_STATE_HALTED;
+    events.push(this.stamp.make({
+      timeNs: now, kind: 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: `tohost 0x${word.toString(16)}`, value: vm.exitStatus,
+    }));
+  }
+
+  /**
+   * Technique native: a vCPU in wfi sleeps until its next timer compare (CLINT mtimecmp, or Sstc's
+   * stimecmp), in host virtual time; 0 when none is armed.
+   */
+  private nativeWakeNs(v: Vcpu): number {
+    const h = v.hart;
+    const wait = h.cyclesUntilNextTimer();
+    if (!Number.isFinite(wait)) return 0;
+    return Math.ceil(((h.cycles + h.timeSkew + Math.max(wait, 1)) * 1e9) / this.config.clockHz);
   }
 
   /**
@@ -258,6 +337,14 @@ export class HostExecutor {
       vm.exitStatus = res.exitStatus;
       for (const other of vm.vcpus) other.state = fault ? VcpuState.VCPU_STATE_FAULTED : VcpuState.VCPU_STATE_HALTED;
       events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
+      return true;
+    }
+    const storm = isFutile(req, res, hypercall) ? (this.storms.get(v) ?? this.storms.set(v, new TrapStormDetector()).get(v)!).onFutileExit(h.instret) : undefined;
+    if (storm) {
+      // The trap-storm policy: the VM is stopped as a fault, like an unhandled exception.
+      vm.ended = 'fault';
+      for (const other of vm.vcpus) other.state = VcpuState.VCPU_STATE_FAULTED;
+      events.push(this.stamp.make({ timeNs: now, kind: 'fault', vm: vm.id, vcpu: v.index, pcpu, cause: 'trap-storm', detail: storm }));
       return true;
     }
     this.callNs = now;

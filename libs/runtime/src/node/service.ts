@@ -28,13 +28,14 @@ export class CpuNodeService {
   ) {}
 
   /** Control: start simulating a host here. */
-  createHost(config: Omit<HostConfig, 'sim'>): void {
+  createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
     const exec = new HostExecutor({ ...config, sim: this.sim }, {
-      exitCost: this.costs.exit,
+      exitCost: hostCosts.exit,
+      costs: hostCosts,
       local: (req) => {
         this.stats.localTraps++;
-        return handleTrap(req, undefined, this.costs);
+        return handleTrap(req, undefined, hostCosts);
       },
       remote: async (req) => {
         this.stats.remoteTraps++;

@@ -2,15 +2,19 @@
 // it), one hart and one engine per vCPU, and each vCPU's scheduling state.
 
 import {
-  BinaryTranslationEngine, rv32, Bus, BARE_RAM_BASE, Cause, Engine, EngineName, Hart, MIP, Priv, USER_RAM_BASE, createEngine, parseElf32,
-  loadElf32, prepareLinuxProcess,
+  BinaryTranslationEngine, rv32, Bus, BARE_RAM_BASE, Cause, Clint, Console, Engine, EngineName, Hart, MIP, Priv, Stop, USER_RAM_BASE,
+  createEngine, parseElf32, loadElf32, prepareLinuxProcess,
 } from '@vsim/isa';
 import { VcpuState, VirtualCpu } from '@vsim/proto';
 import { initialVirtualCpu } from '../hypervisor/trap-and-emulate';
 import { PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu } from '../hypervisor/pv';
 
-/** Virtualization techniques a VM can use today. */
-export const TECHNIQUES = ['paravirt', 'trap-and-emulate', 'binary-translation'] as const;
+/**
+ * Virtualization techniques a VM can use today. `native` is the baseline without a hypervisor: the
+ * image is a whole machine image (its own M-mode firmware and kernel, e.g. native-kernel-*.elf) and
+ * runs on the pCPU with real M/S/U modes, its own CLINT and console on its own Bus.
+ */
+export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation'] as const;
 export type Technique = (typeof TECHNIQUES)[number];
 
 export interface VmSetup {
@@ -54,8 +58,22 @@ const SBI_MEDELEG = (1 << Cause.InstructionMisaligned) | (1 << Cause.Breakpoint)
 /** Timer ticks per second of the virtual platform's `time` (10 MHz, as QEMU's virt machine). */
 export const TIMEBASE_HZ = 10_000_000;
 
+/**
+ * A native VM's machine: the devices a bare board has (guests/rv32/firmware drives them), and what
+ * the host collects from them. Nothing here is a hypervisor: the firmware handles every trap itself.
+ */
+export interface NativeMachine {
+  readonly clint: Clint;
+  /** Console bytes written since the host last collected them (it turns them into console events). */
+  pending: number[];
+  /** The value firmware wrote to `tohost` (riscv-tests convention: 1 = success, n<<1|1 = failure n), 0 = none yet. */
+  tohost: number;
+}
+
 export class VmInstance {
   readonly bus: Bus;
+  /** Technique native: the VM's own devices; undefined for a virtualized VM. */
+  readonly native?: NativeMachine;
   readonly vcpus: Vcpu[] = [];
   /** For Linux-kind VMs: where brk may move (the hypervisor's allocator needs it). */
   readonly brkStart: number = 0;
@@ -69,6 +87,11 @@ export class VmInstance {
     this.bus = new Bus(base, setup.memoryBytes);
     const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
+    if (setup.technique === 'native') {
+      if (setup.kind !== 'sbi') throw new RangeError(`VM ${setup.id}: technique native runs a machine image (kind sbi), not a Linux user program`);
+      this.native = this.buildNative(image, cyclesPerTick);
+      return;
+    }
     // A kernel that declares the paravirtual ABI (hypervisor/pv.ts) runs deprivileged under it.
     const xenpv = setup.kind === 'sbi' && setup.technique === 'paravirt' && image.symbols.has(PV_ABI_SYMBOL);
     for (let i = 0; i < setup.vcpus; i++) {
@@ -120,6 +143,38 @@ export class VmInstance {
 
   get id(): string {
     return this.setup.id;
+  }
+
+  /**
+   * Technique native: the harts start in M-mode at the image's entry (its firmware), as on a bare
+   * board; every trap goes to the guest's own handlers (exitMask 0). The host only accounts time:
+   * wfi blocks the vCPU until its next timer compare, and a store to `tohost` ends the VM.
+   */
+  private buildNative(image: ReturnType<typeof parseElf32>, cyclesPerTick: number): NativeMachine {
+    loadElf32(image, this.bus);
+    const harts: Hart[] = [];
+    for (let i = 0; i < this.setup.vcpus; i++) {
+      const hart = new Hart(this.bus, { hartId: i, cyclesPerTick });
+      hart.priv = Priv.M;
+      hart.pc = image.entry;
+      hart.x[10] = i; // a0 = hartid, as a boot ROM hands it over
+      harts.push(hart);
+    }
+    const machine: NativeMachine = { clint: new Clint(harts), pending: [], tohost: 0 };
+    this.bus.attach(machine.clint);
+    this.bus.attach(new Console((b) => machine.pending.push(b)));
+    const tohost = image.symbols.get('tohost');
+    if (tohost !== undefined) {
+      this.bus.watchWord(tohost, (v) => {
+        if (v === 0) return;
+        machine.tohost = v >>> 0;
+        for (const h of harts) h.requestStop(Stop.Halt);
+      });
+    }
+    harts.forEach((hart, i) => this.vcpus.push({
+      vm: this, index: i, hart, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0, engine: createEngine(this.setup.engine, hart),
+    }));
+    return machine;
   }
 
   /** The paravirtual kernel's declared ABI version must be the one the hypervisor speaks. */

@@ -60,6 +60,11 @@ export interface RegisterVmRequest {
   /** Heap bounds of a Linux-kind VM (brk). */
   brkStart: number;
   brkMax: number;
+  /**
+   * The cost model of the VM's host (HypervisorCosts as JSON; empty: the defaults), so its traps
+   * cost the same whichever trap path handles them.
+   */
+  costsJson: string;
 }
 
 export interface CreateHostRequest {
@@ -70,6 +75,8 @@ export interface CreateHostRequest {
   quantumNs: number;
   /** "split" or "remote". */
   trapPath: string;
+  /** The host's cost model (HypervisorCosts as JSON; empty: the defaults). */
+  costsJson: string;
 }
 
 export interface CreateVmRequest {
@@ -684,7 +691,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0 };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "" };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -703,6 +710,9 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     }
     if (message.brkMax !== 0) {
       writer.uint32(40).uint32(message.brkMax);
+    }
+    if (message.costsJson !== "") {
+      writer.uint32(50).string(message.costsJson);
     }
     return writer;
   },
@@ -760,6 +770,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.brkMax = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.costsJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -787,6 +805,11 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
         : isSet(object.brk_max)
         ? globalThis.Number(object.brk_max)
         : 0,
+      costsJson: isSet(object.costsJson)
+        ? globalThis.String(object.costsJson)
+        : isSet(object.costs_json)
+        ? globalThis.String(object.costs_json)
+        : "",
     };
   },
 
@@ -807,6 +830,9 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.brkMax !== 0) {
       obj.brkMax = Math.round(message.brkMax);
     }
+    if (message.costsJson !== "") {
+      obj.costsJson = message.costsJson;
+    }
     return obj;
   },
 
@@ -820,12 +846,13 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.kind = object.kind ?? "";
     message.brkStart = object.brkStart ?? 0;
     message.brkMax = object.brkMax ?? 0;
+    message.costsJson = object.costsJson ?? "";
     return message;
   },
 };
 
 function createBaseCreateHostRequest(): CreateHostRequest {
-  return { sim: "", host: "", pcpus: 0, clockHz: 0, quantumNs: 0, trapPath: "" };
+  return { sim: "", host: "", pcpus: 0, clockHz: 0, quantumNs: 0, trapPath: "", costsJson: "" };
 }
 
 export const CreateHostRequest: MessageFns<CreateHostRequest> = {
@@ -847,6 +874,9 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     }
     if (message.trapPath !== "") {
       writer.uint32(50).string(message.trapPath);
+    }
+    if (message.costsJson !== "") {
+      writer.uint32(58).string(message.costsJson);
     }
     return writer;
   },
@@ -912,6 +942,14 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.trapPath = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.costsJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -944,6 +982,11 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
         : isSet(object.trap_path)
         ? globalThis.String(object.trap_path)
         : "",
+      costsJson: isSet(object.costsJson)
+        ? globalThis.String(object.costsJson)
+        : isSet(object.costs_json)
+        ? globalThis.String(object.costs_json)
+        : "",
     };
   },
 
@@ -967,6 +1010,9 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.trapPath !== "") {
       obj.trapPath = message.trapPath;
     }
+    if (message.costsJson !== "") {
+      obj.costsJson = message.costsJson;
+    }
     return obj;
   },
 
@@ -981,6 +1027,7 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     message.clockHz = object.clockHz ?? 0;
     message.quantumNs = object.quantumNs ?? 0;
     message.trapPath = object.trapPath ?? "";
+    message.costsJson = object.costsJson ?? "";
     return message;
   },
 };
