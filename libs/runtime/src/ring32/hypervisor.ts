@@ -64,6 +64,25 @@ export interface Ring32VmOptions {
    * behind computed jumps runs unpatched — to show that the static scan alone is not enough.
    */
   readonly lazyPatching?: boolean;
+  /** Timer ticks every this many cycles (default 100: a 1 GHz pCPU and the 10 MHz timer). */
+  readonly cyclesPerTick?: number;
+  /**
+   * Called for each exit to the hypervisor and each call from translated code, after its routine
+   * ran (a host logs them: node/host.ts). `cost` is what the hypervisor's work added to the vCPU's cycles.
+   */
+  readonly onExit?: (e: Ring32Exit) => void;
+}
+
+/** One exit (or call from translated code) and the routine the dispatcher sent it to. */
+export interface Ring32Exit {
+  /** The routine, e.g. 'r32.mtcr.timecmp', 'r32.patch.pushf', 'r32.hcall.console', 'r32.inject.syscall'. */
+  readonly name: string;
+  /** 'exit': the guest trapped; 'translated': translated code called the routine directly (no exit). */
+  readonly via: 'exit' | 'translated';
+  /** The hardware cause (Ring32Cause, or Ring32Irq for an interrupt); -1 for a translated call. */
+  readonly cause: number;
+  readonly interrupt: boolean;
+  readonly cost: number;
 }
 
 /** A critical instruction of the deprivileged kernel whose effect differed from what ring 0 would have done. */
@@ -138,7 +157,7 @@ export class Ring32Vm {
       }
       this.bus.writeBytes(image.origin, image.bytes);
     }
-    this.hart = new Ring32Hart(this.bus);
+    this.hart = new Ring32Hart(this.bus, { cyclesPerTick: opts.cyclesPerTick });
     this.hart.pc = image.entry;
     this.costs = opts.costs ?? DEFAULT_HYPERVISOR_COSTS;
     const t = opts.technique;
@@ -428,11 +447,14 @@ export class Ring32Vm {
       if (this.halted) h.requestStop(Stop.Wfi); // leave the translated block: the vCPU waits
       h.hookCost = this.costs.translatedCall + this.costs.emulate + (h.cycles - before);
       h.cycles = before;
+      this.opts.onExit?.({ name: r.name, via: 'translated', cause: -1, interrupt: false, cost: h.hookCost });
       return r.next;
     } catch (e) {
       if (e instanceof VmStop) {
         this.stopped = e;
         h.hookCost = 0;
+        const name = e.outcome === 'exit' ? 'r32.out.exit' : 'fault';
+        this.opts.onExit?.({ name, via: 'translated', cause: -1, interrupt: false, cost: 0 });
         h.requestStop(Stop.Halt);
         return (pc + 4) >>> 0;
       }
@@ -510,6 +532,11 @@ export class Ring32Vm {
 
   private ended?: { outcome: 'exit' | 'fault'; fault?: string };
 
+  /** Why the VM faulted, once runSlice returned 'fault'. */
+  get faultDetail(): string | undefined {
+    return this.ended?.fault;
+  }
+
   /**
    * Runs the vCPU for at most `budget` cycles, as a host runs it in a scheduling slice: returns
    * 'budget', 'wfi' (HLT with nothing pending: the host may run others until cyclesUntilTimer()),
@@ -538,13 +565,16 @@ export class Ring32Vm {
           this.ended = { outcome: 'fault', fault: `unexpected exit, cause ${h.exitCause}` };
           return 'fault';
         }
+        const exit = { cause: h.exitCause, interrupt: h.exitInterrupt, before: h.cycles };
         try {
           const name = this.handleExit();
           this.exits[name] = (this.exits[name] ?? 0) + 1;
+          this.opts.onExit?.({ name, via: 'exit', cause: exit.cause, interrupt: exit.interrupt, cost: h.cycles - exit.before });
         } catch (e) {
           if (!(e instanceof VmStop)) throw e;
           const name = e.outcome === 'exit' ? (this.pv ? 'r32.hcall.shutdown' : 'r32.out.exit') : 'fault';
           this.exits[name] = (this.exits[name] ?? 0) + 1;
+          this.opts.onExit?.({ name, via: 'exit', cause: exit.cause, interrupt: exit.interrupt, cost: h.cycles - exit.before });
           this.ended = { outcome: e.outcome, fault: e.outcome === 'fault' ? e.detail : undefined };
           return e.outcome;
         }

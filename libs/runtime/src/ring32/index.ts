@@ -3,7 +3,7 @@
 
 export type { Ring32KernelBuild } from './build';
 export { buildRing32Kernel, preprocess as preprocessRing32, RING32_KERNEL_SOURCE } from './build';
-export type { Ring32Technique, Ring32VmOptions, Ring32VmResult, CriticalObservation, VirtualRing32 } from './hypervisor';
+export type { Ring32Technique, Ring32VmOptions, Ring32VmResult, Ring32Exit, CriticalObservation, VirtualRing32 } from './hypervisor';
 export { Ring32Vm, runRing32, RING32_TECHNIQUES, KERNEL_RING as RING32_KERNEL_RING } from './hypervisor';
 export type { PatchSite, PatchingStats } from './code-patching';
 export { CodePatcher, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
