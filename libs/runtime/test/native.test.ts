@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { resolve } from 'path';
 import { BareMachine } from '@vsim/isa';
-import { parseScenario } from '@vsim/scenario';
+import { loadScenario, parseScenario } from '@vsim/scenario';
 import { SimSpec, VmSpec, runEmbedded, simSpecFromScenario } from '@vsim/runtime';
 
 const GUESTS = resolve(__dirname, '../../../guests/rv32');
@@ -69,6 +69,20 @@ describe('technique native beside virtualized VMs', () => {
     const c = await runEmbedded({ ...spec(vms), trapPath: 'remote' });
     expect(b.result.eventLogHash).toBe(a.result.eventLogHash);
     expect(c.result.eventLogHash).toBe(a.result.eventLogHash);
+  }, 60_000);
+});
+
+describe('examples/techniques.yaml', () => {
+  it('runs one kernel natively, paravirtualized, trap-and-emulated and translated: same console, native cheapest', async () => {
+    const file = resolve(__dirname, '../../../examples/techniques.yaml');
+    const { result } = await runEmbedded(simSpecFromScenario(loadScenario(file)));
+    const byId = new Map(result.vms.map((v) => [v.id, v]));
+    const native = byId.get('native')!;
+    expect(native.exits).toEqual({});
+    for (const v of result.vms) {
+      expect({ id: v.id, state: v.state, console: v.console }).toEqual({ id: v.id, state: 'halted', console: native.console });
+      if (v !== native) expect(v.cpuNs).toBeGreaterThan(native.cpuNs);
+    }
   }, 60_000);
 });
 
