@@ -46,6 +46,15 @@ export function makeExpansionFactors(overrides: object = {}): Record<EngineName,
   return out as Record<EngineName, number>;
 }
 
+/**
+ * Host instructions per guest instruction for a VM on a host: 1 when their ISAs match (direct
+ * execution), else the factor of the engine that really runs it (binary translation always translates).
+ */
+export function expansionFor(vmIsa: IsaName, hostIsa: IsaName, engine: EngineName, technique: string | undefined, factors: Readonly<Record<EngineName, number>> = DEFAULT_EXPANSION_FACTORS): number {
+  if (vmIsa === hostIsa) return 1;
+  return factors[technique === 'binary-translation' ? 'bt' : engine];
+}
+
 export type CrossIsaGuest =
   | { readonly isa: 'ring32'; readonly image: AssembledImage }
   | { readonly isa: 'rv32'; readonly elf: Uint8Array; readonly argv: readonly string[] };

@@ -4,7 +4,7 @@
 // compare the consoles. Which instructions count as critical comes from the Popek–Goldberg analyzer,
 // not from a list here.
 
-import { AssembledImage } from '@vsim/isa';
+import { AssembledImage, ElfImage } from '@vsim/isa';
 import { CriticalObservation, Ring32VmResult, runRing32 } from './hypervisor';
 
 export interface Ring32Diagnosis {
@@ -21,7 +21,8 @@ export interface Ring32Diagnosis {
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 
-export function diagnoseRing32(image: AssembledImage): Ring32Diagnosis {
+/** `image`: assembled, a parsed ring32 ELF, or the bytes of one (guests/ring32/bin/kernel.elf). */
+export function diagnoseRing32(image: AssembledImage | ElfImage | Uint8Array): Ring32Diagnosis {
   const native = runRing32(image, { technique: 'native' });
   const tae = runRing32(image, { technique: 'trap-and-emulate', observeCritical: true });
   const a = native.console.split('\n');

@@ -11,4 +11,4 @@ export { HC as RING32_HYPERCALLS, SH as RING32_SHARED_PAGE, PV_SHARED_SYMBOL as 
 export type { Ring32Diagnosis } from './diagnosis';
 export { diagnoseRing32 } from './diagnosis';
 export type { IsaName, CrossIsaGuest, CrossIsaRun } from './cross-isa';
-export { ISAS as GUEST_ISAS, BT_EXPANSION, MEASURED_RATIO_TO_BT, DEFAULT_EXPANSION_FACTORS, makeExpansionFactors, runOnHost, defaultRv32Guest } from './cross-isa';
+export { ISAS as GUEST_ISAS, BT_EXPANSION, MEASURED_RATIO_TO_BT, DEFAULT_EXPANSION_FACTORS, makeExpansionFactors, expansionFor, runOnHost, defaultRv32Guest } from './cross-isa';
