@@ -6,6 +6,7 @@ import { SimSpec } from './simulation';
 import { SimAction } from './scheduler/service';
 import { makeHypervisorCosts } from './hypervisor/costs';
 import { Technique } from './node/vm';
+import { makeExpansionFactors } from './ring32/cross-isa';
 
 export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec {
   return {
@@ -15,6 +16,7 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
     hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum, costs: makeHypervisorCosts(h.costs),
+      isa: h.isa, expansion: makeExpansionFactors(h.expansion),
       pools: h.pools.map((p) => ({ id: p.id, pcpus: [...p.pcpus], scheduler: { policy: p.scheduler.policy, params: { ...p.scheduler.params } } })),
     })),
     vms: s.vms.map((v) => ({
@@ -22,6 +24,7 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
       kind: v.kind, engine: v.engine, sched: { ...v.sched },
       // The runtime refuses (checkSpec) the techniques it does not implement yet, naming them.
       technique: v.technique as Technique,
+      isa: v.isa,
     })),
     actions: s.actions.map((a): SimAction => {
       switch (a.kind) {

@@ -4,6 +4,7 @@
 
 import { EngineName } from '@vsim/isa';
 import { Technique } from './node/vm';
+import { IsaName, expansionFor } from './ring32/cross-isa';
 import { Event, HostResult, VcpuResult, VcpuState } from '@vsim/proto';
 import { EventLog } from './events/log';
 import { HypervisorCosts } from './hypervisor/costs';
@@ -21,6 +22,10 @@ export interface HostSpec {
   readonly costs?: HypervisorCosts;
   /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: the pool `default`). */
   readonly pools?: readonly HostPoolSpec[];
+  /** The ISA of its pCPUs (default rv32). */
+  readonly isa?: IsaName;
+  /** Expansion factor per engine for VMs of the other ISA (default DEFAULT_EXPANSION_FACTORS). */
+  readonly expansion?: Readonly<Record<EngineName, number>>;
 }
 
 export interface VmSpec {
@@ -36,6 +41,8 @@ export interface VmSpec {
   readonly engine: EngineName;
   /** How the guest kernel is virtualized (kind sbi): paravirt (default) or trap-and-emulate. */
   readonly technique?: Technique;
+  /** The guest's ISA (default rv32): a ring32 image is a ring32 kernel, run by emulation on an rv32 host. */
+  readonly isa?: IsaName;
   readonly sched: VmSchedParams;
 }
 
@@ -75,6 +82,9 @@ export interface VmResult {
    */
   readonly exitRoutes: Readonly<Record<string, number>>;
   readonly console: string;
+  /** The guest's ISA, and what each of its cycles cost its host: 1 (same ISA, direct execution) or the engine's expansion factor (emulation). */
+  readonly isa: IsaName;
+  readonly expansion: number;
   /** Scheduling metrics (scheduler/metrics.ts); absent if the scheduler service sent none. */
   readonly sched?: VmSchedResult;
 }
@@ -84,7 +94,7 @@ export interface SimResult {
   readonly seed: number;
   readonly durationNs: number;
   readonly trapPath: 'split' | 'remote';
-  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; sched?: HostSchedResult }[];
+  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; isa: IsaName; sched?: HostSchedResult }[];
   readonly vms: readonly VmResult[];
   readonly events: number;
   readonly eventLogHash: string;
@@ -167,6 +177,7 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
       id: vm.id, host, vcpus: vm.vcpus, state, exitStatus, fault,
       cpuNs: sum((s) => s.runningNs), waitingNs: sum((s) => s.waitingNs), blockedNs: sum((s) => s.blockedNs),
       hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, exitRoutes, console,
+      isa: vm.isa ?? 'rv32', expansion: expansionFor(vm.isa ?? 'rv32', hostSpec.isa ?? 'rv32', vm.engine, vm.technique, hostSpec.expansion),
       sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
     };
   });
@@ -175,7 +186,7 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
     hosts: spec.hosts.map((h) => {
       const r = resultOf(h.id);
       const onHost = vms.filter((v) => v.host === h.id).map((v) => ({ hostShare: v.hostShare, weight: spec.vms.find((s) => s.id === v.id)!.sched.weight }));
-      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, sched: hostSchedResult(r.metrics, r.endNs, onHost) };
+      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, isa: h.isa ?? 'rv32', sched: hostSchedResult(r.metrics, r.endNs, onHost) };
     }),
     vms, events: log.size, eventLogHash: log.hash(),
   };

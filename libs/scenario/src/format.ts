@@ -34,6 +34,7 @@ import {
   POLICIES,
   TECHNIQUES,
   TRAP_PATHS,
+  VM_ISAS,
   VM_KINDS,
 } from './types';
 import { formatTime } from './units';
@@ -164,7 +165,28 @@ const COST_FIELDS = Object.fromEntries(
   Object.entries(COST_DEFAULTS).map(([k, v]) => [k, withDefault(CYCLES, v, COST_DOCS[k as keyof typeof COST_DEFAULTS])]),
 ) as { [K in keyof typeof COST_DEFAULTS]: Field<number, false> };
 
-const COSTS = new ObjectType(COST_FIELDS, [], 'Cycles the hypervisor’s work costs (see docs/cost-model.md for the sources of the defaults).');
+/**
+ * Host instructions per guest instruction when a host emulates a VM of the other ISA, per engine.
+ * The defaults are @vsim/runtime's DEFAULT_EXPANSION_FACTORS (libs/runtime/src/ring32/cross-isa.ts:
+ * the engines' measured speed relative to the translator, whose factor 4 is the anchor; a runtime
+ * test checks they agree).
+ */
+export const EXPANSION_DEFAULTS = { dispatch: 14, indirect: 8, direct: 8, bt: 4 } as const satisfies Record<(typeof ENGINE_NAMES)[number], number>;
+
+const EXPANSION = new ObjectType(
+  Object.fromEntries(ENGINE_NAMES.map((e) => [e, withDefault(new IntType(1, 1000), EXPANSION_DEFAULTS[e], `the \`${e}\` engine`)])) as {
+    [K in (typeof ENGINE_NAMES)[number]]: Field<number, false>;
+  },
+  [],
+  'Emulating a VM whose ISA is not its host’s: each guest cycle is charged this many host cycles (direct execution, same ISA: 1).',
+);
+
+const COSTS = new ObjectType(
+  { ...COST_FIELDS, expansion: withDefault(EXPANSION, {}, 'host instructions per guest instruction when a host emulates a VM of the other ISA, per engine (below); applies to every host') },
+  [],
+  'Cycles the hypervisor’s work costs (see docs/cost-model.md for the sources of the defaults).',
+);
+
 const HOST_COSTS = new ObjectType(partial(COST_FIELDS, 'the top-level `costs`'), [], 'A host’s own cost model: each key given replaces the top-level one.');
 
 // ---------------------------------------------------------------------------------------------
@@ -173,7 +195,7 @@ const HOST_COSTS = new ObjectType(partial(COST_FIELDS, 'the top-level `costs`'),
 const HOST = new ObjectType({
   id: required(ID, 'unique among hosts'),
   pcpus: required(new IntType(1, MAX_PCPUS), 'number of physical CPUs (ids 0 to pcpus-1)'),
-  isa: withDefault(new EnumType(HOST_ISAS), 'rv32', 'the ISA of its pCPUs'),
+  isa: withDefault(new EnumType(HOST_ISAS), 'rv32', 'the ISA of its pCPUs; a VM of another ISA runs on them by emulation, charged `costs.expansion`'),
   clock: optional(frequency(), 'clock of its pCPUs', 'the scenario’s `clock`'),
   quantum: withDefault(
     POSITIVE_TIME,
@@ -247,7 +269,12 @@ const VM = new ObjectType(
     host: optional(ID, 'id of the host it starts on', 'the scheduler places it'),
     vcpus: withDefault(new IntType(1, MAX_VCPUS), 1, 'number of virtual CPUs (more than 1: an SMP VM sharing its memory)'),
     memory: required(size({ min: PAGE, max: MAX_MEMORY, multipleOf: PAGE }), 'guest RAM; must hold the image'),
-    image: required(new FileType(), 'the guest program (an rv32 ELF executable)'),
+    image: required(new FileType(), 'the guest program (an ELF executable of the VM’s `isa`)'),
+    isa: optional(
+      new EnumType(VM_ISAS),
+      'the guest’s ISA; must agree with the image’s ELF `e_machine`. `ring32`: a ring32 kernel image (`kind: sbi`, one vCPU)',
+      'from the image’s ELF `e_machine` (EM_RISCV: `rv32`, EM_RING32 = 0x5232: `ring32`)',
+    ),
     args: withDefault(new ListType(new StringType('string')), [], 'program arguments; only for `kind: linux`'),
     kind: withDefault(
       new EnumType(VM_KINDS),
@@ -262,7 +289,7 @@ const VM = new ObjectType(
     technique: withDefault(
       new EnumType(TECHNIQUES),
       'paravirt',
-      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against',
+      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against; `code-patching`: ring32 VMs only',
     ),
     sched: withDefault(SCHED, {}, 'scheduling parameters (below)'),
   },

@@ -24,9 +24,12 @@ export type {
   VmSchedSpec,
   VmSchedUpdate,
   VmSpec,
+  VmIsa,
+  ExpansionSpec,
 } from './types';
+export { ELF_MACHINES, VM_ISAS } from './types';
 export { CREDIT_ACCOUNTING, CREDIT2_RUNQUEUES, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS } from './types';
-export { COST_DEFAULTS } from './format';
+export { COST_DEFAULTS, EXPANSION_DEFAULTS } from './format';
 export type { ParseOptions } from './validate';
 export { loadScenario, parseScenario } from './validate';
 export type { ScenarioIssue } from './errors';

@@ -11,9 +11,18 @@ export type Policy = (typeof POLICIES)[number];
 export const TRAP_PATHS = ['remote', 'split'] as const;
 export type TrapPath = (typeof TRAP_PATHS)[number];
 
-/** Host ISAs the simulator implements (the teaching ISA of architecture §6 joins when it exists). */
-export const HOST_ISAS = ['rv32'] as const;
+/** ISAs the simulator implements: RISC-V rv32, and ring32, the non-virtualizable teaching ISA (architecture §6). */
+export const HOST_ISAS = ['rv32', 'ring32'] as const;
 export type HostIsa = (typeof HOST_ISAS)[number];
+/** A VM's ISA: any host ISA (one not the host's runs by emulation). */
+export const VM_ISAS = HOST_ISAS;
+export type VmIsa = HostIsa;
+
+/** ELF e_machine of each ISA's images (EM_RISCV; EM_RING32, libs/isa/src/elf/elf32.ts). */
+export const ELF_MACHINES: Readonly<Record<VmIsa, number>> = { rv32: 243, ring32: 0x5232 };
+
+/** Host instructions per guest instruction when a host emulates a VM of the other ISA, per engine. */
+export type ExpansionSpec = Record<EngineName, number>;
 
 export const VM_KINDS = ['sbi', 'linux'] as const;
 export type VmKind = (typeof VM_KINDS)[number];
@@ -87,6 +96,8 @@ export interface HostSpec {
   costs: CostsSpec;
   /** cpupools: disjoint sets of its pCPUs with their own scheduler (the rest: pool `default`). */
   pools: PoolSpec[];
+  /** `costs.expansion`: what emulating a VM of the other ISA costs, per engine. */
+  expansion: ExpansionSpec;
 }
 
 export interface PoolSpec {
@@ -136,6 +147,8 @@ export interface VmSpec {
   kind: VmKind;
   engine: EngineName;
   technique: Technique;
+  /** the guest's ISA: as given, else from the image's ELF e_machine (rv32 when it is not an ELF of either) */
+  isa: VmIsa;
   sched: VmSchedSpec;
 }
 
@@ -161,6 +174,8 @@ export interface Scenario {
   scheduler: SchedulerSpec;
   /** The top-level cost model (each host's effective one is in hosts[].costs). */
   costs: CostsSpec;
+  /** `costs.expansion`: host instructions per guest instruction when emulating another ISA, per engine. */
+  expansion: ExpansionSpec;
   hosts: HostSpec[];
   vms: VmSpec[];
   /** in virtual time order (ties keep file order) */

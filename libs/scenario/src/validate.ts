@@ -2,14 +2,15 @@
 // problem. Decoding is driven by the field table (format.ts); this file only parses the YAML, maps
 // paths back to line:column, and assembles the typed result.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { Ctx, Path, ScenarioIssue } from './fields';
 import { SCENARIO, ScenarioRaw } from './format';
 import { ScenarioError } from './errors';
 import { oneLine } from './units';
-import type { Action, Scenario, VmSpec } from './types';
+import { ELF_MACHINES, VM_ISAS } from './types';
+import type { Action, Scenario, VmIsa, VmSpec } from './types';
 
 export interface ParseOptions {
   /** The scenario file's name, for messages (as the user typed it) and for the default `name`. */
@@ -21,7 +22,7 @@ export interface ParseOptions {
    * once everything else about the VM is valid; returns a problem, or undefined. This library does
    * not read images itself.
    */
-  checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind'] }) => string | undefined;
+  checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind']; isa: VmIsa }) => string | undefined;
 }
 
 const ALIAS_LIMIT = 100;
@@ -62,11 +63,12 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
   };
   const ctx = new Ctx(baseDir, locate);
   const raw = SCENARIO.decode(plain, [], ctx);
+  const isas = raw?.vms?.map((vm, i) => (vm ? vmIsa(vm, ['vms', i], ctx) : 'rv32')) ?? [];
 
   if (opts.checkImage && ctx.issues.length === 0 && raw) {
     raw.vms?.forEach((vm, i) => {
       if (vm?.image === undefined || vm.id === undefined || vm.memory === undefined || vm.kind === undefined) return;
-      const problem = opts.checkImage!(vm.image, { id: vm.id, memory: vm.memory, kind: vm.kind });
+      const problem = opts.checkImage!(vm.image, { id: vm.id, memory: vm.memory, kind: vm.kind, isa: isas[i] });
       if (problem !== undefined) ctx.report(['vms', i, 'image'], problem);
     });
   }
@@ -79,7 +81,46 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     throw new ScenarioError(issues, file);
   }
   // No issue was reported, so every required field and default decoded: the loose value is whole.
-  return assemble(raw as ScenarioRaw, file);
+  return assemble(raw as ScenarioRaw, file, isas);
+}
+
+/** The ISA whose ELF e_machine the image has, or undefined if it is not a little-endian ELF32 of a known one. */
+function imageIsa(image: string): { isa?: VmIsa; machine?: number } {
+  const header = Buffer.alloc(20);
+  let n = 0;
+  try {
+    const fd = openSync(image, 'r');
+    try {
+      n = readSync(fd, header, 0, header.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return {};
+  }
+  if (n < 20 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return {};
+  const machine = header.readUInt16LE(18);
+  return { isa: VM_ISAS.find((i) => ELF_MACHINES[i] === machine), machine };
+}
+
+/**
+ * A VM's ISA: `isa` if given (it must agree with the image's e_machine), else the image's. An image
+ * that is no ELF of a known ISA counts as rv32 here (checkImage / the runtime say what is wrong with
+ * it). Also checks what only a known ISA can: code patching is for ring32, whose kernels have one vCPU.
+ */
+function vmIsa(vm: { image?: string; isa?: VmIsa; technique?: string; vcpus?: number; kind?: string }, path: Path, ctx: Ctx): VmIsa {
+  const fromImage = vm.image !== undefined ? imageIsa(vm.image) : {};
+  if (vm.isa !== undefined && fromImage.isa !== undefined && vm.isa !== fromImage.isa) {
+    const m = fromImage.machine!;
+    ctx.report([...path, 'isa'], `isa ${vm.isa} disagrees with the image, whose ELF e_machine is ${m} (0x${m.toString(16)}): a ${fromImage.isa} executable`);
+  }
+  const isa = vm.isa ?? fromImage.isa ?? 'rv32';
+  if (vm.technique === 'code-patching' && isa !== 'ring32') {
+    ctx.report([...path, 'technique'], `technique code-patching patches the critical instructions of a ring32 kernel; this VM is ${isa}${vm.isa === undefined ? ' (from its image)' : ''}, which has none (use trap-and-emulate)`);
+  }
+  if (isa === 'ring32' && vm.vcpus !== undefined && vm.vcpus !== 1) ctx.report([...path, 'vcpus'], `a ring32 VM has exactly one vCPU (got ${vm.vcpus})`);
+  if (isa === 'ring32' && vm.kind === 'linux') ctx.report([...path, 'kind'], 'a ring32 VM runs a kernel image (kind sbi); kind linux is for rv32 Linux user programs');
+  return isa;
 }
 
 /** Reads and parses a scenario file; a file that cannot be read is a ScenarioError too. */
@@ -109,7 +150,8 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
+function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmIsa[]): Scenario {
+  const { expansion, ...costs } = raw.costs;
   return {
     name: raw.name ?? defaultName(file),
     file: file === undefined ? null : resolve(file),
@@ -118,12 +160,13 @@ function assemble(raw: ScenarioRaw, file: string | undefined): Scenario {
     clock: raw.clock,
     trapPath: raw.trapPath,
     scheduler: raw.scheduler,
-    costs: raw.costs,
+    costs,
+    expansion,
     hosts: raw.hosts.map((h) => ({
-      ...h, clock: h.clock ?? raw.clock, costs: { ...raw.costs, ...definedOnly(h.costs ?? {}) },
+      ...h, clock: h.clock ?? raw.clock, costs: { ...costs, ...definedOnly(h.costs ?? {}) }, expansion,
       pools: h.pools.map((p) => ({ ...p, scheduler: p.scheduler ?? raw.scheduler })),
     })),
-    vms: raw.vms.map((vm) => ({ ...vm, host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),
+    vms: raw.vms.map((vm, i) => ({ ...vm, isa: isas[i], host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),
     actions: raw.actions.map((a): Action => {
       switch (a.kind) {
         case 'set': {

@@ -126,13 +126,13 @@ describe('unknown keys', () => {
 describe('types', () => {
   test('a list where a mapping is expected, and the reverse', () => {
     expectIssue(edited(three(), (o) => (o.hosts = { id: 'h0' })), 'hosts', 'expected a list, got a mapping');
-    expectIssue(edited(three(), (o) => (o.vms[1] = 'web')), 'vms[1]', "expected a mapping (with keys id, host, vcpus, memory, image, args, kind, engine, technique, sched), got 'web'");
+    expectIssue(edited(three(), (o) => (o.vms[1] = 'web')), 'vms[1]', "expected a mapping (with keys id, host, vcpus, memory, image, isa, args, kind, engine, technique, sched), got 'web'");
     expectIssue(edited(three(), (o) => (o.scheduler = 'credit')), 'scheduler', "expected a mapping (with keys policy, params), got 'credit'");
   });
   test('booleans, strings, enums', () => {
     expectIssue(edited(three(), (o) => (o.vms[0].sched = { extra: 'yes' })), 'vms[0].sched.extra', "expected true or false, got 'yes'");
     expectIssue(edited(three(), (o) => (o.vms[0].host = 3)), 'vms[0].host', 'expected a string, got 3');
-    expectIssue(edited(three(), (o) => (o.hosts[0].isa = 'teach')), 'hosts[0].isa', "expected one of rv32, got 'teach'");
+    expectIssue(edited(three(), (o) => (o.hosts[0].isa = 'teach')), 'hosts[0].isa', "expected one of rv32, ring32, got 'teach'");
     expectIssue(edited(three(), (o) => (o.vms[0].technique = 'paravirtual')), 'vms[0].technique', "got 'paravirtual' (did you mean paravirt?)");
     expectIssue(edited(three(), (o) => (o.vms[0].engine = 'jit')), 'vms[0].engine', "expected one of dispatch, indirect, direct, bt, got 'jit'");
     expectIssue(edited(three(), (o) => (o.scheduler = { policy: 'cfs' })), 'scheduler.policy', 'expected one of round-robin, credit, sedf, rtds, credit2');

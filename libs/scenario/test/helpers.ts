@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
-import { parseScenario, Scenario, ScenarioError, ScenarioIssue, POLICIES, TECHNIQUES, VM_KINDS, TRAP_PATHS, COST_DEFAULTS } from '@vsim/scenario';
+import { parseScenario, Scenario, ScenarioError, ScenarioIssue, POLICIES, TECHNIQUES, VM_KINDS, TRAP_PATHS, COST_DEFAULTS, EXPANSION_DEFAULTS, HOST_ISAS, VM_ISAS } from '@vsim/scenario';
 import { ENGINE_NAMES } from '@vsim/isa';
 
 /** A temporary directory holding `guests/a.elf`, `guests/b.elf` and a directory `guests/dir.elf`. */
@@ -93,12 +93,18 @@ function isCosts(c: unknown): boolean {
   return Object.keys(c).length === keys.length && keys.every((k) => isNat((c as Record<string, unknown>)[k], 0, 1e9));
 }
 
+function isExpansion(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const keys = Object.keys(EXPANSION_DEFAULTS);
+  return Object.keys(x).length === keys.length && keys.every((k) => isNat((x as Record<string, unknown>)[k], 1, 1000));
+}
+
 export function brokenPromises(s: Scenario): string[] {
   const bad: string[] = [];
   const want = (ok: boolean, what: string) => {
     if (!ok) bad.push(what);
   };
-  const known = new Set(['name', 'file', 'seed', 'duration', 'clock', 'trapPath', 'scheduler', 'costs', 'hosts', 'vms', 'actions']);
+  const known = new Set(['name', 'file', 'seed', 'duration', 'clock', 'trapPath', 'scheduler', 'costs', 'expansion', 'hosts', 'vms', 'actions']);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);
   want(typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(s.name), 'name');
   want(s.file === null || (typeof s.file === 'string' && isAbsolute(s.file)), 'file');
@@ -107,6 +113,7 @@ export function brokenPromises(s: Scenario): string[] {
   want(isNat(s.clock, 1), 'clock');
   want((TRAP_PATHS as readonly string[]).includes(s.trapPath), 'trapPath');
   want(isCosts(s.costs), 'costs');
+  want(isExpansion(s.expansion), 'expansion');
   const checkScheduler = (sch: Scenario['scheduler'], where: string) => {
     want((POLICIES as readonly string[]).includes(sch.policy), `${where}.policy`);
     const p = sch.params as Record<string, unknown>;
@@ -122,7 +129,8 @@ export function brokenPromises(s: Scenario): string[] {
   for (const h of s.hosts) {
     want(typeof h.id === 'string' && /^[a-z0-9-]{1,63}$/.test(h.id) && !pcpus.has(h.id), `host id ${h.id}`);
     want(isNat(h.pcpus, 1, 256), 'pcpus');
-    want(h.isa === 'rv32', 'isa');
+    want((HOST_ISAS as readonly string[]).includes(h.isa), 'isa');
+    want(isExpansion(h.expansion), `host ${h.id} expansion`);
     want(isNat(h.clock, 1), 'host clock');
     want(isNat(h.quantum, 1), 'quantum');
     want(isCosts(h.costs), `host ${h.id} costs`);
@@ -143,6 +151,9 @@ export function brokenPromises(s: Scenario): string[] {
     want((VM_KINDS as readonly string[]).includes(vm.kind), 'kind');
     want((ENGINE_NAMES as readonly string[]).includes(vm.engine), 'engine');
     want((TECHNIQUES as readonly string[]).includes(vm.technique), 'technique');
+    want((VM_ISAS as readonly string[]).includes(vm.isa), 'vm isa');
+    want(vm.isa === 'ring32' || vm.technique !== 'code-patching', 'code-patching only for ring32');
+    want(vm.isa !== 'ring32' || (vm.vcpus === 1 && vm.kind === 'sbi'), 'ring32: one vCPU, kind sbi');
     const sc = vm.sched;
     want(isNat(sc.weight, 1, 65535) && isNat(sc.cap, 0, 100 * vm.vcpus), 'weight/cap');
     want(isNat(sc.slice, 1) && isNat(sc.period, 1) && isNat(sc.budget, 1) && sc.slice <= sc.period && sc.budget <= sc.period, 'slice/period/budget');

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COST_DEFAULTS, loadScenario, parseScenario, Scenario, ScenarioError } from '@vsim/scenario';
+import { COST_DEFAULTS, EXPANSION_DEFAULTS, loadScenario, parseScenario, Scenario, ScenarioError } from '@vsim/scenario';
 import { brokenPromises, edited, imageDir, minimal, parse, rich, yaml } from './helpers';
 
 const dir = imageDir();
@@ -25,7 +25,7 @@ describe('a minimal scenario gets every default', () => {
   });
 
   test('hosts', () => {
-    expect(s.hosts).toEqual([{ id: 'h0', pcpus: 2, isa: 'rv32', clock: 1_000_000_000, quantum: 10_000, costs: { ...COST_DEFAULTS }, pools: [] }]);
+    expect(s.hosts).toEqual([{ id: 'h0', pcpus: 2, isa: 'rv32', clock: 1_000_000_000, quantum: 10_000, costs: { ...COST_DEFAULTS }, pools: [], expansion: { ...EXPANSION_DEFAULTS } }]);
   });
 
   test('vms', () => {
@@ -40,6 +40,7 @@ describe('a minimal scenario gets every default', () => {
         kind: 'sbi',
         engine: 'bt',
         technique: 'paravirt',
+        isa: 'rv32',
         sched: { weight: 256, cap: 0, slice: 10_000_000, period: 100_000_000, extra: true, budget: 10_000_000, extratime: true, pin: null },
       },
     ]);

@@ -9,8 +9,8 @@
 
 import * as fs from 'fs';
 import { ElfError, parseElf32 } from '@vsim/isa';
-import { loadScenario, ScenarioError } from '@vsim/scenario';
-import { runEmbedded } from '@vsim/runtime';
+import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
+import { SimSpec, diagnoseRing32, runEmbedded } from '@vsim/runtime';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { processIo } from '../io';
@@ -52,16 +52,28 @@ Examples:
   vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
 `;
 
-/** Rejects VMs whose image is not a valid rv32 ELF or does not fit their memory, before anything runs. */
-function checkImage(image: string, vm: { memory: number }): string | undefined {
+/**
+ * ring32 kernels under plain trap-and-emulate: why they are not equivalent to native (the critical
+ * instructions that did not trap), from diagnoseRing32 — a native and an observed run of the image.
+ */
+function ring32Diagnoses(spec: SimSpec): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const vm of spec.vms) {
+    if (vm.isa === 'ring32' && vm.technique === 'trap-and-emulate') out.set(vm.id, diagnoseRing32(fs.readFileSync(vm.image)).report);
+  }
+  return out;
+}
+
+/** Rejects VMs whose image is not a valid ELF of their ISA or does not fit their memory, before anything runs. */
+function checkImage(image: string, vm: { memory: number; isa: VmIsa }): string | undefined {
   try {
-    const elf = parseElf32(fs.readFileSync(image));
+    const elf = parseElf32(fs.readFileSync(image), ELF_MACHINES[vm.isa]);
     const top = Math.max(...elf.segments.map((s) => s.vaddr + s.memsz));
     const base = Math.min(...elf.segments.map((s) => s.vaddr));
     if (top - base > vm.memory) return `image needs ${top - base} bytes, more than the VM's memory (${vm.memory})`;
     return undefined;
   } catch (e) {
-    return e instanceof ElfError ? `not a valid rv32 executable: ${e.message}` : (e as Error).message;
+    return e instanceof ElfError ? `not a valid ${vm.isa} executable: ${e.message}` : (e as Error).message;
   }
 }
 
@@ -125,7 +137,7 @@ export const runCommand: Command = {
     }
     const { result, log } = outcome;
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    io.stdout.write(formatSummary(result, seconds));
+    io.stdout.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
     if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
     if (options.events) fs.writeFileSync(options.events, log.toJsonLines());
     return EXIT.ok;

@@ -50,7 +50,27 @@ function schedLines(r: SimResult): string[] {
   return out;
 }
 
-export function formatSummary(r: SimResult, wallSeconds: number): string {
+/** VMs whose ISA is not their host's: emulated, each guest cycle charged × the engine's expansion factor. */
+function emulationLines(r: SimResult): string[] {
+  const emulated = r.vms.filter((v) => v.expansion !== 1);
+  if (emulated.length === 0) return [];
+  const isaOf = new Map(r.hosts.map((h) => [h.id, h.isa]));
+  return [
+    'emulated (a VM of another ISA than its host’s; guest cycles × the engine’s expansion factor):',
+    ...emulated.map((v) => `  ${v.id}: ${v.isa} on host ${v.host} (${isaOf.get(v.host)}), ×${v.expansion}`),
+    '',
+  ];
+}
+
+export interface SummaryNotes {
+  /**
+   * Per VM, why its run is not equivalent to native (e.g. diagnoseRing32's report for a ring32
+   * kernel under plain trap-and-emulate): printed under "equivalence with native".
+   */
+  readonly diagnoses?: ReadonlyMap<string, string>;
+}
+
+export function formatSummary(r: SimResult, wallSeconds: number, notes: SummaryNotes = {}): string {
   const out: string[] = [];
   const hosts = r.hosts.map((h) => `${h.id} (${h.pcpus} pCPU${h.pcpus > 1 ? 's' : ''}, reached ${ms(h.endNs)} ms in ${h.iterations} iterations)`).join(', ');
   out.push(`${r.name}: seed ${r.seed}, ${ms(r.durationNs)} ms of virtual time, trap path ${r.trapPath}; hosts ${hosts}`);
@@ -67,6 +87,12 @@ export function formatSummary(r: SimResult, wallSeconds: number): string {
   for (const v of r.vms) out.push(`  ${v.id}: ${exitsLine(v)}`);
   for (const v of r.vms) if (v.fault) out.push(`  ${v.id} faulted: ${v.fault}`);
   out.push('');
+  out.push(...emulationLines(r));
+  if (notes.diagnoses && notes.diagnoses.size > 0) {
+    out.push('equivalence with native (Popek–Goldberg):');
+    for (const [vm, report] of notes.diagnoses) for (const l of report.split('\n')) out.push(`  ${vm}: ${l}`);
+    out.push('');
+  }
   for (const v of r.vms) {
     if (!v.console) continue;
     out.push(`console of ${v.id}:`);

@@ -77,6 +77,12 @@ export interface CreateHostRequest {
   trapPath: string;
   /** The host's cost model (HypervisorCosts as JSON; empty: the defaults). */
   costsJson: string;
+  /** The ISA of its pCPUs: "rv32" (absent or empty: rv32) or "ring32". A VM of the other ISA runs by emulation. */
+  isa?:
+    | string
+    | undefined;
+  /** Expansion factor per engine for emulated VMs, as JSON {"dispatch": 14, ...} (absent or empty: the defaults). */
+  expansionJson?: string | undefined;
 }
 
 export interface CreateVmRequest {
@@ -95,6 +101,11 @@ export interface CreateVmRequest {
    * "trap-and-emulate" (the unmodified kernel runs deprivileged; its sensitive instructions trap).
    */
   technique: string;
+  /**
+   * The guest's ISA: "rv32" (absent or empty: rv32) or "ring32" (a ring32 kernel image, one vCPU; technique
+   * "code-patching" exists only for it).
+   */
+  isa?: string | undefined;
 }
 
 export interface CreateVmReply {
@@ -852,7 +863,17 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
 };
 
 function createBaseCreateHostRequest(): CreateHostRequest {
-  return { sim: "", host: "", pcpus: 0, clockHz: 0, quantumNs: 0, trapPath: "", costsJson: "" };
+  return {
+    sim: "",
+    host: "",
+    pcpus: 0,
+    clockHz: 0,
+    quantumNs: 0,
+    trapPath: "",
+    costsJson: "",
+    isa: undefined,
+    expansionJson: undefined,
+  };
 }
 
 export const CreateHostRequest: MessageFns<CreateHostRequest> = {
@@ -877,6 +898,12 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     }
     if (message.costsJson !== "") {
       writer.uint32(58).string(message.costsJson);
+    }
+    if (message.isa !== undefined) {
+      writer.uint32(66).string(message.isa);
+    }
+    if (message.expansionJson !== undefined) {
+      writer.uint32(74).string(message.expansionJson);
     }
     return writer;
   },
@@ -950,6 +977,22 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.costsJson = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.isa = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.expansionJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -987,6 +1030,12 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
         : isSet(object.costs_json)
         ? globalThis.String(object.costs_json)
         : "",
+      isa: isSet(object.isa) ? globalThis.String(object.isa) : undefined,
+      expansionJson: isSet(object.expansionJson)
+        ? globalThis.String(object.expansionJson)
+        : isSet(object.expansion_json)
+        ? globalThis.String(object.expansion_json)
+        : undefined,
     };
   },
 
@@ -1013,6 +1062,12 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.costsJson !== "") {
       obj.costsJson = message.costsJson;
     }
+    if (message.isa !== undefined) {
+      obj.isa = message.isa;
+    }
+    if (message.expansionJson !== undefined) {
+      obj.expansionJson = message.expansionJson;
+    }
     return obj;
   },
 
@@ -1028,6 +1083,8 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     message.quantumNs = object.quantumNs ?? 0;
     message.trapPath = object.trapPath ?? "";
     message.costsJson = object.costsJson ?? "";
+    message.isa = object.isa ?? undefined;
+    message.expansionJson = object.expansionJson ?? undefined;
     return message;
   },
 };
@@ -1044,6 +1101,7 @@ function createBaseCreateVmRequest(): CreateVmRequest {
     args: [],
     engine: "",
     technique: "",
+    isa: undefined,
   };
 }
 
@@ -1078,6 +1136,9 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     }
     if (message.technique !== "") {
       writer.uint32(82).string(message.technique);
+    }
+    if (message.isa !== undefined) {
+      writer.uint32(90).string(message.isa);
     }
     return writer;
   },
@@ -1175,6 +1236,14 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
             message.technique = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.isa = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1203,6 +1272,7 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
       args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
       engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
       technique: isSet(object.technique) ? globalThis.String(object.technique) : "",
+      isa: isSet(object.isa) ? globalThis.String(object.isa) : undefined,
     };
   },
 
@@ -1238,6 +1308,9 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     if (message.technique !== "") {
       obj.technique = message.technique;
     }
+    if (message.isa !== undefined) {
+      obj.isa = message.isa;
+    }
     return obj;
   },
 
@@ -1256,6 +1329,7 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
     message.args = object.args?.map((e) => e) || [];
     message.engine = object.engine ?? "";
     message.technique = object.technique ?? "";
+    message.isa = object.isa ?? undefined;
     return message;
   },
 };
