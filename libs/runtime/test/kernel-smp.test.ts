@@ -86,6 +86,17 @@ describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
   });
 });
 
+describe('the SMP kernel as a native VM (technique native: its firmware, 2 harts, no hypervisor)', () => {
+  it.each([2, 1])('prints its golden output on a %d-pCPU host', async (pcpus) => {
+    const { result, log } = await run('native-kernel-smp.elf', 'native', pcpus);
+    const vm = result.vms[0];
+    expect({ state: vm.state, console: vm.console }).toEqual({ state: 'halted', console: GOLDEN });
+    expect(Object.keys(vm.exits)).toEqual([]); // the firmware handled every SBI call itself
+    // Hart 1 parked in wfi until hart 0's msip store (HSM start), and they woke each other by IPI.
+    expect(log.all().filter((e) => e.vm === 'k' && e.kind === 'wake' && /interrupt from vCPU/.test(e.detail)).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('SMP guests and scheduler swaps', () => {
   // vCPU 1 is offline before hart 0 starts it (~45 µs) and after it stops itself (~360 µs).
   it.each([20_000, 400_000])('a swap to Credit at %d ns keeps the offline vCPU: the run still prints its native output', async (at) => {

@@ -234,6 +234,7 @@ export class HostExecutor {
     }
     const used = h.cycles - start;
     if (native) this.flushConsole(v, pcpu, t0 + this.ns(h.cycles - origin), events);
+    if (native && v.vm.vcpus.length > 1) this.wakeInterruptedHarts(v, pcpu, t0 + this.ns(h.cycles - origin), events);
     // The pCPU's time this quantum went to this vCPU's debt and its run; what is left over is paid in
     // the next quanta, however many (an expensive exit or translation can cost more than one).
     tally.ranCycles += Math.min(budget + carried, carried + used);
@@ -370,6 +371,20 @@ export class HostExecutor {
     else if (res.setTimer) h.setStimecmp(res.timer);
     if (res.vcpuState) this.setVirtualState(v, res.vcpuState);
     if (res.ipiVcpus !== 0 || res.hartStart || res.hartStop) this.applySmp(v, res);
+  }
+
+  /**
+   * Technique native, SMP: a hart of the machine may have raised an interrupt of another one (a
+   * CLINT msip store: an IPI, an HSM start of a parked hart). A hart blocked in wfi with an enabled
+   * interrupt pending wakes up, as the real one would.
+   */
+  private wakeInterruptedHarts(by: Vcpu, pcpu: number, now: number, events: Event[]): void {
+    for (const other of by.vm.vcpus) {
+      if (other === by || other.state !== VcpuState.VCPU_STATE_BLOCKED || (other.hart.mip & other.hart.mie) === 0) continue;
+      other.state = VcpuState.VCPU_STATE_RUNNABLE;
+      events.push(this.stamp.make({ timeNs: now, kind: 'wake', vm: by.vm.id, vcpu: other.index, pcpu, detail: `interrupt from vCPU ${by.index}` }));
+      this.reschedule = true;
+    }
   }
 
   /** SMP: the resolution's effects on the VM's vCPUs (node/smp.ts), logged at the caller's time. */
