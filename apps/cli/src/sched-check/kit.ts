@@ -387,7 +387,7 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
       const ok = await rpc(`AddHost ${h.id}`, () => control.addHost({ sim, host: h.id, pcpus: h.pcpus, policy: opts.policy ?? 'round-robin', paramsJson: opts.paramsJson ?? '{}' }));
       if (ok === undefined) return;
       for (const vm of h.vms) {
-        if (await rpc(`AddVm ${vm.id}`, () => control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}' })) === undefined) return;
+        if (await rpc(`AddVm ${vm.id}`, () => control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}', onlineVcpus: 0 })) === undefined) return;
       }
     }
     for (const a of ACTIONS) {

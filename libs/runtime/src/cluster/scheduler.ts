@@ -63,7 +63,8 @@ export class SchedulerControlImpl implements SchedulerControl {
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     const sched = parseJsonObject('sched_json', req.schedJson);
     if (st.running) throw precondition(`simulation ${req.sim} is running: VMs cannot be added now`);
-    st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched });
+    if (req.onlineVcpus > req.vcpus) throw invalid(`VM ${id}: online_vcpus ${req.onlineVcpus} exceeds its ${req.vcpus} vCPUs`);
+    st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched, online: req.onlineVcpus || undefined });
     st.vms.add(id);
     this.counters.vmsAdded++;
     return {};

@@ -12,6 +12,8 @@ export interface LoopVm {
   readonly id: string;
   readonly vcpus: number;
   readonly sched: VmSchedParams;
+  /** vCPUs 0..online-1 start runnable, the others offline until the guest starts them (SBI HSM); default all. */
+  readonly online?: number;
 }
 
 /**
@@ -157,6 +159,10 @@ export class HostLoop {
         stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE, ...newVcpuCounters() },
       });
       this.policy.add(ref, vm.sched, this.now);
+      if (i >= (vm.online ?? vm.vcpus)) {
+        this.tracked.get(ref.key)!.stats.state = VcpuState.VCPU_STATE_OFFLINE;
+        this.policy.sleep(ref, this.now);
+      }
     }
   }
 

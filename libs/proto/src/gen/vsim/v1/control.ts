@@ -129,6 +129,11 @@ export interface AddVmRequest {
   vcpus: number;
   /** Scheduling parameters as JSON (weight, cap, slice, period, ...). */
   schedJson: string;
+  /**
+   * vCPUs online when the VM starts, 0 = all. A guest kernel (kind sbi) boots on vCPU 0; its other
+   * vCPUs are offline, never scheduled, until it starts them (SBI HSM hart_start).
+   */
+  onlineVcpus: number;
 }
 
 /** A timed action of the scenario, applied by the loop of the host it concerns at at_ns. */
@@ -1565,7 +1570,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
 };
 
 function createBaseAddVmRequest(): AddVmRequest {
-  return { sim: "", host: "", vm: "", vcpus: 0, schedJson: "" };
+  return { sim: "", host: "", vm: "", vcpus: 0, schedJson: "", onlineVcpus: 0 };
 }
 
 export const AddVmRequest: MessageFns<AddVmRequest> = {
@@ -1584,6 +1589,9 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     }
     if (message.schedJson !== "") {
       writer.uint32(42).string(message.schedJson);
+    }
+    if (message.onlineVcpus !== 0) {
+      writer.uint32(48).uint32(message.onlineVcpus);
     }
     return writer;
   },
@@ -1641,6 +1649,14 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
             message.schedJson = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.onlineVcpus = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1664,6 +1680,11 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
         : isSet(object.sched_json)
         ? globalThis.String(object.sched_json)
         : "",
+      onlineVcpus: isSet(object.onlineVcpus)
+        ? globalThis.Number(object.onlineVcpus)
+        : isSet(object.online_vcpus)
+        ? globalThis.Number(object.online_vcpus)
+        : 0,
     };
   },
 
@@ -1684,6 +1705,9 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     if (message.schedJson !== "") {
       obj.schedJson = message.schedJson;
     }
+    if (message.onlineVcpus !== 0) {
+      obj.onlineVcpus = Math.round(message.onlineVcpus);
+    }
     return obj;
   },
 
@@ -1697,6 +1721,7 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     message.vm = object.vm ?? "";
     message.vcpus = object.vcpus ?? 0;
     message.schedJson = object.schedJson ?? "";
+    message.onlineVcpus = object.onlineVcpus ?? 0;
     return message;
   },
 };
