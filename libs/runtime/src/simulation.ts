@@ -12,6 +12,7 @@ import { PolicySpec, SimAction } from './scheduler/service';
 import { VmSchedParams } from './scheduler/policy';
 import type { HostPoolSpec } from './scheduler/cpupool';
 import { HostSchedResult, VmSchedResult, hostSchedResult, vmSchedResult } from './scheduler/metrics';
+import { placeVmsOnHosts } from './scheduler/placement';
 
 export interface HostSpec {
   readonly id: string;
@@ -30,7 +31,7 @@ export interface HostSpec {
 
 export interface VmSpec {
   readonly id: string;
-  /** Absent: the scheduler places the VM (least-loaded host). */
+  /** Absent: the VM is placed by scheduler/placement.ts (fits, same ISA, least loaded, first listed). */
   readonly host?: string;
   readonly vcpus: number;
   readonly memoryBytes: number;
@@ -112,20 +113,9 @@ export function exitKey(e: Pick<Event, 'kind' | 'cause' | 'route' | 'path'>): st
 }
 
 /** Places VMs without a host on the host with the fewest vCPUs per pCPU (ties: scenario order). */
+/** Where each VM runs: its named host, or the one placement.ts's documented rule picks. */
 export function placeVms(spec: SimSpec): Map<string, string> {
-  const load = new Map(spec.hosts.map((h) => [h.id, 0]));
-  const placed = new Map<string, string>();
-  for (const vm of spec.vms) if (vm.host) {
-    placed.set(vm.id, vm.host);
-    load.set(vm.host, (load.get(vm.host) ?? 0) + vm.vcpus);
-  }
-  for (const vm of spec.vms) if (!vm.host) {
-    let best = spec.hosts[0];
-    for (const h of spec.hosts) if ((load.get(h.id)! + vm.vcpus) / h.pcpus < (load.get(best.id)! + vm.vcpus) / best.pcpus) best = h;
-    placed.set(vm.id, best.id);
-    load.set(best.id, load.get(best.id)! + vm.vcpus);
-  }
-  return placed;
+  return placeVmsOnHosts(spec.hosts, spec.vms);
 }
 
 /**

@@ -266,7 +266,7 @@ const SCHED = new ObjectType(SCHED_FIELDS, [
 const VM = new ObjectType(
   {
     id: required(ID, 'unique among VMs'),
-    host: optional(ID, 'id of the host it starts on', 'the scheduler places it'),
+    host: optional(ID, 'id of the host it starts on', 'placed: a host it fits on (enough pCPUs, its pool), of its own ISA, least loaded (vCPUs per pCPU), first listed'),
     vcpus: withDefault(new IntType(1, MAX_VCPUS), 1, 'number of virtual CPUs (more than 1: an SMP VM sharing its memory)'),
     memory: required(size({ min: PAGE, max: MAX_MEMORY, multipleOf: PAGE }), 'guest RAM; must hold the image'),
     image: required(new FileType(), 'the guest program (an ELF executable of the VM’s `isa`)'),
