@@ -1,10 +1,11 @@
 /*
  * sbi-fault - prints one line, then executes an illegal instruction (the
- * all-zero word) in S-mode.  The hypervisor is expected to stop this VM
- * only, reporting an illegal-instruction exception (cause 2, tval 0) at
- * the pc of the `.word 0`.  (If it instead delivered the exception to the
- * guest's stvec, the runtime would print "sbi-rt: unexpected trap:
- * scause=0x00000002 ..." and shut down with reason "system failure".)
+ * all-zero word) in S-mode.  Only this VM may be affected.  The qemu shim
+ * stops it, reporting an illegal-instruction exception (cause 2, tval 0)
+ * at the pc of the `.word 0`.  vsim's hypervisor, like OpenSBI, delivers
+ * the exception to the guest's stvec instead: the runtime prints
+ * "sbi-rt: unexpected trap: scause=0x00000002 ..." and shuts down with
+ * reason "system failure".
  */
 #include "sbi.h"
 

@@ -258,15 +258,7 @@ export class Hart {
     }
     this.cycles += this.cost.trap;
     if (this.priv !== Priv.M && (deleg >>> cause) & 1) {
-      this.scause = causeValue;
-      this.sepc = this.pc >>> 0;
-      this.stval = tval >>> 0;
-      let s = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
-      if (this.mstatus & MSTATUS.SIE) s |= MSTATUS.SPIE;
-      if (this.priv === Priv.S) s |= MSTATUS.SPP;
-      this.mstatus = s;
-      this.priv = Priv.S;
-      this.pc = vector(this.stvec, cause, interrupt);
+      this.enterSupervisorTrap(cause, tval, interrupt);
     } else {
       this.mcause = causeValue;
       this.mepc = this.pc >>> 0;
@@ -278,6 +270,23 @@ export class Hart {
       this.priv = Priv.M;
       this.pc = vector(this.mtvec, cause, interrupt);
     }
+  }
+
+  /**
+   * The S-mode half of trap entry: scause, sepc (the current pc), stval, sstatus.SPP/SPIE/SIE, pc =
+   * stvec's vector. Also what M-mode firmware does to redirect a trap it took to the S-mode kernel
+   * (OpenSBI's sbi_trap_redirect): the hypervisor calls it for an illegal instruction it cannot emulate.
+   */
+  enterSupervisorTrap(cause: number, tval: number, interrupt = false): void {
+    this.scause = (interrupt ? (INTERRUPT_BIT | cause) : cause) >>> 0;
+    this.sepc = this.pc >>> 0;
+    this.stval = tval >>> 0;
+    let s = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
+    if (this.mstatus & MSTATUS.SIE) s |= MSTATUS.SPIE;
+    if (this.priv === Priv.S) s |= MSTATUS.SPP;
+    this.mstatus = s;
+    this.priv = Priv.S;
+    this.pc = vector(this.stvec, cause, interrupt);
   }
 
   /** The highest-priority interrupt that is pending, enabled and not masked at this privilege, or -1. */

@@ -15,6 +15,7 @@ import { LINUX_ROUTINES } from './linux';
 import { Routine, VmRecord, resume } from './routine';
 import { classifyTrapAndEmulate, withVirtualTimer } from './trap-and-emulate';
 import { classifyParavirt, pvMemoryNeeded } from './pv';
+import { REDIRECT_ILLEGAL_INSTRUCTION } from './illegal';
 
 export type { Routine, VmRecord } from './routine';
 
@@ -51,10 +52,12 @@ function sbiRoutine(req: Pick<TrapRequest, 'x'>): Routine {
 }
 
 /** The dispatcher's decision: which routine handles this trap. */
-export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): Routine {
+export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt' | 'stvec'>>): Routine {
   if (req.vcpuState?.paravirt) return classifyParavirt(req as TrapRequest, sbiRoutine, FAULT);
   if (req.vcpuState) return classifyTrapAndEmulate(req as TrapRequest, sbiRoutine, FAULT);
   if (req.kind === 'sbi' && req.cause === Cause.EcallFromS) return sbiRoutine(req);
+  // A kernel in real S-mode with a trap handler: redirected to it, as OpenSBI does (illegal.ts).
+  if (req.kind === 'sbi' && req.cause === Cause.IllegalInstruction && (req.stvec ?? 0) >>> 2 !== 0) return REDIRECT_ILLEGAL_INSTRUCTION;
   if (req.kind === 'linux' && req.cause === Cause.EcallFromU) {
     return LINUX_ROUTINES.get(req.x[A7]) ?? LINUX_ROUTINES.get(-1)!;
   }

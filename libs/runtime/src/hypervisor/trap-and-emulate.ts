@@ -7,11 +7,13 @@
 //
 // The virtual platform mirrors the paravirtual one (node/vm.ts), so a guest sees the same machine
 // under both techniques (equivalence): exceptions OpenSBI would delegate to S-mode are injected into
-// the guest kernel; the others stop the VM, as they do there.
+// the guest kernel, and so is an illegal instruction OpenSBI would redirect to it (illegal.ts); the
+// others stop the VM, as they do there.
 
 import { TrapAction, TrapRequest, TrapResolution, VirtualCpu } from '@vsim/proto';
 import { Cause } from '@vsim/isa';
 import { Routine } from './routine';
+import { REDIRECT_ILLEGAL_NAME, illegalInstructionFault } from './illegal';
 
 export const VMODE_U = 0;
 export const VMODE_S = 1;
@@ -94,6 +96,28 @@ export const INJECT_EXCEPTION: Routine = {
   },
 };
 
+/**
+ * An illegal instruction nobody emulates, of the kernel (in virtual S-mode) or of its task: a virtual
+ * illegal-instruction exception (stval = the instruction), as the hardware and OpenSBI would deliver
+ * it (illegal.ts). A kernel with no trap handler yet (virtual stvec 0) cannot take it: the VM faults.
+ */
+export function injectIllegalInstruction(req: TrapRequest, c: { emulate: number }, instruction = req.tval): Partial<TrapResolution> {
+  const v = vstate(req);
+  if ((v.stvec >>> 2) === 0) return illegalInstructionFault(req, instruction);
+  const { state, pc } = enterVirtualTrap(v, Cause.IllegalInstruction, false, req.pc, instruction);
+  return {
+    action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state, handler: REDIRECT_ILLEGAL_NAME,
+    detail: `redirected to stvec 0x${pc.toString(16)}`,
+  };
+}
+
+/** A task's illegal instruction (in virtual U-mode): its kernel's to handle. */
+export const INJECT_ILLEGAL_INSTRUCTION: Routine = {
+  name: REDIRECT_ILLEGAL_NAME,
+  route: 'interpreter',
+  handle: (req, _vm, c) => injectIllegalInstruction(req, c),
+};
+
 /** The host's timer exit: deliver the virtual timer interrupt if the guest can take it now. */
 export const VIRTUAL_TIMER_INTERRUPT: Routine = {
   name: 'tae.irq.timer',
@@ -153,7 +177,7 @@ export const EMULATE_PRIVILEGED: Routine = {
       const r = emulateCsr(v, w, req);
       if (r) return resume(r.state, r.rd ? [{ reg: r.rd, value: r.old }] : [], `tae.csr.${r.name}`);
     }
-    return { action: TrapAction.TRAP_ACTION_FAULT, handler: 'fault', detail: `illegal instruction at pc 0x${(req.pc >>> 0).toString(16)} (instruction 0x${w.toString(16).padStart(8, '0')})` };
+    return injectIllegalInstruction(req, c, w);
   },
 };
 
@@ -211,7 +235,7 @@ export function classifyTrapAndEmulate(req: TrapRequest, sbi: (req: TrapRequest)
   const v = vstate(req);
   if (req.interrupt) return req.cause === IRQ_SSOFT ? VIRTUAL_SOFTWARE_INTERRUPT : VIRTUAL_TIMER_INTERRUPT;
   if (req.cause === Cause.EcallFromU) return v.mode === VMODE_S ? sbi(req) : INJECT_EXCEPTION;
-  if (req.cause === Cause.IllegalInstruction && v.mode === VMODE_S) return EMULATE_PRIVILEGED;
+  if (req.cause === Cause.IllegalInstruction) return v.mode === VMODE_S ? EMULATE_PRIVILEGED : INJECT_ILLEGAL_INSTRUCTION;
   if (INJECTED_CAUSES.has(req.cause)) return INJECT_EXCEPTION;
   return fault;
 }

@@ -18,16 +18,19 @@ import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
 import { TrapStormDetector } from '../hypervisor/trap-storm';
+import { REDIRECT_ILLEGAL_NAME } from '../hypervisor/illegal';
 import { needsHartStates } from '../hypervisor/sbi';
 import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
 
 /**
  * The trap-storm policy's notion of a futile exit (hypervisor/trap-storm.ts): an exception reflected
- * back into the guest that is not a system call, or a hypercall answered with an error (a0 < 0).
+ * back into the guest that is not a system call (a redirected illegal instruction among them), or a
+ * hypercall answered with an error (a0 < 0).
  */
 function isFutile(req: TrapRequest, res: TrapResolution, hypercall: boolean): boolean {
   if (res.handler === 'tae.inject') return req.cause !== Cause.EcallFromU;
+  if (res.handler === REDIRECT_ILLEGAL_NAME) return true;
   return hypercall && res.writes.some((w) => w.reg === 10 && w.value < 0);
 }
 
@@ -97,7 +100,9 @@ export class HostExecutor {
     const req = this.trapRequest(v, now, Cause.IllegalInstruction, w >>> 0, pc, false);
     req.instruction = w >>> 0;
     const res = this.traps.local(req);
-    if (res.action === TrapAction.TRAP_ACTION_FAULT) return h.raise(Cause.IllegalInstruction, w); // the normal exit path stops the VM
+    // The normal exit path stops the VM, or redirects an illegal instruction to the guest kernel (a
+    // translator emits a trap, not a call, for a word that is no instruction): an exit either way.
+    if (res.action === TrapAction.TRAP_ACTION_FAULT || res.handler === REDIRECT_ILLEGAL_NAME) return h.raise(Cause.IllegalInstruction, w);
     const cost = res.costCycles - this.traps.exitCost + this.costs.translatedCall;
     s.events.push(this.stamp.make({
       timeNs: now, kind: 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu, route: 'interpreter', path: 'translated',
@@ -298,6 +303,7 @@ export class HostExecutor {
       cause, tval: tval >>> 0, pc, instruction: 0, priv: h.priv, x: Array.from(h.x.subarray(0, 32)),
       memoryAddr: 0, memory: NO_BYTES, kind: v.vm.setup.kind, vcpuState: v.vstate, interrupt,
       hartStates: !interrupt && needsHartStates(h.x[17] >>> 0) ? hsmStates(v.vm) : [],
+      stvec: h.stvec >>> 0,
     };
   }
 
@@ -350,6 +356,7 @@ export class HostExecutor {
     }
     this.callNs = now;
     this.applyResolution(v, res);
+    if (res.redirect) h.enterSupervisorTrap(req.cause, req.tval); // before pc moves: sepc is the trapping pc
     h.pc = res.nextPc;
     if (v.state === VcpuState.VCPU_STATE_OFFLINE) return true; // SBI hart_stop
     if (res.action === TrapAction.TRAP_ACTION_BLOCK) {

@@ -250,6 +250,11 @@ export interface TrapRequest {
    * (0 started, 1 stopped, 2 start pending, as SBI hart_get_status reports it).
    */
   hartStates: number[];
+  /**
+   * A kernel in real S-mode (paravirt over SBI): its stvec, where the hypervisor redirects an
+   * exception it cannot emulate, as OpenSBI's sbi_trap_redirect does. 0: no handler installed.
+   */
+  stvec: number;
 }
 
 /**
@@ -319,6 +324,11 @@ export interface TrapResolution {
     | undefined;
   /** SBI hart_stop: the calling vCPU goes offline. */
   hartStop: boolean;
+  /**
+   * A kernel in real S-mode: enter its trap handler with this trap (cause, pc, tval) as a trap
+   * delegated to S-mode would (scause, sepc, stval, sstatus.SPP/SPIE/SIE); next_pc is its stvec.
+   */
+  redirect: boolean;
 }
 
 /** SBI HSM hart_start: the vCPU begins at start_addr in (virtual) S-mode, a0 = its hart id, a1 = opaque. */
@@ -961,6 +971,7 @@ function createBaseTrapRequest(): TrapRequest {
     vcpuState: undefined,
     interrupt: false,
     hartStates: [],
+    stvec: 0,
   };
 }
 
@@ -1024,6 +1035,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.stvec !== 0) {
+      writer.uint32(144).uint32(message.stvec);
     }
     return writer;
   },
@@ -1197,6 +1211,14 @@ export const TrapRequest: MessageFns<TrapRequest> = {
 
             break;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.stvec = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1244,6 +1266,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         : globalThis.Array.isArray(object?.hart_states)
         ? object.hart_states.map((e: any) => globalThis.Number(e))
         : [],
+      stvec: isSet(object.stvec) ? globalThis.Number(object.stvec) : 0,
     };
   },
 
@@ -1300,6 +1323,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     if (message.hartStates?.length) {
       obj.hartStates = message.hartStates.map((e) => Math.round(e));
     }
+    if (message.stvec !== 0) {
+      obj.stvec = Math.round(message.stvec);
+    }
     return obj;
   },
 
@@ -1327,6 +1353,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
       : undefined;
     message.interrupt = object.interrupt ?? false;
     message.hartStates = object.hartStates?.map((e) => e) || [];
+    message.stvec = object.stvec ?? 0;
     return message;
   },
 };
@@ -1667,6 +1694,7 @@ function createBaseTrapResolution(): TrapResolution {
     ipiVcpus: 0,
     hartStart: undefined,
     hartStop: false,
+    redirect: false,
   };
 }
 
@@ -1722,6 +1750,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     }
     if (message.hartStop !== false) {
       writer.uint32(136).bool(message.hartStop);
+    }
+    if (message.redirect !== false) {
+      writer.uint32(144).bool(message.redirect);
     }
     return writer;
   },
@@ -1875,6 +1906,14 @@ export const TrapResolution: MessageFns<TrapResolution> = {
             message.hartStop = reader.bool();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.redirect = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1946,6 +1985,7 @@ export const TrapResolution: MessageFns<TrapResolution> = {
         : isSet(object.hart_stop)
         ? globalThis.Boolean(object.hart_stop)
         : false,
+      redirect: isSet(object.redirect) ? globalThis.Boolean(object.redirect) : false,
     };
   },
 
@@ -2002,6 +2042,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     if (message.hartStop !== false) {
       obj.hartStop = message.hartStop;
     }
+    if (message.redirect !== false) {
+      obj.redirect = message.redirect;
+    }
     return obj;
   },
 
@@ -2031,6 +2074,7 @@ export const TrapResolution: MessageFns<TrapResolution> = {
       ? HartStart.fromPartial(object.hartStart)
       : undefined;
     message.hartStop = object.hartStop ?? false;
+    message.redirect = object.redirect ?? false;
     return message;
   },
 };
