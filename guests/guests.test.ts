@@ -91,6 +91,8 @@ const SBI_RAM_USED = 1 << 20;
 const KERNEL_WORKLOADS = ['cpu', 'syscall', 'timer', 'io', 'nnull', 'nsyscall', 'ntimer', 'nmask', 'ncsr'];
 const KERNEL_BASE = 0x80200000;
 const kernelElfs = KERNEL_WORKLOADS.flatMap((w) => [`kernel-${w}`, `kernel-pv-${w}`]);
+/** The 2-hart build (-DSMP) of both variants, audited like the others (its paravirtual one is deprivileged too). */
+const smpKernelElfs = ['kernel-smp', 'kernel-pv-smp'];
 /** The paravirtual kernel runs deprivileged: no privileged instruction, only the U-mode time counter. */
 const PV_CSRS = new Map<number, string>([[0xc01, 'time'], [0xc81, 'timeh']]);
 const PV_SYSTEM = new Map<number, string>([[0x00000073, 'ecall']]);
@@ -99,13 +101,13 @@ const S_CSRS = new Map<number, string>([
   [0x100, 'sstatus'], [0x104, 'sie'], [0x105, 'stvec'], [0x140, 'sscratch'], [0x141, 'sepc'],
   [0x142, 'scause'], [0x143, 'stval'], [0x144, 'sip'], [0xc01, 'time'], [0xc81, 'timeh'],
 ]);
-/** SYSTEM instructions with funct3 = 0 an S-mode guest may use. */
-const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x10200073, 'sret'], [0x10500073, 'wfi']]);
+/** SYSTEM instructions with funct3 = 0 an S-mode guest may use (ebreak is unprivileged: sbi-storm-ebreak's storm). */
+const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x00100073, 'ebreak'], [0x10200073, 'sret'], [0x10500073, 'wfi']]);
 
 /**
  * Problems with an SBI guest ELF: entry not at the start of RAM, a segment outside its 1 MiB,
  * and, in [_start, _etext), any CSR other than S_CSRS, any privileged instruction other than
- * ecall/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
+^ * ecall/ebreak/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
  */
 function auditSbiElf(bytes: Uint8Array, base = SBI_RAM_BASE, csrs = S_CSRS, system = S_SYSTEM): string[] {
   const img = parseElf32(bytes);
@@ -198,7 +200,7 @@ describe('rv32 guests', () => {
 
     // The guest kernel alone: S-mode code at 0x80200000 (its U-mode tasks are in the same code).
     // Its paravirtual build executes no privileged instruction at all (hypercalls by ecall instead).
-    for (const name of kernelElfs) {
+    for (const name of [...kernelElfs, ...smpKernelElfs]) {
       it(name, () => {
         const pv = name.startsWith('kernel-pv-');
         expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)), KERNEL_BASE, pv ? PV_CSRS : S_CSRS, pv ? PV_SYSTEM : S_SYSTEM)).toEqual([]);
