@@ -107,7 +107,7 @@ const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x00100073, 'e
 /**
  * Problems with an SBI guest ELF: entry not at the start of RAM, a segment outside its 1 MiB,
  * and, in [_start, _etext), any CSR other than S_CSRS, any privileged instruction other than
-^ * ecall/ebreak/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
+ * ecall/ebreak/sret/wfi, and any all-zero word except at the symbol `illegal_insn` (sbi-fault).
  */
 function auditSbiElf(bytes: Uint8Array, base = SBI_RAM_BASE, csrs = S_CSRS, system = S_SYSTEM): string[] {
   const img = parseElf32(bytes);
