@@ -100,6 +100,9 @@ trap_entry:
     .option norelax
     la      gp, __global_pointer$   /* never trust the user's gp */
     .option pop
+#ifdef SMP
+    li      tp, 0                   /* the tasks' vCPU (hv.c finds its area by tp); the frame keeps theirs */
+#endif
     la      sp, _kstack_top
     call    ktrap
     tail    return_to_user          /* hv.c: the iret hypercall */

@@ -4,9 +4,6 @@
  * batch of queued operations issued as one multicall, and the shared info
  * page.  In the native build it only holds the counters.
  */
-#if defined(PARAVIRT) && defined(SMP)
-#define HV_IMPL      /* the CSR operations, out of line (hv.h) */
-#endif
 #include "hv.h"
 
 struct hv_counts hv_counts;
@@ -24,9 +21,10 @@ _Static_assert(offsetof(struct hv_shared_info, sp) == HV_SH_SP, "shared info lay
 _Static_assert(offsetof(struct hv_shared_info, iret) == HV_SH_IRET, "shared info layout");
 _Static_assert(offsetof(struct hv_shared_info, mc) == HV_SH_MC, "shared info layout");
 _Static_assert(sizeof(struct hv_multicall_entry) == 16, "multicall entry layout");
+_Static_assert(sizeof(struct hv_shared_info) == HV_SH_SIZE, "shared info layout (smp-entry.S indexes by hart)");
 
 /* Page-aligned, like Xen's shared_info; zero (events unmasked) until boot sets the mask. */
-struct hv_shared_info hv_shared __attribute__((aligned(4096)));
+struct hv_shared_info hv_shared[HV_NCPUS] __attribute__((aligned(4096)));
 
 /*
  * The domain builder's mark: a kernel that defines this symbol speaks the
@@ -35,8 +33,20 @@ struct hv_shared_info hv_shared __attribute__((aligned(4096)));
  */
 const uint32_t vsim_pv_abi __attribute__((used)) = PV_ABI_VERSION;
 
-static uint32_t batch_len;     /* entries queued in hv_shared.mc */
-static int registered;
+static uint32_t batch_len[HV_NCPUS];     /* entries queued in the vCPU's mc */
+static int registered[HV_NCPUS];
+
+/* The calling vCPU: the hart id, in tp during the SMP phase (0 otherwise: tasks run on hart 0). */
+static inline uint32_t cpu(void) {
+#ifdef SMP
+    uint32_t tp;
+    __asm__ volatile("mv %0, tp" : "=r"(tp));
+    return tp;
+#else
+    return 0;
+#endif
+}
+#define SELF (&hv_shared[cpu()])
 
 static long hypercall(long op, long a0, long a1, long *a1_out) {
     register long r0 __asm__("a0") = a0;
@@ -52,17 +62,37 @@ static long hypercall(long op, long a0, long a1, long *a1_out) {
 
 /* Issues the batch as one multicall (or the single operation as a plain hypercall). */
 static void flush(void) {
-    uint32_t n = batch_len;
+    uint32_t n = batch_len[cpu()];
     if (n == 0) return;
-    batch_len = 0;      /* before the call: a multicall ending in iret does not return */
+    batch_len[cpu()] = 0;      /* before the call: a multicall ending in iret does not return */
     hv_counts.multicalls++;
     hypercall(PV_MULTICALL, 0, (long)n, 0);
 }
 
 /* Queues an operation; keeps one slot free for the iret or block that ends a batch. */
+#ifdef SMP
+/*
+ * PV_EVENT_CHECK that may deliver an IPI right here, in the kernel: the
+ * hypervisor enters the callback (smp_trap_entry) with epc = the
+ * instruction after this ecall, and the callback returns there by a plain
+ * jump.  So, as across a call, every caller-saved register is clobbered.
+ * The queued operations (a new callback) go first.
+ */
+static void event_check(void) {
+    flush();
+    register long r0 __asm__("a0") = 0;
+    register long r1 __asm__("a1") = 0;
+    register long r6 __asm__("a6") = PV_EVENT_CHECK;
+    register long r7 __asm__("a7") = PV_EID;
+    __asm__ volatile("ecall" : "+r"(r0), "+r"(r1), "+r"(r6), "+r"(r7)
+                     : : "memory", "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "a2", "a3", "a4", "a5");
+    hv_counts.hypercalls++;
+}
+#endif
+
 static void queue(uint32_t op, uint32_t arg0, uint32_t arg1) {
-    if (batch_len >= HV_MC_MAX - 1) flush();
-    struct hv_multicall_entry *e = &hv_shared.mc[batch_len++];
+    if (batch_len[cpu()] >= HV_MC_MAX - 1) flush();
+    struct hv_multicall_entry *e = &SELF->mc[batch_len[cpu()]++];
     e->op = op;
     e->result = 0;
     e->arg0 = arg0;
@@ -72,11 +102,11 @@ static void queue(uint32_t op, uint32_t arg0, uint32_t arg1) {
 
 void hv_set_trap_vector(void (*entry)(void)) {
     hv_counts.trap_vector++;
-    if (!registered) {
+    if (!registered[cpu()]) {
         /* Masked until the kernel enables interrupts, as sie = 0 at reset. */
-        hv_shared.upcall_mask = 1;
-        hypercall(PV_REGISTER_SHARED_INFO, (long)&hv_shared, 0, 0);
-        registered = 1;
+        SELF->upcall_mask = 1;
+        hypercall(PV_REGISTER_SHARED_INFO, (long)SELF, 0, 0);
+        registered[cpu()] = 1;
     }
     queue(PV_SET_CALLBACK, (uint32_t)entry, 0);
 }
@@ -87,21 +117,25 @@ void hv_user_mode_init(void) {
 
 void hv_irq_enable(void) {
     hv_counts.irq_enable++;
-    hv_shared.upcall_mask = 0;
+    SELF->upcall_mask = 0;
     __asm__ volatile("" ::: "memory");
     /* An event arrived while masked: have it delivered (Xen's guests do the same). */
-    if (hv_shared.upcall_pending) hypercall(PV_EVENT_CHECK, 0, 0, 0);
+#ifdef SMP
+    if (SELF->upcall_pending) event_check();
+#else
+    if (SELF->upcall_pending) hypercall(PV_EVENT_CHECK, 0, 0, 0);
+#endif
 }
 
 void hv_irq_disable(void) {
     hv_counts.irq_disable++;
-    hv_shared.upcall_mask = 1;
+    SELF->upcall_mask = 1;
     __asm__ volatile("" ::: "memory");
 }
 
 /* Read from the shared page, as Xen's PV Linux reads upcall_mask for save_fl: no exit. */
 int hv_irq_enabled(void) {
-    return hv_shared.upcall_mask == 0;
+    return SELF->upcall_mask == 0;
 }
 
 void hv_set_timer(uint64_t when) {
@@ -114,8 +148,23 @@ int hv_idle(void) {
     hv_counts.idle++;
     queue(PV_BLOCK, 0, 0);
     flush();
-    return hv_shared.upcall_pending != 0;
+    return SELF->upcall_pending != 0;
 }
+
+#ifdef SMP
+/*
+ * Wait for an event with events unmasked (the SMP phase's wait for an
+ * IPI; replaces wfi + a window of sstatus.SIE): block until one is
+ * pending, then have it delivered through the callback.
+ */
+void hv_wait_event(void) {
+    if (!SELF->upcall_pending) {
+        queue(PV_BLOCK, 0, 0);
+        flush();
+    }
+    if (SELF->upcall_pending) event_check();
+}
+#endif
 
 /*
  * Return to the task whose frame is `f` (replaces entry.S's sret path):
@@ -124,8 +173,8 @@ int hv_idle(void) {
  */
 void __attribute__((noreturn)) return_to_user(struct frame *f) {
     const uint32_t *src = (const uint32_t *)f;
-    for (uint32_t i = 0; i < 33; i++) hv_shared.iret[i] = src[i];
-    if (batch_len == 0) {
+    for (uint32_t i = 0; i < 33; i++) SELF->iret[i] = src[i];
+    if (batch_len[cpu()] == 0) {
         hypercall(PV_IRET, (long)f, 0, 0);
     } else {
         queue(PV_IRET, (uint32_t)f, 0);

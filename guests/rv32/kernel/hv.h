@@ -41,12 +41,25 @@
 #define SIP_STIP     (1u << 5)
 
 /*
- * The 2-hart build (-DSMP, smp.c) still uses privileged instructions of
- * its own, so with PARAVIRT it keeps the out-of-line CSR operations and
- * runs in S-mode; the deprivileged hypercall kernel is the 1-hart build.
+ * PARAVIRT is orthogonal to SMP: the 2-hart build (-DSMP, smp.c) is
+ * deprivileged too.  Each vCPU then has its own shared info area (Xen's
+ * vcpu_info: mask, pending, trap info, iret frame, multicall entries),
+ * hv_shared[hart], registered by that vCPU's first PV_REGISTER_SHARED_INFO
+ * (the secondary registers its own when it starts).  The hv_* functions
+ * act on the calling vCPU's area (the hart id is in tp for the whole SMP
+ * phase; tasks run on hart 0 only).  An IPI is a software-interrupt event:
+ * masked, it only raises the target's pending byte; unmasked, it is
+ * delivered by upcall at the target's next PV_EVENT_CHECK (the kernel is
+ * never interrupted asynchronously, so the callback treats it like a
+ * function call: hv_wait_event, smp-entry.S).
  */
-#if defined(PARAVIRT) && !defined(SMP)
+#ifdef PARAVIRT
 #define HV_XENPV 1
+#endif
+#ifdef SMP
+#define HV_NCPUS 2
+#else
+#define HV_NCPUS 1
 #endif
 
 /* Hypercall ABI (libs/runtime/src/hypervisor/pv.ts has the same numbers). */
@@ -70,6 +83,7 @@
 #define HV_SH_IRET    32
 #define HV_SH_MC     164
 #define HV_MC_MAX      8
+#define HV_SH_SIZE   292            /* one vCPU's area: HV_SH_MC + 16 * HV_MC_MAX */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -102,7 +116,7 @@ struct hv_shared_info {
     uint32_t iret[33];                /* x[0..31], pc: the frame PV_IRET restores */
     struct hv_multicall_entry mc[HV_MC_MAX];
 };
-extern struct hv_shared_info hv_shared;
+extern struct hv_shared_info hv_shared[HV_NCPUS];   /* one area per vCPU */
 
 #define HV_FN        /* out of line, in hv.c */
 void hv_set_trap_vector(void (*entry)(void));
@@ -112,15 +126,9 @@ void hv_irq_disable(void);
 int hv_irq_enabled(void);
 void hv_set_timer(uint64_t when);
 int hv_idle(void);
-#elif defined(PARAVIRT)
-#define HV_FN        /* out of line, in hv.c (the SMP build) */
-void hv_set_trap_vector(void (*entry)(void));
-void hv_user_mode_init(void);
-void hv_irq_enable(void);
-void hv_irq_disable(void);
-int hv_irq_enabled(void);
-void hv_set_timer(uint64_t when);
-int hv_idle(void);
+#ifdef SMP
+void hv_wait_event(void);
+#endif
 #else
 #define HV_FN static inline __attribute__((always_inline))
 #define HV_IMPL

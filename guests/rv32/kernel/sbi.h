@@ -34,7 +34,7 @@ static inline void sbi_console_write(const char *buf, uint32_t len) {
 
 static inline void __attribute__((noreturn)) sbi_shutdown(int failure) {
     sbi_call3(SBI_EXT_SRST, 0, 0, failure ? 1 : 0, 0, 0);
-#if defined(PARAVIRT) && !defined(SMP)
+#ifdef PARAVIRT
     for (;;) { }                     /* not reached; no privileged wfi in the deprivileged build */
 #else
     for (;;) __asm__ volatile("wfi");

@@ -10,7 +10,18 @@
  * the IPI (a supervisor software interrupt) in S-mode: save the
  * caller-saved registers on the current stack, smp_trap(scause, sepc,
  * stval), restore, sret.
+ *
+ * PARAVIRT (HV_XENPV in hv.h): no privileged instruction.  The secondary
+ * registers its own shared info area and callback from C (smp_secondary,
+ * hv_set_trap_vector).  smp_trap_entry is the callback of the SMP phase:
+ * the hypervisor enters it only from the PV_EVENT_CHECK hypercall of
+ * hv.c's event_check (a kernel-mode event, sp = 0), with the trap's
+ * cause, epc (the instruction after that ecall), tval and the kernel sp
+ * in this vCPU's area hv_shared[tp].  That call clobbers the caller-saved
+ * registers, so only epc needs keeping: smp_trap(cause, epc, tval), then
+ * a jump back to epc.
  */
+#include "hv.h"
     .text
     .p2align 2
     .globl  smp_secondary_entry
@@ -22,8 +33,10 @@ smp_secondary_entry:
     .option pop
     mv      sp, a1
     mv      tp, a0
+#ifndef HV_XENPV
     la      t0, smp_trap_entry
     csrw    stvec, t0
+#endif
     call    smp_secondary           /* does not return */
 1:  j       1b
     .size   smp_secondary_entry, . - smp_secondary_entry
@@ -32,6 +45,21 @@ smp_secondary_entry:
     .globl  smp_trap_entry
     .type   smp_trap_entry, @function
 smp_trap_entry:
+#ifdef HV_XENPV
+    la      t0, hv_shared
+    beqz    tp, 1f
+    addi    t0, t0, HV_SH_SIZE      /* hv_shared[1] (HV_NCPUS = 2) */
+1:  lw      sp, HV_SH_SP(t0)        /* back to the kernel sp */
+    lw      a0, HV_SH_CAUSE(t0)
+    lw      a1, HV_SH_EPC(t0)
+    lw      a2, HV_SH_TVAL(t0)
+    addi    sp, sp, -16
+    sw      a1, 0(sp)
+    call    smp_trap
+    lw      t0, 0(sp)
+    addi    sp, sp, 16
+    jr      t0                      /* resume after the event check */
+#else
     addi    sp, sp, -64
     sw      ra,  0(sp)
     sw      t0,  4(sp)
@@ -71,4 +99,5 @@ smp_trap_entry:
     lw      t6, 60(sp)
     addi    sp, sp, 64
     sret
+#endif
     .size   smp_trap_entry, . - smp_trap_entry

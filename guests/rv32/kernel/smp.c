@@ -15,6 +15,12 @@
  * interrupts (sip.SSIP), taken through smp_trap_entry and cleared by the
  * target.
  *
+ * PARAVIRT: the same, deprivileged (hv.h): each hart registers its own
+ * shared info area and the callback smp_trap_entry (hv_set_trap_vector),
+ * "sie.SSIE" is the area's mask byte (hv_irq_enable/disable), a wait for
+ * an IPI blocks and then has the event delivered (hv_wait_event), and the
+ * hypervisor acknowledges the IPI it delivers (no sip to clear).
+ *
  * Then the kernel goes on as usual on hart 0: two U-mode tasks increment a
  * second shared counter under an LR/SC spinlock, preempted by the timer.
  *
@@ -151,22 +157,57 @@ static void smp_work(uint32_t hart) {
  */
 static void wait_for_ipi(uint32_t hart, uint32_t n) {
     while (*(volatile uint32_t *)&smp_data.ipis[hart] < n) {
+#ifdef HV_XENPV
+        hv_wait_event();
+#else
         __asm__ volatile("wfi" ::: "memory");
         csr_set(sstatus, SSTATUS_SIE);
         csr_clear(sstatus, SSTATUS_SIE);
+#endif
     }
+}
+
+/* Which events the SMP phase takes: IPIs only (sie.SSIE; PARAVIRT: the mask byte, the timer is off). */
+static void ipis_on(void) {
+#ifdef HV_XENPV
+    hv_irq_enable();
+#else
+    csr_set(sie, SIE_SSIE);
+#endif
+}
+
+static void ipis_off(void) {
+#ifdef HV_XENPV
+    hv_irq_disable();
+#else
+    csr_clear(sie, SIE_SSIE);
+#endif
+}
+
+/* The SMP phase's trap vector (PARAVIRT: this vCPU's callback, registering its shared info first). */
+static void smp_vector(void (*entry)(void)) {
+#ifdef HV_XENPV
+    hv_set_trap_vector(entry);
+#else
+    csr_write(stvec, (uint32_t)entry);
+#endif
 }
 
 /* Kernel-mode traps of the SMP phase: only the IPI is expected. */
 void smp_trap(uint32_t scause, uint32_t sepc, uint32_t stval) {
     if (scause != SCAUSE_SSI) kernel_fault(scause, sepc, stval);
+#ifndef HV_XENPV
     csr_clear(sip, SIP_SSIP);       /* the target acknowledges the IPI */
+#endif
     smp_data.ipis[hart_id()]++;
 }
 
 /* Hart 1, from smp_secondary_entry. */
 void __attribute__((noreturn)) smp_secondary(uint32_t hart) {
-    csr_set(sie, SIE_SSIE);
+#ifdef HV_XENPV
+    smp_vector(smp_trap_entry);     /* its own shared info area and callback */
+#endif
+    ipis_on();
     smp_work(hart);
     sbi_send_ipi(1u << 0, 0);       /* "done" to hart 0 */
     wait_for_ipi(hart, 1);          /* hart 0's acknowledgement */
@@ -177,8 +218,8 @@ void __attribute__((noreturn)) smp_secondary(uint32_t hart) {
 void smp_boot(uint32_t hart) {
     __asm__ volatile("mv tp, %0" :: "r"(hart));
     uint32_t other = hart ^ 1;
-    csr_write(stvec, (uint32_t)smp_trap_entry);
-    csr_set(sie, SIE_SSIE);
+    smp_vector(smp_trap_entry);
+    ipis_on();
     long err = sbi_hart_start(other, (uint32_t)smp_secondary_entry, (uint32_t)&hart1_stack[HART1_STACK]);
     kprint("smp: hart %u starts hart %u (sbi hsm hart_start): %s\n", hart, other, err == 0 ? "ok" : "failed");
     if (err != 0) return;
@@ -198,8 +239,8 @@ void smp_boot(uint32_t hart) {
     }
     kprint("smp: hart %u status: %s\n", other, st == SBI_HSM_STOPPED ? "stopped" : "error");
     kprint("smp: ipis taken: hart 0 %u, hart 1 %u\n", smp_data.ipis[0], smp_data.ipis[1]);
-    csr_clear(sie, SIE_SSIE);
-    csr_write(stvec, (uint32_t)trap_entry);
+    ipis_off();
+    smp_vector(trap_entry);
 }
 
 /* ------------------------------------------------------------ the U-mode tasks (hart 0) */

@@ -29,7 +29,11 @@ static inline long sbi_hart_start(uint32_t hartid, uint32_t start_addr, uint32_t
 
 static inline void __attribute__((noreturn)) sbi_hart_stop(void) {
     sbi_call3(SBI_EXT_HSM, 1, 0, 0, 0, 0);
+#ifdef PARAVIRT
+    for (;;) { }                        /* hart_stop does not return; no privileged wfi deprivileged */
+#else
     for (;;) __asm__ volatile("wfi");   /* hart_stop does not return on success */
+#endif
 }
 
 /* The state (SBI_HSM_*) of `hartid`, or a negative SBI error. */

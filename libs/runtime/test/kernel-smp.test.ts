@@ -4,8 +4,10 @@
 // its native output (2 harts on the bare machine under the firmware,
 // guests/rv32/expected/native-kernel-smp.txt) under paravirt, trap-and-emulate and binary
 // translation, on a 2-pCPU host (the vCPUs really interleave) and on a 1-pCPU host (they take
-// turns), on both trap paths; the paravirtual build prints the same. The final counter and the
-// checksum of the shared data are in the output.
+// turns), on both trap paths; the paravirtual build prints the same, truly paravirtualized (Xen-PV
+// style, hypervisor/pv.ts): deprivileged, one shared info area per vCPU, IPIs as events that respect
+// the target's mask byte, no privileged instruction. The final counter and the checksum of the
+// shared data are in the output.
 
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
@@ -88,6 +90,47 @@ describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
     expect(firstRun.timeNs).toBeGreaterThan(0);
     // Both vCPUs ran.
     expect(vm.instructions).toBeGreaterThan(2 * 3000 * 10);
+  });
+});
+
+describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pCPU host', (pcpus) => {
+  it('runs deprivileged with no privileged-instruction exit: only hypercalls, SBI HSM/IPI calls and its tasks\' traps', async () => {
+    const { result, log } = await run('kernel-pv-smp.elf', 'paravirt', pcpus);
+    const vm = result.vms[0];
+    expect({ state: vm.state, fault: vm.fault, console: vm.console }).toEqual({ state: 'halted', fault: undefined, console: GOLDEN });
+    // Every exit is a PV hypercall, an SBI call (console, HSM, IPI, shutdown), an event (timer) or a
+    // task's trap delivered to the kernel (pv.inject): nothing was emulated, nothing faulted.
+    const names = Object.keys(vm.exits);
+    expect(names.filter((n) => !/^(pv\.|sbi\.)/.test(n))).toEqual([]);
+    expect(names.filter((n) => n.startsWith('sbi.') && !/^sbi\.(dbcn|hsm|ipi|srst)\./.test(n))).toEqual([]);
+    expect(vm.exits['pv.inject']).toBeGreaterThan(0);
+    // Each vCPU registered its own shared info area (Xen's vcpu_info) ...
+    const k = log.all().filter((e) => e.vm === 'k');
+    const calls = (cause: string) => k.filter((e) => e.kind === 'hypercall' && e.cause === cause);
+    expect(calls('pv.register_shared_info').map((e) => e.vcpu)).toEqual([0, 1]);
+    // ... and took its IPIs as events delivered by the event-check hypercall (hart 0 two, hart 1 one),
+    // each in the log with its cause and route.
+    const delivered = calls('pv.event_check').filter((e) => e.detail === 'ipi delivered');
+    expect(delivered.map((e) => [e.vcpu, e.route])).toEqual([[0, 'interpreter'], [1, 'interpreter'], [0, 'interpreter']]);
+    expect(vm.exits['sbi.ipi.send_ipi']).toBe(3);
+    expect(calls('sbi.ipi.send_ipi').every((e) => e.route === 'interpreter')).toBe(true);
+    expect(calls('sbi.hsm.hart_start').every((e) => e.route === 'allocator')).toBe(true);
+  });
+
+  it('gives the same event log on the split and the remote trap path', async () => {
+    const split = await run('kernel-pv-smp.elf', 'paravirt', pcpus, 'split');
+    const remote = await run('kernel-pv-smp.elf', 'paravirt', pcpus, 'remote');
+    expect(remote.result.vms[0].console).toBe(GOLDEN);
+    expect(remote.result.eventLogHash).toBe(split.result.eventLogHash);
+  });
+});
+
+describe('the paravirtual SMP kernel on its vCPUs', () => {
+  it('both vCPUs are deprivileged paravirtual vCPUs: in real U-mode, each with its own virtual state', () => {
+    const image = readFileSync(`${GUESTS}/bin/kernel-pv-smp.elf`);
+    const vm = new VmInstance({ id: 'k', kind: 'sbi', technique: 'paravirt', vcpus: 2, memoryBytes: 8 << 20, image, args: [], engine: 'bt' }, 1e9);
+    expect(vm.vcpus.map((v) => [v.hart.priv, v.vstate?.paravirt, v.vstate?.sharedInfo])).toEqual([[0, true, 0], [0, true, 0]]);
+    expect(vm.vcpus[0].vstate).not.toBe(vm.vcpus[1].vstate);
   });
 });
 

@@ -7,6 +7,7 @@ import { handleTrap, memoryNeeded } from '../src/hypervisor/dispatcher';
 import { PV_EID, PV_OP, SHARED_INFO, SHARED_INFO_BYTES, initialParavirtCpu } from '../src/hypervisor/pv';
 
 const PAGE = 0x8020c000;
+const SSIP = 1 << 1;
 const STIP = 1 << 5;
 const A0 = 10;
 const A1 = 11;
@@ -117,7 +118,7 @@ describe('paravirtual hypercalls', () => {
     expect(refused.vcpuState!.sharedInfo).toBe(0);
     const accepted = handleTrap(TrapRequest.fromPartial({ ...hypercall(PV_OP.REGISTER_SHARED_INFO, PAGE, 0, initialParavirtCpu()) }), undefined);
     expect(accepted.writes[0]).toEqual({ reg: A0, value: 0 });
-    expect(accepted.vcpuState).toMatchObject({ sharedInfo: PAGE, sie: STIP });
+    expect(accepted.vcpuState).toMatchObject({ sharedInfo: PAGE, sie: STIP | SSIP }); // watches the timer and IPIs
     expect(memoryNeeded(hypercall(PV_OP.REGISTER_SHARED_INFO, PAGE, 0, initialParavirtCpu()))).toEqual({ addr: PAGE, len: SHARED_INFO_BYTES });
     const noPage = handleTrap(hypercall(PV_OP.IRET, 0x80205000, 0, initialParavirtCpu(), Buffer.alloc(0)), undefined);
     expect(noPage.action).toBe(TrapAction.TRAP_ACTION_FAULT);
@@ -125,5 +126,63 @@ describe('paravirtual hypercalls', () => {
     // A privileged instruction is not emulated for a paravirtual kernel: the VM faults.
     const csr = handleTrap(TrapRequest.fromPartial({ vm: 'k', cause: Cause.IllegalInstruction, pc: 0x80200000, instruction: 0x10401073, x: new Array(32).fill(0), kind: 'sbi', vcpuState: vcpu() }), undefined);
     expect(csr.action).toBe(TrapAction.TRAP_ACTION_FAULT);
+  });
+});
+
+// The 2-vCPU build: each vCPU's own VirtualCpu and shared info area; an IPI is the target's virtual
+// SSIP, a software-interrupt event that respects that vCPU's mask byte.
+describe('paravirtual IPIs (per-vCPU events)', () => {
+  const PAGE1 = PAGE + 292; // the second vCPU's area (hv.h HV_SH_SIZE)
+  /** vCPU 1, registered at PAGE1, in its kernel, with an IPI waiting and its timer off. */
+  const cpu1 = (extra: Partial<VirtualCpu> = {}) => vcpu({ sharedInfo: PAGE1, sie: STIP | SSIP, sip: SSIP, timerOff: true, stimecmp: 0, ...extra });
+  const at = (req: TrapRequest) => TrapRequest.fromPartial({ ...req, vcpu: 1, memoryAddr: PAGE1 });
+  const masked = (m: number) => page((dv) => dv.setUint8(SHARED_INFO.MASK, m));
+
+  it('event_check of an unmasked kernel delivers a waiting IPI there and then, into its own area, and acknowledges it', () => {
+    const req = at(hypercall(PV_OP.EVENT_CHECK, 0, 0, cpu1(), masked(0)));
+    req.x[2] = 0x80204f00; // the kernel's sp at the ecall
+    expect(memoryNeeded(req)).toEqual({ addr: PAGE1, len: SHARED_INFO_BYTES });
+    const res = handleTrap(req, undefined);
+    expect([res.handler, res.detail, res.action]).toEqual(['pv.event_check', 'ipi delivered', TrapAction.TRAP_ACTION_RESUME]);
+    expect(res.nextPc).toBe(0x80200040);                                     // the callback
+    expect(res.writes).toEqual([{ reg: 2, value: 0 }]);                      // sp 0: an event of the kernel itself
+    expect(res.vcpuState).toMatchObject({ mode: 1, scause: 0x80000001, sepc: 0x80200104, sip: 0 });
+    const info = Buffer.from(res.memoryWrites.find((m) => m.addr === PAGE1 + SHARED_INFO.CAUSE)!.data);
+    expect([0, 4, 8, 12].map((o) => info.readUInt32LE(o))).toEqual([0x80000001, 0x80200104, 0, 0x80204f00]); // returns after the ecall
+    expect(res.memoryWrites.every((m) => m.addr >= PAGE1 && m.addr < PAGE1 + SHARED_INFO_BYTES)).toBe(true);
+  });
+
+  it('masked, the IPI stays pending: event_check only raises the pending byte, block returns at once', () => {
+    const check = handleTrap(at(hypercall(PV_OP.EVENT_CHECK, 0, 0, cpu1(), masked(1))), undefined);
+    expect(check.nextPc).toBe(0x80200104);
+    expect(check.vcpuState!.sip & SSIP).toBe(SSIP);
+    expect(byteWrite(check, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
+    const block = handleTrap(at(hypercall(PV_OP.BLOCK, 0, 0, cpu1(), masked(1))), undefined);
+    expect([block.action, block.writes]).toEqual([TrapAction.TRAP_ACTION_RESUME, [{ reg: A0, value: 0 }, { reg: A1, value: 2 }]]);
+    expect(byteWrite(block, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
+    // Nothing waiting: block waits (restartable), and a new timer leaves an IPI's pending byte alone.
+    expect(handleTrap(at(hypercall(PV_OP.BLOCK, 0, 0, cpu1({ sip: 0 }), masked(0))), undefined).action).toBe(TrapAction.TRAP_ACTION_BLOCK);
+    expect(byteWrite(handleTrap(at(hypercall(PV_OP.SET_TIMER, 5000, 0, cpu1(), masked(1))), undefined), PAGE1 + SHARED_INFO.PENDING)).toBe(1);
+    expect(byteWrite(handleTrap(at(hypercall(PV_OP.SET_TIMER, 5000, 0, cpu1({ sip: 0 }), masked(1))), undefined), PAGE1 + SHARED_INFO.PENDING)).toBe(0);
+  });
+
+  it('an IPI exit while a task runs: delivered if unmasked, pending (and unwatched until event_check) if masked', () => {
+    const exit = (mask: number) => at(TrapRequest.fromPartial({
+      vm: 'k', nowNs: 20_000, cause: 1, interrupt: true, pc: 0x80201000, x: Object.assign(new Array(32).fill(0), { 2: 0x80300000 }),
+      kind: 'sbi', vcpuState: cpu1({ mode: 0, sscratch: 0x80205000 }), memory: masked(mask),
+    }));
+    const delivered = handleTrap(exit(0), undefined);
+    expect(delivered.handler).toBe('pv.irq.software');
+    expect(delivered.nextPc).toBe(0x80200040);
+    expect(delivered.vcpuState).toMatchObject({ mode: 1, scause: 0x80000001, sepc: 0x80201000, sip: 0, sscratch: 0 });
+    expect(delivered.writes).toEqual([{ reg: 2, value: 0x80205000 | 0 }]);
+    const held = handleTrap(exit(1), undefined);
+    expect(held.nextPc).toBe(0x80201000);
+    expect(byteWrite(held, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
+    expect(held.vcpuState).toMatchObject({ mode: 0, sip: SSIP, sie: STIP });  // SSIP no longer watched
+    // The kernel (in virtual S-mode again, after the task's next trap) unmasks and checks: watched again, and delivered.
+    const rearmed = handleTrap(at(hypercall(PV_OP.EVENT_CHECK, 0, 0, { ...held.vcpuState!, mode: 1 }, masked(0))), undefined);
+    expect(rearmed.vcpuState).toMatchObject({ sie: STIP | SSIP, sip: 0, scause: 0x80000001 });
+    expect(rearmed.detail).toBe('ipi delivered');
   });
 });

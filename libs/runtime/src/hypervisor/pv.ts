@@ -12,8 +12,8 @@
 //   2 IRET                   iret             a0 = frame address    restore x1..x31 and pc from the
 //                                                                   page's iret area, to the task
 //   3 SET_TIMER              set_timer_op     a0, a1 = time lo, hi  one-shot timer; clears pending
-//   4 BLOCK                  SCHEDOP_block    -                     wait for an event; value 1 = the
-//                                                                   timer is pending
+//   4 BLOCK                  SCHEDOP_block    -                     wait for an event; value bit 0 =
+//                                                                   the timer is pending, bit 1 = an IPI
 //   5 EVENT_CHECK            (xen_version)    -                     after unmasking with an event
 //                                                                   pending: have it delivered
 //   6 MULTICALL              multicall        a0 = first, a1 = n    run n queued entries in one exit
@@ -34,6 +34,18 @@
 // never stops watching while the pending byte is clear, and an unmask needs an exit only when an
 // event really waits.
 //
+// SMP (the 2-vCPU build): every vCPU has its own VirtualCpu and registers its own shared info area
+// (Xen's vcpu_info), so the mask, the pending byte and the trap details are per vCPU. An IPI (SBI
+// send_ipi, node/smp.ts) is a software-interrupt event: the target's virtual sip.SSIP. Delivered
+// to a task (the host's exit for SSIP while the vCPU is in virtual U-mode) it is treated like the
+// timer: masked, it raises the pending byte and the hypervisor stops watching SSIP until
+// EVENT_CHECK. The kernel itself is never interrupted; it takes an IPI at a point of its choosing:
+// BLOCK returns once one is pending, and EVENT_CHECK from the kernel with its mask clear delivers
+// it there and then, as Xen's event-check hypercall makes the upcall on its way back: the callback
+// is entered with sp = 0 (a kernel event) and epc = the instruction after the ecall, so it returns
+// by a plain jump. Delivering an IPI acknowledges it (clears the virtual SSIP): the PV kernel has no
+// sip to clear.
+//
 // BLOCK that has to wait is restartable, like Xen's hypercall continuations: the vCPU blocks with
 // its pc on the ecall and, for a multicall, a0/a1 rewritten to the entries still to do, so when the
 // timer wakes it the hypercall runs again and returns.
@@ -42,7 +54,7 @@ import { MemWrite, RegWrite, TrapAction, TrapRequest, TrapResolution, VirtualCpu
 import { Cause } from '@vsim/isa';
 import { HypervisorCosts } from './costs';
 import { Routine } from './routine';
-import { INJECTED_CAUSES, VMODE_S, VMODE_U, enterVirtualTrap, timerExitArmed, timerPending } from './trap-and-emulate';
+import { INJECTED_CAUSES, VMODE_S, VMODE_U, enterVirtualTrap, softwareExitArmed, timerExitArmed, timerPending } from './trap-and-emulate';
 
 /** The hypercall extension: "\nvsp" (vsim paravirt), in the SBI firmware-specific range. */
 export const PV_EID = 0x0a767370;
@@ -80,7 +92,9 @@ export const SHARED_INFO_BYTES = SHARED_INFO.MC + SHARED_INFO.MC_ENTRY * SHARED_
 
 const SBI_ERR_NOT_SUPPORTED = -2;
 const SBI_ERR_INVALID_PARAM = -3;
+const SSIP = 1 << 1;
 const STIP = 1 << 5;
+const IRQ_SSOFT = 1;
 const IRQ_STIMER = 5;
 const SP = 2;
 const A0 = 10;
@@ -128,7 +142,12 @@ interface Effects {
   /** Set by IRET (the task's pc) and by a BLOCK that waits (the ecall itself, to restart). */
   nextPc?: number;
   block?: boolean;
+  /** Set by an EVENT_CHECK of the kernel that delivers a pending IPI right away (an upcall). */
+  deliverIpi?: boolean;
 }
+
+/** Whether an IPI (the virtual SSIP) waits for this vCPU. */
+const ipiPending = (v: VirtualCpu) => (v.sip & SSIP) !== 0;
 
 const fault = (detail: string): Partial<TrapResolution> => ({ action: TrapAction.TRAP_ACTION_FAULT, detail });
 
@@ -137,15 +156,15 @@ const fault = (detail: string): Partial<TrapResolution> => ({ action: TrapAction
  * the entry's result in a multicall) and its value (a1), or a fault detail for a guest that broke the
  * ABI badly enough that the VM must stop.
  */
-function runOp(op: number, a0: number, a1: number, e: Effects, req: TrapRequest, shared: DataView | undefined, c: HypervisorCosts): { result: number; value?: number } | string {
+function runOp(op: number, a0: number, a1: number, e: Effects, req: TrapRequest, shared: DataView | undefined, c: HypervisorCosts, deliverNow = false): { result: number; value?: number } | string {
   const page = e.v.sharedInfo;
   switch (op) {
     case PV_OP.REGISTER_SHARED_INFO:
       e.cost += c.sbiSimple;
       // The page must be in guest RAM: the host attaches it to the request only then (pvMemoryNeeded).
       if (a0 === 0 || (a0 & 3) !== 0 || req.memoryAddr !== a0 || req.memory.length < SHARED_INFO_BYTES) return { result: SBI_ERR_INVALID_PARAM };
-      // From now on the hypervisor watches the timer and reads the mask before delivering it.
-      e.v = { ...e.v, sharedInfo: a0 >>> 0, sie: (e.v.sie | STIP) >>> 0 };
+      // From now on the hypervisor watches the timer and IPIs and reads the mask before delivering them.
+      e.v = { ...e.v, sharedInfo: a0 >>> 0, sie: (e.v.sie | STIP | SSIP) >>> 0 };
       return { result: 0 };
     case PV_OP.SET_CALLBACK:
       e.cost += c.sbiSimple;
@@ -167,23 +186,32 @@ function runOp(op: number, a0: number, a1: number, e: Effects, req: TrapRequest,
       const off = hi >= 0x200000; // beyond 2^53: "never", as guests write -1 to disarm
       // A new deadline clears a pending timer event, so watch the timer again (see the header).
       e.v = { ...e.v, timerOff: off, stimecmp: off ? 0 : hi * 2 ** 32 + (a0 >>> 0), sie: (e.v.sie | STIP) >>> 0 };
-      if (page) e.mem.push({ addr: page + SHARED_INFO.PENDING, data: Buffer.of(0), fill: 0 });
+      // ... but not an IPI still held back by the mask.
+      if (page) e.mem.push({ addr: page + SHARED_INFO.PENDING, data: Buffer.of(ipiPending(e.v) ? 1 : 0), fill: 0 });
       return { result: 0 };
     }
-    case PV_OP.BLOCK:
+    case PV_OP.BLOCK: {
       e.cost += c.sbiSimple;
-      if (timerPending(e.v, req.nowNs)) {
+      const events = (timerPending(e.v, req.nowNs) ? 1 : 0) | (ipiPending(e.v) ? 2 : 0);
+      if (events !== 0) {
         if (page) e.mem.push({ addr: page + SHARED_INFO.PENDING, data: Buffer.of(1), fill: 0 });
-        return { result: 0, value: 1 };
+        return { result: 0, value: events };
       }
       e.block = true;
       e.nextPc = req.pc;
       return { result: 0 };
+    }
     case PV_OP.EVENT_CHECK: {
       e.cost += c.sbiSimple;
-      // Watch the timer again; the event itself is delivered when the kernel returns to its task.
-      const pending = timerPending(e.v, req.nowNs);
-      e.v = { ...e.v, sie: (e.v.sie | STIP) >>> 0 };
+      // Watch the timer and IPIs again; a timer event is delivered when the kernel returns to its task.
+      e.v = { ...e.v, sie: (e.v.sie | STIP | SSIP) >>> 0 };
+      // An IPI, with events unmasked, is delivered now, into the kernel (a plain hypercall only: a
+      // multicall's entries are the kernel's batch, not a point where it takes events).
+      if (ipiPending(e.v) && e.v.mode === VMODE_S && shared && shared.getUint8(SHARED_INFO.MASK) === 0 && deliverNow) {
+        e.deliverIpi = true;
+        return { result: 0, value: 1 };
+      }
+      const pending = timerPending(e.v, req.nowNs) || ipiPending(e.v);
       if (page) e.mem.push({ addr: page + SHARED_INFO.PENDING, data: Buffer.of(pending ? 1 : 0), fill: 0 });
       return { result: 0, value: pending ? 1 : 0 };
     }
@@ -211,8 +239,14 @@ function singleOp(op: number): Routine {
     route: 'interpreter',
     handle(req, _vm, c) {
       const e: Effects = { v: req.vcpuState!, regs: [], mem: [], cost: 0 };
-      const r = runOp(op, req.x[A0] >>> 0, req.x[A1] >>> 0, e, req, sharedView(req), c);
+      const r = runOp(op, req.x[A0] >>> 0, req.x[A1] >>> 0, e, req, sharedView(req), c, true);
       if (typeof r === 'string') return fault(r);
+      if (e.deliverIpi) {
+        // The upcall returns to the instruction after this ecall; the IPI is acknowledged.
+        const v: VirtualCpu = { ...e.v, sip: (e.v.sip & ~SSIP) >>> 0 };
+        const up = upcall(req, v, IRQ_SSOFT, true, 0, c, (req.pc + 4) >>> 0);
+        return { ...up, costCycles: e.cost + (up.costCycles ?? 0), detail: 'ipi delivered' };
+      }
       // IRET restores every register; the others answer in a0/a1 (a restarted BLOCK leaves them).
       const answer: RegWrite[] = op === PV_OP.IRET || e.block ? [] : [{ reg: A0, value: r.result }, { reg: A1, value: r.value ?? 0 }];
       return resolution(e, req, undefined, answer);
@@ -268,11 +302,11 @@ const PV_NOT_SUPPORTED = singleOp(-1);
  * Delivers a trap to the paravirtual kernel: trap-and-emulate's virtual trap entry, plus the
  * trap's details in the shared page and sp switched to the frame the last iret named.
  */
-function upcall(req: TrapRequest, v: VirtualCpu, cause: number, interrupt: boolean, tval: number, c: HypervisorCosts): Partial<TrapResolution> {
+function upcall(req: TrapRequest, v: VirtualCpu, cause: number, interrupt: boolean, tval: number, c: HypervisorCosts, epc = req.pc): Partial<TrapResolution> {
   if (v.sharedInfo === 0 || v.stvec === 0) {
     return fault(`trap (cause ${cause}${interrupt ? ', interrupt' : ''}) at pc 0x${(req.pc >>> 0).toString(16)} before the paravirtual kernel registered its shared info page and callback`);
   }
-  const { state, pc } = enterVirtualTrap(v, cause, interrupt, req.pc, tval);
+  const { state, pc } = enterVirtualTrap(v, cause, interrupt, epc, tval);
   const info = Buffer.alloc(16);
   info.writeUInt32LE(state.scause, 0);
   info.writeUInt32LE(state.sepc, 4);
@@ -318,10 +352,36 @@ export const PV_TIMER_EVENT: Routine = {
   },
 };
 
+/**
+ * The host's exit for an IPI while the vCPU runs a task (virtual SSIP, watched): deliver it as a
+ * software-interrupt event, acknowledging it, or, if the kernel masked events, mark it pending and
+ * stop watching SSIP until EVENT_CHECK (as for the timer).
+ */
+export const PV_SOFTWARE_EVENT: Routine = {
+  name: 'pv.irq.software',
+  route: 'interpreter',
+  handle(req, _vm, c) {
+    const v = req.vcpuState!;
+    if (!ipiPending(v) || !softwareExitArmed(v)) {
+      return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, vcpuState: v, detail: 'spurious' };
+    }
+    const shared = sharedView(req);
+    if (!shared) return fault(`ipi event with the shared info page at 0x${v.sharedInfo.toString(16)} not in guest RAM`);
+    if (shared.getUint8(SHARED_INFO.MASK) !== 0) {
+      return {
+        action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, detail: 'masked: pending',
+        vcpuState: { ...v, sie: (v.sie & ~SSIP) >>> 0 },
+        memoryWrites: [{ addr: v.sharedInfo + SHARED_INFO.PENDING, data: Buffer.of(1), fill: 0 }],
+      };
+    }
+    return upcall(req, { ...v, sip: (v.sip & ~SSIP) >>> 0 }, IRQ_SSOFT, true, 0, c);
+  },
+};
+
 /** The dispatcher's choice for a trap of a paravirtual vCPU. */
 export function classifyParavirt(req: TrapRequest, sbi: (req: TrapRequest) => Routine, faultRoutine: Routine): Routine {
   const v = req.vcpuState!;
-  if (req.interrupt) return PV_TIMER_EVENT;
+  if (req.interrupt) return req.cause === IRQ_SSOFT ? PV_SOFTWARE_EVENT : PV_TIMER_EVENT;
   if (req.cause === Cause.EcallFromU && v.mode === VMODE_S) {
     if ((req.x[A7] >>> 0) === PV_EID) return PV_ROUTINES.get(req.x[A6] >>> 0) ?? PV_NOT_SUPPORTED;
     return sbi(req); // console, shutdown: what a kernel asks firmware for

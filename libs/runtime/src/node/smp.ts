@@ -4,13 +4,15 @@
 // pCPUs of a host run their vCPUs in lockstep quanta in pCPU order, so these effects happen in one
 // deterministic order on both trap paths and in any process layout.
 //
-// An IPI raises the target's supervisor software interrupt: for a paravirtual kernel (real S-mode)
-// the real sip.SSIP; for a deprivileged one (trap-and-emulate, binary translation) the virtual SSIP
-// in its VirtualCpu, which the host mirrors into the real mip so that the hart exits when the guest
-// could take it (hypervisor/trap-and-emulate.ts). A blocked target wakes up.
+// An IPI raises the target's supervisor software interrupt: for a kernel in real S-mode the real
+// sip.SSIP; for a deprivileged one (trap-and-emulate, binary translation, the Xen-PV style
+// paravirtual build) the virtual SSIP in its VirtualCpu, which the host mirrors into the real mip so
+// that the hart exits when the guest could take it (hypervisor/trap-and-emulate.ts; a paravirtual
+// kernel takes it as an event, hypervisor/pv.ts). A blocked target wakes up.
 
 import { MIP, MSTATUS, Priv } from '@vsim/isa';
 import { HartStart, VcpuState, VirtualCpu } from '@vsim/proto';
+import { initialParavirtCpu } from '../hypervisor/pv';
 import { HSM_STATE } from '../hypervisor/sbi';
 import { VMODE_S, initialVirtualCpu, withSoftwareInterrupt } from '../hypervisor/trap-and-emulate';
 import { Vcpu, VmInstance } from './vm';
@@ -53,7 +55,8 @@ export function startVcpu(target: Vcpu, start: HartStart, setVirtualState: (v: V
   h.mip &= ~MIP.SSIP;
   if (target.vstate) {
     h.priv = Priv.U;
-    setVirtualState(target, { ...initialVirtualCpu(), mode: VMODE_S });
+    // A paravirtual vCPU starts with nothing registered: it registers its own shared info area.
+    setVirtualState(target, target.vstate.paravirt ? initialParavirtCpu() : { ...initialVirtualCpu(), mode: VMODE_S });
   } else {
     h.priv = Priv.S;
     h.mstatus &= ~(MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP);
