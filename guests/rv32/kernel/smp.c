@@ -17,8 +17,10 @@
  *
  * PARAVIRT: the same, deprivileged (hv.h): each hart registers its own
  * shared info area and the callback smp_trap_entry (hv_set_trap_vector),
- * "sie.SSIE" is the area's mask byte (hv_irq_enable/disable), a wait for
- * an IPI blocks and then has the event delivered (hv_wait_event), and the
+ * the area's mask byte plays sstatus.SIE (events are masked from
+ * registration and unmasked only while waiting for an IPI: one that came
+ * while masked raised the pending byte and is delivered on unmasking), a
+ * wait blocks and then has the event delivered (hv_wait_event), and the
  * hypervisor acknowledges the IPI it delivers (no sip to clear).
  *
  * Then the kernel goes on as usual on hart 0: two U-mode tasks increment a
@@ -158,7 +160,11 @@ static void smp_work(uint32_t hart) {
 static void wait_for_ipi(uint32_t hart, uint32_t n) {
     while (*(volatile uint32_t *)&smp_data.ipis[hart] < n) {
 #ifdef HV_XENPV
-        hv_wait_event();
+        /* The mask byte plays sstatus.SIE: open only while waiting.  An IPI that came while it was
+           set raised the pending byte; unmasking sees it and has it delivered (event check). */
+        hv_irq_enable();
+        if (*(volatile uint32_t *)&smp_data.ipis[hart] < n) hv_wait_event();
+        hv_irq_disable();
 #else
         __asm__ volatile("wfi" ::: "memory");
         csr_set(sstatus, SSTATUS_SIE);
@@ -167,19 +173,19 @@ static void wait_for_ipi(uint32_t hart, uint32_t n) {
     }
 }
 
-/* Which events the SMP phase takes: IPIs only (sie.SSIE; PARAVIRT: the mask byte, the timer is off). */
+/*
+ * Which interrupts the SMP phase takes: IPIs only (sie.SSIE).  PARAVIRT: the
+ * hypervisor watches IPIs from a vCPU's registration on, and the mask byte,
+ * set at registration, is only opened while waiting (wait_for_ipi).
+ */
 static void ipis_on(void) {
-#ifdef HV_XENPV
-    hv_irq_enable();
-#else
+#ifndef HV_XENPV
     csr_set(sie, SIE_SSIE);
 #endif
 }
 
 static void ipis_off(void) {
-#ifdef HV_XENPV
-    hv_irq_disable();
-#else
+#ifndef HV_XENPV
     csr_clear(sie, SIE_SSIE);
 #endif
 }

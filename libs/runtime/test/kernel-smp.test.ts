@@ -114,6 +114,16 @@ describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pC
     expect(delivered.map((e) => [e.vcpu, e.route])).toEqual([[0, 'interpreter'], [1, 'interpreter'], [0, 'interpreter']]);
     expect(vm.exits['sbi.ipi.send_ipi']).toBe(3);
     expect(calls('sbi.ipi.send_ipi').every((e) => e.route === 'interpreter')).toBe(true);
+    // The mask byte is respected: an IPI to a vCPU with events masked (busy in its locked rounds)
+    // only raised its pending byte, and was delivered when it unmasked to wait, by the event check,
+    // without blocking first. Where the IPIs land depends on the pCPUs (the run is deterministic):
+    // on 2 pCPUs hart 1's "done" reaches hart 0 still masked; on 1 pCPU hart 0 is already waiting.
+    const held = k.filter((e) => e.kind === 'ipi' && /masked: pending/.test(e.detail));
+    expect(held.map((e) => e.vcpu)).toEqual(pcpus === 2 ? [0] : []);
+    for (const h of held) {
+      const after = k.filter((e) => e.vcpu === h.vcpu && e.timeNs >= h.timeNs && (e.kind === 'block' || (e.kind === 'hypercall' && e.cause === 'pv.event_check')));
+      expect([after[0].kind, after[0].detail]).toEqual(['hypercall', 'ipi delivered']);
+    }
     expect(calls('sbi.hsm.hart_start').every((e) => e.route === 'allocator')).toBe(true);
   });
 

@@ -4,7 +4,7 @@
 import { TrapAction, TrapRequest, VirtualCpu } from '@vsim/proto';
 import { Cause } from '@vsim/isa';
 import { handleTrap, memoryNeeded } from '../src/hypervisor/dispatcher';
-import { PV_EID, PV_OP, SHARED_INFO, SHARED_INFO_BYTES, initialParavirtCpu } from '../src/hypervisor/pv';
+import { PV_EID, PV_OP, SHARED_INFO, SHARED_INFO_BYTES, initialParavirtCpu, paravirtIpi } from '../src/hypervisor/pv';
 
 const PAGE = 0x8020c000;
 const SSIP = 1 << 1;
@@ -150,6 +150,12 @@ describe('paravirtual IPIs (per-vCPU events)', () => {
     const info = Buffer.from(res.memoryWrites.find((m) => m.addr === PAGE1 + SHARED_INFO.CAUSE)!.data);
     expect([0, 4, 8, 12].map((o) => info.readUInt32LE(o))).toEqual([0x80000001, 0x80200104, 0, 0x80204f00]); // returns after the ecall
     expect(res.memoryWrites.every((m) => m.addr >= PAGE1 && m.addr < PAGE1 + SHARED_INFO_BYTES)).toBe(true);
+  });
+
+  it('an IPI to a masked vCPU raises its pending byte and is not watched; unmasked or unregistered, only SSIP', () => {
+    expect(paravirtIpi(cpu1({ sip: 0 }), 1)).toEqual({ state: cpu1({ sip: SSIP, sie: STIP }), pending: true });
+    expect(paravirtIpi(cpu1({ sip: 0 }), 0)).toEqual({ state: cpu1({ sip: SSIP }), pending: false });
+    expect(paravirtIpi(initialParavirtCpu(), 1)).toEqual({ state: { ...initialParavirtCpu(), sip: SSIP }, pending: false });
   });
 
   it('masked, the IPI stays pending: event_check only raises the pending byte, block returns at once', () => {

@@ -39,7 +39,9 @@
 // send_ipi, node/smp.ts) is a software-interrupt event: the target's virtual sip.SSIP. Delivered
 // to a task (the host's exit for SSIP while the vCPU is in virtual U-mode) it is treated like the
 // timer: masked, it raises the pending byte and the hypervisor stops watching SSIP until
-// EVENT_CHECK. The kernel itself is never interrupted; it takes an IPI at a point of its choosing:
+// EVENT_CHECK. An IPI sent to a vCPU whose mask byte is set raises its pending byte at once (Xen
+// sets evtchn_upcall_pending when it sends the event: paravirtIpi, applied by the host), so the
+// kernel, unmasking, sees it and calls EVENT_CHECK. The kernel itself is never interrupted; it takes an IPI at a point of its choosing:
 // BLOCK returns once one is pending, and EVENT_CHECK from the kernel with its mask clear delivers
 // it there and then, as Xen's event-check hypercall makes the upcall on its way back: the callback
 // is entered with sp = 0 (a kernel event) and epc = the instruction after the ecall, so it returns
@@ -54,7 +56,7 @@ import { MemWrite, RegWrite, TrapAction, TrapRequest, TrapResolution, VirtualCpu
 import { Cause } from '@vsim/isa';
 import { HypervisorCosts } from './costs';
 import { Routine } from './routine';
-import { INJECTED_CAUSES, VMODE_S, VMODE_U, enterVirtualTrap, softwareExitArmed, timerExitArmed, timerPending } from './trap-and-emulate';
+import { INJECTED_CAUSES, VMODE_S, VMODE_U, enterVirtualTrap, softwareExitArmed, timerExitArmed, timerPending, withSoftwareInterrupt } from './trap-and-emulate';
 
 /** The hypercall extension: "\nvsp" (vsim paravirt), in the SBI firmware-specific range. */
 export const PV_EID = 0x0a767370;
@@ -144,6 +146,17 @@ interface Effects {
   block?: boolean;
   /** Set by an EVENT_CHECK of the kernel that delivers a pending IPI right away (an upcall). */
   deliverIpi?: boolean;
+}
+
+/**
+ * An IPI (SBI send_ipi) for a paravirtual vCPU whose mask byte is `mask`, as the host applies it:
+ * the virtual SSIP is raised; if the kernel masked events, the pending byte of its shared info
+ * area is raised too (`pending`: the host writes it) and SSIP is not watched until EVENT_CHECK.
+ */
+export function paravirtIpi(v: VirtualCpu, mask: number): { state: VirtualCpu; pending: boolean } {
+  const state = withSoftwareInterrupt(v);
+  if (v.sharedInfo === 0 || mask === 0) return { state, pending: false };
+  return { state: { ...state, sie: (state.sie & ~SSIP) >>> 0 }, pending: true };
 }
 
 /** Whether an IPI (the virtual SSIP) waits for this vCPU. */

@@ -410,7 +410,7 @@ export class HostExecutor {
     const now = this.callNs;
     for (const e of effects) {
       s?.events.push(this.stamp.make({
-        timeNs: now, kind: e.kind, vm: vm.id, vcpu: e.target.index, pcpu: s.pcpu, detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}`,
+        timeNs: now, kind: e.kind, vm: vm.id, vcpu: e.target.index, pcpu: s.pcpu, detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}${e.held ? ', masked: pending' : ''}`,
       }));
       if (e.woke && e.target !== v) this.reschedule = true;
     }

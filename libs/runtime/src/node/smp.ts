@@ -12,7 +12,7 @@
 
 import { MIP, MSTATUS, Priv } from '@vsim/isa';
 import { HartStart, VcpuState, VirtualCpu } from '@vsim/proto';
-import { initialParavirtCpu } from '../hypervisor/pv';
+import { SHARED_INFO, initialParavirtCpu, paravirtIpi } from '../hypervisor/pv';
 import { HSM_STATE } from '../hypervisor/sbi';
 import { VMODE_S, initialVirtualCpu, withSoftwareInterrupt } from '../hypervisor/trap-and-emulate';
 import { Vcpu, VmInstance } from './vm';
@@ -28,18 +28,28 @@ export interface SmpEffect {
   readonly kind: 'ipi' | 'hart-start' | 'hart-stop';
   readonly target: Vcpu;
   readonly woke: boolean;
+  /** An IPI to a paravirtual vCPU that had masked events: only its pending byte was raised. */
+  readonly held?: boolean;
 }
 
 /** Raises the target's (virtual) SSIP and wakes it if it waits in wfi. */
 export function sendIpi(target: Vcpu, setVirtualState: (v: Vcpu, s: VirtualCpu) => void): SmpEffect {
-  if (target.vstate) setVirtualState(target, withSoftwareInterrupt(target.vstate));
+  let held = false;
+  if (target.vstate?.paravirt) {
+    // The target's own shared info area (registered in guest RAM): its mask byte decides (pv.ts).
+    const page = target.vstate.sharedInfo;
+    const r = paravirtIpi(target.vstate, page === 0 ? 0 : target.vm.bus.readBytes(page + SHARED_INFO.MASK, 1)[0]);
+    if (r.pending) target.vm.bus.writeBytes(page + SHARED_INFO.PENDING, Uint8Array.of(1));
+    setVirtualState(target, r.state);
+    held = r.pending;
+  } else if (target.vstate) setVirtualState(target, withSoftwareInterrupt(target.vstate));
   else {
     target.hart.mip |= MIP.SSIP;
     target.hart.kick = true;
   }
   const woke = target.state === VcpuState.VCPU_STATE_BLOCKED;
   if (woke) target.state = VcpuState.VCPU_STATE_RUNNABLE;
-  return { kind: 'ipi', target, woke };
+  return { kind: 'ipi', target, woke, held };
 }
 
 /**
