@@ -78,6 +78,8 @@ export function checkSpec(spec: SimSpec): void {
       throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
     }
     if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi') throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
+    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1)) throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
+    if (vm.technique === 'code-patching' && vm.isa !== 'ring32') throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
   }
   if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0)) throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
 }
@@ -113,6 +115,7 @@ export class Coordinator {
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () => nodeOf(h.id).createHost({
           sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath, costsJson: costsJsonOf(h),
+          isa: h.isa ?? 'rv32', expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
         }));
         await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
           sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
@@ -123,6 +126,7 @@ export class Coordinator {
         const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
         const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () => nodeOf(host).createVm({
           sim, host, vm: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes, image, args: [...vm.args], engine: vm.engine, technique: vm.technique ?? 'paravirt',
+          isa: vm.isa ?? 'rv32',
         }));
         await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
           sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,

@@ -4,6 +4,7 @@
 import { Bus } from '@vsim/bus';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique } from '../node/vm';
+import { ISAS, IsaName, makeExpansionFactors } from '../ring32/cross-isa';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '../hypervisor/costs';
 import { CpuNodeService } from '../node/service';
@@ -52,6 +53,14 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     } catch (err) {
       throw invalid(`host ${host}: ${(err as Error).message}`);
     }
+    const isa = (req.isa || 'rv32') as IsaName;
+    if (!ISAS.includes(isa)) throw invalid(`host ${host}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
+    let expansion;
+    try {
+      expansion = makeExpansionFactors(req.expansionJson ? JSON.parse(req.expansionJson) as object : {});
+    } catch (err) {
+      throw invalid(`host ${host}: expansion_json: ${(err as Error).message}`);
+    }
     let svc = this.sims.get(sim);
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
     if (!svc) {
@@ -61,7 +70,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       });
       this.sims.set(sim, svc);
     }
-    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath }, req.costsJson === '' ? undefined : costs);
+    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion }, req.costsJson === '' ? undefined : costs);
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
     await this.bus.flush(); // the run subject is served before anyone sends orders to it
@@ -80,13 +89,15 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!isEngineName(req.engine)) throw invalid(`VM ${id}: unknown engine ${JSON.stringify(req.engine)}`);
     const technique = (req.technique || 'paravirt') as Technique;
     if (!TECHNIQUES.includes(technique)) throw invalid(`VM ${id}: technique ${JSON.stringify(req.technique)} is not implemented (${TECHNIQUES.join(', ')})`);
+    const isa = (req.isa || 'rv32') as IsaName;
+    if (!ISAS.includes(isa)) throw invalid(`VM ${id}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
     if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
     let inst;
     try {
       inst = svc.createVm(req.host, {
-        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine, technique,
+        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine, technique, isa,
       });
     } catch (err) {
       // A bad ELF, a layout that does not fit in memory, an SMP Linux program, ...

@@ -9,19 +9,21 @@
 // snapshots; so unpredictable events take effect at the next quantum boundary (default 10 µs,
 // per host in the scenario). Predictable events (slice ends, timers) are exact: they are horizons.
 
-import { BinaryTranslationEngine, Cause, MIP, Stop } from '@vsim/isa';
+import { BinaryTranslationEngine, Cause, EngineName, MIP, Stop } from '@vsim/isa';
 import {
   Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
 } from '@vsim/proto';
 import { VMODE_S, softwareExitArmed, timerExitArmed } from '../hypervisor/trap-and-emulate';
 import { EventStamper } from '../events/log';
 import { classify, memoryNeeded } from '../hypervisor/dispatcher';
+import { needsHartStates } from '../hypervisor/sbi';
+import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
 import { TrapStormDetector } from '../hypervisor/trap-storm';
 import { REDIRECT_ILLEGAL_NAME } from '../hypervisor/illegal';
-import { needsHartStates } from '../hypervisor/sbi';
-import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
+import type { IsaName } from '../ring32/cross-isa';
+import type { Ring32Exit } from '../ring32/hypervisor';
 
 /**
  * The trap-storm policy's notion of a futile exit (hypervisor/trap-storm.ts): an exception reflected
@@ -56,6 +58,10 @@ export interface HostConfig {
   readonly clockHz: number;
   readonly quantumNs: number;
   readonly trapPath: 'split' | 'remote';
+  /** The ISA of the host's pCPUs (default rv32); a VM of the other ISA runs by emulation. */
+  readonly isa?: IsaName;
+  /** Expansion factor per engine for emulated VMs (default DEFAULT_EXPANSION_FACTORS; scenario costs.expansion). */
+  readonly expansion?: Readonly<Record<EngineName, number>>;
 }
 
 interface Tally {
@@ -80,8 +86,12 @@ export class HostExecutor {
 
   createVm(setup: VmSetup): VmInstance {
     if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
-    const vm = new VmInstance(setup, this.config.clockHz);
-    if (setup.technique === 'binary-translation') for (const v of vm.vcpus) v.hart.sensitiveHook = (w, pc) => this.translatedCall(v, w, pc);
+    const vm: VmInstance = new VmInstance(setup, this.config.clockHz, {
+      isa: this.config.isa, expansion: this.config.expansion, costs: this.costs,
+      onRing32Exit: (e) => this.ring32Exit(vm.vcpus[0], e),
+    });
+    // (A ring32 VM's translator calls its own hypervisor: ring32/hypervisor.ts set the hook.)
+    if (setup.technique === 'binary-translation' && !vm.ring32) for (const v of vm.vcpus) v.hart.sensitiveHook = (w, pc) => this.translatedCall(v, w, pc);
     this.vms.set(setup.id, vm);
     return vm;
   }
@@ -196,6 +206,8 @@ export class HostExecutor {
 
   /** Runs one vCPU from t0 to t1 of host time. Returns true if something unpredictable happened. */
   private async runSlice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): Promise<boolean> {
+    if (v.ring32) return this.runRing32Slice(v, pcpu, t0, t1, tally, events);
+    const expansion = v.vm.expansion;
     const h = v.hart;
     // An instruction (or a trap's cost) that ran past the last slice's end is paid for now, so a
     // vCPU never gets more time than its pCPU had.
@@ -210,9 +222,17 @@ export class HostExecutor {
     let early = false;
     const native = v.vm.native;
     while (h.cycles - start < budget) {
-      const stop = v.engine.run(budget - (h.cycles - start));
+      const left = budget - (h.cycles - start);
+      const ran0 = h.cycles;
+      const stop = v.engine.run(expansion === 1 ? left : Math.max(1, Math.floor(left / expansion)));
+      // A guest of another ISA is emulated: each of its cycles costs `expansion` host cycles (cross-isa.ts).
+      if (expansion !== 1) h.cycles += (h.cycles - ran0) * (expansion - 1);
       if (v.vm.setup.technique === 'binary-translation') this.chargeTranslation(v);
-      if (stop === Stop.Budget) break;
+      // (Emulated, the guest's budget was the host's rounded down: the loop runs on into the rest.)
+      if (stop === Stop.Budget) {
+        if (expansion === 1) break;
+        continue;
+      }
       const now = t0 + this.ns(h.cycles - origin);
       if (native) this.flushConsole(v, pcpu, now, events);
       if (stop === Stop.Halt && native && native.tohost !== 0) {
@@ -245,6 +265,66 @@ export class HostExecutor {
     tally.ranCycles += Math.min(budget + carried, carried + used);
     v.overrunCycles = Math.max(0, used - budget);
     return early;
+  }
+
+  /**
+   * A ring32 vCPU's slice: the same accounting as an rv32 one (carried overrun, guest time = host
+   * time), but the VM's own hypervisor (ring32/hypervisor.ts, linked into the cpu-node: its virtual
+   * state is not the proto's rv32 VirtualCpu) handles every exit; each is logged by ring32Exit.
+   * On an rv32 host the Ring32Vm multiplies its guest cycles by the VM's expansion factor itself.
+   */
+  private runRing32Slice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): boolean {
+    const r = v.ring32!;
+    const h = r.hart;
+    const carried = v.overrunCycles;
+    const budget = this.cycles(t1) - this.cycles(t0) - carried;
+    const start = h.cycles;
+    const origin = start - carried;
+    h.timeSkew = this.cycles(t0) - origin;
+    this.slice = { pcpu, t0, start: origin, events };
+    const stop = budget > 0 ? r.runSlice(budget) : 'budget';
+    const used = h.cycles - start;
+    const now = t0 + this.ns(h.cycles - origin);
+    const out = r.drainConsole();
+    if (out.length > 0) events.push(this.stamp.make({ timeNs: now, kind: 'console', vm: v.vm.id, vcpu: v.index, pcpu, detail: out }));
+    tally.ranCycles += Math.min(budget + carried, carried + used);
+    v.overrunCycles = Math.max(0, used - budget);
+    if (stop === 'budget') return false;
+    if (stop === 'wfi') {
+      // HLT with the (virtual) timer not yet due: blocked until it fires, in host virtual time.
+      const wait = r.cyclesUntilTimer();
+      v.state = VcpuState.VCPU_STATE_BLOCKED;
+      v.wakeNs = Number.isFinite(wait) ? Math.ceil(((h.cycles + h.timeSkew + Math.max(wait, 1)) * 1e9) / this.config.clockHz) : 0;
+      events.push(this.stamp.make({ timeNs: now, kind: 'block', vm: v.vm.id, vcpu: v.index, pcpu, value: v.wakeNs }));
+      return true;
+    }
+    const vm = v.vm;
+    const fault = stop === 'fault';
+    vm.ended = fault ? 'fault' : 'shutdown';
+    vm.exitStatus = fault ? 0 : h.exitCode ?? 0;
+    v.state = fault ? VcpuState.VCPU_STATE_FAULTED : VcpuState.VCPU_STATE_HALTED;
+    events.push(this.stamp.make({
+      timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: fault ? r.faultDetail ?? 'fault' : `exit ${vm.exitStatus}`, value: vm.exitStatus,
+    }));
+    return true;
+  }
+
+  /**
+   * A ring32 exit or translated call, logged like an rv32 trap: kind (hypercall for HCALL), the
+   * routine as cause, the dispatcher's route (the allocator for the VM's power-off, an interpreter
+   * routine otherwise), and the path (`local`: the ring32 hypervisor always runs in the cpu-node;
+   * `translated`: a call from translated code, no exit).
+   */
+  private ring32Exit(v: Vcpu, e: Ring32Exit): void {
+    const s = this.slice;
+    if (!s) return;
+    const now = s.t0 + this.ns(v.ring32!.hart.cycles - s.start);
+    const shutdown = e.name === 'r32.out.exit' || e.name === 'r32.hcall.shutdown';
+    s.events.push(this.stamp.make({
+      timeNs: now, kind: e.name.startsWith('r32.hcall.') ? 'hypercall' : 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu,
+      route: shutdown ? 'allocator' : 'interpreter', path: e.via === 'translated' ? 'translated' : 'local',
+      cause: e.name, detail: e.via === 'translated' ? '' : `${e.interrupt ? 'interrupt' : 'cause'} ${e.cause}`, value: e.cost,
+    }));
   }
 
   /**
@@ -415,7 +495,6 @@ export class HostExecutor {
       if (e.woke && e.target !== v) this.reschedule = true;
     }
   }
-
 
   /**
    * Trap-and-emulate: keep the new virtual state, point the real timer at the virtual one, and arm

@@ -8,14 +8,32 @@ import {
 import { VcpuState, VirtualCpu } from '@vsim/proto';
 import { initialVirtualCpu } from '../hypervisor/trap-and-emulate';
 import { PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu } from '../hypervisor/pv';
+import { HypervisorCosts } from '../hypervisor/costs';
+import { Ring32Exit, Ring32Vm } from '../ring32/hypervisor';
+import { IsaName, expansionFor } from '../ring32/cross-isa';
 
 /**
  * Virtualization techniques a VM can use today. `native` is the baseline without a hypervisor: the
  * image is a whole machine image (its own M-mode firmware and kernel, e.g. native-kernel-*.elf) and
  * runs on the pCPU with real M/S/U modes, its own CLINT and console on its own Bus.
  */
-export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation'] as const;
+export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation', 'code-patching'] as const;
 export type Technique = (typeof TECHNIQUES)[number];
+
+/** Techniques that exist only for ring32 guests (its kernel's critical instructions patched into traps). */
+export const RING32_ONLY_TECHNIQUES: readonly Technique[] = ['code-patching'];
+
+/**
+ * What the host tells a VM it creates: the host's ISA and cost model, and for a ring32 VM where its
+ * exits go (the host logs them). A VM whose ISA is not the host's runs by emulation (cross-isa.ts).
+ */
+export interface VmHostContext {
+  readonly isa?: IsaName;
+  /** Host instructions per guest instruction, per engine, when emulating another ISA (default DEFAULT_EXPANSION_FACTORS). */
+  readonly expansion?: Readonly<Record<EngineName, number>>;
+  readonly costs?: HypervisorCosts;
+  readonly onRing32Exit?: (e: Ring32Exit) => void;
+}
 
 export interface VmSetup {
   readonly id: string;
@@ -32,6 +50,8 @@ export interface VmSetup {
   readonly image: Uint8Array;
   readonly args: readonly string[];
   readonly engine: EngineName;
+  /** The guest's ISA (default rv32); ring32 guests run under libs/runtime/src/ring32 (one vCPU, kind sbi). */
+  readonly isa?: IsaName;
 }
 
 export interface Vcpu {
@@ -46,6 +66,12 @@ export interface Vcpu {
   overrunCycles: number;
   /** Trap-and-emulate: the virtual supervisor state (like a VMCS, it travels with the vCPU). */
   vstate?: VirtualCpu;
+  /**
+   * A ring32 vCPU: the VM and its hypervisor (ring32/hypervisor.ts), which the host runs by
+   * runSlice. Then `hart` is the Ring32Hart (typed as Hart: the host reads only its cycles and
+   * instret, which both harts have) and `engine` the Ring32Vm's.
+   */
+  ring32?: Ring32Vm;
 }
 
 /**
@@ -80,12 +106,31 @@ export class VmInstance {
   readonly brkMax: number = 0;
   ended: 'shutdown' | 'fault' | undefined;
   exitStatus = 0;
+  /** The guest's ISA. */
+  readonly isa: IsaName;
+  /**
+   * Host instructions per guest instruction: 1 when the guest's ISA is the host's (direct
+   * execution), else its engine's expansion factor (emulation): each guest cycle is charged that many.
+   */
+  readonly expansion: number;
+  /** A ring32 VM: its single vCPU's machine and hypervisor. */
+  readonly ring32?: Ring32Vm;
 
-  constructor(readonly setup: VmSetup, clockHz: number) {
+  constructor(readonly setup: VmSetup, clockHz: number, host: VmHostContext = {}) {
+    this.isa = setup.isa ?? 'rv32';
+    this.expansion = expansionFor(this.isa, host.isa ?? 'rv32', setup.engine, setup.technique, host.expansion);
+    const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
+    if (this.isa === 'ring32') {
+      this.ring32 = this.buildRing32(cyclesPerTick, host);
+      this.bus = this.ring32.bus;
+      return;
+    }
+    if (setup.technique !== undefined && RING32_ONLY_TECHNIQUES.includes(setup.technique)) {
+      throw new RangeError(`VM ${setup.id}: technique ${setup.technique} is for ring32 guests (this VM is rv32, which has no critical instructions to patch)`);
+    }
     const image = parseElf32(setup.image);
     const base = setup.kind === 'linux' ? USER_RAM_BASE : BARE_RAM_BASE;
     this.bus = new Bus(base, setup.memoryBytes);
-    const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
     if (setup.technique === 'native') {
       if (setup.kind !== 'sbi') throw new RangeError(`VM ${setup.id}: technique native runs a machine image (kind sbi), not a Linux user program`);
@@ -146,6 +191,35 @@ export class VmInstance {
   }
 
   /**
+   * A ring32 VM: one vCPU, its kernel image (a ring32 ELF) under the technique, on a Ring32Vm with
+   * the host's cost model and timer rate; its cycles are multiplied by `expansion` on an rv32 host.
+   */
+  private buildRing32(cyclesPerTick: number, host: VmHostContext): Ring32Vm {
+    const s = this.setup;
+    if (s.kind !== 'sbi') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind sbi), not a Linux user program`);
+    if (s.vcpus !== 1) throw new RangeError(`VM ${s.id}: ring32 guests have exactly one vCPU (got vcpus ${s.vcpus})`);
+    const r = new Ring32Vm(s.image, {
+      technique: s.technique ?? 'paravirt', engine: s.engine, costs: host.costs, ramSize: s.memoryBytes, cyclesPerTick,
+      expansion: this.expansion, onExit: host.onRing32Exit,
+    });
+    this.vcpus.push({
+      vm: this, index: 0, hart: r.hart as unknown as Hart, engine: r.engine as unknown as Engine, state: VcpuState.VCPU_STATE_RUNNABLE,
+      // What the hypervisor did before the kernel's first instruction (code patching's first scan)
+      // is paid in the vCPU's first slice.
+      wakeNs: 0, overrunCycles: r.hart.cycles, ring32: r,
+    });
+    return r;
+  }
+
+  /** The paravirtual kernel's declared ABI version must be the one the hypervisor speaks. */
+  private checkPvAbi(addr: number): void {
+    const version = this.bus.inRam(addr, 4) ? this.bus.readU32(addr) : undefined;
+    if (version !== PV_ABI_VERSION) {
+      throw new RangeError(`VM ${this.setup.id}: symbol ${PV_ABI_SYMBOL} at 0x${addr.toString(16)} declares paravirtual ABI version ${version ?? '(not in RAM)'}, the hypervisor speaks ${PV_ABI_VERSION}`);
+    }
+  }
+
+  /**
    * Technique native: the harts start in M-mode at the image's entry (its firmware), as on a bare
    * board; every trap goes to the guest's own handlers (exitMask 0). The host only accounts time:
    * wfi blocks the vCPU until its next timer compare, and a store to `tohost` ends the VM.
@@ -175,13 +249,5 @@ export class VmInstance {
       vm: this, index: i, hart, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0, engine: createEngine(this.setup.engine, hart),
     }));
     return machine;
-  }
-
-  /** The paravirtual kernel's declared ABI version must be the one the hypervisor speaks. */
-  private checkPvAbi(addr: number): void {
-    const version = this.bus.inRam(addr, 4) ? this.bus.readU32(addr) : undefined;
-    if (version !== PV_ABI_VERSION) {
-      throw new RangeError(`VM ${this.setup.id}: symbol ${PV_ABI_SYMBOL} at 0x${addr.toString(16)} declares paravirtual ABI version ${version ?? '(not in RAM)'}, the hypervisor speaks ${PV_ABI_VERSION}`);
-    }
   }
 }
