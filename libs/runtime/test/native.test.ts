@@ -73,7 +73,7 @@ describe('technique native beside virtualized VMs', () => {
 });
 
 describe('examples/techniques.yaml', () => {
-  it('runs one kernel natively, paravirtualized, trap-and-emulated and translated: same console, native cheapest', async () => {
+  it('runs one kernel natively, paravirtualized, trap-and-emulated, translated and emulated: same console, native cheapest', async () => {
     const file = resolve(__dirname, '../../../examples/techniques.yaml');
     const { result } = await runEmbedded(simSpecFromScenario(loadScenario(file)));
     const byId = new Map(result.vms.map((v) => [v.id, v]));

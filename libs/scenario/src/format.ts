@@ -289,7 +289,7 @@ const VM = new ObjectType(
     technique: withDefault(
       new EnumType(TECHNIQUES),
       'paravirt',
-      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against; `code-patching`: ring32 VMs only',
+      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against; `emulation`: the same machine image, every instruction emulated by the VM\'s `engine` and charged `costs.expansion` even on a host of its own ISA (full virtualization by emulation); `code-patching`: ring32 VMs only',
     ),
     sched: withDefault(SCHED, {}, 'scheduling parameters (below)'),
   },
@@ -303,10 +303,10 @@ const VM = new ObjectType(
       },
     },
     {
-      doc: '`technique: native` only with `kind: sbi` (a machine image with its own firmware, not a Linux user program)',
+      doc: '`technique: native` and `emulation` only with `kind: sbi` (a machine image with its own firmware, not a Linux user program)',
       check(vm, path, ctx) {
-        if (vm.technique === 'native' && vm.kind === 'linux') {
-          ctx.report([...path, 'technique'], 'technique native runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)');
+        if ((vm.technique === 'native' || vm.technique === 'emulation') && vm.kind === 'linux') {
+          ctx.report([...path, 'technique'], `technique ${vm.technique} runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)`);
         }
       },
     },

@@ -56,7 +56,7 @@ function emulationLines(r: SimResult): string[] {
   if (emulated.length === 0) return [];
   const isaOf = new Map(r.hosts.map((h) => [h.id, h.isa]));
   return [
-    'emulated (a VM of another ISA than its host’s; guest cycles × the engine’s expansion factor):',
+    'emulated (another ISA than its host’s, or technique emulation; guest cycles × the engine’s expansion factor):',
     ...emulated.map((v) => `  ${v.id}: ${v.isa} on host ${v.host} (${isaOf.get(v.host)}), ×${v.expansion}`),
     '',
   ];

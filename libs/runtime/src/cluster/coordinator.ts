@@ -135,7 +135,7 @@ export class Coordinator {
         await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
           sim, host, vm: vm.id, vcpus: vm.vcpus, schedJson: JSON.stringify(vm.sched),
           // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-          onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' ? 1 : 0,
+          onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
         }));
       }
       for (const [i, a] of (spec.actions ?? []).entries()) {

@@ -17,7 +17,15 @@ import { IsaName, expansionFor } from '../ring32/cross-isa';
  * image is a whole machine image (its own M-mode firmware and kernel, e.g. native-kernel-*.elf) and
  * runs on the pCPU with real M/S/U modes, its own CLINT and console on its own Bus.
  */
-export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation', 'code-patching'] as const;
+export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation', 'code-patching', 'emulation'] as const;
+
+/**
+ * Techniques that run a whole machine image (its own firmware, every privilege level) with no
+ * hypervisor: `native` by direct execution, `emulation` by the VM's engine interpreting or
+ * translating every instruction (the seed's "full virtualization emulates all instructions"),
+ * charged its expansion factor per guest instruction even on a host of the same ISA.
+ */
+export const WHOLE_MACHINE_TECHNIQUES: readonly Technique[] = ['native', 'emulation'];
 export type Technique = (typeof TECHNIQUES)[number];
 
 /** Techniques that exist only for ring32 guests (its kernel's critical instructions patched into traps). */
@@ -132,8 +140,8 @@ export class VmInstance {
     const base = setup.kind === 'linux' ? USER_RAM_BASE : BARE_RAM_BASE;
     this.bus = new Bus(base, setup.memoryBytes);
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
-    if (setup.technique === 'native') {
-      if (setup.kind !== 'sbi') throw new RangeError(`VM ${setup.id}: technique native runs a machine image (kind sbi), not a Linux user program`);
+    if (setup.technique !== undefined && WHOLE_MACHINE_TECHNIQUES.includes(setup.technique)) {
+      if (setup.kind !== 'sbi') throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
       this.native = this.buildNative(image, cyclesPerTick);
       return;
     }
@@ -199,7 +207,8 @@ export class VmInstance {
     if (s.kind !== 'sbi') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind sbi), not a Linux user program`);
     if (s.vcpus !== 1) throw new RangeError(`VM ${s.id}: ring32 guests have exactly one vCPU (got vcpus ${s.vcpus})`);
     const r = new Ring32Vm(s.image, {
-      technique: s.technique ?? 'paravirt', engine: s.engine, costs: host.costs, ramSize: s.memoryBytes, cyclesPerTick,
+      // Emulating a whole ring32 machine is its native run, charged the expansion factor.
+      technique: s.technique === 'emulation' ? 'native' : s.technique ?? 'paravirt', engine: s.engine, costs: host.costs, ramSize: s.memoryBytes, cyclesPerTick,
       expansion: this.expansion, onExit: host.onRing32Exit,
     });
     this.vcpus.push({

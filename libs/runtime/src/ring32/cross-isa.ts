@@ -48,10 +48,11 @@ export function makeExpansionFactors(overrides: object = {}): Record<EngineName,
 
 /**
  * Host instructions per guest instruction for a VM on a host: 1 when their ISAs match (direct
- * execution), else the factor of the engine that really runs it (binary translation always translates).
+ * execution), else the factor of the engine that really runs it (binary translation always
+ * translates). Technique `emulation` emulates every instruction even on a host of the same ISA.
  */
 export function expansionFor(vmIsa: IsaName, hostIsa: IsaName, engine: EngineName, technique: string | undefined, factors: Readonly<Record<EngineName, number>> = DEFAULT_EXPANSION_FACTORS): number {
-  if (vmIsa === hostIsa) return 1;
+  if (vmIsa === hostIsa && technique !== 'emulation') return 1;
   return factors[technique === 'binary-translation' ? 'bt' : engine];
 }
 
