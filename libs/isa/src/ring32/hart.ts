@@ -5,6 +5,7 @@
 // run it unchanged; only the instruction table's templates call the ring32-specific helpers below.
 
 import { Bus, LINE_SHIFT } from '../memory/bus';
+import { AccessFaults, loadSlow, ramOffset, storeSlow } from '../memory/slow-path';
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { EngineHart } from '../engines/engine';
 import { RESUME, Stop, TRAP } from '../rv32/signals';
@@ -24,6 +25,12 @@ export interface Ring32HartOptions {
 
 /** TIMECMP value that disarms the timer (and what reading a disarmed TIMECMP gives). */
 const TIMER_OFF = 0xffffffff;
+
+/** ring32's exception causes for bad data accesses (the shared slow paths raise them). */
+const RING32_ACCESS_FAULTS: AccessFaults = {
+  loadMisaligned: Ring32Cause.LoadMisaligned, loadFault: Ring32Cause.LoadFault,
+  storeMisaligned: Ring32Cause.StoreMisaligned, storeFault: Ring32Cause.StoreFault,
+};
 
 export class Ring32Hart implements EngineHart {
   /** r0..r15, unused slots 16..31, and the sink at index 32 the pre-decoding engine sends r0 writes to. r0 is always 0. */
@@ -213,25 +220,11 @@ export class Ring32Hart implements EngineHart {
   // ---------------------------------------------------------------- memory slow paths
 
   private ramOffset(addr: number, width: number): number {
-    const off = addr - this.ramBase;
-    return off >= 0 && off + width <= this.ramSize ? off : -1;
+    return ramOffset(this, addr, width);
   }
 
   private loadSlow(a: number, width: 1 | 2 | 4, signed: boolean): number {
-    if (a & (width - 1)) this.raise(Ring32Cause.LoadMisaligned, a);
-    const off = this.ramOffset(a, width);
-    const b = this.bus;
-    if (off >= 0) {
-      if (width === 4) return b.i32[off >>> 2];
-      if (width === 2) return signed ? b.i16[off >>> 1] : b.u16[off >>> 1];
-      return signed ? b.i8[off] : b.u8[off];
-    }
-    const dev = b.deviceAt(a);
-    if (!dev) this.raise(Ring32Cause.LoadFault, a);
-    const v = dev.load(a - dev.base, width);
-    if (width === 4) return v | 0;
-    if (width === 2) return signed ? (v << 16) >> 16 : v & 0xffff;
-    return signed ? (v << 24) >> 24 : v & 0xff;
+    return loadSlow(this, RING32_ACCESS_FAULTS, a, width, signed);
   }
 
   ld8(a: number): number { return this.loadSlow(a >>> 0, 1, true); }
@@ -245,20 +238,7 @@ export class Ring32Hart implements EngineHart {
    * its block (RESUME) — or, for a helper that still has a register to write, only kicks.
    */
   private storeSlow(a: number, width: 1 | 2 | 4, v: number, resume = true): void {
-    if (a & (width - 1)) this.raise(Ring32Cause.StoreMisaligned, a);
-    const off = this.ramOffset(a, width);
-    const b = this.bus;
-    if (off >= 0) {
-      if (width === 4) b.i32[off >>> 2] = v;
-      else if (width === 2) b.u16[off >>> 1] = v;
-      else b.u8[off] = v;
-      if (b.storeFlags[off >>> LINE_SHIFT] && b.storeHook(off)) this.afterSideEffect(resume);
-      return;
-    }
-    const dev = b.deviceAt(a);
-    if (!dev) this.raise(Ring32Cause.StoreFault, a);
-    dev.store(a - dev.base, width, width === 4 ? v >>> 0 : v & (width === 2 ? 0xffff : 0xff));
-    this.afterSideEffect(resume);
+    if (storeSlow(this, RING32_ACCESS_FAULTS, a, width, v)) this.afterSideEffect(resume);
   }
 
   private afterSideEffect(resume: boolean): void {

@@ -4,6 +4,7 @@
 // four engines by construction, which is what keeps their results bit-identical.
 
 import { Bus, LINE_SHIFT } from '../memory/bus';
+import { AccessFaults, loadSlow, ramOffset, storeSlow } from '../memory/slow-path';
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { Cause, INTERRUPT_BIT } from './causes';
 import { IRQ_PRIORITY, MENVCFGH_STCE, MIP, MSTATUS, Priv } from './csr';
@@ -19,6 +20,12 @@ export interface HartOptions {
   /** Platform timer ticks: mtime advances by one every this many cycles (1 GHz / 10 MHz = 100). */
   cyclesPerTick?: number;
 }
+
+/** rv32's exception causes for bad data accesses (the shared slow paths raise them). */
+const RV32_ACCESS_FAULTS: AccessFaults = {
+  loadMisaligned: Cause.LoadMisaligned, loadFault: Cause.LoadAccessFault,
+  storeMisaligned: Cause.StoreMisaligned, storeFault: Cause.StoreAccessFault,
+};
 
 export class Hart {
   /** x0..x31 plus the sink at index 32. x[0] is always 0. */
@@ -320,25 +327,11 @@ export class Hart {
   // ---------------------------------------------------------------- memory slow paths
 
   private ramOffset(addr: number, width: number): number {
-    const off = addr - this.ramBase;
-    return off >= 0 && off + width <= this.ramSize ? off : -1;
+    return ramOffset(this, addr, width);
   }
 
   private loadSlow(a: number, width: 1 | 2 | 4, signed: boolean): number {
-    if (a & (width - 1)) this.raise(Cause.LoadMisaligned, a);
-    const off = this.ramOffset(a, width);
-    const b = this.bus;
-    if (off >= 0) {
-      if (width === 4) return b.i32[off >>> 2];
-      if (width === 2) return signed ? b.i16[off >>> 1] : b.u16[off >>> 1];
-      return signed ? b.i8[off] : b.u8[off];
-    }
-    const dev = b.deviceAt(a);
-    if (!dev) this.raise(Cause.LoadAccessFault, a);
-    const v = dev.load(a - dev.base, width);
-    if (width === 4) return v | 0;
-    if (width === 2) return signed ? (v << 16) >> 16 : v & 0xffff;
-    return signed ? (v << 24) >> 24 : v & 0xff;
+    return loadSlow(this, RV32_ACCESS_FAULTS, a, width, signed);
   }
 
   ld8(a: number): number { return this.loadSlow(a >>> 0, 1, true); }
@@ -347,25 +340,13 @@ export class Hart {
   ld16u(a: number): number { return this.loadSlow(a >>> 0, 2, false); }
   ld32(a: number): number { return this.loadSlow(a >>> 0, 4, true); }
 
-  /** Store slow path: misaligned, device, or RAM holding decoded code. May throw RESUME after completing. */
+  /**
+   * Store slow path: misaligned, device, or RAM holding decoded code. When code changed under a
+   * decoded/translated copy, a host watch fired or a device was written, the engine must leave
+   * whatever block it is in, so the next instruction is fetched afresh (all engines agree).
+   */
   private storeSlow(a: number, width: 1 | 2 | 4, v: number, resume = true): void {
-    if (a & (width - 1)) this.raise(Cause.StoreMisaligned, a);
-    const off = this.ramOffset(a, width);
-    const b = this.bus;
-    if (off >= 0) {
-      if (width === 4) b.i32[off >>> 2] = v;
-      else if (width === 2) b.u16[off >>> 1] = v;
-      else b.u8[off] = v;
-      // Code changed under a decoded/translated copy, or a host watch fired: make the engine leave
-      // whatever block it is in, so the next instruction is fetched afresh (all engines agree).
-      if (b.storeFlags[off >>> LINE_SHIFT] && b.storeHook(off, this)) this.afterSideEffect(resume);
-      return;
-    }
-    const dev = b.deviceAt(a);
-    if (!dev) this.raise(Cause.StoreAccessFault, a);
-    dev.store(a - dev.base, width, width === 4 ? v >>> 0 : v & (width === 2 ? 0xffff : 0xff));
-    // A device write may arm a timer or halt the machine: re-service before the next instruction.
-    this.afterSideEffect(resume);
+    if (storeSlow(this, RV32_ACCESS_FAULTS, a, width, v, this)) this.afterSideEffect(resume);
   }
 
   /**
