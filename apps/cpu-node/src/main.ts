@@ -1,4 +1,4 @@
-// vsim-cpu-node: simulates the hosts the coordinator assigns to it (vsim.<sim>.host.<host>.run),
+// vsim-cpu-node: simulates the hosts the coordinator assigns to it (vsim.<sim>.run.<node>.<host>),
 // holding its VMs' memory and vCPU state. Control: vsim.v1.CpuNodeControl over gRPC. See README.md.
 
 import { CpuNodeControlService } from '@vsim/proto';
@@ -17,7 +17,7 @@ void runService({
   }],
   build: ({ bus, log, flags, extra }) => {
     const nodeId = extra['node-id'];
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(nodeId)}`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_-] (it is a NATS subject token), got ${JSON.stringify(nodeId)}`);
     const impl = new CpuNodeControlImpl(bus, { nodeId, instance: flags.instance, version, log: log.child({ node: nodeId }) });
     return {
       grpc: [{

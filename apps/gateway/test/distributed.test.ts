@@ -174,10 +174,10 @@ if (skip) console.warn(`skipping the distributed tests: ${NATS_SERVER_MISSING}`)
       const garbage = new TextEncoder().encode('\xff garbage \x07');
       const hvBefore = (await hv.status({})).counters.badMessages;
       const nodeBefore = (await node.status({})).counters.badMessages;
-      await expect(bus.request(subjects.hvTrap('garbled'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote', message: expect.stringMatching(/undecodable TrapRequest/) });
-      await expect(bus.request(subjects.hvTrap('garbled'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
+      await expect(bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote', message: expect.stringMatching(/undecodable TrapRequest/) });
+      await expect(bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
         .rejects.toMatchObject({ code: 'remote', message: "trap from unknown VM 'ghost'" });
-      const runErr = await bus.request(subjects.hostRun('garbled', 'h0'), garbage, { timeoutMs: 5000 }).catch((e: unknown) => e);
+      const runErr = await bus.request(subjects.hostRun('garbled', nodeInfo.metadata.node, 'h0'), garbage, { timeoutMs: 5000 }).catch((e: unknown) => e);
       expect(runErr).toBeInstanceOf(BusError);
       expect(runErr).toMatchObject({ code: 'remote' });
       expect((await hv.status({})).counters.badMessages).toBe(hvBefore + 2);

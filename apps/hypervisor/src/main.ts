@@ -1,4 +1,4 @@
-// vsim-hypervisor: answers the traps of the simulations it is told to open (vsim.<sim>.hv.trap)
+// vsim-hypervisor: answers the traps of the simulations it is told to open (vsim.<sim>.trap.<node>)
 // and owns each VM's allocator record. Control: vsim.v1.HypervisorControl over gRPC. See README.md.
 
 import { HypervisorControlService } from '@vsim/proto';

@@ -1,5 +1,5 @@
 // vsim-scheduler: owns run queues and policies and drives every host loop of the simulations it is
-// given (run orders on vsim.<sim>.host.<host>.run, events on vsim.<sim>.events.<host>).
+// given (run orders on vsim.<sim>.run.<node>.<host>, events on vsim.<sim>.events.<host>).
 // Control: vsim.v1.SchedulerControl over gRPC. See README.md.
 
 import { SchedulerControlService } from '@vsim/proto';

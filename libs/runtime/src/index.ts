@@ -2,7 +2,7 @@
 // process shells around them), so one process can run them all on the in-process bus (`vsim run`)
 // and separate processes can run them over NATS with the same code and the same messages.
 
-export { subjects, checkSimId } from './subjects';
+export { subjects, checkSimId, nodeOfTrapSubject } from './subjects';
 export { EventLog, EventStamper, compareEvents, eventLine } from './events/log';
 export { classify, handleTrap, memoryNeeded, MAX_WINDOW } from './hypervisor/dispatcher';
 export type { Routine, VmRecord } from './hypervisor/dispatcher';

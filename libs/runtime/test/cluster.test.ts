@@ -93,7 +93,7 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
     expect(err).toBeInstanceOf(ControlError);
     expect(err).toMatchObject({ code: status.NOT_FOUND, rpc: 'vsim.v1.CpuNodeControl/CreateVm' });
     expect((err as Error).message).toBe('simulation nope has no host on node n1 (call CreateHost first)');
-    await expect(control.scheduler.addHost({ sim: 'bad id!', host: 'h0', pcpus: 1, policy: 'round-robin', paramsJson: '' }))
+    await expect(control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, policy: 'round-robin', paramsJson: '' }))
       .rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     // Nobody listening: UNAVAILABLE within the deadline.
     const dead = cpuNodeControlClient('127.0.0.1:1', { deadlineMs: 2000 });
@@ -105,9 +105,9 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
     await control.hypervisor.openSimulation({ sim: 'garble' });
     await control.nodes.get('n1')!.createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
     const garbage = new TextEncoder().encode('garbage!\xff');
-    await expect(coordBus.request(subjects.hvTrap('garble'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
-    await expect(coordBus.request(subjects.hostRun('garble', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
-    await expect(coordBus.request(subjects.hvTrap('garble'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
+    await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
+    await expect(coordBus.request(subjects.hostRun('garble', 'n1', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
+    await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
       .rejects.toThrow("trap from unknown VM 'ghost'");
     expect((await control.hypervisor.status({})).counters.badMessages).toBe(2);
     expect((await control.nodes.get('n1')!.status({})).counters.badMessages).toBe(1);

@@ -128,6 +128,11 @@ export function checkHostId(host: string): string {
   return host;
 }
 
+export function checkNodeId(node: string): string {
+  if (!TOKEN_ID.test(node)) throw invalid(`node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
+  return node;
+}
+
 export function checkVmId(vm: string): string {
   if (!VM_ID.test(vm)) throw invalid(`VM id ${JSON.stringify(vm)} must be 1-64 characters of [A-Za-z0-9_.-]`);
   return vm;

@@ -15,6 +15,7 @@
 import { readFileSync } from 'fs';
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunResult } from '@vsim/proto';
+import { Refusal, RefusalCounter } from '@vsim/security';
 import { EventLog } from '../events/log';
 import { SimResult, SimSpec, placeVms, summarize } from '../simulation';
 import { TECHNIQUES } from '../node/vm';
@@ -35,6 +36,8 @@ export interface CoordinatorOptions {
    * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
    */
   readonly onHandover?: () => Promise<SchedulerControl>;
+  /** An event batch was refused (not from where the host's events stand): logged, never applied. */
+  readonly onRefused?: (refusal: Refusal) => void;
 }
 
 export interface CoordinatedRun {
@@ -109,7 +112,7 @@ export class Coordinator {
     const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
     const readImage = this.opts.readImage ?? ((path: string) => readFileSync(path));
     const log = this.log.child({ sim });
-    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents);
+    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents, this.opts.onRefused);
     try {
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
@@ -118,7 +121,8 @@ export class Coordinator {
           isa: h.isa ?? 'rv32', expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
         }));
         await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
-          sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+          sim, host: h.id, pcpus: h.pcpus, node: assignment.get(h.id)!,
+          ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
         }));
       }
       for (const vm of spec.vms) {
@@ -129,7 +133,7 @@ export class Coordinator {
           isa: vm.isa ?? 'rv32',
         }));
         await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
-          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,
+          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax, host, node: assignment.get(host)!,
           costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
         }));
         await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
@@ -202,6 +206,7 @@ class EventCollector {
   private sub: { unsubscribe(): void } | undefined;
   private wake: (() => void) | undefined;
   private bad = 0;
+  private readonly refusals: RefusalCounter;
 
   constructor(
     private readonly bus: Bus,
@@ -209,8 +214,10 @@ class EventCollector {
     hosts: readonly string[],
     private readonly log: ControlLogger,
     private readonly onEvents?: (host: string, events: readonly Event[]) => void,
+    private readonly onRefused?: (refusal: Refusal) => void,
   ) {
     for (const h of hosts) this.received.set(h, 0);
+    this.refusals = new RefusalCounter(log);
   }
 
   /** Subscribes, and makes sure the server knows of the subscription before Run publishes anything. */
@@ -230,6 +237,16 @@ class EventCollector {
       if (n === undefined || batch.host !== host || batch.sim !== this.sim) {
         this.bad++;
         this.log.warn({ subject: meta.subject, batchHost: batch.host, batchSim: batch.sim }, 'EventBatch for another host or simulation ignored');
+        return;
+      }
+      // Each batch starts where the host's events stand: a replayed or forged one does not fit.
+      if (Number(batch.firstIndex) !== n) {
+        const r: Refusal = {
+          kind: 'sequence', subject: meta.subject, host, seq: Number(batch.firstIndex),
+          reason: `event batch starting at event ${batch.firstIndex} of host ${host}, which stands at ${n}`,
+        };
+        this.refusals.record(r);
+        this.onRefused?.(r);
         return;
       }
       this.events.add(batch.events);

@@ -1,11 +1,12 @@
 // CpuNodeControl's logic: one CpuNodeService per simulation this node takes part in (created by the
-// first CreateHost of that simulation), each serving vsim.<sim>.host.<host>.run for its hosts.
+// first CreateHost of that simulation), each serving vsim.<sim>.run.<node>.<host> for its hosts.
 
 import { Bus } from '@vsim/bus';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique } from '../node/vm';
 import { ISAS, IsaName, makeExpansionFactors } from '../ring32/cross-isa';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
+import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '../hypervisor/costs';
 import { CpuNodeService } from '../node/service';
 import { subjects } from '../subjects';
@@ -29,11 +30,14 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   private readonly sims = new Map<string, CpuNodeService>();
   private readonly log: ControlLogger;
   private readonly closed: Record<string, number> = {
-    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, simulationsClosed: 0,
+    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, refused: 0, simulationsClosed: 0,
   };
+  /** Data-plane messages refused (sender or sequence did not fit), logged with their host. */
+  private readonly refusals: RefusalCounter;
 
   constructor(private readonly bus: Bus, private readonly opts: CpuNodeControlOptions) {
     this.log = opts.log ?? silentLogger;
+    this.refusals = new RefusalCounter(this.log);
   }
 
   get nodeId(): string {
@@ -67,12 +71,13 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       const log = this.log.child({ sim });
       svc = new CpuNodeService(this.bus, sim, this.nodeId, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
         onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+        onRefused: (r) => this.refusals.record(r),
       });
       this.sims.set(sim, svc);
     }
     svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion }, req.costsJson === '' ? undefined : costs);
     this.closed.hostsCreated++;
-    this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
+    this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, this.nodeId, host) }, 'host created');
     await this.bus.flush(); // the run subject is served before anyone sends orders to it
     return {};
   }
@@ -121,7 +126,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed };
+    const counters = { ...this.closed, ...this.refusals.asCounters() };
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
       service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',

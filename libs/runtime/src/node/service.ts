@@ -4,10 +4,11 @@
 
 import { Bus } from '@vsim/bus';
 import { RunOrder, RunReport, TrapRequest, TrapResolution, encode } from '@vsim/proto';
+import { SequenceWindow, refuse } from '@vsim/security';
 import { subjects } from '../subjects';
 import { handleTrap } from '../hypervisor/dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../hypervisor/costs';
-import { DataPlaneHooks } from '../hypervisor/service';
+import { DataPlaneHooks, refused } from '../hypervisor/service';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
 
@@ -17,7 +18,9 @@ export const TRAP_TIMEOUT_MS = 30_000;
 export class CpuNodeService {
   private readonly hosts = new Map<string, HostExecutor>();
   private readonly subs: { unsubscribe(): void }[] = [];
-  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0 };
+  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0, refused: 0 };
+  /** Run orders are numbered per host from 1 (RunOrder.seq), each the last + 1. */
+  private readonly orderSeq = new SequenceWindow(true);
 
   constructor(
     private readonly bus: Bus,
@@ -30,6 +33,7 @@ export class CpuNodeService {
   /** Control: start simulating a host here. */
   createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
+    let trapSeq = 0;
     const exec = new HostExecutor({ ...config, sim: this.sim }, {
       exitCost: hostCosts.exit,
       costs: hostCosts,
@@ -39,12 +43,12 @@ export class CpuNodeService {
       },
       remote: async (req) => {
         this.stats.remoteTraps++;
-        const reply = await this.bus.request(subjects.hvTrap(this.sim), encode(TrapRequest, req), { timeoutMs: TRAP_TIMEOUT_MS });
+        const reply = await this.bus.request(subjects.hvTrap(this.sim, this.nodeId), encode(TrapRequest, { ...req, seq: ++trapSeq }), { timeoutMs: TRAP_TIMEOUT_MS });
         return TrapResolution.decode(reply);
       },
     });
     this.hosts.set(config.id, exec);
-    const subject = subjects.hostRun(this.sim, config.id);
+    const subject = subjects.hostRun(this.sim, this.nodeId, config.id);
     const bad = (err: Error): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
@@ -60,9 +64,15 @@ export class CpuNodeService {
       }
       if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
       if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
-      // One host loop drives a host, one order at a time: a second order meanwhile is not its.
-      if (busy) throw bad(new Error(`run order ${order.seq} for host '${config.id}' arrived while order ${busy} runs`));
-      busy = order.seq || -1;
+      const seq = Number(order.seq);
+      try {
+        // One host loop drives a host, one order at a time: a second order meanwhile is not its.
+        if (busy) refuse({ kind: 'sequence', subject, host: config.id, seq, reason: `run order ${seq} for host '${config.id}' arrived while order ${busy} runs` });
+        this.orderSeq.accept(config.id, seq, { subject, host: config.id });
+      } catch (err) {
+        refused(err, this.stats, this.hooks);
+      }
+      busy = seq;
       this.stats.runOrders++;
       try {
         return encode(RunReport, await exec.run(order));

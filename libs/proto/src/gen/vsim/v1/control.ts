@@ -65,6 +65,12 @@ export interface RegisterVmRequest {
    * cost the same whichever trap path handles them.
    */
   costsJson: string;
+  /**
+   * The VM's host and the cpu-node id that simulates it: the hypervisor accepts the VM's traps only
+   * from that node (subject vsim.<sim>.trap.<node>) and for that host.
+   */
+  host: string;
+  node: string;
 }
 
 export interface CreateHostRequest {
@@ -120,6 +126,8 @@ export interface AddHostRequest {
   policy: string;
   /** Policy parameters as JSON (each policy validates its own). */
   paramsJson: string;
+  /** The cpu-node id that simulates the host: run orders go to vsim.<sim>.run.<node>.<host>. */
+  node: string;
 }
 
 export interface AddVmRequest {
@@ -265,6 +273,8 @@ export interface HostHandover {
   actions: AddActionRequest[];
   /** Implementation-specific loop state (vsim's: per-pCPU metrics) as JSON. */
   loopJson: string;
+  /** The cpu-node id that simulates the host (AddHostRequest.node). */
+  node: string;
 }
 
 export interface HandoverState {
@@ -707,7 +717,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "" };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "", host: "", node: "" };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -729,6 +739,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     }
     if (message.costsJson !== "") {
       writer.uint32(50).string(message.costsJson);
+    }
+    if (message.host !== "") {
+      writer.uint32(58).string(message.host);
+    }
+    if (message.node !== "") {
+      writer.uint32(66).string(message.node);
     }
     return writer;
   },
@@ -794,6 +810,22 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.costsJson = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -826,6 +858,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
         : isSet(object.costs_json)
         ? globalThis.String(object.costs_json)
         : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -849,6 +883,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.costsJson !== "") {
       obj.costsJson = message.costsJson;
     }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -863,6 +903,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.brkStart = object.brkStart ?? 0;
     message.brkMax = object.brkMax ?? 0;
     message.costsJson = object.costsJson ?? "";
+    message.host = object.host ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -1433,7 +1475,7 @@ export const CreateVmReply: MessageFns<CreateVmReply> = {
 };
 
 function createBaseAddHostRequest(): AddHostRequest {
-  return { sim: "", host: "", pcpus: 0, policy: "", paramsJson: "" };
+  return { sim: "", host: "", pcpus: 0, policy: "", paramsJson: "", node: "" };
 }
 
 export const AddHostRequest: MessageFns<AddHostRequest> = {
@@ -1452,6 +1494,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     }
     if (message.paramsJson !== "") {
       writer.uint32(42).string(message.paramsJson);
+    }
+    if (message.node !== "") {
+      writer.uint32(50).string(message.node);
     }
     return writer;
   },
@@ -1509,6 +1554,14 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
             message.paramsJson = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1532,6 +1585,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
         : isSet(object.params_json)
         ? globalThis.String(object.params_json)
         : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -1552,6 +1606,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     if (message.paramsJson !== "") {
       obj.paramsJson = message.paramsJson;
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -1565,6 +1622,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     message.pcpus = object.pcpus ?? 0;
     message.policy = object.policy ?? "";
     message.paramsJson = object.paramsJson ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -2927,6 +2985,7 @@ function createBaseHostHandover(): HostHandover {
     vcpus: [],
     actions: [],
     loopJson: "",
+    node: "",
   };
 }
 
@@ -2958,6 +3017,9 @@ export const HostHandover: MessageFns<HostHandover> = {
     }
     if (message.loopJson !== "") {
       writer.uint32(74).string(message.loopJson);
+    }
+    if (message.node !== "") {
+      writer.uint32(82).string(message.node);
     }
     return writer;
   },
@@ -3047,6 +3109,14 @@ export const HostHandover: MessageFns<HostHandover> = {
             message.loopJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3090,6 +3160,7 @@ export const HostHandover: MessageFns<HostHandover> = {
         : isSet(object.loop_json)
         ? globalThis.String(object.loop_json)
         : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -3122,6 +3193,9 @@ export const HostHandover: MessageFns<HostHandover> = {
     if (message.loopJson !== "") {
       obj.loopJson = message.loopJson;
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -3139,6 +3213,7 @@ export const HostHandover: MessageFns<HostHandover> = {
     message.vcpus = object.vcpus?.map((e) => VcpuHandover.fromPartial(e)) || [];
     message.actions = object.actions?.map((e) => AddActionRequest.fromPartial(e)) || [];
     message.loopJson = object.loopJson ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -4222,7 +4297,7 @@ export const SimulationResult: MessageFns<SimulationResult> = {
 
 export type HypervisorControlService = typeof HypervisorControlService;
 export const HypervisorControlService = {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation: {
     path: "/vsim.v1.HypervisorControl/OpenSimulation" as const,
     requestStream: false as const,
@@ -4262,7 +4337,7 @@ export const HypervisorControlService = {
 } as const;
 
 export interface HypervisorControlServer extends UntypedServiceImplementation {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation: handleUnaryCall<SimulationRef, Ack>;
   registerVm: handleUnaryCall<RegisterVmRequest, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
@@ -4270,7 +4345,7 @@ export interface HypervisorControlServer extends UntypedServiceImplementation {
 }
 
 export interface HypervisorControlClient extends Client {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation(
     request: SimulationRef,
     callback: (error: ServiceError | null, response: Ack) => void,
@@ -4344,7 +4419,7 @@ export const HypervisorControlClient = makeGenericClientConstructor(
 
 export type CpuNodeControlService = typeof CpuNodeControlService;
 export const CpuNodeControlService = {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost: {
     path: "/vsim.v1.CpuNodeControl/CreateHost" as const,
     requestStream: false as const,
@@ -4384,7 +4459,7 @@ export const CpuNodeControlService = {
 } as const;
 
 export interface CpuNodeControlServer extends UntypedServiceImplementation {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost: handleUnaryCall<CreateHostRequest, Ack>;
   createVm: handleUnaryCall<CreateVmRequest, CreateVmReply>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
@@ -4392,7 +4467,7 @@ export interface CpuNodeControlServer extends UntypedServiceImplementation {
 }
 
 export interface CpuNodeControlClient extends Client {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost(
     request: CreateHostRequest,
     callback: (error: ServiceError | null, response: Ack) => void,
