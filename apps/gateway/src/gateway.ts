@@ -1,13 +1,16 @@
 // The gateway's state: the simulations submitted to it, each run with the Coordinator over a gRPC
 // ControlPlane built from the services discovered on NATS at Start time. Several simulations may
-// run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
+// run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<ULID>, unique across gateways.
+// Each simulation belongs to the API principal that submitted it; the APIs let a caller reach its
+// own simulations only (authorize).
 
 import { NatsBus } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
+  ControlError, ControlStatus, Coordinator, EventLog, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
   schedulerControlClient,
 } from '@vsim/runtime';
+import { newSimId } from './ids';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
@@ -21,6 +24,8 @@ export interface EventListener {
 
 export interface Simulation {
   readonly id: string;
+  /** The API principal that submitted it ('' when the gateway runs without credentials). */
+  readonly owner: string;
   readonly spec: SimSpec;
   readonly images: ReadonlyMap<string, Uint8Array>;
   state: SimState;
@@ -53,13 +58,14 @@ export interface GatewayOptions {
   readonly eventsTimeoutMs?: number;
   /** Finished simulations kept for Status/Results (oldest forgotten first). Default 64. */
   readonly keepFinished?: number;
+  /** How the gateway's control calls authenticate (its control token) and travel (TLS). */
+  readonly control?: GrpcControlOptions;
 }
 
 export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
 
 export class Gateway {
   private readonly sims = new Map<string, Simulation>();
-  private next = 0;
   private closing = false;
   private readonly running = new Set<Promise<void>>();
 
@@ -69,8 +75,8 @@ export class Gateway {
     private readonly opts: GatewayOptions = {},
   ) {}
 
-  /** Parses and checks a submission; the simulation waits for start(). */
-  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number): string {
+  /** Parses and checks a submission; the simulation waits for start(). `owner`: the API principal submitting it. */
+  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, owner = ''): string {
     this.checkOpen();
     let parsed;
     try {
@@ -79,12 +85,12 @@ export class Gateway {
       if (err instanceof SubmissionError) throw new ControlError(ControlStatus.INVALID_ARGUMENT, err.message);
       throw err;
     }
-    const id = `sim-${++this.next}`;
+    const id = newSimId();
     this.sims.set(id, {
-      id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
+      id, owner, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
       events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
     });
-    this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
+    this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
     return id;
   }
@@ -151,7 +157,7 @@ export class Gateway {
     const found = (await discover(this.bus, SERVICE_NAMES.scheduler, this.opts.discoverTimeoutMs ?? 1500)).find((s) => s.instance === req.service);
     if (!found) throw new ControlError(ControlStatus.NOT_FOUND, `no ${SERVICE_NAMES.scheduler} named ${JSON.stringify(req.service)} is registered on NATS`);
     if (found.grpc === sim.schedulerAddress) throw new ControlError(ControlStatus.INVALID_ARGUMENT, `simulation ${req.sim} already runs on ${req.service}`);
-    const next = schedulerControlClient(found.grpc);
+    const next = schedulerControlClient(found.grpc, this.opts.control);
     let adopted!: (s: SchedulerControl) => void;
     let failed!: (err: unknown) => void;
     sim.adoption = new Promise<SchedulerControl>((res, rej) => {
@@ -201,6 +207,17 @@ export class Gateway {
   status(id: string): SimulationStatus {
     const sim = this.get(id);
     return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs) };
+  }
+
+  /**
+   * Throws NOT_FOUND unless `caller` may act on simulation `id` (it submitted it). Another
+   * principal's simulation reads as absent, so ids cannot be probed. The APIs call this first.
+   */
+  authorize(id: string, caller: string): void {
+    const sim = this.sims.get(id);
+    if (sim && sim.owner === caller) return;
+    if (sim) this.log.warn({ sim: id, caller, owner: sim.owner }, 'call refused: the simulation belongs to another principal');
+    throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);
   }
 
   get(id: string): Simulation {
@@ -280,7 +297,7 @@ export class Gateway {
       const ep = await this.endpoints();
       sim.timing.discoveryMs = Date.now() - t0;
       log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
-      const control = grpcControlPlane(ep);
+      const control = grpcControlPlane(ep, this.opts.control);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
       try {

@@ -14,12 +14,18 @@
 //   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
 //                                     service: hand the simulation to that other scheduler service)
 //   GET  /healthz                     -> 200 {status: "ok"}
-// Errors are {error} with 400 (bad input), 404, 409 (wrong state), 413, 503 (shutting down) or 500.
+// Errors are {error} with 400 (bad input), 401 (no or wrong bearer token), 404, 409 (wrong state),
+// 413, 503 (shutting down) or 500. With credentials every /v1 request needs `Authorization: Bearer
+// <token>` of an API principal, and reaches only that principal's simulations; with TLS files it
+// is served over HTTPS.
 
+import { readFileSync } from 'fs';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
+import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
 import { ControlStatus, isControlError } from '@vsim/runtime';
+import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 
@@ -39,15 +45,40 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1'): Promise<HttpHandle> {
-  const server = createServer((req, res) => {
-    handle(gw, req, res).catch((err: unknown) => {
+export interface HttpSecurity {
+  /** The API principals' tokens. */
+  readonly accept: TokenSet;
+  /** Serve HTTPS with these files. */
+  readonly tls?: TlsFiles;
+  /** A request without an accepted token (refused with 401 before anything else). */
+  readonly onRefused: (r: { method: string; url: string; reason: 'no token' | 'wrong token'; peer: string }) => void;
+}
+
+export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1', security?: HttpSecurity): Promise<HttpHandle> {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    let caller = '';
+    if (security && (req.url ?? '').startsWith('/v1')) {
+      const token = bearerToken(req.headers.authorization);
+      const who = security.accept.verify(token);
+      if (who === undefined) {
+        const reason = token === undefined ? 'no token' : 'wrong token';
+        security.onRefused({ method: req.method ?? '', url: req.url ?? '', reason, peer: req.socket.remoteAddress ?? '' });
+        res.setHeader('www-authenticate', 'Bearer');
+        req.resume(); // discard the body
+        return send(res, 401, { error: reason === 'no token' ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not accepted' });
+      }
+      caller = who;
+    }
+    handle(gw, req, res, caller).catch((err: unknown) => {
       const code = err instanceof HttpError ? err.status : isControlError(err) ? httpStatusOf(err.code) : 500;
       if (code >= 500) log.error({ err, method: req.method, url: req.url }, 'HTTP request failed');
       if (!res.headersSent) send(res, code, { error: (err as Error).message });
       else res.end();
     });
-  });
+  };
+  const tls = security?.tls;
+  if (tls && (!tls.cert || !tls.key)) throw new Error('serving HTTPS needs tls.cert and tls.key');
+  const server: Server = tls ? createHttpsServer({ cert: readFileSync(tls.cert!), key: readFileSync(tls.key!) }, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -100,13 +131,14 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
   return body as Record<string, unknown>;
 }
 
-async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
   const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   const [, id, action] = m;
+  if (id !== undefined) gw.authorize(id, caller);
   const route = `${req.method} ${id === undefined ? '' : ':id'}${action ? `/${action}` : ''}`;
   switch (route) {
     case 'POST ': {
@@ -122,7 +154,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
         bytes[p] = Buffer.from(b64, 'base64');
       }
       if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
-      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined) });
+      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, caller) });
     }
     case 'POST :id/start':
       gw.start(id);

@@ -3,6 +3,7 @@
 // with the Coordinator. See README.md.
 
 import { GatewayService } from '@vsim/proto';
+import { tlsChannelCredentials } from '@vsim/security';
 import { runService } from '@vsim/service';
 import { version } from '../package.json';
 import { Gateway } from './gateway';
@@ -14,17 +15,28 @@ void runService({
   name: 'vsim-gateway',
   description: 'vsim gateway: submit, run and collect simulations (gRPC and HTTP JSON)',
   version,
+  role: 'gateway',
   flags: [
     { name: 'http-port', value: 'N', description: 'HTTP JSON API port (default 0: any free port, advertised through NATS)', default: '0' },
     { name: 'http-host', value: 'ADDR', description: 'address the HTTP API binds and advertises (default: --grpc-host)', default: (c) => c.grpcHost },
   ],
-  build: async ({ bus, log, extra }) => {
+  build: async ({ bus, log, extra, identity, shellCounters }) => {
     const httpPort = Number(extra['http-port']);
     if (!/^\d+$/.test(extra['http-port']) || httpPort > 65535) throw new Error(`--http-port must be an integer in 0..65535`);
-    const gw = new Gateway(bus, log);
-    const http = await startHttpServer(gw, log, httpPort, extra['http-host']);
+    if (identity && !identity.controlToken) throw new Error(`${identity.file}: the gateway's identity needs a controlToken (its control calls to the services present it)`);
+    const gw = new Gateway(bus, log, {
+      control: identity && { token: identity.controlToken, credentials: tlsChannelCredentials(identity.tls) },
+    });
+    const http = await startHttpServer(gw, log, httpPort, extra['http-host'], identity && {
+      accept: identity.acceptApi,
+      tls: identity.tls,
+      onRefused: (r) => {
+        shellCounters.refusedCalls++;
+        log.warn(r, 'HTTP request refused: not authenticated');
+      },
+    });
     return {
-      grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log) }],
+      grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log), callers: 'api' }],
       metadata: { http: http.address },
       ready: { http: http.address, httpPort: http.port },
       beforeStop: async () => {

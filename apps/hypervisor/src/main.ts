@@ -11,8 +11,9 @@ void runService({
   name: 'vsim-hypervisor',
   description: 'vsim hypervisor service: virtual platforms, trap and hypercall handling',
   version,
-  build: ({ bus, log, flags }) => {
-    const impl = new HypervisorControlImpl(bus, { instance: flags.instance, version, log });
+  role: 'hypervisor',
+  build: ({ bus, log, flags, shellCounters }) => {
+    const impl = new HypervisorControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
       grpc: [{
         definition: HypervisorControlService,

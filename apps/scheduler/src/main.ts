@@ -12,8 +12,9 @@ void runService({
   name: 'vsim-scheduler',
   description: 'vsim scheduler service: run queues, scheduling policies, host loops',
   version,
-  build: ({ bus, log, flags }) => {
-    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log });
+  role: 'scheduler',
+  build: ({ bus, log, flags, shellCounters }) => {
+    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
       grpc: [{
         definition: SchedulerControlService,

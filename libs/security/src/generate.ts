@@ -1,32 +1,39 @@
 // Generates the secrets of one deployment into a directory outside the repository (mode 0700,
-// every file 0600): an identity file per process (identity.ts), nats-server's configuration
-// (nats-config.ts) and, with TLS, copies of the CA, certificate and key. `vsim up` and
-// `vsim secrets` (for docker-compose.yml) call it; nothing it writes is ever committed.
+// every file 0600): an identity file per process (identity.ts), a manifest of who is who
+// (deployment.json: identities, roles, nodes, public keys — what nats-server's configuration is
+// rendered from) and nats-server's configuration (nats-config.ts); with TLS, copies of the CA,
+// certificate and key. `vsim up` and `vsim secrets` (for docker-compose.yml) call it; nothing it
+// writes is ever committed.
 //
-// Identities: hypervisor, scheduler, one per cpu-node, gateway — the services; client — what the
-// CLI uses (NATS to find the gateway, the API token to call it); supervisor — `vsim up` itself,
-// which only asks who has registered.
+// Identities: hypervisor, scheduler, one per cpu-node, gateway — the services; one per API client
+// principal (default just `client`): what the CLI uses (NATS to find the gateway, its API token);
+// supervisor — `vsim up` itself, which only asks who has registered.
 
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createUser } from '@nats-io/nkeys';
 import { IdentityFile, TlsFiles, readIdentity } from './identity';
 import { NatsUser, natsServerConfig } from './nats-config';
-import { Role } from './permissions';
+import { Role, SUBJECT_TOKEN } from './permissions';
 import { newToken, tokenHash } from './tokens';
 
 export interface DeploymentSecretsSpec {
   /** The cpu-nodes: identity name (e.g. cpu-node-1) and node id (e.g. n1). */
   readonly cpuNodes: readonly { readonly identity: string; readonly node: string }[];
+  /** The gateway's API principals, one identity file each. Default ['client']. */
+  readonly clients?: readonly string[];
+  /** PEM files to copy in and use for TLS on NATS, gRPC and the HTTP API. */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
+}
+
+export interface NatsConfigPlacement {
   /**
-   * Where the directory is seen by nats-server (paths inside its configuration). Default: the
-   * directory itself; docker-compose.yml mounts it at /secrets.
+   * Where the secrets directory is seen by nats-server (paths inside its configuration). Default:
+   * the directory itself; docker-compose.yml mounts it at /secrets.
    */
   readonly mountedAt?: string;
-  /** JetStream store directory for nats-server's configuration (omitted: JetStream off). */
+  /** JetStream's store directory (omitted: JetStream off). */
   readonly jetstreamDir?: string;
-  /** PEM files to copy in and use for TLS on NATS and gRPC. */
-  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 export interface DeploymentSecrets {
@@ -35,24 +42,34 @@ export interface DeploymentSecrets {
   readonly natsConfig: string;
   /** Identity file by identity name. */
   readonly files: Readonly<Record<string, string>>;
-  /** The API token of the `client` principal (the one the CLI uses). */
-  readonly clientToken: string;
+  /** API token by client principal. */
+  readonly clientTokens: Readonly<Record<string, string>>;
+  /** Whether the deployment uses TLS. */
+  readonly tls: boolean;
 }
 
 /** Identity names of the fixed processes. */
 export const IDENTITY = { hypervisor: 'hypervisor', scheduler: 'scheduler', gateway: 'gateway', client: 'client', supervisor: 'supervisor' } as const;
 
 const NATS_CONFIG = 'nats-server.conf';
+const MANIFEST = 'deployment.json';
+
+interface Manifest {
+  readonly version: 1;
+  readonly tls: boolean;
+  readonly identities: readonly NatsUser[];
+}
 
 function writeSecret(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
   chmodSync(path, 0o600); // an existing file keeps its mode on write
 }
 
-export function generateSecrets(dir: string, spec: DeploymentSecretsSpec): DeploymentSecrets {
+export function generateSecrets(dir: string, spec: DeploymentSecretsSpec, placement: NatsConfigPlacement = {}): DeploymentSecrets {
+  const clients = spec.clients ?? [IDENTITY.client];
+  if (clients.length === 0) throw new RangeError('a deployment needs at least one API client principal');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const mount = spec.mountedAt ?? dir;
   let tls: TlsFiles | undefined;
   if (spec.tls) {
     mkdirSync(join(dir, 'tls'), { recursive: true, mode: 0o700 });
@@ -63,22 +80,24 @@ export function generateSecrets(dir: string, spec: DeploymentSecretsSpec): Deplo
     tls = { ca: 'tls/ca.pem', cert: 'tls/cert.pem', key: 'tls/key.pem' };
   }
   const gatewayControl = newToken();
-  const clientToken = newToken();
+  const clientTokens: Record<string, string> = Object.fromEntries(clients.map((c) => [c, newToken()]));
   const acceptControl = { [IDENTITY.gateway]: tokenHash(gatewayControl) };
   const entries: (Omit<IdentityFile, 'version' | 'nats'> & { role: Role })[] = [
     { identity: IDENTITY.hypervisor, role: 'hypervisor', acceptControl, tls },
     { identity: IDENTITY.scheduler, role: 'scheduler', acceptControl, tls },
     ...spec.cpuNodes.map((n) => ({ identity: n.identity, role: 'cpu-node' as const, node: n.node, acceptControl, tls })),
-    { identity: IDENTITY.gateway, role: 'gateway', controlToken: gatewayControl, acceptApi: { [IDENTITY.client]: tokenHash(clientToken) }, tls },
-    { identity: IDENTITY.client, role: 'client', apiToken: clientToken, tls: tls && { ca: tls.ca } },
+    {
+      identity: IDENTITY.gateway, role: 'gateway', controlToken: gatewayControl, tls,
+      acceptApi: Object.fromEntries(clients.map((c) => [c, tokenHash(clientTokens[c])])),
+    },
+    ...clients.map((c) => ({ identity: c, role: 'client' as const, apiToken: clientTokens[c], tls: tls && { ca: tls.ca } })),
     { identity: IDENTITY.supervisor, role: 'supervisor', tls: tls && { ca: tls.ca } },
   ];
-  const names = new Set<string>();
-  const users: NatsUser[] = [];
   const files: Record<string, string> = {};
+  const users: NatsUser[] = [];
   for (const e of entries) {
-    if (names.has(e.identity)) throw new RangeError(`identity ${e.identity} defined twice`);
-    names.add(e.identity);
+    if (!SUBJECT_TOKEN.test(e.identity)) throw new RangeError(`identity ${JSON.stringify(e.identity)} must be 1-64 characters of [A-Za-z0-9_-]`);
+    if (files[e.identity]) throw new RangeError(`identity ${e.identity} defined twice`);
     const kp = createUser();
     const file: IdentityFile = { version: 1, ...e, nats: { seed: new TextDecoder().decode(kp.getSeed()) } };
     const path = join(dir, `${e.identity}.json`);
@@ -87,12 +106,30 @@ export function generateSecrets(dir: string, spec: DeploymentSecretsSpec): Deplo
     files[e.identity] = path;
     users.push({ identity: e.identity, role: e.role, node: e.node, publicKey: kp.getPublicKey() });
   }
-  const natsConfig = join(dir, NATS_CONFIG);
-  writeSecret(natsConfig, natsServerConfig(users, {
-    jetstreamDir: spec.jetstreamDir,
-    tls: tls && { ca: join(mount, tls.ca), cert: join(mount, tls.cert!), key: join(mount, tls.key!) },
+  const manifest: Manifest = { version: 1, tls: tls !== undefined, identities: users };
+  writeSecret(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  const natsConfig = writeNatsConfig(dir, placement);
+  return { dir, natsConfig, files, clientTokens, tls: tls !== undefined };
+}
+
+function readManifest(dir: string): Manifest | undefined {
+  const path = join(dir, MANIFEST);
+  if (!existsSync(path)) return undefined;
+  const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+  return m.version === 1 && Array.isArray(m.identities) ? m : undefined;
+}
+
+/** (Re)writes nats-server's configuration from the directory's manifest; returns its path. */
+export function writeNatsConfig(dir: string, placement: NatsConfigPlacement = {}): string {
+  const m = readManifest(dir);
+  if (!m) throw new Error(`${dir}: no ${MANIFEST} (not a secrets directory generated by vsim)`);
+  const at = placement.mountedAt ?? dir;
+  const path = join(dir, NATS_CONFIG);
+  writeSecret(path, natsServerConfig(m.identities, {
+    jetstreamDir: placement.jetstreamDir,
+    tls: m.tls ? { ca: join(at, 'tls/ca.pem'), cert: join(at, 'tls/cert.pem'), key: join(at, 'tls/key.pem') } : undefined,
   }));
-  return { dir, natsConfig, files, clientToken };
+  return path;
 }
 
 /**
@@ -100,22 +137,18 @@ export function generateSecrets(dir: string, spec: DeploymentSecretsSpec): Deplo
  * `vsim up --secrets DIR` keeps its tokens), else undefined.
  */
 export function existingSecrets(dir: string, spec: Pick<DeploymentSecretsSpec, 'cpuNodes'>): DeploymentSecrets | undefined {
-  const natsConfig = join(dir, NATS_CONFIG);
-  if (!existsSync(natsConfig)) return undefined;
-  const want = [IDENTITY.hypervisor, IDENTITY.scheduler, ...spec.cpuNodes.map((n) => n.identity), IDENTITY.gateway, IDENTITY.client, IDENTITY.supervisor];
+  const m = readManifest(dir);
+  if (!m) return undefined;
+  const nodes = m.identities.filter((u) => u.role === 'cpu-node').map((u) => `${u.identity}=${u.node}`).sort();
+  if (nodes.join() !== spec.cpuNodes.map((n) => `${n.identity}=${n.node}`).sort().join()) return undefined;
   const files: Record<string, string> = {};
-  for (const name of want) {
-    const path = join(dir, `${name}.json`);
-    if (!existsSync(path)) return undefined;
+  const clientTokens: Record<string, string> = {};
+  for (const u of m.identities) {
+    const path = join(dir, `${u.identity}.json`);
     const id = readIdentity(path);
-    const node = spec.cpuNodes.find((n) => n.identity === name)?.node;
-    if (node !== undefined && id.node !== node) return undefined;
-    files[name] = path;
+    if (id.natsPublicKey !== u.publicKey) throw new Error(`${path} does not match ${join(dir, MANIFEST)}`);
+    files[u.identity] = path;
+    if (u.role === 'client' && id.apiToken) clientTokens[u.identity] = id.apiToken;
   }
-  // Exactly these cpu-nodes: the configuration lists one user per identity.
-  const users = (readFileSync(natsConfig, 'utf8').match(/^\s*\{ nkey: /gm) ?? []).length;
-  if (users !== want.length) return undefined;
-  const clientToken = readIdentity(files[IDENTITY.client]).apiToken;
-  if (!clientToken) return undefined;
-  return { dir, natsConfig, files, clientToken };
+  return { dir, natsConfig: join(dir, NATS_CONFIG), files, clientTokens, tls: m.tls };
 }

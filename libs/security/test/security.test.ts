@@ -98,7 +98,7 @@ describe('secrets', () => {
     const s = generateSecrets(join(dir, 'a'), spec);
     expect(statSync(s.dir).mode & 0o777).toBe(0o700);
     expect(Object.keys(s.files).sort()).toEqual(['client', 'cpu-node-1', 'gateway', 'hypervisor', 'scheduler', 'supervisor']);
-    for (const f of [...Object.values(s.files), s.natsConfig]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    for (const f of [...Object.values(s.files), s.natsConfig, join(s.dir, 'deployment.json')]) expect(statSync(f).mode & 0o777).toBe(0o600);
     const gw = readIdentity(s.files.gateway);
     const node = readIdentity(s.files['cpu-node-1']);
     const client = readIdentity(s.files.client);
@@ -106,16 +106,24 @@ describe('secrets', () => {
     expect(node.acceptControl.verify(gw.controlToken)).toBe('gateway');
     expect(node.acceptControl.verify(client.apiToken)).toBeUndefined();
     expect(gw.acceptApi.verify(client.apiToken)).toBe('client');
-    expect(client.apiToken).toBe(s.clientToken);
+    expect(client.apiToken).toBe(s.clientTokens.client);
     // Checkers keep hashes only: no file but the client's holds the client token.
-    for (const [name, f] of Object.entries(s.files)) if (name !== 'client') expect(readFileSync(f, 'utf8')).not.toContain(s.clientToken);
+    for (const [name, f] of Object.entries(s.files)) if (name !== 'client') expect(readFileSync(f, 'utf8')).not.toContain(s.clientTokens.client);
     expect(node).toMatchObject({ role: 'cpu-node', node: 'n1', inboxPrefix: '_INBOX_cpu-node-1' });
     // nats-server's configuration lists public keys, never seeds.
     const conf = readFileSync(s.natsConfig, 'utf8');
     expect(conf).toContain(node.natsPublicKey);
     expect(conf).not.toMatch(/"SU[A-Z2-7]+"/);
-    expect(existingSecrets(s.dir, spec)?.clientToken).toBe(s.clientToken);
+    expect(existingSecrets(s.dir, spec)?.clientTokens).toEqual(s.clientTokens);
     expect(existingSecrets(s.dir, { cpuNodes: [...spec.cpuNodes, { identity: 'cpu-node-2', node: 'n2' }] })).toBeUndefined();
+  });
+
+  it('gives each API principal its own token, all accepted by the gateway', () => {
+    const s = generateSecrets(join(dir, 'c'), { ...spec, clients: ['alice', 'bob'] });
+    const gw = readIdentity(s.files.gateway);
+    expect(gw.acceptApi.verify(s.clientTokens.alice)).toBe('alice');
+    expect(gw.acceptApi.verify(s.clientTokens.bob)).toBe('bob');
+    expect(readIdentity(s.files.bob)).toMatchObject({ role: 'client', apiToken: s.clientTokens.bob, inboxPrefix: '_INBOX_bob' });
   });
 
   it('refuses an identity file others can read, and names a bad field', () => {

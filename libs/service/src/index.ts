@@ -4,7 +4,7 @@
 export { createLogger, LOG_LEVELS } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { startGrpcServer, serviceNameOf } from './grpc';
-export type { GrpcServerHandle, GrpcServiceEntry } from './grpc';
+export type { GrpcServerHandle, GrpcServerOptions, GrpcServiceEntry } from './grpc';
 export { registerService, discover } from './registry';
 export type { DiscoveredService, ServiceRegistration } from './registry';
 export { onShutdown } from './shutdown';

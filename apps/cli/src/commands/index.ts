@@ -6,10 +6,11 @@ import { execCommand } from './exec';
 import { helpCommand } from './help';
 import { runCommand } from './run';
 import { composeCommand } from './compose';
+import { secretsCommand } from './secrets';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 
-export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand,
+export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, secretsCommand, execCommand, isaCommand,
   schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, schedCheckCommand, helpCommand(() => COMMANDS)];

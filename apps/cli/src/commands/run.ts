@@ -13,6 +13,7 @@ import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario
 import { SimSpec, diagnoseRing32, runEmbedded } from '@vsim/runtime';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
+import { ACCESS_OPTIONS } from '../gateway-access';
 import { processIo } from '../io';
 import { Progress, progressMode } from '../run/progress';
 import { RemoteError, runRemote } from '../run/remote';
@@ -24,6 +25,7 @@ const OPTIONS = {
   events: { type: 'string', valueName: 'FILE', description: 'write the event log, one JSON event per line, in canonical order' },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
+  ...ACCESS_OPTIONS,
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -97,7 +99,7 @@ export const runCommand: Command = {
       let remote;
       try {
         remote = await runRemote({
-          natsUrl: options.nats, file, seed: options.seed,
+          natsUrl: options.nats, file, seed: options.seed, credentials: options.credentials, tokenFile: options['token-file'],
           onProgress: (host, ns) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns),
         });
       } catch (e) {

@@ -111,6 +111,8 @@ export interface ControlImplOptions {
   /** Version reported by Status. Default 0.1.0. */
   readonly version?: string;
   readonly log?: ControlLogger;
+  /** More counters for Status, e.g. the service shell's refused (unauthenticated) calls. */
+  readonly counters?: () => Readonly<Record<string, number>>;
 }
 
 /** Ids that become NATS subject tokens (simulations, hosts). */

@@ -18,6 +18,14 @@ import {
 /** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
 export const MAX_VM_MEMORY_BYTES = 1 << 30;
 export const MAX_PCPUS = 256;
+/**
+ * The largest guest image a cpu-node takes: it arrives whole in one CreateVm call, whose size the
+ * node's gRPC server bounds (CPU_NODE_MAX_MESSAGE_BYTES). The gateway refuses a bigger image at
+ * submission, naming this limit.
+ */
+export const MAX_IMAGE_BYTES = 32 << 20;
+/** A cpu-node's gRPC receive limit: an image plus the rest of a CreateVm request. */
+export const CPU_NODE_MAX_MESSAGE_BYTES = MAX_IMAGE_BYTES + (1 << 20);
 export const MAX_VCPUS = 256;
 
 export interface CpuNodeControlOptions extends ControlImplOptions {
@@ -99,6 +107,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
     if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
+    if (req.image.length > MAX_IMAGE_BYTES) throw invalid(`VM ${id}: the image is ${req.image.length} bytes; a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes`);
     let inst;
     try {
       inst = svc.createVm(req.host, {
@@ -126,7 +135,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed, ...this.refusals.asCounters() };
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.() };
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
       service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',

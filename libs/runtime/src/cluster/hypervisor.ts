@@ -81,7 +81,7 @@ export class HypervisorControlImpl implements HypervisorControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed, ...this.refusals.asCounters() };
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.() };
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
       service: 'vsim-hypervisor', instance: this.opts.instance ?? 'hypervisor', version: this.opts.version ?? '0.1.0',

@@ -8,7 +8,7 @@ export type {
 } from './control';
 export { HypervisorControlImpl } from './hypervisor';
 export type { HypervisorControlOptions } from './hypervisor';
-export { CpuNodeControlImpl, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node';
+export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node';
 export type { CpuNodeControlOptions } from './cpu-node';
 export { SchedulerControlImpl, hostResultOf } from './scheduler';
 export {

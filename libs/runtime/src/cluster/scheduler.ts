@@ -226,7 +226,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     return {
       service: 'vsim-scheduler', instance: this.opts.instance ?? 'scheduler', version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(),
-      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished },
+      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished, ...this.opts.counters?.() },
     };
   }
 
