@@ -5,11 +5,11 @@
 // own simulations only (authorize).
 
 import { NatsBus } from '@vsim/bus';
-import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
+import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, EventLog, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
+  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
   schedulerControlClient,
-} from '@vsim/runtime';
+} from '@vsim/control';
 import { newSimId } from './ids';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';

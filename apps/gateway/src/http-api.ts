@@ -24,7 +24,7 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, isControlError } from '@vsim/runtime';
+import { ControlStatus, isControlError } from '@vsim/control';
 import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';

@@ -41,6 +41,18 @@ export function isRefusedMessage(err: unknown): err is RefusedMessage {
   return err instanceof RefusedMessage;
 }
 
+/**
+ * For a handler's catch: a RefusedMessage is counted (`stats.refused`) and reported; then, whatever
+ * it was, the error is rethrown, so that the requester gets an error reply.
+ */
+export function countRefusal(err: unknown, stats: { refused: number }, onRefused?: (r: Refusal) => void): never {
+  if (isRefusedMessage(err)) {
+    stats.refused++;
+    onRefused?.(err.refusal);
+  }
+  throw err;
+}
+
 /** How a sequence number relates to the ones seen before on its stream. */
 export type SequenceVerdict = 'next' | 'duplicate' | 'stale' | 'gap';
 

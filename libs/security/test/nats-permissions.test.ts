@@ -10,7 +10,7 @@ import { join } from 'path';
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { NATS_SERVER_MISSING, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { subjects } from '@vsim/runtime';
+import { subjects } from '@vsim/proto';
 import {
   DeploymentSecrets, NatsViolationCounter, SERVICE_NAME, generateSecrets, natsConnectionOptions, readIdentity,
 } from '@vsim/security';

@@ -6,7 +6,7 @@ import { readFileSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { Metadata, ServiceError, status as grpcStatus } from '@grpc/grpc-js';
 import { GatewayClient } from '@vsim/proto';
-import { SimResult } from '@vsim/runtime';
+import { SimResult } from '@vsim/control';
 import { parse as parseYaml } from 'yaml';
 import { AccessError, EX_UNAVAILABLE, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
 
