@@ -7,14 +7,17 @@
 import { NatsBus } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
+  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, assignHosts, grpcControlPlane,
   schedulerControlClient,
 } from '@vsim/control';
+import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
+import { nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
-export type SimState = 'created' | 'running' | 'paused' | 'done' | 'failed';
+/** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
+export type SimState = 'created' | 'queued' | 'running' | 'paused' | 'done' | 'failed';
 
 /** Receives a simulation's events as they arrive, then `end` once it is over. */
 export interface EventListener {
@@ -27,7 +30,8 @@ export interface Simulation {
   /** The API principal that submitted it ('' when the gateway runs without credentials). */
   readonly owner: string;
   readonly spec: SimSpec;
-  readonly images: ReadonlyMap<string, Uint8Array>;
+  /** Emptied once the simulation ran (the nodes have them) or expired. */
+  readonly images: Map<string, Uint8Array>;
   state: SimState;
   error: string;
   /** Virtual time each host has reached (from its events, then from the run's result). */
@@ -60,6 +64,10 @@ export interface GatewayOptions {
   readonly keepFinished?: number;
   /** How the gateway's control calls authenticate (its control token) and travel (TLS). */
   readonly control?: GrpcControlOptions;
+  /** Admission and retention (admission.ts); each defaults to DEFAULT_LIMITS'. */
+  readonly limits?: Partial<AdmissionLimits>;
+  /** More figures for stats() (the service shell's refused calls). */
+  readonly counters?: () => Readonly<Record<string, number>>;
 }
 
 export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
@@ -68,12 +76,46 @@ export class Gateway {
   private readonly sims = new Map<string, Simulation>();
   private closing = false;
   private readonly running = new Set<Promise<void>>();
+  readonly limits: AdmissionLimits;
+  private readonly admission: AdmissionQueue;
+  private readonly sweeper: NodeJS.Timeout;
+  /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
+  private readonly localLoad = new Map<string, number>();
+  /** What the gateway counted: submissions expired, refused for room, event batches refused. */
+  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0 };
 
   constructor(
     private readonly bus: NatsBus,
     private readonly log: Logger,
     private readonly opts: GatewayOptions = {},
-  ) {}
+  ) {
+    const l = opts.limits ?? {};
+    this.limits = {
+      maxRunning: l.maxRunning ?? DEFAULT_LIMITS.maxRunning, maxQueued: l.maxQueued ?? DEFAULT_LIMITS.maxQueued,
+      submissionTtlMs: l.submissionTtlMs ?? DEFAULT_LIMITS.submissionTtlMs, maxHeldBytes: l.maxHeldBytes ?? DEFAULT_LIMITS.maxHeldBytes,
+    };
+    this.admission = new AdmissionQueue(this.limits, () => openSimulations(this.bus, this.opts.control, this.discoverMs), (id) => this.launch(id), log);
+    this.sweeper = setInterval(() => this.expire(), Math.min(this.limits.submissionTtlMs / 4, 30_000));
+    this.sweeper.unref();
+  }
+
+  private get discoverMs(): number {
+    return this.opts.discoverTimeoutMs ?? 1500;
+  }
+
+  /** Image bytes held for simulations that have not run yet. */
+  heldBytes(): number {
+    let n = 0;
+    for (const s of this.sims.values()) if (s.state === 'created' || s.state === 'queued') for (const b of s.images.values()) n += b.length;
+    return n;
+  }
+
+  /** The gateway's own figures (GET /v1/gateway). */
+  stats(): Record<string, number> {
+    const states: Record<string, number> = { created: 0, queued: 0, running: 0, paused: 0, done: 0, failed: 0 };
+    for (const s of this.sims.values()) states[s.state]++;
+    return { ...states, heldBytes: this.heldBytes(), maxRunning: this.limits.maxRunning, maxQueued: this.limits.maxQueued, ...this.counters, ...this.opts.counters?.() };
+  }
 
   /** Parses and checks a submission; the simulation waits for start(). `owner`: the API principal submitting it. */
   submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, owner = ''): string {
@@ -85,9 +127,17 @@ export class Gateway {
       if (err instanceof SubmissionError) throw new ControlError(ControlStatus.INVALID_ARGUMENT, err.message);
       throw err;
     }
+    let bytes = 0;
+    for (const b of parsed.images.values()) bytes += b.length;
+    const held = this.heldBytes();
+    if (held + bytes > this.limits.maxHeldBytes) {
+      this.counters.refusedAdmission++;
+      throw new ControlError(ControlStatus.RESOURCE_EXHAUSTED,
+        `the gateway holds ${held} bytes of images of simulations not run yet; ${bytes} more would pass its limit of ${this.limits.maxHeldBytes} (--max-held-mib): start them or let them expire (${this.limits.submissionTtlMs / 1000} s)`);
+    }
     const id = newSimId();
     this.sims.set(id, {
-      id, owner, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
+      id, owner, spec: parsed.spec, images: new Map(parsed.images), state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
       events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
     });
     this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
@@ -95,15 +145,42 @@ export class Gateway {
     return id;
   }
 
-  /** Starts a submitted simulation in the background. */
+  /** Starts a submitted simulation in the background, once the cluster has room for it (queued till then). */
   start(id: string): void {
     this.checkOpen();
     const sim = this.get(id);
     if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
+    try {
+      this.admission.enqueue(id);
+    } catch (err) {
+      this.counters.refusedAdmission++;
+      throw err;
+    }
+    sim.state = 'queued';
+  }
+
+  /** The admission queue's turn for `id`. */
+  private launch(id: string): void {
+    const sim = this.sims.get(id);
+    if (!sim || sim.state !== 'queued') return this.admission.finished(id);
     sim.state = 'running';
     sim.timing.startedAt = Date.now();
-    const p = this.execute(sim).finally(() => this.running.delete(p));
+    const p = this.execute(sim).finally(() => {
+      this.running.delete(p);
+      this.admission.finished(id);
+    });
     this.running.add(p);
+  }
+
+  /** Forgets submissions never started within the TTL (their images with them). */
+  private expire(): void {
+    const before = Date.now() - this.limits.submissionTtlMs;
+    for (const s of this.sims.values()) {
+      if (s.state !== 'created' || s.timing.submittedAt > before) continue;
+      this.sims.delete(s.id);
+      this.counters.expired++;
+      this.log.info({ sim: s.id, owner: s.owner, ttlS: this.limits.submissionTtlMs / 1000 }, 'submission expired: never started');
+    }
   }
 
   /** Holds a running simulation between host-loop iterations (virtual time stands still). */
@@ -257,6 +334,14 @@ export class Gateway {
   /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
+    this.admission.close();
+    clearInterval(this.sweeper);
+    for (const s of this.sims.values()) {
+      if (s.state !== 'queued') continue;
+      s.state = 'failed';
+      s.error = 'the gateway shut down before the simulation could start';
+      for (const l of s.listeners) l.end(s.state, s.error);
+    }
     if (this.running.size === 0) return;
     this.log.info({ running: this.running.size }, 'waiting for running simulations');
     let timer: NodeJS.Timeout | undefined;
@@ -292,11 +377,14 @@ export class Gateway {
 
   private async execute(sim: Simulation): Promise<void> {
     const log = this.log.child({ sim: sim.id });
+    /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
+    let placed: [string, number][] = [];
     try {
       const t0 = Date.now();
       const ep = await this.endpoints();
+      const reported = await nodeLoads(ep.nodes, this.opts.control);
       sim.timing.discoveryMs = Date.now() - t0;
-      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
+      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) }, 'services discovered');
       const control = grpcControlPlane(ep, this.opts.control);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
@@ -311,6 +399,14 @@ export class Gateway {
           eventsTimeoutMs: this.opts.eventsTimeoutMs,
           onEvents: (host, events) => this.onEvents(sim, host, events),
           onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
+          // By load: what each node reports, or what this gateway put there if more (the report lags).
+          assign: (hosts, ids) => {
+            const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
+            placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
+            for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
+            return a;
+          },
+          onRefused: () => void this.counters.refusedEvents++,
           log,
         }).run(sim.spec, sim.id);
         sim.timing.runMs = Date.now() - t1;
@@ -330,6 +426,8 @@ export class Gateway {
       sim.error = (err as Error).message;
       log.error({ err }, 'simulation failed');
     } finally {
+      for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
+      sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();

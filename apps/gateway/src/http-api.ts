@@ -13,9 +13,12 @@
 //   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
 //   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
 //                                     service: hand the simulation to that other scheduler service)
+//   GET  /v1/gateway                  -> 200 the gateway's figures: simulations by state, held image
+//                                        bytes, limits, expired/refused counts, refusedCalls
 //   GET  /healthz                     -> 200 {status: "ok"}
 // Errors are {error} with 400 (bad input), 401 (no or wrong bearer token), 404, 409 (wrong state),
-// 413, 503 (shutting down) or 500. With credentials every /v1 request needs `Authorization: Bearer
+// 413, 429 (no room: too many simulations queued, or too many image bytes held), 503 (shutting
+// down) or 500. A started simulation is `queued` until the cluster has room (admission.ts). With credentials every /v1 request needs `Authorization: Bearer
 // <token>` of an API principal, and reaches only that principal's simulations; with TLS files it
 // is served over HTTPS.
 
@@ -99,6 +102,7 @@ function httpStatusOf(code: number): number {
     case ControlStatus.NOT_FOUND: return 404;
     case ControlStatus.FAILED_PRECONDITION: case ControlStatus.ALREADY_EXISTS: return 409;
     case ControlStatus.UNAVAILABLE: return 503;
+    case ControlStatus.RESOURCE_EXHAUSTED: return 429;
     case ControlStatus.UNIMPLEMENTED: return 501;
     default: return 500;
   }
@@ -136,6 +140,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
   const path = url.pathname.replace(/\/+$/, '');
   const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+  if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   const [, id, action] = m;
   if (id !== undefined) gw.authorize(id, caller);

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
-import { SimSpec, VmSpec, simSpecFromScenario } from '@vsim/control';
+import { MAX_IMAGE_BYTES, SimSpec, VmSpec, simSpecFromScenario } from '@vsim/control';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
 
 export class SubmissionError extends Error {
@@ -30,6 +30,12 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
     json = JSON.parse(text);
   } catch {
     json = undefined;
+  }
+  // An image travels whole in one CreateVm call to its cpu-node: refuse one that cannot, now.
+  const tooBig = Object.entries(images).filter(([, b]) => b.length > MAX_IMAGE_BYTES);
+  if (tooBig.length > 0) {
+    throw new SubmissionError(tooBig.map(([p, b]) =>
+      `image ${JSON.stringify(p)} is ${b.length} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (${MAX_IMAGE_BYTES / (1 << 20)} MiB, its CreateVm message limit)`).join('; '));
   }
   const isSpec = typeof json === 'object' && json !== null && !Array.isArray(json) && 'durationNs' in json;
   let spec = isSpec ? simSpecFromJson(json) : parseYaml(text, images);

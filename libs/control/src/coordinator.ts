@@ -34,6 +34,11 @@ export interface CoordinatorOptions {
    * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
    */
   readonly onHandover?: () => Promise<SchedulerControl>;
+  /**
+   * Chooses each host's cpu-node (default: assignHosts with no load). The gateway passes the nodes'
+   * current loads, so that simulations spread over the cluster.
+   */
+  readonly assign?: (hosts: readonly { id: string; pcpus: number }[], nodeIds: readonly string[]) => Map<string, string>;
   /** An event batch was refused (not from where the host's events stand): logged, never applied. */
   readonly onRefused?: (refusal: Refusal) => void;
 }
@@ -50,14 +55,24 @@ export interface CoordinatedRun {
 }
 
 /**
- * Assigns hosts to cpu-nodes round-robin: node ids sorted (plain string order), hosts in scenario
- * order; host i goes to node i mod n. Deterministic for a given scenario and set of node ids (where
- * a host runs never changes results, only which process does the work).
+ * Assigns hosts to cpu-nodes by load: hosts in scenario order, each to the node with the fewest
+ * pCPUs to simulate so far — `load` (what the nodes already run, e.g. other simulations) plus the
+ * hosts assigned before it —, ties to the first node id (plain string order). With no load given
+ * and hosts of equal size, that is round robin over the sorted ids. Deterministic for given hosts,
+ * node ids and loads; where a host runs never changes results, only which process does the work.
  */
-export function assignHosts(hosts: readonly { id: string }[], nodeIds: Iterable<string>): Map<string, string> {
+export function assignHosts(hosts: readonly { id: string; pcpus?: number }[], nodeIds: Iterable<string>, load: ReadonlyMap<string, number> = new Map()): Map<string, string> {
   const nodes = [...nodeIds].sort();
   if (nodes.length === 0) throw new Error('no cpu-node to run the hosts on');
-  return new Map(hosts.map((h, i) => [h.id, nodes[i % nodes.length]]));
+  const busy = new Map(nodes.map((n) => [n, load.get(n) ?? 0]));
+  const out = new Map<string, string>();
+  for (const h of hosts) {
+    let best = nodes[0];
+    for (const n of nodes) if (busy.get(n)! < busy.get(best)!) best = n;
+    out.set(h.id, best);
+    busy.set(best, busy.get(best)! + (h.pcpus ?? 1));
+  }
+  return out;
 }
 
 /** Throws on a spec the services would reject half-way through setup. */
@@ -106,7 +121,8 @@ export class Coordinator {
     checkSpec(spec);
     const { hypervisor, scheduler } = this.control;
     const placement = placeVms(spec);
-    const assignment = assignHosts(spec.hosts, this.control.nodes.keys());
+    const assignment = (this.opts.assign ?? assignHosts)(spec.hosts, [...this.control.nodes.keys()]);
+    for (const h of spec.hosts) if (!this.control.nodes.has(assignment.get(h.id) ?? '')) throw new Error(`host ${h.id} was assigned to no known cpu-node`);
     const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
     const readImage = this.opts.readImage ?? ((path: string) => readFileSync(path));
     const log = this.log.child({ sim });

@@ -132,8 +132,13 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.() };
-    for (const svc of this.sims.values()) addCounters(counters, svc.stats);
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.(), liveHosts: 0, livePcpus: 0 };
+    for (const svc of this.sims.values()) {
+      addCounters(counters, svc.stats);
+      const l = svc.load();
+      counters.liveHosts += l.hosts;
+      counters.livePcpus += l.pcpus;
+    }
     return {
       service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(), counters,

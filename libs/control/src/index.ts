@@ -18,7 +18,7 @@ export {
   schedulerControlServer,
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
-export { Coordinator } from './coordinator';
+export { Coordinator, assignHosts } from './coordinator';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { summarize } from './simulation';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';

@@ -119,9 +119,14 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
 });
 
 describe('Coordinator', () => {
-  it('assigns hosts round-robin over sorted node ids', () => {
+  it('assigns hosts by load: round robin over sorted node ids when idle, the least busy node first', () => {
     expect(Object.fromEntries(assignHosts([{ id: 'a' }, { id: 'b' }, { id: 'c' }], ['z', 'm']))).toEqual({ a: 'm', b: 'z', c: 'm' });
     expect(() => assignHosts([{ id: 'a' }], [])).toThrow('no cpu-node');
+    // A one-host simulation goes where the least is running (before: always the first node).
+    expect(Object.fromEntries(assignHosts([{ id: 'h0', pcpus: 2 }], ['n1', 'n2'], new Map([['n1', 4], ['n2', 2]])))).toEqual({ h0: 'n2' });
+    // Sizes count: a 4-pCPU host fills a node as much as four 1-pCPU hosts.
+    expect(Object.fromEntries(assignHosts([{ id: 'big', pcpus: 4 }, { id: 'x', pcpus: 1 }, { id: 'y', pcpus: 1 }, { id: 'z', pcpus: 1 }], ['n1', 'n2'])))
+      .toEqual({ big: 'n1', x: 'n2', y: 'n2', z: 'n2' });
   });
 
   it('fails clearly when published events never arrive, and still closes the simulation everywhere', async () => {

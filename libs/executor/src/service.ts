@@ -90,6 +90,13 @@ export class CpuNodeService {
     return this.hosts.get(id);
   }
 
+  /** What this simulation puts on the node: its hosts and their pCPUs (the gateway spreads hosts by it). */
+  load(): { hosts: number; pcpus: number } {
+    let pcpus = 0;
+    for (const h of this.hosts.values()) pcpus += h.config.pcpus;
+    return { hosts: this.hosts.size, pcpus };
+  }
+
   stop(): void {
     for (const s of this.subs) s.unsubscribe();
   }

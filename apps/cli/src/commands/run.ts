@@ -47,12 +47,13 @@ The scenario format is described in libs/scenario/README.md.
 Exit status:
   0    the simulation ran (guests may have faulted: see the summary)
   2    usage error, or the scenario is invalid (one line per problem)
-  69   --nats: NATS unreachable or no gateway registered on it
+  69   --nats: NATS unreachable, no gateway registered on it, or credentials refused
   70   internal error in vsim (or the simulation failed on the cluster)
+  75   --nats: the cluster has no room now (its admission limits); try again later
 
 Examples:
   vsim run examples/quickstart.yaml
-  vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
+  VSIM_CREDENTIALS=~/.vsim/secrets/client.json vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
 `;
 
 /**

@@ -2,8 +2,8 @@
 // (after 0.25, 0.5, 1, 2, 4, 5, 5 … s), not the whole cluster stopped; one that keeps dying
 // (`maxRestarts` within `windowMs`) is given up on and reported, the others go on. Each child's
 // output is appended to its own log file, which outlives the supervisor; a child may also have its
-// lines read (nats-server's, for the security audit). stop() ends them in reverse start order:
-// SIGTERM, then SIGKILL after a grace period. Children run in their own process group, so a
+// lines read (nats-server's, for the security audit). stop() ends them with SIGTERM (SIGKILL after
+// a grace period), the first one added last. Children run in their own process group, so a
 // terminal's Ctrl-C reaches the supervisor alone, which then stops them in order, each once (a
 // service takes a second signal as "exit now"); if the supervisor's process exits any other way
 // it still sends them SIGTERM — only a SIGKILL of it leaves them running.
@@ -94,22 +94,29 @@ export class Supervisor {
     this.listeners.add(f);
   }
 
-  /** Stops every child, the last started first. Idempotent. */
+  /**
+   * Stops every child: all but the first added at once, then the first (vsim up adds nats-server
+   * first, so the services can drain their NATS connections before it goes). Idempotent.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const e of [...this.entries].reverse()) {
-      clearTimeout(e.timer);
-      const p = e.proc;
-      if (p && p.exitCode === null && p.signalCode === null) {
-        p.kill('SIGTERM');
-        const t = setTimeout(() => p.kill('SIGKILL'), this.opts.graceMs ?? 5000);
-        await e.exited;
-        clearTimeout(t);
-      }
-      e.state = 'stopped';
-      await new Promise<void>((r) => (e.log ? e.log.end(r) : r()));
-      e.log = undefined;
+    const [first, ...rest] = this.entries;
+    await Promise.all(rest.map((e) => this.stopOne(e)));
+    if (first) await this.stopOne(first);
+  }
+
+  private async stopOne(e: Entry): Promise<void> {
+    clearTimeout(e.timer);
+    const p = e.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      p.kill('SIGTERM');
+      const t = setTimeout(() => p.kill('SIGKILL'), this.opts.graceMs ?? 5000);
+      await e.exited;
+      clearTimeout(t);
     }
+    e.state = 'stopped';
+    await new Promise<void>((r) => (e.log ? e.log.end(r) : r()));
+    e.log = undefined;
   }
 
   private launch(e: Entry): void {

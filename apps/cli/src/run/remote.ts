@@ -19,6 +19,8 @@ export class RemoteError extends Error {
 }
 
 export { EX_UNAVAILABLE };
+/** sysexits EX_TEMPFAIL: the cluster has no room now; try again later. */
+export const EX_TEMPFAIL = 75;
 const USAGE = 2;
 
 /** The image paths a scenario names, as written (vms[].image). Unparseable text: none (the gateway says why). */
@@ -102,7 +104,13 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
       }
       throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
     }
-    await call(access, gw.start.bind(gw), { sim });
+    try {
+      await call(access, gw.start.bind(gw), { sim });
+    } catch (e) {
+      // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message says which limit.
+      const err = e as ServiceError;
+      throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : EX_UNAVAILABLE);
+    }
     for (;;) {
       const s = await call(access, gw.status.bind(gw), { sim });
       for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns));
