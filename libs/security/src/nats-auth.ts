@@ -2,13 +2,13 @@
 // process), its own inbox prefix (the only reply subjects it may subscribe to, permissions.ts),
 // and TLS when the deployment uses it.
 
-import { Authenticator, nkeyAuthenticator } from '@nats-io/nats-core';
+import { Authenticator, TlsOptions, nkeyAuthenticator } from '@nats-io/nats-core';
 import { Identity } from './identity';
 
 export interface NatsIdentityOptions {
   readonly authenticator: Authenticator;
   readonly inboxPrefix: string;
-  readonly tls?: { readonly caFile: string };
+  readonly tls?: TlsOptions;
 }
 
 export function natsConnectionOptions(id: Identity): NatsIdentityOptions {

@@ -34,7 +34,7 @@ const OPTIONS = {
   'nats-port': { type: 'integer', min: 1, valueName: 'P', description: 'port of its nats-server (default: a free port; never 4222 unless asked)' },
   'http-port': { type: 'integer', min: 0, valueName: 'P', description: "the gateway's HTTP API port (default: a free port)" },
   secrets: { type: 'string', valueName: 'DIR', description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)' },
-  'tls-dir': { type: 'string', valueName: 'DIR', description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (cert for 127.0.0.1) when generating secrets' },
+  'tls-dir': { type: 'string', valueName: 'DIR', description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (a cert for localhost and 127.0.0.1) when generating secrets' },
   logs: { type: 'string', valueName: 'DIR', description: 'where the logs go (default: a fresh directory); kept at exit' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -131,9 +131,10 @@ export const upCommand: Command = {
         name: 'nats-server', command: natsBin, args: ['-c', conf, '-a', '127.0.0.1', '-p', String(natsPort)],
         logFile: join(logDir, 'nats-server.log'), onLine: (line) => void counter.add(line),
       });
-      const natsUrl = `nats://127.0.0.1:${natsPort}`;
+      // With TLS, by name: the certificate must name localhost (as it does 127.0.0.1 for HTTPS).
+      const natsUrl = `nats://${s.tls ? 'localhost' : '127.0.0.1'}:${natsPort}`;
       await untilListening(natsPort, 10_000, () => (supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`));
-      const services = describeDeployment({ kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort }, cpuNodes).filter((d) => d.app !== undefined);
+      const services = describeDeployment({ kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined }, cpuNodes).filter((d) => d.app !== undefined);
       for (const d of services) {
         const [cmd, ...args] = serviceCommand(d.app!);
         supervisor.add({

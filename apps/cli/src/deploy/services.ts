@@ -15,6 +15,12 @@ export type Target =
     readonly httpPort?: number;
     /** The gateway's gRPC port (fixed, so a restarted gateway keeps its address). Default 0. */
     readonly gatewayGrpcPort?: number;
+    /**
+     * The name services advertise for their gRPC address (they bind 127.0.0.1). Default 127.0.0.1;
+     * with TLS `localhost`: certificates name hosts, and TLS clients should not be given an IP
+     * address as server name (RFC 6066; Node warns).
+     */
+    readonly advertiseHost?: string;
   }
   | { readonly kind: 'compose' };
 
@@ -63,7 +69,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
   /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it. */
   const common = (name: string): string[] => [
     '--nats', natsUrl, '--instance', name, '--secrets', `${secrets}/${name}.json`,
-    ...(compose ? ['--grpc-host', '0.0.0.0', '--advertise-host', name] : ['--grpc-host', '127.0.0.1']),
+    ...(compose ? ['--grpc-host', '0.0.0.0', '--advertise-host', name] : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
   ];
   const env = { VSIM_LOG_LEVEL: 'info' };
   const deps = compose ? ['nats'] : [];
