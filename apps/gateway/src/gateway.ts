@@ -81,8 +81,8 @@ export class Gateway {
   private readonly sweeper: NodeJS.Timeout;
   /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
   private readonly localLoad = new Map<string, number>();
-  /** What the gateway counted: submissions expired, refused for room, event batches refused. */
-  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0 };
+  /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
+  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0 };
 
   constructor(
     private readonly bus: NatsBus,
@@ -293,7 +293,10 @@ export class Gateway {
   authorize(id: string, caller: string): void {
     const sim = this.sims.get(id);
     if (sim && sim.owner === caller) return;
-    if (sim) this.log.warn({ sim: id, caller, owner: sim.owner }, 'call refused: the simulation belongs to another principal');
+    if (sim) {
+      this.counters.refusedOwner++;
+      this.log.warn({ sim: id, caller, owner: sim.owner }, 'call refused: the simulation belongs to another principal');
+    }
     throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);
   }
 
@@ -403,6 +406,7 @@ export class Gateway {
           assign: (hosts, ids) => {
             const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
             placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
+            sim.assignment = Object.fromEntries(a);
             for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
             return a;
           },

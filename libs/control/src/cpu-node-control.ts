@@ -76,7 +76,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       const log = this.log.child({ sim });
       svc = new CpuNodeService(this.bus, sim, this.nodeId, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
         onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
-        onRefused: (r) => this.refusals.record(r),
+        onRefused: (r) => this.refusals.record(r, log),
       });
       this.sims.set(sim, svc);
     }

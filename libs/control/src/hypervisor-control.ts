@@ -33,7 +33,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     const log = this.log.child({ sim });
     const svc = new HypervisorService(this.bus, sim, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
       onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
-      onRefused: (r) => this.refusals.record(r),
+      onRefused: (r) => this.refusals.record(r, log),
     });
     svc.start();
     this.sims.set(sim, svc);

@@ -111,14 +111,15 @@ export class RefusalCounter {
     return this.counts.sender + this.counts.sequence + this.counts.malformed;
   }
 
-  record(r: Refusal): void {
+  /** Counts `r` and logs it, on `log` if given (e.g. a child bound to the simulation). */
+  record(r: Refusal, log: RefusalLogger | undefined = this.log): void {
     this.counts[r.kind]++;
     const bindings: Record<string, unknown> = {};
     if (r.host !== undefined) bindings.host = r.host;
     if (r.vm !== undefined) bindings.vm = r.vm;
     if (r.vcpu !== undefined) bindings.vcpu = r.vcpu;
-    const log = this.log && (Object.keys(bindings).length > 0 ? this.log.child(bindings) : this.log);
-    log?.warn({ refused: r.kind, subject: r.subject, reason: r.reason, ...(r.seq !== undefined ? { seq: r.seq } : {}) }, 'data-plane message refused');
+    const to = log && (Object.keys(bindings).length > 0 ? log.child(bindings) : log);
+    to?.warn({ refused: r.kind, subject: r.subject, reason: r.reason, ...(r.seq !== undefined ? { seq: r.seq } : {}) }, 'data-plane message refused');
   }
 
   /** Counters for a Status reply: refusedSender, refusedSequence, refusedMalformed. */
