@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import { ElfError, parseElf32 } from '@vsim/isa';
 import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
 import { SimSpec, diagnoseRing32, runEmbedded } from '@vsim/runtime';
+import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { processIo } from '../io';
@@ -25,6 +26,9 @@ const OPTIONS = {
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
+  report: { type: 'string', valueName: 'FILE', description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)' },
+  trace: { type: 'string', valueName: 'FILE', description: 'write a Chrome Trace Event JSON file (open it in Perfetto UI or chrome://tracing)' },
+  xentrace: { type: 'string', valueName: 'FILE', description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)" },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -91,7 +95,9 @@ export const runCommand: Command = {
     const file = positionals[0];
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
-      if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
+      for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
+        if (options[o] !== undefined) throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
+      }
       let progress: Progress | undefined;
       const start = process.hrtime.bigint();
       let remote;
@@ -140,6 +146,8 @@ export const runCommand: Command = {
     io.stdout.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
     if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
     if (options.events) fs.writeFileSync(options.events, log.toJsonLines());
+    const seen = writeOutputs({ report: options.report, trace: options.trace, xentrace: options.xentrace }, result, log.all());
+    if (seen.length > 0) io.stdout.write(`wrote ${seen.join(', ')}\n`);
     return EXIT.ok;
   },
 };
