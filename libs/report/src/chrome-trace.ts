@@ -58,28 +58,33 @@ export function chromeTrace(result: SimResult, events: readonly Event[]): Chrome
     const pid = pidOf.get(e.host);
     if (pid === undefined) continue;
     const tid = e.pcpu >= 0 ? e.pcpu + 1 : 0;
-    const base = { timeNs: e.timeNs, source: e.source, seq: e.seq };
+    // (Plain assignments, no spreads: a long run has hundreds of thousands of events.)
+    const args: Record<string, unknown> = { timeNs: e.timeNs, source: e.source, seq: e.seq };
+    if (e.vm) {
+      args.vm = e.vm;
+      args.vcpu = e.vcpu;
+    }
     if (e.kind === 'run') {
       const detail = jsonObject(e.detail);
       const limit = nextStart.get(e) ?? Number.POSITIVE_INFINITY;
-      out.push({
-        name: `${e.vm}/${e.vcpu}`, cat: 'run', ph: 'X', ts: us(e.timeNs), dur: us(Math.min(e.value, limit - e.timeNs)), pid, tid,
-        args: { ...base, vm: e.vm, vcpu: e.vcpu, cpuNs: e.value, ...detail },
-      });
-      for (const k of ['credit', 'budget']) {
-        if (typeof detail[k] === 'number') out.push({ name: `${k} ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { [k]: detail[k] } });
-      }
-    } else if (e.kind === 'trap' || e.kind === 'hypercall') {
-      out.push({
-        name: e.cause, cat: e.kind, ph: 'i', s: 't', ts: us(e.timeNs), pid, tid,
-        args: { ...base, vm: e.vm, vcpu: e.vcpu, route: e.route, path: e.path, costCycles: e.value, detail: e.detail },
-      });
-    } else {
-      out.push({
-        name: e.kind, cat: e.kind.startsWith('sched.') ? 'sched' : e.source, ph: 'i', s: 't', ts: us(e.timeNs), pid, tid,
-        args: { ...base, ...(e.vm ? { vm: e.vm, vcpu: e.vcpu } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(e.value ? { value: e.value } : {}), ...(e.cause ? { cause: e.cause } : {}) },
-      });
+      args.cpuNs = e.value;
+      for (const k in detail) args[k] = detail[k];
+      out.push({ name: `${e.vm}/${e.vcpu}`, cat: 'run', ph: 'X', ts: us(e.timeNs), dur: us(Math.min(e.value, limit - e.timeNs)), pid, tid, args });
+      if (typeof detail.credit === 'number') out.push({ name: `credit ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { credit: detail.credit } });
+      if (typeof detail.budget === 'number') out.push({ name: `budget ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { budget: detail.budget } });
+      continue;
     }
+    const exit = e.kind === 'trap' || e.kind === 'hypercall';
+    if (exit) {
+      args.route = e.route;
+      args.path = e.path;
+      args.costCycles = e.value;
+    } else if (e.value) args.value = e.value;
+    if (e.detail) args.detail = e.detail;
+    if (e.cause && !exit) args.cause = e.cause;
+    out.push({
+      name: exit ? e.cause : e.kind, cat: exit ? e.kind : e.kind.startsWith('sched.') ? 'sched' : e.source, ph: 'i', s: 't', ts: us(e.timeNs), pid, tid, args,
+    });
   }
   return {
     traceEvents: out, displayTimeUnit: 'ns',

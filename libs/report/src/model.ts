@@ -114,7 +114,10 @@ export function buildReportData(result: SimResult, events: readonly Event[], tit
       binNs: Math.max(1, Math.ceil(h.endNs / SHARE_BINS)),
     };
   });
-  const vms = result.vms.map((v): VmData => vmData(result, events, segments, hosts.find((h) => h.id === v.host)!, v.id));
+  const entitled = new Map(result.hosts.map((h) => [h.id, entitlements(result, events, h.id)]));
+  const segmentsOfVm = groupBy(segments, (s) => s.vm);
+  const misses = groupBy(events.filter((e) => e.kind === 'sched.deadline_miss'), (e) => e.vm);
+  const vms = result.vms.map((v): VmData => vmData(v, segmentsOfVm.get(v.id) ?? [], misses.get(v.id) ?? [], hosts.find((h) => h.id === v.host)!, entitled.get(v.host)!.get(v.id) ?? []));
   return {
     title: title ?? `vsim report: ${result.name}`,
     name: result.name, seed: result.seed, durationNs: result.durationNs, scheduler: result.scheduler?.policy ?? '?',
@@ -129,17 +132,26 @@ function policyOf(result: SimResult, host: string): string {
   return h?.pools && h.pools.length > 0 ? `cpupools (default: ${base}; ${h.pools.map((p) => `${p.id}: ${p.scheduler.policy}`).join(', ')})` : base;
 }
 
-function vmData(result: SimResult, events: readonly Event[], segments: readonly Segment[], host: HostData, id: string): VmData {
-  const v = result.vms.find((x) => x.id === id)!;
-  const misses = events.filter((e) => e.kind === 'sched.deadline_miss' && e.vm === id).map((e) => ({ timeNs: e.timeNs, detail: e.detail }));
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = out.get(k);
+    if (list) list.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}
+
+function vmData(v: SimResult['vms'][number], segments: readonly Segment[], misses: readonly Event[], host: HostData, entitlement: Steps): VmData {
   return {
-    id, host: v.host, vcpus: v.vcpus, cpuNs: v.cpuNs, technique: v.technique ?? (v.kind === 'linux' ? 'linux (system calls)' : 'paravirt'),
+    id: v.id, host: v.host, vcpus: v.vcpus, cpuNs: v.cpuNs, technique: v.technique ?? (v.kind === 'linux' ? 'linux (system calls)' : 'paravirt'),
     params: v.params ?? {}, state: v.state,
-    share: measuredShare(segments, id, host.endNs, host.binNs),
-    entitlement: entitlements(result, events, v.host).get(id) ?? [],
+    share: measuredShare(segments, v.id, host.endNs, host.binNs),
+    entitlement,
     runstates: (v.sched?.vcpus ?? []).map((s) => ({ vcpu: s.vcpu, running: s.runningNs, runnable: s.runnableNs, blocked: s.blockedNs, offline: s.offlineNs })),
-    latencies: segments.filter((s) => s.vm === id && s.latencyNs !== undefined).map((s) => s.latencyNs!).sort((a, b) => a - b),
-    deadlineMisses: misses, deadlineMissCount: v.sched?.deadlineMisses ?? misses.length,
+    latencies: segments.filter((s) => s.latencyNs !== undefined).map((s) => s.latencyNs!).sort((a, b) => a - b),
+    deadlineMisses: misses.map((e) => ({ timeNs: e.timeNs, detail: e.detail })), deadlineMissCount: v.sched?.deadlineMisses ?? misses.length,
     exitRoutes: v.exitRoutes ?? {}, instructions: v.instructions,
   };
 }
