@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'fs';
 import { cpus, tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { runEmbedded, simSpecFromScenario } from '@vsim/runtime';
+import { runEmbedded, simSpecFromScenario } from '@vsim/control';
 import { buildReportData, chromeTrace, renderHtml } from '@vsim/report';
 import { loadScenario } from '@vsim/scenario';
 

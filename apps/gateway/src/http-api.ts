@@ -19,7 +19,7 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, isControlError } from '@vsim/runtime';
+import { ControlStatus, isControlError } from '@vsim/control';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 

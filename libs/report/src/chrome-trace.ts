@@ -16,7 +16,7 @@
 // exact virtual time (timeNs), its source and seq, which identify it in the canonical log.
 
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { jsonObject } from './json';
 
 export interface TraceEvent {

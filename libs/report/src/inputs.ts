@@ -3,7 +3,7 @@
 // before anything is drawn; an error names the file, the line or the field at fault.
 
 import { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 
 export class ReportInputError extends Error {
   override readonly name = 'ReportInputError';

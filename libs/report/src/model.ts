@@ -3,7 +3,7 @@
 // ids, causes, kinds) go through one string table so a long run's data stays compact.
 
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { checkSums, Segment, segmentsOf, SumCheck } from './segments';
 import { entitlements, measuredShare, Steps } from './share';
 

@@ -2,7 +2,7 @@
 
 import { writeFileSync } from 'fs';
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { chromeTrace } from './chrome-trace';
 import { renderHtml } from './html';
 import { buildReportData } from './model';

@@ -1,10 +1,10 @@
 // Run segments as the event log records them: one `run` event per stretch of a vCPU on a pCPU
-// (libs/runtime/src/scheduler/run-segments.ts), dated at its start, `value` = its CPU time in ns,
+// (libs/scheduler/src/run-segments.ts), dated at its start, `value` = its CPU time in ns,
 // `detail` = JSON {latencyNs?, credit?, budget?}. Everything that draws "who ran where when" reads
 // them from here; nothing rebuilds them from `schedule`/`block` events, which cannot be exact.
 
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { jsonObject } from './json';
 
 export interface Segment {

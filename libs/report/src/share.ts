@@ -11,8 +11,8 @@
 import type { Event } from '@vsim/proto';
 import {
   CSCHED_DEFAULT_WEIGHT, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS,
-} from '@vsim/runtime';
-import type { SimResult } from '@vsim/runtime';
+} from '@vsim/scheduler';
+import type { SimResult } from '@vsim/control';
 import { jsonObject } from './json';
 import type { Segment } from './segments';
 

@@ -2,7 +2,7 @@
 
 import { resolve } from 'path';
 import type { Event } from '@vsim/proto';
-import { runEmbedded, simSpecFromScenario, SimResult } from '@vsim/runtime';
+import { runEmbedded, simSpecFromScenario, SimResult } from '@vsim/control';
 import { loadScenario } from '@vsim/scenario';
 
 export const ROOT = resolve(__dirname, '../../..');

@@ -5,7 +5,7 @@
 // its runstate-change records as xenalyze sums it, is its CPU time in the results.
 
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { decodeXentrace, domainIds, xenRecords as X, XentraceFormatError, xentrace } from '@vsim/report';
 import { runExample } from './kit';
 

@@ -10,7 +10,8 @@
 import * as fs from 'fs';
 import { ElfError, parseElf32 } from '@vsim/isa';
 import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
-import { SimSpec, diagnoseRing32, runEmbedded } from '@vsim/runtime';
+import { SimSpec, runEmbedded } from '@vsim/control';
+import { diagnoseRing32 } from '@vsim/hypervisor';
 import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';

@@ -7,7 +7,7 @@
 // (floor(ns x clockHz / 1e9)), so `xenalyze --cpu-hz` = the host's clock gives back virtual time.
 
 import type { Event } from '@vsim/proto';
-import type { SimResult } from '@vsim/runtime';
+import type { SimResult } from '@vsim/control';
 import { jsonObject } from '../json';
 import {
   DOMID_IDLE, Runstate, runstateChange, SHUTDOWN_CRASH, SHUTDOWN_POWEROFF, TRC_CSCHED2_CREDIT_RESET, TRC_CSCHED2_TICKLE,
