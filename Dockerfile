@@ -4,6 +4,6 @@ FROM node:20-bookworm-slim
 WORKDIR /vsim
 COPY . .
 # devDependencies included: the services run from TypeScript through tsx.
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 ENV TSX_TSCONFIG_PATH=/vsim/tsconfig.json
 CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts", "--nats", "nats://nats:4222"]

@@ -46,7 +46,7 @@ export function dockerfile(): string {
     'WORKDIR /vsim',
     'COPY . .',
     '# devDependencies included: the services run from TypeScript through tsx.',
-    'RUN npm install --no-audit --no-fund',
+    'RUN npm ci --no-audit --no-fund',
     'ENV TSX_TSCONFIG_PATH=/vsim/tsconfig.json',
     `CMD [${serviceCommand('gateway').map(q).join(', ')}, "--nats", "nats://nats:4222"]`,
     '',
