@@ -37,9 +37,8 @@ function alive(pid: number): boolean {
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the vsim up tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('vsim up + vsim run --nats', () => {
+(skip ? describe.skip : describe)(`vsim up + vsim run --nats${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-up-test-'));
   let up: ChildProcess;
   let stdout = '';

@@ -80,9 +80,8 @@ function comparable(r: SimResult): unknown {
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the distributed tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('distributed: every service its own process', () => {
+(skip ? describe.skip : describe)(`distributed: every service its own process${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   let bus: NatsBus;
   const children: Child[] = [];

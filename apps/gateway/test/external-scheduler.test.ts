@@ -68,9 +68,8 @@ function call<Req, Res>(f: (req: Req, md: Metadata, opts: { deadline: number }, 
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the external-scheduler test: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('an external scheduler service replaces the built-in one', () => {
+(skip ? describe.skip : describe)(`an external scheduler service replaces the built-in one${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   let bus: NatsBus;
   const children: Child[] = [];

@@ -69,9 +69,8 @@ function occupancy(events: JsonEvent[], from: number, to: number): Map<string, n
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the run-time scheduler tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('run-time scheduler control through the gateway', () => {
+(skip ? describe.skip : describe)(`run-time scheduler control through the gateway${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   const servers: Server[] = [];

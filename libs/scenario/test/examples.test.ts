@@ -18,9 +18,6 @@ function images(file: string): string[] {
 describe.each(['quickstart.yaml', 'two-hosts.yaml'])('examples/%s', (name) => {
   const file = join(EXAMPLES, name);
   const missing = [...new Set(images(file).filter((p) => !existsSync(p)))];
-  if (missing.length > 0 && process.env.CI !== 'true') {
-    console.warn(`skipping the full parse of examples/${name}: missing guest images ${missing.join(', ')} (built by npm run guests)`);
-  }
 
   test('is valid except, at most, for images not built yet', () => {
     try {
@@ -31,7 +28,7 @@ describe.each(['quickstart.yaml', 'two-hosts.yaml'])('examples/%s', (name) => {
     }
   });
 
-  (missing.length > 0 && process.env.CI !== 'true' ? test.skip : test)('parses into a scenario that keeps every promise', () => {
+  (missing.length > 0 && process.env.CI !== 'true' ? test.skip : test)(`parses into a scenario that keeps every promise${missing.length > 0 ? ` (skipped: guest images ${missing.join(', ')} not built; npm run guests)` : ''}`, () => {
     const s = loadScenario(file);
     expect(brokenPromises(s)).toEqual([]);
     expect(s.scheduler.policy).toBe('round-robin');
