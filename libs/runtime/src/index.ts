@@ -48,3 +48,5 @@ export type { LoopAction } from './scheduler/host-loop';
 export { simSpecFromScenario } from './from-scenario';
 // ring32 guest kernels under a hypervisor (trap-and-emulate, code patching, binary translation, paravirt)
 export * from './ring32';
+export { checkVmImage } from './image-check';
+export type { ImageVm } from './image-check';

@@ -41,6 +41,8 @@ export class Ctx {
   constructor(
     readonly baseDir: string,
     private readonly locate: Locate = () => undefined,
+    /** Where a file path as written is on disk (default: relative to baseDir, absolute as is). */
+    readonly resolveFile: (written: string) => string = (written) => (isAbsolute(written) ? written : resolve(baseDir, written)),
   ) {}
 
   report(path: Path, message: string): void {
@@ -212,7 +214,7 @@ export class FileType extends Type<string> {
       ctx.report(path, `expected a file path, got ${describeValue(value)}`);
       return undefined;
     }
-    const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
+    const abs = ctx.resolveFile(value);
     let isFile: boolean;
     try {
       isFile = statSync(abs).isFile();

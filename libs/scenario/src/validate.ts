@@ -23,6 +23,11 @@ export interface ParseOptions {
    * not read images itself.
    */
   checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind']; isa: VmIsa }) => string | undefined;
+  /**
+   * Where an image path as the scenario writes it is on disk (default: relative to baseDir, an
+   * absolute path as is). The gateway maps the images a client submitted to its private copies.
+   */
+  resolveFile?: (written: string) => string;
 }
 
 const ALIAS_LIMIT = 100;
@@ -61,7 +66,7 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     }
     return undefined;
   };
-  const ctx = new Ctx(baseDir, locate);
+  const ctx = new Ctx(baseDir, locate, opts.resolveFile);
   const raw = SCENARIO.decode(plain, [], ctx);
   const isas = raw?.vms?.map((vm, i) => (vm ? vmIsa(vm, ['vms', i], ctx) : 'rv32')) ?? [];
 

@@ -8,20 +8,20 @@
  */
 
 import * as fs from 'fs';
-import { ElfError, parseElf32 } from '@vsim/isa';
-import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
-import { SimSpec, diagnoseRing32, runEmbedded } from '@vsim/runtime';
+import { loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
+import { SimSpec, checkVmImage, diagnoseRing32, runEmbedded } from '@vsim/runtime';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { processIo } from '../io';
+import { Io, processIo } from '../io';
+import { EX_CANTCREAT, OutputError, RunOutput, openOutput } from '../run/outputs';
 import { Progress, progressMode } from '../run/progress';
 import { RemoteError, runRemote } from '../run/remote';
 import { toSimSpec } from '../run/spec';
 import { formatSummary } from '../run/summary';
 
 const OPTIONS = {
-  json: { type: 'string', valueName: 'FILE', description: 'write the per-VM results and the event-log hash as JSON' },
-  events: { type: 'string', valueName: 'FILE', description: 'write the event log, one JSON event per line, in canonical order' },
+  json: { type: 'string', valueName: 'FILE', description: "write the per-VM results and the event-log hash as JSON ('-': stdout, the summary then goes to stderr)" },
+  events: { type: 'string', valueName: 'FILE', description: "write the event log, one JSON event per line, in canonical order (docs/events.md; '-': stdout)" },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
@@ -46,6 +46,7 @@ Exit status:
   2    usage error, or the scenario is invalid (one line per problem)
   69   --nats: NATS unreachable or no gateway registered on it
   70   internal error in vsim (or the simulation failed on the cluster)
+  73   the --json or --events file cannot be written (checked before the run)
 
 Examples:
   vsim run examples/quickstart.yaml
@@ -64,16 +65,23 @@ function ring32Diagnoses(spec: SimSpec): Map<string, string> {
   return out;
 }
 
-/** Rejects VMs whose image is not a valid ELF of their ISA or does not fit their memory, before anything runs. */
-function checkImage(image: string, vm: { memory: number; isa: VmIsa }): string | undefined {
+/** Rejects VMs whose image would not load into them (the gateway applies the same check), before anything runs. */
+function checkImage(image: string, vm: { memory: number; isa: VmIsa; kind: VmKind }): string | undefined {
+  return checkVmImage(fs.readFileSync(image), vm);
+}
+
+/** The --json and --events files, opened now; undefined (after one line on stderr) if one cannot be written. */
+function openOutputs(o: { json?: string; events?: string }, io: Io): { json?: RunOutput; events?: RunOutput } | undefined {
+  const opened: { json?: RunOutput; events?: RunOutput } = {};
   try {
-    const elf = parseElf32(fs.readFileSync(image), ELF_MACHINES[vm.isa]);
-    const top = Math.max(...elf.segments.map((s) => s.vaddr + s.memsz));
-    const base = Math.min(...elf.segments.map((s) => s.vaddr));
-    if (top - base > vm.memory) return `image needs ${top - base} bytes, more than the VM's memory (${vm.memory})`;
-    return undefined;
+    if (o.json !== undefined) opened.json = openOutput('--json', o.json, io.stdout);
+    if (o.events !== undefined) opened.events = openOutput('--events', o.events, io.stdout);
+    return opened;
   } catch (e) {
-    return e instanceof ElfError ? `not a valid ${vm.isa} executable: ${e.message}` : (e as Error).message;
+    opened.json?.abandon();
+    if (!(e instanceof OutputError)) throw e;
+    io.stderr.write(`vsim: run: ${e.message}\n`);
+    return undefined;
   }
 }
 
@@ -89,9 +97,14 @@ export const runCommand: Command = {
     }
     if (positionals.length !== 1) throw usageError('vsim run', `expected one SCENARIO file (see 'vsim run --help')`);
     const file = positionals[0];
+    if (options.json === '-' && options.events === '-') throw usageError('vsim run', '--json - and --events - cannot both write to standard output');
+    // With JSON on stdout, the human summary goes to stderr so stdout stays one JSON document.
+    const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
       if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
+      const outputs = openOutputs(options, io);
+      if (!outputs) return EX_CANTCREAT;
       let progress: Progress | undefined;
       const start = process.hrtime.bigint();
       let remote;
@@ -102,6 +115,7 @@ export const runCommand: Command = {
         });
       } catch (e) {
         progress?.finish();
+        outputs.json?.abandon();
         if (e instanceof RemoteError) {
           io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
           return e.exitCode;
@@ -112,8 +126,8 @@ export const runCommand: Command = {
       }
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const { wallSeconds: _cluster, ...result } = remote;
-      io.stdout.write(formatSummary(result, seconds));
-      if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
+      summaryTo.write(formatSummary(result, seconds));
+      outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
       return EXIT.ok;
     }
     let scenario;
@@ -127,19 +141,25 @@ export const runCommand: Command = {
       throw e;
     }
     const spec = toSimSpec(scenario, options.seed);
+    const outputs = openOutputs(options, io);
+    if (!outputs) return EX_CANTCREAT;
     const start = process.hrtime.bigint();
     const progress = new Progress(io.stderr, mode, spec.durationNs, spec.hosts.map((h) => h.id));
     let outcome;
     try {
       outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns) => progress.update(host, ns) });
+    } catch (e) {
+      outputs.json?.abandon();
+      outputs.events?.abandon();
+      throw e;
     } finally {
       progress.finish();
     }
     const { result, log } = outcome;
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    io.stdout.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
-    if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
-    if (options.events) fs.writeFileSync(options.events, log.toJsonLines());
+    summaryTo.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
+    outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
+    outputs.events?.write(log.toJsonLines());
     return EXIT.ok;
   },
 };
