@@ -49,4 +49,15 @@ describe('vsim run: errors before the run', () => {
     writeFileSync(back, `duration: 1ms\nhosts: [{ id: h0, pcpus: 1 }]\nvms: [{ id: k, kind: linux, memory: 4MiB, image: ${join(BIN, 'sbi-hello.elf')} }]\n`);
     expect(vsim('run', back).stderr).toMatch(/vms\[0\]\.image: a guest kernel image \(loaded at 0x80000000\), but the VM is kind: linux .*remove kind: linux/);
   });
+
+  it('a scenario value without effect is a warning line on stderr, and the run goes on; a bare time is an error', () => {
+    const sc = join(dir, 'cap-under-rr.yaml');
+    writeFileSync(sc, `duration: 5ms\nhosts: [{ id: h0, pcpus: 1 }]\nvms: [{ id: web, memory: 4MiB, image: ${join(BIN, 'sbi-hello.elf')}, sched: { cap: 10 } }]\n`);
+    const r = vsim('run', sc);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(`vsim: ${sc}: vms[0].sched.cap: warning: has no effect: web runs under round-robin, and only credit and credit2 read cap\n`);
+    expect(r.stdout).toMatch(/event-log hash: [0-9a-f]{64}/);
+    writeFileSync(sc, `duration: 200\nhosts: [{ id: h0, pcpus: 1 }]\nvms: [{ id: web, memory: 4MiB, image: ${join(BIN, 'sbi-hello.elf')} }]\n`);
+    expect(vsim('run', sc)).toMatchObject({ status: 2, stdout: '', stderr: `vsim: ${sc}: duration: 200 has no unit: write 200ms (or 200ns, 200us, 200s); a time needs one\n` });
+  });
 });

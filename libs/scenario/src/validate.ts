@@ -28,6 +28,11 @@ export interface ParseOptions {
    * absolute path as is). The gateway maps the images a client submitted to its private copies.
    */
   resolveFile?: (written: string) => string;
+  /**
+   * Told of values that are valid but have no effect (a Credit `cap` under round robin), in file
+   * order, whether or not the scenario has errors too.
+   */
+  onWarnings?: (warnings: readonly ScenarioIssue[]) => void;
 }
 
 const ALIAS_LIMIT = 100;
@@ -78,15 +83,19 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     });
   }
 
+  if (ctx.warnings.length > 0) opts.onWarnings?.(inFileOrder(ctx.warnings));
   if (ctx.issues.length > 0 || !raw) {
-    const issues = ctx.issues
-      .map((issue, order) => ({ issue, order }))
-      .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
-      .map((x) => x.issue);
-    throw new ScenarioError(issues, file);
+    throw new ScenarioError(inFileOrder(ctx.issues), file);
   }
   // No issue was reported, so every required field and default decoded: the loose value is whole.
   return assemble(raw as ScenarioRaw, file, isas);
+}
+
+function inFileOrder(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
+  return issues
+    .map((issue, order) => ({ issue, order }))
+    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
+    .map((x) => x.issue);
 }
 
 /** The ISA whose ELF e_machine the image has, or undefined if it is not a little-endian ELF32 of a known one. */

@@ -8,7 +8,7 @@
  */
 
 import * as fs from 'fs';
-import { loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
+import { ScenarioIssue, formatIssues, loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
 import { SimSpec, checkVmImage, diagnoseRing32, runEmbedded } from '@vsim/runtime';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
@@ -105,6 +105,11 @@ export const runCommand: Command = {
       if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
       const outputs = openOutputs(options, io);
       if (!outputs) return EX_CANTCREAT;
+      try {
+        loadScenario(file, { checkImage: () => undefined, onWarnings: warningsTo(io, file) });
+      } catch {
+        // errors: the gateway reports them, one line each, as it rejects the submission
+      }
       let progress: Progress | undefined;
       const start = process.hrtime.bigint();
       let remote;
@@ -132,7 +137,7 @@ export const runCommand: Command = {
     }
     let scenario;
     try {
-      scenario = loadScenario(file, { checkImage });
+      scenario = loadScenario(file, { checkImage, onWarnings: warningsTo(io, file) });
     } catch (e) {
       if (e instanceof ScenarioError) {
         io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
@@ -163,6 +168,11 @@ export const runCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/** Prints a scenario's warnings (valid values without effect), one `vsim: FILE: PATH: warning: ...` line each. */
+function warningsTo(io: Io, file: string): (w: readonly ScenarioIssue[]) => void {
+  return (w) => io.stderr.write(formatIssues(w.map((i) => ({ ...i, message: `warning: ${i.message}` })), file).split('\n').map((l) => `vsim: ${l}\n`).join(''));
+}
 
 /** The scenario's duration for the progress display, from the file itself (0 if unreadable: no bar). */
 function durationOf(file: string): number {
