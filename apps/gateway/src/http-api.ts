@@ -6,7 +6,7 @@
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
-//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
+//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one event per line, every field (docs/events.md),
 //                                        streamed until the simulation ends
 //   POST /v1/simulations/:id/sched/params  {vm?, params: {weight: 512, ...}, policy?} -> 200 {sim}
 //                                     (no vm: scheduler-wide, e.g. {tslice, ratelimit}; values in ns)
@@ -19,7 +19,7 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, isControlError } from '@vsim/runtime';
+import { ControlStatus, eventJson, isControlError } from '@vsim/runtime';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 
@@ -168,7 +168,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
       gw.get(id); // 404 before the stream starts
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const stop = gw.watch(id, {
-        events: (events) => res.write(events.map((e: Event) => JSON.stringify(Event.toJSON(e))).join('\n') + '\n'),
+        events: (events) => res.write(events.map((e: Event) => eventJson(e)).join('\n') + '\n'),
         end: (state, error) => res.end(state === 'failed' ? JSON.stringify({ error }) + '\n' : undefined),
       });
       res.on('close', () => stop());

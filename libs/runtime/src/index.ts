@@ -3,7 +3,7 @@
 // and separate processes can run them over NATS with the same code and the same messages.
 
 export { subjects, checkSimId } from './subjects';
-export { EventLog, EventStamper, compareEvents, eventLine } from './events/log';
+export { EventLog, EventStamper, compareEvents, eventJson, eventLine } from './events/log';
 export { classify, handleTrap, memoryNeeded, MAX_WINDOW } from './hypervisor/dispatcher';
 export type { Routine, VmRecord } from './hypervisor/dispatcher';
 export { DEFAULT_HYPERVISOR_COSTS } from './hypervisor/costs';
