@@ -8,6 +8,7 @@ import {
   ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
   schedulerControlClient,
 } from '@vsim/runtime';
+import { HostEnds } from '@vsim/runtime';
 import { DiscoveredService, Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
@@ -27,6 +28,8 @@ export interface Simulation {
   error: string;
   /** Virtual time each host has reached (from its events, then from the run's result). */
   readonly hostNs: Map<string, number>;
+  /** Which hosts' VMs have all ended (their loops stop there): HostEnds over the events. */
+  readonly ends: HostEnds;
   /** Events in arrival order (each host's in its own order). */
   readonly events: Event[];
   readonly listeners: Set<EventListener>;
@@ -81,7 +84,7 @@ export class Gateway {
     }
     const id = `sim-${++this.next}`;
     this.sims.set(id, {
-      id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
+      id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])), ends: new HostEnds(parsed.spec),
       events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
     });
     this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
@@ -200,7 +203,7 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
-    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs) };
+    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs), hostsDone: sim.spec.hosts.map((h) => h.id).filter((h) => sim.ends.done(h)) };
   }
 
   get(id: string): Simulation {
@@ -323,6 +326,7 @@ export class Gateway {
     sim.events.push(...events);
     const last = events[events.length - 1];
     if (last && last.timeNs > (sim.hostNs.get(host) ?? 0)) sim.hostNs.set(host, last.timeNs);
+    sim.ends.see(host, events);
     for (const l of sim.listeners) l.events(events);
   }
 

@@ -49,4 +49,5 @@ export { simSpecFromScenario } from './from-scenario';
 // ring32 guest kernels under a hypervisor (trap-and-emulate, code patching, binary translation, paravirt)
 export * from './ring32';
 export { checkVmImage } from './image-check';
+export { HostEnds } from './host-ends';
 export type { ImageVm } from './image-check';

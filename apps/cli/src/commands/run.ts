@@ -116,7 +116,7 @@ export const runCommand: Command = {
       try {
         remote = await runRemote({
           natsUrl: options.nats, file, seed: options.seed,
-          onProgress: (host, ns) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns),
+          onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
       } catch (e) {
         progress?.finish();
@@ -152,7 +152,7 @@ export const runCommand: Command = {
     const progress = new Progress(io.stderr, mode, spec.durationNs, spec.hosts.map((h) => h.id));
     let outcome;
     try {
-      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns) => progress.update(host, ns) });
+      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns, done) => progress.update(host, ns, done) });
     } catch (e) {
       outputs.json?.abandon();
       outputs.events?.abandon();

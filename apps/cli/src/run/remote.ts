@@ -53,7 +53,7 @@ export interface RemoteRunOptions {
   readonly file: string;
   readonly seed?: number;
   /** Each host's virtual time, at every poll. */
-  readonly onProgress?: (host: string, ns: number) => void;
+  readonly onProgress?: (host: string, ns: number, done: boolean) => void;
   readonly pollMs?: number;
 }
 
@@ -101,7 +101,7 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
     await call(gw.start.bind(gw), { sim });
     for (;;) {
       const s = await call(gw.status.bind(gw), { sim });
-      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns));
+      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns), s.hostsDone.includes(h));
       if (s.state === 'failed') throw new RemoteError(`simulation ${sim} failed on the cluster: ${s.error}`, 70);
       if (s.state === 'done') break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));

@@ -324,6 +324,11 @@ export interface SimulationStatus {
   error: string;
   /** Virtual time each host has reached. */
   hostNs: { [key: string]: number };
+  /**
+   * Hosts whose run is over before the duration: every VM on them halted or faulted, or the host
+   * was killed (their loop stops there, so a progress display counts them as finished).
+   */
+  hostsDone: string[];
 }
 
 export interface SimulationStatus_HostNsEntry {
@@ -3887,7 +3892,7 @@ export const SubmitRequest_ImagesEntry: MessageFns<SubmitRequest_ImagesEntry> = 
 };
 
 function createBaseSimulationStatus(): SimulationStatus {
-  return { sim: "", state: "", error: "", hostNs: {} };
+  return { sim: "", state: "", error: "", hostNs: {}, hostsDone: [] };
 }
 
 export const SimulationStatus: MessageFns<SimulationStatus> = {
@@ -3904,6 +3909,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
     globalThis.Object.entries(message.hostNs).forEach(([key, value]: [string, number]) => {
       SimulationStatus_HostNsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.hostsDone) {
+      writer.uint32(42).string(v!);
+    }
     return writer;
   },
 
@@ -3955,6 +3963,14 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
             }
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostsDone.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3999,6 +4015,11 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
           {},
         )
         : {},
+      hostsDone: globalThis.Array.isArray(object?.hostsDone)
+        ? object.hostsDone.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hosts_done)
+        ? object.hosts_done.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -4022,6 +4043,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
         });
       }
     }
+    if (message.hostsDone?.length) {
+      obj.hostsDone = message.hostsDone;
+    }
     return obj;
   },
 
@@ -4042,6 +4066,7 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
       },
       {},
     );
+    message.hostsDone = object.hostsDone?.map((e) => e) || [];
     return message;
   },
 };
