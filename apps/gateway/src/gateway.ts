@@ -9,7 +9,7 @@ import {
   schedulerControlClient,
 } from '@vsim/runtime';
 import { HostEnds } from '@vsim/runtime';
-import { DiscoveredService, Logger, discover } from '@vsim/service';
+import { DiscoveredService, Logger, discover, isBuiltin } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
 export type SimState = 'created' | 'running' | 'paused' | 'done' | 'failed';
@@ -47,6 +47,12 @@ export interface Simulation {
   adoption?: Promise<SchedulerControl>;
   /** Clients of schedulers it was handed to (closed when it ends). */
   readonly extraClients: { close(): void }[];
+  /** The scheduler service instance the submission named ('' : vsim's own). */
+  readonly scheduler: string;
+  /** Paused before its hosts were set up: the pause is applied as soon as they are, before the run. */
+  pauseAtStart?: boolean;
+  /** Hosts and VMs are set up on the services (Pause/Resume go to the scheduler from then on). */
+  setUp?: boolean;
 }
 
 export interface GatewayOptions {
@@ -73,7 +79,7 @@ export class Gateway {
   ) {}
 
   /** Parses and checks a submission; the simulation waits for start(). */
-  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number): string {
+  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, scheduler = ''): string {
     this.checkOpen();
     let parsed;
     try {
@@ -85,21 +91,32 @@ export class Gateway {
     const id = `sim-${++this.next}`;
     this.sims.set(id, {
       id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])), ends: new HostEnds(parsed.spec),
-      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
+      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [], scheduler,
     });
     this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
     return id;
   }
 
-  /** Starts a submitted simulation in the background. */
-  start(id: string): void {
+  /**
+   * Starts a submitted simulation in the background, once the services it needs are found (a
+   * missing one, or a scheduler that is not the one it should run on, is refused here, not later).
+   */
+  async start(id: string): Promise<void> {
     this.checkOpen();
     const sim = this.get(id);
     if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
     sim.state = 'running';
     sim.timing.startedAt = Date.now();
-    const p = this.execute(sim).finally(() => this.running.delete(p));
+    let ep: GrpcEndpoints;
+    try {
+      ep = await this.endpoints(sim.scheduler);
+    } catch (err) {
+      sim.state = 'created';
+      throw err;
+    }
+    sim.timing.discoveryMs = Date.now() - sim.timing.startedAt;
+    const p = this.execute(sim, ep).finally(() => this.running.delete(p));
     this.running.add(p);
   }
 
@@ -107,7 +124,14 @@ export class Gateway {
   async pause(id: string): Promise<void> {
     const sim = this.get(id);
     if (sim.state === 'paused') return;
-    if (sim.state !== 'running' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (sim.state !== 'running') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (!sim.setUp || !sim.control) {
+      // Just started: its hosts are still being set up. It will hold at virtual time 0.
+      sim.pauseAtStart = true;
+      sim.state = 'paused';
+      this.log.info({ sim: id }, 'simulation paused before its run began');
+      return;
+    }
     await sim.control.scheduler.pause({ sim: id });
     sim.state = 'paused';
     this.log.info({ sim: id }, 'simulation paused');
@@ -115,8 +139,9 @@ export class Gateway {
 
   async resume(id: string): Promise<void> {
     const sim = this.get(id);
-    if (sim.state !== 'paused' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
-    await sim.control.scheduler.resume({ sim: id });
+    if (sim.state !== 'paused') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
+    if (sim.pauseAtStart && !sim.setUp) sim.pauseAtStart = false;
+    else if (sim.control) await sim.control.scheduler.resume({ sim: id });
     sim.state = 'running';
     this.log.info({ sim: id }, 'simulation resumed');
   }
@@ -254,8 +279,28 @@ export class Gateway {
     if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
   }
 
+  /**
+   * The scheduler to run on: the instance the submission named, else vsim's own — never an
+   * external scheduler just because it is registered (or sorts first).
+   */
+  private pickScheduler(found: DiscoveredService[], named: string): string {
+    const registered = found.map((s) => `${s.instance}${isBuiltin(s) ? ' (vsim)' : ''}`).join(', ') || 'none';
+    if (named !== '') {
+      const s = found.find((x) => x.instance === named);
+      if (!s) throw new ControlError(ControlStatus.UNAVAILABLE, `no scheduler service '${named}' is registered on NATS (registered: ${registered})`);
+      return s.grpc;
+    }
+    const own = found.filter(isBuiltin);
+    if (own.length === 0) {
+      throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
+        ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
+        : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
+    }
+    return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
+  }
+
   /** The services this simulation will use, found on NATS now. */
-  private async endpoints(): Promise<GrpcEndpoints> {
+  private async endpoints(scheduler: string): Promise<GrpcEndpoints> {
     const t = this.opts.discoverTimeoutMs ?? 1500;
     const [hvs, scheds, nodes] = await Promise.all([
       discover(this.bus, SERVICE_NAMES.hypervisor, t),
@@ -273,15 +318,12 @@ export class Gateway {
       if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
       byNode.set(id, n.grpc);
     }
-    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: one(scheds, SERVICE_NAMES.scheduler), nodes: byNode };
+    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: this.pickScheduler(scheds, scheduler), nodes: byNode };
   }
 
-  private async execute(sim: Simulation): Promise<void> {
+  private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
     const log = this.log.child({ sim: sim.id });
     try {
-      const t0 = Date.now();
-      const ep = await this.endpoints();
-      sim.timing.discoveryMs = Date.now() - t0;
       log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
       const control = grpcControlPlane(ep);
       sim.control = control;
@@ -296,6 +338,10 @@ export class Gateway {
           },
           eventsTimeoutMs: this.opts.eventsTimeoutMs,
           onEvents: (host, events) => this.onEvents(sim, host, events),
+          beforeRun: async () => {
+            sim.setUp = true;
+            if (sim.pauseAtStart) await control.scheduler.pause({ sim: sim.id });
+          },
           onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           log,
         }).run(sim.spec, sim.id);

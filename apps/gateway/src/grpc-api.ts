@@ -25,9 +25,9 @@ function unary<Req, Res>(rpc: string, log: Logger, f: (req: Req) => Res | Promis
 
 export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
   return {
-    submit: unary('Submit', log, (req) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed) })),
-    start: unary('Start', log, (req: SimulationRef) => {
-      gw.start(req.sim);
+    submit: unary('Submit', log, (req) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed, req.scheduler ?? '') })),
+    start: unary('Start', log, async (req: SimulationRef) => {
+      await gw.start(req.sim);
       return {};
     }),
     pause: unary('Pause', log, async (req: SimulationRef) => {

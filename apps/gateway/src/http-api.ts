@@ -1,5 +1,5 @@
 // The gateway's HTTP JSON API (node's http module, no framework), the same operations as gRPC:
-//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?}
+//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?, scheduler?}
 //                                     -> 201 {sim}
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
@@ -112,7 +112,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
     case 'POST ': {
       const body = await readJson(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
-      const { scenario, images = {}, seed } = body as { scenario?: unknown; images?: unknown; seed?: unknown };
+      const { scenario, images = {}, seed, scheduler = '' } = body as { scenario?: unknown; images?: unknown; seed?: unknown; scheduler?: unknown };
       if (scenario === undefined) throw new HttpError(400, 'body.scenario is required');
       const text = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
       if (typeof images !== 'object' || images === null || Array.isArray(images)) throw new HttpError(400, 'body.images must be an object of base64 strings');
@@ -122,10 +122,11 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
         bytes[p] = Buffer.from(b64, 'base64');
       }
       if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
-      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined) });
+      if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
+      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler) });
     }
     case 'POST :id/start':
-      gw.start(id);
+      await gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });
     case 'POST :id/pause':
       await gw.pause(id);

@@ -24,6 +24,7 @@ const OPTIONS = {
   events: { type: 'string', valueName: 'FILE', description: "write the event log, one JSON event per line, in canonical order (docs/events.md; '-': stdout)" },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
+  scheduler: { type: 'string', valueName: 'INSTANCE', description: "--nats: run on this scheduler service (its registered instance name, e.g. an external one); default: vsim's own" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -115,7 +116,8 @@ export const runCommand: Command = {
       let remote;
       try {
         remote = await runRemote({
-          natsUrl: options.nats, file, seed: options.seed,
+          natsUrl: options.nats, file, seed: options.seed, scheduler: options.scheduler,
+          onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
           onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
       } catch (e) {

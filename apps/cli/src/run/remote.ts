@@ -52,6 +52,10 @@ export interface RemoteRunOptions {
   readonly natsUrl: string;
   readonly file: string;
   readonly seed?: number;
+  /** The scheduler service instance to run on (default: vsim's own). */
+  readonly scheduler?: string;
+  /** The simulation id, as soon as the gateway gave it (for the sched-* commands). */
+  readonly onSubmitted?: (sim: string) => void;
   /** Each host's virtual time, at every poll. */
   readonly onProgress?: (host: string, ns: number, done: boolean) => void;
   readonly pollMs?: number;
@@ -87,7 +91,7 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
     const gw = gateway;
     let sim: string;
     try {
-      ({ sim } = await call(gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed }));
+      ({ sim } = await call(gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
     } catch (e) {
       const err = e as ServiceError;
       if (err.code === grpcStatus.INVALID_ARGUMENT) {
@@ -98,7 +102,13 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
       }
       throw new RemoteError(`gateway ${found[0].grpc}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
     }
-    await call(gw.start.bind(gw), { sim });
+    opts.onSubmitted?.(sim);
+    try {
+      await call(gw.start.bind(gw), { sim });
+    } catch (e) {
+      const err = e as ServiceError;
+      throw new RemoteError(`simulation ${sim} not started: ${err.details ?? err.message}`, err.code === grpcStatus.UNAVAILABLE ? EX_UNAVAILABLE : 70);
+    }
     for (;;) {
       const s = await call(gw.status.bind(gw), { sim });
       for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns), s.hostsDone.includes(h));

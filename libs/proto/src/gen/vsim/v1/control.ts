@@ -309,7 +309,15 @@ export interface SubmitRequest {
   scenarioYaml: string;
   images: { [key: string]: Buffer };
   /** Overrides the scenario's seed when set. */
-  seed?: number | undefined;
+  seed?:
+    | number
+    | undefined;
+  /**
+   * The scheduler service to run on: the instance name a vsim-scheduler registered with (e.g. an
+   * external one, examples/external-scheduler). Empty: vsim's own scheduler service (registered
+   * with metadata implementation=vsim), never another that happens to be registered.
+   */
+  scheduler?: string | undefined;
 }
 
 export interface SubmitRequest_ImagesEntry {
@@ -3672,7 +3680,7 @@ export const SchedParams: MessageFns<SchedParams> = {
 };
 
 function createBaseSubmitRequest(): SubmitRequest {
-  return { scenarioYaml: "", images: {}, seed: undefined };
+  return { scenarioYaml: "", images: {}, seed: undefined, scheduler: undefined };
 }
 
 export const SubmitRequest: MessageFns<SubmitRequest> = {
@@ -3685,6 +3693,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     });
     if (message.seed !== undefined) {
       writer.uint32(24).uint64(message.seed);
+    }
+    if (message.scheduler !== undefined) {
+      writer.uint32(34).string(message.scheduler);
     }
     return writer;
   },
@@ -3729,6 +3740,14 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
             message.seed = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scheduler = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3763,6 +3782,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
         )
         : {},
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      scheduler: isSet(object.scheduler) ? globalThis.String(object.scheduler) : undefined,
     };
   },
 
@@ -3783,6 +3803,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     if (message.seed !== undefined) {
       obj.seed = Math.round(message.seed);
     }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = message.scheduler;
+    }
     return obj;
   },
 
@@ -3802,6 +3825,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
       {},
     );
     message.seed = object.seed ?? undefined;
+    message.scheduler = object.scheduler ?? undefined;
     return message;
   },
 };
