@@ -61,3 +61,11 @@ describe('vsim run: errors before the run', () => {
     expect(vsim('run', sc)).toMatchObject({ status: 2, stdout: '', stderr: `vsim: ${sc}: duration: 200 has no unit: write 200ms (or 200ns, 200us, 200s); a time needs one\n` });
   });
 });
+
+describe('vsim exec on a guest kernel image', () => {
+  it('says to run it in a VM with vsim run (issue 14 item 12)', () => {
+    const r = vsim('exec', 'guests/rv32/bin/sbi-hello.elf');
+    expect(r.status).toBe(126);
+    expect(r.stderr).toBe('vsim: guests/rv32/bin/sbi-hello.elf: cannot load: segment 0 at 0x80000000..0x80001de0 is outside guest RAM 0x10000..0x4010000; it is a guest kernel image: run it in a VM with vsim run SCENARIO.yaml (its vms[].image; see examples/quickstart.yaml)\n');
+  });
+});

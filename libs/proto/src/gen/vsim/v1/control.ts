@@ -34,7 +34,7 @@ export interface SimulationRef {
   sim: string;
 }
 
-/** How a service is doing, for `vsim status` and health dashboards. */
+/** How a service is doing (each service's Status RPC), for health dashboards and tests. */
 export interface ServiceStatus {
   service: string;
   instance: string;
