@@ -7,17 +7,21 @@
  */
 
 import { ChildProcess, spawn } from 'child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'fs';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { dirname, join, resolve } from 'path';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { discover } from '@vsim/service';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { DEFAULT_CPU_NODES, describeDeployment } from '../deploy/services';
+import { DEFAULT_CPU_NODES, describeDeployment, serviceCommand } from '../deploy/services';
 
-const ROOT = resolve(__dirname, '../../../..');
+/** The repository root (the compiled CLI lives in apps/cli/dist, the sources in apps/cli/src/commands). */
+const ROOT = ((dir: string): string => {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'apps', 'cli', 'package.json'))) return d;
+  return resolve(dir, '../../../..');
+})(__dirname);
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node processes (default ${DEFAULT_CPU_NODES})` },
@@ -112,9 +116,11 @@ export const upCommand: Command = {
       const services = describeDeployment({ kind: 'local', natsUrl: nats.url, httpPort }, cpuNodes).filter((s) => s.app !== undefined);
       for (const s of services) {
         const fd = openSync(join(logDir, `${s.name}.log`), 'a');
-        const proc = spawn(process.execPath, ['--import', 'tsx', `apps/${s.app}/src/main.ts`, ...s.args], {
+        // The service's bin launcher: its compiled bundle, or the sources through tsx in development.
+        const [, ...launcher] = serviceCommand(s.app!);
+        const proc = spawn(process.execPath, [...launcher, ...s.args], {
           cwd: ROOT,
-          env: { ...process.env, ...s.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+          env: { ...process.env, ...s.env },
           stdio: ['ignore', fd, fd],
         });
         closeSync(fd);
