@@ -14,11 +14,15 @@ import { cpus } from 'os';
 import { join, resolve } from 'path';
 import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, TrapResolution, encode } from '@vsim/proto';
 import {
-  Coordinator, CpuNodeControlImpl, GUEST_BIN, HypervisorControlImpl, HypervisorService, SchedulerControlImpl, SimSpec,
-  cpuNodeControlServer, grpcControlPlane, hypervisorControlServer, runEmbedded, schedulerControlServer, simSpecFromScenario, subjects,
-} from '@vsim/runtime';
+  CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, TrapResolution, encode, subjects,
+} from '@vsim/proto';
+import {
+  Coordinator, CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimSpec, cpuNodeControlServer, grpcControlPlane,
+  hypervisorControlServer, runEmbedded, schedulerControlServer, simSpecFromScenario,
+} from '@vsim/control';
+import { GUEST_BIN } from '@vsim/testkit';
+import { HypervisorService } from '@vsim/hypervisor';
 import { loadScenario } from '@vsim/scenario';
 import { runRemote } from '../apps/cli/src/run/remote';
 

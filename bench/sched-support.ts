@@ -1,6 +1,8 @@
 // What bench/sched.ts needs from the runtime, in one place.
-export { CreditPolicy, handleTrap, HostExecutor, HostLoop, jainIndex, latencySummary, makePolicy } from '@vsim/runtime';
-export type { CreditOptions, HostLoopResult, SchedulerPolicy, VcpuStats } from '@vsim/runtime';
+export { CreditPolicy, HostLoop, jainIndex, latencySummary, makePolicy } from '@vsim/scheduler';
+export { handleTrap } from '@vsim/hypervisor';
+export { HostExecutor } from '@vsim/executor';
+export type { CreditOptions, HostLoopResult, SchedulerPolicy, VcpuStats } from '@vsim/scheduler';
 
 export const vcpuKey = (vm: string, vcpu = 0) => `${vm}/${vcpu}`;
 

@@ -11,9 +11,9 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENGINE_NAMES } from '@vsim/isa';
-import {
-  buildRing32Kernel, DEFAULT_EXPANSION_FACTORS, defaultRv32Guest, diagnoseRing32, RING32_TECHNIQUES, runOnHost, runRing32, Ring32VmResult,
-} from '@vsim/runtime';
+import { buildRing32Kernel } from '@vsim/testkit';
+import { DEFAULT_EXPANSION_FACTORS, defaultRv32Guest, runOnHost } from '@vsim/executor';
+import { diagnoseRing32, RING32_TECHNIQUES, runRing32, Ring32VmResult } from '@vsim/hypervisor';
 
 const ROOT = path.resolve(__dirname, '..');
 

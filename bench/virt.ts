@@ -18,7 +18,7 @@ import { readFileSync, writeFileSync } from 'fs';
 import { printRing32 } from './virt-ring32';
 import { resolve } from 'path';
 import { BareMachine } from '@vsim/isa';
-import { runEmbedded, SimSpec, VmSpec } from '@vsim/runtime';
+import { runEmbedded, SimSpec, VmSpec } from '@vsim/control';
 
 const BIN = resolve(__dirname, '../guests/rv32/bin');
 const CLOCK_HZ = 1e9;

@@ -3,7 +3,7 @@
 // shut down cleanly (tohost = 1) on all four engines with exactly the console
 // output of expected/native-kernel-<w>.txt (hand-checked golden files). The
 // paravirtualized build runs deprivileged on hypercalls and has no native
-// image (libs/runtime/test/kernel.test.ts checks it under the hypervisor).
+// image (libs/control/test/kernel.test.ts checks it under the hypervisor).
 //
 // To regenerate the golden files after changing the kernel (then read them!):
 //   UPDATE_KERNEL_EXPECTED=1 npx jest guests/kernel.test.ts

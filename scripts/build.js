@@ -11,6 +11,7 @@
 //   node scripts/build.js cli gateway
 //   node scripts/build.js --outdir DIR [APPS]   DIR/<app>/main.js instead (tests; the launchers never look there)
 'use strict';
+const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.join(__dirname, '..');
@@ -25,6 +26,24 @@ const externalPackages = {
   },
 };
 
+/**
+ * `__dirname` in a workspace source means that source's own directory (libs/report finds its assets
+ * beside it, the CLI its repository root); in a bundle it would be the bundle's. Each use is
+ * rewritten to the source's directory relative to the bundle, which sits three levels below the
+ * repository root (apps/<app>/dist/main.js, or DIR/<app>/main.js for --outdir inside the repository).
+ */
+const sourceDirname = {
+  name: 'source-dirname',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      if (!/\b__dirname\b/.test(text)) return undefined;
+      const rel = path.relative(ROOT, path.dirname(args.path)).split(path.sep).join('/');
+      return { contents: text.replace(/\b__dirname\b/g, `require('path').join(__dirname, '../../..', ${JSON.stringify(rel)})`), loader: 'ts' };
+    });
+  },
+};
+
 async function buildApp(esbuild, app, outdir) {
   const outfile = outdir ? path.join(outdir, app, 'main.js') : path.join(ROOT, 'apps', app, 'dist', 'main.js');
   await esbuild.build({
@@ -36,7 +55,7 @@ async function buildApp(esbuild, app, outdir) {
     format: 'cjs',
     sourcemap: 'linked',
     tsconfig: path.join(ROOT, 'tsconfig.json'),
-    plugins: [externalPackages],
+    plugins: [externalPackages, sourceDirname],
     logLevel: 'warning',
     // The CLI's main.ts runs cli() itself when it is the entry (require.main === module).
   });

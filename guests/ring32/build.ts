@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { resolve } from 'path';
 import { Ring32Machine, writeRing32Elf } from '@vsim/isa';
-import { buildRing32Kernel } from '../../libs/runtime/src/ring32/build';
+import { buildRing32Kernel } from '@vsim/testkit';
 
 const check = process.argv.includes('--check');
 let stale = 0;

@@ -6,14 +6,14 @@
 ;   - it masks interrupts in critical sections with PUSHF / CLI ... POPF (POPF restores IF);
 ;   - it checks the ring it runs in with PUSHF, and getpid sanity-checks it with SMSW.
 ; Deprivileged (trap-and-emulate), POPF silently leaves IF alone and PUSHF/SMSW reveal the real
-; ring: the console output differs from the native run. libs/runtime/src/ring32 cures it by code
+; ring: the console output differs from the native run. libs/hypervisor/src/ring32 cures it by code
 ; patching, binary translation, or the paravirtual build.
 ;
-; One source, two builds: `.ifdef PV` selects the paravirtual build (libs/runtime/src/ring32/build.ts
+; One source, two builds: `.ifdef PV` selects the paravirtual build (libs/testkit/src/ring32-kernel.ts
 ; preprocesses the conditionals), which calls the hypervisor with HCALL instead of executing
 ; privileged or critical instructions, and keeps its interrupt flag in the shared page (no exit to
 ; mask interrupts, like Xen's shared info page). Hypercall ABI: op and arguments in the shared page
-; (pv_shared), then `hcall`; see libs/runtime/src/ring32/paravirt.ts.
+; (pv_shared), then `hcall`; see libs/hypervisor/src/ring32/paravirt.ts.
 ;
 ; Output is independent of timing (and so of the technique): tasks' writes are buffered per task
 ; and printed when all tasks are done, with a checksum of the tasks' data.
@@ -45,7 +45,7 @@
 .equ OUTBUF, 512
 .equ USER_PSW, 0x7          ; ring 3, IF set
 
-; hypercalls of the paravirtual build (libs/runtime/src/ring32/paravirt.ts)
+; hypercalls of the paravirtual build (libs/hypervisor/src/ring32/paravirt.ts)
 .equ HC_SET_TVEC, 1
 .equ HC_SET_TIMER, 2
 .equ HC_GET_TIME, 3

@@ -8,7 +8,7 @@ import { resolve } from 'path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { SchedulerControlService } from '@vsim/proto';
-import { SchedulerControlImpl, schedulerControlServer } from '@vsim/runtime';
+import { SchedulerControlImpl, schedulerControlServer } from '@vsim/control';
 import { discover, registerService } from '@vsim/service';
 import { UsageError } from '../src/args';
 import { parseTarget, schedCheckCommand } from '../src/commands/sched-check';

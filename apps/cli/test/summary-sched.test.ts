@@ -3,7 +3,7 @@
 // was runnable and Jain's index — and the JSON figures the lines are made from.
 
 import { resolve } from 'path';
-import { runEmbedded, SimSpec } from '@vsim/runtime';
+import { runEmbedded, SimSpec } from '@vsim/control';
 import { formatSummary } from '../src/run/summary';
 
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');

@@ -2,7 +2,7 @@
 // holding its VMs' memory and vCPU state. Control: vsim.v1.CpuNodeControl over gRPC. See README.md.
 
 import { CpuNodeControlService } from '@vsim/proto';
-import { CpuNodeControlImpl, cpuNodeControlServer } from '@vsim/runtime';
+import { CpuNodeControlImpl, cpuNodeControlServer } from '@vsim/control';
 import { runService } from '@vsim/service';
 import { version } from '../package.json';
 

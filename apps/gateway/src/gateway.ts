@@ -3,12 +3,12 @@
 // run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
 
 import { NatsBus } from '@vsim/bus';
-import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest } from '@vsim/proto';
+import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, EventLog, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
+  ControlError, ControlStatus, Coordinator, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
   schedulerControlClient,
-} from '@vsim/runtime';
-import { HostEnds } from '@vsim/runtime';
+} from '@vsim/control';
+import { HostEnds } from '@vsim/control';
 import { DiscoveredService, Logger, discover, isBuiltin } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 

@@ -3,7 +3,7 @@
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
 import { Event, GatewayServer, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
-import { isControlError } from '@vsim/runtime';
+import { isControlError } from '@vsim/control';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 

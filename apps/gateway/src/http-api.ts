@@ -19,7 +19,8 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, eventJson, isControlError } from '@vsim/runtime';
+import { ControlStatus, isControlError } from '@vsim/control';
+import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 

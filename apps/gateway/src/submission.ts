@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
-import { SimSpec, VmSpec, checkVmImage, simSpecFromScenario } from '@vsim/runtime';
+import { SimSpec, VmSpec, checkVmImage, simSpecFromScenario } from '@vsim/control';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
 
 export class SubmissionError extends Error {
@@ -131,7 +131,7 @@ function arr(o: Json, k: string, path: string): unknown[] {
   return v;
 }
 
-/** Checks a SimSpec given as JSON (the shape of libs/runtime/src/simulation.ts), naming the bad path. */
+/** Checks a SimSpec given as JSON (the shape of libs/control/src/simulation.ts), naming the bad path. */
 export function simSpecFromJson(raw: unknown): SimSpec {
   const o = obj(raw, '');
   const trapPath = o.trapPath ?? 'split';

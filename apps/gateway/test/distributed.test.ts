@@ -9,10 +9,9 @@ import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { BusError, NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { Event, GatewayClient, SimulationStatus, TrapRequest, encode } from '@vsim/proto';
-import {
-  SimResult, SimSpec, cpuNodeControlClient, hypervisorControlClient, runEmbedded, subjects, twoHostSpec,
-} from '@vsim/runtime';
+import { Event, GatewayClient, SimulationStatus, TrapRequest, encode, subjects } from '@vsim/proto';
+import { SimResult, SimSpec, cpuNodeControlClient, hypervisorControlClient, runEmbedded } from '@vsim/control';
+import { twoHostSpec } from '@vsim/testkit';
 import { discover } from '@vsim/service';
 
 /** Measured figures are printed only on request (VSIM_TEST_VERBOSE=1); the assertions check them. */

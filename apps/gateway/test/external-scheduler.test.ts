@@ -13,7 +13,8 @@ import { resolve } from 'path';
 import { Metadata, credentials, status } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { Event, GatewayClient } from '@vsim/proto';
-import { GUEST_BIN, SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient, twoHostSpec } from '@vsim/runtime';
+import { GUEST_BIN, twoHostSpec } from '@vsim/testkit';
+import { SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient } from '@vsim/control';
 import { schedCommand } from '../../cli/src/commands/sched';
 import { discover } from '@vsim/service';
 

@@ -20,7 +20,7 @@ import { CpuNodeControlService, GatewayService, HypervisorControlService, Schedu
 import {
   CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimResult, SimSpec, VmSpec, cpuNodeControlServer,
   hypervisorControlServer, runEmbedded, schedulerControlServer,
-} from '@vsim/runtime';
+} from '@vsim/control';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, createLogger, registerService } from '@vsim/service';
 import { schedCommand, schedCreditCommand, schedRtdsCommand } from '../../cli/src/commands/sched';
 import { Gateway } from '../src/gateway';

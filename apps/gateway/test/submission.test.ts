@@ -2,7 +2,7 @@
 // names them with, errors that name what is wrong.
 
 import { readFileSync } from 'fs';
-import { twoHostSpec } from '@vsim/runtime';
+import { twoHostSpec } from '@vsim/testkit';
 import { SubmissionError, parseSubmission } from '../src/submission';
 
 const spec = twoHostSpec();

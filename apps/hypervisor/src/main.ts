@@ -2,7 +2,7 @@
 // and owns each VM's allocator record. Control: vsim.v1.HypervisorControl over gRPC. See README.md.
 
 import { HypervisorControlService } from '@vsim/proto';
-import { HypervisorControlImpl, hypervisorControlServer } from '@vsim/runtime';
+import { HypervisorControlImpl, hypervisorControlServer } from '@vsim/control';
 import { runService } from '@vsim/service';
 import { version } from '../package.json';
 

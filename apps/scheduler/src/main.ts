@@ -3,7 +3,7 @@
 // Control: vsim.v1.SchedulerControl over gRPC. See README.md.
 
 import { SchedulerControlService } from '@vsim/proto';
-import { SchedulerControlImpl, schedulerControlServer } from '@vsim/runtime';
+import { SchedulerControlImpl, schedulerControlServer } from '@vsim/control';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, runService } from '@vsim/service';
 import { version } from '../package.json';
 

@@ -11,7 +11,7 @@
  *  - PARAVIRT: the kernel runs deprivileged (in U-mode) and executes no
  *    privileged instruction at all, Xen-PV style.  The operations are out
  *    of line in hv.c and become hypercalls (ecall, a7 = PV_EID, a6 = the
- *    operation; the ABI is documented in libs/runtime/src/hypervisor/pv.ts):
+ *    operation; the ABI is documented in libs/hypervisor/src/pv.ts):
  *      set_trap_vector -> PV_SET_CALLBACK    (Xen's set_callbacks)
  *      return_to_user  -> PV_IRET            (Xen's iret; replaces sret)
  *      set_timer       -> PV_SET_TIMER       (Xen's set_timer_op)
@@ -62,7 +62,7 @@
 #define HV_NCPUS 1
 #endif
 
-/* Hypercall ABI (libs/runtime/src/hypervisor/pv.ts has the same numbers). */
+/* Hypercall ABI (libs/hypervisor/src/pv.ts has the same numbers). */
 #define PV_EID   0x0A767370   /* SBI firmware-specific extension range, "\nvsp" */
 #define PV_ABI_VERSION 1
 #define PV_REGISTER_SHARED_INFO 0   /* a0 = address of struct hv_shared_info */

@@ -8,7 +8,7 @@
  *
  * Proves that the hypervisor redirects an illegal instruction it cannot
  * emulate into the guest kernel, as OpenSBI's sbi_trap_redirect does
- * (libs/runtime/src/hypervisor/illegal.ts), rather than stopping the VM.
+ * (libs/hypervisor/src/illegal.ts), rather than stopping the VM.
  * (The qemu shim, sbi/qemu, redirects nothing: there it stops at the
  * probe.)
  */

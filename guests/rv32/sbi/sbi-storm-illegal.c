@@ -8,7 +8,7 @@
  *
  * An illegal instruction is not delegated to the guest kernel: it exits to
  * the hypervisor, which cannot emulate it and redirects it to stvec, as
- * OpenSBI's sbi_trap_redirect does (libs/runtime/src/hypervisor/illegal.ts)
+ * OpenSBI's sbi_trap_redirect does (libs/hypervisor/src/illegal.ts)
  * - in S-mode (paravirt) by writing the hart's S-mode trap state,
  * deprivileged (trap-and-emulate, binary translation) as a virtual
  * exception.  Each redirection is a futile exit: the hypervisor's

@@ -22,5 +22,5 @@ export { InProcessBroker, InProcessBus } from './in-process';
 export { NatsBus } from './nats';
 export type { NatsBusConnectOptions } from './nats';
 // Test support: a throwaway nats-server (never used by production code).
-export { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from './testing/nats-server';
-export type { NatsServer, NatsServerOptions } from './testing/nats-server';
+export { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from './nats-server';
+export type { NatsServer, NatsServerOptions } from './nats-server';

@@ -132,7 +132,7 @@ const POOL = new ObjectType(
 const CYCLES = new IntType(0, 1e9);
 
 /**
- * The hypervisor's cost model, in cycles of the host's pCPUs. The defaults are @vsim/runtime's
+ * The hypervisor's cost model, in cycles of the host's pCPUs. The defaults are @vsim/hypervisor's
  * DEFAULT_HYPERVISOR_COSTS (a runtime test checks they agree); docs/cost-model.md says where each
  * figure comes from.
  */
@@ -168,7 +168,7 @@ const COST_FIELDS = Object.fromEntries(
 
 /**
  * Host instructions per guest instruction when a host emulates a VM of the other ISA, per engine.
- * The defaults are @vsim/runtime's DEFAULT_EXPANSION_FACTORS (libs/runtime/src/ring32/cross-isa.ts:
+ * The defaults are @vsim/executor's DEFAULT_EXPANSION_FACTORS (libs/executor/src/cross-isa.ts:
  * the engines' measured speed relative to the translator, whose factor 4 is the anchor; a runtime
  * test checks they agree).
  */

@@ -70,7 +70,7 @@ export type SchedulerSpec =
   | { policy: 'rtds'; params: NoParams }
   | { policy: 'credit2'; params: Credit2Params };
 
-/** The hypervisor's cost model, in cycles (format.ts COST_DEFAULTS; @vsim/runtime's HypervisorCosts). */
+/** The hypervisor's cost model, in cycles (format.ts COST_DEFAULTS; @vsim/hypervisor's HypervisorCosts). */
 export interface CostsSpec {
   exit: number;
   sbiSimple: number;

@@ -9,7 +9,9 @@
 
 import * as fs from 'fs';
 import { ScenarioIssue, formatIssues, loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
-import { SimSpec, checkVmImage, diagnoseRing32, runEmbedded } from '@vsim/runtime';
+import { SimSpec, checkVmImage, runEmbedded } from '@vsim/control';
+import { diagnoseRing32 } from '@vsim/hypervisor';
+import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { Io, processIo } from '../io';
@@ -26,6 +28,9 @@ const OPTIONS = {
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   scheduler: { type: 'string', valueName: 'INSTANCE', description: "--nats: run on this scheduler service (its registered instance name, e.g. an external one); default: vsim's own" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
+  report: { type: 'string', valueName: 'FILE', description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)' },
+  trace: { type: 'string', valueName: 'FILE', description: 'write a Chrome Trace Event JSON file (open it in Perfetto UI or chrome://tracing)' },
+  xentrace: { type: 'string', valueName: 'FILE', description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)" },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -103,7 +108,9 @@ export const runCommand: Command = {
     const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
-      if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
+      for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
+        if (options[o] !== undefined) throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
+      }
       const outputs = openOutputs(options, io);
       if (!outputs) return EX_CANTCREAT;
       try {
@@ -167,6 +174,8 @@ export const runCommand: Command = {
     summaryTo.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
     outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
     outputs.events?.write(log.toJsonLines());
+    const seen = writeOutputs({ report: options.report, trace: options.trace, xentrace: options.xentrace }, result, log.all());
+    if (seen.length > 0) summaryTo.write(`wrote ${seen.join(', ')}\n`);
     return EXIT.ok;
   },
 };

@@ -8,7 +8,7 @@
  */
 
 import { NatsBus } from '@vsim/bus';
-import { schedulerControlClient } from '@vsim/runtime';
+import { schedulerControlClient } from '@vsim/control';
 import { discover } from '@vsim/service';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';

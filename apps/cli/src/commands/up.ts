@@ -35,7 +35,8 @@ const HELP = `Usage: vsim up [OPTIONS]
 Starts a vsim cluster on this machine: its own nats-server (JetStream on, on
 127.0.0.1) and the hypervisor, the scheduler, the cpu-nodes and the gateway,
 each its own process. Once every service has registered on NATS, prints the
-NATS URL, the gateway's HTTP URL and each process's pid, then keeps running
+NATS URL, the gateway's HTTP URL and gRPC address (--gateway of the sched-*
+commands) and each process's pid, then keeps running
 until interrupted (Ctrl-C), when it stops everything. Drive it with
   vsim run --nats URL SCENARIO.yaml
 
@@ -132,13 +133,14 @@ export const upCommand: Command = {
       for (const s of services) want.set(s.registersAs!, (want.get(s.registersAs!) ?? 0) + 1);
       const deadline = Date.now() + READY_TIMEOUT_MS;
       let gatewayHttp = '';
+      let gatewayGrpc = '';
       for (const [name, n] of want) {
         for (;;) {
           const dead = children.find((c) => c.proc.exitCode !== null || c.proc.signalCode !== null);
           if (dead) throw new Error(`${dead.name} exited (code ${dead.proc.exitCode ?? dead.proc.signalCode}); see ${join(logDir, `${dead.name}.log`)}`);
           const found = await discover(bus, name, 1000);
           if (found.length >= n) {
-            if (name === 'vsim-gateway') gatewayHttp = found[0].metadata.http ?? '';
+            if (name === 'vsim-gateway') [gatewayHttp, gatewayGrpc] = [found[0].metadata.http ?? '', found[0].grpc];
             break;
           }
           if (Date.now() > deadline) throw new Error(`${name}: ${found.length} of ${n} registered after ${READY_TIMEOUT_MS / 1000} s; logs in ${logDir}`);
@@ -150,6 +152,7 @@ export const upCommand: Command = {
       const out = [
         `NATS: ${nats.url}`,
         `gateway HTTP: http://${gatewayHttp}`,
+        `gateway gRPC: ${gatewayGrpc}`,
         `logs: ${logDir}`,
         `${'nats-server'.padEnd(12)} pid ${nats.pid}`,
         ...children.map((c) => `${c.name.padEnd(12)} pid ${c.proc.pid}`),

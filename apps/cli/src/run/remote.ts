@@ -7,7 +7,7 @@ import { dirname, resolve } from 'path';
 import { Metadata, ServiceError, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import { NatsBus } from '@vsim/bus';
 import { GatewayClient } from '@vsim/proto';
-import { SimResult } from '@vsim/runtime';
+import { SimResult } from '@vsim/control';
 import { discover } from '@vsim/service';
 import { parse as parseYaml } from 'yaml';
 

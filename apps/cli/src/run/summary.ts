@@ -1,7 +1,7 @@
 // The end-of-run summary: one table row per VM, then what each VM printed, then the hash of the
 // event log (the fingerprint of the run: same scenario and seed, same hash, wherever it ran).
 
-import { SimResult, VmResult } from '@vsim/runtime';
+import { SimResult, VmResult } from '@vsim/control';
 
 const ms = (ns: number) => (ns / 1e6).toFixed(3);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -13,8 +13,8 @@
 // deadline checks; everything else is virtual time.
 
 import { Bus } from '@vsim/bus';
-import { Event, EventBatch, RunOrder, RunReport, RunResult, VcpuState, encode } from '@vsim/proto';
-import { SchedulerControl, subjects } from '@vsim/runtime';
+import { Event, EventBatch, RunOrder, RunReport, RunResult, VcpuState, encode, subjects } from '@vsim/proto';
+import { SchedulerControl } from '@vsim/control';
 
 /** What each check is about; a violation names one of these. */
 export const CHECKS = {

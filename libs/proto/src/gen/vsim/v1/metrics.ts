@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
- * Scheduling metrics of one host's loop (libs/runtime/src/scheduler/metrics.ts), carried from the
+ * Scheduling metrics of one host's loop (libs/scheduler/src/metrics.ts), carried from the
  * scheduler service to whoever ran the simulation in HostResult.metrics. All times are virtual ns.
  */
 

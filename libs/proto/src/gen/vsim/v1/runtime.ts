@@ -10,7 +10,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 /**
  * The data plane of a simulation: what the scheduler, the cpu-nodes and the hypervisor say to each
  * other over NATS while a simulation runs. Subjects (all under `vsim.<sim>.`) are listed in
- * libs/runtime/src/subjects.ts with the message each carries.
+ * libs/proto/src/subjects.ts with the message each carries.
  *
  * Virtual time is in nanoseconds (uint64, decoded as JS numbers: 2^53 ns is 104 days).
  */
@@ -279,7 +279,7 @@ export interface VirtualCpu {
   stimecmp: number;
   timerOff: boolean;
   /**
-   * Paravirtualization (libs/runtime/src/hypervisor/pv.ts): the kernel calls the hypervisor by
+   * Paravirtualization (libs/hypervisor/src/pv.ts): the kernel calls the hypervisor by
    * hypercall instead of executing privileged instructions; shared_info is the guest-physical
    * address of its shared info page (0 until registered). Numbered from 20 to leave room.
    */
@@ -352,7 +352,7 @@ export interface MemWrite {
 
 /**
  * One thing that happened in a simulation. The canonical order of a run's events is
- * (time_ns, host, source, seq): see libs/runtime/src/events.
+ * (time_ns, host, source, seq): see libs/proto/src/event-log.ts.
  */
 export interface Event {
   timeNs: number;

@@ -1,0 +1,275 @@
+// The Coordinator runs one SimSpec through a ControlPlane and a Bus, whatever is behind them: the
+// services' logic in this process (runEmbedded) or services in other processes reached over gRPC
+// (the gateway). Steps:
+//   1. OpenSimulation on the hypervisor;
+//   2. place VMs without a host (placeVms), assign hosts to cpu-nodes (assignHosts, below);
+//   3. CreateHost on each host's node, AddHost on the scheduler;
+//   4. per VM, in scenario order: CreateVm on its host's node (with the image bytes, read here, so
+//      nodes need no access to the submitter's files), RegisterVm on the hypervisor (with the heap
+//      bounds the node computed), AddVm on the scheduler;
+//   5. subscribe to vsim.<sim>.events.> and collect the EventBatches into an EventLog;
+//   6. Run on the scheduler; then wait until the events received per host equal the number the
+//      scheduler says it published (RunResult.hosts[].events), or fail after a timeout;
+//   7. summarize (the same function for every path), and CloseSimulation everywhere.
+
+import { readFileSync } from 'fs';
+import { Bus } from '@vsim/bus';
+import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
+import { SimResult, SimSpec, placeVms, summarize } from './simulation';
+import { TECHNIQUES } from '@vsim/executor';
+import { hostPolicySpec } from '@vsim/scheduler';
+import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
+
+export interface CoordinatorOptions {
+  /** Reads a VM's image by the path the spec names. Default: the local file system. */
+  readonly readImage?: (path: string) => Uint8Array;
+  /** How long to wait, after Run returned, for every published event to arrive. Default 30 s. */
+  readonly eventsTimeoutMs?: number;
+  /** Called with each batch of events as it arrives (live progress, event streaming). */
+  readonly onEvents?: (host: string, events: readonly Event[]) => void;
+  readonly log?: ControlLogger;
+  /**
+   * When the scheduler's Run returns handed over (the simulation went to another scheduler service,
+   * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
+   */
+  readonly onHandover?: () => Promise<SchedulerControl>;
+  /** Once every host, VM and action is set up, just before the scheduler's Run (e.g. to pause first). */
+  readonly beforeRun?: () => Promise<void>;
+}
+
+export interface CoordinatedRun {
+  readonly result: SimResult;
+  readonly log: EventLog;
+  /** What the scheduler's Run returned. */
+  readonly run: RunResult;
+  /** VM -> host, after placement. */
+  readonly placement: ReadonlyMap<string, string>;
+  /** Host -> cpu-node id. */
+  readonly assignment: ReadonlyMap<string, string>;
+}
+
+/**
+ * Assigns hosts to cpu-nodes round-robin: node ids sorted (plain string order), hosts in scenario
+ * order; host i goes to node i mod n. Deterministic for a given scenario and set of node ids (where
+ * a host runs never changes results, only which process does the work).
+ */
+export function assignHosts(hosts: readonly { id: string }[], nodeIds: Iterable<string>): Map<string, string> {
+  const nodes = [...nodeIds].sort();
+  if (nodes.length === 0) throw new Error('no cpu-node to run the hosts on');
+  return new Map(hosts.map((h, i) => [h.id, nodes[i % nodes.length]]));
+}
+
+/** Throws on a spec the services would reject half-way through setup. */
+export function checkSpec(spec: SimSpec): void {
+  if (spec.hosts.length === 0) throw new Error('the simulation has no host');
+  const hosts = new Set<string>();
+  for (const h of spec.hosts) {
+    checkHostId(h.id);
+    if (hosts.has(h.id)) throw new Error(`host ${h.id} is defined twice`);
+    hosts.add(h.id);
+  }
+  const vms = new Set<string>();
+  for (const vm of spec.vms) {
+    checkVmId(vm.id);
+    if (vms.has(vm.id)) throw new Error(`VM ${vm.id} is defined twice`);
+    vms.add(vm.id);
+    if (vm.host !== undefined && !hosts.has(vm.host)) throw new Error(`VM ${vm.id} names unknown host ${vm.host}`);
+    if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
+      throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
+    }
+    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi') throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
+    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1)) throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
+    if (vm.technique === 'code-patching' && vm.isa !== 'ring32') throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
+  }
+  if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0)) throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
+}
+
+/** A host's cost model as control messages carry it: '' for the defaults. */
+function costsJsonOf(h: SimSpec['hosts'][number]): string {
+  return h.costs ? JSON.stringify(h.costs) : '';
+}
+
+export class Coordinator {
+  private readonly log: ControlLogger;
+
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly bus: Bus,
+    private readonly opts: CoordinatorOptions = {},
+  ) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  async run(spec: SimSpec, sim: string): Promise<CoordinatedRun> {
+    checkSim(sim);
+    checkSpec(spec);
+    const { hypervisor, scheduler } = this.control;
+    const placement = placeVms(spec);
+    const assignment = assignHosts(spec.hosts, this.control.nodes.keys());
+    const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
+    const readImage = this.opts.readImage ?? ((path: string) => readFileSync(path));
+    const log = this.log.child({ sim });
+    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents);
+    try {
+      await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
+      for (const h of spec.hosts) {
+        await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () => nodeOf(h.id).createHost({
+          sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath, costsJson: costsJsonOf(h),
+          isa: h.isa ?? 'rv32', expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
+        }));
+        await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
+          sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+        }));
+      }
+      for (const vm of spec.vms) {
+        const host = placement.get(vm.id)!;
+        const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
+        const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () => nodeOf(host).createVm({
+          sim, host, vm: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes, image, args: [...vm.args], engine: vm.engine, technique: vm.technique ?? 'paravirt',
+          isa: vm.isa ?? 'rv32',
+        }));
+        await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
+          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,
+          costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
+        }));
+        await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
+          sim, host, vm: vm.id, vcpus: vm.vcpus, schedJson: JSON.stringify(vm.sched),
+          // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
+          onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+        }));
+      }
+      for (const [i, a] of (spec.actions ?? []).entries()) {
+        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () => scheduler.addAction({
+          sim, atNs: a.at, kind: a.kind,
+          vm: 'vm' in a ? a.vm : '',
+          host: a.kind === 'killHost' ? a.host : '',
+          paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
+          policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+        }));
+      }
+      log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
+      await collector.start();
+      await this.opts.beforeRun?.();
+      let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
+      while (run.handedOver) {
+        const adopt = this.opts.onHandover;
+        if (!adopt) throw new Error('the scheduler handed the simulation over, but no other scheduler adopts it');
+        const next = await step('waiting for the scheduler that adopts the simulation', adopt);
+        this.adopters.push(next);
+        run = await step('Run on the adopting scheduler', () => next.run({ sim, endNs: spec.durationNs }));
+      }
+      await collector.waitFor(run, this.opts.eventsTimeoutMs ?? 30_000);
+      const { result } = summarize(spec, placement, run.hosts, collector.events);
+      log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done');
+      return { result, log: collector.events, run, placement, assignment };
+    } finally {
+      collector.stop();
+      await this.closeEverywhere(sim, log);
+    }
+  }
+
+  /** CloseSimulation on every service; failures are logged, never thrown (the run's outcome stands). */
+  /** Schedulers that adopted the simulation from the first one, in order. */
+  private readonly adopters: SchedulerControl[] = [];
+
+  private async closeEverywhere(sim: string, log: ControlLogger): Promise<void> {
+    const targets: [string, () => Promise<unknown>][] = [
+      ['scheduler', () => this.control.scheduler.closeSimulation({ sim })],
+      ...this.adopters.map((s, i): [string, () => Promise<unknown>] => [`adopting scheduler ${i + 1}`, () => s.closeSimulation({ sim })]),
+      ...[...this.control.nodes].map(([id, n]): [string, () => Promise<unknown>] => [`node ${id}`, () => n.closeSimulation({ sim })]),
+      ['hypervisor', () => this.control.hypervisor.closeSimulation({ sim })],
+    ];
+    const outcomes = await Promise.allSettled(targets.map(([, f]) => f()));
+    outcomes.forEach((o, i) => {
+      if (o.status === 'rejected') log.warn({ err: o.reason, target: targets[i][0] }, 'CloseSimulation failed');
+    });
+  }
+}
+
+/** Runs one setup step, naming it in the error if it fails. */
+async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    const e = new Error(`${what}: ${(err as Error).message}`, { cause: err });
+    throw e;
+  }
+}
+
+/** Collects a simulation's EventBatches and counts them per host. */
+class EventCollector {
+  readonly events = new EventLog();
+  private readonly received = new Map<string, number>();
+  private sub: { unsubscribe(): void } | undefined;
+  private wake: (() => void) | undefined;
+  private bad = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly sim: string,
+    hosts: readonly string[],
+    private readonly log: ControlLogger,
+    private readonly onEvents?: (host: string, events: readonly Event[]) => void,
+  ) {
+    for (const h of hosts) this.received.set(h, 0);
+  }
+
+  /** Subscribes, and makes sure the server knows of the subscription before Run publishes anything. */
+  async start(): Promise<void> {
+    const prefix = `vsim.${this.sim}.events.`;
+    this.sub = this.bus.subscribe(subjects.allEvents(this.sim), (data, meta) => {
+      const host = meta.subject.slice(prefix.length);
+      let batch: EventBatch;
+      try {
+        batch = EventBatch.decode(data);
+      } catch (err) {
+        this.bad++;
+        this.log.warn({ subject: meta.subject, err }, 'undecodable EventBatch ignored');
+        return;
+      }
+      const n = this.received.get(host);
+      if (n === undefined || batch.host !== host || batch.sim !== this.sim) {
+        this.bad++;
+        this.log.warn({ subject: meta.subject, batchHost: batch.host, batchSim: batch.sim }, 'EventBatch for another host or simulation ignored');
+        return;
+      }
+      this.events.add(batch.events);
+      this.received.set(host, n + batch.events.length);
+      this.onEvents?.(host, batch.events);
+      this.wake?.();
+    });
+    await this.bus.flush();
+  }
+
+  /** Resolves once every host's count matches what the scheduler published; rejects on timeout. */
+  async waitFor(run: RunResult, timeoutMs: number): Promise<void> {
+    const expected = new Map(run.hosts.map((h) => [h.host, h.events]));
+    const missing = () => [...this.received].filter(([h, n]) => n !== (expected.get(h) ?? 0));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const off = missing();
+      if (off.length === 0) return;
+      const over = off.find(([h, n]) => n > (expected.get(h) ?? 0));
+      const left = deadline - Date.now();
+      if (over || left <= 0) {
+        const what = off.map(([h, n]) => `host ${h}: ${n} of ${expected.get(h) ?? 0}`).join(', ');
+        throw new Error(over
+          ? `received more events than the scheduler published (${what}): something else publishes on vsim.${this.sim}.events`
+          : `events missing ${timeoutMs} ms after the run ended (${what}; ${this.bad} unusable batches)`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+  }
+}

@@ -1,0 +1,132 @@
+// CpuNodeControl's logic: one CpuNodeService per simulation this node takes part in (created by the
+// first CreateHost of that simulation), each serving vsim.<sim>.host.<host>.run for its hosts.
+
+import { Bus } from '@vsim/bus';
+import { isEngineName } from '@vsim/isa';
+import { TECHNIQUES, Technique, GUEST_ISAS as ISAS, IsaName, makeExpansionFactors, CpuNodeService } from '@vsim/executor';
+import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '@vsim/hypervisor';
+import {
+  ControlImplOptions, ControlLogger, CpuNodeControl, addCounters, checkCount, checkHostId, checkSim, checkVmId, exists, invalid,
+  notFound, silentLogger,
+} from './control-plane';
+
+/** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
+export const MAX_VM_MEMORY_BYTES = 1 << 30;
+export const MAX_PCPUS = 256;
+export const MAX_VCPUS = 256;
+
+export interface CpuNodeControlOptions extends ControlImplOptions {
+  /** The node id the coordinator assigns hosts by. */
+  readonly nodeId: string;
+  readonly costs?: HypervisorCosts;
+}
+
+export class CpuNodeControlImpl implements CpuNodeControl {
+  private readonly sims = new Map<string, CpuNodeService>();
+  private readonly log: ControlLogger;
+  private readonly closed: Record<string, number> = {
+    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, simulationsClosed: 0,
+  };
+
+  constructor(private readonly bus: Bus, private readonly opts: CpuNodeControlOptions) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  get nodeId(): string {
+    return this.opts.nodeId;
+  }
+
+  async createHost(req: CreateHostRequest): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const host = checkHostId(req.host);
+    checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
+    if (!(req.clockHz > 0)) throw invalid(`host ${host}: clock_hz must be > 0`);
+    if (!(req.quantumNs > 0)) throw invalid(`host ${host}: quantum_ns must be > 0`);
+    if (req.trapPath !== 'split' && req.trapPath !== 'remote') throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
+    let costs: HypervisorCosts;
+    try {
+      costs = costsFromJson(req.costsJson);
+    } catch (err) {
+      throw invalid(`host ${host}: ${(err as Error).message}`);
+    }
+    const isa = (req.isa || 'rv32') as IsaName;
+    if (!ISAS.includes(isa)) throw invalid(`host ${host}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
+    let expansion;
+    try {
+      expansion = makeExpansionFactors(req.expansionJson ? JSON.parse(req.expansionJson) as object : {});
+    } catch (err) {
+      throw invalid(`host ${host}: expansion_json: ${(err as Error).message}`);
+    }
+    let svc = this.sims.get(sim);
+    if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
+    if (!svc) {
+      const log = this.log.child({ sim });
+      svc = new CpuNodeService(this.bus, sim, this.nodeId, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
+        onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+      });
+      this.sims.set(sim, svc);
+    }
+    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion }, req.costsJson === '' ? undefined : costs);
+    this.closed.hostsCreated++;
+    this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
+    await this.bus.flush(); // the run subject is served before anyone sends orders to it
+    return {};
+  }
+
+  async createVm(req: CreateVmRequest): Promise<CreateVmReply> {
+    const sim = checkSim(req.sim);
+    const svc = this.sims.get(sim);
+    if (!svc) throw notFound(`simulation ${sim} has no host on node ${this.nodeId} (call CreateHost first)`);
+    const exec = svc.host(req.host);
+    if (!exec) throw notFound(`node ${this.nodeId} does not simulate host ${JSON.stringify(req.host)} of simulation ${sim}`);
+    const id = checkVmId(req.vm);
+    if (exec.vms.has(id)) throw exists(`VM ${id} already exists on host ${req.host}`);
+    if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
+    if (!isEngineName(req.engine)) throw invalid(`VM ${id}: unknown engine ${JSON.stringify(req.engine)}`);
+    const technique = (req.technique || 'paravirt') as Technique;
+    if (!TECHNIQUES.includes(technique)) throw invalid(`VM ${id}: technique ${JSON.stringify(req.technique)} is not implemented (${TECHNIQUES.join(', ')})`);
+    const isa = (req.isa || 'rv32') as IsaName;
+    if (!ISAS.includes(isa)) throw invalid(`VM ${id}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
+    checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
+    checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
+    if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
+    let inst;
+    try {
+      inst = svc.createVm(req.host, {
+        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine, technique, isa,
+      });
+    } catch (err) {
+      // A bad ELF, a layout that does not fit in memory, an SMP Linux program, ...
+      throw invalid(`VM ${id}: ${(err as Error).message}`);
+    }
+    this.closed.vmsCreated++;
+    this.log.info({ sim, host: req.host, vm: id, kind: req.kind, engine: req.engine, imageBytes: req.image.length }, 'VM created');
+    return { brkStart: inst.brkStart, brkMax: inst.brkMax };
+  }
+
+  async closeSimulation(req: SimulationRef): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const svc = this.sims.get(sim);
+    if (!svc) return {};
+    svc.stop();
+    this.sims.delete(sim);
+    addCounters(this.closed, svc.stats);
+    this.closed.simulationsClosed++;
+    this.log.info({ sim, ...svc.stats }, 'simulation closed');
+    return {};
+  }
+
+  async status(): Promise<ServiceStatus> {
+    const counters = { ...this.closed };
+    for (const svc of this.sims.values()) addCounters(counters, svc.stats);
+    return {
+      service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(), counters,
+    };
+  }
+
+  closeAll(): void {
+    for (const sim of [...this.sims.keys()]) void this.closeSimulation({ sim });
+  }
+}

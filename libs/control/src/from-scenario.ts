@@ -1,0 +1,42 @@
+// A validated scenario (@vsim/scenario's normalised form) as the runtime's SimSpec: the one
+// mapping both `vsim run` and the gateway use.
+
+import type { Scenario } from '@vsim/scenario';
+import { SimSpec } from './simulation';
+import { SimAction } from '@vsim/scheduler';
+import { makeHypervisorCosts } from '@vsim/hypervisor';
+import { Technique, makeExpansionFactors } from '@vsim/executor';
+
+export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec {
+  return {
+    name: s.name,
+    seed: seedOverride ?? s.seed,
+    durationNs: s.duration,
+    trapPath: s.trapPath,
+    scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
+    hosts: s.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, clockHz: h.clock, quantumNs: h.quantum, costs: makeHypervisorCosts(h.costs),
+      isa: h.isa, expansion: makeExpansionFactors(h.expansion),
+      pools: h.pools.map((p) => ({ id: p.id, pcpus: [...p.pcpus], scheduler: { policy: p.scheduler.policy, params: { ...p.scheduler.params } } })),
+    })),
+    vms: s.vms.map((v) => ({
+      id: v.id, host: v.host ?? undefined, vcpus: v.vcpus, memoryBytes: v.memory, image: v.image, args: [...v.args],
+      kind: v.kind, engine: v.engine, sched: { ...v.sched },
+      // The runtime refuses (checkSpec) the techniques it does not implement yet, naming them.
+      technique: v.technique as Technique,
+      isa: v.isa,
+    })),
+    actions: s.actions.map((a): SimAction => {
+      switch (a.kind) {
+        case 'pause':
+        case 'unpause':
+          return { kind: a.kind, at: a.at, vm: a.vm };
+        case 'set':
+          return { kind: 'set', at: a.at, vm: a.vm, params: { ...a.params } };
+        case 'swapScheduler':
+          return { kind: 'swapScheduler', at: a.at, scheduler: { policy: a.scheduler.policy, params: { ...a.scheduler.params } } };
+        case 'killHost':
+          return { kind: 'killHost', at: a.at, host: a.host };
+      }
+    }),
+  };
+}

@@ -1,0 +1,92 @@
+// HypervisorControl's logic: one HypervisorService (the trap responder on vsim.<sim>.hv.trap) per
+// open simulation, on the Bus this process was given.
+
+import { Bus } from '@vsim/bus';
+import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson, HypervisorService } from '@vsim/hypervisor';
+import {
+  ControlImplOptions, ControlLogger, HypervisorControl, addCounters, checkSim, checkVmId, exists, invalid, precondition,
+  silentLogger,
+} from './control-plane';
+
+export interface HypervisorControlOptions extends ControlImplOptions {
+  readonly costs?: HypervisorCosts;
+}
+
+export class HypervisorControlImpl implements HypervisorControl {
+  private readonly sims = new Map<string, HypervisorService>();
+  private readonly log: ControlLogger;
+  /** Counters of closed simulations (live ones are added on Status). */
+  private readonly closed: Record<string, number> = { simulationsOpened: 0, simulationsClosed: 0, vmsRegistered: 0, traps: 0, badMessages: 0 };
+
+  constructor(private readonly bus: Bus, private readonly opts: HypervisorControlOptions = {}) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  async openSimulation(req: SimulationRef): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    if (this.sims.has(sim)) return {}; // idempotent: a retried Open must not fail
+    const log = this.log.child({ sim });
+    const svc = new HypervisorService(this.bus, sim, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
+      onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+    });
+    svc.start();
+    this.sims.set(sim, svc);
+    this.closed.simulationsOpened++;
+    // The subscription must have reached the NATS server before callers send traps to it
+    // (otherwise an early request from another connection finds no responder).
+    await this.bus.flush();
+    log.info({ subject: `vsim.${sim}.hv.trap` }, 'simulation opened');
+    return {};
+  }
+
+  async registerVm(req: RegisterVmRequest): Promise<Ack> {
+    const svc = this.open(req.sim);
+    const id = checkVmId(req.vm);
+    if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
+    if (req.brkMax < req.brkStart) throw invalid(`VM ${id}: brk_max ${req.brkMax} is below brk_start ${req.brkStart}`);
+    if (svc.vm(id)) throw exists(`VM ${id} is already registered in simulation ${req.sim}`);
+    let costs: HypervisorCosts | undefined;
+    try {
+      costs = req.costsJson === '' ? undefined : costsFromJson(req.costsJson);
+    } catch (err) {
+      throw invalid(`VM ${id}: ${(err as Error).message}`);
+    }
+    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs });
+    this.closed.vmsRegistered++;
+    this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
+    return {};
+  }
+
+  async closeSimulation(req: SimulationRef): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const svc = this.sims.get(sim);
+    if (!svc) return {}; // idempotent: closing twice (or after a failed setup) is fine
+    svc.stop();
+    this.sims.delete(sim);
+    addCounters(this.closed, svc.stats);
+    this.closed.simulationsClosed++;
+    this.log.info({ sim, traps: svc.stats.traps, badMessages: svc.stats.badMessages }, 'simulation closed');
+    return {};
+  }
+
+  async status(): Promise<ServiceStatus> {
+    const counters = { ...this.closed };
+    for (const svc of this.sims.values()) addCounters(counters, svc.stats);
+    return {
+      service: 'vsim-hypervisor', instance: this.opts.instance ?? 'hypervisor', version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(), counters,
+    };
+  }
+
+  /** Stops answering traps of every simulation (process shutdown). */
+  closeAll(): void {
+    for (const sim of [...this.sims.keys()]) void this.closeSimulation({ sim });
+  }
+
+  private open(sim: string): HypervisorService {
+    const svc = this.sims.get(checkSim(sim));
+    if (!svc) throw precondition(`simulation ${sim} is not open on this hypervisor (call OpenSimulation first)`);
+    return svc;
+  }
+}

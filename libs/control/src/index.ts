@@ -1,0 +1,30 @@
+// @vsim/control: the control plane of a simulation (architecture §8, §9). The Coordinator
+// (coordinator.ts) sets a simulation up through the three services' control APIs (control.proto),
+// runs it and collects the merged event log and the results (simulation.ts). The same interfaces
+// (control-plane.ts) are served by the services' control logic (*-control.ts), called directly in
+// one process (embedded.ts: `vsim run`) or over gRPC (grpc-adapters.ts) across processes.
+
+export { ControlError, ControlStatus, isControlError, silentLogger } from './control-plane';
+export type {
+  ControlImplOptions, ControlLogger, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl,
+} from './control-plane';
+export { HypervisorControlImpl } from './hypervisor-control';
+export type { HypervisorControlOptions } from './hypervisor-control';
+export { CpuNodeControlImpl, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
+export type { CpuNodeControlOptions } from './cpu-node-control';
+export { SchedulerControlImpl } from './scheduler-control';
+export {
+  cpuNodeControlClient, cpuNodeControlServer, grpcControlPlane, hypervisorControlClient, hypervisorControlServer, schedulerControlClient,
+  schedulerControlServer,
+} from './grpc-adapters';
+export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
+export { Coordinator } from './coordinator';
+export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
+export { summarize } from './simulation';
+export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
+export { runEmbedded } from './embedded';
+export type { EmbeddedOptions } from './embedded';
+export { simSpecFromScenario } from './from-scenario';
+export { checkVmImage } from './image-check';
+export type { ImageVm } from './image-check';
+export { HostEnds } from './host-ends';

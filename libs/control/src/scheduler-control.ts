@@ -1,0 +1,306 @@
+// SchedulerControl's logic: one SchedulerService per simulation (created by its first AddHost),
+// which drives each of its hosts' loops over the bus when Run is called.
+
+import { status } from '@grpc/grpc-js';
+import { Bus } from '@vsim/bus';
+import {
+  Ack, AddActionRequest, AddHostRequest, AddVmRequest, AdoptRequest, HandoverState, HostHandover as HostHandoverMsg, HostResult, RunRequest,
+  RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest,
+} from '@vsim/proto';
+import {
+  HostLoopResult, LoopState, PlainLoopAction, VcpuStats, HostHandover, NotFoundError, SchedulerService, SimAction, PcpuStats,
+  newVcpuCounters, schedMetricsOf,
+} from '@vsim/scheduler';
+import {
+  ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
+  invalid, notFound, parseJsonObject, precondition, silentLogger,
+} from './control-plane';
+import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
+
+interface SimState {
+  readonly svc: SchedulerService;
+  readonly vms: Set<string>;
+  running: boolean;
+  /** Its loops were handed to another service (it may be adopted back, e.g. when that one refused). */
+  handedOver?: boolean;
+}
+
+export class SchedulerControlImpl implements SchedulerControl {
+  private readonly sims = new Map<string, SimState>();
+  private readonly log: ControlLogger;
+  private readonly counters: Record<string, number> = { hostsAdded: 0, vmsAdded: 0, runs: 0, runsFailed: 0, iterations: 0, eventsPublished: 0, simulationsClosed: 0 };
+
+  constructor(private readonly bus: Bus, private readonly opts: ControlImplOptions = {}) {
+    this.log = opts.log ?? silentLogger;
+  }
+
+  async addHost(req: AddHostRequest): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const host = checkHostId(req.host);
+    checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    let st = this.sims.get(sim);
+    if (st?.running) throw precondition(`simulation ${sim} is running: hosts cannot be added now`);
+    if (st?.svc.hosts().includes(host)) throw exists(`the scheduler already drives host ${host} of simulation ${sim}`);
+    const fresh = !st;
+    st ??= { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    try {
+      st.svc.addHost(host, req.pcpus, { policy: req.policy, params });
+    } catch (err) {
+      throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
+    }
+    if (fresh) this.sims.set(sim, st);
+    this.counters.hostsAdded++;
+    this.log.info({ sim, host, policy: req.policy }, 'host added');
+    return {};
+  }
+
+  async addVm(req: AddVmRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    if (!st.svc.hosts().includes(req.host)) throw notFound(`the scheduler does not drive host ${JSON.stringify(req.host)} of simulation ${req.sim}`);
+    const id = checkVmId(req.vm);
+    if (st.vms.has(id)) throw exists(`VM ${id} is already scheduled in simulation ${req.sim}`);
+    checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
+    const sched = parseJsonObject('sched_json', req.schedJson);
+    if (st.running) throw precondition(`simulation ${req.sim} is running: VMs cannot be added now`);
+    if (req.onlineVcpus > req.vcpus) throw invalid(`VM ${id}: online_vcpus ${req.onlineVcpus} exceeds its ${req.vcpus} vCPUs`);
+    st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched, online: req.onlineVcpus || undefined });
+    st.vms.add(id);
+    this.counters.vmsAdded++;
+    return {};
+  }
+
+  async addAction(req: AddActionRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    if (st.running) throw precondition(`simulation ${req.sim} is running: actions cannot be added now`);
+    if (!Number.isSafeInteger(req.atNs) || req.atNs < 0) throw invalid(`at_ns must be a non-negative integer, got ${req.atNs}`);
+    const at = req.atNs;
+    let action: SimAction;
+    switch (req.kind) {
+      case 'pause':
+      case 'unpause':
+        action = { kind: req.kind, at, vm: req.vm };
+        break;
+      case 'set':
+        action = { kind: 'set', at, vm: req.vm, params: parseJsonObject('params_json', req.paramsJson) };
+        break;
+      case 'swapScheduler':
+        action = { kind: 'swapScheduler', at, scheduler: { policy: req.policy, params: parseJsonObject('params_json', req.paramsJson) } };
+        break;
+      case 'killHost':
+        action = { kind: 'killHost', at, host: req.host };
+        break;
+      default:
+        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost)`);
+    }
+    try {
+      st.svc.addAction(action);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
+    return {};
+  }
+
+  /** Drives every host to end_ns. A simulation runs once at a time; a later Run continues it. */
+  async run(req: RunRequest): Promise<RunResult> {
+    const st = this.state(req.sim);
+    if (st.running) throw precondition(`simulation ${req.sim} is already running`);
+    if (!(Number.isSafeInteger(req.endNs) && req.endNs > 0)) throw invalid(`end_ns must be > 0, got ${req.endNs}`);
+    st.running = true;
+    this.counters.runs++;
+    const started = Date.now();
+    this.log.info({ sim: req.sim, endNs: req.endNs, hosts: st.svc.hosts() }, 'run started');
+    try {
+      const loops = await st.svc.runAll(req.endNs);
+      const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
+      for (const h of hosts) this.counters.iterations += h.iterations;
+      this.log.info({ sim: req.sim, wallMs: Date.now() - started, hosts: hosts.map((h) => ({ host: h.host, endNs: h.endNs, iterations: h.iterations, events: h.events })) }, 'run done');
+      return { hosts, handedOver: loops.some((l) => l.handedOver === true) };
+    } catch (err) {
+      this.counters.runsFailed++;
+      this.log.error({ sim: req.sim, err }, 'run failed');
+      throw new ControlError(status.ABORTED, `simulation ${req.sim}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      st.running = false;
+    }
+  }
+
+  async pause(req: SimulationRef): Promise<Ack> {
+    this.state(req.sim).svc.pause();
+    this.log.info({ sim: req.sim }, 'paused');
+    return {};
+  }
+
+  async resume(req: SimulationRef): Promise<Ack> {
+    this.state(req.sim).svc.resume();
+    this.log.info({ sim: req.sim }, 'resumed');
+    return {};
+  }
+
+  async setSchedParams(req: SetSchedParamsRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    if (Object.keys(params).length === 0) throw invalid('params_json names no parameter to set');
+    this.runTime(() => (req.vm === ''
+      ? st.svc.setSchedulerParams(params, req.policy)
+      : st.svc.setVmParams(checkVmId(req.vm), params, req.policy)));
+    this.counters.paramsSet = (this.counters.paramsSet ?? 0) + 1;
+    this.log.info({ sim: req.sim, vm: req.vm || undefined, params, policy: req.policy || undefined }, 'scheduling parameters set');
+    return {};
+  }
+
+  async getSchedParams(req: SimulationRef): Promise<SchedParams> {
+    const p = this.state(req.sim).svc.schedParams();
+    return {
+      hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, paramsJson: JSON.stringify(h.params), nowNs: h.nowNs })),
+      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, paramsJson: JSON.stringify(v.params) })),
+    };
+  }
+
+  async swapScheduler(req: SwapSchedulerRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    const params = parseJsonObject('params_json', req.paramsJson);
+    this.runTime(() => st.svc.swapNow({ policy: req.policy, params }));
+    this.counters.swaps = (this.counters.swaps ?? 0) + 1;
+    this.log.info({ sim: req.sim, policy: req.policy, params }, 'scheduler swap requested');
+    return {};
+  }
+
+  /** Stops the simulation's loops at their next boundary and returns their state (the pending Run returns handed_over). */
+  async handover(req: SimulationRef): Promise<HandoverState> {
+    const st = this.state(req.sim);
+    const hosts = await st.svc.handover();
+    st.handedOver = true;
+    this.counters.handedOver = (this.counters.handedOver ?? 0) + 1;
+    this.log.info({ sim: req.sim, hosts: hosts.map((h) => ({ host: h.host, nowNs: h.state.nowNs, seq: h.state.seq })) }, 'simulation handed over');
+    return { sim: req.sim, hosts: hosts.map((h) => hostHandoverOf(req.sim, h)) };
+  }
+
+  /** Takes over hosts another scheduler service handed over; the next Run continues them. */
+  async adopt(req: AdoptRequest): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const had = this.sims.get(sim);
+    if (had && !(had.handedOver && !had.running)) throw exists(`simulation ${sim} is already on this scheduler`);
+    if (!req.state || req.state.hosts.length === 0) throw invalid('state names no host to adopt');
+    const params = parseJsonObject('params_json', req.paramsJson);
+    const st: SimState = { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    const hosts = req.state.hosts.map((h) => {
+      checkHostId(h.host);
+      checkCount(`host ${h.host}: pcpus`, h.pcpus, MAX_PCPUS);
+      return hostHandoverFrom(h);
+    });
+    this.runTime(() => st.svc.adopt(hosts, { policy: req.policy, params }));
+    for (const h of hosts) for (const v of h.state.vcpus) st.vms.add(v.vm);
+    this.sims.set(sim, st);
+    this.counters.adopted = (this.counters.adopted ?? 0) + 1;
+    this.log.info({ sim, policy: req.policy, hosts: hosts.map((h) => h.host) }, 'simulation adopted');
+    return {};
+  }
+
+  /** A run-time call: bad values are INVALID_ARGUMENT, unknown VMs NOT_FOUND. */
+  private runTime(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof NotFoundError) throw notFound(err.message);
+      if (err instanceof RangeError) throw invalid(err.message);
+      throw err;
+    }
+  }
+
+  async closeSimulation(req: SimulationRef): Promise<Ack> {
+    const sim = checkSim(req.sim);
+    const st = this.sims.get(sim);
+    if (!st) return {};
+    // A running loop finishes its current order and fails on the next one (the node is gone too).
+    this.closedPublished += st.svc.hosts().reduce((a, h) => a + st.svc.publishedEvents(h), 0);
+    this.sims.delete(sim);
+    this.counters.simulationsClosed++;
+    this.log.info({ sim }, 'simulation closed');
+    return {};
+  }
+
+  async status(): Promise<ServiceStatus> {
+    return {
+      service: 'vsim-scheduler', instance: this.opts.instance ?? 'scheduler', version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(),
+      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished },
+    };
+  }
+
+  private closedPublished = 0;
+
+  private livePublished(): number {
+    let n = 0;
+    for (const st of this.sims.values()) for (const h of st.svc.hosts()) n += st.svc.publishedEvents(h);
+    return n;
+  }
+
+  private state(sim: string): SimState {
+    const st = this.sims.get(checkSim(sim));
+    if (!st) throw notFound(`simulation ${sim} has no host on this scheduler (call AddHost first)`);
+    return st;
+  }
+}
+
+/** A handed-over host as HostHandover (control.proto): vsim's own figures travel as JSON. */
+export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
+  const s = h.state;
+  return {
+    host: h.host, pcpus: h.pcpus, nowNs: s.nowNs, seq: s.seq, eventSeq: s.eventSeq, eventsPublished: h.eventsPublished,
+    vcpus: s.vcpus.map((v) => ({
+      vm: v.vm, vcpu: v.vcpu, state: v.stats.state, wakeNs: v.wakeNs, paused: v.paused, paramsJson: JSON.stringify(v.params),
+      runningNs: v.stats.runningNs, waitingNs: v.stats.waitingNs, blockedNs: v.stats.blockedNs, instructions: v.stats.instructions,
+      statsJson: JSON.stringify({ stats: v.stats, marks: v.marks }),
+    })),
+    actions: s.actions.map((a) => ({
+      sim, atNs: a.at, kind: a.kind, vm: 'vm' in a ? a.vm : '', host: a.kind === 'killHost' ? h.host : '',
+      paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '', policy: a.kind === 'swapScheduler' ? a.policy : '',
+    })),
+    loopJson: JSON.stringify({ pcpus: s.pcpus, segments: s.segments }),
+  };
+}
+
+/** HostHandover (control.proto) back to a host's state; another implementation's JSON may be absent. */
+export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
+  const json = (field: string, text: string): Record<string, unknown> => (text === '' ? {} : parseJsonObject(field, text));
+  const vcpus = m.vcpus.map((v) => {
+    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as { stats?: Partial<VcpuStats>; marks?: LoopState['vcpus'][number]['marks'] };
+    const stats: VcpuStats = {
+      ...newVcpuCounters(), ...extra.stats,
+      runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions, state: v.state,
+    };
+    return {
+      vm: checkVmId(v.vm), vcpu: v.vcpu, wakeNs: v.wakeNs, paused: v.paused, params: json(`vcpus[${v.vm}/${v.vcpu}].params_json`, v.paramsJson), stats,
+      marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
+    };
+  });
+  const actions = m.actions.map((a): PlainLoopAction => {
+    const params = json('actions[].params_json', a.paramsJson);
+    switch (a.kind) {
+      case 'pause': case 'unpause': return { kind: a.kind, at: a.atNs, vm: a.vm };
+      case 'set': return { kind: 'set', at: a.atNs, vm: a.vm, params };
+      case 'setScheduler': return { kind: 'setScheduler', at: a.atNs, params };
+      case 'swapScheduler': return { kind: 'swapScheduler', at: a.atNs, policy: a.policy, params };
+      case 'killHost': return { kind: 'killHost', at: a.atNs };
+      default: throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
+    }
+  });
+  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
+  return {
+    host: m.host, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
+    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
+  };
+}
+
+/** A host loop's outcome as the RunResult carries it; `events` is what the loop published. */
+export function hostResultOf(l: HostLoopResult, events: number): HostResult {
+  const vcpus = [...l.vcpus].map(([key, s]) => {
+    const slash = key.lastIndexOf('/');
+    return {
+      vm: key.slice(0, slash), vcpu: Number(key.slice(slash + 1)), state: s.state,
+      runningNs: s.runningNs, waitingNs: s.waitingNs, blockedNs: s.blockedNs, instructions: s.instructions,
+    };
+  });
+  return { host: l.host, endNs: l.endNs, iterations: l.iterations, vcpus, events, metrics: schedMetricsOf(l.vcpus, l.pcpus) };
+}

@@ -1,0 +1,24 @@
+// @vsim/scheduler: scheduling (architecture §4). The policies mirror Xen's (round-robin, Credit,
+// Credit2, SEDF, RTDS, cpupools); a HostLoop (host-loop.ts) drives one host: it sends the host a run
+// order, accounts the report, asks the policy for the next decision, and records metrics
+// (metrics.ts). SchedulerService (service.ts) runs the loops of a simulation over the bus.
+
+// The policies and the interface they implement.
+export type { Decision, SchedTrace, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
+export { RoundRobinPolicy } from './round-robin';
+export { CreditPolicy, CSCHED_DEFAULT_WEIGHT } from './credit';
+export type { CreditOptions } from './credit';
+export { Credit2Policy } from './credit2';
+export type { Credit2Options } from './credit2';
+export { SedfPolicy, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS } from './sedf';
+export { RtdsPolicy, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS } from './rtds';
+export { hostPolicySpec } from './cpupool';
+export type { HostPoolSpec } from './cpupool';
+// One host's loop, a simulation's loops, and what they measure.
+export { HostLoop } from './host-loop';
+export type { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from './host-loop';
+export { NotFoundError, SchedulerService, makePolicy } from './service';
+export type { HostHandover, PolicySpec, SimAction } from './service';
+export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
+export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
+export { placeVmsOnHosts } from './placement';

@@ -1,0 +1,297 @@
+// The scheduler service: it owns the run queues and drives each of its hosts' loops, talking to
+// the cpu-nodes only through run orders on the bus. Another implementation of the same protocol
+// can replace it without the other services changing.
+
+import { Bus } from '@vsim/bus';
+import { EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
+import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
+import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
+import { RoundRobinPolicy } from './round-robin';
+import { CreditPolicy } from './credit';
+import { SedfPolicy } from './sedf';
+import { RtdsPolicy } from './rtds';
+import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
+import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpupool';
+
+/** A run order may take long in wall time (a slice of a busy guest): be generous. */
+export const RUN_ORDER_TIMEOUT_MS = 120_000;
+
+/** At most this many events per EventBatch message (an event encodes to ~40-100 bytes). */
+export const MAX_EVENTS_PER_BATCH = 1000;
+
+export interface PolicySpec {
+  readonly policy: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
+  switch (spec.policy) {
+    case 'round-robin': {
+      const slice = spec.params.timeslice;
+      return new RoundRobinPolicy(pcpus, typeof slice === 'number' ? slice : undefined);
+    }
+    case 'credit': {
+      // Scenario params {tslice, ratelimit, accounting}; `boost: false` is a vsim extension.
+      const p = spec.params;
+      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
+      const acc = p.accounting;
+      if (acc !== undefined && acc !== 'precise' && acc !== 'tick') throw new RangeError(`credit: accounting must be 'precise' or 'tick', got ${String(acc)}`);
+      return new CreditPolicy(pcpus, {
+        tslice: num('tslice'), ratelimit: num('ratelimit'), accounting: acc,
+        boost: typeof p.boost === 'boolean' ? p.boost : undefined,
+      });
+    }
+    case 'sedf':
+      // No scheduler-wide params: slice, period and extra are per VM (VmSchedParams).
+      return new SedfPolicy(pcpus);
+    case 'rtds':
+      // No scheduler-wide params: budget, period and extratime are per VM (VmSchedParams).
+      return new RtdsPolicy(pcpus);
+    case 'credit2': {
+      // Scenario params {ratelimit, runqueue, groupSize, maxCpusPerRunqueue} (credit2.ts).
+      const p = spec.params;
+      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
+      const rq = p.runqueue;
+      if (rq !== undefined && !CREDIT2_RUNQUEUES.includes(rq as Credit2Runqueue)) throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(rq)}`);
+      return new Credit2Policy(pcpus, {
+        ratelimit: num('ratelimit'), runqueue: rq as Credit2Runqueue | undefined, groupSize: num('groupSize'), maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
+      });
+    }
+    case CPUPOOLS_POLICY: {
+      // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
+      const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
+      if (!p.default || !Array.isArray(p.pools)) throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
+      const def = p.default;
+      return new CpupoolPolicy(pcpus, p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })), (n) => makePolicy(def, n));
+    }
+    default:
+      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds, credit2)`);
+  }
+}
+
+/** A scenario's timed action, as the scheduler receives it. */
+export type SimAction =
+  | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
+  | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
+  | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
+
+/** One host as handed over between scheduler services. */
+export interface HostHandover {
+  readonly host: string;
+  readonly pcpus: number;
+  /** Events published on vsim.<sim>.events.<host> so far. */
+  readonly eventsPublished: number;
+  readonly state: LoopState;
+}
+
+/**
+ * The scheduler that decides for a VM (with its parameters) or, without, for the host's default
+ * pool: on a host split into cpupools, the policy of the VM's pool, as `xl sched-*` sees it.
+ */
+export function schedulerOf(spec: PolicySpec, vmParams?: VmSchedParams): string {
+  if (spec.policy !== CPUPOOLS_POLICY) return spec.policy;
+  const p = spec.params as { default?: PolicySpec; pools?: readonly { id: string; scheduler: PolicySpec }[] };
+  const pool = typeof vmParams?.pool === 'string' ? vmParams.pool : DEFAULT_POOL;
+  const named = pool === DEFAULT_POOL ? p.default : p.pools?.find((x) => x.id === pool)?.scheduler;
+  return named?.policy ?? spec.policy;
+}
+
+/** A run-time call named a VM or host the scheduler does not know. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export class SchedulerService {
+  private readonly loops = new Map<string, HostLoop>();
+  private readonly pcpus = new Map<string, number>();
+  private readonly hostOfVm = new Map<string, string>();
+  private readonly published = new Map<string, number>();
+
+  constructor(private readonly bus: Bus, readonly sim: string) {}
+
+  /** Control: take charge of a host. */
+  addHost(host: string, pcpus: number, policy: PolicySpec): void {
+    const loop = new HostLoop(this.sim, host, pcpus, makePolicy(policy, pcpus),
+      async (order) => {
+        const reply = await this.bus.request(subjects.hostRun(this.sim, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
+        return RunReport.decode(reply);
+      },
+      (events) => {
+        // Batches stay far below NATS's default 1 MiB max_payload however busy an iteration was.
+        for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
+          const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
+          this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: chunk }));
+          this.published.set(host, (this.published.get(host) ?? 0) + chunk.length);
+        }
+      },
+      policy.params,
+    );
+    this.loops.set(host, loop);
+    this.pcpus.set(host, pcpus);
+    this.published.set(host, 0);
+  }
+
+  /** Control: a timed action, routed to the loop(s) it concerns. */
+  addAction(a: SimAction): void {
+    const loopOf = (host: string | undefined, what: string) => {
+      const loop = host === undefined ? undefined : this.loops.get(host);
+      if (!loop) throw new RangeError(`action at ${a.at} ns: ${what}`);
+      return loop;
+    };
+    switch (a.kind) {
+      case 'pause':
+      case 'unpause':
+        loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: a.kind, at: a.at, vm: a.vm });
+        return;
+      case 'set':
+        loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: 'set', at: a.at, vm: a.vm, params: a.params });
+        return;
+      case 'swapScheduler':
+        for (const [host, loop] of this.loops) {
+          const pcpus = this.pcpus.get(host)!;
+          const target = swapTarget(loop.currentPolicy, a.scheduler); // a host's cpupools stay
+          makePolicy(target, pcpus); // validate now, not mid-run
+          loop.addAction({ kind: 'swapScheduler', at: a.at, policy: target.policy, params: target.params, make: () => makePolicy(target, pcpus) });
+        }
+        return;
+      case 'killHost':
+        loopOf(a.host, `unknown host '${a.host}'`).addAction({ kind: 'killHost', at: a.at });
+        return;
+    }
+  }
+
+  // ---- Run time (`xl sched-*`, `vsim sched swap`): each takes effect at the next decision of the
+  // loop of every host concerned, i.e. at the virtual time that host has reached when it arrives.
+  // Parameters are checked here, against a throwaway policy of the kind the host runs, so a bad
+  // value is refused at once and never reaches a running loop.
+
+  /** New scheduling parameters for a VM (`xl sched-credit -d VM -w W`). */
+  setVmParams(vm: string, params: VmSchedParams, policy = ''): void {
+    const host = this.hostOfVm.get(vm);
+    const loop = host === undefined ? undefined : this.loops.get(host);
+    if (!loop) throw new NotFoundError(`unknown VM '${vm}'`);
+    const current = loop.currentPolicy;
+    const merged = { ...loop.vmParams(vm), ...params };
+    const by = schedulerOf(current, loop.vmParams(vm) ?? {});
+    if (policy !== '' && policy !== by) throw new RangeError(`VM ${vm} is scheduled by ${by}, not ${policy}`);
+    const probe = makePolicy(current, this.pcpus.get(host as string)!); // the host's pCPUs: a `pin` names them
+    if (!probe.setParams) throw new RangeError(`${current.policy} has no per-VM parameters`);
+    probe.add(vcpuRef(vm, 0), merged, 0); // throws RangeError naming the bad parameter
+    loop.addAction({ kind: 'set', at: loop.virtualNow, vm, params });
+  }
+
+  /** New scheduler-wide parameters on every host (`xl sched-credit -s -t MS -r US`). */
+  setSchedulerParams(params: Readonly<Record<string, unknown>>, policy = ''): void {
+    for (const [host, loop] of this.loops) {
+      const current = loop.currentPolicy;
+      const by = schedulerOf(current);
+      if (policy !== '' && policy !== by) throw new RangeError(`host ${host} runs ${by}, not ${policy}`);
+      const probe = makePolicy(current, this.pcpus.get(host)!);
+      if (!probe.setSchedulerParams) throw new RangeError(`${current.policy} has no scheduler-wide parameters`);
+      probe.setSchedulerParams(params, 0);
+    }
+    for (const loop of this.loops.values()) loop.addAction({ kind: 'setScheduler', at: loop.virtualNow, params });
+  }
+
+  /** Hot swap: every host hands its run queues over to a new policy at its next decision. */
+  swapNow(spec: PolicySpec): void {
+    for (const [host, loop] of this.loops) {
+      const pcpus = this.pcpus.get(host)!;
+      const target = swapTarget(loop.currentPolicy, spec); // a host's cpupools stay
+      makePolicy(target, pcpus); // validate now, not mid-run
+      loop.addAction({ kind: 'swapScheduler', at: loop.virtualNow, policy: target.policy, params: target.params, make: () => makePolicy(target, pcpus) });
+    }
+  }
+
+  /**
+   * What each host runs and each VM's parameters, as last set: what the loops applied, with the
+   * calls they will apply at their next decision folded in (as `xl` shows what was set).
+   */
+  schedParams(): { hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[]; vms: { vm: string; host: string; params: VmSchedParams }[] } {
+    const hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[] = [];
+    const vms: { vm: string; host: string; params: VmSchedParams }[] = [];
+    for (const [host, l] of this.loops) {
+      let { policy, params } = l.currentPolicy;
+      const vmParams = new Map(l.vmIds().map((vm) => [vm, l.vmParams(vm) ?? {}]));
+      for (const a of l.dueActions()) {
+        if (a.kind === 'setScheduler') ({ policy, params } = withSchedulerParams({ policy, params }, a.params));
+        else if (a.kind === 'swapScheduler') ({ policy, params } = { policy: a.policy, params: a.params ?? {} });
+        else if (a.kind === 'set' && vmParams.has(a.vm)) vmParams.set(a.vm, { ...vmParams.get(a.vm), ...a.params });
+      }
+      hosts.push({ host, policy, params, nowNs: l.virtualNow });
+      for (const [vm, p] of vmParams) vms.push({ vm, host, params: p });
+    }
+    return { hosts, vms };
+  }
+
+  /** Events published so far on vsim.<sim>.events.<host> (what a collector must have received). */
+  publishedEvents(host: string): number {
+    return this.published.get(host) ?? 0;
+  }
+
+  hosts(): string[] {
+    return [...this.loops.keys()];
+  }
+
+  addVm(host: string, vm: LoopVm): void {
+    const loop = this.loops.get(host);
+    if (!loop) throw new Error(`scheduler does not drive host '${host}'`);
+    loop.addVm(vm);
+    this.hostOfVm.set(vm.id, host);
+  }
+
+  /** Runs every host's loop to `endNs`, concurrently: hosts never wait for each other. */
+  /** Control: hold every host loop of the simulation between iterations, or let them go on. */
+  pause(): void {
+    for (const l of this.loops.values()) l.pause();
+  }
+
+  resume(): void {
+    for (const l of this.loops.values()) l.resume();
+  }
+
+  async runAll(endNs: number): Promise<HostLoopResult[]> {
+    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs)));
+    try {
+      return await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private running: Promise<HostLoopResult[]> | undefined;
+
+  // ---- Handover between scheduler services (docs/scheduler-protocol.md §8) ----------------------
+
+  /**
+   * Stops every loop at its next iteration boundary (the pending runAll then returns, its results
+   * marked handedOver) and returns each host's state for another service to continue.
+   */
+  async handover(): Promise<HostHandover[]> {
+    for (const l of this.loops.values()) l.requestHandover();
+    await this.running?.catch(() => undefined);
+    return [...this.loops].map(([host, l]) => {
+      const state = l.exportState();
+      return { host, pcpus: this.pcpus.get(host)!, eventsPublished: this.publishedEvents(host), state };
+    });
+  }
+
+  /** Continues hosts another service handed over, under `policy`, from the next Run on. */
+  adopt(hosts: readonly HostHandover[], policy: PolicySpec): void {
+    for (const h of hosts) makePolicy(policy, h.pcpus); // validate first: all or nothing
+    for (const h of hosts) {
+      if (this.loops.has(h.host)) throw new RangeError(`host ${h.host} is already driven here`);
+      this.addHost(h.host, h.pcpus, policy);
+      const actions: LoopAction[] = h.state.actions.map((a) => {
+        if (a.kind !== 'swapScheduler') return a;
+        const spec = { policy: a.policy, params: a.params ?? {} };
+        makePolicy(spec, h.pcpus);
+        return { ...a, make: () => makePolicy(spec, h.pcpus) };
+      });
+      this.loops.get(h.host)!.importState(h.state, actions);
+      this.published.set(h.host, h.eventsPublished);
+      for (const v of h.state.vcpus) this.hostOfVm.set(v.vm, h.host);
+    }
+  }
+}

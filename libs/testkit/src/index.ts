@@ -1,0 +1,8 @@
+// @vsim/testkit: what tests and benchmarks share, and production code never imports — where the
+// repository's guests are, the ring32 kernel's builds from source, the two-host simulation the
+// cluster tests run. The nats-server launcher is @vsim/bus's (`vsim up` uses it too).
+
+export { GUEST_BIN, GUESTS_DIR, REPO_ROOT } from './guests';
+export { RING32_KERNEL_SOURCE, buildRing32Kernel, preprocess as preprocessRing32 } from './ring32-kernel';
+export type { Ring32KernelBuild } from './ring32-kernel';
+export { twoHostSpec } from './specs';
