@@ -7,13 +7,13 @@
 import { NatsBus } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, assignHosts, grpcControlPlane,
-  schedulerControlClient,
+  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, HostEnds, SchedulerControl, SimResult, SimSpec, assignHosts,
+  grpcControlPlane, isControlError, schedulerControlClient,
 } from '@vsim/control';
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { DiscoveredService, Logger, discover } from '@vsim/service';
+import { DiscoveredService, Logger, discover, isBuiltin } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
 /** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
@@ -36,6 +36,8 @@ export interface Simulation {
   error: string;
   /** Virtual time each host has reached (from its events, then from the run's result). */
   readonly hostNs: Map<string, number>;
+  /** Which hosts' VMs have all ended (their loops stop there): HostEnds over the events. */
+  readonly ends: HostEnds;
   /** Events in arrival order (each host's in its own order). */
   readonly events: Event[];
   readonly listeners: Set<EventListener>;
@@ -53,6 +55,14 @@ export interface Simulation {
   adoption?: Promise<SchedulerControl>;
   /** Clients of schedulers it was handed to (closed when it ends). */
   readonly extraClients: { close(): void }[];
+  /** The scheduler service instance the submission named ('' : vsim's own). */
+  readonly scheduler: string;
+  /** Paused before its hosts were set up: the pause is applied as soon as they are, before the run. */
+  pauseAtStart?: boolean;
+  /** Hosts and VMs are set up on the services (Pause/Resume go to the scheduler from then on). */
+  setUp?: boolean;
+  /** The services found at Start, which it runs on once admitted. */
+  endpoints?: GrpcEndpoints;
 }
 
 export interface GatewayOptions {
@@ -117,8 +127,11 @@ export class Gateway {
     return { ...states, heldBytes: this.heldBytes(), maxRunning: this.limits.maxRunning, maxQueued: this.limits.maxQueued, ...this.counters, ...this.opts.counters?.() };
   }
 
-  /** Parses and checks a submission; the simulation waits for start(). `owner`: the API principal submitting it. */
-  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, owner = ''): string {
+  /**
+   * Parses and checks a submission; the simulation waits for start(). `scheduler`: the scheduler
+   * service instance to run on ('' for vsim's own); `owner`: the API principal submitting it.
+   */
+  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, scheduler = '', owner = ''): string {
     this.checkOpen();
     let parsed;
     try {
@@ -137,35 +150,43 @@ export class Gateway {
     }
     const id = newSimId();
     this.sims.set(id, {
-      id, owner, spec: parsed.spec, images: new Map(parsed.images), state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
-      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
+      id, owner, spec: parsed.spec, images: new Map(parsed.images), state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])), ends: new HostEnds(parsed.spec),
+      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [], scheduler,
     });
     this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
     return id;
   }
 
-  /** Starts a submitted simulation in the background, once the cluster has room for it (queued till then). */
-  start(id: string): void {
+  /**
+   * Starts a submitted simulation in the background, once the services it needs are found (a
+   * missing one, or a scheduler that is not the one it should run on, is refused here, not later)
+   * and the cluster has room for it (admission.ts; queued till then).
+   */
+  async start(id: string): Promise<void> {
     this.checkOpen();
     const sim = this.get(id);
     if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
+    sim.state = 'queued'; // taken: a second Start meanwhile is refused
+    sim.timing.startedAt = Date.now();
     try {
+      sim.endpoints = await this.endpoints(sim.scheduler);
+      sim.timing.discoveryMs = Date.now() - sim.timing.startedAt;
       this.admission.enqueue(id);
     } catch (err) {
-      this.counters.refusedAdmission++;
+      sim.state = 'created';
+      if (isControlError(err, ControlStatus.RESOURCE_EXHAUSTED)) this.counters.refusedAdmission++;
       throw err;
     }
-    sim.state = 'queued';
   }
 
   /** The admission queue's turn for `id`. */
   private launch(id: string): void {
     const sim = this.sims.get(id);
-    if (!sim || sim.state !== 'queued') return this.admission.finished(id);
-    sim.state = 'running';
-    sim.timing.startedAt = Date.now();
-    const p = this.execute(sim).finally(() => {
+    if (!sim || sim.state !== 'queued' || !sim.endpoints) return this.admission.finished(id);
+    // Paused while it waited: it holds at virtual time 0 (beforeRun), as one paused during setup.
+    sim.state = sim.pauseAtStart ? 'paused' : 'running';
+    const p = this.execute(sim, sim.endpoints!).finally(() => {
       this.running.delete(p);
       this.admission.finished(id);
     });
@@ -187,7 +208,19 @@ export class Gateway {
   async pause(id: string): Promise<void> {
     const sim = this.get(id);
     if (sim.state === 'paused') return;
-    if (sim.state !== 'running' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (sim.state === 'queued') {
+      sim.pauseAtStart = true;
+      this.log.info({ sim: id }, 'simulation paused while it waits to start: it will hold at virtual time 0');
+      return;
+    }
+    if (sim.state !== 'running') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (!sim.setUp || !sim.control) {
+      // Just started: its hosts are still being set up. It will hold at virtual time 0.
+      sim.pauseAtStart = true;
+      sim.state = 'paused';
+      this.log.info({ sim: id }, 'simulation paused before its run began');
+      return;
+    }
     await sim.control.scheduler.pause({ sim: id });
     sim.state = 'paused';
     this.log.info({ sim: id }, 'simulation paused');
@@ -195,8 +228,13 @@ export class Gateway {
 
   async resume(id: string): Promise<void> {
     const sim = this.get(id);
-    if (sim.state !== 'paused' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
-    await sim.control.scheduler.resume({ sim: id });
+    if (sim.state === 'queued') {
+      sim.pauseAtStart = false;
+      return;
+    }
+    if (sim.state !== 'paused') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
+    if (sim.pauseAtStart && !sim.setUp) sim.pauseAtStart = false;
+    else if (sim.control) await sim.control.scheduler.resume({ sim: id });
     sim.state = 'running';
     this.log.info({ sim: id }, 'simulation resumed');
   }
@@ -283,7 +321,7 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
-    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs) };
+    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs), hostsDone: sim.spec.hosts.map((h) => h.id).filter((h) => sim.ends.done(h)) };
   }
 
   /**
@@ -356,8 +394,28 @@ export class Gateway {
     if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
   }
 
+  /**
+   * The scheduler to run on: the instance the submission named, else vsim's own — never an
+   * external scheduler just because it is registered (or sorts first).
+   */
+  private pickScheduler(found: DiscoveredService[], named: string): string {
+    const registered = found.map((s) => `${s.instance}${isBuiltin(s) ? ' (vsim)' : ''}`).join(', ') || 'none';
+    if (named !== '') {
+      const s = found.find((x) => x.instance === named);
+      if (!s) throw new ControlError(ControlStatus.UNAVAILABLE, `no scheduler service '${named}' is registered on NATS (registered: ${registered})`);
+      return s.grpc;
+    }
+    const own = found.filter(isBuiltin);
+    if (own.length === 0) {
+      throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
+        ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
+        : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
+    }
+    return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
+  }
+
   /** The services this simulation will use, found on NATS now. */
-  private async endpoints(): Promise<GrpcEndpoints> {
+  private async endpoints(scheduler: string): Promise<GrpcEndpoints> {
     const t = this.opts.discoverTimeoutMs ?? 1500;
     const [hvs, scheds, nodes] = await Promise.all([
       discover(this.bus, SERVICE_NAMES.hypervisor, t),
@@ -375,18 +433,15 @@ export class Gateway {
       if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
       byNode.set(id, n.grpc);
     }
-    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: one(scheds, SERVICE_NAMES.scheduler), nodes: byNode };
+    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: this.pickScheduler(scheds, scheduler), nodes: byNode };
   }
 
-  private async execute(sim: Simulation): Promise<void> {
+  private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
     const log = this.log.child({ sim: sim.id });
     /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
     let placed: [string, number][] = [];
     try {
-      const t0 = Date.now();
-      const ep = await this.endpoints();
       const reported = await nodeLoads(ep.nodes, this.opts.control);
-      sim.timing.discoveryMs = Date.now() - t0;
       log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) }, 'services discovered');
       const control = grpcControlPlane(ep, this.opts.control);
       sim.control = control;
@@ -401,6 +456,10 @@ export class Gateway {
           },
           eventsTimeoutMs: this.opts.eventsTimeoutMs,
           onEvents: (host, events) => this.onEvents(sim, host, events),
+          beforeRun: async () => {
+            sim.setUp = true;
+            if (sim.pauseAtStart) await control.scheduler.pause({ sim: sim.id });
+          },
           onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           // By load: what each node reports, or what this gateway put there if more (the report lags).
           assign: (hosts, ids) => {
@@ -442,6 +501,7 @@ export class Gateway {
     sim.events.push(...events);
     const last = events[events.length - 1];
     if (last && last.timeNs > (sim.hostNs.get(host) ?? 0)) sim.hostNs.set(host, last.timeNs);
+    sim.ends.see(host, events);
     for (const l of sim.listeners) l.events(events);
   }
 

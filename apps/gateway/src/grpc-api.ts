@@ -38,9 +38,9 @@ function unary<Req, Res>(rpc: string, log: Logger, gw: Gateway, f: (req: Req, ca
 
 export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
   return {
-    submit: unary('Submit', log, gw, (req, caller) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed, caller) })),
-    start: unary('Start', log, gw, (req: SimulationRef) => {
-      gw.start(req.sim);
+    submit: unary('Submit', log, gw, (req, caller) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed, req.scheduler ?? '', caller) })),
+    start: unary('Start', log, gw, async (req: SimulationRef) => {
+      await gw.start(req.sim);
       return {};
     }),
     pause: unary('Pause', log, gw, async (req: SimulationRef) => {

@@ -1,12 +1,12 @@
 // The gateway's HTTP JSON API (node's http module, no framework), the same operations as gRPC:
-//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?}
+//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?, scheduler?}
 //                                     -> 201 {sim}
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
-//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
+//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one event per line, every field (docs/events.md),
 //                                        streamed until the simulation ends
 //   POST /v1/simulations/:id/sched/params  {vm?, params: {weight: 512, ...}, policy?} -> 200 {sim}
 //                                     (no vm: scheduler-wide, e.g. {tslice, ratelimit}; values in ns)
@@ -29,6 +29,7 @@ import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
 import { ControlStatus, isControlError } from '@vsim/control';
 import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
+import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 
@@ -149,7 +150,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
     case 'POST ': {
       const body = await readJson(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
-      const { scenario, images = {}, seed } = body as { scenario?: unknown; images?: unknown; seed?: unknown };
+      const { scenario, images = {}, seed, scheduler = '' } = body as { scenario?: unknown; images?: unknown; seed?: unknown; scheduler?: unknown };
       if (scenario === undefined) throw new HttpError(400, 'body.scenario is required');
       const text = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
       if (typeof images !== 'object' || images === null || Array.isArray(images)) throw new HttpError(400, 'body.images must be an object of base64 strings');
@@ -159,10 +160,11 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
         bytes[p] = Buffer.from(b64, 'base64');
       }
       if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
-      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, caller) });
+      if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
+      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }
     case 'POST :id/start':
-      gw.start(id);
+      await gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });
     case 'POST :id/pause':
       await gw.pause(id);
@@ -205,7 +207,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       gw.get(id); // 404 before the stream starts
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const stop = gw.watch(id, {
-        events: (events) => res.write(events.map((e: Event) => JSON.stringify(Event.toJSON(e))).join('\n') + '\n'),
+        events: (events) => res.write(events.map((e: Event) => eventJson(e)).join('\n') + '\n'),
         end: (state, error) => res.end(state === 'failed' ? JSON.stringify({ error }) + '\n' : undefined),
       });
       res.on('close', () => stop());

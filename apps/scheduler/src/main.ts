@@ -4,7 +4,7 @@
 
 import { SchedulerControlService } from '@vsim/proto';
 import { SchedulerControlImpl, schedulerControlServer } from '@vsim/control';
-import { runService } from '@vsim/service';
+import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, runService } from '@vsim/service';
 import { version } from '../package.json';
 
 void runService({
@@ -16,6 +16,8 @@ void runService({
   build: ({ bus, log, flags, shellCounters }) => {
     const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
+      // How the gateway tells vsim's own scheduler from an external one registered under the same name.
+      metadata: { [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER },
       grpc: [{
         definition: SchedulerControlService,
         implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),

@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
    * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
    */
   readonly onHandover?: () => Promise<SchedulerControl>;
+  /** Once every host, VM and action is set up, just before the scheduler's Run (e.g. to pause first). */
+  readonly beforeRun?: () => Promise<void>;
   /**
    * Chooses each host's cpu-node (default: assignHosts with no load). The gateway passes the nodes'
    * current loads, so that simulations spread over the cluster.
@@ -167,6 +169,7 @@ export class Coordinator {
       }
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
+      await this.opts.beforeRun?.();
       let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
       while (run.handedOver) {
         const adopt = this.opts.onHandover;

@@ -25,3 +25,6 @@ export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulatio
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';
 export { simSpecFromScenario } from './from-scenario';
+export { checkVmImage } from './image-check';
+export type { ImageVm } from './image-check';
+export { HostEnds } from './host-ends';

@@ -22,9 +22,8 @@ async function serve(definition: ServiceDefinition, implementation: UntypedServi
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('Coordinator over NATS and gRPC (one process)', () => {
+(skip ? describe.skip : describe)(`Coordinator over NATS and gRPC (one process)${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   const servers: Server[] = [];

@@ -13,3 +13,4 @@ export { parseFlags, usage, FlagError } from './flags';
 export type { CommonFlags, FlagSpec, ParsedFlags } from './flags';
 export { runService, GRPC_GRACE_MS } from './run';
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceParts } from './run';
+export { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, isBuiltin } from './implementation';

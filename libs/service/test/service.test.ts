@@ -75,9 +75,8 @@ describe('startGrpcServer', () => {
 });
 
 const skipNats = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skipNats) console.warn(`skipping the registration tests: ${NATS_SERVER_MISSING}`);
 
-(skipNats ? describe.skip : describe)('registerService / discover (real nats-server)', () => {
+(skipNats ? describe.skip : describe)(`registerService / discover (real nats-server)${skipNats ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   let a: NatsBus;
   let b: NatsBus;

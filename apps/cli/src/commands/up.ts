@@ -9,9 +9,9 @@
  * everything and exits 0; the logs (<logs>/<name>.log) are kept and their path printed.
  */
 
-import { mkdirSync, mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { dirname, join, resolve } from 'path';
 import { NATS_SERVER_MISSING, NatsBus, findNatsServer } from '@vsim/bus';
 import {
   DeploymentSecrets, IDENTITY, NatsViolationCounter, existingSecrets, generateSecrets, natsConnectionOptions, readIdentity,
@@ -27,7 +27,11 @@ import { Supervisor } from '../deploy/supervisor';
 
 export { freePort } from '../deploy/ports';
 
-const ROOT = resolve(__dirname, '../../../..');
+/** The repository root (the compiled CLI lives in apps/cli/dist, the sources in apps/cli/src/commands). */
+const ROOT = ((dir: string): string => {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'apps', 'cli', 'package.json'))) return d;
+  return resolve(dir, '../../../..');
+})(__dirname);
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node processes (default ${DEFAULT_CPU_NODES})` },
@@ -45,10 +49,10 @@ Starts a vsim cluster on this machine: its own nats-server (JetStream on, on
 127.0.0.1, one user per service identity and no anonymous access) and the
 hypervisor, the scheduler, the cpu-nodes and the gateway, each its own process
 with its own credentials (generated outside the repository). Once every
-service has registered on NATS, prints the NATS URL, the gateway's addresses,
-the client credentials file, the API token (once), and each process's pid,
-then keeps running until interrupted (Ctrl-C), restarting any process that
-dies. Drive it with
+service has registered on NATS, prints the NATS URL, the gateway's HTTP URL
+and gRPC address (--gateway of the sched-* commands), the client credentials
+file, the API token (once), and each process's pid, then keeps running until
+interrupted (Ctrl-C), restarting any process that dies. Drive it with
   VSIM_CREDENTIALS=<the printed file> vsim run --nats URL SCENARIO.yaml
 
 Options:
@@ -136,10 +140,11 @@ export const upCommand: Command = {
       await untilListening(natsPort, 10_000, () => (supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`));
       const services = describeDeployment({ kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined }, cpuNodes).filter((d) => d.app !== undefined);
       for (const d of services) {
-        const [cmd, ...args] = serviceCommand(d.app!);
+        // The service's bin launcher: its compiled bundle, or the sources through tsx in development.
+        const [, ...launcher] = serviceCommand(d.app!);
         supervisor.add({
-          name: d.name, command: cmd === 'node' ? process.execPath : cmd, args: [...args, ...d.args], cwd: ROOT,
-          env: { ...process.env, ...d.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') }, logFile: join(logDir, `${d.name}.log`),
+          name: d.name, command: process.execPath, args: [...launcher, ...d.args], cwd: ROOT,
+          env: { ...process.env, ...d.env }, logFile: join(logDir, `${d.name}.log`),
         });
       }
       // Ready once each has registered (asked as the supervisor, which may only look services up).
@@ -156,7 +161,7 @@ export const upCommand: Command = {
           if (dead) throw new Error(`${dead.name} keeps exiting; see ${join(logDir, `${dead.name}.log`)}`);
           const found = await discover(bus, name, 1000);
           if (found.length >= n) {
-            if (name === 'vsim-gateway') ({ grpc: gatewayGrpc, metadata: { http: gatewayHttp = '' } } = found[0]);
+            if (name === 'vsim-gateway') [gatewayHttp, gatewayGrpc] = [found[0].metadata.http ?? '', found[0].grpc];
             break;
           }
           if (Date.now() > deadline) throw new Error(`${name}: ${found.length} of ${n} registered after ${READY_TIMEOUT_MS / 1000} s; logs in ${logDir}`);
@@ -169,8 +174,8 @@ export const upCommand: Command = {
       const client = s.files[IDENTITY.client];
       io.stdout.write([
         `NATS: ${natsUrl}${s.tls ? ' (TLS)' : ''}`,
-        `gateway gRPC: ${gatewayGrpc}`,
         `gateway HTTP: ${scheme}://${gatewayHttp}`,
+        `gateway gRPC: ${gatewayGrpc}`,
         `credentials: ${client}`,
         `token: ${s.clientTokens[IDENTITY.client]}`,
         `secrets: ${s.dir}${temporary ? ' (removed at exit)' : ''}`,

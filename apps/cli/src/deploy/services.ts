@@ -31,7 +31,7 @@ export interface ServiceDescription {
   readonly app?: string;
   /** The name it registers on NATS under (undefined for nats). */
   readonly registersAs?: string;
-  /** Arguments after `node --import tsx apps/<app>/src/main.ts` (for nats: nats-server's arguments). */
+  /** Arguments after serviceCommand(app) (for nats: nats-server's arguments). */
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** Ports published to the host machine (container port = host port). */
@@ -50,9 +50,13 @@ export const COMPOSE_SECRETS_DIR = '/secrets';
 /** JetStream's store inside the nats container. */
 export const COMPOSE_JETSTREAM_DIR = '/data';
 
-/** `node --import tsx apps/<app>/src/main.ts`, the command of every vsim service. */
+/**
+ * `node apps/<app>/bin/vsim-<app>.js`, the command of every vsim service: its launcher runs the
+ * compiled bundle (apps/<app>/dist/main.js, built by `npm run build`), or in a development tree
+ * without one the sources through tsx (scripts/launch.js).
+ */
 export function serviceCommand(app: string): string[] {
-  return ['node', '--import', 'tsx', `apps/${app}/src/main.ts`];
+  return ['node', `apps/${app}/bin/vsim-${app}.js`];
 }
 
 /** The cpu-nodes of a deployment: compose/log/identity name and node id. */

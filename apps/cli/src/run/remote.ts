@@ -57,8 +57,12 @@ export interface RemoteRunOptions {
   readonly credentials?: string;
   readonly tokenFile?: string;
   readonly seed?: number;
+  /** The scheduler service instance to run on (default: vsim's own). */
+  readonly scheduler?: string;
+  /** The simulation id, as soon as the gateway gave it (for the sched-* commands). */
+  readonly onSubmitted?: (sim: string) => void;
   /** Each host's virtual time, at every poll. */
-  readonly onProgress?: (host: string, ns: number) => void;
+  readonly onProgress?: (host: string, ns: number, done: boolean) => void;
   readonly pollMs?: number;
 }
 
@@ -93,7 +97,7 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
     const gw = gateway;
     let sim: string;
     try {
-      ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed }));
+      ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
     } catch (e) {
       const err = e as ServiceError;
       if (err.code === grpcStatus.INVALID_ARGUMENT) {
@@ -104,16 +108,18 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
       }
       throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
     }
+    opts.onSubmitted?.(sim);
     try {
       await call(access, gw.start.bind(gw), { sim });
     } catch (e) {
-      // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message says which limit.
       const err = e as ServiceError;
-      throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : EX_UNAVAILABLE);
+      // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message names the limit.
+      const code = err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : err.code === grpcStatus.UNAVAILABLE ? EX_UNAVAILABLE : 70;
+      throw new RemoteError(`simulation ${sim} not started: ${err.details ?? err.message}`, code);
     }
     for (;;) {
       const s = await call(access, gw.status.bind(gw), { sim });
-      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns));
+      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns), s.hostsDone.includes(h));
       if (s.state === 'failed') throw new RemoteError(`simulation ${sim} failed on the cluster: ${s.error}`, 70);
       if (s.state === 'done') break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));

@@ -34,7 +34,7 @@ export interface SimulationRef {
   sim: string;
 }
 
-/** How a service is doing, for `vsim status` and health dashboards. */
+/** How a service is doing (each service's Status RPC), for health dashboards and tests. */
 export interface ServiceStatus {
   service: string;
   instance: string;
@@ -319,7 +319,15 @@ export interface SubmitRequest {
   scenarioYaml: string;
   images: { [key: string]: Buffer };
   /** Overrides the scenario's seed when set. */
-  seed?: number | undefined;
+  seed?:
+    | number
+    | undefined;
+  /**
+   * The scheduler service to run on: the instance name a vsim-scheduler registered with (e.g. an
+   * external one, examples/external-scheduler). Empty: vsim's own scheduler service (registered
+   * with metadata implementation=vsim), never another that happens to be registered.
+   */
+  scheduler?: string | undefined;
 }
 
 export interface SubmitRequest_ImagesEntry {
@@ -334,6 +342,11 @@ export interface SimulationStatus {
   error: string;
   /** Virtual time each host has reached. */
   hostNs: { [key: string]: number };
+  /**
+   * Hosts whose run is over before the duration: every VM on them halted or faulted, or the host
+   * was killed (their loop stops there, so a progress display counts them as finished).
+   */
+  hostsDone: string[];
 }
 
 export interface SimulationStatus_HostNsEntry {
@@ -3742,7 +3755,7 @@ export const SchedParams: MessageFns<SchedParams> = {
 };
 
 function createBaseSubmitRequest(): SubmitRequest {
-  return { scenarioYaml: "", images: {}, seed: undefined };
+  return { scenarioYaml: "", images: {}, seed: undefined, scheduler: undefined };
 }
 
 export const SubmitRequest: MessageFns<SubmitRequest> = {
@@ -3755,6 +3768,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     });
     if (message.seed !== undefined) {
       writer.uint32(24).uint64(message.seed);
+    }
+    if (message.scheduler !== undefined) {
+      writer.uint32(34).string(message.scheduler);
     }
     return writer;
   },
@@ -3799,6 +3815,14 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
             message.seed = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scheduler = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3833,6 +3857,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
         )
         : {},
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      scheduler: isSet(object.scheduler) ? globalThis.String(object.scheduler) : undefined,
     };
   },
 
@@ -3853,6 +3878,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     if (message.seed !== undefined) {
       obj.seed = Math.round(message.seed);
     }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = message.scheduler;
+    }
     return obj;
   },
 
@@ -3872,6 +3900,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
       {},
     );
     message.seed = object.seed ?? undefined;
+    message.scheduler = object.scheduler ?? undefined;
     return message;
   },
 };
@@ -3962,7 +3991,7 @@ export const SubmitRequest_ImagesEntry: MessageFns<SubmitRequest_ImagesEntry> = 
 };
 
 function createBaseSimulationStatus(): SimulationStatus {
-  return { sim: "", state: "", error: "", hostNs: {} };
+  return { sim: "", state: "", error: "", hostNs: {}, hostsDone: [] };
 }
 
 export const SimulationStatus: MessageFns<SimulationStatus> = {
@@ -3979,6 +4008,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
     globalThis.Object.entries(message.hostNs).forEach(([key, value]: [string, number]) => {
       SimulationStatus_HostNsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.hostsDone) {
+      writer.uint32(42).string(v!);
+    }
     return writer;
   },
 
@@ -4030,6 +4062,14 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
             }
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostsDone.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4074,6 +4114,11 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
           {},
         )
         : {},
+      hostsDone: globalThis.Array.isArray(object?.hostsDone)
+        ? object.hostsDone.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hosts_done)
+        ? object.hosts_done.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -4097,6 +4142,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
         });
       }
     }
+    if (message.hostsDone?.length) {
+      obj.hostsDone = message.hostsDone;
+    }
     return obj;
   },
 
@@ -4117,6 +4165,7 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
       },
       {},
     );
+    message.hostsDone = object.hostsDone?.map((e) => e) || [];
     return message;
   },
 };
