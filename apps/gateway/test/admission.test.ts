@@ -17,7 +17,7 @@ import {
   hypervisorControlServer, runEmbedded, schedulerControlServer,
 } from '@vsim/control';
 import { GUEST_BIN } from '@vsim/testkit';
-import { createLogger, registerService } from '@vsim/service';
+import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, createLogger, registerService } from '@vsim/service';
 import { Gateway } from '../src/gateway';
 
 async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
@@ -78,7 +78,7 @@ if (skip) console.warn(`skipping the admission tests: ${NATS_SERVER_MISSING}`);
     const s = await serve(SchedulerControlService, schedulerControlServer(sched));
     servers.push(hv.server, s.server);
     await register('vsim-hypervisor', hv.address);
-    await register('vsim-scheduler', s.address);
+    await register('vsim-scheduler', s.address, { [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER });
     for (const id of ['n1', 'n2']) {
       const n = await serve(CpuNodeControlService, cpuNodeControlServer(new CpuNodeControlImpl(await connect(), { nodeId: id })));
       servers.push(n.server);
@@ -100,8 +100,8 @@ if (skip) console.warn(`skipping the admission tests: ${NATS_SERVER_MISSING}`);
   it('runs 2 at a time, queues 3, refuses the sixth; all complete with the same hash, spread over both nodes', async () => {
     const reference = (await runEmbedded(spec)).result.eventLogHash;
     const ids = Array.from({ length: 6 }, () => gw.submit(text, images));
-    for (const id of ids.slice(0, 5)) gw.start(id);
-    expect(() => gw.start(ids[5])).toThrow(expect.objectContaining({
+    await Promise.all(ids.slice(0, 5).map((id) => gw.start(id)));
+    await expect(gw.start(ids[5])).rejects.toThrow(expect.objectContaining({
       code: ControlStatus.RESOURCE_EXHAUSTED,
       message: expect.stringMatching(/2 simulations may run at once \(--max-running\) and 3 already wait to start here \(--max-queued 3\)/),
     }));
