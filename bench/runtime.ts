@@ -154,7 +154,7 @@ async function loopRate(nats: NatsServer, runs: number) {
   return { iterations, embedded: median(embedded), nats: median(overNats), hash: hashEmbedded };
 }
 
-async function startUp(): Promise<{ proc: ChildProcess; natsUrl: string; stop: () => Promise<number | null> }> {
+async function startUp(): Promise<{ proc: ChildProcess; natsUrl: string; credentials: string; stop: () => Promise<number | null> }> {
   const proc = spawn(process.execPath, [join(ROOT, 'apps/cli/bin/vsim.js'), 'up', '--cpu-nodes', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -169,7 +169,8 @@ async function startUp(): Promise<{ proc: ChildProcess; natsUrl: string; stop: (
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { proc, natsUrl: /^NATS: (\S+)$/m.exec(out)![1], stop: () => (proc.kill('SIGINT'), exited) };
+  // The cluster runs with credentials: the client's identity file, as vsim up printed it.
+  return { proc, natsUrl: /^NATS: (\S+)/m.exec(out)![1], credentials: /^credentials: (\S+)$/m.exec(out)![1], stop: () => (proc.kill('SIGINT'), exited) };
 }
 
 async function quickstartWall(runs: number) {
@@ -188,7 +189,7 @@ async function quickstartWall(runs: number) {
   try {
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      hashCluster = (await runRemote({ natsUrl: up.natsUrl, file, pollMs: 10 })).eventLogHash;
+      hashCluster = (await runRemote({ natsUrl: up.natsUrl, credentials: up.credentials, file, pollMs: 10 })).eventLogHash;
       cluster.push(performance.now() - t);
     }
   } finally {

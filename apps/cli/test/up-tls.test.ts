@@ -18,9 +18,8 @@ const ROOT = resolve(__dirname, '../../..');
 const VSIM = join(ROOT, 'apps/cli/bin/vsim.js');
 
 const skip = (findNatsServer() === undefined || !hasOpenssl()) && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the TLS tests: ${findNatsServer() ? OPENSSL_MISSING : NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('vsim up --tls-dir: TLS on NATS, gRPC and HTTP', () => {
+(skip ? describe.skip : describe)(`vsim up --tls-dir: TLS on NATS, gRPC and HTTP${skip ? ` (skipped: ${findNatsServer() ? OPENSSL_MISSING : NATS_SERVER_MISSING})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-tls-test-'));
   let up: ChildProcess;
   let stdout = '';

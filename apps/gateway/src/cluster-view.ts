@@ -1,11 +1,14 @@
-// What the gateway asks the services about the cluster as a whole (their Status over gRPC, with
-// the gateway's control token): which simulations are open on the schedulers — every gateway's,
-// for admission — and how many pCPUs each cpu-node simulates — to spread hosts by load.
-// Each call has a short deadline; a service that does not answer counts as empty.
+// What the gateway learns about the cluster as a whole: which services a simulation will use
+// (found on NATS), and — asking their Status over gRPC, with the gateway's control token — which
+// simulations are open on the schedulers (every gateway's, for admission) and how many pCPUs each
+// cpu-node simulates (to spread hosts by load). Status calls have a short deadline; a service that
+// does not answer counts as empty.
 
-import { GrpcControlOptions, cpuNodeControlClient, schedulerControlClient } from '@vsim/control';
+import { ControlError, ControlStatus, GrpcControlOptions, GrpcEndpoints, cpuNodeControlClient, schedulerControlClient } from '@vsim/control';
 import { NatsBus } from '@vsim/bus';
-import { discover } from '@vsim/service';
+import { DiscoveredService, discover, isBuiltin } from '@vsim/service';
+
+export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
 
 const STATUS_DEADLINE_MS = 2000;
 
@@ -36,4 +39,45 @@ export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: Grp
     }
   }));
   return new Map(entries);
+}
+
+/**
+ * The scheduler to run on: the instance the submission named, else vsim's own — never an
+ * external scheduler just because it is registered (or sorts first).
+ */
+export function pickScheduler(found: DiscoveredService[], named: string): string {
+  const registered = found.map((s) => `${s.instance}${isBuiltin(s) ? ' (vsim)' : ''}`).join(', ') || 'none';
+  if (named !== '') {
+    const s = found.find((x) => x.instance === named);
+    if (!s) throw new ControlError(ControlStatus.UNAVAILABLE, `no scheduler service '${named}' is registered on NATS (registered: ${registered})`);
+    return s.grpc;
+  }
+  const own = found.filter(isBuiltin);
+  if (own.length === 0) {
+    throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
+      ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
+      : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
+  }
+  return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
+}
+
+/** The services a simulation will use, found on NATS now (`scheduler`: the instance it names, or ''). */
+export async function findServices(bus: NatsBus, scheduler: string, t: number): Promise<GrpcEndpoints> {
+  const [hvs, scheds, nodes] = await Promise.all([
+    discover(bus, SERVICE_NAMES.hypervisor, t),
+    discover(bus, SERVICE_NAMES.scheduler, t),
+    discover(bus, SERVICE_NAMES.cpuNode, t),
+  ]);
+  const one = (found: DiscoveredService[], name: string): string => {
+    if (found.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${name} is registered on NATS`);
+    return found[0].grpc; // several instances: the first by instance name (deterministic)
+  };
+  if (nodes.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${SERVICE_NAMES.cpuNode} is registered on NATS`);
+  const byNode = new Map<string, string>();
+  for (const n of nodes) {
+    const id = n.metadata.node ?? n.instance;
+    if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
+    byNode.set(id, n.grpc);
+  }
+  return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: pickScheduler(scheds, scheduler), nodes: byNode };
 }

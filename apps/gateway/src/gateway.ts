@@ -11,9 +11,9 @@ import {
   grpcControlPlane, isControlError, schedulerControlClient,
 } from '@vsim/control';
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
-import { nodeLoads, openSimulations } from './cluster-view';
+import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { DiscoveredService, Logger, discover, isBuiltin } from '@vsim/service';
+import { Logger, discover } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
 /** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
@@ -80,7 +80,7 @@ export interface GatewayOptions {
   readonly counters?: () => Readonly<Record<string, number>>;
 }
 
-export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
+export { SERVICE_NAMES } from './cluster-view';
 
 export class Gateway {
   private readonly sims = new Map<string, Simulation>();
@@ -394,46 +394,9 @@ export class Gateway {
     if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
   }
 
-  /**
-   * The scheduler to run on: the instance the submission named, else vsim's own — never an
-   * external scheduler just because it is registered (or sorts first).
-   */
-  private pickScheduler(found: DiscoveredService[], named: string): string {
-    const registered = found.map((s) => `${s.instance}${isBuiltin(s) ? ' (vsim)' : ''}`).join(', ') || 'none';
-    if (named !== '') {
-      const s = found.find((x) => x.instance === named);
-      if (!s) throw new ControlError(ControlStatus.UNAVAILABLE, `no scheduler service '${named}' is registered on NATS (registered: ${registered})`);
-      return s.grpc;
-    }
-    const own = found.filter(isBuiltin);
-    if (own.length === 0) {
-      throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
-        ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
-        : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
-    }
-    return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
-  }
-
   /** The services this simulation will use, found on NATS now. */
-  private async endpoints(scheduler: string): Promise<GrpcEndpoints> {
-    const t = this.opts.discoverTimeoutMs ?? 1500;
-    const [hvs, scheds, nodes] = await Promise.all([
-      discover(this.bus, SERVICE_NAMES.hypervisor, t),
-      discover(this.bus, SERVICE_NAMES.scheduler, t),
-      discover(this.bus, SERVICE_NAMES.cpuNode, t),
-    ]);
-    const one = (found: DiscoveredService[], name: string): string => {
-      if (found.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${name} is registered on NATS`);
-      return found[0].grpc; // several instances: the first by instance name (deterministic)
-    };
-    if (nodes.length === 0) throw new ControlError(ControlStatus.UNAVAILABLE, `no ${SERVICE_NAMES.cpuNode} is registered on NATS`);
-    const byNode = new Map<string, string>();
-    for (const n of nodes) {
-      const id = n.metadata.node ?? n.instance;
-      if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
-      byNode.set(id, n.grpc);
-    }
-    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: this.pickScheduler(scheds, scheduler), nodes: byNode };
+  private endpoints(scheduler: string): Promise<GrpcEndpoints> {
+    return findServices(this.bus, scheduler, this.discoverMs);
   }
 
   private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {

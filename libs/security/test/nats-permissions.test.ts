@@ -17,13 +17,12 @@ import {
 import { discover, registerService } from '@vsim/service';
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the NATS permission tests: ${NATS_SERVER_MISSING}`);
 
 const te = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
-(skip ? describe.skip : describe)('nats-server with the generated permissions', () => {
+(skip ? describe.skip : describe)(`nats-server with the generated permissions${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-perm-test-'));
   const logFile = join(dir, 'nats.log');
   let secrets: DeploymentSecrets;
