@@ -44,7 +44,7 @@ interface Row {
   logged: boolean;
 }
 
-async function eventually(f: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+async function eventually(f: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await f()) return true;
@@ -130,8 +130,7 @@ const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
   async function trySubscribe(who: string, subject: string): Promise<string> {
     let e = '';
     nats.get(who)!.subscribe(subject, { callback: (x) => { if (x) e = x.message; } });
-    await nats.get(who)!.flush();
-    await eventually(() => e !== '', 1000);
+    await nats.get(who)!.flush(); // the server answers SUB before the flush's PONG
     return e;
   }
 
@@ -207,8 +206,8 @@ const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
 
     // 4. Traps a node may send but whose sender or sequence does not fit: refused by the hypervisor.
     const hv0 = await counters('hypervisor');
-    const senderReply = await nats.get('cpu-node-2')!.request(subjects.hvTrap(sim, 'n2'), trap(hostOf1, 1_000_000), { timeout: 5000 });
-    const staleReply = await nats.get('cpu-node-2')!.request(subjects.hvTrap(sim, 'n2'), trap(hostOf2, 0), { timeout: 5000 });
+    const senderReply = await nats.get('cpu-node-2')!.request(subjects.hvTrap(sim, 'n2'), trap(hostOf1, 1_000_000), { timeout: 30_000 });
+    const staleReply = await nats.get('cpu-node-2')!.request(subjects.hvTrap(sim, 'n2'), trap(hostOf2, 0), { timeout: 30_000 });
     const hv1 = await counters('hypervisor');
     const refusedLines = logOf('hypervisor').filter((l) => l.msg === 'data-plane message refused');
     const serviceError = (m: { headers?: { get(k: string): string } }) => m.headers?.get('Nats-Service-Error') ?? '';
@@ -244,7 +243,8 @@ const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
     for (const [who, name] of [['mallory', 'vsim-hypervisor'], ['cpu-node-2', 'vsim-scheduler']] as const) {
       const before = audit().byIdentity.get(who) ?? 0;
       const fake = await registerService(nats.get(who)!, { name, version: '0.1.0', metadata: { grpc: '127.0.0.1:1', instance: 'evil' } });
-      const seen = await discover(nats.get('supervisor')!, name, 1000);
+      await nats.get(who)!.flush(); // its subscriptions were answered
+      const seen = await discover(nats.get('supervisor')!, name, 5000);
       const counted = await eventually(() => (audit().byIdentity.get(who) ?? 0) > before);
       await fake.stop().catch(() => undefined);
       const logged = natsLogged(new RegExp(`Subscription Violation - Nkey "${ids.get(who)!.natsPublicKey}", Subject "\\$SRV\\.[A-Z]+\\.${name}`));

@@ -20,7 +20,6 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
 const te = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
-const settle = () => new Promise((r) => setTimeout(r, 150));
 
 (skip ? describe.skip : describe)(`nats-server with the generated permissions${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-perm-test-'));
@@ -57,8 +56,8 @@ const settle = () => new Promise((r) => setTimeout(r, 150));
     const nc = as(identity);
     let err = '';
     nc.subscribe(subject, { callback: (e) => { if (e) err = e.message; } });
+    // The server answers SUB before the flush's PONG: a refusal has arrived once the flush is done.
     await nc.flush();
-    await settle();
     return err || 'subscribed';
   }
 
@@ -68,8 +67,10 @@ const settle = () => new Promise((r) => setTimeout(r, 150));
     const sub = as(listener).subscribe(subject, { callback: () => void n++ });
     await as(listener).flush();
     as(publisher).publish(subject, bytes('forged'));
+    // Once the publisher's flush is done the server has routed the message; once the listener's
+    // is, the listener has received it (the server sends it before that PONG).
     await as(publisher).flush().catch(() => undefined);
-    await settle();
+    await as(listener).flush();
     sub.unsubscribe();
     return n;
   }
@@ -118,7 +119,8 @@ const settle = () => new Promise((r) => setTimeout(r, 150));
 
   it('lets each service register under its own name only, and clients find the gateway', async () => {
     const gw = await registerService(as('gateway'), { name: SERVICE_NAME.gateway, version: '0.1.0', metadata: { grpc: '127.0.0.1:1', instance: 'gateway' } });
-    const found = await discover(as('client'), SERVICE_NAME.gateway, 1000);
+    await as('gateway').flush(); // its subscriptions are in place
+    const found = await discover(as('client'), SERVICE_NAME.gateway, 5000);
     expect(found.map((f) => f.instance)).toEqual(['gateway']);
     await gw.stop();
     // A client or a cpu-node posing as the hypervisor: the server refuses the registration's subscriptions.
