@@ -5,8 +5,8 @@ import { Field, ListType, ObjectType, OneOfType, SelectType, Type, Fields } from
 import { SCENARIO } from './format';
 
 type AnyObject = ObjectType<Fields>;
-type AnySelect = SelectType<any, string, string>;
-type AnyOneOf = OneOfType<Fields, any>;
+type AnySelect = SelectType<{ readonly [k: string]: ObjectType<Fields> }, string, string>;
+type AnyOneOf = OneOfType<Fields, { readonly [k: string]: Type<unknown> }>;
 
 const INTRO = [
   'A scenario is a YAML file describing one simulation run. Units:',

@@ -410,12 +410,12 @@ async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string
     loop.addAction({ kind: 'swapScheduler', at: w.at, policy: w.spec.policy, params: w.spec.params, make: () => (current = makePolicy(w.spec, pcpus)) });
   }
   // The pins the checker applies change with the actions: split the run at each.
-  let r = await loop.run(0);
+  await loop.run(0);
   for (const a of [...actions].sort((x, y) => x.at - y.at)) {
-    r = await loop.run(a.at);
+    await loop.run(a.at);
     params.set(a.vm, { ...params.get(a.vm)!, ...a.params });
   }
-  r = await loop.run(endNs);
+  const r = await loop.run(endNs);
   return { r, violations, orders };
 }
 
