@@ -4,10 +4,12 @@
 // sched) add a line to BENCHES.
 
 import { main as isa } from './isa';
+import { main as report } from './report';
 import { main as runtime } from './runtime';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<number>> = {
   isa,
+  report,
   runtime,
 };
 

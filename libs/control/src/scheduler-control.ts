@@ -257,7 +257,7 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       sim, atNs: a.at, kind: a.kind, vm: 'vm' in a ? a.vm : '', host: a.kind === 'killHost' ? h.host : '',
       paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '', policy: a.kind === 'swapScheduler' ? a.policy : '',
     })),
-    loopJson: JSON.stringify({ pcpus: s.pcpus }),
+    loopJson: JSON.stringify({ pcpus: s.pcpus, segments: s.segments }),
   };
 }
 
@@ -286,10 +286,10 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       default: throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
     }
   });
-  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[] };
+  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
   return {
     host: m.host, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
-    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [] },
+    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
   };
 }
 

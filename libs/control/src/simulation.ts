@@ -85,6 +85,10 @@ export interface VmResult {
   readonly expansion: number;
   /** Scheduling metrics (libs/scheduler/src/metrics.ts); absent if the scheduler service sent none. */
   readonly sched?: VmSchedResult;
+  /** As the scenario gave them (so that a report can be drawn from the results alone): the guest's kind, technique and scheduling parameters. */
+  readonly kind: 'sbi' | 'linux';
+  readonly technique?: Technique;
+  readonly params: VmSchedParams;
 }
 
 export interface SimResult {
@@ -92,7 +96,9 @@ export interface SimResult {
   readonly seed: number;
   readonly durationNs: number;
   readonly trapPath: 'split' | 'remote';
-  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; isa: IsaName; sched?: HostSchedResult }[];
+  /** The scenario's scheduler (a host with pools runs cpupools over it: hosts[].pools). */
+  readonly scheduler: PolicySpec;
+  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; isa: IsaName; clockHz: number; pools?: readonly HostPoolSpec[]; sched?: HostSchedResult }[];
   readonly vms: readonly VmResult[];
   readonly events: number;
   readonly eventLogHash: string;
@@ -166,14 +172,18 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
       hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, exitRoutes, console,
       isa: vm.isa ?? 'rv32', expansion: expansionFor(vm.isa ?? 'rv32', hostSpec.isa ?? 'rv32', vm.engine, vm.technique, hostSpec.expansion),
       sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
+      kind: vm.kind, technique: vm.technique, params: vm.sched,
     };
   });
   const result: SimResult = {
-    name: spec.name, seed: spec.seed, durationNs: spec.durationNs, trapPath: spec.trapPath,
+    name: spec.name, seed: spec.seed, durationNs: spec.durationNs, trapPath: spec.trapPath, scheduler: spec.scheduler,
     hosts: spec.hosts.map((h) => {
       const r = resultOf(h.id);
       const onHost = vms.filter((v) => v.host === h.id).map((v) => ({ hostShare: v.hostShare, weight: spec.vms.find((s) => s.id === v.id)!.sched.weight }));
-      return { id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, isa: h.isa ?? 'rv32', sched: hostSchedResult(r.metrics, r.endNs, onHost) };
+      return {
+        id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, isa: h.isa ?? 'rv32', clockHz: h.clockHz,
+        ...(h.pools && h.pools.length > 0 ? { pools: h.pools } : {}), sched: hostSchedResult(r.metrics, r.endNs, onHost),
+      };
     }),
     vms, events: log.size, eventLogHash: log.hash(),
   };

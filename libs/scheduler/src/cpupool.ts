@@ -200,6 +200,11 @@ export class CpupoolPolicy implements SchedulerPolicy {
   }
 
   /** Where every vCPU is: each pool's queues, pCPUs mapped back to host ids. */
+  /** The balance the vCPU's pool's policy keeps (SchedulerPolicy.balance). */
+  balance(v: VcpuRef): Readonly<Record<string, number>> | undefined {
+    return this.members.get(v.key)?.pool.policy.balance?.(v);
+  }
+
   queues(): { running: (string | null)[]; queued: string[][]; asleep: string[] } {
     const running: (string | null)[] = new Array(this.npcpus).fill(null);
     const queued: string[][] = [];

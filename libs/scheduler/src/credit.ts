@@ -743,6 +743,12 @@ export class CreditPolicy implements SchedulerPolicy {
     this.trace?.(kind, now, { pcpu, vm: svc?.ref.vm, vcpu: svc?.ref.vcpu, detail });
   }
 
+  /** The vCPU's credit (SchedulerPolicy.balance): what the run segments' trace counters show. */
+  balance(v: VcpuRef): Readonly<Record<string, number>> | undefined {
+    const s = this.svcs.get(v.key);
+    return s && { credit: s.credit };
+  }
+
   // ---- For tests ------------------------------------------------------------------------------
 
   /** Credit and priority of a vCPU (for tests and debugging, like csched_dump_unit). */

@@ -988,6 +988,13 @@ export class Credit2Policy implements SchedulerPolicy {
     this.trace?.(kind, now, { pcpu, vm: svc?.ref.vm, vcpu: svc?.ref.vcpu, detail });
   }
 
+  /** The vCPU's credit, and its budget (ns) when its domain is capped (SchedulerPolicy.balance). */
+  balance(v: VcpuRef): Readonly<Record<string, number>> | undefined {
+    const s = this.svcs.get(v.key);
+    if (!s) return undefined;
+    return Number.isFinite(s.budget) ? { credit: s.credit, budget: s.budget } : { credit: s.credit };
+  }
+
   // ---- For tests ------------------------------------------------------------------------------
 
   /** Credit, run queue and load of a vCPU (like csched2_dump_unit). */

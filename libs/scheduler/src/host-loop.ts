@@ -6,6 +6,7 @@ import { Event, RunOrder, RunReport, VcpuState, EventStamper } from '@vsim/proto
 import { idleWhileWaiting, newVcpuCounters, PcpuStats, VcpuSchedCounters } from './metrics';
 import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
 import { CPUPOOLS_POLICY } from './cpupool';
+import { PcpuRan, RunSegment, RunSegments, runDetail } from './run-segments';
 
 export interface LoopVm {
   readonly id: string;
@@ -66,6 +67,8 @@ export interface LoopState {
   }[];
   readonly actions: readonly PlainLoopAction[];
   readonly pcpus: readonly PcpuStats[];
+  /** Run segments still open at the boundary (run-segments.ts), per pCPU. */
+  readonly segments?: readonly (RunSegment | null)[];
 }
 
 export type RunHost = (order: RunOrder) => Promise<RunReport>;
@@ -112,6 +115,9 @@ export class HostLoop {
   private lastRun = new Set<string>();
   private waitingAtDecision = 0;
   private policySpec: { policy: string; params: Readonly<Record<string, unknown>> };
+  private readonly segments: RunSegments;
+  /** Per pCPU, the wake-up latency the last decision recorded for the vCPU it gave that pCPU. */
+  private decisionLatency: (number | undefined)[] = [];
 
   constructor(
     private readonly sim: string,
@@ -125,6 +131,7 @@ export class HostLoop {
     this.stamp = new EventStamper(host, 'sched');
     this.current = new Array(pcpus).fill(null);
     this.pcpuStats = Array.from({ length: pcpus }, () => ({ busyNs: 0, idleWaitingNs: 0 }));
+    this.segments = new RunSegments(pcpus);
     this.policy = policy;
     this.policySpec = { policy: policy.name, params: policyParams };
     this.attachTrace();
@@ -347,6 +354,7 @@ export class HostLoop {
       const report = await this.runHost(order);
       this.account(order, report);
     }
+    if (!this.handedOver) this.logSegments(this.segments.closeAll());
     this.flushEvents();
     return {
       host: this.host, endNs: this.now, iterations: this.seq,
@@ -378,6 +386,7 @@ export class HostLoop {
       })),
       actions: this.actions.map(plain),
       pcpus: this.pcpuStats.map((p) => ({ ...p })),
+      segments: this.segments.exportOpen(),
     };
   }
 
@@ -402,6 +411,7 @@ export class HostLoop {
     s.pcpus.forEach((p, i) => {
       if (this.pcpuStats[i]) this.pcpuStats[i] = { ...p };
     });
+    this.segments.importOpen(s.segments ?? []);
     for (const a of actions) this.addAction(a);
   }
 
@@ -417,6 +427,7 @@ export class HostLoop {
   /** Preemptions, migrations and wake-up latencies, at each decision (metrics.ts). */
   private recordDecisionMetrics(run: readonly (VcpuRef | null)[]): void {
     const running = new Set<string>();
+    this.decisionLatency = run.map(() => undefined);
     run.forEach((v, pcpu) => {
       const t = v && this.tracked.get(v.key);
       if (!t) return;
@@ -424,6 +435,7 @@ export class HostLoop {
       if (t.lastPcpu >= 0 && t.lastPcpu !== pcpu) t.stats.migrations++;
       t.lastPcpu = pcpu;
       if (t.wokeAtNs >= 0) {
+        this.decisionLatency[pcpu] = this.now - t.wokeAtNs;
         t.stats.wakeLatenciesNs.push(this.now - t.wokeAtNs);
         t.wokeAtNs = -1;
       }
@@ -499,10 +511,32 @@ export class HostLoop {
     // A trap's cost that overran a slice is charged by the host to the vCPU's next slice, which can
     // then exceed the iteration: a pCPU is never counted busy for longer than the iteration.
     busy.forEach((b, p) => (this.pcpuStats[p].busyNs += Math.min(b, elapsed)));
+    this.logSegments(this.segments.step(order.nowNs, this.ranPerPcpu(order, report)));
     this.events.push(...report.events);
     this.pending.push(...report.events);
     this.now = report.nowNs;
     this.flushEvents();
+  }
+
+  /** What each pCPU ran in the iteration `order` started (run-segments.ts). */
+  private ranPerPcpu(order: RunOrder, report: RunReport): (PcpuRan | null)[] {
+    const byKey = new Map(report.vcpus.map((r) => [`${r.vm}/${r.vcpu}`, r]));
+    const ran: (PcpuRan | null)[] = new Array(this.pcpus).fill(null);
+    for (const p of order.pcpus) {
+      const r = p.vm ? byKey.get(`${p.vm}/${p.vcpu}`) : undefined;
+      if (!r || p.pcpu < 0 || p.pcpu >= this.pcpus) continue;
+      const t = this.tracked.get(`${r.vm}/${r.vcpu}`)!;
+      ran[p.pcpu] = {
+        vm: r.vm, vcpu: r.vcpu, ranNs: r.ranNs, runnable: t.stats.state === VcpuState.VCPU_STATE_RUNNABLE && !t.paused,
+        latencyNs: this.decisionLatency[p.pcpu], balance: this.policy.balance?.(t.ref),
+      };
+    }
+    return ran;
+  }
+
+  /** One `run` event per ended segment, dated at its start; `value` is its CPU time in ns. */
+  private logSegments(closed: readonly RunSegment[]): void {
+    for (const s of closed) this.emit({ kind: 'run', timeNs: s.startNs, pcpu: s.pcpu, vm: s.vm, vcpu: s.vcpu, value: s.ns, detail: runDetail(s) });
   }
 
   private pending: Event[] = [];

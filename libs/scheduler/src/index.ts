@@ -6,12 +6,12 @@
 // The policies and the interface they implement.
 export type { Decision, SchedTrace, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
 export { RoundRobinPolicy } from './round-robin';
-export { CreditPolicy } from './credit';
+export { CreditPolicy, CSCHED_DEFAULT_WEIGHT } from './credit';
 export type { CreditOptions } from './credit';
 export { Credit2Policy } from './credit2';
 export type { Credit2Options } from './credit2';
-export { SedfPolicy } from './sedf';
-export { RtdsPolicy } from './rtds';
+export { SedfPolicy, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS } from './sedf';
+export { RtdsPolicy, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS } from './rtds';
 export { hostPolicySpec } from './cpupool';
 export type { HostPoolSpec } from './cpupool';
 // One host's loop, a simulation's loops, and what they measure.

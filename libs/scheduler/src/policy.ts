@@ -56,6 +56,12 @@ export interface SchedulerPolicy {
   setSchedulerParams?(params: Readonly<Record<string, unknown>>, now: number): void;
   /** Where every vCPU the policy holds is, by key (for hand-over checks after a swap). */
   queues?(): PolicyQueues;
+  /**
+   * What the vCPU has left to run on, in the policy's own units (Credit, Credit2: `credit`;
+   * Credit2 with a cap: `budget` ns; RTDS, SEDF: `budget` ns of the current period); undefined if
+   * the policy keeps no such balance. Logged with each run segment (`run` events) for traces.
+   */
+  balance?(v: VcpuRef): Readonly<Record<string, number>> | undefined;
 }
 
 /** A policy's run queues, by vCPU key: each vCPU it holds appears in exactly one place. */

@@ -232,6 +232,12 @@ export class RtdsPolicy implements SchedulerPolicy {
     return new Map([...this.svcs].map(([k, s]) => [k, s.misses]));
   }
 
+  /** The budget (ns) left in the vCPU's current period (SchedulerPolicy.balance). */
+  balance(v: VcpuRef): Readonly<Record<string, number>> | undefined {
+    const s = this.svcs.get(v.key);
+    return s && { budget: s.cur };
+  }
+
   inspect(key: string): { cur: number; deadline: number; level: number; misses: number } | undefined {
     const s = this.svcs.get(key);
     return s && { cur: s.cur, deadline: s.deadline, level: s.level, misses: s.misses };

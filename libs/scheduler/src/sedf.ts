@@ -218,6 +218,12 @@ export class SedfPolicy implements SchedulerPolicy {
     return new Map([...this.doms].map(([k, d]) => [k, d.misses]));
   }
 
+  /** The slice (ns) left in the vCPU's current period (SchedulerPolicy.balance). */
+  balance(v: VcpuRef): Readonly<Record<string, number>> | undefined {
+    const d = this.doms.get(v.key);
+    return d && { budget: d.cur };
+  }
+
   inspect(key: string): { cur: number; deadline: number; pcpu: number; misses: number } | undefined {
     const d = this.doms.get(key);
     return d && { cur: d.cur, deadline: d.deadline, pcpu: d.pcpu, misses: d.misses };

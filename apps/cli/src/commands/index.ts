@@ -5,11 +5,12 @@ import { Command } from '../command';
 import { execCommand } from './exec';
 import { helpCommand } from './help';
 import { runCommand } from './run';
+import { reportCommand } from './report';
 import { composeCommand } from './compose';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 
-export const COMMANDS: readonly Command[] = [runCommand, upCommand, composeCommand, execCommand, isaCommand,
+export const COMMANDS: readonly Command[] = [runCommand, reportCommand, upCommand, composeCommand, execCommand, isaCommand,
   schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, schedCheckCommand, helpCommand(() => COMMANDS)];

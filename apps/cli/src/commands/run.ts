@@ -12,6 +12,7 @@ import { ElfError, parseElf32 } from '@vsim/isa';
 import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
 import { SimSpec, runEmbedded } from '@vsim/control';
 import { diagnoseRing32 } from '@vsim/hypervisor';
+import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { processIo } from '../io';
@@ -26,6 +27,9 @@ const OPTIONS = {
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
+  report: { type: 'string', valueName: 'FILE', description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)' },
+  trace: { type: 'string', valueName: 'FILE', description: 'write a Chrome Trace Event JSON file (open it in Perfetto UI or chrome://tracing)' },
+  xentrace: { type: 'string', valueName: 'FILE', description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)" },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -92,7 +96,9 @@ export const runCommand: Command = {
     const file = positionals[0];
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
-      if (options.events !== undefined) throw usageError('vsim run', '--events is not available with --nats (the cluster keeps the events in its JetStream stream)');
+      for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
+        if (options[o] !== undefined) throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
+      }
       let progress: Progress | undefined;
       const start = process.hrtime.bigint();
       let remote;
@@ -141,6 +147,8 @@ export const runCommand: Command = {
     io.stdout.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
     if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
     if (options.events) fs.writeFileSync(options.events, log.toJsonLines());
+    const seen = writeOutputs({ report: options.report, trace: options.trace, xentrace: options.xentrace }, result, log.all());
+    if (seen.length > 0) io.stdout.write(`wrote ${seen.join(', ')}\n`);
     return EXIT.ok;
   },
 };
