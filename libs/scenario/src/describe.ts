@@ -123,7 +123,7 @@ class Describer {
       if (Object.keys(v.fields).length === 0) none.push(code(n));
       else this.object(v, `${name}.${P}`, ` for ${code(`${S}: ${n}`)}`);
     }
-    if (none.length) this.out.push('', `${none.join(', ')} take no ${P} (yet).`);
+    if (none.length) this.out.push('', `${none.join(', ')} take no ${P}.`);
   }
 
   private oneOf(t: AnyOneOf, name: string): void {
