@@ -94,6 +94,27 @@ export default tseslint.config(
     },
   },
   {
+    // No source file over 500 lines (the project's standard): small modules with one job.
+    files: ['**/*.ts'],
+    ignores: [
+      // Policies that mirror one Xen source file each (xen/common/sched/credit.c, credit2.c).
+      'libs/scheduler/src/credit.ts',
+      'libs/scheduler/src/credit2.ts',
+      // Over the limit today, to be split (listed so nothing else joins them; remove when split).
+      'libs/hypervisor/src/ring32/hypervisor.ts',
+      'libs/scenario/src/format.ts',
+      'libs/scenario/src/fields.ts',
+      'libs/scheduler/src/host-loop.ts',
+      'libs/isa/src/ring32/asm.ts',
+      'libs/isa/src/rv32/hart.ts',
+      'libs/executor/src/host.ts',
+      'libs/isa/test/privileged.test.ts',
+      'libs/isa/test/instructions.test.ts',
+      'bench/isa.ts',
+    ],
+    rules: { 'max-lines': ['error', { max: 500 }] },
+  },
+  {
     // Tests build deliberately malformed input (a scenario with a wrong field, a forged message):
     // `any` is the honest type for that.
     files: NOT_PRODUCTION,
