@@ -3,7 +3,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/guests', '<rootDir>/bench'],
+  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/guests', '<rootDir>/bench', '<rootDir>/scripts'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   moduleNameMapper: { '^@vsim/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts' },

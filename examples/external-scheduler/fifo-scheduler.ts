@@ -7,7 +7,7 @@
 //      CloseSimulation, Status, and Adopt: it can take over a simulation another scheduler service
 //      hands over mid-run; the run-time calls answer UNIMPLEMENTED, which the protocol allows);
 //   2. register on NATS with the service API as "vsim-scheduler", metadata {grpc, instance};
-//   3. on Run, drive each host's loop: RunOrder requests on vsim.<sim>.host.<host>.run, account the
+//   3. on Run, drive each host's loop: RunOrder requests on vsim.<sim>.run.<node>.<host>, account the
 //      RunReport, publish the iteration's events as EventBatch on vsim.<sim>.events.<host>, and
 //      reply with the per-vCPU figures and the number of events published per host.
 //
@@ -68,7 +68,8 @@ class Host {
   readonly running: ({ key: string; sliceEnd: number } | null)[];
   readonly actions: Action[] = [];
 
-  constructor(readonly sim: string, readonly id: string, readonly pcpus: number, readonly sliceNs: number) {
+  /** `node`: the cpu-node simulating the host (AddHostRequest.node); its run orders go to vsim.<sim>.run.<node>.<host>. */
+  constructor(readonly sim: string, readonly id: string, readonly node: string, readonly pcpus: number, readonly sliceNs: number) {
     this.running = new Array(pcpus).fill(null);
   }
 }
@@ -86,8 +87,8 @@ class FifoScheduler {
 
   constructor(private readonly nc: NatsConnection, private readonly instance: string, private readonly sliceNs: number, private readonly fault: string) {}
 
-  addHost(req: { sim: string; host: string; pcpus: number; policy: string; paramsJson: string }): void {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(req.sim) || !/^[A-Za-z0-9_-]{1,64}$/.test(req.host)) throw rpcError(status.INVALID_ARGUMENT, 'sim and host must be 1-64 characters of [A-Za-z0-9_-]');
+  addHost(req: { sim: string; host: string; node: string; pcpus: number; policy: string; paramsJson: string }): void {
+    if (![req.sim, req.host, req.node].every((t) => /^[A-Za-z0-9_-]{1,64}$/.test(t))) throw rpcError(status.INVALID_ARGUMENT, 'sim, host and node must be 1-64 characters of [A-Za-z0-9_-]');
     if (!(Number.isInteger(req.pcpus) && req.pcpus >= 1)) throw rpcError(status.INVALID_ARGUMENT, `pcpus must be a positive integer, got ${req.pcpus}`);
     // This service has one policy; it serves scenarios that ask for round robin (or "fifo").
     if (req.policy !== 'round-robin' && req.policy !== 'fifo') throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
@@ -97,7 +98,7 @@ class FifoScheduler {
     if (!sim) this.sims.set(req.sim, (sim = new Simulation()));
     if (sim.running) throw rpcError(status.FAILED_PRECONDITION, `simulation ${req.sim} is running`);
     if (sim.hosts.has(req.host)) throw rpcError(status.ALREADY_EXISTS, `host ${req.host} already added`);
-    sim.hosts.set(req.host, new Host(req.sim, req.host, req.pcpus, slice));
+    sim.hosts.set(req.host, new Host(req.sim, req.host, req.node, req.pcpus, slice));
     this.counters.hostsAdded++;
   }
 
@@ -160,7 +161,7 @@ class FifoScheduler {
     const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
     const sim = new Simulation();
     for (const hh of req.state?.hosts ?? []) {
-      const h = new Host(req.sim, hh.host, hh.pcpus, slice);
+      const h = new Host(req.sim, hh.host, hh.node, hh.pcpus, slice);
       h.now = hh.nowNs;
       h.seq = hh.seq;
       h.eventSeq = hh.eventSeq;
@@ -250,7 +251,7 @@ class FifoScheduler {
       };
       if (this.fault === 'double-run' && order.pcpus.length > 1 && order.pcpus[0].vm !== '') order.pcpus[1] = { ...order.pcpus[0], pcpu: 1 };
       this.publish(h, own);
-      const report = await this.request(order);
+      const report = await this.request(h, order);
       this.account(h, order, report);
       this.publish(h, report.events);
       this.counters.iterations++;
@@ -337,8 +338,8 @@ class FifoScheduler {
     h.now = report.nowNs;
   }
 
-  private async request(order: RunOrder): Promise<RunReport> {
-    const msg = await this.nc.request(`vsim.${order.sim}.host.${order.host}.run`, RunOrder.encode(order).finish(), { timeout: RUN_ORDER_TIMEOUT_MS });
+  private async request(h: Host, order: RunOrder): Promise<RunReport> {
+    const msg = await this.nc.request(`vsim.${order.sim}.run.${h.node}.${order.host}`, RunOrder.encode(order).finish(), { timeout: RUN_ORDER_TIMEOUT_MS });
     const err = msg.headers?.get(SERVICE_ERROR_HEADER);
     if (err) throw new Error(`host ${order.host} refused run order ${order.seq}: ${err}`);
     return RunReport.decode(msg.data);
@@ -352,7 +353,8 @@ class FifoScheduler {
   private publish(h: Host, events: readonly Event[]): void {
     for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
       const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
-      this.nc.publish(`vsim.${h.sim}.events.${h.id}`, EventBatch.encode({ sim: h.sim, host: h.id, events: chunk }).finish());
+      // first_index: where this batch starts among the host's events (the collector checks it).
+      this.nc.publish(`vsim.${h.sim}.events.${h.id}`, EventBatch.encode({ sim: h.sim, host: h.id, events: chunk, firstIndex: h.published }).finish());
       h.published += chunk.length;
     }
   }

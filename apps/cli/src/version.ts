@@ -1,8 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import { version as cliVersion } from '../package.json';
 
-/** The version in apps/cli/package.json. */
+/** The version in apps/cli/package.json (read at build time, so the compiled CLI carries it). */
 export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+  return cliVersion;
 }

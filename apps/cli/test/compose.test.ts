@@ -27,19 +27,21 @@ describe('deployment description', () => {
   it('describes nats, hypervisor, scheduler, N cpu-nodes with distinct node ids, and the gateway', () => {
     const d = describeDeployment({ kind: 'compose' }, 3);
     expect(d.map((s) => s.name)).toEqual(['nats', 'hypervisor', 'scheduler', 'cpu-node-1', 'cpu-node-2', 'cpu-node-3', 'gateway']);
-    expect(d[0].args).toContain('-js');
+    expect(d[0].args).toEqual(['-c', '/secrets/nats-server.conf']);
     const ids = d.filter((s) => s.app === 'cpu-node').map((s) => s.args[s.args.indexOf('--node-id') + 1]);
     expect(new Set(ids).size).toBe(3);
     for (const s of d.filter((x) => x.app)) {
       expect(s.args.slice(0, 2)).toEqual(['--nats', 'nats://nats:4222']);
-      expect(s.args).toEqual(expect.arrayContaining(['--grpc-host', '0.0.0.0', '--advertise-host', s.name]));
+      expect(s.args).toEqual(expect.arrayContaining(['--grpc-host', '0.0.0.0', '--advertise-host', s.name, '--secrets', `/secrets/${s.name}.json`]));
     }
+    // Every container mounts the secrets (generated outside the repository) read-only.
+    expect(composeFile(3).match(/volumes: \["\$\{VSIM_SECRETS:\?[^}]*\}:\/secrets:ro"\]/g)).toHaveLength(d.length);
     const compose = composeFile();
     expect(compose).toMatch(/^ {2}cpu-node-1:$/m);
     expect(compose).toMatch(/^ {2}cpu-node-2:$/m);
     expect(compose).toContain('"8080:8080"');
-    const local = describeDeployment({ kind: 'local', natsUrl: 'nats://127.0.0.1:1234', httpPort: 0 });
+    const local = describeDeployment({ kind: 'local', natsUrl: 'nats://127.0.0.1:1234', secretsDir: '/s', httpPort: 0 });
     expect(local.filter((s) => s.app === 'cpu-node')).toHaveLength(2);
-    for (const s of local.filter((x) => x.app)) expect(s.args.slice(0, 2)).toEqual(['--nats', 'nats://127.0.0.1:1234']);
+    for (const s of local.filter((x) => x.app)) expect(s.args.slice(0, 6)).toEqual(['--nats', 'nats://127.0.0.1:1234', '--instance', s.name, '--secrets', `/s/${s.name}.json`]);
   });
 });

@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'child_process';
 import { join, resolve } from 'path';
-import { Progress, progressMode } from '../src/run/progress';
+import { LINE_EVERY_MS, Progress, progressMode } from '../src/run/progress';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -25,8 +25,35 @@ describe('progress', () => {
     p.update('h0', 75e6);
     p.update('h1', 80e6);
     p.update('h1', 81e6);
+    p.update('h0', 300e6);
+    p.update('h1', 300e6);
     p.finish();
     expect(chunks.join('')).toBe('vsim: 0% (0 ms of 300 ms)\nvsim: 25% (75 ms of 300 ms)\nvsim: 100% (300 ms of 300 ms)\n');
+  });
+
+  it('a host whose VMs have all ended no longer holds the run back; all ended early is the real end (issue 14 item 9)', () => {
+    const { chunks, out } = sink();
+    const p = new Progress(out, 'lines', 500e6, ['h0', 'h1']);
+    p.update('h0', 22e6, true); // h0's VMs halted at 22 ms: its loop stopped there
+    p.update('h1', 100e6);
+    p.update('h1', 260e6);
+    p.update('h1', 300e6, true);
+    p.finish();
+    expect(chunks.join('')).toBe('vsim: 0% (0 ms of 500 ms)\nvsim: 20% (100 ms of 500 ms)\nvsim: 52% (260 ms of 500 ms)\nvsim: 100% (300 ms of 500 ms, every VM ended)\n');
+  });
+
+  it('without a terminal, a line at least every LINE_EVERY_MS of wall time while the run creeps', () => {
+    const { chunks, out } = sink();
+    let wall = 0;
+    const p = new Progress(out, 'lines', 1000e6, ['h0'], () => wall);
+    p.update('h0', 1e6);
+    wall += LINE_EVERY_MS - 1;
+    p.update('h0', 2e6); // same tenth, not yet due
+    wall += 1;
+    p.update('h0', 3e6); // same tenth, due
+    p.update('h0', 3e6, true);
+    p.finish();
+    expect(chunks.join('')).toBe('vsim: 0% (1 ms of 1000 ms)\nvsim: 0% (3 ms of 1000 ms)\nvsim: 100% (3 ms of 1000 ms, every VM ended)\n');
   });
 
   it('redraws a bar in place with each host, and clears it at the end', () => {
@@ -45,7 +72,8 @@ describe('progress', () => {
     expect(r.status).toBe(0);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('vsim: 0% (0 ms of 300 ms)');
-    expect(lines[lines.length - 1]).toBe('vsim: 100% (300 ms of 300 ms)');
-    for (const l of lines) expect(l).toMatch(/^vsim: \d+% \(\d+ ms of 300 ms\)$/);
+    // Every VM halts at 61.77 ms of virtual time: the run's real end, reported as such.
+    expect(lines[lines.length - 1]).toBe('vsim: 100% (62 ms of 300 ms, every VM ended)');
+    for (const l of lines) expect(l).toMatch(/^vsim: \d+% \(\d+ ms of 300 ms(, every VM ended)?\)$/);
   }, 60_000);
 });

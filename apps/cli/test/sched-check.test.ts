@@ -36,9 +36,8 @@ describe('sched-check target', () => {
 });
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the sched-check tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('vsim sched-check against real scheduler services', () => {
+(skip ? describe.skip : describe)(`vsim sched-check against real scheduler services${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   let server: Server;

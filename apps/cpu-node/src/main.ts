@@ -1,8 +1,8 @@
-// vsim-cpu-node: simulates the hosts the coordinator assigns to it (vsim.<sim>.host.<host>.run),
+// vsim-cpu-node: simulates the hosts the coordinator assigns to it (vsim.<sim>.run.<node>.<host>),
 // holding its VMs' memory and vCPU state. Control: vsim.v1.CpuNodeControl over gRPC. See README.md.
 
 import { CpuNodeControlService } from '@vsim/proto';
-import { CpuNodeControlImpl, cpuNodeControlServer } from '@vsim/control';
+import { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, cpuNodeControlServer } from '@vsim/control';
 import { runService } from '@vsim/service';
 import { version } from '../package.json';
 
@@ -11,14 +11,16 @@ void runService({
   name: 'vsim-cpu-node',
   description: 'vsim cpu-node service: simulates hosts (pCPUs running vCPUs)',
   version,
+  role: 'cpu-node',
   flags: [{
-    name: 'node-id', value: 'ID', description: 'node id hosts are assigned by (default: the instance name)',
-    default: (common) => common.instance,
+    name: 'node-id', value: 'ID', description: 'node id hosts are assigned by (default: the identity file\'s, else the instance name)',
   }],
-  build: ({ bus, log, flags, extra }) => {
-    const nodeId = extra['node-id'];
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(nodeId)}`);
-    const impl = new CpuNodeControlImpl(bus, { nodeId, instance: flags.instance, version, log: log.child({ node: nodeId }) });
+  build: ({ bus, log, flags, extra, identity, shellCounters }) => {
+    const nodeId = extra['node-id'] ?? identity?.node ?? flags.instance;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_-] (it is a NATS subject token), got ${JSON.stringify(nodeId)}`);
+    // NATS lets this identity serve and publish only its own node's subjects.
+    if (identity && identity.node !== nodeId) throw new Error(`--node-id ${nodeId} is not this identity's node (${identity.identity} is node ${identity.node})`);
+    const impl = new CpuNodeControlImpl(bus, { nodeId, instance: flags.instance, version, log: log.child({ node: nodeId }), counters: () => shellCounters });
     return {
       grpc: [{
         definition: CpuNodeControlService,
@@ -27,6 +29,7 @@ void runService({
       metadata: { node: nodeId },
       ready: { node: nodeId },
       afterStop: () => impl.closeAll(),
+      maxReceiveMessageBytes: CPU_NODE_MAX_MESSAGE_BYTES,
     };
   },
 });

@@ -1,10 +1,5 @@
 #!/usr/bin/env node
-// The vsim-gateway service: runs the TypeScript sources through tsx (no build step), compiled with the
-// workspace's tsconfig wherever it is started from. Same as: node --import tsx apps/gateway/src/main.ts
+// The vsim-gateway service: its compiled bundle (apps/gateway/dist/main.js) with plain node, or in a
+// development tree the TypeScript sources through tsx (scripts/launch.js says which and when).
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const tsconfig = path.join(__dirname, '..', '..', '..', 'tsconfig.json');
-if (fs.existsSync(tsconfig)) process.env.TSX_TSCONFIG_PATH = tsconfig;
-require('tsx/cjs');
-require('../src/main.ts');
+require('../../../scripts/launch.js').launch('gateway');

@@ -1,17 +1,23 @@
 // The gateway's state: the simulations submitted to it, each run with the Coordinator over a gRPC
 // ControlPlane built from the services discovered on NATS at Start time. Several simulations may
-// run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<n>, counted per gateway.
+// run at once (each has its own subjects, vsim.<sim>.…). Ids are sim-<ULID>, unique across gateways.
+// Each simulation belongs to the API principal that submitted it; the APIs let a caller reach its
+// own simulations only (authorize).
 
 import { NatsBus } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, GrpcEndpoints, SchedulerControl, SimResult, SimSpec, grpcControlPlane,
-  schedulerControlClient,
+  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, HostEnds, SchedulerControl, SimResult, SimSpec, assignHosts,
+  grpcControlPlane, isControlError, schedulerControlClient,
 } from '@vsim/control';
-import { DiscoveredService, Logger, discover } from '@vsim/service';
+import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
+import { nodeLoads, openSimulations } from './cluster-view';
+import { newSimId } from './ids';
+import { DiscoveredService, Logger, discover, isBuiltin } from '@vsim/service';
 import { SubmissionError, parseSubmission } from './submission';
 
-export type SimState = 'created' | 'running' | 'paused' | 'done' | 'failed';
+/** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
+export type SimState = 'created' | 'queued' | 'running' | 'paused' | 'done' | 'failed';
 
 /** Receives a simulation's events as they arrive, then `end` once it is over. */
 export interface EventListener {
@@ -21,12 +27,17 @@ export interface EventListener {
 
 export interface Simulation {
   readonly id: string;
+  /** The API principal that submitted it ('' when the gateway runs without credentials). */
+  readonly owner: string;
   readonly spec: SimSpec;
-  readonly images: ReadonlyMap<string, Uint8Array>;
+  /** Emptied once the simulation ran (the nodes have them) or expired. */
+  readonly images: Map<string, Uint8Array>;
   state: SimState;
   error: string;
   /** Virtual time each host has reached (from its events, then from the run's result). */
   readonly hostNs: Map<string, number>;
+  /** Which hosts' VMs have all ended (their loops stop there): HostEnds over the events. */
+  readonly ends: HostEnds;
   /** Events in arrival order (each host's in its own order). */
   readonly events: Event[];
   readonly listeners: Set<EventListener>;
@@ -44,6 +55,14 @@ export interface Simulation {
   adoption?: Promise<SchedulerControl>;
   /** Clients of schedulers it was handed to (closed when it ends). */
   readonly extraClients: { close(): void }[];
+  /** The scheduler service instance the submission named ('' : vsim's own). */
+  readonly scheduler: string;
+  /** Paused before its hosts were set up: the pause is applied as soon as they are, before the run. */
+  pauseAtStart?: boolean;
+  /** Hosts and VMs are set up on the services (Pause/Resume go to the scheduler from then on). */
+  setUp?: boolean;
+  /** The services found at Start, which it runs on once admitted. */
+  endpoints?: GrpcEndpoints;
 }
 
 export interface GatewayOptions {
@@ -53,24 +72,66 @@ export interface GatewayOptions {
   readonly eventsTimeoutMs?: number;
   /** Finished simulations kept for Status/Results (oldest forgotten first). Default 64. */
   readonly keepFinished?: number;
+  /** How the gateway's control calls authenticate (its control token) and travel (TLS). */
+  readonly control?: GrpcControlOptions;
+  /** Admission and retention (admission.ts); each defaults to DEFAULT_LIMITS'. */
+  readonly limits?: Partial<AdmissionLimits>;
+  /** More figures for stats() (the service shell's refused calls). */
+  readonly counters?: () => Readonly<Record<string, number>>;
 }
 
 export const SERVICE_NAMES = { hypervisor: 'vsim-hypervisor', scheduler: 'vsim-scheduler', cpuNode: 'vsim-cpu-node' } as const;
 
 export class Gateway {
   private readonly sims = new Map<string, Simulation>();
-  private next = 0;
   private closing = false;
   private readonly running = new Set<Promise<void>>();
+  readonly limits: AdmissionLimits;
+  private readonly admission: AdmissionQueue;
+  private readonly sweeper: NodeJS.Timeout;
+  /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
+  private readonly localLoad = new Map<string, number>();
+  /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
+  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0 };
 
   constructor(
     private readonly bus: NatsBus,
     private readonly log: Logger,
     private readonly opts: GatewayOptions = {},
-  ) {}
+  ) {
+    const l = opts.limits ?? {};
+    this.limits = {
+      maxRunning: l.maxRunning ?? DEFAULT_LIMITS.maxRunning, maxQueued: l.maxQueued ?? DEFAULT_LIMITS.maxQueued,
+      submissionTtlMs: l.submissionTtlMs ?? DEFAULT_LIMITS.submissionTtlMs, maxHeldBytes: l.maxHeldBytes ?? DEFAULT_LIMITS.maxHeldBytes,
+    };
+    this.admission = new AdmissionQueue(this.limits, () => openSimulations(this.bus, this.opts.control, this.discoverMs), (id) => this.launch(id), log);
+    this.sweeper = setInterval(() => this.expire(), Math.min(this.limits.submissionTtlMs / 4, 30_000));
+    this.sweeper.unref();
+  }
 
-  /** Parses and checks a submission; the simulation waits for start(). */
-  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number): string {
+  private get discoverMs(): number {
+    return this.opts.discoverTimeoutMs ?? 1500;
+  }
+
+  /** Image bytes held for simulations that have not run yet. */
+  heldBytes(): number {
+    let n = 0;
+    for (const s of this.sims.values()) if (s.state === 'created' || s.state === 'queued') for (const b of s.images.values()) n += b.length;
+    return n;
+  }
+
+  /** The gateway's own figures (GET /v1/gateway). */
+  stats(): Record<string, number> {
+    const states: Record<string, number> = { created: 0, queued: 0, running: 0, paused: 0, done: 0, failed: 0 };
+    for (const s of this.sims.values()) states[s.state]++;
+    return { ...states, heldBytes: this.heldBytes(), maxRunning: this.limits.maxRunning, maxQueued: this.limits.maxQueued, ...this.counters, ...this.opts.counters?.() };
+  }
+
+  /**
+   * Parses and checks a submission; the simulation waits for start(). `scheduler`: the scheduler
+   * service instance to run on ('' for vsim's own); `owner`: the API principal submitting it.
+   */
+  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, scheduler = '', owner = ''): string {
     this.checkOpen();
     let parsed;
     try {
@@ -79,32 +140,87 @@ export class Gateway {
       if (err instanceof SubmissionError) throw new ControlError(ControlStatus.INVALID_ARGUMENT, err.message);
       throw err;
     }
-    const id = `sim-${++this.next}`;
+    let bytes = 0;
+    for (const b of parsed.images.values()) bytes += b.length;
+    const held = this.heldBytes();
+    if (held + bytes > this.limits.maxHeldBytes) {
+      this.counters.refusedAdmission++;
+      throw new ControlError(ControlStatus.RESOURCE_EXHAUSTED,
+        `the gateway holds ${held} bytes of images of simulations not run yet; ${bytes} more would pass its limit of ${this.limits.maxHeldBytes} (--max-held-mib): start them or let them expire (${this.limits.submissionTtlMs / 1000} s)`);
+    }
+    const id = newSimId();
     this.sims.set(id, {
-      id, spec: parsed.spec, images: parsed.images, state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
-      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [],
+      id, owner, spec: parsed.spec, images: new Map(parsed.images), state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])), ends: new HostEnds(parsed.spec),
+      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [], scheduler,
     });
-    this.log.info({ sim: id, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
+    this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
     return id;
   }
 
-  /** Starts a submitted simulation in the background. */
-  start(id: string): void {
+  /**
+   * Starts a submitted simulation in the background, once the services it needs are found (a
+   * missing one, or a scheduler that is not the one it should run on, is refused here, not later)
+   * and the cluster has room for it (admission.ts; queued till then).
+   */
+  async start(id: string): Promise<void> {
     this.checkOpen();
     const sim = this.get(id);
     if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
-    sim.state = 'running';
+    sim.state = 'queued'; // taken: a second Start meanwhile is refused
     sim.timing.startedAt = Date.now();
-    const p = this.execute(sim).finally(() => this.running.delete(p));
+    try {
+      sim.endpoints = await this.endpoints(sim.scheduler);
+      sim.timing.discoveryMs = Date.now() - sim.timing.startedAt;
+      this.admission.enqueue(id);
+    } catch (err) {
+      sim.state = 'created';
+      if (isControlError(err, ControlStatus.RESOURCE_EXHAUSTED)) this.counters.refusedAdmission++;
+      throw err;
+    }
+  }
+
+  /** The admission queue's turn for `id`. */
+  private launch(id: string): void {
+    const sim = this.sims.get(id);
+    if (!sim || sim.state !== 'queued' || !sim.endpoints) return this.admission.finished(id);
+    // Paused while it waited: it holds at virtual time 0 (beforeRun), as one paused during setup.
+    sim.state = sim.pauseAtStart ? 'paused' : 'running';
+    const p = this.execute(sim, sim.endpoints!).finally(() => {
+      this.running.delete(p);
+      this.admission.finished(id);
+    });
     this.running.add(p);
+  }
+
+  /** Forgets submissions never started within the TTL (their images with them). */
+  private expire(): void {
+    const before = Date.now() - this.limits.submissionTtlMs;
+    for (const s of this.sims.values()) {
+      if (s.state !== 'created' || s.timing.submittedAt > before) continue;
+      this.sims.delete(s.id);
+      this.counters.expired++;
+      this.log.info({ sim: s.id, owner: s.owner, ttlS: this.limits.submissionTtlMs / 1000 }, 'submission expired: never started');
+    }
   }
 
   /** Holds a running simulation between host-loop iterations (virtual time stands still). */
   async pause(id: string): Promise<void> {
     const sim = this.get(id);
     if (sim.state === 'paused') return;
-    if (sim.state !== 'running' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (sim.state === 'queued') {
+      sim.pauseAtStart = true;
+      this.log.info({ sim: id }, 'simulation paused while it waits to start: it will hold at virtual time 0');
+      return;
+    }
+    if (sim.state !== 'running') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (!sim.setUp || !sim.control) {
+      // Just started: its hosts are still being set up. It will hold at virtual time 0.
+      sim.pauseAtStart = true;
+      sim.state = 'paused';
+      this.log.info({ sim: id }, 'simulation paused before its run began');
+      return;
+    }
     await sim.control.scheduler.pause({ sim: id });
     sim.state = 'paused';
     this.log.info({ sim: id }, 'simulation paused');
@@ -112,8 +228,13 @@ export class Gateway {
 
   async resume(id: string): Promise<void> {
     const sim = this.get(id);
-    if (sim.state !== 'paused' || !sim.control) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
-    await sim.control.scheduler.resume({ sim: id });
+    if (sim.state === 'queued') {
+      sim.pauseAtStart = false;
+      return;
+    }
+    if (sim.state !== 'paused') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
+    if (sim.pauseAtStart && !sim.setUp) sim.pauseAtStart = false;
+    else if (sim.control) await sim.control.scheduler.resume({ sim: id });
     sim.state = 'running';
     this.log.info({ sim: id }, 'simulation resumed');
   }
@@ -151,7 +272,7 @@ export class Gateway {
     const found = (await discover(this.bus, SERVICE_NAMES.scheduler, this.opts.discoverTimeoutMs ?? 1500)).find((s) => s.instance === req.service);
     if (!found) throw new ControlError(ControlStatus.NOT_FOUND, `no ${SERVICE_NAMES.scheduler} named ${JSON.stringify(req.service)} is registered on NATS`);
     if (found.grpc === sim.schedulerAddress) throw new ControlError(ControlStatus.INVALID_ARGUMENT, `simulation ${req.sim} already runs on ${req.service}`);
-    const next = schedulerControlClient(found.grpc);
+    const next = schedulerControlClient(found.grpc, this.opts.control);
     let adopted!: (s: SchedulerControl) => void;
     let failed!: (err: unknown) => void;
     sim.adoption = new Promise<SchedulerControl>((res, rej) => {
@@ -200,7 +321,21 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
-    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs) };
+    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs), hostsDone: sim.spec.hosts.map((h) => h.id).filter((h) => sim.ends.done(h)) };
+  }
+
+  /**
+   * Throws NOT_FOUND unless `caller` may act on simulation `id` (it submitted it). Another
+   * principal's simulation reads as absent, so ids cannot be probed. The APIs call this first.
+   */
+  authorize(id: string, caller: string): void {
+    const sim = this.sims.get(id);
+    if (sim && sim.owner === caller) return;
+    if (sim) {
+      this.counters.refusedOwner++;
+      this.log.warn({ sim: id, caller, owner: sim.owner }, 'call refused: the simulation belongs to another principal');
+    }
+    throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);
   }
 
   get(id: string): Simulation {
@@ -240,6 +375,14 @@ export class Gateway {
   /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
+    this.admission.close();
+    clearInterval(this.sweeper);
+    for (const s of this.sims.values()) {
+      if (s.state !== 'queued') continue;
+      s.state = 'failed';
+      s.error = 'the gateway shut down before the simulation could start';
+      for (const l of s.listeners) l.end(s.state, s.error);
+    }
     if (this.running.size === 0) return;
     this.log.info({ running: this.running.size }, 'waiting for running simulations');
     let timer: NodeJS.Timeout | undefined;
@@ -251,8 +394,28 @@ export class Gateway {
     if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
   }
 
+  /**
+   * The scheduler to run on: the instance the submission named, else vsim's own — never an
+   * external scheduler just because it is registered (or sorts first).
+   */
+  private pickScheduler(found: DiscoveredService[], named: string): string {
+    const registered = found.map((s) => `${s.instance}${isBuiltin(s) ? ' (vsim)' : ''}`).join(', ') || 'none';
+    if (named !== '') {
+      const s = found.find((x) => x.instance === named);
+      if (!s) throw new ControlError(ControlStatus.UNAVAILABLE, `no scheduler service '${named}' is registered on NATS (registered: ${registered})`);
+      return s.grpc;
+    }
+    const own = found.filter(isBuiltin);
+    if (own.length === 0) {
+      throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
+        ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
+        : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
+    }
+    return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
+  }
+
   /** The services this simulation will use, found on NATS now. */
-  private async endpoints(): Promise<GrpcEndpoints> {
+  private async endpoints(scheduler: string): Promise<GrpcEndpoints> {
     const t = this.opts.discoverTimeoutMs ?? 1500;
     const [hvs, scheds, nodes] = await Promise.all([
       discover(this.bus, SERVICE_NAMES.hypervisor, t),
@@ -270,17 +433,17 @@ export class Gateway {
       if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
       byNode.set(id, n.grpc);
     }
-    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: one(scheds, SERVICE_NAMES.scheduler), nodes: byNode };
+    return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: this.pickScheduler(scheds, scheduler), nodes: byNode };
   }
 
-  private async execute(sim: Simulation): Promise<void> {
+  private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
     const log = this.log.child({ sim: sim.id });
+    /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
+    let placed: [string, number][] = [];
     try {
-      const t0 = Date.now();
-      const ep = await this.endpoints();
-      sim.timing.discoveryMs = Date.now() - t0;
-      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) }, 'services discovered');
-      const control = grpcControlPlane(ep);
+      const reported = await nodeLoads(ep.nodes, this.opts.control);
+      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) }, 'services discovered');
+      const control = grpcControlPlane(ep, this.opts.control);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
       try {
@@ -293,7 +456,20 @@ export class Gateway {
           },
           eventsTimeoutMs: this.opts.eventsTimeoutMs,
           onEvents: (host, events) => this.onEvents(sim, host, events),
+          beforeRun: async () => {
+            sim.setUp = true;
+            if (sim.pauseAtStart) await control.scheduler.pause({ sim: sim.id });
+          },
           onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
+          // By load: what each node reports, or what this gateway put there if more (the report lags).
+          assign: (hosts, ids) => {
+            const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
+            placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
+            sim.assignment = Object.fromEntries(a);
+            for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
+            return a;
+          },
+          onRefused: () => void this.counters.refusedEvents++,
           log,
         }).run(sim.spec, sim.id);
         sim.timing.runMs = Date.now() - t1;
@@ -313,6 +489,8 @@ export class Gateway {
       sim.error = (err as Error).message;
       log.error({ err }, 'simulation failed');
     } finally {
+      for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
+      sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();
@@ -323,6 +501,7 @@ export class Gateway {
     sim.events.push(...events);
     const last = events[events.length - 1];
     if (last && last.timeNs > (sim.hostNs.get(host) ?? 0)) sim.hostNs.set(host, last.timeNs);
+    sim.ends.see(host, events);
     for (const l of sim.listeners) l.events(events);
   }
 

@@ -1,16 +1,29 @@
 // vsim.v1.Gateway over gRPC: Submit, Start, Pause, Resume, Status, StreamEvents, Results, and the
-// run-time scheduler calls SetSchedParams, GetSchedParams, SwapScheduler.
+// run-time scheduler calls SetSchedParams, GetSchedParams, SwapScheduler. With credentials the
+// service shell has checked the caller's bearer token before any of these runs (@vsim/security
+// guardService); every call naming a simulation is then held to the caller's own (authorize).
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
 import { Event, GatewayServer, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
 import { isControlError } from '@vsim/control';
+import { principalOf } from '@vsim/security';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 
-function unary<Req, Res>(rpc: string, log: Logger, f: (req: Req) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
+/** The API principal of a call ('' without credentials). */
+function callerOf(call: object): string {
+  return principalOf(call) ?? '';
+}
+
+function unary<Req, Res>(rpc: string, log: Logger, gw: Gateway, f: (req: Req, caller: string) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const caller = callerOf(call);
     Promise.resolve()
-      .then(() => f(call.request))
+      .then(() => {
+        const sim = (call.request as { sim?: unknown }).sim;
+        if (typeof sim === 'string') gw.authorize(sim, caller);
+        return f(call.request, caller);
+      })
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -25,33 +38,34 @@ function unary<Req, Res>(rpc: string, log: Logger, f: (req: Req) => Res | Promis
 
 export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
   return {
-    submit: unary('Submit', log, (req) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed) })),
-    start: unary('Start', log, (req: SimulationRef) => {
-      gw.start(req.sim);
+    submit: unary('Submit', log, gw, (req, caller) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed, req.scheduler ?? '', caller) })),
+    start: unary('Start', log, gw, async (req: SimulationRef) => {
+      await gw.start(req.sim);
       return {};
     }),
-    pause: unary('Pause', log, async (req: SimulationRef) => {
+    pause: unary('Pause', log, gw, async (req: SimulationRef) => {
       await gw.pause(req.sim);
       return {};
     }),
-    resume: unary('Resume', log, async (req: SimulationRef) => {
+    resume: unary('Resume', log, gw, async (req: SimulationRef) => {
       await gw.resume(req.sim);
       return {};
     }),
-    status: unary('Status', log, (req: SimulationRef) => gw.status(req.sim)),
-    setSchedParams: unary('SetSchedParams', log, async (req: SetSchedParamsRequest) => {
+    status: unary('Status', log, gw, (req: SimulationRef) => gw.status(req.sim)),
+    setSchedParams: unary('SetSchedParams', log, gw, async (req: SetSchedParamsRequest) => {
       await gw.setSchedParams(req);
       return {};
     }),
-    getSchedParams: unary('GetSchedParams', log, (req: SimulationRef) => gw.getSchedParams(req.sim)),
-    swapScheduler: unary('SwapScheduler', log, async (req: SwapSchedulerRequest) => {
+    getSchedParams: unary('GetSchedParams', log, gw, (req: SimulationRef) => gw.getSchedParams(req.sim)),
+    swapScheduler: unary('SwapScheduler', log, gw, async (req: SwapSchedulerRequest) => {
       await gw.swapScheduler(req);
       return {};
     }),
-    results: unary('Results', log, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
+    results: unary('Results', log, gw, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
     streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
       let stop = () => undefined as unknown;
       try {
+        gw.authorize(call.request.sim, callerOf(call));
         stop = gw.watch(call.request.sim, {
           events: (events) => {
             for (const e of events) call.write(e);

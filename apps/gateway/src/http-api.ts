@@ -1,25 +1,35 @@
 // The gateway's HTTP JSON API (node's http module, no framework), the same operations as gRPC:
-//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?}
+//   POST /v1/simulations              {scenario: SimSpec object | scenario text, images?: {path: base64}, seed?, scheduler?}
 //                                     -> 201 {sim}
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
-//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one Event (proto JSON) per line,
+//   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one event per line, every field (docs/events.md),
 //                                        streamed until the simulation ends
 //   POST /v1/simulations/:id/sched/params  {vm?, params: {weight: 512, ...}, policy?} -> 200 {sim}
 //                                     (no vm: scheduler-wide, e.g. {tslice, ratelimit}; values in ns)
 //   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
 //   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
 //                                     service: hand the simulation to that other scheduler service)
+//   GET  /v1/gateway                  -> 200 the gateway's figures: simulations by state, held image
+//                                        bytes, limits, expired/refused counts, refusedCalls
 //   GET  /healthz                     -> 200 {status: "ok"}
-// Errors are {error} with 400 (bad input), 404, 409 (wrong state), 413, 503 (shutting down) or 500.
+// Errors are {error} with 400 (bad input), 401 (no or wrong bearer token), 404, 409 (wrong state),
+// 413, 429 (no room: too many simulations queued, or too many image bytes held), 503 (shutting
+// down) or 500. A started simulation is `queued` until the cluster has room (admission.ts). With credentials every /v1 request needs `Authorization: Bearer
+// <token>` of an API principal, and reaches only that principal's simulations; with TLS files it
+// is served over HTTPS.
 
+import { readFileSync } from 'fs';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
+import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
 import { ControlStatus, isControlError } from '@vsim/control';
+import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
+import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 
@@ -39,15 +49,40 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1'): Promise<HttpHandle> {
-  const server = createServer((req, res) => {
-    handle(gw, req, res).catch((err: unknown) => {
+export interface HttpSecurity {
+  /** The API principals' tokens. */
+  readonly accept: TokenSet;
+  /** Serve HTTPS with these files. */
+  readonly tls?: TlsFiles;
+  /** A request without an accepted token (refused with 401 before anything else). */
+  readonly onRefused: (r: { method: string; url: string; reason: 'no token' | 'wrong token'; peer: string }) => void;
+}
+
+export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1', security?: HttpSecurity): Promise<HttpHandle> {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    let caller = '';
+    if (security && (req.url ?? '').startsWith('/v1')) {
+      const token = bearerToken(req.headers.authorization);
+      const who = security.accept.verify(token);
+      if (who === undefined) {
+        const reason = token === undefined ? 'no token' : 'wrong token';
+        security.onRefused({ method: req.method ?? '', url: req.url ?? '', reason, peer: req.socket.remoteAddress ?? '' });
+        res.setHeader('www-authenticate', 'Bearer');
+        req.resume(); // discard the body
+        return send(res, 401, { error: reason === 'no token' ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not accepted' });
+      }
+      caller = who;
+    }
+    handle(gw, req, res, caller).catch((err: unknown) => {
       const code = err instanceof HttpError ? err.status : isControlError(err) ? httpStatusOf(err.code) : 500;
       if (code >= 500) log.error({ err, method: req.method, url: req.url }, 'HTTP request failed');
       if (!res.headersSent) send(res, code, { error: (err as Error).message });
       else res.end();
     });
-  });
+  };
+  const tls = security?.tls;
+  if (tls && (!tls.cert || !tls.key)) throw new Error('serving HTTPS needs tls.cert and tls.key');
+  const server: Server = tls ? createHttpsServer({ cert: readFileSync(tls.cert!), key: readFileSync(tls.key!) }, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -68,6 +103,7 @@ function httpStatusOf(code: number): number {
     case ControlStatus.NOT_FOUND: return 404;
     case ControlStatus.FAILED_PRECONDITION: case ControlStatus.ALREADY_EXISTS: return 409;
     case ControlStatus.UNAVAILABLE: return 503;
+    case ControlStatus.RESOURCE_EXHAUSTED: return 429;
     case ControlStatus.UNIMPLEMENTED: return 501;
     default: return 500;
   }
@@ -100,19 +136,21 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
   return body as Record<string, unknown>;
 }
 
-async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
   const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
+  if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
   const [, id, action] = m;
+  if (id !== undefined) gw.authorize(id, caller);
   const route = `${req.method} ${id === undefined ? '' : ':id'}${action ? `/${action}` : ''}`;
   switch (route) {
     case 'POST ': {
       const body = await readJson(req);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
-      const { scenario, images = {}, seed } = body as { scenario?: unknown; images?: unknown; seed?: unknown };
+      const { scenario, images = {}, seed, scheduler = '' } = body as { scenario?: unknown; images?: unknown; seed?: unknown; scheduler?: unknown };
       if (scenario === undefined) throw new HttpError(400, 'body.scenario is required');
       const text = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
       if (typeof images !== 'object' || images === null || Array.isArray(images)) throw new HttpError(400, 'body.images must be an object of base64 strings');
@@ -122,10 +160,11 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
         bytes[p] = Buffer.from(b64, 'base64');
       }
       if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
-      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined) });
+      if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
+      return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }
     case 'POST :id/start':
-      gw.start(id);
+      await gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });
     case 'POST :id/pause':
       await gw.pause(id);
@@ -168,7 +207,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): P
       gw.get(id); // 404 before the stream starts
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const stop = gw.watch(id, {
-        events: (events) => res.write(events.map((e: Event) => JSON.stringify(Event.toJSON(e))).join('\n') + '\n'),
+        events: (events) => res.write(events.map((e: Event) => eventJson(e)).join('\n') + '\n'),
         end: (state, error) => res.end(state === 'failed' ? JSON.stringify({ error }) + '\n' : undefined),
       });
       res.on('close', () => stop());

@@ -7,11 +7,11 @@
 // Image paths are looked up in the submitted images (by the path the scenario names them with);
 // the gateway never reads image bytes from its own file system.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
-import { SimSpec, VmSpec, simSpecFromScenario } from '@vsim/control';
+import { MAX_IMAGE_BYTES, SimSpec, VmSpec, checkVmImage, simSpecFromScenario } from '@vsim/control';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
 
 export class SubmissionError extends Error {
@@ -31,6 +31,12 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
   } catch {
     json = undefined;
   }
+  // An image travels whole in one CreateVm call to its cpu-node: refuse one that cannot, now.
+  const tooBig = Object.entries(images).filter(([, b]) => b.length > MAX_IMAGE_BYTES);
+  if (tooBig.length > 0) {
+    throw new SubmissionError(tooBig.map(([p, b]) =>
+      `image ${JSON.stringify(p)} is ${b.length} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (${MAX_IMAGE_BYTES / (1 << 20)} MiB, its CreateVm message limit)`).join('; '));
+  }
   const isSpec = typeof json === 'object' && json !== null && !Array.isArray(json) && 'durationNs' in json;
   let spec = isSpec ? simSpecFromJson(json) : parseYaml(text, images);
   if (seed !== undefined) spec = { ...spec, seed };
@@ -49,8 +55,9 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
  * A scenario file, parsed by @vsim/scenario. That parser checks that each image exists on disk,
  * relative to the scenario's directory; here the images come with the submission, so they are
  * written to a private temporary directory that serves as the scenario's directory for the parse,
- * and the VMs' image paths are mapped back to the names the client used. Image paths must be
- * relative (an absolute one would name a file of the gateway's machine).
+ * and the VMs' image paths are mapped back to the names the client used. An absolute path names
+ * a file of the client's machine, as it does in an embedded run: it is looked up among the
+ * submitted images by that name, never on the gateway's own file system.
  */
 function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): SimSpec {
   const dir = mkdtempSync(join(tmpdir(), 'vsim-submission-'));
@@ -62,10 +69,13 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
     const base = join(dir, ...Array.from({ length: depth }, (_, i) => `d${i}`));
     mkdirSync(base, { recursive: true });
     const byAbs = new Map<string, string>();
+    // The client's absolute paths, each under its own private directory (`abs/` + the path).
+    const absoluteRoot = join(dir, 'abs');
+    const local = (written: string) => (isAbsolute(written) ? join(absoluteRoot, posix.normalize(written)) : resolve(base, written));
     for (const [name, bytes] of Object.entries(images)) {
       const rel = posix.normalize(name);
-      if (isAbsolute(rel) || rel === '..' || rel.includes('\0') || up(rel) > depth) continue;
-      const abs = resolve(base, rel);
+      if (rel === '..' || rel.includes('\0') || (!isAbsolute(rel) && up(rel) > depth)) continue;
+      const abs = local(name);
       if (!abs.startsWith(dir + sep)) continue;
       mkdirSync(dirname(abs), { recursive: true });
       writeFileSync(abs, bytes);
@@ -73,11 +83,11 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
     }
     let scenario: Scenario;
     try {
-      scenario = parseScenario(text, { baseDir: base });
+      scenario = parseScenario(text, { baseDir: base, resolveFile: local, checkImage: (image, vm) => checkVmImage(readFileSync(image), vm) });
     } catch (err) {
       if (err instanceof ScenarioError) {
         // Paths in the issues as the client wrote them (relative to the scenario), never the gateway's.
-        const issues = formatIssues(err.issues).replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s,:]*`, 'g'), (p) => relative(base, p).split(sep).join('/'));
+        const issues = formatIssues(err.issues).replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s,:]*`, 'g'), (p) => (p.startsWith(absoluteRoot + sep) ? p.slice(absoluteRoot.length) : relative(base, p).split(sep).join('/')));
         throw new SubmissionError(`invalid scenario:\n${issues}`);
       }
       throw err;

@@ -49,14 +49,34 @@ describe('parseSubmission', () => {
     // (as examples/*.yaml write `../guests/...`) names submitted bytes, or is missing.
     expect(() => parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { 'guests/recursion.elf': Buffer.from('x') }))
       .toThrow(SubmissionError);
-    const up = parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { '../../etc/hostname': Buffer.from('x'), 'guests/recursion.elf': Buffer.from('y') });
+    const elf = readFileSync(spec.vms[0].image);
+    const up = parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { '../../etc/hostname': elf, 'guests/recursion.elf': elf });
     expect(up.spec.vms[0].image).toBe('../../etc/hostname');
-    expect(Buffer.from(up.images.get('../../etc/hostname')!).toString()).toBe('x');
+    expect(Buffer.from(up.images.get('../../etc/hostname')!)).toEqual(elf);
+  });
+
+  it('takes absolute image paths as the client names them (its files, as in an embedded run), never the gateway\'s', () => {
+    const elf = readFileSync(spec.vms[0].image);
+    const abs = YAML.replace('bin/hello.elf', '/etc/hostname');
+    const s = parseSubmission(abs, { '/etc/hostname': elf, 'guests/recursion.elf': elf });
+    expect(s.spec.vms[0].image).toBe('/etc/hostname');
+    expect(Buffer.from(s.images.get('/etc/hostname')!)).toEqual(elf);
+    // Not submitted: missing, even though the gateway's machine has /etc/hostname.
+    expect(() => parseSubmission(abs, { 'guests/recursion.elf': elf })).toThrow('invalid scenario:\nvms[0].image: file not found: /etc/hostname');
+  });
+
+  it('checks each image against its VM before anything runs: a Linux program in a kernel VM is named, with the kind to use', () => {
+    const elf = readFileSync(spec.vms[0].image);
+    const kernel = YAML.replace('kind: linux, image: bin/hello.elf, args: [x]', 'image: bin/hello.elf');
+    expect(() => parseSubmission(kernel, { 'bin/hello.elf': elf, 'guests/recursion.elf': elf }))
+      .toThrow(/^invalid scenario:\nvms\[0\]\.image: a Linux user program \(loaded at 0x10000\), but the VM is a guest kernel \(kind: sbi, RAM from 0x80000000\): give it kind: linux$/);
+    expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x'), 'guests/recursion.elf': elf })).toThrow(/vms\[0\]\.image: not a valid rv32 executable/);
   });
 
   it('carries timed actions into the SimSpec', () => {
     const withActions = `${YAML}actions:\n  - at: 5ms\n    pause: { vm: hello }\n`;
-    const bytes = { 'bin/hello.elf': Buffer.from('x'), 'guests/recursion.elf': Buffer.from('x') };
+    const elf = readFileSync(spec.vms[0].image);
+    const bytes = { 'bin/hello.elf': elf, 'guests/recursion.elf': elf };
     expect(parseSubmission(withActions, bytes).spec.actions).toEqual([{ kind: 'pause', at: 5e6, vm: 'hello' }]);
   });
 

@@ -1,4 +1,4 @@
-// vsim-hypervisor: answers the traps of the simulations it is told to open (vsim.<sim>.hv.trap)
+// vsim-hypervisor: answers the traps of the simulations it is told to open (vsim.<sim>.trap.<node>)
 // and owns each VM's allocator record. Control: vsim.v1.HypervisorControl over gRPC. See README.md.
 
 import { HypervisorControlService } from '@vsim/proto';
@@ -11,8 +11,9 @@ void runService({
   name: 'vsim-hypervisor',
   description: 'vsim hypervisor service: virtual platforms, trap and hypercall handling',
   version,
-  build: ({ bus, log, flags }) => {
-    const impl = new HypervisorControlImpl(bus, { instance: flags.instance, version, log });
+  role: 'hypervisor',
+  build: ({ bus, log, flags, shellCounters }) => {
+    const impl = new HypervisorControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
       grpc: [{
         definition: HypervisorControlService,

@@ -1,10 +1,10 @@
 // vsim-scheduler: owns run queues and policies and drives every host loop of the simulations it is
-// given (run orders on vsim.<sim>.host.<host>.run, events on vsim.<sim>.events.<host>).
+// given (run orders on vsim.<sim>.run.<node>.<host>, events on vsim.<sim>.events.<host>).
 // Control: vsim.v1.SchedulerControl over gRPC. See README.md.
 
 import { SchedulerControlService } from '@vsim/proto';
 import { SchedulerControlImpl, schedulerControlServer } from '@vsim/control';
-import { runService } from '@vsim/service';
+import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, runService } from '@vsim/service';
 import { version } from '../package.json';
 
 void runService({
@@ -12,9 +12,12 @@ void runService({
   name: 'vsim-scheduler',
   description: 'vsim scheduler service: run queues, scheduling policies, host loops',
   version,
-  build: ({ bus, log, flags }) => {
-    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log });
+  role: 'scheduler',
+  build: ({ bus, log, flags, shellCounters }) => {
+    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
+      // How the gateway tells vsim's own scheduler from an external one registered under the same name.
+      metadata: { [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER },
       grpc: [{
         definition: SchedulerControlService,
         implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),

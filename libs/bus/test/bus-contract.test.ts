@@ -24,7 +24,6 @@ interface Impl {
 }
 
 const natsMissing = findNatsServer() === undefined;
-if (natsMissing && process.env.CI !== 'true') console.warn(`skipping the NATS bus tests: ${NATS_SERVER_MISSING}`);
 
 let broker = new InProcessBroker();
 let server: NatsServer | undefined;
@@ -75,7 +74,7 @@ async function rejection(p: Promise<unknown>): Promise<BusError> {
 }
 
 describe.each(impls)('Bus contract: $name', (impl) => {
-  const test = impl.skip ? it.skip : it;
+  const test = impl.skip ? (name: string, fn: jest.ProvidesCallback) => it.skip(`${name} (skipped: ${NATS_SERVER_MISSING})`, fn) : it;
   let client: Bus;
   let service: Bus;
   let connected: Bus[] = [];

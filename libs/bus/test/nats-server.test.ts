@@ -5,8 +5,7 @@ import { NATS_SERVER_MISSING, NatsBus, findNatsServer, startNatsServer, subjectM
 
 const natsMissing = findNatsServer() === undefined;
 const skip = natsMissing && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the nats-server launcher tests: ${NATS_SERVER_MISSING}`);
-const test = skip ? it.skip : it;
+const test = skip ? (name: string, fn: jest.ProvidesCallback) => it.skip(`${name} (skipped: ${NATS_SERVER_MISSING})`, fn) : it;
 
 describe('startNatsServer', () => {
   test('starts on a random port with JetStream, stops, and cleans up', async () => {

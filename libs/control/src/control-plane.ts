@@ -111,6 +111,8 @@ export interface ControlImplOptions {
   /** Version reported by Status. Default 0.1.0. */
   readonly version?: string;
   readonly log?: ControlLogger;
+  /** More counters for Status, e.g. the service shell's refused (unauthenticated) calls. */
+  readonly counters?: () => Readonly<Record<string, number>>;
 }
 
 /** Ids that become NATS subject tokens (simulations, hosts). */
@@ -126,6 +128,11 @@ export function checkSim(sim: string): string {
 export function checkHostId(host: string): string {
   if (!TOKEN_ID.test(host)) throw invalid(`host id ${JSON.stringify(host)} must be 1-64 characters of [A-Za-z0-9_-]`);
   return host;
+}
+
+export function checkNodeId(node: string): string {
+  if (!TOKEN_ID.test(node)) throw invalid(`node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
+  return node;
 }
 
 export function checkVmId(vm: string): string {

@@ -15,6 +15,7 @@
 import { readFileSync } from 'fs';
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
+import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec } from '@vsim/scheduler';
@@ -33,6 +34,15 @@ export interface CoordinatorOptions {
    * docs/scheduler-protocol.md §8): resolves with the scheduler that adopted it, whose Run continues.
    */
   readonly onHandover?: () => Promise<SchedulerControl>;
+  /** Once every host, VM and action is set up, just before the scheduler's Run (e.g. to pause first). */
+  readonly beforeRun?: () => Promise<void>;
+  /**
+   * Chooses each host's cpu-node (default: assignHosts with no load). The gateway passes the nodes'
+   * current loads, so that simulations spread over the cluster.
+   */
+  readonly assign?: (hosts: readonly { id: string; pcpus: number }[], nodeIds: readonly string[]) => Map<string, string>;
+  /** An event batch was refused (not from where the host's events stand): logged, never applied. */
+  readonly onRefused?: (refusal: Refusal) => void;
 }
 
 export interface CoordinatedRun {
@@ -47,14 +57,24 @@ export interface CoordinatedRun {
 }
 
 /**
- * Assigns hosts to cpu-nodes round-robin: node ids sorted (plain string order), hosts in scenario
- * order; host i goes to node i mod n. Deterministic for a given scenario and set of node ids (where
- * a host runs never changes results, only which process does the work).
+ * Assigns hosts to cpu-nodes by load: hosts in scenario order, each to the node with the fewest
+ * pCPUs to simulate so far — `load` (what the nodes already run, e.g. other simulations) plus the
+ * hosts assigned before it —, ties to the first node id (plain string order). With no load given
+ * and hosts of equal size, that is round robin over the sorted ids. Deterministic for given hosts,
+ * node ids and loads; where a host runs never changes results, only which process does the work.
  */
-export function assignHosts(hosts: readonly { id: string }[], nodeIds: Iterable<string>): Map<string, string> {
+export function assignHosts(hosts: readonly { id: string; pcpus?: number }[], nodeIds: Iterable<string>, load: ReadonlyMap<string, number> = new Map()): Map<string, string> {
   const nodes = [...nodeIds].sort();
   if (nodes.length === 0) throw new Error('no cpu-node to run the hosts on');
-  return new Map(hosts.map((h, i) => [h.id, nodes[i % nodes.length]]));
+  const busy = new Map(nodes.map((n) => [n, load.get(n) ?? 0]));
+  const out = new Map<string, string>();
+  for (const h of hosts) {
+    let best = nodes[0];
+    for (const n of nodes) if (busy.get(n)! < busy.get(best)!) best = n;
+    out.set(h.id, best);
+    busy.set(best, busy.get(best)! + (h.pcpus ?? 1));
+  }
+  return out;
 }
 
 /** Throws on a spec the services would reject half-way through setup. */
@@ -103,11 +123,12 @@ export class Coordinator {
     checkSpec(spec);
     const { hypervisor, scheduler } = this.control;
     const placement = placeVms(spec);
-    const assignment = assignHosts(spec.hosts, this.control.nodes.keys());
+    const assignment = (this.opts.assign ?? assignHosts)(spec.hosts, [...this.control.nodes.keys()]);
+    for (const h of spec.hosts) if (!this.control.nodes.has(assignment.get(h.id) ?? '')) throw new Error(`host ${h.id} was assigned to no known cpu-node`);
     const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
     const readImage = this.opts.readImage ?? ((path: string) => readFileSync(path));
     const log = this.log.child({ sim });
-    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents);
+    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents, this.opts.onRefused);
     try {
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
@@ -116,7 +137,8 @@ export class Coordinator {
           isa: h.isa ?? 'rv32', expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
         }));
         await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
-          sim, host: h.id, pcpus: h.pcpus, ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+          sim, host: h.id, pcpus: h.pcpus, node: assignment.get(h.id)!,
+          ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
         }));
       }
       for (const vm of spec.vms) {
@@ -127,7 +149,7 @@ export class Coordinator {
           isa: vm.isa ?? 'rv32',
         }));
         await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
-          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax,
+          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax, host, node: assignment.get(host)!,
           costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
         }));
         await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
@@ -147,6 +169,7 @@ export class Coordinator {
       }
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
+      await this.opts.beforeRun?.();
       let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
       while (run.handedOver) {
         const adopt = this.opts.onHandover;
@@ -200,6 +223,7 @@ class EventCollector {
   private sub: { unsubscribe(): void } | undefined;
   private wake: (() => void) | undefined;
   private bad = 0;
+  private readonly refusals: RefusalCounter;
 
   constructor(
     private readonly bus: Bus,
@@ -207,8 +231,10 @@ class EventCollector {
     hosts: readonly string[],
     private readonly log: ControlLogger,
     private readonly onEvents?: (host: string, events: readonly Event[]) => void,
+    private readonly onRefused?: (refusal: Refusal) => void,
   ) {
     for (const h of hosts) this.received.set(h, 0);
+    this.refusals = new RefusalCounter(log);
   }
 
   /** Subscribes, and makes sure the server knows of the subscription before Run publishes anything. */
@@ -228,6 +254,16 @@ class EventCollector {
       if (n === undefined || batch.host !== host || batch.sim !== this.sim) {
         this.bad++;
         this.log.warn({ subject: meta.subject, batchHost: batch.host, batchSim: batch.sim }, 'EventBatch for another host or simulation ignored');
+        return;
+      }
+      // Each batch starts where the host's events stand: a replayed or forged one does not fit.
+      if (Number(batch.firstIndex) !== n) {
+        const r: Refusal = {
+          kind: 'sequence', subject: meta.subject, host, seq: Number(batch.firstIndex),
+          reason: `event batch starting at event ${batch.firstIndex} of host ${host}, which stands at ${n}`,
+        };
+        this.refusals.record(r);
+        this.onRefused?.(r);
         return;
       }
       this.events.add(batch.events);

@@ -1,11 +1,12 @@
 // CpuNodeControl's logic: one CpuNodeService per simulation this node takes part in (created by the
-// first CreateHost of that simulation), each serving vsim.<sim>.host.<host>.run for its hosts.
+// first CreateHost of that simulation), each serving vsim.<sim>.run.<node>.<host> for its hosts.
 
 import { Bus } from '@vsim/bus';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique, GUEST_ISAS as ISAS, IsaName, makeExpansionFactors, CpuNodeService } from '@vsim/executor';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '@vsim/hypervisor';
+import { RefusalCounter } from '@vsim/security';
 import {
   ControlImplOptions, ControlLogger, CpuNodeControl, addCounters, checkCount, checkHostId, checkSim, checkVmId, exists, invalid,
   notFound, silentLogger,
@@ -14,6 +15,14 @@ import {
 /** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
 export const MAX_VM_MEMORY_BYTES = 1 << 30;
 export const MAX_PCPUS = 256;
+/**
+ * The largest guest image a cpu-node takes: it arrives whole in one CreateVm call, whose size the
+ * node's gRPC server bounds (CPU_NODE_MAX_MESSAGE_BYTES). The gateway refuses a bigger image at
+ * submission, naming this limit.
+ */
+export const MAX_IMAGE_BYTES = 32 << 20;
+/** A cpu-node's gRPC receive limit: an image plus the rest of a CreateVm request. */
+export const CPU_NODE_MAX_MESSAGE_BYTES = MAX_IMAGE_BYTES + (1 << 20);
 export const MAX_VCPUS = 256;
 
 export interface CpuNodeControlOptions extends ControlImplOptions {
@@ -26,11 +35,14 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   private readonly sims = new Map<string, CpuNodeService>();
   private readonly log: ControlLogger;
   private readonly closed: Record<string, number> = {
-    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, simulationsClosed: 0,
+    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, refused: 0, simulationsClosed: 0,
   };
+  /** Data-plane messages refused (sender or sequence did not fit), logged with their host. */
+  private readonly refusals: RefusalCounter;
 
   constructor(private readonly bus: Bus, private readonly opts: CpuNodeControlOptions) {
     this.log = opts.log ?? silentLogger;
+    this.refusals = new RefusalCounter(this.log);
   }
 
   get nodeId(): string {
@@ -64,12 +76,13 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       const log = this.log.child({ sim });
       svc = new CpuNodeService(this.bus, sim, this.nodeId, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
         onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+        onRefused: (r) => this.refusals.record(r, log),
       });
       this.sims.set(sim, svc);
     }
     svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion }, req.costsJson === '' ? undefined : costs);
     this.closed.hostsCreated++;
-    this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, host) }, 'host created');
+    this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, this.nodeId, host) }, 'host created');
     await this.bus.flush(); // the run subject is served before anyone sends orders to it
     return {};
   }
@@ -91,6 +104,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
     if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
+    if (req.image.length > MAX_IMAGE_BYTES) throw invalid(`VM ${id}: the image is ${req.image.length} bytes; a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes`);
     let inst;
     try {
       inst = svc.createVm(req.host, {
@@ -118,8 +132,13 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed };
-    for (const svc of this.sims.values()) addCounters(counters, svc.stats);
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.(), liveHosts: 0, livePcpus: 0 };
+    for (const svc of this.sims.values()) {
+      addCounters(counters, svc.stats);
+      const l = svc.load();
+      counters.liveHosts += l.hosts;
+      counters.livePcpus += l.pcpus;
+    }
     return {
       service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(), counters,

@@ -7,15 +7,17 @@ import { CpuNodeControlImpl } from './cpu-node-control';
 import { HypervisorControlImpl } from './hypervisor-control';
 import { SchedulerControlImpl } from './scheduler-control';
 import { inProcessControlPlane } from './grpc-adapters';
-import { EventLog } from '@vsim/proto';
+import { Event, EventLog } from '@vsim/proto';
+import { HostEnds } from './host-ends';
 import { SimResult, SimSpec } from './simulation';
 
 export interface EmbeddedOptions {
   /**
    * Live progress: `host` has reached virtual time `ns` (from its events, as they arrive after each
-   * of its loop's iterations). Display only: it never changes the run.
+   * of its loop's iterations); `done` once every VM on it has ended (its loop stops there). Display
+   * only: it never changes the run.
    */
-  readonly onProgress?: (host: string, ns: number) => void;
+  readonly onProgress?: (host: string, ns: number, done: boolean) => void;
 }
 
 /** Runs a simulation with every service in this process, on the in-process bus. */
@@ -31,11 +33,12 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: Embedde
   });
   try {
     const { onProgress } = opts;
-    const onEvents = onProgress && ((host: string, events: readonly { timeNs: number }[]) => {
-      if (events.length > 0) onProgress(host, events[events.length - 1].timeNs);
+    const ends = new HostEnds(spec);
+    const onEvents = onProgress && ((host: string, events: readonly Event[]) => {
+      if (events.length > 0) onProgress(host, events[events.length - 1].timeNs, ends.see(host, events));
     });
     const { result, log } = await new Coordinator(control, coordBus, { onEvents }).run(spec, sim);
-    if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs);
+    if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs, true);
     return { result, log };
   } finally {
     await Promise.all(buses.map((b) => b.close()));

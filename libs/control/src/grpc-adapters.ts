@@ -12,6 +12,7 @@ import {
   CpuNodeControlClient, CpuNodeControlServer, HypervisorControlClient, HypervisorControlServer, SchedulerControlClient,
   SchedulerControlServer,
 } from '@vsim/proto';
+import { bearerMetadata } from '@vsim/security';
 import { ControlError, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl, isControlError } from './control-plane';
 
 // ------------------------------------------------------------------------------------ in-process
@@ -39,6 +40,8 @@ export interface GrpcControlOptions {
   readonly runDeadlineMs?: number;
   /** Default: insecure (the services listen on loopback or a private network). */
   readonly credentials?: ChannelCredentials;
+  /** The caller's control token (@vsim/security), sent as `authorization: Bearer` with every call. */
+  readonly token?: string;
 }
 
 /** gRPC addresses ("host:port") of the services a simulation uses; nodes by node id. */
@@ -61,9 +64,9 @@ type UnaryMethod<Req, Res> = (
 ) => ClientUnaryCall;
 
 /** A promise-returning call with a deadline; a failure becomes a ControlError with the status message. */
-function unary<Req, Res>(rpc: string, target: string, method: UnaryMethod<Req, Res>, deadlineMs: number): (req: Req) => Promise<Res> {
+function unary<Req, Res>(rpc: string, target: string, method: UnaryMethod<Req, Res>, deadlineMs: number, token?: string): (req: Req) => Promise<Res> {
   return (req) => new Promise<Res>((resolve, reject) => {
-    method(req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    method(req, bearerMetadata(token), { deadline: Date.now() + deadlineMs }, (err, res) => {
       if (err) reject(controlErrorOf(err, rpc, target, deadlineMs));
       else resolve(res);
     });
@@ -84,10 +87,10 @@ export function hypervisorControlClient(address: string, opts: GrpcControlOption
   const d = opts.deadlineMs ?? 30_000;
   const rpc = (m: string) => `vsim.v1.HypervisorControl/${m}`;
   return {
-    openSimulation: unary(rpc('OpenSimulation'), address, c.openSimulation.bind(c), d),
-    registerVm: unary(rpc('RegisterVm'), address, c.registerVm.bind(c), d),
-    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
-    status: unary(rpc('Status'), address, c.status.bind(c), d),
+    openSimulation: unary(rpc('OpenSimulation'), address, c.openSimulation.bind(c), d, opts.token),
+    registerVm: unary(rpc('RegisterVm'), address, c.registerVm.bind(c), d, opts.token),
+    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d, opts.token),
+    status: unary(rpc('Status'), address, c.status.bind(c), d, opts.token),
     close: () => c.close(),
   };
 }
@@ -97,10 +100,10 @@ export function cpuNodeControlClient(address: string, opts: GrpcControlOptions =
   const d = opts.deadlineMs ?? 30_000;
   const rpc = (m: string) => `vsim.v1.CpuNodeControl/${m}`;
   return {
-    createHost: unary(rpc('CreateHost'), address, c.createHost.bind(c), d),
-    createVm: unary(rpc('CreateVm'), address, c.createVm.bind(c), d),
-    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
-    status: unary(rpc('Status'), address, c.status.bind(c), d),
+    createHost: unary(rpc('CreateHost'), address, c.createHost.bind(c), d, opts.token),
+    createVm: unary(rpc('CreateVm'), address, c.createVm.bind(c), d, opts.token),
+    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d, opts.token),
+    status: unary(rpc('Status'), address, c.status.bind(c), d, opts.token),
     close: () => c.close(),
   };
 }
@@ -110,19 +113,19 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
   const d = opts.deadlineMs ?? 30_000;
   const rpc = (m: string) => `vsim.v1.SchedulerControl/${m}`;
   return {
-    addHost: unary(rpc('AddHost'), address, c.addHost.bind(c), d),
-    addVm: unary(rpc('AddVm'), address, c.addVm.bind(c), d),
-    addAction: unary(rpc('AddAction'), address, c.addAction.bind(c), d),
-    run: unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000),
-    pause: unary(rpc('Pause'), address, c.pause.bind(c), d),
-    resume: unary(rpc('Resume'), address, c.resume.bind(c), d),
-    setSchedParams: unary(rpc('SetSchedParams'), address, c.setSchedParams.bind(c), d),
-    getSchedParams: unary(rpc('GetSchedParams'), address, c.getSchedParams.bind(c), d),
-    swapScheduler: unary(rpc('SwapScheduler'), address, c.swapScheduler.bind(c), d),
-    handover: unary(rpc('Handover'), address, c.handover.bind(c), d),
-    adopt: unary(rpc('Adopt'), address, c.adopt.bind(c), d),
-    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d),
-    status: unary(rpc('Status'), address, c.status.bind(c), d),
+    addHost: unary(rpc('AddHost'), address, c.addHost.bind(c), d, opts.token),
+    addVm: unary(rpc('AddVm'), address, c.addVm.bind(c), d, opts.token),
+    addAction: unary(rpc('AddAction'), address, c.addAction.bind(c), d, opts.token),
+    run: unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000, opts.token),
+    pause: unary(rpc('Pause'), address, c.pause.bind(c), d, opts.token),
+    resume: unary(rpc('Resume'), address, c.resume.bind(c), d, opts.token),
+    setSchedParams: unary(rpc('SetSchedParams'), address, c.setSchedParams.bind(c), d, opts.token),
+    getSchedParams: unary(rpc('GetSchedParams'), address, c.getSchedParams.bind(c), d, opts.token),
+    swapScheduler: unary(rpc('SwapScheduler'), address, c.swapScheduler.bind(c), d, opts.token),
+    handover: unary(rpc('Handover'), address, c.handover.bind(c), d, opts.token),
+    adopt: unary(rpc('Adopt'), address, c.adopt.bind(c), d, opts.token),
+    closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d, opts.token),
+    status: unary(rpc('Status'), address, c.status.bind(c), d, opts.token),
     close: () => c.close(),
   };
 }

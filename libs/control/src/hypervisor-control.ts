@@ -1,11 +1,12 @@
-// HypervisorControl's logic: one HypervisorService (the trap responder on vsim.<sim>.hv.trap) per
+// HypervisorControl's logic: one HypervisorService (the trap responder on vsim.<sim>.trap.*) per
 // open simulation, on the Bus this process was given.
 
 import { Bus } from '@vsim/bus';
-import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef } from '@vsim/proto';
+import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson, HypervisorService } from '@vsim/hypervisor';
 import {
-  ControlImplOptions, ControlLogger, HypervisorControl, addCounters, checkSim, checkVmId, exists, invalid, precondition,
+  ControlImplOptions, ControlLogger, HypervisorControl, addCounters, checkHostId, checkNodeId, checkSim, checkVmId, exists, invalid, precondition,
   silentLogger,
 } from './control-plane';
 
@@ -17,10 +18,13 @@ export class HypervisorControlImpl implements HypervisorControl {
   private readonly sims = new Map<string, HypervisorService>();
   private readonly log: ControlLogger;
   /** Counters of closed simulations (live ones are added on Status). */
-  private readonly closed: Record<string, number> = { simulationsOpened: 0, simulationsClosed: 0, vmsRegistered: 0, traps: 0, badMessages: 0 };
+  private readonly closed: Record<string, number> = { simulationsOpened: 0, simulationsClosed: 0, vmsRegistered: 0, traps: 0, badMessages: 0, refused: 0 };
+  /** Traps refused (from a node that does not run the VM, or out of sequence), logged with host, vm, vcpu. */
+  private readonly refusals: RefusalCounter;
 
   constructor(private readonly bus: Bus, private readonly opts: HypervisorControlOptions = {}) {
     this.log = opts.log ?? silentLogger;
+    this.refusals = new RefusalCounter(this.log);
   }
 
   async openSimulation(req: SimulationRef): Promise<Ack> {
@@ -29,6 +33,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     const log = this.log.child({ sim });
     const svc = new HypervisorService(this.bus, sim, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
       onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+      onRefused: (r) => this.refusals.record(r, log),
     });
     svc.start();
     this.sims.set(sim, svc);
@@ -36,7 +41,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     // The subscription must have reached the NATS server before callers send traps to it
     // (otherwise an early request from another connection finds no responder).
     await this.bus.flush();
-    log.info({ subject: `vsim.${sim}.hv.trap` }, 'simulation opened');
+    log.info({ subject: subjects.allTraps(sim) }, 'simulation opened');
     return {};
   }
 
@@ -45,6 +50,9 @@ export class HypervisorControlImpl implements HypervisorControl {
     const id = checkVmId(req.vm);
     if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
     if (req.brkMax < req.brkStart) throw invalid(`VM ${id}: brk_max ${req.brkMax} is below brk_start ${req.brkStart}`);
+    // Where the VM runs: its traps are accepted only from that node, for that host.
+    const host = checkHostId(req.host);
+    const node = checkNodeId(req.node);
     if (svc.vm(id)) throw exists(`VM ${id} is already registered in simulation ${req.sim}`);
     let costs: HypervisorCosts | undefined;
     try {
@@ -52,7 +60,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
-    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs });
+    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node });
     this.closed.vmsRegistered++;
     this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
     return {};
@@ -71,7 +79,7 @@ export class HypervisorControlImpl implements HypervisorControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed };
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.() };
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
       service: 'vsim-hypervisor', instance: this.opts.instance ?? 'hypervisor', version: this.opts.version ?? '0.1.0',

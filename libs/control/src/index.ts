@@ -10,7 +10,7 @@ export type {
 } from './control-plane';
 export { HypervisorControlImpl } from './hypervisor-control';
 export type { HypervisorControlOptions } from './hypervisor-control';
-export { CpuNodeControlImpl, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
+export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
 export type { CpuNodeControlOptions } from './cpu-node-control';
 export { SchedulerControlImpl } from './scheduler-control';
 export {
@@ -18,10 +18,13 @@ export {
   schedulerControlServer,
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
-export { Coordinator } from './coordinator';
+export { Coordinator, assignHosts } from './coordinator';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { summarize } from './simulation';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';
 export { simSpecFromScenario } from './from-scenario';
+export { checkVmImage } from './image-check';
+export type { ImageVm } from './image-check';
+export { HostEnds } from './host-ends';

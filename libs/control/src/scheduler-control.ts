@@ -12,7 +12,7 @@ import {
   newVcpuCounters, schedMetricsOf,
 } from '@vsim/scheduler';
 import {
-  ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkSim, checkVmId, exists,
+  ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkNodeId, checkSim, checkVmId, exists,
   invalid, notFound, parseJsonObject, precondition, silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
@@ -37,6 +37,7 @@ export class SchedulerControlImpl implements SchedulerControl {
   async addHost(req: AddHostRequest): Promise<Ack> {
     const sim = checkSim(req.sim);
     const host = checkHostId(req.host);
+    const node = checkNodeId(req.node);
     checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
     const params = parseJsonObject('params_json', req.paramsJson);
     let st = this.sims.get(sim);
@@ -45,13 +46,13 @@ export class SchedulerControlImpl implements SchedulerControl {
     const fresh = !st;
     st ??= { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
     try {
-      st.svc.addHost(host, req.pcpus, { policy: req.policy, params });
+      st.svc.addHost(host, req.pcpus, { policy: req.policy, params }, node);
     } catch (err) {
       throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
     }
     if (fresh) this.sims.set(sim, st);
     this.counters.hostsAdded++;
-    this.log.info({ sim, host, policy: req.policy }, 'host added');
+    this.log.info({ sim, host, node, policy: req.policy }, 'host added');
     return {};
   }
 
@@ -186,6 +187,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     const st: SimState = { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
     const hosts = req.state.hosts.map((h) => {
       checkHostId(h.host);
+      checkNodeId(h.node);
       checkCount(`host ${h.host}: pcpus`, h.pcpus, MAX_PCPUS);
       return hostHandoverFrom(h);
     });
@@ -224,7 +226,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     return {
       service: 'vsim-scheduler', instance: this.opts.instance ?? 'scheduler', version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(),
-      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished },
+      counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished, ...this.opts.counters?.() },
     };
   }
 
@@ -247,7 +249,7 @@ export class SchedulerControlImpl implements SchedulerControl {
 export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
   const s = h.state;
   return {
-    host: h.host, pcpus: h.pcpus, nowNs: s.nowNs, seq: s.seq, eventSeq: s.eventSeq, eventsPublished: h.eventsPublished,
+    host: h.host, node: h.node, pcpus: h.pcpus, nowNs: s.nowNs, seq: s.seq, eventSeq: s.eventSeq, eventsPublished: h.eventsPublished,
     vcpus: s.vcpus.map((v) => ({
       vm: v.vm, vcpu: v.vcpu, state: v.stats.state, wakeNs: v.wakeNs, paused: v.paused, paramsJson: JSON.stringify(v.params),
       runningNs: v.stats.runningNs, waitingNs: v.stats.waitingNs, blockedNs: v.stats.blockedNs, instructions: v.stats.instructions,
@@ -288,7 +290,7 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
   });
   const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
   return {
-    host: m.host, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
+    host: m.host, node: m.node, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
     state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
   };
 }

@@ -22,9 +22,8 @@ async function serve(definition: ServiceDefinition, implementation: UntypedServi
 }
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
-if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_MISSING}`);
 
-(skip ? describe.skip : describe)('Coordinator over NATS and gRPC (one process)', () => {
+(skip ? describe.skip : describe)(`Coordinator over NATS and gRPC (one process)${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   const servers: Server[] = [];
@@ -95,7 +94,7 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
     expect(err).toBeInstanceOf(ControlError);
     expect(err).toMatchObject({ code: status.NOT_FOUND, rpc: 'vsim.v1.CpuNodeControl/CreateVm' });
     expect((err as Error).message).toBe('simulation nope has no host on node n1 (call CreateHost first)');
-    await expect(control.scheduler.addHost({ sim: 'bad id!', host: 'h0', pcpus: 1, policy: 'round-robin', paramsJson: '' }))
+    await expect(control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, policy: 'round-robin', paramsJson: '' }))
       .rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     // Nobody listening: UNAVAILABLE within the deadline.
     const dead = cpuNodeControlClient('127.0.0.1:1', { deadlineMs: 2000 });
@@ -107,9 +106,9 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
     await control.hypervisor.openSimulation({ sim: 'garble' });
     await control.nodes.get('n1')!.createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
     const garbage = new TextEncoder().encode('garbage!\xff');
-    await expect(coordBus.request(subjects.hvTrap('garble'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
-    await expect(coordBus.request(subjects.hostRun('garble', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
-    await expect(coordBus.request(subjects.hvTrap('garble'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
+    await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
+    await expect(coordBus.request(subjects.hostRun('garble', 'n1', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
+    await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
       .rejects.toThrow("trap from unknown VM 'ghost'");
     expect((await control.hypervisor.status({})).counters.badMessages).toBe(2);
     expect((await control.nodes.get('n1')!.status({})).counters.badMessages).toBe(1);
@@ -119,9 +118,14 @@ if (skip) console.warn(`skipping the Coordinator-over-NATS tests: ${NATS_SERVER_
 });
 
 describe('Coordinator', () => {
-  it('assigns hosts round-robin over sorted node ids', () => {
+  it('assigns hosts by load: round robin over sorted node ids when idle, the least busy node first', () => {
     expect(Object.fromEntries(assignHosts([{ id: 'a' }, { id: 'b' }, { id: 'c' }], ['z', 'm']))).toEqual({ a: 'm', b: 'z', c: 'm' });
     expect(() => assignHosts([{ id: 'a' }], [])).toThrow('no cpu-node');
+    // A one-host simulation goes where the least is running (before: always the first node).
+    expect(Object.fromEntries(assignHosts([{ id: 'h0', pcpus: 2 }], ['n1', 'n2'], new Map([['n1', 4], ['n2', 2]])))).toEqual({ h0: 'n2' });
+    // Sizes count: a 4-pCPU host fills a node as much as four 1-pCPU hosts.
+    expect(Object.fromEntries(assignHosts([{ id: 'big', pcpus: 4 }, { id: 'x', pcpus: 1 }, { id: 'y', pcpus: 1 }, { id: 'z', pcpus: 1 }], ['n1', 'n2'])))
+      .toEqual({ big: 'n1', x: 'n2', y: 'n2', z: 'n2' });
   });
 
   it('fails clearly when published events never arrive, and still closes the simulation everywhere', async () => {

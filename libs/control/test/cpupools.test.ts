@@ -88,7 +88,7 @@ describe('cpupools', () => {
 
   it('a run-time call (SetSchedParams) moves a VM between pools, and an unknown pool is refused at once', () => {
     const svc = new SchedulerService(new InProcessBroker().connect(), 's');
-    svc.addHost('h0', 3, hostPolicySpec({ policy: 'credit2', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]));
+    svc.addHost('h0', 3, hostPolicySpec({ policy: 'credit2', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]), 'n0');
     svc.addVm('h0', { id: 'v', vcpus: 1, sched: { pool: 'rt' } });
     expect(() => svc.setVmParams('v', { pool: 'nope' })).toThrow("v names unknown pool 'nope' (pools: default, rt)");
     expect(() => svc.setVmParams('v', { pool: 'default' })).not.toThrow();

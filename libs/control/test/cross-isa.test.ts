@@ -6,7 +6,7 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { CpuNodeControlService, Event, HypervisorControlService, SchedulerControlService } from '@vsim/proto';
 import { EXPANSION_DEFAULTS, loadScenario, parseScenario, ScenarioError } from '@vsim/scenario';
 import {
@@ -243,7 +243,7 @@ async function serve(definition: ServiceDefinition, implementation: UntypedServi
 
 const noNats = findNatsServer() === undefined && process.env.CI !== 'true';
 
-(noNats ? describe.skip : describe)('determinism: embedded and distributed (NATS + gRPC, two cpu-nodes)', () => {
+(noNats ? describe.skip : describe)(`determinism: embedded and distributed (NATS + gRPC, two cpu-nodes)${noNats ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let nats: NatsServer;
   const buses: NatsBus[] = [];
   const servers: Server[] = [];

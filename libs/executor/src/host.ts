@@ -376,7 +376,7 @@ export class HostExecutor {
   private trapRequest(v: Vcpu, now: number, cause: number, tval: number, pc: number, interrupt: boolean): TrapRequest {
     const h = v.hart;
     return {
-      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now,
+      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now, seq: 0, // the cpu-node numbers the ones it sends
       cause, tval: tval >>> 0, pc, instruction: 0, priv: h.priv, x: Array.from(h.x.subarray(0, 32)),
       memoryAddr: 0, memory: NO_BYTES, kind: v.vm.setup.kind, vcpuState: v.vstate, interrupt,
       hartStates: !interrupt && needsHartStates(h.x[17] >>> 0) ? hsmStates(v.vm) : [],

@@ -5,6 +5,7 @@
 import { Bus } from '@vsim/bus';
 import { RunOrder, RunReport, TrapRequest, TrapResolution, encode, subjects } from '@vsim/proto';
 import { handleTrap, DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, DataPlaneHooks } from '@vsim/hypervisor';
+import { SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
 
@@ -14,7 +15,9 @@ export const TRAP_TIMEOUT_MS = 30_000;
 export class CpuNodeService {
   private readonly hosts = new Map<string, HostExecutor>();
   private readonly subs: { unsubscribe(): void }[] = [];
-  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0 };
+  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0, refused: 0 };
+  /** Run orders are numbered per host from 1 (RunOrder.seq), each the last + 1. */
+  private readonly orderSeq = new SequenceWindow(true);
 
   constructor(
     private readonly bus: Bus,
@@ -27,6 +30,7 @@ export class CpuNodeService {
   /** Control: start simulating a host here. */
   createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
+    let trapSeq = 0;
     const exec = new HostExecutor({ ...config, sim: this.sim }, {
       exitCost: hostCosts.exit,
       costs: hostCosts,
@@ -36,12 +40,12 @@ export class CpuNodeService {
       },
       remote: async (req) => {
         this.stats.remoteTraps++;
-        const reply = await this.bus.request(subjects.hvTrap(this.sim), encode(TrapRequest, req), { timeoutMs: TRAP_TIMEOUT_MS });
+        const reply = await this.bus.request(subjects.hvTrap(this.sim, this.nodeId), encode(TrapRequest, { ...req, seq: ++trapSeq }), { timeoutMs: TRAP_TIMEOUT_MS });
         return TrapResolution.decode(reply);
       },
     });
     this.hosts.set(config.id, exec);
-    const subject = subjects.hostRun(this.sim, config.id);
+    const subject = subjects.hostRun(this.sim, this.nodeId, config.id);
     const bad = (err: Error): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
@@ -57,9 +61,15 @@ export class CpuNodeService {
       }
       if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
       if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
-      // One host loop drives a host, one order at a time: a second order meanwhile is not its.
-      if (busy) throw bad(new Error(`run order ${order.seq} for host '${config.id}' arrived while order ${busy} runs`));
-      busy = order.seq || -1;
+      const seq = Number(order.seq);
+      try {
+        // One host loop drives a host, one order at a time: a second order meanwhile is not its.
+        if (busy) refuse({ kind: 'sequence', subject, host: config.id, seq, reason: `run order ${seq} for host '${config.id}' arrived while order ${busy} runs` });
+        this.orderSeq.accept(config.id, seq, { subject, host: config.id });
+      } catch (err) {
+        countRefusal(err, this.stats, this.hooks.onRefused);
+      }
+      busy = seq;
       this.stats.runOrders++;
       try {
         return encode(RunReport, await exec.run(order));
@@ -78,6 +88,13 @@ export class CpuNodeService {
 
   host(id: string): HostExecutor | undefined {
     return this.hosts.get(id);
+  }
+
+  /** What this simulation puts on the node: its hosts and their pCPUs (the gateway spreads hosts by it). */
+  load(): { hosts: number; pcpus: number } {
+    let pcpus = 0;
+    for (const h of this.hosts.values()) pcpus += h.config.pcpus;
+    return { hosts: this.hosts.size, pcpus };
   }
 
   stop(): void {

@@ -14,6 +14,12 @@ export interface VmRecord {
   costs?: HypervisorCosts;
   /** Set once the VM has shut down or faulted. */
   ended?: 'shutdown' | 'fault';
+  /**
+   * Where the VM runs (RegisterVm): its traps are accepted only from this cpu-node, for this host.
+   * Undefined: not checked (a record made in this process, e.g. by a benchmark).
+   */
+  readonly host?: string;
+  readonly node?: string;
 }
 
 export interface Routine {

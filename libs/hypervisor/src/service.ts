@@ -3,7 +3,8 @@
 // (its host loop waits for each answer), so the records evolve deterministically.
 
 import { Bus } from '@vsim/bus';
-import { TrapRequest, TrapResolution, encode, subjects } from '@vsim/proto';
+import { TrapRequest, TrapResolution, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
+import { Refusal, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { handleTrap } from './dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
 import { VmRecord } from './routine';
@@ -12,12 +13,20 @@ import { VmRecord } from './routine';
 export interface DataPlaneHooks {
   /** A garbled or unknown message arrived on `subject`; it gets an error reply with `err`'s message. */
   onBadMessage?(subject: string, err: Error): void;
+  /**
+   * A well-formed message whose sender or sequence number does not fit (libs/security/src/inbound.ts)
+   * was refused, never applied; the sender got an error reply if it asked.
+   */
+  onRefused?(refusal: Refusal): void;
 }
+
 
 export class HypervisorService {
   private readonly vms = new Map<string, VmRecord>();
   /** Traps handled, and messages it could not decode (a garbled request gets an error reply). */
-  readonly stats = { traps: 0, badMessages: 0 };
+  readonly stats = { traps: 0, badMessages: 0, refused: 0 };
+  /** Trap requests are numbered per host (TrapRequest.seq); a host that timed out may skip some. */
+  private readonly trapSeq = new SequenceWindow(false);
   private sub: { unsubscribe(): void } | undefined;
 
   constructor(
@@ -28,24 +37,38 @@ export class HypervisorService {
   ) {}
 
   start(): void {
-    const subject = subjects.hvTrap(this.sim);
-    const bad = (err: Error): Error => {
+    const bad = (err: Error, subject: string): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
       return err;
     };
-    this.sub = this.bus.serve(subject, (data) => {
+    this.sub = this.bus.serve(subjects.allTraps(this.sim), (data, { subject }) => {
       let req: TrapRequest;
       try {
         req = TrapRequest.decode(data);
       } catch (err) {
-        throw bad(new Error(`undecodable TrapRequest (${data.length} bytes): ${(err as Error).message}`));
+        throw bad(new Error(`undecodable TrapRequest (${data.length} bytes): ${(err as Error).message}`), subject);
       }
       const vm = this.vms.get(req.vm);
-      if (!vm) throw bad(new Error(`trap from unknown VM '${req.vm}'`));
+      if (!vm) throw bad(new Error(`trap from unknown VM '${req.vm}'`), subject);
+      try {
+        this.checkSender(subject, req, vm);
+        this.trapSeq.accept(req.host, Number(req.seq), { subject, host: req.host, vm: req.vm, vcpu: req.vcpu });
+      } catch (err) {
+        countRefusal(err, this.stats, this.hooks.onRefused);
+      }
       this.stats.traps++;
       return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
     });
+  }
+
+  /** A trap is the VM's own: from the node that runs its host (the subject says which), for that host. */
+  private checkSender(subject: string, req: TrapRequest, vm: VmRecord): void {
+    const node = nodeOfTrapSubject(subject);
+    const at = { subject, host: req.host, vm: req.vm, vcpu: req.vcpu };
+    if (req.sim !== this.sim) refuse({ ...at, kind: 'sender', reason: `trap of simulation '${req.sim}' sent to simulation '${this.sim}'` });
+    if (vm.node !== undefined && node !== vm.node) refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on node ${vm.node}, but node ${node} sent its trap` });
+    if (vm.host !== undefined && req.host !== vm.host) refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on host ${vm.host}, not ${req.host}` });
   }
 
   /** Control: a VM now exists (its allocator record). */

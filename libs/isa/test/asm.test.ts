@@ -147,7 +147,7 @@ describe('test encoders', () => {
   };
   const haveAs = onPath(as) && onPath(objcopy);
 
-  (haveAs ? it : it.skip)('agree with riscv64-unknown-elf-as', () => {
+  (haveAs ? it : it.skip)(`agree with riscv64-unknown-elf-as${haveAs ? '' : ` (skipped: ${as} or ${objcopy} not on PATH; apt-get install -y gcc-riscv64-unknown-elf)`}`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsim-asm-'));
     try {
       const src = ['.option norvc', '.option norelax', '.text', ...CASES.map((k) => k.gas ?? k.dis), ''].join('\n');

@@ -42,7 +42,7 @@ const haveQemu = onPath(QEMU);
 function qemuTest(name: string, fn: () => void): void {
   if (haveQemu) it(name, fn);
   else if (process.env.CI === 'true') it(name, () => { throw new Error(QEMU_MISSING); });
-  else it.skip(`${name} (${QEMU_MISSING})`, fn);
+  else it.skip(`${name} (skipped: ${QEMU_MISSING})`, fn);
 }
 
 const argsOf = (name: string): string[] => {

@@ -23,6 +23,17 @@ export function eventLine(e: Event): string {
   return JSON.stringify([e.timeNs, e.host, e.source, e.seq, e.pcpu, e.vm, e.vcpu, e.kind, e.route, e.path, e.cause, e.detail, e.value]);
 }
 
+/**
+ * One event as a JSON object with every field, in the fixed order of docs/events.md, zeros and
+ * empty strings included (protobuf's JSON mapping drops them, so an absent `pcpu` would mean pCPU 0).
+ */
+export function eventJson(e: Event): string {
+  return JSON.stringify({
+    timeNs: e.timeNs, host: e.host, source: e.source, seq: e.seq, pcpu: e.pcpu, vm: e.vm, vcpu: e.vcpu,
+    kind: e.kind, route: e.route, path: e.path, cause: e.cause, detail: e.detail, value: e.value,
+  });
+}
+
 export class EventLog {
   private readonly events: Event[] = [];
   private sorted = true;
@@ -58,9 +69,9 @@ export class EventLog {
     return h.digest('hex');
   }
 
-  /** JSON lines, canonical order, for `--events FILE`. */
+  /** JSON lines, canonical order, for `--events FILE` (docs/events.md). */
   toJsonLines(): string {
-    return this.all().map((e) => JSON.stringify(Event.toJSON(e))).join('\n') + '\n';
+    return this.all().map(eventJson).join('\n') + '\n';
   }
 }
 

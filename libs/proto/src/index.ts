@@ -17,8 +17,8 @@ export { HealthStatus } from './health';
 
 // Hand-written contracts every service shares: the subjects of the data plane (which message each
 // carries) and the canonical event log (the total order and the hash of architecture §2).
-export { checkSimId, subjects } from './subjects';
-export { EventLog, EventStamper, compareEvents, eventLine } from './event-log';
+export { checkSimId, nodeOfTrapSubject, subjects } from './subjects';
+export { EventLog, EventStamper, compareEvents, eventJson, eventLine } from './event-log';
 
 /** What every generated message codec (e.g. `VirtualTime`) provides; for code generic over messages. */
 export interface MessageType<T> {

@@ -1,10 +1,12 @@
 // Every NATS subject of a simulation, in one place, with the message each carries.
-// All are namespaced by simulation id: vsim.<sim>.…
+// All are namespaced by simulation id: vsim.<sim>.…; a subject that one identity alone may publish
+// to (or serve) carries that identity's node id, so nats-server's permissions can say who
+// (libs/security/src/permissions.ts has the table; its test checks it against these functions).
 //
-// Who serves what (apps/*/README.md): the hypervisor serves hvTrap of each simulation it opened;
-// a cpu-node serves hostRun of each host it simulates; the scheduler requests hostRun and publishes
-// events; the Coordinator (embedded, or in the gateway) subscribes to allEvents and expects, per
-// host, exactly the number of events the scheduler's Run says it published.
+// Who serves what (apps/*/README.md): the hypervisor serves every trapsOf(sim) of each simulation
+// it opened; a cpu-node serves hostRun of each host it simulates; the scheduler requests hostRun
+// and publishes events; the Coordinator (embedded, or in the gateway) subscribes to allEvents and
+// expects, per host, exactly the number of events the scheduler's Run says it published.
 //
 // Outside vsim.<sim>.…, services register with the NATS service API (@nats-io/services) for
 // discovery: $SRV.PING|INFO|STATS[.<name>[.<id>]], names vsim-hypervisor, vsim-cpu-node,
@@ -12,15 +14,28 @@
 // `instance`, and `node` (cpu-node id) or `http` (gateway). Control itself goes over gRPC.
 
 export const subjects = {
-  /** Request RunOrder → reply RunReport: the scheduler drives one host's loop (architecture §4). */
-  hostRun: (sim: string, host: string) => `vsim.${sim}.host.${host}.run`,
-  /** Request TrapRequest → reply TrapResolution: a vCPU exit that needs the hypervisor service. */
-  hvTrap: (sim: string) => `vsim.${sim}.hv.trap`,
+  /**
+   * Request RunOrder → reply RunReport: the scheduler drives one host's loop (architecture §4).
+   * Only the scheduler may publish here, only cpu-node `node` may serve it.
+   */
+  hostRun: (sim: string, node: string, host: string) => `vsim.${sim}.run.${node}.${host}`,
+  /**
+   * Request TrapRequest → reply TrapResolution: a vCPU exit that needs the hypervisor service, sent
+   * by cpu-node `node` (only it may publish here; the hypervisor checks the VM runs there).
+   */
+  hvTrap: (sim: string, node: string) => `vsim.${sim}.trap.${node}`,
+  /** What the hypervisor serves: every node's traps of a simulation. */
+  allTraps: (sim: string) => `vsim.${sim}.trap.*`,
   /** Publish EventBatch: one host-loop iteration's events, from the scheduler that drives the host. */
   events: (sim: string, host: string) => `vsim.${sim}.events.${host}`,
   /** Subscribe to every host's events of a simulation. */
   allEvents: (sim: string) => `vsim.${sim}.events.>`,
 } as const;
+
+/** The node id of a trap subject (vsim.<sim>.trap.<node>). */
+export function nodeOfTrapSubject(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}
 
 /** Simulation ids become subject tokens: keep them to safe characters. */
 export function checkSimId(sim: string): string {

@@ -11,12 +11,15 @@ type AnyOneOf = OneOfType<Fields, { readonly [k: string]: Type<unknown> }>;
 const INTRO = [
   'A scenario is a YAML file describing one simulation run. Units:',
   '',
-  '- **time** (virtual): a number with `ns`, `us`, `ms` or `s` (`1.5ms`, `10us`); a bare number is nanoseconds.',
-  '  Decimals are fine as long as the result is a whole number of nanoseconds; at most 2^53-1 ns.',
+  '- **time** (virtual): a number with `ns`, `us`, `ms` or `s` (`1.5ms`, `10us`, `200 ms`); the unit is required',
+  '  (`duration: 200` is an error, not 200 ns), except for `0`. Decimals are fine as long as the result is a',
+  '  whole number of nanoseconds; at most 2^53-1 ns.',
   '- **frequency**: `Hz`, `kHz`, `MHz` or `GHz` (`1GHz`); a bare number is Hz.',
   '- **size**: `KiB`, `MiB` or `GiB` (`4MiB`); a bare number is bytes.',
   '',
-  'Unknown keys are errors. Every problem is reported, each with its path (`vms[2].vcpus`).',
+  'Unknown keys are errors (with a hint when the key belongs elsewhere: `vms[0].weight` → `sched.weight`). Every',
+  'problem is reported, each with its path (`vms[2].vcpus`). A value that is valid but has no effect — a',
+  '`vms[].sched` key that no policy able to run the VM reads, such as `cap` under round robin — is a warning.',
 ];
 
 /** The markdown reference of every key of a scenario file. */

@@ -38,19 +38,31 @@ export type Locate = (path: Path) => { line: number; column: number } | undefine
 /** Where decoding reports problems, and what it needs from outside (the directory images are relative to). */
 export class Ctx {
   readonly issues: ScenarioIssue[] = [];
+  /** Values that are valid but have no effect (a Credit weight under round robin): reported, not refused. */
+  readonly warnings: ScenarioIssue[] = [];
   constructor(
     readonly baseDir: string,
     private readonly locate: Locate = () => undefined,
+    /** Where a file path as written is on disk (default: relative to baseDir, absolute as is). */
+    readonly resolveFile: (written: string) => string = (written) => (isAbsolute(written) ? written : resolve(baseDir, written)),
   ) {}
 
   report(path: Path, message: string): void {
+    this.issues.push(this.issue(path, message));
+  }
+
+  warn(path: Path, message: string): void {
+    this.warnings.push(this.issue(path, message));
+  }
+
+  private issue(path: Path, message: string): ScenarioIssue {
     const issue: ScenarioIssue = { path: formatPath(path), message: oneLine(message) };
     const at = this.locate(path);
     if (at) {
       issue.line = at.line;
       issue.column = at.column;
     }
-    this.issues.push(issue);
+    return issue;
   }
 }
 
@@ -212,7 +224,7 @@ export class FileType extends Type<string> {
       ctx.report(path, `expected a file path, got ${describeValue(value)}`);
       return undefined;
     }
-    const abs = isAbsolute(value) ? value : resolve(ctx.baseDir, value);
+    const abs = ctx.resolveFile(value);
     let isFile: boolean;
     try {
       isFile = statSync(abs).isFile();
@@ -343,11 +355,13 @@ export class ObjectType<F extends Fields> extends Type<InferFields<F>> {
     readonly rules: readonly Rule<InferFields<F>>[] = [],
     /** A paragraph for the reference, above the table. */
     readonly doc?: string,
+    /** Advice for unknown keys of this mapping (e.g. a key that belongs one level down). */
+    private readonly unknownKeyHint?: UnknownKeyHint,
   ) {
     super();
   }
 
-  decode(value: unknown, path: Path, ctx: Ctx, hint?: UnknownKeyHint): Loose<InferFields<F>> | undefined {
+  decode(value: unknown, path: Path, ctx: Ctx, hint: UnknownKeyHint | undefined = this.unknownKeyHint): Loose<InferFields<F>> | undefined {
     const keys = Object.keys(this.fields);
     if (!isMapping(value)) {
       ctx.report(path, `expected a mapping (with keys ${keys.join(', ')}), got ${describeValue(value)}`);
@@ -427,7 +441,10 @@ export class SelectType<V extends { readonly [k: string]: ObjectType<Fields> }, 
       ctx.report(path, `expected a mapping (with keys ${S}, ${P}), got ${describeValue(value)}`);
       return undefined;
     }
-    reportUnknownKeys(value, [S, P], path, ctx);
+    // A parameter written beside the selector instead of under params: `{ policy: credit, tslice: 5ms }`.
+    reportUnknownKeys(value, [S, P], path, ctx, (key) =>
+      this.names.some((n) => Object.hasOwn(this.variants[n]!.fields, key)) ? `parameters go under ${P}: did you mean ${P}.${key}?` : undefined,
+    );
     const sel = new EnumType(this.names);
     const rawName = value[S] ?? null;
     const name = rawName === null ? this.selector.default : sel.decode(rawName, [...path, S], ctx);

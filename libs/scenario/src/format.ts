@@ -38,6 +38,7 @@ import {
   VM_KINDS,
 } from './types';
 import { formatTime } from './units';
+import { checkSchedKeys, periodProblems, recordWritten, vmPolicies, writtenOf } from './sched-keys';
 
 export const MAX_VCPUS = 64;
 export const MAX_PCPUS = 256;
@@ -230,15 +231,9 @@ const SCHED_FIELDS = {
 
 type SchedRaw = InferFields<typeof SCHED_FIELDS>;
 
-/** Problems with a VM's scheduling parameters taken together (after a `set`, too). */
+/** Problems with a VM's cap and pin given its vCPUs (after a `set`, too); the period rules depend on the policy (sched-keys.ts). */
 export function schedProblems(s: Loose<SchedRaw>, vcpus: number | undefined): { key: keyof SchedRaw; message: string }[] {
   const out: { key: keyof SchedRaw; message: string }[] = [];
-  if (s.slice !== undefined && s.period !== undefined && s.slice > s.period) {
-    out.push({ key: 'slice', message: `slice (${formatTime(s.slice)}) is longer than period (${formatTime(s.period)})` });
-  }
-  if (s.budget !== undefined && s.period !== undefined && s.budget > s.period) {
-    out.push({ key: 'budget', message: `budget (${formatTime(s.budget)}) is longer than period (${formatTime(s.period)})` });
-  }
   if (vcpus !== undefined && s.cap !== undefined && s.cap > 100 * vcpus) {
     out.push({ key: 'cap', message: `cap ${s.cap} is more than 100 × vcpus (${100 * vcpus} for ${plural(vcpus, 'vCPU')})` });
   }
@@ -253,12 +248,15 @@ export function schedProblems(s: Loose<SchedRaw>, vcpus: number | undefined): { 
 
 const SCHED = new ObjectType(SCHED_FIELDS, [
   {
-    doc: '`slice` ≤ `period` and `budget` ≤ `period`',
-    check(s, path, ctx) {
-      for (const p of schedProblems(s, undefined)) ctx.report(path, p.message);
+    doc: '`slice` ≤ `period` where SEDF may run the VM, `budget` ≤ `period` where RTDS may; a key that no policy of the VM reads is a warning',
+    check(s, _path, _ctx, written) {
+      recordWritten(s, written); // checked against the VM's policies by the top-level rules (sched-keys.ts)
     },
   },
 ]);
+
+/** A scheduling key written on the VM itself instead of under `sched`. */
+const vmKeyHint = (key: string) => (Object.hasOwn(SCHED_FIELDS, key) ? `scheduling parameters go under sched: did you mean sched.${key}?` : undefined);
 
 // ---------------------------------------------------------------------------------------------
 // vms[]
@@ -320,6 +318,8 @@ const VM = new ObjectType(
       },
     },
   ],
+  undefined,
+  vmKeyHint,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -553,8 +553,13 @@ const TOP_RULES: Rule<TopRaw>[] = [
             const vm = lookupVm(a.body.vm, [...at, 'vm']);
             if (!vm) return;
             const { vm: _id, ...changes } = a.body;
+            const written = new Set([...writtenOf(vm.sched), ...Object.keys(changes)]);
             vm.sched = { ...vm.sched, ...changes };
-            for (const p of schedProblems(vm.sched, vm.vcpus)) ctx.report(at, `after this change, ${a.body.vm}'s ${p.message}`);
+            recordWritten(vm.sched, written);
+            const policies = vmPolicies(s, { id: a.body.vm, host: vm.host, sched: vm.sched });
+            for (const p of [...schedProblems(vm.sched, vm.vcpus), ...periodProblems(vm.sched, policies, written)]) {
+              ctx.report(at, `after this change, ${a.body.vm}'s ${p.message}`);
+            }
             checkPin(changes.pin, vm.host === undefined ? undefined : hosts.ids.get(vm.host)?.pcpus, vm.host, maxPcpus, [...at, 'pin'], ctx);
             if (changes.pool !== undefined) {
               const host = vm.host === undefined ? undefined : hosts.ids.get(vm.host);
@@ -603,5 +608,19 @@ const TOP_RULES: Rule<TopRaw>[] = [
 ];
 
 /** The whole format: the root of the table. */
-export const SCENARIO = new ObjectType(TOP_FIELDS, TOP_RULES);
+TOP_RULES.push({
+  doc: 'each VM’s scheduling keys against the policies that may run it (its pool’s or the top-level scheduler, pools a `set` moves it to, `swapScheduler` policies)',
+  check: (s, path, ctx) => checkSchedKeys(s, path, ctx),
+});
+
+/** A key that belongs one level down: `policy` or a policy parameter at the top, instead of under `scheduler`. */
+function topKeyHint(key: string): string | undefined {
+  if (key === 'policy' || key === 'params') return `the scheduler's keys go under scheduler: did you mean scheduler.${key}?`;
+  const owners = SCHEDULER.names.filter((n) => Object.hasOwn(SCHEDULER.variants[n].fields, key));
+  if (owners.length > 0) return `${owners.join(' and ')} parameters go under scheduler.params: did you mean scheduler.params.${key}?`;
+  if (Object.hasOwn(SCHED_FIELDS, key)) return `a VM's scheduling parameters go under vms[].sched: did you mean vms[].sched.${key}?`;
+  return undefined;
+}
+
+export const SCENARIO = new ObjectType(TOP_FIELDS, TOP_RULES, undefined, topKeyHint);
 export type ScenarioRaw = TopRaw;

@@ -23,6 +23,11 @@ interface UnitSystem {
   readonly hint?: (unit: string) => string | undefined;
   /** Units for formatting, largest first. */
   readonly display: readonly (readonly [string, number])[];
+  /**
+   * A bare number other than 0 is an error, not a quantity of the base unit: `duration: 200` would
+   * be 200 ns, which no one writing it means.
+   */
+  readonly requireUnit?: boolean;
 }
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
@@ -48,6 +53,7 @@ const TIME: UnitSystem = {
     ['us', 1e3],
     ['ns', 1],
   ],
+  requireUnit: true,
 };
 
 const FREQUENCY: UnitSystem = {
@@ -116,6 +122,7 @@ function parseQuantity(sys: UnitSystem, input: unknown): Parsed {
     if (!Number.isFinite(input) || input < 0) {
       return { ok: false, message: `expected ${sys.what}, got ${input}` };
     }
+    if (sys.requireUnit && input !== 0) return { ok: false, message: noUnit(sys, String(input)) };
     if (!Number.isInteger(input)) {
       return { ok: false, message: `${input} is not a whole number of ${sys.baseName} (a bare number is in ${sys.baseName}; ${sys.advice})` };
     }
@@ -135,6 +142,7 @@ function parseQuantity(sys: UnitSystem, input: unknown): Parsed {
     const hint = m && sys.hint ? sys.hint(unitText) ?? '' : '';
     return { ok: false, message: `${quote(input)} is not ${sys.what} (${sys.advice}${hint})` };
   }
+  if (sys.requireUnit && m[2] === undefined && !/^[0.]+$/.test(m[1]!)) return { ok: false, message: noUnit(sys, m[1]!) };
   const [whole, frac = ''] = m[1]!.split('.');
   const scale = 10n ** BigInt(frac.length);
   const scaled = BigInt(`${whole || '0'}${frac}`) * mult;
@@ -146,6 +154,11 @@ function parseQuantity(sys: UnitSystem, input: unknown): Parsed {
     return { ok: false, message: `${quote(input)} is too large (at most 2^53-1 ${sys.baseName}${sys.maxNote})` };
   }
   return { ok: true, value: Number(value) };
+}
+
+function noUnit(sys: UnitSystem, n: string): string {
+  const units = sys.display.map(([u]) => u).reverse();
+  return `${n} has no unit: write ${n}${units[2]} (or ${units.filter((_, i) => i !== 2).map((u) => `${n}${u}`).join(', ')}); ${sys.what} needs one`;
 }
 
 /** Formats an integer quantity in the largest unit that shows it exactly with at most 3 decimals. */
@@ -162,7 +175,7 @@ function format(sys: UnitSystem, value: number): string {
   return `${value}${sys.base}`;
 }
 
-/** `10ms`, `1.5us`, `250 ns`, `2s` or a bare number of nanoseconds → integer nanoseconds. */
+/** `10ms`, `1.5us`, `250 ns`, `2s` (or `0`) → integer nanoseconds; a bare number other than 0 is refused. */
 export function parseTime(input: unknown): Parsed {
   return parseQuantity(TIME, input);
 }

@@ -23,6 +23,16 @@ export interface ParseOptions {
    * not read images itself.
    */
   checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind']; isa: VmIsa }) => string | undefined;
+  /**
+   * Where an image path as the scenario writes it is on disk (default: relative to baseDir, an
+   * absolute path as is). The gateway maps the images a client submitted to its private copies.
+   */
+  resolveFile?: (written: string) => string;
+  /**
+   * Told of values that are valid but have no effect (a Credit `cap` under round robin), in file
+   * order, whether or not the scenario has errors too.
+   */
+  onWarnings?: (warnings: readonly ScenarioIssue[]) => void;
 }
 
 const ALIAS_LIMIT = 100;
@@ -61,7 +71,7 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     }
     return undefined;
   };
-  const ctx = new Ctx(baseDir, locate);
+  const ctx = new Ctx(baseDir, locate, opts.resolveFile);
   const raw = SCENARIO.decode(plain, [], ctx);
   const isas = raw?.vms?.map((vm, i) => (vm ? vmIsa(vm, ['vms', i], ctx) : 'rv32')) ?? [];
 
@@ -73,15 +83,19 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
     });
   }
 
+  if (ctx.warnings.length > 0) opts.onWarnings?.(inFileOrder(ctx.warnings));
   if (ctx.issues.length > 0 || !raw) {
-    const issues = ctx.issues
-      .map((issue, order) => ({ issue, order }))
-      .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
-      .map((x) => x.issue);
-    throw new ScenarioError(issues, file);
+    throw new ScenarioError(inFileOrder(ctx.issues), file);
   }
   // No issue was reported, so every required field and default decoded: the loose value is whole.
   return assemble(raw as ScenarioRaw, file, isas);
+}
+
+function inFileOrder(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
+  return issues
+    .map((issue, order) => ({ issue, order }))
+    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.order - b.order)
+    .map((x) => x.issue);
 }
 
 /** The ISA whose ELF e_machine the image has, or undefined if it is not a little-endian ELF32 of a known one. */

@@ -1,7 +1,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenario, ScenarioError, ScenarioIssue } from '@vsim/scenario';
-import { edited, imageDir, issuesOf, minimal, rich, yaml } from './helpers';
+import { edited, imageDir, issuesOf, minimal, parse, rich, yaml } from './helpers';
 
 const dir = imageDir();
 
@@ -161,7 +161,7 @@ describe('units', () => {
   });
   test('overflow past 2^53 ns', () => {
     expectIssue(edited(three(), (o) => (o.duration = '10000000000s')), 'duration', "'10000000000s' is too large (at most 2^53-1 nanoseconds");
-    expectIssue(edited(three(), (o) => (o.duration = 2 ** 60)), 'duration', 'is too large');
+    expectIssue(edited(three(), (o) => (o.duration = 2 ** 60)), 'duration', 'has no unit');
   });
   test('bad frequency', () => {
     expectIssue(edited(three(), (o) => (o.hosts[0].clock = '3 furlongs')), 'hosts[0].clock', 'is not a frequency (use Hz, kHz, MHz or GHz)');
@@ -184,9 +184,14 @@ describe('units', () => {
     );
     expectIssue(edited(three(), (o) => (o.scheduler = { policy: 'credit', params: { accounting: 'exact' } })), 'scheduler.params.accounting', 'expected one of precise, tick');
   });
-  test('sedf and rtds periods', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { slice: '20ms', period: '10ms' })), 'vms[0].sched', 'slice (20ms) is longer than period (10ms)');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { period: '5ms' })), 'vms[0].sched', 'budget (10ms) is longer than period (5ms)');
+  test('sedf and rtds periods, each where its policy runs the VM', () => {
+    const under = (policy: string, sched: object) => edited(three(), (o) => ((o.scheduler = { policy }), (o.vms[0].sched = sched)));
+    expectIssue(under('sedf', { slice: '20ms', period: '10ms' }), 'vms[0].sched', 'slice (20ms) is longer than period (10ms)');
+    expectIssue(under('rtds', { period: '5ms' }), 'vms[0].sched', 'budget (10ms, the default) is longer than period (5ms)');
+    expectIssue(under('sedf', { period: '5ms' }), 'vms[0].sched', 'slice (10ms, the default) is longer than period (5ms)');
+    // SEDF's slice rule is not applied to an RTDS VM, nor RTDS's budget rule to a SEDF one (issue 14 item 13).
+    expect(parse(under('rtds', { period: '5ms', budget: '2ms' }), dir).vms[0]!.sched.period).toBe(5e6);
+    expect(parse(under('sedf', { period: '5ms', slice: '2ms' }), dir).vms[0]!.sched.period).toBe(5e6);
   });
 });
 
@@ -238,7 +243,7 @@ describe('actions', () => {
   test('set: validated like the VM’s own parameters, after the change', () => {
     expectIssue(withActions({ at: 0, set: { vm: 'web' } }), 'actions[0].set', 'changes nothing: give at least one of weight, cap');
     expectIssue(withActions({ at: 0, set: { vm: 'web', cap: 200 } }), 'actions[0].set', "after this change, web's cap 200 is more than 100 × vcpus");
-    expectIssue(withActions({ at: 0, set: { vm: 'web', period: '1ms' } }), 'actions[0].set', "after this change, web's slice (10ms) is longer than period (1ms)");
+    expectIssue(edited(withActions({ at: 0, set: { vm: 'web', period: '1ms' } }), (o) => (o.scheduler = { policy: 'sedf' })), 'actions[0].set', "after this change, web's slice (10ms, the default) is longer than period (1ms)");
     expectIssue(withActions({ at: 0, set: { vm: 'web', pin: [[3]] } }), 'actions[0].set.pin[0][0]', 'host h0 has no pCPU 3');
     expectIssue(withActions({ at: 0, set: { vm: 'web', wieght: 3 } }), 'actions[0].set.wieght', 'did you mean weight?');
     expect(issuesOf(withActions({ at: 0, set: { vm: 'web', weight: -3 } }), dir)).toEqual([
@@ -347,7 +352,7 @@ describe('no cascades', () => {
       edited(three(), (o) => {
         o.actions = [
           { at: 0, pause: 'db' },
-          { at: 1, unpause: { vm: 'db' } },
+          { at: '1ms', unpause: { vm: 'db' } },
         ];
       }),
       dir,

@@ -104,10 +104,10 @@ describe('a rich scenario', () => {
 });
 
 describe('values', () => {
-  test('plain numbers are ns, Hz and bytes; 0 is a valid time', () => {
+  test('plain numbers are Hz and bytes; a time needs a unit, except 0', () => {
     const s = parse(
       edited(minimal(), (o) => {
-        o.duration = 1000;
+        o.duration = '1000ns';
         o.clock = 50_000_000;
         o.vms[0].memory = 8192;
         o.actions = [{ at: 0, pause: { vm: 'web' } }];

@@ -79,6 +79,8 @@ export type SimAction =
 /** One host as handed over between scheduler services. */
 export interface HostHandover {
   readonly host: string;
+  /** The cpu-node that simulates it. */
+  readonly node: string;
   readonly pcpus: number;
   /** Events published on vsim.<sim>.events.<host> so far. */
   readonly eventsPublished: number;
@@ -105,30 +107,33 @@ export class NotFoundError extends Error {
 export class SchedulerService {
   private readonly loops = new Map<string, HostLoop>();
   private readonly pcpus = new Map<string, number>();
+  private readonly nodes = new Map<string, string>();
   private readonly hostOfVm = new Map<string, string>();
   private readonly published = new Map<string, number>();
 
   constructor(private readonly bus: Bus, readonly sim: string) {}
 
-  /** Control: take charge of a host. */
-  addHost(host: string, pcpus: number, policy: PolicySpec): void {
+  /** Control: take charge of a host, simulated by cpu-node `node`. */
+  addHost(host: string, pcpus: number, policy: PolicySpec, node: string): void {
     const loop = new HostLoop(this.sim, host, pcpus, makePolicy(policy, pcpus),
       async (order) => {
-        const reply = await this.bus.request(subjects.hostRun(this.sim, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
+        const reply = await this.bus.request(subjects.hostRun(this.sim, node, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
         return RunReport.decode(reply);
       },
       (events) => {
         // Batches stay far below NATS's default 1 MiB max_payload however busy an iteration was.
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
           const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
-          this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: chunk }));
-          this.published.set(host, (this.published.get(host) ?? 0) + chunk.length);
+          const firstIndex = this.published.get(host) ?? 0;
+          this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: chunk, firstIndex }));
+          this.published.set(host, firstIndex + chunk.length);
         }
       },
       policy.params,
     );
     this.loops.set(host, loop);
     this.pcpus.set(host, pcpus);
+    this.nodes.set(host, node);
     this.published.set(host, 0);
   }
 
@@ -273,7 +278,7 @@ export class SchedulerService {
     await this.running?.catch(() => undefined);
     return [...this.loops].map(([host, l]) => {
       const state = l.exportState();
-      return { host, pcpus: this.pcpus.get(host)!, eventsPublished: this.publishedEvents(host), state };
+      return { host, node: this.nodes.get(host)!, pcpus: this.pcpus.get(host)!, eventsPublished: this.publishedEvents(host), state };
     });
   }
 
@@ -282,7 +287,7 @@ export class SchedulerService {
     for (const h of hosts) makePolicy(policy, h.pcpus); // validate first: all or nothing
     for (const h of hosts) {
       if (this.loops.has(h.host)) throw new RangeError(`host ${h.host} is already driven here`);
-      this.addHost(h.host, h.pcpus, policy);
+      this.addHost(h.host, h.pcpus, policy, h.node);
       const actions: LoopAction[] = h.state.actions.map((a) => {
         if (a.kind !== 'swapScheduler') return a;
         const spec = { policy: a.policy, params: a.params ?? {} };

@@ -14,6 +14,9 @@ import { handleTrap } from '@vsim/hypervisor';
 import { HostExecutor } from '@vsim/executor';
 import { runEmbedded, SimSpec } from '@vsim/control';
 
+/** The measured figures are printed only on request (VSIM_TEST_VERBOSE=1 npx jest ...); the assertions check them. */
+const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
+
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 const CHECKSUM = readFileSync(`${BIN}/checksum.elf`);
 const SLEEPER = readFileSync(`${BIN}/sbi-sleeper.elf`);
@@ -117,7 +120,7 @@ describe('Xen Credit scheduler', () => {
     const fromZero = weights.map((w) => ran(r, `w${w}`) / r.endNs);
     const err = (s: number[]) => Math.max(...s.map((x, i) => Math.abs(x - weights[i] / 15))) * 100;
     // eslint-disable-next-line no-console
-    console.log(`credit 1:2:4:8, [0.3 s, 3.3 s]: ${shares.map(pp).join(' / ')} % (max error ${err(shares).toFixed(2)} pp); from 0: ${fromZero.map(pp).join(' / ')} % (${err(fromZero).toFixed(2)} pp)`);
+    if (VERBOSE) console.log(`credit 1:2:4:8, [0.3 s, 3.3 s]: ${shares.map(pp).join(' / ')} % (max error ${err(shares).toFixed(2)} pp); from 0: ${fromZero.map(pp).join(' / ')} % (${err(fromZero).toFixed(2)} pp)`);
     expect(err(shares)).toBeLessThan(1.5);
     expect(r.events.some((e) => e.kind === 'sched.account')).toBe(true);
   });
@@ -127,7 +130,7 @@ describe('Xen Credit scheduler', () => {
     const r = await loop.run(3e9);
     const share = ran(r, 'capped') / r.endNs;
     // eslint-disable-next-line no-console
-    console.log(`credit cap 30 %, 3 s alone: ${pp(share)} %`);
+    if (VERBOSE) console.log(`credit cap 30 %, 3 s alone: ${pp(share)} %`);
     expect(Math.abs(share - 0.3)).toBeLessThan(0.02);
     // Not work-conserving: the pCPU is ordered idle while the VM is parked, and unparked again.
     expect(orders.some((o) => o.run[0] === null)).toBe(true);
@@ -142,7 +145,7 @@ describe('Xen Credit scheduler', () => {
     const r = await loop.run(1.5e9);
     const total = ran(r, 'a') + ran(r, 'b') + ran(r, 'c');
     // eslint-disable-next-line no-console
-    console.log(`credit 2 pCPUs, 256/256/512, 1.5 s: ${['a', 'b', 'c'].map((v) => pp(ran(r, v) / r.endNs / 2)).join(' / ')} % of the host (ideal 25 / 25 / 50); busy ${pp(total / (2 * r.endNs))} %`);
+    if (VERBOSE) console.log(`credit 2 pCPUs, 256/256/512, 1.5 s: ${['a', 'b', 'c'].map((v) => pp(ran(r, v) / r.endNs / 2)).join(' / ')} % of the host (ideal 25 / 25 / 50); busy ${pp(total / (2 * r.endNs))} %`);
     // Never a pCPU idle while a vCPU waits: every order fills both pCPUs.
     expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
     expect(total).toBeGreaterThan(2 * r.endNs * 0.999);
@@ -161,7 +164,7 @@ describe('Xen Credit scheduler', () => {
     const off = await run(false);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     // eslint-disable-next-line no-console
-    console.log(`credit wake-to-run latency of sbi-sleeper beside a hog: boost ${(mean(on.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...on.lat) / 1e6).toFixed(3)} ms max (${on.lat.length} wakes); no boost ${(mean(off.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...off.lat) / 1e6).toFixed(3)} ms max (${off.lat.length} wakes)`);
+    if (VERBOSE) console.log(`credit wake-to-run latency of sbi-sleeper beside a hog: boost ${(mean(on.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...on.lat) / 1e6).toFixed(3)} ms max (${on.lat.length} wakes); no boost ${(mean(off.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...off.lat) / 1e6).toFixed(3)} ms max (${off.lat.length} wakes)`);
     expect(on.lat.length).toBeGreaterThanOrEqual(15);
     // Boosted, it waits at most for the hog's rate limit (1 ms), far below a 30 ms tslice.
     expect(Math.max(...on.lat)).toBeLessThanOrEqual(1.1e6);
@@ -246,7 +249,7 @@ describe('Xen Credit scheduler', () => {
     const tick = dodge('tick');
     const precise = dodge('precise');
     // eslint-disable-next-line no-console
-    console.log(`credit tick dodger vs hog, equal weights, 3 s: dodger ${pp(tick)} % under 'tick', ${pp(precise)} % under 'precise'`);
+    if (VERBOSE) console.log(`credit tick dodger vs hog, equal weights, 3 s: dodger ${pp(tick)} % under 'tick', ${pp(precise)} % under 'precise'`);
     expect(tick).toBeGreaterThan(0.8);
     expect(Math.abs(precise - 0.5)).toBeLessThan(0.05);
   });
@@ -274,7 +277,7 @@ describe('Xen Credit scheduler', () => {
       for (const e of r.events) if (e.kind.startsWith('sched.')) seen.set(e.kind, (seen.get(e.kind) ?? 0) + 1);
     }
     // eslint-disable-next-line no-console
-    console.log(`credit property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    if (VERBOSE) console.log(`credit property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     // The workloads exercised the interesting paths, not just the easy ones.
     for (const k of ['sched.boost_start', 'sched.tickle', 'sched.stolen_vcpu', 'sched.park', 'sched.unpark', 'sched.account']) {
       expect([k, seen.get(k) ?? 0]).not.toEqual([k, 0]);

@@ -15,6 +15,9 @@ import { HostLoop, HostLoopResult, makePolicy, RtdsPolicy, SedfPolicy } from '@v
 import { RealtimeSnapshot } from '../src/sedf';
 import { runEmbedded, SimSpec } from '@vsim/control';
 
+/** The measured figures are printed only on request (VSIM_TEST_VERBOSE=1 npx jest ...); the assertions check them. */
+const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
+
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 const CHECKSUM = readFileSync(`${BIN}/checksum.elf`);
 const SLEEPER = readFileSync(`${BIN}/sbi-sleeper.elf`);
@@ -123,7 +126,7 @@ describe('Xen SEDF scheduler', () => {
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
     // eslint-disable-next-line no-console
-    console.log(`sedf 1 pCPU (2,3,4)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % (ideal 20 / 30 / 40); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
+    if (VERBOSE) console.log(`sedf 1 pCPU (2,3,4)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % (ideal 20 / 30 / 40); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
     expect(misses).toEqual([0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
     shares.forEach((s, i) => expect(Math.abs(s - vms[i].slice / vms[i].period)).toBeLessThan(0.01));
@@ -136,7 +139,7 @@ describe('Xen SEDF scheduler', () => {
     const r = await loop.run(0.5e9);
     const misses = missesOf(policy, vms.map((v) => v.id));
     // eslint-disable-next-line no-console
-    console.log(`sedf 1 pCPU 3 x (4,10) ms (U = 1.2), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
+    if (VERBOSE) console.log(`sedf 1 pCPU 3 x (4,10) ms (U = 1.2), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.filter((e) => e.kind === 'sched.deadline_miss').length).toBe(misses.reduce((a, b) => a + b, 0));
     expect(policy.allMisses().size).toBe(3);
@@ -149,7 +152,7 @@ describe('Xen SEDF scheduler', () => {
     const r = await loop.run(0.3e9);
     const [x, n] = [ran(r, 'x') / r.endNs, ran(r, 'n') / r.endNs];
     // eslint-disable-next-line no-console
-    console.log(`sedf extra vs none, (2,10) ms each, 0.3 s: ${pp(x)} % / ${pp(n)} %`);
+    if (VERBOSE) console.log(`sedf extra vs none, (2,10) ms each, 0.3 s: ${pp(x)} % / ${pp(n)} %`);
     expect(Math.abs(n - 0.2)).toBeLessThan(0.01);
     expect(x).toBeGreaterThan(0.75);
     expect(missesOf(policy, ['x', 'n'])).toEqual([0, 0]);
@@ -169,7 +172,7 @@ describe('Xen RTDS scheduler', () => {
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
     // eslint-disable-next-line no-console
-    console.log(`rtds 2 pCPUs (4,4,4,2)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % of a pCPU (ideal 40 / 40 / 40 / 20); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
+    if (VERBOSE) console.log(`rtds 2 pCPUs (4,4,4,2)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % of a pCPU (ideal 40 / 40 / 40 / 20); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
     expect(misses).toEqual([0, 0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
     shares.forEach((s, i) => expect(Math.abs(s - vms[i].slice / vms[i].period)).toBeLessThan(0.01));
@@ -181,7 +184,7 @@ describe('Xen RTDS scheduler', () => {
     const r = await loop.run(0.5e9);
     const misses = missesOf(policy, vms.map((v) => v.id));
     // eslint-disable-next-line no-console
-    console.log(`rtds 2 pCPUs 3 x (9,10) ms (U = 2.7), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
+    if (VERBOSE) console.log(`rtds 2 pCPUs 3 x (9,10) ms (U = 2.7), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.some((e) => e.kind === 'sched.deadline_miss')).toBe(true);
   });
@@ -195,7 +198,7 @@ describe('Xen RTDS scheduler', () => {
     const on = await run(true);
     const off = await run(false);
     // eslint-disable-next-line no-console
-    console.log(`rtds (2,10) ms alone, 0.3 s: extratime ${pp(on.share)} %, none ${pp(off.share)} %`);
+    if (VERBOSE) console.log(`rtds (2,10) ms alone, 0.3 s: extratime ${pp(on.share)} %, none ${pp(off.share)} %`);
     expect(on.share).toBeGreaterThan(0.9);
     expect(Math.abs(off.share - 0.2)).toBeLessThan(0.01);
     expect([on.misses, off.misses]).toEqual([0, 0]);
@@ -231,7 +234,7 @@ describe('real-time schedulers: invariants', () => {
       }
     }
     // eslint-disable-next-line no-console
-    console.log(`real-time property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    if (VERBOSE) console.log(`real-time property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     expect(seen.get('sedf sched.replenish') ?? 0).toBeGreaterThan(0);
     expect(seen.get('rtds sched.replenish') ?? 0).toBeGreaterThan(0);
     // The sleepers exercised wake (and so preemption at wakes) under both policies.

@@ -12,7 +12,7 @@ function service(): SchedulerService {
   svc.addHost('h0', 4, {
     policy: 'cpupools',
     params: { default: { policy: 'credit', params: {} }, pools: [{ id: 'rt', pcpus: [2, 3], scheduler: { policy: 'rtds', params: {} } }] },
-  });
+  }, 'n0');
   svc.addVm('h0', { id: 'web', vcpus: 2, sched: { weight: 256 } });
   svc.addVm('h0', { id: 'ctl', vcpus: 1, sched: { pool: 'rt', budget: 2e6, period: 10e6 } });
   return svc;

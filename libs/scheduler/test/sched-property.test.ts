@@ -19,6 +19,9 @@ import { CpupoolPolicy, swapTarget } from '../src/cpupool';
 import { handleTrap } from '@vsim/hypervisor';
 import { HostExecutor } from '@vsim/executor';
 
+/** The measured figures are printed only on request (VSIM_TEST_VERBOSE=1 npx jest ...); the assertions check them. */
+const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
+
 /** mulberry32: a small deterministic PRNG. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -336,7 +339,7 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
     // eslint-disable-next-line no-console
-    console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
+    if (VERBOSE) console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
     expect(moves).toBeGreaterThan(10);

@@ -6,6 +6,8 @@
 //   --grpc-host ADDR    Address to bind and advertise. Default 127.0.0.1
 //   --advertise-host H  Host peers reach this process at (e.g. its container name). Default --grpc-host
 //   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent. Default info (or $VSIM_LOG_LEVEL)
+//   --secrets FILE      this process's identity file (@vsim/security): NATS nkey, who may call it,
+//                       TLS. Default $VSIM_SECRETS; without one the service runs unauthenticated
 
 import { hostname } from 'os';
 import { LOG_LEVELS } from './logger';
@@ -18,6 +20,8 @@ export interface CommonFlags {
   /** The host advertised through NATS (the gRPC address is `<advertiseHost>:<port>`). */
   readonly advertiseHost: string;
   readonly logLevel: string;
+  /** The identity file, or undefined: no credentials (development and tests on a private NATS). */
+  readonly secrets?: string;
 }
 
 export interface FlagSpec {
@@ -47,6 +51,7 @@ const COMMON: readonly FlagSpec[] = [
   { name: 'grpc-host', value: 'ADDR', description: 'address the gRPC server binds and advertises (default 127.0.0.1)' },
   { name: 'advertise-host', value: 'HOST', description: 'host peers reach this process at, advertised through NATS (default --grpc-host)' },
   { name: 'log-level', value: 'LEVEL', description: `${LOG_LEVELS.join('|')} (default info or $VSIM_LOG_LEVEL)` },
+  { name: 'secrets', value: 'FILE', description: 'identity file: NATS credentials, who may call this service, TLS (default $VSIM_SECRETS; none: unauthenticated)' },
 ];
 
 export function usage(service: string, extra: readonly FlagSpec[] = []): string {
@@ -90,6 +95,7 @@ export function parseFlags(service: string, argv: readonly string[], extra: read
     grpcHost: values.get('grpc-host') ?? '127.0.0.1',
     advertiseHost: values.get('advertise-host') ?? values.get('grpc-host') ?? '127.0.0.1',
     logLevel,
+    secrets: values.get('secrets') ?? (env.VSIM_SECRETS || undefined),
   };
   const out: Record<string, string> = {};
   for (const f of extra) {

@@ -10,6 +10,12 @@ export interface GrpcServiceEntry {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly definition: ServiceDefinition<any>;
   readonly implementation: UntypedServiceImplementation;
+  /**
+   * Who may call it when the service runs with credentials (runService guards it): 'control' (the
+   * identities allowed to make control calls, i.e. the gateway) or 'api' (the gateway's clients).
+   * Default 'control'.
+   */
+  readonly callers?: 'control' | 'api';
 }
 
 export interface GrpcServerHandle {
@@ -30,8 +36,15 @@ export function serviceNameOf(definition: ServiceDefinition): string {
   return m[1];
 }
 
-export async function startGrpcServer(services: readonly GrpcServiceEntry[], port = 0, host = '127.0.0.1'): Promise<GrpcServerHandle> {
-  const server = new Server();
+export interface GrpcServerOptions {
+  /** Default: insecure (loopback or a private network); TLS with @vsim/security's tlsServerCredentials. */
+  readonly credentials?: ServerCredentials;
+  /** Largest request accepted, in bytes. Default: grpc-js's 4 MiB. */
+  readonly maxReceiveMessageBytes?: number;
+}
+
+export async function startGrpcServer(services: readonly GrpcServiceEntry[], port = 0, host = '127.0.0.1', opts: GrpcServerOptions = {}): Promise<GrpcServerHandle> {
+  const server = new Server(opts.maxReceiveMessageBytes === undefined ? undefined : { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes });
   const health = new HealthStatus();
   server.addService(HealthService, health.implementation);
   for (const s of services) {
@@ -39,7 +52,7 @@ export async function startGrpcServer(services: readonly GrpcServiceEntry[], por
     health.set(serviceNameOf(s.definition), ServingStatus.SERVING);
   }
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(`${host}:${port}`, opts.credentials ?? ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   let stopping: Promise<'graceful' | 'forced'> | undefined;
   return {

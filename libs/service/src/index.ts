@@ -4,7 +4,7 @@
 export { createLogger, LOG_LEVELS } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { startGrpcServer, serviceNameOf } from './grpc';
-export type { GrpcServerHandle, GrpcServiceEntry } from './grpc';
+export type { GrpcServerHandle, GrpcServerOptions, GrpcServiceEntry } from './grpc';
 export { registerService, discover } from './registry';
 export type { DiscoveredService, ServiceRegistration } from './registry';
 export { onShutdown } from './shutdown';
@@ -13,3 +13,4 @@ export { parseFlags, usage, FlagError } from './flags';
 export type { CommonFlags, FlagSpec, ParsedFlags } from './flags';
 export { runService, GRPC_GRACE_MS } from './run';
 export type { RunningService, ServiceContext, ServiceDefinition, ServiceParts } from './run';
+export { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, isBuiltin } from './implementation';

@@ -4,6 +4,7 @@
 
 import { NatsBus } from '@vsim/bus';
 import type { Service } from '@nats-io/services';
+import { Identity, guardService, natsConnectionOptions, readIdentity, tlsServerCredentials } from '@vsim/security';
 import { GrpcServerHandle, GrpcServiceEntry, startGrpcServer } from './grpc';
 import { FlagError, FlagSpec, CommonFlags, parseFlags, usage } from './flags';
 import { Logger, createLogger } from './logger';
@@ -17,6 +18,13 @@ export interface ServiceContext {
   /** The service's own flags (see ServiceDefinition.flags). */
   readonly extra: Readonly<Record<string, string>>;
   readonly version: string;
+  /** Who this process is (--secrets), or undefined when it runs without credentials. */
+  readonly identity?: Identity;
+  /**
+   * The shell's own counters, for the service's Status: `refusedCalls` (gRPC calls without an
+   * accepted token, refused before any handler ran).
+   */
+  readonly shellCounters: Record<string, number>;
 }
 
 export interface ServiceParts {
@@ -29,6 +37,8 @@ export interface ServiceParts {
   readonly beforeStop?: () => Promise<void> | void;
   /** After the gRPC server stopped, before NATS drains. */
   readonly afterStop?: () => Promise<void> | void;
+  /** Largest gRPC request accepted (e.g. a cpu-node's CreateVm with its image). Default 4 MiB. */
+  readonly maxReceiveMessageBytes?: number;
 }
 
 export interface ServiceDefinition {
@@ -39,6 +49,8 @@ export interface ServiceDefinition {
   readonly description: string;
   readonly version: string;
   readonly flags?: readonly FlagSpec[];
+  /** The role its identity file must have (@vsim/security): 'cpu-node', 'gateway', ... */
+  readonly role: Identity['role'];
   build(ctx: ServiceContext): Promise<ServiceParts> | ServiceParts;
 }
 
@@ -81,14 +93,29 @@ export async function runService(def: ServiceDefinition, argv: readonly string[]
 }
 
 async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly<Record<string, string>>, log: Logger): Promise<RunningService> {
+  const identity = flags.secrets === undefined ? undefined : readIdentity(flags.secrets);
+  if (identity && identity.role !== def.role) throw new Error(`${flags.secrets} is the identity of a ${identity.role} (${identity.identity}), not of a ${def.role}`);
+  if (!identity) log.warn('no --secrets: running without credentials (anyone who reaches NATS or the gRPC port can act as any service); vsim up and docker-compose.yml always give one');
   const bus = await NatsBus.connect({
     servers: flags.nats.split(',').map((s) => s.trim()).filter(Boolean),
     name: `${def.name}/${flags.instance}`,
     onError: (err, subject) => log.error({ err, subject }, 'bus handler failed'),
+    connection: identity ? natsConnectionOptions(identity) : undefined,
   });
-  const ctx: ServiceContext = { bus, log, flags, extra, version: def.version };
+  const shellCounters = { refusedCalls: 0 };
+  const ctx: ServiceContext = { bus, log, flags, extra, version: def.version, identity, shellCounters };
   const parts = await def.build(ctx);
-  const grpc = await startGrpcServer(parts.grpc, flags.grpcPort, flags.grpcHost);
+  const services = identity ? parts.grpc.map((s) => ({
+    ...s,
+    implementation: guardService(s.definition, s.implementation, s.callers === 'api' ? identity.acceptApi : identity.acceptControl, (r) => {
+      shellCounters.refusedCalls++;
+      log.warn({ rpc: r.rpc, reason: r.reason, peer: r.peer }, 'gRPC call refused: not authenticated');
+    }),
+  })) : parts.grpc;
+  const grpc = await startGrpcServer(services, flags.grpcPort, flags.grpcHost, {
+    credentials: identity?.tls ? tlsServerCredentials(identity.tls) : undefined,
+    maxReceiveMessageBytes: parts.maxReceiveMessageBytes,
+  });
   const registration = await registerService(bus.nc, {
     name: def.name, version: def.version, description: def.description,
     metadata: { ...parts.metadata, grpc: `${flags.advertiseHost}:${grpc.port}`, instance: flags.instance },
@@ -112,6 +139,9 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     process.exit(1);
   });
   onShutdown(stop, { log });
-  log.info({ grpc: grpc.address, grpcPort: grpc.port, nats: flags.nats, name: def.name, version: def.version, ...parts.ready }, 'ready');
+  log.info({
+    grpc: grpc.address, grpcPort: grpc.port, nats: flags.nats, name: def.name, version: def.version,
+    identity: identity?.identity ?? null, tls: identity?.tls !== undefined, ...parts.ready,
+  }, 'ready');
   return { ctx, grpc, registration, stop };
 }

@@ -1,6 +1,7 @@
 // @vsim/testkit: what tests and benchmarks share, and production code never imports — where the
 // repository's guests are, the ring32 kernel's builds from source, the two-host simulation the
-// cluster tests run. The nats-server launcher is @vsim/bus's (`vsim up` uses it too).
+// cluster tests run, a throwaway TLS certificate authority. The nats-server launcher for tests is
+// @vsim/bus's (`vsim up` supervises its own, with the deployment's configuration).
 
 export { GUEST_BIN, GUESTS_DIR, REPO_ROOT } from './guests';
 export { RING32_KERNEL_SOURCE, buildRing32Kernel, preprocess as preprocessRing32 } from './ring32-kernel';
@@ -8,3 +9,5 @@ export type { Ring32KernelBuild } from './ring32-kernel';
 export { twoHostSpec } from './specs';
 export { runVsim } from './cli';
 export type { CliRun } from './cli';
+export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
+export type { TestCa } from './tls';

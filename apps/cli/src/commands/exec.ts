@@ -131,7 +131,7 @@ export const execCommand: Command = {
       });
     } catch (e) {
       const message = loadErrorMessage(e);
-      const hint = e instanceof ElfError && image.symbols.has('tohost') ? '; it has a tohost symbol: try --machine bare' : '';
+      const hint = !(e instanceof ElfError) ? '' : image.symbols.has('tohost') ? '; it has a tohost symbol: try --machine bare' : image.entry >= 0x80000000 ? '; it is a guest kernel image: run it in a VM with vsim run SCENARIO.yaml (its vms[].image; see examples/quickstart.yaml)' : '';
       return fail(message + hint, EXIT.cannotExecute);
     }
     const start = process.hrtime.bigint();

@@ -7,10 +7,11 @@ import { helpCommand } from './help';
 import { runCommand } from './run';
 import { reportCommand } from './report';
 import { composeCommand } from './compose';
+import { secretsCommand } from './secrets';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 
-export const COMMANDS: readonly Command[] = [runCommand, reportCommand, upCommand, composeCommand, execCommand, isaCommand,
+export const COMMANDS: readonly Command[] = [runCommand, reportCommand, upCommand, composeCommand, secretsCommand, execCommand, isaCommand,
   schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, schedCheckCommand, helpCommand(() => COMMANDS)];

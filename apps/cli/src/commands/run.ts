@@ -8,24 +8,27 @@
  */
 
 import * as fs from 'fs';
-import { ElfError, parseElf32 } from '@vsim/isa';
-import { ELF_MACHINES, loadScenario, ScenarioError, VmIsa } from '@vsim/scenario';
-import { SimSpec, runEmbedded } from '@vsim/control';
+import { ScenarioIssue, formatIssues, loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
+import { SimSpec, checkVmImage, runEmbedded } from '@vsim/control';
 import { diagnoseRing32 } from '@vsim/hypervisor';
 import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { processIo } from '../io';
+import { ACCESS_OPTIONS } from '../gateway-access';
+import { Io, processIo } from '../io';
+import { EX_CANTCREAT, OutputError, RunOutput, openOutput } from '../run/outputs';
 import { Progress, progressMode } from '../run/progress';
 import { RemoteError, runRemote } from '../run/remote';
 import { toSimSpec } from '../run/spec';
 import { formatSummary } from '../run/summary';
 
 const OPTIONS = {
-  json: { type: 'string', valueName: 'FILE', description: 'write the per-VM results and the event-log hash as JSON' },
-  events: { type: 'string', valueName: 'FILE', description: 'write the event log, one JSON event per line, in canonical order' },
+  json: { type: 'string', valueName: 'FILE', description: "write the per-VM results and the event-log hash as JSON ('-': stdout, the summary then goes to stderr)" },
+  events: { type: 'string', valueName: 'FILE', description: "write the event log, one JSON event per line, in canonical order (docs/events.md; '-': stdout)" },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
+  ...ACCESS_OPTIONS,
+  scheduler: { type: 'string', valueName: 'INSTANCE', description: "--nats: run on this scheduler service (its registered instance name, e.g. an external one); default: vsim's own" },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
   report: { type: 'string', valueName: 'FILE', description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)' },
   trace: { type: 'string', valueName: 'FILE', description: 'write a Chrome Trace Event JSON file (open it in Perfetto UI or chrome://tracing)' },
@@ -49,12 +52,14 @@ The scenario format is described in libs/scenario/README.md.
 Exit status:
   0    the simulation ran (guests may have faulted: see the summary)
   2    usage error, or the scenario is invalid (one line per problem)
-  69   --nats: NATS unreachable or no gateway registered on it
+  69   --nats: NATS unreachable, no gateway registered on it, or credentials refused
   70   internal error in vsim (or the simulation failed on the cluster)
+  73   the --json or --events file cannot be written (checked before the run)
+  75   --nats: the cluster has no room now (its admission limits); try again later
 
 Examples:
   vsim run examples/quickstart.yaml
-  vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
+  VSIM_CREDENTIALS=~/.vsim/secrets/client.json vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
 `;
 
 /**
@@ -69,16 +74,23 @@ function ring32Diagnoses(spec: SimSpec): Map<string, string> {
   return out;
 }
 
-/** Rejects VMs whose image is not a valid ELF of their ISA or does not fit their memory, before anything runs. */
-function checkImage(image: string, vm: { memory: number; isa: VmIsa }): string | undefined {
+/** Rejects VMs whose image would not load into them (the gateway applies the same check), before anything runs. */
+function checkImage(image: string, vm: { memory: number; isa: VmIsa; kind: VmKind }): string | undefined {
+  return checkVmImage(fs.readFileSync(image), vm);
+}
+
+/** The --json and --events files, opened now; undefined (after one line on stderr) if one cannot be written. */
+function openOutputs(o: { json?: string; events?: string }, io: Io): { json?: RunOutput; events?: RunOutput } | undefined {
+  const opened: { json?: RunOutput; events?: RunOutput } = {};
   try {
-    const elf = parseElf32(fs.readFileSync(image), ELF_MACHINES[vm.isa]);
-    const top = Math.max(...elf.segments.map((s) => s.vaddr + s.memsz));
-    const base = Math.min(...elf.segments.map((s) => s.vaddr));
-    if (top - base > vm.memory) return `image needs ${top - base} bytes, more than the VM's memory (${vm.memory})`;
-    return undefined;
+    if (o.json !== undefined) opened.json = openOutput('--json', o.json, io.stdout);
+    if (o.events !== undefined) opened.events = openOutput('--events', o.events, io.stdout);
+    return opened;
   } catch (e) {
-    return e instanceof ElfError ? `not a valid ${vm.isa} executable: ${e.message}` : (e as Error).message;
+    opened.json?.abandon();
+    if (!(e instanceof OutputError)) throw e;
+    io.stderr.write(`vsim: run: ${e.message}\n`);
+    return undefined;
   }
 }
 
@@ -94,21 +106,34 @@ export const runCommand: Command = {
     }
     if (positionals.length !== 1) throw usageError('vsim run', `expected one SCENARIO file (see 'vsim run --help')`);
     const file = positionals[0];
+    if (options.json === '-' && options.events === '-') throw usageError('vsim run', '--json - and --events - cannot both write to standard output');
+    // With JSON on stdout, the human summary goes to stderr so stdout stays one JSON document.
+    const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
       for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
         if (options[o] !== undefined) throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
+      }
+      const outputs = openOutputs(options, io);
+      if (!outputs) return EX_CANTCREAT;
+      try {
+        loadScenario(file, { checkImage: () => undefined, onWarnings: warningsTo(io, file) });
+      } catch {
+        // errors: the gateway reports them, one line each, as it rejects the submission
       }
       let progress: Progress | undefined;
       const start = process.hrtime.bigint();
       let remote;
       try {
         remote = await runRemote({
-          natsUrl: options.nats, file, seed: options.seed,
-          onProgress: (host, ns) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns),
+          natsUrl: options.nats, file, seed: options.seed, scheduler: options.scheduler,
+          credentials: options.credentials, tokenFile: options['token-file'],
+          onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
+          onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
       } catch (e) {
         progress?.finish();
+        outputs.json?.abandon();
         if (e instanceof RemoteError) {
           io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
           return e.exitCode;
@@ -119,13 +144,13 @@ export const runCommand: Command = {
       }
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const { wallSeconds: _cluster, ...result } = remote;
-      io.stdout.write(formatSummary(result, seconds));
-      if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
+      summaryTo.write(formatSummary(result, seconds));
+      outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
       return EXIT.ok;
     }
     let scenario;
     try {
-      scenario = loadScenario(file, { checkImage });
+      scenario = loadScenario(file, { checkImage, onWarnings: warningsTo(io, file) });
     } catch (e) {
       if (e instanceof ScenarioError) {
         io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
@@ -134,24 +159,35 @@ export const runCommand: Command = {
       throw e;
     }
     const spec = toSimSpec(scenario, options.seed);
+    const outputs = openOutputs(options, io);
+    if (!outputs) return EX_CANTCREAT;
     const start = process.hrtime.bigint();
     const progress = new Progress(io.stderr, mode, spec.durationNs, spec.hosts.map((h) => h.id));
     let outcome;
     try {
-      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns) => progress.update(host, ns) });
+      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns, done) => progress.update(host, ns, done) });
+    } catch (e) {
+      outputs.json?.abandon();
+      outputs.events?.abandon();
+      throw e;
     } finally {
       progress.finish();
     }
     const { result, log } = outcome;
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    io.stdout.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
-    if (options.json) fs.writeFileSync(options.json, JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
-    if (options.events) fs.writeFileSync(options.events, log.toJsonLines());
+    summaryTo.write(formatSummary(result, seconds, { diagnoses: ring32Diagnoses(spec) }));
+    outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
+    outputs.events?.write(log.toJsonLines());
     const seen = writeOutputs({ report: options.report, trace: options.trace, xentrace: options.xentrace }, result, log.all());
-    if (seen.length > 0) io.stdout.write(`wrote ${seen.join(', ')}\n`);
+    if (seen.length > 0) summaryTo.write(`wrote ${seen.join(', ')}\n`);
     return EXIT.ok;
   },
 };
+
+/** Prints a scenario's warnings (valid values without effect), one `vsim: FILE: PATH: warning: ...` line each. */
+function warningsTo(io: Io, file: string): (w: readonly ScenarioIssue[]) => void {
+  return (w) => io.stderr.write(formatIssues(w.map((i) => ({ ...i, message: `warning: ${i.message}` })), file).split('\n').map((l) => `vsim: ${l}\n`).join(''));
+}
 
 /** The scenario's duration for the progress display, from the file itself (0 if unreadable: no bar). */
 function durationOf(file: string): number {

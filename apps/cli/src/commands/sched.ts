@@ -17,50 +17,42 @@
  * gateway reachable.
  */
 
-import { Metadata, ServiceError, credentials } from '@grpc/grpc-js';
-import { NatsBus } from '@vsim/bus';
+import { Metadata, ServiceError } from '@grpc/grpc-js';
 import { GatewayClient, SchedParams } from '@vsim/proto';
-import { discover } from '@vsim/service';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
+import { ACCESS_OPTIONS, AccessError, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
 import { Io } from '../io';
-import { EX_UNAVAILABLE } from '../run/remote';
 
 const NS_PER_US = 1_000;
 const NS_PER_MS = 1_000_000;
 
 const WHERE = {
-  sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id the gateway gave it, e.g. sim-1)' },
+  sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id the gateway gave it, e.g. sim-01JD3W7Q9YXK4M2T8N5R6B1C0A)' },
   nats: { type: 'string', valueName: 'URL', description: 'find the gateway through NATS at URL' },
   gateway: { type: 'string', valueName: 'HOST:PORT', description: "the gateway's gRPC address (instead of --nats)" },
+  ...ACCESS_OPTIONS,
 } as const;
 
 type GatewayCall = <Req, Res>(method: keyof GatewayClient, req: Req) => Promise<Res>;
 
 /** Connects to the gateway, runs `f`, closes. */
-async function withGateway<T>(command: string, o: { nats?: string; gateway?: string }, f: (call: GatewayCall) => Promise<T>): Promise<T> {
+async function withGateway<T>(command: string, o: { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string }, f: (call: GatewayCall) => Promise<T>): Promise<T> {
   if ((o.nats === undefined) === (o.gateway === undefined)) throw usageError(command, 'give exactly one of --nats URL and --gateway HOST:PORT');
   let address = o.gateway;
-  if (o.nats !== undefined) {
-    let bus: NatsBus;
-    try {
-      bus = await NatsBus.connect({ servers: o.nats.split(',').map((s) => s.trim()), connection: { maxReconnectAttempts: 0, timeout: 5000 } });
-    } catch (e) {
-      throw new CallError(`cannot reach NATS at ${o.nats}: ${(e as Error).message}`, EX_UNAVAILABLE);
-    }
-    try {
-      const found = await discover(bus, 'vsim-gateway', 2000);
-      if (found.length === 0) throw new CallError(`no gateway found on ${o.nats} (no vsim-gateway registered)`, EX_UNAVAILABLE);
-      address = found[0].grpc;
-    } finally {
-      await bus.close().catch(() => undefined);
-    }
+  let access: GatewayAccess;
+  try {
+    access = gatewayAccess(o);
+    if (o.nats !== undefined) address = await findGateway(o.nats, access);
+  } catch (e) {
+    if (e instanceof AccessError) throw new CallError(e.message, e.exitCode);
+    throw e;
   }
-  const client = new GatewayClient(address!, credentials.createInsecure());
+  const client = gatewayClient(address!, access);
   try {
     return await f(<Req, Res>(method: keyof GatewayClient, req: Req) => new Promise<Res>((resolve, reject) => {
       const m = client[method] as unknown as (r: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown;
-      m.call(client, req, new Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r)));
+      m.call(client, req, access.metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r)));
     }));
   } finally {
     client.close();
@@ -141,7 +133,7 @@ Example:
         values[p.key] = p.boolean ? v !== 0 : (v as number) * p.scale;
       }
       try {
-        return await withGateway(command, opts as { nats?: string; gateway?: string }, async (call) => {
+        return await withGateway(command, opts as { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string }, async (call) => {
           if (Object.keys(values).length > 0) {
             await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: def.policy });
             return EXIT.ok;
@@ -202,7 +194,7 @@ export const schedCreditCommand = xlCommand({
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
   ],
   columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
-  example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim sim-1 -d web -w 512 -c 50',
+  example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512 -c 50',
 });
 
 export const schedCredit2Command = xlCommand({
@@ -215,7 +207,7 @@ export const schedCredit2Command = xlCommand({
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
   ],
   columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
-  example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim sim-1 -d web -w 512',
+  example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512',
 });
 
 // xl sched-sedf (Xen <= 4.5): -p PERIOD and -s SLICE in ms, -e EXTRA 0|1.
@@ -232,7 +224,7 @@ export const schedSedfCommand = xlCommand({
     { option: 'extratime', key: 'extra', scale: 1, scope: 'vm', boolean: true },
   ],
   columns: [['Period(ms)', 'period', NS_PER_MS], ['Slice(ms)', 'slice', NS_PER_MS], ['Extra', 'extra', 1]],
-  example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim sim-1 -d rt -p 20 -s 5 -e 0',
+  example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 20 -s 5 -e 0',
 });
 
 // xl sched-rtds: -p PERIOD and -b BUDGET in µs, -e EXTRATIME 0|1.
@@ -249,7 +241,7 @@ export const schedRtdsCommand = xlCommand({
     { option: 'extratime', key: 'extratime', scale: 1, scope: 'vm', boolean: true },
   ],
   columns: [['Period(us)', 'period', NS_PER_US], ['Budget(us)', 'budget', NS_PER_US], ['Extratime', 'extratime', 1]],
-  example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim sim-1 -d rt -p 10000 -b 4000',
+  example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 10000 -b 4000',
 });
 
 const SCHED_OPTIONS = {
@@ -279,8 +271,8 @@ ${formatOptions(SCHED_OPTIONS)}
 Exit status: 0 done; 1 refused (the line says why); 2 usage error; 69 no gateway reachable.
 
 Example:
-  vsim sched swap --nats nats://127.0.0.1:4222 --sim sim-1 --policy credit --params '{"tslice":10000000}'
-  vsim sched swap --nats nats://127.0.0.1:4222 --sim sim-1 --policy round-robin --service fifo-1
+  vsim sched swap --nats nats://127.0.0.1:4222 --sim $SIM --policy credit --params '{"tslice":10000000}'
+  vsim sched swap --nats nats://127.0.0.1:4222 --sim $SIM --policy round-robin --service fifo-1
 `;
 
 export const schedCommand: Command = {

@@ -1,39 +1,59 @@
 /**
- * `vsim up`: a whole vsim cluster on this machine, as deploy/services.ts describes it: its own
- * nats-server (JetStream, temporary store) and every service as its own child process. Prints the
- * NATS URL, the gateway's HTTP URL and one line per process, then runs until SIGINT/SIGTERM, when it
- * stops the children (SIGTERM, SIGKILL after 5 s) and nats-server, removes its temporary
- * directories and exits 0. Child logs go to <log dir>/<service>.log.
+ * `vsim up`: a whole vsim cluster on this machine, as deploy/services.ts describes it, with
+ * credentials: its own nats-server (JetStream; one NATS user per identity, no anonymous access)
+ * and every service as its own child process with its own identity file. Secrets are generated
+ * into a directory outside the repository (a fresh one removed at exit, or --secrets DIR, kept).
+ * Prints the NATS URL, the gateway's addresses, the client credentials file and — once — the API
+ * token, and one line per process; then supervises (deploy/supervisor.ts): a child that dies is
+ * restarted, nats-server included, on the same port and configuration. On SIGINT/SIGTERM it stops
+ * everything and exits 0; the logs (<logs>/<name>.log) are kept and their path printed.
  */
 
-import { ChildProcess, spawn } from 'child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'fs';
-import { createServer } from 'net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
-import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { dirname, join, resolve } from 'path';
+import { NATS_SERVER_MISSING, NatsBus, findNatsServer } from '@vsim/bus';
+import {
+  DeploymentSecrets, IDENTITY, NatsViolationCounter, existingSecrets, generateSecrets, natsConnectionOptions, readIdentity,
+  writeNatsConfig,
+} from '@vsim/security';
 import { discover } from '@vsim/service';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { DEFAULT_CPU_NODES, describeDeployment } from '../deploy/services';
+import { freePort, untilListening } from '../deploy/ports';
+import { checkSecretsDir, secretsSpec } from '../deploy/secrets';
+import { DEFAULT_CPU_NODES, describeDeployment, serviceCommand } from '../deploy/services';
+import { Supervisor } from '../deploy/supervisor';
 
-const ROOT = resolve(__dirname, '../../../..');
+export { freePort } from '../deploy/ports';
+
+/** The repository root (the compiled CLI lives in apps/cli/dist, the sources in apps/cli/src/commands). */
+const ROOT = ((dir: string): string => {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'apps', 'cli', 'package.json'))) return d;
+  return resolve(dir, '../../../..');
+})(__dirname);
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node processes (default ${DEFAULT_CPU_NODES})` },
   'nats-port': { type: 'integer', min: 1, valueName: 'P', description: 'port of its nats-server (default: a free port; never 4222 unless asked)' },
   'http-port': { type: 'integer', min: 0, valueName: 'P', description: "the gateway's HTTP API port (default: a free port)" },
+  secrets: { type: 'string', valueName: 'DIR', description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)' },
+  'tls-dir': { type: 'string', valueName: 'DIR', description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (a cert for localhost and 127.0.0.1) when generating secrets' },
+  logs: { type: 'string', valueName: 'DIR', description: 'where the logs go (default: a fresh directory); kept at exit' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
 const HELP = `Usage: vsim up [OPTIONS]
 
 Starts a vsim cluster on this machine: its own nats-server (JetStream on, on
-127.0.0.1) and the hypervisor, the scheduler, the cpu-nodes and the gateway,
-each its own process. Once every service has registered on NATS, prints the
-NATS URL, the gateway's HTTP URL and each process's pid, then keeps running
-until interrupted (Ctrl-C), when it stops everything. Drive it with
-  vsim run --nats URL SCENARIO.yaml
+127.0.0.1, one user per service identity and no anonymous access) and the
+hypervisor, the scheduler, the cpu-nodes and the gateway, each its own process
+with its own credentials (generated outside the repository). Once every
+service has registered on NATS, prints the NATS URL, the gateway's HTTP URL
+and gRPC address (--gateway of the sched-* commands), the client credentials
+file, the API token (once), and each process's pid, then keeps running until
+interrupted (Ctrl-C), restarting any process that dies. Drive it with
+  VSIM_CREDENTIALS=<the printed file> vsim run --nats URL SCENARIO.yaml
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -45,37 +65,25 @@ Exit status:
 `;
 
 export const EX_UNAVAILABLE = 69;
-const STOP_GRACE_MS = 5000;
 const READY_TIMEOUT_MS = 60_000;
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
-
-interface Child {
-  readonly name: string;
-  readonly proc: ChildProcess;
-  readonly exited: Promise<void>;
-}
-
-function stopChild(c: Child): Promise<void> {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return Promise.resolve();
-  c.proc.kill('SIGTERM');
-  const t = setTimeout(() => c.proc.kill('SIGKILL'), STOP_GRACE_MS);
-  return c.exited.finally(() => clearTimeout(t));
+/** The secrets of this run: reused or generated in --secrets DIR, else in a fresh directory. */
+function secretsFor(dir: string | undefined, cpuNodes: number, tlsDir: string | undefined): { secrets: DeploymentSecrets; temporary: boolean } {
+  if (dir === undefined) {
+    const tmp = mkdtempSync(join(tmpdir(), 'vsim-secrets-'));
+    checkSecretsDir(tmp);
+    return { secrets: generateSecrets(tmp, secretsSpec(cpuNodes, { tlsDir })), temporary: true };
+  }
+  checkSecretsDir(dir);
+  const spec = secretsSpec(cpuNodes, { tlsDir });
+  const found = existingSecrets(dir, spec);
+  if (found && tlsDir !== undefined && !found.tls) throw new Error(`${dir} holds secrets made without TLS: use another --secrets DIR to add --tls-dir`);
+  return { secrets: found ?? generateSecrets(dir, spec), temporary: false };
 }
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'start nats-server and every vsim service as local processes',
+  summary: 'start nats-server and every vsim service as local processes, with credentials',
   help: HELP,
   async run(argv, io) {
     const { options, positionals } = parseArgs(argv, OPTIONS, { command: 'vsim up' });
@@ -84,55 +92,76 @@ export const upCommand: Command = {
       return EXIT.ok;
     }
     if (positionals.length > 0) throw usageError('vsim up', `unexpected argument '${positionals[0]}'`);
-    if (!findNatsServer()) {
+    const natsBin = findNatsServer();
+    if (!natsBin) {
       io.stderr.write(`vsim: ${NATS_SERVER_MISSING}\n`);
       return EXIT.notFound;
     }
     const cpuNodes = options['cpu-nodes'] ?? DEFAULT_CPU_NODES;
-    const natsPort = options['nats-port'] ?? (await freePort());
-    const httpPort = options['http-port'] ?? (await freePort());
-    const logDir = mkdtempSync(join(tmpdir(), 'vsim-up-'));
-    const children: Child[] = [];
-    let nats: NatsServer | undefined;
+    const logDir = options.logs ?? mkdtempSync(join(tmpdir(), 'vsim-up-'));
+    mkdirSync(logDir, { recursive: true });
+    const say = (line: string) => io.stderr.write(`vsim: ${line}\n`);
+    const supervisor = new Supervisor({ report: say });
+    let secrets: DeploymentSecrets | undefined;
+    let temporary = false;
     let bus: NatsBus | undefined;
     let stopping: Promise<void> | undefined;
     const stopAll = () => (stopping ??= (async () => {
       await bus?.close().catch(() => undefined);
-      await Promise.all(children.map(stopChild));
-      await nats?.stop();
-      rmSync(logDir, { recursive: true, force: true });
+      await supervisor.stop();
+      if (temporary && secrets) rmSync(secrets.dir, { recursive: true, force: true });
     })());
     let signalled: (sig: string) => void = () => undefined;
     const signal = new Promise<string>((r) => (signalled = r));
-    const onSig = (sig: NodeJS.Signals) => signalled(sig);
+    const onSig = (sig: NodeJS.Signals) => {
+      signalled(sig);
+      void stopAll(); // at once: no child is restarted from here on
+    };
     process.on('SIGINT', onSig);
     process.on('SIGTERM', onSig);
+    let audit: NatsViolationCounter | undefined;
     try {
-      nats = await startNatsServer({ jetstream: true, args: ['-p', String(natsPort)] });
-      const services = describeDeployment({ kind: 'local', natsUrl: nats.url, httpPort }, cpuNodes).filter((s) => s.app !== undefined);
-      for (const s of services) {
-        const fd = openSync(join(logDir, `${s.name}.log`), 'a');
-        const proc = spawn(process.execPath, ['--import', 'tsx', `apps/${s.app}/src/main.ts`, ...s.args], {
-          cwd: ROOT,
-          env: { ...process.env, ...s.env, TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
-          stdio: ['ignore', fd, fd],
+      ({ secrets, temporary } = secretsFor(options.secrets, cpuNodes, options['tls-dir']));
+      const s = secrets;
+      const natsPort = options['nats-port'] ?? (await freePort());
+      const httpPort = options['http-port'] ?? (await freePort());
+      const gatewayGrpcPort = await freePort();
+      const conf = writeNatsConfig(s.dir, { jetstreamDir: join(logDir, 'jetstream') });
+      // nats-server refuses and logs; the audit counts its refusals by identity.
+      const keys = new Map(Object.entries(s.files).map(([name, f]) => [readIdentity(f).natsPublicKey, name]));
+      audit = new NatsViolationCounter((k) => keys.get(k));
+      const counter = audit;
+      supervisor.add({
+        name: 'nats-server', command: natsBin, args: ['-c', conf, '-a', '127.0.0.1', '-p', String(natsPort)],
+        logFile: join(logDir, 'nats-server.log'), onLine: (line) => void counter.add(line),
+      });
+      // With TLS, by name: the certificate must name localhost (as it does 127.0.0.1 for HTTPS).
+      const natsUrl = `nats://${s.tls ? 'localhost' : '127.0.0.1'}:${natsPort}`;
+      await untilListening(natsPort, 10_000, () => (supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`));
+      const services = describeDeployment({ kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined }, cpuNodes).filter((d) => d.app !== undefined);
+      for (const d of services) {
+        // The service's bin launcher: its compiled bundle, or the sources through tsx in development.
+        const [, ...launcher] = serviceCommand(d.app!);
+        supervisor.add({
+          name: d.name, command: process.execPath, args: [...launcher, ...d.args], cwd: ROOT,
+          env: { ...process.env, ...d.env }, logFile: join(logDir, `${d.name}.log`),
         });
-        closeSync(fd);
-        const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-        children.push({ name: s.name, proc, exited });
       }
-      bus = await NatsBus.connect({ servers: nats.url });
+      // Ready once each has registered (asked as the supervisor, which may only look services up).
+      bus = await NatsBus.connect({ servers: natsUrl, connection: natsConnectionOptions(readIdentity(s.files[IDENTITY.supervisor])) });
       const want = new Map<string, number>();
-      for (const s of services) want.set(s.registersAs!, (want.get(s.registersAs!) ?? 0) + 1);
+      for (const d of services) want.set(d.registersAs!, (want.get(d.registersAs!) ?? 0) + 1);
       const deadline = Date.now() + READY_TIMEOUT_MS;
       let gatewayHttp = '';
+      let gatewayGrpc = '';
       for (const [name, n] of want) {
         for (;;) {
-          const dead = children.find((c) => c.proc.exitCode !== null || c.proc.signalCode !== null);
-          if (dead) throw new Error(`${dead.name} exited (code ${dead.proc.exitCode ?? dead.proc.signalCode}); see ${join(logDir, `${dead.name}.log`)}`);
+          if (stopping) throw new Error('interrupted before the cluster was ready');
+          const dead = supervisor.status().find((c) => c.state === 'given up');
+          if (dead) throw new Error(`${dead.name} keeps exiting; see ${join(logDir, `${dead.name}.log`)}`);
           const found = await discover(bus, name, 1000);
           if (found.length >= n) {
-            if (name === 'vsim-gateway') gatewayHttp = found[0].metadata.http ?? '';
+            if (name === 'vsim-gateway') [gatewayHttp, gatewayGrpc] = [found[0].metadata.http ?? '', found[0].grpc];
             break;
           }
           if (Date.now() > deadline) throw new Error(`${name}: ${found.length} of ${n} registered after ${READY_TIMEOUT_MS / 1000} s; logs in ${logDir}`);
@@ -141,26 +170,37 @@ export const upCommand: Command = {
       }
       await bus.close();
       bus = undefined;
-      const out = [
-        `NATS: ${nats.url}`,
-        `gateway HTTP: http://${gatewayHttp}`,
+      const scheme = s.tls ? 'https' : 'http';
+      const client = s.files[IDENTITY.client];
+      io.stdout.write([
+        `NATS: ${natsUrl}${s.tls ? ' (TLS)' : ''}`,
+        `gateway HTTP: ${scheme}://${gatewayHttp}`,
+        `gateway gRPC: ${gatewayGrpc}`,
+        `credentials: ${client}`,
+        `token: ${s.clientTokens[IDENTITY.client]}`,
+        `secrets: ${s.dir}${temporary ? ' (removed at exit)' : ''}`,
         `logs: ${logDir}`,
-        `${'nats-server'.padEnd(12)} pid ${nats.pid}`,
-        ...children.map((c) => `${c.name.padEnd(12)} pid ${c.proc.pid}`),
-        'vsim up: ready (Ctrl-C to stop)',
-      ];
-      io.stdout.write(out.join('\n') + '\n');
-      const sig = await Promise.race([signal, ...children.map((c) => c.exited.then(() => `exit of ${c.name}`))]);
-      io.stderr.write(`vsim: stopping (${sig})\n`);
+        ...supervisor.status().map((c) => `${c.name.padEnd(12)} pid ${c.pid}`),
+        `vsim up: ready (Ctrl-C to stop); e.g. VSIM_CREDENTIALS=${client} vsim run --nats ${natsUrl} examples/two-hosts.yaml`,
+      ].join('\n') + '\n');
+      const sig = await signal;
+      say(`stopping (${sig})`);
       await stopAll();
-      return sig.startsWith('SIG') ? EXIT.ok : EX_UNAVAILABLE;
+      return EXIT.ok;
     } catch (e) {
-      io.stderr.write(`vsim: ${(e as Error).message.split('\n')[0]}\n`);
+      say((e as Error).message.split('\n')[0]);
       await stopAll();
       return EX_UNAVAILABLE;
     } finally {
       process.off('SIGINT', onSig);
       process.off('SIGTERM', onSig);
+      const restarts = supervisor.status().filter((c) => c.restarts > 0).map((c) => `${c.name} ${c.restarts}`);
+      if (restarts.length > 0) say(`restarts: ${restarts.join(', ')}`);
+      if (audit && audit.total > 0) {
+        const by = [...audit.byIdentity].map(([who, n]) => `${who} ${n}`).join(', ');
+        say(`nats-server refused ${audit.total} (authentication ${audit.byKind.authentication}, publish ${audit.byKind.publish}, subscribe ${audit.byKind.subscribe}): ${by}`);
+      }
+      say(`logs kept in ${logDir}`);
     }
   },
 };

@@ -1,21 +1,37 @@
 // THE description of a vsim deployment: nats-server (with JetStream), the gateway, the hypervisor,
-// the scheduler and N cpu-nodes. `vsim up` spawns it as local child processes
-// (commands/up.ts) and `vsim compose` writes it as docker-compose.yml (deploy/compose.ts); both
-// read only this list, so the two never drift apart.
+// the scheduler and N cpu-nodes, each with its own identity (@vsim/security: a NATS user limited to
+// its role's subjects, the tokens of the calls it makes and accepts). `vsim up` spawns it as local
+// child processes (commands/up.ts) and `vsim compose` writes it as docker-compose.yml
+// (deploy/compose.ts); both read only this list, so the two never drift apart. The secrets it
+// refers to are generated outside the repository (`vsim secrets DIR`, or by `vsim up` itself).
 
 /** Where the deployment runs: local child processes, or containers of docker-compose.yml. */
 export type Target =
-  | { readonly kind: 'local'; readonly natsUrl: string; readonly httpPort?: number }
+  | {
+    readonly kind: 'local';
+    readonly natsUrl: string;
+    /** The secrets directory (deploymentSecretsSpec's identities, nats-server.conf). */
+    readonly secretsDir: string;
+    readonly httpPort?: number;
+    /** The gateway's gRPC port (fixed, so a restarted gateway keeps its address). Default 0. */
+    readonly gatewayGrpcPort?: number;
+    /**
+     * The name services advertise for their gRPC address (they bind 127.0.0.1). Default 127.0.0.1;
+     * with TLS `localhost`: certificates name hosts, and TLS clients should not be given an IP
+     * address as server name (RFC 6066; Node warns).
+     */
+    readonly advertiseHost?: string;
+  }
   | { readonly kind: 'compose' };
 
 export interface ServiceDescription {
-  /** Unique name: the compose service name, the log file name (`<name>.log`) of `vsim up`. */
+  /** Unique name: the compose service name, the log file name (`<name>.log`) of `vsim up`, its identity. */
   readonly name: string;
   /** The app under apps/ (undefined for nats, which is nats-server itself). */
   readonly app?: string;
   /** The name it registers on NATS under (undefined for nats). */
   readonly registersAs?: string;
-  /** Arguments after `node --import tsx apps/<app>/src/main.ts` (for nats: nats-server's arguments). */
+  /** Arguments after serviceCommand(app) (for nats: nats-server's arguments). */
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** Ports published to the host machine (container port = host port). */
@@ -29,37 +45,55 @@ export const NATS_IMAGE = 'nats:2';
 export const COMPOSE_HTTP_PORT = 8080;
 export const NATS_CLIENT_PORT = 4222;
 export const DEFAULT_CPU_NODES = 2;
+/** Where docker-compose.yml mounts the secrets directory ($VSIM_SECRETS on the host). */
+export const COMPOSE_SECRETS_DIR = '/secrets';
+/** JetStream's store inside the nats container. */
+export const COMPOSE_JETSTREAM_DIR = '/data';
 
-/** `node --import tsx apps/<app>/src/main.ts`, the command of every vsim service. */
+/**
+ * `node apps/<app>/bin/vsim-<app>.js`, the command of every vsim service: its launcher runs the
+ * compiled bundle (apps/<app>/dist/main.js, built by `npm run build`), or in a development tree
+ * without one the sources through tsx (scripts/launch.js).
+ */
 export function serviceCommand(app: string): string[] {
-  return ['node', '--import', 'tsx', `apps/${app}/src/main.ts`];
+  return ['node', `apps/${app}/bin/vsim-${app}.js`];
+}
+
+/** The cpu-nodes of a deployment: compose/log/identity name and node id. */
+export function cpuNodesOf(cpuNodes: number): { identity: string; node: string }[] {
+  if (!Number.isSafeInteger(cpuNodes) || cpuNodes < 1) throw new Error(`cpu-nodes must be a positive integer, got ${cpuNodes}`);
+  return Array.from({ length: cpuNodes }, (_, i) => ({ identity: `cpu-node-${i + 1}`, node: `n${i + 1}` }));
 }
 
 export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES): ServiceDescription[] {
-  if (!Number.isSafeInteger(cpuNodes) || cpuNodes < 1) throw new Error(`cpu-nodes must be a positive integer, got ${cpuNodes}`);
+  const nodes = cpuNodesOf(cpuNodes);
   const compose = target.kind === 'compose';
   const natsUrl = compose ? `nats://nats:${NATS_CLIENT_PORT}` : target.natsUrl;
-  /** The flags every vsim service gets: where NATS is, its instance name, where peers reach it. */
+  const secrets = compose ? COMPOSE_SECRETS_DIR : target.secretsDir;
+  /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it. */
   const common = (name: string): string[] => [
-    '--nats', natsUrl, '--instance', name,
-    ...(compose ? ['--grpc-host', '0.0.0.0', '--advertise-host', name] : ['--grpc-host', '127.0.0.1']),
+    '--nats', natsUrl, '--instance', name, '--secrets', `${secrets}/${name}.json`,
+    ...(compose ? ['--grpc-host', '0.0.0.0', '--advertise-host', name] : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
   ];
   const env = { VSIM_LOG_LEVEL: 'info' };
   const deps = compose ? ['nats'] : [];
   const out: ServiceDescription[] = [{
-    name: 'nats', args: ['-js', ...(compose ? ['-sd', '/data'] : [])], env: {}, ports: [], dependsOn: [],
+    // Its configuration (users, permissions, JetStream, TLS) is generated with the secrets.
+    name: 'nats', args: ['-c', `${secrets}/nats-server.conf`], env: {}, ports: [], dependsOn: [],
   }];
   out.push({ name: 'hypervisor', app: 'hypervisor', registersAs: 'vsim-hypervisor', args: common('hypervisor'), env, ports: [], dependsOn: deps });
   out.push({ name: 'scheduler', app: 'scheduler', registersAs: 'vsim-scheduler', args: common('scheduler'), env, ports: [], dependsOn: deps });
-  for (let i = 1; i <= cpuNodes; i++) {
-    const name = `cpu-node-${i}`;
-    out.push({ name, app: 'cpu-node', registersAs: 'vsim-cpu-node', args: [...common(name), '--node-id', `n${i}`], env, ports: [], dependsOn: deps });
+  for (const n of nodes) {
+    out.push({ name: n.identity, app: 'cpu-node', registersAs: 'vsim-cpu-node', args: [...common(n.identity), '--node-id', n.node], env, ports: [], dependsOn: deps });
   }
   const httpPort = compose ? COMPOSE_HTTP_PORT : target.httpPort ?? 0;
   out.push({
     name: 'gateway', app: 'gateway', registersAs: 'vsim-gateway',
-    args: [...common('gateway'), '--http-port', String(httpPort), '--http-host', compose ? '0.0.0.0' : '127.0.0.1'],
-    env, ports: compose ? [COMPOSE_HTTP_PORT] : [], dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...out.filter((s) => s.app === 'cpu-node').map((s) => s.name)] : [],
+    args: [
+      ...common('gateway'), '--http-port', String(httpPort), '--http-host', compose ? '0.0.0.0' : '127.0.0.1',
+      ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
+    ],
+    env, ports: compose ? [COMPOSE_HTTP_PORT] : [], dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
   });
   return out;
 }

@@ -4,12 +4,11 @@
 
 import { readFileSync } from 'fs';
 import { dirname, resolve } from 'path';
-import { Metadata, ServiceError, credentials, status as grpcStatus } from '@grpc/grpc-js';
-import { NatsBus } from '@vsim/bus';
+import { Metadata, ServiceError, status as grpcStatus } from '@grpc/grpc-js';
 import { GatewayClient } from '@vsim/proto';
 import { SimResult } from '@vsim/control';
-import { discover } from '@vsim/service';
 import { parse as parseYaml } from 'yaml';
+import { AccessError, EX_UNAVAILABLE, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
 
 /** A failure of the remote run: one line per problem for the user, and the exit status. */
 export class RemoteError extends Error {
@@ -19,7 +18,9 @@ export class RemoteError extends Error {
   }
 }
 
-export const EX_UNAVAILABLE = 69;
+export { EX_UNAVAILABLE };
+/** sysexits EX_TEMPFAIL: the cluster has no room now; try again later. */
+export const EX_TEMPFAIL = 75;
 const USAGE = 2;
 
 /** The image paths a scenario names, as written (vms[].image). Unparseable text: none (the gateway says why). */
@@ -41,19 +42,27 @@ export function imagePaths(text: string): string[] {
 }
 
 function call<Req, Res>(
+  access: GatewayAccess,
   f: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown,
   req: Req,
   timeoutMs = 30_000,
 ): Promise<Res> {
-  return new Promise((res, rej) => f(req, new Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? rej(e) : res(r))));
+  return new Promise((res, rej) => f(req, access.metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => (e ? rej(e) : res(r))));
 }
 
 export interface RemoteRunOptions {
   readonly natsUrl: string;
   readonly file: string;
+  /** --credentials FILE / --token-file FILE (gateway-access.ts). */
+  readonly credentials?: string;
+  readonly tokenFile?: string;
   readonly seed?: number;
+  /** The scheduler service instance to run on (default: vsim's own). */
+  readonly scheduler?: string;
+  /** The simulation id, as soon as the gateway gave it (for the sched-* commands). */
+  readonly onSubmitted?: (sim: string) => void;
   /** Each host's virtual time, at every poll. */
-  readonly onProgress?: (host: string, ns: number) => void;
+  readonly onProgress?: (host: string, ns: number, done: boolean) => void;
   readonly pollMs?: number;
 }
 
@@ -73,21 +82,22 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
       // not sent: the gateway names the VM whose image is missing
     }
   }
-  let bus: NatsBus;
+  let access: GatewayAccess;
+  let address: string;
   try {
-    bus = await NatsBus.connect({ servers: opts.natsUrl.split(',').map((s) => s.trim()), connection: { maxReconnectAttempts: 0, timeout: 5000 } });
+    access = gatewayAccess({ credentials: opts.credentials, 'token-file': opts.tokenFile });
+    address = await findGateway(opts.natsUrl, access);
   } catch (e) {
-    throw new RemoteError(`cannot reach NATS at ${opts.natsUrl}: ${(e as Error).message}`, EX_UNAVAILABLE);
+    if (e instanceof AccessError) throw new RemoteError(e.message, e.exitCode);
+    throw e;
   }
   let gateway: GatewayClient | undefined;
   try {
-    const found = await discover(bus, 'vsim-gateway', 2000);
-    if (found.length === 0) throw new RemoteError(`no gateway found on ${opts.natsUrl} (no vsim-gateway registered; start one with 'vsim up')`, EX_UNAVAILABLE);
-    gateway = new GatewayClient(found[0].grpc, credentials.createInsecure());
+    gateway = gatewayClient(address, access);
     const gw = gateway;
     let sim: string;
     try {
-      ({ sim } = await call(gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed }));
+      ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
     } catch (e) {
       const err = e as ServiceError;
       if (err.code === grpcStatus.INVALID_ARGUMENT) {
@@ -96,20 +106,27 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
         const lines = head === 'invalid scenario:' && issues.length > 0 ? issues : [`rejected by the gateway: ${err.details}`];
         throw new RemoteError(lines.map((l) => `${opts.file}: ${l}`).join('\n'), USAGE);
       }
-      throw new RemoteError(`gateway ${found[0].grpc}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
+      throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
     }
-    await call(gw.start.bind(gw), { sim });
+    opts.onSubmitted?.(sim);
+    try {
+      await call(access, gw.start.bind(gw), { sim });
+    } catch (e) {
+      const err = e as ServiceError;
+      // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message names the limit.
+      const code = err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : err.code === grpcStatus.UNAVAILABLE ? EX_UNAVAILABLE : 70;
+      throw new RemoteError(`simulation ${sim} not started: ${err.details ?? err.message}`, code);
+    }
     for (;;) {
-      const s = await call(gw.status.bind(gw), { sim });
-      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns));
+      const s = await call(access, gw.status.bind(gw), { sim });
+      for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns), s.hostsDone.includes(h));
       if (s.state === 'failed') throw new RemoteError(`simulation ${sim} failed on the cluster: ${s.error}`, 70);
       if (s.state === 'done') break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
     }
-    const { resultJson } = await call(gw.results.bind(gw), { sim });
+    const { resultJson } = await call(access, gw.results.bind(gw), { sim });
     return JSON.parse(resultJson) as SimResult & { wallSeconds: number };
   } finally {
     gateway?.close();
-    await bus.close().catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
 //
 // The kit plays every other part of a cluster. As the gateway it calls SchedulerControl (AddHost,
 // AddVm, AddAction, Run, Pause, Resume, CloseSimulation) over gRPC; as the cpu-nodes it serves
-// vsim.<sim>.host.<host>.run with a synthetic host: scripted vCPUs (CPU hogs that halt after a
+// vsim.<sim>.run.<node>.<host> with a synthetic host: scripted vCPUs (CPU hogs that halt after a
 // budget of CPU time, an I/O-like vCPU that runs a burst, blocks with a timer, and wakes) whose
 // behaviour depends only on the CPU time they are given, so the right answers are known; as the
 // collector it counts the EventBatches on vsim.<sim>.events.<host>.
@@ -89,6 +89,9 @@ interface HostScript {
   readonly pcpus: number;
   readonly vms: readonly VmScript[];
 }
+
+/** The cpu-node id the kit answers run orders as (AddHostRequest.node). */
+const KIT_NODE = 'sched-check';
 
 const HOSTS: readonly HostScript[] = [
   {
@@ -353,13 +356,15 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
   const { control, bus } = opts;
   const sim = run.sim;
   const subs = [
-    ...[...run.hosts.values()].map((host) => bus.serve(subjects.hostRun(sim, host.script.id), (data, meta) => run.answer(host, data, meta.subject))),
+    ...[...run.hosts.values()].map((host) => bus.serve(subjects.hostRun(sim, KIT_NODE, host.script.id), (data, meta) => run.answer(host, data, meta.subject))),
     bus.subscribe(subjects.allEvents(sim), (data, meta) => {
       const h = meta.subject.slice(`vsim.${sim}.events.`.length);
       try {
         const batch = EventBatch.decode(data);
         if (batch.sim !== sim || batch.host !== h) run.violate('well-formed', `EventBatch on ${meta.subject} names sim ${batch.sim} host ${batch.host}`);
-        run.published.set(h, (run.published.get(h) ?? 0) + batch.events.length);
+        const before = run.published.get(h) ?? 0;
+        if (Number(batch.firstIndex) !== before) run.violate('well-formed', `EventBatch on ${meta.subject} says it starts at event ${batch.firstIndex}, but ${before} were published before it`);
+        run.published.set(h, before + batch.events.length);
       } catch (err) {
         run.violate('well-formed', `undecodable EventBatch on ${meta.subject}: ${(err as Error).message}`);
       }
@@ -384,7 +389,7 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
   };
   try {
     for (const h of HOSTS) {
-      const ok = await rpc(`AddHost ${h.id}`, () => control.addHost({ sim, host: h.id, pcpus: h.pcpus, policy: opts.policy ?? 'round-robin', paramsJson: opts.paramsJson ?? '{}' }));
+      const ok = await rpc(`AddHost ${h.id}`, () => control.addHost({ sim, host: h.id, node: KIT_NODE, pcpus: h.pcpus, policy: opts.policy ?? 'round-robin', paramsJson: opts.paramsJson ?? '{}' }));
       if (ok === undefined) return;
       for (const vm of h.vms) {
         if (await rpc(`AddVm ${vm.id}`, () => control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}', onlineVcpus: 0 })) === undefined) return;

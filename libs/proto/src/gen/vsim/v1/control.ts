@@ -34,7 +34,7 @@ export interface SimulationRef {
   sim: string;
 }
 
-/** How a service is doing, for `vsim status` and health dashboards. */
+/** How a service is doing (each service's Status RPC), for health dashboards and tests. */
 export interface ServiceStatus {
   service: string;
   instance: string;
@@ -65,6 +65,12 @@ export interface RegisterVmRequest {
    * cost the same whichever trap path handles them.
    */
   costsJson: string;
+  /**
+   * The VM's host and the cpu-node id that simulates it: the hypervisor accepts the VM's traps only
+   * from that node (subject vsim.<sim>.trap.<node>) and for that host.
+   */
+  host: string;
+  node: string;
 }
 
 export interface CreateHostRequest {
@@ -120,6 +126,8 @@ export interface AddHostRequest {
   policy: string;
   /** Policy parameters as JSON (each policy validates its own). */
   paramsJson: string;
+  /** The cpu-node id that simulates the host: run orders go to vsim.<sim>.run.<node>.<host>. */
+  node: string;
 }
 
 export interface AddVmRequest {
@@ -265,6 +273,8 @@ export interface HostHandover {
   actions: AddActionRequest[];
   /** Implementation-specific loop state (vsim's: per-pCPU metrics) as JSON. */
   loopJson: string;
+  /** The cpu-node id that simulates the host (AddHostRequest.node). */
+  node: string;
 }
 
 export interface HandoverState {
@@ -309,7 +319,15 @@ export interface SubmitRequest {
   scenarioYaml: string;
   images: { [key: string]: Buffer };
   /** Overrides the scenario's seed when set. */
-  seed?: number | undefined;
+  seed?:
+    | number
+    | undefined;
+  /**
+   * The scheduler service to run on: the instance name a vsim-scheduler registered with (e.g. an
+   * external one, examples/external-scheduler). Empty: vsim's own scheduler service (registered
+   * with metadata implementation=vsim), never another that happens to be registered.
+   */
+  scheduler?: string | undefined;
 }
 
 export interface SubmitRequest_ImagesEntry {
@@ -324,6 +342,11 @@ export interface SimulationStatus {
   error: string;
   /** Virtual time each host has reached. */
   hostNs: { [key: string]: number };
+  /**
+   * Hosts whose run is over before the duration: every VM on them halted or faulted, or the host
+   * was killed (their loop stops there, so a progress display counts them as finished).
+   */
+  hostsDone: string[];
 }
 
 export interface SimulationStatus_HostNsEntry {
@@ -707,7 +730,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "" };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "", host: "", node: "" };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -729,6 +752,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     }
     if (message.costsJson !== "") {
       writer.uint32(50).string(message.costsJson);
+    }
+    if (message.host !== "") {
+      writer.uint32(58).string(message.host);
+    }
+    if (message.node !== "") {
+      writer.uint32(66).string(message.node);
     }
     return writer;
   },
@@ -794,6 +823,22 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.costsJson = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -826,6 +871,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
         : isSet(object.costs_json)
         ? globalThis.String(object.costs_json)
         : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -849,6 +896,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.costsJson !== "") {
       obj.costsJson = message.costsJson;
     }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -863,6 +916,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.brkStart = object.brkStart ?? 0;
     message.brkMax = object.brkMax ?? 0;
     message.costsJson = object.costsJson ?? "";
+    message.host = object.host ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -1433,7 +1488,7 @@ export const CreateVmReply: MessageFns<CreateVmReply> = {
 };
 
 function createBaseAddHostRequest(): AddHostRequest {
-  return { sim: "", host: "", pcpus: 0, policy: "", paramsJson: "" };
+  return { sim: "", host: "", pcpus: 0, policy: "", paramsJson: "", node: "" };
 }
 
 export const AddHostRequest: MessageFns<AddHostRequest> = {
@@ -1452,6 +1507,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     }
     if (message.paramsJson !== "") {
       writer.uint32(42).string(message.paramsJson);
+    }
+    if (message.node !== "") {
+      writer.uint32(50).string(message.node);
     }
     return writer;
   },
@@ -1509,6 +1567,14 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
             message.paramsJson = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1532,6 +1598,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
         : isSet(object.params_json)
         ? globalThis.String(object.params_json)
         : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -1552,6 +1619,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     if (message.paramsJson !== "") {
       obj.paramsJson = message.paramsJson;
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -1565,6 +1635,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     message.pcpus = object.pcpus ?? 0;
     message.policy = object.policy ?? "";
     message.paramsJson = object.paramsJson ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -2927,6 +2998,7 @@ function createBaseHostHandover(): HostHandover {
     vcpus: [],
     actions: [],
     loopJson: "",
+    node: "",
   };
 }
 
@@ -2958,6 +3030,9 @@ export const HostHandover: MessageFns<HostHandover> = {
     }
     if (message.loopJson !== "") {
       writer.uint32(74).string(message.loopJson);
+    }
+    if (message.node !== "") {
+      writer.uint32(82).string(message.node);
     }
     return writer;
   },
@@ -3047,6 +3122,14 @@ export const HostHandover: MessageFns<HostHandover> = {
             message.loopJson = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3090,6 +3173,7 @@ export const HostHandover: MessageFns<HostHandover> = {
         : isSet(object.loop_json)
         ? globalThis.String(object.loop_json)
         : "",
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
 
@@ -3122,6 +3206,9 @@ export const HostHandover: MessageFns<HostHandover> = {
     if (message.loopJson !== "") {
       obj.loopJson = message.loopJson;
     }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
     return obj;
   },
 
@@ -3139,6 +3226,7 @@ export const HostHandover: MessageFns<HostHandover> = {
     message.vcpus = object.vcpus?.map((e) => VcpuHandover.fromPartial(e)) || [];
     message.actions = object.actions?.map((e) => AddActionRequest.fromPartial(e)) || [];
     message.loopJson = object.loopJson ?? "";
+    message.node = object.node ?? "";
     return message;
   },
 };
@@ -3667,7 +3755,7 @@ export const SchedParams: MessageFns<SchedParams> = {
 };
 
 function createBaseSubmitRequest(): SubmitRequest {
-  return { scenarioYaml: "", images: {}, seed: undefined };
+  return { scenarioYaml: "", images: {}, seed: undefined, scheduler: undefined };
 }
 
 export const SubmitRequest: MessageFns<SubmitRequest> = {
@@ -3680,6 +3768,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     });
     if (message.seed !== undefined) {
       writer.uint32(24).uint64(message.seed);
+    }
+    if (message.scheduler !== undefined) {
+      writer.uint32(34).string(message.scheduler);
     }
     return writer;
   },
@@ -3724,6 +3815,14 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
             message.seed = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scheduler = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3758,6 +3857,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
         )
         : {},
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+      scheduler: isSet(object.scheduler) ? globalThis.String(object.scheduler) : undefined,
     };
   },
 
@@ -3778,6 +3878,9 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     if (message.seed !== undefined) {
       obj.seed = Math.round(message.seed);
     }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = message.scheduler;
+    }
     return obj;
   },
 
@@ -3797,6 +3900,7 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
       {},
     );
     message.seed = object.seed ?? undefined;
+    message.scheduler = object.scheduler ?? undefined;
     return message;
   },
 };
@@ -3887,7 +3991,7 @@ export const SubmitRequest_ImagesEntry: MessageFns<SubmitRequest_ImagesEntry> = 
 };
 
 function createBaseSimulationStatus(): SimulationStatus {
-  return { sim: "", state: "", error: "", hostNs: {} };
+  return { sim: "", state: "", error: "", hostNs: {}, hostsDone: [] };
 }
 
 export const SimulationStatus: MessageFns<SimulationStatus> = {
@@ -3904,6 +4008,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
     globalThis.Object.entries(message.hostNs).forEach(([key, value]: [string, number]) => {
       SimulationStatus_HostNsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
+    for (const v of message.hostsDone) {
+      writer.uint32(42).string(v!);
+    }
     return writer;
   },
 
@@ -3955,6 +4062,14 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
             }
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hostsDone.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3999,6 +4114,11 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
           {},
         )
         : {},
+      hostsDone: globalThis.Array.isArray(object?.hostsDone)
+        ? object.hostsDone.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.hosts_done)
+        ? object.hosts_done.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -4022,6 +4142,9 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
         });
       }
     }
+    if (message.hostsDone?.length) {
+      obj.hostsDone = message.hostsDone;
+    }
     return obj;
   },
 
@@ -4042,6 +4165,7 @@ export const SimulationStatus: MessageFns<SimulationStatus> = {
       },
       {},
     );
+    message.hostsDone = object.hostsDone?.map((e) => e) || [];
     return message;
   },
 };
@@ -4222,7 +4346,7 @@ export const SimulationResult: MessageFns<SimulationResult> = {
 
 export type HypervisorControlService = typeof HypervisorControlService;
 export const HypervisorControlService = {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation: {
     path: "/vsim.v1.HypervisorControl/OpenSimulation" as const,
     requestStream: false as const,
@@ -4262,7 +4386,7 @@ export const HypervisorControlService = {
 } as const;
 
 export interface HypervisorControlServer extends UntypedServiceImplementation {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation: handleUnaryCall<SimulationRef, Ack>;
   registerVm: handleUnaryCall<RegisterVmRequest, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
@@ -4270,7 +4394,7 @@ export interface HypervisorControlServer extends UntypedServiceImplementation {
 }
 
 export interface HypervisorControlClient extends Client {
-  /** Start answering traps of a simulation (subject vsim.<sim>.hv.trap). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
   openSimulation(
     request: SimulationRef,
     callback: (error: ServiceError | null, response: Ack) => void,
@@ -4344,7 +4468,7 @@ export const HypervisorControlClient = makeGenericClientConstructor(
 
 export type CpuNodeControlService = typeof CpuNodeControlService;
 export const CpuNodeControlService = {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost: {
     path: "/vsim.v1.CpuNodeControl/CreateHost" as const,
     requestStream: false as const,
@@ -4384,7 +4508,7 @@ export const CpuNodeControlService = {
 } as const;
 
 export interface CpuNodeControlServer extends UntypedServiceImplementation {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost: handleUnaryCall<CreateHostRequest, Ack>;
   createVm: handleUnaryCall<CreateVmRequest, CreateVmReply>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
@@ -4392,7 +4516,7 @@ export interface CpuNodeControlServer extends UntypedServiceImplementation {
 }
 
 export interface CpuNodeControlClient extends Client {
-  /** Simulate a host of a simulation here (serve vsim.<sim>.host.<host>.run). */
+  /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost(
     request: CreateHostRequest,
     callback: (error: ServiceError | null, response: Ack) => void,

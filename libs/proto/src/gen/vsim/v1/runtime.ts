@@ -174,7 +174,7 @@ export function trapActionToJSON(object: TrapAction): string {
 }
 
 /**
- * Subject host.<host>.run, request. What each pCPU of a host runs, from now_ns until until_ns at
+ * Subject run.<node>.<host>, request. What each pCPU of a host runs, from now_ns until until_ns at
  * the latest (the next event the scheduler knows of: slice end, a timer that wakes a vCPU, ...).
  */
 export interface RunOrder {
@@ -217,7 +217,7 @@ export interface VcpuReport {
   instructions: number;
 }
 
-/** Subject hv.trap, request: a vCPU exited to the hypervisor. Carries what the handler needs. */
+/** Subject trap.<node>, request: a vCPU exited to the hypervisor. Carries what the handler needs. */
 export interface TrapRequest {
   sim: string;
   host: string;
@@ -255,6 +255,11 @@ export interface TrapRequest {
    * exception it cannot emulate, as OpenSBI's sbi_trap_redirect does. 0: no handler installed.
    */
   stvec: number;
+  /**
+   * This host's trap requests numbered from 1 (per simulation and host): the hypervisor refuses
+   * one that is not above the last it accepted (libs/security/src/inbound.ts).
+   */
+  seq: number;
 }
 
 /**
@@ -382,6 +387,11 @@ export interface EventBatch {
   sim: string;
   host: string;
   events: Event[];
+  /**
+   * Index of the batch's first event among all the events published for this host (0 for the
+   * first batch): the collector refuses a batch that does not start where the last one ended.
+   */
+  firstIndex: number;
 }
 
 function createBaseRunOrder(): RunOrder {
@@ -972,6 +982,7 @@ function createBaseTrapRequest(): TrapRequest {
     interrupt: false,
     hartStates: [],
     stvec: 0,
+    seq: 0,
   };
 }
 
@@ -1038,6 +1049,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     }
     if (message.stvec !== 0) {
       writer.uint32(144).uint32(message.stvec);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(152).uint64(message.seq);
     }
     return writer;
   },
@@ -1219,6 +1233,14 @@ export const TrapRequest: MessageFns<TrapRequest> = {
             message.stvec = reader.uint32();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1267,6 +1289,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         ? object.hart_states.map((e: any) => globalThis.Number(e))
         : [],
       stvec: isSet(object.stvec) ? globalThis.Number(object.stvec) : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
     };
   },
 
@@ -1326,6 +1349,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     if (message.stvec !== 0) {
       obj.stvec = Math.round(message.stvec);
     }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
     return obj;
   },
 
@@ -1354,6 +1380,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     message.interrupt = object.interrupt ?? false;
     message.hartStates = object.hartStates?.map((e) => e) || [];
     message.stvec = object.stvec ?? 0;
+    message.seq = object.seq ?? 0;
     return message;
   },
 };
@@ -2650,7 +2677,7 @@ export const Event: MessageFns<Event> = {
 };
 
 function createBaseEventBatch(): EventBatch {
-  return { sim: "", host: "", events: [] };
+  return { sim: "", host: "", events: [], firstIndex: 0 };
 }
 
 export const EventBatch: MessageFns<EventBatch> = {
@@ -2663,6 +2690,9 @@ export const EventBatch: MessageFns<EventBatch> = {
     }
     for (const v of message.events) {
       Event.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.firstIndex !== 0) {
+      writer.uint32(32).uint64(message.firstIndex);
     }
     return writer;
   },
@@ -2704,6 +2734,14 @@ export const EventBatch: MessageFns<EventBatch> = {
             message.events.push(Event.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.firstIndex = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2721,6 +2759,11 @@ export const EventBatch: MessageFns<EventBatch> = {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+      firstIndex: isSet(object.firstIndex)
+        ? globalThis.Number(object.firstIndex)
+        : isSet(object.first_index)
+        ? globalThis.Number(object.first_index)
+        : 0,
     };
   },
 
@@ -2735,6 +2778,9 @@ export const EventBatch: MessageFns<EventBatch> = {
     if (message.events?.length) {
       obj.events = message.events.map((e) => Event.toJSON(e));
     }
+    if (message.firstIndex !== 0) {
+      obj.firstIndex = Math.round(message.firstIndex);
+    }
     return obj;
   },
 
@@ -2746,6 +2792,7 @@ export const EventBatch: MessageFns<EventBatch> = {
     message.sim = object.sim ?? "";
     message.host = object.host ?? "";
     message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
+    message.firstIndex = object.firstIndex ?? 0;
     return message;
   },
 };

@@ -1,0 +1,83 @@
+// THE table of who may do what on the bus (architecture §12). Every identity of a deployment has a
+// role; nats-server enforces each role's subject permissions (nats-config.ts renders them), so a
+// message on a vsim subject can only have come from an identity allowed to publish there:
+//
+//   subject (libs/runtime/src/subjects.ts)   publishes                  subscribes (serves)
+//   vsim.<sim>.run.<node>.<host>             scheduler                  cpu-node <node> only
+//   vsim.<sim>.trap.<node>                   cpu-node <node> only       hypervisor
+//   vsim.<sim>.events.<host>                 scheduler                  gateway
+//   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
+//                                            and supervisor ask INFO
+//   _INBOX_<identity>.>                      (replies only)             that identity alone
+//
+// Replies travel only as answers to requests the responder received (nats-server's
+// allow_responses): a cpu-node can answer the run orders it was sent, the hypervisor the traps,
+// nobody can publish into another identity's inbox. Clients of the gateway get nothing under
+// vsim.>: the gateway relays their simulation's events over its authenticated APIs.
+//
+// JetStream (checkpoints, the event stream) will add $JS.API.… grants per role here.
+
+/** What an identity is. A role's permissions are the same for every identity that has it, but for a cpu-node's node id. */
+export type Role = 'hypervisor' | 'scheduler' | 'cpu-node' | 'gateway' | 'client' | 'supervisor';
+
+export const ROLES: readonly Role[] = ['hypervisor', 'scheduler', 'cpu-node', 'gateway', 'client', 'supervisor'];
+
+/** The name each service role registers under with the NATS service API. */
+export const SERVICE_NAME: Readonly<Record<'hypervisor' | 'scheduler' | 'cpu-node' | 'gateway', string>> = {
+  hypervisor: 'vsim-hypervisor',
+  scheduler: 'vsim-scheduler',
+  'cpu-node': 'vsim-cpu-node',
+  gateway: 'vsim-gateway',
+};
+
+export interface SubjectPermissions {
+  /** Subjects (wildcards allowed) the identity may publish to; [] = none. */
+  readonly publish: readonly string[];
+  /** Subjects it may subscribe to. */
+  readonly subscribe: readonly string[];
+  /** May answer the requests it receives (publish to their reply subjects, once each). */
+  readonly allowResponses: boolean;
+}
+
+/** The inbox prefix of an identity: the only reply subjects it can subscribe to. */
+export function inboxPrefixOf(identity: string): string {
+  return `_INBOX_${identity}`;
+}
+
+/** Subject tokens: simulation, host and node ids, identity names. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The $SRV subjects a service answers for its own name (registration, discovery, liveness). */
+function serves(name: string): string[] {
+  return ['$SRV.*', `$SRV.*.${name}`, `$SRV.*.${name}.*`];
+}
+
+/** Asking who is registered under these names (discover(), @vsim/service). */
+function finds(...names: string[]): string[] {
+  return names.map((n) => `$SRV.INFO.${n}`);
+}
+
+export function permissionsOf(role: Role, identity: string, node?: string): SubjectPermissions {
+  if (!SUBJECT_TOKEN.test(identity)) throw new RangeError(`identity ${JSON.stringify(identity)} must be 1-64 characters of [A-Za-z0-9_-]`);
+  const inbox = `${inboxPrefixOf(identity)}.>`;
+  switch (role) {
+    case 'hypervisor':
+      return { publish: [], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+    case 'scheduler':
+      return { publish: ['vsim.*.run.*.*', 'vsim.*.events.*'], subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)], allowResponses: true };
+    case 'cpu-node': {
+      if (node === undefined || !SUBJECT_TOKEN.test(node)) throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
+      return { publish: [`vsim.*.trap.${node}`], subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])], allowResponses: true };
+    }
+    case 'gateway':
+      return {
+        publish: finds(SERVICE_NAME.hypervisor, SERVICE_NAME.scheduler, SERVICE_NAME['cpu-node'], SERVICE_NAME.gateway),
+        subscribe: ['vsim.*.events.>', inbox, ...serves(SERVICE_NAME.gateway)],
+        allowResponses: true,
+      };
+    case 'client':
+      return { publish: finds(SERVICE_NAME.gateway), subscribe: [inbox], allowResponses: false };
+    case 'supervisor':
+      return { publish: ['$SRV.INFO.*'], subscribe: [inbox], allowResponses: false };
+  }
+}
