@@ -338,7 +338,6 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
       const k = res.describe.includes('p1 ') ? 'pooled' : POLICIES[seed % POLICIES.length];
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
