@@ -5,6 +5,7 @@
 
 import { spawnSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
+import { builtinModules } from 'module';
 import { join, resolve } from 'path';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -41,7 +42,7 @@ describe('the compiled build', () => {
     for (const app of APPS) {
       const code = readFileSync(join(out, app, 'main.js'), 'utf8');
       const required = [...new Set([...code.matchAll(/require\("([^".][^"]*)"\)/g)].map((m) => m[1]))];
-      const packages = required.filter((m) => !require('module').builtinModules.includes(m.replace(/^node:/, '').split('/')[0]));
+      const packages = required.filter((m) => !builtinModules.includes(m.replace(/^node:/, '').split('/')[0]));
       const undeclared = packages.filter((m) => !declared.has(m.startsWith('@') ? m.split('/').slice(0, 2).join('/') : m.split('/')[0]));
       expect({ app, undeclared }).toEqual({ app, undeclared: [] });
       expect(packages).not.toContain('tsx');

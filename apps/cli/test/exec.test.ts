@@ -182,7 +182,7 @@ describe('command line', () => {
     expect(exec.stdout).toMatch(/^ {2}126 /m);
     expect(exec.stdout).toMatch(/^ {2}127 /m);
     expect(vsim('help', 'exec').stdout).toBe(exec.stdout);
-    expect(vsim('--version')).toEqual({ status: 0, stdout: `vsim ${require('../package.json').version}\n`, stderr: '' });
+    expect(vsim('--version')).toEqual({ status: 0, stdout: `vsim ${JSON.parse(fs.readFileSync(path.join(ROOT, 'apps/cli/package.json'), 'utf8')).version}\n`, stderr: '' });
   });
 });
 
@@ -227,22 +227,20 @@ function escape(s: string): string {
 
 describe('vsim exec --machine bare with a console', () => {
   it('prints what the bare machine writes to its console device', () => {
-    const { spawnSync } = require('child_process') as typeof import('child_process');
-    const { resolve } = require('path') as typeof import('path');
+    const { resolve } = path;
     const root = resolve(__dirname, '../../..');
     const r = spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', '--machine', 'bare', 'guests/rv32/bin/native-kernel-cpu.elf'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(require('fs').readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-cpu.txt'), 'utf8'));
+    expect(r.stdout).toBe(fs.readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-cpu.txt'), 'utf8'));
   });
 
   it('runs the SMP kernel on two harts with --harts 2, and refuses --harts on the Linux machine', () => {
-    const { spawnSync } = require('child_process') as typeof import('child_process');
-    const { resolve } = require('path') as typeof import('path');
+    const { resolve } = path;
     const root = resolve(__dirname, '../../..');
     const vsim = (...args: string[]) => spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     const r = vsim('--machine', 'bare', '--harts', '2', 'guests/rv32/bin/native-kernel-smp.elf');
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(require('fs').readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-smp.txt'), 'utf8'));
+    expect(r.stdout).toBe(fs.readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-smp.txt'), 'utf8'));
     const bad = vsim('--harts', '2', 'guests/rv32/bin/hello.elf');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--harts needs --machine bare/);

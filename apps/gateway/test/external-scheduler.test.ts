@@ -13,9 +13,8 @@ import { resolve } from 'path';
 import { Metadata, credentials, status } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { Event, GatewayClient } from '@vsim/proto';
-import { GUEST_BIN, twoHostSpec } from '@vsim/testkit';
+import { GUEST_BIN, runVsim, twoHostSpec } from '@vsim/testkit';
 import { SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient } from '@vsim/control';
-import { schedCommand } from '../../cli/src/commands/sched';
 import { discover } from '@vsim/service';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -168,11 +167,8 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
         return (s.hostNs.h0 ?? 0) >= 300e6 ? true : undefined;
       }, 60_000);
       await call(gateway.pause.bind(gateway), { sim });
-      const out: string[] = [];
-      const io = { stdout: { write: (x: string | Uint8Array) => out.push(String(x)) }, stderr: { write: (x: string | Uint8Array) => out.push(`ERR ${String(x)}`) } };
-      const code = await schedCommand.run(['swap', '--gateway', gw.grpc, '--sim', sim, '--policy', 'round-robin', '--service', 'fifo-1'], io);
-      expect(out.join('')).toBe('');
-      expect(code).toBe(0);
+      const swap = await runVsim(['sched', 'swap', '--gateway', gw.grpc, '--sim', sim, '--policy', 'round-robin', '--service', 'fifo-1']);
+      expect(swap).toEqual({ status: 0, stdout: '', stderr: '' });
       await call(gateway.resume.bind(gateway), { sim });
       await until(`${sim} done`, async () => {
         const s = await call(gateway.status.bind(gateway), { sim });

@@ -22,7 +22,7 @@ import {
   hypervisorControlServer, runEmbedded, schedulerControlServer,
 } from '@vsim/control';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, createLogger, registerService } from '@vsim/service';
-import { schedCommand, schedCreditCommand, schedRtdsCommand } from '../../cli/src/commands/sched';
+import { runVsim } from '@vsim/testkit';
 import { Gateway } from '../src/gateway';
 import { gatewayServer } from '../src/grpc-api';
 import { HttpHandle, startHttpServer } from '../src/http-api';
@@ -130,6 +130,11 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   };
 
   async function submit(spec: SimSpec): Promise<string> {
+    // A reference run embedded in this process (runEmbedded) keeps the event loop busy for
+    // seconds, so the HTTP keep-alive timers of fetch's pooled socket and of the server fall due
+    // meanwhile. Let them run before posting: otherwise fetch may pick that socket just as the
+    // server closes it (ECONNRESET).
+    await new Promise((r) => setTimeout(r, 10));
     const images: Record<string, string> = {};
     const { readFileSync } = await import('fs');
     for (const vm of spec.vms) images[vm.image] = readFileSync(vm.image).toString('base64');
@@ -168,19 +173,22 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const sim = await submit(spec);
     expect((await post(`/v1/simulations/${sim}/start`, {})).status).toBe(202);
     await pauseAfter(sim, 1.5e9);
-    const out: string[] = [];
-    const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string | Uint8Array) => out.push(`ERR ${String(s)}`) } };
+    const credit = (...args: string[]) => runVsim(['sched-credit', '--gateway', gatewayGrpc, '--sim', sim, ...args]);
     // Bad values are refused at once, with the reason, and change nothing.
-    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-c', '70000'], io)).toBe(1);
-    expect(out.pop()).toMatch(/cap of a must be an integer percentage/);
-    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-w', '768'], io)).toBe(0);
+    const badCap = await credit('-d', 'a', '-c', '70000');
+    expect(badCap.status).toBe(1);
+    expect(badCap.stderr).toMatch(/cap of a must be an integer percentage/);
+    expect(await credit('-d', 'a', '-w', '768')).toMatchObject({ status: 0, stderr: '' });
     // Scheduler-wide, in xl's units: tslice 10 ms, ratelimit 500 µs.
-    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-s', '-t', '10', '-r', '500'], io)).toBe(0);
-    await expect(schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-t', '10'], io)).rejects.toThrow(/--tslice_ms needs -s/);
-    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a'], io)).toBe(0);
+    expect(await credit('-s', '-t', '10', '-r', '500')).toMatchObject({ status: 0, stderr: '' });
+    const usage = await credit('-d', 'a', '-t', '10');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/--tslice_ms needs -s/);
+    const shown = await credit('-d', 'a');
+    expect(shown.status).toBe(0);
     // xl's layout: the pool line with the scheduler-wide parameters as last set, then the VM.
-    expect(out.join('')).toMatch(/^Host h0: credit tslice=10000000 ratelimit=500000 \(at \d+ ns\)$/m);
-    expect(out.join('')).toMatch(/^a\s+h0\s+768\s+-$/m);
+    expect(shown.stdout).toMatch(/^Host h0: credit tslice=10000000 ratelimit=500000 \(at \d+ ns\)$/m);
+    expect(shown.stdout).toMatch(/^a\s+h0\s+768\s+-$/m);
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const set = events.find((e) => e.kind === 'set' && e.vm === 'a');
@@ -221,14 +229,15 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const sim = await submit(spec);
     await post(`/v1/simulations/${sim}/start`, {});
     await pauseAfter(sim, 0.5e9);
-    const out: string[] = [];
-    const io = { stdout: { write: (s: string | Uint8Array) => out.push(String(s)) }, stderr: { write: (s: string | Uint8Array) => out.push(`ERR ${String(s)}`) } };
+    const where = ['--gateway', gatewayGrpc, '--sim', sim];
     // Credit's command on an RTDS simulation is refused, as xl refuses a pool with another scheduler.
-    expect(await schedCreditCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-w', '512'], io)).toBe(1);
-    expect(out.pop()).toMatch(/VM a is scheduled by rtds, not credit/);
-    expect(await schedRtdsCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a', '-p', '10000', '-b', '6000'], io)).toBe(0);
-    expect(await schedRtdsCommand.run(['--gateway', gatewayGrpc, '--sim', sim, '-d', 'a'], io)).toBe(0);
-    expect(out.join('')).toMatch(/^a\s+h0\s+10000\s+6000\s+false$/m);
+    const refused = await runVsim(['sched-credit', ...where, '-d', 'a', '-w', '512']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/VM a is scheduled by rtds, not credit/);
+    expect(await runVsim(['sched-rtds', ...where, '-d', 'a', '-p', '10000', '-b', '6000'])).toMatchObject({ status: 0, stderr: '' });
+    const shown = await runVsim(['sched-rtds', ...where, '-d', 'a']);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/^a\s+h0\s+10000\s+6000\s+false$/m);
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const t = Number(events.find((e) => e.kind === 'set' && e.vm === 'a')!.timeNs);
@@ -261,10 +270,9 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect(bad.body.error).toMatch(/lottery/);
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', params: { tslice: 10e6 } })).status).toBe(200);
     // `vsim sched show` (gRPC) already shows what the next decision will run.
-    const out: string[] = [];
-    const io = { stdout: { write: (x: string | Uint8Array) => out.push(String(x)) }, stderr: { write: (x: string | Uint8Array) => out.push(`ERR ${String(x)}`) } };
-    expect(await schedCommand.run(['show', '--gateway', gatewayGrpc, '--sim', sim], io)).toBe(0);
-    expect(out.join('')).toMatch(/^Host h0: credit tslice=10000000 \(at \d+ ns\)\nhello \(h0\): \{/);
+    const show = await runVsim(['sched', 'show', '--gateway', gatewayGrpc, '--sim', sim]);
+    expect(show.status).toBe(0);
+    expect(show.stdout).toMatch(/^Host h0: credit tslice=10000000 \(at \d+ ns\)\nhello \(h0\): \{/);
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const swaps = events.filter((e) => e.kind === 'swap-scheduler');

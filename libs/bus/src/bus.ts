@@ -159,5 +159,6 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 }
 
 export function defaultOnError(err: unknown, subject: string): void {
+  // eslint-disable-next-line no-console -- the fallback when the owner gave no logger of its own
   console.error(`vsim bus: handler for ${subject} failed:`, err);
 }

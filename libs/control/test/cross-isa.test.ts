@@ -196,6 +196,7 @@ vms:
     expect(s.hosts[1].expansion).toEqual({ ...EXPANSION_DEFAULTS, direct: 3 });
     const { result, log } = await runEmbedded(simSpecFromScenario(s));
     const [same, other] = result.vms;
+    expect(other.console).toBe(same.console);
     expect(guestCycles(log.all(), 'other')).toBe(3 * guestCycles(log.all(), 'same'));
   }, 60_000);
 

@@ -3,7 +3,6 @@
 // they never overlap on a pCPU; the wake-up latencies they carry are the results' samples; the
 // policy's balance rides along. Checked on a scripted host (known answers) and on real guests.
 
-import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { Event, RunOrder, RunReport, VcpuState } from '@vsim/proto';
 import { runEmbedded, SimSpec } from '@vsim/control';

@@ -78,7 +78,7 @@ export function costsFromJson(json: string): HypervisorCosts {
   try {
     parsed = JSON.parse(json);
   } catch (e) {
-    throw new RangeError(`costs_json is not JSON: ${(e as Error).message}`);
+    throw new RangeError(`costs_json is not JSON: ${(e as Error).message}`, { cause: e });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError('costs_json must be a JSON object');
   return makeHypervisorCosts(parsed as Record<string, unknown>);

@@ -5,8 +5,8 @@
 // pre-decoded operand, a local variable of a translated block), and compiles the result.
 
 import { CostClass } from './cost';
-import { DecoderTables } from './decoder';
-import { DecodeField } from './engines/switch-decode';
+import type { DecoderTables } from './decoder';
+import type { DecodeField } from './engines/switch-decode';
 
 /** How an instruction affects control flow; anything but 'seq' ends a translated block. */
 export type Flow = 'seq' | 'branch' | 'jump' | 'system';

@@ -108,7 +108,7 @@ end:
     expect(new Ring32Machine(elf).run(1e5)).toMatchObject({ outcome: 'exit', exitCode: 0, console: 'elf!' });
     expect(() => parseElf32(elf)).toThrow(new ElfError(`e_machine (offset 18) is ${EM_RING32} (ring32), expected 243 (RISC-V)`));
     // binutils, when installed, reads it as a well-formed ELF with our symbols.
-    let readelf = '';
+    let readelf: string;
     try {
       execFileSync('readelf', ['--version']);
       const dir = mkdtempSync(join(tmpdir(), 'ring32-elf-'));
@@ -187,7 +187,7 @@ describe('fuzzing', () => {
         expect(img.bytes).toBeInstanceOf(Uint8Array);
         ok++;
       } catch (e) {
-        if (!(e instanceof AsmError)) throw new Error(`assembler crashed on ${JSON.stringify(src)}: ${String(e)}`);
+        if (!(e instanceof AsmError)) throw new Error(`assembler crashed on ${JSON.stringify(src)}: ${String(e)}`, { cause: e });
         expect(e.message).toMatch(/^\d+:\d+: /);
         errors++;
       }

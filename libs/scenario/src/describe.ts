@@ -5,8 +5,8 @@ import { Field, ListType, ObjectType, OneOfType, SelectType, Type, Fields } from
 import { SCENARIO } from './format';
 
 type AnyObject = ObjectType<Fields>;
-type AnySelect = SelectType<any, string, string>;
-type AnyOneOf = OneOfType<Fields, any>;
+type AnySelect = SelectType<{ readonly [k: string]: ObjectType<Fields> }, string, string>;
+type AnyOneOf = OneOfType<Fields, { readonly [k: string]: Type<unknown> }>;
 
 const INTRO = [
   'A scenario is a YAML file describing one simulation run. Units:',
@@ -126,7 +126,7 @@ class Describer {
       if (Object.keys(v.fields).length === 0) none.push(code(n));
       else this.object(v, `${name}.${P}`, ` for ${code(`${S}: ${n}`)}`);
     }
-    if (none.length) this.out.push('', `${none.join(', ')} take no ${P} (yet).`);
+    if (none.length) this.out.push('', `${none.join(', ')} take no ${P}.`);
   }
 
   private oneOf(t: AnyOneOf, name: string): void {

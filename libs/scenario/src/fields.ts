@@ -324,7 +324,7 @@ export function partial<F extends Fields>(fields: F, absent: string): { [K in ke
   return out as { [K in keyof F]: F[K] extends Field<infer T, boolean> ? Field<T, true> : never };
 }
 
-export type Fields = { readonly [key: string]: Field<any, boolean> };
+export type Fields = { readonly [key: string]: Field<unknown, boolean> };
 
 /** The decoded value of a mapping with these fields. */
 export type InferFields<F extends Fields> = {

@@ -106,6 +106,7 @@ const NUMBER_UNIT = /^(\d+(?:\.\d*)?|\.\d+)\s*([^\d\s.][^\s]*)?$/u;
 
 /** Text made safe for a one-line message: control and line-separator characters escaped. */
 export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return s.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) =>
     c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

@@ -101,7 +101,7 @@ function inFileOrder(issues: readonly ScenarioIssue[]): ScenarioIssue[] {
 /** The ISA whose ELF e_machine the image has, or undefined if it is not a little-endian ELF32 of a known one. */
 function imageIsa(image: string): { isa?: VmIsa; machine?: number } {
   const header = Buffer.alloc(20);
-  let n = 0;
+  let n: number;
   try {
     const fd = openSync(image, 'r');
     try {

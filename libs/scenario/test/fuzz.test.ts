@@ -100,7 +100,7 @@ function run(text: string): Outcome {
     return { ok: true, s: parseScenario(text, { file: 'fuzz.yaml', baseDir: dir }) };
   } catch (e) {
     if (e instanceof ScenarioError) return { ok: false, err: e };
-    throw new Error(`threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} for:\n${text}`);
+    throw new Error(`threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} for:\n${text}`, { cause: e });
   }
 }
 

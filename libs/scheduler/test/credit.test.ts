@@ -119,7 +119,6 @@ describe('Xen Credit scheduler', () => {
     const shares = weights.map((w) => (ran(r, `w${w}`) - at0.get(w)!) / 3e9);
     const fromZero = weights.map((w) => ran(r, `w${w}`) / r.endNs);
     const err = (s: number[]) => Math.max(...s.map((x, i) => Math.abs(x - weights[i] / 15))) * 100;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit 1:2:4:8, [0.3 s, 3.3 s]: ${shares.map(pp).join(' / ')} % (max error ${err(shares).toFixed(2)} pp); from 0: ${fromZero.map(pp).join(' / ')} % (${err(fromZero).toFixed(2)} pp)`);
     expect(err(shares)).toBeLessThan(1.5);
     expect(r.events.some((e) => e.kind === 'sched.account')).toBe(true);
@@ -129,7 +128,6 @@ describe('Xen Credit scheduler', () => {
     const { loop, orders } = setup(1, [{ id: 'capped', guest: 'hog', cap: 30 }]);
     const r = await loop.run(3e9);
     const share = ran(r, 'capped') / r.endNs;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit cap 30 %, 3 s alone: ${pp(share)} %`);
     expect(Math.abs(share - 0.3)).toBeLessThan(0.02);
     // Not work-conserving: the pCPU is ordered idle while the VM is parked, and unparked again.
@@ -144,7 +142,6 @@ describe('Xen Credit scheduler', () => {
     ]);
     const r = await loop.run(1.5e9);
     const total = ran(r, 'a') + ran(r, 'b') + ran(r, 'c');
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit 2 pCPUs, 256/256/512, 1.5 s: ${['a', 'b', 'c'].map((v) => pp(ran(r, v) / r.endNs / 2)).join(' / ')} % of the host (ideal 25 / 25 / 50); busy ${pp(total / (2 * r.endNs))} %`);
     // Never a pCPU idle while a vCPU waits: every order fills both pCPUs.
     expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
@@ -163,7 +160,6 @@ describe('Xen Credit scheduler', () => {
     const on = await run(true);
     const off = await run(false);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit wake-to-run latency of sbi-sleeper beside a hog: boost ${(mean(on.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...on.lat) / 1e6).toFixed(3)} ms max (${on.lat.length} wakes); no boost ${(mean(off.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...off.lat) / 1e6).toFixed(3)} ms max (${off.lat.length} wakes)`);
     expect(on.lat.length).toBeGreaterThanOrEqual(15);
     // Boosted, it waits at most for the hog's rate limit (1 ms), far below a 30 ms tslice.
@@ -248,7 +244,6 @@ describe('Xen Credit scheduler', () => {
     };
     const tick = dodge('tick');
     const precise = dodge('precise');
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit tick dodger vs hog, equal weights, 3 s: dodger ${pp(tick)} % under 'tick', ${pp(precise)} % under 'precise'`);
     expect(tick).toBeGreaterThan(0.8);
     expect(Math.abs(precise - 0.5)).toBeLessThan(0.05);
@@ -276,7 +271,6 @@ describe('Xen Credit scheduler', () => {
       expect(total).toBeLessThanOrEqual(pcpus * r.endNs);
       for (const e of r.events) if (e.kind.startsWith('sched.')) seen.set(e.kind, (seen.get(e.kind) ?? 0) + 1);
     }
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     // The workloads exercised the interesting paths, not just the easy ones.
     for (const k of ['sched.boost_start', 'sched.tickle', 'sched.stolen_vcpu', 'sched.park', 'sched.unpark', 'sched.account']) {

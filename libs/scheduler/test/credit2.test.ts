@@ -78,7 +78,6 @@ describe('Xen Credit2 scheduler', () => {
     const r = await loop.run(2.2e9);
     const shares = weights.map((w) => (ran(r, `w${w}`) - at0.get(w)!) / 2e9);
     const err = Math.max(...shares.map((x, i) => Math.abs(x - weights[i] / 15))) * 100;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 1:2:4:8, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % (ideal ${weights.map((w) => pp(w / 15)).join(' / ')}; max error ${err.toFixed(2)} pp), ${policy.resets} credit resets`);
     expect(err).toBeLessThan(1.0);
     // Epochs end by credit reset: one at least every few 10 ms slices of the heaviest VM.
@@ -98,7 +97,6 @@ describe('Xen Credit2 scheduler', () => {
     const { loop, orders } = setup(1, [{ id: 'capped', guest: 'hog', sched: { cap: 30 } }]);
     const r = await loop.run(1e9);
     const share = ran(r, 'capped') / r.endNs;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 cap 30 %, 1 s alone: ${pp(share)} %`);
     expect(Math.abs(share - 0.3)).toBeLessThan(0.01);
     // Not work-conserving: the pCPU idles while the VM is parked, and it is unparked each period.
@@ -113,7 +111,6 @@ describe('Xen Credit2 scheduler', () => {
     ]);
     const r = await loop.run(1e9);
     const s = (vm: string) => ran(r, vm) / r.endNs;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 caps 20/50 + uncapped, 1 s: ${pp(s('c20'))} / ${pp(s('c50'))} / ${pp(s('free'))} %`);
     expect(s('c20')).toBeLessThanOrEqual(0.205);
     expect(s('c50')).toBeLessThanOrEqual(0.505);
@@ -129,7 +126,6 @@ describe('Xen Credit2 scheduler', () => {
     const r = await loop.run(1e9);
     const shares = weights.map((_, i) => ran(r, `v${i}`) / r.endNs);
     const busy = shares.reduce((a, b) => a + b, 0) / 4;
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 4 pCPUs, 6 hogs 1:1:2:2:4:4, 1 s: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 33.33 / 33.33 / 66.67 / 66.67 / 100 / 100); host busy ${pp(busy)} %`);
     // Never a pCPU idle while a vCPU waits: every order fills all four pCPUs.
     expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
@@ -152,7 +148,6 @@ describe('Xen Credit2 scheduler', () => {
     const r = await loop.run(2.2e9);
     const shares = ['a', 'b', 'c', 'd'].map((v) => (ran(r, v) - before.get(v)!) / 2e9);
     const perRq = policy.runqueues().map((q) => q.vcpus.length);
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 4 hogs on 2 per-CPU run queues after unpinning, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 50 each); run queues hold ${perRq.join(' + ')}; ${policy.balanceMigrations} balance migrations`);
     expect(policy.balanceMigrations).toBeGreaterThan(0);
     expect(r.events.some((e) => e.kind === 'sched.load_balance')).toBe(true);
@@ -170,7 +165,6 @@ describe('Xen Credit2 scheduler', () => {
     const free = await run(0);
     const limited = await run(1e6);
     const ms = (x: number) => (x / 1e6).toFixed(3);
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`credit2 wake-to-run latency of sbi-sleeper beside a hog: ratelimit 0: median ${ms(free.median)} ms, max ${ms(free.max)} ms (${free.lat.length} wakes); ratelimit 1 ms: median ${ms(limited.median)} ms, max ${ms(limited.max)} ms (${limited.lat.length} wakes)`);
     expect(free.lat.length).toBeGreaterThanOrEqual(15);
     // runq_tickle finds the hog's pCPU with tickle_score > 0 whenever the sleeper has more credit

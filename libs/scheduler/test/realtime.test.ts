@@ -125,7 +125,6 @@ describe('Xen SEDF scheduler', () => {
     const misses = missesOf(policy, vms.map((v) => v.id));
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`sedf 1 pCPU (2,3,4)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % (ideal 20 / 30 / 40); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
     expect(misses).toEqual([0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
@@ -138,7 +137,6 @@ describe('Xen SEDF scheduler', () => {
     const { loop, policy } = setup('sedf', 1, vms);
     const r = await loop.run(0.5e9);
     const misses = missesOf(policy, vms.map((v) => v.id));
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`sedf 1 pCPU 3 x (4,10) ms (U = 1.2), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.filter((e) => e.kind === 'sched.deadline_miss').length).toBe(misses.reduce((a, b) => a + b, 0));
@@ -151,7 +149,6 @@ describe('Xen SEDF scheduler', () => {
     ]);
     const r = await loop.run(0.3e9);
     const [x, n] = [ran(r, 'x') / r.endNs, ran(r, 'n') / r.endNs];
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`sedf extra vs none, (2,10) ms each, 0.3 s: ${pp(x)} % / ${pp(n)} %`);
     expect(Math.abs(n - 0.2)).toBeLessThan(0.01);
     expect(x).toBeGreaterThan(0.75);
@@ -171,7 +168,6 @@ describe('Xen RTDS scheduler', () => {
     const misses = missesOf(policy, vms.map((v) => v.id));
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`rtds 2 pCPUs (4,4,4,2)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % of a pCPU (ideal 40 / 40 / 40 / 20); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
     expect(misses).toEqual([0, 0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
@@ -183,7 +179,6 @@ describe('Xen RTDS scheduler', () => {
     const { loop, policy } = setup('rtds', 2, vms);
     const r = await loop.run(0.5e9);
     const misses = missesOf(policy, vms.map((v) => v.id));
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`rtds 2 pCPUs 3 x (9,10) ms (U = 2.7), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.some((e) => e.kind === 'sched.deadline_miss')).toBe(true);
@@ -197,7 +192,6 @@ describe('Xen RTDS scheduler', () => {
     };
     const on = await run(true);
     const off = await run(false);
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`rtds (2,10) ms alone, 0.3 s: extratime ${pp(on.share)} %, none ${pp(off.share)} %`);
     expect(on.share).toBeGreaterThan(0.9);
     expect(Math.abs(off.share - 0.2)).toBeLessThan(0.01);
@@ -233,7 +227,6 @@ describe('real-time schedulers: invariants', () => {
         for (const e of r.events) if (e.kind.startsWith('sched.')) seen.set(`${kind} ${e.kind}`, (seen.get(`${kind} ${e.kind}`) ?? 0) + 1);
       }
     }
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`real-time property test, trace points seen: ${[...seen].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     expect(seen.get('sedf sched.replenish') ?? 0).toBeGreaterThan(0);
     expect(seen.get('rtds sched.replenish') ?? 0).toBeGreaterThan(0);

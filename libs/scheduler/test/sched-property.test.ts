@@ -338,7 +338,6 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
       const k = res.describe.includes('p1 ') ? 'pooled' : POLICIES[seed % POLICIES.length];
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
-    // eslint-disable-next-line no-console
     if (VERBOSE) console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
@@ -413,12 +412,12 @@ async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string
     loop.addAction({ kind: 'swapScheduler', at: w.at, policy: w.spec.policy, params: w.spec.params, make: () => (current = makePolicy(w.spec, pcpus)) });
   }
   // The pins the checker applies change with the actions: split the run at each.
-  let r = await loop.run(0);
+  await loop.run(0);
   for (const a of [...actions].sort((x, y) => x.at - y.at)) {
-    r = await loop.run(a.at);
+    await loop.run(a.at);
     params.set(a.vm, { ...params.get(a.vm)!, ...a.params });
   }
-  r = await loop.run(endNs);
+  const r = await loop.run(endNs);
   return { r, violations, orders };
 }
 

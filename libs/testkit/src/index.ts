@@ -7,5 +7,7 @@ export { GUEST_BIN, GUESTS_DIR, REPO_ROOT } from './guests';
 export { RING32_KERNEL_SOURCE, buildRing32Kernel, preprocess as preprocessRing32 } from './ring32-kernel';
 export type { Ring32KernelBuild } from './ring32-kernel';
 export { twoHostSpec } from './specs';
+export { runVsim } from './cli';
+export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';

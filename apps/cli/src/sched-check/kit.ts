@@ -196,7 +196,7 @@ class Run {
       order = RunOrder.decode(data);
     } catch (err) {
       this.violate('well-formed', `undecodable RunOrder on ${subject}: ${(err as Error).message}`);
-      throw new Error('undecodable RunOrder');
+      throw new Error('undecodable RunOrder', { cause: err });
     }
     const h = host.script.id;
     if (order.sim !== this.sim || order.host !== h) this.violate('well-formed', `order on ${subject} names sim ${order.sim} host ${order.host}`);

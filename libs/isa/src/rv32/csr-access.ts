@@ -4,7 +4,7 @@
 
 import { CSR, MENVCFGH_STCE, MIDELEG_WRITABLE, MIE_WRITABLE, MIP, MIP_WRITABLE, MISA_VALUE, MEDELEG_WRITABLE, MSTATUS, MSTATUS_WRITABLE, Priv, SSTATUS_MASK } from './csr';
 import type { Hart } from './hart';
-import { toTicks } from './hart';
+import { toTicks } from './csr';
 
 function counterAllowed(h: Hart, num: number): boolean {
   const bit = 1 << (num & 31);

@@ -63,3 +63,8 @@ export const MISA_VALUE =
   (1 << 30) | (1 << 0) /* A */ | (1 << 8) /* I */ | (1 << 12) /* M */ | (1 << 18) /* S */ | (1 << 20) /* U */;
 
 export const enum Priv { U = 0, S = 1, M = 3 }
+
+/** A 64-bit compare value as ticks; values beyond 2^53 mean "never" in any simulation we can run. */
+export function toTicks(lo: number, hi: number): number {
+  return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
+}

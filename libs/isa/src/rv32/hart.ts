@@ -525,9 +525,5 @@ function vector(tvec: number, cause: number, interrupt: boolean): number {
 
 
 
-/** A 64-bit compare value as ticks; values beyond 2^53 mean "never" in any simulation we can run. */
-function toTicks(lo: number, hi: number): number {
-  return hi >= 0x200000 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo;
-}
-
-export { toTicks };
+// In csr.ts so that csr-access.ts need not import this module (which imports it).
+export { toTicks } from './csr';
