@@ -110,7 +110,6 @@ export default tseslint.config(
       'libs/isa/src/ring32/asm.ts',
       'libs/isa/src/rv32/hart.ts',
       'libs/executor/src/host.ts',
-      'apps/gateway/src/gateway.ts',
       'libs/isa/test/privileged.test.ts',
       'libs/isa/test/instructions.test.ts',
       'bench/isa.ts',
