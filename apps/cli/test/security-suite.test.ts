@@ -123,6 +123,7 @@ const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
       up.kill('SIGINT');
       await new Promise((r) => up.once('exit', r));
     }
+    if (/^logs: /m.test(out)) rmSync(line('logs'), { recursive: true, force: true }); // vsim up keeps them
     rmSync(dir, { recursive: true, force: true });
   });
 

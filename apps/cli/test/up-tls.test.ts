@@ -46,6 +46,7 @@ const skip = (findNatsServer() === undefined || !hasOpenssl()) && process.env.CI
       up.kill('SIGINT');
       await exited;
     }
+    if (/^logs: /m.test(stdout)) rmSync(line('logs'), { recursive: true, force: true }); // vsim up keeps them
     rmSync(dir, { recursive: true, force: true });
   });
 
