@@ -28,7 +28,6 @@ function hasChromium(): boolean {
 
 const available = hasChromium();
 if (!available && process.env.CI === 'true') throw new Error(`${CHROMIUM} not found (apt-get install -y chromium)`);
-const maybe = available ? describe : describe.skip;
 
 interface PageReport {
   ganttBars(host: string): { pcpu: number; startNs: number; ns: number; vm: string; vcpu: number }[];
@@ -36,7 +35,7 @@ interface PageReport {
   zoom(host: string, startNs: number, endNs: number): void;
 }
 
-maybe('the HTML report in headless Chromium', () => {
+(available ? describe : describe.skip)(`the HTML report in headless Chromium${available ? '' : ` (skipped: ${CHROMIUM} not found; apt-get install -y chromium)`}`, () => {
   let ctx: BrowserContext;
   let profile: string;
   const work = mkdtempSync(join(tmpdir(), 'vsim-report-'));

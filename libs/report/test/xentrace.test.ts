@@ -121,7 +121,7 @@ describe('xentrace', () => {
 
   it('examples/two-hosts.yaml: a file per host, the TSC in each host\'s own clock (h1 at 2 GHz)', async () => {
     const { result, events } = await runExample('two-hosts');
-    for (const h of ['h0', 'h1']) checkAgainst(result, events, h, () => 'round-robin');
+    for (const h of ['h0', 'h1']) checkAgainst(result, events, h, () => 'credit');
     const first = events.find((e) => e.host === 'h1' && e.kind === 'run')!;
     const recs = decodedOf(xentrace(result, events, 'h1'));
     const end = first.timeNs + first.value;
