@@ -113,6 +113,13 @@ export default tseslint.config(
       'libs/isa/test/privileged.test.ts',
       'libs/isa/test/instructions.test.ts',
       'bench/isa.ts',
+      // Grew past 500 lines when Prettier first formatted the tree (long lines broken up).
+      'apps/cli/src/sched-check/kit.ts',
+      'apps/gateway/src/gateway.ts',
+      'examples/external-scheduler/fifo-scheduler.ts',
+      'libs/isa/test/ring32.test.ts',
+      'libs/scenario/test/errors.test.ts',
+      'libs/scheduler/test/sched-property.test.ts',
     ],
     rules: { 'max-lines': ['error', { max: 500 }] },
   },

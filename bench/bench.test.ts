@@ -11,8 +11,16 @@ const ROOT = path.resolve(__dirname, '..');
 const ENGINES = ['dispatch', 'indirect', 'direct', 'bt'];
 const VARIANTS = ['bt', 'bt-nochain', 'bt-noloops', 'bt-neither', 'bt-regions'];
 
-interface EngineFigures { medianMips: number; runs: { mips: number; status: number; instructions: number }[] }
-interface TechniqueFigures { startupSeconds: number; steadyMips: number; rank: Record<string, string>; seed: Record<string, string> }
+interface EngineFigures {
+  medianMips: number;
+  runs: { mips: number; status: number; instructions: number }[];
+}
+interface TechniqueFigures {
+  startupSeconds: number;
+  steadyMips: number;
+  rank: Record<string, string>;
+  seed: Record<string, string>;
+}
 interface BenchJson {
   bench: string;
   machine: { cpu: string; cores: number; node: string; date: string };
@@ -30,8 +38,12 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/isa.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -39,7 +51,9 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe('bench:isa', () => {
   let dir: string;
-  beforeAll(() => { dir = mkdtempSync(path.join(tmpdir(), 'vsim-bench-')); });
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vsim-bench-'));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('--quick --runs 1 --workloads checksum reports every engine, the ablation and the technique table', async () => {
@@ -47,8 +61,15 @@ describe('bench:isa', () => {
     const r = await run(['--quick', '--runs', '1', '--workloads', 'checksum', '--json', file]);
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
 
-    for (const heading of ['machine: ', '1. Engine speed', 'Ratio to decode-and-dispatch', '2. What each step of the binary translator buys',
-      '3. Emulation techniques', 'Qualitative columns', 'bench:isa finished in']) {
+    for (const heading of [
+      'machine: ',
+      '1. Engine speed',
+      'Ratio to decode-and-dispatch',
+      '2. What each step of the binary translator buys',
+      '3. Emulation techniques',
+      'Qualitative columns',
+      'bench:isa finished in',
+    ]) {
       expect(r.stdout).toContain(heading);
     }
     // Either qemu's figures or the one line saying why they are missing.

@@ -76,8 +76,11 @@ function makeProcess(elf: Uint8Array, argv: string[], engine: EngineName, bt: Pa
 
 function check(r: ProcessResult, what: string): void {
   if (r.exited && r.status === 0) return;
-  const why = r.fault ? `fault ${r.fault.causeName} at 0x${r.fault.pc.toString(16)} (${r.fault.disassembly ?? '?'})`
-    : r.exited ? `exit status ${r.status}` : 'did not exit';
+  const why = r.fault
+    ? `fault ${r.fault.causeName} at 0x${r.fault.pc.toString(16)} (${r.fault.disassembly ?? '?'})`
+    : r.exited
+      ? `exit status ${r.status}`
+      : 'did not exit';
   process.stderr.write(`isa-worker: ${what}: ${why}\n`);
   process.exit(1);
 }
@@ -118,8 +121,17 @@ function main(): void {
     check(r, what);
     const s = seconds(t0, t1);
     result = {
-      mode, engine, btOptions: bt, status: r.status, instructions: r.instructions, cycles: r.cycles,
-      seconds: s, mips: r.instructions / s / 1e6, stats: proc.engine.stats(), heapBefore, heapAfter,
+      mode,
+      engine,
+      btOptions: bt,
+      status: r.status,
+      instructions: r.instructions,
+      cycles: r.cycles,
+      seconds: s,
+      mips: r.instructions / s / 1e6,
+      stats: proc.engine.stats(),
+      heapBefore,
+      heapAfter,
     };
   } else {
     fullGc();
@@ -140,9 +152,20 @@ function main(): void {
     if (values['startup-only']) {
       const startupSeconds = seconds(t0, t1);
       const out: WorkerResult = {
-        mode: 'startup', engine, btOptions: bt, status: r.status, instructions: h.instret, cycles: h.cycles,
-        seconds: startupSeconds, mips: h.instret / startupSeconds / 1e6, stats: proc.engine.stats(), heapBefore, heapAfter: heap(),
-        constructSeconds: seconds(c0, c1), startupInstructions, startupSeconds,
+        mode: 'startup',
+        engine,
+        btOptions: bt,
+        status: r.status,
+        instructions: h.instret,
+        cycles: h.cycles,
+        seconds: startupSeconds,
+        mips: h.instret / startupSeconds / 1e6,
+        stats: proc.engine.stats(),
+        heapBefore,
+        heapAfter: heap(),
+        constructSeconds: seconds(c0, c1),
+        startupInstructions,
+        startupSeconds,
       };
       process.stdout.write(JSON.stringify(out) + '\n');
       return;
@@ -160,10 +183,20 @@ function main(): void {
     const k = samples.findIndex(([, n]) => n >= r.instructions / 2);
     const tail = k >= 0 && k < samples.length - 1 ? seconds(samples[k][0], t2) : 0;
     result = {
-      mode, engine, btOptions: bt, status: r.status, instructions: r.instructions, cycles: r.cycles,
-      seconds: seconds(t0, t2), mips: r.instructions / seconds(t0, t2) / 1e6,
-      stats: proc.engine.stats(), heapBefore, heapAfter,
-      constructSeconds: seconds(c0, c1), startupInstructions, startupSeconds: seconds(t0, t1),
+      mode,
+      engine,
+      btOptions: bt,
+      status: r.status,
+      instructions: r.instructions,
+      cycles: r.cycles,
+      seconds: seconds(t0, t2),
+      mips: r.instructions / seconds(t0, t2) / 1e6,
+      stats: proc.engine.stats(),
+      heapBefore,
+      heapAfter,
+      constructSeconds: seconds(c0, c1),
+      startupInstructions,
+      startupSeconds: seconds(t0, t1),
       secondHalfMips: tail > 0 ? (r.instructions - samples[k][1]) / tail / 1e6 : undefined,
     };
   }

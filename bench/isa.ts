@@ -45,7 +45,11 @@ const BT_VARIANTS = [
 ] as const;
 type VariantId = (typeof BT_VARIANTS)[number]['id'];
 
-interface Config { readonly id: EngineId | VariantId; readonly engine: EngineId; readonly bt: object | null }
+interface Config {
+  readonly id: EngineId | VariantId;
+  readonly engine: EngineId;
+  readonly bt: object | null;
+}
 const CONFIGS: readonly Config[] = [
   ...ENGINES.map((e) => ({ id: e, engine: e, bt: null })),
   ...BT_VARIANTS.filter((v) => v.options !== null).map((v) => ({ id: v.id, engine: 'bt' as const, bt: v.options })),
@@ -56,7 +60,12 @@ const CONFIGS: readonly Config[] = [
 
 class UsageError extends Error {}
 
-interface Options { runs: number; json: string | null; workloads: Workload[]; quick: boolean }
+interface Options {
+  runs: number;
+  json: string | null;
+  workloads: Workload[];
+  quick: boolean;
+}
 
 const USAGE = 'usage: npm run bench:isa [-- --runs N] [--json FILE] [--workloads checksum,matmul,sort,recursion] [--quick]';
 
@@ -80,9 +89,13 @@ export function parseOptions(argv: readonly string[]): Options {
   const quick = values.quick ?? false;
   const runs = values.runs === undefined ? (quick ? 1 : 5) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs: expected a positive integer, got '${values.runs}'`);
-  const workloads = (values.workloads ?? WORKLOADS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const workloads = (values.workloads ?? WORKLOADS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const w of workloads) {
-    if (!(WORKLOADS as readonly string[]).includes(w)) throw new UsageError(`--workloads: unknown workload '${w}' (expected ${WORKLOADS.join(', ')})`);
+    if (!(WORKLOADS as readonly string[]).includes(w))
+      throw new UsageError(`--workloads: unknown workload '${w}' (expected ${WORKLOADS.join(', ')})`);
   }
   if (workloads.length === 0) throw new UsageError('--workloads: empty list');
   return { runs, json: values.json ?? null, workloads: workloads as Workload[], quick };
@@ -91,16 +104,26 @@ export function parseOptions(argv: readonly string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // Child processes
 
-interface Failure { readonly what: string; readonly error: string }
+interface Failure {
+  readonly what: string;
+  readonly error: string;
+}
 
-function runChild(cmd: string, args: readonly string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; seconds: number }> {
+function runChild(
+  cmd: string,
+  args: readonly string[],
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; seconds: number }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => {
       resolve({ code, signal, stdout, stderr, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
@@ -111,9 +134,19 @@ function runChild(cmd: string, args: readonly string[]): Promise<{ code: number 
 async function worker(w: Workload, args: readonly string[], cfg: Config, mode: 'run' | 'profile' | 'startup'): Promise<WorkerResult> {
   const node = mode === 'run' ? [] : ['--expose-gc'];
   const wargs = [
-    ...node, '--import', 'tsx', WORKER, '--elf', path.join(BIN, `${w}.elf`), ...args.flatMap((a) => ['--arg', a]),
-    '--engine', cfg.engine, ...(cfg.bt ? ['--bt', JSON.stringify(cfg.bt)] : []),
-    '--mode', mode === 'run' ? 'run' : 'profile', ...(mode === 'startup' ? ['--startup-only'] : []),
+    ...node,
+    '--import',
+    'tsx',
+    WORKER,
+    '--elf',
+    path.join(BIN, `${w}.elf`),
+    ...args.flatMap((a) => ['--arg', a]),
+    '--engine',
+    cfg.engine,
+    ...(cfg.bt ? ['--bt', JSON.stringify(cfg.bt)] : []),
+    '--mode',
+    mode === 'run' ? 'run' : 'profile',
+    ...(mode === 'startup' ? ['--startup-only'] : []),
   ];
   const r = await runChild(process.execPath, wargs);
   if (r.code !== 0) throw new Error(r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${r.code ?? r.signal}`);
@@ -175,7 +208,11 @@ const fmtBytes = (b: number | null | undefined) => {
 function table(header: readonly string[], rows: readonly (readonly string[])[], leftCols = 1): string {
   const all = [header, ...rows];
   const width = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]) => r.map((cell, c) => (c < leftCols ? cell.padEnd(width[c]) : cell.padStart(width[c]))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((cell, c) => (c < leftCols ? cell.padEnd(width[c]) : cell.padStart(width[c])))
+      .join('  ')
+      .trimEnd();
   return [line(header), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -229,7 +266,11 @@ const PORTABILITY: Record<EngineId, { rank: Rank; why: string }> = {
 // ---------------------------------------------------------------------------------------------
 // The bench
 
-interface CellRuns { runs: WorkerResult[]; startups: WorkerResult[]; profile: WorkerResult | null }
+interface CellRuns {
+  runs: WorkerResult[];
+  startups: WorkerResult[];
+  profile: WorkerResult | null;
+}
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   let opt: Options;
@@ -243,21 +284,24 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
   const bold = process.stdout.isTTY && !process.env.NO_COLOR ? (s: string) => `\x1b[1m${s}\x1b[0m` : (s: string) => s;
   const out = (s = '') => process.stdout.write(s + '\n');
-  const progress = process.stderr.isTTY
-    ? (s: string) => process.stderr.write(`\r\x1b[K${s}`)
-    : () => undefined;
+  const progress = process.stderr.isTTY ? (s: string) => process.stderr.write(`\r\x1b[K${s}`) : () => undefined;
 
   const cpus = os.cpus();
   const machine = {
-    cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`, date: new Date().toISOString(),
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString(),
   };
   const qemu = qemuVersion();
   const argsOf = (w: Workload) => (opt.quick ? QUICK_ARGS[w] : []);
 
   out(bold('vsim ISA benchmark'));
   out(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.platform}, ${machine.date}`);
-  out(`settings: ${opt.runs} run${opt.runs > 1 ? 's' : ''} per cell, each in a fresh process; workloads ${opt.workloads.map((w) => `${w}${argsOf(w).length ? ' ' + argsOf(w).join(' ') : ''}`).join(', ')}${opt.quick ? ' (--quick)' : ''}`);
+  out(
+    `settings: ${opt.runs} run${opt.runs > 1 ? 's' : ''} per cell, each in a fresh process; workloads ${opt.workloads.map((w) => `${w}${argsOf(w).length ? ' ' + argsOf(w).join(' ') : ''}`).join(', ')}${opt.quick ? ' (--quick)' : ''}`,
+  );
   if (qemu) out(`qemu: ${qemu}`);
   else out('qemu-riscv32 not found (apt-get install -y qemu-user): ratios to QEMU omitted');
   out();
@@ -344,9 +388,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   // ---- 1. Engines x workloads --------------------------------------------------------------
   out(bold(`1. Engine speed: median MIPS of ${opt.runs} run${opt.runs > 1 ? 's' : ''} (±: half the range), run() only`));
   const speedRows = opt.workloads.map((w) => [
-    w, fmtCount(instructionsOf(w) ?? NaN), ...ENGINES.map((e) => fmtMips(mipsOf(w, e))), ...(qemu ? [fmt(qemuFig(w).mips)] : []),
+    w,
+    fmtCount(instructionsOf(w) ?? NaN),
+    ...ENGINES.map((e) => fmtMips(mipsOf(w, e))),
+    ...(qemu ? [fmt(qemuFig(w).mips)] : []),
   ]);
-  speedRows.push(['geomean', '', ...ENGINES.map((e) => fmt(geomean(opt.workloads.map((w) => med(w, e))))), ...(qemu ? [fmt(geomean(opt.workloads.map((w) => qemuFig(w).mips)))] : [])]);
+  speedRows.push([
+    'geomean',
+    '',
+    ...ENGINES.map((e) => fmt(geomean(opt.workloads.map((w) => med(w, e))))),
+    ...(qemu ? [fmt(geomean(opt.workloads.map((w) => qemuFig(w).mips)))] : []),
+  ]);
   out(table(['workload', 'instructions', ...ENGINES, ...(qemu ? ['qemu-riscv32'] : [])], speedRows));
   out();
   out(bold('   Ratio to decode-and-dispatch (median MIPS / dispatch median MIPS)'));
@@ -361,37 +413,56 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     out(table(['workload', ...ENGINES], qRows));
     out();
     out(bold(`   qemu-riscv32: median wall time of ${opt.runs} run${opt.runs > 1 ? 's' : ''} minus start-up (hello.elf: ${fmtMs(qemuStartup)} ms)`));
-    out(table(['workload', 'wall ms', 'net ms', 'MIPS'], opt.workloads.map((w) => {
-      const q = qemuFig(w);
-      const noisy = fin(q.mips) && q.net < qemuStartup / 2 ? ' *' : '';
-      return [w, fmtMs(q.wall), fmtMs(q.net), fin(q.mips) ? fmt(q.mips) + noisy : 'n/a (net time not above start-up)'];
-    })));
+    out(
+      table(
+        ['workload', 'wall ms', 'net ms', 'MIPS'],
+        opt.workloads.map((w) => {
+          const q = qemuFig(w);
+          const noisy = fin(q.mips) && q.net < qemuStartup / 2 ? ' *' : '';
+          return [w, fmtMs(q.wall), fmtMs(q.net), fin(q.mips) ? fmt(q.mips) + noisy : 'n/a (net time not above start-up)'];
+        }),
+      ),
+    );
     out('   (MIPS = our instruction count for the workload / net time; QEMU retires the same guest instructions)');
     if (opt.workloads.some((w) => fin(qemuFig(w).mips) && qemuFig(w).net < qemuStartup / 2)) {
-      out('   * net time under half of qemu\'s start-up: dominated by timing noise (use full-size inputs)');
+      out("   * net time under half of qemu's start-up: dominated by timing noise (use full-size inputs)");
     }
     out();
   }
 
   // ---- 2. BT ablation ---------------------------------------------------------------------
   out(bold('2. What each step of the binary translator buys: median MIPS (ratio to plain bt)'));
-  const abl = opt.workloads.map((w) => [w, ...BT_VARIANTS.map((v) => {
-    const m = med(w, v.id);
-    return v.id === 'bt' ? fmtMips(mipsOf(w, v.id)) : `${fmtMips(mipsOf(w, v.id))} (${fmtRatio(m / med(w, 'bt'))})`;
-  })]);
-  abl.push(['geomean', ...BT_VARIANTS.map((v) => {
-    const g = geomean(opt.workloads.map((w) => med(w, v.id)));
-    return v.id === 'bt' ? fmt(g) : `${fmt(g)} (${fmtRatio(geomean(opt.workloads.map((w) => med(w, v.id) / med(w, 'bt'))))})`;
-  })]);
+  const abl = opt.workloads.map((w) => [
+    w,
+    ...BT_VARIANTS.map((v) => {
+      const m = med(w, v.id);
+      return v.id === 'bt' ? fmtMips(mipsOf(w, v.id)) : `${fmtMips(mipsOf(w, v.id))} (${fmtRatio(m / med(w, 'bt'))})`;
+    }),
+  ]);
+  abl.push([
+    'geomean',
+    ...BT_VARIANTS.map((v) => {
+      const g = geomean(opt.workloads.map((w) => med(w, v.id)));
+      return v.id === 'bt' ? fmt(g) : `${fmt(g)} (${fmtRatio(geomean(opt.workloads.map((w) => med(w, v.id) / med(w, 'bt'))))})`;
+    }),
+  ]);
   out(table(['workload', ...BT_VARIANTS.map((v) => v.label)], abl));
   out();
   out(bold('   Dispatcher block lookups per million guest instructions (what chaining and looping avoid)'));
   const lookupsPerM = (r: WorkerResult | undefined) => (r && fin(r.stats.lookups) ? (r.stats.lookups / r.instructions) * 1e6 : NaN);
-  out(table(['workload', ...BT_VARIANTS.map((v) => v.label)], opt.workloads.map((w) => [w, ...BT_VARIANTS.map((v) => {
-    const r = cell(w, v.id).runs[0];
-    const extra = v.id === 'bt-regions' && r ? `, ${r.stats.regionsCompiled} regions` : '';
-    return `${fmt(lookupsPerM(r), 0)}${extra}`;
-  })])));
+  out(
+    table(
+      ['workload', ...BT_VARIANTS.map((v) => v.label)],
+      opt.workloads.map((w) => [
+        w,
+        ...BT_VARIANTS.map((v) => {
+          const r = cell(w, v.id).runs[0];
+          const extra = v.id === 'bt-regions' && r ? `, ${r.stats.regionsCompiled} regions` : '';
+          return `${fmt(lookupsPerM(r), 0)}${extra}`;
+        }),
+      ]),
+    ),
+  );
   out('   variants: chain = blocks link to their successors; loops = a block branching to its own start loops inside');
   out('   its function; regions = hot pages compiled into one function (off by default).');
   out();
@@ -420,7 +491,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     return { ...none, heapDelta, abDelta, cached: 0 };
   };
-  const startupOf = (w: Workload, e: EngineId) => median(cell(w, e).startups.map((r) => r.startupSeconds ?? NaN).filter(fin));
+  const startupOf = (w: Workload, e: EngineId) =>
+    median(
+      cell(w, e)
+        .startups.map((r) => r.startupSeconds ?? NaN)
+        .filter(fin),
+    );
 
   out(bold('3. Emulation techniques, measured (seed table; one fresh process per figure)'));
   out(bold('   Per workload: start-up = wall ms to retire the first 1,000,000 guest instructions from a cold engine'));
@@ -431,19 +507,37 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       const m = memFig(w, e);
       const p = prof(w, e);
       const caches = e === 'direct' || e === 'bt';
-      const perCached = e === 'direct' ? `${fmt(m.perInstr, 0)} pages, ${fmt(m.nominal, 0)} stats` : e === 'bt' ? `${fmt(m.perInstr, 0)} heap, ${fmt(m.nominal, 0)} source` : '0';
+      const perCached =
+        e === 'direct'
+          ? `${fmt(m.perInstr, 0)} pages, ${fmt(m.nominal, 0)} stats`
+          : e === 'bt'
+            ? `${fmt(m.perInstr, 0)} heap, ${fmt(m.nominal, 0)} source`
+            : '0';
       detail.push([
-        e, w, fmtMs(startupOf(w, e)), String(cell(w, e).startups.length), fmt(p?.secondHalfMips),
-        fmtBytes(m.heapDelta), fmtBytes(m.abDelta), caches ? (fin(m.cached) ? String(m.cached) : '-') : '0', perCached,
+        e,
+        w,
+        fmtMs(startupOf(w, e)),
+        String(cell(w, e).startups.length),
+        fmt(p?.secondHalfMips),
+        fmtBytes(m.heapDelta),
+        fmtBytes(m.abDelta),
+        caches ? (fin(m.cached) ? String(m.cached) : '-') : '0',
+        perCached,
         e === 'direct' ? fmt(m.heapPerInstr, 0) : '',
       ]);
     }
   }
-  out(table(['engine', 'workload', 'start-up ms', 'n', '2nd-half MIPS', 'heap delta', 'arrays delta', 'cached instrs', 'B / cached instr', 'heap B / op'], detail, 2));
+  out(
+    table(
+      ['engine', 'workload', 'start-up ms', 'n', '2nd-half MIPS', 'heap delta', 'arrays delta', 'cached instrs', 'B / cached instr', 'heap B / op'],
+      detail,
+      2,
+    ),
+  );
   out('   cached instrs: direct = pre-decoded ops (stats.cachedOps), bt = instructions translated. B / cached instr:');
   out('   direct = typed-array pages / ops and stats.bytesPerCachedOp; bt = heap delta / instructions and source bytes /');
-  out('   instructions. dispatch and indirect cache nothing: their heap delta is V8\'s code and feedback for the');
-  out('   interpreter itself, which every engine pays (direct\'s heap B / op is mostly that, not its cache).');
+  out("   instructions. dispatch and indirect cache nothing: their heap delta is V8's code and feedback for the");
+  out("   interpreter itself, which every engine pays (direct's heap B / op is mostly that, not its cache).");
   out();
 
   const summary = ENGINES.map((e) => {
@@ -468,25 +562,39 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   out(bold('   Summary (memory and start-up: median over workloads; steady state: geomean of section 1 medians)'));
   const memCell = (t: (typeof technique)[number]) =>
-    t.perInstr === null ? '0 (none cached)'
-      : t.engine === 'direct' ? `${fmt(t.perInstr, 0)} B pages (stats ${fmt(t.nominal, 0)} B)`
-      : `${fmt(t.perInstr, 0)} B (source ${fmt(t.nominal, 0)} B)`;
-  out(table(
-    ['technique', 'memory / cached instr', 'start-up 1M instr', 'steady MIPS', '2nd-half MIPS'],
-    technique.map((t) => [t.title, memCell(t), `${fmtMs(t.startup)} ms`, fmt(t.steady), fmt(t.secondHalf)]),
-  ));
+    t.perInstr === null
+      ? '0 (none cached)'
+      : t.engine === 'direct'
+        ? `${fmt(t.perInstr, 0)} B pages (stats ${fmt(t.nominal, 0)} B)`
+        : `${fmt(t.perInstr, 0)} B (source ${fmt(t.nominal, 0)} B)`;
+  out(
+    table(
+      ['technique', 'memory / cached instr', 'start-up 1M instr', 'steady MIPS', '2nd-half MIPS'],
+      technique.map((t) => [t.title, memCell(t), `${fmtMs(t.startup)} ms`, fmt(t.steady), fmt(t.secondHalf)]),
+    ),
+  );
   out('   steady MIPS: one LinuxUserProcess.run() call to the end (section 1). 2nd-half MIPS: the second half of a');
   out('   run driven as run(1M cycles) slices (one profile run per workload, JIT warm-up excluded); the two differ');
   out('   when V8 keeps a long call in on-stack-replacement code that re-entering the engine would replace.');
   out();
-  out(bold('   Qualitative columns: derived from the figures above (seed\'s value in brackets)'));
+  out(bold("   Qualitative columns: derived from the figures above (seed's value in brackets)"));
   const q = (mine: Rank, seed: Rank) => `${mine} [${seed}]`;
-  out(table(
-    ['technique', 'memory requirements', 'start-up performance', 'steady-state performance', 'code portability'],
-    technique.map((t) => [t.title, q(t.rank.memory, t.seed.memory), q(t.rank.startup, t.seed.startup), q(t.rank.steady, t.seed.steady), q(t.rank.portability, t.seed.portability)]),
-  ));
+  out(
+    table(
+      ['technique', 'memory requirements', 'start-up performance', 'steady-state performance', 'code portability'],
+      technique.map((t) => [
+        t.title,
+        q(t.rank.memory, t.seed.memory),
+        q(t.rank.startup, t.seed.startup),
+        q(t.rank.steady, t.seed.steady),
+        q(t.rank.portability, t.seed.portability),
+      ]),
+    ),
+  );
   out('   memory: nothing cached = low, <= 64 B per cached guest instruction = medium, more = high;');
-  out(`   start-up: time to 1M instructions vs the fastest engine (${fmtMs(fastestStartup)} ms): <= 1.25x fast, <= 2.5x medium, <= 5x slow, more very slow;`);
+  out(
+    `   start-up: time to 1M instructions vs the fastest engine (${fmtMs(fastestStartup)} ms): <= 1.25x fast, <= 2.5x medium, <= 5x slow, more very slow;`,
+  );
   out(`   steady state: MIPS vs decode-and-dispatch (${fmt(dispatchSteady)}): >= 4x fast, >= 1.5x medium, less slow;`);
   out('   portability is by design, not measured:');
   for (const t of technique) out(`     ${t.engine}: ${t.portabilityWhy}`);
@@ -507,66 +615,114 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       bench: 'isa',
       machine,
       settings: { runs: opt.runs, quick: opt.quick, workloads: opt.workloads, args: Object.fromEntries(opt.workloads.map((w) => [w, argsOf(w)])) },
-      workloads: Object.fromEntries(opt.workloads.map((w) => [w, {
-        args: argsOf(w),
-        instructions: instructionsOf(w),
-        engines: Object.fromEntries(ENGINES.map((e) => [e, {
-          medianMips: num(med(w, e)),
-          spread: num(spread(mipsOf(w, e))),
-          ratioToDispatch: num(med(w, e) / med(w, 'dispatch')),
-          ratioToQemu: qemu ? num(med(w, e) / qemuFig(w).mips) : null,
-          runs: cell(w, e).runs,
-        }])),
-      }])),
+      workloads: Object.fromEntries(
+        opt.workloads.map((w) => [
+          w,
+          {
+            args: argsOf(w),
+            instructions: instructionsOf(w),
+            engines: Object.fromEntries(
+              ENGINES.map((e) => [
+                e,
+                {
+                  medianMips: num(med(w, e)),
+                  spread: num(spread(mipsOf(w, e))),
+                  ratioToDispatch: num(med(w, e) / med(w, 'dispatch')),
+                  ratioToQemu: qemu ? num(med(w, e) / qemuFig(w).mips) : null,
+                  runs: cell(w, e).runs,
+                },
+              ]),
+            ),
+          },
+        ]),
+      ),
       medians: Object.fromEntries(opt.workloads.map((w) => [w, Object.fromEntries(ENGINES.map((e) => [e, num(med(w, e))]))])),
-      geomean: Object.fromEntries(ENGINES.map((e) => [e, {
-        mips: num(geomean(opt.workloads.map((w) => med(w, e)))),
-        ratioToDispatch: num(geomean(opt.workloads.map((w) => med(w, e) / med(w, 'dispatch')))),
-        ratioToQemu: qemu ? num(geomean(opt.workloads.map((w) => med(w, e) / qemuFig(w).mips))) : null,
-      }])),
+      geomean: Object.fromEntries(
+        ENGINES.map((e) => [
+          e,
+          {
+            mips: num(geomean(opt.workloads.map((w) => med(w, e)))),
+            ratioToDispatch: num(geomean(opt.workloads.map((w) => med(w, e) / med(w, 'dispatch')))),
+            ratioToQemu: qemu ? num(geomean(opt.workloads.map((w) => med(w, e) / qemuFig(w).mips))) : null,
+          },
+        ]),
+      ),
       ablation: {
         variants: BT_VARIANTS.map((v) => ({ id: v.id, label: v.label, options: v.options ?? {} })),
-        workloads: Object.fromEntries(opt.workloads.map((w) => [w, Object.fromEntries(BT_VARIANTS.map((v) => [v.id, {
-          medianMips: num(med(w, v.id)),
-          ratioToBt: num(med(w, v.id) / med(w, 'bt')),
-          lookupsPerMillion: num(lookupsPerM(cell(w, v.id).runs[0])),
-          runs: cell(w, v.id).runs,
-        }]))])),
+        workloads: Object.fromEntries(
+          opt.workloads.map((w) => [
+            w,
+            Object.fromEntries(
+              BT_VARIANTS.map((v) => [
+                v.id,
+                {
+                  medianMips: num(med(w, v.id)),
+                  ratioToBt: num(med(w, v.id) / med(w, 'bt')),
+                  lookupsPerMillion: num(lookupsPerM(cell(w, v.id).runs[0])),
+                  runs: cell(w, v.id).runs,
+                },
+              ]),
+            ),
+          ]),
+        ),
       },
       technique: {
-        engines: Object.fromEntries(technique.map((t) => [t.engine, {
-          title: t.title,
-          memoryBytesPerCachedInstruction: t.perInstr === null ? 0 : num(t.perInstr),
-          memoryNominalBytesPerCachedInstruction: t.nominal === null ? 0 : num(t.nominal),
-          startupSeconds: num(t.startup),
-          steadyMips: num(t.steady),
-          secondHalfMips: num(t.secondHalf),
-          rank: t.rank,
-          seed: t.seed,
-          portability: t.portabilityWhy,
-        }])),
-        workloads: Object.fromEntries(opt.workloads.map((w) => [w, Object.fromEntries(ENGINES.map((e) => {
-          const m = memFig(w, e);
-          return [e, {
-            startupSeconds: num(startupOf(w, e)),
-            startupRuns: cell(w, e).startups.map((r) => r.startupSeconds),
-            heapDelta: num(m.heapDelta), arrayBuffersDelta: num(m.abDelta),
-            cachedInstructions: e === 'dispatch' || e === 'indirect' ? 0 : num(m.cached),
-            bytesPerCachedInstruction: e === 'dispatch' || e === 'indirect' ? 0 : num(m.perInstr),
-            nominalBytesPerCachedInstruction: num(m.nominal),
-            profile: prof(w, e),
-          }];
-        }))])),
+        engines: Object.fromEntries(
+          technique.map((t) => [
+            t.engine,
+            {
+              title: t.title,
+              memoryBytesPerCachedInstruction: t.perInstr === null ? 0 : num(t.perInstr),
+              memoryNominalBytesPerCachedInstruction: t.nominal === null ? 0 : num(t.nominal),
+              startupSeconds: num(t.startup),
+              steadyMips: num(t.steady),
+              secondHalfMips: num(t.secondHalf),
+              rank: t.rank,
+              seed: t.seed,
+              portability: t.portabilityWhy,
+            },
+          ]),
+        ),
+        workloads: Object.fromEntries(
+          opt.workloads.map((w) => [
+            w,
+            Object.fromEntries(
+              ENGINES.map((e) => {
+                const m = memFig(w, e);
+                return [
+                  e,
+                  {
+                    startupSeconds: num(startupOf(w, e)),
+                    startupRuns: cell(w, e).startups.map((r) => r.startupSeconds),
+                    heapDelta: num(m.heapDelta),
+                    arrayBuffersDelta: num(m.abDelta),
+                    cachedInstructions: e === 'dispatch' || e === 'indirect' ? 0 : num(m.cached),
+                    bytesPerCachedInstruction: e === 'dispatch' || e === 'indirect' ? 0 : num(m.perInstr),
+                    nominalBytesPerCachedInstruction: num(m.nominal),
+                    profile: prof(w, e),
+                  },
+                ];
+              }),
+            ),
+          ]),
+        ),
         startupInstructions: 1_000_000,
       },
-      qemu: qemu === null ? { found: false } : {
-        found: true, version: qemu,
-        startupSeconds: num(qemuStartup), startupRuns: qemuWall.get('hello') ?? [],
-        workloads: Object.fromEntries(opt.workloads.map((w) => {
-          const f = qemuFig(w);
-          return [w, { wallSeconds: num(f.wall), netSeconds: num(f.net), mips: num(f.mips), runs: qemuWall.get(w) ?? [] }];
-        })),
-      },
+      qemu:
+        qemu === null
+          ? { found: false }
+          : {
+              found: true,
+              version: qemu,
+              startupSeconds: num(qemuStartup),
+              startupRuns: qemuWall.get('hello') ?? [],
+              workloads: Object.fromEntries(
+                opt.workloads.map((w) => {
+                  const f = qemuFig(w);
+                  return [w, { wallSeconds: num(f.wall), netSeconds: num(f.net), mips: num(f.mips), runs: qemuWall.get(w) ?? [] }];
+                }),
+              ),
+            },
       failures,
       totalSeconds: total,
     };
@@ -577,8 +733,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 if (require.main === module) {
-  main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`bench:isa: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  });
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`bench:isa: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -86,13 +86,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     `  outputs' own time / run alone  ${(1 + own).toFixed(3).padStart(7)}     (the same goal, from the parts above)`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (out) writeFileSync(out, JSON.stringify({ bench: 'report', scenario, runs, withoutMs: without, withMs: withOutputs, parts, sizes, ratio, ownRatio: 1 + own }, null, 2));
+  if (out)
+    writeFileSync(
+      out,
+      JSON.stringify({ bench: 'report', scenario, runs, withoutMs: without, withMs: withOutputs, parts, sizes, ratio, ownRatio: 1 + own }, null, 2),
+    );
   return 0;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`bench:report: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`bench:report: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -17,13 +17,20 @@ async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   const bench = name === undefined ? undefined : BENCHES[name];
   if (!bench) {
-    process.stderr.write(`usage: npm run bench <${Object.keys(BENCHES).join('|')}> [-- options]${name === undefined ? '' : ` (unknown bench '${name}')`}\n`);
+    process.stderr.write(
+      `usage: npm run bench <${Object.keys(BENCHES).join('|')}> [-- options]${name === undefined ? '' : ` (unknown bench '${name}')`}\n`,
+    );
     return 2;
   }
   return bench(rest);
 }
 
-run(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
-  process.exitCode = 1;
-});
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

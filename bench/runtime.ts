@@ -14,12 +14,19 @@ import { cpus } from 'os';
 import { join, resolve } from 'path';
 import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, TrapResolution, encode, subjects } from '@vsim/proto';
 import {
-  CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, TrapResolution, encode, subjects,
-} from '@vsim/proto';
-import {
-  Coordinator, CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimSpec, cpuNodeControlServer, grpcControlPlane,
-  hypervisorControlServer, runEmbedded, schedulerControlServer, simSpecFromScenario,
+  Coordinator,
+  CpuNodeControlImpl,
+  HypervisorControlImpl,
+  SchedulerControlImpl,
+  SimSpec,
+  cpuNodeControlServer,
+  grpcControlPlane,
+  hypervisorControlServer,
+  runEmbedded,
+  schedulerControlServer,
+  simSpecFromScenario,
 } from '@vsim/control';
 import { GUEST_BIN } from '@vsim/testkit';
 import { HypervisorService } from '@vsim/hypervisor';
@@ -42,7 +49,10 @@ const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
 function trapRequest(sim: string, vm: string, seq: number): Uint8Array {
   const x = new Array(32).fill(0);
   x[17] = 0x10;
-  return encode(TrapRequest, TrapRequest.fromPartial({ sim, host: 'h0', vm, vcpu: 0, nowNs: 1000, cause: 9, pc: 0x80000000, priv: 1, x, kind: 'sbi', seq }));
+  return encode(
+    TrapRequest,
+    TrapRequest.fromPartial({ sim, host: 'h0', vm, vcpu: 0, nowNs: 1000, cause: 9, pc: 0x80000000, priv: 1, x, kind: 'sbi', seq }),
+  );
 }
 
 async function timeRequests(n: number, f: () => Promise<unknown>): Promise<number[]> {
@@ -76,11 +86,20 @@ async function trapRoundTrip(nats: NatsServer) {
     hv.stop();
     // The bare nats.js request/reply: same request size, a reply of the trap reply's size.
     const echo = new Uint8Array(replySize);
-    const sub = server.nc.subscribe('bench.echo', { callback: (_e, m) => { m.respond(echo); } });
+    const sub = server.nc.subscribe('bench.echo', {
+      callback: (_e, m) => {
+        m.respond(echo);
+      },
+    });
     await server.nc.flush();
     const bare = await timeRequests(TRAPS, () => client.nc.request('bench.echo', req, { timeout: 5000 }));
     sub.unsubscribe();
-    return { requestBytes: req.length, replyBytes: replySize, trap: { p50: quantile(trap, 0.5), p99: quantile(trap, 0.99) }, bare: { p50: quantile(bare, 0.5), p99: quantile(bare, 0.99) } };
+    return {
+      requestBytes: req.length,
+      replyBytes: replySize,
+      trap: { p50: quantile(trap, 0.5), p99: quantile(trap, 0.99) },
+      bare: { p50: quantile(bare, 0.5), p99: quantile(bare, 0.99) },
+    };
   } finally {
     await server.close();
     await client.close();
@@ -90,20 +109,39 @@ async function trapRoundTrip(nats: NatsServer) {
 /** 1 pCPU, 10 µs quantum and time slice, four sleepers (each 20 rounds of a little work and a 1 ms wfi) and hello. */
 function shortIterationsSpec(): SimSpec {
   const vm = (id: string, image: string) => ({
-    id, host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${GUEST_BIN}/${image}`, args: [], kind: 'sbi' as const, engine: 'bt' as const, sched: {},
+    id,
+    host: 'h0',
+    vcpus: 1,
+    memoryBytes: 4 << 20,
+    image: `${GUEST_BIN}/${image}`,
+    args: [],
+    kind: 'sbi' as const,
+    engine: 'bt' as const,
+    sched: {},
   });
   return {
-    name: 'short-iterations', seed: 1, durationNs: 50e6, trapPath: 'split',
+    name: 'short-iterations',
+    seed: 1,
+    durationNs: 50e6,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10_000 } },
     hosts: [{ id: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000 }],
-    vms: [vm('s1', 'sbi-sleeper.elf'), vm('s2', 'sbi-sleeper.elf'), vm('s3', 'sbi-sleeper.elf'), vm('s4', 'sbi-sleeper.elf'), vm('hello', 'sbi-hello.elf')],
+    vms: [
+      vm('s1', 'sbi-sleeper.elf'),
+      vm('s2', 'sbi-sleeper.elf'),
+      vm('s3', 'sbi-sleeper.elf'),
+      vm('s4', 'sbi-sleeper.elf'),
+      vm('hello', 'sbi-hello.elf'),
+    ],
   };
 }
 
 async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
   const server = new Server();
   server.addService(definition, implementation);
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { server, address: `127.0.0.1:${port}` };
 }
 
@@ -155,7 +193,10 @@ async function loopRate(nats: NatsServer, runs: number) {
 }
 
 async function startUp(): Promise<{ proc: ChildProcess; natsUrl: string; credentials: string; stop: () => Promise<number | null> }> {
-  const proc = spawn(process.execPath, [join(ROOT, 'apps/cli/bin/vsim.js'), 'up', '--cpu-nodes', '2'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [join(ROOT, 'apps/cli/bin/vsim.js'), 'up', '--cpu-nodes', '2'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -170,7 +211,12 @@ async function startUp(): Promise<{ proc: ChildProcess; natsUrl: string; credent
     await new Promise((r) => setTimeout(r, 100));
   }
   // The cluster runs with credentials: the client's identity file, as vsim up printed it.
-  return { proc, natsUrl: /^NATS: (\S+)/m.exec(out)![1], credentials: /^credentials: (\S+)$/m.exec(out)![1], stop: () => (proc.kill('SIGINT'), exited) };
+  return {
+    proc,
+    natsUrl: /^NATS: (\S+)/m.exec(out)![1],
+    credentials: /^credentials: (\S+)$/m.exec(out)![1],
+    stop: () => (proc.kill('SIGINT'), exited),
+  };
 }
 
 async function quickstartWall(runs: number) {
@@ -238,18 +284,37 @@ export async function main(argv: readonly string[]): Promise<number> {
   const r = (x: number) => `${x.toFixed(2)}×`;
   const rows = [
     ['measure', 'baseline', 'vsim over NATS', 'ratio'],
-    [`(a) trap round trip p50 (µs; ${trap.requestBytes} B req, ${trap.replyBytes} B reply)`, `${f1(trap.bare.p50)} bare nats.js`, f1(trap.trap.p50), r(trap.trap.p50 / trap.bare.p50)],
+    [
+      `(a) trap round trip p50 (µs; ${trap.requestBytes} B req, ${trap.replyBytes} B reply)`,
+      `${f1(trap.bare.p50)} bare nats.js`,
+      f1(trap.trap.p50),
+      r(trap.trap.p50 / trap.bare.p50),
+    ],
     ['(a) trap round trip p99 (µs)', `${f1(trap.bare.p99)} bare nats.js`, f1(trap.trap.p99), r(trap.trap.p99 / trap.bare.p99)],
-    [`(b) host-loop iterations/s (${loop.iterations} iterations)`, `${Math.round(loop.embedded)} embedded`, String(Math.round(loop.nats)), r(loop.embedded / loop.nats) + ' slower'],
-    ['(c) quickstart wall time (ms)', `${Math.round(qs.embeddedMs)} embedded`, `${Math.round(qs.clusterMs)} vsim up`, r(qs.clusterMs / qs.embeddedMs)],
+    [
+      `(b) host-loop iterations/s (${loop.iterations} iterations)`,
+      `${Math.round(loop.embedded)} embedded`,
+      String(Math.round(loop.nats)),
+      r(loop.embedded / loop.nats) + ' slower',
+    ],
+    [
+      '(c) quickstart wall time (ms)',
+      `${Math.round(qs.embeddedMs)} embedded`,
+      `${Math.round(qs.clusterMs)} vsim up`,
+      r(qs.clusterMs / qs.embeddedMs),
+    ],
   ];
-  process.stdout.write(`runtime bench (${TRAPS} traps; median of ${runs} run(s) for (b) and (c); ${((Date.now() - t0) / 1000).toFixed(1)} s)\n${table(rows)}\n`);
+  process.stdout.write(
+    `runtime bench (${TRAPS} traps; median of ${runs} run(s) for (b) and (c); ${((Date.now() - t0) / 1000).toFixed(1)} s)\n${table(rows)}\n`,
+  );
   if (jsonFile) {
     const doc = {
       bench: 'runtime',
       machine: { cpu: cpus()[0]?.model ?? '', cores: cpus().length, node: process.version, date: new Date().toISOString() },
       settings: { traps: TRAPS, warmup: WARMUP, runs },
-      trap, hostLoop: loop, quickstart: qs,
+      trap,
+      hostLoop: loop,
+      quickstart: qs,
     };
     writeFileSync(jsonFile, JSON.stringify(doc, null, 2) + '\n');
   }
@@ -257,8 +322,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -16,8 +16,17 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { resolve } from 'path';
 import {
-  CreditPolicy, handleTrap, HostExecutor, HostLoop, HostLoopResult, jainIndex, latencySummary, makePolicy, SchedulerPolicy,
-  vcpuKey, weightedMaxMin,
+  CreditPolicy,
+  handleTrap,
+  HostExecutor,
+  HostLoop,
+  HostLoopResult,
+  jainIndex,
+  latencySummary,
+  makePolicy,
+  SchedulerPolicy,
+  vcpuKey,
+  weightedMaxMin,
 } from './sched-support';
 
 const BIN = resolve(__dirname, '../guests/rv32/bin');
@@ -27,17 +36,27 @@ const IMAGES = {
   dodger: readFileSync(`${BIN}/sbi-tickdodger.elf`), // sleeps across every 10 ms tick
 };
 
-interface Vm { id: string; guest: keyof typeof IMAGES; sched?: Record<string, unknown> }
+interface Vm {
+  id: string;
+  guest: keyof typeof IMAGES;
+  sched?: Record<string, unknown>;
+}
 
 function host(pcpus: number, policy: SchedulerPolicy, vms: Vm[], clockHz = 10e6): HostLoop {
   const exec = new HostExecutor(
     { sim: 'bench', id: 'h0', pcpus, clockHz, quantumNs: clockHz >= 1e9 ? 10_000 : 100_000, trapPath: 'split' },
-    { exitCost: 1000, local: (r) => handleTrap(r, undefined), remote: async (r) => handleTrap(r, { id: r.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }) },
+    {
+      exitCost: 1000,
+      local: (r) => handleTrap(r, undefined),
+      remote: async (r) => handleTrap(r, { id: r.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+    },
   );
   const loop = new HostLoop('bench', 'h0', pcpus, policy, (o) => exec.run(o));
   for (const v of vms) {
-    if (v.guest === 'hog') exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: IMAGES.hog, args: ['100000'], engine: 'bt' });
-    else exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: IMAGES[v.guest], args: [], engine: 'bt' });
+    if (v.guest === 'hog')
+      exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: IMAGES.hog, args: ['100000'], engine: 'bt' });
+    else
+      exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: IMAGES[v.guest], args: [], engine: 'bt' });
     loop.addVm({ id: v.id, vcpus: 1, sched: v.sched ?? {} });
   }
   return loop;
@@ -64,7 +83,12 @@ function shares(names: string[], measured: number[], ideal: number[]) {
     rows.push([n, pct(measured[i]), pct(ideal[i]), pp(err)]);
   });
   const jain = jainIndex(measured.map((m, i) => m / ideal[i]));
-  return { rows, maxErr, jain, json: names.map((vm, i) => ({ vm, measured: measured[i], ideal: ideal[i], errorPp: 100 * Math.abs(measured[i] - ideal[i]) })) };
+  return {
+    rows,
+    maxErr,
+    jain,
+    json: names.map((vm, i) => ({ vm, measured: measured[i], ideal: ideal[i], errorPp: 100 * Math.abs(measured[i] - ideal[i]) })),
+  };
 }
 
 async function main() {
@@ -77,31 +101,55 @@ async function main() {
   {
     const weights = [1, 2, 4, 8];
     const names = weights.map((w) => `w${w} (weight ${w * 32})`);
-    const loop = host(1, new CreditPolicy(1), weights.map((w) => ({ id: `w${w}`, guest: 'hog', sched: { weight: w * 32 } })));
+    const loop = host(
+      1,
+      new CreditPolicy(1),
+      weights.map((w) => ({ id: `w${w}`, guest: 'hog', sched: { weight: w * 32 } })),
+    );
     const first = await loop.run(1e9);
     const at1 = weights.map((w) => ran(first, `w${w}`));
     const r = await loop.run(10e9);
     const total = weights.reduce((x, y) => x + y, 0);
     const ideal = weights.map((w) => w / total);
-    const whole = shares(names, weights.map((w) => ran(r, `w${w}`) / r.endNs), ideal);
-    const late = shares(names, weights.map((w, i) => (ran(r, `w${w}`) - at1[i]) / (r.endNs - first.endNs)), ideal);
+    const whole = shares(
+      names,
+      weights.map((w) => ran(r, `w${w}`) / r.endNs),
+      ideal,
+    );
+    const late = shares(
+      names,
+      weights.map((w, i) => (ran(r, `w${w}`) - at1[i]) / (r.endNs - first.endNs)),
+      ideal,
+    );
     console.log(`1. weights 1:2:4:8, four CPU-bound VMs on one pCPU, Credit, 10 s of virtual time (target error <= 0.5 pp)`);
     console.log(`   over 0-10 s:\n${table(whole.rows)}\n   max error ${pp(whole.maxErr)}, Jain's index ${whole.jain.toFixed(5)}`);
-    console.log(`   over 1-10 s (the first second, credit.c's start-up transient, left out; both are reported):\n${table(late.rows)}\n   max error ${pp(late.maxErr)}, Jain's index ${late.jain.toFixed(5)}`);
+    console.log(
+      `   over 1-10 s (the first second, credit.c's start-up transient, left out; both are reported):\n${table(late.rows)}\n   max error ${pp(late.maxErr)}, Jain's index ${late.jain.toFixed(5)}`,
+    );
     // The same at other phases of the accounting timer (CreditOptions.acctPhase, default tslice/2):
     // in vsim nothing drifts, so the phase between csched_acct and the 30 ms slices stays what it
     // was at t = 0 for the whole run; Xen re-arms its timers from NOW() and the phase wanders.
     const phases = [];
     const prow = [['acctPhase', ...names.map((n) => n.split(' ')[0]), 'max error', "Jain's index"]];
     for (const acctPhase of [0, 5e6, 15e6, 25e6]) {
-      const rp = await host(1, new CreditPolicy(1, { acctPhase }), weights.map((w) => ({ id: `w${w}`, guest: 'hog', sched: { weight: w * 32 } }))).run(10e9);
-      const sp = shares(names, weights.map((w) => ran(rp, `w${w}`) / rp.endNs), ideal);
+      const rp = await host(
+        1,
+        new CreditPolicy(1, { acctPhase }),
+        weights.map((w) => ({ id: `w${w}`, guest: 'hog', sched: { weight: w * 32 } })),
+      ).run(10e9);
+      const sp = shares(
+        names,
+        weights.map((w) => ran(rp, `w${w}`) / rp.endNs),
+        ideal,
+      );
       prow.push([`${acctPhase / 1e6} ms`, ...sp.json.map((v) => pct(v.measured)), pp(sp.maxErr), sp.jain.toFixed(5)]);
       phases.push({ acctPhaseNs: acctPhase, vms: sp.json, maxErrorPp: 100 * sp.maxErr, jain: sp.jain });
     }
     console.log(`   over 0-10 s at each phase of the accounting timer (ms after t = 0; the default is tslice / 2 = 15 ms):\n${table(prow)}\n`);
     json.weights = {
-      seconds: 10, from0: { vms: whole.json, maxErrorPp: 100 * whole.maxErr, jain: whole.jain }, from1s: { vms: late.json, maxErrorPp: 100 * late.maxErr, jain: late.jain },
+      seconds: 10,
+      from0: { vms: whole.json, maxErrorPp: 100 * whole.maxErr, jain: whole.jain },
+      from1s: { vms: late.json, maxErrorPp: 100 * late.maxErr, jain: late.jain },
       byAcctPhase: phases,
     };
   }
@@ -116,21 +164,41 @@ async function main() {
       rows.push([`${cap} %`, pct(m), pct(cap / 100), pp(Math.abs(m - cap / 100)), `${pct(idleWaiting(r) / r.endNs)} of the time`]);
       out.push({ cap, measured: m, ideal: cap / 100, errorPp: 100 * Math.abs(m - cap / 100), idleWhileRunnableNs: idleWaiting(r) });
     }
-    console.log(`2. cap test (Cherkasova et al. 2007): a capped CPU-bound VM alone on one pCPU, Credit, 10 s each\n   (a park/unpark cycle can last longer than a second: 2-s runs show up to 1.75 pp of error)\n   (non-work-conserving: the pCPU idles while the parked VM is runnable; Jain's index: n/a, one VM)\n${table(rows)}\n`);
+    console.log(
+      `2. cap test (Cherkasova et al. 2007): a capped CPU-bound VM alone on one pCPU, Credit, 10 s each\n   (a park/unpark cycle can last longer than a second: 2-s runs show up to 1.75 pp of error)\n   (non-work-conserving: the pCPU idles while the parked VM is runnable; Jain's index: n/a, one VM)\n${table(rows)}\n`,
+    );
     json.caps = out;
   }
 
   // 3. work conservation
   {
     const wc = [256, 256, 512, 512, 768, 1024];
-    const r = await host(4, new CreditPolicy(4), wc.map((w, i) => ({ id: `v${i}`, guest: 'hog', sched: { weight: w } }))).run(3e9);
+    const r = await host(
+      4,
+      new CreditPolicy(4),
+      wc.map((w, i) => ({ id: `v${i}`, guest: 'hog', sched: { weight: w } })),
+    ).run(3e9);
     const ideal = weightedMaxMin(wc, 4).map((x) => x / 4);
-    const s = shares(wc.map((w, i) => `v${i} (weight ${w})`), wc.map((_, i) => ran(r, `v${i}`) / (4 * r.endNs)), ideal);
+    const s = shares(
+      wc.map((w, i) => `v${i} (weight ${w})`),
+      wc.map((_, i) => ran(r, `v${i}`) / (4 * r.endNs)),
+      ideal,
+    );
     const perSec = idleWaiting(r) / (r.endNs / 1e9);
     const util = r.pcpus.map((p) => pct(p.busyNs / r.endNs)).join(' ');
-    console.log(`3. work conservation: 4 pCPUs, 6 always-runnable single-vCPU VMs, Credit, 3 s; shares of the host\n   (ideal: max-min fair by weight, a VM cannot exceed one pCPU = 25 %)\n${table(s.rows)}`);
-    console.log(`   pCPU utilization ${util}; idle while runnable: ${ms(perSec)} per second (target: under one 10 ms tick per second); Jain's index ${s.jain.toFixed(5)}\n`);
-    json.workConservation = { vms: s.json, idleWhileRunnableMsPerSecond: perSec / 1e6, targetMsPerSecond: 10, jain: s.jain, utilization: r.pcpus.map((p) => p.busyNs / r.endNs) };
+    console.log(
+      `3. work conservation: 4 pCPUs, 6 always-runnable single-vCPU VMs, Credit, 3 s; shares of the host\n   (ideal: max-min fair by weight, a VM cannot exceed one pCPU = 25 %)\n${table(s.rows)}`,
+    );
+    console.log(
+      `   pCPU utilization ${util}; idle while runnable: ${ms(perSec)} per second (target: under one 10 ms tick per second); Jain's index ${s.jain.toFixed(5)}\n`,
+    );
+    json.workConservation = {
+      vms: s.json,
+      idleWhileRunnableMsPerSecond: perSec / 1e6,
+      targetMsPerSecond: 10,
+      jain: s.jain,
+      utilization: r.pcpus.map((p) => p.busyNs / r.endNs),
+    };
   }
 
   // 4. BOOST
@@ -139,13 +207,24 @@ async function main() {
     const out = [];
     for (const boost of [true, false]) {
       // At 1 GHz, where the sleeper's work between sleeps is ~50 µs: I/O-like.
-      const r = await host(1, new CreditPolicy(1, { boost }), [{ id: 'io', guest: 'sleeper' }, { id: 'hog1', guest: 'hog' }, { id: 'hog2', guest: 'hog' }], 1e9).run(1.5e9);
+      const r = await host(
+        1,
+        new CreditPolicy(1, { boost }),
+        [
+          { id: 'io', guest: 'sleeper' },
+          { id: 'hog1', guest: 'hog' },
+          { id: 'hog2', guest: 'hog' },
+        ],
+        1e9,
+      ).run(1.5e9);
       const l = latencySummary(r.vcpus.get(vcpuKey('io'))!.wakeLatenciesNs);
       const mean = l.count > 0 ? l.sumNs / l.count : 0;
       rows.push([boost ? 'on' : 'off', String(l.count), ms(mean), ms(l.p50Ns), ms(l.p90Ns), ms(l.p99Ns), ms(l.maxNs)]);
       out.push({ boost, ...l, meanNs: mean });
     }
-    console.log(`4. wake-up latency (timer fired -> given a pCPU) of an I/O-like VM (sleeps 1 ms, 20 times) beside two CPU hogs,\n   one pCPU, Credit (ideal: 0 with BOOST, up to the hogs' 30 ms slices without)\n${table(rows)}\n   (with BOOST the wait is the rest of the hog's 1 ms rate limit: it got the pCPU at the 10 µs quantum\n   boundary after the sleeper blocked, so it has run just under 1 ms when the sleeper's timer fires)\n`);
+    console.log(
+      `4. wake-up latency (timer fired -> given a pCPU) of an I/O-like VM (sleeps 1 ms, 20 times) beside two CPU hogs,\n   one pCPU, Credit (ideal: 0 with BOOST, up to the hogs' 30 ms slices without)\n${table(rows)}\n   (with BOOST the wait is the rest of the hog's 1 ms rate limit: it got the pCPU at the 10 µs quantum\n   boundary after the sleeper blocked, so it has run just under 1 ms when the sleeper's timer fires)\n`,
+    );
     json.boost = out;
   }
 
@@ -154,14 +233,19 @@ async function main() {
     const rows = [['accounting', 'dodger', 'hog', 'ideal', 'dodger error', "Jain's index"]];
     const out = [];
     for (const accounting of ['tick', 'precise'] as const) {
-      const r = await host(1, new CreditPolicy(1, { accounting }), [{ id: 'dodger', guest: 'dodger' }, { id: 'hog', guest: 'hog' }]).run(1e9);
+      const r = await host(1, new CreditPolicy(1, { accounting }), [
+        { id: 'dodger', guest: 'dodger' },
+        { id: 'hog', guest: 'hog' },
+      ]).run(1e9);
       const d = ran(r, 'dodger') / r.endNs;
       const h = ran(r, 'hog') / r.endNs;
       const jain = jainIndex([d / 0.5, h / 0.5]);
       rows.push([accounting, pct(d), pct(h), pct(0.5), pp(Math.abs(d - 0.5)), jain.toFixed(4)]);
       out.push({ accounting, dodger: d, hog: h, ideal: 0.5, jain });
     }
-    console.log(`5. Xen commit 78c9b2a64b: guests/rv32/sbi/sbi-tickdodger.c (works, sleeps from 0.3 ms before each 10 ms tick\n   to 0.1 ms after; it ends after 100 dodges, >= 1.05 s) beside a CPU hog of equal weight, one pCPU, Credit, 1 s\n${table(rows)}\n`);
+    console.log(
+      `5. Xen commit 78c9b2a64b: guests/rv32/sbi/sbi-tickdodger.c (works, sleeps from 0.3 ms before each 10 ms tick\n   to 0.1 ms after; it ends after 100 dodges, >= 1.05 s) beside a CPU hog of equal weight, one pCPU, Credit, 1 s\n${table(rows)}\n`,
+    );
     json.tickExploit = out;
   }
 
@@ -169,15 +253,24 @@ async function main() {
   {
     const MS = 1e6;
     const sets = {
-      schedulable: [[2, 10], [3, 10], [4, 10]],
-      overloaded: [[4, 10], [4, 10], [4, 10]],
+      schedulable: [
+        [2, 10],
+        [3, 10],
+        [4, 10],
+      ],
+      overloaded: [
+        [4, 10],
+        [4, 10],
+        [4, 10],
+      ],
     };
     const rows = [['policy', 'task set (ms)', 'U', 'misses', 'shares (ideal: budget/period)', "Jain's index"]];
     const out = [];
     for (const policy of ['rtds', 'sedf'] as const) {
       for (const [kind, set] of Object.entries(sets)) {
         const vms: Vm[] = set.map(([b, p], i) => ({
-          id: `t${i}`, guest: 'hog',
+          id: `t${i}`,
+          guest: 'hog',
           sched: policy === 'rtds' ? { budget: b * MS, period: p * MS, extratime: false } : { slice: b * MS, period: p * MS, extra: false },
         }));
         const r = await host(1, makePolicy({ policy, params: {} }, 1), vms).run(1e9);
@@ -186,12 +279,20 @@ async function main() {
         const ideal = set.map(([b, p]) => b / p);
         const u = ideal.reduce((x, y) => x + y, 0);
         const jain = jainIndex(measured.map((m, i) => m / ideal[i]));
-        rows.push([policy, `${kind} ${set.map(([b, p]) => `(${b},${p})`).join(' ')}`, u.toFixed(2), misses.join(' / '),
-          measured.map((m, i) => `${pct(m)} (${pct(ideal[i])})`).join(', '), jain.toFixed(4)]);
+        rows.push([
+          policy,
+          `${kind} ${set.map(([b, p]) => `(${b},${p})`).join(' ')}`,
+          u.toFixed(2),
+          misses.join(' / '),
+          measured.map((m, i) => `${pct(m)} (${pct(ideal[i])})`).join(', '),
+          jain.toFixed(4),
+        ]);
         out.push({ policy, kind, set, utilisation: u, misses, measured, ideal, jain });
       }
     }
-    console.log(`6. real-time policies, three CPU-bound VMs on one pCPU, no extra time, 1 s; deadline misses per VM\n${table(rows)}\n   (overloaded: not every budget fits in a period, so the shares cannot all reach budget/period)\n`);
+    console.log(
+      `6. real-time policies, three CPU-bound VMs on one pCPU, no extra time, 1 s; deadline misses per VM\n${table(rows)}\n   (overloaded: not every budget fits in a period, so the shares cannot all reach budget/period)\n`,
+    );
     json.realtime = out;
   }
 
@@ -212,7 +313,9 @@ async function main() {
         decisions++;
       }
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      console.log(`7. scheduler cost: ${policy}, ${N} vCPUs on 64 pCPUs, in-process: ${(decisions / secs).toFixed(0)} decisions per second (each for all 64 pCPUs, 1 ms of virtual time apart)`);
+      console.log(
+        `7. scheduler cost: ${policy}, ${N} vCPUs on 64 pCPUs, in-process: ${(decisions / secs).toFixed(0)} decisions per second (each for all 64 pCPUs, 1 ms of virtual time apart)`,
+      );
       out.push({ policy, vcpus: N, pcpus: 64, decisionsPerSecond: decisions / secs });
     }
     json.cost = out;

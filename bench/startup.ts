@@ -89,14 +89,20 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const width = Math.max(...rows.map((r) => r.what.length));
   process.stdout.write(`start-up, median of ${runs} (ms): tsx from source vs compiled bundle\n`);
-  for (const r of rows) process.stdout.write(`  ${r.what.padEnd(width)}  source ${r.sourceMs.toFixed(0).padStart(6)}  compiled ${r.compiledMs.toFixed(0).padStart(6)}  ${r.ratio.toFixed(2)}×\n`);
+  for (const r of rows)
+    process.stdout.write(
+      `  ${r.what.padEnd(width)}  source ${r.sourceMs.toFixed(0).padStart(6)}  compiled ${r.compiledMs.toFixed(0).padStart(6)}  ${r.ratio.toFixed(2)}×\n`,
+    );
   if (json) writeFileSync(json, JSON.stringify({ runs, rows, figures }, null, 2) + '\n');
   return 0;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code), (e: unknown) => {
-    process.stderr.write(`bench:startup: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`bench:startup: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -35,9 +35,15 @@ export function ring32Overhead(): { rows: Record<string, unknown>[]; diagnosis: 
   }
   const native = runs[0].r;
   const rows = runs.map(({ technique, r, wallMs }) => ({
-    technique, cycles: r.cycles, ratio: r.cycles / native.cycles, instructions: r.instructions,
-    exits: sum(r.exits), translatedCalls: sum(r.translatedCalls), hypercalls: r.hypercalls,
-    equivalent: r.console === native.console && r.exitCode === native.exitCode, wallMs,
+    technique,
+    cycles: r.cycles,
+    ratio: r.cycles / native.cycles,
+    instructions: r.instructions,
+    exits: sum(r.exits),
+    translatedCalls: sum(r.translatedCalls),
+    hypercalls: r.hypercalls,
+    equivalent: r.console === native.console && r.exitCode === native.exitCode,
+    wallMs,
     exitsByRoutine: r.exits,
     patching: r.patching && { ...r.patching, scanUs: r.patching.scanWallNs / 1e3 },
   }));
@@ -57,8 +63,14 @@ export function crossIsa(): Record<string, unknown>[] {
       const run = runOnHost(g.guest, g.host, engine);
       const ns = Number(process.hrtime.bigint() - t0);
       rows.push({
-        guest: g.name, host: g.host, engine, instructions: run.instructions, directCycles: direct.chargedCycles,
-        chargedCycles: run.chargedCycles, expansion: run.chargedCycles / direct.chargedCycles, identical: run.console === direct.console,
+        guest: g.name,
+        host: g.host,
+        engine,
+        instructions: run.instructions,
+        directCycles: direct.chargedCycles,
+        chargedCycles: run.chargedCycles,
+        expansion: run.chargedCycles / direct.chargedCycles,
+        identical: run.console === direct.console,
         nsPerInstruction: ns / run.instructions,
       });
     }
@@ -71,28 +83,61 @@ export function printRing32(): { overhead: Record<string, unknown>[]; diagnosis:
   console.log('\nring32 guest kernel (guests/ring32/kernel.s; paravirt runs its PV build): virtual cycles at 1 GHz, console against native');
   const t = [['technique', 'cycles', 'x native', 'exits', 'translated calls', 'hypercalls', 'console', 'wall ms']];
   for (const r of rows) {
-    t.push([String(r.technique), String(r.cycles), (r.ratio as number).toFixed(2), String(r.exits), String(r.translatedCalls), String(r.hypercalls),
-      r.technique === 'native' ? 'baseline' : r.equivalent ? 'identical' : 'DIVERGES', (r.wallMs as number).toFixed(1)]);
+    t.push([
+      String(r.technique),
+      String(r.cycles),
+      (r.ratio as number).toFixed(2),
+      String(r.exits),
+      String(r.translatedCalls),
+      String(r.hypercalls),
+      r.technique === 'native' ? 'baseline' : r.equivalent ? 'identical' : 'DIVERGES',
+      (r.wallMs as number).toFixed(1),
+    ]);
   }
   console.log(table(t));
   for (const r of rows) {
     if (r.exits === 0) continue;
-    console.log(`  ${String(r.technique).padEnd(19)} exits: ${Object.entries(r.exitsByRoutine as Record<string, number>).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}×${n}`).join(', ')}`);
+    console.log(
+      `  ${String(r.technique).padEnd(19)} exits: ${Object.entries(r.exitsByRoutine as Record<string, number>)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}×${n}`)
+        .join(', ')}`,
+    );
   }
   const cp = rows.find((r) => r.technique === 'code-patching')!.patching as Record<string, number | Record<string, number>>;
-  console.log(`  code-patching scan: ${(cp.scanUs as number).toFixed(0)} µs wall, ${cp.scannedInstructions} instructions scanned, ${cp.patchedSites} sites patched ` +
-    `(critical ${JSON.stringify(cp.criticalByName)}, computed jumps ${cp.indirectSites}), ${cp.lazyScans} scans on first execution`);
+  console.log(
+    `  code-patching scan: ${(cp.scanUs as number).toFixed(0)} µs wall, ${cp.scannedInstructions} instructions scanned, ${cp.patchedSites} sites patched ` +
+      `(critical ${JSON.stringify(cp.criticalByName)}, computed jumps ${cp.indirectSites}), ${cp.lazyScans} scans on first execution`,
+  );
   console.log('\nplain trap-and-emulate, diagnosed:');
-  console.log(diagnosis.split('\n').map((l) => `  ${l}`).join('\n'));
+  console.log(
+    diagnosis
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+  );
   const cross = crossIsa();
   console.log('\nvCPUs of another ISA: emulation on each engine vs same-ISA direct execution (cost model: direct cycles x expansion factor)');
   const c = [['guest', 'host', 'engine', 'instructions', 'direct cycles', 'charged cycles', 'expansion', 'output', 'ns/instr (this run)']];
   for (const r of cross) {
-    c.push([String(r.guest), String(r.host), String(r.engine), String(r.instructions), String(r.directCycles), String(r.chargedCycles),
-      (r.expansion as number).toFixed(2), r.identical ? 'identical' : 'DIFFERS', (r.nsPerInstruction as number).toFixed(1)]);
+    c.push([
+      String(r.guest),
+      String(r.host),
+      String(r.engine),
+      String(r.instructions),
+      String(r.directCycles),
+      String(r.chargedCycles),
+      (r.expansion as number).toFixed(2),
+      r.identical ? 'identical' : 'DIFFERS',
+      (r.nsPerInstruction as number).toFixed(1),
+    ]);
   }
   console.log(table(c));
-  console.log(`  expansion factors (docs/cost-model.md, Emulation): ${Object.entries(DEFAULT_EXPANSION_FACTORS).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `  expansion factors (docs/cost-model.md, Emulation): ${Object.entries(DEFAULT_EXPANSION_FACTORS)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   return { overhead: rows, diagnosis, crossIsa: cross };
 }
 

@@ -88,18 +88,46 @@ function native(workload: string): Cell {
   // The bare machine runs at one cycle per ns of the 1 GHz hosts below.
   const ns = (r.cycles * 1e9) / CLOCK_HZ;
   return {
-    workload, technique: 'native', image, virtualNs: ns, cpuNs: ns, ratioToNative: 1, instructions: r.instructions,
-    exits: 0, exitsByKind: {}, hypercalls: 0, sbiCalls: 0, translatedCalls: 0, wallSeconds: wall, console: m.consoleOutput,
+    workload,
+    technique: 'native',
+    image,
+    virtualNs: ns,
+    cpuNs: ns,
+    ratioToNative: 1,
+    instructions: r.instructions,
+    exits: 0,
+    exitsByKind: {},
+    hypercalls: 0,
+    sbiCalls: 0,
+    translatedCalls: 0,
+    wallSeconds: wall,
+    console: m.consoleOutput,
   };
 }
 
 async function virtualized(workload: string, technique: VmSpec['technique'], nativeNs: number): Promise<Cell> {
   const image = technique === 'paravirt' ? `kernel-pv-${workload}.elf` : `kernel-${workload}.elf`;
   const spec: SimSpec = {
-    name: `virt-${workload}-${technique}`, seed: 1, durationNs: 20e9, trapPath: 'split',
+    name: `virt-${workload}-${technique}`,
+    seed: 1,
+    durationNs: 20e9,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: HARTS[workload] ?? 1, clockHz: CLOCK_HZ, quantumNs: 10_000 }],
-    vms: [{ id: 'k', host: 'h0', vcpus: HARTS[workload] ?? 1, memoryBytes: 8 << 20, image: `${BIN}/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+    vms: [
+      {
+        id: 'k',
+        host: 'h0',
+        vcpus: HARTS[workload] ?? 1,
+        memoryBytes: 8 << 20,
+        image: `${BIN}/${image}`,
+        args: [],
+        kind: 'sbi',
+        engine: 'bt',
+        technique,
+        sched: {},
+      },
+    ],
   };
   const t0 = process.hrtime.bigint();
   const { result, log } = await runEmbedded(spec);
@@ -125,8 +153,20 @@ async function virtualized(workload: string, technique: VmSpec['technique'], nat
   }
   const virtualNs = result.hosts[0].endNs;
   return {
-    workload, technique: technique ?? 'paravirt', image, virtualNs, cpuNs: vm.cpuNs, ratioToNative: virtualNs / nativeNs, instructions: vm.instructions,
-    exits, exitsByKind, hypercalls, sbiCalls, translatedCalls, wallSeconds: wall, console: vm.console,
+    workload,
+    technique: technique ?? 'paravirt',
+    image,
+    virtualNs,
+    cpuNs: vm.cpuNs,
+    ratioToNative: virtualNs / nativeNs,
+    instructions: vm.instructions,
+    exits,
+    exitsByKind,
+    hypercalls,
+    sbiCalls,
+    translatedCalls,
+    wallSeconds: wall,
+    console: vm.console,
   };
 }
 
@@ -158,7 +198,14 @@ function nanoRows(bench: string, cells: Cell[], baseline: Cell[]): NanoRow[] {
     const n = iterations(c);
     const cyclesPerOp = ((c.cpuNs - base.cpuNs) * CLOCK_HZ) / 1e9 / n;
     if (c.technique === 'native') nativeCycles = cyclesPerOp;
-    rows.push({ bench, technique: c.technique, iterations: n, cyclesPerOp, exitsPerOp: (c.exits - base.exits) / n, ratioToNative: cyclesPerOp / nativeCycles });
+    rows.push({
+      bench,
+      technique: c.technique,
+      iterations: n,
+      cyclesPerOp,
+      exitsPerOp: (c.exits - base.exits) / n,
+      ratioToNative: cyclesPerOp / nativeCycles,
+    });
   }
   return rows;
 }
@@ -181,7 +228,8 @@ function verdict(cells: Cell[]): { matches: boolean; reasons: string[]; checked:
     const c = cell(CPU_BOUND, t);
     if (!c) continue;
     checked.push(`${CPU_BOUND}: ${t} ${c.ratioToNative.toFixed(3)}x native`);
-    if (c.ratioToNative > NEAR_NATIVE) reasons.push(`${CPU_BOUND}: ${t} runs at ${c.ratioToNative.toFixed(3)}x native, not near native (<= ${NEAR_NATIVE})`);
+    if (c.ratioToNative > NEAR_NATIVE)
+      reasons.push(`${CPU_BOUND}: ${t} runs at ${c.ratioToNative.toFixed(3)}x native, not near native (<= ${NEAR_NATIVE})`);
   }
   return { matches: reasons.length === 0 && checked.length > 0, reasons, checked };
 }
@@ -208,19 +256,42 @@ async function main() {
   }
 
   if (cells.length > 0) {
-    const rows = [['workload', 'technique', 'virtual ms', 'x native', 'instructions', 'exits', 'hypercalls', 'sbi calls', 'translated calls', 'wall s']];
+    const rows = [
+      ['workload', 'technique', 'virtual ms', 'x native', 'instructions', 'exits', 'hypercalls', 'sbi calls', 'translated calls', 'wall s'],
+    ];
     for (const c of cells) {
-      rows.push([c.workload, c.technique, (c.virtualNs / 1e6).toFixed(3), c.ratioToNative.toFixed(3), String(c.instructions), String(c.exits),
-        String(c.hypercalls), String(c.sbiCalls), String(c.translatedCalls), c.wallSeconds.toFixed(2)]);
+      rows.push([
+        c.workload,
+        c.technique,
+        (c.virtualNs / 1e6).toFixed(3),
+        c.ratioToNative.toFixed(3),
+        String(c.instructions),
+        String(c.exits),
+        String(c.hypercalls),
+        String(c.sbiCalls),
+        String(c.translatedCalls),
+        c.wallSeconds.toFixed(2),
+      ]);
     }
     console.log('vsim virtualization overhead (same kernel and workload; console output identical to native in every cell)');
-    console.log('hypercalls: of the paravirtual ABI (pv.*, a multicall counts once); sbi calls: console, shutdown, set_timer of the unmodified kernel');
+    console.log(
+      'hypercalls: of the paravirtual ABI (pv.*, a multicall counts once); sbi calls: console, shutdown, set_timer of the unmodified kernel',
+    );
     console.log(table(rows));
     console.log('\nexits by kind:');
-    for (const c of cells) if (c.exits) console.log(`  ${c.workload.padEnd(8)} ${c.technique.padEnd(19)} ${Object.entries(c.exitsByKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}×${n}`).join(', ')}`);
+    for (const c of cells)
+      if (c.exits)
+        console.log(
+          `  ${c.workload.padEnd(8)} ${c.technique.padEnd(19)} ${Object.entries(c.exitsByKind)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, n]) => `${k}×${n}`)
+            .join(', ')}`,
+        );
   }
   if (nano.length > 0) {
-    console.log(`\nnanobenchmarks (Adams & Agesen, ASPLOS 2006): per operation, minus the empty-loop run (nnull); ${CLOCK_HZ / 1e9} GHz virtual clock`);
+    console.log(
+      `\nnanobenchmarks (Adams & Agesen, ASPLOS 2006): per operation, minus the empty-loop run (nnull); ${CLOCK_HZ / 1e9} GHz virtual clock`,
+    );
     const rows = [['benchmark', 'technique', 'cycles/op', 'exits/op', 'x native']];
     for (const r of nano) rows.push([r.bench, r.technique, r.cyclesPerOp.toFixed(1), r.exitsPerOp.toFixed(3), r.ratioToNative.toFixed(2)]);
     console.log(table(rows));
@@ -228,9 +299,11 @@ async function main() {
   }
   const v = verdict(cells);
   if (v.checked.length > 0) {
-    console.log(`\nverdict: ${v.matches ? 'the ordering matches the literature' : 'the ordering does NOT match the literature'} ` +
-      `(paravirtual and translated kernels exit far less than trap-and-emulate on kernel-heavy work; CPU-bound user code runs near native under all three)` +
-      (v.matches ? '' : `: ${v.reasons.join('; ')}`));
+    console.log(
+      `\nverdict: ${v.matches ? 'the ordering matches the literature' : 'the ordering does NOT match the literature'} ` +
+        `(paravirtual and translated kernels exit far less than trap-and-emulate on kernel-heavy work; CPU-bound user code runs near native under all three)` +
+        (v.matches ? '' : `: ${v.reasons.join('; ')}`),
+    );
     console.log(`  checked: ${v.checked.join('; ')}`);
   }
   // The teaching ISA's kernel under each technique (incl. code patching) and the cross-ISA runs.

@@ -24,8 +24,7 @@ const BUILD_SCRIPT = path.join(ROOT, 'scripts', 'build-guests.sh');
 
 const GCC = 'riscv64-unknown-elf-gcc';
 const QEMU = 'qemu-riscv32';
-const GCC_MISSING =
-  'build-guests: riscv64-unknown-elf-gcc not found; install it with: apt-get install -y gcc-riscv64-unknown-elf';
+const GCC_MISSING = 'build-guests: riscv64-unknown-elf-gcc not found; install it with: apt-get install -y gcc-riscv64-unknown-elf';
 const QEMU_MISSING = 'qemu-riscv32 not found; install it with: apt-get install -y qemu-user';
 const QEMU_SYSTEM = 'qemu-system-riscv32';
 const SBI_RUN = path.join(RV32, 'sbi', 'qemu', 'run.sh');
@@ -94,15 +93,31 @@ const kernelElfs = KERNEL_WORKLOADS.flatMap((w) => [`kernel-${w}`, `kernel-pv-${
 /** The 2-hart build (-DSMP) of both variants, audited like the others (its paravirtual one is deprivileged too). */
 const smpKernelElfs = ['kernel-smp', 'kernel-pv-smp'];
 /** The paravirtual kernel runs deprivileged: no privileged instruction, only the U-mode time counter. */
-const PV_CSRS = new Map<number, string>([[0xc01, 'time'], [0xc81, 'timeh']]);
+const PV_CSRS = new Map<number, string>([
+  [0xc01, 'time'],
+  [0xc81, 'timeh'],
+]);
 const PV_SYSTEM = new Map<number, string>([[0x00000073, 'ecall']]);
 /** CSRs an S-mode guest may touch (the counters only time/timeh, enabled by the hypervisor). */
 const S_CSRS = new Map<number, string>([
-  [0x100, 'sstatus'], [0x104, 'sie'], [0x105, 'stvec'], [0x140, 'sscratch'], [0x141, 'sepc'],
-  [0x142, 'scause'], [0x143, 'stval'], [0x144, 'sip'], [0xc01, 'time'], [0xc81, 'timeh'],
+  [0x100, 'sstatus'],
+  [0x104, 'sie'],
+  [0x105, 'stvec'],
+  [0x140, 'sscratch'],
+  [0x141, 'sepc'],
+  [0x142, 'scause'],
+  [0x143, 'stval'],
+  [0x144, 'sip'],
+  [0xc01, 'time'],
+  [0xc81, 'timeh'],
 ]);
 /** SYSTEM instructions with funct3 = 0 an S-mode guest may use (ebreak is unprivileged: sbi-storm-ebreak's storm). */
-const S_SYSTEM = new Map<number, string>([[0x00000073, 'ecall'], [0x00100073, 'ebreak'], [0x10200073, 'sret'], [0x10500073, 'wfi']]);
+const S_SYSTEM = new Map<number, string>([
+  [0x00000073, 'ecall'],
+  [0x00100073, 'ebreak'],
+  [0x10200073, 'sret'],
+  [0x10500073, 'wfi'],
+]);
 
 /**
  * Problems with an SBI guest ELF: entry not at the start of RAM, a segment outside its 1 MiB,
@@ -203,7 +218,9 @@ describe('rv32 guests', () => {
     for (const name of [...kernelElfs, ...smpKernelElfs]) {
       it(name, () => {
         const pv = name.startsWith('kernel-pv-');
-        expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)), KERNEL_BASE, pv ? PV_CSRS : S_CSRS, pv ? PV_SYSTEM : S_SYSTEM)).toEqual([]);
+        expect(auditSbiElf(fs.readFileSync(path.join(BIN, `${name}.elf`)), KERNEL_BASE, pv ? PV_CSRS : S_CSRS, pv ? PV_SYSTEM : S_SYSTEM)).toEqual(
+          [],
+        );
       });
     }
     it('the paravirtual audit catches an sret', () => {
@@ -222,11 +239,7 @@ describe('rv32 guests', () => {
       dv.setUint32(seg.offset, 0x30002573, true);
       dv.setUint32(seg.offset + 4, 0x30200073, true);
       dv.setUint32(seg.offset + 8, 0, true);
-      expect(auditSbiElf(bytes)).toEqual([
-        'CSR 0x300 at 0x80000000',
-        'privileged instruction 0x30200073 at 0x80000004',
-        'zero word at 0x80000008',
-      ]);
+      expect(auditSbiElf(bytes)).toEqual(['CSR 0x300 at 0x80000000', 'privileged instruction 0x30200073 at 0x80000004', 'zero word at 0x80000008']);
     });
   });
 

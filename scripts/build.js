@@ -22,7 +22,8 @@ const externalPackages = {
   name: 'external-npm-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@vsim/') ? undefined /* compiled in, through tsconfig paths */ : { path: args.path, external: true });
+      args.path.startsWith('@vsim/') ? undefined /* compiled in, through tsconfig paths */ : { path: args.path, external: true },
+    );
   },
 };
 
@@ -88,10 +89,13 @@ async function main(argv) {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code), (err) => {
-    process.stderr.write(`vsim build: ${err.message}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err) => {
+      process.stderr.write(`vsim build: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
 
 module.exports = { APPS, buildApp };

@@ -10,7 +10,7 @@ const TOOLS = [
   { cmd: 'riscv64-unknown-elf-gcc', pkg: 'gcc-riscv64-unknown-elf', why: 'checking the committed guest ELFs are up to date' },
   { cmd: 'nats-server', pkg: 'nats-server', why: 'integration tests of the NATS bus and the distributed runtime' },
   { cmd: 'openssl', pkg: 'openssl', why: 'the throwaway certificate authority of the TLS tests' },
-  { cmd: 'gdb-multiarch', pkg: 'gdb-multiarch', why: "tests of the GDB remote stub against a real gdb" },
+  { cmd: 'gdb-multiarch', pkg: 'gdb-multiarch', why: 'tests of the GDB remote stub against a real gdb' },
   { cmd: 'chromium', pkg: 'chromium', why: 'browser tests of the HTML report (headless, driven by playwright-core)' },
 ];
 

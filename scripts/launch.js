@@ -48,8 +48,12 @@ function newestSource() {
 function choose(app) {
   const dist = path.join(ROOT, 'apps', app, 'dist', 'main.js');
   const tsx = hasTsx();
-  if (process.env.VSIM_FROM_SOURCE === '1') return tsx ? { run: 'source', why: 'VSIM_FROM_SOURCE=1' } : { run: 'none', why: 'VSIM_FROM_SOURCE=1 but tsx is not installed' };
-  if (!fs.existsSync(dist)) return tsx ? { run: 'source', why: `no ${path.relative(ROOT, dist)} (npm run build)` } : { run: 'none', why: `${path.relative(ROOT, dist)} is missing: run npm run build` };
+  if (process.env.VSIM_FROM_SOURCE === '1')
+    return tsx ? { run: 'source', why: 'VSIM_FROM_SOURCE=1' } : { run: 'none', why: 'VSIM_FROM_SOURCE=1 but tsx is not installed' };
+  if (!fs.existsSync(dist))
+    return tsx
+      ? { run: 'source', why: `no ${path.relative(ROOT, dist)} (npm run build)` }
+      : { run: 'none', why: `${path.relative(ROOT, dist)} is missing: run npm run build` };
   if (tsx && fs.statSync(dist).mtimeMs < newestSource()) return { run: 'source', why: `${path.relative(ROOT, dist)} is older than the sources` };
   return { run: 'dist', why: path.relative(ROOT, dist) };
 }

@@ -25,7 +25,16 @@ import { Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import {
-  AdoptRequest, Event, EventBatch, HostResult, RunOrder, RunReport, RunResult, SchedulerControlServer, SchedulerControlService, VcpuState,
+  AdoptRequest,
+  Event,
+  EventBatch,
+  HostResult,
+  RunOrder,
+  RunReport,
+  RunResult,
+  SchedulerControlServer,
+  SchedulerControlService,
+  VcpuState,
 } from '@vsim/proto';
 
 /** Default slice: 1 ms. */
@@ -69,7 +78,13 @@ class Host {
   readonly actions: Action[] = [];
 
   /** `node`: the cpu-node simulating the host (AddHostRequest.node); its run orders go to vsim.<sim>.run.<node>.<host>. */
-  constructor(readonly sim: string, readonly id: string, readonly node: string, readonly pcpus: number, readonly sliceNs: number) {
+  constructor(
+    readonly sim: string,
+    readonly id: string,
+    readonly node: string,
+    readonly pcpus: number,
+    readonly sliceNs: number,
+  ) {
     this.running = new Array(pcpus).fill(null);
   }
 }
@@ -85,13 +100,21 @@ class FifoScheduler {
   private readonly sims = new Map<string, Simulation>();
   private readonly counters: Record<string, number> = { hostsAdded: 0, vmsAdded: 0, runs: 0, iterations: 0 };
 
-  constructor(private readonly nc: NatsConnection, private readonly instance: string, private readonly sliceNs: number, private readonly fault: string) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly instance: string,
+    private readonly sliceNs: number,
+    private readonly fault: string,
+  ) {}
 
   addHost(req: { sim: string; host: string; node: string; pcpus: number; policy: string; paramsJson: string }): void {
-    if (![req.sim, req.host, req.node].every((t) => /^[A-Za-z0-9_-]{1,64}$/.test(t))) throw rpcError(status.INVALID_ARGUMENT, 'sim, host and node must be 1-64 characters of [A-Za-z0-9_-]');
-    if (!(Number.isInteger(req.pcpus) && req.pcpus >= 1)) throw rpcError(status.INVALID_ARGUMENT, `pcpus must be a positive integer, got ${req.pcpus}`);
+    if (![req.sim, req.host, req.node].every((t) => /^[A-Za-z0-9_-]{1,64}$/.test(t)))
+      throw rpcError(status.INVALID_ARGUMENT, 'sim, host and node must be 1-64 characters of [A-Za-z0-9_-]');
+    if (!(Number.isInteger(req.pcpus) && req.pcpus >= 1))
+      throw rpcError(status.INVALID_ARGUMENT, `pcpus must be a positive integer, got ${req.pcpus}`);
     // This service has one policy; it serves scenarios that ask for round robin (or "fifo").
-    if (req.policy !== 'round-robin' && req.policy !== 'fifo') throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
+    if (req.policy !== 'round-robin' && req.policy !== 'fifo')
+      throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
     const params = parseObject('params_json', req.paramsJson);
     const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
     let sim = this.sims.get(req.sim);
@@ -107,10 +130,22 @@ class FifoScheduler {
     const host = sim.hosts.get(req.host);
     if (!host) throw rpcError(status.NOT_FOUND, `no host ${req.host} in simulation ${req.sim}`);
     if (sim.hostOfVm.has(req.vm)) throw rpcError(status.ALREADY_EXISTS, `VM ${req.vm} already added`);
-    if (!(Number.isInteger(req.vcpus) && req.vcpus >= 1)) throw rpcError(status.INVALID_ARGUMENT, `vcpus must be a positive integer, got ${req.vcpus}`);
+    if (!(Number.isInteger(req.vcpus) && req.vcpus >= 1))
+      throw rpcError(status.INVALID_ARGUMENT, `vcpus must be a positive integer, got ${req.vcpus}`);
     for (let i = 0; i < req.vcpus; i++) {
       const key = `${req.vm}/${i}`;
-      host.vcpus.set(key, { vm: req.vm, vcpu: i, key, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, paused: false, runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0 });
+      host.vcpus.set(key, {
+        vm: req.vm,
+        vcpu: i,
+        key,
+        state: VcpuState.VCPU_STATE_RUNNABLE,
+        wakeNs: 0,
+        paused: false,
+        runningNs: 0,
+        waitingNs: 0,
+        blockedNs: 0,
+        instructions: 0,
+      });
       host.queue.push(key);
     }
     sim.hostOfVm.set(req.vm, req.host);
@@ -156,7 +191,8 @@ class FifoScheduler {
    */
   adopt(req: AdoptRequest): void {
     if (this.sims.has(req.sim)) throw rpcError(status.ALREADY_EXISTS, `simulation ${req.sim} is already here`);
-    if (req.policy !== 'round-robin' && req.policy !== 'fifo') throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
+    if (req.policy !== 'round-robin' && req.policy !== 'fifo')
+      throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
     const params = parseObject('params_json', req.paramsJson);
     const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
     const sim = new Simulation();
@@ -168,12 +204,24 @@ class FifoScheduler {
       h.published = hh.eventsPublished;
       for (const v of hh.vcpus) {
         const key = `${v.vm}/${v.vcpu}`;
-        h.vcpus.set(key, { vm: v.vm, vcpu: v.vcpu, key, state: v.state, wakeNs: v.wakeNs, paused: v.paused, runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions });
+        h.vcpus.set(key, {
+          vm: v.vm,
+          vcpu: v.vcpu,
+          key,
+          state: v.state,
+          wakeNs: v.wakeNs,
+          paused: v.paused,
+          runningNs: v.runningNs,
+          waitingNs: v.waitingNs,
+          blockedNs: v.blockedNs,
+          instructions: v.instructions,
+        });
         if (v.state === VcpuState.VCPU_STATE_RUNNABLE && !v.paused) h.queue.push(key);
         sim.hostOfVm.set(v.vm, hh.host);
       }
       for (const a of hh.actions) {
-        if (a.kind !== 'pause' && a.kind !== 'unpause' && a.kind !== 'killHost') throw rpcError(status.INVALID_ARGUMENT, `host ${hh.host}: cannot take over a pending ${a.kind} action`);
+        if (a.kind !== 'pause' && a.kind !== 'unpause' && a.kind !== 'killHost')
+          throw rpcError(status.INVALID_ARGUMENT, `host ${hh.host}: cannot take over a pending ${a.kind} action`);
         h.actions.push({ at: a.atNs, kind: a.kind, vm: a.vm, host: hh.host });
       }
       sim.hosts.set(hh.host, h);
@@ -202,7 +250,13 @@ class FifoScheduler {
   }
 
   status(): { service: string; instance: string; version: string; simulations: string[]; counters: Record<string, number> } {
-    return { service: 'vsim-scheduler', instance: this.instance, version: '0.1.0', simulations: [...this.sims.keys()].sort(), counters: { ...this.counters } };
+    return {
+      service: 'vsim-scheduler',
+      instance: this.instance,
+      version: '0.1.0',
+      simulations: [...this.sims.keys()].sort(),
+      counters: { ...this.counters },
+    };
   }
 
   private sim(id: string): Simulation {
@@ -243,7 +297,11 @@ class FifoScheduler {
       for (const v of h.vcpus.values()) if (v.state === VcpuState.VCPU_STATE_BLOCKED && v.wakeNs > h.now) until = Math.min(until, v.wakeNs);
       if (h.actions.length > 0) until = Math.min(until, Math.max(h.actions[0].at, h.now + 1));
       const order: RunOrder = {
-        sim: h.sim, host: h.id, seq: ++h.seq, nowNs: h.now, untilNs: until,
+        sim: h.sim,
+        host: h.id,
+        seq: ++h.seq,
+        nowNs: h.now,
+        untilNs: until,
         pcpus: h.running.map((r, pcpu) => {
           const v = r ? h.vcpus.get(r.key)! : undefined;
           return { pcpu, vm: v?.vm ?? '', vcpu: v?.vcpu ?? 0 };
@@ -257,9 +315,18 @@ class FifoScheduler {
       this.counters.iterations++;
     }
     return HostResult.fromPartial({
-      host: h.id, endNs: h.now, iterations: h.seq, events: h.published,
+      host: h.id,
+      endNs: h.now,
+      iterations: h.seq,
+      events: h.published,
       vcpus: [...h.vcpus.values()].map((v) => ({
-        vm: v.vm, vcpu: v.vcpu, state: v.state, runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions,
+        vm: v.vm,
+        vcpu: v.vcpu,
+        state: v.state,
+        runningNs: v.runningNs,
+        waitingNs: v.waitingNs,
+        blockedNs: v.blockedNs,
+        instructions: v.instructions,
       })),
     });
   }
@@ -309,7 +376,9 @@ class FifoScheduler {
 
   private account(h: Host, order: RunOrder, report: RunReport): void {
     if (report.seq !== order.seq || report.nowNs < order.nowNs || report.nowNs > order.untilNs) {
-      throw new Error(`host ${h.id}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`);
+      throw new Error(
+        `host ${h.id}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`,
+      );
     }
     const elapsed = report.nowNs - h.now;
     const ran = new Set<string>();
@@ -339,7 +408,9 @@ class FifoScheduler {
   }
 
   private async request(h: Host, order: RunOrder): Promise<RunReport> {
-    const msg = await this.nc.request(`vsim.${order.sim}.run.${h.node}.${order.host}`, RunOrder.encode(order).finish(), { timeout: RUN_ORDER_TIMEOUT_MS });
+    const msg = await this.nc.request(`vsim.${order.sim}.run.${h.node}.${order.host}`, RunOrder.encode(order).finish(), {
+      timeout: RUN_ORDER_TIMEOUT_MS,
+    });
     const err = msg.headers?.get(SERVICE_ERROR_HEADER);
     if (err) throw new Error(`host ${order.host} refused run order ${order.seq}: ${err}`);
     return RunReport.decode(msg.data);
@@ -361,7 +432,10 @@ class FifoScheduler {
 }
 
 class RpcError extends Error {
-  constructor(readonly code: status, message: string) {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -385,16 +459,23 @@ function parseObject(field: string, text: string): Record<string, unknown> {
 /** A gRPC handler around a (possibly async) function; RpcError keeps its code, anything else is INTERNAL. */
 function unary<Req, Res>(f: (req: Req) => Res | Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback: sendUnaryData<Res>) => {
-    Promise.resolve().then(() => f(call.request)).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback({ code: err instanceof RpcError ? err.code : status.INTERNAL, details: String((err as Error).message ?? err).replace(/[\r\n]+/g, ' ') }),
-    );
+    Promise.resolve()
+      .then(() => f(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) =>
+          callback({
+            code: err instanceof RpcError ? err.code : status.INTERNAL,
+            details: String((err as Error).message ?? err).replace(/[\r\n]+/g, ' '),
+          }),
+      );
   };
 }
 
-const unimplemented = (rpc: string) => unary(() => {
-  throw rpcError(status.UNIMPLEMENTED, `${rpc} is not implemented by the fifo scheduler`);
-});
+const unimplemented = (rpc: string) =>
+  unary(() => {
+    throw rpcError(status.UNIMPLEMENTED, `${rpc} is not implemented by the fifo scheduler`);
+  });
 
 function flag(argv: string[], name: string, dflt: string): string {
   const i = argv.indexOf(`--${name}`);
@@ -428,9 +509,13 @@ async function main(): Promise<void> {
   };
   const server = new Server();
   server.addService(SchedulerControlService, impl);
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   const registration = await new Svcm(nc).add({
-    name: 'vsim-scheduler', version: '0.1.0', description: 'fifo round robin (examples/external-scheduler)',
+    name: 'vsim-scheduler',
+    version: '0.1.0',
+    description: 'fifo round robin (examples/external-scheduler)',
     metadata: { grpc: `127.0.0.1:${port}`, instance },
   });
   process.stdout.write(`${JSON.stringify({ msg: 'ready', instance, grpc: `127.0.0.1:${port}`, sliceNs, fault })}\n`);

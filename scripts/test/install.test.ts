@@ -11,7 +11,11 @@ const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 /** Whether `version` (x.y.z) satisfies an npm `engines.node` range of the forms packages use. */
 export function satisfies(version: string, range: string): boolean {
   const v = version.split('.').map(Number);
-  const parse = (s: string) => s.replace(/^v/, '').split('.').map((p) => (p === 'x' || p === '*' ? NaN : Number(p)));
+  const parse = (s: string) =>
+    s
+      .replace(/^v/, '')
+      .split('.')
+      .map((p) => (p === 'x' || p === '*' ? NaN : Number(p)));
   const cmp = (a: number[], b: number[]) => {
     for (let i = 0; i < 3; i++) {
       if (Number.isNaN(b[i]) || b[i] === undefined) return 0;
@@ -20,19 +24,30 @@ export function satisfies(version: string, range: string): boolean {
     return 0;
   };
   return range.split('||').some((alt) => {
-    const parts = alt.trim().replace(/(>=|<=|>|<|\^|~)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const parts = alt
+      .trim()
+      .replace(/(>=|<=|>|<|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     return parts.every((c) => {
       const m = /^(>=|<=|>|<|\^|~|=)?(.*)$/.exec(c)!;
       const b = parse(m[2]);
       const d = cmp(v, b);
       switch (m[1]) {
-        case '>=': return d >= 0;
-        case '>': return d > 0;
-        case '<=': return d <= 0;
-        case '<': return d < 0;
-        case '^': return d >= 0 && v[0] === b[0];
-        case '~': return d >= 0 && v[0] === b[0] && (Number.isNaN(b[1]) || b[1] === undefined || v[1] === b[1]);
-        default: return d === 0 && (Number.isNaN(b[0]) || v[0] === b[0]);
+        case '>=':
+          return d >= 0;
+        case '>':
+          return d > 0;
+        case '<=':
+          return d <= 0;
+        case '<':
+          return d < 0;
+        case '^':
+          return d >= 0 && v[0] === b[0];
+        case '~':
+          return d >= 0 && v[0] === b[0] && (Number.isNaN(b[1]) || b[1] === undefined || v[1] === b[1]);
+        default:
+          return d === 0 && (Number.isNaN(b[0]) || v[0] === b[0]);
       }
     });
   });

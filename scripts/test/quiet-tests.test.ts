@@ -28,18 +28,26 @@ describe('the test files', () => {
   });
 
   it('print nothing unless VSIM_TEST_VERBOSE is set', () => {
-    const loud = FILES.flatMap((f) => readFileSync(f, 'utf8').split('\n')
-      .map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
-      .filter(({ line }) => CONSOLE.test(line) && !/\bVERBOSE\b/.test(line))
-      .map(({ at }) => at));
+    const loud = FILES.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        // Prettier may put the guard on the line above the call (`if (VERBOSE)` then `console.log(`).
+        .map((line, i, lines) => ({ line, guard: `${lines[i - 1] ?? ''}\n${line}`, at: `${relative(ROOT, f)}:${i + 1}` }))
+        .filter(({ line, guard }) => CONSOLE.test(line) && !/\bVERBOSE\b/.test(guard))
+        .map(({ at }) => at),
+    );
     expect(loud).toEqual([]);
   });
 
   it('skip only with the reason in the title', () => {
-    const silent = FILES.flatMap((f) => readFileSync(f, 'utf8').split('\n')
-      .map((line, i) => ({ line, at: `${relative(ROOT, f)}:${i + 1}` }))
-      .filter(({ line }) => SKIP.test(line) && !/skipped/.test(line))
-      .map(({ at }) => at));
+    const silent = FILES.flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        // Prettier may put the title on the line after `(cond ? it : it.skip)(`.
+        .map((line, i, lines) => ({ line, title: lines.slice(i, i + 3).join('\n'), at: `${relative(ROOT, f)}:${i + 1}` }))
+        .filter(({ line, title }) => SKIP.test(line) && !/skipped/.test(title))
+        .map(({ at }) => at),
+    );
     expect(silent).toEqual([]);
   });
 });

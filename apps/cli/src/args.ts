@@ -60,8 +60,12 @@ export type OptionValues<S extends OptionSpecs> = {
   -readonly [K in keyof S]: S[K] extends FlagOption
     ? boolean
     : S[K] extends IntegerOption
-      ? S[K] extends { default: number } ? number : number | undefined
-      : S[K] extends { default: string } ? string : string | undefined;
+      ? S[K] extends { default: number }
+        ? number
+        : number | undefined
+      : S[K] extends { default: string }
+        ? string
+        : string | undefined;
 };
 
 export interface ParseOptions {
@@ -187,7 +191,7 @@ function editDistance(a: string, b: string): number {
 export function formatOptions(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
     let left = `${spec.short ? `-${spec.short}, ` : '    '}--${name}`;
-    if (spec.type === 'string') left += ` ${spec.choices ? spec.choices.join('|') : spec.valueName ?? 'VALUE'}`;
+    if (spec.type === 'string') left += ` ${spec.choices ? spec.choices.join('|') : (spec.valueName ?? 'VALUE')}`;
     if (spec.type === 'integer') left += ` ${spec.valueName ?? 'N'}`;
     const dflt = spec.type !== 'boolean' && spec.default !== undefined ? ` (default: ${spec.default})` : '';
     return [left, spec.description + dflt] as const;

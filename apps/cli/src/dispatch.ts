@@ -15,7 +15,10 @@ export function commandList(commands: readonly Command[]): string {
 export function findCommand(commands: readonly Command[], name: string, prefix: string): Command {
   const found = commands.find((c) => c.name === name);
   if (found) return found;
-  const guess = closest(name, commands.map((c) => c.name));
+  const guess = closest(
+    name,
+    commands.map((c) => c.name),
+  );
   throw usageError(prefix, `unknown command '${name}'${guess ? `; did you mean '${guess}'?` : ''} (see '${prefix} help')`);
 }
 

@@ -18,15 +18,26 @@ export const EX_USAGE = 2;
 /** A failure to reach the gateway: one line for the user, and the exit status. */
 export class AccessError extends Error {
   override readonly name = 'AccessError';
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
 
 /** The CLI options every command that talks to a gateway shares. */
 export const ACCESS_OPTIONS = {
-  credentials: { type: 'string', valueName: 'FILE', description: "client identity file of a secured cluster (vsim up prints it; default $VSIM_CREDENTIALS)" },
-  'token-file': { type: 'string', valueName: 'FILE', description: "file holding the gateway's API token (default $VSIM_TOKEN, else the identity file's)" },
+  credentials: {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'client identity file of a secured cluster (vsim up prints it; default $VSIM_CREDENTIALS)',
+  },
+  'token-file': {
+    type: 'string',
+    valueName: 'FILE',
+    description: "file holding the gateway's API token (default $VSIM_TOKEN, else the identity file's)",
+  },
 } as const;
 
 export interface GatewayAccess {
@@ -53,7 +64,10 @@ export function gatewayAccess(o: { credentials?: string; 'token-file'?: string }
     try {
       token = readFileSync(o['token-file'], 'utf8').trim();
     } catch (e) {
-      throw new AccessError(`${o['token-file']}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`, EX_USAGE);
+      throw new AccessError(
+        `${o['token-file']}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`,
+        EX_USAGE,
+      );
     }
   }
   return { identity, token, metadata: () => bearerMetadata(token), channel: tlsChannelCredentials(identity?.tls) };
@@ -69,12 +83,16 @@ export async function findGateway(natsUrl: string, access: GatewayAccess): Promi
     });
   } catch (e) {
     const why = (e as Error).message;
-    const hint = /Authorization Violation|authentication/i.test(why) && !access.identity ? " (a secured cluster: give --credentials FILE or set VSIM_CREDENTIALS, as 'vsim up' printed)" : '';
+    const hint =
+      /Authorization Violation|authentication/i.test(why) && !access.identity
+        ? " (a secured cluster: give --credentials FILE or set VSIM_CREDENTIALS, as 'vsim up' printed)"
+        : '';
     throw new AccessError(`cannot reach NATS at ${natsUrl}: ${why}${hint}`, EX_UNAVAILABLE);
   }
   try {
     const found = await discover(bus, 'vsim-gateway', 2000);
-    if (found.length === 0) throw new AccessError(`no gateway found on ${natsUrl} (no vsim-gateway registered; start one with 'vsim up')`, EX_UNAVAILABLE);
+    if (found.length === 0)
+      throw new AccessError(`no gateway found on ${natsUrl} (no vsim-gateway registered; start one with 'vsim up')`, EX_UNAVAILABLE);
     return found[0].grpc;
   } finally {
     await bus.close().catch(() => undefined);

@@ -60,11 +60,16 @@ describe('the compiled build', () => {
   });
 
   it('the launcher says which it runs: the sources when asked, else a bundle not older than the sources', () => {
-    expect(node(['apps/cli/bin/vsim.js', '--version'], { VSIM_FROM_SOURCE: '1', VSIM_DEBUG_LAUNCH: '1' }).stderr).toBe('vsim launch cli: source (VSIM_FROM_SOURCE=1)\n');
+    expect(node(['apps/cli/bin/vsim.js', '--version'], { VSIM_FROM_SOURCE: '1', VSIM_DEBUG_LAUNCH: '1' }).stderr).toBe(
+      'vsim launch cli: source (VSIM_FROM_SOURCE=1)\n',
+    );
     const dist = join(ROOT, 'apps/cli/dist/main.js');
     const r = node(['apps/cli/bin/vsim.js', '--version'], { VSIM_FROM_SOURCE: '0', VSIM_DEBUG_LAUNCH: '1' });
     expect(r.stdout).toMatch(/^vsim \d+\.\d+\.\d+\n$/);
     if (!existsSync(dist)) expect(r.stderr).toBe('vsim launch cli: source (no apps/cli/dist/main.js (npm run build))\n');
-    else expect(r.stderr).toMatch(/^vsim launch cli: (dist \(apps\/cli\/dist\/main\.js\)|source \(apps\/cli\/dist\/main\.js is older than the sources\))\n$/);
+    else
+      expect(r.stderr).toMatch(
+        /^vsim launch cli: (dist \(apps\/cli\/dist\/main\.js\)|source \(apps\/cli\/dist\/main\.js is older than the sources\))\n$/,
+      );
   });
 });

@@ -42,6 +42,7 @@ describe('deployment description', () => {
     expect(compose).toContain('"8080:8080"');
     const local = describeDeployment({ kind: 'local', natsUrl: 'nats://127.0.0.1:1234', secretsDir: '/s', httpPort: 0 });
     expect(local.filter((s) => s.app === 'cpu-node')).toHaveLength(2);
-    for (const s of local.filter((x) => x.app)) expect(s.args.slice(0, 6)).toEqual(['--nats', 'nats://127.0.0.1:1234', '--instance', s.name, '--secrets', `/s/${s.name}.json`]);
+    for (const s of local.filter((x) => x.app))
+      expect(s.args.slice(0, 6)).toEqual(['--nats', 'nats://127.0.0.1:1234', '--instance', s.name, '--secrets', `/s/${s.name}.json`]);
   });
 });

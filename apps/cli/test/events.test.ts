@@ -14,7 +14,10 @@ function events(example: string): Record<string, unknown>[] {
   const r = spawnSync(process.execPath, [VSIM, 'run', '--events', '-', `examples/${example}`], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   expect(r.status).toBe(0);
   expect(r.stderr).toMatch(/event-log hash: [0-9a-f]{64}\n$/); // the summary went to stderr
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** The fields of the doc's field table, in order. */

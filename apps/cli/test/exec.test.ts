@@ -41,7 +41,10 @@ afterAll(() => {
 describe('linux machine', () => {
   test.each(ENGINE_NAMES)('hello.elf on the %s engine: output, argv and status 0', (engine) => {
     const program = `${GUESTS}/hello.elf`;
-    const args = fs.readFileSync(path.join(EXPECTED, 'hello.args'), 'utf8').split('\n').filter((l) => l !== '');
+    const args = fs
+      .readFileSync(path.join(EXPECTED, 'hello.args'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     // qemu ran the reference as `hello`; vsim passes PROGRAM as given as argv[0].
     const expected = fs.readFileSync(path.join(EXPECTED, 'hello.txt'), 'utf8').replace('argv[0] = "hello"', `argv[0] = "${program}"`);
     const r = vsim('exec', '--engine', engine, program, ...args);
@@ -182,7 +185,11 @@ describe('command line', () => {
     expect(exec.stdout).toMatch(/^ {2}126 /m);
     expect(exec.stdout).toMatch(/^ {2}127 /m);
     expect(vsim('help', 'exec').stdout).toBe(exec.stdout);
-    expect(vsim('--version')).toEqual({ status: 0, stdout: `vsim ${JSON.parse(fs.readFileSync(path.join(ROOT, 'apps/cli/package.json'), 'utf8')).version}\n`, stderr: '' });
+    expect(vsim('--version')).toEqual({
+      status: 0,
+      stdout: `vsim ${JSON.parse(fs.readFileSync(path.join(ROOT, 'apps/cli/package.json'), 'utf8')).version}\n`,
+      stderr: '',
+    });
   });
 });
 
@@ -229,7 +236,11 @@ describe('vsim exec --machine bare with a console', () => {
   it('prints what the bare machine writes to its console device', () => {
     const { resolve } = path;
     const root = resolve(__dirname, '../../..');
-    const r = spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', '--machine', 'bare', 'guests/rv32/bin/native-kernel-cpu.elf'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      process.execPath,
+      [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', '--machine', 'bare', 'guests/rv32/bin/native-kernel-cpu.elf'],
+      { cwd: root, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(fs.readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-cpu.txt'), 'utf8'));
   });
@@ -237,7 +248,8 @@ describe('vsim exec --machine bare with a console', () => {
   it('runs the SMP kernel on two harts with --harts 2, and refuses --harts on the Linux machine', () => {
     const { resolve } = path;
     const root = resolve(__dirname, '../../..');
-    const vsim = (...args: string[]) => spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const vsim = (...args: string[]) =>
+      spawnSync(process.execPath, [resolve(root, 'apps/cli/bin/vsim.js'), 'exec', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     const r = vsim('--machine', 'bare', '--harts', '2', 'guests/rv32/bin/native-kernel-smp.elf');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(fs.readFileSync(resolve(root, 'guests/rv32/expected/native-kernel-smp.txt'), 'utf8'));

@@ -39,7 +39,9 @@ describe('progress', () => {
     p.update('h1', 260e6);
     p.update('h1', 300e6, true);
     p.finish();
-    expect(chunks.join('')).toBe('vsim: 0% (0 ms of 500 ms)\nvsim: 20% (100 ms of 500 ms)\nvsim: 52% (260 ms of 500 ms)\nvsim: 100% (300 ms of 500 ms, every VM ended)\n');
+    expect(chunks.join('')).toBe(
+      'vsim: 0% (0 ms of 500 ms)\nvsim: 20% (100 ms of 500 ms)\nvsim: 52% (260 ms of 500 ms)\nvsim: 100% (300 ms of 500 ms, every VM ended)\n',
+    );
   });
 
   it('without a terminal, a line at least every LINE_EVERY_MS of wall time while the run creeps', () => {
@@ -68,7 +70,10 @@ describe('progress', () => {
   });
 
   it('vsim run --progress writes lines to stderr when it is not a TTY', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'apps/cli/bin/vsim.js'), 'run', '--progress', 'examples/quickstart.yaml'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'apps/cli/bin/vsim.js'), 'run', '--progress', 'examples/quickstart.yaml'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines[0]).toBe('vsim: 0% (0 ms of 300 ms)');

@@ -20,7 +20,20 @@ describe('vsim report', () => {
   const f = (name: string) => join(dir, name);
 
   it('vsim run writes the report and traces; vsim report writes the same report from the files', () => {
-    const run = vsim('run', '--json', f('r.json'), '--events', f('e.jsonl'), '--report', f('run.html'), '--trace', f('t.json'), '--xentrace', f('x.xt'), 'examples/quickstart.yaml');
+    const run = vsim(
+      'run',
+      '--json',
+      f('r.json'),
+      '--events',
+      f('e.jsonl'),
+      '--report',
+      f('run.html'),
+      '--trace',
+      f('t.json'),
+      '--xentrace',
+      f('x.xt'),
+      'examples/quickstart.yaml',
+    );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain(`wrote ${f('run.html')}, ${f('t.json')}, ${f('x.xt')}`);
@@ -44,6 +57,8 @@ describe('vsim report', () => {
     expect(existsSync(f('bad.html'))).toBe(false);
     expect(vsim('report', f('r.json')).stderr).toMatch(/nothing to write: give -o FILE\.html/);
     expect(vsim('report', f('r.json'), '--trace', f('t2.json')).stderr).toMatch(/--trace and --xentrace need the EVENTS\.jsonl file/);
-    expect(vsim('run', '--nats', 'nats://127.0.0.1:1', '--report', f('x.html'), 'examples/quickstart.yaml').stderr).toMatch(/--report is not available with --nats/);
+    expect(vsim('run', '--nats', 'nats://127.0.0.1:1', '--report', f('x.html'), 'examples/quickstart.yaml').stderr).toMatch(
+      /--report is not available with --nats/,
+    );
   });
 });

@@ -13,7 +13,17 @@ describe('vsim run examples/cross-isa.yaml', () => {
     const r = spawnSync(process.execPath, [VSIM, 'run', 'examples/cross-isa.yaml'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    for (const vm of ['r32k-native', 'r32k-native-emu', 'r32k-cp', 'r32k-cp-emu', 'r32k-tae', 'rvk-native', 'rvk-native-emu', 'rv-checksum', 'rv-checksum-emu']) {
+    for (const vm of [
+      'r32k-native',
+      'r32k-native-emu',
+      'r32k-cp',
+      'r32k-cp-emu',
+      'r32k-tae',
+      'rvk-native',
+      'rvk-native-emu',
+      'rv-checksum',
+      'rv-checksum-emu',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^${vm}\\s+(rv|r32)\\s+halted\\(0\\)`, 'm'));
     }
     expect(r.stdout).toContain('  r32k-native-emu: ring32 on host rv (rv32), ×14');

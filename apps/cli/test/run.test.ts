@@ -34,13 +34,16 @@ describe('vsim run', () => {
 
   it('rejects a malformed scenario with path-named errors and starts nothing', () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, [
-      'duration: 10ms',
-      'hosts: [{ id: h0, pcpus: 2 }]',
-      'vms:',
-      '  - { id: a, host: h0, memory: 4MiB, image: /nonexistent.elf }',
-      '  - { id: b, host: h0, vcpus: -1, memory: 4MiB, image: /nonexistent.elf }',
-    ].join('\n'));
+    writeFileSync(
+      bad,
+      [
+        'duration: 10ms',
+        'hosts: [{ id: h0, pcpus: 2 }]',
+        'vms:',
+        '  - { id: a, host: h0, memory: 4MiB, image: /nonexistent.elf }',
+        '  - { id: b, host: h0, vcpus: -1, memory: 4MiB, image: /nonexistent.elf }',
+      ].join('\n'),
+    );
     const r = vsim('run', bad);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');

@@ -49,12 +49,26 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     buses.push(bus);
     server = new Server();
     server.addService(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(bus)));
-    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const port = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
     await registerService(bus.nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: `127.0.0.1:${port}`, instance: 'builtin' } });
-    for (const [instance, fault] of [['fifo', 'none'], ['broken', 'double-run'], ['deaf', 'ignore-pause']]) {
-      children.push(spawn(process.execPath, ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', instance, '--fault', fault], {
-        cwd: ROOT, env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') }, stdio: 'ignore',
-      }));
+    for (const [instance, fault] of [
+      ['fifo', 'none'],
+      ['broken', 'double-run'],
+      ['deaf', 'ignore-pause'],
+    ]) {
+      children.push(
+        spawn(
+          process.execPath,
+          ['--import', 'tsx', 'examples/external-scheduler/fifo-scheduler.ts', '--nats', nats.url, '--instance', instance, '--fault', fault],
+          {
+            cwd: ROOT,
+            env: { ...process.env, TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json') },
+            stdio: 'ignore',
+          },
+        ),
+      );
     }
     const deadline = Date.now() + 60_000;
     while ((await discover(bus, 'vsim-scheduler', 500)).length < 4) {
@@ -74,13 +88,22 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     await nats?.stop();
   });
 
-  it.each([['round-robin', '{}'], ['credit', '{"tslice":10000000}']])('passes the built-in scheduler service under %s', async (policy, params) => {
-    const c = capture();
-    const code = await schedCheckCommand.run([nats.url, '--instance', 'builtin', '--policy', policy, '--params', params], c.io);
-    expect(c.out()).toMatch(/^sched-check: 0 violations \(\d+ checks, 2 runs, \d+ \+ \d+ run orders\) against vsim-scheduler builtin at 127\.0\.0\.1:\d+$/m);
-    expect(c.out()).not.toMatch(/VIOLATION/);
-    expect(code).toBe(0);
-  }, 60_000);
+  it.each([
+    ['round-robin', '{}'],
+    ['credit', '{"tslice":10000000}'],
+  ])(
+    'passes the built-in scheduler service under %s',
+    async (policy, params) => {
+      const c = capture();
+      const code = await schedCheckCommand.run([nats.url, '--instance', 'builtin', '--policy', policy, '--params', params], c.io);
+      expect(c.out()).toMatch(
+        /^sched-check: 0 violations \(\d+ checks, 2 runs, \d+ \+ \d+ run orders\) against vsim-scheduler builtin at 127\.0\.0\.1:\d+$/m,
+      );
+      expect(c.out()).not.toMatch(/VIOLATION/);
+      expect(code).toBe(0);
+    },
+    60_000,
+  );
 
   it('passes the external example scheduler', async () => {
     const c = capture();
@@ -89,7 +112,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect(code).toBe(0);
   }, 60_000);
 
-  it('reports the broken scheduler\'s vCPU on two pCPUs, one line per violation, and exits 1', async () => {
+  it("reports the broken scheduler's vCPU on two pCPUs, one line per violation, and exits 1", async () => {
     const c = capture();
     const code = await schedCheckCommand.run(['$SRV.INFO.vsim-scheduler', '--nats', nats.url, '--instance', 'broken'], c.io);
     const lines = c.out().trim().split('\n');

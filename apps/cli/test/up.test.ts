@@ -22,7 +22,10 @@ function vsim(env: NodeJS.ProcessEnv, ...args: string[]) {
 /** Every process whose parent is `pid`, and theirs. */
 function descendants(pid: number): number[] {
   const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
-  const rows = out.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number));
   const found: number[] = [];
   const walk = (p: number) => rows.filter(([, pp]) => pp === p).forEach(([c]) => (found.push(c), walk(c)));
   walk(pid);
@@ -84,7 +87,8 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     // Outside the repository, readable by the owner alone.
     expect(line('credentials').startsWith(ROOT)).toBe(false);
     expect(statSync(line('credentials')).mode & 0o777).toBe(0o600);
-    for (const s of ['nats-server', 'hypervisor', 'scheduler', 'cpu-node-1', 'cpu-node-2', 'gateway']) expect(stdout).toMatch(new RegExp(`^${s}\\s+pid \\d+$`, 'm'));
+    for (const s of ['nats-server', 'hypervisor', 'scheduler', 'cpu-node-1', 'cpu-node-2', 'gateway'])
+      expect(stdout).toMatch(new RegExp(`^${s}\\s+pid \\d+$`, 'm'));
     expect(pids).toHaveLength(6);
     expect(descendants(up.pid!).sort()).toEqual(expect.arrayContaining([...pids].sort()));
   });
@@ -134,7 +138,9 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   it('refuses a client without credentials, or with a wrong token', async () => {
     const r = vsim({}, 'run', '--nats', natsUrl, 'examples/two-hosts.yaml');
     expect(r.status).toBe(69);
-    expect(r.stderr).toMatch(/^vsim: cannot reach NATS at .*: Authorization Violation \(a secured cluster: give --credentials FILE or set VSIM_CREDENTIALS/);
+    expect(r.stderr).toMatch(
+      /^vsim: cannot reach NATS at .*: Authorization Violation \(a secured cluster: give --credentials FILE or set VSIM_CREDENTIALS/,
+    );
     const http = line('gateway HTTP');
     expect((await fetch(`${http}/v1/simulations/x`)).status).toBe(401);
     expect((await fetch(`${http}/v1/simulations/x`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);

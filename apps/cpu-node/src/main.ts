@@ -12,20 +12,34 @@ void runService({
   description: 'vsim cpu-node service: simulates hosts (pCPUs running vCPUs)',
   version,
   role: 'cpu-node',
-  flags: [{
-    name: 'node-id', value: 'ID', description: 'node id hosts are assigned by (default: the identity file\'s, else the instance name)',
-  }],
+  flags: [
+    {
+      name: 'node-id',
+      value: 'ID',
+      description: "node id hosts are assigned by (default: the identity file's, else the instance name)",
+    },
+  ],
   build: ({ bus, log, flags, extra, identity, shellCounters }) => {
     const nodeId = extra['node-id'] ?? identity?.node ?? flags.instance;
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_-] (it is a NATS subject token), got ${JSON.stringify(nodeId)}`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId))
+      throw new Error(`--node-id must be 1-64 characters of [A-Za-z0-9_-] (it is a NATS subject token), got ${JSON.stringify(nodeId)}`);
     // NATS lets this identity serve and publish only its own node's subjects.
-    if (identity && identity.node !== nodeId) throw new Error(`--node-id ${nodeId} is not this identity's node (${identity.identity} is node ${identity.node})`);
-    const impl = new CpuNodeControlImpl(bus, { nodeId, instance: flags.instance, version, log: log.child({ node: nodeId }), counters: () => shellCounters });
+    if (identity && identity.node !== nodeId)
+      throw new Error(`--node-id ${nodeId} is not this identity's node (${identity.identity} is node ${identity.node})`);
+    const impl = new CpuNodeControlImpl(bus, {
+      nodeId,
+      instance: flags.instance,
+      version,
+      log: log.child({ node: nodeId }),
+      counters: () => shellCounters,
+    });
     return {
-      grpc: [{
-        definition: CpuNodeControlService,
-        implementation: cpuNodeControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
-      }],
+      grpc: [
+        {
+          definition: CpuNodeControlService,
+          implementation: cpuNodeControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
+        },
+      ],
       metadata: { node: nodeId },
       ready: { node: nodeId },
       afterStop: () => impl.closeAll(),

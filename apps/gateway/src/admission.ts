@@ -63,8 +63,10 @@ export class AdmissionQueue {
   enqueue(id: string): void {
     const free = Math.max(0, this.limits.maxRunning - this.active.size);
     if (this.waiting.length - free >= this.limits.maxQueued) {
-      throw new ControlError(ControlStatus.RESOURCE_EXHAUSTED,
-        `the cluster is busy: ${this.limits.maxRunning} simulations may run at once (--max-running) and ${this.waiting.length - free} already wait to start here (--max-queued ${this.limits.maxQueued}); try again later`);
+      throw new ControlError(
+        ControlStatus.RESOURCE_EXHAUSTED,
+        `the cluster is busy: ${this.limits.maxRunning} simulations may run at once (--max-running) and ${this.waiting.length - free} already wait to start here (--max-queued ${this.limits.maxQueued}); try again later`,
+      );
     }
     this.waiting.push(id);
     void this.pump();
@@ -92,7 +94,7 @@ export class AdmissionQueue {
         this.again = false;
         if (this.waiting.length === 0 || this.closed) break;
         const cluster = await this.clusterActive().catch((err: unknown) => {
-          this.log.warn({ err }, 'could not count the simulations running in the cluster: counting this gateway\'s only');
+          this.log.warn({ err }, "could not count the simulations running in the cluster: counting this gateway's only");
           return new Set<string>();
         });
         const busy = new Set([...cluster, ...this.active]).size;

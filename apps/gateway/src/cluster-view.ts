@@ -15,29 +15,33 @@ const STATUS_DEADLINE_MS = 2000;
 /** The ids of the simulations open on every registered scheduler service. */
 export async function openSimulations(bus: NatsBus, control: GrpcControlOptions | undefined, discoverTimeoutMs: number): Promise<Set<string>> {
   const schedulers = await discover(bus, 'vsim-scheduler', discoverTimeoutMs);
-  const lists = await Promise.all(schedulers.map(async (s) => {
-    const c = schedulerControlClient(s.grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
-    try {
-      return (await c.status({})).simulations;
-    } finally {
-      c.close();
-    }
-  }));
+  const lists = await Promise.all(
+    schedulers.map(async (s) => {
+      const c = schedulerControlClient(s.grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
+      try {
+        return (await c.status({})).simulations;
+      } finally {
+        c.close();
+      }
+    }),
+  );
   return new Set(lists.flat());
 }
 
 /** pCPUs each cpu-node simulates now (its Status counter livePcpus); 0 for one that does not answer. */
 export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: GrpcControlOptions | undefined): Promise<Map<string, number>> {
-  const entries = await Promise.all([...nodes].map(async ([id, grpc]): Promise<[string, number]> => {
-    const c = cpuNodeControlClient(grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
-    try {
-      return [id, Number((await c.status({})).counters.livePcpus ?? 0)];
-    } catch {
-      return [id, 0];
-    } finally {
-      c.close();
-    }
-  }));
+  const entries = await Promise.all(
+    [...nodes].map(async ([id, grpc]): Promise<[string, number]> => {
+      const c = cpuNodeControlClient(grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
+      try {
+        return [id, Number((await c.status({})).counters.livePcpus ?? 0)];
+      } catch {
+        return [id, 0];
+      } finally {
+        c.close();
+      }
+    }),
+  );
   return new Map(entries);
 }
 
@@ -54,9 +58,12 @@ export function pickScheduler(found: DiscoveredService[], named: string): string
   }
   const own = found.filter(isBuiltin);
   if (own.length === 0) {
-    throw new ControlError(ControlStatus.UNAVAILABLE, found.length === 0
-      ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
-      : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`);
+    throw new ControlError(
+      ControlStatus.UNAVAILABLE,
+      found.length === 0
+        ? `no ${SERVICE_NAMES.scheduler} is registered on NATS`
+        : `vsim's scheduler service is not registered (registered: ${registered}); to run on another, name it: vsim run --scheduler INSTANCE`,
+    );
   }
   return own[0].grpc; // several of vsim's own: the first by instance name (deterministic)
 }

@@ -7,8 +7,19 @@
 import { NatsBus } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
-  ControlError, ControlStatus, Coordinator, GrpcControlOptions, GrpcEndpoints, HostEnds, SchedulerControl, SimResult, SimSpec, assignHosts,
-  grpcControlPlane, isControlError, schedulerControlClient,
+  ControlError,
+  ControlStatus,
+  Coordinator,
+  GrpcControlOptions,
+  GrpcEndpoints,
+  HostEnds,
+  SchedulerControl,
+  SimResult,
+  SimSpec,
+  assignHosts,
+  grpcControlPlane,
+  isControlError,
+  schedulerControlClient,
 } from '@vsim/control';
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
@@ -101,10 +112,17 @@ export class Gateway {
   ) {
     const l = opts.limits ?? {};
     this.limits = {
-      maxRunning: l.maxRunning ?? DEFAULT_LIMITS.maxRunning, maxQueued: l.maxQueued ?? DEFAULT_LIMITS.maxQueued,
-      submissionTtlMs: l.submissionTtlMs ?? DEFAULT_LIMITS.submissionTtlMs, maxHeldBytes: l.maxHeldBytes ?? DEFAULT_LIMITS.maxHeldBytes,
+      maxRunning: l.maxRunning ?? DEFAULT_LIMITS.maxRunning,
+      maxQueued: l.maxQueued ?? DEFAULT_LIMITS.maxQueued,
+      submissionTtlMs: l.submissionTtlMs ?? DEFAULT_LIMITS.submissionTtlMs,
+      maxHeldBytes: l.maxHeldBytes ?? DEFAULT_LIMITS.maxHeldBytes,
     };
-    this.admission = new AdmissionQueue(this.limits, () => openSimulations(this.bus, this.opts.control, this.discoverMs), (id) => this.launch(id), log);
+    this.admission = new AdmissionQueue(
+      this.limits,
+      () => openSimulations(this.bus, this.opts.control, this.discoverMs),
+      (id) => this.launch(id),
+      log,
+    );
     this.sweeper = setInterval(() => this.expire(), Math.min(this.limits.submissionTtlMs / 4, 30_000));
     this.sweeper.unref();
   }
@@ -124,7 +142,14 @@ export class Gateway {
   stats(): Record<string, number> {
     const states: Record<string, number> = { created: 0, queued: 0, running: 0, paused: 0, done: 0, failed: 0 };
     for (const s of this.sims.values()) states[s.state]++;
-    return { ...states, heldBytes: this.heldBytes(), maxRunning: this.limits.maxRunning, maxQueued: this.limits.maxQueued, ...this.counters, ...this.opts.counters?.() };
+    return {
+      ...states,
+      heldBytes: this.heldBytes(),
+      maxRunning: this.limits.maxRunning,
+      maxQueued: this.limits.maxQueued,
+      ...this.counters,
+      ...this.opts.counters?.(),
+    };
   }
 
   /**
@@ -145,13 +170,26 @@ export class Gateway {
     const held = this.heldBytes();
     if (held + bytes > this.limits.maxHeldBytes) {
       this.counters.refusedAdmission++;
-      throw new ControlError(ControlStatus.RESOURCE_EXHAUSTED,
-        `the gateway holds ${held} bytes of images of simulations not run yet; ${bytes} more would pass its limit of ${this.limits.maxHeldBytes} (--max-held-mib): start them or let them expire (${this.limits.submissionTtlMs / 1000} s)`);
+      throw new ControlError(
+        ControlStatus.RESOURCE_EXHAUSTED,
+        `the gateway holds ${held} bytes of images of simulations not run yet; ${bytes} more would pass its limit of ${this.limits.maxHeldBytes} (--max-held-mib): start them or let them expire (${this.limits.submissionTtlMs / 1000} s)`,
+      );
     }
     const id = newSimId();
     this.sims.set(id, {
-      id, owner, spec: parsed.spec, images: new Map(parsed.images), state: 'created', error: '', hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])), ends: new HostEnds(parsed.spec),
-      events: [], listeners: new Set(), timing: { submittedAt: Date.now() }, extraClients: [], scheduler,
+      id,
+      owner,
+      spec: parsed.spec,
+      images: new Map(parsed.images),
+      state: 'created',
+      error: '',
+      hostNs: new Map(parsed.spec.hosts.map((h) => [h.id, 0])),
+      ends: new HostEnds(parsed.spec),
+      events: [],
+      listeners: new Set(),
+      timing: { submittedAt: Date.now() },
+      extraClients: [],
+      scheduler,
     });
     this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
@@ -166,7 +204,8 @@ export class Gateway {
   async start(id: string): Promise<void> {
     this.checkOpen();
     const sim = this.get(id);
-    if (sim.state !== 'created') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
+    if (sim.state !== 'created')
+      throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: it can be started once`);
     sim.state = 'queued'; // taken: a second Start meanwhile is refused
     sim.timing.startedAt = Date.now();
     try {
@@ -213,7 +252,8 @@ export class Gateway {
       this.log.info({ sim: id }, 'simulation paused while it waits to start: it will hold at virtual time 0');
       return;
     }
-    if (sim.state !== 'running') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
+    if (sim.state !== 'running')
+      throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a running simulation can be paused`);
     if (!sim.setUp || !sim.control) {
       // Just started: its hosts are still being set up. It will hold at virtual time 0.
       sim.pauseAtStart = true;
@@ -232,7 +272,8 @@ export class Gateway {
       sim.pauseAtStart = false;
       return;
     }
-    if (sim.state !== 'paused') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
+    if (sim.state !== 'paused')
+      throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: only a paused simulation can be resumed`);
     if (sim.pauseAtStart && !sim.setUp) sim.pauseAtStart = false;
     else if (sim.control) await sim.control.scheduler.resume({ sim: id });
     sim.state = 'running';
@@ -270,8 +311,10 @@ export class Gateway {
     const current = this.liveScheduler(req.sim, 'it can be handed to another scheduler');
     if (sim.adoption) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${req.sim} is already being handed over`);
     const found = (await discover(this.bus, SERVICE_NAMES.scheduler, this.opts.discoverTimeoutMs ?? 1500)).find((s) => s.instance === req.service);
-    if (!found) throw new ControlError(ControlStatus.NOT_FOUND, `no ${SERVICE_NAMES.scheduler} named ${JSON.stringify(req.service)} is registered on NATS`);
-    if (found.grpc === sim.schedulerAddress) throw new ControlError(ControlStatus.INVALID_ARGUMENT, `simulation ${req.sim} already runs on ${req.service}`);
+    if (!found)
+      throw new ControlError(ControlStatus.NOT_FOUND, `no ${SERVICE_NAMES.scheduler} named ${JSON.stringify(req.service)} is registered on NATS`);
+    if (found.grpc === sim.schedulerAddress)
+      throw new ControlError(ControlStatus.INVALID_ARGUMENT, `simulation ${req.sim} already runs on ${req.service}`);
     const next = schedulerControlClient(found.grpc, this.opts.control);
     let adopted!: (s: SchedulerControl) => void;
     let failed!: (err: unknown) => void;
@@ -292,14 +335,22 @@ export class Gateway {
       sim.schedulerAddress = found.grpc;
       sim.adoption = undefined;
       adopted(next);
-      this.log.info({ sim: req.sim, to: req.service, grpc: found.grpc, policy: req.policy, hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })) }, 'simulation handed to another scheduler');
+      this.log.info(
+        { sim: req.sim, to: req.service, grpc: found.grpc, policy: req.policy, hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })) },
+        'simulation handed to another scheduler',
+      );
     } catch (err) {
       // Refused after the loops stopped: hand them back to where they were, if that one can adopt.
-      const back = state && before?.hosts[0] && await current.adopt({ sim: req.sim, state, policy: before.hosts[0].policy, paramsJson: before.hosts[0].paramsJson })
-        .then(async () => {
-          if (sim.state === 'paused') await current.pause({ sim: req.sim });
-          return true;
-        }, () => false);
+      const back =
+        state &&
+        before?.hosts[0] &&
+        (await current.adopt({ sim: req.sim, state, policy: before.hosts[0].policy, paramsJson: before.hosts[0].paramsJson }).then(
+          async () => {
+            if (sim.state === 'paused') await current.pause({ sim: req.sim });
+            return true;
+          },
+          () => false,
+        ));
       sim.adoption = undefined;
       if (back) {
         adopted(current as SchedulerControl);
@@ -321,7 +372,13 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
-    return { sim: id, state: sim.state, error: sim.error, hostNs: Object.fromEntries(sim.hostNs), hostsDone: sim.spec.hosts.map((h) => h.id).filter((h) => sim.ends.done(h)) };
+    return {
+      sim: id,
+      state: sim.state,
+      error: sim.error,
+      hostNs: Object.fromEntries(sim.hostNs),
+      hostsDone: sim.spec.hosts.map((h) => h.id).filter((h) => sim.ends.done(h)),
+    };
   }
 
   /**
@@ -347,7 +404,8 @@ export class Gateway {
   results(id: string): SimResult {
     const sim = this.get(id);
     if (sim.state === 'failed') throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} failed: ${sim.error}`);
-    if (sim.state !== 'done' || !sim.result) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: no results yet`);
+    if (sim.state !== 'done' || !sim.result)
+      throw new ControlError(ControlStatus.FAILED_PRECONDITION, `simulation ${id} is ${sim.state}: no results yet`);
     return sim.result;
   }
 
@@ -405,7 +463,10 @@ export class Gateway {
     let placed: [string, number][] = [];
     try {
       const reported = await nodeLoads(ep.nodes, this.opts.control);
-      log.info({ hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) }, 'services discovered');
+      log.info(
+        { hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) },
+        'services discovered',
+      );
       const control = grpcControlPlane(ep, this.opts.control);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
@@ -423,7 +484,8 @@ export class Gateway {
             sim.setUp = true;
             if (sim.pauseAtStart) await control.scheduler.pause({ sim: sim.id });
           },
-          onHandover: () => sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
+          onHandover: () =>
+            sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           // By load: what each node reports, or what this gateway put there if more (the report lags).
           assign: (hosts, ids) => {
             const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
@@ -441,7 +503,10 @@ export class Gateway {
         sim.assignment = Object.fromEntries(out.assignment);
         for (const h of out.result.hosts) sim.hostNs.set(h.id, h.endNs);
         sim.state = 'done';
-        log.info({ runMs: sim.timing.runMs, discoveryMs: sim.timing.discoveryMs, events: out.result.events, eventLogHash: out.result.eventLogHash }, 'simulation done');
+        log.info(
+          { runMs: sim.timing.runMs, discoveryMs: sim.timing.discoveryMs, events: out.result.events, eventLogHash: out.result.eventLogHash },
+          'simulation done',
+        );
       } finally {
         sim.control = undefined;
         control.close();

@@ -37,7 +37,10 @@ import { Gateway } from './gateway';
 export const MAX_BODY_BYTES = 64 << 20;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -69,7 +72,9 @@ export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host =
         security.onRefused({ method: req.method ?? '', url: req.url ?? '', reason, peer: req.socket.remoteAddress ?? '' });
         res.setHeader('www-authenticate', 'Bearer');
         req.resume(); // discard the body
-        return send(res, 401, { error: reason === 'no token' ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not accepted' });
+        return send(res, 401, {
+          error: reason === 'no token' ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not accepted',
+        });
       }
       caller = who;
     }
@@ -89,23 +94,34 @@ export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host =
   });
   const bound = (server.address() as AddressInfo).port;
   return {
-    server, port: bound, address: `${host}:${bound}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    }),
+    server,
+    port: bound,
+    address: `${host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }
 
 function httpStatusOf(code: number): number {
   switch (code) {
-    case ControlStatus.INVALID_ARGUMENT: return 400;
-    case ControlStatus.NOT_FOUND: return 404;
-    case ControlStatus.FAILED_PRECONDITION: case ControlStatus.ALREADY_EXISTS: return 409;
-    case ControlStatus.UNAVAILABLE: return 503;
-    case ControlStatus.RESOURCE_EXHAUSTED: return 429;
-    case ControlStatus.UNIMPLEMENTED: return 501;
-    default: return 500;
+    case ControlStatus.INVALID_ARGUMENT:
+      return 400;
+    case ControlStatus.NOT_FOUND:
+      return 404;
+    case ControlStatus.FAILED_PRECONDITION:
+    case ControlStatus.ALREADY_EXISTS:
+      return 409;
+    case ControlStatus.UNAVAILABLE:
+      return 503;
+    case ControlStatus.RESOURCE_EXHAUSTED:
+      return 429;
+    case ControlStatus.UNIMPLEMENTED:
+      return 501;
+    default:
+      return 500;
   }
 }
 
@@ -153,13 +169,15 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       const { scenario, images = {}, seed, scheduler = '' } = body as { scenario?: unknown; images?: unknown; seed?: unknown; scheduler?: unknown };
       if (scenario === undefined) throw new HttpError(400, 'body.scenario is required');
       const text = typeof scenario === 'string' ? scenario : JSON.stringify(scenario);
-      if (typeof images !== 'object' || images === null || Array.isArray(images)) throw new HttpError(400, 'body.images must be an object of base64 strings');
+      if (typeof images !== 'object' || images === null || Array.isArray(images))
+        throw new HttpError(400, 'body.images must be an object of base64 strings');
       const bytes: Record<string, Uint8Array> = {};
       for (const [p, b64] of Object.entries(images)) {
         if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/=\s]*$/.test(b64)) throw new HttpError(400, `body.images[${JSON.stringify(p)}] must be base64`);
         bytes[p] = Buffer.from(b64, 'base64');
       }
-      if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0)) throw new HttpError(400, 'body.seed must be a non-negative integer');
+      if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
+        throw new HttpError(400, 'body.seed must be a non-negative integer');
       if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
       return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }

@@ -20,15 +20,28 @@ void runService({
   flags: [
     { name: 'http-port', value: 'N', description: 'HTTP JSON API port (default 0: any free port, advertised through NATS)', default: '0' },
     { name: 'http-host', value: 'ADDR', description: 'address the HTTP API binds and advertises (default: --grpc-host)', default: (c) => c.grpcHost },
-    { name: 'max-running', value: 'N', description: `simulations running at once in the cluster; more wait in a queue (default ${DEFAULT_LIMITS.maxRunning})` },
+    {
+      name: 'max-running',
+      value: 'N',
+      description: `simulations running at once in the cluster; more wait in a queue (default ${DEFAULT_LIMITS.maxRunning})`,
+    },
     { name: 'max-queued', value: 'N', description: `started simulations waiting for room; more are refused (default ${DEFAULT_LIMITS.maxQueued})` },
-    { name: 'submission-ttl-s', value: 'S', description: `a submission never started is forgotten after S seconds (default ${DEFAULT_LIMITS.submissionTtlMs / 1000})` },
-    { name: 'max-held-mib', value: 'M', description: `image MiB held for simulations not run yet; more submissions are refused (default ${DEFAULT_LIMITS.maxHeldBytes / (1 << 20)})` },
+    {
+      name: 'submission-ttl-s',
+      value: 'S',
+      description: `a submission never started is forgotten after S seconds (default ${DEFAULT_LIMITS.submissionTtlMs / 1000})`,
+    },
+    {
+      name: 'max-held-mib',
+      value: 'M',
+      description: `image MiB held for simulations not run yet; more submissions are refused (default ${DEFAULT_LIMITS.maxHeldBytes / (1 << 20)})`,
+    },
   ],
   build: async ({ bus, log, extra, identity, shellCounters }) => {
     const httpPort = Number(extra['http-port']);
     if (!/^\d+$/.test(extra['http-port']) || httpPort > 65535) throw new Error(`--http-port must be an integer in 0..65535`);
-    if (identity && !identity.controlToken) throw new Error(`${identity.file}: the gateway's identity needs a controlToken (its control calls to the services present it)`);
+    if (identity && !identity.controlToken)
+      throw new Error(`${identity.file}: the gateway's identity needs a controlToken (its control calls to the services present it)`);
     const positive = (flag: string): number | undefined => {
       const v = extra[flag];
       if (v === undefined) return undefined;
@@ -40,19 +53,27 @@ void runService({
     const gw = new Gateway(bus, log, {
       control: identity && { token: identity.controlToken, credentials: tlsChannelCredentials(identity.tls) },
       limits: {
-        maxRunning: positive('max-running'), maxQueued: positive('max-queued'),
-        submissionTtlMs: ttl && ttl * 1000, maxHeldBytes: held && held * (1 << 20),
+        maxRunning: positive('max-running'),
+        maxQueued: positive('max-queued'),
+        submissionTtlMs: ttl && ttl * 1000,
+        maxHeldBytes: held && held * (1 << 20),
       },
       counters: () => shellCounters,
     });
-    const http = await startHttpServer(gw, log, httpPort, extra['http-host'], identity && {
-      accept: identity.acceptApi,
-      tls: identity.tls,
-      onRefused: (r) => {
-        shellCounters.refusedCalls++;
-        log.warn(r, 'HTTP request refused: not authenticated');
+    const http = await startHttpServer(
+      gw,
+      log,
+      httpPort,
+      extra['http-host'],
+      identity && {
+        accept: identity.acceptApi,
+        tls: identity.tls,
+        onRefused: (r) => {
+          shellCounters.refusedCalls++;
+          log.warn(r, 'HTTP request refused: not authenticated');
+        },
       },
-    });
+    );
     return {
       grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log), callers: 'api' }],
       metadata: { http: http.address },

@@ -34,8 +34,14 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
   // An image travels whole in one CreateVm call to its cpu-node: refuse one that cannot, now.
   const tooBig = Object.entries(images).filter(([, b]) => b.length > MAX_IMAGE_BYTES);
   if (tooBig.length > 0) {
-    throw new SubmissionError(tooBig.map(([p, b]) =>
-      `image ${JSON.stringify(p)} is ${b.length} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (${MAX_IMAGE_BYTES / (1 << 20)} MiB, its CreateVm message limit)`).join('; '));
+    throw new SubmissionError(
+      tooBig
+        .map(
+          ([p, b]) =>
+            `image ${JSON.stringify(p)} is ${b.length} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (${MAX_IMAGE_BYTES / (1 << 20)} MiB, its CreateVm message limit)`,
+        )
+        .join('; '),
+    );
   }
   const isSpec = typeof json === 'object' && json !== null && !Array.isArray(json) && 'durationNs' in json;
   let spec = isSpec ? simSpecFromJson(json) : parseYaml(text, images);
@@ -47,7 +53,8 @@ export function parseSubmission(text: string, images: Readonly<Record<string, Ui
     if (!bytes || bytes.length === 0) missing.push(`${vm.id}: ${vm.image}`);
     else used.set(vm.image, bytes);
   }
-  if (missing.length > 0) throw new SubmissionError(`images missing from the submission (send them in images, by the path the scenario names): ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new SubmissionError(`images missing from the submission (send them in images, by the path the scenario names): ${missing.join(', ')}`);
   return { spec, images: used };
 }
 
@@ -87,7 +94,9 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
     } catch (err) {
       if (err instanceof ScenarioError) {
         // Paths in the issues as the client wrote them (relative to the scenario), never the gateway's.
-        const issues = formatIssues(err.issues).replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s,:]*`, 'g'), (p) => (p.startsWith(absoluteRoot + sep) ? p.slice(absoluteRoot.length) : relative(base, p).split(sep).join('/')));
+        const issues = formatIssues(err.issues).replace(new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\s,:]*`, 'g'), (p) =>
+          p.startsWith(absoluteRoot + sep) ? p.slice(absoluteRoot.length) : relative(base, p).split(sep).join('/'),
+        );
         throw new SubmissionError(`invalid scenario:\n${issues}`);
       }
       throw err;
@@ -97,7 +106,8 @@ function parseYaml(text: string, images: Readonly<Record<string, Uint8Array>>): 
       ...spec,
       vms: spec.vms.map((vm) => {
         const name = byAbs.get(vm.image);
-        if (name === undefined) throw new SubmissionError(`VM ${vm.id}: image ${vm.image} was not submitted (image paths must be relative to the scenario, as submitted)`);
+        if (name === undefined)
+          throw new SubmissionError(`VM ${vm.id}: image ${vm.image} was not submitted (image paths must be relative to the scenario, as submitted)`);
         return { ...vm, image: name };
       }),
     };
@@ -146,7 +156,12 @@ export function simSpecFromJson(raw: unknown): SimSpec {
   const hosts = arr(o, 'hosts', '').map((h, i) => {
     const p = `.hosts[${i}]`;
     const ho = obj(h, p);
-    return { id: str(ho, 'id', p), pcpus: int(ho, 'pcpus', p, 1), clockHz: int(ho, 'clockHz', p, 1, 1e9), quantumNs: int(ho, 'quantumNs', p, 1, 10_000) };
+    return {
+      id: str(ho, 'id', p),
+      pcpus: int(ho, 'pcpus', p, 1),
+      clockHz: int(ho, 'clockHz', p, 1, 1e9),
+      quantumNs: int(ho, 'quantumNs', p, 1, 10_000),
+    };
   });
   const vms = arr(o, 'vms', '').map((v, i): VmSpec => {
     const p = `.vms[${i}]`;
@@ -160,14 +175,24 @@ export function simSpecFromJson(raw: unknown): SimSpec {
     const host = vo.host;
     if (host !== undefined && host !== null && typeof host !== 'string') fail(`${p}.host`, 'must be a string');
     return {
-      id: str(vo, 'id', p), host: typeof host === 'string' ? host : undefined, vcpus: int(vo, 'vcpus', p, 1, 1),
-      memoryBytes: int(vo, 'memoryBytes', p, 1), image: str(vo, 'image', p), args: args as string[], kind, engine,
+      id: str(vo, 'id', p),
+      host: typeof host === 'string' ? host : undefined,
+      vcpus: int(vo, 'vcpus', p, 1, 1),
+      memoryBytes: int(vo, 'memoryBytes', p, 1),
+      image: str(vo, 'image', p),
+      args: args as string[],
+      kind,
+      engine,
       sched: obj(vo.sched ?? {}, `${p}.sched`),
     };
   });
   return {
-    name: str(o, 'name', '', 'simulation'), seed: int(o, 'seed', '', 0, 0), durationNs: int(o, 'durationNs', '', 1), trapPath,
+    name: str(o, 'name', '', 'simulation'),
+    seed: int(o, 'seed', '', 0, 0),
+    durationNs: int(o, 'durationNs', '', 1),
+    trapPath,
     scheduler: { policy: str(sched, 'policy', '.scheduler'), params: obj(sched.params ?? {}, '.scheduler.params') },
-    hosts, vms,
+    hosts,
+    vms,
   };
 }

@@ -13,8 +13,16 @@ import { readFileSync } from 'fs';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { CpuNodeControlService, HypervisorControlService, SchedulerControlService } from '@vsim/proto';
 import {
-  ControlStatus, CpuNodeControlImpl, HypervisorControlImpl, MAX_IMAGE_BYTES, SchedulerControlImpl, SimSpec, cpuNodeControlServer,
-  hypervisorControlServer, runEmbedded, schedulerControlServer,
+  ControlStatus,
+  CpuNodeControlImpl,
+  HypervisorControlImpl,
+  MAX_IMAGE_BYTES,
+  SchedulerControlImpl,
+  SimSpec,
+  cpuNodeControlServer,
+  hypervisorControlServer,
+  runEmbedded,
+  schedulerControlServer,
 } from '@vsim/control';
 import { GUEST_BIN } from '@vsim/testkit';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, createLogger, registerService } from '@vsim/service';
@@ -23,7 +31,9 @@ import { Gateway } from '../src/gateway';
 async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
   const server = new Server();
   server.addService(definition, implementation);
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { server, address: `127.0.0.1:${port}` };
 }
 
@@ -39,12 +49,35 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
 
 /** One host, three Linux guests, 100 ms: about a second of wall time. */
 const spec: SimSpec = {
-  name: 'one-host', seed: 1, durationNs: 100e6, trapPath: 'split',
+  name: 'one-host',
+  seed: 1,
+  durationNs: 100e6,
+  trapPath: 'split',
   scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
   hosts: [{ id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000 }],
   vms: [
-    { id: 'hello', host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUEST_BIN}/hello.elf`, args: ['x'], kind: 'linux', engine: 'bt', sched: {} },
-    { id: 'sum', host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUEST_BIN}/checksum.elf`, args: ['1'], kind: 'linux', engine: 'bt', sched: {} },
+    {
+      id: 'hello',
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${GUEST_BIN}/hello.elf`,
+      args: ['x'],
+      kind: 'linux',
+      engine: 'bt',
+      sched: {},
+    },
+    {
+      id: 'sum',
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${GUEST_BIN}/checksum.elf`,
+      args: ['1'],
+      kind: 'linux',
+      engine: 'bt',
+      sched: {},
+    },
     { id: 'mat', host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUEST_BIN}/matmul.elf`, args: ['2'], kind: 'linux', engine: 'bt', sched: {} },
   ],
 };
@@ -100,17 +133,23 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const reference = (await runEmbedded(spec)).result.eventLogHash;
     const ids = Array.from({ length: 6 }, () => gw.submit(text, images));
     await Promise.all(ids.slice(0, 5).map((id) => gw.start(id)));
-    await expect(gw.start(ids[5])).rejects.toThrow(expect.objectContaining({
-      code: ControlStatus.RESOURCE_EXHAUSTED,
-      message: expect.stringMatching(/2 simulations may run at once \(--max-running\) and 3 already wait to start here \(--max-queued 3\)/),
-    }));
+    await expect(gw.start(ids[5])).rejects.toThrow(
+      expect.objectContaining({
+        code: ControlStatus.RESOURCE_EXHAUSTED,
+        message: expect.stringMatching(/2 simulations may run at once \(--max-running\) and 3 already wait to start here \(--max-queued 3\)/),
+      }),
+    );
     expect(gw.status(ids[5]).state).toBe('created');
     let most = 0;
     const states = () => ids.slice(0, 5).map((id) => gw.status(id).state);
-    await until('all done', async () => {
-      most = Math.max(most, (await sched.status()).simulations.length, states().filter((s) => s === 'running').length);
-      return states().every((s) => s === 'done' || s === 'failed') ? true : undefined;
-    }, 120_000);
+    await until(
+      'all done',
+      async () => {
+        most = Math.max(most, (await sched.status()).simulations.length, states().filter((s) => s === 'running').length);
+        return states().every((s) => s === 'done' || s === 'failed') ? true : undefined;
+      },
+      120_000,
+    );
     expect(most).toBe(2);
     for (const id of ids.slice(0, 5)) expect(gw.results(id).eventLogHash).toBe(reference);
     // A one-host simulation no longer always lands on the same cpu-node.
@@ -124,9 +163,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   it('forgets a submission never started, and bounds the image bytes held', async () => {
     const a = expiring.submit(text, images);
     expiring.submit(text, images);
-    expect(() => expiring.submit(text, images)).toThrow(expect.objectContaining({
-      code: ControlStatus.RESOURCE_EXHAUSTED, message: expect.stringMatching(/would pass its limit of \d+ \(--max-held-mib\)/),
-    }));
+    expect(() => expiring.submit(text, images)).toThrow(
+      expect.objectContaining({
+        code: ControlStatus.RESOURCE_EXHAUSTED,
+        message: expect.stringMatching(/would pass its limit of \d+ \(--max-held-mib\)/),
+      }),
+    );
     await until('the submissions expired', () => (expiring.stats().expired === 2 ? true : undefined), 10_000);
     expect(() => expiring.status(a)).toThrow(expect.objectContaining({ code: ControlStatus.NOT_FOUND }));
     expect(expiring.heldBytes()).toBe(0);
@@ -135,9 +177,11 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
   it('refuses at submission an image too large for a cpu-node, naming the limit', () => {
     const big = { ...images, [spec.vms[0].image]: new Uint8Array(MAX_IMAGE_BYTES + 1) };
-    expect(() => gw.submit(text, big)).toThrow(expect.objectContaining({
-      code: ControlStatus.INVALID_ARGUMENT,
-      message: `image ${JSON.stringify(spec.vms[0].image)} is ${MAX_IMAGE_BYTES + 1} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (32 MiB, its CreateVm message limit)`,
-    }));
+    expect(() => gw.submit(text, big)).toThrow(
+      expect.objectContaining({
+        code: ControlStatus.INVALID_ARGUMENT,
+        message: `image ${JSON.stringify(spec.vms[0].image)} is ${MAX_IMAGE_BYTES + 1} bytes: a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes (32 MiB, its CreateVm message limit)`,
+      }),
+    );
   });
 });

@@ -48,10 +48,12 @@ function startService(app: string, args: string[], natsUrl: string): Child {
   });
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-4000)));
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => {
-    if (code !== 0 && err) process.stderr.write(`${app} stderr:\n${err}\n`);
-    r(code);
-  }));
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code) => {
+      if (code !== 0 && err) process.stderr.write(`${app} stderr:\n${err}\n`);
+      r(code);
+    }),
+  );
   return { name: app, proc, lines, exited };
 }
 
@@ -72,7 +74,10 @@ function submission(spec: SimSpec): { text: string; images: Record<string, Buffe
   return { text: JSON.stringify(spec), images };
 }
 
-function call<Req, Res>(f: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: Error | null, r: Res) => void) => unknown, req: Req): Promise<Res> {
+function call<Req, Res>(
+  f: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: Error | null, r: Res) => void) => unknown,
+  req: Req,
+): Promise<Res> {
   return new Promise((resolve, reject) => f(req, new Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))));
 }
 
@@ -122,16 +127,23 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     await nats?.stop();
   });
 
-  async function runThroughGateway(spec: SimSpec): Promise<{ sim: string; status: SimulationStatus; result: SimResult & { wallSeconds: number }; ms: number }> {
+  async function runThroughGateway(
+    spec: SimSpec,
+  ): Promise<{ sim: string; status: SimulationStatus; result: SimResult & { wallSeconds: number }; ms: number }> {
     const { text, images } = submission(spec);
     const t0 = Date.now();
     const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: text, images });
     await call(gateway.start.bind(gateway), { sim });
-    const status = await until(`${sim} done`, async () => {
-      const s = await call(gateway.status.bind(gateway), { sim });
-      if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
-      return s.state === 'done' ? s : undefined;
-    }, 30_000, 20);
+    const status = await until(
+      `${sim} done`,
+      async () => {
+        const s = await call(gateway.status.bind(gateway), { sim });
+        if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+        return s.state === 'done' ? s : undefined;
+      },
+      30_000,
+      20,
+    );
     const ms = Date.now() - t0;
     const { resultJson } = await call(gateway.results.bind(gateway), { sim });
     return { sim, status, result: JSON.parse(resultJson), ms };
@@ -161,7 +173,10 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
       s.on('error', reject);
     });
     expect(streamed).toHaveLength(result.events);
-    if (VERBOSE) process.stdout.write(`two-host split: distributed ${Math.round(wallSeconds * 1000)} ms (Coordinator run; ${ms} ms from Submit to done incl. discovery and polling) vs embedded ${embeddedMs} ms\n`);
+    if (VERBOSE)
+      process.stdout.write(
+        `two-host split: distributed ${Math.round(wallSeconds * 1000)} ms (Coordinator run; ${ms} ms from Submit to done incl. discovery and polling) vs embedded ${embeddedMs} ms\n`,
+      );
   });
 
   it('answers garbled data-plane messages with errors, counts them, and keeps serving', async () => {
@@ -175,16 +190,28 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
       const garbage = new TextEncoder().encode('\xff garbage \x07');
       const hvBefore = (await hv.status({})).counters.badMessages;
       const nodeBefore = (await node.status({})).counters.badMessages;
-      await expect(bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote', message: expect.stringMatching(/undecodable TrapRequest/) });
-      await expect(bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
-        .rejects.toMatchObject({ code: 'remote', message: "trap from unknown VM 'ghost'" });
-      const runErr = await bus.request(subjects.hostRun('garbled', nodeInfo.metadata.node, 'h0'), garbage, { timeoutMs: 5000 }).catch((e: unknown) => e);
+      await expect(bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({
+        code: 'remote',
+        message: expect.stringMatching(/undecodable TrapRequest/),
+      });
+      await expect(
+        bus.request(subjects.hvTrap('garbled', nodeInfo.metadata.node), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), {
+          timeoutMs: 5000,
+        }),
+      ).rejects.toMatchObject({ code: 'remote', message: "trap from unknown VM 'ghost'" });
+      const runErr = await bus
+        .request(subjects.hostRun('garbled', nodeInfo.metadata.node, 'h0'), garbage, { timeoutMs: 5000 })
+        .catch((e: unknown) => e);
       expect(runErr).toBeInstanceOf(BusError);
       expect(runErr).toMatchObject({ code: 'remote' });
       expect((await hv.status({})).counters.badMessages).toBe(hvBefore + 2);
       expect((await node.status({})).counters.badMessages).toBe(nodeBefore + 1);
       const hvProc = children.find((c) => c.name === 'hypervisor')!;
-      await until('the bad message logged', () => hvProc.lines.find((l) => l.msg === 'bad message on the data plane: error reply sent' && l.sim === 'garbled'), 5000);
+      await until(
+        'the bad message logged',
+        () => hvProc.lines.find((l) => l.msg === 'bad message on the data plane: error reply sent' && l.sim === 'garbled'),
+        5000,
+      );
     } finally {
       await hv.closeSimulation({ sim: 'garbled' });
       await node.closeSimulation({ sim: 'garbled' });
@@ -195,8 +222,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const spec = twoHostSpec('remote');
     const { text, images } = submission(spec);
     const post = async (path: string, body?: unknown) => {
-      const res = await fetch(`http://${http}${path}`, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-      return { status: res.status, body: await res.json() as Record<string, unknown> };
+      const res = await fetch(`http://${http}${path}`, {
+        method: 'POST',
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     const images64 = Object.fromEntries(Object.entries(images).map(([p, b]) => [p, b.toString('base64')]));
     const created = await post('/v1/simulations', { scenario: JSON.parse(text), images: images64 });
@@ -204,12 +235,17 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const sim = created.body.sim as string;
     expect((await post(`/v1/simulations/${sim}/start`)).status).toBe(202);
     const eventsRes = fetch(`http://${http}/v1/simulations/${sim}/events`).then((r) => r.text());
-    await until(`${sim} done`, async () => {
-      const s = await (await fetch(`http://${http}/v1/simulations/${sim}`)).json() as { state: string; error: string };
-      if (s.state === 'failed') throw new Error(s.error);
-      return s.state === 'done' ? s : undefined;
-    }, 30_000, 20);
-    const result = await (await fetch(`http://${http}/v1/simulations/${sim}/results`)).json() as SimResult & { wallSeconds?: number };
+    await until(
+      `${sim} done`,
+      async () => {
+        const s = (await (await fetch(`http://${http}/v1/simulations/${sim}`)).json()) as { state: string; error: string };
+        if (s.state === 'failed') throw new Error(s.error);
+        return s.state === 'done' ? s : undefined;
+      },
+      30_000,
+      20,
+    );
+    const result = (await (await fetch(`http://${http}/v1/simulations/${sim}/results`)).json()) as SimResult & { wallSeconds?: number };
     const wallSeconds = result.wallSeconds!;
     delete result.wallSeconds;
     expect(result).toEqual(comparable(embedded.get('remote')!));
@@ -228,7 +264,9 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   });
 
   it('runs several simulations at once, each with its own results', async () => {
-    const runs = await Promise.all([twoHostSpec('split'), twoHostSpec('remote'), { ...twoHostSpec('split'), durationNs: 30e6 }].map((s) => runThroughGateway(s)));
+    const runs = await Promise.all(
+      [twoHostSpec('split'), twoHostSpec('remote'), { ...twoHostSpec('split'), durationNs: 30e6 }].map((s) => runThroughGateway(s)),
+    );
     expect(new Set(runs.map((r) => r.sim)).size).toBe(3);
     expect(runs[0].result.eventLogHash).toBe(embedded.get('split')!.eventLogHash);
     expect(runs[1].result.vms).toEqual((comparable(embedded.get('remote')!) as SimResult).vms);
@@ -239,7 +277,10 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const base = twoHostSpec('split');
     // Two CPU-bound VMs on one pCPU: every 1 ms slice switches them, so events (and hostNs) move on.
     const spec: SimSpec = {
-      ...base, name: 'pause', hosts: [{ ...base.hosts[0], pcpus: 1 }], durationNs: 2e9,
+      ...base,
+      name: 'pause',
+      hosts: [{ ...base.hosts[0], pcpus: 1 }],
+      durationNs: 2e9,
       vms: ['a', 'b'].map((id) => ({ ...base.vms[1], id, host: base.hosts[0].id, args: ['60'] })),
     };
     const ref = (await runEmbedded(spec)).result;
@@ -247,10 +288,15 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: text, images });
     await call(gateway.start.bind(gateway), { sim });
     // Pause as soon as virtual time has started to move.
-    await until(`${sim} moving`, async () => {
-      const st = await call(gateway.status.bind(gateway), { sim });
-      return st.state === 'running' && Object.values(st.hostNs).some((ns) => ns > 0) ? st : undefined;
-    }, 30_000, 5);
+    await until(
+      `${sim} moving`,
+      async () => {
+        const st = await call(gateway.status.bind(gateway), { sim });
+        return st.state === 'running' && Object.values(st.hostNs).some((ns) => ns > 0) ? st : undefined;
+      },
+      30_000,
+      5,
+    );
     await call(gateway.pause.bind(gateway), { sim });
     await new Promise((r) => setTimeout(r, 200)); // the iteration in flight finishes
     const a = await call(gateway.status.bind(gateway), { sim });
@@ -261,10 +307,15 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const c = await call(gateway.status.bind(gateway), { sim });
     await call(gateway.resume.bind(gateway), { sim });
     // After resuming, virtual time moves again.
-    await until(`${sim} moving again`, async () => {
-      const st = await call(gateway.status.bind(gateway), { sim });
-      return st.state === 'done' || Object.entries(st.hostNs).some(([h, ns]) => ns > c.hostNs[h]) ? true : undefined;
-    }, 30_000, 5);
+    await until(
+      `${sim} moving again`,
+      async () => {
+        const st = await call(gateway.status.bind(gateway), { sim });
+        return st.state === 'done' || Object.entries(st.hostNs).some(([h, ns]) => ns > c.hostNs[h]) ? true : undefined;
+      },
+      30_000,
+      5,
+    );
     await until(`${sim} done`, async () => ((await call(gateway.status.bind(gateway), { sim })).state === 'done' ? true : undefined), 60_000, 20);
     const { resultJson } = await call(gateway.results.bind(gateway), { sim });
     expect(JSON.parse(resultJson).eventLogHash).toBe(ref.eventLogHash);
@@ -272,10 +323,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
   it('stops every service with exit code 0 on SIGTERM', async () => {
     const t0 = Date.now();
-    const codes = await Promise.all(children.map((c) => {
-      c.proc.kill('SIGTERM');
-      return c.exited;
-    }));
+    const codes = await Promise.all(
+      children.map((c) => {
+        c.proc.kill('SIGTERM');
+        return c.exited;
+      }),
+    );
     expect(codes).toEqual(children.map(() => 0));
     expect(Date.now() - t0).toBeLessThan(8000);
     for (const c of children) expect(c.lines.some((l) => l.msg === 'stopped')).toBe(true);

@@ -18,8 +18,16 @@ import { resolve } from 'path';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { CpuNodeControlService, GatewayService, HypervisorControlService, SchedulerControlService } from '@vsim/proto';
 import {
-  CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimResult, SimSpec, VmSpec, cpuNodeControlServer,
-  hypervisorControlServer, runEmbedded, schedulerControlServer,
+  CpuNodeControlImpl,
+  HypervisorControlImpl,
+  SchedulerControlImpl,
+  SimResult,
+  SimSpec,
+  VmSpec,
+  cpuNodeControlServer,
+  hypervisorControlServer,
+  runEmbedded,
+  schedulerControlServer,
 } from '@vsim/control';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, createLogger, registerService } from '@vsim/service';
 import { runVsim } from '@vsim/testkit';
@@ -44,7 +52,9 @@ interface JsonEvent {
 async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
   const server = new Server();
   server.addService(definition, implementation);
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
   return { server, address: `127.0.0.1:${port}` };
 }
 
@@ -60,7 +70,8 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs
 
 /** Each VM's time on pCPU 0 within [from, to), from the scheduler's `schedule` events. */
 function occupancy(events: JsonEvent[], from: number, to: number): Map<string, number> {
-  const sw = events.filter((e) => e.kind === 'schedule' && e.source === 'sched' && (e.pcpu ?? 0) === 0)
+  const sw = events
+    .filter((e) => e.kind === 'schedule' && e.source === 'sched' && (e.pcpu ?? 0) === 0)
     .map((e) => ({ t: Number(e.timeNs ?? 0), vm: e.vm ?? '' }));
   const out = new Map<string, number>();
   sw.forEach((s, i) => {
@@ -105,7 +116,11 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     second = new SchedulerControlImpl(await connect(), { instance: 'zz-second' });
     const sched2 = await serve(SchedulerControlService, schedulerControlServer(second));
     servers.push(sched2.server);
-    await registerService((await connect()).nc, { name: 'vsim-scheduler', version: '0.1.0', metadata: { grpc: sched2.address, instance: 'zz-second', [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER } });
+    await registerService((await connect()).nc, {
+      name: 'vsim-scheduler',
+      version: '0.1.0',
+      metadata: { grpc: sched2.address, instance: 'zz-second', [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER },
+    });
     const log = createLogger('gateway', 'gw-test', { level: 'silent' });
     gw = new Gateway(await connect(), log);
     const g = await serve(GatewayService, gatewayServer(gw, log) as unknown as UntypedServiceImplementation);
@@ -122,11 +137,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   });
 
   const post = async (path: string, body: unknown) => {
-    const send = () => fetch(`http://${http.address}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const send = () =>
+      fetch(`http://${http.address}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     // A kept-alive connection the server closed while this process was busy (the embedded reference
     // runs block it for seconds) resets on reuse; a fresh connection is what any client would try.
     const res = await send().catch((e: Error & { cause?: { code?: string } }) => (e.cause?.code === 'ECONNRESET' ? send() : Promise.reject(e)));
-    return { status: res.status, body: await res.json() as Record<string, unknown> };
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
   async function submit(spec: SimSpec): Promise<string> {
@@ -144,14 +160,24 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   }
 
   async function finish(sim: string): Promise<{ result: SimResult; events: JsonEvent[] }> {
-    await until(`${sim} done`, async () => {
-      const s = gw.status(sim);
-      if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
-      return s.state === 'done' ? true : undefined;
-    }, 120_000);
-    const result = await (await fetch(`http://${http.address}/v1/simulations/${sim}/results`)).json() as SimResult;
+    await until(
+      `${sim} done`,
+      async () => {
+        const s = gw.status(sim);
+        if (s.state === 'failed') throw new Error(`${sim} failed: ${s.error}`);
+        return s.state === 'done' ? true : undefined;
+      },
+      120_000,
+    );
+    const result = (await (await fetch(`http://${http.address}/v1/simulations/${sim}/results`)).json()) as SimResult;
     const text = await (await fetch(`http://${http.address}/v1/simulations/${sim}/events`)).text();
-    return { result, events: text.trim().split('\n').map((l) => JSON.parse(l) as JsonEvent) };
+    return {
+      result,
+      events: text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonEvent),
+    };
   }
 
   /** Pauses once the host has passed `ns` of virtual time (the pause itself is the point of the call). */
@@ -163,9 +189,22 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   it('sched-credit -d a -w 768 over the gateway turns a 1:1 share into 3:1 from the next decision on', async () => {
     // Two CPU hogs (checksum, far more rounds than the run lasts) on one pCPU under Credit.
     // 10 MHz clock: seconds of virtual time for tens of millions of instructions.
-    const hog = (id: string): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'], kind: 'linux', engine: 'bt', sched: {} });
+    const hog = (id: string): VmSpec => ({
+      id,
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${BIN}/checksum.elf`,
+      args: ['1000'],
+      kind: 'linux',
+      engine: 'bt',
+      sched: {},
+    });
     const spec: SimSpec = {
-      name: 'weights', seed: 1, durationNs: 4e9, trapPath: 'split',
+      name: 'weights',
+      seed: 1,
+      durationNs: 4e9,
+      trapPath: 'split',
       scheduler: { policy: 'credit', params: {} },
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
       vms: [hog('a'), hog('b')],
@@ -200,13 +239,19 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const before = occupancy(events, 300e6, t);
     const afterOcc = occupancy(events, t + 300e6, end);
     const share = (m: Map<string, number>) => (m.get('a') ?? 0) / ((m.get('a') ?? 0) + (m.get('b') ?? 0));
-    if (VERBOSE) process.stdout.write(`weight 256:256 -> 768:256 at ${t} ns: share of a ${share(before).toFixed(3)} before, ${share(afterOcc).toFixed(3)} after\n`);
+    if (VERBOSE)
+      process.stdout.write(
+        `weight 256:256 -> 768:256 at ${t} ns: share of a ${share(before).toFixed(3)} before, ${share(afterOcc).toFixed(3)} after\n`,
+      );
     expect(share(before)).toBeCloseTo(0.5, 1);
     expect(Math.abs(share(afterOcc) - 0.75)).toBeLessThan(0.03);
     // The new tslice: the pCPU changes hands on 10 ms slice boundaries after the call, 30 ms before
     // (a stretch is one vCPU's consecutive slices: after the call a runs three, b one).
     const stretches = (from: number, to: number) => {
-      const sw = events.filter((e) => e.kind === 'schedule' && e.source === 'sched').map((e) => Number(e.timeNs ?? 0)).filter((x) => x >= from && x <= to);
+      const sw = events
+        .filter((e) => e.kind === 'schedule' && e.source === 'sched')
+        .map((e) => Number(e.timeNs ?? 0))
+        .filter((x) => x >= from && x <= to);
       return sw.slice(1).map((x, i) => x - sw[i]);
     };
     const before30 = stretches(300e6, t);
@@ -219,9 +264,22 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
   it('sched-rtds -d a -p 10000 -b 6000 (µs, as xl) gives a 60 % of the pCPU from the next decision on', async () => {
     // RTDS without extra time: each hog gets exactly its budget per period (Xen default 4 ms / 10 ms).
-    const hog = (id: string): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'], kind: 'linux', engine: 'bt', sched: { extratime: false } });
+    const hog = (id: string): VmSpec => ({
+      id,
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${BIN}/checksum.elf`,
+      args: ['1000'],
+      kind: 'linux',
+      engine: 'bt',
+      sched: { extratime: false },
+    });
     const spec: SimSpec = {
-      name: 'rtds', seed: 1, durationNs: 2e9, trapPath: 'split',
+      name: 'rtds',
+      seed: 1,
+      durationNs: 2e9,
+      trapPath: 'split',
       scheduler: { policy: 'rtds', params: {} },
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
       vms: [hog('a'), hog('b')],
@@ -245,7 +303,10 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const frac = (m: Map<string, number>, vm: string, span: number) => (m.get(vm) ?? 0) / span;
     const before = occupancy(events, 0, t);
     const after = occupancy(events, t + 100e6, end);
-    if (VERBOSE) process.stdout.write(`rtds budget 4 -> 6 ms of 10 at ${t} ns: a ${frac(before, 'a', t).toFixed(3)} -> ${frac(after, 'a', end - t - 100e6).toFixed(3)}, b ${frac(before, 'b', t).toFixed(3)} -> ${frac(after, 'b', end - t - 100e6).toFixed(3)}\n`);
+    if (VERBOSE)
+      process.stdout.write(
+        `rtds budget 4 -> 6 ms of 10 at ${t} ns: a ${frac(before, 'a', t).toFixed(3)} -> ${frac(after, 'a', end - t - 100e6).toFixed(3)}, b ${frac(before, 'b', t).toFixed(3)} -> ${frac(after, 'b', end - t - 100e6).toFixed(3)}\n`,
+      );
     expect(Math.abs(frac(before, 'a', t) - 0.4)).toBeLessThan(0.02);
     expect(Math.abs(frac(before, 'b', t) - 0.4)).toBeLessThan(0.02);
     expect(Math.abs(frac(after, 'a', end - t - 100e6) - 0.6)).toBeLessThan(0.02);
@@ -253,12 +314,31 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   }, 120_000);
 
   it('hot-swaps round robin for Credit mid-run over HTTP: no vCPU lost or duplicated, same guest output', async () => {
-    const vm = (id: string, image: string, args: string[]): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/${image}`, args, kind: 'linux', engine: 'bt', sched: {} });
+    const vm = (id: string, image: string, args: string[]): VmSpec => ({
+      id,
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${BIN}/${image}`,
+      args,
+      kind: 'linux',
+      engine: 'bt',
+      sched: {},
+    });
     const spec: SimSpec = {
-      name: 'swap', seed: 1, durationNs: 2e9, trapPath: 'split',
+      name: 'swap',
+      seed: 1,
+      durationNs: 2e9,
+      trapPath: 'split',
       scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
       hosts: [{ id: 'h0', pcpus: 2, clockHz: 10e6, quantumNs: 100_000 }],
-      vms: [vm('hello', 'hello.elf', ['x']), vm('sum', 'checksum.elf', ['3']), vm('mat', 'matmul.elf', ['2']), vm('sort', 'sort.elf', ['1']), vm('rec', 'recursion.elf', ['1'])],
+      vms: [
+        vm('hello', 'hello.elf', ['x']),
+        vm('sum', 'checksum.elf', ['3']),
+        vm('mat', 'matmul.elf', ['2']),
+        vm('sort', 'sort.elf', ['1']),
+        vm('rec', 'recursion.elf', ['1']),
+      ],
     };
     const reference = (await runEmbedded(spec)).result;
     const sim = await submit(spec);
@@ -277,7 +357,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const { result, events } = await finish(sim);
     const swaps = events.filter((e) => e.kind === 'swap-scheduler');
     expect(swaps).toHaveLength(1);
-    const handover = JSON.parse(swaps[0].detail!) as { policy: string; queues: { running: (string | null)[]; queued: string[][]; asleep: string[] }; lost: string[]; duplicated: string[] };
+    const handover = JSON.parse(swaps[0].detail!) as {
+      policy: string;
+      queues: { running: (string | null)[]; queued: string[][]; asleep: string[] };
+      lost: string[];
+      duplicated: string[];
+    };
     expect(handover.policy).toBe('credit');
     expect(handover.lost).toEqual([]);
     expect(handover.duplicated).toEqual([]);
@@ -294,12 +379,31 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect(result.vms.every((v) => v.state === 'halted' || v.state === 'faulted')).toBe(true);
   }, 120_000);
   it('hands a running simulation to another built-in scheduler service (HTTP swap with service), which finishes it', async () => {
-    const vm = (id: string, image: string, args: string[]): VmSpec => ({ id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/${image}`, args, kind: 'linux', engine: 'bt', sched: {} });
+    const vm = (id: string, image: string, args: string[]): VmSpec => ({
+      id,
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 16 << 20,
+      image: `${BIN}/${image}`,
+      args,
+      kind: 'linux',
+      engine: 'bt',
+      sched: {},
+    });
     const spec: SimSpec = {
-      name: 'handover', seed: 1, durationNs: 5e9, trapPath: 'split',
+      name: 'handover',
+      seed: 1,
+      durationNs: 5e9,
+      trapPath: 'split',
       scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
       hosts: [{ id: 'h0', pcpus: 2, clockHz: 10e6, quantumNs: 100_000 }],
-      vms: [vm('hello', 'hello.elf', ['x']), vm('sum', 'checksum.elf', ['3']), vm('mat', 'matmul.elf', ['2']), vm('sort', 'sort.elf', ['1']), vm('rec', 'recursion.elf', ['1'])],
+      vms: [
+        vm('hello', 'hello.elf', ['x']),
+        vm('sum', 'checksum.elf', ['3']),
+        vm('mat', 'matmul.elf', ['2']),
+        vm('sort', 'sort.elf', ['1']),
+        vm('rec', 'recursion.elf', ['1']),
+      ],
     };
     const reference = (await runEmbedded(spec)).result;
     const sim = await submit(spec);
@@ -320,11 +424,15 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('credit');
     await gw.resume(sim);
     const { result, events } = await finish(sim);
-    const outputs = (r: SimResult) => r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, console: v.console, instructions: v.instructions }));
+    const outputs = (r: SimResult) =>
+      r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, console: v.console, instructions: v.instructions }));
     expect(outputs(result)).toEqual(outputs(reference));
     expect((await second.status()).counters.adopted).toBe(1);
     // One gapless numbering of the schedulers' events across both services.
-    const seqs = events.filter((e) => e.source === 'sched').map((e) => Number((e as { seq?: number }).seq)).sort((a, b) => a - b);
+    const seqs = events
+      .filter((e) => e.source === 'sched')
+      .map((e) => Number((e as { seq?: number }).seq))
+      .sort((a, b) => a - b);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     // The metrics carried over: each VM's runstates add up to the whole run, both parts.
     const end = result.hosts[0].endNs;

@@ -32,30 +32,37 @@ describe('parseSubmission', () => {
     const bytes = readFileSync(spec.vms[0].image);
     const s = parseSubmission(YAML, { 'bin/hello.elf': bytes, './guests/recursion.elf': bytes });
     expect(s.spec).toMatchObject({
-      name: 'yaml-two', seed: 3, durationNs: 20e6, trapPath: 'split',
+      name: 'yaml-two',
+      seed: 3,
+      durationNs: 20e6,
+      trapPath: 'split',
       scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
       hosts: [{ id: 'h0', pcpus: 2, clockHz: 1e9 }],
     });
     expect(s.spec.vms.map((v) => [v.id, v.host, v.memoryBytes, v.args, v.image])).toEqual([
-      ['hello', 'h0', 16 << 20, ['x'], 'bin/hello.elf'], ['rec', undefined, 16 << 20, ['1'], './guests/recursion.elf'],
+      ['hello', 'h0', 16 << 20, ['x'], 'bin/hello.elf'],
+      ['rec', undefined, 16 << 20, ['1'], './guests/recursion.elf'],
     ]);
     expect([...s.images.values()].every((b) => b === bytes)).toBe(true);
   });
 
   it('says which images are missing', () => {
-    expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x') })).toThrow('invalid scenario:\nvms[1].image: file not found: guests/recursion.elf');
+    expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x') })).toThrow(
+      'invalid scenario:\nvms[1].image: file not found: guests/recursion.elf',
+    );
     expect(() => parseSubmission(JSON.stringify(spec), {})).toThrow(/images missing from the submission .*: hello: \/.*hello\.elf, sum:/);
     // Never a file of the gateway's own machine: a path climbing out of the scenario's directory
     // (as examples/*.yaml write `../guests/...`) names submitted bytes, or is missing.
-    expect(() => parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { 'guests/recursion.elf': Buffer.from('x') }))
-      .toThrow(SubmissionError);
+    expect(() => parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { 'guests/recursion.elf': Buffer.from('x') })).toThrow(
+      SubmissionError,
+    );
     const elf = readFileSync(spec.vms[0].image);
     const up = parseSubmission(YAML.replace('bin/hello.elf', '../../etc/hostname'), { '../../etc/hostname': elf, 'guests/recursion.elf': elf });
     expect(up.spec.vms[0].image).toBe('../../etc/hostname');
     expect(Buffer.from(up.images.get('../../etc/hostname')!)).toEqual(elf);
   });
 
-  it('takes absolute image paths as the client names them (its files, as in an embedded run), never the gateway\'s', () => {
+  it("takes absolute image paths as the client names them (its files, as in an embedded run), never the gateway's", () => {
     const elf = readFileSync(spec.vms[0].image);
     const abs = YAML.replace('bin/hello.elf', '/etc/hostname');
     const s = parseSubmission(abs, { '/etc/hostname': elf, 'guests/recursion.elf': elf });
@@ -68,9 +75,12 @@ describe('parseSubmission', () => {
   it('checks each image against its VM before anything runs: a Linux program in a kernel VM is named, with the kind to use', () => {
     const elf = readFileSync(spec.vms[0].image);
     const kernel = YAML.replace('kind: linux, image: bin/hello.elf, args: [x]', 'image: bin/hello.elf');
-    expect(() => parseSubmission(kernel, { 'bin/hello.elf': elf, 'guests/recursion.elf': elf }))
-      .toThrow(/^invalid scenario:\nvms\[0\]\.image: a Linux user program \(loaded at 0x10000\), but the VM is a guest kernel \(kind: sbi, RAM from 0x80000000\): give it kind: linux$/);
-    expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x'), 'guests/recursion.elf': elf })).toThrow(/vms\[0\]\.image: not a valid rv32 executable/);
+    expect(() => parseSubmission(kernel, { 'bin/hello.elf': elf, 'guests/recursion.elf': elf })).toThrow(
+      /^invalid scenario:\nvms\[0\]\.image: a Linux user program \(loaded at 0x10000\), but the VM is a guest kernel \(kind: sbi, RAM from 0x80000000\): give it kind: linux$/,
+    );
+    expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x'), 'guests/recursion.elf': elf })).toThrow(
+      /vms\[0\]\.image: not a valid rv32 executable/,
+    );
   });
 
   it('carries timed actions into the SimSpec', () => {
@@ -81,8 +91,12 @@ describe('parseSubmission', () => {
   });
 
   it('names the bad path of a SimSpec or a scenario', () => {
-    expect(() => parseSubmission(JSON.stringify({ ...spec, hosts: [{ id: 'h0', pcpus: 0 }] }), images)).toThrow('scenario.hosts[0].pcpus: must be an integer >= 1');
-    expect(() => parseSubmission(JSON.stringify({ ...spec, vms: [{ ...spec.vms[0], engine: 'warp' }] }), images)).toThrow('scenario.vms[0].engine: unknown engine "warp"');
+    expect(() => parseSubmission(JSON.stringify({ ...spec, hosts: [{ id: 'h0', pcpus: 0 }] }), images)).toThrow(
+      'scenario.hosts[0].pcpus: must be an integer >= 1',
+    );
+    expect(() => parseSubmission(JSON.stringify({ ...spec, vms: [{ ...spec.vms[0], engine: 'warp' }] }), images)).toThrow(
+      'scenario.vms[0].engine: unknown engine "warp"',
+    );
     expect(() => parseSubmission('name: x\nduration: forever\n', {})).toThrow(SubmissionError);
   });
 });

@@ -15,10 +15,12 @@ void runService({
   build: ({ bus, log, flags, shellCounters }) => {
     const impl = new HypervisorControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
     return {
-      grpc: [{
-        definition: HypervisorControlService,
-        implementation: hypervisorControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
-      }],
+      grpc: [
+        {
+          definition: HypervisorControlService,
+          implementation: hypervisorControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
+        },
+      ],
       afterStop: () => impl.closeAll(),
     };
   },

@@ -18,10 +18,12 @@ void runService({
     return {
       // How the gateway tells vsim's own scheduler from an external one registered under the same name.
       metadata: { [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER },
-      grpc: [{
-        definition: SchedulerControlService,
-        implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
-      }],
+      grpc: [
+        {
+          definition: SchedulerControlService,
+          implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
+        },
+      ],
     };
   },
 });

@@ -140,9 +140,7 @@ const TOKEN = /^[^\s.*>]+$/;
  */
 export function checkSubject(subject: string, wildcards: boolean): void {
   const tokens = subject.split('.');
-  const ok =
-    subject.length > 0 &&
-    tokens.every((t, i) => TOKEN.test(t) || (wildcards && (t === '*' || (t === '>' && i === tokens.length - 1))));
+  const ok = subject.length > 0 && tokens.every((t, i) => TOKEN.test(t) || (wildcards && (t === '*' || (t === '>' && i === tokens.length - 1))));
   if (!ok) throw new TypeError(`invalid ${wildcards ? 'subscription ' : ''}subject: ${JSON.stringify(subject)}`);
 }
 

@@ -57,7 +57,16 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   if (!bin) throw new Error(NATS_SERVER_MISSING);
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'vsim-nats-'));
-  const args = ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', dir, ...(opts.jetstream ? ['-js', '-sd', join(dir, 'js')] : []), ...(opts.args ?? [])];
+  const args = [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    '-1',
+    '--ports_file_dir',
+    dir,
+    ...(opts.jetstream ? ['-js', '-sd', join(dir, 'js')] : []),
+    ...(opts.args ?? []),
+  ];
 
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);

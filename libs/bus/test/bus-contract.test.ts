@@ -104,9 +104,7 @@ describe.each(impls)('Bus contract: $name', (impl) => {
     // async handlers, and many requests in flight at once
     service.serve('vsim.s1.double', async (data) => Uint8Array.from(data, (b) => b * 2));
     await service.flush();
-    const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => client.request('vsim.s1.double', Uint8Array.of(i), { timeoutMs: 2000 })),
-    );
+    const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request('vsim.s1.double', Uint8Array.of(i), { timeoutMs: 2000 })));
     expect(replies.map((r) => r[0])).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
   });
 
@@ -311,9 +309,10 @@ describe.each(impls)('Bus contract: $name', (impl) => {
 
   test('a throwing subscribe handler is reported, delivery goes on', async () => {
     const errors: string[] = [];
-    const bus = impl.name === 'InProcessBus'
-      ? new InProcessBus({ broker, onError: (e, s) => void errors.push(`${s}: ${(e as Error).message}`) })
-      : await NatsBus.connect({ servers: server!.url, onError: (e, s) => void errors.push(`${s}: ${(e as Error).message}`) });
+    const bus =
+      impl.name === 'InProcessBus'
+        ? new InProcessBus({ broker, onError: (e, s) => void errors.push(`${s}: ${(e as Error).message}`) })
+        : await NatsBus.connect({ servers: server!.url, onError: (e, s) => void errors.push(`${s}: ${(e as Error).message}`) });
     try {
       const got: string[] = [];
       bus.subscribe('vsim.s1.flaky', (d) => {

@@ -5,8 +5,24 @@
 
 import { status } from '@grpc/grpc-js';
 import {
-  Ack, AddActionRequest, AddHostRequest, AddVmRequest, AdoptRequest, HandoverState, CreateHostRequest, CreateVmReply, CreateVmRequest, RegisterVmRequest, RunRequest,
-  RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, StatusRequest, SwapSchedulerRequest,
+  Ack,
+  AddActionRequest,
+  AddHostRequest,
+  AddVmRequest,
+  AdoptRequest,
+  HandoverState,
+  CreateHostRequest,
+  CreateVmReply,
+  CreateVmRequest,
+  RegisterVmRequest,
+  RunRequest,
+  RunResult,
+  SchedParams,
+  ServiceStatus,
+  SetSchedParamsRequest,
+  SimulationRef,
+  StatusRequest,
+  SwapSchedulerRequest,
 } from '@vsim/proto';
 
 /** HypervisorControl (control.proto). */

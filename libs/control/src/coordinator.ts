@@ -63,7 +63,11 @@ export interface CoordinatedRun {
  * and hosts of equal size, that is round robin over the sorted ids. Deterministic for given hosts,
  * node ids and loads; where a host runs never changes results, only which process does the work.
  */
-export function assignHosts(hosts: readonly { id: string; pcpus?: number }[], nodeIds: Iterable<string>, load: ReadonlyMap<string, number> = new Map()): Map<string, string> {
+export function assignHosts(
+  hosts: readonly { id: string; pcpus?: number }[],
+  nodeIds: Iterable<string>,
+  load: ReadonlyMap<string, number> = new Map(),
+): Map<string, string> {
   const nodes = [...nodeIds].sort();
   if (nodes.length === 0) throw new Error('no cpu-node to run the hosts on');
   const busy = new Map(nodes.map((n) => [n, load.get(n) ?? 0]));
@@ -95,11 +99,15 @@ export function checkSpec(spec: SimSpec): void {
     if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
       throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
     }
-    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi') throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
-    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1)) throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
-    if (vm.technique === 'code-patching' && vm.isa !== 'ring32') throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
+    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi')
+      throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
+    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1))
+      throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
+    if (vm.technique === 'code-patching' && vm.isa !== 'ring32')
+      throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
   }
-  if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0)) throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
+  if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0))
+    throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
 }
 
 /** A host's cost model as control messages carry it: '' for the defaults. */
@@ -124,48 +132,99 @@ export class Coordinator {
     const { hypervisor, scheduler } = this.control;
     const placement = placeVms(spec);
     const assignment = (this.opts.assign ?? assignHosts)(spec.hosts, [...this.control.nodes.keys()]);
-    for (const h of spec.hosts) if (!this.control.nodes.has(assignment.get(h.id) ?? '')) throw new Error(`host ${h.id} was assigned to no known cpu-node`);
+    for (const h of spec.hosts)
+      if (!this.control.nodes.has(assignment.get(h.id) ?? '')) throw new Error(`host ${h.id} was assigned to no known cpu-node`);
     const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
     const readImage = this.opts.readImage ?? ((path: string) => readFileSync(path));
     const log = this.log.child({ sim });
-    const collector = new EventCollector(this.bus, sim, spec.hosts.map((h) => h.id), log, this.opts.onEvents, this.opts.onRefused);
+    const collector = new EventCollector(
+      this.bus,
+      sim,
+      spec.hosts.map((h) => h.id),
+      log,
+      this.opts.onEvents,
+      this.opts.onRefused,
+    );
     try {
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
-        await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () => nodeOf(h.id).createHost({
-          sim, host: h.id, pcpus: h.pcpus, clockHz: h.clockHz, quantumNs: h.quantumNs, trapPath: spec.trapPath, costsJson: costsJsonOf(h),
-          isa: h.isa ?? 'rv32', expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
-        }));
-        await step(`AddHost ${h.id} on the scheduler`, () => scheduler.addHost({
-          sim, host: h.id, pcpus: h.pcpus, node: assignment.get(h.id)!,
-          ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
-        }));
+        await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
+          nodeOf(h.id).createHost({
+            sim,
+            host: h.id,
+            pcpus: h.pcpus,
+            clockHz: h.clockHz,
+            quantumNs: h.quantumNs,
+            trapPath: spec.trapPath,
+            costsJson: costsJsonOf(h),
+            isa: h.isa ?? 'rv32',
+            expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
+          }),
+        );
+        await step(`AddHost ${h.id} on the scheduler`, () =>
+          scheduler.addHost({
+            sim,
+            host: h.id,
+            pcpus: h.pcpus,
+            node: assignment.get(h.id)!,
+            ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+          }),
+        );
       }
       for (const vm of spec.vms) {
         const host = placement.get(vm.id)!;
         const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
-        const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () => nodeOf(host).createVm({
-          sim, host, vm: vm.id, kind: vm.kind, vcpus: vm.vcpus, memoryBytes: vm.memoryBytes, image, args: [...vm.args], engine: vm.engine, technique: vm.technique ?? 'paravirt',
-          isa: vm.isa ?? 'rv32',
-        }));
-        await step(`RegisterVm ${vm.id} on the hypervisor`, () => hypervisor.registerVm({
-          sim, vm: vm.id, kind: vm.kind, brkStart: created.brkStart, brkMax: created.brkMax, host, node: assignment.get(host)!,
-          costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
-        }));
-        await step(`AddVm ${vm.id} on the scheduler`, () => scheduler.addVm({
-          sim, host, vm: vm.id, vcpus: vm.vcpus, schedJson: JSON.stringify(vm.sched),
-          // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-          onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
-        }));
+        const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
+          nodeOf(host).createVm({
+            sim,
+            host,
+            vm: vm.id,
+            kind: vm.kind,
+            vcpus: vm.vcpus,
+            memoryBytes: vm.memoryBytes,
+            image,
+            args: [...vm.args],
+            engine: vm.engine,
+            technique: vm.technique ?? 'paravirt',
+            isa: vm.isa ?? 'rv32',
+          }),
+        );
+        await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
+          hypervisor.registerVm({
+            sim,
+            vm: vm.id,
+            kind: vm.kind,
+            brkStart: created.brkStart,
+            brkMax: created.brkMax,
+            host,
+            node: assignment.get(host)!,
+            costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
+          }),
+        );
+        await step(`AddVm ${vm.id} on the scheduler`, () =>
+          scheduler.addVm({
+            sim,
+            host,
+            vm: vm.id,
+            vcpus: vm.vcpus,
+            schedJson: JSON.stringify(vm.sched),
+            // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
+            onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+          }),
+        );
       }
       for (const [i, a] of (spec.actions ?? []).entries()) {
-        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () => scheduler.addAction({
-          sim, atNs: a.at, kind: a.kind,
-          vm: 'vm' in a ? a.vm : '',
-          host: a.kind === 'killHost' ? a.host : '',
-          paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
-          policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
-        }));
+        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
+          scheduler.addAction({
+            sim,
+            atNs: a.at,
+            kind: a.kind,
+            vm: 'vm' in a ? a.vm : '',
+            host: a.kind === 'killHost' ? a.host : '',
+            paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
+            policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+          }),
+        );
       }
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
@@ -259,7 +318,10 @@ class EventCollector {
       // Each batch starts where the host's events stand: a replayed or forged one does not fit.
       if (Number(batch.firstIndex) !== n) {
         const r: Refusal = {
-          kind: 'sequence', subject: meta.subject, host, seq: Number(batch.firstIndex),
+          kind: 'sequence',
+          subject: meta.subject,
+          host,
+          seq: Number(batch.firstIndex),
           reason: `event batch starting at event ${batch.firstIndex} of host ${host}, which stands at ${n}`,
         };
         this.refusals.record(r);
@@ -286,9 +348,11 @@ class EventCollector {
       const left = deadline - Date.now();
       if (over || left <= 0) {
         const what = off.map(([h, n]) => `host ${h}: ${n} of ${expected.get(h) ?? 0}`).join(', ');
-        throw new Error(over
-          ? `received more events than the scheduler published (${what}): something else publishes on vsim.${this.sim}.events`
-          : `events missing ${timeoutMs} ms after the run ended (${what}; ${this.bad} unusable batches)`);
+        throw new Error(
+          over
+            ? `received more events than the scheduler published (${what}): something else publishes on vsim.${this.sim}.events`
+            : `events missing ${timeoutMs} ms after the run ended (${what}; ${this.bad} unusable batches)`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 1000));

@@ -8,8 +8,18 @@ import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, 
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '@vsim/hypervisor';
 import { RefusalCounter } from '@vsim/security';
 import {
-  ControlImplOptions, ControlLogger, CpuNodeControl, addCounters, checkCount, checkHostId, checkSim, checkVmId, exists, invalid,
-  notFound, silentLogger,
+  ControlImplOptions,
+  ControlLogger,
+  CpuNodeControl,
+  addCounters,
+  checkCount,
+  checkHostId,
+  checkSim,
+  checkVmId,
+  exists,
+  invalid,
+  notFound,
+  silentLogger,
 } from './control-plane';
 
 /** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
@@ -35,12 +45,22 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   private readonly sims = new Map<string, CpuNodeService>();
   private readonly log: ControlLogger;
   private readonly closed: Record<string, number> = {
-    hostsCreated: 0, vmsCreated: 0, runOrders: 0, localTraps: 0, remoteTraps: 0, badMessages: 0, refused: 0, simulationsClosed: 0,
+    hostsCreated: 0,
+    vmsCreated: 0,
+    runOrders: 0,
+    localTraps: 0,
+    remoteTraps: 0,
+    badMessages: 0,
+    refused: 0,
+    simulationsClosed: 0,
   };
   /** Data-plane messages refused (sender or sequence did not fit), logged with their host. */
   private readonly refusals: RefusalCounter;
 
-  constructor(private readonly bus: Bus, private readonly opts: CpuNodeControlOptions) {
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: CpuNodeControlOptions,
+  ) {
     this.log = opts.log ?? silentLogger;
     this.refusals = new RefusalCounter(this.log);
   }
@@ -55,7 +75,8 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
     if (!(req.clockHz > 0)) throw invalid(`host ${host}: clock_hz must be > 0`);
     if (!(req.quantumNs > 0)) throw invalid(`host ${host}: quantum_ns must be > 0`);
-    if (req.trapPath !== 'split' && req.trapPath !== 'remote') throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
+    if (req.trapPath !== 'split' && req.trapPath !== 'remote')
+      throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
     let costs: HypervisorCosts;
     try {
       costs = costsFromJson(req.costsJson);
@@ -66,7 +87,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!ISAS.includes(isa)) throw invalid(`host ${host}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
     let expansion;
     try {
-      expansion = makeExpansionFactors(req.expansionJson ? JSON.parse(req.expansionJson) as object : {});
+      expansion = makeExpansionFactors(req.expansionJson ? (JSON.parse(req.expansionJson) as object) : {});
     } catch (err) {
       throw invalid(`host ${host}: expansion_json: ${(err as Error).message}`);
     }
@@ -80,7 +101,10 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       });
       this.sims.set(sim, svc);
     }
-    svc.createHost({ id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion }, req.costsJson === '' ? undefined : costs);
+    svc.createHost(
+      { id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion },
+      req.costsJson === '' ? undefined : costs,
+    );
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, this.nodeId, host) }, 'host created');
     await this.bus.flush(); // the run subject is served before anyone sends orders to it
@@ -98,17 +122,27 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
     if (!isEngineName(req.engine)) throw invalid(`VM ${id}: unknown engine ${JSON.stringify(req.engine)}`);
     const technique = (req.technique || 'paravirt') as Technique;
-    if (!TECHNIQUES.includes(technique)) throw invalid(`VM ${id}: technique ${JSON.stringify(req.technique)} is not implemented (${TECHNIQUES.join(', ')})`);
+    if (!TECHNIQUES.includes(technique))
+      throw invalid(`VM ${id}: technique ${JSON.stringify(req.technique)} is not implemented (${TECHNIQUES.join(', ')})`);
     const isa = (req.isa || 'rv32') as IsaName;
     if (!ISAS.includes(isa)) throw invalid(`VM ${id}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
     checkCount(`VM ${id}: memory_bytes`, req.memoryBytes, MAX_VM_MEMORY_BYTES);
     if (req.image.length === 0) throw invalid(`VM ${id}: the image is empty`);
-    if (req.image.length > MAX_IMAGE_BYTES) throw invalid(`VM ${id}: the image is ${req.image.length} bytes; a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes`);
+    if (req.image.length > MAX_IMAGE_BYTES)
+      throw invalid(`VM ${id}: the image is ${req.image.length} bytes; a cpu-node takes images up to ${MAX_IMAGE_BYTES} bytes`);
     let inst;
     try {
       inst = svc.createVm(req.host, {
-        id, kind: req.kind, vcpus: req.vcpus, memoryBytes: req.memoryBytes, image: req.image, args: req.args, engine: req.engine, technique, isa,
+        id,
+        kind: req.kind,
+        vcpus: req.vcpus,
+        memoryBytes: req.memoryBytes,
+        image: req.image,
+        args: req.args,
+        engine: req.engine,
+        technique,
+        isa,
       });
     } catch (err) {
       // A bad ELF, a layout that does not fit in memory, an SMP Linux program, ...
@@ -140,8 +174,11 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       counters.livePcpus += l.pcpus;
     }
     return {
-      service: 'vsim-cpu-node', instance: this.opts.instance ?? this.nodeId, version: this.opts.version ?? '0.1.0',
-      simulations: [...this.sims.keys()].sort(), counters,
+      service: 'vsim-cpu-node',
+      instance: this.opts.instance ?? this.nodeId,
+      version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(),
+      counters,
     };
   }
 

@@ -34,9 +34,11 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: Embedde
   try {
     const { onProgress } = opts;
     const ends = new HostEnds(spec);
-    const onEvents = onProgress && ((host: string, events: readonly Event[]) => {
-      if (events.length > 0) onProgress(host, events[events.length - 1].timeNs, ends.see(host, events));
-    });
+    const onEvents =
+      onProgress &&
+      ((host: string, events: readonly Event[]) => {
+        if (events.length > 0) onProgress(host, events[events.length - 1].timeNs, ends.see(host, events));
+      });
     const { result, log } = await new Coordinator(control, coordBus, { onEvents }).run(spec, sim);
     if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs, true);
     return { result, log };

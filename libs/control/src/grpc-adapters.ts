@@ -5,11 +5,22 @@
 // - *ControlServer: the other side, an Impl behind the generated grpc-js server interface.
 
 import {
-  CallOptions, ChannelCredentials, ClientUnaryCall, Metadata, ServiceError, credentials, handleUnaryCall,
-  sendUnaryData, status,
+  CallOptions,
+  ChannelCredentials,
+  ClientUnaryCall,
+  Metadata,
+  ServiceError,
+  credentials,
+  handleUnaryCall,
+  sendUnaryData,
+  status,
 } from '@grpc/grpc-js';
 import {
-  CpuNodeControlClient, CpuNodeControlServer, HypervisorControlClient, HypervisorControlServer, SchedulerControlClient,
+  CpuNodeControlClient,
+  CpuNodeControlServer,
+  HypervisorControlClient,
+  HypervisorControlServer,
+  SchedulerControlClient,
   SchedulerControlServer,
 } from '@vsim/proto';
 import { bearerMetadata } from '@vsim/security';
@@ -65,20 +76,24 @@ type UnaryMethod<Req, Res> = (
 
 /** A promise-returning call with a deadline; a failure becomes a ControlError with the status message. */
 function unary<Req, Res>(rpc: string, target: string, method: UnaryMethod<Req, Res>, deadlineMs: number, token?: string): (req: Req) => Promise<Res> {
-  return (req) => new Promise<Res>((resolve, reject) => {
-    method(req, bearerMetadata(token), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      if (err) reject(controlErrorOf(err, rpc, target, deadlineMs));
-      else resolve(res);
+  return (req) =>
+    new Promise<Res>((resolve, reject) => {
+      method(req, bearerMetadata(token), { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err) reject(controlErrorOf(err, rpc, target, deadlineMs));
+        else resolve(res);
+      });
     });
-  });
 }
 
 /** A grpc-js ServiceError as a ControlError: the status code, and the status message as message. */
 export function controlErrorOf(err: ServiceError, rpc: string, target: string, deadlineMs?: number): ControlError {
   const details = err.details || err.message;
-  const message = err.code === status.DEADLINE_EXCEEDED && deadlineMs !== undefined
-    ? `${details} (${rpc} at ${target}, deadline ${deadlineMs} ms)`
-    : err.code === status.UNAVAILABLE ? `${details} (${rpc} at ${target})` : details;
+  const message =
+    err.code === status.DEADLINE_EXCEEDED && deadlineMs !== undefined
+      ? `${details} (${rpc} at ${target}, deadline ${deadlineMs} ms)`
+      : err.code === status.UNAVAILABLE
+        ? `${details} (${rpc} at ${target})`
+        : details;
   return new ControlError(err.code, message, { cause: err, rpc });
 }
 
@@ -136,7 +151,9 @@ export function grpcControlPlane(ep: GrpcEndpoints, opts: GrpcControlOptions = {
   const scheduler = schedulerControlClient(ep.scheduler, opts);
   const nodes = new Map([...ep.nodes].map(([id, address]) => [id, cpuNodeControlClient(address, opts)]));
   return {
-    hypervisor, scheduler, nodes,
+    hypervisor,
+    scheduler,
+    nodes,
     close: () => {
       hypervisor.close();
       scheduler.close();
@@ -200,4 +217,3 @@ export function schedulerControlServer(impl: SchedulerControl, onError?: RpcErro
     status: handler('Status', (r) => impl.status(r), onError),
   };
 }
-

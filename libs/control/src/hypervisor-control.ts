@@ -6,7 +6,17 @@ import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '
 import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson, HypervisorService } from '@vsim/hypervisor';
 import {
-  ControlImplOptions, ControlLogger, HypervisorControl, addCounters, checkHostId, checkNodeId, checkSim, checkVmId, exists, invalid, precondition,
+  ControlImplOptions,
+  ControlLogger,
+  HypervisorControl,
+  addCounters,
+  checkHostId,
+  checkNodeId,
+  checkSim,
+  checkVmId,
+  exists,
+  invalid,
+  precondition,
   silentLogger,
 } from './control-plane';
 
@@ -18,11 +28,21 @@ export class HypervisorControlImpl implements HypervisorControl {
   private readonly sims = new Map<string, HypervisorService>();
   private readonly log: ControlLogger;
   /** Counters of closed simulations (live ones are added on Status). */
-  private readonly closed: Record<string, number> = { simulationsOpened: 0, simulationsClosed: 0, vmsRegistered: 0, traps: 0, badMessages: 0, refused: 0 };
+  private readonly closed: Record<string, number> = {
+    simulationsOpened: 0,
+    simulationsClosed: 0,
+    vmsRegistered: 0,
+    traps: 0,
+    badMessages: 0,
+    refused: 0,
+  };
   /** Traps refused (from a node that does not run the VM, or out of sequence), logged with host, vm, vcpu. */
   private readonly refusals: RefusalCounter;
 
-  constructor(private readonly bus: Bus, private readonly opts: HypervisorControlOptions = {}) {
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: HypervisorControlOptions = {},
+  ) {
     this.log = opts.log ?? silentLogger;
     this.refusals = new RefusalCounter(this.log);
   }
@@ -82,8 +102,11 @@ export class HypervisorControlImpl implements HypervisorControl {
     const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.() };
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
-      service: 'vsim-hypervisor', instance: this.opts.instance ?? 'hypervisor', version: this.opts.version ?? '0.1.0',
-      simulations: [...this.sims.keys()].sort(), counters,
+      service: 'vsim-hypervisor',
+      instance: this.opts.instance ?? 'hypervisor',
+      version: this.opts.version ?? '0.1.0',
+      simulations: [...this.sims.keys()].sort(),
+      counters,
     };
   }
 

@@ -5,16 +5,19 @@
 // one process (embedded.ts: `vsim run`) or over gRPC (grpc-adapters.ts) across processes.
 
 export { ControlError, ControlStatus, isControlError, silentLogger } from './control-plane';
-export type {
-  ControlImplOptions, ControlLogger, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl,
-} from './control-plane';
+export type { ControlImplOptions, ControlLogger, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl } from './control-plane';
 export { HypervisorControlImpl } from './hypervisor-control';
 export type { HypervisorControlOptions } from './hypervisor-control';
 export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
 export type { CpuNodeControlOptions } from './cpu-node-control';
 export { SchedulerControlImpl } from './scheduler-control';
 export {
-  cpuNodeControlClient, cpuNodeControlServer, grpcControlPlane, hypervisorControlClient, hypervisorControlServer, schedulerControlClient,
+  cpuNodeControlClient,
+  cpuNodeControlServer,
+  grpcControlPlane,
+  hypervisorControlClient,
+  hypervisorControlServer,
+  schedulerControlClient,
   schedulerControlServer,
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';

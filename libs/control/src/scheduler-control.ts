@@ -4,16 +4,51 @@
 import { status } from '@grpc/grpc-js';
 import { Bus } from '@vsim/bus';
 import {
-  Ack, AddActionRequest, AddHostRequest, AddVmRequest, AdoptRequest, HandoverState, HostHandover as HostHandoverMsg, HostResult, RunRequest,
-  RunResult, SchedParams, ServiceStatus, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest,
+  Ack,
+  AddActionRequest,
+  AddHostRequest,
+  AddVmRequest,
+  AdoptRequest,
+  HandoverState,
+  HostHandover as HostHandoverMsg,
+  HostResult,
+  RunRequest,
+  RunResult,
+  SchedParams,
+  ServiceStatus,
+  SetSchedParamsRequest,
+  SimulationRef,
+  SwapSchedulerRequest,
 } from '@vsim/proto';
 import {
-  HostLoopResult, LoopState, PlainLoopAction, VcpuStats, HostHandover, NotFoundError, SchedulerService, SimAction, PcpuStats,
-  newVcpuCounters, schedMetricsOf,
+  HostLoopResult,
+  LoopState,
+  PlainLoopAction,
+  VcpuStats,
+  HostHandover,
+  NotFoundError,
+  SchedulerService,
+  SimAction,
+  PcpuStats,
+  newVcpuCounters,
+  schedMetricsOf,
 } from '@vsim/scheduler';
 import {
-  ControlError, ControlImplOptions, ControlLogger, SchedulerControl, checkCount, checkHostId, checkNodeId, checkSim, checkVmId, exists,
-  invalid, notFound, parseJsonObject, precondition, silentLogger,
+  ControlError,
+  ControlImplOptions,
+  ControlLogger,
+  SchedulerControl,
+  checkCount,
+  checkHostId,
+  checkNodeId,
+  checkSim,
+  checkVmId,
+  exists,
+  invalid,
+  notFound,
+  parseJsonObject,
+  precondition,
+  silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 
@@ -28,9 +63,20 @@ interface SimState {
 export class SchedulerControlImpl implements SchedulerControl {
   private readonly sims = new Map<string, SimState>();
   private readonly log: ControlLogger;
-  private readonly counters: Record<string, number> = { hostsAdded: 0, vmsAdded: 0, runs: 0, runsFailed: 0, iterations: 0, eventsPublished: 0, simulationsClosed: 0 };
+  private readonly counters: Record<string, number> = {
+    hostsAdded: 0,
+    vmsAdded: 0,
+    runs: 0,
+    runsFailed: 0,
+    iterations: 0,
+    eventsPublished: 0,
+    simulationsClosed: 0,
+  };
 
-  constructor(private readonly bus: Bus, private readonly opts: ControlImplOptions = {}) {
+  constructor(
+    private readonly bus: Bus,
+    private readonly opts: ControlImplOptions = {},
+  ) {
     this.log = opts.log ?? silentLogger;
   }
 
@@ -115,7 +161,14 @@ export class SchedulerControlImpl implements SchedulerControl {
       const loops = await st.svc.runAll(req.endNs);
       const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
       for (const h of hosts) this.counters.iterations += h.iterations;
-      this.log.info({ sim: req.sim, wallMs: Date.now() - started, hosts: hosts.map((h) => ({ host: h.host, endNs: h.endNs, iterations: h.iterations, events: h.events })) }, 'run done');
+      this.log.info(
+        {
+          sim: req.sim,
+          wallMs: Date.now() - started,
+          hosts: hosts.map((h) => ({ host: h.host, endNs: h.endNs, iterations: h.iterations, events: h.events })),
+        },
+        'run done',
+      );
       return { hosts, handedOver: loops.some((l) => l.handedOver === true) };
     } catch (err) {
       this.counters.runsFailed++;
@@ -142,9 +195,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     const st = this.state(req.sim);
     const params = parseJsonObject('params_json', req.paramsJson);
     if (Object.keys(params).length === 0) throw invalid('params_json names no parameter to set');
-    this.runTime(() => (req.vm === ''
-      ? st.svc.setSchedulerParams(params, req.policy)
-      : st.svc.setVmParams(checkVmId(req.vm), params, req.policy)));
+    this.runTime(() => (req.vm === '' ? st.svc.setSchedulerParams(params, req.policy) : st.svc.setVmParams(checkVmId(req.vm), params, req.policy)));
     this.counters.paramsSet = (this.counters.paramsSet ?? 0) + 1;
     this.log.info({ sim: req.sim, vm: req.vm || undefined, params, policy: req.policy || undefined }, 'scheduling parameters set');
     return {};
@@ -224,7 +275,9 @@ export class SchedulerControlImpl implements SchedulerControl {
 
   async status(): Promise<ServiceStatus> {
     return {
-      service: 'vsim-scheduler', instance: this.opts.instance ?? 'scheduler', version: this.opts.version ?? '0.1.0',
+      service: 'vsim-scheduler',
+      instance: this.opts.instance ?? 'scheduler',
+      version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(),
       counters: { ...this.counters, eventsPublished: this.livePublished() + this.closedPublished, ...this.opts.counters?.() },
     };
@@ -249,15 +302,34 @@ export class SchedulerControlImpl implements SchedulerControl {
 export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
   const s = h.state;
   return {
-    host: h.host, node: h.node, pcpus: h.pcpus, nowNs: s.nowNs, seq: s.seq, eventSeq: s.eventSeq, eventsPublished: h.eventsPublished,
+    host: h.host,
+    node: h.node,
+    pcpus: h.pcpus,
+    nowNs: s.nowNs,
+    seq: s.seq,
+    eventSeq: s.eventSeq,
+    eventsPublished: h.eventsPublished,
     vcpus: s.vcpus.map((v) => ({
-      vm: v.vm, vcpu: v.vcpu, state: v.stats.state, wakeNs: v.wakeNs, paused: v.paused, paramsJson: JSON.stringify(v.params),
-      runningNs: v.stats.runningNs, waitingNs: v.stats.waitingNs, blockedNs: v.stats.blockedNs, instructions: v.stats.instructions,
+      vm: v.vm,
+      vcpu: v.vcpu,
+      state: v.stats.state,
+      wakeNs: v.wakeNs,
+      paused: v.paused,
+      paramsJson: JSON.stringify(v.params),
+      runningNs: v.stats.runningNs,
+      waitingNs: v.stats.waitingNs,
+      blockedNs: v.stats.blockedNs,
+      instructions: v.stats.instructions,
       statsJson: JSON.stringify({ stats: v.stats, marks: v.marks }),
     })),
     actions: s.actions.map((a) => ({
-      sim, atNs: a.at, kind: a.kind, vm: 'vm' in a ? a.vm : '', host: a.kind === 'killHost' ? h.host : '',
-      paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '', policy: a.kind === 'swapScheduler' ? a.policy : '',
+      sim,
+      atNs: a.at,
+      kind: a.kind,
+      vm: 'vm' in a ? a.vm : '',
+      host: a.kind === 'killHost' ? h.host : '',
+      paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '',
+      policy: a.kind === 'swapScheduler' ? a.policy : '',
     })),
     loopJson: JSON.stringify({ pcpus: s.pcpus, segments: s.segments }),
   };
@@ -267,30 +339,53 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
 export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
   const json = (field: string, text: string): Record<string, unknown> => (text === '' ? {} : parseJsonObject(field, text));
   const vcpus = m.vcpus.map((v) => {
-    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as { stats?: Partial<VcpuStats>; marks?: LoopState['vcpus'][number]['marks'] };
+    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as {
+      stats?: Partial<VcpuStats>;
+      marks?: LoopState['vcpus'][number]['marks'];
+    };
     const stats: VcpuStats = {
-      ...newVcpuCounters(), ...extra.stats,
-      runningNs: v.runningNs, waitingNs: v.waitingNs, blockedNs: v.blockedNs, instructions: v.instructions, state: v.state,
+      ...newVcpuCounters(),
+      ...extra.stats,
+      runningNs: v.runningNs,
+      waitingNs: v.waitingNs,
+      blockedNs: v.blockedNs,
+      instructions: v.instructions,
+      state: v.state,
     };
     return {
-      vm: checkVmId(v.vm), vcpu: v.vcpu, wakeNs: v.wakeNs, paused: v.paused, params: json(`vcpus[${v.vm}/${v.vcpu}].params_json`, v.paramsJson), stats,
+      vm: checkVmId(v.vm),
+      vcpu: v.vcpu,
+      wakeNs: v.wakeNs,
+      paused: v.paused,
+      params: json(`vcpus[${v.vm}/${v.vcpu}].params_json`, v.paramsJson),
+      stats,
       marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
     };
   });
   const actions = m.actions.map((a): PlainLoopAction => {
     const params = json('actions[].params_json', a.paramsJson);
     switch (a.kind) {
-      case 'pause': case 'unpause': return { kind: a.kind, at: a.atNs, vm: a.vm };
-      case 'set': return { kind: 'set', at: a.atNs, vm: a.vm, params };
-      case 'setScheduler': return { kind: 'setScheduler', at: a.atNs, params };
-      case 'swapScheduler': return { kind: 'swapScheduler', at: a.atNs, policy: a.policy, params };
-      case 'killHost': return { kind: 'killHost', at: a.atNs };
-      default: throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
+      case 'pause':
+      case 'unpause':
+        return { kind: a.kind, at: a.atNs, vm: a.vm };
+      case 'set':
+        return { kind: 'set', at: a.atNs, vm: a.vm, params };
+      case 'setScheduler':
+        return { kind: 'setScheduler', at: a.atNs, params };
+      case 'swapScheduler':
+        return { kind: 'swapScheduler', at: a.atNs, policy: a.policy, params };
+      case 'killHost':
+        return { kind: 'killHost', at: a.atNs };
+      default:
+        throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
     }
   });
   const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
   return {
-    host: m.host, node: m.node, pcpus: m.pcpus, eventsPublished: m.eventsPublished,
+    host: m.host,
+    node: m.node,
+    pcpus: m.pcpus,
+    eventsPublished: m.eventsPublished,
     state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
   };
 }
@@ -300,8 +395,13 @@ export function hostResultOf(l: HostLoopResult, events: number): HostResult {
   const vcpus = [...l.vcpus].map(([key, s]) => {
     const slash = key.lastIndexOf('/');
     return {
-      vm: key.slice(0, slash), vcpu: Number(key.slice(slash + 1)), state: s.state,
-      runningNs: s.runningNs, waitingNs: s.waitingNs, blockedNs: s.blockedNs, instructions: s.instructions,
+      vm: key.slice(0, slash),
+      vcpu: Number(key.slice(slash + 1)),
+      state: s.state,
+      runningNs: s.runningNs,
+      waitingNs: s.waitingNs,
+      blockedNs: s.blockedNs,
+      instructions: s.instructions,
     };
   });
   return { host: l.host, endNs: l.endNs, iterations: l.iterations, vcpus, events, metrics: schedMetricsOf(l.vcpus, l.pcpus) };

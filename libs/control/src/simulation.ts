@@ -7,7 +7,14 @@ import { Technique, IsaName, expansionFor } from '@vsim/executor';
 import { Event, HostResult, VcpuResult, VcpuState, EventLog } from '@vsim/proto';
 import { HypervisorCosts } from '@vsim/hypervisor';
 import {
-  PolicySpec, SimAction, VmSchedParams, type HostPoolSpec, HostSchedResult, VmSchedResult, hostSchedResult, vmSchedResult,
+  PolicySpec,
+  SimAction,
+  VmSchedParams,
+  type HostPoolSpec,
+  HostSchedResult,
+  VmSchedResult,
+  hostSchedResult,
+  vmSchedResult,
   placeVmsOnHosts,
 } from '@vsim/scheduler';
 
@@ -98,7 +105,16 @@ export interface SimResult {
   readonly trapPath: 'split' | 'remote';
   /** The scenario's scheduler (a host with pools runs cpupools over it: hosts[].pools). */
   readonly scheduler: PolicySpec;
-  readonly hosts: readonly { id: string; endNs: number; iterations: number; pcpus: number; isa: IsaName; clockHz: number; pools?: readonly HostPoolSpec[]; sched?: HostSchedResult }[];
+  readonly hosts: readonly {
+    id: string;
+    endNs: number;
+    iterations: number;
+    pcpus: number;
+    isa: IsaName;
+    clockHz: number;
+    pools?: readonly HostPoolSpec[];
+    sched?: HostSchedResult;
+  }[];
   readonly vms: readonly VmResult[];
   readonly events: number;
   readonly eventLogHash: string;
@@ -126,7 +142,12 @@ export function placeVms(spec: SimSpec): Map<string, string> {
  * results (RunResult.hosts: vCPU accounting, end time, iterations) and the canonical event log
  * (collected from vsim.<sim>.events.>). The embedded run and a distributed one both call this.
  */
-export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>, hosts: readonly HostResult[], log: EventLog): { result: SimResult; log: EventLog } {
+export function summarize(
+  spec: SimSpec,
+  placement: ReadonlyMap<string, string>,
+  hosts: readonly HostResult[],
+  log: EventLog,
+): { result: SimResult; log: EventLog } {
   const byVm = new Map<string, Event[]>();
   for (const e of log.all()) if (e.vm) (byVm.get(e.vm) ?? byVm.set(e.vm, []).get(e.vm)!).push(e);
   const hostOf = new Map(hosts.map((h) => [h.host, h]));
@@ -161,31 +182,63 @@ export function summarize(spec: SimSpec, placement: ReadonlyMap<string, string>,
     }
     const sum = (f: (s: VcpuResult) => number) => stats.reduce((a, s) => a + f(s), 0);
     const states = stats.map((s) => s.state);
-    const state = states.includes(VcpuState.VCPU_STATE_FAULTED) ? 'faulted'
-      : states.every((s) => s === VcpuState.VCPU_STATE_HALTED) ? 'halted'
-      : states.some((s) => s === VcpuState.VCPU_STATE_RUNNABLE) ? 'running' : 'blocked';
+    const state = states.includes(VcpuState.VCPU_STATE_FAULTED)
+      ? 'faulted'
+      : states.every((s) => s === VcpuState.VCPU_STATE_HALTED)
+        ? 'halted'
+        : states.some((s) => s === VcpuState.VCPU_STATE_RUNNABLE)
+          ? 'running'
+          : 'blocked';
     const hostSpec = spec.hosts.find((h) => h.id === host)!;
     const capacity = hostSpec.pcpus * Math.max(hr.endNs, 1);
     return {
-      id: vm.id, host, vcpus: vm.vcpus, state, exitStatus, fault,
-      cpuNs: sum((s) => s.runningNs), waitingNs: sum((s) => s.waitingNs), blockedNs: sum((s) => s.blockedNs),
-      hostShare: sum((s) => s.runningNs) / capacity, instructions: sum((s) => s.instructions), exits, exitRoutes, console,
-      isa: vm.isa ?? 'rv32', expansion: expansionFor(vm.isa ?? 'rv32', hostSpec.isa ?? 'rv32', vm.engine, vm.technique, hostSpec.expansion),
+      id: vm.id,
+      host,
+      vcpus: vm.vcpus,
+      state,
+      exitStatus,
+      fault,
+      cpuNs: sum((s) => s.runningNs),
+      waitingNs: sum((s) => s.waitingNs),
+      blockedNs: sum((s) => s.blockedNs),
+      hostShare: sum((s) => s.runningNs) / capacity,
+      instructions: sum((s) => s.instructions),
+      exits,
+      exitRoutes,
+      console,
+      isa: vm.isa ?? 'rv32',
+      expansion: expansionFor(vm.isa ?? 'rv32', hostSpec.isa ?? 'rv32', vm.engine, vm.technique, hostSpec.expansion),
       sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
-      kind: vm.kind, technique: vm.technique, params: vm.sched,
+      kind: vm.kind,
+      technique: vm.technique,
+      params: vm.sched,
     };
   });
   const result: SimResult = {
-    name: spec.name, seed: spec.seed, durationNs: spec.durationNs, trapPath: spec.trapPath, scheduler: spec.scheduler,
+    name: spec.name,
+    seed: spec.seed,
+    durationNs: spec.durationNs,
+    trapPath: spec.trapPath,
+    scheduler: spec.scheduler,
     hosts: spec.hosts.map((h) => {
       const r = resultOf(h.id);
-      const onHost = vms.filter((v) => v.host === h.id).map((v) => ({ hostShare: v.hostShare, weight: spec.vms.find((s) => s.id === v.id)!.sched.weight }));
+      const onHost = vms
+        .filter((v) => v.host === h.id)
+        .map((v) => ({ hostShare: v.hostShare, weight: spec.vms.find((s) => s.id === v.id)!.sched.weight }));
       return {
-        id: h.id, endNs: r.endNs, iterations: r.iterations, pcpus: h.pcpus, isa: h.isa ?? 'rv32', clockHz: h.clockHz,
-        ...(h.pools && h.pools.length > 0 ? { pools: h.pools } : {}), sched: hostSchedResult(r.metrics, r.endNs, onHost),
+        id: h.id,
+        endNs: r.endNs,
+        iterations: r.iterations,
+        pcpus: h.pcpus,
+        isa: h.isa ?? 'rv32',
+        clockHz: h.clockHz,
+        ...(h.pools && h.pools.length > 0 ? { pools: h.pools } : {}),
+        sched: hostSchedResult(r.metrics, r.endNs, onHost),
       };
     }),
-    vms, events: log.size, eventLogHash: log.hash(),
+    vms,
+    events: log.size,
+    eventLogHash: log.hash(),
   };
   return { result, log };
 }

@@ -6,8 +6,19 @@ import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementat
 import { BusError, InProcessBroker, NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, encode, subjects } from '@vsim/proto';
 import {
-  ControlError, Coordinator, CpuNodeControlImpl, GrpcControlPlane, HypervisorControlImpl, SchedulerControlImpl, SimResult,
-  cpuNodeControlClient, cpuNodeControlServer, grpcControlPlane, hypervisorControlServer, runEmbedded, schedulerControlServer,
+  ControlError,
+  Coordinator,
+  CpuNodeControlImpl,
+  GrpcControlPlane,
+  HypervisorControlImpl,
+  SchedulerControlImpl,
+  SimResult,
+  cpuNodeControlClient,
+  cpuNodeControlServer,
+  grpcControlPlane,
+  hypervisorControlServer,
+  runEmbedded,
+  schedulerControlServer,
 } from '@vsim/control';
 import { assignHosts } from '../src/coordinator';
 import { inProcessControlPlane } from '../src/grpc-adapters';
@@ -17,7 +28,8 @@ async function serve(definition: ServiceDefinition, implementation: UntypedServi
   const server = new Server();
   server.addService(definition, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
   return { server, address: `127.0.0.1:${port}` };
 }
 
@@ -49,7 +61,8 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const schedS = await serve(SchedulerControlService, schedulerControlServer(sched));
     servers.push(hvS.server, schedS.server, ...nodeS.map((s) => s.server));
     control = grpcControlPlane({
-      hypervisor: hvS.address, scheduler: schedS.address,
+      hypervisor: hvS.address,
+      scheduler: schedS.address,
       nodes: new Map(nodes.map((n, i) => [n.nodeId, nodeS[i].address])),
     });
     coordBus = await connect();
@@ -74,8 +87,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect(out.result.eventLogHash).toBe(embedded.get('split')!.eventLogHash);
     // Round robin over sorted node ids, hosts in scenario order.
     expect(Object.fromEntries(out.assignment)).toEqual({ h0: 'n1', h1: 'n2' });
-    expect(out.run.hosts.map((h) => h.events)).toEqual(
-      ['h0', 'h1'].map((h) => out.log.all().filter((e) => e.host === h).length));
+    expect(out.run.hosts.map((h) => h.events)).toEqual(['h0', 'h1'].map((h) => out.log.all().filter((e) => e.host === h).length));
     // The remote path really crossed the bus to the hypervisor service.
     const traps = (await hv.status()).counters.traps;
     if (trapPath === 'remote') expect(traps).toBeGreaterThan(0);
@@ -89,13 +101,26 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
   it('maps failed calls to ControlError with the gRPC status and message', async () => {
     const node = control.nodes.get('n1')!;
-    const err = await node.createVm({ sim: 'nope', host: 'h9', vm: 'v', kind: 'linux', vcpus: 1, memoryBytes: 1 << 20, image: Buffer.from('x'), args: [], engine: 'bt', technique: '' })
+    const err = await node
+      .createVm({
+        sim: 'nope',
+        host: 'h9',
+        vm: 'v',
+        kind: 'linux',
+        vcpus: 1,
+        memoryBytes: 1 << 20,
+        image: Buffer.from('x'),
+        args: [],
+        engine: 'bt',
+        technique: '',
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ControlError);
     expect(err).toMatchObject({ code: status.NOT_FOUND, rpc: 'vsim.v1.CpuNodeControl/CreateVm' });
     expect((err as Error).message).toBe('simulation nope has no host on node n1 (call CreateHost first)');
-    await expect(control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, policy: 'round-robin', paramsJson: '' }))
-      .rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(
+      control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, policy: 'round-robin', paramsJson: '' }),
+    ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     // Nobody listening: UNAVAILABLE within the deadline.
     const dead = cpuNodeControlClient('127.0.0.1:1', { deadlineMs: 2000 });
     await expect(dead.status({})).rejects.toMatchObject({ code: expect.any(Number) });
@@ -104,12 +129,15 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
   it('answers garbled data-plane messages with an error, counts them, and keeps serving', async () => {
     await control.hypervisor.openSimulation({ sim: 'garble' });
-    await control.nodes.get('n1')!.createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
+    await control.nodes
+      .get('n1')!
+      .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
     const garbage = new TextEncoder().encode('garbage!\xff');
     await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
     await expect(coordBus.request(subjects.hostRun('garble', 'n1', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
-    await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }))
-      .rejects.toThrow("trap from unknown VM 'ghost'");
+    await expect(
+      coordBus.request(subjects.hvTrap('garble', 'n1'), encode(TrapRequest, TrapRequest.fromPartial({ vm: 'ghost' })), { timeoutMs: 5000 }),
+    ).rejects.toThrow("trap from unknown VM 'ghost'");
     expect((await control.hypervisor.status({})).counters.badMessages).toBe(2);
     expect((await control.nodes.get('n1')!.status({})).counters.badMessages).toBe(1);
     await control.hypervisor.closeSimulation({ sim: 'garble' });
@@ -122,10 +150,32 @@ describe('Coordinator', () => {
     expect(Object.fromEntries(assignHosts([{ id: 'a' }, { id: 'b' }, { id: 'c' }], ['z', 'm']))).toEqual({ a: 'm', b: 'z', c: 'm' });
     expect(() => assignHosts([{ id: 'a' }], [])).toThrow('no cpu-node');
     // A one-host simulation goes where the least is running (before: always the first node).
-    expect(Object.fromEntries(assignHosts([{ id: 'h0', pcpus: 2 }], ['n1', 'n2'], new Map([['n1', 4], ['n2', 2]])))).toEqual({ h0: 'n2' });
+    expect(
+      Object.fromEntries(
+        assignHosts(
+          [{ id: 'h0', pcpus: 2 }],
+          ['n1', 'n2'],
+          new Map([
+            ['n1', 4],
+            ['n2', 2],
+          ]),
+        ),
+      ),
+    ).toEqual({ h0: 'n2' });
     // Sizes count: a 4-pCPU host fills a node as much as four 1-pCPU hosts.
-    expect(Object.fromEntries(assignHosts([{ id: 'big', pcpus: 4 }, { id: 'x', pcpus: 1 }, { id: 'y', pcpus: 1 }, { id: 'z', pcpus: 1 }], ['n1', 'n2'])))
-      .toEqual({ big: 'n1', x: 'n2', y: 'n2', z: 'n2' });
+    expect(
+      Object.fromEntries(
+        assignHosts(
+          [
+            { id: 'big', pcpus: 4 },
+            { id: 'x', pcpus: 1 },
+            { id: 'y', pcpus: 1 },
+            { id: 'z', pcpus: 1 },
+          ],
+          ['n1', 'n2'],
+        ),
+      ),
+    ).toEqual({ big: 'n1', x: 'n2', y: 'n2', z: 'n2' });
   });
 
   it('fails clearly when published events never arrive, and still closes the simulation everywhere', async () => {
@@ -137,8 +187,9 @@ describe('Coordinator', () => {
     // The coordinator listens on another broker: it never sees the events.
     const deaf = new InProcessBroker().connect();
     const spec = { ...twoHostSpec(), durationNs: 2e6 };
-    await expect(new Coordinator(control, deaf, { eventsTimeoutMs: 200 }).run(spec, 'deaf'))
-      .rejects.toThrow(/events missing 200 ms after the run ended \(host h0: 0 of \d+, host h1: 0 of \d+/);
+    await expect(new Coordinator(control, deaf, { eventsTimeoutMs: 200 }).run(spec, 'deaf')).rejects.toThrow(
+      /events missing 200 ms after the run ended \(host h0: 0 of \d+, host h1: 0 of \d+/,
+    );
     for (const s of [hv, node, sched]) expect((await s.status()).simulations).toEqual([]);
   });
 
@@ -151,8 +202,12 @@ describe('Coordinator', () => {
     });
     const spec = twoHostSpec();
     const bad = { ...spec, vms: [{ ...spec.vms[0], engine: 'warp' as never }] };
-    await expect(new Coordinator(control, broker.connect()).run(bad, 's1')).rejects.toThrow('CreateVm hello on node n0: VM hello: unknown engine "warp"');
+    await expect(new Coordinator(control, broker.connect()).run(bad, 's1')).rejects.toThrow(
+      'CreateVm hello on node n0: VM hello: unknown engine "warp"',
+    );
     const noPolicy = { ...spec, scheduler: { policy: 'lottery', params: {} } };
-    await expect(new Coordinator(control, broker.connect()).run(noPolicy, 's2')).rejects.toThrow(/AddHost h0 on the scheduler: host h0: scheduler policy 'lottery' is not implemented/);
+    await expect(new Coordinator(control, broker.connect()).run(noPolicy, 's2')).rejects.toThrow(
+      /AddHost h0 on the scheduler: host h0: scheduler policy 'lottery' is not implemented/,
+    );
   });
 });

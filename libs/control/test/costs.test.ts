@@ -13,10 +13,26 @@ const GUESTS = resolve(__dirname, '../../../guests/rv32');
 
 function spec(image: string, technique: VmSpec['technique'], costs: Partial<HypervisorCosts>, trapPath: SimSpec['trapPath'] = 'split'): SimSpec {
   return {
-    name: 'costs', seed: 1, durationNs: 200e6, trapPath,
+    name: 'costs',
+    seed: 1,
+    durationNs: 200e6,
+    trapPath,
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, costs: { ...DEFAULT_HYPERVISOR_COSTS, ...costs } }],
-    vms: [{ id: 'g', host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+    vms: [
+      {
+        id: 'g',
+        host: 'h0',
+        vcpus: 1,
+        memoryBytes: 4 << 20,
+        image: `${GUESTS}/bin/${image}`,
+        args: [],
+        kind: 'sbi',
+        engine: 'bt',
+        technique,
+        sched: {},
+      },
+    ],
   };
 }
 
@@ -58,7 +74,8 @@ describe('the cost model', () => {
   });
 
   it('rejects a bad cost in the scenario, naming the key', () => {
-    const bad = (yaml: string) => () => parseScenario(`duration: 1ms\n${yaml}\nhosts: [{ id: a, pcpus: 1 }]\nvms: [{ id: v, memory: 4MiB, image: ${GUESTS}/bin/sbi-hello.elf }]`);
+    const bad = (yaml: string) => () =>
+      parseScenario(`duration: 1ms\n${yaml}\nhosts: [{ id: a, pcpus: 1 }]\nvms: [{ id: v, memory: 4MiB, image: ${GUESTS}/bin/sbi-hello.elf }]`);
     expect(bad('costs: { exit: -1 }')).toThrow(/costs\.exit: expected a non-negative integer, got -1/);
     expect(bad('costs: { exitt: 5 }')).toThrow(/costs\.exitt: unknown key; did you mean exit\?/);
   });
@@ -89,7 +106,12 @@ describe('the cost model', () => {
     const calls = translatedOf(base.log);
     expect(calls).toBeGreaterThan(0);
     expect(shutdownNs(dearer) - shutdownNs(base)).toBe(calls * 100);
-    const values = new Set(dearer.log.all().filter((e) => e.path === 'translated').map((e) => e.value - DEFAULT_HYPERVISOR_COSTS.emulate));
+    const values = new Set(
+      dearer.log
+        .all()
+        .filter((e) => e.path === 'translated')
+        .map((e) => e.value - DEFAULT_HYPERVISOR_COSTS.emulate),
+    );
     expect([...values]).toEqual([140]);
   });
 
@@ -112,7 +134,9 @@ describe('the cost model', () => {
     const bus = broker.connect();
     const node = new CpuNodeControlImpl(bus, { nodeId: 'n' });
     const req = { sim: 's', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' };
-    await expect(node.createHost({ ...req, costsJson: '{"exit": 1.5}' })).rejects.toThrow(/host h0: costs\.exit: expected an integer number of cycles/);
+    await expect(node.createHost({ ...req, costsJson: '{"exit": 1.5}' })).rejects.toThrow(
+      /host h0: costs\.exit: expected an integer number of cycles/,
+    );
     await expect(node.createHost({ ...req, costsJson: '{"exitt": 1}' })).rejects.toThrow(/costs\.exitt: unknown cost/);
     await bus.close();
   });

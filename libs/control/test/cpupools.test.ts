@@ -37,7 +37,8 @@ describe('cpupools', () => {
     expect(spec.hosts[0].pools?.map((p) => [p.id, p.pcpus, p.scheduler.policy])).toEqual([['rt', [3], 'rtds']]);
     const { result, log } = await runEmbedded(spec);
     const sched = log.all().filter((e) => e.source === 'sched' && e.kind === 'schedule' && e.vm);
-    const pcpusOf = (vm: string, from: number, to: number) => [...new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu))].sort();
+    const pcpusOf = (vm: string, from: number, to: number) =>
+      [...new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu))].sort();
     // m: the rt pool (pCPU 3) until 100 ms, then the default pool (0-2); a: default, then rt.
     expect(pcpusOf('m', 0, 100e6)).toEqual([3]);
     for (const p of pcpusOf('m', 100e6, 300e6)) expect([0, 1, 2]).toContain(p);
@@ -78,7 +79,8 @@ describe('cpupools', () => {
   it('examples/cpupools.yaml: pins and pools hold, compute moves into the rt pool at 100 ms', async () => {
     const { log } = await runEmbedded(simSpecFromScenario(loadScenario(resolve(__dirname, '../../../examples/cpupools.yaml'))));
     const sched = log.all().filter((e) => e.source === 'sched' && e.kind === 'schedule' && e.vm);
-    const pcpusOf = (vm: string, from: number, to: number) => new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu));
+    const pcpusOf = (vm: string, from: number, to: number) =>
+      new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu));
     for (const p of pcpusOf('batch', 0, 100e6)) expect([0, 1]).toContain(p);
     for (const p of pcpusOf('batch', 100e6, 200e6)) expect([0, 1, 2]).toContain(p);
     for (const p of pcpusOf('compute', 0, 100e6)) expect([0, 1, 2]).toContain(p);
@@ -88,7 +90,12 @@ describe('cpupools', () => {
 
   it('a run-time call (SetSchedParams) moves a VM between pools, and an unknown pool is refused at once', () => {
     const svc = new SchedulerService(new InProcessBroker().connect(), 's');
-    svc.addHost('h0', 3, hostPolicySpec({ policy: 'credit2', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]), 'n0');
+    svc.addHost(
+      'h0',
+      3,
+      hostPolicySpec({ policy: 'credit2', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]),
+      'n0',
+    );
     svc.addVm('h0', { id: 'v', vcpus: 1, sched: { pool: 'rt' } });
     expect(() => svc.setVmParams('v', { pool: 'nope' })).toThrow("v names unknown pool 'nope' (pools: default, rt)");
     expect(() => svc.setVmParams('v', { pool: 'default' })).not.toThrow();
@@ -111,17 +118,13 @@ hosts: [{ id: h0, pcpus: 3, pools: ${pools} }]
 vms: [{ id: v, host: h0, memory: 4MiB, image: ${BIN}/sbi-hello.elf, sched: ${vmSched} }]
 actions: ${actions}
 `;
-    expect(issues(base('[{ id: p, pcpus: [0, 1] }, { id: q, pcpus: [1] }]'))).toEqual([
-      "hosts[0].pools[1].pcpus[0]: pCPU 1 is already in pool 'p'",
-    ]);
+    expect(issues(base('[{ id: p, pcpus: [0, 1] }, { id: q, pcpus: [1] }]'))).toEqual(["hosts[0].pools[1].pcpus[0]: pCPU 1 is already in pool 'p'"]);
     expect(issues(base('[{ id: p, pcpus: [] }]'))).toEqual(['hosts[0].pools[0].pcpus: needs at least 1 entry']);
     expect(issues(base('[{ id: p, pcpus: [5] }]'))).toEqual(['hosts[0].pools[0].pcpus[0]: host h0 has no pCPU 5 (it has pCPUs 0–2)']);
     expect(issues(base('[{ id: default, pcpus: [0] }]'))).toEqual([
       "hosts[0].pools[0].id: 'default' is the pool of the pCPUs no pool claims; choose another id",
     ]);
-    expect(issues(base('[{ id: p, pcpus: [0] }]', '{ pool: nope }'))).toEqual([
-      "vms[0].sched.pool: host h0 has no pool 'nope' (pools: default, p)",
-    ]);
+    expect(issues(base('[{ id: p, pcpus: [0] }]', '{ pool: nope }'))).toEqual(["vms[0].sched.pool: host h0 has no pool 'nope' (pools: default, p)"]);
     expect(issues(base('[{ id: p, pcpus: [0, 1, 2] }]'))).toEqual([
       "vms[0].host: host h0's pools take every pCPU, so it has no pool 'default': name one in sched.pool (pools: p)",
     ]);

@@ -10,8 +10,19 @@ import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServ
 import { CpuNodeControlService, Event, HypervisorControlService, SchedulerControlService } from '@vsim/proto';
 import { EXPANSION_DEFAULTS, loadScenario, parseScenario, ScenarioError } from '@vsim/scenario';
 import {
-  Coordinator, CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, SimSpec, VmResult, VmSpec, cpuNodeControlServer,
-  grpcControlPlane, hypervisorControlServer, runEmbedded, schedulerControlServer, simSpecFromScenario,
+  Coordinator,
+  CpuNodeControlImpl,
+  HypervisorControlImpl,
+  SchedulerControlImpl,
+  SimSpec,
+  VmResult,
+  VmSpec,
+  cpuNodeControlServer,
+  grpcControlPlane,
+  hypervisorControlServer,
+  runEmbedded,
+  schedulerControlServer,
+  simSpecFromScenario,
 } from '@vsim/control';
 import { DEFAULT_EXPANSION_FACTORS } from '@vsim/executor';
 import { Ring32Vm } from '@vsim/hypervisor';
@@ -26,7 +37,17 @@ const RING32_TECHNIQUES = ['native', 'trap-and-emulate', 'code-patching', 'binar
 
 function ring32Vm(id: string, host: string, technique: VmSpec['technique'], engine: VmSpec['engine'] = 'bt'): VmSpec {
   return {
-    id, host, vcpus: 1, memoryBytes: 1 << 20, image: technique === 'paravirt' ? KERNEL_PV : KERNEL, args: [], kind: 'sbi', engine, technique, isa: 'ring32', sched: {},
+    id,
+    host,
+    vcpus: 1,
+    memoryBytes: 1 << 20,
+    image: technique === 'paravirt' ? KERNEL_PV : KERNEL,
+    args: [],
+    kind: 'sbi',
+    engine,
+    technique,
+    isa: 'ring32',
+    sched: {},
   };
 }
 
@@ -36,7 +57,10 @@ function checksumVm(id: string, host: string, engine: VmSpec['engine']): VmSpec 
 
 function spec(vms: VmSpec[], hosts: { id: string; isa: 'rv32' | 'ring32' }[]): SimSpec {
   return {
-    name: 'cross-isa', seed: 1, durationNs: 40e6, trapPath: 'split',
+    name: 'cross-isa',
+    seed: 1,
+    durationNs: 40e6,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     // One pCPU per VM on each host: a VM's CPU time is what it was charged.
     hosts: hosts.map((h) => ({ id: h.id, isa: h.isa, pcpus: vms.filter((v) => v.host === h.id).length, clockHz: CLOCK_HZ, quantumNs: QUANTUM_NS })),
@@ -44,7 +68,10 @@ function spec(vms: VmSpec[], hosts: { id: string; isa: 'rv32' | 'ring32' }[]): S
   };
 }
 
-const TWO_HOSTS = [{ id: 'rv', isa: 'rv32' as const }, { id: 'r32', isa: 'ring32' as const }];
+const TWO_HOSTS = [
+  { id: 'rv', isa: 'rv32' as const },
+  { id: 'r32', isa: 'ring32' as const },
+];
 
 /** The cycles the hypervisor's work added to a VM: the value of its trap and hypercall events. */
 function exitCycles(events: readonly Event[], vm: string): number {
@@ -112,7 +139,7 @@ describe('ring32 VMs in a scenario', () => {
     expect(vm.exits).toEqual(counts);
   });
 
-  it('on an rv32 host: the library Ring32Vm with the dispatch engine\'s expansion, to the cycle', () => {
+  it("on an rv32 host: the library Ring32Vm with the dispatch engine's expansion, to the cycle", () => {
     const lib = new Ring32Vm(readFileSync(KERNEL), { technique: 'code-patching', engine: 'dispatch', expansion: DEFAULT_EXPANSION_FACTORS.dispatch });
     runLikeHost(lib);
     const r = lib.run(0);
@@ -152,7 +179,12 @@ describe('vCPUs of another ISA', () => {
     const { result, log } = await runEmbedded(simSpecFromScenario(loadScenario(`${ROOT}/examples/cross-isa.yaml`)));
     const vm = new Map(result.vms.map((v) => [v.id, v]));
     for (const v of result.vms) expect([v.id, v.state, v.exitStatus]).toEqual([v.id, 'halted', 0]);
-    const pairs: [string, number][] = [['r32k-native', 14], ['r32k-cp', 4], ['rvk-native', 4], ['rv-checksum', 8]];
+    const pairs: [string, number][] = [
+      ['r32k-native', 14],
+      ['r32k-cp', 4],
+      ['rvk-native', 4],
+      ['rv-checksum', 8],
+    ];
     for (const [id, factor] of pairs) {
       const direct = vm.get(id)!;
       const emulated = vm.get(`${id}-emu`)!;
@@ -217,8 +249,10 @@ describe('the scenario fields', () => {
     }
   };
 
-  it('infers a VM\'s ISA from its image\'s ELF e_machine', () => {
-    const s = parseScenario(`duration: 1ms\n${hosts}vms:\n  - { id: a, memory: 1MiB, image: ${KERNEL} }\n  - { id: b, memory: 16MiB, image: ${CHECKSUM}, kind: linux }\n`);
+  it("infers a VM's ISA from its image's ELF e_machine", () => {
+    const s = parseScenario(
+      `duration: 1ms\n${hosts}vms:\n  - { id: a, memory: 1MiB, image: ${KERNEL} }\n  - { id: b, memory: 16MiB, image: ${CHECKSUM}, kind: linux }\n`,
+    );
     expect(s.vms.map((v) => v.isa)).toEqual(['ring32', 'rv32']);
   });
 
@@ -227,57 +261,77 @@ describe('the scenario fields', () => {
       expect.stringMatching(/^vms\[0\]\.isa: isa rv32 disagrees with the image, whose ELF e_machine is 21042 \(0x5232\): a ring32 executable/),
     ]);
     expect(issues(`vms:\n  - { id: a, memory: 16MiB, image: ${CHECKSUM}, kind: linux, technique: code-patching }\n`)).toEqual([
-      expect.stringMatching(/^vms\[0\]\.technique: technique code-patching patches the critical instructions of a ring32 kernel; this VM is rv32 \(from its image\)/),
+      expect.stringMatching(
+        /^vms\[0\]\.technique: technique code-patching patches the critical instructions of a ring32 kernel; this VM is rv32 \(from its image\)/,
+      ),
     ]);
-    expect(issues(`vms:\n  - { id: a, memory: 1MiB, image: ${KERNEL}, vcpus: 2 }\n`)).toEqual(['vms[0].vcpus: a ring32 VM has exactly one vCPU (got 2)']);
-    expect(issues(`costs: { expansion: { jit: 2 } }\nvms:\n  - { id: a, memory: 1MiB, image: ${KERNEL} }\n`)).toEqual([expect.stringMatching(/^costs\.expansion\.jit: unknown key/)]);
+    expect(issues(`vms:\n  - { id: a, memory: 1MiB, image: ${KERNEL}, vcpus: 2 }\n`)).toEqual([
+      'vms[0].vcpus: a ring32 VM has exactly one vCPU (got 2)',
+    ]);
+    expect(issues(`costs: { expansion: { jit: 2 } }\nvms:\n  - { id: a, memory: 1MiB, image: ${KERNEL} }\n`)).toEqual([
+      expect.stringMatching(/^costs\.expansion\.jit: unknown key/),
+    ]);
   });
 });
 
 async function serve(definition: ServiceDefinition, implementation: UntypedServiceImplementation): Promise<{ server: Server; address: string }> {
   const server = new Server();
   server.addService(definition, implementation);
-  const port = await new Promise<number>((ok, fail) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : ok(p))));
+  const port = await new Promise<number>((ok, fail) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : ok(p))),
+  );
   return { server, address: `127.0.0.1:${port}` };
 }
 
 const noNats = findNatsServer() === undefined && process.env.CI !== 'true';
 
-(noNats ? describe.skip : describe)(`determinism: embedded and distributed (NATS + gRPC, two cpu-nodes)${noNats ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
-  let nats: NatsServer;
-  const buses: NatsBus[] = [];
-  const servers: Server[] = [];
-  afterAll(async () => {
-    for (const s of servers) s.forceShutdown();
-    await Promise.all(buses.map((b) => b.close()));
-    await nats?.stop();
-  });
+(noNats ? describe.skip : describe)(
+  `determinism: embedded and distributed (NATS + gRPC, two cpu-nodes)${noNats ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`,
+  () => {
+    let nats: NatsServer;
+    const buses: NatsBus[] = [];
+    const servers: Server[] = [];
+    afterAll(async () => {
+      for (const s of servers) s.forceShutdown();
+      await Promise.all(buses.map((b) => b.close()));
+      await nats?.stop();
+    });
 
-  it('gives the same results and event-log hash for ring32 and cross-ISA VMs', async () => {
-    const s = spec([
-      ring32Vm('cp-emu', 'rv', 'code-patching', 'dispatch'), ring32Vm('bt', 'r32', 'binary-translation'), ring32Vm('pv', 'r32', 'paravirt', 'direct'),
-      checksumVm('chk-emu', 'r32', 'indirect'),
-    ], TWO_HOSTS);
-    const embedded = await runEmbedded(s);
-    nats = await startNatsServer();
-    const connect = async () => {
-      const b = await NatsBus.connect({ servers: nats.url });
-      buses.push(b);
-      return b;
-    };
-    const nodes = [new CpuNodeControlImpl(await connect(), { nodeId: 'n1' }), new CpuNodeControlImpl(await connect(), { nodeId: 'n2' })];
-    const hv = await serve(HypervisorControlService, hypervisorControlServer(new HypervisorControlImpl(await connect(), { instance: 'hv-x' })));
-    const sched = await serve(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(await connect())));
-    const nodeS = await Promise.all(nodes.map((n) => serve(CpuNodeControlService, cpuNodeControlServer(n))));
-    servers.push(hv.server, sched.server, ...nodeS.map((n) => n.server));
-    const control = grpcControlPlane({ hypervisor: hv.address, scheduler: sched.address, nodes: new Map(nodes.map((n, i) => [n.nodeId, nodeS[i].address])) });
-    try {
-      const out = await new Coordinator(control, await connect()).run(s, 'cross-isa-distributed');
-      expect(out.result).toEqual(embedded.result);
-      expect(out.result.eventLogHash).toBe(embedded.result.eventLogHash);
-      expect(out.result.vms.every((v) => v.state === 'halted')).toBe(true);
-    } finally {
-      control.close();
-    }
-  }, 120_000);
-});
+    it('gives the same results and event-log hash for ring32 and cross-ISA VMs', async () => {
+      const s = spec(
+        [
+          ring32Vm('cp-emu', 'rv', 'code-patching', 'dispatch'),
+          ring32Vm('bt', 'r32', 'binary-translation'),
+          ring32Vm('pv', 'r32', 'paravirt', 'direct'),
+          checksumVm('chk-emu', 'r32', 'indirect'),
+        ],
+        TWO_HOSTS,
+      );
+      const embedded = await runEmbedded(s);
+      nats = await startNatsServer();
+      const connect = async () => {
+        const b = await NatsBus.connect({ servers: nats.url });
+        buses.push(b);
+        return b;
+      };
+      const nodes = [new CpuNodeControlImpl(await connect(), { nodeId: 'n1' }), new CpuNodeControlImpl(await connect(), { nodeId: 'n2' })];
+      const hv = await serve(HypervisorControlService, hypervisorControlServer(new HypervisorControlImpl(await connect(), { instance: 'hv-x' })));
+      const sched = await serve(SchedulerControlService, schedulerControlServer(new SchedulerControlImpl(await connect())));
+      const nodeS = await Promise.all(nodes.map((n) => serve(CpuNodeControlService, cpuNodeControlServer(n))));
+      servers.push(hv.server, sched.server, ...nodeS.map((n) => n.server));
+      const control = grpcControlPlane({
+        hypervisor: hv.address,
+        scheduler: sched.address,
+        nodes: new Map(nodes.map((n, i) => [n.nodeId, nodeS[i].address])),
+      });
+      try {
+        const out = await new Coordinator(control, await connect()).run(s, 'cross-isa-distributed');
+        expect(out.result).toEqual(embedded.result);
+        expect(out.result.eventLogHash).toBe(embedded.result.eventLogHash);
+        expect(out.result.vms.every((v) => v.state === 'halted')).toBe(true);
+      } finally {
+        control.close();
+      }
+    }, 120_000);
+  },
+);

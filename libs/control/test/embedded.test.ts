@@ -13,10 +13,14 @@ function linuxVm(id: string, image: string, args: string[] = []): VmSpec {
 
 function spec(vms: VmSpec[], over: Partial<SimSpec> = {}): SimSpec {
   return {
-    name: 'test', seed: 1, durationNs: 100e6, trapPath: 'split',
+    name: 'test',
+    seed: 1,
+    durationNs: 100e6,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
     hosts: [{ id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000 }],
-    vms, ...over,
+    vms,
+    ...over,
   };
 }
 
@@ -60,8 +64,12 @@ describe('embedded runtime', () => {
     expect(bad.fault).toMatch(/illegal instruction at pc 0x[0-9a-f]+ \(instruction 0x00000000\)/);
     for (const v of without.result.vms) {
       const w = withBad.result.vms.find((x) => x.id === v.id)!;
-      expect({ console: w.console, instructions: w.instructions, state: w.state, exitStatus: w.exitStatus })
-        .toEqual({ console: v.console, instructions: v.instructions, state: v.state, exitStatus: v.exitStatus });
+      expect({ console: w.console, instructions: w.instructions, state: w.state, exitStatus: w.exitStatus }).toEqual({
+        console: v.console,
+        instructions: v.instructions,
+        state: v.state,
+        exitStatus: v.exitStatus,
+      });
     }
     expect(withBad.log.all().some((e) => e.kind === 'fault' && e.vm === 'bad')).toBe(true);
   });

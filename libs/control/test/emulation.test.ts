@@ -18,7 +18,10 @@ function vm(id: string, technique: VmSpec['technique'], engine: EngineName): VmS
 
 function spec(vms: VmSpec[], expansion?: Record<EngineName, number>): SimSpec {
   return {
-    name: 'emulation', seed: 1, durationNs: 5e9, trapPath: 'split',
+    name: 'emulation',
+    seed: 1,
+    durationNs: 5e9,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, ...(expansion ? { expansion } : {}) }],
     vms,
@@ -26,36 +29,45 @@ function spec(vms: VmSpec[], expansion?: Record<EngineName, number>): SimSpec {
 }
 
 describe('technique emulation', () => {
-  it.each(['dispatch', 'bt'] as EngineName[])('on its own ISA, with engine %s: native output, no exits, CPU time x the expansion factor', async (engine) => {
-    const { result: n } = await runEmbedded(spec([vm('n', 'native', engine)]));
-    const { result: e } = await runEmbedded(spec([vm('e', 'emulation', engine)]));
-    const [nv, ev] = [n.vms[0], e.vms[0]];
-    expect(nv.state).toBe('halted');
-    expect(ev.state).toBe('halted');
-    expect(ev.console).toBe(nv.console);
-    expect(ev.exits).toEqual({});
-    expect(nv.expansion).toBe(1);
-    const factor = DEFAULT_EXPANSION_FACTORS[engine];
-    expect(ev.expansion).toBe(factor);
-    // The emulated machine's clock runs factor times faster per instruction, so its kernel takes a
-    // few more timer ticks than natively: within 10 % of factor x native.
-    expect(ev.cpuNs / nv.cpuNs).toBeGreaterThan(factor * 0.97);
-    expect(ev.cpuNs / nv.cpuNs).toBeLessThan(factor * 1.1);
-  }, 120_000);
+  it.each(['dispatch', 'bt'] as EngineName[])(
+    'on its own ISA, with engine %s: native output, no exits, CPU time x the expansion factor',
+    async (engine) => {
+      const { result: n } = await runEmbedded(spec([vm('n', 'native', engine)]));
+      const { result: e } = await runEmbedded(spec([vm('e', 'emulation', engine)]));
+      const [nv, ev] = [n.vms[0], e.vms[0]];
+      expect(nv.state).toBe('halted');
+      expect(ev.state).toBe('halted');
+      expect(ev.console).toBe(nv.console);
+      expect(ev.exits).toEqual({});
+      expect(nv.expansion).toBe(1);
+      const factor = DEFAULT_EXPANSION_FACTORS[engine];
+      expect(ev.expansion).toBe(factor);
+      // The emulated machine's clock runs factor times faster per instruction, so its kernel takes a
+      // few more timer ticks than natively: within 10 % of factor x native.
+      expect(ev.cpuNs / nv.cpuNs).toBeGreaterThan(factor * 0.97);
+      expect(ev.cpuNs / nv.cpuNs).toBeLessThan(factor * 1.1);
+    },
+    120_000,
+  );
 
-  it('charges the scenario host\'s own factor', async () => {
+  it("charges the scenario host's own factor", async () => {
     const factors = { ...DEFAULT_EXPANSION_FACTORS, dispatch: 2 };
     const { result } = await runEmbedded(spec([vm('e', 'emulation', 'dispatch')], factors));
     expect(result.vms[0].expansion).toBe(2);
   }, 60_000);
 
   it('is refused for a Linux user program, naming the field', () => {
-    expect(() => parseScenario(`
+    expect(() =>
+      parseScenario(
+        `
 name: bad
 duration: 1s
 hosts: [{ id: h0, pcpus: 1 }]
 vms:
   - { id: u, host: h0, memory: 1MiB, image: guests/rv32/bin/hello.elf, kind: linux, technique: emulation }
-`, { baseDir: resolve(__dirname, '../../..') })).toThrow(/vms\[0\]\.technique: technique emulation runs a machine image/);
+`,
+        { baseDir: resolve(__dirname, '../../..') },
+      ),
+    ).toThrow(/vms\[0\]\.technique: technique emulation runs a machine image/);
   });
 });

@@ -16,9 +16,7 @@
 
 import { createHash } from 'crypto';
 import { resolve } from 'path';
-import {
-  CpuNodeControlImpl, Coordinator, HypervisorControlImpl, SchedulerControlImpl, SimResult, SimSpec, VmSpec, runEmbedded,
-} from '@vsim/control';
+import { CpuNodeControlImpl, Coordinator, HypervisorControlImpl, SchedulerControlImpl, SimResult, SimSpec, VmSpec, runEmbedded } from '@vsim/control';
 import { exitKey } from '../src/simulation';
 import { inProcessControlPlane } from '../src/grpc-adapters';
 import { EventLog, eventLine } from '@vsim/proto';
@@ -30,7 +28,15 @@ const GUESTS = resolve(__dirname, '../../../guests/rv32');
 
 function vm(id: string, image: string, technique: VmSpec['technique'], pcpu: number): VmSpec {
   return {
-    id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique,
+    id,
+    host: 'h0',
+    vcpus: 1,
+    memoryBytes: 16 << 20,
+    image: `${GUESTS}/bin/${image}`,
+    args: [],
+    kind: 'sbi',
+    engine: 'bt',
+    technique,
     sched: { pin: [[pcpu]] },
   };
 }
@@ -68,7 +74,10 @@ const STORMS = ['storm-hcall', 'storm-tae', 'storm-bt', 'illegal-storm-pv', 'ill
 
 function spec(vms: VmSpec[], trapPath: SimSpec['trapPath'] = 'split'): SimSpec {
   return {
-    name: 'isolation', seed: 7, durationNs: 40e6, trapPath,
+    name: 'isolation',
+    seed: 7,
+    durationNs: 40e6,
+    trapPath,
     scheduler: { policy: 'round-robin', params: { timeslice: 2e6 } },
     hosts: [{ id: 'h0', pcpus: 4, clockHz: 1e9, quantumNs: 10_000 }],
     vms,
@@ -100,9 +109,15 @@ async function run(s: SimSpec): Promise<Outcome> {
   const buses = [broker.connect(), broker.connect(), broker.connect(), broker.connect()];
   const node = new CpuNodeControlImpl(buses[1], { nodeId: 'node-0' });
   try {
-    const control = inProcessControlPlane({ hypervisor: new HypervisorControlImpl(buses[0]), nodes: [node], scheduler: new SchedulerControlImpl(buses[2]) });
+    const control = inProcessControlPlane({
+      hypervisor: new HypervisorControlImpl(buses[0]),
+      nodes: [node],
+      scheduler: new SchedulerControlImpl(buses[2]),
+    });
     const { result, log } = await new Coordinator(control, buses[3]).run(s, 'iso');
-    const memory = new Map(created.map((v) => [v.id, createHash('sha256').update(v.bus.readBytes(v.bus.ramBase, v.setup.memoryBytes)).digest('hex')]));
+    const memory = new Map(
+      created.map((v) => [v.id, createHash('sha256').update(v.bus.readBytes(v.bus.ramBase, v.setup.memoryBytes)).digest('hex')]),
+    );
     const counters = (await node.status()).counters;
     return { result, log, memory, handled: counters.localTraps + counters.remoteTraps };
   } finally {
@@ -122,8 +137,17 @@ function footprint(o: Outcome, id: string) {
   // depends on where iterations end, which other VMs' faults move. The VM's own times — cpuNs and
   // the virtual time of every event of it (block and wake included) — are compared exactly.
   const { sched: _sched, hostShare: _share, blockedNs: _blocked, ...vmResult } = o.result.vms.find((v) => v.id === id)!;
-  const events = o.log.all().filter((e) => e.vm === id).map((e) => eventLine({ ...e, seq: 0 }));
-  return { vmResult, memory: o.memory.get(id), events: events.length, eventsHash: createHash('sha256').update(events.join('\n')).digest('hex'), firstEvents: events.slice(0, 50) };
+  const events = o.log
+    .all()
+    .filter((e) => e.vm === id)
+    .map((e) => eventLine({ ...e, seq: 0 }));
+  return {
+    vmResult,
+    memory: o.memory.get(id),
+    events: events.length,
+    eventsHash: createHash('sha256').update(events.join('\n')).digest('hex'),
+    firstEvents: events.slice(0, 50),
+  };
 }
 
 describe('isolation from hostile guests', () => {
@@ -137,8 +161,12 @@ describe('isolation from hostile guests', () => {
   it('the well-behaved VMs run on unharmed', () => {
     for (const g of GOOD) {
       const r = withHostile.result.vms.find((v) => v.id === g.id)!;
-      expect({ id: g.id, fault: r.fault, alive: r.state === 'running' || r.state === 'blocked', printed: r.console.length > 0 })
-        .toEqual({ id: g.id, fault: undefined, alive: true, printed: true });
+      expect({ id: g.id, fault: r.fault, alive: r.state === 'running' || r.state === 'blocked', printed: r.console.length > 0 }).toEqual({
+        id: g.id,
+        fault: undefined,
+        alive: true,
+        printed: true,
+      });
     }
   });
 
@@ -160,7 +188,11 @@ describe('isolation from hostile guests', () => {
     // An illegal instruction is redirected to the guest kernel, as OpenSBI does (libs/hypervisor/src/illegal.ts):
     // sbi-fault's runtime reports it and shuts its VM down with reason 1 (system failure).
     const illegal = withHostile.result.vms.find((v) => v.id === 'illegal')!;
-    expect({ state: illegal.state, exitStatus: illegal.exitStatus, redirected: illegal.exits['illegal-instruction'] }).toEqual({ state: 'halted', exitStatus: 1, redirected: 1 });
+    expect({ state: illegal.state, exitStatus: illegal.exitStatus, redirected: illegal.exits['illegal-instruction'] }).toEqual({
+      state: 'halted',
+      exitStatus: 1,
+      redirected: 1,
+    });
     expect(illegal.console).toMatch(/\nsbi-rt: unexpected trap: scause=0x00000002 sepc=0x[0-9a-f]{8} stval=0x00000000\n$/);
   });
 
@@ -186,8 +218,11 @@ describe('isolation from hostile guests', () => {
       // binary translation), each a futile exit; in S-mode (paravirt) too, as illegal instructions
       // are not delegated.
       for (const id of ['illegal-storm-pv', 'illegal-storm-tae', 'illegal-storm-bt']) {
-        expect({ id, redirected: r(id).exits['illegal-instruction'], exits: r(id).exitRoutes['trap illegal-instruction interpreter/exit'] })
-          .toEqual({ id, redirected: STORM_FUTILE_EXITS, exits: STORM_FUTILE_EXITS });
+        expect({ id, redirected: r(id).exits['illegal-instruction'], exits: r(id).exitRoutes['trap illegal-instruction interpreter/exit'] }).toEqual({
+          id,
+          redirected: STORM_FUTILE_EXITS,
+          exits: STORM_FUTILE_EXITS,
+        });
       }
       // Under binary translation the storm handler's CSR accesses are translated calls, not exits.
       expect(r('storm-bt').exitRoutes['trap tae.csr.sscratch interpreter/translated']).toBeGreaterThan(0);
@@ -204,7 +239,10 @@ describe('isolation from hostile guests', () => {
     });
 
     it('stops the same storms at the same point on the remote trap path', async () => {
-      const short = (trapPath: SimSpec['trapPath']) => ({ ...spec([GOOD[0], ...HOSTILE.filter((h) => STORMS.includes(h.id))], trapPath), durationNs: 20e6 });
+      const short = (trapPath: SimSpec['trapPath']) => ({
+        ...spec([GOOD[0], ...HOSTILE.filter((h) => STORMS.includes(h.id))], trapPath),
+        durationNs: 20e6,
+      });
       const remote = await runEmbedded(short('remote'));
       const split = await runEmbedded(short('split'));
       expect(remote.result.eventLogHash).toBe(split.result.eventLogHash);
@@ -216,7 +254,9 @@ describe('isolation from hostile guests', () => {
     it('record every trap and hypercall the hypervisor handled, with its cause, route and path', () => {
       const exits = withHostile.log.all().filter((e) => e.kind === 'trap' || e.kind === 'hypercall');
       expect(exits.length).toBe(withHostile.handled);
-      const incomplete = exits.filter((e) => e.cause === '' || !['interpreter', 'allocator'].includes(e.route) || !['local', 'remote', 'translated'].includes(e.path));
+      const incomplete = exits.filter(
+        (e) => e.cause === '' || !['interpreter', 'allocator'].includes(e.route) || !['local', 'remote', 'translated'].includes(e.path),
+      );
       expect(incomplete.slice(0, 5)).toEqual([]);
       // The paths: allocator work (shutdown, faults) goes to the hypervisor service, interpreter
       // routines run in the cpu-node (split trap path), translated calls are calls.
@@ -225,9 +265,15 @@ describe('isolation from hostile guests', () => {
       // Each kind of route is in the summary's keys: the allocator, interpreter routines reached by an
       // exit or by a translated call, and SBI calls as hypercalls.
       const keys = new Set(exits.map(exitKey));
-      for (const k of ['hypercall sbi.srst.system_reset allocator/exit', 'trap fault allocator/exit', 'trap tae.sret interpreter/exit',
-        'trap tae.sret interpreter/translated', 'hypercall sbi.time.set_timer interpreter/exit', 'trap tae.inject interpreter/exit',
-        'trap illegal-instruction interpreter/exit']) {
+      for (const k of [
+        'hypercall sbi.srst.system_reset allocator/exit',
+        'trap fault allocator/exit',
+        'trap tae.sret interpreter/exit',
+        'trap tae.sret interpreter/translated',
+        'hypercall sbi.time.set_timer interpreter/exit',
+        'trap tae.inject interpreter/exit',
+        'trap illegal-instruction interpreter/exit',
+      ]) {
         expect(keys).toContain(k);
       }
     });

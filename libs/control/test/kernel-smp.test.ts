@@ -23,10 +23,26 @@ const GOLDEN = readFileSync(`${GUESTS}/expected/native-kernel-smp.txt`, 'utf8');
 
 function spec(image: string, technique: VmSpec['technique'], pcpus: number, trapPath: 'split' | 'remote' = 'split'): SimSpec {
   return {
-    name: 'kernel-smp', seed: 1, durationNs: 2e9, trapPath,
+    name: 'kernel-smp',
+    seed: 1,
+    durationNs: 2e9,
+    trapPath,
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus, clockHz: 1e9, quantumNs: 10_000 }],
-    vms: [{ id: 'k', host: 'h0', vcpus: 2, memoryBytes: 8 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+    vms: [
+      {
+        id: 'k',
+        host: 'h0',
+        vcpus: 2,
+        memoryBytes: 8 << 20,
+        image: `${GUESTS}/bin/${image}`,
+        args: [],
+        kind: 'sbi',
+        engine: 'bt',
+        technique,
+        sched: {},
+      },
+    ],
   };
 }
 
@@ -34,7 +50,7 @@ const run = async (image: string, technique: VmSpec['technique'], pcpus: number,
   runEmbedded(spec(image, technique, pcpus, trapPath));
 
 describe('the SMP guest kernel natively (2 harts on the bare machine)', () => {
-  it('prints its golden output, whatever the harts\' interleaving', () => {
+  it("prints its golden output, whatever the harts' interleaving", () => {
     const instructions = new Set<number>();
     for (const quantumCycles of [97, 1000, 20_000]) {
       const m = new BareMachine(readFileSync(`${GUESTS}/bin/native-kernel-smp.elf`), { harts: 2, quantumCycles });
@@ -82,7 +98,10 @@ describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
     expect(vm.exits['sbi.hsm.hart_stop']).toBe(1);
     expect(vm.exits['sbi.ipi.send_ipi']).toBe(3);
     expect(vm.exits['tae.irq.software'] ?? 0).toBe(technique === 'paravirt' ? 0 : 3);
-    const kinds = log.all().filter((e) => e.vm === 'k').map((e) => e.kind);
+    const kinds = log
+      .all()
+      .filter((e) => e.vm === 'k')
+      .map((e) => e.kind);
     expect(kinds.filter((k) => k === 'ipi')).toHaveLength(3);
     expect(kinds.filter((k) => k === 'hart-start')).toHaveLength(1);
     // vCPU 1 is offline, never given a pCPU, until vCPU 0 starts it: not at time 0 with the pCPUs free.
@@ -96,7 +115,7 @@ describe.each([2, 1])('the SMP guest kernel on a %d-pCPU host', (pcpus) => {
 });
 
 describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pCPU host', (pcpus) => {
-  it('runs deprivileged with no privileged-instruction exit: only hypercalls, SBI HSM/IPI calls and its tasks\' traps', async () => {
+  it("runs deprivileged with no privileged-instruction exit: only hypercalls, SBI HSM/IPI calls and its tasks' traps", async () => {
     const { result, log } = await run('kernel-pv-smp.elf', 'paravirt', pcpus);
     const vm = result.vms[0];
     expect({ state: vm.state, fault: vm.fault, console: vm.console }).toEqual({ state: 'halted', fault: undefined, console: GOLDEN });
@@ -113,7 +132,11 @@ describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pC
     // ... and took its IPIs as events delivered by the event-check hypercall (hart 0 two, hart 1 one),
     // each in the log with its cause and route.
     const delivered = calls('pv.event_check').filter((e) => e.detail === 'ipi delivered');
-    expect(delivered.map((e) => [e.vcpu, e.route])).toEqual([[0, 'interpreter'], [1, 'interpreter'], [0, 'interpreter']]);
+    expect(delivered.map((e) => [e.vcpu, e.route])).toEqual([
+      [0, 'interpreter'],
+      [1, 'interpreter'],
+      [0, 'interpreter'],
+    ]);
     expect(vm.exits['sbi.ipi.send_ipi']).toBe(3);
     expect(calls('sbi.ipi.send_ipi').every((e) => e.route === 'interpreter')).toBe(true);
     // The mask byte is respected: an IPI to a vCPU with events masked (busy in its locked rounds)
@@ -123,7 +146,9 @@ describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pC
     const held = k.filter((e) => e.kind === 'ipi' && /masked: pending/.test(e.detail));
     expect(held.map((e) => e.vcpu)).toEqual(pcpus === 2 ? [0] : []);
     for (const h of held) {
-      const after = k.filter((e) => e.vcpu === h.vcpu && e.timeNs >= h.timeNs && (e.kind === 'block' || (e.kind === 'hypercall' && e.cause === 'pv.event_check')));
+      const after = k.filter(
+        (e) => e.vcpu === h.vcpu && e.timeNs >= h.timeNs && (e.kind === 'block' || (e.kind === 'hypercall' && e.cause === 'pv.event_check')),
+      );
       expect([after[0].kind, after[0].detail]).toEqual(['hypercall', 'ipi delivered']);
     }
     expect(calls('sbi.hsm.hart_start').every((e) => e.route === 'allocator')).toBe(true);
@@ -141,7 +166,10 @@ describe('the paravirtual SMP kernel on its vCPUs', () => {
   it('both vCPUs are deprivileged paravirtual vCPUs: in real U-mode, each with its own virtual state', () => {
     const image = readFileSync(`${GUESTS}/bin/kernel-pv-smp.elf`);
     const vm = new VmInstance({ id: 'k', kind: 'sbi', technique: 'paravirt', vcpus: 2, memoryBytes: 8 << 20, image, args: [], engine: 'bt' }, 1e9);
-    expect(vm.vcpus.map((v) => [v.hart.priv, v.vstate?.paravirt, v.vstate?.sharedInfo])).toEqual([[0, true, 0], [0, true, 0]]);
+    expect(vm.vcpus.map((v) => [v.hart.priv, v.vstate?.paravirt, v.vstate?.sharedInfo])).toEqual([
+      [0, true, 0],
+      [0, true, 0],
+    ]);
     expect(vm.vcpus[0].vstate).not.toBe(vm.vcpus[1].vstate);
   });
 });
@@ -170,7 +198,9 @@ describe('examples/smp-kernel.yaml', () => {
   it('runs the 2-vCPU kernel under three techniques side by side (Credit, 2 pCPUs): every console is the native one', async () => {
     const { result } = await runEmbedded(simSpecFromScenario(loadScenario(resolve(__dirname, '../../../examples/smp-kernel.yaml'))));
     expect(result.vms.map((vm) => [vm.id, vm.state, vm.console === GOLDEN])).toEqual([
-      ['paravirt', 'halted', true], ['tae', 'halted', true], ['bt', 'halted', true],
+      ['paravirt', 'halted', true],
+      ['tae', 'halted', true],
+      ['bt', 'halted', true],
     ]);
   });
 });
@@ -220,11 +250,19 @@ describe('SBI HSM and IPI routines', () => {
     const bad = call(SBI_EXT.IPI, 0, [0b100, 0], [0, 0]);
     expect([a0(bad), bad.ipiVcpus]).toEqual([-3, 0]);
   });
-
 });
 
 describe('offline vCPUs', () => {
-  const setup = { id: 'k', kind: 'sbi' as const, technique: 'trap-and-emulate' as const, vcpus: 2, memoryBytes: 8 << 20, image: readFileSync(`${GUESTS}/bin/kernel-smp.elf`), args: [], engine: 'bt' as const };
+  const setup = {
+    id: 'k',
+    kind: 'sbi' as const,
+    technique: 'trap-and-emulate' as const,
+    vcpus: 2,
+    memoryBytes: 8 << 20,
+    image: readFileSync(`${GUESTS}/bin/kernel-smp.elf`),
+    args: [],
+    engine: 'bt' as const,
+  };
 
   it('an SBI VM boots on vCPU 0; the others are offline until started (HSM)', () => {
     const vm = new VmInstance(setup, 1e9);
@@ -232,13 +270,28 @@ describe('offline vCPUs', () => {
   });
 
   it('a run order that names an offline vCPU runs nothing on it, reports it offline and ends at the first quantum', async () => {
-    const exec = new HostExecutor({ sim: 's', id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' }, {
-      local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: 'k', kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }), exitCost: 0,
-    });
+    const exec = new HostExecutor(
+      { sim: 's', id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' },
+      {
+        local: (req) => handleTrap(req, undefined),
+        remote: async (req) => handleTrap(req, { id: 'k', kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+        exitCost: 0,
+      },
+    );
     exec.createVm(setup);
-    const report = await exec.run(RunOrder.fromPartial({
-      sim: 's', host: 'h0', seq: 1, nowNs: 0, untilNs: 1_000_000, pcpus: [{ pcpu: 0, vm: 'k', vcpu: 0 }, { pcpu: 1, vm: 'k', vcpu: 1 }],
-    }));
+    const report = await exec.run(
+      RunOrder.fromPartial({
+        sim: 's',
+        host: 'h0',
+        seq: 1,
+        nowNs: 0,
+        untilNs: 1_000_000,
+        pcpus: [
+          { pcpu: 0, vm: 'k', vcpu: 0 },
+          { pcpu: 1, vm: 'k', vcpu: 1 },
+        ],
+      }),
+    );
     const byVcpu = new Map(report.vcpus.map((r) => [r.vcpu, r]));
     expect(byVcpu.get(1)).toMatchObject({ state: VcpuState.VCPU_STATE_OFFLINE, ranNs: 0, instructions: 0 });
     expect(byVcpu.get(0)!.instructions).toBeGreaterThan(0);

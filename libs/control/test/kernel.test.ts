@@ -27,10 +27,26 @@ const total = (exits: Record<string, number>) => Object.values(exits).reduce((a,
 
 function spec(image: string, technique: VmSpec['technique'], trapPath: SimSpec['trapPath'] = 'split'): SimSpec {
   return {
-    name: 'kernel', seed: 1, durationNs: 5e9, trapPath,
+    name: 'kernel',
+    seed: 1,
+    durationNs: 5e9,
+    trapPath,
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000 }],
-    vms: [{ id: 'k', host: 'h0', vcpus: 1, memoryBytes: 8 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} }],
+    vms: [
+      {
+        id: 'k',
+        host: 'h0',
+        vcpus: 1,
+        memoryBytes: 8 << 20,
+        image: `${GUESTS}/bin/${image}`,
+        args: [],
+        kind: 'sbi',
+        engine: 'bt',
+        technique,
+        sched: {},
+      },
+    ],
   };
 }
 
@@ -53,13 +69,20 @@ describe.each(WORKLOADS)('guest kernel, %s workload', (w) => {
     }
     expect(results.s.console).toMatch(/memory checksum/);
     // Trap-and-emulate exits on every sensitive instruction; translation calls instead of exiting.
-    const exits = (vm: typeof results.s) => Object.entries(vm.exits).filter(([k]) => k.startsWith('tae.')).reduce((a, [, n]) => a + n, 0);
+    const exits = (vm: typeof results.s) =>
+      Object.entries(vm.exits)
+        .filter(([k]) => k.startsWith('tae.'))
+        .reduce((a, [, n]) => a + n, 0);
     expect(exits(results.tae)).toBeGreaterThan(0);
     expect(exits(results.s)).toBe(0);
     // The paravirtual kernel: only hypercalls (pv.*, and sbi.* for console and shutdown) and the
     // delivery of its tasks' traps and its timer events; no privileged instruction was emulated.
     const pv = runs.pv.exits;
-    expect(Object.keys(pv).filter((k) => !/^(pv\.(register_shared_info|set_callback|iret|set_timer|block|event_check|multicall|inject|irq\.timer)|sbi\.(dbcn|srst)\.)/.test(k))).toEqual([]);
+    expect(
+      Object.keys(pv).filter(
+        (k) => !/^(pv\.(register_shared_info|set_callback|iret|set_timer|block|event_check|multicall|inject|irq\.timer)|sbi\.(dbcn|srst)\.)/.test(k),
+      ),
+    ).toEqual([]);
     expect(pv['pv.register_shared_info']).toBe(1);
     // And it exits less than the trap-and-emulated unmodified kernel.
     expect(total(pv)).toBeLessThan(total(runs.tae.exits));
@@ -98,7 +121,10 @@ describe('paravirtual kernel', () => {
   it('gives identical results on the split and remote trap paths', async () => {
     // cpu: timer events delivered through the shared page, set timer + iret multicalls;
     // io: set timer + block multicalls restarted after the wake-up (continuations).
-    for (const [image, handler] of [['kernel-pv-cpu.elf', 'pv.irq.timer'], ['kernel-pv-io.elf', 'pv.multicall']]) {
+    for (const [image, handler] of [
+      ['kernel-pv-cpu.elf', 'pv.irq.timer'],
+      ['kernel-pv-io.elf', 'pv.multicall'],
+    ]) {
       const split = await run(image, 'paravirt', 'split');
       expect(split.exits[handler]).toBeGreaterThan(0);
       const remote = await run(image, 'paravirt', 'remote');

@@ -14,12 +14,26 @@ const GUESTS = resolve(__dirname, '../../../guests/rv32');
 const CLOCK_HZ = 1e9;
 
 function vm(id: string, image: string, technique: VmSpec['technique']): VmSpec {
-  return { id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${GUESTS}/bin/${image}`, args: [], kind: 'sbi', engine: 'bt', technique, sched: {} };
+  return {
+    id,
+    host: 'h0',
+    vcpus: 1,
+    memoryBytes: 16 << 20,
+    image: `${GUESTS}/bin/${image}`,
+    args: [],
+    kind: 'sbi',
+    engine: 'bt',
+    technique,
+    sched: {},
+  };
 }
 
 function spec(vms: VmSpec[], pcpus = 1): SimSpec {
   return {
-    name: 'native', seed: 1, durationNs: 1e9, trapPath: 'split',
+    name: 'native',
+    seed: 1,
+    durationNs: 1e9,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus, clockHz: CLOCK_HZ, quantumNs: 10_000 }],
     vms,
@@ -95,6 +109,8 @@ describe('technique native in a scenario', () => {
   });
 
   it('is an error with kind linux, naming the field', () => {
-    expect(() => parseScenario(yaml('technique: native, kind: linux'))).toThrow(/vms\[0\]\.technique: technique native runs a machine image .* cannot run a kind linux user program/);
+    expect(() => parseScenario(yaml('technique: native, kind: linux'))).toThrow(
+      /vms\[0\]\.technique: technique native runs a machine image .* cannot run a kind linux user program/,
+    );
   });
 });

@@ -37,15 +37,31 @@ describe('refused data-plane messages', () => {
     let attacked = false;
     const attack = () => {
       // h0 runs on n1 (assignHosts: hosts in order over the sorted node ids), and VM hello on h0.
-      const trap = (seq: number) => encode(TrapRequest, TrapRequest.fromPartial({ sim, host: 'h0', vm: 'hello', vcpu: 0, cause: 8, seq, kind: 'linux', x: new Array(32).fill(0) }));
+      const trap = (seq: number) =>
+        encode(
+          TrapRequest,
+          TrapRequest.fromPartial({ sim, host: 'h0', vm: 'hello', vcpu: 0, cause: 8, seq, kind: 'linux', x: new Array(32).fill(0) }),
+        );
       attacks.push(
         // 1. a trap for a VM of n1 sent as n2 (a node may publish only its own trap subject)
-        forger.request(subjects.hvTrap(sim, 'n2'), trap(1_000_000), { timeoutMs: 5000 }).then(() => 'applied', (e: Error) => e.message),
+        forger.request(subjects.hvTrap(sim, 'n2'), trap(1_000_000), { timeoutMs: 5000 }).then(
+          () => 'applied',
+          (e: Error) => e.message,
+        ),
         // 2. a replayed trap of the right node: its number is not above the last one
-        forger.request(subjects.hvTrap(sim, 'n1'), trap(0), { timeoutMs: 5000 }).then(() => 'applied', (e: Error) => e.message),
+        forger.request(subjects.hvTrap(sim, 'n1'), trap(0), { timeoutMs: 5000 }).then(
+          () => 'applied',
+          (e: Error) => e.message,
+        ),
         // 3. a run order replaying order 1
-        forger.request(subjects.hostRun(sim, 'n1', 'h0'), encode(RunOrder, RunOrder.fromPartial({ sim, host: 'h0', seq: 1, nowNs: 0, untilNs: 1000 })), { timeoutMs: 5000 })
-          .then(() => 'applied', (e: Error) => e.message),
+        forger
+          .request(subjects.hostRun(sim, 'n1', 'h0'), encode(RunOrder, RunOrder.fromPartial({ sim, host: 'h0', seq: 1, nowNs: 0, untilNs: 1000 })), {
+            timeoutMs: 5000,
+          })
+          .then(
+            () => 'applied',
+            (e: Error) => e.message,
+          ),
       );
       // 4. an event batch that does not start where h0's events stand
       forger.publish(subjects.events(sim, 'h0'), encode(EventBatch, { sim, host: 'h0', firstIndex: 0, events: [] }));
@@ -75,7 +91,15 @@ describe('refused data-plane messages', () => {
     expect((await n1.status()).counters).toMatchObject({ refusedSequence: 1, refused: 1 });
     // Logged, with the message's host, VM and vCPU as bindings.
     expect(hvLog.filter((l) => l.msg === 'data-plane message refused')).toEqual([
-      expect.objectContaining({ level: 'warn', service: 'hypervisor', host: 'h0', vm: 'hello', vcpu: 0, refused: 'sender', subject: 'vsim.victim.trap.n2' }),
+      expect.objectContaining({
+        level: 'warn',
+        service: 'hypervisor',
+        host: 'h0',
+        vm: 'hello',
+        vcpu: 0,
+        refused: 'sender',
+        subject: 'vsim.victim.trap.n2',
+      }),
       expect.objectContaining({ level: 'warn', service: 'hypervisor', host: 'h0', vm: 'hello', vcpu: 0, refused: 'sequence', seq: 0 }),
     ]);
     expect(nodeLog.filter((l) => l.msg === 'data-plane message refused')).toEqual([

@@ -40,8 +40,20 @@ describe('run segments', () => {
       const p = o.pcpus[0];
       const blocks = p.vm === 'a' && o.nowNs === 6 * MS;
       return RunReport.fromPartial({
-        sim: o.sim, host: o.host, seq: o.seq, nowNs: blocks ? 7 * MS : o.untilNs,
-        vcpus: [{ vm: p.vm, vcpu: 0, state: blocks ? VcpuState.VCPU_STATE_BLOCKED : VcpuState.VCPU_STATE_RUNNABLE, wakeNs: blocks ? 50 * MS : 0, ranNs: blocks ? 0.7 * MS : o.untilNs - o.nowNs, instructions: 0 }],
+        sim: o.sim,
+        host: o.host,
+        seq: o.seq,
+        nowNs: blocks ? 7 * MS : o.untilNs,
+        vcpus: [
+          {
+            vm: p.vm,
+            vcpu: 0,
+            state: blocks ? VcpuState.VCPU_STATE_BLOCKED : VcpuState.VCPU_STATE_RUNNABLE,
+            wakeNs: blocks ? 50 * MS : 0,
+            ranNs: blocks ? 0.7 * MS : o.untilNs - o.nowNs,
+            instructions: 0,
+          },
+        ],
       });
     };
     const loop = new HostLoop('t', 'h0', 1, new TwoStep(), host);
@@ -49,14 +61,20 @@ describe('run segments', () => {
     loop.addVm({ id: 'b', vcpus: 1, sched: {} });
     const r = await loop.run(11 * MS);
     const runs = r.events.filter((e) => e.kind === 'run').map((e) => [e.vm, e.pcpu, e.timeNs, e.value]);
-    expect(runs).toEqual([['a', 0, 0, 6.7 * MS], ['b', 0, 7 * MS, 4 * MS]]);
+    expect(runs).toEqual([
+      ['a', 0, 0, 6.7 * MS],
+      ['b', 0, 7 * MS, 4 * MS],
+    ]);
     expect(r.vcpus.get('a/0')!.runningNs).toBe(6.7 * MS);
     expect(r.vcpus.get('b/0')!.runningNs).toBe(4 * MS);
   });
 
   it('on real guests under Credit: sums equal the CPU time, no overlap, latencies and credit as the results say', async () => {
     const spec: SimSpec = {
-      name: 'segments', seed: 1, durationNs: 300 * MS, trapPath: 'split',
+      name: 'segments',
+      seed: 1,
+      durationNs: 300 * MS,
+      trapPath: 'split',
       scheduler: { policy: 'credit', params: { tslice: 10 * MS, ratelimit: 1 * MS } },
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
       vms: [
@@ -69,9 +87,18 @@ describe('run segments', () => {
     for (const vm of result.vms) {
       const mine = runs.filter((e) => e.vm === vm.id);
       expect(mine.reduce((a, e) => a + e.value, 0)).toBe(vm.cpuNs);
-      const lat = mine.map((e) => JSON.parse(e.detail || '{}') as { latencyNs?: number }).filter((d) => d.latencyNs !== undefined).map((d) => d.latencyNs!);
+      const lat = mine
+        .map((e) => JSON.parse(e.detail || '{}') as { latencyNs?: number })
+        .filter((d) => d.latencyNs !== undefined)
+        .map((d) => d.latencyNs!);
       const s = latencySummary(lat);
-      expect([s.count, s.p50Ns, s.p90Ns, s.p99Ns, s.maxNs]).toEqual([vm.sched!.wakeLatency.count, vm.sched!.wakeLatency.p50Ns, vm.sched!.wakeLatency.p90Ns, vm.sched!.wakeLatency.p99Ns, vm.sched!.wakeLatency.maxNs]);
+      expect([s.count, s.p50Ns, s.p90Ns, s.p99Ns, s.maxNs]).toEqual([
+        vm.sched!.wakeLatency.count,
+        vm.sched!.wakeLatency.p50Ns,
+        vm.sched!.wakeLatency.p90Ns,
+        vm.sched!.wakeLatency.p99Ns,
+        vm.sched!.wakeLatency.maxNs,
+      ]);
       expect(mine.every((e) => typeof (JSON.parse(e.detail) as { credit?: number }).credit === 'number')).toBe(true);
     }
     expect(result.vms.find((v) => v.id === 'io')!.sched!.wakeLatency.count).toBeGreaterThan(10);

@@ -11,15 +11,30 @@ const GUESTS = resolve(__dirname, '../../../guests/rv32');
 const NAMES = ['hello', 'compute', 'sleeper', 'ticker', 'fault', 'hostile'];
 
 function sbiVm(name: string, engine: VmSpec['engine'], technique: VmSpec['technique'] = 'paravirt'): VmSpec {
-  return { id: name, host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${GUESTS}/bin/sbi-${name}.elf`, args: [], kind: 'sbi', engine, technique, sched: {} };
+  return {
+    id: name,
+    host: 'h0',
+    vcpus: 1,
+    memoryBytes: 4 << 20,
+    image: `${GUESTS}/bin/sbi-${name}.elf`,
+    args: [],
+    kind: 'sbi',
+    engine,
+    technique,
+    sched: {},
+  };
 }
 
 function spec(engine: VmSpec['engine'], over: Partial<SimSpec> = {}, technique: VmSpec['technique'] = 'paravirt'): SimSpec {
   return {
-    name: 'sbi', seed: 1, durationNs: 500e6, trapPath: 'split',
+    name: 'sbi',
+    seed: 1,
+    durationNs: 500e6,
+    trapPath: 'split',
     scheduler: { policy: 'round-robin', params: { timeslice: 10e6 } },
     hosts: [{ id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000 }],
-    vms: NAMES.map((n) => sbiVm(n, engine, technique)), ...over,
+    vms: NAMES.map((n) => sbiVm(n, engine, technique)),
+    ...over,
   };
 }
 
@@ -45,7 +60,10 @@ describe('SBI guests on the runtime', () => {
         // cause, pc and instruction and shuts down with reason 1 (system failure).
         const m = /mepc=(0x[0-9a-f]+) mtval=(0x[0-9a-f]+)/.exec(end)!;
         expect({ name, console: vm.console, state: vm.state, exitStatus: vm.exitStatus }).toEqual({
-          name, console: `${expected(name, 'txt')}sbi-rt: unexpected trap: scause=0x00000002 sepc=${m[1]} stval=${m[2]}\n`, state: 'halted', exitStatus: 1,
+          name,
+          console: `${expected(name, 'txt')}sbi-rt: unexpected trap: scause=0x00000002 sepc=${m[1]} stval=${m[2]}\n`,
+          state: 'halted',
+          exitStatus: 1,
         });
       } else {
         const m = /mcause=(\d+) mepc=0x([0-9a-f]+) mtval=0x([0-9a-f]+)/.exec(end)!;
@@ -79,7 +97,12 @@ describe('SBI guests on the runtime', () => {
     for (const name of NAMES) {
       const a = pv.result.vms.find((v) => v.id === name)!;
       const b = tae.result.vms.find((v) => v.id === name)!;
-      expect({ name, console: b.console, state: b.state, exitStatus: b.exitStatus }).toEqual({ name, console: a.console, state: a.state, exitStatus: a.exitStatus });
+      expect({ name, console: b.console, state: b.state, exitStatus: b.exitStatus }).toEqual({
+        name,
+        console: a.console,
+        state: a.state,
+        exitStatus: a.exitStatus,
+      });
     }
     const ticker = tae.result.vms.find((v) => v.id === 'ticker')!;
     // Every timer interrupt was injected by the hypervisor and every sret emulated.
@@ -90,7 +113,7 @@ describe('SBI guests on the runtime', () => {
     expect(sleeper.blockedNs).toBeGreaterThanOrEqual(19e6);
   });
 
-  it('under binary translation print the same, with the kernel\'s sensitive instructions turned into calls, not exits', async () => {
+  it("under binary translation print the same, with the kernel's sensitive instructions turned into calls, not exits", async () => {
     const pv = await runEmbedded(spec('bt'));
     const tae = await runEmbedded(spec('bt', {}, 'trap-and-emulate'));
     const bt = await runEmbedded(spec('bt', {}, 'binary-translation'));
@@ -103,29 +126,38 @@ describe('SBI guests on the runtime', () => {
     expect(translated.length).toBeGreaterThan(200); // ticker: 50 x (sret + scause/sepc/stval reads) ...
     expect(translated.every((e) => e.cause.startsWith('tae.'))).toBe(true);
     // The same work costs the guest far less virtual time than trapping for each instruction.
-    const cost = (r: typeof bt, vm: string) => r.log.all().filter((e) => e.vm === vm && e.cause.startsWith('tae.csr')).reduce((a, e) => a + e.value, 0);
+    const cost = (r: typeof bt, vm: string) =>
+      r.log
+        .all()
+        .filter((e) => e.vm === vm && e.cause.startsWith('tae.csr'))
+        .reduce((a, e) => a + e.value, 0);
     expect(cost(bt, 'ticker')).toBeLessThan(cost(tae, 'ticker') / 5);
   });
 
   // An illegal instruction the hypervisor cannot emulate is redirected into the guest kernel, as
   // OpenSBI does (libs/hypervisor/src/illegal.ts): sbi-probe handles one, skips it and runs to completion.
-  it.each(['paravirt', 'trap-and-emulate', 'binary-translation'] as const)('redirect an illegal instruction to the guest kernel, which handles it and goes on (%s)', async (technique) => {
-    const { result, log } = await runEmbedded(spec('bt', { vms: [sbiVm('probe', 'bt', technique)] }));
-    const vm = result.vms[0];
-    expect({ console: vm.console, state: vm.state, exitStatus: vm.exitStatus }).toEqual({
-      console: `${expected('probe', 'txt')}` +
-        'sbi-probe: absent (1 trap, scause 2, stval 0x00b5050b, at the probe: yes)\n' +
-        'sbi-probe: a0 after the skipped probe: 40\n' +
-        'sbi-probe: going on without it: sum of squares 1..1000 = 333833500\n',
-      state: 'halted', exitStatus: 0,
-    });
-    // One exit, routed to an interpreter routine, which entered the kernel's handler (crt0's
-    // sbi_trap_entry); the guest itself checks scause, sepc (= the probe) and stval.
-    const redirects = log.all().filter((e) => e.cause === 'illegal-instruction');
-    const entry = parseElf32(new Uint8Array(readFileSync(`${GUESTS}/bin/sbi-probe.elf`))).symbols.get('sbi_trap_entry')!;
-    expect(redirects.map((e) => ({ kind: e.kind, route: e.route, path: e.path, detail: e.detail }))).toEqual([
-      { kind: 'trap', route: 'interpreter', path: 'local', detail: `redirected to stvec 0x${entry.toString(16)}` },
-    ]);
-    expect(vm.exits['illegal-instruction']).toBe(1);
-  });
+  it.each(['paravirt', 'trap-and-emulate', 'binary-translation'] as const)(
+    'redirect an illegal instruction to the guest kernel, which handles it and goes on (%s)',
+    async (technique) => {
+      const { result, log } = await runEmbedded(spec('bt', { vms: [sbiVm('probe', 'bt', technique)] }));
+      const vm = result.vms[0];
+      expect({ console: vm.console, state: vm.state, exitStatus: vm.exitStatus }).toEqual({
+        console:
+          `${expected('probe', 'txt')}` +
+          'sbi-probe: absent (1 trap, scause 2, stval 0x00b5050b, at the probe: yes)\n' +
+          'sbi-probe: a0 after the skipped probe: 40\n' +
+          'sbi-probe: going on without it: sum of squares 1..1000 = 333833500\n',
+        state: 'halted',
+        exitStatus: 0,
+      });
+      // One exit, routed to an interpreter routine, which entered the kernel's handler (crt0's
+      // sbi_trap_entry); the guest itself checks scause, sepc (= the probe) and stval.
+      const redirects = log.all().filter((e) => e.cause === 'illegal-instruction');
+      const entry = parseElf32(new Uint8Array(readFileSync(`${GUESTS}/bin/sbi-probe.elf`))).symbols.get('sbi_trap_entry')!;
+      expect(redirects.map((e) => ({ kind: e.kind, route: e.route, path: e.path, detail: e.detail }))).toEqual([
+        { kind: 'trap', route: 'interpreter', path: 'local', detail: `redirected to stvec 0x${entry.toString(16)}` },
+      ]);
+      expect(vm.exits['illegal-instruction']).toBe(1);
+    },
+  );
 });

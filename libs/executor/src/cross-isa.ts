@@ -37,9 +37,12 @@ const MAX_EXPANSION = 1000;
 export function makeExpansionFactors(overrides: object = {}): Record<EngineName, number> {
   const out: Record<string, number> = { ...DEFAULT_EXPANSION_FACTORS };
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(ENGINE_NAMES as readonly string[]).includes(k)) throw new RangeError(`costs.expansion.${k}: unknown engine (known: ${ENGINE_NAMES.join(', ')})`);
+    if (!(ENGINE_NAMES as readonly string[]).includes(k))
+      throw new RangeError(`costs.expansion.${k}: unknown engine (known: ${ENGINE_NAMES.join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > MAX_EXPANSION) {
-      throw new RangeError(`costs.expansion.${k}: expected a number of host instructions per guest instruction in 1..${MAX_EXPANSION}, got ${JSON.stringify(v)}`);
+      throw new RangeError(
+        `costs.expansion.${k}: expected a number of host instructions per guest instruction in 1..${MAX_EXPANSION}, got ${JSON.stringify(v)}`,
+      );
     }
     out[k] = v;
   }
@@ -51,14 +54,19 @@ export function makeExpansionFactors(overrides: object = {}): Record<EngineName,
  * execution), else the factor of the engine that really runs it (binary translation always
  * translates). Technique `emulation` emulates every instruction even on a host of the same ISA.
  */
-export function expansionFor(vmIsa: IsaName, hostIsa: IsaName, engine: EngineName, technique: string | undefined, factors: Readonly<Record<EngineName, number>> = DEFAULT_EXPANSION_FACTORS): number {
+export function expansionFor(
+  vmIsa: IsaName,
+  hostIsa: IsaName,
+  engine: EngineName,
+  technique: string | undefined,
+  factors: Readonly<Record<EngineName, number>> = DEFAULT_EXPANSION_FACTORS,
+): number {
   if (vmIsa === hostIsa && technique !== 'emulation') return 1;
   return factors[technique === 'binary-translation' ? 'bt' : engine];
 }
 
 export type CrossIsaGuest =
-  | { readonly isa: 'ring32'; readonly image: AssembledImage }
-  | { readonly isa: 'rv32'; readonly elf: Uint8Array; readonly argv: readonly string[] };
+  { readonly isa: 'ring32'; readonly image: AssembledImage } | { readonly isa: 'rv32'; readonly elf: Uint8Array; readonly argv: readonly string[] };
 
 export interface CrossIsaRun {
   readonly guestIsa: IsaName;
@@ -98,7 +106,18 @@ export function runOnHost(guest: CrossIsaGuest, hostIsa: IsaName, engine: Engine
   }
   const execution = guest.isa === hostIsa ? 'direct' : 'emulation';
   const expansion = execution === 'direct' ? 1 : factors[engine];
-  return { guestIsa: guest.isa, hostIsa, engine, execution, console, exitCode, instructions, directCycles, chargedCycles: directCycles * expansion, expansion };
+  return {
+    guestIsa: guest.isa,
+    hostIsa,
+    engine,
+    execution,
+    console,
+    exitCode,
+    instructions,
+    directCycles,
+    chargedCycles: directCycles * expansion,
+    expansion,
+  };
 }
 
 /** The rv32 guest the cross-ISA runs use by default: guests/rv32/bin/checksum.elf. */

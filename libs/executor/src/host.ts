@@ -11,12 +11,31 @@
 
 import { BinaryTranslationEngine, Cause, EngineName, MIP, Stop } from '@vsim/isa';
 import {
-  Event, PcpuOrder, RunOrder, RunReport, TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuReport, VcpuState, VirtualCpu,
+  Event,
+  PcpuOrder,
+  RunOrder,
+  RunReport,
+  TrapAction,
+  TrapRequest,
+  TrapResolution,
+  TrapRoute,
+  VcpuReport,
+  VcpuState,
+  VirtualCpu,
   EventStamper,
 } from '@vsim/proto';
 import {
-  VMODE_S, softwareExitArmed, timerExitArmed, classify, memoryNeeded, needsHartStates, DEFAULT_HYPERVISOR_COSTS, HypervisorCosts,
-  TrapStormDetector, REDIRECT_ILLEGAL_NAME, type Ring32Exit,
+  VMODE_S,
+  softwareExitArmed,
+  timerExitArmed,
+  classify,
+  memoryNeeded,
+  needsHartStates,
+  DEFAULT_HYPERVISOR_COSTS,
+  HypervisorCosts,
+  TrapStormDetector,
+  REDIRECT_ILLEGAL_NAME,
+  type Ring32Exit,
 } from '@vsim/hypervisor';
 import { SmpEffect, hsmStates, sendIpi, startVcpu, stopVcpu } from './smp';
 import { TIMEBASE_HZ, Vcpu, VmInstance, VmSetup } from './vm';
@@ -76,7 +95,10 @@ export class HostExecutor {
   /** Binary translation: blocks of each vCPU's translator already charged costs.translateBlock. */
   private readonly blocksCharged = new Map<Vcpu, number>();
 
-  constructor(readonly config: HostConfig, private readonly traps: TrapHandlers) {
+  constructor(
+    readonly config: HostConfig,
+    private readonly traps: TrapHandlers,
+  ) {
     this.stamp = new EventStamper(config.id, 'node');
     this.costs = traps.costs ?? DEFAULT_HYPERVISOR_COSTS;
   }
@@ -84,11 +106,14 @@ export class HostExecutor {
   createVm(setup: VmSetup): VmInstance {
     if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
     const vm: VmInstance = new VmInstance(setup, this.config.clockHz, {
-      isa: this.config.isa, expansion: this.config.expansion, costs: this.costs,
+      isa: this.config.isa,
+      expansion: this.config.expansion,
+      costs: this.costs,
       onRing32Exit: (e) => this.ring32Exit(vm.vcpus[0], e),
     });
     // (A ring32 VM's translator calls its own hypervisor: libs/hypervisor/src/ring32/hypervisor.ts set the hook.)
-    if (setup.technique === 'binary-translation' && !vm.ring32) for (const v of vm.vcpus) v.hart.sensitiveHook = (w, pc) => this.translatedCall(v, w, pc);
+    if (setup.technique === 'binary-translation' && !vm.ring32)
+      for (const v of vm.vcpus) v.hart.sensitiveHook = (w, pc) => this.translatedCall(v, w, pc);
     this.vms.set(setup.id, vm);
     return vm;
   }
@@ -111,10 +136,19 @@ export class HostExecutor {
     // translator emits a trap, not a call, for a word that is no instruction): an exit either way.
     if (res.action === TrapAction.TRAP_ACTION_FAULT || res.handler === REDIRECT_ILLEGAL_NAME) return h.raise(Cause.IllegalInstruction, w);
     const cost = res.costCycles - this.traps.exitCost + this.costs.translatedCall;
-    s.events.push(this.stamp.make({
-      timeNs: now, kind: 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu, route: 'interpreter', path: 'translated',
-      cause: res.handler, value: cost,
-    }));
+    s.events.push(
+      this.stamp.make({
+        timeNs: now,
+        kind: 'trap',
+        vm: v.vm.id,
+        vcpu: v.index,
+        pcpu: s.pcpu,
+        route: 'interpreter',
+        path: 'translated',
+        cause: res.handler,
+        value: cost,
+      }),
+    );
     h.hookCost = cost;
     this.callNs = now;
     this.applyResolution(v, res);
@@ -180,10 +214,16 @@ export class HostExecutor {
     }
     const vcpus: VcpuReport[] = [];
     for (const [v, tally] of tallies) {
-      vcpus.push(VcpuReport.fromPartial({
-        vm: v.vm.id, vcpu: v.index, state: v.state, wakeNs: v.wakeNs,
-        ranNs: this.ns(tally.ranCycles), instructions: v.hart.instret - tally.instret0,
-      }));
+      vcpus.push(
+        VcpuReport.fromPartial({
+          vm: v.vm.id,
+          vcpu: v.index,
+          state: v.state,
+          wakeNs: v.wakeNs,
+          ranNs: this.ns(tally.ranCycles),
+          instructions: v.hart.instret - tally.instret0,
+        }),
+      );
     }
     for (const [v, was] of before) {
       if (tallies.has(v) || v.state === was) continue;
@@ -298,11 +338,19 @@ export class HostExecutor {
     const vm = v.vm;
     const fault = stop === 'fault';
     vm.ended = fault ? 'fault' : 'shutdown';
-    vm.exitStatus = fault ? 0 : h.exitCode ?? 0;
+    vm.exitStatus = fault ? 0 : (h.exitCode ?? 0);
     v.state = fault ? VcpuState.VCPU_STATE_FAULTED : VcpuState.VCPU_STATE_HALTED;
-    events.push(this.stamp.make({
-      timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: fault ? r.faultDetail ?? 'fault' : `exit ${vm.exitStatus}`, value: vm.exitStatus,
-    }));
+    events.push(
+      this.stamp.make({
+        timeNs: now,
+        kind: fault ? 'fault' : 'halt',
+        vm: vm.id,
+        vcpu: v.index,
+        pcpu,
+        detail: fault ? (r.faultDetail ?? 'fault') : `exit ${vm.exitStatus}`,
+        value: vm.exitStatus,
+      }),
+    );
     return true;
   }
 
@@ -317,11 +365,20 @@ export class HostExecutor {
     if (!s) return;
     const now = s.t0 + this.ns(v.ring32!.hart.cycles - s.start);
     const shutdown = e.name === 'r32.out.exit' || e.name === 'r32.hcall.shutdown';
-    s.events.push(this.stamp.make({
-      timeNs: now, kind: e.name.startsWith('r32.hcall.') ? 'hypercall' : 'trap', vm: v.vm.id, vcpu: v.index, pcpu: s.pcpu,
-      route: shutdown ? 'allocator' : 'interpreter', path: e.via === 'translated' ? 'translated' : 'local',
-      cause: e.name, detail: e.via === 'translated' ? '' : `${e.interrupt ? 'interrupt' : 'cause'} ${e.cause}`, value: e.cost,
-    }));
+    s.events.push(
+      this.stamp.make({
+        timeNs: now,
+        kind: e.name.startsWith('r32.hcall.') ? 'hypercall' : 'trap',
+        vm: v.vm.id,
+        vcpu: v.index,
+        pcpu: s.pcpu,
+        route: shutdown ? 'allocator' : 'interpreter',
+        path: e.via === 'translated' ? 'translated' : 'local',
+        cause: e.name,
+        detail: e.via === 'translated' ? '' : `${e.interrupt ? 'interrupt' : 'cause'} ${e.cause}`,
+        value: e.cost,
+      }),
+    );
   }
 
   /**
@@ -342,7 +399,9 @@ export class HostExecutor {
   private flushConsole(v: Vcpu, pcpu: number, now: number, events: Event[]): void {
     const pending = v.vm.native!.pending;
     if (pending.length === 0) return;
-    events.push(this.stamp.make({ timeNs: now, kind: 'console', vm: v.vm.id, vcpu: v.index, pcpu, detail: this.decoder.decode(Uint8Array.from(pending)) }));
+    events.push(
+      this.stamp.make({ timeNs: now, kind: 'console', vm: v.vm.id, vcpu: v.index, pcpu, detail: this.decoder.decode(Uint8Array.from(pending)) }),
+    );
     pending.length = 0;
   }
 
@@ -353,9 +412,17 @@ export class HostExecutor {
     vm.ended = 'shutdown';
     vm.exitStatus = word === 1 ? 0 : word >>> 1;
     for (const other of vm.vcpus) other.state = VcpuState.VCPU_STATE_HALTED;
-    events.push(this.stamp.make({
-      timeNs: now, kind: 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: `tohost 0x${word.toString(16)}`, value: vm.exitStatus,
-    }));
+    events.push(
+      this.stamp.make({
+        timeNs: now,
+        kind: 'halt',
+        vm: vm.id,
+        vcpu: v.index,
+        pcpu,
+        detail: `tohost 0x${word.toString(16)}`,
+        value: vm.exitStatus,
+      }),
+    );
   }
 
   /**
@@ -376,9 +443,23 @@ export class HostExecutor {
   private trapRequest(v: Vcpu, now: number, cause: number, tval: number, pc: number, interrupt: boolean): TrapRequest {
     const h = v.hart;
     return {
-      sim: this.config.sim, host: this.config.id, vm: v.vm.id, vcpu: v.index, nowNs: now, seq: 0, // the cpu-node numbers the ones it sends
-      cause, tval: tval >>> 0, pc, instruction: 0, priv: h.priv, x: Array.from(h.x.subarray(0, 32)),
-      memoryAddr: 0, memory: NO_BYTES, kind: v.vm.setup.kind, vcpuState: v.vstate, interrupt,
+      sim: this.config.sim,
+      host: this.config.id,
+      vm: v.vm.id,
+      vcpu: v.index,
+      nowNs: now,
+      seq: 0, // the cpu-node numbers the ones it sends
+      cause,
+      tval: tval >>> 0,
+      pc,
+      instruction: 0,
+      priv: h.priv,
+      x: Array.from(h.x.subarray(0, 32)),
+      memoryAddr: 0,
+      memory: NO_BYTES,
+      kind: v.vm.setup.kind,
+      vcpuState: v.vstate,
+      interrupt,
       hartStates: !interrupt && needsHartStates(h.x[17] >>> 0) ? hsmStates(v.vm) : [],
       stvec: h.stvec >>> 0,
     };
@@ -405,12 +486,22 @@ export class HostExecutor {
     const local = this.config.trapPath === 'split' && classify(req).route === 'interpreter';
     const res = local ? this.traps.local(req) : await this.traps.remote(req);
     // A hypercall is an ecall of the (virtual) kernel; a deprivileged kernel's task's ecall is a guest trap.
-    const hypercall = !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && (req.vcpuState ? req.vcpuState.mode === VMODE_S : true);
-    events.push(this.stamp.make({
-      timeNs: now, kind: hypercall ? 'hypercall' : 'trap', vm: vm.id, vcpu: v.index, pcpu,
-      route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',
-      path: local ? 'local' : 'remote', cause: res.handler, detail: res.detail, value: res.costCycles,
-    }));
+    const hypercall =
+      !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && (req.vcpuState ? req.vcpuState.mode === VMODE_S : true);
+    events.push(
+      this.stamp.make({
+        timeNs: now,
+        kind: hypercall ? 'hypercall' : 'trap',
+        vm: vm.id,
+        vcpu: v.index,
+        pcpu,
+        route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',
+        path: local ? 'local' : 'remote',
+        cause: res.handler,
+        detail: res.detail,
+        value: res.costCycles,
+      }),
+    );
     if (res.console.length > 0) {
       events.push(this.stamp.make({ timeNs: now, kind: 'console', vm: vm.id, vcpu: v.index, pcpu, detail: this.decoder.decode(res.console) }));
     }
@@ -420,10 +511,14 @@ export class HostExecutor {
       vm.ended = fault ? 'fault' : 'shutdown';
       vm.exitStatus = res.exitStatus;
       for (const other of vm.vcpus) other.state = fault ? VcpuState.VCPU_STATE_FAULTED : VcpuState.VCPU_STATE_HALTED;
-      events.push(this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }));
+      events.push(
+        this.stamp.make({ timeNs: now, kind: fault ? 'fault' : 'halt', vm: vm.id, vcpu: v.index, pcpu, detail: res.detail, value: res.exitStatus }),
+      );
       return true;
     }
-    const storm = isFutile(req, res, hypercall) ? (this.storms.get(v) ?? this.storms.set(v, new TrapStormDetector()).get(v)!).onFutileExit(h.instret) : undefined;
+    const storm = isFutile(req, res, hypercall)
+      ? (this.storms.get(v) ?? this.storms.set(v, new TrapStormDetector()).get(v)!).onFutileExit(h.instret)
+      : undefined;
     if (storm) {
       // The trap-storm policy: the VM is stopped as a fault, like an unhandled exception.
       vm.ended = 'fault';
@@ -486,9 +581,16 @@ export class HostExecutor {
     const s = this.slice;
     const now = this.callNs;
     for (const e of effects) {
-      s?.events.push(this.stamp.make({
-        timeNs: now, kind: e.kind, vm: vm.id, vcpu: e.target.index, pcpu: s.pcpu, detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}${e.held ? ', masked: pending' : ''}`,
-      }));
+      s?.events.push(
+        this.stamp.make({
+          timeNs: now,
+          kind: e.kind,
+          vm: vm.id,
+          vcpu: e.target.index,
+          pcpu: s.pcpu,
+          detail: `from vCPU ${v.index}${e.woke ? ', woken' : ''}${e.held ? ', masked: pending' : ''}`,
+        }),
+      );
       if (e.woke && e.target !== v) this.reschedule = true;
     }
   }

@@ -10,7 +10,13 @@ export { TECHNIQUES, TIMEBASE_HZ, VmInstance } from './vm';
 export type { Technique, Vcpu, VmSetup } from './vm';
 export { CpuNodeService } from './service';
 export {
-  BT_EXPANSION, DEFAULT_EXPANSION_FACTORS, ISAS as GUEST_ISAS, MEASURED_RATIO_TO_BT, defaultRv32Guest, expansionFor, makeExpansionFactors,
+  BT_EXPANSION,
+  DEFAULT_EXPANSION_FACTORS,
+  ISAS as GUEST_ISAS,
+  MEASURED_RATIO_TO_BT,
+  defaultRv32Guest,
+  expansionFor,
+  makeExpansionFactors,
   runOnHost,
 } from './cross-isa';
 export type { CrossIsaGuest, CrossIsaRun, IsaName } from './cross-isa';

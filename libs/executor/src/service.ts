@@ -31,19 +31,24 @@ export class CpuNodeService {
   createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
     let trapSeq = 0;
-    const exec = new HostExecutor({ ...config, sim: this.sim }, {
-      exitCost: hostCosts.exit,
-      costs: hostCosts,
-      local: (req) => {
-        this.stats.localTraps++;
-        return handleTrap(req, undefined, hostCosts);
+    const exec = new HostExecutor(
+      { ...config, sim: this.sim },
+      {
+        exitCost: hostCosts.exit,
+        costs: hostCosts,
+        local: (req) => {
+          this.stats.localTraps++;
+          return handleTrap(req, undefined, hostCosts);
+        },
+        remote: async (req) => {
+          this.stats.remoteTraps++;
+          const reply = await this.bus.request(subjects.hvTrap(this.sim, this.nodeId), encode(TrapRequest, { ...req, seq: ++trapSeq }), {
+            timeoutMs: TRAP_TIMEOUT_MS,
+          });
+          return TrapResolution.decode(reply);
+        },
       },
-      remote: async (req) => {
-        this.stats.remoteTraps++;
-        const reply = await this.bus.request(subjects.hvTrap(this.sim, this.nodeId), encode(TrapRequest, { ...req, seq: ++trapSeq }), { timeoutMs: TRAP_TIMEOUT_MS });
-        return TrapResolution.decode(reply);
-      },
-    });
+    );
     this.hosts.set(config.id, exec);
     const subject = subjects.hostRun(this.sim, this.nodeId, config.id);
     const bad = (err: Error): Error => {
@@ -52,31 +57,40 @@ export class CpuNodeService {
       return err;
     };
     let busy = 0;
-    this.subs.push(this.bus.serve(subject, async (data) => {
-      let order: RunOrder;
-      try {
-        order = RunOrder.decode(data);
-      } catch (err) {
-        throw bad(new Error(`undecodable RunOrder (${data.length} bytes): ${(err as Error).message}`));
-      }
-      if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
-      if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
-      const seq = Number(order.seq);
-      try {
-        // One host loop drives a host, one order at a time: a second order meanwhile is not its.
-        if (busy) refuse({ kind: 'sequence', subject, host: config.id, seq, reason: `run order ${seq} for host '${config.id}' arrived while order ${busy} runs` });
-        this.orderSeq.accept(config.id, seq, { subject, host: config.id });
-      } catch (err) {
-        countRefusal(err, this.stats, this.hooks.onRefused);
-      }
-      busy = seq;
-      this.stats.runOrders++;
-      try {
-        return encode(RunReport, await exec.run(order));
-      } finally {
-        busy = 0;
-      }
-    }));
+    this.subs.push(
+      this.bus.serve(subject, async (data) => {
+        let order: RunOrder;
+        try {
+          order = RunOrder.decode(data);
+        } catch (err) {
+          throw bad(new Error(`undecodable RunOrder (${data.length} bytes): ${(err as Error).message}`));
+        }
+        if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
+        if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
+        const seq = Number(order.seq);
+        try {
+          // One host loop drives a host, one order at a time: a second order meanwhile is not its.
+          if (busy)
+            refuse({
+              kind: 'sequence',
+              subject,
+              host: config.id,
+              seq,
+              reason: `run order ${seq} for host '${config.id}' arrived while order ${busy} runs`,
+            });
+          this.orderSeq.accept(config.id, seq, { subject, host: config.id });
+        } catch (err) {
+          countRefusal(err, this.stats, this.hooks.onRefused);
+        }
+        busy = seq;
+        this.stats.runOrders++;
+        try {
+          return encode(RunReport, await exec.run(order));
+        } finally {
+          busy = 0;
+        }
+      }),
+    );
   }
 
   /** Control: create a VM on one of this node's hosts. */

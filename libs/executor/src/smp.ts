@@ -12,15 +12,14 @@
 
 import { MIP, MSTATUS, Priv } from '@vsim/isa';
 import { HartStart, VcpuState, VirtualCpu } from '@vsim/proto';
-import {
-  SHARED_INFO, initialParavirtCpu, paravirtIpi, HSM_STATE, VMODE_S, initialVirtualCpu, withSoftwareInterrupt,
-} from '@vsim/hypervisor';
+import { SHARED_INFO, initialParavirtCpu, paravirtIpi, HSM_STATE, VMODE_S, initialVirtualCpu, withSoftwareInterrupt } from '@vsim/hypervisor';
 import { Vcpu, VmInstance } from './vm';
 
 /** Every vCPU's HSM state, by index, as hart_get_status reports it. */
 export function hsmStates(vm: VmInstance): number[] {
   return vm.vcpus.map((v) =>
-    v.state === VcpuState.VCPU_STATE_RUNNABLE || v.state === VcpuState.VCPU_STATE_BLOCKED ? HSM_STATE.STARTED : HSM_STATE.STOPPED);
+    v.state === VcpuState.VCPU_STATE_RUNNABLE || v.state === VcpuState.VCPU_STATE_BLOCKED ? HSM_STATE.STARTED : HSM_STATE.STOPPED,
+  );
 }
 
 /** What an effect did, for the event log; `woke`: a vCPU that was not runnable now is. */

@@ -2,13 +2,27 @@
 // it), one hart and one engine per vCPU, and each vCPU's scheduling state.
 
 import {
-  BinaryTranslationEngine, rv32, Bus, BARE_RAM_BASE, Cause, Clint, Console, Engine, EngineName, Hart, MIP, Priv, Stop, USER_RAM_BASE,
-  createEngine, parseElf32, loadElf32, prepareLinuxProcess,
+  BinaryTranslationEngine,
+  rv32,
+  Bus,
+  BARE_RAM_BASE,
+  Cause,
+  Clint,
+  Console,
+  Engine,
+  EngineName,
+  Hart,
+  MIP,
+  Priv,
+  Stop,
+  USER_RAM_BASE,
+  createEngine,
+  parseElf32,
+  loadElf32,
+  prepareLinuxProcess,
 } from '@vsim/isa';
 import { VcpuState, VirtualCpu } from '@vsim/proto';
-import {
-  initialVirtualCpu, PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu, HypervisorCosts, Ring32Exit, Ring32Vm,
-} from '@vsim/hypervisor';
+import { initialVirtualCpu, PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu, HypervisorCosts, Ring32Exit, Ring32Vm } from '@vsim/hypervisor';
 import { IsaName, expansionFor } from './cross-isa';
 
 /**
@@ -85,8 +99,13 @@ export interface Vcpu {
  * Exceptions a paravirtual (SBI) guest kernel handles itself, as OpenSBI delegates them:
  * misaligned fetch, breakpoint, ecall from U, page faults. Everything else exits to the hypervisor.
  */
-const SBI_MEDELEG = (1 << Cause.InstructionMisaligned) | (1 << Cause.Breakpoint) | (1 << Cause.EcallFromU) |
-  (1 << Cause.InstructionPageFault) | (1 << Cause.LoadPageFault) | (1 << Cause.StorePageFault);
+const SBI_MEDELEG =
+  (1 << Cause.InstructionMisaligned) |
+  (1 << Cause.Breakpoint) |
+  (1 << Cause.EcallFromU) |
+  (1 << Cause.InstructionPageFault) |
+  (1 << Cause.LoadPageFault) |
+  (1 << Cause.StorePageFault);
 
 /** Timer ticks per second of the virtual platform's `time` (10 MHz, as QEMU's virt machine). */
 export const TIMEBASE_HZ = 10_000_000;
@@ -123,7 +142,11 @@ export class VmInstance {
   /** A ring32 VM: its single vCPU's machine and hypervisor. */
   readonly ring32?: Ring32Vm;
 
-  constructor(readonly setup: VmSetup, clockHz: number, host: VmHostContext = {}) {
+  constructor(
+    readonly setup: VmSetup,
+    clockHz: number,
+    host: VmHostContext = {},
+  ) {
     this.isa = setup.isa ?? 'rv32';
     this.expansion = expansionFor(this.isa, host.isa ?? 'rv32', setup.engine, setup.technique, host.expansion);
     const cyclesPerTick = Math.max(1, Math.round(clockHz / TIMEBASE_HZ));
@@ -133,14 +156,17 @@ export class VmInstance {
       return;
     }
     if (setup.technique !== undefined && RING32_ONLY_TECHNIQUES.includes(setup.technique)) {
-      throw new RangeError(`VM ${setup.id}: technique ${setup.technique} is for ring32 guests (this VM is rv32, which has no critical instructions to patch)`);
+      throw new RangeError(
+        `VM ${setup.id}: technique ${setup.technique} is for ring32 guests (this VM is rv32, which has no critical instructions to patch)`,
+      );
     }
     const image = parseElf32(setup.image);
     const base = setup.kind === 'linux' ? USER_RAM_BASE : BARE_RAM_BASE;
     this.bus = new Bus(base, setup.memoryBytes);
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
     if (setup.technique !== undefined && WHOLE_MACHINE_TECHNIQUES.includes(setup.technique)) {
-      if (setup.kind !== 'sbi') throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
+      if (setup.kind !== 'sbi')
+        throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
       this.native = this.buildNative(image, cyclesPerTick);
       return;
     }
@@ -184,10 +210,16 @@ export class VmInstance {
       if (translated) hart.xlateKey = 1; // the guest kernel starts in virtual S-mode
       this.vcpus.push({
         // SBI HSM: only the boot hart runs; the others are offline until it starts them (hart_start).
-        vm: this, index: i, hart, state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
-        wakeNs: 0, overrunCycles: 0,
+        vm: this,
+        index: i,
+        hart,
+        state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
+        wakeNs: 0,
+        overrunCycles: 0,
         // Binary translation needs the translator, whatever engine the scenario named.
-        engine: translated ? new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 }) : createEngine(setup.engine, hart),
+        engine: translated
+          ? new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 })
+          : createEngine(setup.engine, hart),
         vstate: xenpv ? initialParavirtCpu() : deprivileged ? initialVirtualCpu() : undefined,
       });
     }
@@ -207,14 +239,25 @@ export class VmInstance {
     if (s.vcpus !== 1) throw new RangeError(`VM ${s.id}: ring32 guests have exactly one vCPU (got vcpus ${s.vcpus})`);
     const r = new Ring32Vm(s.image, {
       // Emulating a whole ring32 machine is its native run, charged the expansion factor.
-      technique: s.technique === 'emulation' ? 'native' : s.technique ?? 'paravirt', engine: s.engine, costs: host.costs, ramSize: s.memoryBytes, cyclesPerTick,
-      expansion: this.expansion, onExit: host.onRing32Exit,
+      technique: s.technique === 'emulation' ? 'native' : (s.technique ?? 'paravirt'),
+      engine: s.engine,
+      costs: host.costs,
+      ramSize: s.memoryBytes,
+      cyclesPerTick,
+      expansion: this.expansion,
+      onExit: host.onRing32Exit,
     });
     this.vcpus.push({
-      vm: this, index: 0, hart: r.hart as unknown as Hart, engine: r.engine as unknown as Engine, state: VcpuState.VCPU_STATE_RUNNABLE,
+      vm: this,
+      index: 0,
+      hart: r.hart as unknown as Hart,
+      engine: r.engine as unknown as Engine,
+      state: VcpuState.VCPU_STATE_RUNNABLE,
       // What the hypervisor did before the kernel's first instruction (code patching's first scan)
       // is paid in the vCPU's first slice.
-      wakeNs: 0, overrunCycles: r.hart.cycles, ring32: r,
+      wakeNs: 0,
+      overrunCycles: r.hart.cycles,
+      ring32: r,
     });
     return r;
   }
@@ -223,7 +266,9 @@ export class VmInstance {
   private checkPvAbi(addr: number): void {
     const version = this.bus.inRam(addr, 4) ? this.bus.readU32(addr) : undefined;
     if (version !== PV_ABI_VERSION) {
-      throw new RangeError(`VM ${this.setup.id}: symbol ${PV_ABI_SYMBOL} at 0x${addr.toString(16)} declares paravirtual ABI version ${version ?? '(not in RAM)'}, the hypervisor speaks ${PV_ABI_VERSION}`);
+      throw new RangeError(
+        `VM ${this.setup.id}: symbol ${PV_ABI_SYMBOL} at 0x${addr.toString(16)} declares paravirtual ABI version ${version ?? '(not in RAM)'}, the hypervisor speaks ${PV_ABI_VERSION}`,
+      );
     }
   }
 
@@ -253,9 +298,17 @@ export class VmInstance {
         for (const h of harts) h.requestStop(Stop.Halt);
       });
     }
-    harts.forEach((hart, i) => this.vcpus.push({
-      vm: this, index: i, hart, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, overrunCycles: 0, engine: createEngine(this.setup.engine, hart),
-    }));
+    harts.forEach((hart, i) =>
+      this.vcpus.push({
+        vm: this,
+        index: i,
+        hart,
+        state: VcpuState.VCPU_STATE_RUNNABLE,
+        wakeNs: 0,
+        overrunCycles: 0,
+        engine: createEngine(this.setup.engine, hart),
+      }),
+    );
     return machine;
   }
 }

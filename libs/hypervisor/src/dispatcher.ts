@@ -32,8 +32,11 @@ const FAULT: Routine = {
   handle(req) {
     return {
       action: TrapAction.TRAP_ACTION_FAULT,
-      detail: `${causeName(req.cause)} at pc 0x${(req.pc >>> 0).toString(16)}` +
-        (req.cause === Cause.IllegalInstruction ? ` (instruction 0x${(req.instruction >>> 0).toString(16).padStart(8, '0')})` : ` (tval 0x${(req.tval >>> 0).toString(16)})`),
+      detail:
+        `${causeName(req.cause)} at pc 0x${(req.pc >>> 0).toString(16)}` +
+        (req.cause === Cause.IllegalInstruction
+          ? ` (instruction 0x${(req.instruction >>> 0).toString(16).padStart(8, '0')})`
+          : ` (tval 0x${(req.tval >>> 0).toString(16)})`),
     };
   },
 };
@@ -43,7 +46,10 @@ const SBI_NOT_SUPPORTED: Routine = {
   name: 'sbi.not_supported',
   route: 'interpreter',
   handle(req, _vm, costs) {
-    return resume(req, costs.sbiSimple, [[A0, -2], [A1, 0]]);
+    return resume(req, costs.sbiSimple, [
+      [A0, -2],
+      [A1, 0],
+    ]);
   },
 };
 
@@ -65,7 +71,9 @@ export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partia
 }
 
 /** Guest memory a trap's routine will read, so the cpu-node can attach it to the request. */
-export function memoryNeeded(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>): { addr: number; len: number } | null {
+export function memoryNeeded(
+  req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt'>>,
+): { addr: number; len: number } | null {
   if (req.vcpuState?.paravirt) {
     const pv = pvMemoryNeeded({ ...req, interrupt: req.interrupt ?? false });
     if (pv) return pv;
@@ -84,12 +92,15 @@ export function handleTrap(req: TrapRequest, vm: VmRecord | undefined, costs: Hy
   const routine = classify(req);
   const part = routine.handle(req, vm, costs);
   const route = routine.route === 'allocator' ? TrapRoute.TRAP_ROUTE_ALLOCATOR : TrapRoute.TRAP_ROUTE_INTERPRETER;
-  return withVirtualTimer(req, TrapResolution.fromPartial({
-    route,
-    handler: routine.name,
-    action: TrapAction.TRAP_ACTION_RESUME,
-    nextPc: (req.pc + 4) >>> 0,
-    ...part,
-    costCycles: costs.exit + (part.costCycles ?? 0),
-  }));
+  return withVirtualTimer(
+    req,
+    TrapResolution.fromPartial({
+      route,
+      handler: routine.name,
+      action: TrapAction.TRAP_ACTION_RESUME,
+      nextPc: (req.pc + 4) >>> 0,
+      ...part,
+      costCycles: costs.exit + (part.costCycles ?? 0),
+    }),
+  );
 }

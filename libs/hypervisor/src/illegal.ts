@@ -20,7 +20,8 @@ export const REDIRECT_ILLEGAL_NAME = 'illegal-instruction';
 /** The fault of a guest that cannot take the exception. */
 export function illegalInstructionFault(req: Pick<TrapRequest, 'pc'>, instruction: number): Partial<TrapResolution> {
   return {
-    action: TrapAction.TRAP_ACTION_FAULT, handler: 'fault',
+    action: TrapAction.TRAP_ACTION_FAULT,
+    handler: 'fault',
     detail: `illegal instruction at pc 0x${(req.pc >>> 0).toString(16)} (instruction 0x${(instruction >>> 0).toString(16).padStart(8, '0')})`,
   };
 }
@@ -34,9 +35,15 @@ export const REDIRECT_ILLEGAL_INSTRUCTION: Routine = {
   name: REDIRECT_ILLEGAL_NAME,
   route: 'interpreter',
   handle(req, _vm, c) {
-    if ((req.stvec >>> 2) === 0) return illegalInstructionFault(req, req.tval);
+    if (req.stvec >>> 2 === 0) return illegalInstructionFault(req, req.tval);
     // Exceptions always enter at stvec's base, whatever its mode.
     const pc = (req.stvec & ~3) >>> 0;
-    return { action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, redirect: true, detail: `redirected to stvec 0x${pc.toString(16)}` };
+    return {
+      action: TrapAction.TRAP_ACTION_RESUME,
+      costCycles: c.emulate,
+      nextPc: pc,
+      redirect: true,
+      detail: `redirected to stvec 0x${pc.toString(16)}`,
+    };
   },
 };

@@ -56,7 +56,16 @@ import { MemWrite, RegWrite, TrapAction, TrapRequest, TrapResolution, VirtualCpu
 import { Cause } from '@vsim/isa';
 import { HypervisorCosts } from './costs';
 import { Routine } from './routine';
-import { INJECTED_CAUSES, VMODE_S, VMODE_U, enterVirtualTrap, softwareExitArmed, timerExitArmed, timerPending, withSoftwareInterrupt } from './trap-and-emulate';
+import {
+  INJECTED_CAUSES,
+  VMODE_S,
+  VMODE_U,
+  enterVirtualTrap,
+  softwareExitArmed,
+  timerExitArmed,
+  timerPending,
+  withSoftwareInterrupt,
+} from './trap-and-emulate';
 
 /** The hypercall extension: "\nvsp" (vsim paravirt), in the SBI firmware-specific range. */
 export const PV_EID = 0x0a767370;
@@ -111,13 +120,15 @@ export function initialParavirtCpu(): VirtualCpu {
 
 /** Whether this request is a hypercall of the PV ABI (an ecall of the kernel with a7 = PV_EID). */
 export function isPvHypercall(req: Pick<TrapRequest, 'cause' | 'x' | 'interrupt'> & { vcpuState?: VirtualCpu }): boolean {
-  return !req.interrupt && req.cause === Cause.EcallFromU && req.vcpuState?.mode === VMODE_S && (req.x[A7] >>> 0) === PV_EID;
+  return !req.interrupt && req.cause === Cause.EcallFromU && req.vcpuState?.mode === VMODE_S && req.x[A7] >>> 0 === PV_EID;
 }
 
 /** Guest memory a paravirtual trap needs: the shared info page (the one being registered, or the registered one). */
-export function pvMemoryNeeded(req: Pick<TrapRequest, 'cause' | 'x' | 'interrupt'> & { vcpuState?: VirtualCpu }): { addr: number; len: number } | null {
+export function pvMemoryNeeded(
+  req: Pick<TrapRequest, 'cause' | 'x' | 'interrupt'> & { vcpuState?: VirtualCpu },
+): { addr: number; len: number } | null {
   const v = req.vcpuState;
-  if (v?.paravirt && isPvHypercall(req) && (req.x[A6] >>> 0) === PV_OP.REGISTER_SHARED_INFO) return { addr: req.x[A0] >>> 0, len: SHARED_INFO_BYTES };
+  if (v?.paravirt && isPvHypercall(req) && req.x[A6] >>> 0 === PV_OP.REGISTER_SHARED_INFO) return { addr: req.x[A0] >>> 0, len: SHARED_INFO_BYTES };
   if (!v?.paravirt || v.sharedInfo === 0) return null;
   return req.interrupt || isPvHypercall(req) ? { addr: v.sharedInfo, len: SHARED_INFO_BYTES } : null;
 }
@@ -169,7 +180,16 @@ const fault = (detail: string): Partial<TrapResolution> => ({ action: TrapAction
  * the entry's result in a multicall) and its value (a1), or a fault detail for a guest that broke the
  * ABI badly enough that the VM must stop.
  */
-function runOp(op: number, a0: number, a1: number, e: Effects, req: TrapRequest, shared: DataView | undefined, c: HypervisorCosts, deliverNow = false): { result: number; value?: number } | string {
+function runOp(
+  op: number,
+  a0: number,
+  a1: number,
+  e: Effects,
+  req: TrapRequest,
+  shared: DataView | undefined,
+  c: HypervisorCosts,
+  deliverNow = false,
+): { result: number; value?: number } | string {
   const page = e.v.sharedInfo;
   switch (op) {
     case PV_OP.REGISTER_SHARED_INFO:
@@ -261,7 +281,13 @@ function singleOp(op: number): Routine {
         return { ...up, costCycles: e.cost + (up.costCycles ?? 0), detail: 'ipi delivered' };
       }
       // IRET restores every register; the others answer in a0/a1 (a restarted BLOCK leaves them).
-      const answer: RegWrite[] = op === PV_OP.IRET || e.block ? [] : [{ reg: A0, value: r.result }, { reg: A1, value: r.value ?? 0 }];
+      const answer: RegWrite[] =
+        op === PV_OP.IRET || e.block
+          ? []
+          : [
+              { reg: A0, value: r.result },
+              { reg: A1, value: r.value ?? 0 },
+            ];
       return resolution(e, req, undefined, answer);
     },
   };
@@ -279,7 +305,10 @@ const MULTICALL: Routine = {
     if (!shared) return fault('multicall without a registered shared info page in guest RAM');
     if (n === 0 || first + n > SHARED_INFO.MC_MAX) {
       e.cost += c.sbiSimple;
-      return resolution(e, req, `bad entries ${first}+${n}`, [{ reg: A0, value: SBI_ERR_INVALID_PARAM }, { reg: A1, value: 0 }]);
+      return resolution(e, req, `bad entries ${first}+${n}`, [
+        { reg: A0, value: SBI_ERR_INVALID_PARAM },
+        { reg: A1, value: 0 },
+      ]);
     }
     const names: string[] = [];
     for (let i = first; i < first + n; i++) {
@@ -289,23 +318,35 @@ const MULTICALL: Routine = {
       const last = i === first + n - 1;
       // Nested multicalls and (re)registering the page are refused; iret and block end a batch
       // (nothing after them would run).
-      const r = op === PV_OP.MULTICALL || op === PV_OP.REGISTER_SHARED_INFO || ((op === PV_OP.IRET || op === PV_OP.BLOCK) && !last)
-        ? { result: SBI_ERR_INVALID_PARAM }
-        : runOp(op, shared.getUint32(at + 8, true), shared.getUint32(at + 12, true), e, req, shared, c);
+      const r =
+        op === PV_OP.MULTICALL || op === PV_OP.REGISTER_SHARED_INFO || ((op === PV_OP.IRET || op === PV_OP.BLOCK) && !last)
+          ? { result: SBI_ERR_INVALID_PARAM }
+          : runOp(op, shared.getUint32(at + 8, true), shared.getUint32(at + 12, true), e, req, shared, c);
       if (typeof r === 'string') return fault(r);
       if (e.block) {
         // Continuation: when the timer wakes the vCPU, the multicall runs again from this entry.
-        return resolution(e, req, names.join(','), [{ reg: A0, value: i }, { reg: A1, value: 1 }]);
+        return resolution(e, req, names.join(','), [
+          { reg: A0, value: i },
+          { reg: A1, value: 1 },
+        ]);
       }
       e.mem.push({ addr: e.v.sharedInfo + at + 4, data: word(r.result), fill: 0 });
     }
-    const answer: RegWrite[] = e.nextPc !== undefined ? [] : [{ reg: A0, value: 0 }, { reg: A1, value: 0 }];
+    const answer: RegWrite[] =
+      e.nextPc !== undefined
+        ? []
+        : [
+            { reg: A0, value: 0 },
+            { reg: A1, value: 0 },
+          ];
     return resolution(e, req, names.join(','), answer);
   },
 };
 
 const PV_ROUTINES: ReadonlyMap<number, Routine> = new Map([
-  ...[PV_OP.REGISTER_SHARED_INFO, PV_OP.SET_CALLBACK, PV_OP.IRET, PV_OP.SET_TIMER, PV_OP.BLOCK, PV_OP.EVENT_CHECK].map((op) => [op, singleOp(op)] as const),
+  ...[PV_OP.REGISTER_SHARED_INFO, PV_OP.SET_CALLBACK, PV_OP.IRET, PV_OP.SET_TIMER, PV_OP.BLOCK, PV_OP.EVENT_CHECK].map(
+    (op) => [op, singleOp(op)] as const,
+  ),
   [PV_OP.MULTICALL, MULTICALL],
 ]);
 
@@ -315,9 +356,19 @@ const PV_NOT_SUPPORTED = singleOp(-1);
  * Delivers a trap to the paravirtual kernel: trap-and-emulate's virtual trap entry, plus the
  * trap's details in the shared page and sp switched to the frame the last iret named.
  */
-function upcall(req: TrapRequest, v: VirtualCpu, cause: number, interrupt: boolean, tval: number, c: HypervisorCosts, epc = req.pc): Partial<TrapResolution> {
+function upcall(
+  req: TrapRequest,
+  v: VirtualCpu,
+  cause: number,
+  interrupt: boolean,
+  tval: number,
+  c: HypervisorCosts,
+  epc = req.pc,
+): Partial<TrapResolution> {
   if (v.sharedInfo === 0 || v.stvec === 0) {
-    return fault(`trap (cause ${cause}${interrupt ? ', interrupt' : ''}) at pc 0x${(req.pc >>> 0).toString(16)} before the paravirtual kernel registered its shared info page and callback`);
+    return fault(
+      `trap (cause ${cause}${interrupt ? ', interrupt' : ''}) at pc 0x${(req.pc >>> 0).toString(16)} before the paravirtual kernel registered its shared info page and callback`,
+    );
   }
   const { state, pc } = enterVirtualTrap(v, cause, interrupt, epc, tval);
   const info = Buffer.alloc(16);
@@ -328,8 +379,12 @@ function upcall(req: TrapRequest, v: VirtualCpu, cause: number, interrupt: boole
   const mem: MemWrite[] = [{ addr: v.sharedInfo + SHARED_INFO.CAUSE, data: info, fill: 0 }];
   if (interrupt) mem.push({ addr: v.sharedInfo + SHARED_INFO.PENDING, data: Buffer.of(0), fill: 0 });
   return {
-    action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: pc,
-    vcpuState: { ...state, sscratch: 0 }, writes: [{ reg: SP, value: v.sscratch | 0 }], memoryWrites: mem,
+    action: TrapAction.TRAP_ACTION_RESUME,
+    costCycles: c.sbiSimple,
+    nextPc: pc,
+    vcpuState: { ...state, sscratch: 0 },
+    writes: [{ reg: SP, value: v.sscratch | 0 }],
+    memoryWrites: mem,
   };
 }
 
@@ -356,7 +411,10 @@ export const PV_TIMER_EVENT: Routine = {
     if (!shared) return fault(`timer event with the shared info page at 0x${v.sharedInfo.toString(16)} not in guest RAM`);
     if (shared.getUint8(SHARED_INFO.MASK) !== 0) {
       return {
-        action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, detail: 'masked: pending',
+        action: TrapAction.TRAP_ACTION_RESUME,
+        costCycles: c.sbiSimple,
+        nextPc: req.pc,
+        detail: 'masked: pending',
         vcpuState: { ...v, sie: (v.sie & ~STIP) >>> 0 },
         memoryWrites: [{ addr: v.sharedInfo + SHARED_INFO.PENDING, data: Buffer.of(1), fill: 0 }],
       };
@@ -382,7 +440,10 @@ export const PV_SOFTWARE_EVENT: Routine = {
     if (!shared) return fault(`ipi event with the shared info page at 0x${v.sharedInfo.toString(16)} not in guest RAM`);
     if (shared.getUint8(SHARED_INFO.MASK) !== 0) {
       return {
-        action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.sbiSimple, nextPc: req.pc, detail: 'masked: pending',
+        action: TrapAction.TRAP_ACTION_RESUME,
+        costCycles: c.sbiSimple,
+        nextPc: req.pc,
+        detail: 'masked: pending',
         vcpuState: { ...v, sie: (v.sie & ~SSIP) >>> 0 },
         memoryWrites: [{ addr: v.sharedInfo + SHARED_INFO.PENDING, data: Buffer.of(1), fill: 0 }],
       };
@@ -396,7 +457,7 @@ export function classifyParavirt(req: TrapRequest, sbi: (req: TrapRequest) => Ro
   const v = req.vcpuState!;
   if (req.interrupt) return req.cause === IRQ_SSOFT ? PV_SOFTWARE_EVENT : PV_TIMER_EVENT;
   if (req.cause === Cause.EcallFromU && v.mode === VMODE_S) {
-    if ((req.x[A7] >>> 0) === PV_EID) return PV_ROUTINES.get(req.x[A6] >>> 0) ?? PV_NOT_SUPPORTED;
+    if (req.x[A7] >>> 0 === PV_EID) return PV_ROUTINES.get(req.x[A6] >>> 0) ?? PV_NOT_SUPPORTED;
     return sbi(req); // console, shutdown: what a kernel asks firmware for
   }
   // A privileged instruction is a bug in a paravirtual kernel: it faults (no emulation here).

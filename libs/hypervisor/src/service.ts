@@ -20,7 +20,6 @@ export interface DataPlaneHooks {
   onRefused?(refusal: Refusal): void;
 }
 
-
 export class HypervisorService {
   private readonly vms = new Map<string, VmRecord>();
   /** Traps handled, and messages it could not decode (a garbled request gets an error reply). */
@@ -67,8 +66,10 @@ export class HypervisorService {
     const node = nodeOfTrapSubject(subject);
     const at = { subject, host: req.host, vm: req.vm, vcpu: req.vcpu };
     if (req.sim !== this.sim) refuse({ ...at, kind: 'sender', reason: `trap of simulation '${req.sim}' sent to simulation '${this.sim}'` });
-    if (vm.node !== undefined && node !== vm.node) refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on node ${vm.node}, but node ${node} sent its trap` });
-    if (vm.host !== undefined && req.host !== vm.host) refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on host ${vm.host}, not ${req.host}` });
+    if (vm.node !== undefined && node !== vm.node)
+      refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on node ${vm.node}, but node ${node} sent its trap` });
+    if (vm.host !== undefined && req.host !== vm.host)
+      refuse({ ...at, kind: 'sender', reason: `VM ${req.vm} runs on host ${vm.host}, not ${req.host}` });
   }
 
   /** Control: a VM now exists (its allocator record). */

@@ -21,7 +21,7 @@ export const VMODE_S = 1;
 const SIE = 1 << 1;
 const SPIE = 1 << 5;
 const SPP = 1 << 8;
-const SSTATUS_WRITABLE = SIE | SPIE | SPP | (1 << 18) /* SUM */ | (1 << 19) /* MXR */;
+const SSTATUS_WRITABLE = SIE | SPIE | SPP | (1 << 18) /* SUM */ | (1 << 19); /* MXR */
 const SSIP = 1 << 1;
 const STIP = 1 << 5;
 const SEIP = 1 << 9;
@@ -31,8 +31,12 @@ const IRQ_SSOFT = 1;
 
 /** Exceptions the virtual platform delegates to the guest kernel (as OpenSBI's medeleg does). */
 export const INJECTED_CAUSES: ReadonlySet<number> = new Set([
-  Cause.InstructionMisaligned, Cause.Breakpoint, Cause.EcallFromU,
-  Cause.InstructionPageFault, Cause.LoadPageFault, Cause.StorePageFault,
+  Cause.InstructionMisaligned,
+  Cause.Breakpoint,
+  Cause.EcallFromU,
+  Cause.InstructionPageFault,
+  Cause.LoadPageFault,
+  Cause.StorePageFault,
 ]);
 
 /** A fresh vCPU: the guest kernel starts in virtual S-mode with everything masked. */
@@ -74,11 +78,15 @@ export function enterVirtualTrap(v: VirtualCpu, cause: number, interrupt: boolea
   if (v.sstatus & SIE) s |= SPIE;
   if (v.mode === VMODE_S) s |= SPP;
   const state: VirtualCpu = {
-    ...v, mode: VMODE_S, sstatus: s >>> 0,
-    scause: (interrupt ? 0x80000000 | cause : cause) >>> 0, sepc: epc >>> 0, stval: tval >>> 0,
+    ...v,
+    mode: VMODE_S,
+    sstatus: s >>> 0,
+    scause: (interrupt ? 0x80000000 | cause : cause) >>> 0,
+    sepc: epc >>> 0,
+    stval: tval >>> 0,
   };
   const base = v.stvec & ~3;
-  return { state, pc: ((v.stvec & 1) && interrupt ? base + 4 * cause : base) >>> 0 };
+  return { state, pc: (v.stvec & 1 && interrupt ? base + 4 * cause : base) >>> 0 };
 }
 
 function vstate(req: TrapRequest): VirtualCpu {
@@ -103,10 +111,14 @@ export const INJECT_EXCEPTION: Routine = {
  */
 export function injectIllegalInstruction(req: TrapRequest, c: { emulate: number }, instruction = req.tval): Partial<TrapResolution> {
   const v = vstate(req);
-  if ((v.stvec >>> 2) === 0) return illegalInstructionFault(req, instruction);
+  if (v.stvec >>> 2 === 0) return illegalInstructionFault(req, instruction);
   const { state, pc } = enterVirtualTrap(v, Cause.IllegalInstruction, false, req.pc, instruction);
   return {
-    action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state, handler: REDIRECT_ILLEGAL_NAME,
+    action: TrapAction.TRAP_ACTION_RESUME,
+    costCycles: c.emulate,
+    nextPc: pc,
+    vcpuState: state,
+    handler: REDIRECT_ILLEGAL_NAME,
     detail: `redirected to stvec 0x${pc.toString(16)}`,
   };
 }
@@ -158,16 +170,24 @@ export const EMULATE_PRIVILEGED: Routine = {
     const v = vstate(req);
     const w = req.instruction >>> 0;
     const next = (req.pc + 4) >>> 0;
-    const resume = (state: VirtualCpu, writes: { reg: number; value: number }[], handler: string, pc = next): Partial<TrapResolution> =>
-      ({ action: TrapAction.TRAP_ACTION_RESUME, costCycles: c.emulate, nextPc: pc, vcpuState: state, writes, handler });
-    if (w === 0x10200073) { // sret
+    const resume = (state: VirtualCpu, writes: { reg: number; value: number }[], handler: string, pc = next): Partial<TrapResolution> => ({
+      action: TrapAction.TRAP_ACTION_RESUME,
+      costCycles: c.emulate,
+      nextPc: pc,
+      vcpuState: state,
+      writes,
+      handler,
+    });
+    if (w === 0x10200073) {
+      // sret
       const spp = (v.sstatus & SPP) !== 0;
       let s = v.sstatus & ~(SIE | SPP);
       if (v.sstatus & SPIE) s |= SIE;
       s |= SPIE;
       return resume({ ...v, mode: spp ? VMODE_S : VMODE_U, sstatus: s >>> 0 }, [], 'tae.sret', v.sepc);
     }
-    if (w === 0x10500073) { // wfi
+    if (w === 0x10500073) {
+      // wfi
       const pending = (timerPending(v, req.nowNs) ? STIP : 0) | (v.sip & SSIP);
       if (pending & v.sie) return resume(v, [], 'tae.wfi');
       return { ...resume(v, [], 'tae.wfi'), action: TrapAction.TRAP_ACTION_BLOCK };
@@ -182,8 +202,19 @@ export const EMULATE_PRIVILEGED: Routine = {
 };
 
 const VIRTUAL_CSRS: Record<number, string> = {
-  0x100: 'sstatus', 0x104: 'sie', 0x105: 'stvec', 0x106: 'scounteren', 0x10a: 'senvcfg', 0x140: 'sscratch',
-  0x141: 'sepc', 0x142: 'scause', 0x143: 'stval', 0x144: 'sip', 0x14d: 'stimecmp', 0x15d: 'stimecmph', 0x180: 'satp',
+  0x100: 'sstatus',
+  0x104: 'sie',
+  0x105: 'stvec',
+  0x106: 'scounteren',
+  0x10a: 'senvcfg',
+  0x140: 'sscratch',
+  0x141: 'sepc',
+  0x142: 'scause',
+  0x143: 'stval',
+  0x144: 'sip',
+  0x14d: 'stimecmp',
+  0x15d: 'stimecmph',
+  0x180: 'satp',
 };
 
 /** csrrw/csrrs/csrrc(i) on a virtual supervisor CSR; undefined for anything else (the VM faults, as it would natively). */
@@ -200,32 +231,62 @@ function emulateCsr(v: VirtualCpu, w: number, req: TrapRequest): { state: Virtua
   const lo = v.timerOff ? 0xffffffff : v.stimecmp % 2 ** 32;
   const hi = v.timerOff ? 0xffffffff : Math.floor(v.stimecmp / 2 ** 32);
   const read: Record<string, number> = {
-    sstatus: v.sstatus & SSTATUS_WRITABLE, sie: v.sie, stvec: v.stvec, scounteren: v.scounteren, senvcfg: 0,
-    sscratch: v.sscratch, sepc: v.sepc, scause: v.scause, stval: v.stval,
-    sip: v.sip | (timerPending(v, req.nowNs) ? STIP : 0), stimecmp: lo, stimecmph: hi, satp: 0,
+    sstatus: v.sstatus & SSTATUS_WRITABLE,
+    sie: v.sie,
+    stvec: v.stvec,
+    scounteren: v.scounteren,
+    senvcfg: 0,
+    sscratch: v.sscratch,
+    sepc: v.sepc,
+    scause: v.scause,
+    stval: v.stval,
+    sip: v.sip | (timerPending(v, req.nowNs) ? STIP : 0),
+    stimecmp: lo,
+    stimecmph: hi,
+    satp: 0,
   };
   const old = read[name] | 0;
   if (!writes) return { state: v, old, rd, name };
   const nv = (op === 1 ? src : op === 2 ? old | src : old & ~src) >>> 0;
   const s: VirtualCpu = { ...v };
   switch (name) {
-    case 'sstatus': s.sstatus = (nv & SSTATUS_WRITABLE) >>> 0; break;
-    case 'sie': s.sie = (nv & SIE_WRITABLE) >>> 0; break;
-    case 'stvec': s.stvec = (nv & ~2) >>> 0; break;
-    case 'scounteren': s.scounteren = (nv & 7) >>> 0; break;
-    case 'sscratch': s.sscratch = nv; break;
-    case 'sepc': s.sepc = (nv & ~3) >>> 0; break;
-    case 'scause': s.scause = nv; break;
-    case 'stval': s.stval = nv; break;
-    case 'sip': s.sip = ((v.sip & ~SSIP) | (nv & SSIP)) >>> 0; break;
-    case 'stimecmp': case 'stimecmph': {
+    case 'sstatus':
+      s.sstatus = (nv & SSTATUS_WRITABLE) >>> 0;
+      break;
+    case 'sie':
+      s.sie = (nv & SIE_WRITABLE) >>> 0;
+      break;
+    case 'stvec':
+      s.stvec = (nv & ~2) >>> 0;
+      break;
+    case 'scounteren':
+      s.scounteren = (nv & 7) >>> 0;
+      break;
+    case 'sscratch':
+      s.sscratch = nv;
+      break;
+    case 'sepc':
+      s.sepc = (nv & ~3) >>> 0;
+      break;
+    case 'scause':
+      s.scause = nv;
+      break;
+    case 'stval':
+      s.stval = nv;
+      break;
+    case 'sip':
+      s.sip = ((v.sip & ~SSIP) | (nv & SSIP)) >>> 0;
+      break;
+    case 'stimecmp':
+    case 'stimecmph': {
       const nlo = name === 'stimecmp' ? nv : lo >>> 0;
       const nhi = name === 'stimecmph' ? nv : hi >>> 0;
       s.timerOff = nhi >= 0x200000;
       s.stimecmp = s.timerOff ? 0 : nhi * 2 ** 32 + nlo;
       break;
     }
-    default: break; // senvcfg, satp: WARL, Bare only
+    default:
+      break; // senvcfg, satp: WARL, Bare only
   }
   return { state: s, old, rd, name };
 }

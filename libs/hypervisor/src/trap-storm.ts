@@ -39,7 +39,9 @@ export class TrapStormDetector {
     this.futile = 0;
     this.instret0 = instret;
     if (retired >= STORM_MIN_INSTRUCTIONS) return undefined;
-    return `trap storm: ${STORM_FUTILE_EXITS} futile exits while retiring only ${retired} instructions ` +
-      `(the policy stops a vCPU below ${STORM_MIN_INSTRUCTIONS}; docs/isolation.md)`;
+    return (
+      `trap storm: ${STORM_FUTILE_EXITS} futile exits while retiring only ${retired} instructions ` +
+      `(the policy stops a vCPU below ${STORM_MIN_INSTRUCTIONS}; docs/isolation.md)`
+    );
   }
 }

@@ -30,7 +30,15 @@ function hypercall(op: number, a0: number, a1: number, v: VirtualCpu, memory = p
   x[16] = op;
   x[17] = PV_EID | 0;
   return TrapRequest.fromPartial({
-    vm: 'k', nowNs, cause: Cause.EcallFromU, pc: 0x80200100, x, kind: 'sbi', vcpuState: v, memoryAddr: PAGE, memory,
+    vm: 'k',
+    nowNs,
+    cause: Cause.EcallFromU,
+    pc: 0x80200100,
+    x,
+    kind: 'sbi',
+    vcpuState: v,
+    memoryAddr: PAGE,
+    memory,
   });
 }
 
@@ -38,10 +46,19 @@ const byteWrite = (res: ReturnType<typeof handleTrap>, addr: number) => res.memo
 
 describe('paravirtual hypercalls', () => {
   it('delivers the timer event through the shared page when unmasked, and only marks it pending when masked', () => {
-    const timer = (mask: number) => TrapRequest.fromPartial({
-      vm: 'k', nowNs: 20_000, cause: 5, interrupt: true, pc: 0x80201000, x: Object.assign(new Array(32).fill(0), { 2: 0x80300000 }),
-      kind: 'sbi', vcpuState: vcpu({ mode: 0, sscratch: 0x80205000 }), memoryAddr: PAGE, memory: page((dv) => dv.setUint8(SHARED_INFO.MASK, mask)),
-    });
+    const timer = (mask: number) =>
+      TrapRequest.fromPartial({
+        vm: 'k',
+        nowNs: 20_000,
+        cause: 5,
+        interrupt: true,
+        pc: 0x80201000,
+        x: Object.assign(new Array(32).fill(0), { 2: 0x80300000 }),
+        kind: 'sbi',
+        vcpuState: vcpu({ mode: 0, sscratch: 0x80205000 }),
+        memoryAddr: PAGE,
+        memory: page((dv) => dv.setUint8(SHARED_INFO.MASK, mask)),
+      });
     const delivered = handleTrap(timer(0), undefined);
     expect(delivered.handler).toBe('pv.irq.timer');
     expect(delivered.nextPc).toBe(0x80200040);
@@ -51,9 +68,9 @@ describe('paravirtual hypercalls', () => {
     expect([0, 4, 8, 12].map((o) => Buffer.from(info).readUInt32LE(o))).toEqual([0x80000005, 0x80201000, 0, 0x80300000]);
 
     const masked = handleTrap(timer(1), undefined);
-    expect(masked.nextPc).toBe(0x80201000);                    // not delivered
+    expect(masked.nextPc).toBe(0x80201000); // not delivered
     expect(byteWrite(masked, PAGE + SHARED_INFO.PENDING)).toBe(1);
-    expect(masked.vcpuState!.sie & STIP).toBe(0);               // stops watching until the kernel asks
+    expect(masked.vcpuState!.sie & STIP).toBe(0); // stops watching until the kernel asks
     expect(masked.vcpuState!.mode).toBe(0);
   });
 
@@ -62,7 +79,7 @@ describe('paravirtual hypercalls', () => {
     const check = handleTrap(hypercall(PV_OP.EVENT_CHECK, 0, 0, disarmed), undefined);
     expect(check.handler).toBe('pv.event_check');
     expect(check.vcpuState!.sie & STIP).toBe(STIP);
-    expect(byteWrite(check, PAGE + SHARED_INFO.PENDING)).toBe(1);  // still pending: delivered on return to the task
+    expect(byteWrite(check, PAGE + SHARED_INFO.PENDING)).toBe(1); // still pending: delivered on return to the task
     const timer = handleTrap(hypercall(PV_OP.SET_TIMER, 5000, 0, disarmed), undefined);
     expect(timer.vcpuState).toMatchObject({ stimecmp: 5000, timerOff: false, sie: STIP });
     expect(byteWrite(timer, PAGE + SHARED_INFO.PENDING)).toBe(0);
@@ -84,8 +101,11 @@ describe('paravirtual hypercalls', () => {
     expect(first.handler).toBe('pv.multicall');
     expect(first.detail).toBe('set_callback,set_timer,block');
     expect(first.action).toBe(TrapAction.TRAP_ACTION_BLOCK);
-    expect(first.nextPc).toBe(0x80200100);                      // the ecall again, when woken
-    expect(first.writes).toEqual([{ reg: A0, value: 2 }, { reg: A1, value: 1 }]);
+    expect(first.nextPc).toBe(0x80200100); // the ecall again, when woken
+    expect(first.writes).toEqual([
+      { reg: A0, value: 2 },
+      { reg: A1, value: 1 },
+    ]);
     expect(first.vcpuState).toMatchObject({ stvec: 0x80200080, stimecmp: 1_000_000 });
     // Woken after the timer: the restarted multicall only blocks, finds the timer pending and returns.
     const again = handleTrap(hypercall(PV_OP.MULTICALL, 2, 1, first.vcpuState!, entries, 100_000_000 + 100), undefined);
@@ -108,11 +128,21 @@ describe('paravirtual hypercalls', () => {
 
   it('answers bad arguments with SBI errors and stops a kernel that breaks the ABI', () => {
     const bad = handleTrap(hypercall(PV_OP.MULTICALL, 5, 9, vcpu()), undefined);
-    expect(bad.writes).toEqual([{ reg: A0, value: -3 }, { reg: A1, value: 0 }]);
+    expect(bad.writes).toEqual([
+      { reg: A0, value: -3 },
+      { reg: A1, value: 0 },
+    ]);
     expect(handleTrap(hypercall(99, 0, 0, vcpu()), undefined).writes[0]).toEqual({ reg: A0, value: -2 });
-    expect(handleTrap(hypercall(PV_OP.REGISTER_SHARED_INFO, 0x80000002, 0, initialParavirtCpu()), undefined).writes[0]).toEqual({ reg: A0, value: -3 });
+    expect(handleTrap(hypercall(PV_OP.REGISTER_SHARED_INFO, 0x80000002, 0, initialParavirtCpu()), undefined).writes[0]).toEqual({
+      reg: A0,
+      value: -3,
+    });
     // A page outside guest RAM: the host could not attach it, so it is refused (no later write can miss RAM).
-    const outside = TrapRequest.fromPartial({ ...hypercall(PV_OP.REGISTER_SHARED_INFO, 0x10000000, 0, initialParavirtCpu()), memoryAddr: 0, memory: Buffer.alloc(0) });
+    const outside = TrapRequest.fromPartial({
+      ...hypercall(PV_OP.REGISTER_SHARED_INFO, 0x10000000, 0, initialParavirtCpu()),
+      memoryAddr: 0,
+      memory: Buffer.alloc(0),
+    });
     const refused = handleTrap(outside, undefined);
     expect(refused.writes[0]).toEqual({ reg: A0, value: -3 });
     expect(refused.vcpuState!.sharedInfo).toBe(0);
@@ -124,7 +154,18 @@ describe('paravirtual hypercalls', () => {
     expect(noPage.action).toBe(TrapAction.TRAP_ACTION_FAULT);
     expect(noPage.detail).toMatch(/iret without a registered shared info page/);
     // A privileged instruction is not emulated for a paravirtual kernel: the VM faults.
-    const csr = handleTrap(TrapRequest.fromPartial({ vm: 'k', cause: Cause.IllegalInstruction, pc: 0x80200000, instruction: 0x10401073, x: new Array(32).fill(0), kind: 'sbi', vcpuState: vcpu() }), undefined);
+    const csr = handleTrap(
+      TrapRequest.fromPartial({
+        vm: 'k',
+        cause: Cause.IllegalInstruction,
+        pc: 0x80200000,
+        instruction: 0x10401073,
+        x: new Array(32).fill(0),
+        kind: 'sbi',
+        vcpuState: vcpu(),
+      }),
+      undefined,
+    );
     expect(csr.action).toBe(TrapAction.TRAP_ACTION_FAULT);
   });
 });
@@ -144,8 +185,8 @@ describe('paravirtual IPIs (per-vCPU events)', () => {
     expect(memoryNeeded(req)).toEqual({ addr: PAGE1, len: SHARED_INFO_BYTES });
     const res = handleTrap(req, undefined);
     expect([res.handler, res.detail, res.action]).toEqual(['pv.event_check', 'ipi delivered', TrapAction.TRAP_ACTION_RESUME]);
-    expect(res.nextPc).toBe(0x80200040);                                     // the callback
-    expect(res.writes).toEqual([{ reg: 2, value: 0 }]);                      // sp 0: an event of the kernel itself
+    expect(res.nextPc).toBe(0x80200040); // the callback
+    expect(res.writes).toEqual([{ reg: 2, value: 0 }]); // sp 0: an event of the kernel itself
     expect(res.vcpuState).toMatchObject({ mode: 1, scause: 0x80000001, sepc: 0x80200104, sip: 0 });
     const info = Buffer.from(res.memoryWrites.find((m) => m.addr === PAGE1 + SHARED_INFO.CAUSE)!.data);
     expect([0, 4, 8, 12].map((o) => info.readUInt32LE(o))).toEqual([0x80000001, 0x80200104, 0, 0x80204f00]); // returns after the ecall
@@ -164,19 +205,37 @@ describe('paravirtual IPIs (per-vCPU events)', () => {
     expect(check.vcpuState!.sip & SSIP).toBe(SSIP);
     expect(byteWrite(check, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
     const block = handleTrap(at(hypercall(PV_OP.BLOCK, 0, 0, cpu1(), masked(1))), undefined);
-    expect([block.action, block.writes]).toEqual([TrapAction.TRAP_ACTION_RESUME, [{ reg: A0, value: 0 }, { reg: A1, value: 2 }]]);
+    expect([block.action, block.writes]).toEqual([
+      TrapAction.TRAP_ACTION_RESUME,
+      [
+        { reg: A0, value: 0 },
+        { reg: A1, value: 2 },
+      ],
+    ]);
     expect(byteWrite(block, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
     // Nothing waiting: block waits (restartable), and a new timer leaves an IPI's pending byte alone.
     expect(handleTrap(at(hypercall(PV_OP.BLOCK, 0, 0, cpu1({ sip: 0 }), masked(0))), undefined).action).toBe(TrapAction.TRAP_ACTION_BLOCK);
     expect(byteWrite(handleTrap(at(hypercall(PV_OP.SET_TIMER, 5000, 0, cpu1(), masked(1))), undefined), PAGE1 + SHARED_INFO.PENDING)).toBe(1);
-    expect(byteWrite(handleTrap(at(hypercall(PV_OP.SET_TIMER, 5000, 0, cpu1({ sip: 0 }), masked(1))), undefined), PAGE1 + SHARED_INFO.PENDING)).toBe(0);
+    expect(byteWrite(handleTrap(at(hypercall(PV_OP.SET_TIMER, 5000, 0, cpu1({ sip: 0 }), masked(1))), undefined), PAGE1 + SHARED_INFO.PENDING)).toBe(
+      0,
+    );
   });
 
   it('an IPI exit while a task runs: delivered if unmasked, pending (and unwatched until event_check) if masked', () => {
-    const exit = (mask: number) => at(TrapRequest.fromPartial({
-      vm: 'k', nowNs: 20_000, cause: 1, interrupt: true, pc: 0x80201000, x: Object.assign(new Array(32).fill(0), { 2: 0x80300000 }),
-      kind: 'sbi', vcpuState: cpu1({ mode: 0, sscratch: 0x80205000 }), memory: masked(mask),
-    }));
+    const exit = (mask: number) =>
+      at(
+        TrapRequest.fromPartial({
+          vm: 'k',
+          nowNs: 20_000,
+          cause: 1,
+          interrupt: true,
+          pc: 0x80201000,
+          x: Object.assign(new Array(32).fill(0), { 2: 0x80300000 }),
+          kind: 'sbi',
+          vcpuState: cpu1({ mode: 0, sscratch: 0x80205000 }),
+          memory: masked(mask),
+        }),
+      );
     const delivered = handleTrap(exit(0), undefined);
     expect(delivered.handler).toBe('pv.irq.software');
     expect(delivered.nextPc).toBe(0x80200040);
@@ -185,7 +244,7 @@ describe('paravirtual IPIs (per-vCPU events)', () => {
     const held = handleTrap(exit(1), undefined);
     expect(held.nextPc).toBe(0x80201000);
     expect(byteWrite(held, PAGE1 + SHARED_INFO.PENDING)).toBe(1);
-    expect(held.vcpuState).toMatchObject({ mode: 0, sip: SSIP, sie: STIP });  // SSIP no longer watched
+    expect(held.vcpuState).toMatchObject({ mode: 0, sip: SSIP, sie: STIP }); // SSIP no longer watched
     // The kernel (in virtual S-mode again, after the task's next trap) unmasks and checks: watched again, and delivered.
     const rearmed = handleTrap(at(hypercall(PV_OP.EVENT_CHECK, 0, 0, { ...held.vcpuState!, mode: 1 }, masked(0))), undefined);
     expect(rearmed.vcpuState).toMatchObject({ sie: STIP | SSIP, sip: 0, scause: 0x80000001 });

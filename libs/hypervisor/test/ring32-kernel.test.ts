@@ -94,7 +94,7 @@ describe('ring32 kernel', () => {
     for (const op of [0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, 0x58, 0x59, 0x5a]) expect(names.has(op)).toBe(false);
   });
 
-  it('leaves the tasks\' data identical in guest memory under every cure, deterministically, on every engine', () => {
+  it("leaves the tasks' data identical in guest memory under every cure, deterministically, on every engine", () => {
     const dataOf = (technique: 'native' | 'code-patching' | 'binary-translation' | 'paravirt', engine: 'dispatch' | 'indirect' | 'direct' | 'bt') => {
       const image = technique === 'paravirt' ? pvKernel : kernel;
       const vm = new Ring32Vm(image, { technique, engine });
@@ -220,7 +220,7 @@ describe('vCPUs of another ISA', () => {
   const rv = defaultRv32Guest(root);
   const r32 = { isa: 'ring32' as const, image: kernel };
 
-  it('run by emulation on another ISA\'s host with identical output, charged the engine\'s expansion factor', () => {
+  it("run by emulation on another ISA's host with identical output, charged the engine's expansion factor", () => {
     for (const engine of ['dispatch', 'bt'] as const) {
       const same = runOnHost(r32, 'ring32', engine);
       const cross = runOnHost(r32, 'rv32', engine);
@@ -259,7 +259,7 @@ describe('vCPUs of another ISA', () => {
     }
   });
 
-  it('has expansion factors ordered as the engines\' measured speed, adjustable with clear errors', () => {
+  it("has expansion factors ordered as the engines' measured speed, adjustable with clear errors", () => {
     const f = DEFAULT_EXPANSION_FACTORS;
     expect(f.bt).toBeLessThan(f.indirect);
     expect(f.indirect).toBeLessThanOrEqual(f.direct);

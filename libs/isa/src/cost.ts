@@ -6,8 +6,7 @@
 // iterative multiplier and divider, and a pipeline flush plus vectoring for a trap. They are
 // deliberately round: users adjust them per scenario.
 
-export type CostClass =
-  | 'alu' | 'mul' | 'div' | 'load' | 'store' | 'branch' | 'jump' | 'amo' | 'fence' | 'csr' | 'system';
+export type CostClass = 'alu' | 'mul' | 'div' | 'load' | 'store' | 'branch' | 'jump' | 'amo' | 'fence' | 'csr' | 'system';
 
 export interface CostModel {
   /** Cycles per executed instruction, by class. */

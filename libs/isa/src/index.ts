@@ -33,7 +33,18 @@ export { RING32_INSTRUCTIONS } from './ring32/instructions';
 export { RING32_REG_NAMES } from './ring32/disasm';
 export type { Port, Ring32HartOptions } from './ring32/hart';
 export { Ring32Hart } from './ring32/hart';
-export { PSW, PSW_WRITABLE, CR, CR_NAMES, Ring32Cause, Ring32Irq, RING32_INTERRUPT_BIT, ring32CauseName, PORT as RING32_PORT, RING32_RAM_BASE } from './ring32/arch';
+export {
+  PSW,
+  PSW_WRITABLE,
+  CR,
+  CR_NAMES,
+  Ring32Cause,
+  Ring32Irq,
+  RING32_INTERRUPT_BIT,
+  ring32CauseName,
+  PORT as RING32_PORT,
+  RING32_RAM_BASE,
+} from './ring32/arch';
 export { disassembleRing32 } from './ring32/listing';
 export { writeRing32Elf, parseRing32Elf } from './ring32/elf';
 export type { AssembleOptions, AssembledImage } from './ring32/asm';

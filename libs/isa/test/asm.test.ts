@@ -61,8 +61,26 @@ c(A.andi(a0, a1, 255), 'andi a0, a1, 255');
 c(A.slli(a0, a1, 31), 'slli a0, a1, 31');
 c(A.srli(a0, a1, 1), 'srli a0, a1, 1');
 c(A.srai(a0, a1, 17), 'srai a0, a1, 17');
-for (const n of ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and',
-  'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu'] as const) {
+for (const n of [
+  'add',
+  'sub',
+  'sll',
+  'slt',
+  'sltu',
+  'xor',
+  'srl',
+  'sra',
+  'or',
+  'and',
+  'mul',
+  'mulh',
+  'mulhsu',
+  'mulhu',
+  'div',
+  'divu',
+  'rem',
+  'remu',
+] as const) {
   c(A[n](a0, a1, t6), `${n} a0, a1, t6`);
 }
 c(A.lr_w(a0, a1), 'lr.w a0, (a1)');
@@ -147,21 +165,23 @@ describe('test encoders', () => {
   };
   const haveAs = onPath(as) && onPath(objcopy);
 
-  (haveAs ? it : it.skip)(`agree with riscv64-unknown-elf-as${haveAs ? '' : ` (skipped: ${as} or ${objcopy} not on PATH; apt-get install -y gcc-riscv64-unknown-elf)`}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vsim-asm-'));
-    try {
-      const src = ['.option norvc', '.option norelax', '.text', ...CASES.map((k) => k.gas ?? k.dis), ''].join('\n');
-      writeFileSync(join(dir, 'x.s'), src);
-      execFileSync(as, ['-march=rv32ima_zicsr_zifencei', '-mabi=ilp32', '-o', join(dir, 'x.o'), join(dir, 'x.s')]);
-      execFileSync(objcopy, ['-O', 'binary', '-j', '.text', join(dir, 'x.o'), join(dir, 'x.bin')]);
-      const bin = readFileSync(join(dir, 'x.bin'));
-      expect(bin.length).toBe(CASES.length * 4);
-      const words = CASES.map((_, i) => bin.readUInt32LE(i * 4));
-      const mismatches = CASES.map((k, i) => ({ src: k.gas ?? k.dis, ours: hex(k.w), gas: hex(words[i]) }))
-        .filter((m) => m.ours !== m.gas);
-      expect(mismatches).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  (haveAs ? it : it.skip)(
+    `agree with riscv64-unknown-elf-as${haveAs ? '' : ` (skipped: ${as} or ${objcopy} not on PATH; apt-get install -y gcc-riscv64-unknown-elf)`}`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vsim-asm-'));
+      try {
+        const src = ['.option norvc', '.option norelax', '.text', ...CASES.map((k) => k.gas ?? k.dis), ''].join('\n');
+        writeFileSync(join(dir, 'x.s'), src);
+        execFileSync(as, ['-march=rv32ima_zicsr_zifencei', '-mabi=ilp32', '-o', join(dir, 'x.o'), join(dir, 'x.s')]);
+        execFileSync(objcopy, ['-O', 'binary', '-j', '.text', join(dir, 'x.o'), join(dir, 'x.bin')]);
+        const bin = readFileSync(join(dir, 'x.bin'));
+        expect(bin.length).toBe(CASES.length * 4);
+        const words = CASES.map((_, i) => bin.readUInt32LE(i * 4));
+        const mismatches = CASES.map((k, i) => ({ src: k.gas ?? k.dis, ours: hex(k.w), gas: hex(words[i]) })).filter((m) => m.ours !== m.gas);
+        expect(mismatches).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -18,8 +18,8 @@ describe('Console device', () => {
     const c = new Console((b) => seen.push(b));
     expect(c.base).toBe(CONSOLE_BASE);
     c.store(0, 1, 0x68);
-    c.store(0, 4, 0x169);            // only the low byte
-    c.store(5, 1, 0x21);             // not THR: ignored
+    c.store(0, 4, 0x169); // only the low byte
+    c.store(5, 1, 0x21); // not THR: ignored
     expect(seen).toEqual([0x68, 0x69]);
     expect(c.output()).toBe('hi');
     expect(c.load()).toBe(0);
@@ -34,15 +34,22 @@ describe('Console device', () => {
       const tohost = m.image.symbols.get('tohost')!;
       const scratch = tohost + 16;
       const prog = [
-        uType(0x37, 5, 0x10000),       // lui t0, 0x10000
-        ...li(6, 0x6f), sb(6, 5, 0),
-        ...li(6, 0x6b), sb(6, 5, 0),
-        ...li(6, 0x78), sb(6, 5, 4),
-        ...li(6, 0x0a), sw(6, 5, 0),
+        uType(0x37, 5, 0x10000), // lui t0, 0x10000
+        ...li(6, 0x6f),
+        sb(6, 5, 0),
+        ...li(6, 0x6b),
+        sb(6, 5, 0),
+        ...li(6, 0x78),
+        sb(6, 5, 4),
+        ...li(6, 0x0a),
+        sw(6, 5, 0),
         ...li(6, -1),
-        lw(6, 5, 0),                   // reads 0
-        ...li(7, scratch), sw(6, 7, 0),
-        ...li(7, tohost), ...li(6, 1), sw(6, 7, 0),
+        lw(6, 5, 0), // reads 0
+        ...li(7, scratch),
+        sw(6, 7, 0),
+        ...li(7, tohost),
+        ...li(6, 1),
+        sw(6, 7, 0),
         jType(0, 0),
       ];
       m.bus.writeBytes(m.image.entry, new Uint8Array(Uint32Array.from(prog.map((w) => w >>> 0)).buffer));

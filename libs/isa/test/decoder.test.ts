@@ -57,7 +57,7 @@ describe('rv32.decode / rv32.disassemble fuzzing', () => {
         const op = key & 0x7f;
         const f3 = (key >>> 7) & 7;
         const f7 = key >>> 10;
-        const w = (f7 << 25) | (r.int(1 << 13) << 12 & 0x01ff8000) | (f3 << 12) | (r.int(32) << 7) | op;
+        const w = (f7 << 25) | ((r.int(1 << 13) << 12) & 0x01ff8000) | (f3 << 12) | (r.int(32) << 7) | op;
         yield w >>> 0;
         yield w | 0;
       }
@@ -77,7 +77,9 @@ describe('rv32.decode / rv32.disassemble fuzzing', () => {
     const { bad } = check(words());
     expect(bad).toEqual([]);
     // And each entry's match word is accepted by that entry first (no entry is shadowed).
-    const shadowed = RV32_INSTRUCTIONS.slice(1).filter((d) => RV32_INSTRUCTIONS[rv32.decode(d.match)] !== d).map((d) => d.name);
+    const shadowed = RV32_INSTRUCTIONS.slice(1)
+      .filter((d) => RV32_INSTRUCTIONS[rv32.decode(d.match)] !== d)
+      .map((d) => d.name);
     expect(shadowed).toEqual([]);
   });
 
@@ -85,7 +87,9 @@ describe('rv32.decode / rv32.disassemble fuzzing', () => {
     const names = RV32_INSTRUCTIONS.map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
     expect(names[0]).toBe('illegal');
-    const sloppy = RV32_INSTRUCTIONS.slice(1).filter((d) => (d.match & ~d.mask) !== 0).map((d) => d.name);
+    const sloppy = RV32_INSTRUCTIONS.slice(1)
+      .filter((d) => (d.match & ~d.mask) !== 0)
+      .map((d) => d.name);
     expect(sloppy).toEqual([]);
   });
 });
@@ -119,10 +123,17 @@ describe('engines decode like rv32.decode', () => {
   const illegal = words.filter((w) => rv32.decode(w) === 0).length;
   // mscratch holds the counter's address, sscratch is spare; t0/t1 are saved in them.
   const handler = [
-    A.csrrw(t0, CSR.mscratch, t0), A.csrrw(t1, CSR.sscratch, t1),
-    A.lw(t1, 0, t0), A.addi(t1, t1, 1), A.sw(t1, 0, t0),
-    A.csrr(t1, CSR.mepc), A.addi(t1, t1, 4), A.csrw(CSR.mepc, t1),
-    A.csrrw(t1, CSR.sscratch, t1), A.csrrw(t0, CSR.mscratch, t0), A.mret(),
+    A.csrrw(t0, CSR.mscratch, t0),
+    A.csrrw(t1, CSR.sscratch, t1),
+    A.lw(t1, 0, t0),
+    A.addi(t1, t1, 1),
+    A.sw(t1, 0, t0),
+    A.csrr(t1, CSR.mepc),
+    A.addi(t1, t1, 4),
+    A.csrw(CSR.mepc, t1),
+    A.csrrw(t1, CSR.sscratch, t1),
+    A.csrrw(t0, CSR.mscratch, t0),
+    A.mret(),
   ];
 
   it('the word mix has both illegal and legal words of many kinds', () => {
@@ -134,7 +145,13 @@ describe('engines decode like rv32.decode', () => {
 
   it('every engine traps exactly on the undecodable words and ends in the same state', () => {
     const snaps = ENGINE_NAMES.map((engine) => {
-      const s = prepareSnippet(words, { engine, mHandler: handler, setup: (h) => { h.mscratch = DATA; } });
+      const s = prepareSnippet(words, {
+        engine,
+        mHandler: handler,
+        setup: (h) => {
+          h.mscratch = DATA;
+        },
+      });
       s.engine.run(10_000_000);
       return { engine, count: s.bus.readU32(DATA), ...snapshot(s.hart) };
     });

@@ -3,12 +3,28 @@
 // at identical points when run in random small budget slices. Also loops (the translator's in-block
 // loops and block chaining) and self-modifying code.
 
-import {
-  BinaryTranslationEngine, CSR, Cause, ENGINE_NAMES, Engine, EngineName, Hart, Stop, makeCostModel, rv32,
-} from '@vsim/isa';
+import { BinaryTranslationEngine, CSR, Cause, ENGINE_NAMES, Engine, EngineName, Hart, Stop, makeCostModel, rv32 } from '@vsim/isa';
 import * as A from './helpers/asm';
 import {
-  CODE, DATA, M_TRAP, SnippetOptions, a0, a1, a2, endOf, li, prepareSnippet, prng, s0, s1, t0, t1, t2, t6, writeWords, zero,
+  CODE,
+  DATA,
+  M_TRAP,
+  SnippetOptions,
+  a0,
+  a1,
+  a2,
+  endOf,
+  li,
+  prepareSnippet,
+  prng,
+  s0,
+  s1,
+  t0,
+  t1,
+  t2,
+  t6,
+  writeWords,
+  zero,
 } from './helpers/asm';
 import { StreamOptions, genStream } from './helpers/gen';
 import { Snapshot, snapshot } from './helpers/state';
@@ -114,14 +130,27 @@ describe.each(ENGINE_NAMES)('budget semantics (%s)', (engine) => {
 });
 
 describe('custom cost model', () => {
-  const cost = makeCostModel({ instruction: { alu: 3, mul: 5, div: 11, load: 2, store: 4, branch: 2, jump: 6, amo: 9, csr: 7, fence: 2, system: 8 }, trap: 13 });
+  const cost = makeCostModel({
+    instruction: { alu: 3, mul: 5, div: 11, load: 2, store: 4, branch: 2, jump: 6, amo: 9, csr: 7, fence: 2, system: 8 },
+    trap: 13,
+  });
   const classCost = (w: number) => cost.instruction[rv32.instructions[rv32.decode(w)].cls];
 
   it.each(ENGINE_NAMES)('%s: cycles are the sum of the per-class costs (after another cost model was used)', (engine) => {
     // Compile the engine with the default model first, so a cache keyed on the wrong thing would show.
     runWhole(engine, [A.nop()], {});
-    const prog = [A.addi(a0, zero, 5), A.mul(a1, a0, a0), A.div(a2, a1, a0), A.sw(a2, 0, s0), A.lw(a2, 0, s0),
-      A.amoadd_w(a1, a2, s0), A.csrr(a0, CSR.mcycle), A.fence(), A.lr_w(t0, s0), A.sc_w(t1, t0, s0)];
+    const prog = [
+      A.addi(a0, zero, 5),
+      A.mul(a1, a0, a0),
+      A.div(a2, a1, a0),
+      A.sw(a2, 0, s0),
+      A.lw(a2, 0, s0),
+      A.amoadd_w(a1, a2, s0),
+      A.csrr(a0, CSR.mcycle),
+      A.fence(),
+      A.lr_w(t0, s0),
+      A.sc_w(t1, t0, s0),
+    ];
     const s = prepareSnippet(prog, { engine, regs: { [s0]: DATA }, hart: { cost } });
     s.engine.run(1_000_000);
     expectEndedAtEbreak(snapshot(s.hart), prog);
@@ -166,13 +195,27 @@ describe('loops', () => {
   const single = [...li(s1, 1000), A.addi(a0, a0, 3), A.xor(a1, a1, a0), A.mul(a2, a1, a0), A.addi(s1, s1, -1), A.bne(s1, zero, -16)];
   const chained = [
     ...li(s1, 700),
-    A.andi(t0, s1, 3), A.beq(t0, zero, 12), A.addi(a0, a0, 1), A.jal(zero, 8), A.addi(a1, a1, 1),
-    A.sw(a0, 0, s0), A.lw(a2, 0, s0), A.add(a2, a2, a1), A.addi(s1, s1, -1), A.bne(s1, zero, -36),
+    A.andi(t0, s1, 3),
+    A.beq(t0, zero, 12),
+    A.addi(a0, a0, 1),
+    A.jal(zero, 8),
+    A.addi(a1, a1, 1),
+    A.sw(a0, 0, s0),
+    A.lw(a2, 0, s0),
+    A.add(a2, a2, a1),
+    A.addi(s1, s1, -1),
+    A.bne(s1, zero, -36),
   ];
   const nested = [
     ...li(t1, 50),
-    ...li(s1, 30), A.addi(a0, a0, 1), A.slli(a1, a0, 1), A.addi(s1, s1, -1), A.bne(s1, zero, -12),
-    A.addi(a2, a2, 1), A.addi(t1, t1, -1), A.bne(t1, zero, -4 * 7),
+    ...li(s1, 30),
+    A.addi(a0, a0, 1),
+    A.slli(a1, a0, 1),
+    A.addi(s1, s1, -1),
+    A.bne(s1, zero, -12),
+    A.addi(a2, a2, 1),
+    A.addi(t1, t1, -1),
+    A.bne(t1, zero, -4 * 7),
   ];
   it.each([
     // 1 + 1000 x 5
@@ -230,8 +273,13 @@ describe('code crossing a page boundary', () => {
   function straddling(patch: boolean): number[] {
     const K = 0x3fa; // first loop word at CODE + 0xfe8
     const body = [
-      A.addi(a0, a0, 1), A.xor(a1, a1, a0), A.slli(a2, a1, 1), A.add(a2, a2, a0), // ends at 0xff8
-      A.sw(a2, 0, s0), A.lw(t0, 0, s0), A.add(a1, a1, t0), // 0xff8, 0xffc | 0x1000
+      A.addi(a0, a0, 1),
+      A.xor(a1, a1, a0),
+      A.slli(a2, a1, 1),
+      A.add(a2, a2, a0), // ends at 0xff8
+      A.sw(a2, 0, s0),
+      A.lw(t0, 0, s0),
+      A.add(a1, a1, t0), // 0xff8, 0xffc | 0x1000
       patch ? A.sw(t1, 0, t2) : A.nop(), // rewrites the first body word (on the previous page)
       A.addi(s1, s1, -1),
     ];
@@ -243,7 +291,10 @@ describe('code crossing a page boundary', () => {
   }
   const opts = (): Opts => ({ regs: { [s0]: DATA, [t1]: A.addi(a0, a0, 7) | 0, [t2]: CODE + 4 * (0x3fa + 1) } });
 
-  it.each([['plain', false], ['rewriting code on the other page each iteration', true]])('%s: identical on all engines', (_t, patch) => {
+  it.each([
+    ['plain', false],
+    ['rewriting code on the other page each iteration', true],
+  ])('%s: identical on all engines', (_t, patch) => {
     const prog = straddling(patch as boolean);
     // The loop really straddles the boundary: it starts below CODE + 0x1000 and ends above it.
     expect([CODE + 4 * 0x3fa < CODE + 0x1000, endOf(prog) > CODE + 0x1008]).toEqual([true, true]);
@@ -252,7 +303,10 @@ describe('code crossing a page boundary', () => {
     expect(ref.x[a0]).toBe(patch ? 1 + 59 * 7 : 60);
   });
 
-  it.each([['plain', false], ['rewriting code', true]])('%s: sliced, identical on all engines', (_t, patch) => {
+  it.each([
+    ['plain', false],
+    ['rewriting code', true],
+  ])('%s: sliced, identical on all engines', (_t, patch) => {
     const prog = straddling(patch as boolean);
     const runs = ENGINE_NAMES.map((e) => ({ e, ...runSliced(e, prog, opts(), 9, 7) }));
     for (const r of runs.slice(1)) {
@@ -287,14 +341,20 @@ describe('self-modifying code', () => {
     return p;
   }
 
-  it.each([['with fence.i', true], ['without fence.i', false]])('store over an executed instruction, %s', (_t, fence) => {
+  it.each([
+    ['with fence.i', true],
+    ['without fence.i', false],
+  ])('store over an executed instruction, %s', (_t, fence) => {
     const prog = program(fence as boolean);
     const ref = expectSameEverywhere(prog, {});
     expectEndedAtEbreak(ref, prog);
     expect(ref.x[a0]).toBe(2 + 100);
   });
 
-  it.each([['with fence.i', true], ['without fence.i', false]])('store over an executed instruction, %s, sliced', (_t, fence) => {
+  it.each([
+    ['with fence.i', true],
+    ['without fence.i', false],
+  ])('store over an executed instruction, %s, sliced', (_t, fence) => {
     const prog = program(fence as boolean);
     const runs = ENGINE_NAMES.map((e) => ({ e, ...runSliced(e, prog, {}, 5, 3) }));
     for (const r of runs.slice(1)) {

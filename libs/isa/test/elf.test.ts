@@ -21,7 +21,9 @@ function copy(src: Uint8Array = HELLO) {
   const dv = new DataView(b.buffer);
   return {
     b,
-    u8: (o: number, v: number) => { b[o] = v; },
+    u8: (o: number, v: number) => {
+      b[o] = v;
+    },
     u16: (o: number, v: number) => dv.setUint16(o, v, true),
     u32: (o: number, v: number) => dv.setUint32(o, v >>> 0, true),
     r16: (o: number) => dv.getUint16(o, true),
@@ -53,7 +55,11 @@ function expectElfError(bytes: Uint8Array, message: RegExp) {
 }
 
 describe('parseElf32 on the real guests', () => {
-  it.each(readdirSync(BIN).filter((f) => f.endsWith('.elf')).sort())('%s parses: entry in an executable segment', (f) => {
+  it.each(
+    readdirSync(BIN)
+      .filter((f) => f.endsWith('.elf'))
+      .sort(),
+  )('%s parses: entry in an executable segment', (f) => {
     const img = parseElf32(load(f));
     expect(img.segments.length).toBeGreaterThan(0);
     expect(img.segments.some((s) => s.flags & PF_X && img.entry >= s.vaddr && img.entry < s.vaddr + s.filesz)).toBe(true);
@@ -67,42 +73,253 @@ describe('parseElf32 rejects corrupted headers, naming the field and offset', ()
   const data0 = () => headers().find((h) => h.type === PT_LOAD && !(h.flags & PF_X) && h.memsz > 0);
 
   const cases: [string, () => Uint8Array, RegExp][] = [
-    ['bad magic', () => { const c = copy(); c.u8(1, 0x46); return c.b; }, /bad magic at offset 0: 7f 46 4c 46/],
+    [
+      'bad magic',
+      () => {
+        const c = copy();
+        c.u8(1, 0x46);
+        return c.b;
+      },
+      /bad magic at offset 0: 7f 46 4c 46/,
+    ],
     ['not an ELF at all', () => new TextEncoder().encode('#!/bin/sh\necho this is a shell script, not an ELF file\n'), /bad magic at offset 0/],
-    ['64-bit class', () => { const c = copy(); c.u8(4, 2); return c.b; }, /EI_CLASS \(offset 4\) is 2.*64-bit/],
-    ['invalid class', () => { const c = copy(); c.u8(4, 0); return c.b; }, /EI_CLASS \(offset 4\) is 0/],
-    ['big-endian', () => { const c = copy(); c.u8(5, 2); return c.b; }, /EI_DATA \(offset 5\) is 2.*little-endian/],
-    ['EI_VERSION', () => { const c = copy(); c.u8(6, 0); return c.b; }, /EI_VERSION \(offset 6\) is 0/],
-    ['ET_DYN', () => { const c = copy(); c.u16(16, 3); return c.b; }, /e_type \(offset 16\) is 3.*ET_EXEC.*-no-pie/],
-    ['ET_REL', () => { const c = copy(); c.u16(16, 1); return c.b; }, /e_type \(offset 16\) is 1.*object file/],
-    ['e_machine x86-64', () => { const c = copy(); c.u16(18, 62); return c.b; }, /e_machine \(offset 18\) is 62 \(x86-64\), expected 243/],
-    ['e_machine unknown', () => { const c = copy(); c.u16(18, 9999); return c.b; }, /e_machine \(offset 18\) is 9999, expected 243/],
-    ['e_version', () => { const c = copy(); c.u32(20, 7); return c.b; }, /e_version \(offset 20\) is 7/],
+    [
+      '64-bit class',
+      () => {
+        const c = copy();
+        c.u8(4, 2);
+        return c.b;
+      },
+      /EI_CLASS \(offset 4\) is 2.*64-bit/,
+    ],
+    [
+      'invalid class',
+      () => {
+        const c = copy();
+        c.u8(4, 0);
+        return c.b;
+      },
+      /EI_CLASS \(offset 4\) is 0/,
+    ],
+    [
+      'big-endian',
+      () => {
+        const c = copy();
+        c.u8(5, 2);
+        return c.b;
+      },
+      /EI_DATA \(offset 5\) is 2.*little-endian/,
+    ],
+    [
+      'EI_VERSION',
+      () => {
+        const c = copy();
+        c.u8(6, 0);
+        return c.b;
+      },
+      /EI_VERSION \(offset 6\) is 0/,
+    ],
+    [
+      'ET_DYN',
+      () => {
+        const c = copy();
+        c.u16(16, 3);
+        return c.b;
+      },
+      /e_type \(offset 16\) is 3.*ET_EXEC.*-no-pie/,
+    ],
+    [
+      'ET_REL',
+      () => {
+        const c = copy();
+        c.u16(16, 1);
+        return c.b;
+      },
+      /e_type \(offset 16\) is 1.*object file/,
+    ],
+    [
+      'e_machine x86-64',
+      () => {
+        const c = copy();
+        c.u16(18, 62);
+        return c.b;
+      },
+      /e_machine \(offset 18\) is 62 \(x86-64\), expected 243/,
+    ],
+    [
+      'e_machine unknown',
+      () => {
+        const c = copy();
+        c.u16(18, 9999);
+        return c.b;
+      },
+      /e_machine \(offset 18\) is 9999, expected 243/,
+    ],
+    [
+      'e_version',
+      () => {
+        const c = copy();
+        c.u32(20, 7);
+        return c.b;
+      },
+      /e_version \(offset 20\) is 7/,
+    ],
     ['truncated below the ELF header', () => HELLO.slice(0, 40), /40 bytes, too short for the ELF header/],
     ['empty file', () => new Uint8Array(0), /0 bytes, too short/],
-    ['truncated mid-file', () => HELLO.slice(0, Math.floor(HELLO.length / 2)), /segment \d+ \(header at offset \d+\): file bytes 0x[0-9a-f]+\.\.0x[0-9a-f]+ run past the end of the \d+-byte file/],
-    ['program headers past EOF', () => { const c = copy(); c.u32(28, HELLO.length - 16); return c.b; }, /program headers at e_phoff=0x[0-9a-f]+ \(offset 28\).*run past the end/],
-    ['e_phnum = 0', () => { const c = copy(); c.u16(44, 0); return c.b; }, /e_phnum \(offset 44\) is 0/],
-    ['e_phentsize', () => { const c = copy(); c.u16(42, 56); return c.b; }, /e_phentsize \(offset 42\) is 56, expected 32/],
-    ['segment file range past EOF', () => { const c = copy(); c.u32(load0().o + 4, HELLO.length - 8); return c.b; },
-      new RegExp(`segment ${load0().i} \\(header at offset ${load0().o}\\): file bytes .* run past the end`)],
-    ['filesz > memsz', () => { const c = copy(); const h = load0(); c.u32(h.o + 16, h.memsz + 1); return c.b; },
-      new RegExp(`segment ${load0().i} \\(header at offset ${load0().o}\\): p_filesz ${load0().memsz + 1} exceeds p_memsz ${load0().memsz}`)],
-    ['segment wrapping the address space', () => { const c = copy(); const h = load0(); c.u32(h.o + 8, 0xfffff000); c.u32(h.o + 20, 0x2000); return c.b; },
-      /wraps the 32-bit address space/],
-    ['overlapping segments', () => {
-      const c = copy(); const a = exec0(); const d = data0()!; c.u32(d.o + 8, a.vaddr); return c.b;
-    }, /overlaps loadable segment/],
-    ['PT_INTERP', () => { const c = copy(); c.u32(headers()[headers().length - 1].o, 3); return c.b; }, /PT_INTERP.*-static/],
-    ['PT_DYNAMIC', () => { const c = copy(); c.u32(headers()[0].o, 2); return c.b; }, /PT_DYNAMIC.*-static/],
-    ['no PT_LOAD', () => { const c = copy(); for (const h of headers()) c.u32(h.o, 4); return c.b; }, /no PT_LOAD segment/],
-    ['entry outside any segment', () => { const c = copy(); c.u32(24, 0x1000); return c.b; }, /e_entry \(offset 24\) = 0x1000 is not inside an executable segment/],
-    ['entry in a non-executable segment', () => { const c = copy(); c.u32(24, data0()!.vaddr); return c.b; },
-      /e_entry \(offset 24\) = 0x[0-9a-f]+ is not inside an executable segment/],
-    ['entry misaligned', () => { const c = copy(); c.u32(24, c.r32(24) + 2); return c.b; }, /e_entry \(offset 24\) = 0x[0-9a-f]+ is not 4-byte aligned/],
-    ['RVC flag', () => { const c = copy(); c.u32(36, c.r32(36) | 1); return c.b; }, /e_flags \(offset 36\) = 0x1 marks compressed instructions \(RVC\)/],
-    ['single-float ABI flag', () => { const c = copy(); c.u32(36, c.r32(36) | 2); return c.b; }, /e_flags \(offset 36\) = 0x2 selects a hardware floating-point ABI/],
-    ['double-float ABI flag', () => { const c = copy(); c.u32(36, c.r32(36) | 4); return c.b; }, /e_flags \(offset 36\) = 0x4 selects a hardware floating-point ABI/],
+    [
+      'truncated mid-file',
+      () => HELLO.slice(0, Math.floor(HELLO.length / 2)),
+      /segment \d+ \(header at offset \d+\): file bytes 0x[0-9a-f]+\.\.0x[0-9a-f]+ run past the end of the \d+-byte file/,
+    ],
+    [
+      'program headers past EOF',
+      () => {
+        const c = copy();
+        c.u32(28, HELLO.length - 16);
+        return c.b;
+      },
+      /program headers at e_phoff=0x[0-9a-f]+ \(offset 28\).*run past the end/,
+    ],
+    [
+      'e_phnum = 0',
+      () => {
+        const c = copy();
+        c.u16(44, 0);
+        return c.b;
+      },
+      /e_phnum \(offset 44\) is 0/,
+    ],
+    [
+      'e_phentsize',
+      () => {
+        const c = copy();
+        c.u16(42, 56);
+        return c.b;
+      },
+      /e_phentsize \(offset 42\) is 56, expected 32/,
+    ],
+    [
+      'segment file range past EOF',
+      () => {
+        const c = copy();
+        c.u32(load0().o + 4, HELLO.length - 8);
+        return c.b;
+      },
+      new RegExp(`segment ${load0().i} \\(header at offset ${load0().o}\\): file bytes .* run past the end`),
+    ],
+    [
+      'filesz > memsz',
+      () => {
+        const c = copy();
+        const h = load0();
+        c.u32(h.o + 16, h.memsz + 1);
+        return c.b;
+      },
+      new RegExp(`segment ${load0().i} \\(header at offset ${load0().o}\\): p_filesz ${load0().memsz + 1} exceeds p_memsz ${load0().memsz}`),
+    ],
+    [
+      'segment wrapping the address space',
+      () => {
+        const c = copy();
+        const h = load0();
+        c.u32(h.o + 8, 0xfffff000);
+        c.u32(h.o + 20, 0x2000);
+        return c.b;
+      },
+      /wraps the 32-bit address space/,
+    ],
+    [
+      'overlapping segments',
+      () => {
+        const c = copy();
+        const a = exec0();
+        const d = data0()!;
+        c.u32(d.o + 8, a.vaddr);
+        return c.b;
+      },
+      /overlaps loadable segment/,
+    ],
+    [
+      'PT_INTERP',
+      () => {
+        const c = copy();
+        c.u32(headers()[headers().length - 1].o, 3);
+        return c.b;
+      },
+      /PT_INTERP.*-static/,
+    ],
+    [
+      'PT_DYNAMIC',
+      () => {
+        const c = copy();
+        c.u32(headers()[0].o, 2);
+        return c.b;
+      },
+      /PT_DYNAMIC.*-static/,
+    ],
+    [
+      'no PT_LOAD',
+      () => {
+        const c = copy();
+        for (const h of headers()) c.u32(h.o, 4);
+        return c.b;
+      },
+      /no PT_LOAD segment/,
+    ],
+    [
+      'entry outside any segment',
+      () => {
+        const c = copy();
+        c.u32(24, 0x1000);
+        return c.b;
+      },
+      /e_entry \(offset 24\) = 0x1000 is not inside an executable segment/,
+    ],
+    [
+      'entry in a non-executable segment',
+      () => {
+        const c = copy();
+        c.u32(24, data0()!.vaddr);
+        return c.b;
+      },
+      /e_entry \(offset 24\) = 0x[0-9a-f]+ is not inside an executable segment/,
+    ],
+    [
+      'entry misaligned',
+      () => {
+        const c = copy();
+        c.u32(24, c.r32(24) + 2);
+        return c.b;
+      },
+      /e_entry \(offset 24\) = 0x[0-9a-f]+ is not 4-byte aligned/,
+    ],
+    [
+      'RVC flag',
+      () => {
+        const c = copy();
+        c.u32(36, c.r32(36) | 1);
+        return c.b;
+      },
+      /e_flags \(offset 36\) = 0x1 marks compressed instructions \(RVC\)/,
+    ],
+    [
+      'single-float ABI flag',
+      () => {
+        const c = copy();
+        c.u32(36, c.r32(36) | 2);
+        return c.b;
+      },
+      /e_flags \(offset 36\) = 0x2 selects a hardware floating-point ABI/,
+    ],
+    [
+      'double-float ABI flag',
+      () => {
+        const c = copy();
+        c.u32(36, c.r32(36) | 4);
+        return c.b;
+      },
+      /e_flags \(offset 36\) = 0x4 selects a hardware floating-point ABI/,
+    ],
   ];
 
   it('the base file has the structure the cases assume', () => {
@@ -144,7 +361,10 @@ describe('loading into machines', () => {
 });
 
 describe('fuzzing', () => {
-  const BASES = readdirSync(BIN).filter((f) => f.endsWith('.elf')).sort().map((f) => ({ f, bytes: load(f) }));
+  const BASES = readdirSync(BIN)
+    .filter((f) => f.endsWith('.elf'))
+    .sort()
+    .map((f) => ({ f, bytes: load(f) }));
 
   function mutate(seed: number): { base: string; bytes: Uint8Array } {
     const r = prng(seed);

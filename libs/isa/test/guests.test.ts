@@ -6,17 +6,32 @@ import { spawnSync } from 'child_process';
 import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'fs';
 import { delimiter, join, resolve } from 'path';
 import {
-  BareMachine, BareResult, BinaryTranslationEngine, ENGINE_NAMES, EngineName, Hart, LinuxUserProcess, ProcessResult, parseElf32, rv32,
+  BareMachine,
+  BareResult,
+  BinaryTranslationEngine,
+  ENGINE_NAMES,
+  EngineName,
+  Hart,
+  LinuxUserProcess,
+  ProcessResult,
+  parseElf32,
+  rv32,
 } from '@vsim/isa';
 
 const RV32 = resolve(__dirname, '../../../guests/rv32');
 const BIN = join(RV32, 'bin');
 const EXPECTED = join(RV32, 'expected');
 
-const elfs = readdirSync(BIN).filter((f) => f.endsWith('.elf')).sort();
+const elfs = readdirSync(BIN)
+  .filter((f) => f.endsWith('.elf'))
+  .sort();
 // Linux user programs are the ones built from guests/rv32/user/*.c (bin/ also holds bare tests,
 // SBI guests and guest kernels, which run on other machines).
-const USER_SOURCES = new Set(readdirSync(join(RV32, 'user')).filter((f) => f.endsWith('.c')).map((f) => f.slice(0, -2)));
+const USER_SOURCES = new Set(
+  readdirSync(join(RV32, 'user'))
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => f.slice(0, -2)),
+);
 const USER = elfs.map((f) => f.slice(0, -4)).filter((n) => USER_SOURCES.has(n));
 const BARE = elfs.filter((f) => f.startsWith('bare-')).map((f) => f.slice(0, -4));
 const WITH_EXPECTED = USER.filter((n) => n !== 'fault');
@@ -41,14 +56,19 @@ const haveQemu = onPath(QEMU);
 /** A test that needs qemu: runs when it is installed, fails in CI without it, is skipped elsewhere. */
 function qemuTest(name: string, fn: () => void): void {
   if (haveQemu) it(name, fn);
-  else if (process.env.CI === 'true') it(name, () => { throw new Error(QEMU_MISSING); });
+  else if (process.env.CI === 'true')
+    it(name, () => {
+      throw new Error(QEMU_MISSING);
+    });
   else it.skip(`${name} (skipped: ${QEMU_MISSING})`, fn);
 }
 
 const argsOf = (name: string): string[] => {
   const f = join(EXPECTED, `${name}.args`);
   if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l, i, all) => !(l === '' && i === all.length - 1));
 };
 const elfBytes = (name: string) => new Uint8Array(readFileSync(join(BIN, `${name}.elf`)));
 
@@ -115,8 +135,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       const f = result.fault;
       expect(f).toBeDefined();
       if (!f) return;
-      expect({ cause: f.cause, signal: f.signal, status: f.status, tval: f.tval, instruction: f.instruction })
-        .toEqual({ cause: 2, signal: 'SIGILL', status: 132, tval: 0, instruction: 0 });
+      expect({ cause: f.cause, signal: f.signal, status: f.status, tval: f.tval, instruction: f.instruction }).toEqual({
+        cause: 2,
+        signal: 'SIGILL',
+        status: 132,
+        tval: 0,
+        instruction: 0,
+      });
       expect(f.causeName).toMatch(/illegal instruction/);
       expect(f.disassembly).toBe('.word 0x0');
       // The pc names a zero word of main's code in the ELF file itself.
@@ -148,13 +173,17 @@ describe('bt with regions enabled (off by default)', () => {
     const out: Buffer[] = [];
     const p = new LinuxUserProcess(elfBytes(name), {
       engine: (h: Hart) => new BinaryTranslationEngine(h, rv32, { regions: true }),
-      argv: [name, ...argsOf(name)], stdout: (b) => out.push(Buffer.from(b)),
+      argv: [name, ...argsOf(name)],
+      stdout: (b) => out.push(Buffer.from(b)),
     });
     const result = p.run(2_000_000_000);
     const ref = runUser('dispatch', name);
     expect(Buffer.concat(out).toString('latin1')).toBe(ref.stdout.toString('latin1'));
-    expect({ status: result.status, instructions: result.instructions, cycles: result.cycles })
-      .toEqual({ status: ref.result.status, instructions: ref.result.instructions, cycles: ref.result.cycles });
+    expect({ status: result.status, instructions: result.instructions, cycles: result.cycles }).toEqual({
+      status: ref.result.status,
+      instructions: ref.result.instructions,
+      cycles: ref.result.cycles,
+    });
   });
 });
 

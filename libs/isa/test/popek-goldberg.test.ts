@@ -46,7 +46,10 @@ describe('empirical prober', () => {
 
   it('finds a sensitive instruction the table calls innocuous', () => {
     const r = probeIsa(withMeta('csrrw', { privileged: false, controlSensitive: false, behaviorSensitive: false }), 12);
-    const props = r.mismatches.filter((m) => m.name === 'csrrw').map((m) => m.property).sort();
+    const props = r.mismatches
+      .filter((m) => m.name === 'csrrw')
+      .map((m) => m.property)
+      .sort();
     expect(props).toEqual(['behaviorSensitive', 'controlSensitive', 'privileged']);
   });
 });

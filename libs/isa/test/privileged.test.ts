@@ -2,13 +2,49 @@
 // xRET, memory faults, interrupts from the CLINT and Sstc, wfi and the counter-enable CSRs.
 
 import {
-  BinaryTranslationEngine, Bus, CLINT_BASE, CSR, Cause, createEngine, DEFAULT_COST_MODEL, ENGINE_NAMES, EngineName, Hart, INTERRUPT_BIT, MIP, MSTATUS, Priv,
-  RV32_INSTRUCTIONS, Stop, rv32,
+  BinaryTranslationEngine,
+  Bus,
+  CLINT_BASE,
+  CSR,
+  Cause,
+  createEngine,
+  DEFAULT_COST_MODEL,
+  ENGINE_NAMES,
+  EngineName,
+  Hart,
+  INTERRUPT_BIT,
+  MIP,
+  MSTATUS,
+  Priv,
+  RV32_INSTRUCTIONS,
+  Stop,
+  rv32,
 } from '@vsim/isa';
 import * as A from './helpers/asm';
 import {
-  CODE, DATA, M_TRAP, RAM_BASE, RAM_SIZE, S_TRAP, SnippetOptions, a0, a1, a2, csrOf, endOf, li, prepareSnippet, prng,
-  ra, runSnippet, s0, t0, t1, t2, writeWords, zero,
+  CODE,
+  DATA,
+  M_TRAP,
+  RAM_BASE,
+  RAM_SIZE,
+  S_TRAP,
+  SnippetOptions,
+  a0,
+  a1,
+  a2,
+  csrOf,
+  endOf,
+  li,
+  prepareSnippet,
+  prng,
+  ra,
+  runSnippet,
+  s0,
+  t0,
+  t1,
+  t2,
+  writeWords,
+  zero,
 } from './helpers/asm';
 
 /** menvcfgh.STCE (Sstc enable). Not exported by @vsim/isa (MENVCFGH_STCE lives in src/rv32/csr.ts). */
@@ -52,8 +88,7 @@ function interruptPoint(path: readonly { addr: number; w: number }[], atCycle: n
   throw new Error('path too short');
 }
 
-const run = (engine: EngineName, prog: readonly number[], opts: Omit<SnippetOptions, 'engine'> = {}) =>
-  runSnippet(prog, { engine, ...opts });
+const run = (engine: EngineName, prog: readonly number[], opts: Omit<SnippetOptions, 'engine'> = {}) => runSnippet(prog, { engine, ...opts });
 
 describe.each(ENGINE_NAMES)('%s engine', (engine) => {
   // ------------------------------------------------------------------------ CSR access rules
@@ -77,8 +112,12 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it.each(cases)('%s: illegal instruction, tval = the word, rd untouched', (_t, priv, w) => {
       const prog = [A.nop(), w];
       const h = run(engine, prog, {
-        priv, regs: { [a0]: 0x5a5a, [a1]: -1 },
-        setup: (hh) => { hh.mstatus = MSTATUS.MPIE; hh.mscratch = 0x77; },
+        priv,
+        regs: { [a0]: 0x5a5a, [a1]: -1 },
+        setup: (hh) => {
+          hh.mstatus = MSTATUS.MPIE;
+          hh.mscratch = 0x77;
+        },
       });
       expectMTrap(h, Cause.IllegalInstruction, CODE + 4, w);
       expect(h.x[a0]).toBe(0x5a5a);
@@ -96,8 +135,11 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('S-mode may use the supervisor CSRs, and sstatus is a view of mstatus', () => {
       const prog = [
-        ...li(t0, MSTATUS.SIE | MSTATUS.MIE | MSTATUS.SPP), A.csrs(CSR.sstatus, t0), A.csrr(a0, CSR.sstatus),
-        A.csrw(CSR.sscratch, t0), A.csrr(a1, CSR.sscratch),
+        ...li(t0, MSTATUS.SIE | MSTATUS.MIE | MSTATUS.SPP),
+        A.csrs(CSR.sstatus, t0),
+        A.csrr(a0, CSR.sstatus),
+        A.csrw(CSR.sscratch, t0),
+        A.csrr(a1, CSR.sscratch),
       ];
       const h = run(engine, prog, { priv: Priv.S });
       expectEnd(h, prog);
@@ -109,18 +151,26 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
   // ------------------------------------------------------------------------ exceptions
   describe('ecall', () => {
-    it.each([[Priv.U, Cause.EcallFromU], [Priv.S, Cause.EcallFromS], [Priv.M, Cause.EcallFromM]])(
-      'from priv %i raises cause %i; MPP records the mode', (priv, cause) => {
-        const h = run(engine, [A.nop(), A.ecall()], { priv });
-        expectMTrap(h, cause, CODE + 4, 0);
-        expect((h.mstatus & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT).toBe(priv);
-      });
+    it.each([
+      [Priv.U, Cause.EcallFromU],
+      [Priv.S, Cause.EcallFromS],
+      [Priv.M, Cause.EcallFromM],
+    ])('from priv %i raises cause %i; MPP records the mode', (priv, cause) => {
+      const h = run(engine, [A.nop(), A.ecall()], { priv });
+      expectMTrap(h, cause, CODE + 4, 0);
+      expect((h.mstatus & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT).toBe(priv);
+    });
   });
 
   describe('medeleg delegation to S', () => {
     it('U ecall with medeleg[8]: scause/sepc/stval, SPP = U, SPIE = old SIE, SIE cleared', () => {
       const h = run(engine, [A.nop(), A.ecall()], {
-        priv: Priv.U, setup: (hh) => { hh.medeleg = 1 << Cause.EcallFromU; hh.mstatus = MSTATUS.SIE; hh.stval = 99; },
+        priv: Priv.U,
+        setup: (hh) => {
+          hh.medeleg = 1 << Cause.EcallFromU;
+          hh.mstatus = MSTATUS.SIE;
+          hh.stval = 99;
+        },
       });
       expectSTrap(h, Cause.EcallFromU, CODE + 4, 0);
       expect(h.mstatus & (MSTATUS.SPP | MSTATUS.SPIE | MSTATUS.SIE)).toBe(MSTATUS.SPIE);
@@ -130,7 +180,11 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('S illegal instruction with medeleg[2]: stval = word, SPP = S, SPIE = 0 when SIE was 0', () => {
       const bad = 0xffffffff;
       const h = run(engine, [A.nop(), A.nop(), bad], {
-        priv: Priv.S, setup: (hh) => { hh.medeleg = 1 << Cause.IllegalInstruction; hh.mstatus = MSTATUS.SPIE; },
+        priv: Priv.S,
+        setup: (hh) => {
+          hh.medeleg = 1 << Cause.IllegalInstruction;
+          hh.mstatus = MSTATUS.SPIE;
+        },
       });
       expectSTrap(h, Cause.IllegalInstruction, CODE + 8, bad);
       expect(h.mstatus & (MSTATUS.SPP | MSTATUS.SPIE | MSTATUS.SIE)).toBe(MSTATUS.SPP);
@@ -138,19 +192,33 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('delegated misaligned load reports the address in stval', () => {
       const h = run(engine, [A.lw(a0, 2, s0)], {
-        priv: Priv.U, regs: { [s0]: DATA }, setup: (hh) => { hh.medeleg = 0xffff; },
+        priv: Priv.U,
+        regs: { [s0]: DATA },
+        setup: (hh) => {
+          hh.medeleg = 0xffff;
+        },
       });
       expectSTrap(h, Cause.LoadMisaligned, CODE, DATA + 2);
     });
 
     it('traps taken in M are never delegated', () => {
-      const h = run(engine, [A.ecall()], { priv: Priv.M, setup: (hh) => { hh.medeleg = 0xffff; } });
+      const h = run(engine, [A.ecall()], {
+        priv: Priv.M,
+        setup: (hh) => {
+          hh.medeleg = 0xffff;
+        },
+      });
       expectMTrap(h, Cause.EcallFromM, CODE, 0);
       expect(h.scause).toBe(0);
     });
 
     it('an undelegated cause from U goes to M even when others are delegated', () => {
-      const h = run(engine, [A.ecall()], { priv: Priv.U, setup: (hh) => { hh.medeleg = 1 << Cause.IllegalInstruction; } });
+      const h = run(engine, [A.ecall()], {
+        priv: Priv.U,
+        setup: (hh) => {
+          hh.medeleg = 1 << Cause.IllegalInstruction;
+        },
+      });
       expectMTrap(h, Cause.EcallFromU, CODE, 0);
     });
 
@@ -172,7 +240,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       ['MPIE=0, MIE=1, MPP=S', MSTATUS.MIE | (Priv.S << MSTATUS.MPP_SHIFT), Priv.S, MSTATUS.MPIE],
       ['MPIE=1, MPP=M', MSTATUS.MPIE | MSTATUS.MPP, Priv.M, MSTATUS.MIE | MSTATUS.MPIE],
     ])('mret with %s: MIE = MPIE, MPIE = 1, MPP = U, priv = old MPP', (_t, mstatus, priv, want) => {
-      const h = run(engine, [A.mret()], { setup: (hh) => { hh.mstatus = mstatus; hh.mepc = target; landing(hh); } });
+      const h = run(engine, [A.mret()], {
+        setup: (hh) => {
+          hh.mstatus = mstatus;
+          hh.mepc = target;
+          landing(hh);
+        },
+      });
       expect([h.pc >>> 0, h.stopReason, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, priv]);
       expect(h.mstatus & (MSTATUS.MIE | MSTATUS.MPIE | MSTATUS.MPP)).toBe(want);
     });
@@ -181,7 +255,14 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       ['SPIE=1, SPP=S, from M', MSTATUS.SPIE | MSTATUS.SPP, Priv.M, Priv.S, MSTATUS.SIE | MSTATUS.SPIE],
       ['SPIE=0, SIE=1, SPP=U, from S', MSTATUS.SIE, Priv.S, Priv.U, MSTATUS.SPIE],
     ])('sret with %s: SIE = SPIE, SPIE = 1, SPP = U', (_t, mstatus, from, to, want) => {
-      const h = run(engine, [A.sret()], { priv: from, setup: (hh) => { hh.mstatus = mstatus; hh.sepc = target; landing(hh); } });
+      const h = run(engine, [A.sret()], {
+        priv: from,
+        setup: (hh) => {
+          hh.mstatus = mstatus;
+          hh.sepc = target;
+          landing(hh);
+        },
+      });
       expect([h.pc >>> 0, h.stopReason, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, to]);
       expect(h.mstatus & (MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP)).toBe(want);
     });
@@ -195,7 +276,14 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       ['wfi in S with mstatus.TW', Priv.S, A.wfi(), MSTATUS.TW],
       ['sfence.vma in S with mstatus.TVM', Priv.S, A.sfence_vma(), MSTATUS.TVM],
     ])('%s is illegal', (_t, priv, w, mstatus) => {
-      const h = run(engine, [w], { priv, setup: (hh) => { hh.mstatus = mstatus; hh.mepc = target; hh.sepc = target; } });
+      const h = run(engine, [w], {
+        priv,
+        setup: (hh) => {
+          hh.mstatus = mstatus;
+          hh.mepc = target;
+          hh.sepc = target;
+        },
+      });
       expectMTrap(h, Cause.IllegalInstruction, CODE, w);
     });
 
@@ -265,7 +353,8 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('falling off the end of RAM: instruction access fault at the end address', () => {
       const last = RAM_END - 8;
       const h = run(engine, [A.jalr(zero, t0, 0)], {
-        regs: { [t0]: last }, setup: (hh) => writeWords(hh.bus, last, [A.addi(a0, zero, 1), A.addi(a1, zero, 2)]),
+        regs: { [t0]: last },
+        setup: (hh) => writeWords(hh.bus, last, [A.addi(a0, zero, 1), A.addi(a1, zero, 2)]),
       });
       expectMTrap(h, Cause.InstructionAccessFault, RAM_END, RAM_END);
       expect([h.x[a0], h.x[a1], h.instret]).toEqual([1, 2, 3]);
@@ -295,8 +384,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
   describe('timer interrupt via the CLINT', () => {
     // Arm mtimecmp = `ticks`, enable MTIE and MIE, then spin in a two-instruction loop.
     const timerProg = (ticks: number) => [
-      ...li(t0, MTIMECMP), ...li(t1, ticks), A.sw(t1, 0, t0), A.sw(zero, 4, t0),
-      ...li(t2, MIP.MTIP), A.csrs(CSR.mie, t2), A.csrsi(CSR.mstatus, MSTATUS.MIE),
+      ...li(t0, MTIMECMP),
+      ...li(t1, ticks),
+      A.sw(t1, 0, t0),
+      A.sw(zero, 4, t0),
+      ...li(t2, MIP.MTIP),
+      A.csrs(CSR.mie, t2),
+      A.csrsi(CSR.mstatus, MSTATUS.MIE),
     ];
     const loopPath = (setup: number[], body: number[], n: number) => {
       const path = setup.map((w, i) => ({ addr: CODE + 4 * i, w }));
@@ -344,8 +438,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
         let stop: Stop = Stop.Budget;
         for (let i = 0; i < 10_000 && stop === Stop.Budget; i++) stop = s.engine.run(r.range(1, 40));
         expect(stop).toBe(Stop.Trap);
-        expect([s.hart.pc, s.hart.instret, s.hart.cycles, s.hart.mepc, s.hart.x[a0]])
-          .toEqual([whole.pc, whole.instret, whole.cycles, whole.mepc, whole.x[a0]]);
+        expect([s.hart.pc, s.hart.instret, s.hart.cycles, s.hart.mepc, s.hart.x[a0]]).toEqual([
+          whole.pc,
+          whole.instret,
+          whole.cycles,
+          whole.mepc,
+          whole.x[a0],
+        ]);
       }
     });
 
@@ -378,8 +477,14 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('enabled in mie while MIE is already set: taken right after the csrs mie', () => {
       const prog = [
-        A.csrsi(CSR.mstatus, MSTATUS.MIE), ...li(t1, CLINT_BASE), A.addi(t2, zero, 1), A.sw(t2, 0, t1), A.addi(a0, zero, 1),
-        ...li(t0, MIP.MSIP), A.csrs(CSR.mie, t0), A.addi(a0, a0, 1),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        ...li(t1, CLINT_BASE),
+        A.addi(t2, zero, 1),
+        A.sw(t2, 0, t1),
+        A.addi(a0, zero, 1),
+        ...li(t0, MIP.MSIP),
+        A.csrs(CSR.mie, t0),
+        A.addi(a0, a0, 1),
       ];
       const h = run(engine, prog, { clint: true });
       expectMTrap(h, INTERRUPT_BIT | 3, CODE + 4 * (prog.length - 1), 0);
@@ -388,8 +493,15 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('with MIE and MSIE set, a store to the CLINT msip is followed at once by the interrupt', () => {
       const prog = [
-        ...li(t0, MIP.MSIP), A.csrs(CSR.mie, t0), A.csrsi(CSR.mstatus, MSTATUS.MIE),
-        ...li(t1, CLINT_BASE), A.addi(t2, zero, 1), A.addi(a0, zero, 1), A.sw(t2, 0, t1), A.addi(a0, a0, 1), A.addi(a0, a0, 1),
+        ...li(t0, MIP.MSIP),
+        A.csrs(CSR.mie, t0),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        ...li(t1, CLINT_BASE),
+        A.addi(t2, zero, 1),
+        A.addi(a0, zero, 1),
+        A.sw(t2, 0, t1),
+        A.addi(a0, a0, 1),
+        A.addi(a0, a0, 1),
       ];
       const h = run(engine, prog, { clint: true });
       expectMTrap(h, INTERRUPT_BIT | 3, CODE + 4 * (prog.length - 2), 0);
@@ -398,8 +510,15 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('with MIE and MTIE set, writing an mtimecmp already in the past is followed at once by the interrupt', () => {
       const prog = [
-        ...li(t0, MIP.MTIP), A.csrs(CSR.mie, t0), A.csrsi(CSR.mstatus, MSTATUS.MIE),
-        ...li(t1, MTIMECMP), A.sw(zero, 4, t1), A.addi(a0, zero, 1), A.sw(zero, 0, t1), A.addi(a0, a0, 1), A.addi(a0, a0, 1),
+        ...li(t0, MIP.MTIP),
+        A.csrs(CSR.mie, t0),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        ...li(t1, MTIMECMP),
+        A.sw(zero, 4, t1),
+        A.addi(a0, zero, 1),
+        A.sw(zero, 0, t1),
+        A.addi(a0, a0, 1),
+        A.addi(a0, a0, 1),
       ];
       const h = run(engine, prog, { clint: true });
       expectMTrap(h, INTERRUPT_BIT | 7, CODE + 4 * (prog.length - 2), 0);
@@ -417,7 +536,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('an M interrupt is taken in U-mode whatever mstatus.MIE says', () => {
       const prog = [A.addi(a0, zero, 1), A.addi(a0, a0, 1)];
       const h = run(engine, prog, {
-        priv: Priv.U, clint: true, setup: (hh) => { hh.mie = MIP.MSIP; hh.mip = MIP.MSIP; hh.mstatus = 0; },
+        priv: Priv.U,
+        clint: true,
+        setup: (hh) => {
+          hh.mie = MIP.MSIP;
+          hh.mip = MIP.MSIP;
+          hh.mstatus = 0;
+        },
       });
       expectMTrap(h, INTERRUPT_BIT | 3, CODE, 0);
       expect((h.mstatus & MSTATUS.MPP) >>> MSTATUS.MPP_SHIFT).toBe(Priv.U);
@@ -426,8 +551,15 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('a delegated supervisor software interrupt goes to stvec when SIE is set by csrs sstatus', () => {
       const prog = [
-        ...li(t0, MIP.SSIP), A.csrs(CSR.mideleg, t0), A.csrs(CSR.mie, t0), A.csrs(CSR.mip, t0),
-        ...li(t1, CODE + 0x100), A.csrw(CSR.mepc, t1), ...li(t1, Priv.S << MSTATUS.MPP_SHIFT), A.csrs(CSR.mstatus, t1), A.mret(),
+        ...li(t0, MIP.SSIP),
+        A.csrs(CSR.mideleg, t0),
+        A.csrs(CSR.mie, t0),
+        A.csrs(CSR.mip, t0),
+        ...li(t1, CODE + 0x100),
+        A.csrw(CSR.mepc, t1),
+        ...li(t1, Priv.S << MSTATUS.MPP_SHIFT),
+        A.csrs(CSR.mstatus, t1),
+        A.mret(),
       ];
       const sCode = [A.addi(a0, zero, 1), A.csrsi(CSR.sstatus, MSTATUS.SIE), A.addi(a0, a0, 1)];
       const h = run(engine, prog, { setup: (hh) => writeWords(hh.bus, CODE + 0x100, [...sCode, A.ebreak()]) });
@@ -445,19 +577,42 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
         writeWords(h.bus, base + 4 * 3, [A.ebreak()]);
       };
       const irq = run(engine, [A.nop()], {
-        setup: (h) => { handlers(h); h.mtvec = base | 1; h.mie = MIP.MSIP; h.mip = MIP.MSIP; h.mstatus = MSTATUS.MIE; },
+        setup: (h) => {
+          handlers(h);
+          h.mtvec = base | 1;
+          h.mie = MIP.MSIP;
+          h.mip = MIP.MSIP;
+          h.mstatus = MSTATUS.MIE;
+        },
       });
       expect([irq.pc >>> 0, irq.mcause >>> 0, irq.mepc >>> 0]).toEqual([base + 12, (INTERRUPT_BIT | 3) >>> 0, CODE]);
-      const exc = run(engine, [A.ecall()], { setup: (h) => { handlers(h); h.mtvec = base | 1; } });
+      const exc = run(engine, [A.ecall()], {
+        setup: (h) => {
+          handlers(h);
+          h.mtvec = base | 1;
+        },
+      });
       expect([exc.pc >>> 0, exc.mcause]).toEqual([base, Cause.EcallFromM]);
     });
 
     it('several pending: MSI is taken before MTI, and MTI before SSI', () => {
       const h = run(engine, [A.nop()], {
-        setup: (hh) => { hh.mie = MIP.MSIP | MIP.SSIP; hh.mip = MIP.MSIP | MIP.SSIP; hh.mstatus = MSTATUS.MIE; },
+        setup: (hh) => {
+          hh.mie = MIP.MSIP | MIP.SSIP;
+          hh.mip = MIP.MSIP | MIP.SSIP;
+          hh.mstatus = MSTATUS.MIE;
+        },
       });
       expectMTrap(h, INTERRUPT_BIT | 3, CODE, 0);
-      const s = prepareSnippet([A.nop()], { engine, clint: true, setup: (hh) => { hh.mie = MIP.MTIP | MIP.SSIP; hh.mip = MIP.SSIP; hh.mstatus = MSTATUS.MIE; } });
+      const s = prepareSnippet([A.nop()], {
+        engine,
+        clint: true,
+        setup: (hh) => {
+          hh.mie = MIP.MTIP | MIP.SSIP;
+          hh.mip = MIP.SSIP;
+          hh.mstatus = MSTATUS.MIE;
+        },
+      });
       s.hart.setMtimecmp(0);
       s.engine.run(1000);
       expectMTrap(s.hart, INTERRUPT_BIT | 7, CODE, 0);
@@ -466,7 +621,12 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('a delegated interrupt is not taken in M-mode, even with SIE set', () => {
       const prog = [A.nop(), A.addi(a0, zero, 1)];
       const h = run(engine, prog, {
-        setup: (hh) => { hh.mideleg = MIP.SSIP; hh.mie = MIP.SSIP; hh.mip = MIP.SSIP; hh.mstatus = MSTATUS.MIE | MSTATUS.SIE; },
+        setup: (hh) => {
+          hh.mideleg = MIP.SSIP;
+          hh.mie = MIP.SSIP;
+          hh.mip = MIP.SSIP;
+          hh.mstatus = MSTATUS.MIE | MSTATUS.SIE;
+        },
       });
       expectEnd(h, prog);
       expect(h.x[a0]).toBe(1);
@@ -474,7 +634,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('a delegated interrupt is taken in U-mode whatever SIE says, and goes to S', () => {
       const h = run(engine, [A.nop()], {
-        priv: Priv.U, setup: (hh) => { hh.mideleg = MIP.SSIP; hh.mie = MIP.SSIP; hh.mip = MIP.SSIP; hh.mstatus = 0; },
+        priv: Priv.U,
+        setup: (hh) => {
+          hh.mideleg = MIP.SSIP;
+          hh.mie = MIP.SSIP;
+          hh.mip = MIP.SSIP;
+          hh.mstatus = 0;
+        },
       });
       expectSTrap(h, INTERRUPT_BIT | 1, CODE, 0);
       expect(h.mstatus & MSTATUS.SPP).toBe(0);
@@ -514,20 +680,38 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('is a no-op when an interrupt enabled in mie is pending, even with MIE = 0', () => {
       const prog = [A.addi(a0, zero, 1), A.wfi(), A.addi(a0, a0, 1)];
-      const h = run(engine, prog, { setup: (hh) => { hh.mie = MIP.SSIP; hh.mip = MIP.SSIP; } });
+      const h = run(engine, prog, {
+        setup: (hh) => {
+          hh.mie = MIP.SSIP;
+          hh.mip = MIP.SSIP;
+        },
+      });
       expectEnd(h, prog);
       expect(h.x[a0]).toBe(2);
     });
 
     it('a pending interrupt not enabled in mie does not wake it', () => {
-      const s = prepareSnippet([A.wfi()], { engine, setup: (hh) => { hh.mip = MIP.SSIP; hh.mie = MIP.MSIP; } });
+      const s = prepareSnippet([A.wfi()], {
+        engine,
+        setup: (hh) => {
+          hh.mip = MIP.SSIP;
+          hh.mie = MIP.MSIP;
+        },
+      });
       expect(s.engine.run(1000)).toBe(Stop.Wfi);
     });
 
     it('after Stop.Wfi, skipping to the next timer event takes the interrupt at the instruction after wfi', () => {
       const prog = [
-        ...li(t0, MTIMECMP), ...li(t1, 50), A.sw(t1, 0, t0), A.sw(zero, 4, t0),
-        ...li(t2, MIP.MTIP), A.csrs(CSR.mie, t2), A.csrsi(CSR.mstatus, MSTATUS.MIE), A.wfi(), A.addi(a0, zero, 1),
+        ...li(t0, MTIMECMP),
+        ...li(t1, 50),
+        A.sw(t1, 0, t0),
+        A.sw(zero, 4, t0),
+        ...li(t2, MIP.MTIP),
+        A.csrs(CSR.mie, t2),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        A.wfi(),
+        A.addi(a0, zero, 1),
       ];
       const s = prepareSnippet(prog, { engine, clint: true });
       expect(s.engine.run(100_000)).toBe(Stop.Wfi);
@@ -574,13 +758,27 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
   // ------------------------------------------------------------------------ counters
   describe('counter enables', () => {
     const counters: [string, number][] = [
-      ['cycle', CSR.cycle], ['time', CSR.time], ['instret', CSR.instret], ['cycleh', CSR.cycleh],
-      ['timeh', CSR.timeh], ['instreth', CSR.instreth], ['hpmcounter3', 0xc03], ['hpmcounter31h', 0xc9f],
+      ['cycle', CSR.cycle],
+      ['time', CSR.time],
+      ['instret', CSR.instret],
+      ['cycleh', CSR.cycleh],
+      ['timeh', CSR.timeh],
+      ['instreth', CSR.instreth],
+      ['hpmcounter3', 0xc03],
+      ['hpmcounter31h', 0xc9f],
     ];
     const grid: [string, number, Priv, number, number][] = [];
     for (const [name, num] of counters) {
       for (const priv of [Priv.U, Priv.S]) {
-        for (const [mc, sc] of [[0, 0], [7, 0], [0, 7], [7, 7], [5, 7], [7, 2]]) grid.push([name, num, priv, mc, sc]);
+        for (const [mc, sc] of [
+          [0, 0],
+          [7, 0],
+          [0, 7],
+          [7, 7],
+          [5, 7],
+          [7, 2],
+        ])
+          grid.push([name, num, priv, mc, sc]);
       }
     }
     it.each(grid)('%s (0x%s) in priv %i with mcounteren=%i scounteren=%i', (_n, num, priv, mc, sc) => {
@@ -588,7 +786,14 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       const allowed = priv === Priv.S ? (mc & bit) !== 0 : (mc & bit) !== 0 && (sc & bit) !== 0;
       const w = A.csrr(a0, num);
       const prog = [A.nop(), A.nop(), w];
-      const h = run(engine, prog, { priv, regs: { [a0]: 0x5a5a }, setup: (hh) => { hh.mcounteren = mc; hh.scounteren = sc; } });
+      const h = run(engine, prog, {
+        priv,
+        regs: { [a0]: 0x5a5a },
+        setup: (hh) => {
+          hh.mcounteren = mc;
+          hh.scounteren = sc;
+        },
+      });
       if (allowed) {
         expectEnd(h, prog);
         const want = num === CSR.cycle ? 2 : num === CSR.instret ? 2 : 0;
@@ -607,8 +812,14 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('writing minstret/mcycle sets what later reads see', () => {
       const prog = [
-        ...li(t0, 1000), A.csrw(CSR.minstret, t0), A.nop(), A.csrr(a0, CSR.minstret),
-        A.csrw(CSR.mcycle, t0), A.nop(), A.csrr(a1, CSR.mcycle), A.csrr(a2, CSR.mcycleh),
+        ...li(t0, 1000),
+        A.csrw(CSR.minstret, t0),
+        A.nop(),
+        A.csrr(a0, CSR.minstret),
+        A.csrw(CSR.mcycle, t0),
+        A.nop(),
+        A.csrr(a1, CSR.mcycle),
+        A.csrr(a2, CSR.mcycleh),
       ];
       const h = run(engine, prog);
       // minstret: the csrw itself does not count (it was written), the nop does.
@@ -634,8 +845,13 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('stimecmp in the future leaves STIP clear, and it rises once time passes it', () => {
       const prog = [
-        ...enable, A.csrw(CSR.stimecmph, zero), ...li(t1, 4), A.csrw(CSR.stimecmp, t1), A.csrr(a0, CSR.mip),
-        ...Array.from({ length: 400 }, () => A.nop()), A.csrr(a1, CSR.mip),
+        ...enable,
+        A.csrw(CSR.stimecmph, zero),
+        ...li(t1, 4),
+        A.csrw(CSR.stimecmp, t1),
+        A.csrr(a0, CSR.mip),
+        ...Array.from({ length: 400 }, () => A.nop()),
+        A.csrr(a1, CSR.mip),
       ];
       const h = run(engine, prog);
       expectEnd(h, prog);
@@ -657,9 +873,21 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it('S-mode stimecmp access needs mcounteren.TM', () => {
       const w = A.csrr(a0, CSR.stimecmp);
-      const denied = run(engine, [w], { priv: Priv.S, setup: (hh) => { hh.menvcfgh = MENVCFGH_STCE; hh.mcounteren = 5; } });
+      const denied = run(engine, [w], {
+        priv: Priv.S,
+        setup: (hh) => {
+          hh.menvcfgh = MENVCFGH_STCE;
+          hh.mcounteren = 5;
+        },
+      });
       expectMTrap(denied, Cause.IllegalInstruction, CODE, w);
-      const ok = run(engine, [w], { priv: Priv.S, setup: (hh) => { hh.menvcfgh = MENVCFGH_STCE; hh.mcounteren = 2; } });
+      const ok = run(engine, [w], {
+        priv: Priv.S,
+        setup: (hh) => {
+          hh.menvcfgh = MENVCFGH_STCE;
+          hh.mcounteren = 2;
+        },
+      });
       expectEnd(ok, [w]);
       expect(ok.x[a0]).toBe(-1);
     });
@@ -667,9 +895,17 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('a delegated supervisor timer interrupt reaches stvec at the same instruction on every run', () => {
       const sCode = CODE + 0x400;
       const prog = [
-        ...enable, A.csrw(CSR.stimecmph, zero), ...li(t1, 3), A.csrw(CSR.stimecmp, t1),
-        ...li(t0, MIP.STIP), A.csrs(CSR.mideleg, t0), A.csrs(CSR.mie, t0),
-        ...li(t1, sCode), A.csrw(CSR.mepc, t1), ...li(t1, (Priv.S << MSTATUS.MPP_SHIFT) | MSTATUS.SIE), A.csrs(CSR.mstatus, t1),
+        ...enable,
+        A.csrw(CSR.stimecmph, zero),
+        ...li(t1, 3),
+        A.csrw(CSR.stimecmp, t1),
+        ...li(t0, MIP.STIP),
+        A.csrs(CSR.mideleg, t0),
+        A.csrs(CSR.mie, t0),
+        ...li(t1, sCode),
+        A.csrw(CSR.mepc, t1),
+        ...li(t1, (Priv.S << MSTATUS.MPP_SHIFT) | MSTATUS.SIE),
+        A.csrs(CSR.mstatus, t1),
         A.mret(),
       ];
       const body = [A.addi(a0, a0, 1), A.jal(zero, -4)];
@@ -685,15 +921,41 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 // ------------------------------------------------------------------------ cross-engine agreement
 describe('interrupt timing is identical on all engines', () => {
   const scenarios: [string, number[], Omit<SnippetOptions, 'engine'>][] = [
-    ['CLINT timer in a loop with a multiply and a load', [
-      ...li(t0, MTIMECMP), ...li(t1, 9), A.sw(t1, 0, t0), A.sw(zero, 4, t0), ...li(t2, MIP.MTIP), A.csrs(CSR.mie, t2),
-      A.csrsi(CSR.mstatus, MSTATUS.MIE), A.addi(a0, a0, 1), A.mul(a1, a0, a0), A.lw(a2, 0, s0), A.div(a2, a1, a0), A.jal(zero, -16),
-    ], { clint: true, regs: { [s0]: DATA } }],
-    ['Sstc timer in a loop with AMOs', [
-      ...li(t0, MENVCFGH_STCE), A.csrw(CSR.menvcfgh, t0), A.csrw(CSR.stimecmph, zero), ...li(t1, 11), A.csrw(CSR.stimecmp, t1),
-      ...li(t0, MIP.STIP), A.csrs(CSR.mie, t0), A.csrsi(CSR.mstatus, MSTATUS.MIE),
-      A.amoadd_w(a1, a0, s0), A.addi(a0, a0, 1), A.jal(zero, -8),
-    ], { regs: { [s0]: DATA } }],
+    [
+      'CLINT timer in a loop with a multiply and a load',
+      [
+        ...li(t0, MTIMECMP),
+        ...li(t1, 9),
+        A.sw(t1, 0, t0),
+        A.sw(zero, 4, t0),
+        ...li(t2, MIP.MTIP),
+        A.csrs(CSR.mie, t2),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        A.addi(a0, a0, 1),
+        A.mul(a1, a0, a0),
+        A.lw(a2, 0, s0),
+        A.div(a2, a1, a0),
+        A.jal(zero, -16),
+      ],
+      { clint: true, regs: { [s0]: DATA } },
+    ],
+    [
+      'Sstc timer in a loop with AMOs',
+      [
+        ...li(t0, MENVCFGH_STCE),
+        A.csrw(CSR.menvcfgh, t0),
+        A.csrw(CSR.stimecmph, zero),
+        ...li(t1, 11),
+        A.csrw(CSR.stimecmp, t1),
+        ...li(t0, MIP.STIP),
+        A.csrs(CSR.mie, t0),
+        A.csrsi(CSR.mstatus, MSTATUS.MIE),
+        A.amoadd_w(a1, a0, s0),
+        A.addi(a0, a0, 1),
+        A.jal(zero, -8),
+      ],
+      { regs: { [s0]: DATA } },
+    ],
   ];
   it.each(scenarios)('%s', (_t, prog, opts) => {
     const results = ENGINE_NAMES.map((engine) => {
@@ -708,9 +970,19 @@ describe('interrupt timing is identical on all engines', () => {
   it('bt with regions enabled takes a late timer interrupt inside a hot region at the same instruction', () => {
     // A multi-block loop runs ~3M cycles (far past the region threshold) before the timer fires.
     const prog = [
-      ...li(t0, MTIMECMP), ...li(t1, 30_000), A.sw(t1, 0, t0), A.sw(zero, 4, t0), ...li(t2, MIP.MTIP), A.csrs(CSR.mie, t2),
+      ...li(t0, MTIMECMP),
+      ...li(t1, 30_000),
+      A.sw(t1, 0, t0),
+      A.sw(zero, 4, t0),
+      ...li(t2, MIP.MTIP),
+      A.csrs(CSR.mie, t2),
       A.csrsi(CSR.mstatus, MSTATUS.MIE),
-      A.andi(a1, a0, 3), A.beq(a1, zero, 8), A.addi(a2, a2, 1), A.addi(a0, a0, 1), A.sw(a0, 0, s0), A.jal(zero, -20),
+      A.andi(a1, a0, 3),
+      A.beq(a1, zero, 8),
+      A.addi(a2, a2, 1),
+      A.addi(a0, a0, 1),
+      A.sw(a0, 0, s0),
+      A.jal(zero, -20),
     ];
     const opts = { clint: true, regs: { [s0]: DATA }, budget: 10_000_000 };
     const ref = runSnippet(prog, { engine: 'dispatch', ...opts });

@@ -8,8 +8,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  AsmError, ElfError, EM_RING32, RING32_INSTRUCTIONS, Ring32Machine, assembleRing32, disassembleRing32, parseElf32,
-  parseRing32Elf, ring32, rv32, writeRing32Elf,
+  AsmError,
+  ElfError,
+  EM_RING32,
+  RING32_INSTRUCTIONS,
+  Ring32Machine,
+  assembleRing32,
+  disassembleRing32,
+  parseElf32,
+  parseRing32Elf,
+  ring32,
+  rv32,
+  writeRing32Elf,
 } from '@vsim/isa';
 
 function xorshift(seed: number): () => number {
@@ -55,7 +65,8 @@ describe('ring32 disassembler round trip', () => {
 
 describe('ring32 assembler', () => {
   it('labels, directives, pseudo-instructions and expressions', () => {
-    const img = assembleRing32(`
+    const img = assembleRing32(
+      `
         .equ  BASE, 0x100        ; a constant
         .equ  N, BASE >> 4
 _start: li    r1, N * 2 + 1      // one word: fits 16 bits
@@ -72,7 +83,9 @@ table:  .word 1, -1, table, . - table
         .asciz "c\\"d"
         .space 3, 0x7f
 end:
-`, { origin: 0x4000 });
+`,
+      { origin: 0x4000 },
+    );
     const s = img.symbols;
     expect(s.get('_start')).toBe(0x4000);
     expect(img.entry).toBe(0x4000);
@@ -95,12 +108,17 @@ end:
     const img = assembleRing32('_start: li r1, 0x12345678\n call f\n hlt\nf: pushf\n ret\nmsg: .asciz "hey"\n .byte 1, 2', { origin: 0x300 });
     const listing = disassembleRing32(img.bytes, img.origin);
     expect(listing.split('\n')[0]).toBe('00000300: 1234511a  lui r1, 0x12345');
-    const text = listing.split('\n').map((l) => l.slice(20)).join('\n');
+    const text = listing
+      .split('\n')
+      .map((l) => l.slice(20))
+      .join('\n');
     expect(Array.from(assembleRing32(text, { origin: 0x300 }).bytes)).toEqual(Array.from(img.bytes));
   });
 
   it('writes an ELF32 executable (e_machine EM_RING32) that loads and runs like the image, with its symbols', () => {
-    const img = assembleRing32('.org 0x200\n_start: la r1, msg\nloop: lbu r2, 0(r1)\n beqz r2, done\n out 0x10, r2\n addi r1, r1, 1\n j loop\ndone: out 0x20, r0\nmsg: .asciz "elf!"');
+    const img = assembleRing32(
+      '.org 0x200\n_start: la r1, msg\nloop: lbu r2, 0(r1)\n beqz r2, done\n out 0x10, r2\n addi r1, r1, 1\n j loop\ndone: out 0x20, r0\nmsg: .asciz "elf!"',
+    );
     const elf = writeRing32Elf(img);
     const parsed = parseRing32Elf(elf);
     expect(parsed.entry).toBe(0x200);
@@ -170,9 +188,39 @@ end:
 describe('fuzzing', () => {
   const ALPHABET = [
     ...'abcdefghijklmnopqrstuvwxyz0123456789_.,:;()%+-*/<>&|^~\'"\\# \t\n$@!',
-    'r1', 'sp', 'lr', 'add ', 'addi ', 'lw ', 'sw ', 'beq ', 'jal ', 'li ', 'la ', '.word ', '.org ', '.align ', '.equ ',
-    '.asciz ', '.space ', '%hi(', '%lo(', '0x', 'label:', 'label', ' r2, ', '(r3)', 'mfcr ', 'tvec', 'lpsw ', 'popf', '\n',
-    '4096', '-1', '0xffffffff', '99999999999',
+    'r1',
+    'sp',
+    'lr',
+    'add ',
+    'addi ',
+    'lw ',
+    'sw ',
+    'beq ',
+    'jal ',
+    'li ',
+    'la ',
+    '.word ',
+    '.org ',
+    '.align ',
+    '.equ ',
+    '.asciz ',
+    '.space ',
+    '%hi(',
+    '%lo(',
+    '0x',
+    'label:',
+    'label',
+    ' r2, ',
+    '(r3)',
+    'mfcr ',
+    'tvec',
+    'lpsw ',
+    'popf',
+    '\n',
+    '4096',
+    '-1',
+    '0xffffffff',
+    '99999999999',
   ];
   it('random source text never crashes the assembler: a result or an AsmError', () => {
     const next = xorshift(77);

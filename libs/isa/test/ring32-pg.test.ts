@@ -37,7 +37,10 @@ describe('ring32 empirical prober', () => {
 
   it('catches POPF marked innocuous', () => {
     const r = probeIsa(withMeta('popf', { controlSensitive: false, behaviorSensitive: false }), 10);
-    expect(r.mismatches.map((m) => [m.name, m.property]).sort()).toEqual([['popf', 'behaviorSensitive'], ['popf', 'controlSensitive']]);
+    expect(r.mismatches.map((m) => [m.name, m.property]).sort()).toEqual([
+      ['popf', 'behaviorSensitive'],
+      ['popf', 'controlSensitive'],
+    ]);
     expect(r.mismatches.find((m) => m.property === 'behaviorSensitive')!.why).toMatch(/popf/);
   });
 
@@ -47,10 +50,12 @@ describe('ring32 empirical prober', () => {
   });
 
   it('catches SMSW marked innocuous, and a privileged instruction marked as never trapping', () => {
-    expect(probeIsa(withMeta('smsw', { behaviorSensitive: false }), 10).mismatches)
-      .toEqual([expect.objectContaining({ name: 'smsw', property: 'behaviorSensitive', observed: true })]);
-    expect(probeIsa(withMeta('add', { privileged: true }), 10).mismatches)
-      .toEqual([expect.objectContaining({ name: 'add', property: 'privileged', metadata: true, observed: false })]);
+    expect(probeIsa(withMeta('smsw', { behaviorSensitive: false }), 10).mismatches).toEqual([
+      expect.objectContaining({ name: 'smsw', property: 'behaviorSensitive', observed: true }),
+    ]);
+    expect(probeIsa(withMeta('add', { privileged: true }), 10).mismatches).toEqual([
+      expect.objectContaining({ name: 'add', property: 'privileged', metadata: true, observed: false }),
+    ]);
   });
 
   it('refuses an ISA it has no probe target for', () => {

@@ -3,8 +3,20 @@
 // LPSW, and the critical instructions (POPF in ring 3 silently keeps IF; PUSHF/SMSW reveal the ring).
 
 import {
-  BinaryTranslationEngine, Bus, CR, ENGINE_NAMES, EngineName, PSW, RING32_INSTRUCTIONS, Ring32Cause, Ring32Hart, Ring32Machine, Stop,
-  assembleRing32, createEngine, ring32,
+  BinaryTranslationEngine,
+  Bus,
+  CR,
+  ENGINE_NAMES,
+  EngineName,
+  PSW,
+  RING32_INSTRUCTIONS,
+  Ring32Cause,
+  Ring32Hart,
+  Ring32Machine,
+  Stop,
+  assembleRing32,
+  createEngine,
+  ring32,
 } from '@vsim/isa';
 
 // ------------------------------------------------------------------ differential: all engines agree
@@ -26,7 +38,7 @@ function xorshift(seed: number): () => number {
 /** A random valid instance of table entry `i`. */
 function sample(i: number, next: () => number): number {
   const d = RING32_INSTRUCTIONS[i];
-  return ((next() & ~d.mask) | d.match) | 0;
+  return (next() & ~d.mask) | d.match | 0;
 }
 
 interface Snap {
@@ -45,9 +57,15 @@ function snap(h: Ring32Hart, bus: Bus, stop: Stop): Snap {
   let hash = 2166136261;
   for (let k = 0; k < bus.i32.length; k++) hash = Math.imul(hash ^ bus.i32[k], 16777619);
   return {
-    stop, x: Array.from(h.x.subarray(0, 16)), pc: h.pc >>> 0, psw: h.psw,
+    stop,
+    x: Array.from(h.x.subarray(0, 16)),
+    pc: h.pc >>> 0,
+    psw: h.psw,
     crs: [h.tvec, h.epc, h.cause, h.tval, h.scratch, Number.isFinite(h.timecmp) ? h.timecmp : -1],
-    cycles: h.cycles, instret: h.instret, exit: [h.exitCause, h.exitTval, h.exitInterrupt], ramHash: hash >>> 0,
+    cycles: h.cycles,
+    instret: h.instret,
+    exit: [h.exitCause, h.exitTval, h.exitInterrupt],
+    ramHash: hash >>> 0,
   };
 }
 
@@ -125,7 +143,7 @@ describe('ring32: every table entry on every engine', () => {
         if (d.format === 'J') w = (w & 0xfff) | ((off >> 2) << 12);
         return w | 0;
       });
-      words.push((0x38 | ((-N & 0xfffff) << 12)) | 0); // jal r0, back to the start
+      words.push(0x38 | ((-N & 0xfffff) << 12) | 0); // jal r0, back to the start
       const run = (engine: EngineName) => {
         const bus = new Bus(0, RAM);
         const fill = xorshift(seed);
@@ -198,7 +216,8 @@ handler:
   });
 
   it.each(ENGINE_NAMES)('self-modifying code: a store over an instruction already run takes effect (%s)', (engine) => {
-    const { h } = run(`
+    const { h } = run(
+      `
 _start:
     li   r3, 0
     la   r1, patch
@@ -214,7 +233,9 @@ patch:
     out  0x20, r3
 newins:
     addi r3, r3, 100
-`, engine);
+`,
+      engine,
+    );
     expect(h.exitCode).toBe(101);
   });
 });
@@ -243,7 +264,8 @@ userpsw:
 
 describe('ring32 architecture', () => {
   it.each(ENGINE_NAMES)('a program prints through the console port and exits (%s)', (engine) => {
-    const { r } = run(`
+    const { r } = run(
+      `
 _start:
     la   r1, msg
 loop:
@@ -257,7 +279,9 @@ done:
     out  0x20, r3
     hlt
 msg: .asciz "ring32 says hi\\n"
-`, engine);
+`,
+      engine,
+    );
     expect(r).toMatchObject({ outcome: 'exit', exitCode: 42, console: 'ring32 says hi\n' });
   });
 
@@ -283,7 +307,8 @@ handler:
   });
 
   it.each(['hlt', 'iret', 'cli', 'sti', 'lpsw 0(sp)', 'mfcr r1, psw', 'mtcr tvec, r1', 'in r1, 0x10', 'out 0x10, r1'])(
-    'privileged in ring 3: %s traps with cause 3 and changes nothing else', (ins) => {
+    'privileged in ring 3: %s traps with cause 3 and changes nothing else',
+    (ins) => {
       const { h } = run(`${TO_USER(true)}
 user:
     ${ins}
@@ -293,7 +318,8 @@ handler:
 `);
       expect(h.exitCode).toBe(Ring32Cause.PrivilegedInstruction);
       expect(h.x[1]).not.toBe(0x41);
-    });
+    },
+  );
 
   it('POPF in ring 3 silently leaves IF (and the ring) alone but sets the user flags; in ring 0 it sets IF', () => {
     const { h } = run(`${TO_USER(false)}
@@ -326,7 +352,8 @@ handler:
   });
 
   it.each(ENGINE_NAMES)('the timer interrupts ring 3, IRET returns to it, HLT waits for the next tick (%s)', (engine) => {
-    const { h, r } = run(`
+    const { h, r } = run(
+      `
 _start:
     la   r1, handler
     mtcr tvec, r1
@@ -363,18 +390,21 @@ finish:
     hlt
     mfcr r13, time
     out  0x20, r4
-`, engine);
+`,
+      engine,
+    );
     expect(r.outcome).toBe('exit');
     expect(h.exitCode).toBe(3);
     expect(h.x[5] >>> 0).toBe(0x80000000);
     expect((h.x[6] & PSW.PRING) >>> PSW.PRING_SHIFT).toBe(3);
     expect(h.x[6] & PSW.PIF).toBe(PSW.PIF);
-    expect(h.x[3]).toBeGreaterThan(2 * 5 * 100 / 3 - 50); // user ran for ~2 timer periods
+    expect(h.x[3]).toBeGreaterThan((2 * 5 * 100) / 3 - 50); // user ran for ~2 timer periods
     expect(h.x[13] - h.x[12]).toBeGreaterThanOrEqual(50); // HLT slept until the compare
   });
 
   it.each(ENGINE_NAMES)('a hypervisor takes the timer through exitInterruptMask before the guest sees it (%s)', (engine) => {
-    const m = new Ring32Machine(assembleRing32(`
+    const m = new Ring32Machine(
+      assembleRing32(`
 _start:
     la   r1, handler
     mtcr tvec, r1
@@ -384,7 +414,9 @@ _start:
 loop: addi r2, r2, 1
     j loop
 handler: out 0x20, r2
-`), { engine });
+`),
+      { engine },
+    );
     m.hart.exitInterruptMask = 1;
     expect(m.run(1e6).outcome).toBe('trap');
     expect([m.hart.exitInterrupt, m.hart.exitCause]).toEqual([true, 0]);

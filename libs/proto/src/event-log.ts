@@ -8,10 +8,7 @@ import { Event } from './gen/vsim/v1/runtime';
 
 /** Total order of events: virtual time, then host id, then source ("node" < "sched"), then sequence. */
 export function compareEvents(a: Event, b: Event): number {
-  return a.timeNs - b.timeNs
-    || cmp(a.host, b.host)
-    || cmp(a.source, b.source)
-    || a.seq - b.seq;
+  return a.timeNs - b.timeNs || cmp(a.host, b.host) || cmp(a.source, b.source) || a.seq - b.seq;
 }
 
 function cmp(a: string, b: string): number {
@@ -29,8 +26,19 @@ export function eventLine(e: Event): string {
  */
 export function eventJson(e: Event): string {
   return JSON.stringify({
-    timeNs: e.timeNs, host: e.host, source: e.source, seq: e.seq, pcpu: e.pcpu, vm: e.vm, vcpu: e.vcpu,
-    kind: e.kind, route: e.route, path: e.path, cause: e.cause, detail: e.detail, value: e.value,
+    timeNs: e.timeNs,
+    host: e.host,
+    source: e.source,
+    seq: e.seq,
+    pcpu: e.pcpu,
+    vm: e.vm,
+    vcpu: e.vcpu,
+    kind: e.kind,
+    route: e.route,
+    path: e.path,
+    cause: e.cause,
+    detail: e.detail,
+    value: e.value,
   });
 }
 
@@ -78,7 +86,10 @@ export class EventLog {
 /** Stamps events for one (host, source) with consecutive sequence numbers. */
 export class EventStamper {
   private seq = 0;
-  constructor(private readonly host: string, private readonly source: 'node' | 'sched') {}
+  constructor(
+    private readonly host: string,
+    private readonly source: 'node' | 'sched',
+  ) {}
 
   make(fields: Partial<Event> & { timeNs: number; kind: string }): Event {
     return Event.fromPartial({ pcpu: -1, vcpu: -1, ...fields, host: this.host, source: this.source, seq: ++this.seq });

@@ -33,9 +33,7 @@ const deadline = () => ({ deadline: Date.now() + 5000 });
 
 function check(service: string): Promise<HealthCheckResponse> {
   return new Promise((resolve, reject) =>
-    client.check({ service }, new Metadata(), deadline(), (err: ServiceError | null, res: HealthCheckResponse) =>
-      err ? reject(err) : resolve(res),
-    ),
+    client.check({ service }, new Metadata(), deadline(), (err: ServiceError | null, res: HealthCheckResponse) => (err ? reject(err) : resolve(res))),
   );
 }
 
@@ -46,9 +44,7 @@ it('Check: the server, a service, an unknown service', async () => {
 });
 
 it('List', async () => {
-  const res = await new Promise<HealthListResponse>((resolve, reject) =>
-    client.list({}, (err, r) => (err ? reject(err) : resolve(r))),
-  );
+  const res = await new Promise<HealthListResponse>((resolve, reject) => client.list({}, (err, r) => (err ? reject(err) : resolve(r))));
   expect(res).toEqual({ statuses: { '': { status: S.SERVING }, 'vsim.v1.Scheduler': { status: S.NOT_SERVING } } });
 });
 

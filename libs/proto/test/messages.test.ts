@@ -1,14 +1,6 @@
 // The generated code as jest (swc) and services load it: encode/decode round trips.
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import {
-  Ack,
-  HealthCheckResponse,
-  HealthCheckResponse_ServingStatus,
-  HealthListResponse,
-  MessageType,
-  VirtualTime,
-  encode,
-} from '@vsim/proto';
+import { Ack, HealthCheckResponse, HealthCheckResponse_ServingStatus, HealthListResponse, MessageType, VirtualTime, encode } from '@vsim/proto';
 
 function roundTrip<T>(type: MessageType<T>, message: T): T {
   return type.decode(encode(type, message));
@@ -25,7 +17,10 @@ describe('generated messages', () => {
   });
 
   it('VirtualTime: a value beyond 2^53 is refused on decode, not rounded', () => {
-    const bytes = new BinaryWriter().uint32(8).uint64(2n ** 60n).finish();
+    const bytes = new BinaryWriter()
+      .uint32(8)
+      .uint64(2n ** 60n)
+      .finish();
     expect(() => VirtualTime.decode(bytes)).toThrow();
   });
 
@@ -48,7 +43,12 @@ describe('generated messages', () => {
   });
 
   it('unknown fields are skipped (a newer sender, an older reader)', () => {
-    const bytes = new BinaryWriter().uint32(8).uint64(42).uint32((9 << 3) | 2).string('from the future').finish();
+    const bytes = new BinaryWriter()
+      .uint32(8)
+      .uint64(42)
+      .uint32((9 << 3) | 2)
+      .string('from the future')
+      .finish();
     expect(VirtualTime.decode(bytes)).toEqual({ ns: 42 });
   });
 });

@@ -70,8 +70,10 @@ export function chromeTrace(result: SimResult, events: readonly Event[]): Chrome
       args.cpuNs = e.value;
       for (const k in detail) args[k] = detail[k];
       out.push({ name: `${e.vm}/${e.vcpu}`, cat: 'run', ph: 'X', ts: us(e.timeNs), dur: us(Math.min(e.value, limit - e.timeNs)), pid, tid, args });
-      if (typeof detail.credit === 'number') out.push({ name: `credit ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { credit: detail.credit } });
-      if (typeof detail.budget === 'number') out.push({ name: `budget ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { budget: detail.budget } });
+      if (typeof detail.credit === 'number')
+        out.push({ name: `credit ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { credit: detail.credit } });
+      if (typeof detail.budget === 'number')
+        out.push({ name: `budget ${e.vm}/${e.vcpu}`, ph: 'C', ts: us(e.timeNs + e.value), pid, args: { budget: detail.budget } });
       continue;
     }
     const exit = e.kind === 'trap' || e.kind === 'hypercall';
@@ -83,11 +85,19 @@ export function chromeTrace(result: SimResult, events: readonly Event[]): Chrome
     if (e.detail) args.detail = e.detail;
     if (e.cause && !exit) args.cause = e.cause;
     out.push({
-      name: exit ? e.cause : e.kind, cat: exit ? e.kind : e.kind.startsWith('sched.') ? 'sched' : e.source, ph: 'i', s: 't', ts: us(e.timeNs), pid, tid, args,
+      name: exit ? e.cause : e.kind,
+      cat: exit ? e.kind : e.kind.startsWith('sched.') ? 'sched' : e.source,
+      ph: 'i',
+      s: 't',
+      ts: us(e.timeNs),
+      pid,
+      tid,
+      args,
     });
   }
   return {
-    traceEvents: out, displayTimeUnit: 'ns',
+    traceEvents: out,
+    displayTimeUnit: 'ns',
     otherData: { producer: 'vsim', scenario: result.name, seed: result.seed, eventLogHash: result.eventLogHash },
   };
 }

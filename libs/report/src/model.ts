@@ -87,18 +87,40 @@ class Strings {
  * Event kinds drawn as marks on the Gantt beside every `sched.*` trace point (block and wake are
  * not: a segment's end and the next one's start show them, and they would bury the rest).
  */
-const MARK_KINDS = new Set(['halt', 'fault', 'pause', 'unpause', 'set', 'set-scheduler', 'swap-scheduler', 'kill-host', 'ipi', 'hart-start', 'hart-stop']);
+const MARK_KINDS = new Set([
+  'halt',
+  'fault',
+  'pause',
+  'unpause',
+  'set',
+  'set-scheduler',
+  'swap-scheduler',
+  'kill-host',
+  'ipi',
+  'hart-start',
+  'hart-stop',
+]);
 
 export function buildReportData(result: SimResult, events: readonly Event[], title?: string): ReportData {
   const str = new Strings();
   const segments = segmentsOf(events);
   const notes: string[] = [];
   if (segments.length === 0 && result.vms.some((v) => v.cpuNs > 0)) {
-    notes.push('The event log has no `run` events (its scheduler does not record run segments, or it predates them): the Gantt and the share over time are empty; the figures from the results are shown.');
+    notes.push(
+      'The event log has no `run` events (its scheduler does not record run segments, or it predates them): the Gantt and the share over time are empty; the figures from the results are shown.',
+    );
   }
   const hosts = result.hosts.map((h): HostData => {
     const mine = segments.filter((s) => s.host === h.id);
-    const rows: SegmentRow[] = mine.map((s) => [s.pcpu, s.startNs, s.ns, str.of(s.vm), s.vcpu, s.latencyNs ?? -1, Object.keys(s.balance).length > 0 ? str.of(JSON.stringify(s.balance)) : -1]);
+    const rows: SegmentRow[] = mine.map((s) => [
+      s.pcpu,
+      s.startNs,
+      s.ns,
+      str.of(s.vm),
+      s.vcpu,
+      s.latencyNs ?? -1,
+      Object.keys(s.balance).length > 0 ? str.of(JSON.stringify(s.balance)) : -1,
+    ]);
     const exits: ExitRow[] = [];
     const marks: MarkRow[] = [];
     for (const e of events) {
@@ -110,19 +132,45 @@ export function buildReportData(result: SimResult, events: readonly Event[], tit
       }
     }
     return {
-      id: h.id, pcpus: h.pcpus, clockHz: h.clockHz ?? 0, endNs: h.endNs, policy: policyOf(result, h.id), segments: rows, exits, marks,
+      id: h.id,
+      pcpus: h.pcpus,
+      clockHz: h.clockHz ?? 0,
+      endNs: h.endNs,
+      policy: policyOf(result, h.id),
+      segments: rows,
+      exits,
+      marks,
       binNs: Math.max(1, Math.ceil(h.endNs / SHARE_BINS)),
     };
   });
   const entitled = new Map(result.hosts.map((h) => [h.id, entitlements(result, events, h.id)]));
   const segmentsOfVm = groupBy(segments, (s) => s.vm);
-  const misses = groupBy(events.filter((e) => e.kind === 'sched.deadline_miss'), (e) => e.vm);
-  const vms = result.vms.map((v): VmData => vmData(v, segmentsOfVm.get(v.id) ?? [], misses.get(v.id) ?? [], hosts.find((h) => h.id === v.host)!, entitled.get(v.host)!.get(v.id) ?? []));
+  const misses = groupBy(
+    events.filter((e) => e.kind === 'sched.deadline_miss'),
+    (e) => e.vm,
+  );
+  const vms = result.vms.map((v): VmData =>
+    vmData(
+      v,
+      segmentsOfVm.get(v.id) ?? [],
+      misses.get(v.id) ?? [],
+      hosts.find((h) => h.id === v.host)!,
+      entitled.get(v.host)!.get(v.id) ?? [],
+    ),
+  );
   return {
     title: title ?? `vsim report: ${result.name}`,
-    name: result.name, seed: result.seed, durationNs: result.durationNs, scheduler: result.scheduler?.policy ?? '?',
-    eventLogHash: result.eventLogHash, strings: str.list, hosts, vms,
-    sums: checkSums(result, segments), techniques: techniqueRows(result), notes,
+    name: result.name,
+    seed: result.seed,
+    durationNs: result.durationNs,
+    scheduler: result.scheduler?.policy ?? '?',
+    eventLogHash: result.eventLogHash,
+    strings: str.list,
+    hosts,
+    vms,
+    sums: checkSums(result, segments),
+    techniques: techniqueRows(result),
+    notes,
   };
 }
 
@@ -145,14 +193,30 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
 
 function vmData(v: SimResult['vms'][number], segments: readonly Segment[], misses: readonly Event[], host: HostData, entitlement: Steps): VmData {
   return {
-    id: v.id, host: v.host, vcpus: v.vcpus, cpuNs: v.cpuNs, technique: v.technique ?? (v.kind === 'linux' ? 'linux (system calls)' : 'paravirt'),
-    params: v.params ?? {}, state: v.state,
+    id: v.id,
+    host: v.host,
+    vcpus: v.vcpus,
+    cpuNs: v.cpuNs,
+    technique: v.technique ?? (v.kind === 'linux' ? 'linux (system calls)' : 'paravirt'),
+    params: v.params ?? {},
+    state: v.state,
     share: measuredShare(segments, v.id, host.endNs, host.binNs),
     entitlement,
-    runstates: (v.sched?.vcpus ?? []).map((s) => ({ vcpu: s.vcpu, running: s.runningNs, runnable: s.runnableNs, blocked: s.blockedNs, offline: s.offlineNs })),
-    latencies: segments.filter((s) => s.latencyNs !== undefined).map((s) => s.latencyNs!).sort((a, b) => a - b),
-    deadlineMisses: misses.map((e) => ({ timeNs: e.timeNs, detail: e.detail })), deadlineMissCount: v.sched?.deadlineMisses ?? misses.length,
-    exitRoutes: v.exitRoutes ?? {}, instructions: v.instructions,
+    runstates: (v.sched?.vcpus ?? []).map((s) => ({
+      vcpu: s.vcpu,
+      running: s.runningNs,
+      runnable: s.runnableNs,
+      blocked: s.blockedNs,
+      offline: s.offlineNs,
+    })),
+    latencies: segments
+      .filter((s) => s.latencyNs !== undefined)
+      .map((s) => s.latencyNs!)
+      .sort((a, b) => a - b),
+    deadlineMisses: misses.map((e) => ({ timeNs: e.timeNs, detail: e.detail })),
+    deadlineMissCount: v.sched?.deadlineMisses ?? misses.length,
+    exitRoutes: v.exitRoutes ?? {},
+    instructions: v.instructions,
   };
 }
 

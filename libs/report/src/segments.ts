@@ -28,7 +28,16 @@ export function segmentsOf(events: readonly Event[]): Segment[] {
     if (e.kind !== 'run') continue;
     const d = Object.fromEntries(Object.entries(jsonObject(e.detail)).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
     const { latencyNs, ...balance } = d;
-    out.push({ host: e.host, pcpu: e.pcpu, vm: e.vm, vcpu: e.vcpu, startNs: e.timeNs, ns: e.value, ...(latencyNs !== undefined ? { latencyNs } : {}), balance });
+    out.push({
+      host: e.host,
+      pcpu: e.pcpu,
+      vm: e.vm,
+      vcpu: e.vcpu,
+      startNs: e.timeNs,
+      ns: e.value,
+      ...(latencyNs !== undefined ? { latencyNs } : {}),
+      balance,
+    });
   }
   return out;
 }

@@ -10,7 +10,11 @@
 
 import type { Event } from '@vsim/proto';
 import {
-  CSCHED_DEFAULT_WEIGHT, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS,
+  CSCHED_DEFAULT_WEIGHT,
+  RTDS_DEFAULT_BUDGET_NS,
+  RTDS_DEFAULT_PERIOD_NS,
+  SEDF_DEFAULT_PERIOD_NS,
+  SEDF_DEFAULT_SLICE_NS,
 } from '@vsim/scheduler';
 import type { SimResult } from '@vsim/control';
 import { jsonObject } from './json';
@@ -71,7 +75,8 @@ export function entitlements(result: SimResult, events: readonly Event[], host: 
     else continue;
     record(e.timeNs);
   }
-  for (const steps of out.values()) if (steps.length === 0 || steps[steps.length - 1][0] < h.endNs) steps.push([h.endNs, steps[steps.length - 1]?.[1] ?? 0]);
+  for (const steps of out.values())
+    if (steps.length === 0 || steps[steps.length - 1][0] < h.endNs) steps.push([h.endNs, steps[steps.length - 1]?.[1] ?? 0]);
   return out;
 }
 

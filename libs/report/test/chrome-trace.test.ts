@@ -36,11 +36,14 @@ describe('Chrome trace', () => {
     const file = JSON.parse(JSON.stringify(chromeTrace(result, events))) as { traceEvents: TraceEvent[]; displayTimeUnit: string };
     checkFormat(file);
     const hostOf = new Map<number, string>();
-    for (const e of file.traceEvents) if (e.ph === 'M' && e.name === 'process_name') hostOf.set(e.pid, String((e.args as { name: string }).name).replace(/^host /, ''));
+    for (const e of file.traceEvents)
+      if (e.ph === 'M' && e.name === 'process_name') hostOf.set(e.pid, String((e.args as { name: string }).name).replace(/^host /, ''));
     expect([...hostOf.values()].sort()).toEqual(result.hosts.map((h) => h.id).sort());
     for (const h of result.hosts) {
       const pid = [...hostOf].find(([, id]) => id === h.id)![0];
-      const threads = file.traceEvents.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid).map((e) => [e.tid, (e.args as { name: string }).name]);
+      const threads = file.traceEvents
+        .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === pid)
+        .map((e) => [e.tid, (e.args as { name: string }).name]);
       expect(threads).toEqual([[0, 'host events'], ...Array.from({ length: h.pcpus }, (_, p) => [p + 1, `pCPU ${p}`])]);
     }
     const byKey = new Map<string, TraceEvent>();
@@ -69,10 +72,12 @@ describe('Chrome trace', () => {
     }
     // Slices never overlap on a track.
     const tracks = new Map<string, TraceEvent[]>();
-    for (const e of file.traceEvents) if (e.ph === 'X') (tracks.get(`${e.pid}/${e.tid}`) ?? tracks.set(`${e.pid}/${e.tid}`, []).get(`${e.pid}/${e.tid}`)!).push(e);
+    for (const e of file.traceEvents)
+      if (e.ph === 'X') (tracks.get(`${e.pid}/${e.tid}`) ?? tracks.set(`${e.pid}/${e.tid}`, []).get(`${e.pid}/${e.tid}`)!).push(e);
     for (const list of tracks.values()) {
       list.sort((a, b) => a.ts! - b.ts!);
-      for (let i = 1; i < list.length; i++) expect(Math.round(list[i].ts! * 1000)).toBeGreaterThanOrEqual(Math.round((list[i - 1].ts! + list[i - 1].dur!) * 1000));
+      for (let i = 1; i < list.length; i++)
+        expect(Math.round(list[i].ts! * 1000)).toBeGreaterThanOrEqual(Math.round((list[i - 1].ts! + list[i - 1].dur!) * 1000));
     }
   });
 
@@ -87,7 +92,14 @@ describe('Chrome trace', () => {
     expect(counters).toHaveLength(runs.length);
     for (const r of runs) {
       const credit = (JSON.parse(r.detail) as { credit: number }).credit;
-      expect(counters.some((c) => c.name === `credit ${r.vm}/${r.vcpu}` && Math.round(c.ts! * 1000) === r.timeNs + r.value && (c.args as { credit: number }).credit === credit)).toBe(true);
+      expect(
+        counters.some(
+          (c) =>
+            c.name === `credit ${r.vm}/${r.vcpu}` &&
+            Math.round(c.ts! * 1000) === r.timeNs + r.value &&
+            (c.args as { credit: number }).credit === credit,
+        ),
+      ).toBe(true);
     }
   });
 });

@@ -11,7 +11,7 @@ import { xentraceFileFor } from '../src/outputs';
 import { runExample } from './kit';
 
 describe('report data', () => {
-  it('quickstart: one bar per run event, each VM\'s bars sum to its CPU time, entitlement follows pause and halt', async () => {
+  it("quickstart: one bar per run event, each VM's bars sum to its CPU time, entitlement follows pause and halt", async () => {
     const { result, events } = await runExample('quickstart');
     const data = buildReportData(result, events);
     const runs = events.filter((e) => e.kind === 'run');
@@ -37,16 +37,25 @@ describe('report data', () => {
   });
 
   it('water-fills capacity by weight, each share held to its limit', () => {
-    const f = waterFill(2, [{ id: 'a', weight: 256, limit: 1 }, { id: 'b', weight: 256, limit: 2 }, { id: 'c', weight: 512, limit: 0.3 }]);
+    const f = waterFill(2, [
+      { id: 'a', weight: 256, limit: 1 },
+      { id: 'b', weight: 256, limit: 2 },
+      { id: 'c', weight: 512, limit: 0.3 },
+    ]);
     expect(f.get('c')).toBeCloseTo(0.3, 12);
     expect(f.get('a')).toBeCloseTo(0.85, 12);
     expect(f.get('b')).toBeCloseTo(0.85, 12);
-    const g = waterFill(1, [{ id: 'a', weight: 1, limit: 1 }, { id: 'b', weight: 3, limit: 1 }]);
+    const g = waterFill(1, [
+      { id: 'a', weight: 1, limit: 1 },
+      { id: 'b', weight: 3, limit: 1 },
+    ]);
     expect([g.get('a'), g.get('b')]).toEqual([0.25, 0.75]);
   });
 
   it('refuses bad inputs naming the line or the field', () => {
-    expect(() => parseEventLines('{"kind":"run"}\nnot json\n', 'e.jsonl')).toThrow(new ReportInputError('e.jsonl:2: not JSON (Unexpected token \'o\', "not json" is not valid JSON)'));
+    expect(() => parseEventLines('{"kind":"run"}\nnot json\n', 'e.jsonl')).toThrow(
+      new ReportInputError('e.jsonl:2: not JSON (Unexpected token \'o\', "not json" is not valid JSON)'),
+    );
     expect(() => parseEventLines('{"timeNs":1}\n', 'e.jsonl')).toThrow(/e\.jsonl:1: not an event/);
     expect(() => checkResults({ name: 'x', hosts: [{ id: 'h0', pcpus: 2 }], vms: [] }, 'r.json')).toThrow(/r\.json: hosts\[0\]\.endNs: missing/);
     expect(() => checkResults([], 'r.json')).toThrow(/r\.json: \(top\): not a JSON object/);

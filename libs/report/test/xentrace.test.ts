@@ -37,8 +37,11 @@ function expected(result: SimResult, events: readonly Event[], host: string, pol
       const end = Math.min(r.timeNs + r.value, runs[i + 1]?.timeNs ?? Infinity);
       // How the segment ended: its vCPU blocked in it, or its VM stopped, or it was descheduled.
       const inside = (e: Event) => e.timeNs >= r.timeNs && e.timeNs <= r.timeNs + r.value && e.vm === r.vm;
-      const leave: X.Runstate = mine.some((e) => inside(e) && e.vcpu === r.vcpu && e.kind === 'block') ? 'blocked'
-        : mine.some((e) => inside(e) && (e.kind === 'halt' || e.kind === 'fault' || (e.kind === 'hart-stop' && e.vcpu === r.vcpu))) ? 'offline' : 'runnable';
+      const leave: X.Runstate = mine.some((e) => inside(e) && e.vcpu === r.vcpu && e.kind === 'block')
+        ? 'blocked'
+        : mine.some((e) => inside(e) && (e.kind === 'halt' || e.kind === 'fault' || (e.kind === 'hart-stop' && e.vcpu === r.vcpu)))
+          ? 'offline'
+          : 'runnable';
       sw(r.timeNs, { dom: dom.get(r.vm)!, vcpu: r.vcpu, leave });
       if (runs[i + 1]?.timeNs !== end) sw(end, { dom: X.DOMID_IDLE, vcpu: cpu, leave: 'runnable' });
     });
@@ -55,7 +58,8 @@ function expected(result: SimResult, events: readonly Event[], host: string, pol
     else if (e.kind === 'set') out.push([c, at, X.TRC_SCHED_ADJDOM, [dom.get(e.vm)!]]);
     else if (e.kind === 'sched.tickle') out.push([c, at, policyOf(e.pcpu) === 'credit' ? X.TRC_CSCHED_TICKLE : X.TRC_CSCHED2_TICKLE, [e.pcpu]]);
     else if (e.kind === 'sched.boost_start' && policyOf(e.pcpu) === 'credit') out.push([c, at, X.TRC_CSCHED_BOOST_START, [dom.get(e.vm)!, e.vcpu]]);
-    else if (e.kind === 'sched.stolen_vcpu' && policyOf(e.pcpu) === 'credit') out.push([c, at, X.TRC_CSCHED_STOLEN_UNIT, [Number(/from (\d+)/.exec(e.detail)![1]), dom.get(e.vm)!, e.vcpu]]);
+    else if (e.kind === 'sched.stolen_vcpu' && policyOf(e.pcpu) === 'credit')
+      out.push([c, at, X.TRC_CSCHED_STOLEN_UNIT, [Number(/from (\d+)/.exec(e.detail)![1]), dom.get(e.vm)!, e.vcpu]]);
     else if (e.kind === 'sched.boost_end' && policyOf(e.pcpu) === 'credit') out.push([c, at, X.TRC_CSCHED_BOOST_END, [dom.get(e.vm)!, e.vcpu]]);
     else if (e.kind === 'sched.credit_reset' && policyOf(e.pcpu) === 'credit2') {
       for (const m of e.detail.matchAll(/(\S+)\/(\d+):(-?\d+)>(-?\d+)/g)) {
@@ -119,13 +123,21 @@ describe('xentrace', () => {
     expect(got.some((r) => r[2] === X.TRC_CSCHED2_TICKLE)).toBe(true);
   });
 
-  it('examples/two-hosts.yaml: a file per host, the TSC in each host\'s own clock (h1 at 2 GHz)', async () => {
+  it("examples/two-hosts.yaml: a file per host, the TSC in each host's own clock (h1 at 2 GHz)", async () => {
     const { result, events } = await runExample('two-hosts');
     for (const h of ['h0', 'h1']) checkAgainst(result, events, h, () => 'credit');
     const first = events.find((e) => e.host === 'h1' && e.kind === 'run')!;
     const recs = decodedOf(xentrace(result, events, 'h1'));
     const end = first.timeNs + first.value;
-    expect(recs.some((r) => r[0] === first.pcpu && r[1] === String(end * 2) && (r[2] & 0xfffff00f) === X.TRC_SCHED_RUNSTATE_CHANGE && r[3][0] === ((domainIds(result).get(first.vm)! << 16) | first.vcpu))).toBe(true);
+    expect(
+      recs.some(
+        (r) =>
+          r[0] === first.pcpu &&
+          r[1] === String(end * 2) &&
+          (r[2] & 0xfffff00f) === X.TRC_SCHED_RUNSTATE_CHANGE &&
+          r[3][0] === ((domainIds(result).get(first.vm)! << 16) | first.vcpu),
+      ),
+    ).toBe(true);
   });
 
   it('refuses a damaged file with the byte offset at fault', async () => {

@@ -26,7 +26,10 @@ const INTRO = [
 export function describeScenarioFormat(): string {
   const out: string[] = [...INTRO];
   new Describer(out).object(SCENARIO, '');
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 function isComposite(t: Type<unknown>): boolean {

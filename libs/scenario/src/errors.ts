@@ -7,7 +7,9 @@ export type { ScenarioIssue };
 
 /** One line per issue: `<file>: <path>: <message>` (the file part is left out when there is no file). */
 export function formatIssues(issues: readonly ScenarioIssue[], file?: string): string {
-  return issues.map((i) => [file === undefined ? undefined : oneLine(file), i.path, i.message].filter((part) => part !== undefined && part !== '').join(': ')).join('\n');
+  return issues
+    .map((i) => [file === undefined ? undefined : oneLine(file), i.path, i.message].filter((part) => part !== undefined && part !== '').join(': '))
+    .join('\n');
 }
 
 /** A scenario that cannot be used, with all its problems (never just the first). */

@@ -71,11 +71,7 @@ export class Ctx {
  * list item may be undefined (kept in place so indexes still match paths). Checks across fields are
  * written against this, so the compiler makes them cope with the parts that failed.
  */
-export type Loose<T> = T extends readonly (infer E)[]
-  ? (Loose<E> | undefined)[]
-  : T extends object
-    ? { [K in keyof T]?: Loose<T[K]> }
-    : T;
+export type Loose<T> = T extends readonly (infer E)[] ? (Loose<E> | undefined)[] : T extends object ? { [K in keyof T]?: Loose<T[K]> } : T;
 
 /** A kind of value: decodes a plain (YAML-parsed) value, and says what it is for the reference. */
 export abstract class Type<T> {
@@ -318,7 +314,10 @@ export function optional<T>(type: Type<T>, doc: string, absent: string): Field<T
 }
 
 /** The same fields, all optional with no default (for an update of some of them). */
-export function partial<F extends Fields>(fields: F, absent: string): { [K in keyof F]: F[K] extends Field<infer T, boolean> ? Field<T, true> : never } {
+export function partial<F extends Fields>(
+  fields: F,
+  absent: string,
+): { [K in keyof F]: F[K] extends Field<infer T, boolean> ? Field<T, true> : never } {
   const out: Record<string, Field<unknown, true>> = {};
   for (const [k, f] of Object.entries(fields)) out[k] = optional(f.type, f.doc, absent);
   return out as { [K in keyof F]: F[K] extends Field<infer T, boolean> ? Field<T, true> : never };
@@ -391,13 +390,7 @@ export function decodeField<T>(field: Field<T>, v: unknown, path: Path, ctx: Ctx
   return undefined;
 }
 
-export function reportUnknownKeys(
-  value: Record<string, unknown>,
-  allowed: readonly string[],
-  path: Path,
-  ctx: Ctx,
-  hint?: UnknownKeyHint,
-): boolean {
+export function reportUnknownKeys(value: Record<string, unknown>, allowed: readonly string[], path: Path, ctx: Ctx, hint?: UnknownKeyHint): boolean {
   let any = false;
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
@@ -543,7 +536,8 @@ export function suggest(word: string, candidates: readonly string[]): string | u
     const w = norm(word);
     const n = norm(c);
     // Same letters but for case and separators, or one a clear prefix of the other (`paravirtual`).
-    const d = w === n ? 0 : Math.min(w.length, n.length) >= 4 && (w.startsWith(n) || n.startsWith(w)) ? 1 : editDistance(word.toLowerCase(), c.toLowerCase());
+    const d =
+      w === n ? 0 : Math.min(w.length, n.length) >= 4 && (w.startsWith(n) || n.startsWith(w)) ? 1 : editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       best = c;
       bestD = d;

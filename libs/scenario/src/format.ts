@@ -27,16 +27,7 @@ import {
   withDefault,
   InferFields,
 } from './fields';
-import {
-  CREDIT2_RUNQUEUES,
-  CREDIT_ACCOUNTING,
-  HOST_ISAS,
-  POLICIES,
-  TECHNIQUES,
-  TRAP_PATHS,
-  VM_ISAS,
-  VM_KINDS,
-} from './types';
+import { CREDIT2_RUNQUEUES, CREDIT_ACCOUNTING, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_ISAS, VM_KINDS } from './types';
 import { formatTime } from './units';
 import { checkSchedKeys, periodProblems, recordWritten, vmPolicies, writtenOf } from './sched-keys';
 
@@ -97,8 +88,16 @@ const SCHEDULER = new SelectType(
         'socket',
         'how pCPUs share run queues, as Xen’s `credit2_runqueue`: `cpu` one each, `core`/`socket` one per group of `groupSize` pCPUs, `all` one per host (at most `maxCpusPerRunqueue` pCPUs each)',
       ),
-      groupSize: optional(new IntType(1, MAX_PCPUS), 'pCPUs per core or socket (vsim has no topology)', '1 for `core`, every pCPU of the host for `socket`'),
-      maxCpusPerRunqueue: withDefault(new IntType(1, MAX_PCPUS), 16, 'Xen’s `sched_credit2_max_cpus_runqueue`: a larger group is split into even run queues'),
+      groupSize: optional(
+        new IntType(1, MAX_PCPUS),
+        'pCPUs per core or socket (vsim has no topology)',
+        '1 for `core`, every pCPU of the host for `socket`',
+      ),
+      maxCpusPerRunqueue: withDefault(
+        new IntType(1, MAX_PCPUS),
+        16,
+        'Xen’s `sched_credit2_max_cpus_runqueue`: a larger group is split into even run queues',
+      ),
     }),
   },
   'The scheduler owns the run queues of every host; `swapScheduler` actions replace it during the run.',
@@ -183,12 +182,23 @@ const EXPANSION = new ObjectType(
 );
 
 const COSTS = new ObjectType(
-  { ...COST_FIELDS, expansion: withDefault(EXPANSION, {}, 'host instructions per guest instruction when a host emulates a VM of the other ISA, per engine (below); applies to every host') },
+  {
+    ...COST_FIELDS,
+    expansion: withDefault(
+      EXPANSION,
+      {},
+      'host instructions per guest instruction when a host emulates a VM of the other ISA, per engine (below); applies to every host',
+    ),
+  },
   [],
   'Cycles the hypervisor’s work costs (see docs/cost-model.md for the sources of the defaults).',
 );
 
-const HOST_COSTS = new ObjectType(partial(COST_FIELDS, 'the top-level `costs`'), [], 'A host’s own cost model: each key given replaces the top-level one.');
+const HOST_COSTS = new ObjectType(
+  partial(COST_FIELDS, 'the top-level `costs`'),
+  [],
+  'A host’s own cost model: each key given replaces the top-level one.',
+);
 
 // ---------------------------------------------------------------------------------------------
 // hosts[]
@@ -204,7 +214,11 @@ const HOST = new ObjectType({
     'lockstep interleaving quantum: how far each pCPU runs before the next one of the host takes its turn, so SMP guests really run concurrently',
   ),
   costs: optional(HOST_COSTS, 'the host’s cost model, key by key over the top-level `costs`', 'the top-level `costs`'),
-  pools: withDefault(new ListType(POOL, { summary: 'list of pools' }), [], 'cpupools: disjoint sets of its pCPUs, each with its own scheduler (below); the pCPUs left over form the pool `default`, run by the top-level `scheduler`'),
+  pools: withDefault(
+    new ListType(POOL, { summary: 'list of pools' }),
+    [],
+    'cpupools: disjoint sets of its pCPUs, each with its own scheduler (below); the pCPUs left over form the pool `default`, run by the top-level `scheduler`',
+  ),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +270,8 @@ const SCHED = new ObjectType(SCHED_FIELDS, [
 ]);
 
 /** A scheduling key written on the VM itself instead of under `sched`. */
-const vmKeyHint = (key: string) => (Object.hasOwn(SCHED_FIELDS, key) ? `scheduling parameters go under sched: did you mean sched.${key}?` : undefined);
+const vmKeyHint = (key: string) =>
+  Object.hasOwn(SCHED_FIELDS, key) ? `scheduling parameters go under sched: did you mean sched.${key}?` : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // vms[]
@@ -264,7 +279,11 @@ const vmKeyHint = (key: string) => (Object.hasOwn(SCHED_FIELDS, key) ? `scheduli
 const VM = new ObjectType(
   {
     id: required(ID, 'unique among VMs'),
-    host: optional(ID, 'id of the host it starts on', 'placed: a host it fits on (enough pCPUs, its pool), of its own ISA, least loaded (vCPUs per pCPU), first listed'),
+    host: optional(
+      ID,
+      'id of the host it starts on',
+      'placed: a host it fits on (enough pCPUs, its pool), of its own ISA, least loaded (vCPUs per pCPU), first listed',
+    ),
     vcpus: withDefault(new IntType(1, MAX_VCPUS), 1, 'number of virtual CPUs (more than 1: an SMP VM sharing its memory)'),
     memory: required(size({ min: PAGE, max: MAX_MEMORY, multipleOf: PAGE }), 'guest RAM; must hold the image'),
     image: required(new FileType(), 'the guest program (an ELF executable of the VM’s `isa`)'),
@@ -287,7 +306,7 @@ const VM = new ObjectType(
     technique: withDefault(
       new EnumType(TECHNIQUES),
       'paravirt',
-      'virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against; `emulation`: the same machine image, every instruction emulated by the VM\'s `engine` and charged `costs.expansion` even on a host of its own ISA (full virtualization by emulation); `code-patching`: ring32 VMs only',
+      "virtualization technique (architecture §7); `native`: the image is a whole machine image (its own M-mode firmware, e.g. `native-kernel-*.elf`) run on the pCPU with no hypervisor, the baseline to compare against; `emulation`: the same machine image, every instruction emulated by the VM's `engine` and charged `costs.expansion` even on a host of its own ISA (full virtualization by emulation); `code-patching`: ring32 VMs only",
     ),
     sched: withDefault(SCHED, {}, 'scheduling parameters (below)'),
   },
@@ -304,7 +323,10 @@ const VM = new ObjectType(
       doc: '`technique: native` and `emulation` only with `kind: sbi` (a machine image with its own firmware, not a Linux user program)',
       check(vm, path, ctx) {
         if ((vm.technique === 'native' || vm.technique === 'emulation') && vm.kind === 'linux') {
-          ctx.report([...path, 'technique'], `technique ${vm.technique} runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)`);
+          ctx.report(
+            [...path, 'technique'],
+            `technique ${vm.technique} runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)`,
+          );
         }
       },
     },
@@ -362,11 +384,7 @@ const ACTION = new OneOfType(
 
 const TOP_FIELDS = {
   name: optional(NAME, 'names the run in reports and event logs', 'the scenario file’s name without extension'),
-  seed: withDefault(
-    new IntType(0, MAX_SEED),
-    1,
-    'seed of every random choice: the same scenario and seed give the same event log, byte for byte',
-  ),
+  seed: withDefault(new IntType(0, MAX_SEED), 1, 'seed of every random choice: the same scenario and seed give the same event log, byte for byte'),
   duration: required(POSITIVE_TIME, 'how much virtual time the run lasts'),
   clock: withDefault(frequency(), '1GHz', 'default clock of every host’s pCPUs'),
   trapPath: withDefault(
@@ -402,7 +420,14 @@ function checkUniqueIds(list: Loose<{ id: string }[]> | undefined, key: string, 
   });
 }
 
-function checkPin(pin: Loose<number[][]> | undefined, pcpus: number | undefined, host: string | undefined, maxPcpus: number, path: Path, ctx: Ctx): void {
+function checkPin(
+  pin: Loose<number[][]> | undefined,
+  pcpus: number | undefined,
+  host: string | undefined,
+  maxPcpus: number,
+  path: Path,
+  ctx: Ctx,
+): void {
   pin?.forEach((entry, v) =>
     entry?.forEach((p, j) => {
       if (p === undefined) return;
@@ -416,13 +441,18 @@ function checkPin(pin: Loose<number[][]> | undefined, pcpus: number | undefined,
 }
 
 /** Why `pool` (undefined: the default pool) is not a pool of `host`, or undefined if it is. */
-function poolProblem(host: Loose<{ id: string; pcpus: number; pools: { id: string; pcpus: number[] }[] }>, pool: string | undefined): string | undefined {
+function poolProblem(
+  host: Loose<{ id: string; pcpus: number; pools: { id: string; pcpus: number[] }[] }>,
+  pool: string | undefined,
+): string | undefined {
   const pools = (host.pools ?? []).filter((p) => p?.id !== undefined);
   const claimed = new Set(pools.flatMap((p) => p?.pcpus ?? []));
   const hasDefault = host.pcpus === undefined || claimed.size < host.pcpus;
   const names = [...(hasDefault ? [DEFAULT_POOL] : []), ...pools.map((p) => p?.id)].join(', ');
   if (pool === undefined || pool === DEFAULT_POOL) {
-    return hasDefault ? undefined : `host ${host.id}'s pools take every pCPU, so it has no pool '${DEFAULT_POOL}': name one in sched.pool (pools: ${names})`;
+    return hasDefault
+      ? undefined
+      : `host ${host.id}'s pools take every pCPU, so it has no pool '${DEFAULT_POOL}': name one in sched.pool (pools: ${names})`;
   }
   return pools.some((p) => p?.id === pool) ? undefined : `host ${host.id} has no pool '${pool}' (pools: ${names})`;
 }
@@ -477,11 +507,13 @@ const TOP_RULES: Rule<TopRaw>[] = [
           if (!p) return;
           const at: Path = [...path, 'hosts', i, 'pools', j];
           if (p.id === DEFAULT_POOL) ctx.report([...at, 'id'], `'${DEFAULT_POOL}' is the pool of the pCPUs no pool claims; choose another id`);
-          else if (p.id !== undefined && ids.has(p.id)) ctx.report([...at, 'id'], `duplicate pool id '${p.id}' (also hosts[${i}].pools[${ids.get(p.id)}])`);
+          else if (p.id !== undefined && ids.has(p.id))
+            ctx.report([...at, 'id'], `duplicate pool id '${p.id}' (also hosts[${i}].pools[${ids.get(p.id)}])`);
           else if (p.id !== undefined) ids.set(p.id, j);
           p.pcpus?.forEach((c, k) => {
             if (c === undefined) return;
-            if (h.pcpus !== undefined && c >= h.pcpus) ctx.report([...at, 'pcpus', k], `host ${h.id ?? i} has no pCPU ${c} (it has ${range(h.pcpus)})`);
+            if (h.pcpus !== undefined && c >= h.pcpus)
+              ctx.report([...at, 'pcpus', k], `host ${h.id ?? i} has no pCPU ${c} (it has ${range(h.pcpus)})`);
             else if (owner.has(c)) ctx.report([...at, 'pcpus', k], `pCPU ${c} is already in pool '${owner.get(c)}'`);
             else owner.set(c, p.id ?? String(j));
           });

@@ -16,7 +16,10 @@ export function referenceSection(readme: string): string | undefined {
   const b = readme.indexOf(BEGIN);
   const e = readme.indexOf(END);
   if (b < 0 || e < b) return undefined;
-  return readme.slice(b + BEGIN.length, e).replace(/^\n/, '').replace(/\n$/, '');
+  return readme
+    .slice(b + BEGIN.length, e)
+    .replace(/^\n/, '')
+    .replace(/\n$/, '');
 }
 
 /** The README with its generated part replaced by the current reference. */

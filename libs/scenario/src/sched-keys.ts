@@ -35,7 +35,9 @@ interface SchedulerLike {
 /** The parts of a (loosely decoded) scenario these checks read. */
 export interface ScenarioLike {
   readonly scheduler?: SchedulerLike;
-  readonly hosts?: readonly ({ readonly id?: string; readonly pools?: readonly ({ readonly id?: string; readonly scheduler?: SchedulerLike } | undefined)[] } | undefined)[];
+  readonly hosts?: readonly (
+    { readonly id?: string; readonly pools?: readonly ({ readonly id?: string; readonly scheduler?: SchedulerLike } | undefined)[] } | undefined
+  )[];
   readonly vms?: readonly ({ readonly id?: string; readonly host?: string; readonly sched?: SchedLike } | undefined)[];
   readonly actions?: readonly ({ readonly kind?: string; readonly body?: unknown } | undefined)[];
 }
@@ -55,13 +57,16 @@ export function writtenOf(sched: object | undefined): ReadonlySet<string> {
 }
 
 /** The policies that may run VM `vm` during the run (undefined when some are not known: check everything). */
-export function vmPolicies(s: ScenarioLike, vm: { readonly id?: string; readonly host?: string; readonly sched?: SchedLike }): Set<Policy> | undefined {
+export function vmPolicies(
+  s: ScenarioLike,
+  vm: { readonly id?: string; readonly host?: string; readonly sched?: SchedLike },
+): Set<Policy> | undefined {
   const top = s.scheduler?.policy;
   if (top === undefined) return undefined;
   const host = vm.host === undefined ? undefined : s.hosts?.find((h) => h?.id === vm.host);
   const poolPolicy = (pool: string | undefined): Policy | undefined => {
     const p = pool === undefined ? undefined : host?.pools?.find((q) => q?.id === pool);
-    return p ? p.scheduler?.policy ?? top : top;
+    return p ? (p.scheduler?.policy ?? top) : top;
   };
   const out = new Set<Policy>();
   const add = (p: Policy | undefined) => (p === undefined ? false : (out.add(p), true));
@@ -75,7 +80,11 @@ export function vmPolicies(s: ScenarioLike, vm: { readonly id?: string; readonly
 }
 
 /** SEDF's slice ≤ period and RTDS's budget ≤ period, where that policy may run the VM (all: `policies` undefined). */
-export function periodProblems(sched: SchedLike, policies: ReadonlySet<Policy> | undefined, written: ReadonlySet<string>): { key: 'slice' | 'budget'; message: string }[] {
+export function periodProblems(
+  sched: SchedLike,
+  policies: ReadonlySet<Policy> | undefined,
+  written: ReadonlySet<string>,
+): { key: 'slice' | 'budget'; message: string }[] {
   const out: { key: 'slice' | 'budget'; message: string }[] = [];
   const dflt = (k: string) => (written.has(k) ? '' : ', the default');
   const period = `period (${formatTime(sched.period ?? 0)}${dflt('period')})`;
@@ -100,7 +109,10 @@ export function checkSchedKeys(s: ScenarioLike, path: Path, ctx: Ctx): void {
       const readers = Object.hasOwn(SCHED_KEY_READERS, key) ? SCHED_KEY_READERS[key] : undefined;
       if (!readers || readers.some((r) => policies.has(r))) continue;
       const runs = [...policies].join(', ');
-      ctx.warn([...path, 'vms', i, 'sched', key], `has no effect: ${vm.id ?? `vms[${i}]`} runs under ${runs}, and only ${readers.join(' and ')} ${readers.length === 1 ? 'reads' : 'read'} ${key}`);
+      ctx.warn(
+        [...path, 'vms', i, 'sched', key],
+        `has no effect: ${vm.id ?? `vms[${i}]`} runs under ${runs}, and only ${readers.join(' and ')} ${readers.length === 1 ? 'reads' : 'read'} ${key}`,
+      );
     }
   });
 }

@@ -139,7 +139,7 @@ function parseQuantity(sys: UnitSystem, input: unknown): Parsed {
   const unitText = m?.[2] ?? sys.base;
   const mult = m ? sys.units.get(sys.caseless ? unitText.toLowerCase() : unitText) : undefined;
   if (!m || mult === undefined) {
-    const hint = m && sys.hint ? sys.hint(unitText) ?? '' : '';
+    const hint = m && sys.hint ? (sys.hint(unitText) ?? '') : '';
     return { ok: false, message: `${quote(input)} is not ${sys.what} (${sys.advice}${hint})` };
   }
   if (sys.requireUnit && m[2] === undefined && !/^[0.]+$/.test(m[1]!)) return { ok: false, message: noUnit(sys, m[1]!) };
@@ -158,7 +158,10 @@ function parseQuantity(sys: UnitSystem, input: unknown): Parsed {
 
 function noUnit(sys: UnitSystem, n: string): string {
   const units = sys.display.map(([u]) => u).reverse();
-  return `${n} has no unit: write ${n}${units[2]} (or ${units.filter((_, i) => i !== 2).map((u) => `${n}${u}`).join(', ')}); ${sys.what} needs one`;
+  return `${n} has no unit: write ${n}${units[2]} (or ${units
+    .filter((_, i) => i !== 2)
+    .map((u) => `${n}${u}`)
+    .join(', ')}); ${sys.what} needs one`;
 }
 
 /** Formats an integer quantity in the largest unit that shows it exactly with at most 3 decimals. */

@@ -126,14 +126,22 @@ function vmIsa(vm: { image?: string; isa?: VmIsa; technique?: string; vcpus?: nu
   const fromImage = vm.image !== undefined ? imageIsa(vm.image) : {};
   if (vm.isa !== undefined && fromImage.isa !== undefined && vm.isa !== fromImage.isa) {
     const m = fromImage.machine!;
-    ctx.report([...path, 'isa'], `isa ${vm.isa} disagrees with the image, whose ELF e_machine is ${m} (0x${m.toString(16)}): a ${fromImage.isa} executable`);
+    ctx.report(
+      [...path, 'isa'],
+      `isa ${vm.isa} disagrees with the image, whose ELF e_machine is ${m} (0x${m.toString(16)}): a ${fromImage.isa} executable`,
+    );
   }
   const isa = vm.isa ?? fromImage.isa ?? 'rv32';
   if (vm.technique === 'code-patching' && isa !== 'ring32') {
-    ctx.report([...path, 'technique'], `technique code-patching patches the critical instructions of a ring32 kernel; this VM is ${isa}${vm.isa === undefined ? ' (from its image)' : ''}, which has none (use trap-and-emulate)`);
+    ctx.report(
+      [...path, 'technique'],
+      `technique code-patching patches the critical instructions of a ring32 kernel; this VM is ${isa}${vm.isa === undefined ? ' (from its image)' : ''}, which has none (use trap-and-emulate)`,
+    );
   }
-  if (isa === 'ring32' && vm.vcpus !== undefined && vm.vcpus !== 1) ctx.report([...path, 'vcpus'], `a ring32 VM has exactly one vCPU (got ${vm.vcpus})`);
-  if (isa === 'ring32' && vm.kind === 'linux') ctx.report([...path, 'kind'], 'a ring32 VM runs a kernel image (kind sbi); kind linux is for rv32 Linux user programs');
+  if (isa === 'ring32' && vm.vcpus !== undefined && vm.vcpus !== 1)
+    ctx.report([...path, 'vcpus'], `a ring32 VM has exactly one vCPU (got ${vm.vcpus})`);
+  if (isa === 'ring32' && vm.kind === 'linux')
+    ctx.report([...path, 'kind'], 'a ring32 VM runs a kernel image (kind sbi); kind linux is for rv32 Linux user programs');
   return isa;
 }
 
@@ -177,7 +185,10 @@ function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmI
     costs,
     expansion,
     hosts: raw.hosts.map((h) => ({
-      ...h, clock: h.clock ?? raw.clock, costs: { ...costs, ...definedOnly(h.costs ?? {}) }, expansion,
+      ...h,
+      clock: h.clock ?? raw.clock,
+      costs: { ...costs, ...definedOnly(h.costs ?? {}) },
+      expansion,
       pools: h.pools.map((p) => ({ ...p, scheduler: p.scheduler ?? raw.scheduler })),
     })),
     vms: raw.vms.map((vm, i) => ({ ...vm, isa: isas[i], host: vm.host ?? null, sched: { ...vm.sched, pin: vm.sched.pin ?? null } })),

@@ -9,7 +9,8 @@ const dir = imageDir();
 function expectIssue(obj: unknown, path: string, fragment: string): ScenarioIssue {
   const issues = issuesOf(obj, dir);
   const hit = issues.find((i) => i.path === path && i.message.includes(fragment));
-  if (!hit) throw new Error(`no issue at ${path} containing ${JSON.stringify(fragment)}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
+  if (!hit)
+    throw new Error(`no issue at ${path} containing ${JSON.stringify(fragment)}; got:\n${issues.map((i) => `${i.path}: ${i.message}`).join('\n')}`);
   return hit;
 }
 
@@ -39,72 +40,172 @@ const three = () =>
 
 describe('integers', () => {
   test('vcpus: positive', () => {
-    expectIssue(edited(three(), (o) => (o.vms[2].vcpus = -1)), 'vms[2].vcpus', 'expected a positive integer, got -1');
-    expectIssue(edited(three(), (o) => (o.vms[2].vcpus = 0)), 'vms[2].vcpus', 'expected a positive integer, got 0');
+    expectIssue(
+      edited(three(), (o) => (o.vms[2].vcpus = -1)),
+      'vms[2].vcpus',
+      'expected a positive integer, got -1',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[2].vcpus = 0)),
+      'vms[2].vcpus',
+      'expected a positive integer, got 0',
+    );
   });
   test('vcpus: at most 64', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].vcpus = 65)), 'vms[0].vcpus', 'expected at most 64, got 65');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].vcpus = 65)),
+      'vms[0].vcpus',
+      'expected at most 64, got 65',
+    );
   });
   test('pcpus: a whole, positive number', () => {
-    expectIssue(edited(three(), (o) => (o.hosts[0].pcpus = 0)), 'hosts[0].pcpus', 'expected a positive integer, got 0');
-    expectIssue(edited(three(), (o) => (o.hosts[0].pcpus = 1.5)), 'hosts[0].pcpus', 'expected a positive integer, got 1.5');
-    expectIssue(edited(three(), (o) => (o.hosts[1].pcpus = 'two')), 'hosts[1].pcpus', "expected a positive integer, got 'two'");
-    expectIssue(edited(three(), (o) => (o.hosts[1].pcpus = 1000)), 'hosts[1].pcpus', 'expected at most 256, got 1000');
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].pcpus = 0)),
+      'hosts[0].pcpus',
+      'expected a positive integer, got 0',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].pcpus = 1.5)),
+      'hosts[0].pcpus',
+      'expected a positive integer, got 1.5',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[1].pcpus = 'two')),
+      'hosts[1].pcpus',
+      "expected a positive integer, got 'two'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[1].pcpus = 1000)),
+      'hosts[1].pcpus',
+      'expected at most 256, got 1000',
+    );
   });
   test('seed: 0 to 2^32-1', () => {
-    expectIssue(edited(three(), (o) => (o.seed = -3)), 'seed', 'expected a non-negative integer, got -3');
-    expectIssue(edited(three(), (o) => (o.seed = 2 ** 32)), 'seed', 'expected at most 4294967295');
+    expectIssue(
+      edited(three(), (o) => (o.seed = -3)),
+      'seed',
+      'expected a non-negative integer, got -3',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.seed = 2 ** 32)),
+      'seed',
+      'expected at most 4294967295',
+    );
   });
   test('weight and cap', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { weight: 0 })), 'vms[0].sched.weight', 'expected a positive integer, got 0');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { weight: 65536 })), 'vms[0].sched.weight', 'expected at most 65535');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { cap: 150 })), 'vms[0].sched.cap', 'cap 150 is more than 100 × vcpus (100 for 1 vCPU)');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { weight: 0 })),
+      'vms[0].sched.weight',
+      'expected a positive integer, got 0',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { weight: 65536 })),
+      'vms[0].sched.weight',
+      'expected at most 65535',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { cap: 150 })),
+      'vms[0].sched.cap',
+      'cap 150 is more than 100 × vcpus (100 for 1 vCPU)',
+    );
   });
 });
 
 describe('references and ids', () => {
   test('a VM on an unknown host', () => {
-    expectIssue(edited(three(), (o) => (o.vms[1].host = 'h9')), 'vms[1].host', "unknown host 'h9' (hosts: h0, h1)");
+    expectIssue(
+      edited(three(), (o) => (o.vms[1].host = 'h9')),
+      'vms[1].host',
+      "unknown host 'h9' (hosts: h0, h1)",
+    );
   });
   test('duplicate ids', () => {
     const dup = edited(three(), (o) => o.vms.push({ id: 'web', memory: '4MiB', image: 'guests/a.elf' }));
     expectIssue(dup, 'vms[3].id', "duplicate id 'web' (also vms[0])");
-    expectIssue(edited(three(), (o) => (o.hosts[1].id = 'h0')), 'hosts[1].id', "duplicate id 'h0' (also hosts[0])");
+    expectIssue(
+      edited(three(), (o) => (o.hosts[1].id = 'h0')),
+      'hosts[1].id',
+      "duplicate id 'h0' (also hosts[0])",
+    );
   });
   test('ids are lowercase letters, digits and -', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].id = 'Web')), 'vms[0].id', "'Web' is not a valid id (use lowercase letters, digits and '-'");
-    expectIssue(edited(three(), (o) => (o.vms[0].id = 'a'.repeat(64))), 'vms[0].id', 'at most 63 characters');
-    expectIssue(edited(three(), (o) => (o.name = 'my run')), 'name', "'my run' is not a valid name");
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].id = 'Web')),
+      'vms[0].id',
+      "'Web' is not a valid id (use lowercase letters, digits and '-'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].id = 'a'.repeat(64))),
+      'vms[0].id',
+      'at most 63 characters',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.name = 'my run')),
+      'name',
+      "'my run' is not a valid name",
+    );
   });
 });
 
 describe('images', () => {
   test('missing', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].image = 'guests/nope.elf')), 'vms[0].image', `file not found: ${join(dir, 'guests', 'nope.elf')}`);
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].image = 'guests/nope.elf')),
+      'vms[0].image',
+      `file not found: ${join(dir, 'guests', 'nope.elf')}`,
+    );
   });
   test('a directory', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].image = 'guests/dir.elf')), 'vms[0].image', `not a regular file: ${join(dir, 'guests', 'dir.elf')}`);
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].image = 'guests/dir.elf')),
+      'vms[0].image',
+      `not a regular file: ${join(dir, 'guests', 'dir.elf')}`,
+    );
   });
   const root = process.getuid?.() === 0;
   (root ? test.skip : test)('unreadable (skipped as root, who can read anything)', () => {
     const f = join(dir, 'guests', 'secret.elf');
     writeFileSync(f, 'x');
     chmodSync(f, 0o000);
-    expectIssue(edited(three(), (o) => (o.vms[0].image = 'guests/secret.elf')), 'vms[0].image', `file not readable: ${f}`);
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].image = 'guests/secret.elf')),
+      'vms[0].image',
+      `file not readable: ${f}`,
+    );
   });
   test('not a path', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].image = 7)), 'vms[0].image', 'expected a file path, got 7');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].image = 7)),
+      'vms[0].image',
+      'expected a file path, got 7',
+    );
   });
 });
 
 describe('unknown keys', () => {
   test('with a suggestion', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].vpcus = 2)), 'vms[0].vpcus', 'unknown key; did you mean vcpus?');
-    expectIssue(edited(three(), (o) => (o.trap_path = 'split')), 'trap_path', 'unknown key; did you mean trapPath?');
-    expectIssue(edited(three(), (o) => (o.hosts[0].PCPUS = 2)), 'hosts[0].PCPUS', 'did you mean pcpus?');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].vpcus = 2)),
+      'vms[0].vpcus',
+      'unknown key; did you mean vcpus?',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.trap_path = 'split')),
+      'trap_path',
+      'unknown key; did you mean trapPath?',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].PCPUS = 2)),
+      'hosts[0].PCPUS',
+      'did you mean pcpus?',
+    );
   });
   test('without one, the allowed keys are listed', () => {
-    expectIssue(edited(three(), (o) => (o.hosts[0].color = 'red')), 'hosts[0].color', 'unknown key; expected one of: id, pcpus, isa, clock, quantum');
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].color = 'red')),
+      'hosts[0].color',
+      'unknown key; expected one of: id, pcpus, isa, clock, quantum',
+    );
   });
   test('a parameter of another policy', () => {
     expectIssue(
@@ -119,70 +220,188 @@ describe('unknown keys', () => {
     );
   });
   test('odd keys are quoted in the path', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0]['my key'] = 1)), 'vms[0]["my key"]', 'unknown key');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0]['my key'] = 1)),
+      'vms[0]["my key"]',
+      'unknown key',
+    );
   });
 });
 
 describe('types', () => {
   test('a list where a mapping is expected, and the reverse', () => {
-    expectIssue(edited(three(), (o) => (o.hosts = { id: 'h0' })), 'hosts', 'expected a list, got a mapping');
-    expectIssue(edited(three(), (o) => (o.vms[1] = 'web')), 'vms[1]', "expected a mapping (with keys id, host, vcpus, memory, image, isa, args, kind, engine, technique, sched), got 'web'");
-    expectIssue(edited(three(), (o) => (o.scheduler = 'credit')), 'scheduler', "expected a mapping (with keys policy, params), got 'credit'");
+    expectIssue(
+      edited(three(), (o) => (o.hosts = { id: 'h0' })),
+      'hosts',
+      'expected a list, got a mapping',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[1] = 'web')),
+      'vms[1]',
+      "expected a mapping (with keys id, host, vcpus, memory, image, isa, args, kind, engine, technique, sched), got 'web'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.scheduler = 'credit')),
+      'scheduler',
+      "expected a mapping (with keys policy, params), got 'credit'",
+    );
   });
   test('booleans, strings, enums', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { extra: 'yes' })), 'vms[0].sched.extra', "expected true or false, got 'yes'");
-    expectIssue(edited(three(), (o) => (o.vms[0].host = 3)), 'vms[0].host', 'expected a string, got 3');
-    expectIssue(edited(three(), (o) => (o.hosts[0].isa = 'teach')), 'hosts[0].isa', "expected one of rv32, ring32, got 'teach'");
-    expectIssue(edited(three(), (o) => (o.vms[0].technique = 'paravirtual')), 'vms[0].technique', "got 'paravirtual' (did you mean paravirt?)");
-    expectIssue(edited(three(), (o) => (o.vms[0].engine = 'jit')), 'vms[0].engine', "expected one of dispatch, indirect, direct, bt, got 'jit'");
-    expectIssue(edited(three(), (o) => (o.scheduler = { policy: 'cfs' })), 'scheduler.policy', 'expected one of round-robin, credit, sedf, rtds, credit2');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { extra: 'yes' })),
+      'vms[0].sched.extra',
+      "expected true or false, got 'yes'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].host = 3)),
+      'vms[0].host',
+      'expected a string, got 3',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].isa = 'teach')),
+      'hosts[0].isa',
+      "expected one of rv32, ring32, got 'teach'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].technique = 'paravirtual')),
+      'vms[0].technique',
+      "got 'paravirtual' (did you mean paravirt?)",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].engine = 'jit')),
+      'vms[0].engine',
+      "expected one of dispatch, indirect, direct, bt, got 'jit'",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.scheduler = { policy: 'cfs' })),
+      'scheduler.policy',
+      'expected one of round-robin, credit, sedf, rtds, credit2',
+    );
   });
   test('the document must be a mapping', () => {
-    expect(issuesOfText('- a\n- b\n')).toEqual([expect.objectContaining({ path: '', message: expect.stringContaining('expected a mapping (with keys name, seed, duration') })]);
+    expect(issuesOfText('- a\n- b\n')).toEqual([
+      expect.objectContaining({ path: '', message: expect.stringContaining('expected a mapping (with keys name, seed, duration') }),
+    ]);
     expect(issuesOfText('')[0]!.message).toContain('got nothing');
   });
   test('missing required keys', () => {
-    expectIssue(edited(three(), (o) => delete o.duration), 'duration', 'missing (required)');
-    expectIssue(edited(three(), (o) => delete o.vms[1].image), 'vms[1].image', 'missing (required)');
-    expectIssue(edited(three(), (o) => (o.hosts[0].id = null)), 'hosts[0].id', 'missing a value (required)');
-    expectIssue(edited(three(), (o) => (o.vms = [])), 'vms', 'needs at least 1 entry');
+    expectIssue(
+      edited(three(), (o) => delete o.duration),
+      'duration',
+      'missing (required)',
+    );
+    expectIssue(
+      edited(three(), (o) => delete o.vms[1].image),
+      'vms[1].image',
+      'missing (required)',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].id = null)),
+      'hosts[0].id',
+      'missing a value (required)',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms = [])),
+      'vms',
+      'needs at least 1 entry',
+    );
   });
   test('args only for kind linux', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].args = ['x'])), 'vms[0].args', 'args are only for kind linux (this VM is kind sbi)');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].args = ['x'])),
+      'vms[0].args',
+      'args are only for kind linux (this VM is kind sbi)',
+    );
   });
 });
 
 describe('units', () => {
   test('bad time', () => {
-    expectIssue(edited(three(), (o) => (o.duration = '10 parsecs')), 'duration', "'10 parsecs' is not a time (use ns, us, ms or s)");
+    expectIssue(
+      edited(three(), (o) => (o.duration = '10 parsecs')),
+      'duration',
+      "'10 parsecs' is not a time (use ns, us, ms or s)",
+    );
   });
   test('a run must last', () => {
-    expectIssue(edited(three(), (o) => (o.duration = 0)), 'duration', 'must be more than 0, got 0');
+    expectIssue(
+      edited(three(), (o) => (o.duration = 0)),
+      'duration',
+      'must be more than 0, got 0',
+    );
   });
   test('overflow past 2^53 ns', () => {
-    expectIssue(edited(three(), (o) => (o.duration = '10000000000s')), 'duration', "'10000000000s' is too large (at most 2^53-1 nanoseconds");
-    expectIssue(edited(three(), (o) => (o.duration = 2 ** 60)), 'duration', 'has no unit');
+    expectIssue(
+      edited(three(), (o) => (o.duration = '10000000000s')),
+      'duration',
+      "'10000000000s' is too large (at most 2^53-1 nanoseconds",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.duration = 2 ** 60)),
+      'duration',
+      'has no unit',
+    );
   });
   test('bad frequency', () => {
-    expectIssue(edited(three(), (o) => (o.hosts[0].clock = '3 furlongs')), 'hosts[0].clock', 'is not a frequency (use Hz, kHz, MHz or GHz)');
-    expectIssue(edited(three(), (o) => (o.clock = 0)), 'clock', 'must be more than 0');
+    expectIssue(
+      edited(three(), (o) => (o.hosts[0].clock = '3 furlongs')),
+      'hosts[0].clock',
+      'is not a frequency (use Hz, kHz, MHz or GHz)',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.clock = 0)),
+      'clock',
+      'must be more than 0',
+    );
   });
   test('memory: binary units, whole pages, within bounds', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = '4MB')), 'vms[0].memory', "'4MB' is not a size (use KiB, MiB or GiB; sizes are binary: write MiB)");
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = '4097KiB')), 'vms[0].memory', 'must be a multiple of 4KiB, got 4097KiB');
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = 2048)), 'vms[0].memory', 'must be at least 4KiB, got 2048');
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = 5000)), 'vms[0].memory', 'must be a multiple of 4KiB, got 5000');
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = 12288 + 1)), 'vms[0].memory', 'must be a multiple of 4KiB, got 12289');
-    expectIssue(edited(three(), (o) => (o.vms[0].memory = '4GiB')), 'vms[0].memory', 'must be at most 2GiB, got 4GiB');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = '4MB')),
+      'vms[0].memory',
+      "'4MB' is not a size (use KiB, MiB or GiB; sizes are binary: write MiB)",
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = '4097KiB')),
+      'vms[0].memory',
+      'must be a multiple of 4KiB, got 4097KiB',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = 2048)),
+      'vms[0].memory',
+      'must be at least 4KiB, got 2048',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = 5000)),
+      'vms[0].memory',
+      'must be a multiple of 4KiB, got 5000',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = 12288 + 1)),
+      'vms[0].memory',
+      'must be a multiple of 4KiB, got 12289',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].memory = '4GiB')),
+      'vms[0].memory',
+      'must be at most 2GiB, got 4GiB',
+    );
   });
   test('scheduler times', () => {
-    expectIssue(edited(three(), (o) => (o.scheduler = { params: { timeslice: 0 } })), 'scheduler.params.timeslice', 'must be more than 0');
+    expectIssue(
+      edited(three(), (o) => (o.scheduler = { params: { timeslice: 0 } })),
+      'scheduler.params.timeslice',
+      'must be more than 0',
+    );
     expectIssue(
       edited(three(), (o) => (o.scheduler = { policy: 'credit', params: { tslice: '1ms', ratelimit: '2ms' } })),
       'scheduler.params.ratelimit',
       '2ms is longer than tslice (1ms)',
     );
-    expectIssue(edited(three(), (o) => (o.scheduler = { policy: 'credit', params: { accounting: 'exact' } })), 'scheduler.params.accounting', 'expected one of precise, tick');
+    expectIssue(
+      edited(three(), (o) => (o.scheduler = { policy: 'credit', params: { accounting: 'exact' } })),
+      'scheduler.params.accounting',
+      'expected one of precise, tick',
+    );
   });
   test('sedf and rtds periods, each where its policy runs the VM', () => {
     const under = (policy: string, sched: object) => edited(three(), (o) => ((o.scheduler = { policy }), (o.vms[0].sched = sched)));
@@ -197,20 +416,52 @@ describe('units', () => {
 
 describe('pinning', () => {
   test('to a pCPU the host does not have', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [[0, 2]] })), 'vms[0].sched.pin[0][1]', 'host h0 has no pCPU 2 (it has pCPUs 0–1)');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [[0, 2]] })),
+      'vms[0].sched.pin[0][1]',
+      'host h0 has no pCPU 2 (it has pCPUs 0–1)',
+    );
   });
   test('an unplaced VM: to a pCPU no host has', () => {
-    expectIssue(edited(three(), (o) => (o.vms[2].sched = { pin: [[5]] })), 'vms[2].sched.pin[0][0]', 'no host has pCPU 5 (the largest has pCPUs 0–1)');
+    expectIssue(
+      edited(three(), (o) => (o.vms[2].sched = { pin: [[5]] })),
+      'vms[2].sched.pin[0][0]',
+      'no host has pCPU 5 (the largest has pCPUs 0–1)',
+    );
   });
   test('one entry per vCPU', () => {
-    expectIssue(edited(three(), (o) => Object.assign(o.vms[0], { vcpus: 2, sched: { pin: [[0]] } })), 'vms[0].sched.pin', 'pin has 1 entry for 2 vCPUs');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [[0], [1]] })), 'vms[0].sched.pin', 'pin has 2 entries for 1 vCPU');
+    expectIssue(
+      edited(three(), (o) => Object.assign(o.vms[0], { vcpus: 2, sched: { pin: [[0]] } })),
+      'vms[0].sched.pin',
+      'pin has 1 entry for 2 vCPUs',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [[0], [1]] })),
+      'vms[0].sched.pin',
+      'pin has 2 entries for 1 vCPU',
+    );
   });
   test('entries are non-empty lists of distinct pCPU ids', () => {
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [[]] })), 'vms[0].sched.pin[0]', 'needs at least 1 entry');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [[1, 1]] })), 'vms[0].sched.pin[0][1]', '1 is listed twice (also vms[0].sched.pin[0][0])');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [[-1]] })), 'vms[0].sched.pin[0][0]', 'expected a non-negative integer, got -1');
-    expectIssue(edited(three(), (o) => (o.vms[0].sched = { pin: [0, 1] })), 'vms[0].sched.pin[0]', 'expected a list, got 0');
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [[]] })),
+      'vms[0].sched.pin[0]',
+      'needs at least 1 entry',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [[1, 1]] })),
+      'vms[0].sched.pin[0][1]',
+      '1 is listed twice (also vms[0].sched.pin[0][0])',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [[-1]] })),
+      'vms[0].sched.pin[0][0]',
+      'expected a non-negative integer, got -1',
+    );
+    expectIssue(
+      edited(three(), (o) => (o.vms[0].sched = { pin: [0, 1] })),
+      'vms[0].sched.pin[0]',
+      'expected a list, got 0',
+    );
   });
 });
 
@@ -232,7 +483,11 @@ describe('actions', () => {
     expectIssue(withActions({ at: 0, killHost: { host: 'h7' } }), 'actions[0].killHost.host', "unknown host 'h7' (hosts: h0, h1)");
   });
   test('pause, unpause and kill make sense in sequence', () => {
-    expectIssue(withActions({ at: 0, pause: { vm: 'web' } }, { at: 1, pause: { vm: 'web' } }), 'actions[1].pause', "VM 'web' is already paused (by actions[0])");
+    expectIssue(
+      withActions({ at: 0, pause: { vm: 'web' } }, { at: 1, pause: { vm: 'web' } }),
+      'actions[1].pause',
+      "VM 'web' is already paused (by actions[0])",
+    );
     expectIssue(withActions({ at: 0, unpause: { vm: 'web' } }), 'actions[0].unpause', "VM 'web' is not paused");
     expectIssue(
       withActions({ at: 0, killHost: { host: 'h1' } }, { at: 1, killHost: { host: 'h1' } }),
@@ -243,7 +498,11 @@ describe('actions', () => {
   test('set: validated like the VM’s own parameters, after the change', () => {
     expectIssue(withActions({ at: 0, set: { vm: 'web' } }), 'actions[0].set', 'changes nothing: give at least one of weight, cap');
     expectIssue(withActions({ at: 0, set: { vm: 'web', cap: 200 } }), 'actions[0].set', "after this change, web's cap 200 is more than 100 × vcpus");
-    expectIssue(edited(withActions({ at: 0, set: { vm: 'web', period: '1ms' } }), (o) => (o.scheduler = { policy: 'sedf' })), 'actions[0].set', "after this change, web's slice (10ms, the default) is longer than period (1ms)");
+    expectIssue(
+      edited(withActions({ at: 0, set: { vm: 'web', period: '1ms' } }), (o) => (o.scheduler = { policy: 'sedf' })),
+      'actions[0].set',
+      "after this change, web's slice (10ms, the default) is longer than period (1ms)",
+    );
     expectIssue(withActions({ at: 0, set: { vm: 'web', pin: [[3]] } }), 'actions[0].set.pin[0][0]', 'host h0 has no pCPU 3');
     expectIssue(withActions({ at: 0, set: { vm: 'web', wieght: 3 } }), 'actions[0].set.wieght', 'did you mean weight?');
     expect(issuesOf(withActions({ at: 0, set: { vm: 'web', weight: -3 } }), dir)).toEqual([
@@ -251,11 +510,19 @@ describe('actions', () => {
     ]);
   });
   test('swapScheduler: validated like scheduler', () => {
-    expectIssue(withActions({ at: 0, swapScheduler: { policy: 'credit', params: { timeslice: '1ms' } } }), 'actions[0].swapScheduler.params.timeslice', 'is a parameter of round-robin');
+    expectIssue(
+      withActions({ at: 0, swapScheduler: { policy: 'credit', params: { timeslice: '1ms' } } }),
+      'actions[0].swapScheduler.params.timeslice',
+      'is a parameter of round-robin',
+    );
   });
   test('exactly one thing to do', () => {
     expectIssue(withActions({ at: 0 }), 'actions[0]', 'says nothing to do: give one of set, pause, unpause, swapScheduler, killHost');
-    expectIssue(withActions({ at: 0, pause: { vm: 'web' }, killHost: { host: 'h0' } }), 'actions[0]', 'has pause and killHost; an entry does exactly one of');
+    expectIssue(
+      withActions({ at: 0, pause: { vm: 'web' }, killHost: { host: 'h0' } }),
+      'actions[0]',
+      'has pause and killHost; an entry does exactly one of',
+    );
     expectIssue(withActions({ at: 0, puase: { vm: 'web' } }), 'actions[0].puase', 'unknown key; did you mean pause?');
     expectIssue(withActions({ pause: { vm: 'web' } }), 'actions[0].at', 'missing (required)');
   });
@@ -270,7 +537,10 @@ describe('YAML syntax', () => {
     expect(issuesOfText('duration: "1ms\n')[0]).toMatchObject({ path: '2:1', message: 'YAML syntax error: Missing closing "quote' });
   });
   test('duplicate keys', () => {
-    expect(issuesOfText('duration: 1ms\nduration: 2ms\n')[0]).toMatchObject({ path: '2:1', message: expect.stringContaining('Map keys must be unique') });
+    expect(issuesOfText('duration: 1ms\nduration: 2ms\n')[0]).toMatchObject({
+      path: '2:1',
+      message: expect.stringContaining('Map keys must be unique'),
+    });
   });
   test('a tab in indentation', () => {
     expect(issuesOfText('hosts:\n\t- id: h0\n')[0]!.message).toContain('YAML syntax error');
@@ -280,7 +550,10 @@ describe('YAML syntax', () => {
   });
   test('too many aliases (a "billion laughs")', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${new Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
+    for (let i = 0; i < 8; i++)
+      lines.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${new Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`,
+      );
     expect(issuesOfText(`${lines.join('\n')}\n`)[0]!.message).toContain('YAML error');
   });
   test('issues of a valid document point at the line of the value', () => {
@@ -332,7 +605,9 @@ describe('everything at once', () => {
   });
 
   test('without a file name the lines start with the path', () => {
-    expect(() => parseScenario(yaml(edited(minimal(), (o) => (o.seed = -1))), { baseDir: dir })).toThrow(/^seed: expected a non-negative integer, got -1$/);
+    expect(() => parseScenario(yaml(edited(minimal(), (o) => (o.seed = -1))), { baseDir: dir })).toThrow(
+      /^seed: expected a non-negative integer, got -1$/,
+    );
   });
 });
 
@@ -376,6 +651,8 @@ describe('no cascades', () => {
       }),
       dir,
     );
-    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual(['actions[3].at: 3ms is before actions[2] (at 100ms); list actions in virtual time order']);
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'actions[3].at: 3ms is before actions[2] (at 100ms); list actions in virtual time order',
+    ]);
   });
 });

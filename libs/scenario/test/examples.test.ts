@@ -28,24 +28,30 @@ describe.each(['quickstart.yaml', 'two-hosts.yaml'])('examples/%s', (name) => {
     }
   });
 
-  (missing.length > 0 && process.env.CI !== 'true' ? test.skip : test)(`parses into a scenario that keeps every promise${missing.length > 0 ? ` (skipped: guest images ${missing.join(', ')} not built; npm run guests)` : ''}`, () => {
-    const s = loadScenario(file);
-    expect(brokenPromises(s)).toEqual([]);
-    expect(s.scheduler.policy).toBe(name === 'quickstart.yaml' ? 'round-robin' : 'credit');
-    expect(s.duration).toBeGreaterThanOrEqual(200e6);
-    expect(s.duration).toBeLessThanOrEqual(500e6);
-    if (name === 'quickstart.yaml') {
-      expect(s.hosts.map((h) => h.pcpus)).toEqual([2]);
-      expect(s.vms).toHaveLength(3);
-    } else {
-      expect(s.hosts.map((h) => h.pcpus)).toEqual([2, 2]);
-      expect(s.vms).toHaveLength(4);
-      expect(s.vms.filter((vm) => vm.host === null)).toHaveLength(1);
-      // What its header promises happens while its VMs still run: the weight change and the swap
-      // come before the duration, and the VMs they concern are not programs that end within ~25 ms.
-      const batch = s.vms.find((vm) => vm.id === 'batch')!;
-      expect(batch.args).toEqual(['1000']);
-      expect(s.actions.map((a) => [a.kind, a.at])).toEqual([['set', 100e6], ['swapScheduler', 200e6]]);
-    }
-  });
+  (missing.length > 0 && process.env.CI !== 'true' ? test.skip : test)(
+    `parses into a scenario that keeps every promise${missing.length > 0 ? ` (skipped: guest images ${missing.join(', ')} not built; npm run guests)` : ''}`,
+    () => {
+      const s = loadScenario(file);
+      expect(brokenPromises(s)).toEqual([]);
+      expect(s.scheduler.policy).toBe(name === 'quickstart.yaml' ? 'round-robin' : 'credit');
+      expect(s.duration).toBeGreaterThanOrEqual(200e6);
+      expect(s.duration).toBeLessThanOrEqual(500e6);
+      if (name === 'quickstart.yaml') {
+        expect(s.hosts.map((h) => h.pcpus)).toEqual([2]);
+        expect(s.vms).toHaveLength(3);
+      } else {
+        expect(s.hosts.map((h) => h.pcpus)).toEqual([2, 2]);
+        expect(s.vms).toHaveLength(4);
+        expect(s.vms.filter((vm) => vm.host === null)).toHaveLength(1);
+        // What its header promises happens while its VMs still run: the weight change and the swap
+        // come before the duration, and the VMs they concern are not programs that end within ~25 ms.
+        const batch = s.vms.find((vm) => vm.id === 'batch')!;
+        expect(batch.args).toEqual(['1000']);
+        expect(s.actions.map((a) => [a.kind, a.at])).toEqual([
+          ['set', 100e6],
+          ['swapScheduler', 200e6],
+        ]);
+      }
+    },
+  );
 });

@@ -5,7 +5,20 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { stringify } from 'yaml';
-import { parseScenario, Scenario, ScenarioError, ScenarioIssue, POLICIES, TECHNIQUES, VM_KINDS, TRAP_PATHS, COST_DEFAULTS, EXPANSION_DEFAULTS, HOST_ISAS, VM_ISAS } from '@vsim/scenario';
+import {
+  parseScenario,
+  Scenario,
+  ScenarioError,
+  ScenarioIssue,
+  POLICIES,
+  TECHNIQUES,
+  VM_KINDS,
+  TRAP_PATHS,
+  COST_DEFAULTS,
+  EXPANSION_DEFAULTS,
+  HOST_ISAS,
+  VM_ISAS,
+} from '@vsim/scenario';
 import { ENGINE_NAMES } from '@vsim/isa';
 
 /** A temporary directory holding `guests/a.elf`, `guests/b.elf` and a directory `guests/dir.elf`. */
@@ -41,7 +54,16 @@ export function rich(): Record<string, unknown> {
     ],
     vms: [
       { id: 'web', host: 'h0', vcpus: 2, memory: '4MiB', image: 'guests/a.elf', sched: { weight: 512, cap: 150, pin: [[0, 1], [1]] } },
-      { id: 'db', host: 'h1', memory: '8MiB', image: 'guests/b.elf', kind: 'linux', args: ['-n', '3'], engine: 'direct', technique: 'trap-and-emulate' },
+      {
+        id: 'db',
+        host: 'h1',
+        memory: '8MiB',
+        image: 'guests/b.elf',
+        kind: 'linux',
+        args: ['-n', '3'],
+        engine: 'direct',
+        technique: 'trap-and-emulate',
+      },
       { id: 'batch', memory: '64KiB', image: 'guests/a.elf', sched: { slice: '5ms', period: '20ms', budget: '2ms', extra: false, extratime: false } },
     ],
     actions: [

@@ -22,8 +22,12 @@ function lines(obj: unknown): { errors: string[]; warnings: string[] } {
 
 describe('times need a unit', () => {
   it('a bare duration is an error with the unit to add; with a space the unit reads as written', () => {
-    expect(lines(edited(minimal(), (o) => (o.duration = 200))).errors).toEqual(['duration: 200 has no unit: write 200ms (or 200ns, 200us, 200s); a time needs one']);
-    expect(lines(edited(minimal(), (o) => (o.actions = [{ at: 5, pause: { vm: 'web' } }]))).errors).toEqual(['actions[0].at: 5 has no unit: write 5ms (or 5ns, 5us, 5s); a time needs one']);
+    expect(lines(edited(minimal(), (o) => (o.duration = 200))).errors).toEqual([
+      'duration: 200 has no unit: write 200ms (or 200ns, 200us, 200s); a time needs one',
+    ]);
+    expect(lines(edited(minimal(), (o) => (o.actions = [{ at: 5, pause: { vm: 'web' } }]))).errors).toEqual([
+      'actions[0].at: 5 has no unit: write 5ms (or 5ns, 5us, 5s); a time needs one',
+    ]);
     expect(lines(edited(minimal(), (o) => (o.duration = '200 ms')))).toEqual({ errors: [], warnings: [] });
     expect(lines(edited(minimal(), (o) => (o.actions = [{ at: 0, pause: { vm: 'web' } }])))).toEqual({ errors: [], warnings: [] });
   });
@@ -35,7 +39,8 @@ describe('keys without effect under the VM’s policies are warnings', () => {
 
   it('cap under round robin; SEDF period and slice under Credit', () => {
     expect(lines(withSched({ policy: 'round-robin' }, { cap: 10 }))).toEqual({
-      errors: [], warnings: ['vms[0].sched.cap: has no effect: web runs under round-robin, and only credit and credit2 read cap'],
+      errors: [],
+      warnings: ['vms[0].sched.cap: has no effect: web runs under round-robin, and only credit and credit2 read cap'],
     });
     expect(lines(withSched({ policy: 'credit' }, { period: '20ms', slice: '5ms', weight: 512 })).warnings).toEqual([
       'vms[0].sched.period: has no effect: web runs under credit, and only sedf and rtds read period',
@@ -44,12 +49,18 @@ describe('keys without effect under the VM’s policies are warnings', () => {
   });
 
   it('a key some policy of the run reads is used: a swapScheduler to it, or the VM’s pool', () => {
-    expect(lines(withSched({ policy: 'round-robin' }, { weight: 512 }, [{ at: '10ms', swapScheduler: { policy: 'credit' } }]))).toEqual({ errors: [], warnings: [] });
+    expect(lines(withSched({ policy: 'round-robin' }, { weight: 512 }, [{ at: '10ms', swapScheduler: { policy: 'credit' } }]))).toEqual({
+      errors: [],
+      warnings: [],
+    });
     const pooled = edited(minimal(), (o) => {
       o.hosts = [{ id: 'h0', pcpus: 2, pools: [{ id: 'rt', pcpus: [1], scheduler: { policy: 'rtds' } }] }];
       o.vms[0] = { ...o.vms[0], host: 'h0', sched: { pool: 'rt', budget: '2ms', period: '5ms', weight: 9 } };
     });
-    expect(lines(pooled)).toEqual({ errors: [], warnings: ['vms[0].sched.weight: has no effect: web runs under rtds, and only credit and credit2 read weight'] });
+    expect(lines(pooled)).toEqual({
+      errors: [],
+      warnings: ['vms[0].sched.weight: has no effect: web runs under rtds, and only credit and credit2 read weight'],
+    });
   });
 });
 
@@ -61,11 +72,13 @@ describe('keys one level off get a hint naming the right place', () => {
       x.scheduler = { policy: 'credit', tslice: '5ms' };
       x.vms[0].weight = 512;
     });
-    expect(lines(o).errors.sort()).toEqual([
-      "policy: unknown key; the scheduler's keys go under scheduler: did you mean scheduler.policy?",
-      'tslice: unknown key; credit parameters go under scheduler.params: did you mean scheduler.params.tslice?',
-      'scheduler.tslice: unknown key; parameters go under params: did you mean params.tslice?',
-      'vms[0].weight: unknown key; scheduling parameters go under sched: did you mean sched.weight?',
-    ].sort());
+    expect(lines(o).errors.sort()).toEqual(
+      [
+        "policy: unknown key; the scheduler's keys go under scheduler: did you mean scheduler.policy?",
+        'tslice: unknown key; credit parameters go under scheduler.params: did you mean scheduler.params.tslice?',
+        'scheduler.tslice: unknown key; parameters go under params: did you mean params.tslice?',
+        'vms[0].weight: unknown key; scheduling parameters go under sched: did you mean sched.weight?',
+      ].sort(),
+    );
   });
 });

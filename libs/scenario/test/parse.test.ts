@@ -25,7 +25,18 @@ describe('a minimal scenario gets every default', () => {
   });
 
   test('hosts', () => {
-    expect(s.hosts).toEqual([{ id: 'h0', pcpus: 2, isa: 'rv32', clock: 1_000_000_000, quantum: 10_000, costs: { ...COST_DEFAULTS }, pools: [], expansion: { ...EXPANSION_DEFAULTS } }]);
+    expect(s.hosts).toEqual([
+      {
+        id: 'h0',
+        pcpus: 2,
+        isa: 'rv32',
+        clock: 1_000_000_000,
+        quantum: 10_000,
+        costs: { ...COST_DEFAULTS },
+        pools: [],
+        expansion: { ...EXPANSION_DEFAULTS },
+      },
+    ]);
   });
 
   test('vms', () => {
@@ -56,9 +67,15 @@ describe('a minimal scenario gets every default', () => {
   });
 
   test('scheduler params default per policy', () => {
-    const credit = parse(edited(minimal(), (o) => (o.scheduler = { policy: 'credit' })), dir);
+    const credit = parse(
+      edited(minimal(), (o) => (o.scheduler = { policy: 'credit' })),
+      dir,
+    );
     expect(credit.scheduler).toEqual({ policy: 'credit', params: { tslice: 30_000_000, ratelimit: 1_000_000, accounting: 'precise' } });
-    const sedf = parse(edited(minimal(), (o) => (o.scheduler = { policy: 'sedf', params: null })), dir);
+    const sedf = parse(
+      edited(minimal(), (o) => (o.scheduler = { policy: 'sedf', params: null })),
+      dir,
+    );
     expect(sedf.scheduler).toEqual({ policy: 'sedf', params: {} });
   });
 
@@ -83,7 +100,14 @@ describe('a rich scenario', () => {
     expect(s.scheduler).toEqual({ policy: 'credit', params: { tslice: 30_000_000, ratelimit: 1_000_000, accounting: 'tick' } });
     expect(s.hosts.map((h) => h.clock)).toEqual([1e9, 2e9]);
     expect(s.vms[0]!.sched).toMatchObject({ weight: 512, cap: 150, pin: [[0, 1], [1]] });
-    expect(s.vms[1]).toMatchObject({ host: 'h1', kind: 'linux', args: ['-n', '3'], engine: 'direct', technique: 'trap-and-emulate', memory: 8 << 20 });
+    expect(s.vms[1]).toMatchObject({
+      host: 'h1',
+      kind: 'linux',
+      args: ['-n', '3'],
+      engine: 'direct',
+      technique: 'trap-and-emulate',
+      memory: 8 << 20,
+    });
     expect(s.vms[2]).toMatchObject({ host: null, memory: 65536, sched: { slice: 5e6, period: 20e6, budget: 2e6, extra: false, extratime: false } });
     expect(brokenPromises(s)).toEqual([]);
   });
@@ -121,12 +145,18 @@ describe('values', () => {
   });
 
   test('an action may happen exactly at the end of the run', () => {
-    const s = parse(edited(minimal(), (o) => (o.actions = [{ at: '200ms', pause: { vm: 'web' } }])), dir);
+    const s = parse(
+      edited(minimal(), (o) => (o.actions = [{ at: '200ms', pause: { vm: 'web' } }])),
+      dir,
+    );
     expect(s.actions[0]!.at).toBe(s.duration);
   });
 
   test('numbers in args are taken as text', () => {
-    const s = parse(edited(minimal(), (o) => Object.assign(o.vms[0], { kind: 'linux', args: [10, 'x'] })), dir);
+    const s = parse(
+      edited(minimal(), (o) => Object.assign(o.vms[0], { kind: 'linux', args: [10, 'x'] })),
+      dir,
+    );
     expect(s.vms[0]!.args).toEqual(['10', 'x']);
   });
 

@@ -10,10 +10,44 @@ test('README.md holds the current format reference (regenerate: npx tsx libs/sce
 
 test('the reference covers every key of every section', () => {
   const doc = describeScenarioFormat();
-  for (const heading of ['Top level', '`scheduler`', '`scheduler.params` for `policy: credit`', '`hosts[]`', '`vms[]`', '`vms[].sched`', '`actions[]`']) {
+  for (const heading of [
+    'Top level',
+    '`scheduler`',
+    '`scheduler.params` for `policy: credit`',
+    '`hosts[]`',
+    '`vms[]`',
+    '`vms[].sched`',
+    '`actions[]`',
+  ]) {
     expect(doc).toContain(`### ${heading}`);
   }
-  for (const key of ['seed', 'duration', 'trapPath', 'timeslice', 'tslice', 'ratelimit', 'accounting', 'pcpus', 'quantum', 'vcpus', 'memory', 'image', 'args', 'kind', 'engine', 'technique', 'weight', 'cap', 'slice', 'period', 'extra', 'budget', 'extratime', 'pin', 'at']) {
+  for (const key of [
+    'seed',
+    'duration',
+    'trapPath',
+    'timeslice',
+    'tslice',
+    'ratelimit',
+    'accounting',
+    'pcpus',
+    'quantum',
+    'vcpus',
+    'memory',
+    'image',
+    'args',
+    'kind',
+    'engine',
+    'technique',
+    'weight',
+    'cap',
+    'slice',
+    'period',
+    'extra',
+    'budget',
+    'extratime',
+    'pin',
+    'at',
+  ]) {
     expect(doc).toMatch(new RegExp(`\\| \`${key}\` \\|`));
   }
   for (const action of ['set', 'pause', 'unpause', 'swapScheduler', 'killHost']) expect(doc).toContain(`| \`${action}\` |`);

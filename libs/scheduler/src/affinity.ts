@@ -29,7 +29,9 @@ export function readAffinity(who: string, v: VcpuRef, params: VmSchedParams, npc
   const set = new Set<number>();
   for (const p of entry) {
     if (!(Number.isInteger(p) && p >= 0 && p < npcpus)) {
-      throw new RangeError(`${who}: pin[${v.vcpu}] of ${v.vm} names pCPU ${JSON.stringify(p)}, but there ${npcpus === 1 ? 'is only pCPU 0' : `are pCPUs 0-${npcpus - 1}`}`);
+      throw new RangeError(
+        `${who}: pin[${v.vcpu}] of ${v.vm} names pCPU ${JSON.stringify(p)}, but there ${npcpus === 1 ? 'is only pCPU 0' : `are pCPUs 0-${npcpus - 1}`}`,
+      );
     }
     set.add(p);
   }

@@ -79,7 +79,8 @@ export function checkPools(npcpus: number, pools: readonly { id: string; pcpus: 
     ids.add(p.id);
     if (p.pcpus.length === 0) throw new RangeError(`pools[${i}].pcpus: pool '${p.id}' has no pCPUs`);
     p.pcpus.forEach((c, j) => {
-      if (!(Number.isInteger(c) && c >= 0 && c < npcpus)) throw new RangeError(`pools[${i}].pcpus[${j}]: the host has no pCPU ${c} (it has 0-${npcpus - 1})`);
+      if (!(Number.isInteger(c) && c >= 0 && c < npcpus))
+        throw new RangeError(`pools[${i}].pcpus[${j}]: the host has no pCPU ${c} (it has 0-${npcpus - 1})`);
       const other = owner.get(c);
       if (other !== undefined) throw new RangeError(`pools[${i}].pcpus[${j}]: pCPU ${c} is already in pool '${other}'`);
       owner.set(c, p.id);
@@ -97,7 +98,11 @@ export class CpupoolPolicy implements SchedulerPolicy {
    * `pools` take the pCPUs they list; the rest form the default pool, run by `makeDefault` (if no
    * pCPU is left there is no default pool, and a vCPU must name a pool).
    */
-  constructor(private readonly npcpus: number, pools: readonly PoolSetup[], makeDefault: (npcpus: number) => SchedulerPolicy) {
+  constructor(
+    private readonly npcpus: number,
+    pools: readonly PoolSetup[],
+    makeDefault: (npcpus: number) => SchedulerPolicy,
+  ) {
     checkPools(npcpus, pools);
     const claimed = new Set(pools.flatMap((p) => p.pcpus));
     const rest = Array.from({ length: npcpus }, (_, c) => c).filter((c) => !claimed.has(c));
@@ -189,7 +194,8 @@ export class CpupoolPolicy implements SchedulerPolicy {
     let until = Number.POSITIVE_INFINITY;
     for (const pool of this.pools.values()) {
       const d = pool.policy.schedule(now);
-      if (d.run.length !== pool.pcpus.length) throw new Error(`cpupools: pool ${pool.id} decided for ${d.run.length} pCPUs, it has ${pool.pcpus.length}`);
+      if (d.run.length !== pool.pcpus.length)
+        throw new Error(`cpupools: pool ${pool.id} decided for ${d.run.length} pCPUs, it has ${pool.pcpus.length}`);
       d.run.forEach((v, i) => {
         if (v && this.members.get(v.key)?.pool !== pool) throw new Error(`cpupools: pool ${pool.id} runs ${v.key}, which is not in it`);
         run[pool.pcpus[i]] = v;
@@ -225,9 +231,11 @@ export class CpupoolPolicy implements SchedulerPolicy {
     const pool = this.pools.get(id);
     if (!pool) {
       const known = [...this.pools.keys()].join(', ');
-      throw new RangeError(id === DEFAULT_POOL
-        ? `cpupools: ${v.vm} names no pool, but every pCPU of the host is in a named pool (${known})`
-        : `cpupools: ${v.vm} names unknown pool '${id}' (pools: ${known})`);
+      throw new RangeError(
+        id === DEFAULT_POOL
+          ? `cpupools: ${v.vm} names no pool, but every pCPU of the host is in a named pool (${known})`
+          : `cpupools: ${v.vm} names unknown pool '${id}' (pools: ${known})`,
+      );
     }
     return pool;
   }
@@ -240,7 +248,11 @@ export class CpupoolPolicy implements SchedulerPolicy {
       if (i !== v.vcpu || !Array.isArray(entry)) return entry;
       const mine = entry.filter((c) => pool.pcpus.includes(c as number)).map((c) => pool.pcpus.indexOf(c as number));
       if (mine.length > 0) return mine;
-      this.traceFn?.('affinity_broken', now, { vm: v.vm, vcpu: v.vcpu, detail: `pin ${entry.join(',')} has no pCPU in pool ${pool.id} (${pool.pcpus.join(',')}): reset to the whole pool` });
+      this.traceFn?.('affinity_broken', now, {
+        vm: v.vm,
+        vcpu: v.vcpu,
+        detail: `pin ${entry.join(',')} has no pCPU in pool ${pool.id} (${pool.pcpus.join(',')}): reset to the whole pool`,
+      });
       return pool.pcpus.map((_, j) => j);
     });
     return { ...rest, pin: local };

@@ -174,16 +174,18 @@ export class CreditPolicy implements SchedulerPolicy {
     this.accounting = opts.accounting ?? 'precise';
     this.boost = opts.boost ?? true;
     this.acctPhase = opts.acctPhase ?? Math.floor(this.tslice / 2);
-    if (!(this.acctPhase >= 0 && this.acctPhase < this.tslice)) throw new RangeError(`credit: acctPhase must be in [0, tslice), got ${this.acctPhase}`);
+    if (!(this.acctPhase >= 0 && this.acctPhase < this.tslice))
+      throw new RangeError(`credit: acctPhase must be in [0, tslice), got ${this.acctPhase}`);
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`credit: pcpus must be a positive integer, got ${npcpus}`);
     if (!(this.tslice >= NS_PER_MS)) throw new RangeError(`credit: tslice must be at least 1 ms, got ${this.tslice} ns`);
-    if (!(this.ratelimit >= 0 && this.ratelimit <= this.tslice)) throw new RangeError(`credit: ratelimit must be in [0, tslice], got ${this.ratelimit} ns`);
+    if (!(this.ratelimit >= 0 && this.ratelimit <= this.tslice))
+      throw new RangeError(`credit: ratelimit must be in [0, tslice], got ${this.ratelimit} ns`);
     if (this.accounting !== 'precise' && this.accounting !== 'tick') throw new RangeError(`credit: accounting must be 'precise' or 'tick'`);
     // __csched_set_tslice
     const ticksPerTslice = this.tslice < CSCHED_TICKS_PER_TSLICE * NS_PER_MS ? 1 : CSCHED_TICKS_PER_TSLICE;
     this.tickPeriod = Math.floor(this.tslice / ticksPerTslice);
-    this.creditsPerTslice = Math.round(CSCHED_CREDITS_PER_MSEC * this.tslice / NS_PER_MS);
-    this.creditsPerTick = Math.round(CSCHED_CREDITS_PER_MSEC * this.tickPeriod / NS_PER_MS);
+    this.creditsPerTslice = Math.round((CSCHED_CREDITS_PER_MSEC * this.tslice) / NS_PER_MS);
+    this.creditsPerTick = Math.round((CSCHED_CREDITS_PER_MSEC * this.tickPeriod) / NS_PER_MS);
     this.credit = this.creditsPerTslice * npcpus;
     // init_pdata: every pCPU starts idle, ticker at NOW()+tick, master ticker at NOW()+tslice.
     this.pcpus = Array.from({ length: npcpus }, (_, p) => {
@@ -220,10 +222,21 @@ export class CreditPolicy implements SchedulerPolicy {
     }
     const affinity = readAffinity('credit', v, params, this.pcpus.length);
     const svc: Svc = {
-      ref: v, dom, affinity, pri: CSCHED_PRI_TS_UNDER, credit: 0, residual: 0,
+      ref: v,
+      dom,
+      affinity,
+      pri: CSCHED_PRI_TS_UNDER,
+      credit: 0,
+      residual: 0,
       // sched_select_initial_cpu, simplified: round robin, within the hard affinity.
       processor: firstAllowed(affinity, this.added++ % this.pcpus.length, this.pcpus.length),
-      onRunq: false, active: false, parked: false, migrating: false, migratePending: false, asleep: false, removed: false,
+      onRunq: false,
+      active: false,
+      parked: false,
+      migrating: false,
+      migratePending: false,
+      asleep: false,
+      removed: false,
     };
     this.svcs.set(v.key, svc);
     // csched_unit_insert: csched_res_pick (sets MIGRATING, so the first wake is not boosted).
@@ -257,7 +270,8 @@ export class CreditPolicy implements SchedulerPolicy {
     const svc = this.mustGet(v);
     svc.asleep = true;
     const p = this.pcpus[svc.processor];
-    if (p.curr === svc) p.resched = true; // cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ)
+    if (p.curr === svc)
+      p.resched = true; // cpu_raise_softirq(cpu, SCHEDULE_SOFTIRQ)
     else if (svc.onRunq) this.runqRemove(svc);
   }
 
@@ -283,10 +297,18 @@ export class CreditPolicy implements SchedulerPolicy {
     const tslice = params.tslice ?? this.tslice;
     const ratelimit = params.ratelimit ?? this.ratelimit;
     if (typeof tslice !== 'number' || !(tslice >= XEN_SYSCTL_CSCHED_TSLICE_MIN_NS && tslice <= XEN_SYSCTL_CSCHED_TSLICE_MAX_NS)) {
-      throw new RangeError(`credit: tslice must be in [${XEN_SYSCTL_CSCHED_TSLICE_MIN_NS}, ${XEN_SYSCTL_CSCHED_TSLICE_MAX_NS}] ns, got ${String(tslice)}`);
+      throw new RangeError(
+        `credit: tslice must be in [${XEN_SYSCTL_CSCHED_TSLICE_MIN_NS}, ${XEN_SYSCTL_CSCHED_TSLICE_MAX_NS}] ns, got ${String(tslice)}`,
+      );
     }
-    if (typeof ratelimit !== 'number' || !(ratelimit === 0 || (ratelimit >= XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS && ratelimit <= XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS)) || ratelimit > tslice) {
-      throw new RangeError(`credit: ratelimit must be 0 or in [${XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS}, ${XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS}] ns and at most tslice, got ${String(ratelimit)}`);
+    if (
+      typeof ratelimit !== 'number' ||
+      !(ratelimit === 0 || (ratelimit >= XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS && ratelimit <= XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS)) ||
+      ratelimit > tslice
+    ) {
+      throw new RangeError(
+        `credit: ratelimit must be 0 or in [${XEN_SYSCTL_SCHED_RATELIMIT_MIN_NS}, ${XEN_SYSCTL_SCHED_RATELIMIT_MAX_NS}] ns and at most tslice, got ${String(ratelimit)}`,
+      );
     }
     this.tslice = tslice;
     this.ratelimit = ratelimit;
@@ -297,8 +319,8 @@ export class CreditPolicy implements SchedulerPolicy {
   private setTslice(): void {
     const ticksPerTslice = this.tslice < CSCHED_TICKS_PER_TSLICE * NS_PER_MS ? 1 : CSCHED_TICKS_PER_TSLICE;
     this.tickPeriod = Math.floor(this.tslice / ticksPerTslice);
-    this.creditsPerTslice = Math.round(CSCHED_CREDITS_PER_MSEC * this.tslice / NS_PER_MS);
-    this.creditsPerTick = Math.round(CSCHED_CREDITS_PER_MSEC * this.tickPeriod / NS_PER_MS);
+    this.creditsPerTslice = Math.round((CSCHED_CREDITS_PER_MSEC * this.tslice) / NS_PER_MS);
+    this.creditsPerTick = Math.round((CSCHED_CREDITS_PER_MSEC * this.tickPeriod) / NS_PER_MS);
     this.credit = this.creditsPerTslice * this.pcpus.length;
   }
 
@@ -728,7 +750,8 @@ export class CreditPolicy implements SchedulerPolicy {
     }
     if (params.cap !== undefined) {
       const c = params.cap;
-      if (!(Number.isInteger(c) && c >= 0 && c <= 65535)) throw new RangeError(`credit: cap of ${dom.id} must be an integer percentage >= 0, got ${c}`);
+      if (!(Number.isInteger(c) && c >= 0 && c <= 65535))
+        throw new RangeError(`credit: cap of ${dom.id} must be an integer percentage >= 0, got ${c}`);
       dom.cap = c;
     }
   }
@@ -799,7 +822,8 @@ export class CreditPolicy implements SchedulerPolicy {
     return {
       running: this.pcpus.map((pc) => pc.curr?.ref.key ?? null),
       queued: this.pcpus.map((pc) => pc.runq.map((s) => s.ref.key)),
-      parked, blocked,
+      parked,
+      blocked,
     };
   }
 }

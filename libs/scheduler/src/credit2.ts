@@ -208,16 +208,22 @@ export class Credit2Policy implements SchedulerPolicy {
   resets = 0;
   balanceMigrations = 0;
 
-  constructor(private readonly npcpus: number, opts: Credit2Options = {}) {
+  constructor(
+    private readonly npcpus: number,
+    opts: Credit2Options = {},
+  ) {
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`credit2: pcpus must be a positive integer, got ${npcpus}`);
     this.ratelimit = opts.ratelimit ?? CSCHED2_DEFAULT_RATELIMIT_NS;
-    if (!(this.ratelimit >= 0 && this.ratelimit <= CSCHED2_RATELIMIT_MAX_NS)) throw new RangeError(`credit2: ratelimit must be in [0, ${CSCHED2_RATELIMIT_MAX_NS}] ns, got ${this.ratelimit}`);
+    if (!(this.ratelimit >= 0 && this.ratelimit <= CSCHED2_RATELIMIT_MAX_NS))
+      throw new RangeError(`credit2: ratelimit must be in [0, ${CSCHED2_RATELIMIT_MAX_NS}] ns, got ${this.ratelimit}`);
     this.runqueue = opts.runqueue ?? 'socket';
-    if (!CREDIT2_RUNQUEUES.includes(this.runqueue)) throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(this.runqueue)}`);
+    if (!CREDIT2_RUNQUEUES.includes(this.runqueue))
+      throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(this.runqueue)}`);
     const group = opts.groupSize ?? (this.runqueue === 'core' ? 1 : npcpus);
     if (!(Number.isInteger(group) && group >= 1)) throw new RangeError(`credit2: groupSize must be a positive integer, got ${group}`);
     const maxPerRq = opts.maxCpusPerRunqueue ?? CSCHED2_MAX_CPUS_RUNQ;
-    if (!(Number.isInteger(maxPerRq) && maxPerRq >= 1)) throw new RangeError(`credit2: maxCpusPerRunqueue must be a positive integer, got ${maxPerRq}`);
+    if (!(Number.isInteger(maxPerRq) && maxPerRq >= 1))
+      throw new RangeError(`credit2: maxCpusPerRunqueue must be a positive integer, got ${maxPerRq}`);
     this.pcpus = [];
     for (let cpu = 0; cpu < npcpus; cpu++) {
       const rqd = this.cpuAddToRunqueue(cpu, group, maxPerRq);
@@ -243,8 +249,18 @@ export class Credit2Policy implements SchedulerPolicy {
     }
     if (valid) return valid;
     const rqd: Rqd = {
-      id: this.rqds.length, cpus: [], runq: [], svcs: [], maxWeight: 1, load: 0, loadLastUpdate: 0, avgload: 0, bAvgload: 0,
-      idle: new Set(), tickled: new Set(), pickBias: cpu,
+      id: this.rqds.length,
+      cpus: [],
+      runq: [],
+      svcs: [],
+      maxWeight: 1,
+      load: 0,
+      loadLastUpdate: 0,
+      avgload: 0,
+      bAvgload: 0,
+      idle: new Set(),
+      tickled: new Set(),
+      pickBias: cpu,
     };
     this.rqds.push(rqd);
     return rqd;
@@ -263,14 +279,29 @@ export class Credit2Policy implements SchedulerPolicy {
     }
     const affinity = readAffinity('credit2', v, params, this.npcpus);
     const svc: Svc = {
-      ref: v, dom, credit: CSCHED2_CREDIT_INIT, weight: dom.weight, residual: 0, rqd: null,
+      ref: v,
+      dom,
+      credit: CSCHED2_CREDIT_INIT,
+      weight: dom.weight,
+      residual: 0,
+      rqd: null,
       // sched_select_initial_cpu: round robin over the pCPUs, within the hard affinity.
       processor: firstAllowed(affinity, this.added++ % this.npcpus, this.npcpus),
-      onRunq: false, scheduled: false, migrateRequest: false, migrateRqd: null, migratePending: false,
-      asleep: false, removed: false,
+      onRunq: false,
+      scheduled: false,
+      migrateRequest: false,
+      migrateRqd: null,
+      migratePending: false,
+      asleep: false,
+      removed: false,
       // "Starting load of 50%"
-      avgload: 2 ** (P - 1), loadLastUpdate: Math.floor(now / 2 ** LOADAVG_GRANULARITY_SHIFT),
-      tickledCpu: -1, affinity, budget: Number.POSITIVE_INFINITY, budgetQuota: 0, parked: false,
+      avgload: 2 ** (P - 1),
+      loadLastUpdate: Math.floor(now / 2 ** LOADAVG_GRANULARITY_SHIFT),
+      tickledCpu: -1,
+      affinity,
+      budget: Number.POSITIVE_INFINITY,
+      budgetQuota: 0,
+      parked: false,
     };
     dom.units.push(svc);
     // csched2_dom_cntl runs once the domain's units exist: (re)apply the cap with this unit counted.
@@ -834,7 +865,10 @@ export class Credit2Policy implements SchedulerPolicy {
       }
     }
     if (!min) throw new Error(`credit2: no run queue has a pCPU in ${svc.ref.key}'s affinity`);
-    const cpu = this.cycleIn(min.pickBias, min.cpus.filter((c) => allows(svc.affinity, c)));
+    const cpu = this.cycleIn(
+      min.pickBias,
+      min.cpus.filter((c) => allows(svc.affinity, c)),
+    );
     min.pickBias = cpu;
     return cpu;
   }
@@ -865,7 +899,10 @@ export class Credit2Policy implements SchedulerPolicy {
       this.updateLoad(svc.rqd as Rqd, null, -1, now);
     }
     this.runqDeassign(svc);
-    const cpu = this.cycleIn(trqd.pickBias, trqd.cpus.filter((c) => allows(svc.affinity, c)));
+    const cpu = this.cycleIn(
+      trqd.pickBias,
+      trqd.cpus.filter((c) => allows(svc.affinity, c)),
+    );
     svc.processor = cpu;
     trqd.pickBias = cpu;
     this.runqAssign(svc, trqd);
@@ -1005,7 +1042,14 @@ export class Credit2Policy implements SchedulerPolicy {
 
   /** Run queues and their loads (like csched2_dump). */
   runqueues(): { id: number; cpus: number[]; load: number; avgload: number; maxWeight: number; vcpus: string[] }[] {
-    return this.rqds.map((r) => ({ id: r.id, cpus: [...r.cpus], load: r.load, avgload: r.avgload, maxWeight: r.maxWeight, vcpus: r.svcs.map((s) => s.ref.key) }));
+    return this.rqds.map((r) => ({
+      id: r.id,
+      cpus: [...r.cpus],
+      load: r.load,
+      avgload: r.avgload,
+      maxWeight: r.maxWeight,
+      vcpus: r.svcs.map((s) => s.ref.key),
+    }));
   }
 
   /**
@@ -1027,16 +1071,25 @@ export class Credit2Policy implements SchedulerPolicy {
         return;
       }
       if (this.svcs.get(s.ref.key) !== s) throw new Error(`credit2 invariant: removed ${s.ref.key} runs on ${p}`);
-      if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but is not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, tickled ${pc.rqd.tickled.has(p)})`);
-      if (s.processor !== p || s.rqd !== pc.rqd) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but belongs to ${s.processor}/rq ${s.rqd?.id}`);
-      if (!allows(s.affinity, p)) throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} outside its affinity ${describeAffinity(s.affinity)}`);
+      if (!this.runnable(s))
+        throw new Error(
+          `credit2 invariant: ${s.ref.key} runs on ${p} but is not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, tickled ${pc.rqd.tickled.has(p)})`,
+        );
+      if (s.processor !== p || s.rqd !== pc.rqd)
+        throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} but belongs to ${s.processor}/rq ${s.rqd?.id}`);
+      if (!allows(s.affinity, p))
+        throw new Error(`credit2 invariant: ${s.ref.key} runs on ${p} outside its affinity ${describeAffinity(s.affinity)}`);
       put(s, `running on ${p}`);
     });
     for (const rqd of this.rqds) {
       for (const s of rqd.runq) {
         if (!s.onRunq || s.rqd !== rqd) throw new Error(`credit2 invariant: ${s.ref.key} in runq ${rqd.id} inconsistently`);
-        if (!this.runnable(s)) throw new Error(`credit2 invariant: ${s.ref.key} queued but not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, removed ${s.removed})`);
-        if (!rqd.cpus.some((c) => allows(s.affinity, c))) throw new Error(`credit2 invariant: ${s.ref.key} queued on rq ${rqd.id} where its affinity has no pCPU`);
+        if (!this.runnable(s))
+          throw new Error(
+            `credit2 invariant: ${s.ref.key} queued but not runnable (asleep ${s.asleep}, parked ${s.parked}, migrating ${s.migratePending}, removed ${s.removed})`,
+          );
+        if (!rqd.cpus.some((c) => allows(s.affinity, c)))
+          throw new Error(`credit2 invariant: ${s.ref.key} queued on rq ${rqd.id} where its affinity has no pCPU`);
         put(s, `queued on rq ${rqd.id}`);
       }
       const runnable = rqd.runq.length + rqd.cpus.filter((c) => this.pcpus[c].curr !== null).length;
@@ -1080,6 +1133,7 @@ function readCap(vm: string, params: VmSchedParams): number {
 
 function readWeight(vm: string, params: VmSchedParams, dflt: number): number {
   const w = params.weight ?? dflt;
-  if (!(Number.isInteger(w) && w >= 1 && w <= 65535)) throw new RangeError(`credit2: weight of ${vm} must be an integer in 1..65535, got ${String(w)}`);
+  if (!(Number.isInteger(w) && w >= 1 && w <= 65535))
+    throw new RangeError(`credit2: weight of ${vm} must be an integer in 1..65535, got ${String(w)}`);
   return w;
 }

@@ -77,7 +77,13 @@ export type RunHost = (order: RunOrder) => Promise<RunReport>;
 export type LoopAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
-  | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly make: () => SchedulerPolicy; readonly params?: Readonly<Record<string, unknown>> }
+  | {
+      readonly kind: 'swapScheduler';
+      readonly at: number;
+      readonly policy: string;
+      readonly make: () => SchedulerPolicy;
+      readonly params?: Readonly<Record<string, unknown>>;
+    }
   /** Scheduler-wide parameters (`xl sched-credit -s`), for the policy's setSchedulerParams. */
   | { readonly kind: 'setScheduler'; readonly at: number; readonly params: Readonly<Record<string, unknown>> }
   | { readonly kind: 'killHost'; readonly at: number };
@@ -146,7 +152,12 @@ export class HostLoop {
         if (t) t.stats.deadlineMisses++;
       }
       this.emit({
-        kind: `sched.${kind}`, timeNs: now, pcpu: f.pcpu ?? -1, vm: f.vm ?? '', vcpu: f.vcpu ?? -1, detail: f.detail ?? '',
+        kind: `sched.${kind}`,
+        timeNs: now,
+        pcpu: f.pcpu ?? -1,
+        vm: f.vm ?? '',
+        vcpu: f.vcpu ?? -1,
+        detail: f.detail ?? '',
       });
     };
   }
@@ -161,7 +172,14 @@ export class HostLoop {
     for (let i = 0; i < vm.vcpus; i++) {
       const ref = vcpuRef(vm.id, i);
       this.tracked.set(ref.key, {
-        ref, wakeNs: 0, paused: false, params: vm.sched, addedNs: this.now, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1,
+        ref,
+        wakeNs: 0,
+        paused: false,
+        params: vm.sched,
+        addedNs: this.now,
+        wokeAtNs: -1,
+        blockedAtNs: -1,
+        lastPcpu: -1,
         stats: { runningNs: 0, waitingNs: 0, blockedNs: 0, instructions: 0, state: VcpuState.VCPU_STATE_RUNNABLE, ...newVcpuCounters() },
       });
       this.policy.add(ref, vm.sched, this.now);
@@ -348,7 +366,11 @@ export class HostLoop {
       this.recordSwitches(decision.run);
       this.recordDecisionMetrics(decision.run);
       const order = RunOrder.fromPartial({
-        sim: this.sim, host: this.host, seq: ++this.seq, nowNs: this.now, untilNs: until,
+        sim: this.sim,
+        host: this.host,
+        seq: ++this.seq,
+        nowNs: this.now,
+        untilNs: until,
         pcpus: decision.run.map((v, pcpu) => ({ pcpu, vm: v?.vm ?? '', vcpu: v?.vcpu ?? 0 })),
       });
       const report = await this.runHost(order);
@@ -357,8 +379,11 @@ export class HostLoop {
     if (!this.handedOver) this.logSegments(this.segments.closeAll());
     this.flushEvents();
     return {
-      host: this.host, endNs: this.now, iterations: this.seq,
-      vcpus: new Map([...this.tracked].map(([k, t]) => [k, t.stats])), events: this.events,
+      host: this.host,
+      endNs: this.now,
+      iterations: this.seq,
+      vcpus: new Map([...this.tracked].map(([k, t]) => [k, t.stats])),
+      events: this.events,
       pcpus: this.pcpuStats.map((p) => ({ ...p })),
       handedOver: this.handedOver,
     };
@@ -377,11 +402,19 @@ export class HostLoop {
 
   /** The state another loop continues from (exportState after run() returned, or before it ran). */
   exportState(): LoopState {
-    const plain = (a: LoopAction): PlainLoopAction => (a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a);
+    const plain = (a: LoopAction): PlainLoopAction =>
+      a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a;
     return {
-      nowNs: this.now, seq: this.seq, eventSeq: this.stamp.last,
+      nowNs: this.now,
+      seq: this.seq,
+      eventSeq: this.stamp.last,
       vcpus: [...this.tracked.values()].map((t) => ({
-        vm: t.ref.vm, vcpu: t.ref.vcpu, wakeNs: t.wakeNs, paused: t.paused, params: t.params, stats: { ...t.stats },
+        vm: t.ref.vm,
+        vcpu: t.ref.vcpu,
+        wakeNs: t.wakeNs,
+        paused: t.paused,
+        params: t.params,
+        stats: { ...t.stats },
         marks: { addedNs: t.addedNs, wokeAtNs: t.wokeAtNs, blockedAtNs: t.blockedAtNs, lastPcpu: t.lastPcpu },
       })),
       actions: this.actions.map(plain),
@@ -468,7 +501,9 @@ export class HostLoop {
 
   private account(order: RunOrder, report: RunReport): void {
     if (report.seq !== order.seq || report.nowNs < order.nowNs || report.nowNs > order.untilNs) {
-      throw new Error(`host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`);
+      throw new Error(
+        `host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`,
+      );
     }
     const elapsed = report.nowNs - this.now;
     const ran = new Set<string>();
@@ -527,8 +562,12 @@ export class HostLoop {
       if (!r || p.pcpu < 0 || p.pcpu >= this.pcpus) continue;
       const t = this.tracked.get(`${r.vm}/${r.vcpu}`)!;
       ran[p.pcpu] = {
-        vm: r.vm, vcpu: r.vcpu, ranNs: r.ranNs, runnable: t.stats.state === VcpuState.VCPU_STATE_RUNNABLE && !t.paused,
-        latencyNs: this.decisionLatency[p.pcpu], balance: this.policy.balance?.(t.ref),
+        vm: r.vm,
+        vcpu: r.vcpu,
+        ranNs: r.ranNs,
+        runnable: t.stats.state === VcpuState.VCPU_STATE_RUNNABLE && !t.paused,
+        latencyNs: this.decisionLatency[p.pcpu],
+        balance: this.policy.balance?.(t.ref),
       };
     }
     return ran;

@@ -29,7 +29,9 @@ export function latencySummary(samples: readonly number[]): LatencySummary {
   return {
     count: sorted.length,
     sumNs: sorted.reduce((a, x) => a + x, 0),
-    p50Ns: percentile(sorted, 50), p90Ns: percentile(sorted, 90), p99Ns: percentile(sorted, 99),
+    p50Ns: percentile(sorted, 50),
+    p90Ns: percentile(sorted, 90),
+    p99Ns: percentile(sorted, 99),
     maxNs: sorted.length > 0 ? sorted[sorted.length - 1] : 0,
   };
 }
@@ -54,7 +56,10 @@ export function jainIndex(xs: readonly number[]): number {
 export function idleWhileWaiting(idlePerPcpu: readonly number[], waiting: number): number[] {
   const out = idlePerPcpu.map(() => 0);
   if (waiting <= 0) return out;
-  const order = idlePerPcpu.map((ns, p) => ({ ns, p })).filter((x) => x.ns > 0).sort((a, b) => b.ns - a.ns || a.p - b.p);
+  const order = idlePerPcpu
+    .map((ns, p) => ({ ns, p }))
+    .filter((x) => x.ns > 0)
+    .sort((a, b) => b.ns - a.ns || a.p - b.p);
   for (const { ns, p } of order.slice(0, waiting)) out[p] = ns;
   return out;
 }
@@ -96,9 +101,15 @@ export function schedMetricsOf(
     const slash = key.lastIndexOf('/');
     const vm = key.slice(0, slash);
     out.push({
-      vm, vcpu: Number(key.slice(slash + 1)),
-      runningNs: s.onPcpuNs, runnableNs: s.waitingNs, blockedNs: s.blockedNs, offlineNs: s.offlineNs,
-      preemptions: s.preemptions, migrations: s.migrations, deadlineMisses: s.deadlineMisses,
+      vm,
+      vcpu: Number(key.slice(slash + 1)),
+      runningNs: s.onPcpuNs,
+      runnableNs: s.waitingNs,
+      blockedNs: s.blockedNs,
+      offlineNs: s.offlineNs,
+      preemptions: s.preemptions,
+      migrations: s.migrations,
+      deadlineMisses: s.deadlineMisses,
       wakeLatency: latencySummary(s.wakeLatenciesNs),
     });
     (byVm.get(vm) ?? byVm.set(vm, []).get(vm)!).push(...s.wakeLatenciesNs);
@@ -167,8 +178,12 @@ export interface HostSchedResult {
 export function latencyStats(s: LatencySummary | undefined): LatencyStats {
   const count = s?.count ?? 0;
   return {
-    count, meanNs: count > 0 ? s!.sumNs / count : 0,
-    p50Ns: s?.p50Ns ?? 0, p90Ns: s?.p90Ns ?? 0, p99Ns: s?.p99Ns ?? 0, maxNs: s?.maxNs ?? 0,
+    count,
+    meanNs: count > 0 ? s!.sumNs / count : 0,
+    p50Ns: s?.p50Ns ?? 0,
+    p90Ns: s?.p90Ns ?? 0,
+    p99Ns: s?.p99Ns ?? 0,
+    maxNs: s?.maxNs ?? 0,
   };
 }
 
@@ -180,25 +195,43 @@ export function vmSchedResult(m: SchedMetrics | undefined, vm: string, vcpus: nu
     const v = m.vcpus.find((x) => x.vm === vm && x.vcpu === i);
     if (!v) throw new Error(`scheduling metrics name no vCPU ${vm}/${i}`);
     per.push({
-      vcpu: i, runningNs: v.runningNs, runnableNs: v.runnableNs, blockedNs: v.blockedNs, offlineNs: v.offlineNs,
-      share: v.runningNs / Math.max(hostEndNs, 1), preemptions: v.preemptions, migrations: v.migrations,
-      deadlineMisses: v.deadlineMisses, wakeLatency: latencyStats(v.wakeLatency),
+      vcpu: i,
+      runningNs: v.runningNs,
+      runnableNs: v.runnableNs,
+      blockedNs: v.blockedNs,
+      offlineNs: v.offlineNs,
+      share: v.runningNs / Math.max(hostEndNs, 1),
+      preemptions: v.preemptions,
+      migrations: v.migrations,
+      deadlineMisses: v.deadlineMisses,
+      wakeLatency: latencyStats(v.wakeLatency),
     });
   }
   const sum = (f: (v: VcpuSchedResult) => number) => per.reduce((a, v) => a + f(v), 0);
   return {
-    runningNs: sum((v) => v.runningNs), runnableNs: sum((v) => v.runnableNs), blockedNs: sum((v) => v.blockedNs), offlineNs: sum((v) => v.offlineNs),
-    preemptions: sum((v) => v.preemptions), migrations: sum((v) => v.migrations), deadlineMisses: sum((v) => v.deadlineMisses),
-    wakeLatency: latencyStats(m.vms.find((x) => x.vm === vm)?.wakeLatency), vcpus: per,
+    runningNs: sum((v) => v.runningNs),
+    runnableNs: sum((v) => v.runnableNs),
+    blockedNs: sum((v) => v.blockedNs),
+    offlineNs: sum((v) => v.offlineNs),
+    preemptions: sum((v) => v.preemptions),
+    migrations: sum((v) => v.migrations),
+    deadlineMisses: sum((v) => v.deadlineMisses),
+    wakeLatency: latencyStats(m.vms.find((x) => x.vm === vm)?.wakeLatency),
+    vcpus: per,
   };
 }
 
 /** A host's pCPU figures and Jain's index over its VMs (hostShare and weight of each). */
-export function hostSchedResult(m: SchedMetrics | undefined, endNs: number, vms: readonly { hostShare: number; weight?: number }[]): HostSchedResult | undefined {
+export function hostSchedResult(
+  m: SchedMetrics | undefined,
+  endNs: number,
+  vms: readonly { hostShare: number; weight?: number }[],
+): HostSchedResult | undefined {
   if (!m) return undefined;
   const pcpus = m.pcpus.map((p) => ({ pcpu: p.pcpu, busyNs: p.busyNs, utilization: p.busyNs / Math.max(endNs, 1), idleWaitingNs: p.idleWaitingNs }));
   return {
-    pcpus, idleWaitingNs: pcpus.reduce((a, p) => a + p.idleWaitingNs, 0),
+    pcpus,
+    idleWaitingNs: pcpus.reduce((a, p) => a + p.idleWaitingNs, 0),
     jainIndex: jainIndex(vms.map((v) => v.hostShare / (v.weight ?? DEFAULT_WEIGHT))),
   };
 }

@@ -35,15 +35,17 @@ export function placeVmsOnHosts(hosts: readonly PlacementHost[], vms: readonly P
   if (hosts.length === 0) throw new RangeError('placement: no hosts to place VMs on');
   const load = new Map(hosts.map((h) => [h.id, 0]));
   const placed = new Map<string, string>();
-  for (const vm of vms) if (vm.host) {
-    placed.set(vm.id, vm.host);
-    load.set(vm.host, (load.get(vm.host) ?? 0) + vm.vcpus);
-  }
-  for (const vm of vms) if (!vm.host) {
-    const best = pickHost(hosts, vm, load);
-    placed.set(vm.id, best.id);
-    load.set(best.id, load.get(best.id)! + vm.vcpus);
-  }
+  for (const vm of vms)
+    if (vm.host) {
+      placed.set(vm.id, vm.host);
+      load.set(vm.host, (load.get(vm.host) ?? 0) + vm.vcpus);
+    }
+  for (const vm of vms)
+    if (!vm.host) {
+      const best = pickHost(hosts, vm, load);
+      placed.set(vm.id, best.id);
+      load.set(best.id, load.get(best.id)! + vm.vcpus);
+    }
   return placed;
 }
 

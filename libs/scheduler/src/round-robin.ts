@@ -21,7 +21,10 @@ export class RoundRobinPolicy implements SchedulerPolicy {
   private readonly runnable = new Set<string>();
   private readonly affinity = new Map<string, Affinity>();
 
-  constructor(pcpus: number, private timesliceNs = RR_DEFAULT_TIMESLICE_NS) {
+  constructor(
+    pcpus: number,
+    private timesliceNs = RR_DEFAULT_TIMESLICE_NS,
+  ) {
     if (!(timesliceNs > 0)) throw new RangeError(`round-robin timeslice must be positive, got ${timesliceNs}`);
     this.running = new Array(pcpus).fill(null);
   }

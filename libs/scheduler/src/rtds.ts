@@ -71,10 +71,27 @@ export class RtdsPolicy implements SchedulerPolicy {
   /** rt_alloc_udata + rt_unit_insert: the first period starts now (rt_update_deadline). */
   add(v: VcpuRef, params: VmSchedParams, now: number): void {
     if (this.svcs.has(v.key)) throw new Error(`rtds: vCPU ${v.key} added twice`);
-    const p = readRealtimeParams('rtds', v.key, params, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS, 'budget', 'extratime', RTDS_DEFAULT_EXTRATIME);
+    const p = readRealtimeParams(
+      'rtds',
+      v.key,
+      params,
+      RTDS_DEFAULT_BUDGET_NS,
+      RTDS_DEFAULT_PERIOD_NS,
+      'budget',
+      'extratime',
+      RTDS_DEFAULT_EXTRATIME,
+    );
     this.svcs.set(v.key, {
-      ref: v, affinity: readAffinity('rtds', v, params, this.npcpus), period: p.period, budget: p.slice, extratime: p.extra,
-      deadline: now + p.period, cur: p.slice, level: 0, runnable: true, misses: 0,
+      ref: v,
+      affinity: readAffinity('rtds', v, params, this.npcpus),
+      period: p.period,
+      budget: p.slice,
+      extratime: p.extra,
+      deadline: now + p.period,
+      cur: p.slice,
+      level: 0,
+      runnable: true,
+      misses: 0,
     });
   }
 
@@ -117,7 +134,16 @@ export class RtdsPolicy implements SchedulerPolicy {
   /** rt_dom_cntl (XEN_DOMCTL_SCHEDOP_putinfo): new budget/period/extratime, the current budget clamped. */
   setParams(v: VcpuRef, params: VmSchedParams, _now: number): void {
     const s = this.mustGet(v);
-    const p = readRealtimeParams('rtds', v.key, { budget: s.budget, period: s.period, extratime: s.extratime, ...params }, s.budget, s.period, 'budget', 'extratime', s.extratime);
+    const p = readRealtimeParams(
+      'rtds',
+      v.key,
+      { budget: s.budget, period: s.period, extratime: s.extratime, ...params },
+      s.budget,
+      s.period,
+      'budget',
+      'extratime',
+      s.extratime,
+    );
     s.affinity = readAffinity('rtds', v, params, this.npcpus);
     const p0 = this.running.indexOf(s);
     if (p0 >= 0 && !allows(s.affinity, p0)) this.running[p0] = null; // re-placed at the next schedule()

@@ -50,13 +50,16 @@ export class RunSegments {
     const closed: RunSegment[] = [];
     ran.forEach((r, pcpu) => {
       const o = this.open[pcpu];
-      const continues = o !== null && r !== null && r.ranNs > 0 && o.vm === r.vm && o.vcpu === r.vcpu && o.startNs + o.ns === nowNs && r.latencyNs === undefined;
+      const continues =
+        o !== null && r !== null && r.ranNs > 0 && o.vm === r.vm && o.vcpu === r.vcpu && o.startNs + o.ns === nowNs && r.latencyNs === undefined;
       if (o && !continues) {
         closed.push(o);
         this.open[pcpu] = null;
       }
       if (!r || r.ranNs <= 0) return;
-      const seg = continues ? o! : { pcpu, vm: r.vm, vcpu: r.vcpu, startNs: nowNs, ns: 0, ...(r.latencyNs !== undefined ? { latencyNs: r.latencyNs } : {}) };
+      const seg = continues
+        ? o!
+        : { pcpu, vm: r.vm, vcpu: r.vcpu, startNs: nowNs, ns: 0, ...(r.latencyNs !== undefined ? { latencyNs: r.latencyNs } : {}) };
       seg.ns += r.ranNs;
       if (r.balance) seg.balance = r.balance;
       this.open[pcpu] = seg;

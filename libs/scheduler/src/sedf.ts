@@ -69,12 +69,23 @@ export interface RealtimeSnapshot {
   readonly blocked: readonly string[];
 }
 
-function readParams(who: string, key: string, params: VmSchedParams, defSlice: number, defPeriod: number, sliceKey: string, extraKey: string, defExtra: boolean) {
+function readParams(
+  who: string,
+  key: string,
+  params: VmSchedParams,
+  defSlice: number,
+  defPeriod: number,
+  sliceKey: string,
+  extraKey: string,
+  defExtra: boolean,
+) {
   const slice = params[sliceKey] ?? defSlice;
   const period = params.period ?? defPeriod;
   const extra = params[extraKey] ?? defExtra;
-  if (typeof period !== 'number' || !(period > 0)) throw new RangeError(`${who}: period of ${key} must be a positive number of ns, got ${String(period)}`);
-  if (typeof slice !== 'number' || !(slice > 0) || slice > period) throw new RangeError(`${who}: ${sliceKey} of ${key} must be in (0, period], got ${String(slice)}`);
+  if (typeof period !== 'number' || !(period > 0))
+    throw new RangeError(`${who}: period of ${key} must be a positive number of ns, got ${String(period)}`);
+  if (typeof slice !== 'number' || !(slice > 0) || slice > period)
+    throw new RangeError(`${who}: ${sliceKey} of ${key} must be in (0, period], got ${String(slice)}`);
   if (typeof extra !== 'boolean') throw new RangeError(`${who}: ${extraKey} of ${key} must be a boolean`);
   return { slice, period, extra };
 }
@@ -101,8 +112,15 @@ export class SedfPolicy implements SchedulerPolicy {
     const p = readParams('sedf', v.key, params, SEDF_DEFAULT_SLICE_NS, SEDF_DEFAULT_PERIOD_NS, 'slice', 'extra', SEDF_DEFAULT_EXTRA);
     const affinity = readAffinity('sedf', v, params, this.npcpus);
     this.doms.set(v.key, {
-      ref: v, pcpu: firstAllowed(affinity, this.added++ % this.npcpus, this.npcpus), affinity, ...p,
-      deadline: now + p.period, cur: p.slice, runnable: true, misses: 0, lastExtra: -1,
+      ref: v,
+      pcpu: firstAllowed(affinity, this.added++ % this.npcpus, this.npcpus),
+      affinity,
+      ...p,
+      deadline: now + p.period,
+      cur: p.slice,
+      runnable: true,
+      misses: 0,
+      lastExtra: -1,
     });
   }
 
@@ -136,7 +154,16 @@ export class SedfPolicy implements SchedulerPolicy {
   /** sedf_adjust (XEN_DOMCTL_SCHEDOP_putinfo): new slice/period/extra, the current budget clamped. */
   setParams(v: VcpuRef, params: VmSchedParams, now: number): void {
     const d = this.mustGet(v);
-    const p = readParams('sedf', v.key, { slice: d.slice, period: d.period, extra: d.extra, ...params }, d.slice, d.period, 'slice', 'extra', d.extra);
+    const p = readParams(
+      'sedf',
+      v.key,
+      { slice: d.slice, period: d.period, extra: d.extra, ...params },
+      d.slice,
+      d.period,
+      'slice',
+      'extra',
+      d.extra,
+    );
     const affinity = readAffinity('sedf', v, params, this.npcpus);
     d.slice = p.slice;
     d.period = p.period;
@@ -165,7 +192,8 @@ export class SedfPolicy implements SchedulerPolicy {
       if (!best) {
         // Slack time: the least recently served runnable vCPU with `extra` (L1 extra queue).
         for (const d of mine) {
-          if (d.runnable && d.extra && (!best || d.lastExtra < best.lastExtra || (d.lastExtra === best.lastExtra && d.ref.key < best.ref.key))) best = d;
+          if (d.runnable && d.extra && (!best || d.lastExtra < best.lastExtra || (d.lastExtra === best.lastExtra && d.ref.key < best.ref.key)))
+            best = d;
         }
         extra = best !== null;
         if (best) best.lastExtra = now;

@@ -35,9 +35,12 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
       const p = spec.params;
       const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
       const acc = p.accounting;
-      if (acc !== undefined && acc !== 'precise' && acc !== 'tick') throw new RangeError(`credit: accounting must be 'precise' or 'tick', got ${String(acc)}`);
+      if (acc !== undefined && acc !== 'precise' && acc !== 'tick')
+        throw new RangeError(`credit: accounting must be 'precise' or 'tick', got ${String(acc)}`);
       return new CreditPolicy(pcpus, {
-        tslice: num('tslice'), ratelimit: num('ratelimit'), accounting: acc,
+        tslice: num('tslice'),
+        ratelimit: num('ratelimit'),
+        accounting: acc,
         boost: typeof p.boost === 'boolean' ? p.boost : undefined,
       });
     }
@@ -52,17 +55,26 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
       const p = spec.params;
       const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
       const rq = p.runqueue;
-      if (rq !== undefined && !CREDIT2_RUNQUEUES.includes(rq as Credit2Runqueue)) throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(rq)}`);
+      if (rq !== undefined && !CREDIT2_RUNQUEUES.includes(rq as Credit2Runqueue))
+        throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(rq)}`);
       return new Credit2Policy(pcpus, {
-        ratelimit: num('ratelimit'), runqueue: rq as Credit2Runqueue | undefined, groupSize: num('groupSize'), maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
+        ratelimit: num('ratelimit'),
+        runqueue: rq as Credit2Runqueue | undefined,
+        groupSize: num('groupSize'),
+        maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
       });
     }
     case CPUPOOLS_POLICY: {
       // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
       const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
-      if (!p.default || !Array.isArray(p.pools)) throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
+      if (!p.default || !Array.isArray(p.pools))
+        throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
       const def = p.default;
-      return new CpupoolPolicy(pcpus, p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })), (n) => makePolicy(def, n));
+      return new CpupoolPolicy(
+        pcpus,
+        p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })),
+        (n) => makePolicy(def, n),
+      );
     }
     default:
       throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds, credit2)`);
@@ -111,11 +123,18 @@ export class SchedulerService {
   private readonly hostOfVm = new Map<string, string>();
   private readonly published = new Map<string, number>();
 
-  constructor(private readonly bus: Bus, readonly sim: string) {}
+  constructor(
+    private readonly bus: Bus,
+    readonly sim: string,
+  ) {}
 
   /** Control: take charge of a host, simulated by cpu-node `node`. */
   addHost(host: string, pcpus: number, policy: PolicySpec, node: string): void {
-    const loop = new HostLoop(this.sim, host, pcpus, makePolicy(policy, pcpus),
+    const loop = new HostLoop(
+      this.sim,
+      host,
+      pcpus,
+      makePolicy(policy, pcpus),
       async (order) => {
         const reply = await this.bus.request(subjects.hostRun(this.sim, node, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
         return RunReport.decode(reply);
@@ -205,7 +224,13 @@ export class SchedulerService {
       const pcpus = this.pcpus.get(host)!;
       const target = swapTarget(loop.currentPolicy, spec); // a host's cpupools stay
       makePolicy(target, pcpus); // validate now, not mid-run
-      loop.addAction({ kind: 'swapScheduler', at: loop.virtualNow, policy: target.policy, params: target.params, make: () => makePolicy(target, pcpus) });
+      loop.addAction({
+        kind: 'swapScheduler',
+        at: loop.virtualNow,
+        policy: target.policy,
+        params: target.params,
+        make: () => makePolicy(target, pcpus),
+      });
     }
   }
 
@@ -213,7 +238,10 @@ export class SchedulerService {
    * What each host runs and each VM's parameters, as last set: what the loops applied, with the
    * calls they will apply at their next decision folded in (as `xl` shows what was set).
    */
-  schedParams(): { hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[]; vms: { vm: string; host: string; params: VmSchedParams }[] } {
+  schedParams(): {
+    hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[];
+    vms: { vm: string; host: string; params: VmSchedParams }[];
+  } {
     const hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[] = [];
     const vms: { vm: string; host: string; params: VmSchedParams }[] = [];
     for (const [host, l] of this.loops) {

@@ -13,7 +13,11 @@ const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 function setup(pcpus = 1) {
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' },
-    { exitCost: 1000, local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: req.vm, kind: 'linux', brkStart: 0, brk: 0, brkMax: 0 }) },
+    {
+      exitCost: 1000,
+      local: (req) => handleTrap(req, undefined),
+      remote: async (req) => handleTrap(req, { id: req.vm, kind: 'linux', brkStart: 0, brk: 0, brkMax: 0 }),
+    },
   );
   const loop = new HostLoop('t', 'h0', pcpus, new RoundRobinPolicy(pcpus, 1e6), (order) => exec.run(order));
   for (const id of ['a', 'b']) {
@@ -38,8 +42,10 @@ describe('scenario actions on a host loop', () => {
     expect(b.runningNs).toBeGreaterThan(14e6);
     // While paused, a is neither running nor waiting.
     expect(a.waitingNs).toBeLessThan(6e6);
-    expect(r.events.filter((e) => e.kind === 'pause' || e.kind === 'unpause').map((e) => [e.kind, e.timeNs]))
-      .toEqual([['pause', 4e6], ['unpause', 14e6]]);
+    expect(r.events.filter((e) => e.kind === 'pause' || e.kind === 'unpause').map((e) => [e.kind, e.timeNs])).toEqual([
+      ['pause', 4e6],
+      ['unpause', 14e6],
+    ]);
   });
 
   it('swapping the scheduler mid-run hands every vCPU over: none lost, none run twice', async () => {

@@ -29,7 +29,7 @@ interface GuestVm {
 }
 
 function setup(pcpus: number, vms: GuestVm[], opts: CreditOptions = {}, clockHz = 10e6) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? 'linux' as const : 'sbi' as const]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('sbi' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz, quantumNs: 100_000, trapPath: 'split' },
     {
@@ -59,11 +59,17 @@ function setup(pcpus: number, vms: GuestVm[], opts: CreditOptions = {}, clockHz 
     snap.blocked.forEach((k) => put(k, 'blocked'));
     for (const [k, st] of reported) {
       const w = where.get(k);
-      if (st === VcpuState.VCPU_STATE_RUNNABLE && (w === undefined || w === 'blocked')) throw new Error(`runnable ${k} is ${w ?? 'lost'} at ${order.nowNs}`);
+      if (st === VcpuState.VCPU_STATE_RUNNABLE && (w === undefined || w === 'blocked'))
+        throw new Error(`runnable ${k} is ${w ?? 'lost'} at ${order.nowNs}`);
       if (st === VcpuState.VCPU_STATE_BLOCKED && w === undefined) throw new Error(`blocked ${k} is lost at ${order.nowNs}`);
       if ((st === VcpuState.VCPU_STATE_HALTED || st === VcpuState.VCPU_STATE_FAULTED) && w !== undefined) throw new Error(`ended ${k} is still ${w}`);
     }
-    orders.push({ now: order.nowNs, until: order.untilNs, run, credits: new Map([...reported.keys()].map((k) => [k, policy.inspect(k)?.credit ?? NaN])) });
+    orders.push({
+      now: order.nowNs,
+      until: order.untilNs,
+      run,
+      credits: new Map([...reported.keys()].map((k) => [k, policy.inspect(k)?.credit ?? NaN])),
+    });
     const report = await exec.run(order);
     for (const r of report.vcpus) reported.set(`${r.vm}/${r.vcpu}`, r.state);
     return report;
@@ -110,7 +116,10 @@ function rng(seed: number): () => number {
 describe('Xen Credit scheduler', () => {
   it('weights 1:2:4:8 on one pCPU: each VM gets weight/15 of it', async () => {
     const weights = [1, 2, 4, 8];
-    const { loop } = setup(1, weights.map((w) => ({ id: `w${w}`, guest: 'hog' as const, weight: w })));
+    const { loop } = setup(
+      1,
+      weights.map((w) => ({ id: `w${w}`, guest: 'hog' as const, weight: w })),
+    );
     // Shares are measured over 3 s after 0.3 s (10 accounting periods) of warm-up: at t = 0 no
     // vCPU is on the active list and the first periods are credit.c's start-up transient.
     const warm = await loop.run(0.3e9);
@@ -119,7 +128,10 @@ describe('Xen Credit scheduler', () => {
     const shares = weights.map((w) => (ran(r, `w${w}`) - at0.get(w)!) / 3e9);
     const fromZero = weights.map((w) => ran(r, `w${w}`) / r.endNs);
     const err = (s: number[]) => Math.max(...s.map((x, i) => Math.abs(x - weights[i] / 15))) * 100;
-    if (VERBOSE) console.log(`credit 1:2:4:8, [0.3 s, 3.3 s]: ${shares.map(pp).join(' / ')} % (max error ${err(shares).toFixed(2)} pp); from 0: ${fromZero.map(pp).join(' / ')} % (${err(fromZero).toFixed(2)} pp)`);
+    if (VERBOSE)
+      console.log(
+        `credit 1:2:4:8, [0.3 s, 3.3 s]: ${shares.map(pp).join(' / ')} % (max error ${err(shares).toFixed(2)} pp); from 0: ${fromZero.map(pp).join(' / ')} % (${err(fromZero).toFixed(2)} pp)`,
+      );
     expect(err(shares)).toBeLessThan(1.5);
     expect(r.events.some((e) => e.kind === 'sched.account')).toBe(true);
   });
@@ -138,11 +150,16 @@ describe('Xen Credit scheduler', () => {
 
   it('is work-conserving on 2 pCPUs with 3 uncapped VMs, shares ordered by weight', async () => {
     const { loop, orders } = setup(2, [
-      { id: 'a', guest: 'hog', weight: 256 }, { id: 'b', guest: 'hog', weight: 256 }, { id: 'c', guest: 'hog', weight: 512 },
+      { id: 'a', guest: 'hog', weight: 256 },
+      { id: 'b', guest: 'hog', weight: 256 },
+      { id: 'c', guest: 'hog', weight: 512 },
     ]);
     const r = await loop.run(1.5e9);
     const total = ran(r, 'a') + ran(r, 'b') + ran(r, 'c');
-    if (VERBOSE) console.log(`credit 2 pCPUs, 256/256/512, 1.5 s: ${['a', 'b', 'c'].map((v) => pp(ran(r, v) / r.endNs / 2)).join(' / ')} % of the host (ideal 25 / 25 / 50); busy ${pp(total / (2 * r.endNs))} %`);
+    if (VERBOSE)
+      console.log(
+        `credit 2 pCPUs, 256/256/512, 1.5 s: ${['a', 'b', 'c'].map((v) => pp(ran(r, v) / r.endNs / 2)).join(' / ')} % of the host (ideal 25 / 25 / 50); busy ${pp(total / (2 * r.endNs))} %`,
+      );
     // Never a pCPU idle while a vCPU waits: every order fills both pCPUs.
     expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
     expect(total).toBeGreaterThan(2 * r.endNs * 0.999);
@@ -153,14 +170,25 @@ describe('Xen Credit scheduler', () => {
 
   it('BOOST runs a waking I/O-bound VM at once beside a CPU hog; without it, it waits', async () => {
     const run = async (boost: boolean) => {
-      const { loop } = setup(1, [{ id: 'hog', guest: 'hog' }, { id: 'io', guest: 'sleeper' }], { boost }, 100e6);
+      const { loop } = setup(
+        1,
+        [
+          { id: 'hog', guest: 'hog' },
+          { id: 'io', guest: 'sleeper' },
+        ],
+        { boost },
+        100e6,
+      );
       const r = await loop.run(300e6);
       return { r, lat: wakeLatencies(r, 'io') };
     };
     const on = await run(true);
     const off = await run(false);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    if (VERBOSE) console.log(`credit wake-to-run latency of sbi-sleeper beside a hog: boost ${(mean(on.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...on.lat) / 1e6).toFixed(3)} ms max (${on.lat.length} wakes); no boost ${(mean(off.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...off.lat) / 1e6).toFixed(3)} ms max (${off.lat.length} wakes)`);
+    if (VERBOSE)
+      console.log(
+        `credit wake-to-run latency of sbi-sleeper beside a hog: boost ${(mean(on.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...on.lat) / 1e6).toFixed(3)} ms max (${on.lat.length} wakes); no boost ${(mean(off.lat) / 1e6).toFixed(3)} ms mean, ${(Math.max(...off.lat) / 1e6).toFixed(3)} ms max (${off.lat.length} wakes)`,
+      );
     expect(on.lat.length).toBeGreaterThanOrEqual(15);
     // Boosted, it waits at most for the hog's rate limit (1 ms), far below a 30 ms tslice.
     expect(Math.max(...on.lat)).toBeLessThanOrEqual(1.1e6);
@@ -172,7 +200,15 @@ describe('Xen Credit scheduler', () => {
   it("under 'tick' accounting credit is debited only at ticks, a whole tick at a time", async () => {
     const ACCT = (t: number) => (t - 15e6) % 30e6 === 0; // acctPhase = tslice / 2
     const check = async (accounting: 'tick' | 'precise') => {
-      const { loop, orders } = setup(1, [{ id: 'hog', guest: 'hog' }, { id: 'io', guest: 'sleeper' }], { accounting }, 100e6);
+      const { loop, orders } = setup(
+        1,
+        [
+          { id: 'hog', guest: 'hog' },
+          { id: 'io', guest: 'sleeper' },
+        ],
+        { accounting },
+        100e6,
+      );
       await loop.run(120e6);
       let between = 0;
       let changedBetween = 0;
@@ -278,14 +314,24 @@ describe('Xen Credit scheduler', () => {
     }
   });
 
-  it('runs end to end as a simulation\'s scheduler, deterministically, with its trace points in the log', async () => {
+  it("runs end to end as a simulation's scheduler, deterministically, with its trace points in the log", async () => {
     const spec: SimSpec = {
-      name: 'credit', seed: 1, durationNs: 300e6, trapPath: 'split',
+      name: 'credit',
+      seed: 1,
+      durationNs: 300e6,
+      trapPath: 'split',
       scheduler: { policy: 'credit', params: { tslice: 30e6, ratelimit: 1e6, accounting: 'precise' } },
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
       vms: [256, 768].map((weight, i) => ({
-        id: `v${i}`, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'],
-        kind: 'linux' as const, engine: 'bt' as const, sched: { weight },
+        id: `v${i}`,
+        host: 'h0',
+        vcpus: 1,
+        memoryBytes: 16 << 20,
+        image: `${BIN}/checksum.elf`,
+        args: ['1000'],
+        kind: 'linux' as const,
+        engine: 'bt' as const,
+        sched: { weight },
       })),
     };
     const a = await runEmbedded(spec);

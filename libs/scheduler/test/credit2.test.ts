@@ -28,7 +28,7 @@ interface GuestVm {
 }
 
 function setup(pcpus: number, vms: GuestVm[], opts: Credit2Options = {}, clockHz = 10e6) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? 'linux' as const : 'sbi' as const]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('sbi' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz, quantumNs: 100_000, trapPath: 'split' },
     {
@@ -72,13 +72,19 @@ function wakeLatencies(r: HostLoopResult, vm: string): number[] {
 describe('Xen Credit2 scheduler', () => {
   it('weights 1:2:4:8 on one pCPU: each VM gets weight/15 of it', async () => {
     const weights = [1, 2, 4, 8];
-    const { loop, policy } = setup(1, weights.map((w) => ({ id: `w${w}`, guest: 'hog' as const, sched: { weight: w } })));
+    const { loop, policy } = setup(
+      1,
+      weights.map((w) => ({ id: `w${w}`, guest: 'hog' as const, sched: { weight: w } })),
+    );
     const warm = await loop.run(0.2e9);
     const at0 = new Map(weights.map((w) => [w, ran(warm, `w${w}`)]));
     const r = await loop.run(2.2e9);
     const shares = weights.map((w) => (ran(r, `w${w}`) - at0.get(w)!) / 2e9);
     const err = Math.max(...shares.map((x, i) => Math.abs(x - weights[i] / 15))) * 100;
-    if (VERBOSE) console.log(`credit2 1:2:4:8, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % (ideal ${weights.map((w) => pp(w / 15)).join(' / ')}; max error ${err.toFixed(2)} pp), ${policy.resets} credit resets`);
+    if (VERBOSE)
+      console.log(
+        `credit2 1:2:4:8, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % (ideal ${weights.map((w) => pp(w / 15)).join(' / ')}; max error ${err.toFixed(2)} pp), ${policy.resets} credit resets`,
+      );
     expect(err).toBeLessThan(1.0);
     // Epochs end by credit reset: one at least every few 10 ms slices of the heaviest VM.
     expect(policy.resets).toBeGreaterThan(50);
@@ -107,7 +113,9 @@ describe('Xen Credit2 scheduler', () => {
 
   it('two capped VMs (20 %, 50 %) beside an uncapped hog on one pCPU: caps hold, the hog takes the rest', async () => {
     const { loop } = setup(1, [
-      { id: 'c20', guest: 'hog', sched: { cap: 20 } }, { id: 'c50', guest: 'hog', sched: { cap: 50 } }, { id: 'free', guest: 'hog' },
+      { id: 'c20', guest: 'hog', sched: { cap: 20 } },
+      { id: 'c50', guest: 'hog', sched: { cap: 50 } },
+      { id: 'free', guest: 'hog' },
     ]);
     const r = await loop.run(1e9);
     const s = (vm: string) => ran(r, vm) / r.endNs;
@@ -122,11 +130,17 @@ describe('Xen Credit2 scheduler', () => {
 
   it('is work-conserving: 4 pCPUs, 6 hogs with weights 1:1:2:2:4:4 in one run queue, shares ordered by weight', async () => {
     const weights = [128, 128, 256, 256, 512, 512];
-    const { loop, orders } = setup(4, weights.map((w, i) => ({ id: `v${i}`, guest: 'hog' as const, sched: { weight: w } })));
+    const { loop, orders } = setup(
+      4,
+      weights.map((w, i) => ({ id: `v${i}`, guest: 'hog' as const, sched: { weight: w } })),
+    );
     const r = await loop.run(1e9);
     const shares = weights.map((_, i) => ran(r, `v${i}`) / r.endNs);
     const busy = shares.reduce((a, b) => a + b, 0) / 4;
-    if (VERBOSE) console.log(`credit2 4 pCPUs, 6 hogs 1:1:2:2:4:4, 1 s: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 33.33 / 33.33 / 66.67 / 66.67 / 100 / 100); host busy ${pp(busy)} %`);
+    if (VERBOSE)
+      console.log(
+        `credit2 4 pCPUs, 6 hogs 1:1:2:2:4:4, 1 s: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 33.33 / 33.33 / 66.67 / 66.67 / 100 / 100); host busy ${pp(busy)} %`,
+      );
     // Never a pCPU idle while a vCPU waits: every order fills all four pCPUs.
     expect(orders.every((o) => o.run.every((k) => k !== null))).toBe(true);
     expect(busy).toBeGreaterThan(0.999);
@@ -138,7 +152,11 @@ describe('Xen Credit2 scheduler', () => {
 
   it('load balancing spreads 4 equal-weight hogs over 2 run queues once their pin is lifted', async () => {
     const pinned = { pin: [[0]] };
-    const { loop, policy, orders } = setup(2, ['a', 'b', 'c', 'd'].map((id) => ({ id, guest: 'hog' as const, sched: pinned })), { runqueue: 'cpu' });
+    const { loop, policy, orders } = setup(
+      2,
+      ['a', 'b', 'c', 'd'].map((id) => ({ id, guest: 'hog' as const, sched: pinned })),
+      { runqueue: 'cpu' },
+    );
     expect(policy.runqueues().map((q) => q.cpus)).toEqual([[0], [1]]);
     for (const id of ['a', 'b', 'c', 'd']) loop.addAction({ kind: 'set', at: 200e6, vm: id, params: { pin: [[0, 1]] } });
     const r1 = await loop.run(200e6);
@@ -148,7 +166,10 @@ describe('Xen Credit2 scheduler', () => {
     const r = await loop.run(2.2e9);
     const shares = ['a', 'b', 'c', 'd'].map((v) => (ran(r, v) - before.get(v)!) / 2e9);
     const perRq = policy.runqueues().map((q) => q.vcpus.length);
-    if (VERBOSE) console.log(`credit2 4 hogs on 2 per-CPU run queues after unpinning, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 50 each); run queues hold ${perRq.join(' + ')}; ${policy.balanceMigrations} balance migrations`);
+    if (VERBOSE)
+      console.log(
+        `credit2 4 hogs on 2 per-CPU run queues after unpinning, [0.2 s, 2.2 s]: ${shares.map(pp).join(' / ')} % of a pCPU (ideal 50 each); run queues hold ${perRq.join(' + ')}; ${policy.balanceMigrations} balance migrations`,
+      );
     expect(policy.balanceMigrations).toBeGreaterThan(0);
     expect(r.events.some((e) => e.kind === 'sched.load_balance')).toBe(true);
     expect(perRq).toEqual([2, 2]);
@@ -157,7 +178,15 @@ describe('Xen Credit2 scheduler', () => {
 
   it('a waking I/O-like vCPU with more credit preempts a CPU hog (at once without rate limit)', async () => {
     const run = async (ratelimit: number) => {
-      const { loop } = setup(1, [{ id: 'hog', guest: 'hog' }, { id: 'io', guest: 'sleeper' }], { ratelimit }, 100e6);
+      const { loop } = setup(
+        1,
+        [
+          { id: 'hog', guest: 'hog' },
+          { id: 'io', guest: 'sleeper' },
+        ],
+        { ratelimit },
+        100e6,
+      );
       const r = await loop.run(300e6);
       const lat = wakeLatencies(r, 'io').sort((a, b) => a - b);
       return { r, lat, median: lat[Math.floor(lat.length / 2)], max: lat[lat.length - 1] };
@@ -165,7 +194,10 @@ describe('Xen Credit2 scheduler', () => {
     const free = await run(0);
     const limited = await run(1e6);
     const ms = (x: number) => (x / 1e6).toFixed(3);
-    if (VERBOSE) console.log(`credit2 wake-to-run latency of sbi-sleeper beside a hog: ratelimit 0: median ${ms(free.median)} ms, max ${ms(free.max)} ms (${free.lat.length} wakes); ratelimit 1 ms: median ${ms(limited.median)} ms, max ${ms(limited.max)} ms (${limited.lat.length} wakes)`);
+    if (VERBOSE)
+      console.log(
+        `credit2 wake-to-run latency of sbi-sleeper beside a hog: ratelimit 0: median ${ms(free.median)} ms, max ${ms(free.max)} ms (${free.lat.length} wakes); ratelimit 1 ms: median ${ms(limited.median)} ms, max ${ms(limited.max)} ms (${limited.lat.length} wakes)`,
+      );
     expect(free.lat.length).toBeGreaterThanOrEqual(15);
     // runq_tickle finds the hog's pCPU with tickle_score > 0 whenever the sleeper has more credit
     // than the hog: the pCPU reschedules at once and runq_candidate picks the sleeper. Every wake

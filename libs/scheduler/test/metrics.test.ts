@@ -6,9 +6,7 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { RunOrder, RunReport, VcpuState } from '@vsim/proto';
-import {
-  CreditPolicy, Decision, HostLoop, jainIndex, latencySummary, SchedTrace, SchedulerPolicy, VcpuRef,
-} from '@vsim/scheduler';
+import { CreditPolicy, Decision, HostLoop, jainIndex, latencySummary, SchedTrace, SchedulerPolicy, VcpuRef } from '@vsim/scheduler';
 import { percentile } from '../src/metrics';
 import { handleTrap } from '@vsim/hypervisor';
 import { HostExecutor } from '@vsim/executor';
@@ -39,19 +37,30 @@ class ScriptedPolicy implements SchedulerPolicy {
 
 /** A host whose vCPUs run whole iterations, except the scripted blocks: {vm: [blockAt, wakeAt]}. */
 function scriptedHost(blocks: Record<string, [number, number]>) {
-  return async (o: RunOrder): Promise<RunReport> => RunReport.fromPartial({
-    sim: o.sim, host: o.host, seq: o.seq, nowNs: o.untilNs,
-    vcpus: o.pcpus.filter((p) => p.vm).map((p) => {
-      const b = blocks[p.vm];
-      if (b && b[0] >= o.nowNs && b[0] < o.untilNs) {
-        return { vm: p.vm, vcpu: 0, state: VcpuState.VCPU_STATE_BLOCKED, wakeNs: b[1], ranNs: b[0] - o.nowNs, instructions: 0 };
-      }
-      return { vm: p.vm, vcpu: 0, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, ranNs: o.untilNs - o.nowNs, instructions: 0 };
-    }),
-  });
+  return async (o: RunOrder): Promise<RunReport> =>
+    RunReport.fromPartial({
+      sim: o.sim,
+      host: o.host,
+      seq: o.seq,
+      nowNs: o.untilNs,
+      vcpus: o.pcpus
+        .filter((p) => p.vm)
+        .map((p) => {
+          const b = blocks[p.vm];
+          if (b && b[0] >= o.nowNs && b[0] < o.untilNs) {
+            return { vm: p.vm, vcpu: 0, state: VcpuState.VCPU_STATE_BLOCKED, wakeNs: b[1], ranNs: b[0] - o.nowNs, instructions: 0 };
+          }
+          return { vm: p.vm, vcpu: 0, state: VcpuState.VCPU_STATE_RUNNABLE, wakeNs: 0, ranNs: o.untilNs - o.nowNs, instructions: 0 };
+        }),
+    });
 }
 
-function scriptedLoop(pcpus: number, vms: string[], steps: ConstructorParameters<typeof ScriptedPolicy>[0], blocks: Record<string, [number, number]> = {}) {
+function scriptedLoop(
+  pcpus: number,
+  vms: string[],
+  steps: ConstructorParameters<typeof ScriptedPolicy>[0],
+  blocks: Record<string, [number, number]> = {},
+) {
   const loop = new HostLoop('t', 'h0', pcpus, new ScriptedPolicy(steps), scriptedHost(blocks));
   for (const id of vms) loop.addVm({ id, vcpus: 1, sched: {} });
   return loop;
@@ -59,29 +68,41 @@ function scriptedLoop(pcpus: number, vms: string[], steps: ConstructorParameters
 
 describe('scheduling metrics on constructed runs (known answers)', () => {
   it('counts preemptions (descheduled while runnable) and migrations (another pCPU than last time)', async () => {
-    const r = await scriptedLoop(2, ['a', 'b'], [
-      { at: 0, run: ['a', 'b'] },
-      { at: 1 * MS, run: ['b', 'a'] }, // both migrate, neither is preempted
-      { at: 2 * MS, run: ['a', null] }, // a migrates back; b is preempted; pCPU 1 idles while b waits
-      { at: 3 * MS, run: [null, 'b'] }, // b migrates (last on 0); a is preempted; pCPU 0 idles while a waits
-    ]).run(4 * MS);
+    const r = await scriptedLoop(
+      2,
+      ['a', 'b'],
+      [
+        { at: 0, run: ['a', 'b'] },
+        { at: 1 * MS, run: ['b', 'a'] }, // both migrate, neither is preempted
+        { at: 2 * MS, run: ['a', null] }, // a migrates back; b is preempted; pCPU 1 idles while b waits
+        { at: 3 * MS, run: [null, 'b'] }, // b migrates (last on 0); a is preempted; pCPU 0 idles while a waits
+      ],
+    ).run(4 * MS);
     const a = r.vcpus.get('a/0')!;
     const b = r.vcpus.get('b/0')!;
     expect([a.preemptions, a.migrations, b.preemptions, b.migrations]).toEqual([1, 2, 1, 2]);
     expect([a.runningNs, a.waitingNs, a.blockedNs, a.offlineNs]).toEqual([3 * MS, 1 * MS, 0, 0]);
     expect([b.runningNs, b.waitingNs, b.blockedNs, b.offlineNs]).toEqual([3 * MS, 1 * MS, 0, 0]);
-    expect(r.pcpus).toEqual([{ busyNs: 3 * MS, idleWaitingNs: 1 * MS }, { busyNs: 3 * MS, idleWaitingNs: 1 * MS }]);
+    expect(r.pcpus).toEqual([
+      { busyNs: 3 * MS, idleWaitingNs: 1 * MS },
+      { busyNs: 3 * MS, idleWaitingNs: 1 * MS },
+    ]);
   });
 
   it('measures wake-up latency from the timer firing to the first decision that runs the vCPU', async () => {
     // s runs 0.5 ms, blocks until 1.5 ms, is woken then but run only at 3 ms: latency 1.5 ms.
-    const r = await scriptedLoop(1, ['a', 's'], [
-      { at: 0, run: ['s'] },
-      { at: 1 * MS, run: ['a'] },
-      { at: 2 * MS, run: ['a'], miss: 's' },
-      { at: 3 * MS, run: ['s'] },
-      { at: 4 * MS, run: ['a'] },
-    ], { s: [0.5 * MS, 1.5 * MS] }).run(5 * MS);
+    const r = await scriptedLoop(
+      1,
+      ['a', 's'],
+      [
+        { at: 0, run: ['s'] },
+        { at: 1 * MS, run: ['a'] },
+        { at: 2 * MS, run: ['a'], miss: 's' },
+        { at: 3 * MS, run: ['s'] },
+        { at: 4 * MS, run: ['a'] },
+      ],
+      { s: [0.5 * MS, 1.5 * MS] },
+    ).run(5 * MS);
     const s = r.vcpus.get('s/0')!;
     const a = r.vcpus.get('a/0')!;
     expect(s.wakeLatenciesNs).toEqual([1.5 * MS]);
@@ -96,16 +117,34 @@ describe('scheduling metrics on constructed runs (known answers)', () => {
 });
 
 describe('scheduling metrics on real guests', () => {
-  it('runstates add up to the elapsed time per vCPU, pCPU busy time to the vCPUs\' running time', async () => {
+  it("runstates add up to the elapsed time per vCPU, pCPU busy time to the vCPUs' running time", async () => {
     const clockHz = 100e6;
     const exec = new HostExecutor(
       { sim: 't', id: 'h0', pcpus: 2, clockHz, quantumNs: 20_000, trapPath: 'split' },
-      { exitCost: 1000, local: (req) => handleTrap(req, undefined), remote: async (req) => handleTrap(req, { id: req.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }) },
+      {
+        exitCost: 1000,
+        local: (req) => handleTrap(req, undefined),
+        remote: async (req) => handleTrap(req, { id: req.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+      },
     );
     const loop = new HostLoop('t', 'h0', 2, new CreditPolicy(2), (o) => exec.run(o));
-    const vms = [['hog1', 'sbi-compute'], ['hog2', 'sbi-compute'], ['sleeper', 'sbi-sleeper'], ['hello', 'sbi-hello']];
+    const vms = [
+      ['hog1', 'sbi-compute'],
+      ['hog2', 'sbi-compute'],
+      ['sleeper', 'sbi-sleeper'],
+      ['hello', 'sbi-hello'],
+    ];
     for (const [id, image] of vms) {
-      exec.createVm({ id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: readFileSync(`${BIN}/${image}.elf`), args: [], engine: 'bt' });
+      exec.createVm({
+        id,
+        kind: 'sbi',
+        technique: 'paravirt',
+        vcpus: 1,
+        memoryBytes: 4 << 20,
+        image: readFileSync(`${BIN}/${image}.elf`),
+        args: [],
+        engine: 'bt',
+      });
       loop.addVm({ id, vcpus: 1, sched: {} });
     }
     loop.addAction({ kind: 'pause', at: 10 * MS, vm: 'hog2' });
@@ -131,13 +170,27 @@ describe('scheduling metrics on real guests', () => {
     }
   });
 
-  it('reach the run summary: per VM and vCPU, per pCPU, and Jain\'s index', async () => {
+  it("reach the run summary: per VM and vCPU, per pCPU, and Jain's index", async () => {
     const vm = (id: string, weight: number): SimSpec['vms'][number] => ({
-      id, host: 'h0', vcpus: 1, memoryBytes: 4 << 20, image: `${BIN}/sbi-compute.elf`, args: [], kind: 'sbi', engine: 'bt', technique: 'paravirt', sched: { weight },
+      id,
+      host: 'h0',
+      vcpus: 1,
+      memoryBytes: 4 << 20,
+      image: `${BIN}/sbi-compute.elf`,
+      args: [],
+      kind: 'sbi',
+      engine: 'bt',
+      technique: 'paravirt',
+      sched: { weight },
     });
     const spec: SimSpec = {
-      name: 'm', seed: 1, durationNs: 90 * MS, trapPath: 'split', scheduler: { policy: 'credit', params: {} },
-      hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }], vms: [vm('a', 256), vm('b', 512)],
+      name: 'm',
+      seed: 1,
+      durationNs: 90 * MS,
+      trapPath: 'split',
+      scheduler: { policy: 'credit', params: {} },
+      hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
+      vms: [vm('a', 256), vm('b', 512)],
     };
     const { result } = await runEmbedded(spec);
     const h = result.hosts[0].sched!;

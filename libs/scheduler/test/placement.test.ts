@@ -7,37 +7,55 @@ const vm = (id: string, vcpus = 1, extra: Record<string, unknown> = {}) => ({ id
 
 describe('placement of VMs without a host', () => {
   it('keeps named hosts and fills the least-loaded host (vCPUs per pCPU) next', () => {
-    const hosts = [{ id: 'a', pcpus: 2 }, { id: 'b', pcpus: 4 }];
+    const hosts = [
+      { id: 'a', pcpus: 2 },
+      { id: 'b', pcpus: 4 },
+    ];
     const p = placeVmsOnHosts(hosts, [vm('x', 2, { host: 'a' }), vm('y'), vm('z'), vm('w')]);
     // a holds 2 vCPUs on 2 pCPUs; b takes y, z, w (1/4, 2/4, 3/4 < 3/2).
     expect(Object.fromEntries(p)).toEqual({ x: 'a', y: 'b', z: 'b', w: 'b' });
   });
 
   it('breaks ties by the order hosts are listed', () => {
-    const hosts = [{ id: 'a', pcpus: 2 }, { id: 'b', pcpus: 2 }];
+    const hosts = [
+      { id: 'a', pcpus: 2 },
+      { id: 'b', pcpus: 2 },
+    ];
     expect(Object.fromEntries(placeVmsOnHosts(hosts, [vm('x'), vm('y'), vm('z')]))).toEqual({ x: 'a', y: 'b', z: 'a' });
   });
 
   it('puts an SMP VM only on a host with enough pCPUs, even a busier one', () => {
-    const hosts = [{ id: 'small', pcpus: 1 }, { id: 'big', pcpus: 2 }];
+    const hosts = [
+      { id: 'small', pcpus: 1 },
+      { id: 'big', pcpus: 2 },
+    ];
     const p = placeVmsOnHosts(hosts, [vm('busy', 2, { host: 'big' }), vm('smp', 2)]);
     expect(p.get('smp')).toBe('big');
   });
 
   it('overcommits rather than fail when no host is big enough', () => {
-    const hosts = [{ id: 'a', pcpus: 1 }, { id: 'b', pcpus: 1 }];
+    const hosts = [
+      { id: 'a', pcpus: 1 },
+      { id: 'b', pcpus: 1 },
+    ];
     expect(placeVmsOnHosts(hosts, [vm('x', 4)]).get('x')).toBe('a');
   });
 
-  it('prefers a host of the VM\'s own ISA (direct execution) over a less-loaded one of the other ISA', () => {
-    const hosts = [{ id: 'r', pcpus: 1, isa: 'ring32' }, { id: 'v', pcpus: 1, isa: 'rv32' }];
+  it("prefers a host of the VM's own ISA (direct execution) over a less-loaded one of the other ISA", () => {
+    const hosts = [
+      { id: 'r', pcpus: 1, isa: 'ring32' },
+      { id: 'v', pcpus: 1, isa: 'rv32' },
+    ];
     const p = placeVmsOnHosts(hosts, [vm('load', 1, { host: 'v' }), vm('rv'), vm('k', 1, { isa: 'ring32' })]);
     expect(p.get('rv')).toBe('v');
     expect(p.get('k')).toBe('r');
   });
 
   it('sends a VM naming a cpupool to a host that has that pool', () => {
-    const hosts = [{ id: 'a', pcpus: 4 }, { id: 'b', pcpus: 4, pools: [{ id: 'rt' }] }];
+    const hosts = [
+      { id: 'a', pcpus: 4 },
+      { id: 'b', pcpus: 4, pools: [{ id: 'rt' }] },
+    ];
     expect(placeVmsOnHosts(hosts, [vm('x', 1, { sched: { pool: 'rt' } })]).get('x')).toBe('b');
   });
 

@@ -36,7 +36,7 @@ interface GuestVm {
 type Policy = SedfPolicy | RtdsPolicy;
 
 function setup(kind: 'sedf' | 'rtds', pcpus: number, vms: GuestVm[], clockHz = 10e6) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'sleeper' ? 'sbi' as const : 'linux' as const]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'sleeper' ? ('sbi' as const) : ('linux' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz, quantumNs: QUANTUM, trapPath: 'split' },
     {
@@ -68,7 +68,8 @@ function setup(kind: 'sedf' | 'rtds', pcpus: number, vms: GuestVm[], clockHz = 1
     snap.blocked.forEach((k) => put(k, 'blocked'));
     for (const [k, st] of reported) {
       const w = where.get(k);
-      if (st === VcpuState.VCPU_STATE_RUNNABLE && (w === undefined || w === 'blocked')) throw new Error(`runnable ${k} is ${w ?? 'lost'} at ${order.nowNs}`);
+      if (st === VcpuState.VCPU_STATE_RUNNABLE && (w === undefined || w === 'blocked'))
+        throw new Error(`runnable ${k} is ${w ?? 'lost'} at ${order.nowNs}`);
       if (st === VcpuState.VCPU_STATE_BLOCKED && w === undefined) throw new Error(`blocked ${k} is lost at ${order.nowNs}`);
       if ((st === VcpuState.VCPU_STATE_HALTED || st === VcpuState.VCPU_STATE_FAULTED) && w !== undefined) throw new Error(`ended ${k} is still ${w}`);
     }
@@ -83,9 +84,10 @@ function setup(kind: 'sedf' | 'rtds', pcpus: number, vms: GuestVm[], clockHz = 1
     } else {
       exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: CHECKSUM, args: ['1000'], engine: 'bt' });
     }
-    const sched = kind === 'sedf'
-      ? { slice: v.slice, period: v.period, extra: v.extra ?? false }
-      : { budget: v.slice, period: v.period, extratime: v.extra ?? false };
+    const sched =
+      kind === 'sedf'
+        ? { slice: v.slice, period: v.period, extra: v.extra ?? false }
+        : { budget: v.slice, period: v.period, extratime: v.extra ?? false };
     loop.addVm({ id: v.id, vcpus: 1, sched });
   }
   /** CPU time each VM got in each whole period [k·period, (k+1)·period) before `end`. */
@@ -118,14 +120,24 @@ function rng(seed: number): () => number {
 
 describe('Xen SEDF scheduler', () => {
   it('one pCPU, (2,10) (3,10) (4,10) ms, utilisation 0.9: each gets its slice every period, no misses', async () => {
-    const vms = [{ id: 'a', slice: 2 * MS, period: 10 * MS }, { id: 'b', slice: 3 * MS, period: 10 * MS }, { id: 'c', slice: 4 * MS, period: 10 * MS }];
+    const vms = [
+      { id: 'a', slice: 2 * MS, period: 10 * MS },
+      { id: 'b', slice: 3 * MS, period: 10 * MS },
+      { id: 'c', slice: 4 * MS, period: 10 * MS },
+    ];
     const { loop, policy, perPeriod, checks } = setup('sedf', 1, vms);
     const r = await loop.run(1e9);
     const shares = vms.map((v) => ran(r, v.id) / r.endNs);
-    const misses = missesOf(policy, vms.map((v) => v.id));
+    const misses = missesOf(
+      policy,
+      vms.map((v) => v.id),
+    );
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
-    if (VERBOSE) console.log(`sedf 1 pCPU (2,3,4)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % (ideal 20 / 30 / 40); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
+    if (VERBOSE)
+      console.log(
+        `sedf 1 pCPU (2,3,4)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % (ideal 20 / 30 / 40); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`,
+      );
     expect(misses).toEqual([0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
     shares.forEach((s, i) => expect(Math.abs(s - vms[i].slice / vms[i].period)).toBeLessThan(0.01));
@@ -136,8 +148,14 @@ describe('Xen SEDF scheduler', () => {
     const vms = ['a', 'b', 'c'].map((id) => ({ id, slice: 4 * MS, period: 10 * MS }));
     const { loop, policy } = setup('sedf', 1, vms);
     const r = await loop.run(0.5e9);
-    const misses = missesOf(policy, vms.map((v) => v.id));
-    if (VERBOSE) console.log(`sedf 1 pCPU 3 x (4,10) ms (U = 1.2), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
+    const misses = missesOf(
+      policy,
+      vms.map((v) => v.id),
+    );
+    if (VERBOSE)
+      console.log(
+        `sedf 1 pCPU 3 x (4,10) ms (U = 1.2), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`,
+      );
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.filter((e) => e.kind === 'sched.deadline_miss').length).toBe(misses.reduce((a, b) => a + b, 0));
     expect(policy.allMisses().size).toBe(3);
@@ -145,7 +163,8 @@ describe('Xen SEDF scheduler', () => {
 
   it('extra: a VM with extra uses the slack a VM without it leaves', async () => {
     const { loop, policy } = setup('sedf', 1, [
-      { id: 'x', slice: 2 * MS, period: 10 * MS, extra: true }, { id: 'n', slice: 2 * MS, period: 10 * MS, extra: false },
+      { id: 'x', slice: 2 * MS, period: 10 * MS, extra: true },
+      { id: 'n', slice: 2 * MS, period: 10 * MS, extra: false },
     ]);
     const r = await loop.run(0.3e9);
     const [x, n] = [ran(r, 'x') / r.endNs, ran(r, 'n') / r.endNs];
@@ -159,16 +178,24 @@ describe('Xen SEDF scheduler', () => {
 describe('Xen RTDS scheduler', () => {
   it('two pCPUs, (4,10) x3 + (2,10) ms (U = 1.4): global EDF, no misses, shares = budget/period', async () => {
     const vms = [
-      { id: 'a', slice: 4 * MS, period: 10 * MS }, { id: 'b', slice: 4 * MS, period: 10 * MS },
-      { id: 'c', slice: 4 * MS, period: 10 * MS }, { id: 'd', slice: 2 * MS, period: 10 * MS },
+      { id: 'a', slice: 4 * MS, period: 10 * MS },
+      { id: 'b', slice: 4 * MS, period: 10 * MS },
+      { id: 'c', slice: 4 * MS, period: 10 * MS },
+      { id: 'd', slice: 2 * MS, period: 10 * MS },
     ];
     const { loop, policy, perPeriod, checks } = setup('rtds', 2, vms);
     const r = await loop.run(1e9);
     const shares = vms.map((v) => ran(r, v.id) / r.endNs);
-    const misses = missesOf(policy, vms.map((v) => v.id));
+    const misses = missesOf(
+      policy,
+      vms.map((v) => v.id),
+    );
     let worst = 0;
     for (const v of vms) for (const got of perPeriod(v.id, v.period, r.endNs)) worst = Math.max(worst, Math.abs(got - v.slice));
-    if (VERBOSE) console.log(`rtds 2 pCPUs (4,4,4,2)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % of a pCPU (ideal 40 / 40 / 40 / 20); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`);
+    if (VERBOSE)
+      console.log(
+        `rtds 2 pCPUs (4,4,4,2)/10 ms, 1 s: shares ${shares.map(pp).join(' / ')} % of a pCPU (ideal 40 / 40 / 40 / 20); misses ${misses.join(' / ')}; worst per-period error ${(worst / 1e3).toFixed(1)} us; ${checks()} decisions checked`,
+      );
     expect(misses).toEqual([0, 0, 0, 0]);
     expect(worst).toBeLessThanOrEqual(QUANTUM);
     shares.forEach((s, i) => expect(Math.abs(s - vms[i].slice / vms[i].period)).toBeLessThan(0.01));
@@ -178,8 +205,14 @@ describe('Xen RTDS scheduler', () => {
     const vms = ['a', 'b', 'c'].map((id) => ({ id, slice: 9 * MS, period: 10 * MS }));
     const { loop, policy } = setup('rtds', 2, vms);
     const r = await loop.run(0.5e9);
-    const misses = missesOf(policy, vms.map((v) => v.id));
-    if (VERBOSE) console.log(`rtds 2 pCPUs 3 x (9,10) ms (U = 2.7), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`);
+    const misses = missesOf(
+      policy,
+      vms.map((v) => v.id),
+    );
+    if (VERBOSE)
+      console.log(
+        `rtds 2 pCPUs 3 x (9,10) ms (U = 2.7), 0.5 s: shares ${vms.map((v) => pp(ran(r, v.id) / r.endNs)).join(' / ')} %; misses ${misses.join(' / ')} (of 50 periods each)`,
+      );
     expect(misses.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(r.events.some((e) => e.kind === 'sched.deadline_miss')).toBe(true);
   });
@@ -210,11 +243,14 @@ describe('real-time schedulers: invariants', () => {
         const vms: GuestVm[] = Array.from({ length: n }, (_, i) => {
           const period = (2 + Math.floor(rand() * 18)) * MS;
           return {
-            id: `v${i}`, guest: rand() < 0.5 ? 'hog' : 'sleeper',
+            id: `v${i}`,
+            guest: rand() < 0.5 ? 'hog' : 'sleeper',
             // Whole microseconds, as `xl sched-rtds`/`xl sched-sedf` take them. (With budgets not a
             // multiple of the 10 ns guest cycle, the executor reports up to one cycle more ranNs
             // than the order lasted — an executor rounding, not a policy matter.)
-            period, slice: Math.max(200, Math.floor(rand() * period / 1e3)) * 1e3, extra: rand() < 0.5,
+            period,
+            slice: Math.max(200, Math.floor((rand() * period) / 1e3)) * 1e3,
+            extra: rand() < 0.5,
           };
         });
         const { loop, policy, checks } = setup(kind, pcpus, vms, 100e6);
@@ -274,14 +310,26 @@ describe('real-time schedulers: invariants', () => {
     expect(sedf.check().blocked).toEqual([]);
   });
 
-  it('runs end to end as a simulation\'s scheduler, per-VM params from the scenario, deterministically', async () => {
+  it("runs end to end as a simulation's scheduler, per-VM params from the scenario, deterministically", async () => {
     const spec = (policy: 'sedf' | 'rtds'): SimSpec => ({
-      name: policy, seed: 1, durationNs: 200e6, trapPath: 'split',
+      name: policy,
+      seed: 1,
+      durationNs: 200e6,
+      trapPath: 'split',
       scheduler: { policy, params: {} },
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
-      vms: [[1, 10], [3, 10]].map(([n, m], i) => ({
-        id: `v${i}`, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['1000'],
-        kind: 'linux' as const, engine: 'bt' as const,
+      vms: [
+        [1, 10],
+        [3, 10],
+      ].map(([n, m], i) => ({
+        id: `v${i}`,
+        host: 'h0',
+        vcpus: 1,
+        memoryBytes: 16 << 20,
+        image: `${BIN}/checksum.elf`,
+        args: ['1000'],
+        kind: 'linux' as const,
+        engine: 'bt' as const,
         sched: { slice: n * MS, budget: n * MS, period: m * MS, extra: false, extratime: false },
       })),
     });

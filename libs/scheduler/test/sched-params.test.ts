@@ -9,10 +9,15 @@ import { NotFoundError, SchedulerService, schedulerOf } from '../src/service';
 function service(): SchedulerService {
   const svc = new SchedulerService(new InProcessBroker().connect(), 't');
   // Host h0: 4 pCPUs, Credit by default, pCPUs 2-3 an RTDS pool.
-  svc.addHost('h0', 4, {
-    policy: 'cpupools',
-    params: { default: { policy: 'credit', params: {} }, pools: [{ id: 'rt', pcpus: [2, 3], scheduler: { policy: 'rtds', params: {} } }] },
-  }, 'n0');
+  svc.addHost(
+    'h0',
+    4,
+    {
+      policy: 'cpupools',
+      params: { default: { policy: 'credit', params: {} }, pools: [{ id: 'rt', pcpus: [2, 3], scheduler: { policy: 'rtds', params: {} } }] },
+    },
+    'n0',
+  );
   svc.addVm('h0', { id: 'web', vcpus: 2, sched: { weight: 256 } });
   svc.addVm('h0', { id: 'ctl', vcpus: 1, sched: { pool: 'rt', budget: 2e6, period: 10e6 } });
   return svc;
@@ -20,7 +25,10 @@ function service(): SchedulerService {
 
 describe('run-time scheduling parameters (SchedulerService)', () => {
   it('names the scheduler of each VM on a host split into cpupools', () => {
-    const spec = { policy: 'cpupools', params: { default: { policy: 'credit', params: {} }, pools: [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }] } };
+    const spec = {
+      policy: 'cpupools',
+      params: { default: { policy: 'credit', params: {} }, pools: [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }] },
+    };
     expect(schedulerOf(spec)).toBe('credit');
     expect(schedulerOf(spec, { pool: 'rt' })).toBe('rtds');
     expect(schedulerOf({ policy: 'sedf', params: {} }, { pool: 'rt' })).toBe('sedf');

@@ -12,8 +12,18 @@
 import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import {
-  Credit2Policy, CreditPolicy, hostPolicySpec, HostLoop, makePolicy, PolicySpec, RoundRobinPolicy, RtdsPolicy, SchedulerPolicy,
-  SedfPolicy, VcpuRef, VmSchedParams,
+  Credit2Policy,
+  CreditPolicy,
+  hostPolicySpec,
+  HostLoop,
+  makePolicy,
+  PolicySpec,
+  RoundRobinPolicy,
+  RtdsPolicy,
+  SchedulerPolicy,
+  SedfPolicy,
+  VcpuRef,
+  VmSchedParams,
 } from '@vsim/scheduler';
 import { CpupoolPolicy, swapTarget } from '../src/cpupool';
 import { handleTrap } from '@vsim/hypervisor';
@@ -74,10 +84,18 @@ function whereOf(p: SchedulerPolicy): Where {
 
 function policyParams(r: () => number, name: PolicyName): Record<string, unknown> {
   switch (name) {
-    case 'round-robin': return { timeslice: Math.round((1 + r() * 20) * MS) };
-    case 'credit': return { tslice: [10, 30][Math.floor(r() * 2)] * MS, ratelimit: [0, 1 * MS][Math.floor(r() * 2)], accounting: r() < 0.3 ? 'tick' : 'precise' };
-    case 'credit2': return { ratelimit: [0, MS][Math.floor(r() * 2)], runqueue: ['cpu', 'core', 'socket', 'all'][Math.floor(r() * 4)], groupSize: 1 + Math.floor(r() * 2) };
-    default: return {};
+    case 'round-robin':
+      return { timeslice: Math.round((1 + r() * 20) * MS) };
+    case 'credit':
+      return { tslice: [10, 30][Math.floor(r() * 2)] * MS, ratelimit: [0, 1 * MS][Math.floor(r() * 2)], accounting: r() < 0.3 ? 'tick' : 'precise' };
+    case 'credit2':
+      return {
+        ratelimit: [0, MS][Math.floor(r() * 2)],
+        runqueue: ['cpu', 'core', 'socket', 'all'][Math.floor(r() * 4)],
+        groupSize: 1 + Math.floor(r() * 2),
+      };
+    default:
+      return {};
   }
 }
 
@@ -86,9 +104,11 @@ function vmParams(r: () => number, vcpus: number, pcpus: readonly number[]): VmS
   const p: Record<string, unknown> = {
     weight: 1 + Math.floor(r() * 1000),
     cap: r() < 0.2 ? 10 + Math.floor(r() * 90) : 0,
-    slice: Math.round(period * (0.05 + r() * 0.5)), period,
+    slice: Math.round(period * (0.05 + r() * 0.5)),
+    period,
     budget: Math.round(period * (0.05 + r() * 0.5)),
-    extra: r() < 0.7, extratime: r() < 0.7,
+    extra: r() < 0.7,
+    extratime: r() < 0.7,
   };
   if (r() < 0.6) {
     p.pin = Array.from({ length: vcpus }, () => {
@@ -127,15 +147,33 @@ function makeScenario(r: () => number, seed: number): Scenario {
   if (npcpus >= 2 && r() < 0.4) {
     // Split the host: one named pool of 1..npcpus-1 pCPUs with another policy, the rest default.
     const n = 1 + Math.floor(r() * (npcpus - 1));
-    const ids = Array.from({ length: npcpus }, (_, i) => i).sort(() => r() - 0.5).slice(0, n).sort((a, b) => a - b);
+    const ids = Array.from({ length: npcpus }, (_, i) => i)
+      .sort(() => r() - 0.5)
+      .slice(0, n)
+      .sort((a, b) => a - b);
     const other = POLICIES[Math.floor(r() * POLICIES.length)];
     const otherSpec: PolicySpec = { policy: other, params: policyParams(r, other) };
     // The production path: a host spec with pools becomes a 'cpupools' spec (as AddHost carries it).
     const spec = hostPolicySpec(mainSpec, [{ id: 'p1', pcpus: ids, scheduler: otherSpec }]);
     const rest = Array.from({ length: npcpus }, (_, i) => i).filter((c) => !ids.includes(c));
-    return { policy: makePolicy(spec, npcpus), spec, npcpus, pools: new Map([['default', rest], ['p1', ids]]), describe: `${npcpus} pCPUs: default ${main} on [${rest}], p1 ${other} on [${ids}]` };
+    return {
+      policy: makePolicy(spec, npcpus),
+      spec,
+      npcpus,
+      pools: new Map([
+        ['default', rest],
+        ['p1', ids],
+      ]),
+      describe: `${npcpus} pCPUs: default ${main} on [${rest}], p1 ${other} on [${ids}]`,
+    };
   }
-  return { policy: makePolicy(mainSpec, npcpus), spec: mainSpec, npcpus, pools: new Map([['default', Array.from({ length: npcpus }, (_, i) => i)]]), describe: `${npcpus} pCPUs, ${main} ${JSON.stringify(mainSpec.params)}` };
+  return {
+    policy: makePolicy(mainSpec, npcpus),
+    spec: mainSpec,
+    npcpus,
+    pools: new Map([['default', Array.from({ length: npcpus }, (_, i) => i)]]),
+    describe: `${npcpus} pCPUs, ${main} ${JSON.stringify(mainSpec.params)}`,
+  };
 }
 
 /** The pCPUs a vCPU may run on: its pin within its pool, or the whole pool (cpupool.ts). */
@@ -147,10 +185,21 @@ function allowed(v: DrivenVcpu, pools: Map<string, number[]>): number[] {
 }
 
 /** Plays one seeded workload; returns counters for the summary. Throws on any violation. */
-function drive(seed: number, steps: number, replace?: (npcpus: number) => SchedulerPolicy): { decisions: number; moves: number; pauses: number; swaps: number; joined: number; describe: string } {
+function drive(
+  seed: number,
+  steps: number,
+  replace?: (npcpus: number) => SchedulerPolicy,
+): { decisions: number; moves: number; pauses: number; swaps: number; joined: number; describe: string } {
   const r = rng(seed);
   let sc = makeScenario(r, seed);
-  if (replace) sc = { policy: replace(sc.npcpus), spec: sc.spec, npcpus: sc.npcpus, pools: new Map([['default', Array.from({ length: sc.npcpus }, (_, i) => i)]]), describe: 'replaced' };
+  if (replace)
+    sc = {
+      policy: replace(sc.npcpus),
+      spec: sc.spec,
+      npcpus: sc.npcpus,
+      pools: new Map([['default', Array.from({ length: sc.npcpus }, (_, i) => i)]]),
+      describe: 'replaced',
+    };
   const { npcpus, pools } = sc;
   let policy = sc.policy;
   let spec = sc.spec;
@@ -165,10 +214,24 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
     const i = nvms++;
     const n = 1 + Math.floor(r() * 3);
     const pool = poolIds[Math.floor(r() * poolIds.length)];
-    const params = { ...vmParams(r, n, Array.from({ length: npcpus }, (_, c) => c)), ...(pool !== 'default' && { pool }) };
+    const params = {
+      ...vmParams(
+        r,
+        n,
+        Array.from({ length: npcpus }, (_, c) => c),
+      ),
+      ...(pool !== 'default' && { pool }),
+    };
     const list: DrivenVcpu[] = [];
     for (let j = 0; j < n; j++) {
-      const v: DrivenVcpu = { ref: { vm: `vm${i}`, vcpu: j, key: `vm${i}/${j}` }, state: 'runnable', paused: false, wakeAt: 0, waitingSince: now, params };
+      const v: DrivenVcpu = {
+        ref: { vm: `vm${i}`, vcpu: j, key: `vm${i}/${j}` },
+        state: 'runnable',
+        paused: false,
+        wakeAt: 0,
+        waitingSince: now,
+        params,
+      };
       policy.add(v.ref, params, now);
       list.push(v);
       vcpus.push(v);
@@ -177,7 +240,9 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
   };
   for (let i = 1 + Math.floor(r() * 5); i > 0; i--) addVm();
   let pauses = 0;
-  const fail = (msg: string) => { throw new Error(`seed ${seed} (${sc.describe}) at ${now} ns: ${msg}`); };
+  const fail = (msg: string) => {
+    throw new Error(`seed ${seed} (${sc.describe}) at ${now} ns: ${msg}`);
+  };
   // Liveness: a runnable vCPU runs within this much virtual time (far above any slice or credit
   // epoch in these workloads, below the length of a run) — under round robin and Credit2 (every
   // reset_credit epoch ends with each vCPU's credit the highest at some point). Not under Credit,
@@ -186,9 +251,10 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
   // sets often are), which may starve a vCPU while the overload lasts. There the property is that
   // it stays accounted runnable, which is checked.
   const LIVENESS_NS = 1500 * MS;
-  const policyOf = (v: DrivenVcpu) => policy instanceof CpupoolPolicy
-    ? policy.poolList().find((p) => p.id === ((v.params.pool as string | undefined) ?? 'default'))!.policy.name
-    : policy.name;
+  const policyOf = (v: DrivenVcpu) =>
+    policy instanceof CpupoolPolicy
+      ? policy.poolList().find((p) => p.id === ((v.params.pool as string | undefined) ?? 'default'))!.policy.name
+      : policy.name;
   const proportional = (v: DrivenVcpu) => ['round-robin', 'credit2'].includes(policyOf(v));
   let decisions = 0;
   for (let step = 0; step < steps; step++) {
@@ -235,7 +301,13 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       const list = byVm.get(vm)!;
       const change: Record<string, unknown> = {};
       if (r() < 0.5) change.weight = 1 + Math.floor(r() * 1000);
-      if (r() < 0.6) change.pin = vmParams(r, list.length, Array.from({ length: npcpus }, (_, c) => c)).pin ?? Array.from({ length: list.length }, () => Array.from({ length: npcpus }, (_, c) => c));
+      if (r() < 0.6)
+        change.pin =
+          vmParams(
+            r,
+            list.length,
+            Array.from({ length: npcpus }, (_, c) => c),
+          ).pin ?? Array.from({ length: list.length }, () => Array.from({ length: npcpus }, (_, c) => c));
       if (poolIds.length > 1 && r() < 0.5) {
         change.pool = poolIds[Math.floor(r() * poolIds.length)];
         moves++;
@@ -268,7 +340,10 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       if (onPcpu.has(ref.key)) fail(`${ref.key} on pCPUs ${onPcpu.get(ref.key)} and ${p}`);
       onPcpu.set(ref.key, p);
       if (v!.state !== 'runnable' || v!.paused) fail(`${ref.key} runs on ${p} but is ${v!.paused ? 'paused' : v!.state}`);
-      if (!allowed(v!, pools).includes(p)) fail(`${ref.key} runs on ${p}, outside its allowed pCPUs [${allowed(v!, pools)}] (pin ${JSON.stringify(v!.params.pin)}, pool ${String(v!.params.pool ?? 'default')})`);
+      if (!allowed(v!, pools).includes(p))
+        fail(
+          `${ref.key} runs on ${p}, outside its allowed pCPUs [${allowed(v!, pools)}] (pin ${JSON.stringify(v!.params.pin)}, pool ${String(v!.params.pool ?? 'default')})`,
+        );
     });
     let w: Where = { running: [], waiting: [], held: [] };
     try {
@@ -290,10 +365,16 @@ function drive(seed: number, steps: number, replace?: (npcpus: number) => Schedu
       if (v.state === 'ended' && at !== undefined) fail(`ended ${v.ref.key} is still ${at}`);
       // Held while runnable: only the parked (capped-out) vCPUs of Credit and Credit2.
       const runnable = v.state === 'runnable' && !v.paused;
-      if (runnable && (at === undefined || (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof Credit2Policy || policy instanceof CpupoolPolicy)))) fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
+      if (
+        runnable &&
+        (at === undefined ||
+          (at === 'held' && !(policy instanceof CreditPolicy || policy instanceof Credit2Policy || policy instanceof CpupoolPolicy)))
+      )
+        fail(`runnable ${v.ref.key} is ${at ?? 'lost'}`);
       if (v.state !== 'ended' && at === undefined) fail(`${v.paused ? 'paused' : v.state} ${v.ref.key} is lost`);
       if (runnable && onPcpu.has(v.ref.key)) v.waitingSince = now;
-      if (runnable && now - v.waitingSince > LIVENESS_NS && proportional(v)) fail(`${v.ref.key} runnable for ${(now - v.waitingSince) / MS} ms without running`);
+      if (runnable && now - v.waitingSince > LIVENESS_NS && proportional(v))
+        fail(`${v.ref.key} runnable for ${(now - v.waitingSince) / MS} ms without running`);
     }
     // --- time passes: running vCPUs run, some block early ---
     const end = Math.min(d.until, now + Math.round((0.05 + r() * 4) * MS));
@@ -338,7 +419,10 @@ describe('scheduling property: no vCPU lost, duplicated, or run outside its pin'
       const k = res.describe.includes('p1 ') ? 'pooled' : POLICIES[seed % POLICIES.length];
       kinds.set(k, (kinds.get(k) ?? 0) + 1);
     }
-    if (VERBOSE) console.log(`sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`);
+    if (VERBOSE)
+      console.log(
+        `sched property: ${SEEDS} seeds, ${decisions} decisions checked, ${vms} VMs (some joining mid-run), ${pauses} pauses/unpauses, ${moves} pool moves, ${swaps} scheduler swaps; runs per kind ${JSON.stringify(Object.fromEntries(kinds))}`,
+      );
     for (const p of POLICIES) expect(kinds.get(p) ?? 0).toBeGreaterThan(0);
     expect(kinds.get('pooled') ?? 0).toBeGreaterThan(3);
     expect(moves).toBeGreaterThan(10);
@@ -374,8 +458,15 @@ const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 const CHECKSUM = readFileSync(`${BIN}/checksum.elf`);
 const SLEEPER = readFileSync(`${BIN}/sbi-sleeper.elf`);
 
-async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string; guest: 'hog' | 'sleeper'; sched: VmSchedParams }[], actions: { at: number; vm: string; params: VmSchedParams }[], endNs: number, swaps: { at: number; spec: PolicySpec }[] = []) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? 'linux' as const : 'sbi' as const]));
+async function realRun(
+  policy: SchedulerPolicy,
+  pcpus: number,
+  vms: { id: string; guest: 'hog' | 'sleeper'; sched: VmSchedParams }[],
+  actions: { at: number; vm: string; params: VmSchedParams }[],
+  endNs: number,
+  swaps: { at: number; spec: PolicySpec }[] = [],
+) {
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('sbi' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz: 10e6, quantumNs: 100_000, trapPath: 'split' },
     {
@@ -409,7 +500,13 @@ async function realRun(policy: SchedulerPolicy, pcpus: number, vms: { id: string
   }
   let current = policy;
   for (const w of swaps) {
-    loop.addAction({ kind: 'swapScheduler', at: w.at, policy: w.spec.policy, params: w.spec.params, make: () => (current = makePolicy(w.spec, pcpus)) });
+    loop.addAction({
+      kind: 'swapScheduler',
+      at: w.at,
+      policy: w.spec.policy,
+      params: w.spec.params,
+      make: () => (current = makePolicy(w.spec, pcpus)),
+    });
   }
   // The pins the checker applies change with the actions: split the run at each.
   await loop.run(0);
@@ -425,12 +522,18 @@ describe('scheduling property with real guests on a host loop', () => {
   for (const name of POLICIES) {
     it(`${name}: pinned hogs and a sleeper on 3 pCPUs, a pin change mid-run`, async () => {
       const spec: PolicySpec = { policy: name, params: name === 'credit2' ? { runqueue: 'cpu' } : {} };
-      const { r, violations, orders } = await realRun(makePolicy(spec, 3), 3, [
-        { id: 'a', guest: 'hog', sched: { pin: [[0]], weight: 512 } },
-        { id: 'b', guest: 'hog', sched: { pin: [[0, 1]] } },
-        { id: 'c', guest: 'hog', sched: {} },
-        { id: 'io', guest: 'sleeper', sched: { pin: [[2]] } },
-      ], [{ at: 150e6, vm: 'a', params: { pin: [[2]] } }], 300e6);
+      const { r, violations, orders } = await realRun(
+        makePolicy(spec, 3),
+        3,
+        [
+          { id: 'a', guest: 'hog', sched: { pin: [[0]], weight: 512 } },
+          { id: 'b', guest: 'hog', sched: { pin: [[0, 1]] } },
+          { id: 'c', guest: 'hog', sched: {} },
+          { id: 'io', guest: 'sleeper', sched: { pin: [[2]] } },
+        ],
+        [{ at: 150e6, vm: 'a', params: { pin: [[2]] } }],
+        300e6,
+      );
       expect(violations).toEqual([]);
       expect(orders).toBeGreaterThan(20);
       // Every VM ran, and `a` ran on pCPU 2 after its pin moved there.
@@ -443,17 +546,24 @@ describe('scheduling property with real guests on a host loop', () => {
 
   it('hot swaps credit2 -> sedf -> cpupools (rtds + credit) -> credit2 -> round-robin hand every vCPU over', async () => {
     const pooled = hostPolicySpec({ policy: 'credit', params: {} }, [{ id: 'rt', pcpus: [2], scheduler: { policy: 'rtds', params: {} } }]);
-    const { r, violations } = await realRun(makePolicy({ policy: 'credit2', params: {} }, 3), 3, [
-      { id: 'a', guest: 'hog', sched: { pin: [[0, 1]] } },
-      { id: 'b', guest: 'hog', sched: {} },
-      { id: 'io', guest: 'sleeper', sched: {} },
-      { id: 'm', guest: 'hog', sched: { pool: 'rt' } },
-    ], [], 300e6, [
-      { at: 60e6, spec: { policy: 'sedf', params: {} } },
-      { at: 120e6, spec: pooled },
-      { at: 200e6, spec: { policy: 'credit2', params: { runqueue: 'cpu' } } },
-      { at: 250e6, spec: { policy: 'round-robin', params: {} } },
-    ]);
+    const { r, violations } = await realRun(
+      makePolicy({ policy: 'credit2', params: {} }, 3),
+      3,
+      [
+        { id: 'a', guest: 'hog', sched: { pin: [[0, 1]] } },
+        { id: 'b', guest: 'hog', sched: {} },
+        { id: 'io', guest: 'sleeper', sched: {} },
+        { id: 'm', guest: 'hog', sched: { pool: 'rt' } },
+      ],
+      [],
+      300e6,
+      [
+        { at: 60e6, spec: { policy: 'sedf', params: {} } },
+        { at: 120e6, spec: pooled },
+        { at: 200e6, spec: { policy: 'credit2', params: { runqueue: 'cpu' } } },
+        { at: 250e6, spec: { policy: 'round-robin', params: {} } },
+      ],
+    );
     expect(violations).toEqual([]);
     const swaps = r.events.filter((e) => e.kind === 'swap-scheduler').map((e) => JSON.parse(e.detail));
     expect(swaps.map((s) => s.policy)).toEqual(['sedf', 'cpupools', 'credit2', 'round-robin']);
@@ -470,14 +580,24 @@ describe('scheduling property with real guests on a host loop', () => {
 
   it('cpupools: credit2 and rtds pools, a VM moved between them loses no vCPU', async () => {
     const policy = new CpupoolPolicy(3, [{ id: 'rt', pcpus: [2], make: (n) => new RtdsPolicy(n) }], (n) => new Credit2Policy(n));
-    const { r, violations } = await realRun(policy, 3, [
-      { id: 'a', guest: 'hog', sched: {} },
-      { id: 'b', guest: 'hog', sched: {} },
-      { id: 'm', guest: 'hog', sched: { pool: 'rt' } },
-    ], [{ at: 100e6, vm: 'm', params: { pool: 'default' } }, { at: 200e6, vm: 'a', params: { pool: 'rt' } }], 300e6);
+    const { r, violations } = await realRun(
+      policy,
+      3,
+      [
+        { id: 'a', guest: 'hog', sched: {} },
+        { id: 'b', guest: 'hog', sched: {} },
+        { id: 'm', guest: 'hog', sched: { pool: 'rt' } },
+      ],
+      [
+        { at: 100e6, vm: 'm', params: { pool: 'default' } },
+        { at: 200e6, vm: 'a', params: { pool: 'rt' } },
+      ],
+      300e6,
+    );
     expect(violations).toEqual([]);
     const sched = r.events.filter((e) => e.kind === 'schedule' && e.source === 'sched');
-    const pcpusOf = (vm: string, from: number, to: number) => new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu));
+    const pcpusOf = (vm: string, from: number, to: number) =>
+      new Set(sched.filter((e) => e.vm === vm && e.timeNs >= from && e.timeNs < to).map((e) => e.pcpu));
     expect([...pcpusOf('m', 0, 100e6)]).toEqual([2]);
     for (const p of pcpusOf('m', 100e6, 300e6)) expect([0, 1]).toContain(p);
     for (const p of pcpusOf('a', 200e6, 300e6)) expect(p).toBe(2);

@@ -7,9 +7,7 @@
 // machines; without it they cross the network in clear (fine on loopback or a private network).
 
 import { readFileSync } from 'fs';
-import {
-  ChannelCredentials, Metadata, ServerCredentials, ServiceDefinition, UntypedServiceImplementation, credentials, status,
-} from '@grpc/grpc-js';
+import { ChannelCredentials, Metadata, ServerCredentials, ServiceDefinition, UntypedServiceImplementation, credentials, status } from '@grpc/grpc-js';
 import { TlsFiles } from './identity';
 import { TokenSet, bearerToken } from './tokens';
 
@@ -51,7 +49,10 @@ export function guardService(
       if (who === undefined) {
         const reason = token === undefined ? 'no token' : 'wrong token';
         onRefused({ rpc: method.path, reason, peer: typeof call.getPeer === 'function' ? call.getPeer() : '' });
-        const err = { code: status.UNAUTHENTICATED, details: `${method.path}: ${reason === 'no token' ? 'a bearer token is required (authorization metadata)' : 'the bearer token is not accepted'}` };
+        const err = {
+          code: status.UNAUTHENTICATED,
+          details: `${method.path}: ${reason === 'no token' ? 'a bearer token is required (authorization metadata)' : 'the bearer token is not accepted'}`,
+        };
         if (method.responseStream || method.requestStream || !callback) call.emit('error', err);
         else callback(err);
         return;

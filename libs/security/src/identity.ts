@@ -76,7 +76,8 @@ export function readIdentity(file: string): Identity {
   } catch (err) {
     throw new IdentityError(`secrets file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
   }
-  if ((mode & 0o077) !== 0) throw new IdentityError(`secrets file ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${file}`);
+  if ((mode & 0o077) !== 0)
+    throw new IdentityError(`secrets file ${file} is readable by others (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${file}`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -92,13 +93,15 @@ export function parseIdentity(raw: unknown, file: string): Identity {
   };
   const o = (typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : fail('', 'must be a JSON object')) as Record<string, unknown>;
   if (o.version !== 1) fail('version', 'must be 1');
-  const str = (k: string, v: unknown = o[k]): string | undefined => (v === undefined ? undefined : typeof v === 'string' && v !== '' ? v : fail(k, 'must be a non-empty string'));
+  const str = (k: string, v: unknown = o[k]): string | undefined =>
+    v === undefined ? undefined : typeof v === 'string' && v !== '' ? v : fail(k, 'must be a non-empty string');
   const identity = str('identity') ?? fail('identity', 'is required');
   if (!SUBJECT_TOKEN.test(identity)) fail('identity', 'must be 1-64 characters of [A-Za-z0-9_-]');
   const role = o.role as Role;
   if (!ROLES.includes(role)) fail('role', `must be one of ${ROLES.join(', ')}`);
   const node = str('node');
-  if (role === 'cpu-node' && (node === undefined || !SUBJECT_TOKEN.test(node))) fail('node', 'must be the cpu-node\'s node id (1-64 characters of [A-Za-z0-9_-])');
+  if (role === 'cpu-node' && (node === undefined || !SUBJECT_TOKEN.test(node)))
+    fail('node', "must be the cpu-node's node id (1-64 characters of [A-Za-z0-9_-])");
   const nats = o.nats as { seed?: unknown } | undefined;
   const seedText = str('nats.seed', nats?.seed) ?? fail('nats.seed', 'is required');
   let natsPublicKey = '';
@@ -129,9 +132,17 @@ export function parseIdentity(raw: unknown, file: string): Identity {
     tls = { ca: path(ca), cert: cert && path(cert), key: key && path(key) };
   }
   return {
-    file, identity, role, node,
-    natsSeed: new TextEncoder().encode(seedText), natsPublicKey, inboxPrefix: inboxPrefixOf(identity),
-    controlToken: str('controlToken'), acceptControl: tokens('acceptControl'), acceptApi: tokens('acceptApi'), apiToken: str('apiToken'),
+    file,
+    identity,
+    role,
+    node,
+    natsSeed: new TextEncoder().encode(seedText),
+    natsPublicKey,
+    inboxPrefix: inboxPrefixOf(identity),
+    controlToken: str('controlToken'),
+    acceptControl: tokens('acceptControl'),
+    acceptApi: tokens('acceptApi'),
+    apiToken: str('apiToken'),
     tls,
   };
 }

@@ -64,7 +64,10 @@ export type SequenceVerdict = 'next' | 'duplicate' | 'stale' | 'gap';
 export class SequenceWindow {
   private readonly last = new Map<string, number>();
 
-  constructor(private readonly strict: boolean, private readonly first = 1) {}
+  constructor(
+    private readonly strict: boolean,
+    private readonly first = 1,
+  ) {}
 
   /** What `seq` would be on `stream`, without accepting it. */
   judge(stream: string, seq: number): SequenceVerdict {

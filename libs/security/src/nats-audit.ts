@@ -15,7 +15,8 @@ export interface NatsViolation {
   readonly client?: string;
 }
 
-const LINE = /\[ERR\] \S+ - cid:\d+ - (?:"([^"]*)" - )?(Publish Violation|Subscription Violation|authentication error|Authorization Violation)(?: - (?:Nkey|User) "([^"]*)")?(?:, Subject "([^"]*)")?/;
+const LINE =
+  /\[ERR\] \S+ - cid:\d+ - (?:"([^"]*)" - )?(Publish Violation|Subscription Violation|authentication error|Authorization Violation)(?: - (?:Nkey|User) "([^"]*)")?(?:, Subject "([^"]*)")?/;
 
 export function parseNatsViolation(line: string): NatsViolation | undefined {
   const m = LINE.exec(line);
@@ -40,7 +41,7 @@ export class NatsViolationCounter {
   add(line: string): (NatsViolation & { identity: string }) | undefined {
     const v = parseNatsViolation(line);
     if (!v) return undefined;
-    const identity = v.nkey === '' ? 'anonymous' : this.identityOf(v.nkey) ?? v.nkey;
+    const identity = v.nkey === '' ? 'anonymous' : (this.identityOf(v.nkey) ?? v.nkey);
     this.byKind[v.kind]++;
     this.byIdentity.set(identity, (this.byIdentity.get(identity) ?? 0) + 1);
     return { ...v, identity };

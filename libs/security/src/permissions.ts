@@ -66,8 +66,13 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
     case 'scheduler':
       return { publish: ['vsim.*.run.*.*', 'vsim.*.events.*'], subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)], allowResponses: true };
     case 'cpu-node': {
-      if (node === undefined || !SUBJECT_TOKEN.test(node)) throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
-      return { publish: [`vsim.*.trap.${node}`], subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])], allowResponses: true };
+      if (node === undefined || !SUBJECT_TOKEN.test(node))
+        throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
+      return {
+        publish: [`vsim.*.trap.${node}`],
+        subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        allowResponses: true,
+      };
     }
     case 'gateway':
       return {

@@ -11,9 +11,7 @@ import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { NATS_SERVER_MISSING, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { subjects } from '@vsim/proto';
-import {
-  DeploymentSecrets, NatsViolationCounter, SERVICE_NAME, generateSecrets, natsConnectionOptions, readIdentity,
-} from '@vsim/security';
+import { DeploymentSecrets, NatsViolationCounter, SERVICE_NAME, generateSecrets, natsConnectionOptions, readIdentity } from '@vsim/security';
 import { discover, registerService } from '@vsim/service';
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
@@ -33,7 +31,12 @@ const bytes = (s: string) => new TextEncoder().encode(s);
   const sim = 'sim-01ARZ3NDEKTSV4RRFFQ69G5FAV';
 
   beforeAll(async () => {
-    secrets = generateSecrets(join(dir, 'secrets'), { cpuNodes: [{ identity: 'cpu-node-1', node: 'n1' }, { identity: 'cpu-node-2', node: 'n2' }] });
+    secrets = generateSecrets(join(dir, 'secrets'), {
+      cpuNodes: [
+        { identity: 'cpu-node-1', node: 'n1' },
+        { identity: 'cpu-node-2', node: 'n2' },
+      ],
+    });
     nats = await startNatsServer({ args: ['-c', secrets.natsConfig, '-l', logFile] });
     for (const [name, file] of Object.entries(secrets.files)) {
       const nc = await connect({ servers: nats.url, ...natsConnectionOptions(readIdentity(file)) });
@@ -55,7 +58,11 @@ const bytes = (s: string) => new TextEncoder().encode(s);
   async function trySubscribe(identity: string, subject: string): Promise<string> {
     const nc = as(identity);
     let err = '';
-    nc.subscribe(subject, { callback: (e) => { if (e) err = e.message; } });
+    nc.subscribe(subject, {
+      callback: (e) => {
+        if (e) err = e.message;
+      },
+    });
     // The server answers SUB before the flush's PONG: a refusal has arrived once the flush is done.
     await nc.flush();
     return err || 'subscribed';
@@ -69,7 +76,9 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     as(publisher).publish(subject, bytes('forged'));
     // Once the publisher's flush is done the server has routed the message; once the listener's
     // is, the listener has received it (the server sends it before that PONG).
-    await as(publisher).flush().catch(() => undefined);
+    await as(publisher)
+      .flush()
+      .catch(() => undefined);
     await as(listener).flush();
     sub.unsubscribe();
     return n;
@@ -79,7 +88,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/Authorization Violation/);
   });
 
-  it('lets the scheduler send run orders that only the host\'s cpu-node serves', async () => {
+  it("lets the scheduler send run orders that only the host's cpu-node serves", async () => {
     const subject = subjects.hostRun(sim, 'n1', 'h0');
     as('cpu-node-1').subscribe(subject, { callback: (_e, m) => void m.respond(bytes(`report for ${te.decode(m.data)}`)) });
     await as('cpu-node-1').flush();
@@ -103,7 +112,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     expect(await trySubscribe('cpu-node-2', subjects.allTraps(sim))).toMatch(/Permissions Violation for Subscription/);
   });
 
-  it('lets only the gateway read a simulation\'s events, and only the scheduler publish them', async () => {
+  it("lets only the gateway read a simulation's events, and only the scheduler publish them", async () => {
     const subject = subjects.events(sim, 'h0');
     expect(await delivered('gateway', 'scheduler', subject)).toBe(1);
     expect(await delivered('gateway', 'cpu-node-1', subject)).toBe(0);
@@ -112,13 +121,17 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     expect(await trySubscribe('cpu-node-1', 'vsim.>')).toMatch(/Permissions Violation for Subscription/);
   });
 
-  it('keeps each identity\'s inbox its own', async () => {
+  it("keeps each identity's inbox its own", async () => {
     expect(await trySubscribe('cpu-node-1', '_INBOX_scheduler.>')).toMatch(/Permissions Violation for Subscription/);
     expect(await trySubscribe('client', '_INBOX.>')).toMatch(/Permissions Violation for Subscription/);
   });
 
   it('lets each service register under its own name only, and clients find the gateway', async () => {
-    const gw = await registerService(as('gateway'), { name: SERVICE_NAME.gateway, version: '0.1.0', metadata: { grpc: '127.0.0.1:1', instance: 'gateway' } });
+    const gw = await registerService(as('gateway'), {
+      name: SERVICE_NAME.gateway,
+      version: '0.1.0',
+      metadata: { grpc: '127.0.0.1:1', instance: 'gateway' },
+    });
     await as('gateway').flush(); // its subscriptions are in place
     const found = await discover(as('client'), SERVICE_NAME.gateway, 5000);
     expect(found.map((f) => f.instance)).toEqual(['gateway']);

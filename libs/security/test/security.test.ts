@@ -5,8 +5,21 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  IdentityError, NatsViolationCounter, RefusalCounter, RefusedMessage, SequenceWindow, TokenSet, bearerToken, existingSecrets,
-  generateSecrets, natsServerConfig, newToken, parseNatsViolation, permissionsOf, readIdentity, tokenHash,
+  IdentityError,
+  NatsViolationCounter,
+  RefusalCounter,
+  RefusedMessage,
+  SequenceWindow,
+  TokenSet,
+  bearerToken,
+  existingSecrets,
+  generateSecrets,
+  natsServerConfig,
+  newToken,
+  parseNatsViolation,
+  permissionsOf,
+  readIdentity,
+  tokenHash,
 } from '@vsim/security';
 
 describe('tokens', () => {
@@ -41,7 +54,9 @@ describe('sequence windows', () => {
     expect(w.judge('h0', 2)).toBe('duplicate');
     expect(w.judge('h0', 1)).toBe('stale');
     expect(w.judge('h0', 4)).toBe('gap');
-    expect(() => w.accept('h0', 4, { subject: 's', host: 'h0' })).toThrow(new RefusedMessage({ kind: 'sequence', subject: 's', host: 'h0', seq: 4, reason: 'gap sequence number 4 on h0 (last accepted: 2)' }));
+    expect(() => w.accept('h0', 4, { subject: 's', host: 'h0' })).toThrow(
+      new RefusedMessage({ kind: 'sequence', subject: 's', host: 'h0', seq: 4, reason: 'gap sequence number 4 on h0 (last accepted: 2)' }),
+    );
     expect(w.lastOf('h0')).toBe(2);
     w.resume('h1', 41);
     expect(w.judge('h1', 42)).toBe('next');
@@ -68,7 +83,16 @@ describe('refusal counter', () => {
     c.record({ kind: 'sequence', subject: 'vsim.s.run.n1.h0', reason: 'y', seq: 3 });
     expect(c.asCounters()).toEqual({ refusedSender: 1, refusedSequence: 1, refusedMalformed: 0 });
     expect(lines).toEqual([
-      { service: 'hypervisor', host: 'h0', vm: 'v', vcpu: 1, refused: 'sender', subject: 'vsim.s.trap.n2', reason: 'x', msg: 'data-plane message refused' },
+      {
+        service: 'hypervisor',
+        host: 'h0',
+        vm: 'v',
+        vcpu: 1,
+        refused: 'sender',
+        subject: 'vsim.s.trap.n2',
+        reason: 'x',
+        msg: 'data-plane message refused',
+      },
       { service: 'hypervisor', refused: 'sequence', subject: 'vsim.s.run.n1.h0', reason: 'y', seq: 3, msg: 'data-plane message refused' },
     ]);
   });
@@ -77,9 +101,19 @@ describe('refusal counter', () => {
 describe('nats-server log audit', () => {
   it('parses the violations nats-server 2.9 logs', () => {
     const pfx = '[1] 2026/12/07 16:54:53.072988 [ERR] 127.0.0.1:42502 - cid:6 - "v3.4.0:nats.js:vsim-cpu-node/cpu-node-1" - ';
-    expect(parseNatsViolation(`${pfx}Subscription Violation - Nkey "UABC", Subject "vsim.>", SID 1`)).toEqual({ kind: 'subscribe', nkey: 'UABC', subject: 'vsim.>', client: 'v3.4.0:nats.js:vsim-cpu-node/cpu-node-1' });
-    expect(parseNatsViolation(`${pfx}Publish Violation - Nkey "UABC", Subject "vsim.s.run.n1.h0"`)).toMatchObject({ kind: 'publish', subject: 'vsim.s.run.n1.h0' });
-    expect(parseNatsViolation('[1] 2026/12/07 16:54:53.080452 [ERR] 127.0.0.1:42510 - cid:7 - "v3.4.0:nats.js" - authentication error - Nkey ""')).toMatchObject({ kind: 'authentication', nkey: '' });
+    expect(parseNatsViolation(`${pfx}Subscription Violation - Nkey "UABC", Subject "vsim.>", SID 1`)).toEqual({
+      kind: 'subscribe',
+      nkey: 'UABC',
+      subject: 'vsim.>',
+      client: 'v3.4.0:nats.js:vsim-cpu-node/cpu-node-1',
+    });
+    expect(parseNatsViolation(`${pfx}Publish Violation - Nkey "UABC", Subject "vsim.s.run.n1.h0"`)).toMatchObject({
+      kind: 'publish',
+      subject: 'vsim.s.run.n1.h0',
+    });
+    expect(
+      parseNatsViolation('[1] 2026/12/07 16:54:53.080452 [ERR] 127.0.0.1:42510 - cid:7 - "v3.4.0:nats.js" - authentication error - Nkey ""'),
+    ).toMatchObject({ kind: 'authentication', nkey: '' });
     expect(parseNatsViolation('[1] 2026/12/07 16:54:52.158466 [INF] Server is ready')).toBeUndefined();
     const c = new NatsViolationCounter((k) => (k === 'UABC' ? 'cpu-node-1' : undefined));
     c.add(`${pfx}Publish Violation - Nkey "UABC", Subject "x"`);
@@ -129,7 +163,9 @@ describe('secrets', () => {
   it('refuses an identity file others can read, and names a bad field', () => {
     const s = generateSecrets(join(dir, 'b'), spec);
     chmodSync(s.files.hypervisor, 0o644);
-    expect(() => readIdentity(s.files.hypervisor)).toThrow(`secrets file ${s.files.hypervisor} is readable by others (mode 0644): chmod 600 ${s.files.hypervisor}`);
+    expect(() => readIdentity(s.files.hypervisor)).toThrow(
+      `secrets file ${s.files.hypervisor} is readable by others (mode 0644): chmod 600 ${s.files.hypervisor}`,
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ version: 1, identity: 'x', role: 'cpu-node', nats: { seed: 'SUxyz' } }), { mode: 0o600 });
     expect(() => readIdentity(bad)).toThrow(IdentityError);

@@ -51,7 +51,11 @@ const COMMON: readonly FlagSpec[] = [
   { name: 'grpc-host', value: 'ADDR', description: 'address the gRPC server binds and advertises (default 127.0.0.1)' },
   { name: 'advertise-host', value: 'HOST', description: 'host peers reach this process at, advertised through NATS (default --grpc-host)' },
   { name: 'log-level', value: 'LEVEL', description: `${LOG_LEVELS.join('|')} (default info or $VSIM_LOG_LEVEL)` },
-  { name: 'secrets', value: 'FILE', description: 'identity file: NATS credentials, who may call this service, TLS (default $VSIM_SECRETS; none: unauthenticated)' },
+  {
+    name: 'secrets',
+    value: 'FILE',
+    description: 'identity file: NATS credentials, who may call this service, TLS (default $VSIM_SECRETS; none: unauthenticated)',
+  },
 ];
 
 export function usage(service: string, extra: readonly FlagSpec[] = []): string {
@@ -59,7 +63,12 @@ export function usage(service: string, extra: readonly FlagSpec[] = []): string 
   return [`usage: ${service} [flags]`, '', ...lines, `  --${'help'.padEnd(22)} this text`].join('\n');
 }
 
-export function parseFlags(service: string, argv: readonly string[], extra: readonly FlagSpec[] = [], env: NodeJS.ProcessEnv = process.env): ParsedFlags {
+export function parseFlags(
+  service: string,
+  argv: readonly string[],
+  extra: readonly FlagSpec[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): ParsedFlags {
   const known = new Map([...COMMON, ...extra].map((f) => [f.name, f]));
   const values = new Map<string, string>();
   let help = false;
@@ -83,7 +92,8 @@ export function parseFlags(service: string, argv: readonly string[], extra: read
   }
   const grpcPortText = values.get('grpc-port') ?? '0';
   const grpcPort = Number(grpcPortText);
-  if (!/^\d+$/.test(grpcPortText) || grpcPort > 65535) throw new FlagError(`--grpc-port must be an integer in 0..65535, got ${JSON.stringify(grpcPortText)}`);
+  if (!/^\d+$/.test(grpcPortText) || grpcPort > 65535)
+    throw new FlagError(`--grpc-port must be an integer in 0..65535, got ${JSON.stringify(grpcPortText)}`);
   const logLevel = values.get('log-level') ?? env.VSIM_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new FlagError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const instance = values.get('instance') ?? `${service}-${hostname()}-${process.pid}`;

@@ -43,8 +43,15 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes?: number;
 }
 
-export async function startGrpcServer(services: readonly GrpcServiceEntry[], port = 0, host = '127.0.0.1', opts: GrpcServerOptions = {}): Promise<GrpcServerHandle> {
-  const server = new Server(opts.maxReceiveMessageBytes === undefined ? undefined : { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes });
+export async function startGrpcServer(
+  services: readonly GrpcServiceEntry[],
+  port = 0,
+  host = '127.0.0.1',
+  opts: GrpcServerOptions = {},
+): Promise<GrpcServerHandle> {
+  const server = new Server(
+    opts.maxReceiveMessageBytes === undefined ? undefined : { 'grpc.max_receive_message_length': opts.maxReceiveMessageBytes },
+  );
   const health = new HealthStatus();
   server.addService(HealthService, health.implementation);
   for (const s of services) {

@@ -17,7 +17,8 @@ export interface LoggerOptions {
 
 export function createLogger(service: string, instance: string, opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new RangeError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new RangeError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   return pino(
     {
       level,

@@ -94,10 +94,17 @@ export async function runService(def: ServiceDefinition, argv: readonly string[]
 
 async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly<Record<string, string>>, log: Logger): Promise<RunningService> {
   const identity = flags.secrets === undefined ? undefined : readIdentity(flags.secrets);
-  if (identity && identity.role !== def.role) throw new Error(`${flags.secrets} is the identity of a ${identity.role} (${identity.identity}), not of a ${def.role}`);
-  if (!identity) log.warn('no --secrets: running without credentials (anyone who reaches NATS or the gRPC port can act as any service); vsim up and docker-compose.yml always give one');
+  if (identity && identity.role !== def.role)
+    throw new Error(`${flags.secrets} is the identity of a ${identity.role} (${identity.identity}), not of a ${def.role}`);
+  if (!identity)
+    log.warn(
+      'no --secrets: running without credentials (anyone who reaches NATS or the gRPC port can act as any service); vsim up and docker-compose.yml always give one',
+    );
   const bus = await NatsBus.connect({
-    servers: flags.nats.split(',').map((s) => s.trim()).filter(Boolean),
+    servers: flags.nats
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     name: `${def.name}/${flags.instance}`,
     onError: (err, subject) => log.error({ err, subject }, 'bus handler failed'),
     connection: identity ? natsConnectionOptions(identity) : undefined,
@@ -105,33 +112,38 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
   const shellCounters = { refusedCalls: 0 };
   const ctx: ServiceContext = { bus, log, flags, extra, version: def.version, identity, shellCounters };
   const parts = await def.build(ctx);
-  const services = identity ? parts.grpc.map((s) => ({
-    ...s,
-    implementation: guardService(s.definition, s.implementation, s.callers === 'api' ? identity.acceptApi : identity.acceptControl, (r) => {
-      shellCounters.refusedCalls++;
-      log.warn({ rpc: r.rpc, reason: r.reason, peer: r.peer }, 'gRPC call refused: not authenticated');
-    }),
-  })) : parts.grpc;
+  const services = identity
+    ? parts.grpc.map((s) => ({
+        ...s,
+        implementation: guardService(s.definition, s.implementation, s.callers === 'api' ? identity.acceptApi : identity.acceptControl, (r) => {
+          shellCounters.refusedCalls++;
+          log.warn({ rpc: r.rpc, reason: r.reason, peer: r.peer }, 'gRPC call refused: not authenticated');
+        }),
+      }))
+    : parts.grpc;
   const grpc = await startGrpcServer(services, flags.grpcPort, flags.grpcHost, {
     credentials: identity?.tls ? tlsServerCredentials(identity.tls) : undefined,
     maxReceiveMessageBytes: parts.maxReceiveMessageBytes,
   });
   const registration = await registerService(bus.nc, {
-    name: def.name, version: def.version, description: def.description,
+    name: def.name,
+    version: def.version,
+    description: def.description,
     metadata: { ...parts.metadata, grpc: `${flags.advertiseHost}:${grpc.port}`, instance: flags.instance },
   });
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= (async () => {
-    // 1. Stop taking work: peers no longer discover us, health says NOT_SERVING.
-    await registration.stop().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
-    await parts.beforeStop?.();
-    // 2. Let control calls in flight finish (or cut them after the grace period).
-    const how = await grpc.shutdown(GRPC_GRACE_MS);
-    if (how === 'forced') log.warn({ graceMs: GRPC_GRACE_MS }, 'gRPC calls still running were cut');
-    await parts.afterStop?.();
-    // 3. Let data-plane handlers in flight reply, then close.
-    await bus.drain();
-  })());
+  const stop = () =>
+    (stopping ??= (async () => {
+      // 1. Stop taking work: peers no longer discover us, health says NOT_SERVING.
+      await registration.stop().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
+      await parts.beforeStop?.();
+      // 2. Let control calls in flight finish (or cut them after the grace period).
+      const how = await grpc.shutdown(GRPC_GRACE_MS);
+      if (how === 'forced') log.warn({ graceMs: GRPC_GRACE_MS }, 'gRPC calls still running were cut');
+      await parts.afterStop?.();
+      // 3. Let data-plane handlers in flight reply, then close.
+      await bus.drain();
+    })());
   // Losing NATS for good (the client gave up reconnecting) leaves nothing to serve.
   void bus.nc.closed().then((err) => {
     if (stopping) return;
@@ -139,9 +151,18 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     process.exit(1);
   });
   onShutdown(stop, { log });
-  log.info({
-    grpc: grpc.address, grpcPort: grpc.port, nats: flags.nats, name: def.name, version: def.version,
-    identity: identity?.identity ?? null, tls: identity?.tls !== undefined, ...parts.ready,
-  }, 'ready');
+  log.info(
+    {
+      grpc: grpc.address,
+      grpcPort: grpc.port,
+      nats: flags.nats,
+      name: def.name,
+      version: def.version,
+      identity: identity?.identity ?? null,
+      tls: identity?.tls !== undefined,
+      ...parts.ready,
+    },
+    'ready',
+  );
   return { ctx, grpc, registration, stop };
 }

@@ -4,7 +4,10 @@
 import { Metadata, credentials, status } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import {
-  HealthCheckResponse_ServingStatus as ServingStatus, HealthClient, HypervisorControlClient, HypervisorControlServer,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  HealthClient,
+  HypervisorControlClient,
+  HypervisorControlServer,
   HypervisorControlService,
 } from '@vsim/proto';
 import { FlagError, createLogger, discover, onShutdown, parseFlags, registerService, startGrpcServer } from '@vsim/service';
@@ -22,7 +25,16 @@ describe('createLogger', () => {
     log.error({ err: new Error('boom') }, 'failed');
     log.debug('not at info');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ level: 30, service: 'cpu-node', instance: 'node-a', host: 'h0', vm: 'v1', vcpu: 0, subject: 'vsim.s.run.n1.h0', msg: 'hello' });
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      service: 'cpu-node',
+      instance: 'node-a',
+      host: 'h0',
+      vm: 'v1',
+      vcpu: 0,
+      subject: 'vsim.s.run.n1.h0',
+      msg: 'hello',
+    });
     expect(lines[1]).toMatchObject({ level: 50, service: 'cpu-node', msg: 'failed', err: { type: 'Error', message: 'boom' } });
     expect(typeof lines[1].time).toBe('string');
   });
@@ -40,8 +52,8 @@ describe('startGrpcServer', () => {
     status: (_c, cb) => cb(null, { service: 'stub', instance: 'i', version: '0', simulations: [], counters: {} }),
     ...over,
   });
-  const check = (h: HealthClient, service: string) => new Promise<number>((resolve, reject) =>
-    h.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))));
+  const check = (h: HealthClient, service: string) =>
+    new Promise<number>((resolve, reject) => h.check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))));
 
   it('serves on 127.0.0.1 with health SERVING, then NOT_SERVING and closed after a graceful shutdown', async () => {
     const srv = await startGrpcServer([{ definition: HypervisorControlService, implementation: stub() }]);
@@ -55,14 +67,17 @@ describe('startGrpcServer', () => {
     expect(await srv.shutdown(2000)).toBe('graceful');
     expect(srv.health.get('')).toBe(ServingStatus.NOT_SERVING);
     const err = await new Promise<{ code: number }>((resolve) =>
-      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e) => resolve(e as unknown as { code: number })));
+      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e) => resolve(e as unknown as { code: number })),
+    );
     expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(err.code);
     client.close();
     health.close();
   });
 
   it('cuts calls still running after the grace period', async () => {
-    const srv = await startGrpcServer([{ definition: HypervisorControlService, implementation: stub({ status: () => undefined /* never answers */ }) }]);
+    const srv = await startGrpcServer([
+      { definition: HypervisorControlService, implementation: stub({ status: () => undefined /* never answers */ }) },
+    ]);
     const client = new HypervisorControlClient(srv.address, credentials.createInsecure());
     const pending = new Promise<{ code: number }>((resolve) => client.status({}, (e) => resolve(e as unknown as { code: number })));
     await new Promise((r) => setTimeout(r, 100)); // let the call arrive
@@ -94,11 +109,19 @@ const skipNats = findNatsServer() === undefined && process.env.CI !== 'true';
   });
 
   it('finds every registered instance with its gRPC address, sorted by instance; stopped ones disappear', async () => {
-    const s2 = await registerService(a.nc, { name: 'vsim-test', version: '0.1.0', description: 'x', metadata: { grpc: '127.0.0.1:2002', instance: 'i2', node: 'n2' } });
+    const s2 = await registerService(a.nc, {
+      name: 'vsim-test',
+      version: '0.1.0',
+      description: 'x',
+      metadata: { grpc: '127.0.0.1:2002', instance: 'i2', node: 'n2' },
+    });
     const s1 = await registerService(b.nc, { name: 'vsim-test', version: '0.1.0', metadata: { grpc: '127.0.0.1:2001', instance: 'i1' } });
     const other = await registerService(a.nc, { name: 'vsim-other', version: '0.1.0', metadata: { grpc: '127.0.0.1:3000', instance: 'o' } });
     const found = await discover(b, 'vsim-test', 2000);
-    expect(found.map((f) => [f.instance, f.grpc, f.version])).toEqual([['i1', '127.0.0.1:2001', '0.1.0'], ['i2', '127.0.0.1:2002', '0.1.0']]);
+    expect(found.map((f) => [f.instance, f.grpc, f.version])).toEqual([
+      ['i1', '127.0.0.1:2001', '0.1.0'],
+      ['i2', '127.0.0.1:2002', '0.1.0'],
+    ]);
     expect(found[1].metadata.node).toBe('n2');
     await s2.stop();
     expect((await discover(a.nc, 'vsim-test', 2000)).map((f) => f.instance)).toEqual(['i1']);
@@ -115,10 +138,24 @@ const skipNats = findNatsServer() === undefined && process.env.CI !== 'true';
 
 describe('parseFlags', () => {
   it('has defaults for the common flags and takes both --flag value and --flag=value', () => {
-    const p = parseFlags('cpu-node', ['--instance', 'n-1', '--grpc-port=5000', '--node-id', 'x'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], {});
-    expect(p.common).toEqual({ nats: 'nats://127.0.0.1:4222', instance: 'n-1', grpcPort: 5000, grpcHost: '127.0.0.1', advertiseHost: '127.0.0.1', logLevel: 'info' });
+    const p = parseFlags(
+      'cpu-node',
+      ['--instance', 'n-1', '--grpc-port=5000', '--node-id', 'x'],
+      [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }],
+      {},
+    );
+    expect(p.common).toEqual({
+      nats: 'nats://127.0.0.1:4222',
+      instance: 'n-1',
+      grpcPort: 5000,
+      grpcHost: '127.0.0.1',
+      advertiseHost: '127.0.0.1',
+      logLevel: 'info',
+    });
     expect(p.extra).toEqual({ 'node-id': 'x' });
-    const q = parseFlags('cpu-node', ['--instance', 'n-2'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], { VSIM_NATS_URL: 'nats://10.0.0.1:4222' });
+    const q = parseFlags('cpu-node', ['--instance', 'n-2'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], {
+      VSIM_NATS_URL: 'nats://10.0.0.1:4222',
+    });
     expect(q.common.nats).toBe('nats://10.0.0.1:4222');
     expect(q.extra['node-id']).toBe('n-2');
     expect(parseFlags('x', [], [], {}).common.grpcPort).toBe(0);
@@ -139,10 +176,13 @@ describe('onShutdown', () => {
     let release!: () => void;
     const stopped = new Promise<void>((r) => (release = r));
     const calls: string[] = [];
-    const off = onShutdown(async (sig) => {
-      calls.push(sig);
-      await stopped;
-    }, { exit: (c) => void exits.push(c), signals: ['SIGUSR2'] });
+    const off = onShutdown(
+      async (sig) => {
+        calls.push(sig);
+        await stopped;
+      },
+      { exit: (c) => void exits.push(c), signals: ['SIGUSR2'] },
+    );
     process.emit('SIGUSR2', 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 10));
     expect(calls).toEqual(['SIGUSR2']);
@@ -157,9 +197,12 @@ describe('onShutdown', () => {
 
   it('exits 1 when the graceful stop fails', async () => {
     const exits: number[] = [];
-    const off = onShutdown(() => {
-      throw new Error('nope');
-    }, { exit: (c) => void exits.push(c), signals: ['SIGUSR2'] });
+    const off = onShutdown(
+      () => {
+        throw new Error('nope');
+      },
+      { exit: (c) => void exits.push(c), signals: ['SIGUSR2'] },
+    );
     process.emit('SIGUSR2', 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 10));
     expect(exits).toEqual([1]);

@@ -19,23 +19,32 @@ export function preprocess(source: string, defines: ReadonlySet<string>): string
   const lines = source.split('\n');
   const stack: { active: boolean; parentActive: boolean; seenElse: boolean; line: number }[] = [];
   const active = () => stack.every((s) => s.active);
-  return lines.map((line, i) => {
-    const m = /^\s*\.(ifdef|ifndef|else|endif)\b\s*(\w*)/.exec(line);
-    if (!m) return active() ? line : '';
-    const [, dir, name] = m;
-    if (dir === 'ifdef' || dir === 'ifndef') {
-      if (!name) throw new Error(`${i + 1}:1: .${dir} needs a name`);
-      stack.push({ active: defines.has(name) === (dir === 'ifdef'), parentActive: active(), seenElse: false, line: i + 1 });
-    } else if (dir === 'else') {
-      const top = stack[stack.length - 1];
-      if (!top || top.seenElse) throw new Error(`${i + 1}:1: .else without .ifdef`);
-      top.active = !top.active;
-      top.seenElse = true;
-    } else {
-      if (!stack.pop()) throw new Error(`${i + 1}:1: .endif without .ifdef`);
-    }
-    return '';
-  }).join('\n').concat(stack.length ? (() => { throw new Error(`${stack[stack.length - 1].line}:1: .ifdef without .endif`); })() : '');
+  return lines
+    .map((line, i) => {
+      const m = /^\s*\.(ifdef|ifndef|else|endif)\b\s*(\w*)/.exec(line);
+      if (!m) return active() ? line : '';
+      const [, dir, name] = m;
+      if (dir === 'ifdef' || dir === 'ifndef') {
+        if (!name) throw new Error(`${i + 1}:1: .${dir} needs a name`);
+        stack.push({ active: defines.has(name) === (dir === 'ifdef'), parentActive: active(), seenElse: false, line: i + 1 });
+      } else if (dir === 'else') {
+        const top = stack[stack.length - 1];
+        if (!top || top.seenElse) throw new Error(`${i + 1}:1: .else without .ifdef`);
+        top.active = !top.active;
+        top.seenElse = true;
+      } else {
+        if (!stack.pop()) throw new Error(`${i + 1}:1: .endif without .ifdef`);
+      }
+      return '';
+    })
+    .join('\n')
+    .concat(
+      stack.length
+        ? (() => {
+            throw new Error(`${stack[stack.length - 1].line}:1: .ifdef without .endif`);
+          })()
+        : '',
+    );
 }
 
 /** Assembles one build of the kernel from its source text (default: the file in the repo). */

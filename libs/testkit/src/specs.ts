@@ -11,10 +11,21 @@ import { GUEST_BIN } from './guests';
  */
 export function twoHostSpec(trapPath: 'split' | 'remote' = 'split', bin = GUEST_BIN): SimSpec {
   const vm = (id: string, image: string, args: string[], host?: string): VmSpec => ({
-    id, host, vcpus: 1, memoryBytes: 16 << 20, image: `${bin}/${image}`, args, kind: 'linux', engine: 'bt', sched: {},
+    id,
+    host,
+    vcpus: 1,
+    memoryBytes: 16 << 20,
+    image: `${bin}/${image}`,
+    args,
+    kind: 'linux',
+    engine: 'bt',
+    sched: {},
   });
   return {
-    name: 'two-hosts', seed: 1, durationNs: 100e6, trapPath,
+    name: 'two-hosts',
+    seed: 1,
+    durationNs: 100e6,
+    trapPath,
     scheduler: { policy: 'round-robin', params: { timeslice: 1e6 } },
     hosts: [
       { id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000 },

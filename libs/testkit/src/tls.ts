@@ -35,6 +35,22 @@ export function makeTestCa(dir: string, hosts: readonly string[] = ['127.0.0.1',
   ossl('req', ...ec, '-keyout', p('key.pem'), '-out', p('cert.csr'), '-subj', `/CN=${hosts[0]}`);
   const san = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
   writeFileSync(p('ext.cnf'), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-  ossl('x509', '-req', '-in', p('cert.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('cert.pem'), '-days', '1', '-extfile', p('ext.cnf'));
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    p('cert.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    p('cert.pem'),
+    '-days',
+    '1',
+    '-extfile',
+    p('ext.cnf'),
+  );
   return { dir, ca: p('ca.pem'), cert: p('cert.pem'), key: p('key.pem') };
 }

@@ -21,8 +21,17 @@
 
 import * as fs from 'fs';
 import {
-  BareMachine, BareResult, ElfError, ElfImage, ENGINE_NAMES, EngineName, GuestFault, LinuxUserProcess, parseElf32,
-  ProcessResult, Cause,
+  BareMachine,
+  BareResult,
+  ElfError,
+  ElfImage,
+  ENGINE_NAMES,
+  EngineName,
+  GuestFault,
+  LinuxUserProcess,
+  parseElf32,
+  ProcessResult,
+  Cause,
 } from '@vsim/isa';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
@@ -30,9 +39,20 @@ import { Io } from '../io';
 
 const OPTIONS = {
   engine: { type: 'string', choices: ENGINE_NAMES, default: 'bt', description: 'emulation engine' },
-  machine: { type: 'string', choices: ['linux', 'bare'], default: 'linux', description: 'Linux user process, or bare M-mode machine reporting via tohost' },
+  machine: {
+    type: 'string',
+    choices: ['linux', 'bare'],
+    default: 'linux',
+    description: 'Linux user process, or bare M-mode machine reporting via tohost',
+  },
   'max-cycles': { type: 'integer', min: 1, valueName: 'N', description: 'stop the guest after N cycles (default: no limit)' },
-  harts: { type: 'integer', min: 1, max: 32, valueName: 'N', description: '--machine bare: N harts sharing the machine, interleaved round robin (default 1)' },
+  harts: {
+    type: 'integer',
+    min: 1,
+    max: 32,
+    valueName: 'N',
+    description: '--machine bare: N harts sharing the machine, interleaved round robin (default 1)',
+  },
   stats: { type: 'boolean', description: 'after the run, print one JSON line of statistics on stderr' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -73,8 +93,15 @@ Examples:
 
 /** Exception causes whose tval is a memory address worth reporting. */
 const ADDRESS_CAUSES: ReadonlySet<number> = new Set([
-  Cause.InstructionMisaligned, Cause.InstructionAccessFault, Cause.LoadMisaligned, Cause.LoadAccessFault,
-  Cause.StoreMisaligned, Cause.StoreAccessFault, Cause.InstructionPageFault, Cause.LoadPageFault, Cause.StorePageFault,
+  Cause.InstructionMisaligned,
+  Cause.InstructionAccessFault,
+  Cause.LoadMisaligned,
+  Cause.LoadAccessFault,
+  Cause.StoreMisaligned,
+  Cause.StoreAccessFault,
+  Cause.InstructionPageFault,
+  Cause.LoadPageFault,
+  Cause.StorePageFault,
 ]);
 
 export const execCommand: Command = {
@@ -111,7 +138,10 @@ export const execCommand: Command = {
         machine = new BareMachine(image, { engine, harts: options.harts, console: (bytes) => io.stdout.write(bytes) });
       } catch (e) {
         const message = loadErrorMessage(e);
-        return fail(`${message}${e instanceof ElfError && image.entry < 0x80000000 ? '; is it a Linux user program? try --machine linux' : ''}`, EXIT.cannotExecute);
+        return fail(
+          `${message}${e instanceof ElfError && image.entry < 0x80000000 ? '; is it a Linux user program? try --machine linux' : ''}`,
+          EXIT.cannotExecute,
+        );
       }
       const start = process.hrtime.bigint();
       const result = machine.run(options['max-cycles']);
@@ -131,7 +161,13 @@ export const execCommand: Command = {
       });
     } catch (e) {
       const message = loadErrorMessage(e);
-      const hint = !(e instanceof ElfError) ? '' : image.symbols.has('tohost') ? '; it has a tohost symbol: try --machine bare' : image.entry >= 0x80000000 ? '; it is a guest kernel image: run it in a VM with vsim run SCENARIO.yaml (its vms[].image; see examples/quickstart.yaml)' : '';
+      const hint = !(e instanceof ElfError)
+        ? ''
+        : image.symbols.has('tohost')
+          ? '; it has a tohost symbol: try --machine bare'
+          : image.entry >= 0x80000000
+            ? '; it is a guest kernel image: run it in a VM with vsim run SCENARIO.yaml (its vms[].image; see examples/quickstart.yaml)'
+            : '';
       return fail(message + hint, EXIT.cannotExecute);
     }
     const start = process.hrtime.bigint();
@@ -186,7 +222,10 @@ function reportBare(result: BareResult, pc: number, fail: (message: string, stat
     case 'fail':
       return fail(`bare test failed: test ${result.failedTest} (tohost=${hex(result.tohost)})`, EXIT.failure);
     case 'deadlock':
-      return fail(`deadlock: wfi with no interrupt pending and no timer armed, at pc ${hex(pc)} after ${result.instructions} instructions`, EXIT.failure);
+      return fail(
+        `deadlock: wfi with no interrupt pending and no timer armed, at pc ${hex(pc)} after ${result.instructions} instructions`,
+        EXIT.failure,
+      );
     case 'budget':
       return fail(`cycle budget exhausted after ${result.instructions} instructions without writing tohost`, EXIT.failure);
   }

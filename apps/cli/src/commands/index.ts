@@ -13,5 +13,19 @@ import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 
-export const COMMANDS: readonly Command[] = [runCommand, reportCommand, upCommand, composeCommand, secretsCommand, execCommand, isaCommand,
-  schedCommand, schedCreditCommand, schedCredit2Command, schedSedfCommand, schedRtdsCommand, schedCheckCommand, helpCommand(() => COMMANDS)];
+export const COMMANDS: readonly Command[] = [
+  runCommand,
+  reportCommand,
+  upCommand,
+  composeCommand,
+  secretsCommand,
+  execCommand,
+  isaCommand,
+  schedCommand,
+  schedCreditCommand,
+  schedCredit2Command,
+  schedSedfCommand,
+  schedRtdsCommand,
+  schedCheckCommand,
+  helpCommand(() => COMMANDS),
+];

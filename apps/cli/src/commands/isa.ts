@@ -72,7 +72,9 @@ export const isaCommand: Command = {
       const r = probeIsa(isa, samples);
       out.push(`empirical prober: ${r.observations.length} instructions x ${samples} samples, each run in user and system mode over varied states`);
       for (const o of r.observations) {
-        const seen = [o.privileged && 'privileged', o.controlSensitive && 'control-sensitive', o.behaviorSensitive && 'behaviour-sensitive'].filter(Boolean);
+        const seen = [o.privileged && 'privileged', o.controlSensitive && 'control-sensitive', o.behaviorSensitive && 'behaviour-sensitive'].filter(
+          Boolean,
+        );
         if (seen.length) out.push(`  ${o.name.padEnd(11)} observed ${seen.join(', ')}`);
       }
       if (r.mismatches.length === 0) out.push('  metadata confirmed: no instruction behaves more sensitively than the table says');

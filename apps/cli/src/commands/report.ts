@@ -60,8 +60,10 @@ export const reportCommand: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    if (positionals.length < 1 || positionals.length > 2) throw usageError('vsim report', "expected RESULTS.json and optionally EVENTS.jsonl (see 'vsim report --help')");
-    if (!options.output && !options.trace && !options.xentrace) throw usageError('vsim report', 'nothing to write: give -o FILE.html (or --trace, --xentrace)');
+    if (positionals.length < 1 || positionals.length > 2)
+      throw usageError('vsim report', "expected RESULTS.json and optionally EVENTS.jsonl (see 'vsim report --help')");
+    if (!options.output && !options.trace && !options.xentrace)
+      throw usageError('vsim report', 'nothing to write: give -o FILE.html (or --trace, --xentrace)');
     const [resultsFile, eventsFile] = positionals;
     if (!eventsFile && (options.trace || options.xentrace)) throw usageError('vsim report', '--trace and --xentrace need the EVENTS.jsonl file');
     let events: Event[] = [];

@@ -23,16 +23,36 @@ import { toSimSpec } from '../run/spec';
 import { formatSummary } from '../run/summary';
 
 const OPTIONS = {
-  json: { type: 'string', valueName: 'FILE', description: "write the per-VM results and the event-log hash as JSON ('-': stdout, the summary then goes to stderr)" },
-  events: { type: 'string', valueName: 'FILE', description: "write the event log, one JSON event per line, in canonical order (docs/events.md; '-': stdout)" },
+  json: {
+    type: 'string',
+    valueName: 'FILE',
+    description: "write the per-VM results and the event-log hash as JSON ('-': stdout, the summary then goes to stderr)",
+  },
+  events: {
+    type: 'string',
+    valueName: 'FILE',
+    description: "write the event log, one JSON event per line, in canonical order (docs/events.md; '-': stdout)",
+  },
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   ...ACCESS_OPTIONS,
-  scheduler: { type: 'string', valueName: 'INSTANCE', description: "--nats: run on this scheduler service (its registered instance name, e.g. an external one); default: vsim's own" },
+  scheduler: {
+    type: 'string',
+    valueName: 'INSTANCE',
+    description: "--nats: run on this scheduler service (its registered instance name, e.g. an external one); default: vsim's own",
+  },
   progress: { type: 'boolean', description: 'progress lines on stderr even when it is not a terminal (on a terminal: a bar, always)' },
-  report: { type: 'string', valueName: 'FILE', description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)' },
+  report: {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'write the HTML report (pCPU Gantt, shares, runstates, latency, exits; one file, opens offline)',
+  },
   trace: { type: 'string', valueName: 'FILE', description: 'write a Chrome Trace Event JSON file (open it in Perfetto UI or chrome://tracing)' },
-  xentrace: { type: 'string', valueName: 'FILE', description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)" },
+  xentrace: {
+    type: 'string',
+    valueName: 'FILE',
+    description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)",
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -112,7 +132,8 @@ export const runCommand: Command = {
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
       for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
-        if (options[o] !== undefined) throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
+        if (options[o] !== undefined)
+          throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
       }
       const outputs = openOutputs(options, io);
       if (!outputs) return EX_CANTCREAT;
@@ -126,8 +147,12 @@ export const runCommand: Command = {
       let remote;
       try {
         remote = await runRemote({
-          natsUrl: options.nats, file, seed: options.seed, scheduler: options.scheduler,
-          credentials: options.credentials, tokenFile: options['token-file'],
+          natsUrl: options.nats,
+          file,
+          seed: options.seed,
+          scheduler: options.scheduler,
+          credentials: options.credentials,
+          tokenFile: options['token-file'],
           onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
           onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
@@ -135,7 +160,12 @@ export const runCommand: Command = {
         progress?.finish();
         outputs.json?.abandon();
         if (e instanceof RemoteError) {
-          io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
+          io.stderr.write(
+            e.message
+              .split('\n')
+              .map((l) => `vsim: ${l}\n`)
+              .join(''),
+          );
           return e.exitCode;
         }
         throw e;
@@ -153,7 +183,12 @@ export const runCommand: Command = {
       scenario = loadScenario(file, { checkImage, onWarnings: warningsTo(io, file) });
     } catch (e) {
       if (e instanceof ScenarioError) {
-        io.stderr.write(e.message.split('\n').map((l) => `vsim: ${l}\n`).join(''));
+        io.stderr.write(
+          e.message
+            .split('\n')
+            .map((l) => `vsim: ${l}\n`)
+            .join(''),
+        );
         return EXIT.usage;
       }
       throw e;
@@ -162,7 +197,12 @@ export const runCommand: Command = {
     const outputs = openOutputs(options, io);
     if (!outputs) return EX_CANTCREAT;
     const start = process.hrtime.bigint();
-    const progress = new Progress(io.stderr, mode, spec.durationNs, spec.hosts.map((h) => h.id));
+    const progress = new Progress(
+      io.stderr,
+      mode,
+      spec.durationNs,
+      spec.hosts.map((h) => h.id),
+    );
     let outcome;
     try {
       outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns, done) => progress.update(host, ns, done) });
@@ -186,7 +226,16 @@ export const runCommand: Command = {
 
 /** Prints a scenario's warnings (valid values without effect), one `vsim: FILE: PATH: warning: ...` line each. */
 function warningsTo(io: Io, file: string): (w: readonly ScenarioIssue[]) => void {
-  return (w) => io.stderr.write(formatIssues(w.map((i) => ({ ...i, message: `warning: ${i.message}` })), file).split('\n').map((l) => `vsim: ${l}\n`).join(''));
+  return (w) =>
+    io.stderr.write(
+      formatIssues(
+        w.map((i) => ({ ...i, message: `warning: ${i.message}` })),
+        file,
+      )
+        .split('\n')
+        .map((l) => `vsim: ${l}\n`)
+        .join(''),
+    );
 }
 
 /** The scenario's duration for the progress display, from the file itself (0 if unreadable: no bar). */

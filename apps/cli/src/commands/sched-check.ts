@@ -18,7 +18,11 @@ import { CHECKS, runSchedCheck } from '../sched-check/kit';
 const DEFAULT_SERVICE = 'vsim-scheduler';
 
 const OPTIONS = {
-  nats: { type: 'string', valueName: 'URL', description: 'NATS server, when the argument is a SUBJECT (default $VSIM_NATS_URL or nats://127.0.0.1:4222)' },
+  nats: {
+    type: 'string',
+    valueName: 'URL',
+    description: 'NATS server, when the argument is a SUBJECT (default $VSIM_NATS_URL or nats://127.0.0.1:4222)',
+  },
   instance: { type: 'string', valueName: 'NAME', description: 'check the registered instance of that name (default: the first by name)' },
   grpc: { type: 'string', valueName: 'HOST:PORT', description: "the scheduler's gRPC address, instead of the one it registered" },
   policy: { type: 'string', valueName: 'POLICY', description: 'policy to ask for in AddHost', default: 'round-robin' },
@@ -44,7 +48,9 @@ registration: a service name or a NATS service API subject ($SRV.INFO.NAME or
 $SRV.INFO.NAME.ID), on the server of --nats.
 
 Checks:
-${Object.entries(CHECKS).map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n')}
+${Object.entries(CHECKS)
+  .map(([k, v]) => `  ${k.padEnd(14)}${v}`)
+  .join('\n')}
 
 Options:
 ${formatOptions(OPTIONS)}
@@ -58,7 +64,11 @@ Examples:
 `;
 
 /** The NATS URL and the registration to look for, from the positional argument. */
-export function parseTarget(arg: string, natsFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): { nats: string; service: string; id?: string } {
+export function parseTarget(
+  arg: string,
+  natsFlag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { nats: string; service: string; id?: string } {
   if (/^(nats|tls|ws|wss):\/\//.test(arg) || /^[A-Za-z0-9.-]+:\d+$/.test(arg)) {
     if (natsFlag !== undefined) throw usageError('vsim sched-check', 'give the NATS server either as the argument or with --nats, not both');
     return { nats: arg, service: DEFAULT_SERVICE };
@@ -96,10 +106,13 @@ export const schedCheckCommand: Command = {
       let address = o.grpc;
       let who = address ?? '';
       if (address === undefined) {
-        const found = (await discover(bus, target.service, 2000))
-          .filter((s) => (target.id === undefined || s.id === target.id) && (o.instance === undefined || s.instance === o.instance));
+        const found = (await discover(bus, target.service, 2000)).filter(
+          (s) => (target.id === undefined || s.id === target.id) && (o.instance === undefined || s.instance === o.instance),
+        );
         if (found.length === 0) {
-          io.stderr.write(`vsim: sched-check: no ${target.service}${target.id ? ` with id ${target.id}` : ''}${o.instance ? ` named ${o.instance}` : ''} registered on ${target.nats}\n`);
+          io.stderr.write(
+            `vsim: sched-check: no ${target.service}${target.id ? ` with id ${target.id}` : ''}${o.instance ? ` named ${o.instance}` : ''} registered on ${target.nats}\n`,
+          );
           return EX_UNAVAILABLE;
         }
         address = found[0].grpc;
@@ -108,11 +121,18 @@ export const schedCheckCommand: Command = {
       const control = schedulerControlClient(address, { deadlineMs: o['deadline-ms'] * 2, runDeadlineMs: 120_000 });
       try {
         const report = await runSchedCheck({
-          control, bus, policy: o.policy, paramsJson: o.params, deadlineMs: o['deadline-ms'], starvationNs: o['starvation-ms'] * 1e6,
+          control,
+          bus,
+          policy: o.policy,
+          paramsJson: o.params,
+          deadlineMs: o['deadline-ms'],
+          starvationNs: o['starvation-ms'] * 1e6,
           log: o.verbose ? (l) => io.stderr.write(`vsim: sched-check: ${l}\n`) : undefined,
         });
         for (const v of report.violations) io.stdout.write(`VIOLATION ${v.check}: ${v.detail}\n`);
-        io.stdout.write(`sched-check: ${report.violations.length} violation${report.violations.length === 1 ? '' : 's'} (${Object.keys(CHECKS).length} checks, 2 runs, ${report.orders.join(' + ')} run orders) against ${who}\n`);
+        io.stdout.write(
+          `sched-check: ${report.violations.length} violation${report.violations.length === 1 ? '' : 's'} (${Object.keys(CHECKS).length} checks, 2 runs, ${report.orders.join(' + ')} run orders) against ${who}\n`,
+        );
         return report.violations.length === 0 ? EXIT.ok : EXIT.failure;
       } finally {
         control.close();

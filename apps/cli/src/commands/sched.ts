@@ -37,7 +37,11 @@ const WHERE = {
 type GatewayCall = <Req, Res>(method: keyof GatewayClient, req: Req) => Promise<Res>;
 
 /** Connects to the gateway, runs `f`, closes. */
-async function withGateway<T>(command: string, o: { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string }, f: (call: GatewayCall) => Promise<T>): Promise<T> {
+async function withGateway<T>(
+  command: string,
+  o: { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string },
+  f: (call: GatewayCall) => Promise<T>,
+): Promise<T> {
   if ((o.nats === undefined) === (o.gateway === undefined)) throw usageError(command, 'give exactly one of --nats URL and --gateway HOST:PORT');
   let address = o.gateway;
   let access: GatewayAccess;
@@ -50,17 +54,30 @@ async function withGateway<T>(command: string, o: { nats?: string; gateway?: str
   }
   const client = gatewayClient(address!, access);
   try {
-    return await f(<Req, Res>(method: keyof GatewayClient, req: Req) => new Promise<Res>((resolve, reject) => {
-      const m = client[method] as unknown as (r: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown;
-      m.call(client, req, access.metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r)));
-    }));
+    return await f(
+      <Req, Res>(method: keyof GatewayClient, req: Req) =>
+        new Promise<Res>((resolve, reject) => {
+          const m = client[method] as unknown as (
+            r: Req,
+            md: Metadata,
+            opts: { deadline: number },
+            cb: (e: ServiceError | null, r: Res) => void,
+          ) => unknown;
+          m.call(client, req, access.metadata(), { deadline: Date.now() + 30_000 }, (e, r) =>
+            e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r),
+          );
+        }),
+    );
   } finally {
     client.close();
   }
 }
 
 class CallError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }
@@ -89,7 +106,12 @@ interface XlCommandDef {
 }
 
 function xlCommand(def: XlCommandDef): Command {
-  const options = { ...WHERE, domain: { type: 'string', short: 'd', valueName: 'VM', description: 'the VM (xl: domain) whose parameters to show or set' }, ...def.options, help: { type: 'boolean', short: 'h', description: 'show this help' } } as const;
+  const options = {
+    ...WHERE,
+    domain: { type: 'string', short: 'd', valueName: 'VM', description: 'the VM (xl: domain) whose parameters to show or set' },
+    ...def.options,
+    help: { type: 'boolean', short: 'h', description: 'show this help' },
+  } as const;
   const command = `vsim ${def.name}`;
   const help = `Usage: ${command} --sim ID (--nats URL | --gateway HOST:PORT) [OPTIONS]
 
@@ -128,7 +150,10 @@ Example:
         const v = opts[p.option];
         if (v === undefined) continue;
         if ((p.scope === 'scheduler') !== sched) {
-          throw usageError(command, p.scope === 'scheduler' ? `--${p.option} needs -${def.options[def.schedparam!].short}` : `--${p.option} needs -d VM`);
+          throw usageError(
+            command,
+            p.scope === 'scheduler' ? `--${p.option} needs -${def.options[def.schedparam!].short}` : `--${p.option} needs -d VM`,
+          );
         }
         values[p.key] = p.boolean ? v !== 0 : (v as number) * p.scale;
       }
@@ -172,20 +197,37 @@ function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string 
 function hostLines(p: SchedParams): string[] {
   return p.hosts.map((h) => {
     const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
-    const shown = Object.entries(params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    const shown = Object.entries(params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ');
     return `Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`;
   });
 }
 
 // xl sched-credit: -d DOMAIN -w WEIGHT -c CAP (percent of one pCPU); -s -t TSLICE (ms) -r RATELIMIT (µs).
-const WEIGHT = { type: 'integer', short: 'w', min: 1, max: 65535, valueName: 'WEIGHT', description: 'relative weight (1-65535, default 256)' } as const;
+const WEIGHT = {
+  type: 'integer',
+  short: 'w',
+  min: 1,
+  max: 65535,
+  valueName: 'WEIGHT',
+  description: 'relative weight (1-65535, default 256)',
+} as const;
 const CAP = { type: 'integer', short: 'c', min: 0, valueName: 'CAP', description: 'cap in % of one pCPU (0: none)' } as const;
 const RATELIMIT = { type: 'integer', short: 'r', min: 0, valueName: 'US', description: 'scheduler-wide rate limit in µs (0: off; with -s)' } as const;
-const SCHEDPARAM = { type: 'boolean', short: 's', description: 'scheduler-wide parameters instead of a VM\'s' } as const;
+const SCHEDPARAM = { type: 'boolean', short: 's', description: "scheduler-wide parameters instead of a VM's" } as const;
 
 export const schedCreditCommand = xlCommand({
-  name: 'sched-credit', policy: 'credit', summary: 'Show or set Credit scheduler parameters',
-  options: { weight: WEIGHT, cap: CAP, schedparam: SCHEDPARAM, tslice_ms: { type: 'integer', short: 't', min: 1, valueName: 'MS', description: 'scheduler-wide time slice in ms (with -s)' }, ratelimit_us: RATELIMIT },
+  name: 'sched-credit',
+  policy: 'credit',
+  summary: 'Show or set Credit scheduler parameters',
+  options: {
+    weight: WEIGHT,
+    cap: CAP,
+    schedparam: SCHEDPARAM,
+    tslice_ms: { type: 'integer', short: 't', min: 1, valueName: 'MS', description: 'scheduler-wide time slice in ms (with -s)' },
+    ratelimit_us: RATELIMIT,
+  },
   schedparam: 'schedparam',
   params: [
     { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
@@ -193,12 +235,17 @@ export const schedCreditCommand = xlCommand({
     { option: 'tslice_ms', key: 'tslice', scale: NS_PER_MS, scope: 'scheduler' },
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
   ],
-  columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
+  columns: [
+    ['Weight', 'weight', 1],
+    ['Cap', 'cap', 1],
+  ],
   example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512 -c 50',
 });
 
 export const schedCredit2Command = xlCommand({
-  name: 'sched-credit2', policy: 'credit2', summary: 'Show or set Credit2 scheduler parameters',
+  name: 'sched-credit2',
+  policy: 'credit2',
+  summary: 'Show or set Credit2 scheduler parameters',
   options: { weight: WEIGHT, cap: CAP, schedparam: SCHEDPARAM, ratelimit_us: RATELIMIT },
   schedparam: 'schedparam',
   params: [
@@ -206,13 +253,18 @@ export const schedCredit2Command = xlCommand({
     { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
   ],
-  columns: [['Weight', 'weight', 1], ['Cap', 'cap', 1]],
+  columns: [
+    ['Weight', 'weight', 1],
+    ['Cap', 'cap', 1],
+  ],
   example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512',
 });
 
 // xl sched-sedf (Xen <= 4.5): -p PERIOD and -s SLICE in ms, -e EXTRA 0|1.
 export const schedSedfCommand = xlCommand({
-  name: 'sched-sedf', policy: 'sedf', summary: 'Show or set SEDF scheduler parameters',
+  name: 'sched-sedf',
+  policy: 'sedf',
+  summary: 'Show or set SEDF scheduler parameters',
   options: {
     period: { type: 'integer', short: 'p', min: 1, valueName: 'MS', description: 'period in ms' },
     slice: { type: 'integer', short: 's', min: 1, valueName: 'MS', description: 'slice guaranteed per period, in ms' },
@@ -223,13 +275,19 @@ export const schedSedfCommand = xlCommand({
     { option: 'slice', key: 'slice', scale: NS_PER_MS, scope: 'vm' },
     { option: 'extratime', key: 'extra', scale: 1, scope: 'vm', boolean: true },
   ],
-  columns: [['Period(ms)', 'period', NS_PER_MS], ['Slice(ms)', 'slice', NS_PER_MS], ['Extra', 'extra', 1]],
+  columns: [
+    ['Period(ms)', 'period', NS_PER_MS],
+    ['Slice(ms)', 'slice', NS_PER_MS],
+    ['Extra', 'extra', 1],
+  ],
   example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 20 -s 5 -e 0',
 });
 
 // xl sched-rtds: -p PERIOD and -b BUDGET in µs, -e EXTRATIME 0|1.
 export const schedRtdsCommand = xlCommand({
-  name: 'sched-rtds', policy: 'rtds', summary: 'Show or set RTDS scheduler parameters',
+  name: 'sched-rtds',
+  policy: 'rtds',
+  summary: 'Show or set RTDS scheduler parameters',
   options: {
     period: { type: 'integer', short: 'p', min: 1, valueName: 'US', description: 'period in µs' },
     budget: { type: 'integer', short: 'b', min: 1, valueName: 'US', description: 'budget per period in µs' },
@@ -240,7 +298,11 @@ export const schedRtdsCommand = xlCommand({
     { option: 'budget', key: 'budget', scale: NS_PER_US, scope: 'vm' },
     { option: 'extratime', key: 'extratime', scale: 1, scope: 'vm', boolean: true },
   ],
-  columns: [['Period(us)', 'period', NS_PER_US], ['Budget(us)', 'budget', NS_PER_US], ['Extratime', 'extratime', 1]],
+  columns: [
+    ['Period(us)', 'period', NS_PER_US],
+    ['Budget(us)', 'budget', NS_PER_US],
+    ['Extratime', 'extratime', 1],
+  ],
   example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 10000 -b 4000',
 });
 
@@ -248,7 +310,11 @@ const SCHED_OPTIONS = {
   ...WHERE,
   policy: { type: 'string', valueName: 'POLICY', description: 'swap: the new policy (round-robin, credit, credit2, sedf, rtds)' },
   params: { type: 'string', valueName: 'JSON', description: "swap: the new policy's scheduler-wide parameters, a JSON object (ns)" },
-  service: { type: 'string', valueName: 'INSTANCE', description: 'swap: hand the simulation to this other scheduler service (its registered instance name)' },
+  service: {
+    type: 'string',
+    valueName: 'INSTANCE',
+    description: 'swap: hand the simulation to this other scheduler service (its registered instance name)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -287,7 +353,8 @@ export const schedCommand: Command = {
       return EXIT.ok;
     }
     const [verb, ...rest] = positionals;
-    if (verb !== 'swap' && verb !== 'show') throw usageError(command, verb === undefined ? 'expected swap or show' : `unknown subcommand '${verb}' (swap, show)`);
+    if (verb !== 'swap' && verb !== 'show')
+      throw usageError(command, verb === undefined ? 'expected swap or show' : `unknown subcommand '${verb}' (swap, show)`);
     if (rest.length > 0) throw usageError(command, `unexpected argument '${rest[0]}'`);
     if (o.sim === undefined) throw usageError(command, '--sim ID is required');
     let params = '{}';

@@ -14,7 +14,10 @@ import { COMPOSE_JETSTREAM_DIR, COMPOSE_SECRETS_DIR, DEFAULT_CPU_NODES } from '.
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node identities (default ${DEFAULT_CPU_NODES})` },
   clients: { type: 'string', valueName: 'NAMES', description: 'API principals, comma-separated, one token each (default client)' },
-  compose: { type: 'boolean', description: `for docker-compose.yml: nats-server sees DIR at ${COMPOSE_SECRETS_DIR}, JetStream in ${COMPOSE_JETSTREAM_DIR}` },
+  compose: {
+    type: 'boolean',
+    description: `for docker-compose.yml: nats-server sees DIR at ${COMPOSE_SECRETS_DIR}, JetStream in ${COMPOSE_JETSTREAM_DIR}`,
+  },
   'tls-dir': { type: 'string', valueName: 'DIR', description: 'use TLS with DIR/ca.pem, DIR/cert.pem, DIR/key.pem (the cert must name every host)' },
   force: { type: 'boolean', description: "replace DIR's existing secrets" },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -49,19 +52,24 @@ export const secretsCommand: Command = {
     }
     if (positionals.length !== 1) throw usageError('vsim secrets', 'expected one DIR');
     const dir = positionals[0];
-    const clients = options.clients?.split(',').map((c) => c.trim()).filter(Boolean);
+    const clients = options.clients
+      ?.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     try {
       checkSecretsDir(dir);
       if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force) throw new Error(`${dir} is not empty (--force replaces its secrets)`);
       const spec = secretsSpec(options['cpu-nodes'] ?? DEFAULT_CPU_NODES, { clients, tlsDir: options['tls-dir'] });
       const s = generateSecrets(dir, spec, options.compose ? { mountedAt: COMPOSE_SECRETS_DIR, jetstreamDir: COMPOSE_JETSTREAM_DIR } : {});
-      io.stdout.write([
-        `secrets: ${s.dir}`,
-        `nats-server: ${s.natsConfig}`,
-        ...Object.entries(s.files).map(([name, f]) => `${name.padEnd(12)} ${f}`),
-        ...Object.entries(s.clientTokens).map(([name, t]) => `API token of ${name}: ${t}`),
-        '',
-      ].join('\n'));
+      io.stdout.write(
+        [
+          `secrets: ${s.dir}`,
+          `nats-server: ${s.natsConfig}`,
+          ...Object.entries(s.files).map(([name, f]) => `${name.padEnd(12)} ${f}`),
+          ...Object.entries(s.clientTokens).map(([name, t]) => `API token of ${name}: ${t}`),
+          '',
+        ].join('\n'),
+      );
       return EXIT.ok;
     } catch (e) {
       io.stderr.write(`vsim: secrets: ${(e as Error).message}\n`);

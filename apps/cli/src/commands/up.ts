@@ -14,7 +14,13 @@ import { tmpdir } from 'os';
 import { dirname, join, resolve } from 'path';
 import { NATS_SERVER_MISSING, NatsBus, findNatsServer } from '@vsim/bus';
 import {
-  DeploymentSecrets, IDENTITY, NatsViolationCounter, existingSecrets, generateSecrets, natsConnectionOptions, readIdentity,
+  DeploymentSecrets,
+  IDENTITY,
+  NatsViolationCounter,
+  existingSecrets,
+  generateSecrets,
+  natsConnectionOptions,
+  readIdentity,
   writeNatsConfig,
 } from '@vsim/security';
 import { discover } from '@vsim/service';
@@ -37,8 +43,16 @@ const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node processes (default ${DEFAULT_CPU_NODES})` },
   'nats-port': { type: 'integer', min: 1, valueName: 'P', description: 'port of its nats-server (default: a free port; never 4222 unless asked)' },
   'http-port': { type: 'integer', min: 0, valueName: 'P', description: "the gateway's HTTP API port (default: a free port)" },
-  secrets: { type: 'string', valueName: 'DIR', description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)' },
-  'tls-dir': { type: 'string', valueName: 'DIR', description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (a cert for localhost and 127.0.0.1) when generating secrets' },
+  secrets: {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)',
+  },
+  'tls-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (a cert for localhost and 127.0.0.1) when generating secrets',
+  },
   logs: { type: 'string', valueName: 'DIR', description: 'where the logs go (default: a fresh directory); kept at exit' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -77,7 +91,8 @@ function secretsFor(dir: string | undefined, cpuNodes: number, tlsDir: string | 
   checkSecretsDir(dir);
   const spec = secretsSpec(cpuNodes, { tlsDir });
   const found = existingSecrets(dir, spec);
-  if (found && tlsDir !== undefined && !found.tls) throw new Error(`${dir} holds secrets made without TLS: use another --secrets DIR to add --tls-dir`);
+  if (found && tlsDir !== undefined && !found.tls)
+    throw new Error(`${dir} holds secrets made without TLS: use another --secrets DIR to add --tls-dir`);
   return { secrets: found ?? generateSecrets(dir, spec), temporary: false };
 }
 
@@ -106,11 +121,12 @@ export const upCommand: Command = {
     let temporary = false;
     let bus: NatsBus | undefined;
     let stopping: Promise<void> | undefined;
-    const stopAll = () => (stopping ??= (async () => {
-      await bus?.close().catch(() => undefined);
-      await supervisor.stop();
-      if (temporary && secrets) rmSync(secrets.dir, { recursive: true, force: true });
-    })());
+    const stopAll = () =>
+      (stopping ??= (async () => {
+        await bus?.close().catch(() => undefined);
+        await supervisor.stop();
+        if (temporary && secrets) rmSync(secrets.dir, { recursive: true, force: true });
+      })());
     let signalled: (sig: string) => void = () => undefined;
     const signal = new Promise<string>((r) => (signalled = r));
     const onSig = (sig: NodeJS.Signals) => {
@@ -132,19 +148,31 @@ export const upCommand: Command = {
       audit = new NatsViolationCounter((k) => keys.get(k));
       const counter = audit;
       supervisor.add({
-        name: 'nats-server', command: natsBin, args: ['-c', conf, '-a', '127.0.0.1', '-p', String(natsPort)],
-        logFile: join(logDir, 'nats-server.log'), onLine: (line) => void counter.add(line),
+        name: 'nats-server',
+        command: natsBin,
+        args: ['-c', conf, '-a', '127.0.0.1', '-p', String(natsPort)],
+        logFile: join(logDir, 'nats-server.log'),
+        onLine: (line) => void counter.add(line),
       });
       // With TLS, by name: the certificate must name localhost (as it does 127.0.0.1 for HTTPS).
       const natsUrl = `nats://${s.tls ? 'localhost' : '127.0.0.1'}:${natsPort}`;
-      await untilListening(natsPort, 10_000, () => (supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`));
-      const services = describeDeployment({ kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined }, cpuNodes).filter((d) => d.app !== undefined);
+      await untilListening(natsPort, 10_000, () =>
+        supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`,
+      );
+      const services = describeDeployment(
+        { kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined },
+        cpuNodes,
+      ).filter((d) => d.app !== undefined);
       for (const d of services) {
         // The service's bin launcher: its compiled bundle, or the sources through tsx in development.
         const [, ...launcher] = serviceCommand(d.app!);
         supervisor.add({
-          name: d.name, command: process.execPath, args: [...launcher, ...d.args], cwd: ROOT,
-          env: { ...process.env, ...d.env }, logFile: join(logDir, `${d.name}.log`),
+          name: d.name,
+          command: process.execPath,
+          args: [...launcher, ...d.args],
+          cwd: ROOT,
+          env: { ...process.env, ...d.env },
+          logFile: join(logDir, `${d.name}.log`),
         });
       }
       // Ready once each has registered (asked as the supervisor, which may only look services up).
@@ -164,7 +192,8 @@ export const upCommand: Command = {
             if (name === 'vsim-gateway') [gatewayHttp, gatewayGrpc] = [found[0].metadata.http ?? '', found[0].grpc];
             break;
           }
-          if (Date.now() > deadline) throw new Error(`${name}: ${found.length} of ${n} registered after ${READY_TIMEOUT_MS / 1000} s; logs in ${logDir}`);
+          if (Date.now() > deadline)
+            throw new Error(`${name}: ${found.length} of ${n} registered after ${READY_TIMEOUT_MS / 1000} s; logs in ${logDir}`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -172,17 +201,19 @@ export const upCommand: Command = {
       bus = undefined;
       const scheme = s.tls ? 'https' : 'http';
       const client = s.files[IDENTITY.client];
-      io.stdout.write([
-        `NATS: ${natsUrl}${s.tls ? ' (TLS)' : ''}`,
-        `gateway HTTP: ${scheme}://${gatewayHttp}`,
-        `gateway gRPC: ${gatewayGrpc}`,
-        `credentials: ${client}`,
-        `token: ${s.clientTokens[IDENTITY.client]}`,
-        `secrets: ${s.dir}${temporary ? ' (removed at exit)' : ''}`,
-        `logs: ${logDir}`,
-        ...supervisor.status().map((c) => `${c.name.padEnd(12)} pid ${c.pid}`),
-        `vsim up: ready (Ctrl-C to stop); e.g. VSIM_CREDENTIALS=${client} vsim run --nats ${natsUrl} examples/two-hosts.yaml`,
-      ].join('\n') + '\n');
+      io.stdout.write(
+        [
+          `NATS: ${natsUrl}${s.tls ? ' (TLS)' : ''}`,
+          `gateway HTTP: ${scheme}://${gatewayHttp}`,
+          `gateway gRPC: ${gatewayGrpc}`,
+          `credentials: ${client}`,
+          `token: ${s.clientTokens[IDENTITY.client]}`,
+          `secrets: ${s.dir}${temporary ? ' (removed at exit)' : ''}`,
+          `logs: ${logDir}`,
+          ...supervisor.status().map((c) => `${c.name.padEnd(12)} pid ${c.pid}`),
+          `vsim up: ready (Ctrl-C to stop); e.g. VSIM_CREDENTIALS=${client} vsim run --nats ${natsUrl} examples/two-hosts.yaml`,
+        ].join('\n') + '\n',
+      );
       const sig = await signal;
       say(`stopping (${sig})`);
       await stopAll();
@@ -194,11 +225,16 @@ export const upCommand: Command = {
     } finally {
       process.off('SIGINT', onSig);
       process.off('SIGTERM', onSig);
-      const restarts = supervisor.status().filter((c) => c.restarts > 0).map((c) => `${c.name} ${c.restarts}`);
+      const restarts = supervisor
+        .status()
+        .filter((c) => c.restarts > 0)
+        .map((c) => `${c.name} ${c.restarts}`);
       if (restarts.length > 0) say(`restarts: ${restarts.join(', ')}`);
       if (audit && audit.total > 0) {
         const by = [...audit.byIdentity].map(([who, n]) => `${who} ${n}`).join(', ');
-        say(`nats-server refused ${audit.total} (authentication ${audit.byKind.authentication}, publish ${audit.byKind.publish}, subscribe ${audit.byKind.subscribe}): ${by}`);
+        say(
+          `nats-server refused ${audit.total} (authentication ${audit.byKind.authentication}, publish ${audit.byKind.publish}, subscribe ${audit.byKind.subscribe}): ${by}`,
+        );
       }
       say(`logs kept in ${logDir}`);
     }

@@ -18,11 +18,17 @@ export function enclosingWorkTree(dir: string): string | undefined {
 /** Throws unless `dir` is a place secrets may be written to. */
 export function checkSecretsDir(dir: string): void {
   const repo = enclosingWorkTree(dir);
-  if (repo !== undefined) throw new Error(`${dir} is inside the git work tree ${repo}: secrets must live outside any repository (e.g. ~/.vsim/secrets)`);
+  if (repo !== undefined)
+    throw new Error(`${dir} is inside the git work tree ${repo}: secrets must live outside any repository (e.g. ~/.vsim/secrets)`);
 }
 
 export function secretsSpec(cpuNodes: number, opts: { clients?: readonly string[]; tlsDir?: string } = {}): DeploymentSecretsSpec {
-  const tls = opts.tlsDir === undefined ? undefined : { ca: join(opts.tlsDir, 'ca.pem'), cert: join(opts.tlsDir, 'cert.pem'), key: join(opts.tlsDir, 'key.pem') };
-  if (tls) for (const f of Object.values(tls)) if (!existsSync(f)) throw new Error(`--tls-dir: ${f} not found (the directory must hold ca.pem, cert.pem and key.pem)`);
+  const tls =
+    opts.tlsDir === undefined
+      ? undefined
+      : { ca: join(opts.tlsDir, 'ca.pem'), cert: join(opts.tlsDir, 'cert.pem'), key: join(opts.tlsDir, 'key.pem') };
+  if (tls)
+    for (const f of Object.values(tls))
+      if (!existsSync(f)) throw new Error(`--tls-dir: ${f} not found (the directory must hold ca.pem, cert.pem and key.pem)`);
   return { cpuNodes: cpuNodesOf(cpuNodes), clients: opts.clients, tls };
 }

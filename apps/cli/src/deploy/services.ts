@@ -8,20 +8,20 @@
 /** Where the deployment runs: local child processes, or containers of docker-compose.yml. */
 export type Target =
   | {
-    readonly kind: 'local';
-    readonly natsUrl: string;
-    /** The secrets directory (deploymentSecretsSpec's identities, nats-server.conf). */
-    readonly secretsDir: string;
-    readonly httpPort?: number;
-    /** The gateway's gRPC port (fixed, so a restarted gateway keeps its address). Default 0. */
-    readonly gatewayGrpcPort?: number;
-    /**
-     * The name services advertise for their gRPC address (they bind 127.0.0.1). Default 127.0.0.1;
-     * with TLS `localhost`: certificates name hosts, and TLS clients should not be given an IP
-     * address as server name (RFC 6066; Node warns).
-     */
-    readonly advertiseHost?: string;
-  }
+      readonly kind: 'local';
+      readonly natsUrl: string;
+      /** The secrets directory (deploymentSecretsSpec's identities, nats-server.conf). */
+      readonly secretsDir: string;
+      readonly httpPort?: number;
+      /** The gateway's gRPC port (fixed, so a restarted gateway keeps its address). Default 0. */
+      readonly gatewayGrpcPort?: number;
+      /**
+       * The name services advertise for their gRPC address (they bind 127.0.0.1). Default 127.0.0.1;
+       * with TLS `localhost`: certificates name hosts, and TLS clients should not be given an IP
+       * address as server name (RFC 6066; Node warns).
+       */
+      readonly advertiseHost?: string;
+    }
   | { readonly kind: 'compose' };
 
 export interface ServiceDescription {
@@ -72,28 +72,57 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
   const secrets = compose ? COMPOSE_SECRETS_DIR : target.secretsDir;
   /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it. */
   const common = (name: string): string[] => [
-    '--nats', natsUrl, '--instance', name, '--secrets', `${secrets}/${name}.json`,
-    ...(compose ? ['--grpc-host', '0.0.0.0', '--advertise-host', name] : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
+    '--nats',
+    natsUrl,
+    '--instance',
+    name,
+    '--secrets',
+    `${secrets}/${name}.json`,
+    ...(compose
+      ? ['--grpc-host', '0.0.0.0', '--advertise-host', name]
+      : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
   ];
   const env = { VSIM_LOG_LEVEL: 'info' };
   const deps = compose ? ['nats'] : [];
-  const out: ServiceDescription[] = [{
-    // Its configuration (users, permissions, JetStream, TLS) is generated with the secrets.
-    name: 'nats', args: ['-c', `${secrets}/nats-server.conf`], env: {}, ports: [], dependsOn: [],
-  }];
+  const out: ServiceDescription[] = [
+    {
+      // Its configuration (users, permissions, JetStream, TLS) is generated with the secrets.
+      name: 'nats',
+      args: ['-c', `${secrets}/nats-server.conf`],
+      env: {},
+      ports: [],
+      dependsOn: [],
+    },
+  ];
   out.push({ name: 'hypervisor', app: 'hypervisor', registersAs: 'vsim-hypervisor', args: common('hypervisor'), env, ports: [], dependsOn: deps });
   out.push({ name: 'scheduler', app: 'scheduler', registersAs: 'vsim-scheduler', args: common('scheduler'), env, ports: [], dependsOn: deps });
   for (const n of nodes) {
-    out.push({ name: n.identity, app: 'cpu-node', registersAs: 'vsim-cpu-node', args: [...common(n.identity), '--node-id', n.node], env, ports: [], dependsOn: deps });
+    out.push({
+      name: n.identity,
+      app: 'cpu-node',
+      registersAs: 'vsim-cpu-node',
+      args: [...common(n.identity), '--node-id', n.node],
+      env,
+      ports: [],
+      dependsOn: deps,
+    });
   }
-  const httpPort = compose ? COMPOSE_HTTP_PORT : target.httpPort ?? 0;
+  const httpPort = compose ? COMPOSE_HTTP_PORT : (target.httpPort ?? 0);
   out.push({
-    name: 'gateway', app: 'gateway', registersAs: 'vsim-gateway',
+    name: 'gateway',
+    app: 'gateway',
+    registersAs: 'vsim-gateway',
     args: [
-      ...common('gateway'), '--http-port', String(httpPort), '--http-host', compose ? '0.0.0.0' : '127.0.0.1',
+      ...common('gateway'),
+      '--http-port',
+      String(httpPort),
+      '--http-host',
+      compose ? '0.0.0.0' : '127.0.0.1',
       ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
     ],
-    env, ports: compose ? [COMPOSE_HTTP_PORT] : [], dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
+    env,
+    ports: compose ? [COMPOSE_HTTP_PORT] : [],
+    dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
   });
   return out;
 }

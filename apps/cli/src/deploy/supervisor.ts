@@ -153,12 +153,14 @@ export class Supervisor {
     e.state = 'running';
     live.add(proc);
     proc.once('error', () => undefined); // a failed spawn also exits (code null): handled below
-    e.exited = new Promise<void>((resolve) => proc.once('exit', (code, signal) => {
-      live.delete(proc);
-      resolve();
-      for (const f of this.listeners) f(spec.name, code, signal);
-      if (!this.stopping) this.restartLater(e, code, signal);
-    }));
+    e.exited = new Promise<void>((resolve) =>
+      proc.once('exit', (code, signal) => {
+        live.delete(proc);
+        resolve();
+        for (const f of this.listeners) f(spec.name, code, signal);
+        if (!this.stopping) this.restartLater(e, code, signal);
+      }),
+    );
   }
 
   private restartLater(e: Entry, code: number | null, signal: NodeJS.Signals | null): void {

@@ -29,7 +29,14 @@ export function openOutput(option: string, path: string, stdout: Output): RunOut
     fd = fs.openSync(path, 'w');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such directory' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'no such directory'
+        : err.code === 'EISDIR'
+          ? 'is a directory'
+          : err.code === 'EACCES'
+            ? 'permission denied'
+            : err.message;
     throw new OutputError(`${option} ${path}: cannot write (${why})`);
   }
   const close = () => {

@@ -13,7 +13,10 @@ import { AccessError, EX_UNAVAILABLE, GatewayAccess, findGateway, gatewayAccess,
 /** A failure of the remote run: one line per problem for the user, and the exit status. */
 export class RemoteError extends Error {
   override readonly name = 'RemoteError';
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }

@@ -10,15 +10,24 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 function exitsLine(v: VmResult): string {
   const entries = Object.entries(v.exitRoutes).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   if (entries.length === 0) return '-';
-  return entries.map(([k, n]) => {
-    const [kind, cause, how] = k.split(' ');
-    return `${cause}×${n} [${kind === 'hypercall' ? 'hypercall, ' : ''}${how}]`;
-  }).join(', ');
+  return entries
+    .map(([k, n]) => {
+      const [kind, cause, how] = k.split(' ');
+      return `${cause}×${n} [${kind === 'hypercall' ? 'hypercall, ' : ''}${how}]`;
+    })
+    .join(', ');
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -44,7 +53,9 @@ function schedLines(r: SimResult): string[] {
   for (const h of r.hosts) {
     if (!h.sched) continue;
     const util = h.sched.pcpus.map((p) => pct(p.utilization)).join(' ');
-    out.push(`  ${h.id}: pCPU utilization ${util}, idle while runnable ${ms(h.sched.idleWaitingNs)} ms, Jain's index ${h.sched.jainIndex.toFixed(4)}`);
+    out.push(
+      `  ${h.id}: pCPU utilization ${util}, idle while runnable ${ms(h.sched.idleWaitingNs)} ms, Jain's index ${h.sched.jainIndex.toFixed(4)}`,
+    );
   }
   out.push('');
   return out;
@@ -72,7 +83,9 @@ export interface SummaryNotes {
 
 export function formatSummary(r: SimResult, wallSeconds: number, notes: SummaryNotes = {}): string {
   const out: string[] = [];
-  const hosts = r.hosts.map((h) => `${h.id} (${h.pcpus} pCPU${h.pcpus > 1 ? 's' : ''}, reached ${ms(h.endNs)} ms in ${h.iterations} iterations)`).join(', ');
+  const hosts = r.hosts
+    .map((h) => `${h.id} (${h.pcpus} pCPU${h.pcpus > 1 ? 's' : ''}, reached ${ms(h.endNs)} ms in ${h.iterations} iterations)`)
+    .join(', ');
   out.push(`${r.name}: seed ${r.seed}, ${ms(r.durationNs)} ms of virtual time, trap path ${r.trapPath}; hosts ${hosts}`);
   out.push('');
   const rows = [['vm', 'host', 'state', 'cpu ms', 'share', 'waiting ms', 'blocked ms', 'instructions']];

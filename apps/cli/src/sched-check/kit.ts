@@ -18,17 +18,17 @@ import { SchedulerControl } from '@vsim/control';
 
 /** What each check is about; a violation names one of these. */
 export const CHECKS = {
-  'well-formed': 'every RunOrder decodes, names its simulation and host, numbers its iterations 1, 2, ... and continues from the last report\'s time',
-  'pcpus': 'an order names each pCPU of the host at most once and only existing pCPUs and vCPUs',
+  'well-formed': "every RunOrder decodes, names its simulation and host, numbers its iterations 1, 2, ... and continues from the last report's time",
+  pcpus: 'an order names each pCPU of the host at most once and only existing pCPUs and vCPUs',
   'one-pcpu': 'no vCPU on two pCPUs at once',
   'runnable-only': 'only runnable vCPUs are run: never a blocked, halted or paused one',
-  'timers': 'an order never runs past the wake-up time of a blocked vCPU (its timer must be able to wake it)',
-  'progress': 'every runnable vCPU is scheduled within the starvation bound, and the run reaches its end or the end of all work',
-  'pause': 'a paused VM never runs; after Pause returns no further run order comes until Resume',
-  'control': 'every control call the kit makes (AddHost, AddVm, AddAction, Run, Pause, Resume, CloseSimulation) succeeds',
-  'deadline': 'every control call returns, and every next run order follows a report, within the deadline',
-  'result': 'Run returns every host, with the per-vCPU run time and state the reports gave, and the number of events actually published',
-  'determinism': 'the same inputs give the same run orders',
+  timers: 'an order never runs past the wake-up time of a blocked vCPU (its timer must be able to wake it)',
+  progress: 'every runnable vCPU is scheduled within the starvation bound, and the run reaches its end or the end of all work',
+  pause: 'a paused VM never runs; after Pause returns no further run order comes until Resume',
+  control: 'every control call the kit makes (AddHost, AddVm, AddAction, Run, Pause, Resume, CloseSimulation) succeeds',
+  deadline: 'every control call returns, and every next run order follows a report, within the deadline',
+  result: 'Run returns every host, with the per-vCPU run time and state the reports gave, and the number of events actually published',
+  determinism: 'the same inputs give the same run orders',
 } as const;
 export type CheckName = keyof typeof CHECKS;
 
@@ -95,7 +95,9 @@ const KIT_NODE = 'sched-check';
 
 const HOSTS: readonly HostScript[] = [
   {
-    id: 'h0', pcpus: 2, vms: [
+    id: 'h0',
+    pcpus: 2,
+    vms: [
       { id: 'hog', vcpus: [{ budgetNs: 300 * MS }] },
       { id: 'duo', vcpus: [{ budgetNs: 200 * MS }, { budgetNs: 200 * MS }] },
       { id: 'io', vcpus: [{ budgetNs: 40 * MS, burstNs: 2 * MS, sleepNs: 5 * MS }] },
@@ -103,7 +105,9 @@ const HOSTS: readonly HostScript[] = [
     ],
   },
   {
-    id: 'h1', pcpus: 1, vms: [
+    id: 'h1',
+    pcpus: 1,
+    vms: [
       { id: 'a', vcpus: [{ budgetNs: 100 * MS }] },
       { id: 'b', vcpus: [{ budgetNs: 100 * MS }] },
     ],
@@ -146,13 +150,25 @@ class SynthHost {
   readonly trace: string[] = [];
   ordersAfterPause = 0;
 
-  constructor(readonly sim: string, readonly script: HostScript) {
+  constructor(
+    readonly sim: string,
+    readonly script: HostScript,
+  ) {
     for (const vm of script.vms) {
       vm.vcpus.forEach((s, i) => {
         const key = `${vm.id}/${i}`;
         this.vcpus.set(key, {
-          key, vm: vm.id, vcpu: i, script: s, state: VcpuState.VCPU_STATE_RUNNABLE, usedNs: 0, burstLeft: s.burstNs ?? Infinity,
-          wakeNs: 0, reportedNs: 0, waitingSince: 0, ranOnce: false,
+          key,
+          vm: vm.id,
+          vcpu: i,
+          script: s,
+          state: VcpuState.VCPU_STATE_RUNNABLE,
+          usedNs: 0,
+          burstLeft: s.burstNs ?? Infinity,
+          wakeNs: 0,
+          reportedNs: 0,
+          waitingSince: 0,
+          ranOnce: false,
         });
       });
     }
@@ -171,7 +187,10 @@ class Run {
   orders = 0;
   paused = false;
 
-  constructor(readonly sim: string, private readonly opts: Required<Pick<KitOptions, 'deadlineMs' | 'starvationNs' | 'orderDelayMs'>>) {
+  constructor(
+    readonly sim: string,
+    private readonly opts: Required<Pick<KitOptions, 'deadlineMs' | 'starvationNs' | 'orderDelayMs'>>,
+  ) {
     this.hosts = new Map(HOSTS.map((h) => [h.id, new SynthHost(sim, h)]));
     for (const h of HOSTS) this.published.set(h.id, 0);
   }
@@ -189,7 +208,10 @@ class Run {
     if (this.paused) host.ordersAfterPause++;
     const received = Date.now();
     if (host.repliedAt > 0 && received - host.repliedAt > this.opts.deadlineMs) {
-      this.violate('deadline', `host ${host.script.id}: next run order ${received - host.repliedAt} ms after the last report (deadline ${this.opts.deadlineMs} ms)`);
+      this.violate(
+        'deadline',
+        `host ${host.script.id}: next run order ${received - host.repliedAt} ms after the last report (deadline ${this.opts.deadlineMs} ms)`,
+      );
     }
     let order: RunOrder;
     try {
@@ -201,8 +223,10 @@ class Run {
     const h = host.script.id;
     if (order.sim !== this.sim || order.host !== h) this.violate('well-formed', `order on ${subject} names sim ${order.sim} host ${order.host}`);
     if (order.seq !== host.lastSeq + 1) this.violate('well-formed', `host ${h}: order seq ${order.seq} after ${host.lastSeq}`);
-    if (order.nowNs !== host.now) this.violate('well-formed', `host ${h}: order ${order.seq} starts at ${order.nowNs} ns, the last report ended at ${host.now} ns`);
-    if (!(order.untilNs > order.nowNs)) this.violate('well-formed', `host ${h}: order ${order.seq} until_ns ${order.untilNs} is not after now_ns ${order.nowNs}`);
+    if (order.nowNs !== host.now)
+      this.violate('well-formed', `host ${h}: order ${order.seq} starts at ${order.nowNs} ns, the last report ended at ${host.now} ns`);
+    if (!(order.untilNs > order.nowNs))
+      this.violate('well-formed', `host ${h}: order ${order.seq} until_ns ${order.untilNs} is not after now_ns ${order.nowNs}`);
     if (order.untilNs > END_NS) this.violate('well-formed', `host ${h}: order ${order.seq} runs to ${order.untilNs} ns, past end_ns ${END_NS}`);
     host.lastSeq = order.seq;
     const now = host.now;
@@ -267,7 +291,14 @@ class Run {
         v.burstLeft = v.script.burstNs ?? Infinity;
         ev('block', v, pcpu);
       }
-      reports.push({ vm: v.vm, vcpu: v.vcpu, state: v.state, wakeNs: v.state === VcpuState.VCPU_STATE_BLOCKED ? v.wakeNs : 0, ranNs: ran, instructions: Math.floor(ran / 10) });
+      reports.push({
+        vm: v.vm,
+        vcpu: v.vcpu,
+        state: v.state,
+        wakeNs: v.state === VcpuState.VCPU_STATE_BLOCKED ? v.wakeNs : 0,
+        ranNs: ran,
+        instructions: Math.floor(ran / 10),
+      });
     }
     // Starvation: runnable, unpaused vCPUs that were left waiting.
     for (const v of host.vcpus.values()) {
@@ -278,7 +309,10 @@ class Run {
       }
       if (v.waitingSince < 0) v.waitingSince = now;
       if (stop - v.waitingSince > this.opts.starvationNs) {
-        this.violate('progress', `host ${h}: ${v.key} runnable but not scheduled from ${v.waitingSince} to ${stop} ns (bound ${this.opts.starvationNs} ns)`);
+        this.violate(
+          'progress',
+          `host ${h}: ${v.key} runnable but not scheduled from ${v.waitingSince} to ${stop} ns (bound ${this.opts.starvationNs} ns)`,
+        );
         v.waitingSince = stop; // report a starved vCPU once per bound
       }
     }
@@ -304,7 +338,11 @@ class Run {
         continue;
       }
       if (r.endNs !== host.now) this.violate('result', `host ${h}: RunResult end_ns ${r.endNs}, the last report ended at ${host.now} ns`);
-      if (r.events !== this.published.get(h)) this.violate('result', `host ${h}: RunResult says ${r.events} events were published, ${this.published.get(h)} arrived on ${subjects.events(this.sim, h)}`);
+      if (r.events !== this.published.get(h))
+        this.violate(
+          'result',
+          `host ${h}: RunResult says ${r.events} events were published, ${this.published.get(h)} arrived on ${subjects.events(this.sim, h)}`,
+        );
       for (const v of host.vcpus.values()) {
         const rv = r.vcpus.find((x) => x.vm === v.vm && x.vcpu === v.vcpu);
         if (!rv) {
@@ -313,9 +351,13 @@ class Run {
         }
         if (rv.runningNs !== v.reportedNs) this.violate('result', `host ${h}: ${v.key} running_ns ${rv.runningNs}, the reports gave ${v.reportedNs}`);
         const expected = v.state === VcpuState.VCPU_STATE_HALTED ? VcpuState.VCPU_STATE_HALTED : undefined;
-        if (expected !== undefined && rv.state !== expected) this.violate('result', `host ${h}: ${v.key} state ${VcpuState[rv.state]}, the reports said HALTED`);
+        if (expected !== undefined && rv.state !== expected)
+          this.violate('result', `host ${h}: ${v.key} state ${VcpuState[rv.state]}, the reports said HALTED`);
         if (v.state !== VcpuState.VCPU_STATE_HALTED && host.now < END_NS) {
-          this.violate('progress', `host ${h}: the run stopped at ${host.now} ns with ${v.key} still ${VcpuState[v.state]} (work left: ${v.script.budgetNs - v.usedNs} ns)`);
+          this.violate(
+            'progress',
+            `host ${h}: the run stopped at ${host.now} ns with ${v.key} still ${VcpuState[v.state]} (work left: ${v.script.budgetNs - v.usedNs} ns)`,
+          );
         }
       }
     }
@@ -356,14 +398,21 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
   const { control, bus } = opts;
   const sim = run.sim;
   const subs = [
-    ...[...run.hosts.values()].map((host) => bus.serve(subjects.hostRun(sim, KIT_NODE, host.script.id), (data, meta) => run.answer(host, data, meta.subject))),
+    ...[...run.hosts.values()].map((host) =>
+      bus.serve(subjects.hostRun(sim, KIT_NODE, host.script.id), (data, meta) => run.answer(host, data, meta.subject)),
+    ),
     bus.subscribe(subjects.allEvents(sim), (data, meta) => {
       const h = meta.subject.slice(`vsim.${sim}.events.`.length);
       try {
         const batch = EventBatch.decode(data);
-        if (batch.sim !== sim || batch.host !== h) run.violate('well-formed', `EventBatch on ${meta.subject} names sim ${batch.sim} host ${batch.host}`);
+        if (batch.sim !== sim || batch.host !== h)
+          run.violate('well-formed', `EventBatch on ${meta.subject} names sim ${batch.sim} host ${batch.host}`);
         const before = run.published.get(h) ?? 0;
-        if (Number(batch.firstIndex) !== before) run.violate('well-formed', `EventBatch on ${meta.subject} says it starts at event ${batch.firstIndex}, but ${before} were published before it`);
+        if (Number(batch.firstIndex) !== before)
+          run.violate(
+            'well-formed',
+            `EventBatch on ${meta.subject} says it starts at event ${batch.firstIndex}, but ${before} were published before it`,
+          );
         run.published.set(h, before + batch.events.length);
       } catch (err) {
         run.violate('well-formed', `undecodable EventBatch on ${meta.subject}: ${(err as Error).message}`);
@@ -376,7 +425,10 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
     const t0 = Date.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      const out = await Promise.race([f(), new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer within ${limitMs} ms`)), limitMs)))]);
+      const out = await Promise.race([
+        f(),
+        new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no answer within ${limitMs} ms`)), limitMs))),
+      ]);
       return out;
     } catch (err) {
       run.violate(/no answer within/.test((err as Error).message) ? 'deadline' : 'control', `${what} failed: ${(err as Error).message}`);
@@ -389,14 +441,33 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
   };
   try {
     for (const h of HOSTS) {
-      const ok = await rpc(`AddHost ${h.id}`, () => control.addHost({ sim, host: h.id, node: KIT_NODE, pcpus: h.pcpus, policy: opts.policy ?? 'round-robin', paramsJson: opts.paramsJson ?? '{}' }));
+      const ok = await rpc(`AddHost ${h.id}`, () =>
+        control.addHost({
+          sim,
+          host: h.id,
+          node: KIT_NODE,
+          pcpus: h.pcpus,
+          policy: opts.policy ?? 'round-robin',
+          paramsJson: opts.paramsJson ?? '{}',
+        }),
+      );
       if (ok === undefined) return;
       for (const vm of h.vms) {
-        if (await rpc(`AddVm ${vm.id}`, () => control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}', onlineVcpus: 0 })) === undefined) return;
+        if (
+          (await rpc(`AddVm ${vm.id}`, () =>
+            control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}', onlineVcpus: 0 }),
+          )) === undefined
+        )
+          return;
       }
     }
     for (const a of ACTIONS) {
-      if (await rpc(`AddAction ${a.kind} ${a.vm}`, () => control.addAction({ sim, atNs: a.atNs, kind: a.kind, vm: a.vm, host: '', paramsJson: '', policy: '' })) === undefined) return;
+      if (
+        (await rpc(`AddAction ${a.kind} ${a.vm}`, () =>
+          control.addAction({ sim, atNs: a.atNs, kind: a.kind, vm: a.vm, host: '', paramsJson: '', policy: '' }),
+        )) === undefined
+      )
+        return;
     }
     const running = rpc('Run', () => control.run({ sim, endNs: END_NS }), opts.runDeadlineMs ?? 60_000);
     if (pauseMidRun) {
@@ -409,7 +480,8 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
       await new Promise((r) => setTimeout(r, 200));
       run.paused = false;
       for (const host of run.hosts.values()) {
-        if (host.ordersAfterPause > 1) run.violate('pause', `host ${host.script.id}: ${host.ordersAfterPause} run orders arrived in the 200 ms after Pause returned`);
+        if (host.ordersAfterPause > 1)
+          run.violate('pause', `host ${host.script.id}: ${host.ordersAfterPause} run orders arrived in the 200 ms after Pause returned`);
       }
       log(`paused after ${run.orders} orders, resumed`);
       await rpc('Resume', () => control.resume({ sim }));
@@ -418,7 +490,8 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
     if (result === undefined) return;
     // Every published event must arrive before the result is judged (the collector's rule).
     const t0 = Date.now();
-    while (Date.now() - t0 < 2000 && result.hosts.some((h) => (run.published.get(h.host) ?? 0) < h.events)) await new Promise((r) => setTimeout(r, 10));
+    while (Date.now() - t0 < 2000 && result.hosts.some((h) => (run.published.get(h.host) ?? 0) < h.events))
+      await new Promise((r) => setTimeout(r, 10));
     run.checkResult(result);
     log(`run done: ${run.orders} orders, ${run.violations.length} violations`);
   } finally {

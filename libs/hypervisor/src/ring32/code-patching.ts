@@ -54,7 +54,12 @@ export class CodePatcher {
   readonly sites = new Map<number, PatchSite>();
   private readonly scanned = new Set<number>();
   readonly stats: PatchingStats = {
-    scannedInstructions: 0, patchedSites: 0, criticalByName: {}, indirectSites: 0, lazyScans: 0, scanWallNs: 0,
+    scannedInstructions: 0,
+    patchedSites: 0,
+    criticalByName: {},
+    indirectSites: 0,
+    lazyScans: 0,
+    scanWallNs: 0,
   };
 
   constructor(private readonly bus: Bus) {}
@@ -66,7 +71,7 @@ export class CodePatcher {
   /** Scans from `entry` (if not yet scanned) and patches what it finds; returns the instructions newly scanned. */
   scan(entry: number, lazy = false): number {
     entry >>>= 0;
-    if (this.scanned.has(entry) || !this.bus.inRam(entry, 4) || (entry & 3)) return 0;
+    if (this.scanned.has(entry) || !this.bus.inRam(entry, 4) || entry & 3) return 0;
     const t0 = process.hrtime.bigint();
     if (lazy) this.stats.lazyScans++;
     const work = [entry];
@@ -75,7 +80,7 @@ export class CodePatcher {
       let pc = work.pop()!;
       // Follow the straight line from pc until control leaves it.
       for (;;) {
-        if (this.scanned.has(pc) || !this.bus.inRam(pc, 4) || (pc & 3)) break;
+        if (this.scanned.has(pc) || !this.bus.inRam(pc, 4) || pc & 3) break;
         this.scanned.add(pc);
         n++;
         const w = this.bus.readU32(pc) | 0;
@@ -100,7 +105,7 @@ export class CodePatcher {
         if (d.name === 'jalr') {
           const rd = (w >>> 8) & 15;
           const rs1 = (w >>> 12) & 15;
-          const isReturn = rd === 0 && rs1 === LR && (w >> 16) === 0;
+          const isReturn = rd === 0 && rs1 === LR && w >> 16 === 0;
           if (!isReturn) {
             this.patch(pc, w, d.name, 'indirect');
             if (rd !== 0) work.push(next);

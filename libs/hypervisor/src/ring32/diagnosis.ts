@@ -37,9 +37,14 @@ export function diagnoseRing32(image: AssembledImage | ElfImage | Uint8Array): R
   const diverges = firstDifference !== undefined || native.exitCode !== tae.exitCode;
   const lines = [
     diverges
-      ? `trap-and-emulate DIVERGES from native` + (firstDifference ? ` at console line ${firstDifference.line}: native "${firstDifference.native}", trap-and-emulate "${firstDifference.trapAndEmulate}"` : ` (exit code ${tae.exitCode} vs ${native.exitCode})`)
+      ? `trap-and-emulate DIVERGES from native` +
+        (firstDifference
+          ? ` at console line ${firstDifference.line}: native "${firstDifference.native}", trap-and-emulate "${firstDifference.trapAndEmulate}"`
+          : ` (exit code ${tae.exitCode} vs ${native.exitCode})`)
       : 'trap-and-emulate matches native',
-    ...tae.critical.map((o) => `${o.name} at ${hex(o.pc)} ${o.effect} (critical instruction: sensitive, unprivileged, no trap)${o.count > 1 ? ` x${o.count}` : ''}`),
+    ...tae.critical.map(
+      (o) => `${o.name} at ${hex(o.pc)} ${o.effect} (critical instruction: sensitive, unprivileged, no trap)${o.count > 1 ? ` x${o.count}` : ''}`,
+    ),
   ];
   return { diverges, firstDifference, critical: tae.critical, native, trapAndEmulate: tae, report: lines.join('\n') };
 }

@@ -23,8 +23,28 @@
 // block `translateBlock`; scanning SCAN_CYCLES_PER_INSTRUCTION per instruction.
 
 import {
-  analyzeIsa, AssembledImage, BinaryTranslationEngine, ElfImage, loadElf32, parseRing32Elf, Bus, CR, createEngine, Engine, EngineName, PSW, PSW_WRITABLE,
-  RING32_INTERRUPT_BIT, RING32_PORT, RING32_RAM_BASE, RING32_RAM_SIZE, Ring32Cause, Ring32Hart, Ring32Irq, Stop, ring32,
+  analyzeIsa,
+  AssembledImage,
+  BinaryTranslationEngine,
+  ElfImage,
+  loadElf32,
+  parseRing32Elf,
+  Bus,
+  CR,
+  createEngine,
+  Engine,
+  EngineName,
+  PSW,
+  PSW_WRITABLE,
+  RING32_INTERRUPT_BIT,
+  RING32_PORT,
+  RING32_RAM_BASE,
+  RING32_RAM_SIZE,
+  Ring32Cause,
+  Ring32Hart,
+  Ring32Irq,
+  Stop,
+  ring32,
 } from '@vsim/isa';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../costs';
 import { CodePatcher, PatchingStats, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
@@ -124,7 +144,12 @@ export interface VirtualRing32 {
 }
 
 class VmStop extends Error {
-  constructor(readonly outcome: 'exit' | 'fault', readonly detail: string) { super(detail); }
+  constructor(
+    readonly outcome: 'exit' | 'fault',
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
 }
 
 export class Ring32Vm {
@@ -146,14 +171,19 @@ export class Ring32Vm {
   private blocksCharged = 0;
 
   /** Runs an assembled image, a parsed ring32 ELF, or the bytes of one (guests/ring32/bin/*.elf). */
-  constructor(image: AssembledImage | ElfImage | Uint8Array, readonly opts: Ring32VmOptions) {
+  constructor(
+    image: AssembledImage | ElfImage | Uint8Array,
+    readonly opts: Ring32VmOptions,
+  ) {
     const ramSize = opts.ramSize ?? RING32_RAM_SIZE;
     this.bus = new Bus(RING32_RAM_BASE, ramSize);
     if (image instanceof Uint8Array) image = parseRing32Elf(image);
     if ('segments' in image) loadElf32(image, this.bus);
     else {
       if (image.origin < RING32_RAM_BASE || image.origin + image.bytes.length > RING32_RAM_BASE + ramSize) {
-        throw new RangeError(`image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`);
+        throw new RangeError(
+          `image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`,
+        );
       }
       this.bus.writeBytes(image.origin, image.bytes);
     }
@@ -237,7 +267,8 @@ export class Ring32Vm {
 
   /** Continues the guest at `pc`; if that is its kernel, code patching scans code it has not seen. */
   enterRing0(pc: number): number {
-    if (this.patcher && this.opts.lazyPatching !== false && this.vring === 0 && !this.patcher.isScanned(pc)) this.chargeScan(this.patcher.scan(pc, true));
+    if (this.patcher && this.opts.lazyPatching !== false && this.vring === 0 && !this.patcher.isScanned(pc))
+      this.chargeScan(this.patcher.scan(pc, true));
     return pc >>> 0;
   }
 
@@ -278,16 +309,21 @@ export class Ring32Vm {
     const d = ring32.instructions[ring32.decode(w)];
     const rd = (w >>> 8) & 15;
     const rs1 = (w >>> 12) & 15;
-    const setRd = (v: number) => { if (rd !== 0) x[rd] = v | 0; };
+    const setRd = (v: number) => {
+      if (rd !== 0) x[rd] = v | 0;
+    };
     switch (d.name) {
-      case 'hlt': this.hlt(); return { name: 'r32.hlt', next };
+      case 'hlt':
+        this.hlt();
+        return { name: 'r32.hlt', next };
       case 'iret': {
         // IRET: ring <- PRING, IF <- PIF (PRING and PIF themselves stay), pc <- EPC.
         const s = this.virtualPsw();
         this.setVirtualPsw((s & ~(PSW.RING | PSW.IF)) | ((s & PSW.PRING) >>> PSW.PRING_SHIFT) | (s & PSW.PIF ? PSW.IF : 0));
         return { name: 'r32.iret', next: this.enterRing0(this.v.epc) };
       }
-      case 'cli': case 'sti':
+      case 'cli':
+      case 'sti':
         this.setVirtualPsw(d.name === 'sti' ? this.virtualPsw() | PSW.IF : this.virtualPsw() & ~PSW.IF);
         return { name: `r32.${d.name}`, next };
       case 'lpsw': {
@@ -303,8 +339,14 @@ export class Ring32Vm {
         const cr = (w >>> 16) & 15;
         const v = this.v;
         const values: Record<number, number> = {
-          [CR.PSW]: this.virtualPsw(), [CR.TVEC]: v.tvec, [CR.EPC]: v.epc, [CR.CAUSE]: v.cause, [CR.TVAL]: v.tval,
-          [CR.TIMECMP]: Number.isFinite(v.timecmp) ? v.timecmp : 0xffffffff, [CR.TIME]: h.time() % 2 ** 32, [CR.SCRATCH]: v.scratch,
+          [CR.PSW]: this.virtualPsw(),
+          [CR.TVEC]: v.tvec,
+          [CR.EPC]: v.epc,
+          [CR.CAUSE]: v.cause,
+          [CR.TVAL]: v.tval,
+          [CR.TIMECMP]: Number.isFinite(v.timecmp) ? v.timecmp : 0xffffffff,
+          [CR.TIME]: h.time() % 2 ** 32,
+          [CR.SCRATCH]: v.scratch,
         };
         if (!(cr in values)) return { name: 'r32.mfcr', next: this.inject(Ring32Cause.IllegalInstruction, w, false, pc) };
         setRd(values[cr]);
@@ -315,17 +357,30 @@ export class Ring32Vm {
         const val = x[rs1];
         const names = ['psw', 'tvec', 'epc', 'cause', 'tval', 'timecmp', 'time', 'scratch'];
         switch (cr) {
-          case CR.PSW: this.setVirtualPsw(val); break;
+          case CR.PSW:
+            this.setVirtualPsw(val);
+            break;
           case CR.TVEC:
             this.v.tvec = (val & ~3) >>> 0;
             if (this.patcher) this.chargeScan(this.patcher.scan(this.v.tvec)); // a new entry point
             break;
-          case CR.EPC: this.v.epc = (val & ~3) >>> 0; break;
-          case CR.CAUSE: this.v.cause = val >>> 0; break;
-          case CR.TVAL: this.v.tval = val >>> 0; break;
-          case CR.TIMECMP: this.setTimer(val >>> 0 === 0xffffffff ? Number.POSITIVE_INFINITY : val >>> 0); break;
-          case CR.SCRATCH: this.v.scratch = val | 0; break;
-          default: return { name: 'r32.mtcr', next: this.inject(Ring32Cause.IllegalInstruction, w, false, pc) };
+          case CR.EPC:
+            this.v.epc = (val & ~3) >>> 0;
+            break;
+          case CR.CAUSE:
+            this.v.cause = val >>> 0;
+            break;
+          case CR.TVAL:
+            this.v.tval = val >>> 0;
+            break;
+          case CR.TIMECMP:
+            this.setTimer(val >>> 0 === 0xffffffff ? Number.POSITIVE_INFINITY : val >>> 0);
+            break;
+          case CR.SCRATCH:
+            this.v.scratch = val | 0;
+            break;
+          default:
+            return { name: 'r32.mtcr', next: this.inject(Ring32Cause.IllegalInstruction, w, false, pc) };
         }
         return { name: `r32.mtcr.${names[cr]}`, next: cr === CR.PSW ? this.enterRing0(next) : next };
       }
@@ -342,14 +397,16 @@ export class Ring32Vm {
       }
       case 'pushf': {
         const nsp = (x[SP] - 4) | 0;
-        if ((nsp & 3) || !this.bus.inRam(nsp >>> 0, 4)) return { name: 'r32.pushf', next: this.inject(nsp & 3 ? Ring32Cause.StoreMisaligned : Ring32Cause.StoreFault, nsp, false, pc) };
+        if (nsp & 3 || !this.bus.inRam(nsp >>> 0, 4))
+          return { name: 'r32.pushf', next: this.inject(nsp & 3 ? Ring32Cause.StoreMisaligned : Ring32Cause.StoreFault, nsp, false, pc) };
         this.bus.writeU32(nsp >>> 0, this.virtualPsw());
         x[SP] = nsp;
         return { name: 'r32.pushf', next };
       }
       case 'popf': {
         const sp = x[SP] >>> 0;
-        if ((sp & 3) || !this.bus.inRam(sp, 4)) return { name: 'r32.popf', next: this.inject(sp & 3 ? Ring32Cause.LoadMisaligned : Ring32Cause.LoadFault, sp, false, pc) };
+        if (sp & 3 || !this.bus.inRam(sp, 4))
+          return { name: 'r32.popf', next: this.inject(sp & 3 ? Ring32Cause.LoadMisaligned : Ring32Cause.LoadFault, sp, false, pc) };
         const val = this.bus.readU32(sp);
         x[SP] = (sp + 4) | 0;
         // Ring 0's POPF: IF, PRING, PIF and the user flags from the stack, never the ring.
@@ -482,7 +539,11 @@ export class Ring32Vm {
       h.popf(val);
       x[SP] = (x[SP] + 4) | 0;
       if ((val & PSW.IF) !== (h.psw & PSW.IF)) {
-        this.observe(pc, 'POPF', `left IF unchanged in ring ${ring} (IF stays ${(before & PSW.IF) ? 1 : 0}, ring 0 would have set it to ${(val & PSW.IF) ? 1 : 0})`);
+        this.observe(
+          pc,
+          'POPF',
+          `left IF unchanged in ring ${ring} (IF stays ${before & PSW.IF ? 1 : 0}, ring 0 would have set it to ${val & PSW.IF ? 1 : 0})`,
+        );
       }
     } else {
       const rd = (w >>> 8) & 15;
@@ -608,16 +669,30 @@ export class Ring32Vm {
     while (h.cycles < end) {
       const stop = this.runSlice(end - h.cycles);
       if (stop === 'budget') break;
-      if (stop !== 'wfi') { outcome = stop; break; }
+      if (stop !== 'wfi') {
+        outcome = stop;
+        break;
+      }
       const wait = this.cyclesUntilTimer();
-      if (!Number.isFinite(wait)) { outcome = 'deadlock'; break; }
+      if (!Number.isFinite(wait)) {
+        outcome = 'deadlock';
+        break;
+      }
       h.cycles = Math.min(end, h.cycles + wait);
     }
     return {
-      technique: this.technique, outcome, exitCode: h.exitCode, console: Buffer.from(this.out).toString('latin1'),
-      instructions: h.instret, cycles: h.cycles, exits: { ...this.exits }, translatedCalls: { ...this.calls },
-      hypercalls: this.hypercalls, patching: this.patcher ? { ...this.patcher.stats } : undefined,
-      critical: [...this.observations.values()].sort((a, b) => a.pc - b.pc), fault: this.ended?.fault,
+      technique: this.technique,
+      outcome,
+      exitCode: h.exitCode,
+      console: Buffer.from(this.out).toString('latin1'),
+      instructions: h.instret,
+      cycles: h.cycles,
+      exits: { ...this.exits },
+      translatedCalls: { ...this.calls },
+      hypercalls: this.hypercalls,
+      patching: this.patcher ? { ...this.patcher.stats } : undefined,
+      critical: [...this.observations.values()].sort((a, b) => a.pc - b.pc),
+      fault: this.ended?.fault,
     };
   }
 }

@@ -15,12 +15,29 @@ export const PV_SHARED_SYMBOL = 'pv_shared';
 /** Hypercall numbers (SH_OP). */
 export const HC = { SET_TVEC: 1, SET_TIMER: 2, GET_TIME: 3, WRITE: 4, SHUTDOWN: 5, RETURN: 6, IRQ_PENDING: 7 } as const;
 const HC_NAMES: Record<number, string> = {
-  1: 'set_tvec', 2: 'set_timer', 3: 'get_time', 4: 'write', 5: 'shutdown', 6: 'return', 7: 'irq_pending',
+  1: 'set_tvec',
+  2: 'set_timer',
+  3: 'get_time',
+  4: 'write',
+  5: 'shutdown',
+  6: 'return',
+  7: 'irq_pending',
 };
 
 /** Shared page layout (byte offsets), as kernel.s defines them. */
 export const SH = {
-  OP: 0, A0: 4, A1: 8, RET: 12, VIF: 16, PENDING: 20, CAUSE: 24, EPC: 28, PPSW: 32, RPSW: 36, RPC: 40, VRING: 44,
+  OP: 0,
+  A0: 4,
+  A1: 8,
+  RET: 12,
+  VIF: 16,
+  PENDING: 20,
+  CAUSE: 24,
+  EPC: 28,
+  PPSW: 32,
+  RPSW: 36,
+  RPC: 40,
+  VRING: 44,
 } as const;
 
 /** Longest console write one hypercall takes (as MAX_WINDOW for rv32's console). */
@@ -30,7 +47,10 @@ export class Paravirt {
   /** The real timer is held back: an interrupt is pending in the shared page, waiting for the flag. */
   timerHeld = false;
 
-  constructor(private readonly vm: Ring32Vm, private readonly shared: number) {
+  constructor(
+    private readonly vm: Ring32Vm,
+    private readonly shared: number,
+  ) {
     if (!vm.bus.inRam(shared, 64)) throw new RangeError(`paravirt: shared page at 0x${shared.toString(16)} is not in guest RAM`);
   }
 
@@ -82,9 +102,15 @@ export class Paravirt {
     const next = (pc + 4) >>> 0;
     const name = `r32.hcall.${HC_NAMES[op] ?? 'unknown'}`;
     switch (op) {
-      case HC.SET_TVEC: vm.v.tvec = (a0 & ~3) >>> 0; return { name, next };
-      case HC.SET_TIMER: vm.setTimer(a0 === -1 ? Number.POSITIVE_INFINITY : a0 >>> 0); return { name, next };
-      case HC.GET_TIME: this.wr(SH.RET, vm.hart.time() % 2 ** 32); return { name, next };
+      case HC.SET_TVEC:
+        vm.v.tvec = (a0 & ~3) >>> 0;
+        return { name, next };
+      case HC.SET_TIMER:
+        vm.setTimer(a0 === -1 ? Number.POSITIVE_INFINITY : a0 >>> 0);
+        return { name, next };
+      case HC.GET_TIME:
+        this.wr(SH.RET, vm.hart.time() % 2 ** 32);
+        return { name, next };
       case HC.WRITE: {
         const len = Math.min(a1 >>> 0, MAX_WRITE);
         if (!vm.bus.inRam(a0 >>> 0, len)) return vm.fault(`hcall write: 0x${(a0 >>> 0).toString(16)}+${len} is not guest RAM`);
@@ -92,7 +118,8 @@ export class Paravirt {
         vm.hart.cycles += vm.costs.consoleWrite + vm.costs.consolePerByte * len;
         return { name, next };
       }
-      case HC.SHUTDOWN: return vm.shutdown(a0);
+      case HC.SHUTDOWN:
+        return vm.shutdown(a0);
       case HC.RETURN: {
         // What LPSW would load: ring and IF from SH_RPSW (into the shared flag), pc from SH_RPC.
         const psw = this.rd(SH.RPSW);
@@ -104,8 +131,11 @@ export class Paravirt {
         if (psw & PSW.IF) this.unhold();
         return { name, next: rpc };
       }
-      case HC.IRQ_PENDING: this.unhold(); return { name, next };
-      default: return vm.fault(`unknown hypercall ${op} at pc 0x${pc.toString(16)}`);
+      case HC.IRQ_PENDING:
+        this.unhold();
+        return { name, next };
+      default:
+        return vm.fault(`unknown hypercall ${op} at pc 0x${pc.toString(16)}`);
     }
   }
 

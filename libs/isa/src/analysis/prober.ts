@@ -175,16 +175,40 @@ export function probeIsa(isa: Isa = rv32, samples = 24, seed = 1): ProbeReport {
     // The dangerous direction: something sensitive that the table says is safe or trapping.
     if (privileged !== d.meta.privileged && (privileged || !d.meta.privileged || !controlSensitive)) {
       if (d.meta.privileged && !privileged) {
-        mismatches.push({ name: d.name, property: 'privileged', metadata: true, observed: false, why: `never trapped in user mode while running in system mode in ${samples} samples` });
+        mismatches.push({
+          name: d.name,
+          property: 'privileged',
+          metadata: true,
+          observed: false,
+          why: `never trapped in user mode while running in system mode in ${samples} samples`,
+        });
       } else if (!d.meta.privileged && privileged) {
-        mismatches.push({ name: d.name, property: 'privileged', metadata: false, observed: true, why: `traps in user mode and not in system mode, e.g. ${examples.privileged}` });
+        mismatches.push({
+          name: d.name,
+          property: 'privileged',
+          metadata: false,
+          observed: true,
+          why: `traps in user mode and not in system mode, e.g. ${examples.privileged}`,
+        });
       }
     }
     if (controlSensitive && !d.meta.controlSensitive) {
-      mismatches.push({ name: d.name, property: 'controlSensitive', metadata: false, observed: true, why: `changed system state in system mode, e.g. ${examples.controlSensitive}` });
+      mismatches.push({
+        name: d.name,
+        property: 'controlSensitive',
+        metadata: false,
+        observed: true,
+        why: `changed system state in system mode, e.g. ${examples.controlSensitive}`,
+      });
     }
     if (behaviorSensitive && !d.meta.behaviorSensitive) {
-      mismatches.push({ name: d.name, property: 'behaviorSensitive', metadata: false, observed: true, why: `gave different results under different configurations without trapping, e.g. ${examples.behaviorSensitive}` });
+      mismatches.push({
+        name: d.name,
+        property: 'behaviorSensitive',
+        metadata: false,
+        observed: true,
+        why: `gave different results under different configurations without trapping, e.g. ${examples.behaviorSensitive}`,
+      });
     }
   }
   return { isa: isa.name, observations, mismatches };

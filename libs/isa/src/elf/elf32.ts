@@ -51,16 +51,23 @@ export function parseElf32(bytes: Uint8Array, machine: number = EM_RISCV): ElfIm
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     throw new ElfError(`bad magic at offset 0: ${hexBytes(bytes.subarray(0, 4))}, expected 7f 45 4c 46 ("\\x7fELF")`);
   }
-  if (bytes[4] !== 1) throw new ElfError(`EI_CLASS (offset 4) is ${bytes[4]}, expected 1 (ELFCLASS32): ${bytes[4] === 2 ? 'this is a 64-bit ELF; build with -march=rv32ima -mabi=ilp32' : 'not a 32-bit ELF'}`);
+  if (bytes[4] !== 1)
+    throw new ElfError(
+      `EI_CLASS (offset 4) is ${bytes[4]}, expected 1 (ELFCLASS32): ${bytes[4] === 2 ? 'this is a 64-bit ELF; build with -march=rv32ima -mabi=ilp32' : 'not a 32-bit ELF'}`,
+    );
   if (bytes[5] !== 1) throw new ElfError(`EI_DATA (offset 5) is ${bytes[5]}, expected 1 (little-endian)`);
   if (bytes[6] !== 1) throw new ElfError(`EI_VERSION (offset 6) is ${bytes[6]}, expected 1`);
   const type = dv.getUint16(16, true);
   if (type !== 2) {
-    throw new ElfError(`e_type (offset 16) is ${type}, expected 2 (ET_EXEC): ${type === 3 ? 'position-independent executables are not supported; link with -static -no-pie' : type === 1 ? 'this is an object file, not an executable' : 'not an executable'}`);
+    throw new ElfError(
+      `e_type (offset 16) is ${type}, expected 2 (ET_EXEC): ${type === 3 ? 'position-independent executables are not supported; link with -static -no-pie' : type === 1 ? 'this is an object file, not an executable' : 'not an executable'}`,
+    );
   }
   const fileMachine = dv.getUint16(18, true);
   if (fileMachine !== machine) {
-    throw new ElfError(`e_machine (offset 18) is ${fileMachine}${MACHINES[fileMachine] ? ` (${MACHINES[fileMachine]})` : ''}, expected ${machine} (${MACHINES[machine] ?? 'unknown'})`);
+    throw new ElfError(
+      `e_machine (offset 18) is ${fileMachine}${MACHINES[fileMachine] ? ` (${MACHINES[fileMachine]})` : ''}, expected ${machine} (${MACHINES[machine] ?? 'unknown'})`,
+    );
   }
   const version = dv.getUint32(20, true);
   if (version !== 1) throw new ElfError(`e_version (offset 20) is ${version}, expected 1`);
@@ -68,21 +75,29 @@ export function parseElf32(bytes: Uint8Array, machine: number = EM_RISCV): ElfIm
   const phoff = dv.getUint32(28, true);
   const shoff = dv.getUint32(32, true);
   const flags = dv.getUint32(36, true);
-  if (machine === EM_RISCV && flags & EF_RISCV_RVC) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} marks compressed instructions (RVC), which vsim does not implement: build with -march=rv32ima`);
-  if (machine === EM_RISCV && flags & EF_RISCV_FLOAT_ABI) throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} selects a hardware floating-point ABI: build with -mabi=ilp32`);
+  if (machine === EM_RISCV && flags & EF_RISCV_RVC)
+    throw new ElfError(
+      `e_flags (offset 36) = 0x${flags.toString(16)} marks compressed instructions (RVC), which vsim does not implement: build with -march=rv32ima`,
+    );
+  if (machine === EM_RISCV && flags & EF_RISCV_FLOAT_ABI)
+    throw new ElfError(`e_flags (offset 36) = 0x${flags.toString(16)} selects a hardware floating-point ABI: build with -mabi=ilp32`);
   const phentsize = dv.getUint16(42, true);
   const phnum = dv.getUint16(44, true);
   if (phnum === 0) throw new ElfError('e_phnum (offset 44) is 0: the file has no program headers to load');
   if (phentsize !== 32) throw new ElfError(`e_phentsize (offset 42) is ${phentsize}, expected 32`);
   if (phoff + phnum * 32 > bytes.length) {
-    throw new ElfError(`program headers at e_phoff=0x${phoff.toString(16)} (offset 28), ${phnum} x 32 bytes, run past the end of the ${bytes.length}-byte file`);
+    throw new ElfError(
+      `program headers at e_phoff=0x${phoff.toString(16)} (offset 28), ${phnum} x 32 bytes, run past the end of the ${bytes.length}-byte file`,
+    );
   }
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
     const o = phoff + i * 32;
     const ptype = dv.getUint32(o, true);
     if (ptype === PT_INTERP || ptype === PT_DYNAMIC) {
-      throw new ElfError(`program header ${i} (offset ${o}) is ${ptype === PT_INTERP ? 'PT_INTERP' : 'PT_DYNAMIC'}: dynamically linked executables are not supported; link with -static`);
+      throw new ElfError(
+        `program header ${i} (offset ${o}) is ${ptype === PT_INTERP ? 'PT_INTERP' : 'PT_DYNAMIC'}: dynamically linked executables are not supported; link with -static`,
+      );
     }
     if (ptype !== PT_LOAD) continue;
     const seg: ElfSegment = {
@@ -94,9 +109,12 @@ export function parseElf32(bytes: Uint8Array, machine: number = EM_RISCV): ElfIm
     };
     if (seg.filesz > seg.memsz) throw new ElfError(`segment ${i} (header at offset ${o}): p_filesz ${seg.filesz} exceeds p_memsz ${seg.memsz}`);
     if (seg.offset + seg.filesz > bytes.length) {
-      throw new ElfError(`segment ${i} (header at offset ${o}): file bytes 0x${seg.offset.toString(16)}..0x${(seg.offset + seg.filesz).toString(16)} run past the end of the ${bytes.length}-byte file`);
+      throw new ElfError(
+        `segment ${i} (header at offset ${o}): file bytes 0x${seg.offset.toString(16)}..0x${(seg.offset + seg.filesz).toString(16)} run past the end of the ${bytes.length}-byte file`,
+      );
     }
-    if (seg.vaddr + seg.memsz > 2 ** 32) throw new ElfError(`segment ${i} (header at offset ${o}): 0x${seg.vaddr.toString(16)} + ${seg.memsz} wraps the 32-bit address space`);
+    if (seg.vaddr + seg.memsz > 2 ** 32)
+      throw new ElfError(`segment ${i} (header at offset ${o}): 0x${seg.vaddr.toString(16)} + ${seg.memsz} wraps the 32-bit address space`);
     for (const [j, other] of segments.entries()) {
       if (seg.memsz && other.memsz && seg.vaddr < other.vaddr + other.memsz && other.vaddr < seg.vaddr + seg.memsz) {
         throw new ElfError(`segment ${i} (header at offset ${o}) overlaps loadable segment ${j} at 0x${other.vaddr.toString(16)}`);
@@ -152,7 +170,9 @@ export function loadElf32(image: ElfImage, target: LoadTarget): number {
   let top = 0;
   for (const [i, s] of image.segments.entries()) {
     if (s.vaddr < target.ramBase || s.vaddr + s.memsz > ramEnd) {
-      throw new ElfError(`segment ${i} at 0x${s.vaddr.toString(16)}..0x${(s.vaddr + s.memsz).toString(16)} is outside guest RAM 0x${target.ramBase.toString(16)}..0x${ramEnd.toString(16)}`);
+      throw new ElfError(
+        `segment ${i} at 0x${s.vaddr.toString(16)}..0x${(s.vaddr + s.memsz).toString(16)} is outside guest RAM 0x${target.ramBase.toString(16)}..0x${ramEnd.toString(16)}`,
+      );
     }
     const img = new Uint8Array(s.memsz);
     img.set(image.bytes.subarray(s.offset, s.offset + s.filesz));

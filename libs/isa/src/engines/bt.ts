@@ -119,7 +119,11 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private chainHits = 0;
   private lookups = 0;
 
-  constructor(readonly hart: H, private readonly isa: Isa = rv32, options: Partial<BtOptions> = {}) {
+  constructor(
+    readonly hart: H,
+    private readonly isa: Isa = rv32,
+    options: Partial<BtOptions> = {},
+  ) {
     this.options = { ...DEFAULT_BT_OPTIONS, ...options };
     this.env = makeEnv(hart);
     ({ imm: this.immFns, fields: this.fields } = operandDecoder(isa));
@@ -205,8 +209,12 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
       const g: Gen = {
         w: `(${it.w | 0})`,
         pc: `${it.pc >>> 0}`,
-        get rs1() { return reg(it.rs1); },
-        get rs2() { return reg(it.rs2); },
+        get rs1() {
+          return reg(it.rs1);
+        },
+        get rs2() {
+          return reg(it.rs2);
+        },
         imm: `(${it.imm})`,
         setRd: (v) => {
           if (it.rd === 0) return `(${v});`;
@@ -238,8 +246,10 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
           written.add(it.rd);
           in1 = `r${it.rd} = x[${it.rd}];`;
         }
-        out.push(`/* ${this.isa.disassemble(it.w, it.pc)}: translated to a hypervisor call */ n = ${it.pc >>> 0}; ${g.sync()} ` +
-          `${out1} npc = h.sensitiveHook(${it.w | 0}, ${it.pc >>> 0}); c0 += h.hookCost; ${in1}`);
+        out.push(
+          `/* ${this.isa.disassemble(it.w, it.pc)}: translated to a hypervisor call */ n = ${it.pc >>> 0}; ${g.sync()} ` +
+            `${out1} npc = h.sensitiveHook(${it.w | 0}, ${it.pc >>> 0}); c0 += h.hookCost; ${in1}`,
+        );
         cost += it.cost;
         return;
       }
@@ -307,8 +317,20 @@ return function block_${start.toString(16)}() {
     this.translatedInstructions += ins.length;
     this.sourceBytes += src.length;
     return {
-      fn, start, priv: this.hart.translationMode, fall, tgt, span, length: ins.length, sourceBytes: src.length,
-      valid: true, nFall: null, nTgt: null, region: null, runs: 0, unit: this.unitOf(start),
+      fn,
+      start,
+      priv: this.hart.translationMode,
+      fall,
+      tgt,
+      span,
+      length: ins.length,
+      sourceBytes: src.length,
+      valid: true,
+      nFall: null,
+      nTgt: null,
+      region: null,
+      runs: 0,
+      unit: this.unitOf(start),
     };
   }
 
@@ -449,5 +471,12 @@ return function region_${unit.base.toString(16)}(pc) {
 
 function regList(regs: Set<number>, f: (r: number) => string, sep: string, pre = '', post = ''): string {
   if (regs.size === 0) return '';
-  return pre + [...regs].sort((a, b) => a - b).map(f).join(sep) + post;
+  return (
+    pre +
+    [...regs]
+      .sort((a, b) => a - b)
+      .map(f)
+      .join(sep) +
+    post
+  );
 }

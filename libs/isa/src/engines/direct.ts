@@ -104,15 +104,20 @@ export class DirectThreadedEngine<H extends EngineHart = Hart> implements Engine
   private decodedOps = 0;
   private invalidations = 0;
 
-  constructor(readonly hart: H, private readonly isa: Isa = rv32) {
+  constructor(
+    readonly hart: H,
+    private readonly isa: Isa = rv32,
+  ) {
     if (isa.instructions.length > OP_MASK + 1) throw new RangeError(`${isa.name} has more than ${OP_MASK + 1} instructions`);
     const cost = costTable(isa, hart);
     const key = `${isa.name}:${cost.join(',')}`;
     let f = factories.get(key);
     if (!f) {
-      f = compileFactory<StepUntil, Extra>(
-        `const EMPTY = new Int32Array(0);\n${source(isa, cost)}`, `direct-${isa.name}`, ['predecode', 'pageCode', 'COST'],
-      );
+      f = compileFactory<StepUntil, Extra>(`const EMPTY = new Int32Array(0);\n${source(isa, cost)}`, `direct-${isa.name}`, [
+        'predecode',
+        'pageCode',
+        'COST',
+      ]);
       factories.set(key, f);
     }
     this.pages = new Array(hart.ramSize >>> PAGE_SHIFT);

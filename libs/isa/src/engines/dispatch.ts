@@ -10,7 +10,13 @@ import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { costTable, wordGen } from './common';
 import { switchDecode } from './switch-decode';
 
-interface Extra { slots: Int32Array; masks: Int32Array; matches: Int32Array; decode: (w: number) => number; COST: Float64Array }
+interface Extra {
+  slots: Int32Array;
+  masks: Int32Array;
+  matches: Int32Array;
+  decode: (w: number) => number;
+  COST: Float64Array;
+}
 
 function source(isa: Isa, cost: Float64Array): string {
   // Cycles and instructions retired live in locals (registers, once optimised) and are written
@@ -60,13 +66,18 @@ export function dispatchStepper(h: EngineHart, isa: Isa = rv32): StepUntil {
 export class DispatchEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'dispatch' as const;
   private readonly step: StepUntil;
-  constructor(readonly hart: H, isa: Isa = rv32) {
+  constructor(
+    readonly hart: H,
+    isa: Isa = rv32,
+  ) {
     this.step = dispatchStepper(hart, isa);
   }
   run(budget: number) {
     return drive(this.hart, budget, this.step);
   }
-  flush(): void { /* nothing is cached */ }
+  flush(): void {
+    /* nothing is cached */
+  }
   stats() {
     return {};
   }

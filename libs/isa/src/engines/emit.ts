@@ -34,9 +34,22 @@ export const ENV_NAMES = 'h, x, ctr, mb, ms, m8, u8, m16, u16, m32, cp, mulh, mu
 export function makeEnv(h: EngineHart): Env {
   const b = h.bus;
   return {
-    h, x: h.x, ctr: h.ctr, mb: h.ramBase, ms: h.ramSize,
-    m8: b.i8, u8: b.u8, m16: b.i16, u16: b.u16, m32: b.i32, cp: b.storeFlags,
-    mulh, mulhu, mulhsu, TRAP, RESUME,
+    h,
+    x: h.x,
+    ctr: h.ctr,
+    mb: h.ramBase,
+    ms: h.ramSize,
+    m8: b.i8,
+    u8: b.u8,
+    m16: b.i16,
+    u16: b.u16,
+    m32: b.i32,
+    cp: b.storeFlags,
+    mulh,
+    mulhu,
+    mulhsu,
+    TRAP,
+    RESUME,
   };
 }
 
@@ -45,7 +58,9 @@ export function makeEnv(h: EngineHart): Env {
  * environment. Compiling once and binding per hart lets V8 share the optimised code.
  */
 export function compileFactory<T, K extends object = Record<string, never>>(
-  body: string, name: string, extraNames: readonly (keyof K & string)[] = [],
+  body: string,
+  name: string,
+  extraNames: readonly (keyof K & string)[] = [],
 ): (env: Env, extra: K) => T {
   const extra = extraNames.length ? `const { ${extraNames.join(', ')} } = extra;` : '';
   const src = `"use strict"; const { ${ENV_NAMES} } = env; ${extra}\n${body}\n//# sourceURL=vsim-${name}.js`;

@@ -10,11 +10,16 @@ import { IndirectThreadedEngine } from './indirect';
 /** Builds engine `name` for a hart of any ISA (rv32 unless `isa` says otherwise). */
 export function createEngine<H extends EngineHart = Hart>(name: EngineName, hart: H, isa: Isa = rv32): Engine<H> {
   switch (name) {
-    case 'dispatch': return new DispatchEngine(hart, isa);
-    case 'indirect': return new IndirectThreadedEngine(hart, isa);
-    case 'direct': return new DirectThreadedEngine(hart, isa);
-    case 'bt': return new BinaryTranslationEngine(hart, isa);
-    default: throw new RangeError(`unknown engine '${String(name)}': expected one of ${ENGINE_NAMES.join(', ')}`);
+    case 'dispatch':
+      return new DispatchEngine(hart, isa);
+    case 'indirect':
+      return new IndirectThreadedEngine(hart, isa);
+    case 'direct':
+      return new DirectThreadedEngine(hart, isa);
+    case 'bt':
+      return new BinaryTranslationEngine(hart, isa);
+    default:
+      throw new RangeError(`unknown engine '${String(name)}': expected one of ${ENGINE_NAMES.join(', ')}`);
   }
 }
 

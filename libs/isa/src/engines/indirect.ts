@@ -11,7 +11,13 @@ import { compileFactory, makeEnv } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { costTable, inlineDecode, wordGen } from './common';
 
-interface Extra { slots: Int32Array; masks: Int32Array; matches: Int32Array; decode: (w: number) => number; COST: Float64Array }
+interface Extra {
+  slots: Int32Array;
+  masks: Int32Array;
+  matches: Int32Array;
+  decode: (w: number) => number;
+  COST: Float64Array;
+}
 
 function source(isa: Isa): string {
   // The threaded tail: account, fetch, decode, and hand back the next routine.
@@ -58,7 +64,10 @@ const factories = new Map<Isa, ReturnType<typeof compileFactory<StepUntil, Extra
 export class IndirectThreadedEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'indirect' as const;
   private readonly step: StepUntil;
-  constructor(readonly hart: H, isa: Isa = rv32) {
+  constructor(
+    readonly hart: H,
+    isa: Isa = rv32,
+  ) {
     let f = factories.get(isa);
     if (!f) {
       f = compileFactory<StepUntil, Extra>(source(isa), `indirect-${isa.name}`, ['slots', 'masks', 'matches', 'decode', 'COST']);
@@ -70,7 +79,9 @@ export class IndirectThreadedEngine<H extends EngineHart = Hart> implements Engi
   run(budget: number) {
     return drive(this.hart, budget, this.step);
   }
-  flush(): void { /* nothing is cached */ }
+  flush(): void {
+    /* nothing is cached */
+  }
   stats() {
     return {};
   }

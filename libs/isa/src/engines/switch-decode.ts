@@ -16,17 +16,12 @@ export interface DecodeField {
  * Generates `switch` code that runs `body(index)` for the entry matching `w`, or `body(0)` (the
  * illegal entry) when none does. Entries are tried in table order at the leaves.
  */
-export function switchDecode(
-  table: readonly InstrDef[], fields: readonly DecodeField[], body: (index: number) => string,
-): string {
+export function switchDecode(table: readonly InstrDef[], fields: readonly DecodeField[], body: (index: number) => string): string {
   const all = table.map((_, i) => i).filter((i) => i > 0);
   return level(table, fields, 0, all, body);
 }
 
-function level(
-  table: readonly InstrDef[], fields: readonly DecodeField[], depth: number, cands: number[],
-  body: (index: number) => string,
-): string {
+function level(table: readonly InstrDef[], fields: readonly DecodeField[], depth: number, cands: number[], body: (index: number) => string): string {
   if (cands.length === 0) return body(0);
   const f = fields[depth];
   const usesField = f && cands.some((i) => (table[i].mask & f.mask) !== 0);

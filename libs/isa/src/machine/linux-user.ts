@@ -77,7 +77,9 @@ export function prepareLinuxProcess(bus: Bus, hart: Hart, image: ElfImage, argv:
   const brkStart = alignUp(top, PAGE_SIZE);
   const brkMax = bus.ramEnd - STACK_SIZE;
   if (brkStart >= brkMax) {
-    throw new ElfError(`the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${bus.ramSize >> 20} MiB of guest RAM`);
+    throw new ElfError(
+      `the image ends at 0x${top.toString(16)}, leaving no room for heap and a ${STACK_SIZE >> 20} MiB stack in ${bus.ramSize >> 20} MiB of guest RAM`,
+    );
   }
   hart.pc = image.entry;
   hart.x[2] = buildStack(bus, image, argv, env);
@@ -119,7 +121,10 @@ export class LinuxUserProcess {
   private syscalls = 0;
   private exitStatus: number | undefined;
 
-  constructor(elf: Uint8Array | ElfImage, private readonly opts: LinuxUserOptions = {}) {
+  constructor(
+    elf: Uint8Array | ElfImage,
+    private readonly opts: LinuxUserOptions = {},
+  ) {
     this.image = elf instanceof Uint8Array ? parseElf32(elf) : elf;
     this.bus = new Bus(USER_RAM_BASE, opts.ramSize ?? USER_RAM_SIZE);
     this.hart = new Hart(this.bus, opts);
@@ -148,7 +153,7 @@ export class LinuxUserProcess {
 
   private result(fault?: GuestFault): ProcessResult {
     return {
-      status: fault ? fault.status : this.exitStatus ?? 0,
+      status: fault ? fault.status : (this.exitStatus ?? 0),
       exited: this.exitStatus !== undefined,
       fault,
       instructions: this.hart.instret,
@@ -160,10 +165,14 @@ export class LinuxUserProcess {
   private fault(): GuestFault {
     const h = this.hart;
     const cause = h.exitCause;
-    const signal = cause === Cause.IllegalInstruction ? ['SIGILL', 4]
-      : cause === Cause.Breakpoint ? ['SIGTRAP', 5]
-      : cause === Cause.LoadMisaligned || cause === Cause.StoreMisaligned || cause === Cause.InstructionMisaligned ? ['SIGBUS', 7]
-      : ['SIGSEGV', 11];
+    const signal =
+      cause === Cause.IllegalInstruction
+        ? ['SIGILL', 4]
+        : cause === Cause.Breakpoint
+          ? ['SIGTRAP', 5]
+          : cause === Cause.LoadMisaligned || cause === Cause.StoreMisaligned || cause === Cause.InstructionMisaligned
+            ? ['SIGBUS', 7]
+            : ['SIGSEGV', 11];
     let instruction: number | undefined;
     let disassembly: string | undefined;
     if (this.bus.inRam(h.pc, 4)) {
@@ -171,8 +180,14 @@ export class LinuxUserProcess {
       disassembly = rv32.disassemble(instruction, h.pc);
     }
     return {
-      cause, causeName: causeName(cause), pc: h.pc >>> 0, tval: h.exitTval >>> 0,
-      instruction, disassembly, signal: signal[0] as string, status: 128 + (signal[1] as number),
+      cause,
+      causeName: causeName(cause),
+      pc: h.pc >>> 0,
+      tval: h.exitTval >>> 0,
+      instruction,
+      disassembly,
+      signal: signal[0] as string,
+      status: 128 + (signal[1] as number),
     };
   }
 
@@ -183,13 +198,18 @@ export class LinuxUserProcess {
     this.syscalls++;
     let ret: number;
     switch (nr) {
-      case SYS.write: ret = this.write(x[10], x[11] >>> 0, x[12] >>> 0); break;
+      case SYS.write:
+        ret = this.write(x[10], x[11] >>> 0, x[12] >>> 0);
+        break;
       case SYS.exit:
       case SYS.exit_group:
         this.exitStatus = x[10] & 0xff;
         return;
-      case SYS.brk: ret = this.brk(x[10] >>> 0); break;
-      default: ret = -ENOSYS;
+      case SYS.brk:
+        ret = this.brk(x[10] >>> 0);
+        break;
+      default:
+        ret = -ENOSYS;
     }
     x[10] = ret | 0;
     h.pc = (h.pc + 4) >>> 0;

@@ -56,7 +56,10 @@ export class Bus {
   /** LR reservations of the harts sharing this memory (SMP guests), by holder. */
   private readonly reservations = new Map<ReservationHolder, number>();
 
-  constructor(readonly ramBase: number, readonly ramSize: number) {
+  constructor(
+    readonly ramBase: number,
+    readonly ramSize: number,
+  ) {
     if (ramBase % PAGE_SIZE !== 0) throw new Error(`ram base 0x${ramBase.toString(16)} is not page aligned`);
     if (ramSize <= 0 || ramSize % PAGE_SIZE !== 0) throw new Error(`ram size ${ramSize} is not a positive multiple of ${PAGE_SIZE}`);
     if (ramBase + ramSize > 2 ** 32) throw new Error('ram does not fit in the 32-bit address space');

@@ -15,7 +15,10 @@ const MTIME = 0xbff8;
 export class Clint implements Device {
   readonly name = 'clint';
   readonly size = CLINT_SIZE;
-  constructor(private readonly harts: readonly Hart[], readonly base = CLINT_BASE) {
+  constructor(
+    private readonly harts: readonly Hart[],
+    readonly base = CLINT_BASE,
+  ) {
     this.cmpLo = harts.map(() => 0xffffffff);
     this.cmpHi = harts.map(() => 0xffffffff);
   }
@@ -31,7 +34,7 @@ export class Clint implements Device {
 
   load(off: number, width: 1 | 2 | 4): number {
     if (width !== 4) return 0;
-    if (off >= MSIP && off < MSIP + 4 * this.harts.length) return (this.harts[off >>> 2].mip & MIP.MSIP) ? 1 : 0;
+    if (off >= MSIP && off < MSIP + 4 * this.harts.length) return this.harts[off >>> 2].mip & MIP.MSIP ? 1 : 0;
     if (off >= MTIMECMP && off < MTIMECMP + 8 * this.harts.length) {
       const i = (off - MTIMECMP) >>> 3;
       return off & 4 ? this.cmpHi[i] : this.cmpLo[i];

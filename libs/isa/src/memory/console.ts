@@ -13,7 +13,10 @@ export class Console implements Device {
   private readonly chunks: number[] = [];
 
   /** `onByte` is called with each byte written; bytes are also kept for `output()`. */
-  constructor(private readonly onByte?: (byte: number) => void, readonly base = CONSOLE_BASE) {}
+  constructor(
+    private readonly onByte?: (byte: number) => void,
+    readonly base = CONSOLE_BASE,
+  ) {}
 
   load(): number {
     return 0;

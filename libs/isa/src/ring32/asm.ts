@@ -24,7 +24,12 @@ export interface AssembledImage {
 }
 
 export class AsmError extends Error {
-  constructor(readonly line: number, readonly column: number, readonly token: string, readonly reason: string) {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    readonly token: string,
+    readonly reason: string,
+  ) {
     super(`${line}:${column}: ${reason}${token ? ` (at '${token}')` : ''}`);
     this.name = 'AsmError';
   }
@@ -50,7 +55,9 @@ const ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92, 
 function lex(src: string, line: number): Tok[] {
   const toks: Tok[] = [];
   let i = 0;
-  const err = (col: number, tok: string, why: string): never => { throw new AsmError(line, col + 1, tok, why); };
+  const err = (col: number, tok: string, why: string): never => {
+    throw new AsmError(line, col + 1, tok, why);
+  };
   /** Reads one (possibly escaped) character of a quoted literal at i. */
   const readChar = (quote: string): number => {
     const c = src[i];
@@ -67,7 +74,10 @@ function lex(src: string, line: number): Tok[] {
   };
   while (i < src.length) {
     const c = src[i];
-    if (c === ' ' || c === '\t' || c === '\r') { i++; continue; }
+    if (c === ' ' || c === '\t' || c === '\r') {
+      i++;
+      continue;
+    }
     if (c === ';' || c === '#' || (c === '/' && src[i + 1] === '/')) break; // comment to end of line
     const start = i;
     // `%` starts a word only as the %hi/%lo operators; anywhere else it is the modulo operator.
@@ -80,9 +90,13 @@ function lex(src: string, line: number): Tok[] {
       while (i < src.length && /[A-Za-z0-9_]/.test(src[i])) i++;
       const text = src.slice(start, i);
       const digits = text.replace(/_/g, '');
-      const v = /^0x[0-9a-f]+$/i.test(digits) ? parseInt(digits.slice(2), 16)
-        : /^0b[01]+$/i.test(digits) ? parseInt(digits.slice(2), 2)
-        : /^[0-9]+$/.test(digits) ? parseInt(digits, 10) : NaN;
+      const v = /^0x[0-9a-f]+$/i.test(digits)
+        ? parseInt(digits.slice(2), 16)
+        : /^0b[01]+$/i.test(digits)
+          ? parseInt(digits.slice(2), 2)
+          : /^[0-9]+$/.test(digits)
+            ? parseInt(digits, 10)
+            : NaN;
       if (Number.isNaN(v)) err(start, text, 'not a number (decimal, 0x hex or 0b binary)');
       if (v > 0xffffffff) err(start, text, 'number does not fit in 32 bits');
       toks.push({ kind: 'num', text, value: v, col: start });
@@ -117,7 +131,9 @@ function lex(src: string, line: number): Tok[] {
 
 const REGISTERS = new Map<string, number>([
   ...Array.from({ length: 16 }, (_, i) => [`r${i}`, i] as [string, number]),
-  ['sp', SP], ['lr', LR], ['zero', 0],
+  ['sp', SP],
+  ['lr', LR],
+  ['zero', 0],
 ]);
 const CONTROL_REGS = new Map<string, number>([
   ...CR_NAMES.map((n, i) => [n, i] as [string, number]),
@@ -128,7 +144,12 @@ const CONTROL_REGS = new Map<string, number>([
 type Value = number | undefined;
 
 class Ctx {
-  constructor(readonly line: number, readonly symbols: Map<string, number>, readonly here: number, readonly final: boolean) {}
+  constructor(
+    readonly line: number,
+    readonly symbols: Map<string, number>,
+    readonly here: number,
+    readonly final: boolean,
+  ) {}
   err(t: Tok | undefined, why: string): never {
     throw new AsmError(this.line, (t?.col ?? 0) + 1, t?.text ?? '', why);
   }
@@ -137,7 +158,12 @@ class Ctx {
 /** Recursive-descent expression parser over toks[from..to). */
 class ExprParser {
   private i: number;
-  constructor(private readonly toks: readonly Tok[], from: number, private readonly to: number, private readonly ctx: Ctx) {
+  constructor(
+    private readonly toks: readonly Tok[],
+    from: number,
+    private readonly to: number,
+    private readonly ctx: Ctx,
+  ) {
     this.i = from;
   }
 
@@ -158,17 +184,37 @@ class ExprParser {
       if (this.i >= this.to || t.kind !== 'punct' || !ExprParser.LEVELS[level].includes(t.text)) return v;
       this.i++;
       const rhs = this.binary(level + 1);
-      if (v === undefined || rhs === undefined) { v = undefined; continue; }
+      if (v === undefined || rhs === undefined) {
+        v = undefined;
+        continue;
+      }
       switch (t.text) {
-        case '|': v = v | rhs; break;
-        case '^': v = v ^ rhs; break;
-        case '&': v = v & rhs; break;
-        case '<<': v = v << rhs; break;
-        case '>>': v = v >> rhs; break;
-        case '+': v = (v + rhs) | 0; break;
-        case '-': v = (v - rhs) | 0; break;
-        case '*': v = Math.imul(v, rhs); break;
-        case '/': case '%':
+        case '|':
+          v = v | rhs;
+          break;
+        case '^':
+          v = v ^ rhs;
+          break;
+        case '&':
+          v = v & rhs;
+          break;
+        case '<<':
+          v = v << rhs;
+          break;
+        case '>>':
+          v = v >> rhs;
+          break;
+        case '+':
+          v = (v + rhs) | 0;
+          break;
+        case '-':
+          v = (v - rhs) | 0;
+          break;
+        case '*':
+          v = Math.imul(v, rhs);
+          break;
+        case '/':
+        case '%':
           if (rhs === 0) this.ctx.err(t, 'division by zero');
           v = t.text === '/' ? (v / rhs) | 0 : (v % rhs) | 0;
           break;
@@ -273,7 +319,11 @@ interface Stmt {
 const fitsSigned = (v: number, bits: number) => v >= -(2 ** (bits - 1)) && v < 2 ** (bits - 1);
 
 class Encoder {
-  constructor(private readonly ctx: Ctx, private readonly mn: Tok, private readonly ops: readonly Operand[]) {}
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly mn: Tok,
+    private readonly ops: readonly Operand[],
+  ) {}
 
   count(n: number): void {
     if (this.ops.length !== n) {
@@ -343,7 +393,9 @@ function encode(def: InstrDef, e: Encoder, pc: number): number {
   const R = (rd: number, rs1: number, rs2: number) => (rd << 8) | (rs1 << 12) | (rs2 << 16);
   const split16 = (v: number) => (((v & 15) << 8) | ((v >> 4) << 20)) & ~0xff;
   switch (def.format as Ring32Format) {
-    case 'R': e.count(3); return op | R(e.reg(0), e.reg(1), e.reg(2));
+    case 'R':
+      e.count(3);
+      return op | R(e.reg(0), e.reg(1), e.reg(2));
     case 'I':
       if (def.cls === 'load' || def.name === 'jalr') {
         e.count(2);
@@ -353,27 +405,47 @@ function encode(def: InstrDef, e: Encoder, pc: number): number {
       }
       e.count(3);
       return op | R(e.reg(0), e.reg(1), 0) | (e.ranged(2, 16) << 16);
-    case 'SH': e.count(3); return op | R(e.reg(0), e.reg(1), 0) | (e.ranged(2, 5, true) << 16);
-    case 'U': e.count(2); return op | R(e.reg(0), 0, 0) | (e.ranged(1, 20, true) << 12);
+    case 'SH':
+      e.count(3);
+      return op | R(e.reg(0), e.reg(1), 0) | (e.ranged(2, 5, true) << 16);
+    case 'U':
+      e.count(2);
+      return op | R(e.reg(0), 0, 0) | (e.ranged(1, 20, true) << 12);
     case 'S': {
       e.count(2);
       const rs2 = e.reg(0);
       const [off, rs1] = e.mem(1);
       return op | R(0, rs1, rs2) | split16(off);
     }
-    case 'B': e.count(3); return op | R(0, e.reg(0), e.reg(1)) | split16(e.target(2, pc, 16));
-    case 'J': e.count(2); return op | R(e.reg(0), 0, 0) | (e.target(1, pc, 20) << 12);
-    case 'CR': e.count(2); return op | R(e.reg(0), 0, e.cr(1));
-    case 'CRW': e.count(2); return op | R(0, e.reg(1), e.cr(0));
-    case 'IN': e.count(2); return op | R(e.reg(0), 0, 0) | (e.ranged(1, 16, true) << 16);
-    case 'OUT': e.count(2); return op | R(0, e.reg(1), 0) | (e.ranged(0, 16, true) << 16);
+    case 'B':
+      e.count(3);
+      return op | R(0, e.reg(0), e.reg(1)) | split16(e.target(2, pc, 16));
+    case 'J':
+      e.count(2);
+      return op | R(e.reg(0), 0, 0) | (e.target(1, pc, 20) << 12);
+    case 'CR':
+      e.count(2);
+      return op | R(e.reg(0), 0, e.cr(1));
+    case 'CRW':
+      e.count(2);
+      return op | R(0, e.reg(1), e.cr(0));
+    case 'IN':
+      e.count(2);
+      return op | R(e.reg(0), 0, 0) | (e.ranged(1, 16, true) << 16);
+    case 'OUT':
+      e.count(2);
+      return op | R(0, e.reg(1), 0) | (e.ranged(0, 16, true) << 16);
     case 'M': {
       e.count(1);
       const [off, rs1] = e.mem(0);
       return op | R(0, rs1, 0) | (off << 16);
     }
-    case 'RD': e.count(1); return op | R(e.reg(0), 0, 0);
-    case 'NONE': e.count(0); return op;
+    case 'RD':
+      e.count(1);
+      return op | R(e.reg(0), 0, 0);
+    case 'NONE':
+      e.count(0);
+      return op;
   }
 }
 
@@ -385,19 +457,33 @@ function encodePseudo(name: string, e: Encoder, pc: number, size: number): numbe
   const addi = (rd: number, rs: number, v: number) => word('addi') | R(rd, rs) | (v << 16);
   const jal = (rd: number) => word('jal') | R(rd, 0) | (e.target(0, pc, 20) << 12);
   switch (name) {
-    case 'nop': e.count(0); return [addi(0, 0, 0)];
-    case 'mv': e.count(2); return [addi(e.reg(0), e.reg(1), 0)];
-    case 'j': e.count(1); return [jal(0)];
-    case 'call': e.count(1); return [jal(LR)];
-    case 'jr': e.count(1); return [word('jalr') | R(0, e.reg(0))];
-    case 'ret': e.count(0); return [word('jalr') | R(0, LR)];
-    case 'beqz': case 'bnez': {
+    case 'nop':
+      e.count(0);
+      return [addi(0, 0, 0)];
+    case 'mv':
+      e.count(2);
+      return [addi(e.reg(0), e.reg(1), 0)];
+    case 'j':
+      e.count(1);
+      return [jal(0)];
+    case 'call':
+      e.count(1);
+      return [jal(LR)];
+    case 'jr':
+      e.count(1);
+      return [word('jalr') | R(0, e.reg(0))];
+    case 'ret':
+      e.count(0);
+      return [word('jalr') | R(0, LR)];
+    case 'beqz':
+    case 'bnez': {
       e.count(2);
       const off = e.target(1, pc, 16);
       const split = (((off & 15) << 8) | ((off >> 4) << 20)) & ~0xff;
       return [word(name === 'beqz' ? 'beq' : 'bne') | (e.reg(0) << 12) | split];
     }
-    case 'li': case 'la': {
+    case 'li':
+    case 'la': {
       e.count(2);
       const rd = e.reg(0);
       const v = e.value(1);
@@ -461,7 +547,7 @@ export function assembleRing32(source: string, opts: AssembleOptions = {}): Asse
           enc.count(1);
           const a = known(0);
           if (a < 1 || a > 4096 || (a & (a - 1)) !== 0) ctx.err(ops[0].first, '.align takes a power of two from 1 to 4096 (bytes)');
-          size = ((pc + a - 1) & -a) - pc >>> 0;
+          size = (((pc + a - 1) & -a) - pc) >>> 0;
           break;
         }
         case '.space': {
@@ -470,26 +556,46 @@ export function assembleRing32(source: string, opts: AssembleOptions = {}): Asse
           if (size < 0 || size > MAX_IMAGE) ctx.err(ops[0].first, `.space size ${size} out of range 0..${MAX_IMAGE}`);
           break;
         }
-        case '.equ': case '.set': {
+        case '.equ':
+        case '.set': {
           enc.count(2);
           const s = ops[0].toks;
-          if (s.length !== 1 || s[0].kind !== 'id' || REGISTERS.has(s[0].text.toLowerCase()) || !/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(s[0].text) || s[0].text === '.') ctx.err(ops[0].first, 'expected a symbol name');
+          if (
+            s.length !== 1 ||
+            s[0].kind !== 'id' ||
+            REGISTERS.has(s[0].text.toLowerCase()) ||
+            !/^[A-Za-z_.$][A-Za-z0-9_.$]*$/.test(s[0].text) ||
+            s[0].text === '.'
+          )
+            ctx.err(ops[0].first, 'expected a symbol name');
           // No redefinition (not even with .set): pass 2 sees every symbol's final value.
           if (symbols.has(s[0].text)) ctx.err(ops[0].first, 'symbol defined twice');
           symbols.set(s[0].text, known(1));
           return;
         }
-        case '.word': if (!ops.length) enc.count(1); size = 4 * ops.length; break;
-        case '.half': if (!ops.length) enc.count(1); size = 2 * ops.length; break;
-        case '.byte': if (!ops.length) enc.count(1); size = ops.length; break;
-        case '.ascii': case '.asciz': {
+        case '.word':
+          if (!ops.length) enc.count(1);
+          size = 4 * ops.length;
+          break;
+        case '.half':
+          if (!ops.length) enc.count(1);
+          size = 2 * ops.length;
+          break;
+        case '.byte':
+          if (!ops.length) enc.count(1);
+          size = ops.length;
+          break;
+        case '.ascii':
+        case '.asciz': {
           enc.count(1);
           const s = ops[0].toks;
           if (s.length !== 1 || s[0].kind !== 'str') ctx.err(ops[0].first, 'expected a "string"');
           size = s[0].bytes!.length + (name === '.asciz' ? 1 : 0);
           break;
         }
-        case '.global': case '.globl': return;
+        case '.global':
+        case '.globl':
+          return;
       }
     } else if (PSEUDO.has(name)) {
       size = 4;
@@ -521,27 +627,38 @@ export function assembleRing32(source: string, opts: AssembleOptions = {}): Asse
     const enc = new Encoder(ctx, mn, ops);
     const off = s.addr - origin;
     switch (name) {
-      case '.org': case '.align': continue;
+      case '.org':
+      case '.align':
+        continue;
       case '.space': {
         const fill = ops.length === 2 ? enc.ranged(1, 8, true) : 0;
         bytes.fill(fill, off, off + s.size);
         continue;
       }
-      case '.word': ops.forEach((o, k) => {
-        const v = enc.value(k);
-        view.setUint32(off + 4 * k, v >>> 0, true);
-      }); continue;
-      case '.half': ops.forEach((_, k) => {
-        const v = enc.value(k);
-        if (v < -0x8000 || v > 0xffff) ctx.err(ops[k].first, `value ${v} does not fit in 16 bits`);
-        view.setUint16(off + 2 * k, v & 0xffff, true);
-      }); continue;
-      case '.byte': ops.forEach((_, k) => {
-        const v = enc.value(k);
-        if (v < -0x80 || v > 0xff) ctx.err(ops[k].first, `value ${v} does not fit in a byte`);
-        bytes[off + k] = v & 0xff;
-      }); continue;
-      case '.ascii': case '.asciz': bytes.set(ops[0].toks[0].bytes!, off); continue;
+      case '.word':
+        ops.forEach((o, k) => {
+          const v = enc.value(k);
+          view.setUint32(off + 4 * k, v >>> 0, true);
+        });
+        continue;
+      case '.half':
+        ops.forEach((_, k) => {
+          const v = enc.value(k);
+          if (v < -0x8000 || v > 0xffff) ctx.err(ops[k].first, `value ${v} does not fit in 16 bits`);
+          view.setUint16(off + 2 * k, v & 0xffff, true);
+        });
+        continue;
+      case '.byte':
+        ops.forEach((_, k) => {
+          const v = enc.value(k);
+          if (v < -0x80 || v > 0xff) ctx.err(ops[k].first, `value ${v} does not fit in a byte`);
+          bytes[off + k] = v & 0xff;
+        });
+        continue;
+      case '.ascii':
+      case '.asciz':
+        bytes.set(ops[0].toks[0].bytes!, off);
+        continue;
     }
     const words = PSEUDO.has(name) ? encodePseudo(name, enc, s.addr, s.size / 4) : [encode(BY_NAME.get(name)!.def, enc, s.addr)];
     words.forEach((w, k) => view.setUint32(off + 4 * k, w >>> 0, true));

@@ -20,22 +20,36 @@ export function formatRing32(d: InstrDef, w: number, pc: number, imm: number): s
   const rs2 = R[(w >>> 16) & 15];
   const n = d.name;
   switch (d.format) {
-    case 'R': return `${n} ${rd}, ${rs1}, ${rs2}`;
+    case 'R':
+      return `${n} ${rd}, ${rs1}, ${rs2}`;
     case 'I':
       if (d.cls === 'load' || n === 'jalr') return `${n} ${rd}, ${imm}(${rs1})`;
       return `${n} ${rd}, ${rs1}, ${imm}`;
-    case 'SH': return `${n} ${rd}, ${rs1}, ${imm}`;
-    case 'U': return `${n} ${rd}, ${hex(imm >>> 12)}`;
-    case 'S': return `${n} ${rs2}, ${imm}(${rs1})`;
-    case 'B': return `${n} ${rs1}, ${rs2}, ${hex(pc + imm)}`;
-    case 'J': return `${n} ${rd}, ${hex(pc + imm)}`;
-    case 'CR': return `${n} ${rd}, ${crName(imm)}`;
-    case 'CRW': return `${n} ${crName(imm)}, ${rs1}`;
-    case 'IN': return `${n} ${rd}, ${hex(imm)}`;
-    case 'OUT': return `${n} ${hex(imm)}, ${rs1}`;
-    case 'M': return `${n} ${imm}(${rs1})`;
-    case 'RD': return `${n} ${rd}`;
-    case 'NONE': return n === 'illegal' ? `.word ${hex(w)}` : n;
-    default: return n;
+    case 'SH':
+      return `${n} ${rd}, ${rs1}, ${imm}`;
+    case 'U':
+      return `${n} ${rd}, ${hex(imm >>> 12)}`;
+    case 'S':
+      return `${n} ${rs2}, ${imm}(${rs1})`;
+    case 'B':
+      return `${n} ${rs1}, ${rs2}, ${hex(pc + imm)}`;
+    case 'J':
+      return `${n} ${rd}, ${hex(pc + imm)}`;
+    case 'CR':
+      return `${n} ${rd}, ${crName(imm)}`;
+    case 'CRW':
+      return `${n} ${crName(imm)}, ${rs1}`;
+    case 'IN':
+      return `${n} ${rd}, ${hex(imm)}`;
+    case 'OUT':
+      return `${n} ${hex(imm)}, ${rs1}`;
+    case 'M':
+      return `${n} ${imm}(${rs1})`;
+    case 'RD':
+      return `${n} ${rd}`;
+    case 'NONE':
+      return n === 'illegal' ? `.word ${hex(w)}` : n;
+    default:
+      return n;
   }
 }

@@ -28,8 +28,10 @@ const TIMER_OFF = 0xffffffff;
 
 /** ring32's exception causes for bad data accesses (the shared slow paths raise them). */
 const RING32_ACCESS_FAULTS: AccessFaults = {
-  loadMisaligned: Ring32Cause.LoadMisaligned, loadFault: Ring32Cause.LoadFault,
-  storeMisaligned: Ring32Cause.StoreMisaligned, storeFault: Ring32Cause.StoreFault,
+  loadMisaligned: Ring32Cause.LoadMisaligned,
+  loadFault: Ring32Cause.LoadFault,
+  storeMisaligned: Ring32Cause.StoreMisaligned,
+  storeFault: Ring32Cause.StoreFault,
 };
 
 export class Ring32Hart implements EngineHart {
@@ -48,10 +50,18 @@ export class Ring32Hart implements EngineHart {
 
   /** [cycles, instret], unboxed for the engines. */
   readonly ctr = new Float64Array(2);
-  get cycles(): number { return this.ctr[0]; }
-  set cycles(v: number) { this.ctr[0] = v; }
-  get instret(): number { return this.ctr[1]; }
-  set instret(v: number) { this.ctr[1] = v; }
+  get cycles(): number {
+    return this.ctr[0];
+  }
+  set cycles(v: number) {
+    this.ctr[0] = v;
+  }
+  get instret(): number {
+    return this.ctr[1];
+  }
+  set instret(v: number) {
+    this.ctr[1] = v;
+  }
 
   /** Exceptions whose cause bit is set here stop the engine (Stop.Trap) instead of entering ring 0's handler. */
   exitMask = 0;
@@ -87,7 +97,10 @@ export class Ring32Hart implements EngineHart {
   readonly ramBase: number;
   readonly ramSize: number;
 
-  constructor(readonly bus: Bus, opts: Ring32HartOptions = {}) {
+  constructor(
+    readonly bus: Bus,
+    opts: Ring32HartOptions = {},
+  ) {
     this.cost = opts.cost ?? DEFAULT_COST_MODEL;
     this.cyclesPerTick = opts.cyclesPerTick ?? 100;
     this.ramBase = bus.ramBase;
@@ -227,11 +240,21 @@ export class Ring32Hart implements EngineHart {
     return loadSlow(this, RING32_ACCESS_FAULTS, a, width, signed);
   }
 
-  ld8(a: number): number { return this.loadSlow(a >>> 0, 1, true); }
-  ld8u(a: number): number { return this.loadSlow(a >>> 0, 1, false); }
-  ld16(a: number): number { return this.loadSlow(a >>> 0, 2, true); }
-  ld16u(a: number): number { return this.loadSlow(a >>> 0, 2, false); }
-  ld32(a: number): number { return this.loadSlow(a >>> 0, 4, true); }
+  ld8(a: number): number {
+    return this.loadSlow(a >>> 0, 1, true);
+  }
+  ld8u(a: number): number {
+    return this.loadSlow(a >>> 0, 1, false);
+  }
+  ld16(a: number): number {
+    return this.loadSlow(a >>> 0, 2, true);
+  }
+  ld16u(a: number): number {
+    return this.loadSlow(a >>> 0, 2, false);
+  }
+  ld32(a: number): number {
+    return this.loadSlow(a >>> 0, 4, true);
+  }
 
   /**
    * Store slow path. A store into decoded code or a device completes, then makes the engine leave
@@ -246,9 +269,15 @@ export class Ring32Hart implements EngineHart {
     this.kick = true;
   }
 
-  st8(a: number, v: number): void { this.storeSlow(a >>> 0, 1, v); }
-  st16(a: number, v: number): void { this.storeSlow(a >>> 0, 2, v); }
-  st32(a: number, v: number): void { this.storeSlow(a >>> 0, 4, v); }
+  st8(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 1, v);
+  }
+  st16(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 2, v);
+  }
+  st32(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 4, v);
+  }
 
   // ---------------------------------------------------------------- sensitive instructions
 
@@ -299,29 +328,53 @@ export class Ring32Hart implements EngineHart {
   /** Reads control register `cr`; unimplemented ones raise illegal instruction with `w` as TVAL. */
   readCr(cr: number, w = 0): number {
     switch (cr) {
-      case CR.PSW: return this.psw;
-      case CR.TVEC: return this.tvec | 0;
-      case CR.EPC: return this.epc | 0;
-      case CR.CAUSE: return this.cause | 0;
-      case CR.TVAL: return this.tval | 0;
-      case CR.TIMECMP: return Number.isFinite(this.timecmp) ? this.timecmp | 0 : TIMER_OFF | 0;
-      case CR.TIME: return this.time() % 2 ** 32 | 0;
-      case CR.SCRATCH: return this.scratch;
-      default: return this.illegal(w);
+      case CR.PSW:
+        return this.psw;
+      case CR.TVEC:
+        return this.tvec | 0;
+      case CR.EPC:
+        return this.epc | 0;
+      case CR.CAUSE:
+        return this.cause | 0;
+      case CR.TVAL:
+        return this.tval | 0;
+      case CR.TIMECMP:
+        return Number.isFinite(this.timecmp) ? this.timecmp | 0 : TIMER_OFF | 0;
+      case CR.TIME:
+        return (this.time() % 2 ** 32) | 0;
+      case CR.SCRATCH:
+        return this.scratch;
+      default:
+        return this.illegal(w);
     }
   }
 
   /** Writes control register `cr` (TVEC and EPC keep word alignment; TIME is read-only). */
   writeCr(cr: number, v: number, w = 0): void {
     switch (cr) {
-      case CR.PSW: this.psw = v & PSW_WRITABLE; return;
-      case CR.TVEC: this.tvec = (v & ~3) >>> 0; return;
-      case CR.EPC: this.epc = (v & ~3) >>> 0; return;
-      case CR.CAUSE: this.cause = v >>> 0; return;
-      case CR.TVAL: this.tval = v >>> 0; return;
-      case CR.TIMECMP: this.timecmp = v >>> 0 === TIMER_OFF ? Number.POSITIVE_INFINITY : v >>> 0; return;
-      case CR.SCRATCH: this.scratch = v | 0; return;
-      default: this.illegal(w);
+      case CR.PSW:
+        this.psw = v & PSW_WRITABLE;
+        return;
+      case CR.TVEC:
+        this.tvec = (v & ~3) >>> 0;
+        return;
+      case CR.EPC:
+        this.epc = (v & ~3) >>> 0;
+        return;
+      case CR.CAUSE:
+        this.cause = v >>> 0;
+        return;
+      case CR.TVAL:
+        this.tval = v >>> 0;
+        return;
+      case CR.TIMECMP:
+        this.timecmp = v >>> 0 === TIMER_OFF ? Number.POSITIVE_INFINITY : v >>> 0;
+        return;
+      case CR.SCRATCH:
+        this.scratch = v | 0;
+        return;
+      default:
+        this.illegal(w);
     }
   }
 

@@ -33,21 +33,28 @@ export type Ring32Format = keyof typeof MASK;
 type Sem = (g: Gen) => string;
 
 function def(
-  name: string, op: number, format: Ring32Format, cls: CostClass, sem: Sem,
+  name: string,
+  op: number,
+  format: Ring32Format,
+  cls: CostClass,
+  sem: Sem,
   extra: { flow?: InstrDef['flow']; meta?: Sensitivity; match?: number } = {},
 ): InstrDef {
   return {
-    name, mask: MASK[format] | 0, match: (extra.match ?? 0) | op, format, cls,
-    flow: extra.flow ?? 'seq', sem, meta: extra.meta ?? INNOCUOUS,
+    name,
+    mask: MASK[format] | 0,
+    match: (extra.match ?? 0) | op,
+    format,
+    cls,
+    flow: extra.flow ?? 'seq',
+    sem,
+    meta: extra.meta ?? INNOCUOUS,
   };
 }
 
-const r = (name: string, op: number, cls: CostClass, f: (a: string, b: string) => string) =>
-  def(name, op, 'R', cls, (g) => g.setRd(f(g.rs1, g.rs2)));
-const imm = (name: string, op: number, f: (a: string, i: string) => string) =>
-  def(name, op, 'I', 'alu', (g) => g.setRd(f(g.rs1, g.imm)));
-const shiftImm = (name: string, op: number, f: (a: string, i: string) => string) =>
-  def(name, op, 'SH', 'alu', (g) => g.setRd(f(g.rs1, g.imm)));
+const r = (name: string, op: number, cls: CostClass, f: (a: string, b: string) => string) => def(name, op, 'R', cls, (g) => g.setRd(f(g.rs1, g.rs2)));
+const imm = (name: string, op: number, f: (a: string, i: string) => string) => def(name, op, 'I', 'alu', (g) => g.setRd(f(g.rs1, g.imm)));
+const shiftImm = (name: string, op: number, f: (a: string, i: string) => string) => def(name, op, 'SH', 'alu', (g) => g.setRd(f(g.rs1, g.imm)));
 // Branch and jump offsets are multiples of 4 and pc is aligned, so their targets cannot be misaligned.
 const branch = (name: string, op: number, cond: (a: string, b: string) => string) =>
   def(name, op, 'B', 'branch', (g) => `if (${cond(g.rs1, g.rs2)}) { ${g.jumpTo(`(${g.pc} + ${g.imm}) >>> 0`)} }`, { flow: 'branch' });
@@ -57,8 +64,7 @@ const store = (name: string, op: number, kind: 'i8' | 'i16' | 'i32') =>
   def(name, op, 'S', 'store', (g) => g.store(kind, `(${g.rs1} + ${g.imm}) >>> 0`, g.rs2));
 
 /** Privileged: the privilege check comes first in the hart helper, so outside ring 0 nothing happens but the trap. */
-const PRIV = (note: string, behaviorSensitive = false): Sensitivity =>
-  ({ privileged: true, controlSensitive: true, behaviorSensitive, note });
+const PRIV = (note: string, behaviorSensitive = false): Sensitivity => ({ privileged: true, controlSensitive: true, behaviorSensitive, note });
 
 /** PUSHF and POPF name the stack pointer in both register fields, so translators see what they touch. */
 const STACK_FIELDS = (SP << 8) | (SP << 12);
@@ -116,62 +122,94 @@ export const RING32_INSTRUCTIONS: readonly InstrDef[] = [
   branch('bgeu', 0x35, (a, b) => `(${a} >>> 0) >= (${b} >>> 0)`),
   def('jal', 0x38, 'J', 'jump', (g) => `${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo(`(${g.pc} + ${g.imm}) >>> 0`)}`, { flow: 'jump' }),
   // rs1 is read before rd is written: `jalr lr, 0(lr)` must use the old lr.
-  def('jalr', 0x39, 'I', 'jump', (g) =>
-    `t = (${g.rs1} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
-  { flow: 'jump' }),
+  def(
+    'jalr',
+    0x39,
+    'I',
+    'jump',
+    (g) => `t = (${g.rs1} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
+    { flow: 'jump' },
+  ),
 
   // Traps by design, in every ring: the kernel (or the hypervisor) always sees them.
   def('syscall', 0x40, 'NONE', 'system', (g) => `${g.sync()} h.raise(8, 0);`, {
-    flow: 'system', meta: { ...INNOCUOUS, note: 'traps to ring 0 in every ring by design (cause 8)' },
+    flow: 'system',
+    meta: { ...INNOCUOUS, note: 'traps to ring 0 in every ring by design (cause 8)' },
   }),
   def('hcall', 0x41, 'NONE', 'system', (g) => `${g.sync()} h.raise(9, 0);`, {
-    flow: 'system', meta: { ...INNOCUOUS, note: 'traps in every ring by design: to the hypervisor when there is one, else to ring 0 with cause 9' },
+    flow: 'system',
+    meta: { ...INNOCUOUS, note: 'traps in every ring by design: to the hypervisor when there is one, else to ring 0 with cause 9' },
   }),
 
   // Privileged: trap with cause 3 outside ring 0.
   def('hlt', 0x48, 'NONE', 'system', (g) => `${g.sync()} h.hlt(${g.w});`, {
-    flow: 'system', meta: PRIV('stops the processor until an interrupt (not at all if the timer is already pending); traps outside ring 0', true),
+    flow: 'system',
+    meta: PRIV('stops the processor until an interrupt (not at all if the timer is already pending); traps outside ring 0', true),
   }),
   def('iret', 0x49, 'NONE', 'system', (g) => `${g.sync()} ${g.jumpTo(`h.iret(${g.w})`)}`, {
-    flow: 'system', meta: PRIV('returns from a trap: restores ring and IF from PRING/PIF and jumps to EPC; traps outside ring 0', true),
+    flow: 'system',
+    meta: PRIV('returns from a trap: restores ring and IF from PRING/PIF and jumps to EPC; traps outside ring 0', true),
   }),
   def('cli', 0x4a, 'NONE', 'csr', (g) => `${g.sync()} h.setIf(${g.w}, 0);`, {
-    flow: 'system', meta: PRIV('clears the interrupt flag; traps outside ring 0'),
+    flow: 'system',
+    meta: PRIV('clears the interrupt flag; traps outside ring 0'),
   }),
   def('sti', 0x4b, 'NONE', 'csr', (g) => `${g.sync()} h.setIf(${g.w}, 1);`, {
-    flow: 'system', meta: PRIV('sets the interrupt flag; traps outside ring 0'),
+    flow: 'system',
+    meta: PRIV('sets the interrupt flag; traps outside ring 0'),
   }),
   // System/370's LPSW: the whole PSW and the pc from memory in one instruction.
   def('lpsw', 0x4c, 'M', 'system', (g) => `${g.sync()} ${g.jumpTo(`h.lpsw(${g.w}, (${g.rs1} + ${g.imm}) >>> 0)`)}`, {
-    flow: 'system', meta: PRIV('loads PSW (ring, IF) and pc from memory, like System/370 LPSW; traps outside ring 0'),
+    flow: 'system',
+    meta: PRIV('loads PSW (ring, IF) and pc from memory, like System/370 LPSW; traps outside ring 0'),
   }),
   def('mfcr', 0x4d, 'CR', 'csr', (g) => `${g.sync()} ${g.setRd(`h.mfcr(${g.w})`)}`, {
-    flow: 'system', meta: PRIV('reads a control register (PSW, trap state, timer, time); traps outside ring 0', true),
+    flow: 'system',
+    meta: PRIV('reads a control register (PSW, trap state, timer, time); traps outside ring 0', true),
   }),
   def('mtcr', 0x4e, 'CRW', 'csr', (g) => `${g.sync()} h.mtcr(${g.w}, ${g.rs1});`, {
-    flow: 'system', meta: PRIV('writes a control register (PSW, trap vector, timer compare, ...); traps outside ring 0', true),
+    flow: 'system',
+    meta: PRIV('writes a control register (PSW, trap vector, timer compare, ...); traps outside ring 0', true),
   }),
   def('in', 0x4f, 'IN', 'system', (g) => `${g.sync()} ${g.setRd(`h.portIn(${g.w})`)}`, {
-    flow: 'system', meta: PRIV('reads an I/O port; traps outside ring 0', true),
+    flow: 'system',
+    meta: PRIV('reads an I/O port; traps outside ring 0', true),
   }),
   def('out', 0x50, 'OUT', 'system', (g) => `${g.sync()} h.portOut(${g.w}, ${g.rs1});`, {
-    flow: 'system', meta: PRIV('writes an I/O port (console, power-off); traps outside ring 0'),
+    flow: 'system',
+    meta: PRIV('writes an I/O port (console, power-off); traps outside ring 0'),
   }),
 
   // Critical: sensitive, yet they never trap (IA-32's PUSHF/POPF, the 286's SMSW).
   // A helper, not an inline store: a store that hits a device or code completes and leaves the
   // block at once (RESUME), which would skip the update of sp that must follow it.
   def('pushf', 0x58, 'NONE', 'store', (g) => `${g.sync()} ${g.setRd(`h.pushf(${g.rs1})`)}`, {
-    match: STACK_FIELDS, flow: 'system',
-    meta: { privileged: false, controlSensitive: false, behaviorSensitive: true, note: 'pushes the PSW, real ring and IF included, in every ring without trapping: a deprivileged kernel sees it is not in ring 0' },
+    match: STACK_FIELDS,
+    flow: 'system',
+    meta: {
+      privileged: false,
+      controlSensitive: false,
+      behaviorSensitive: true,
+      note: 'pushes the PSW, real ring and IF included, in every ring without trapping: a deprivileged kernel sees it is not in ring 0',
+    },
   }),
-  def('popf', 0x59, 'NONE', 'load', (g) =>
-    `${g.sync()} h.popf(${g.load('i32', `${g.rs1} >>> 0`)}); ${g.setRd(`(${g.rs1} + 4) | 0`)}`, {
-    match: STACK_FIELDS, flow: 'system',
-    meta: { privileged: false, controlSensitive: true, behaviorSensitive: true, note: 'pops the PSW: in ring 0 it sets IF, outside ring 0 it silently leaves IF and the ring alone instead of trapping' },
+  def('popf', 0x59, 'NONE', 'load', (g) => `${g.sync()} h.popf(${g.load('i32', `${g.rs1} >>> 0`)}); ${g.setRd(`(${g.rs1} + 4) | 0`)}`, {
+    match: STACK_FIELDS,
+    flow: 'system',
+    meta: {
+      privileged: false,
+      controlSensitive: true,
+      behaviorSensitive: true,
+      note: 'pops the PSW: in ring 0 it sets IF, outside ring 0 it silently leaves IF and the ring alone instead of trapping',
+    },
   }),
   def('smsw', 0x5a, 'RD', 'alu', (g) => g.setRd('h.psw'), {
-    meta: { privileged: false, controlSensitive: false, behaviorSensitive: true, note: 'reads the PSW, real ring included, in every ring without trapping' },
+    meta: {
+      privileged: false,
+      controlSensitive: false,
+      behaviorSensitive: true,
+      note: 'reads the PSW, real ring included, in every ring without trapping',
+    },
   }),
 ];
 

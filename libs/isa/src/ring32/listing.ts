@@ -16,7 +16,11 @@ export function disassembleRing32(bytes: Uint8Array, origin = 0): string {
   if (tail) {
     const start = bytes.length - tail;
     const pc = (origin + start) >>> 0;
-    lines.push(`${pc.toString(16).padStart(8, '0')}: ${Array.from(bytes.subarray(start), (b) => b.toString(16).padStart(2, '0')).join('').padEnd(8)}  .byte ${Array.from(bytes.subarray(start)).join(', ')}`);
+    lines.push(
+      `${pc.toString(16).padStart(8, '0')}: ${Array.from(bytes.subarray(start), (b) => b.toString(16).padStart(2, '0'))
+        .join('')
+        .padEnd(8)}  .byte ${Array.from(bytes.subarray(start)).join(', ')}`,
+    );
   }
   return lines.join('\n');
 }

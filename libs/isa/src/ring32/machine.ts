@@ -45,7 +45,9 @@ export class Ring32Machine {
       loadElf32(image, this.bus);
     } else {
       if (image.origin < RING32_RAM_BASE || image.origin + image.bytes.length > RING32_RAM_BASE + ramSize) {
-        throw new RangeError(`image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`);
+        throw new RangeError(
+          `image 0x${image.origin.toString(16)}+${image.bytes.length} does not fit in RAM (0x${RING32_RAM_BASE.toString(16)}+${ramSize})`,
+        );
       }
       this.bus.writeBytes(image.origin, image.bytes);
     }
@@ -62,11 +64,20 @@ export class Ring32Machine {
     let outcome: Ring32RunResult['outcome'] = 'budget';
     while (h.cycles < end) {
       const stop = this.engine.run(end - h.cycles);
-      if (stop === Stop.Halt) { outcome = 'exit'; break; }
-      if (stop === Stop.Trap) { outcome = 'trap'; break; }
+      if (stop === Stop.Halt) {
+        outcome = 'exit';
+        break;
+      }
+      if (stop === Stop.Trap) {
+        outcome = 'trap';
+        break;
+      }
       if (stop === Stop.Wfi) {
         const wait = h.cyclesUntilNextTimer();
-        if (!Number.isFinite(wait)) { outcome = 'deadlock'; break; }
+        if (!Number.isFinite(wait)) {
+          outcome = 'deadlock';
+          break;
+        }
         h.cycles = Math.min(end, h.cycles + wait);
       }
     }

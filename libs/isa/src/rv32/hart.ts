@@ -23,8 +23,10 @@ export interface HartOptions {
 
 /** rv32's exception causes for bad data accesses (the shared slow paths raise them). */
 const RV32_ACCESS_FAULTS: AccessFaults = {
-  loadMisaligned: Cause.LoadMisaligned, loadFault: Cause.LoadAccessFault,
-  storeMisaligned: Cause.StoreMisaligned, storeFault: Cause.StoreAccessFault,
+  loadMisaligned: Cause.LoadMisaligned,
+  loadFault: Cause.LoadAccessFault,
+  storeMisaligned: Cause.StoreMisaligned,
+  storeFault: Cause.StoreAccessFault,
 };
 
 export class Hart {
@@ -37,10 +39,18 @@ export class Hart {
    * retired. A Float64Array so engines update them unboxed on every instruction.
    */
   readonly ctr = new Float64Array(2);
-  get cycles(): number { return this.ctr[0]; }
-  set cycles(v: number) { this.ctr[0] = v; }
-  get instret(): number { return this.ctr[1]; }
-  set instret(v: number) { this.ctr[1] = v; }
+  get cycles(): number {
+    return this.ctr[0];
+  }
+  set cycles(v: number) {
+    this.ctr[0] = v;
+  }
+  get instret(): number {
+    return this.ctr[1];
+  }
+  set instret(v: number) {
+    this.ctr[1] = v;
+  }
 
   // Machine/supervisor CSR state (sstatus, sie, sip are views of these).
   mstatus = 0;
@@ -132,7 +142,10 @@ export class Hart {
   readonly ramBase: number;
   readonly ramSize: number;
 
-  constructor(readonly bus: Bus, opts: HartOptions = {}) {
+  constructor(
+    readonly bus: Bus,
+    opts: HartOptions = {},
+  ) {
     this.hartId = opts.hartId ?? 0;
     this.cost = opts.cost ?? DEFAULT_COST_MODEL;
     this.cyclesPerTick = opts.cyclesPerTick ?? 100;
@@ -207,8 +220,11 @@ export class Hart {
       return -1;
     }
     this.updateTimers();
-    while (this.takeInterrupt()) { /* a delegated interrupt may be preempted by an M-level one */ }
-    if ((this.pendingStop as Stop | -1) === Stop.Trap) { // set by takeInterrupt, which TS cannot see
+    while (this.takeInterrupt()) {
+      /* a delegated interrupt may be preempted by an M-level one */
+    }
+    if ((this.pendingStop as Stop | -1) === Stop.Trap) {
+      // set by takeInterrupt, which TS cannot see
       // An interrupt in exitInterruptMask: the host takes it, before the next instruction.
       this.stopReason = Stop.Trap;
       this.pendingStop = -1;
@@ -258,7 +274,7 @@ export class Hart {
   /** Trap entry (privileged spec §3.1.6–3.1.9): delegation, xEPC/xCAUSE/xTVAL, stacking of xIE. */
   enterTrap(cause: number, tval: number, interrupt: boolean): void {
     const deleg = interrupt ? this.mideleg : this.medeleg;
-    const causeValue = (interrupt ? (INTERRUPT_BIT | cause) : cause) >>> 0;
+    const causeValue = (interrupt ? INTERRUPT_BIT | cause : cause) >>> 0;
     if (this.reservation !== -1) {
       this.reservation = -1;
       this.bus.release(this);
@@ -285,7 +301,7 @@ export class Hart {
    * (OpenSBI's sbi_trap_redirect): the hypervisor calls it for an illegal instruction it cannot emulate.
    */
   enterSupervisorTrap(cause: number, tval: number, interrupt = false): void {
-    this.scause = (interrupt ? (INTERRUPT_BIT | cause) : cause) >>> 0;
+    this.scause = (interrupt ? INTERRUPT_BIT | cause : cause) >>> 0;
     this.sepc = this.pc >>> 0;
     this.stval = tval >>> 0;
     let s = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
@@ -334,11 +350,21 @@ export class Hart {
     return loadSlow(this, RV32_ACCESS_FAULTS, a, width, signed);
   }
 
-  ld8(a: number): number { return this.loadSlow(a >>> 0, 1, true); }
-  ld8u(a: number): number { return this.loadSlow(a >>> 0, 1, false); }
-  ld16(a: number): number { return this.loadSlow(a >>> 0, 2, true); }
-  ld16u(a: number): number { return this.loadSlow(a >>> 0, 2, false); }
-  ld32(a: number): number { return this.loadSlow(a >>> 0, 4, true); }
+  ld8(a: number): number {
+    return this.loadSlow(a >>> 0, 1, true);
+  }
+  ld8u(a: number): number {
+    return this.loadSlow(a >>> 0, 1, false);
+  }
+  ld16(a: number): number {
+    return this.loadSlow(a >>> 0, 2, true);
+  }
+  ld16u(a: number): number {
+    return this.loadSlow(a >>> 0, 2, false);
+  }
+  ld32(a: number): number {
+    return this.loadSlow(a >>> 0, 4, true);
+  }
 
   /**
    * Store slow path: misaligned, device, or RAM holding decoded code. When code changed under a
@@ -358,9 +384,15 @@ export class Hart {
     this.kick = true;
   }
 
-  st8(a: number, v: number): void { this.storeSlow(a >>> 0, 1, v); }
-  st16(a: number, v: number): void { this.storeSlow(a >>> 0, 2, v); }
-  st32(a: number, v: number): void { this.storeSlow(a >>> 0, 4, v); }
+  st8(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 1, v);
+  }
+  st16(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 2, v);
+  }
+  st32(a: number, v: number): void {
+    this.storeSlow(a >>> 0, 4, v);
+  }
 
   // ---------------------------------------------------------------- A extension
 
@@ -399,16 +431,35 @@ export class Hart {
     }
     let nv: number;
     switch (op) {
-      case 0x01: nv = src; break; // amoswap
-      case 0x00: nv = (old + src) | 0; break; // amoadd
-      case 0x04: nv = old ^ src; break; // amoxor
-      case 0x0c: nv = old & src; break; // amoand
-      case 0x08: nv = old | src; break; // amoor
-      case 0x10: nv = Math.min(old, src); break; // amomin
-      case 0x14: nv = Math.max(old, src); break; // amomax
-      case 0x18: nv = (old >>> 0) < (src >>> 0) ? old : src; break; // amominu
-      case 0x1c: nv = (old >>> 0) > (src >>> 0) ? old : src; break; // amomaxu
-      default: return this.illegal(0);
+      case 0x01:
+        nv = src;
+        break; // amoswap
+      case 0x00:
+        nv = (old + src) | 0;
+        break; // amoadd
+      case 0x04:
+        nv = old ^ src;
+        break; // amoxor
+      case 0x0c:
+        nv = old & src;
+        break; // amoand
+      case 0x08:
+        nv = old | src;
+        break; // amoor
+      case 0x10:
+        nv = Math.min(old, src);
+        break; // amomin
+      case 0x14:
+        nv = Math.max(old, src);
+        break; // amomax
+      case 0x18:
+        nv = old >>> 0 < src >>> 0 ? old : src;
+        break; // amominu
+      case 0x1c:
+        nv = old >>> 0 > src >>> 0 ? old : src;
+        break; // amomaxu
+      default:
+        return this.illegal(0);
     }
     this.amoStore(a, nv);
     return old;
@@ -518,12 +569,8 @@ export class Hart {
 
 function vector(tvec: number, cause: number, interrupt: boolean): number {
   const base = tvec & ~3;
-  return ((tvec & 1) && interrupt ? base + 4 * cause : base) >>> 0;
+  return (tvec & 1 && interrupt ? base + 4 * cause : base) >>> 0;
 }
-
-
-
-
 
 // In csr.ts so that csr-access.ts need not import this module (which imports it).
 export { toTicks } from './csr';

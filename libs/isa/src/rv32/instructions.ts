@@ -14,7 +14,12 @@ const MASK_U = 0x0000007f;
 type Sem = (g: Gen) => string;
 
 function def(
-  name: string, mask: number, match: number, format: string, cls: CostClass, sem: Sem,
+  name: string,
+  mask: number,
+  match: number,
+  format: string,
+  cls: CostClass,
+  sem: Sem,
   extra: { flow?: InstrDef['flow']; meta?: Sensitivity } = {},
 ): InstrDef {
   return { name, mask: mask | 0, match: match | 0, format, cls, flow: extra.flow ?? 'seq', sem, meta: extra.meta ?? INNOCUOUS };
@@ -27,28 +32,39 @@ const opImm = (name: string, f3: number, op: (a: string, i: string) => string) =
 const shiftImm = (name: string, f7: number, f3: number, op: (a: string, i: string) => string) =>
   def(name, MASK_R, (f7 << 25) | (f3 << 12) | 0x13, 'SH', 'alu', (g) => g.setRd(op(g.rs1, g.imm)));
 const branch = (name: string, f3: number, cond: (a: string, b: string) => string) =>
-  def(name, MASK_I, (f3 << 12) | 0x63, 'B', 'branch', (g) =>
-    `if (${cond(g.rs1, g.rs2)}) { t = (${g.pc} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.jumpTo('t')} }`,
-  { flow: 'branch' });
+  def(
+    name,
+    MASK_I,
+    (f3 << 12) | 0x63,
+    'B',
+    'branch',
+    (g) => `if (${cond(g.rs1, g.rs2)}) { t = (${g.pc} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.jumpTo('t')} }`,
+    { flow: 'branch' },
+  );
 const load = (name: string, f3: number, kind: 'i8' | 'u8' | 'i16' | 'u16' | 'i32') =>
   def(name, MASK_I, (f3 << 12) | 0x03, 'I', 'load', (g) => g.setRd(g.load(kind, `(${g.rs1} + ${g.imm}) >>> 0`)));
 const store = (name: string, f3: number, kind: 'i8' | 'i16' | 'i32') =>
   def(name, MASK_I, (f3 << 12) | 0x23, 'S', 'store', (g) => g.store(kind, `(${g.rs1} + ${g.imm}) >>> 0`, g.rs2));
 
 const CSR_META: Sensitivity = {
-  privileged: true, controlSensitive: true, behaviorSensitive: true,
+  privileged: true,
+  controlSensitive: true,
+  behaviorSensitive: true,
   note: 'every CSR names its lowest privilege in bits 9:8 and traps below it; the user counters (cycle, time, instret) trap unless mcounteren/scounteren allow them',
 };
 const csr = (name: string, f3: number) =>
-  def(name, MASK_I, (f3 << 12) | 0x73, f3 & 4 ? 'CSRI' : 'CSR', 'csr',
-    (g) => `${g.sync()} ${g.setRd(`h.csr(${g.w}, ${f3 & 4 ? '0' : g.rs1})`)}`,
-    { flow: 'system', meta: CSR_META });
+  def(name, MASK_I, (f3 << 12) | 0x73, f3 & 4 ? 'CSRI' : 'CSR', 'csr', (g) => `${g.sync()} ${g.setRd(`h.csr(${g.w}, ${f3 & 4 ? '0' : g.rs1})`)}`, {
+    flow: 'system',
+    meta: CSR_META,
+  });
 
 const AMO_MASK = 0xf800707f | 0;
 // AMOs end a translated block ('system' flow): their store may hit translated code or a device,
 // and rd must still be written, so they ask for a re-service (kick) rather than leaving mid-way.
 const amo = (name: string, f5: number) =>
-  def(name, AMO_MASK, (f5 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.amo(${f5}, ${g.rs1}, ${g.rs2})`)}`, { flow: 'system' });
+  def(name, AMO_MASK, (f5 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.amo(${f5}, ${g.rs1}, ${g.rs2})`)}`, {
+    flow: 'system',
+  });
 
 export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
   // Index 0: whatever does not decode. Its tval is the instruction word, as the spec recommends.
@@ -57,13 +73,25 @@ export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
   // RV32I: upper immediates and jumps
   def('lui', MASK_U, 0x37, 'U', 'alu', (g) => g.setRd(g.imm)),
   def('auipc', MASK_U, 0x17, 'U', 'alu', (g) => g.setRd(`(${g.pc} + ${g.imm}) | 0`)),
-  def('jal', MASK_U, 0x6f, 'J', 'jump', (g) =>
-    `t = (${g.pc} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
-  { flow: 'jump' }),
+  def(
+    'jal',
+    MASK_U,
+    0x6f,
+    'J',
+    'jump',
+    (g) => `t = (${g.pc} + ${g.imm}) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
+    { flow: 'jump' },
+  ),
   // rs1 is read before rd is written: `jalr ra, 0(ra)` must use the old ra.
-  def('jalr', MASK_I, 0x67, 'I', 'jump', (g) =>
-    `t = ((${g.rs1} + ${g.imm}) & -2) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
-  { flow: 'jump' }),
+  def(
+    'jalr',
+    MASK_I,
+    0x67,
+    'I',
+    'jump',
+    (g) => `t = ((${g.rs1} + ${g.imm}) & -2) >>> 0; if (t & 3) h.raise(0, t); ${g.setRd(`(${g.pc} + 4) | 0`)} ${g.jumpTo('t')}`,
+    { flow: 'jump' },
+  ),
 
   branch('beq', 0, (a, b) => `${a} === ${b}`),
   branch('bne', 1, (a, b) => `${a} !== ${b}`),
@@ -116,7 +144,9 @@ export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
 
   // RV32A
   def('lr.w', 0xf9f0707f, (0x02 << 27) | (2 << 12) | 0x2f, 'LR', 'amo', (g) => `${g.sync()} ${g.setRd(`h.lr(${g.rs1})`)}`, { flow: 'system' }),
-  def('sc.w', AMO_MASK, (0x03 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.sc(${g.rs1}, ${g.rs2})`)}`, { flow: 'system' }),
+  def('sc.w', AMO_MASK, (0x03 << 27) | (2 << 12) | 0x2f, 'AMO', 'amo', (g) => `${g.sync()} ${g.setRd(`h.sc(${g.rs1}, ${g.rs2})`)}`, {
+    flow: 'system',
+  }),
   amo('amoswap.w', 0x01),
   amo('amoadd.w', 0x00),
   amo('amoxor.w', 0x04),
@@ -150,11 +180,21 @@ export const RV32_INSTRUCTIONS: readonly InstrDef[] = [
   }),
   def('wfi', -1, 0x10500073, 'NONE', 'system', (g) => `${g.sync()} h.wfi(${g.w});`, {
     flow: 'system',
-    meta: { privileged: true, controlSensitive: true, behaviorSensitive: false, note: 'stops the hart until an interrupt; traps in U-mode (and in S-mode with mstatus.TW)' },
+    meta: {
+      privileged: true,
+      controlSensitive: true,
+      behaviorSensitive: false,
+      note: 'stops the hart until an interrupt; traps in U-mode (and in S-mode with mstatus.TW)',
+    },
   }),
   def('sfence.vma', 0xfe007fff, 0x12000073, 'SFENCE', 'system', (g) => `${g.sync()} h.sfenceVma(${g.w});`, {
     flow: 'system',
-    meta: { privileged: true, controlSensitive: true, behaviorSensitive: false, note: 'flushes address translation; traps in U-mode (and in S-mode with mstatus.TVM)' },
+    meta: {
+      privileged: true,
+      controlSensitive: true,
+      behaviorSensitive: false,
+      note: 'flushes address translation; traps in U-mode (and in S-mode with mstatus.TVM)',
+    },
   }),
   csr('csrrw', 1),
   csr('csrrs', 2),
@@ -172,7 +212,14 @@ export const RV32_IMM_EXPR: Readonly<Record<string, string>> = {
   U: '(w & -4096)',
   J: '(((w >> 31) << 20) | (((w >>> 12) & 255) << 12) | (((w >>> 20) & 1) << 11) | (((w >>> 21) & 1023) << 1))',
   SH: '((w >>> 20) & 31)',
-  R: '0', AMO: '0', LR: '0', CSR: '(w >>> 20)', CSRI: '(w >>> 20)', FENCE: '0', SFENCE: '0', NONE: '0',
+  R: '0',
+  AMO: '0',
+  LR: '0',
+  CSR: '(w >>> 20)',
+  CSRI: '(w >>> 20)',
+  FENCE: '0',
+  SFENCE: '0',
+  NONE: '0',
 };
 
 export const RV32_FIELD_EXPR = {

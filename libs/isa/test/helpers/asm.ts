@@ -4,18 +4,44 @@
 // Operand order follows the assembler: `add(rd, rs1, rs2)`, `lw(rd, offset, rs1)`, `sw(rs2, offset, rs1)`,
 // `beq(rs1, rs2, offset)`, `amoadd_w(rd, rs2, rs1)` (as in `amoadd.w rd, rs2, (rs1)`).
 
-import {
-  Bus, Clint, CLINT_BASE, CSR, Engine, EngineName, Hart, HartOptions, Priv, createEngine,
-} from '@vsim/isa';
+import { Bus, Clint, CLINT_BASE, CSR, Engine, EngineName, Hart, HartOptions, Priv, createEngine } from '@vsim/isa';
 
 // ------------------------------------------------------------------------------------ registers
 
 /** Register numbers by ABI name (x0..x31). */
 export const REG = {
-  zero: 0, ra: 1, sp: 2, gp: 3, tp: 4, t0: 5, t1: 6, t2: 7, s0: 8, s1: 9,
-  a0: 10, a1: 11, a2: 12, a3: 13, a4: 14, a5: 15, a6: 16, a7: 17,
-  s2: 18, s3: 19, s4: 20, s5: 21, s6: 22, s7: 23, s8: 24, s9: 25, s10: 26, s11: 27,
-  t3: 28, t4: 29, t5: 30, t6: 31,
+  zero: 0,
+  ra: 1,
+  sp: 2,
+  gp: 3,
+  tp: 4,
+  t0: 5,
+  t1: 6,
+  t2: 7,
+  s0: 8,
+  s1: 9,
+  a0: 10,
+  a1: 11,
+  a2: 12,
+  a3: 13,
+  a4: 14,
+  a5: 15,
+  a6: 16,
+  a7: 17,
+  s2: 18,
+  s3: 19,
+  s4: 20,
+  s5: 21,
+  s6: 22,
+  s7: 23,
+  s8: 24,
+  s9: 25,
+  s10: 26,
+  s11: 27,
+  t3: 28,
+  t4: 29,
+  t5: 30,
+  t6: 31,
 } as const;
 export const { zero, ra, sp, gp, tp, t0, t1, t2, s0, s1, a0, a1, a2, a3, a4, a5, a6, a7, t3, t4, t5, t6 } = REG;
 
@@ -61,8 +87,14 @@ export function bType(f3: number, rs1: number, rs2: number, offset: number): num
   if (offset & 1) throw new RangeError(`branch offset ${offset} is odd`);
   const o = offset;
   return u32(
-    (((o >> 12) & 1) << 31) | (((o >> 5) & 63) << 25) | (reg(rs2) << 20) | (reg(rs1) << 15) |
-    (f3 << 12) | (((o >> 1) & 15) << 8) | (((o >> 11) & 1) << 7) | 0x63,
+    (((o >> 12) & 1) << 31) |
+      (((o >> 5) & 63) << 25) |
+      (reg(rs2) << 20) |
+      (reg(rs1) << 15) |
+      (f3 << 12) |
+      (((o >> 1) & 15) << 8) |
+      (((o >> 11) & 1) << 7) |
+      0x63,
   );
 }
 
@@ -75,10 +107,7 @@ export function jType(rd: number, offset: number): number {
   simm(offset, 21, 'jump offset');
   if (offset & 1) throw new RangeError(`jump offset ${offset} is odd`);
   const o = offset;
-  return u32(
-    (((o >> 20) & 1) << 31) | (((o >> 1) & 1023) << 21) | (((o >> 11) & 1) << 20) | (((o >> 12) & 255) << 12) |
-    (reg(rd) << 7) | 0x6f,
-  );
+  return u32((((o >> 20) & 1) << 31) | (((o >> 1) & 1023) << 21) | (((o >> 11) & 1) << 20) | (((o >> 12) & 255) << 12) | (reg(rd) << 7) | 0x6f);
 }
 
 // ------------------------------------------------------------------------------------ RV32I
@@ -110,8 +139,7 @@ export const sltiu = (rd: number, rs1: number, imm: number) => iType(3, 0x13, rd
 export const xori = (rd: number, rs1: number, imm: number) => iType(4, 0x13, rd, rs1, imm);
 export const ori = (rd: number, rs1: number, imm: number) => iType(6, 0x13, rd, rs1, imm);
 export const andi = (rd: number, rs1: number, imm: number) => iType(7, 0x13, rd, rs1, imm);
-const shiftImm = (f7: number, f3: number) => (rd: number, rs1: number, shamt: number) =>
-  rType(f7, f3, 0x13, rd, rs1, uimm(shamt, 5, 'shift amount'));
+const shiftImm = (f7: number, f3: number) => (rd: number, rs1: number, shamt: number) => rType(f7, f3, 0x13, rd, rs1, uimm(shamt, 5, 'shift amount'));
 export const slli = shiftImm(0x00, 1);
 export const srli = shiftImm(0x00, 5);
 export const srai = shiftImm(0x20, 5);
@@ -144,7 +172,10 @@ export const remu = op(0x01, 7);
 export function amoType(f5: number, rd: number, rs2: number, rs1: number, aq = false, rl = false): number {
   return u32((f5 << 27) | (+aq << 26) | (+rl << 25) | (reg(rs2) << 20) | (reg(rs1) << 15) | (2 << 12) | (reg(rd) << 7) | 0x2f);
 }
-const amo = (f5: number) => (rd: number, rs2: number, rs1: number, aq = false, rl = false) => amoType(f5, rd, rs2, rs1, aq, rl);
+const amo =
+  (f5: number) =>
+  (rd: number, rs2: number, rs1: number, aq = false, rl = false) =>
+    amoType(f5, rd, rs2, rs1, aq, rl);
 export const lr_w = (rd: number, rs1: number, aq = false, rl = false) => amoType(0x02, rd, 0, rs1, aq, rl);
 export const sc_w = amo(0x03);
 export const amoswap_w = amo(0x01);

@@ -11,12 +11,21 @@ const RESERVED = new Set<number>([s0, s1, t6]); // base, loop counter, AMO addre
 const RD_POOL = Array.from({ length: 32 }, (_, i) => i).filter((r) => !RESERVED.has(r)); // includes x0
 const RS_POOL = Array.from({ length: 32 }, (_, i) => i);
 
-const R_OPS = [A.add, A.sub, A.sll, A.slt, A.sltu, A.xor, A.srl, A.sra, A.or, A.and,
-  A.mul, A.mulh, A.mulhsu, A.mulhu, A.div, A.divu, A.rem, A.remu];
+const R_OPS = [A.add, A.sub, A.sll, A.slt, A.sltu, A.xor, A.srl, A.sra, A.or, A.and, A.mul, A.mulh, A.mulhsu, A.mulhu, A.div, A.divu, A.rem, A.remu];
 const I_OPS = [A.addi, A.slti, A.sltiu, A.xori, A.ori, A.andi];
 const SH_OPS = [A.slli, A.srli, A.srai];
-const LOADS: [(rd: number, imm: number, rs1: number) => number, number][] = [[A.lb, 1], [A.lbu, 1], [A.lh, 2], [A.lhu, 2], [A.lw, 4]];
-const STORES: [(rs2: number, imm: number, rs1: number) => number, number][] = [[A.sb, 1], [A.sh, 2], [A.sw, 4]];
+const LOADS: [(rd: number, imm: number, rs1: number) => number, number][] = [
+  [A.lb, 1],
+  [A.lbu, 1],
+  [A.lh, 2],
+  [A.lhu, 2],
+  [A.lw, 4],
+];
+const STORES: [(rs2: number, imm: number, rs1: number) => number, number][] = [
+  [A.sb, 1],
+  [A.sh, 2],
+  [A.sw, 4],
+];
 const BRANCHES = [A.beq, A.bne, A.blt, A.bge, A.bltu, A.bgeu];
 const AMOS = [A.amoswap_w, A.amoadd_w, A.amoxor_w, A.amoand_w, A.amoor_w, A.amomin_w, A.amomax_w, A.amominu_w, A.amomaxu_w];
 const CSR_RW = [A.csrrw, A.csrrs, A.csrrc];
@@ -24,9 +33,7 @@ const CSR_RWI = [A.csrrwi, A.csrrsi, A.csrrci];
 const COUNTERS = [CSR.mcycle, CSR.minstret, CSR.cycle, CSR.instret, CSR.time, CSR.mcycleh, CSR.minstreth];
 
 type Item =
-  | { kind: 'plain'; words: number[] }
-  | { kind: 'branch'; make: (offset: number) => number; skip: number }
-  | { kind: 'loop'; words: number[] };
+  { kind: 'plain'; words: number[] } | { kind: 'branch'; make: (offset: number) => number; skip: number } | { kind: 'loop'; words: number[] };
 
 const offsetFor = (r: Prng, width: number) => width * r.range(Math.ceil(-2048 / width), Math.floor((2048 - width) / width));
 
@@ -141,4 +148,3 @@ export function genStream(seed: number, o: StreamOptions): { prog: number[]; opt
     },
   };
 }
-

@@ -13,7 +13,7 @@ export const REF_R: Readonly<Record<string, (a: number, b: number) => number>> =
   sub: (a, b) => (a - b) | 0,
   sll: (a, b) => lo32(big(a) << BigInt(b & 31)),
   slt: (a, b) => ((a | 0) < (b | 0) ? 1 : 0),
-  sltu: (a, b) => ((a >>> 0) < (b >>> 0) ? 1 : 0),
+  sltu: (a, b) => (a >>> 0 < b >>> 0 ? 1 : 0),
   xor: (a, b) => lo32(big(a) ^ big(b)),
   srl: (a, b) => lo32(ubig(a) >> BigInt(b & 31)),
   sra: (a, b) => lo32(big(a) >> BigInt(b & 31)),

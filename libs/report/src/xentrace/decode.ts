@@ -24,7 +24,8 @@ export function decodeXentrace(buf: Uint8Array): XenRecord[] {
     const extra = (header >>> TRACE_EXTRA_SHIFT) & TRACE_EXTRA_MAX;
     const hasTsc = (header & TRC_HD_CYCLE_FLAG) !== 0;
     const size = 4 + (hasTsc ? 8 : 0) + 4 * extra;
-    if (at + size > buf.byteLength) throw new XentraceFormatError(`byte ${at}: record 0x${event.toString(16)} needs ${size} bytes, the file has ${buf.byteLength - at}`);
+    if (at + size > buf.byteLength)
+      throw new XentraceFormatError(`byte ${at}: record 0x${event.toString(16)} needs ${size} bytes, the file has ${buf.byteLength - at}`);
     let tsc: bigint | undefined;
     if (hasTsc) {
       tsc = view.getBigUint64(o, true);
@@ -37,7 +38,8 @@ export function decodeXentrace(buf: Uint8Array): XenRecord[] {
       if (hasTsc || extra !== 2) throw new XentraceFormatError(`byte ${at}: TRC_TRACE_CPU_CHANGE must be 2 words without TSC`);
       cpu = data[0];
       windowEnd = o + data[1];
-      if (windowEnd > buf.byteLength) throw new XentraceFormatError(`byte ${at}: pCPU ${cpu}'s window of ${data[1]} bytes runs past the end of the file`);
+      if (windowEnd > buf.byteLength)
+        throw new XentraceFormatError(`byte ${at}: pCPU ${cpu}'s window of ${data[1]} bytes runs past the end of the file`);
       continue;
     }
     if (o > windowEnd) throw new XentraceFormatError(`byte ${at}: record 0x${event.toString(16)} outside any pCPU window`);

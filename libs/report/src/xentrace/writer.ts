@@ -10,10 +10,27 @@ import type { Event } from '@vsim/proto';
 import type { SimResult } from '@vsim/control';
 import { jsonObject } from '../json';
 import {
-  DOMID_IDLE, Runstate, runstateChange, SHUTDOWN_CRASH, SHUTDOWN_POWEROFF, TRC_CSCHED2_CREDIT_RESET, TRC_CSCHED2_TICKLE,
-  TRC_CSCHED_BOOST_END, TRC_CSCHED_BOOST_START, TRC_CSCHED_STOLEN_UNIT, TRC_CSCHED_TICKLE, TRC_HD_CYCLE_FLAG, TRACE_EXTRA_SHIFT,
-  TRC_SCHED_ADJDOM, TRC_SCHED_BLOCK, TRC_SCHED_SHUTDOWN_CODE, TRC_SCHED_SWITCH, TRC_SCHED_SWITCH_INFNEXT, TRC_SCHED_SWITCH_INFPREV,
-  TRC_SCHED_WAKE, TRC_TRACE_CPU_CHANGE,
+  DOMID_IDLE,
+  Runstate,
+  runstateChange,
+  SHUTDOWN_CRASH,
+  SHUTDOWN_POWEROFF,
+  TRC_CSCHED2_CREDIT_RESET,
+  TRC_CSCHED2_TICKLE,
+  TRC_CSCHED_BOOST_END,
+  TRC_CSCHED_BOOST_START,
+  TRC_CSCHED_STOLEN_UNIT,
+  TRC_CSCHED_TICKLE,
+  TRC_HD_CYCLE_FLAG,
+  TRACE_EXTRA_SHIFT,
+  TRC_SCHED_ADJDOM,
+  TRC_SCHED_BLOCK,
+  TRC_SCHED_SHUTDOWN_CODE,
+  TRC_SCHED_SWITCH,
+  TRC_SCHED_SWITCH_INFNEXT,
+  TRC_SCHED_SWITCH_INFPREV,
+  TRC_SCHED_WAKE,
+  TRC_TRACE_CPU_CHANGE,
 } from './records';
 
 interface Pending {
@@ -70,7 +87,7 @@ export function xentrace(result: SimResult, events: readonly Event[], host: stri
   // Everything else the scheduler's trace would carry.
   for (const e of mine) {
     const d = dom.get(e.vm) ?? 0;
-    const cpu = e.pcpu >= 0 ? e.pcpu : lastCpu.get(`${e.vm}/${e.vcpu}`) ?? 0;
+    const cpu = e.pcpu >= 0 ? e.pcpu : (lastCpu.get(`${e.vm}/${e.vcpu}`) ?? 0);
     const vcpu = Math.max(0, e.vcpu);
     switch (e.kind) {
       case 'wake':
@@ -89,11 +106,21 @@ export function xentrace(result: SimResult, events: readonly Event[], host: stri
           put(cpu, e.timeNs, runstateChange(e.kind === 'ipi' ? 'blocked' : 'offline', 'runnable'), [pack(d, vcpu)]);
         }
         break;
-      case 'block': put(cpu, e.timeNs, TRC_SCHED_BLOCK, [d, vcpu]); break;
-      case 'halt': put(cpu, e.timeNs, TRC_SCHED_SHUTDOWN_CODE, [d, vcpu, SHUTDOWN_POWEROFF]); break;
-      case 'fault': if (d) put(cpu, e.timeNs, TRC_SCHED_SHUTDOWN_CODE, [d, vcpu, SHUTDOWN_CRASH]); break;
-      case 'set': put(cpu, e.timeNs, TRC_SCHED_ADJDOM, [d]); break;
-      case 'swap-scheduler': policy.swap(String(jsonObject(e.detail).policy ?? '')); break;
+      case 'block':
+        put(cpu, e.timeNs, TRC_SCHED_BLOCK, [d, vcpu]);
+        break;
+      case 'halt':
+        put(cpu, e.timeNs, TRC_SCHED_SHUTDOWN_CODE, [d, vcpu, SHUTDOWN_POWEROFF]);
+        break;
+      case 'fault':
+        if (d) put(cpu, e.timeNs, TRC_SCHED_SHUTDOWN_CODE, [d, vcpu, SHUTDOWN_CRASH]);
+        break;
+      case 'set':
+        put(cpu, e.timeNs, TRC_SCHED_ADJDOM, [d]);
+        break;
+      case 'swap-scheduler':
+        policy.swap(String(jsonObject(e.detail).policy ?? ''));
+        break;
       default:
         if (e.kind.startsWith('sched.')) classRecords(policy.at(e.pcpu), e, d, vcpu, dom).forEach(([ev, data]) => put(cpu, e.timeNs, ev, data));
     }
@@ -110,13 +137,14 @@ function leavingState(events: readonly Event[]): Map<Event, Runstate> {
   const out = new Map<Event, Runstate>();
   const open = new Map<string, { run: Event; end: number }[]>();
   for (const e of events) {
-    if (e.kind === 'run') (open.get(`${e.vm}/${e.vcpu}`) ?? open.set(`${e.vm}/${e.vcpu}`, []).get(`${e.vm}/${e.vcpu}`)!).push({ run: e, end: e.timeNs + e.value });
+    if (e.kind === 'run')
+      (open.get(`${e.vm}/${e.vcpu}`) ?? open.set(`${e.vm}/${e.vcpu}`, []).get(`${e.vm}/${e.vcpu}`)!).push({ run: e, end: e.timeNs + e.value });
   }
   for (const e of events) {
     const leave = LEAVES[e.kind];
     if (!leave || !e.vm) continue;
     // A halt or fault of an SMP VM ends every vCPU's segment; a block or hart-stop, its own.
-    const keys = (e.kind === 'halt' || e.kind === 'fault') ? [...open.keys()].filter((k) => k.startsWith(`${e.vm}/`)) : [`${e.vm}/${e.vcpu}`];
+    const keys = e.kind === 'halt' || e.kind === 'fault' ? [...open.keys()].filter((k) => k.startsWith(`${e.vm}/`)) : [`${e.vm}/${e.vcpu}`];
     for (const k of keys) {
       const seg = open.get(k)?.find((s) => s.run.timeNs <= e.timeNs && e.timeNs <= s.end);
       if (seg && !out.has(seg.run)) out.set(seg.run, leave);
@@ -137,7 +165,10 @@ function classRecords(policy: string, e: Event, d: number, vcpu: number, dom: Re
     if (kind === 'tickle') return [[TRC_CSCHED2_TICKLE, [e.pcpu & 0xffff]]];
     if (kind === 'credit_reset') {
       // detail: "rq N vm/vcpu:start>end ..." (credit2.ts resetCredit)
-      return [...e.detail.matchAll(/(\S+)\/(\d+):(-?\d+)>(-?\d+)/g)].map((m) => [TRC_CSCHED2_CREDIT_RESET, [pack(dom.get(m[1]) ?? 0, Number(m[2])), Number(m[3]), Number(m[4])]]);
+      return [...e.detail.matchAll(/(\S+)\/(\d+):(-?\d+)>(-?\d+)/g)].map((m) => [
+        TRC_CSCHED2_CREDIT_RESET,
+        [pack(dom.get(m[1]) ?? 0, Number(m[2])), Number(m[3]), Number(m[4])],
+      ]);
     }
   }
   return [];
@@ -166,7 +197,7 @@ function encode(recs: Pending[], pcpus: number): Buffer {
     const body = Buffer.alloc(mine.reduce((a, r) => a + 12 + 4 * r.data.length, 0));
     let o = 0;
     for (const r of mine) {
-      body.writeUInt32LE(((r.event | (r.data.length << TRACE_EXTRA_SHIFT) | TRC_HD_CYCLE_FLAG) >>> 0), o);
+      body.writeUInt32LE((r.event | (r.data.length << TRACE_EXTRA_SHIFT) | TRC_HD_CYCLE_FLAG) >>> 0, o);
       body.writeBigUInt64LE(r.tsc, o + 4);
       o += 12;
       for (const w of r.data) {
@@ -175,7 +206,7 @@ function encode(recs: Pending[], pcpus: number): Buffer {
       }
     }
     const head = Buffer.alloc(12);
-    head.writeUInt32LE(((TRC_TRACE_CPU_CHANGE | (2 << TRACE_EXTRA_SHIFT)) >>> 0), 0);
+    head.writeUInt32LE((TRC_TRACE_CPU_CHANGE | (2 << TRACE_EXTRA_SHIFT)) >>> 0, 0);
     head.writeUInt32LE(cpu, 4);
     head.writeUInt32LE(body.length, 8);
     parts.push(head, body);
