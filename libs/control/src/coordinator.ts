@@ -99,10 +99,10 @@ export function checkSpec(spec: SimSpec): void {
     if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
       throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
     }
-    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi')
-      throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
-    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1))
-      throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
+    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'kernel')
+      throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind kernel), not a Linux user program`);
+    if (vm.isa === 'ring32' && (vm.kind !== 'kernel' || vm.vcpus !== 1))
+      throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind kernel, vcpus 1)`);
     if (vm.technique === 'code-patching' && vm.isa !== 'ring32')
       throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
   }
@@ -209,7 +209,7 @@ export class Coordinator {
             vcpus: vm.vcpus,
             schedJson: JSON.stringify(vm.sched),
             // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-            onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+            onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
           }),
         );
       }

@@ -205,7 +205,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     const p = this.state(req.sim).svc.schedParams();
     return {
       hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, paramsJson: JSON.stringify(h.params), nowNs: h.nowNs })),
-      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, paramsJson: JSON.stringify(v.params) })),
+      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, paramsJson: JSON.stringify(v.params), policy: v.policy })),
     };
   }
 

@@ -27,7 +27,7 @@ function spec(image: string, technique: VmSpec['technique'], costs: Partial<Hype
         memoryBytes: 4 << 20,
         image: `${GUESTS}/bin/${image}`,
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique,
         sched: {},

@@ -24,25 +24,20 @@ import {
 import { VcpuState, VirtualCpu } from '@vsim/proto';
 import { initialVirtualCpu, PV_ABI_SYMBOL, PV_ABI_VERSION, initialParavirtCpu, HypervisorCosts, Ring32Exit, Ring32Vm } from '@vsim/hypervisor';
 import { IsaName, expansionFor } from './cross-isa';
+import { RING32_ONLY_TECHNIQUES, TECHNIQUES, Technique, WHOLE_MACHINE_TECHNIQUES } from '@vsim/vocabulary';
 
 /**
  * Virtualization techniques a VM can use today. `native` is the baseline without a hypervisor: the
  * image is a whole machine image (its own M-mode firmware and kernel, e.g. native-kernel-*.elf) and
  * runs on the pCPU with real M/S/U modes, its own CLINT and console on its own Bus.
  */
-export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation', 'code-patching', 'emulation'] as const;
-
-/**
- * Techniques that run a whole machine image (its own firmware, every privilege level) with no
- * hypervisor: `native` by direct execution, `emulation` by the VM's engine interpreting or
- * translating every instruction (the seed's "full virtualization emulates all instructions"),
- * charged its expansion factor per guest instruction even on a host of the same ISA.
- */
-export const WHOLE_MACHINE_TECHNIQUES: readonly Technique[] = ['native', 'emulation'];
-export type Technique = (typeof TECHNIQUES)[number];
-
-/** Techniques that exist only for ring32 guests (its kernel's critical instructions patched into traps). */
-export const RING32_ONLY_TECHNIQUES: readonly Technique[] = ['code-patching'];
+// The techniques themselves (and which run a whole machine image, which exist for ring32 only) are
+// @vsim/vocabulary's: `native` and `emulation` run a whole machine image with no hypervisor,
+// `native` by direct execution, `emulation` by the VM's engine interpreting or translating every
+// instruction (the seed's "full virtualization emulates all instructions"), charged its expansion
+// factor per guest instruction even on a host of the same ISA.
+export { RING32_ONLY_TECHNIQUES, TECHNIQUES, WHOLE_MACHINE_TECHNIQUES };
+export type { Technique };
 
 /**
  * What the host tells a VM it creates: the host's ISA and cost model, and for a ring32 VM where its
@@ -58,9 +53,9 @@ export interface VmHostContext {
 
 export interface VmSetup {
   readonly id: string;
-  readonly kind: 'sbi' | 'linux';
+  readonly kind: 'kernel' | 'linux';
   /**
-   * For kind sbi: paravirt (a kernel declaring the PV ABI of libs/hypervisor/src/pv.ts: in U-mode, hypercalls
+   * For kind kernel: paravirt (a kernel declaring the PV ABI of libs/hypervisor/src/pv.ts: in U-mode, hypercalls
    * instead of privileged instructions; any other: in S-mode, SBI calls), trap-and-emulate (kernel in U-mode,
    * its sensitive instructions trap), binary-translation (kernel in U-mode, its sensitive
    * instructions translated into direct calls of the same routines: no exit).
@@ -71,7 +66,7 @@ export interface VmSetup {
   readonly image: Uint8Array;
   readonly args: readonly string[];
   readonly engine: EngineName;
-  /** The guest's ISA (default rv32); ring32 guests run under libs/hypervisor/src/ring32 (one vCPU, kind sbi). */
+  /** The guest's ISA (default rv32); ring32 guests run under libs/hypervisor/src/ring32 (one vCPU, kind kernel). */
   readonly isa?: IsaName;
 }
 
@@ -165,13 +160,13 @@ export class VmInstance {
     this.bus = new Bus(base, setup.memoryBytes);
     if (setup.kind === 'linux' && setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
     if (setup.technique !== undefined && WHOLE_MACHINE_TECHNIQUES.includes(setup.technique)) {
-      if (setup.kind !== 'sbi')
-        throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
+      if (setup.kind !== 'kernel')
+        throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind kernel), not a Linux user program`);
       this.native = this.buildNative(image, cyclesPerTick);
       return;
     }
     // A kernel that declares the paravirtual ABI (libs/hypervisor/src/pv.ts) runs deprivileged under it.
-    const xenpv = setup.kind === 'sbi' && setup.technique === 'paravirt' && image.symbols.has(PV_ABI_SYMBOL);
+    const xenpv = setup.kind === 'kernel' && setup.technique === 'paravirt' && image.symbols.has(PV_ABI_SYMBOL);
     for (let i = 0; i < setup.vcpus; i++) {
       const hart = new Hart(this.bus, { hartId: i, cyclesPerTick });
       if (setup.kind === 'linux') {
@@ -205,15 +200,15 @@ export class VmInstance {
         hart.mcounteren = 7;
         hart.menvcfgh = 1 << 31; // Sstc: the virtual timer raises STIP by itself
       }
-      const deprivileged = setup.kind === 'sbi' && (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation');
-      const translated = setup.kind === 'sbi' && setup.technique === 'binary-translation';
+      const deprivileged = setup.kind === 'kernel' && (setup.technique === 'trap-and-emulate' || setup.technique === 'binary-translation');
+      const translated = setup.kind === 'kernel' && setup.technique === 'binary-translation';
       if (translated) hart.xlateKey = 1; // the guest kernel starts in virtual S-mode
       this.vcpus.push({
         // SBI HSM: only the boot hart runs; the others are offline until it starts them (hart_start).
         vm: this,
         index: i,
         hart,
-        state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
+        state: setup.kind === 'kernel' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
         wakeNs: 0,
         overrunCycles: 0,
         // Binary translation needs the translator, whatever engine the scenario named.
@@ -235,7 +230,7 @@ export class VmInstance {
    */
   private buildRing32(cyclesPerTick: number, host: VmHostContext): Ring32Vm {
     const s = this.setup;
-    if (s.kind !== 'sbi') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind sbi), not a Linux user program`);
+    if (s.kind !== 'kernel') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind kernel), not a Linux user program`);
     if (s.vcpus !== 1) throw new RangeError(`VM ${s.id}: ring32 guests have exactly one vCPU (got vcpus ${s.vcpus})`);
     const r = new Ring32Vm(s.image, {
       // Emulating a whole ring32 machine is its native run, charged the expansion factor.

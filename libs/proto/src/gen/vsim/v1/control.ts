@@ -55,7 +55,7 @@ export interface StatusRequest {
 export interface RegisterVmRequest {
   sim: string;
   vm: string;
-  /** "sbi" or "linux". */
+  /** "kernel" or "linux" ("sbi", the old name of "kernel", is still accepted). */
   kind: string;
   /** Heap bounds of a Linux-kind VM (brk). */
   brkStart: number;
@@ -138,7 +138,7 @@ export interface AddVmRequest {
   /** Scheduling parameters as JSON (weight, cap, slice, period, ...). */
   schedJson: string;
   /**
-   * vCPUs online when the VM starts, 0 = all. A guest kernel (kind sbi) boots on vCPU 0; its other
+   * vCPUs online when the VM starts, 0 = all. A guest kernel (kind kernel) boots on vCPU 0; its other
    * vCPUs are offline, never scheduled, until it starts them (SBI HSM hart_start).
    */
   onlineVcpus: number;
@@ -307,6 +307,11 @@ export interface DomainSchedParams {
   host: string;
   /** The VM's scheduling parameters as JSON (as last set). */
   paramsJson: string;
+  /**
+   * The policy that schedules the VM (its cpupool's on a host split into pools); empty when the
+   * scheduler service does not say.
+   */
+  policy: string;
 }
 
 export interface SchedParams {
@@ -3565,7 +3570,7 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
 };
 
 function createBaseDomainSchedParams(): DomainSchedParams {
-  return { vm: "", host: "", paramsJson: "" };
+  return { vm: "", host: "", paramsJson: "", policy: "" };
 }
 
 export const DomainSchedParams: MessageFns<DomainSchedParams> = {
@@ -3578,6 +3583,9 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     }
     if (message.paramsJson !== "") {
       writer.uint32(26).string(message.paramsJson);
+    }
+    if (message.policy !== "") {
+      writer.uint32(34).string(message.policy);
     }
     return writer;
   },
@@ -3619,6 +3627,14 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
             message.paramsJson = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3640,6 +3656,7 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
         : isSet(object.params_json)
         ? globalThis.String(object.params_json)
         : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
     };
   },
 
@@ -3654,6 +3671,9 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     if (message.paramsJson !== "") {
       obj.paramsJson = message.paramsJson;
     }
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
     return obj;
   },
 
@@ -3665,6 +3685,7 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
     message.paramsJson = object.paramsJson ?? "";
+    message.policy = object.policy ?? "";
     return message;
   },
 };
