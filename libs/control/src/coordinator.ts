@@ -20,6 +20,7 @@ import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
+import { costModelOf } from './proto-costs';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -110,11 +111,6 @@ export function checkSpec(spec: SimSpec): void {
     throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
 }
 
-/** A host's cost model as control messages carry it: '' for the defaults. */
-function costsJsonOf(h: SimSpec['hosts'][number]): string {
-  return h.costs ? JSON.stringify(h.costs) : '';
-}
-
 export class Coordinator {
   private readonly log: ControlLogger;
 
@@ -156,9 +152,9 @@ export class Coordinator {
             clockHz: h.clockHz,
             quantumNs: h.quantumNs,
             trapPath: spec.trapPath,
-            costsJson: costsJsonOf(h),
+            costs: costModelOf(h.costs),
             isa: h.isa ?? 'rv32',
-            expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
+            expansion: { ...h.expansion },
           }),
         );
         await step(`AddHost ${h.id} on the scheduler`, () =>
@@ -198,7 +194,7 @@ export class Coordinator {
             brkMax: created.brkMax,
             host,
             node: assignment.get(host)!,
-            costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
+            costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
           }),
         );
         await step(`AddVm ${vm.id} on the scheduler`, () =>

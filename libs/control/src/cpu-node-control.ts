@@ -6,7 +6,8 @@ import { MAX_PCPUS, MAX_VCPUS, VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique, GUEST_ISAS as ISAS, IsaName, makeExpansionFactors, CpuNodeService } from '@vsim/executor';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '@vsim/hypervisor';
+import { costsOfModel } from './proto-costs';
 import { RefusalCounter } from '@vsim/security';
 import {
   ControlImplOptions,
@@ -80,7 +81,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
     let costs: HypervisorCosts;
     try {
-      costs = costsFromJson(req.costsJson);
+      costs = req.costs === undefined ? DEFAULT_HYPERVISOR_COSTS : costsOfModel(req.costs);
     } catch (err) {
       throw invalid(`host ${host}: ${(err as Error).message}`);
     }
@@ -88,9 +89,9 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!ISAS.includes(isa)) throw invalid(`host ${host}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
     let expansion;
     try {
-      expansion = makeExpansionFactors(req.expansionJson ? (JSON.parse(req.expansionJson) as object) : {});
+      expansion = makeExpansionFactors(req.expansion);
     } catch (err) {
-      throw invalid(`host ${host}: expansion_json: ${(err as Error).message}`);
+      throw invalid(`host ${host}: expansion: ${(err as Error).message}`);
     }
     let svc = this.sims.get(sim);
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
@@ -104,7 +105,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     }
     svc.createHost(
       { id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion },
-      req.costsJson === '' ? undefined : costs,
+      req.costs === undefined ? undefined : costs,
     );
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, this.nodeId, host) }, 'host created');

@@ -5,7 +5,8 @@ import { Bus } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson, HypervisorService } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService } from '@vsim/hypervisor';
+import { costsOfModel } from './proto-costs';
 import {
   ControlImplOptions,
   ControlLogger,
@@ -78,7 +79,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     if (svc.vm(id)) throw exists(`VM ${id} is already registered in simulation ${req.sim}`);
     let costs: HypervisorCosts | undefined;
     try {
-      costs = req.costsJson === '' ? undefined : costsFromJson(req.costsJson);
+      costs = req.costs === undefined ? undefined : costsOfModel(req.costs);
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }

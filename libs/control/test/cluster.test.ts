@@ -131,7 +131,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     await control.hypervisor.openSimulation({ sim: 'garble' });
     await control.nodes
       .get('n1')!
-      .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
+      .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costs: undefined, expansion: {} });
     const garbage = new TextEncoder().encode('garbage!\xff');
     await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
     await expect(coordBus.request(subjects.hostRun('garble', 'n1', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);

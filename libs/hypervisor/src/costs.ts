@@ -35,16 +35,3 @@ export function makeHypervisorCosts(overrides: object = {}, base: HypervisorCost
   }
   return out as unknown as HypervisorCosts;
 }
-
-/** Costs as they travel in control messages (costs_json): empty means the defaults. */
-export function costsFromJson(json: string): HypervisorCosts {
-  if (json === '') return DEFAULT_HYPERVISOR_COSTS;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (e) {
-    throw new RangeError(`costs_json is not JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError('costs_json must be a JSON object');
-  return makeHypervisorCosts(parsed as Record<string, unknown>);
-}

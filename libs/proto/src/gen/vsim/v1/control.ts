@@ -61,16 +61,33 @@ export interface RegisterVmRequest {
   brkStart: number;
   brkMax: number;
   /**
-   * The cost model of the VM's host (HypervisorCosts as JSON; empty: the defaults), so its traps
-   * cost the same whichever trap path handles them.
-   */
-  costsJson: string;
-  /**
    * The VM's host and the cpu-node id that simulates it: the hypervisor accepts the VM's traps only
    * from that node (subject vsim.<sim>.trap.<node>) and for that host.
    */
   host: string;
   node: string;
+  /**
+   * The cost model of the VM's host (absent: the defaults), so its traps cost the same whichever
+   * trap path handles them.
+   */
+  costs: CostModel | undefined;
+}
+
+/**
+ * The hypervisor's cost model, in cycles of the host's pCPUs (@vsim/vocabulary's HypervisorCosts,
+ * docs/cost-model.md): each figure absent is its default.
+ */
+export interface CostModel {
+  exit?: number | undefined;
+  sbiSimple?: number | undefined;
+  setTimer?: number | undefined;
+  consoleWrite?: number | undefined;
+  consolePerByte?: number | undefined;
+  syscall?: number | undefined;
+  allocator?: number | undefined;
+  emulate?: number | undefined;
+  translatedCall?: number | undefined;
+  translateBlock?: number | undefined;
 }
 
 export interface CreateHostRequest {
@@ -81,14 +98,24 @@ export interface CreateHostRequest {
   quantumNs: number;
   /** "split" or "remote". */
   trapPath: string;
-  /** The host's cost model (HypervisorCosts as JSON; empty: the defaults). */
-  costsJson: string;
   /** The ISA of its pCPUs: "rv32" (absent or empty: rv32) or "ring32". A VM of the other ISA runs by emulation. */
   isa?:
     | string
     | undefined;
-  /** Expansion factor per engine for emulated VMs, as JSON {"dispatch": 14, ...} (absent or empty: the defaults). */
-  expansionJson?: string | undefined;
+  /** The host's cost model (absent: the defaults). */
+  costs:
+    | CostModel
+    | undefined;
+  /**
+   * Expansion factor per engine ("dispatch", "indirect", "direct", "bt") for emulated VMs; an engine
+   * not named keeps its default.
+   */
+  expansion: { [key: string]: number };
+}
+
+export interface CreateHostRequest_ExpansionEntry {
+  key: string;
+  value: number;
 }
 
 export interface CreateVmRequest {
@@ -735,7 +762,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "", host: "", node: "" };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, host: "", node: "", costs: undefined };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -755,14 +782,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.brkMax !== 0) {
       writer.uint32(40).uint32(message.brkMax);
     }
-    if (message.costsJson !== "") {
-      writer.uint32(50).string(message.costsJson);
-    }
     if (message.host !== "") {
       writer.uint32(58).string(message.host);
     }
     if (message.node !== "") {
       writer.uint32(66).string(message.node);
+    }
+    if (message.costs !== undefined) {
+      CostModel.encode(message.costs, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -820,14 +847,6 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.brkMax = reader.uint32();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.costsJson = reader.string();
-            continue;
-          }
           case 7: {
             if (tag !== 58) {
               break;
@@ -842,6 +861,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             }
 
             message.node = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.costs = CostModel.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -871,13 +898,9 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
         : isSet(object.brk_max)
         ? globalThis.Number(object.brk_max)
         : 0,
-      costsJson: isSet(object.costsJson)
-        ? globalThis.String(object.costsJson)
-        : isSet(object.costs_json)
-        ? globalThis.String(object.costs_json)
-        : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      costs: isSet(object.costs) ? CostModel.fromJSON(object.costs) : undefined,
     };
   },
 
@@ -898,14 +921,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.brkMax !== 0) {
       obj.brkMax = Math.round(message.brkMax);
     }
-    if (message.costsJson !== "") {
-      obj.costsJson = message.costsJson;
-    }
     if (message.host !== "") {
       obj.host = message.host;
     }
     if (message.node !== "") {
       obj.node = message.node;
+    }
+    if (message.costs !== undefined) {
+      obj.costs = CostModel.toJSON(message.costs);
     }
     return obj;
   },
@@ -920,9 +943,259 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.kind = object.kind ?? "";
     message.brkStart = object.brkStart ?? 0;
     message.brkMax = object.brkMax ?? 0;
-    message.costsJson = object.costsJson ?? "";
     message.host = object.host ?? "";
     message.node = object.node ?? "";
+    message.costs = (object.costs !== undefined && object.costs !== null)
+      ? CostModel.fromPartial(object.costs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCostModel(): CostModel {
+  return {
+    exit: undefined,
+    sbiSimple: undefined,
+    setTimer: undefined,
+    consoleWrite: undefined,
+    consolePerByte: undefined,
+    syscall: undefined,
+    allocator: undefined,
+    emulate: undefined,
+    translatedCall: undefined,
+    translateBlock: undefined,
+  };
+}
+
+export const CostModel: MessageFns<CostModel> = {
+  encode(message: CostModel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exit !== undefined) {
+      writer.uint32(8).uint64(message.exit);
+    }
+    if (message.sbiSimple !== undefined) {
+      writer.uint32(16).uint64(message.sbiSimple);
+    }
+    if (message.setTimer !== undefined) {
+      writer.uint32(24).uint64(message.setTimer);
+    }
+    if (message.consoleWrite !== undefined) {
+      writer.uint32(32).uint64(message.consoleWrite);
+    }
+    if (message.consolePerByte !== undefined) {
+      writer.uint32(40).uint64(message.consolePerByte);
+    }
+    if (message.syscall !== undefined) {
+      writer.uint32(48).uint64(message.syscall);
+    }
+    if (message.allocator !== undefined) {
+      writer.uint32(56).uint64(message.allocator);
+    }
+    if (message.emulate !== undefined) {
+      writer.uint32(64).uint64(message.emulate);
+    }
+    if (message.translatedCall !== undefined) {
+      writer.uint32(72).uint64(message.translatedCall);
+    }
+    if (message.translateBlock !== undefined) {
+      writer.uint32(80).uint64(message.translateBlock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CostModel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCostModel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sbiSimple = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.setTimer = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.consoleWrite = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.consolePerByte = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.syscall = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.allocator = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.emulate = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.translatedCall = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.translateBlock = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CostModel {
+    return {
+      exit: isSet(object.exit) ? globalThis.Number(object.exit) : undefined,
+      sbiSimple: isSet(object.sbiSimple)
+        ? globalThis.Number(object.sbiSimple)
+        : isSet(object.sbi_simple)
+        ? globalThis.Number(object.sbi_simple)
+        : undefined,
+      setTimer: isSet(object.setTimer)
+        ? globalThis.Number(object.setTimer)
+        : isSet(object.set_timer)
+        ? globalThis.Number(object.set_timer)
+        : undefined,
+      consoleWrite: isSet(object.consoleWrite)
+        ? globalThis.Number(object.consoleWrite)
+        : isSet(object.console_write)
+        ? globalThis.Number(object.console_write)
+        : undefined,
+      consolePerByte: isSet(object.consolePerByte)
+        ? globalThis.Number(object.consolePerByte)
+        : isSet(object.console_per_byte)
+        ? globalThis.Number(object.console_per_byte)
+        : undefined,
+      syscall: isSet(object.syscall) ? globalThis.Number(object.syscall) : undefined,
+      allocator: isSet(object.allocator) ? globalThis.Number(object.allocator) : undefined,
+      emulate: isSet(object.emulate) ? globalThis.Number(object.emulate) : undefined,
+      translatedCall: isSet(object.translatedCall)
+        ? globalThis.Number(object.translatedCall)
+        : isSet(object.translated_call)
+        ? globalThis.Number(object.translated_call)
+        : undefined,
+      translateBlock: isSet(object.translateBlock)
+        ? globalThis.Number(object.translateBlock)
+        : isSet(object.translate_block)
+        ? globalThis.Number(object.translate_block)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CostModel): unknown {
+    const obj: any = {};
+    if (message.exit !== undefined) {
+      obj.exit = Math.round(message.exit);
+    }
+    if (message.sbiSimple !== undefined) {
+      obj.sbiSimple = Math.round(message.sbiSimple);
+    }
+    if (message.setTimer !== undefined) {
+      obj.setTimer = Math.round(message.setTimer);
+    }
+    if (message.consoleWrite !== undefined) {
+      obj.consoleWrite = Math.round(message.consoleWrite);
+    }
+    if (message.consolePerByte !== undefined) {
+      obj.consolePerByte = Math.round(message.consolePerByte);
+    }
+    if (message.syscall !== undefined) {
+      obj.syscall = Math.round(message.syscall);
+    }
+    if (message.allocator !== undefined) {
+      obj.allocator = Math.round(message.allocator);
+    }
+    if (message.emulate !== undefined) {
+      obj.emulate = Math.round(message.emulate);
+    }
+    if (message.translatedCall !== undefined) {
+      obj.translatedCall = Math.round(message.translatedCall);
+    }
+    if (message.translateBlock !== undefined) {
+      obj.translateBlock = Math.round(message.translateBlock);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CostModel>): CostModel {
+    return CostModel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CostModel>): CostModel {
+    const message = createBaseCostModel();
+    message.exit = object.exit ?? undefined;
+    message.sbiSimple = object.sbiSimple ?? undefined;
+    message.setTimer = object.setTimer ?? undefined;
+    message.consoleWrite = object.consoleWrite ?? undefined;
+    message.consolePerByte = object.consolePerByte ?? undefined;
+    message.syscall = object.syscall ?? undefined;
+    message.allocator = object.allocator ?? undefined;
+    message.emulate = object.emulate ?? undefined;
+    message.translatedCall = object.translatedCall ?? undefined;
+    message.translateBlock = object.translateBlock ?? undefined;
     return message;
   },
 };
@@ -935,9 +1208,9 @@ function createBaseCreateHostRequest(): CreateHostRequest {
     clockHz: 0,
     quantumNs: 0,
     trapPath: "",
-    costsJson: "",
     isa: undefined,
-    expansionJson: undefined,
+    costs: undefined,
+    expansion: {},
   };
 }
 
@@ -961,15 +1234,15 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.trapPath !== "") {
       writer.uint32(50).string(message.trapPath);
     }
-    if (message.costsJson !== "") {
-      writer.uint32(58).string(message.costsJson);
-    }
     if (message.isa !== undefined) {
       writer.uint32(66).string(message.isa);
     }
-    if (message.expansionJson !== undefined) {
-      writer.uint32(74).string(message.expansionJson);
+    if (message.costs !== undefined) {
+      CostModel.encode(message.costs, writer.uint32(82).fork()).join();
     }
+    globalThis.Object.entries(message.expansion).forEach(([key, value]: [string, number]) => {
+      CreateHostRequest_ExpansionEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
     return writer;
   },
 
@@ -1034,14 +1307,6 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.trapPath = reader.string();
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.costsJson = reader.string();
-            continue;
-          }
           case 8: {
             if (tag !== 66) {
               break;
@@ -1050,12 +1315,23 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.isa = reader.string();
             continue;
           }
-          case 9: {
-            if (tag !== 74) {
+          case 10: {
+            if (tag !== 82) {
               break;
             }
 
-            message.expansionJson = reader.string();
+            message.costs = CostModel.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = CreateHostRequest_ExpansionEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.expansion[entry11.key] = entry11.value;
+            }
             continue;
           }
         }
@@ -1090,17 +1366,22 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
         : isSet(object.trap_path)
         ? globalThis.String(object.trap_path)
         : "",
-      costsJson: isSet(object.costsJson)
-        ? globalThis.String(object.costsJson)
-        : isSet(object.costs_json)
-        ? globalThis.String(object.costs_json)
-        : "",
       isa: isSet(object.isa) ? globalThis.String(object.isa) : undefined,
-      expansionJson: isSet(object.expansionJson)
-        ? globalThis.String(object.expansionJson)
-        : isSet(object.expansion_json)
-        ? globalThis.String(object.expansion_json)
-        : undefined,
+      costs: isSet(object.costs) ? CostModel.fromJSON(object.costs) : undefined,
+      expansion: isObject(object.expansion)
+        ? (globalThis.Object.entries(object.expansion) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1124,14 +1405,20 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.trapPath !== "") {
       obj.trapPath = message.trapPath;
     }
-    if (message.costsJson !== "") {
-      obj.costsJson = message.costsJson;
-    }
     if (message.isa !== undefined) {
       obj.isa = message.isa;
     }
-    if (message.expansionJson !== undefined) {
-      obj.expansionJson = message.expansionJson;
+    if (message.costs !== undefined) {
+      obj.costs = CostModel.toJSON(message.costs);
+    }
+    if (message.expansion) {
+      const entries = globalThis.Object.entries(message.expansion) as [string, number][];
+      if (entries.length > 0) {
+        obj.expansion = {};
+        entries.forEach(([k, v]) => {
+          obj.expansion[k] = Math.round(v);
+        });
+      }
     }
     return obj;
   },
@@ -1147,9 +1434,104 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     message.clockHz = object.clockHz ?? 0;
     message.quantumNs = object.quantumNs ?? 0;
     message.trapPath = object.trapPath ?? "";
-    message.costsJson = object.costsJson ?? "";
     message.isa = object.isa ?? undefined;
-    message.expansionJson = object.expansionJson ?? undefined;
+    message.costs = (object.costs !== undefined && object.costs !== null)
+      ? CostModel.fromPartial(object.costs)
+      : undefined;
+    message.expansion = (globalThis.Object.entries(object.expansion ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateHostRequest_ExpansionEntry(): CreateHostRequest_ExpansionEntry {
+  return { key: "", value: 0 };
+}
+
+export const CreateHostRequest_ExpansionEntry: MessageFns<CreateHostRequest_ExpansionEntry> = {
+  encode(message: CreateHostRequest_ExpansionEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateHostRequest_ExpansionEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateHostRequest_ExpansionEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateHostRequest_ExpansionEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CreateHostRequest_ExpansionEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateHostRequest_ExpansionEntry>): CreateHostRequest_ExpansionEntry {
+    return CreateHostRequest_ExpansionEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateHostRequest_ExpansionEntry>): CreateHostRequest_ExpansionEntry {
+    const message = createBaseCreateHostRequest_ExpansionEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
