@@ -435,7 +435,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     // the simulation is taken back where it was and goes on.
     const refused = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'lottery', service: 'zz-second' });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toMatch(/scheduler policy 'lottery' is not implemented/);
+    expect(refused.body.error).toMatch(/unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/);
     expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('round-robin');
     expect(gw.status(sim).state).toBe('paused');
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'zz-second' })).status).toBe(200);

@@ -21,6 +21,7 @@ import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
+import { vmSchedMessage } from './proto-sched';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -203,7 +204,7 @@ export class Coordinator {
             host,
             vm: vm.id,
             vcpus: vm.vcpus,
-            schedJson: JSON.stringify(vm.sched),
+            sched: vmSchedMessage(vm.sched),
             // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
             onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
           }),

@@ -207,7 +207,7 @@ describe('Coordinator', () => {
     );
     const noPolicy = { ...spec, scheduler: { policy: 'lottery', params: {} } };
     await expect(new Coordinator(control, broker.connect()).run(noPolicy, 's2')).rejects.toThrow(
-      /AddHost h0 on the scheduler: host h0: scheduler policy 'lottery' is not implemented/,
+      /AddHost h0 on the scheduler: host h0: unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/,
     );
   });
 });

@@ -19,6 +19,7 @@
 
 import { Metadata, ServiceError } from '@grpc/grpc-js';
 import { GatewayClient, SchedParams } from '@vsim/proto';
+import { vmSchedParamsOf } from '@vsim/control';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { ACCESS_OPTIONS, AccessError, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
@@ -232,7 +233,7 @@ function formatParams(p: SchedParams, policy: string, columns: readonly { header
   const vms = named.filter((v) => v.policy === '' || v.policy === policy);
   lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...columns.map((c) => c.header.padStart(12))].join(''));
   for (const v of vms) {
-    const params = JSON.parse(v.paramsJson || '{}') as Record<string, unknown>;
+    const params = vmSchedParamsOf(v.params);
     const cells = columns.map(({ key, div }) => {
       const x = params[key];
       return (typeof x === 'number' ? String(x / div) : x === undefined ? '-' : String(x)).padStart(12);
@@ -338,7 +339,7 @@ export const schedCommand: Command = {
         }
         const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
         io.stdout.write(hostLines(p).join('\n') + '\n');
-        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${v.paramsJson}\n`);
+        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${JSON.stringify(vmSchedParamsOf(v.params))}\n`);
         return EXIT.ok;
       });
     } catch (e) {

@@ -162,13 +162,47 @@ export interface AddVmRequest {
   host: string;
   vm: string;
   vcpus: number;
-  /** Scheduling parameters as JSON (weight, cap, slice, period, ...). */
-  schedJson: string;
   /**
    * vCPUs online when the VM starts, 0 = all. A guest kernel (kind kernel) boots on vCPU 0; its other
    * vCPUs are offline, never scheduled, until it starts them (SBI HSM hart_start).
    */
   onlineVcpus: number;
+  /** Its scheduling parameters. */
+  sched: VmSchedParams | undefined;
+}
+
+/**
+ * A VM's scheduling parameters (`vms[].sched` of a scenario, @vsim/vocabulary's VM_SCHED_PARAMS);
+ * each policy reads the ones it knows, a parameter absent takes its default. Times in ns.
+ */
+export interface VmSchedParams {
+  /** credit, credit2: relative share 1..65535, and most CPU in percent of one pCPU (0: no cap). */
+  weight?: number | undefined;
+  cap?:
+    | number
+    | undefined;
+  /** sedf: time guaranteed per period, and whether it may run in slack time. */
+  slice?:
+    | number
+    | undefined;
+  /** sedf, rtds: the period of slice and budget. */
+  period?: number | undefined;
+  extra?:
+    | boolean
+    | undefined;
+  /** rtds: time guaranteed per period, and whether it may run beyond it when a pCPU would idle. */
+  budget?: number | undefined;
+  extratime?:
+    | boolean
+    | undefined;
+  /** Hard affinity: for each vCPU, the host pCPUs it may run on (none: any pCPU). */
+  pin: PcpuSet[];
+  /** The cpupool of its host it runs in (absent: the default pool). */
+  pool?: string | undefined;
+}
+
+export interface PcpuSet {
+  pcpus: number[];
 }
 
 /** A timed action of the scenario, applied by the loop of the host it concerns at at_ns. */
@@ -270,8 +304,6 @@ export interface VcpuHandover {
   wakeNs: number;
   /** Paused by a pause action. */
   paused: boolean;
-  /** Its scheduling parameters as JSON. */
-  paramsJson: string;
   runningNs: number;
   waitingNs: number;
   blockedNs: number;
@@ -281,6 +313,8 @@ export interface VcpuHandover {
    * that does not know them ignores them.
    */
   statsJson: string;
+  /** Its scheduling parameters. */
+  params: VmSchedParams | undefined;
 }
 
 /** One host's loop as the old service leaves it, at an iteration boundary. */
@@ -332,13 +366,13 @@ export interface HostSchedParams {
 export interface DomainSchedParams {
   vm: string;
   host: string;
-  /** The VM's scheduling parameters as JSON (as last set). */
-  paramsJson: string;
   /**
    * The policy that schedules the VM (its cpupool's on a host split into pools); empty when the
    * scheduler service does not say.
    */
   policy: string;
+  /** The VM's scheduling parameters (as last set). */
+  params: VmSchedParams | undefined;
 }
 
 export interface SchedParams {
@@ -2028,7 +2062,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
 };
 
 function createBaseAddVmRequest(): AddVmRequest {
-  return { sim: "", host: "", vm: "", vcpus: 0, schedJson: "", onlineVcpus: 0 };
+  return { sim: "", host: "", vm: "", vcpus: 0, onlineVcpus: 0, sched: undefined };
 }
 
 export const AddVmRequest: MessageFns<AddVmRequest> = {
@@ -2045,11 +2079,11 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     if (message.vcpus !== 0) {
       writer.uint32(32).uint32(message.vcpus);
     }
-    if (message.schedJson !== "") {
-      writer.uint32(42).string(message.schedJson);
-    }
     if (message.onlineVcpus !== 0) {
       writer.uint32(48).uint32(message.onlineVcpus);
+    }
+    if (message.sched !== undefined) {
+      VmSchedParams.encode(message.sched, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2099,20 +2133,20 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
             message.vcpus = reader.uint32();
             continue;
           }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.schedJson = reader.string();
-            continue;
-          }
           case 6: {
             if (tag !== 48) {
               break;
             }
 
             message.onlineVcpus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sched = VmSchedParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -2133,16 +2167,12 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       vcpus: isSet(object.vcpus) ? globalThis.Number(object.vcpus) : 0,
-      schedJson: isSet(object.schedJson)
-        ? globalThis.String(object.schedJson)
-        : isSet(object.sched_json)
-        ? globalThis.String(object.sched_json)
-        : "",
       onlineVcpus: isSet(object.onlineVcpus)
         ? globalThis.Number(object.onlineVcpus)
         : isSet(object.online_vcpus)
         ? globalThis.Number(object.online_vcpus)
         : 0,
+      sched: isSet(object.sched) ? VmSchedParams.fromJSON(object.sched) : undefined,
     };
   },
 
@@ -2160,11 +2190,11 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     if (message.vcpus !== 0) {
       obj.vcpus = Math.round(message.vcpus);
     }
-    if (message.schedJson !== "") {
-      obj.schedJson = message.schedJson;
-    }
     if (message.onlineVcpus !== 0) {
       obj.onlineVcpus = Math.round(message.onlineVcpus);
+    }
+    if (message.sched !== undefined) {
+      obj.sched = VmSchedParams.toJSON(message.sched);
     }
     return obj;
   },
@@ -2178,8 +2208,298 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     message.host = object.host ?? "";
     message.vm = object.vm ?? "";
     message.vcpus = object.vcpus ?? 0;
-    message.schedJson = object.schedJson ?? "";
     message.onlineVcpus = object.onlineVcpus ?? 0;
+    message.sched = (object.sched !== undefined && object.sched !== null)
+      ? VmSchedParams.fromPartial(object.sched)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVmSchedParams(): VmSchedParams {
+  return {
+    weight: undefined,
+    cap: undefined,
+    slice: undefined,
+    period: undefined,
+    extra: undefined,
+    budget: undefined,
+    extratime: undefined,
+    pin: [],
+    pool: undefined,
+  };
+}
+
+export const VmSchedParams: MessageFns<VmSchedParams> = {
+  encode(message: VmSchedParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weight !== undefined) {
+      writer.uint32(8).uint32(message.weight);
+    }
+    if (message.cap !== undefined) {
+      writer.uint32(16).uint32(message.cap);
+    }
+    if (message.slice !== undefined) {
+      writer.uint32(24).uint64(message.slice);
+    }
+    if (message.period !== undefined) {
+      writer.uint32(32).uint64(message.period);
+    }
+    if (message.extra !== undefined) {
+      writer.uint32(40).bool(message.extra);
+    }
+    if (message.budget !== undefined) {
+      writer.uint32(48).uint64(message.budget);
+    }
+    if (message.extratime !== undefined) {
+      writer.uint32(56).bool(message.extratime);
+    }
+    for (const v of message.pin) {
+      PcpuSet.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.pool !== undefined) {
+      writer.uint32(74).string(message.pool);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmSchedParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmSchedParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cap = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slice = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.period = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.extra = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.budget = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.extratime = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pin.push(PcpuSet.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmSchedParams {
+    return {
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : undefined,
+      cap: isSet(object.cap) ? globalThis.Number(object.cap) : undefined,
+      slice: isSet(object.slice) ? globalThis.Number(object.slice) : undefined,
+      period: isSet(object.period) ? globalThis.Number(object.period) : undefined,
+      extra: isSet(object.extra) ? globalThis.Boolean(object.extra) : undefined,
+      budget: isSet(object.budget) ? globalThis.Number(object.budget) : undefined,
+      extratime: isSet(object.extratime) ? globalThis.Boolean(object.extratime) : undefined,
+      pin: globalThis.Array.isArray(object?.pin) ? object.pin.map((e: any) => PcpuSet.fromJSON(e)) : [],
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : undefined,
+    };
+  },
+
+  toJSON(message: VmSchedParams): unknown {
+    const obj: any = {};
+    if (message.weight !== undefined) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.cap !== undefined) {
+      obj.cap = Math.round(message.cap);
+    }
+    if (message.slice !== undefined) {
+      obj.slice = Math.round(message.slice);
+    }
+    if (message.period !== undefined) {
+      obj.period = Math.round(message.period);
+    }
+    if (message.extra !== undefined) {
+      obj.extra = message.extra;
+    }
+    if (message.budget !== undefined) {
+      obj.budget = Math.round(message.budget);
+    }
+    if (message.extratime !== undefined) {
+      obj.extratime = message.extratime;
+    }
+    if (message.pin?.length) {
+      obj.pin = message.pin.map((e) => PcpuSet.toJSON(e));
+    }
+    if (message.pool !== undefined) {
+      obj.pool = message.pool;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmSchedParams>): VmSchedParams {
+    return VmSchedParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmSchedParams>): VmSchedParams {
+    const message = createBaseVmSchedParams();
+    message.weight = object.weight ?? undefined;
+    message.cap = object.cap ?? undefined;
+    message.slice = object.slice ?? undefined;
+    message.period = object.period ?? undefined;
+    message.extra = object.extra ?? undefined;
+    message.budget = object.budget ?? undefined;
+    message.extratime = object.extratime ?? undefined;
+    message.pin = object.pin?.map((e) => PcpuSet.fromPartial(e)) || [];
+    message.pool = object.pool ?? undefined;
+    return message;
+  },
+};
+
+function createBasePcpuSet(): PcpuSet {
+  return { pcpus: [] };
+}
+
+export const PcpuSet: MessageFns<PcpuSet> = {
+  encode(message: PcpuSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pcpus.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.pcpus) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PcpuSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePcpuSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.pcpus.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pcpus.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PcpuSet {
+    return { pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: PcpuSet): unknown {
+    const obj: any = {};
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PcpuSet>): PcpuSet {
+    return PcpuSet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PcpuSet>): PcpuSet {
+    const message = createBasePcpuSet();
+    message.pcpus = object.pcpus?.map((e) => e) || [];
     return message;
   },
 };
@@ -3116,12 +3436,12 @@ function createBaseVcpuHandover(): VcpuHandover {
     state: 0,
     wakeNs: 0,
     paused: false,
-    paramsJson: "",
     runningNs: 0,
     waitingNs: 0,
     blockedNs: 0,
     instructions: 0,
     statsJson: "",
+    params: undefined,
   };
 }
 
@@ -3142,9 +3462,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.paused !== false) {
       writer.uint32(40).bool(message.paused);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(50).string(message.paramsJson);
-    }
     if (message.runningNs !== 0) {
       writer.uint32(56).uint64(message.runningNs);
     }
@@ -3159,6 +3476,9 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     }
     if (message.statsJson !== "") {
       writer.uint32(90).string(message.statsJson);
+    }
+    if (message.params !== undefined) {
+      VmSchedParams.encode(message.params, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -3216,14 +3536,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.paused = reader.bool();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
-            continue;
-          }
           case 7: {
             if (tag !== 56) {
               break;
@@ -3264,6 +3576,14 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.statsJson = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.params = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3287,11 +3607,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         ? globalThis.Number(object.wake_ns)
         : 0,
       paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
       runningNs: isSet(object.runningNs)
         ? globalThis.Number(object.runningNs)
         : isSet(object.running_ns)
@@ -3313,6 +3628,7 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         : isSet(object.stats_json)
         ? globalThis.String(object.stats_json)
         : "",
+      params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
     };
   },
 
@@ -3333,9 +3649,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.paused !== false) {
       obj.paused = message.paused;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
-    }
     if (message.runningNs !== 0) {
       obj.runningNs = Math.round(message.runningNs);
     }
@@ -3351,6 +3664,9 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.statsJson !== "") {
       obj.statsJson = message.statsJson;
     }
+    if (message.params !== undefined) {
+      obj.params = VmSchedParams.toJSON(message.params);
+    }
     return obj;
   },
 
@@ -3364,12 +3680,14 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     message.state = object.state ?? 0;
     message.wakeNs = object.wakeNs ?? 0;
     message.paused = object.paused ?? false;
-    message.paramsJson = object.paramsJson ?? "";
     message.runningNs = object.runningNs ?? 0;
     message.waitingNs = object.waitingNs ?? 0;
     message.blockedNs = object.blockedNs ?? 0;
     message.instructions = object.instructions ?? 0;
     message.statsJson = object.statsJson ?? "";
+    message.params = (object.params !== undefined && object.params !== null)
+      ? VmSchedParams.fromPartial(object.params)
+      : undefined;
     return message;
   },
 };
@@ -3952,7 +4270,7 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
 };
 
 function createBaseDomainSchedParams(): DomainSchedParams {
-  return { vm: "", host: "", paramsJson: "", policy: "" };
+  return { vm: "", host: "", policy: "", params: undefined };
 }
 
 export const DomainSchedParams: MessageFns<DomainSchedParams> = {
@@ -3963,11 +4281,11 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     if (message.host !== "") {
       writer.uint32(18).string(message.host);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(26).string(message.paramsJson);
-    }
     if (message.policy !== "") {
       writer.uint32(34).string(message.policy);
+    }
+    if (message.params !== undefined) {
+      VmSchedParams.encode(message.params, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -4001,20 +4319,20 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
             message.host = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
-            continue;
-          }
           case 4: {
             if (tag !== 34) {
               break;
             }
 
             message.policy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.params = VmSchedParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4033,12 +4351,8 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     return {
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
     };
   },
 
@@ -4050,11 +4364,11 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
-    }
     if (message.policy !== "") {
       obj.policy = message.policy;
+    }
+    if (message.params !== undefined) {
+      obj.params = VmSchedParams.toJSON(message.params);
     }
     return obj;
   },
@@ -4066,8 +4380,10 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     const message = createBaseDomainSchedParams();
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
-    message.paramsJson = object.paramsJson ?? "";
     message.policy = object.policy ?? "";
+    message.params = (object.params !== undefined && object.params !== null)
+      ? VmSchedParams.fromPartial(object.params)
+      : undefined;
     return message;
   },
 };
