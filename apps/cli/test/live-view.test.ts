@@ -149,6 +149,15 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
         expect(new URL(res!.url()).search).toBe(''); // redirected: the token left the address bar
         const cookie = (await ctx.cookies(cluster.httpUrl)).find((c) => c.name === 'vsim_token')!;
         expect([cookie.httpOnly, cookie.sameSite]).toEqual([true, 'Strict']);
+        // The cookie reads, but changes with it only come from the gateway's own page (Origin).
+        const withCookie = (origin?: string) =>
+          fetch(`${cluster.httpUrl}/v1/simulations/${sim}/pause`, {
+            method: 'POST',
+            headers: { cookie: `vsim_token=${cookie.value}`, ...(origin ? { origin } : {}) },
+          });
+        expect((await withCookie()).status).toBe(403);
+        expect((await withCookie('http://elsewhere.example')).status).toBe(403);
+        expect((await fetch(`${cluster.httpUrl}/v1/simulations/${sim}`, { headers: { cookie: `vsim_token=${cookie.value}` } })).status).toBe(200);
         await page.waitForSelector(`tr.sim[data-sim="${sim}"]`);
         expect(await page.textContent(`tr.sim[data-sim="${sim}"]`)).toContain('two-hosts');
       }, 30_000);

@@ -38,7 +38,7 @@ import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 import { streamLive } from './dashboard/live-route';
-import { cookieToken, dashboardPage, tokenCookie } from './dashboard/page';
+import { cookieToken, dashboardPage, sameOrigin, tokenCookie } from './dashboard/page';
 import { summaryOf } from './dashboard/summary';
 
 /** Largest request body accepted (scenario + base64 images). */
@@ -75,7 +75,13 @@ export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host =
     if ((req.url ?? '').split('?')[0].replace(/\/+$/, '') === '/dashboard') return serveDashboard(req, res, security);
     if (security && (req.url ?? '').startsWith('/v1')) {
       // The dashboard's browser sends the token as a cookie (EventSource cannot set headers).
-      const token = bearerToken(req.headers.authorization) ?? cookieToken(req.headers.cookie);
+      const bearer = bearerToken(req.headers.authorization);
+      const token = bearer ?? cookieToken(req.headers.cookie);
+      if (bearer === undefined && token !== undefined && !['GET', 'HEAD'].includes(req.method ?? '') && !sameOrigin(req)) {
+        // Besides SameSite=Strict: a change made with the cookie must come from the gateway's own page.
+        req.resume();
+        return send(res, 403, { error: 'a change authenticated by the dashboard cookie must come from the dashboard (Origin)' });
+      }
       const who = security.accept.verify(token);
       if (who === undefined) {
         const reason = token === undefined ? 'no token' : 'wrong token';

@@ -6,6 +6,7 @@
 // (docs/security.md).
 
 import { readFileSync } from 'fs';
+import type { IncomingMessage } from 'http';
 import { join } from 'path';
 import { echartsScript, scriptSafe } from '@vsim/report';
 
@@ -51,6 +52,17 @@ export function cookieToken(header: string | undefined): string | undefined {
     if (k === TOKEN_COOKIE && v.length > 0) return decodeURIComponent(v.join('='));
   }
   return undefined;
+}
+
+/** Whether a browser's request comes from a page of this gateway: its Origin names the host it was sent to. */
+export function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || req.headers.host === undefined) return false;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 /** Set-Cookie for the token: not readable by scripts, sent only by the gateway's own pages. */
