@@ -34,6 +34,14 @@ describe('LiveFrames', () => {
     expect(one.wallMs).toBeGreaterThan(0);
     const two = f.frame('running');
     expect([two.segments, two.traps]).toEqual([[], {}]);
+    f.add([
+      ev({ kind: 'trap', host, vm: a.id, cause: 'x', timeNs: 7000 }),
+      ev({ kind: 'run', host, vm: b.id, vcpu: 0, pcpu: 0, timeNs: 7000, value: 5 }),
+    ]);
+    f.startRates(); // the history's traps are no rate; its segments stay
+    const three = f.frame('running');
+    expect(three.traps).toEqual({});
+    expect(three.segments).toHaveLength(1);
     expect(two.vms.find((v) => v.vm === a.id)!.cpuNs).toBe(4000); // cumulative
   });
 

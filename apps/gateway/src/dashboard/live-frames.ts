@@ -82,6 +82,15 @@ export class LiveFrames {
     }
   }
 
+  /**
+   * Rates count from now: the traps of the history a late viewer is first given are not "per
+   * second" of anything (its run segments and CPU times stay).
+   */
+  startRates(): void {
+    this.traps = {};
+    this.lastFrameAt = Date.now();
+  }
+
   /** The frame since the last one (and starts the next). */
   frame(state: string): LiveFrame {
     const now = Date.now();

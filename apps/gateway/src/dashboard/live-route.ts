@@ -24,6 +24,7 @@ export function streamLive(gw: Gateway, id: string, res: ServerResponse, frameMs
   };
   const timer = setInterval(() => send('frame', frames.frame(gw.status(id).state)), frameMs);
   const stop = gw.watch(id, { events: (events) => frames.add(events), end: finish });
+  frames.startRates(); // watch() handed over the history first
   if (!ended) send('frame', frames.frame(gw.status(id).state));
   res.on('close', () => {
     clearInterval(timer);
