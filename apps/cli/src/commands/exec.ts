@@ -28,6 +28,7 @@ import {
   ENGINE_NAMES,
   EngineName,
   GuestFault,
+  LinuxProcessTarget,
   LinuxUserProcess,
   parseElf32,
   ProcessResult,
@@ -36,6 +37,7 @@ import {
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { Io } from '../io';
+import { serveGdb } from './exec-gdb';
 
 const OPTIONS = {
   engine: { type: 'string', choices: ENGINE_NAMES, default: 'bt', description: 'emulation engine' },
@@ -52,6 +54,13 @@ const OPTIONS = {
     max: 32,
     valueName: 'N',
     description: '--machine bare: N harts sharing the machine, interleaved round robin (default 1)',
+  },
+  gdb: {
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    valueName: 'PORT',
+    description: 'wait for gdb on 127.0.0.1:PORT (0: any free port) and run under its control',
   },
   stats: { type: 'boolean', description: 'after the run, print one JSON line of statistics on stderr' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -89,6 +98,7 @@ Examples:
   vsim exec --engine dispatch --stats guests/rv32/bin/checksum.elf 1
   vsim exec --machine bare guests/rv32/bin/bare-rv32ui-basic.elf
   vsim exec --machine bare --harts 2 guests/rv32/bin/native-kernel-smp.elf
+  vsim exec --gdb 1234 prog.elf &  gdb-multiarch -ex 'target remote :1234' prog.elf
 `;
 
 /** Exception causes whose tval is a memory address worth reporting. */
@@ -118,6 +128,12 @@ export const execCommand: Command = {
     if (program === undefined) throw usageError('vsim exec', `missing PROGRAM (see 'vsim exec --help')`);
     if (options.machine === 'bare' && args.length > 0) {
       throw usageError('vsim exec', `--machine bare runs PROGRAM without arguments (got '${args[0]}')`);
+    }
+    if (options.gdb !== undefined && options.machine === 'bare') {
+      throw usageError('vsim exec', `--gdb debugs a Linux user program; it does not support --machine bare`);
+    }
+    if (options.gdb !== undefined && options['max-cycles'] !== undefined) {
+      throw usageError('vsim exec', `--gdb and --max-cycles cannot be combined (gdb decides how far the program runs)`);
     }
     if (options.harts !== undefined && options.machine !== 'bare') {
       throw usageError('vsim exec', `--harts needs --machine bare (a Linux user process has one hart)`);
@@ -170,6 +186,7 @@ export const execCommand: Command = {
             : '';
       return fail(message + hint, EXIT.cannotExecute);
     }
+    if (options.gdb !== undefined) return runUnderGdb(proc, options.gdb, io, fail);
     const start = process.hrtime.bigint();
     const result = proc.run(options['max-cycles']);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -178,6 +195,26 @@ export const execCommand: Command = {
     return status;
   },
 };
+
+/** Runs `proc` under gdb; if gdb lets go of it (detach, lost connection), to its end undebugged. */
+async function runUnderGdb(proc: LinuxUserProcess, port: number, io: Io, fail: (message: string, status: number) => number): Promise<number> {
+  const target = new LinuxProcessTarget(proc);
+  const end = await serveGdb(target, port, io);
+  switch (end.kind) {
+    case 'exited':
+      return end.status;
+    case 'signalled': {
+      // gdb passes the program the signal it stopped on (SIGILL, SIGSEGV...): name the fault, as without gdb.
+      const fault = target.lastFault;
+      const why = fault && fault.status === 128 + end.signal ? formatFault(fault) : `signal ${end.signal}`;
+      return fail(`${why}, delivered by gdb`, 128 + end.signal);
+    }
+    case 'killed':
+      return fail('killed by gdb', 128 + 9);
+    case 'detached':
+      return reportLinux(proc.run(), fail);
+  }
+}
 
 type Loaded = { image: ElfImage } | { status: number; message: string };
 
