@@ -3,7 +3,7 @@
 // and sees a guest fault as the signal Linux would send. The debuggee is built with debug info
 // from guests/rv32/debug/gdb-demo.c at test time (the committed ELFs have none).
 
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -102,4 +102,15 @@ function finished(child: ReturnType<typeof spawn>): Promise<Finished> {
     expect(vsim.status).toBe(132);
     expect(vsim.stderr).toMatch(/vsim: .*fault\.elf: guest fault: illegal instruction at pc 0x[0-9a-f]+.*\[SIGILL\], delivered by gdb\n$/);
   });
+});
+
+test('--gdb refuses the bare machine and --max-cycles, before listening', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'exec', ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  const bare = run('--gdb', '0', '--machine', 'bare', path.join(GUEST_BIN, 'bare-rv32ui-basic.elf'));
+  expect(bare.status).toBe(2);
+  expect(bare.stderr).toMatch(/--gdb .*--machine bare/);
+  const cycles = run('--gdb', '0', '--max-cycles', '10', path.join(GUEST_BIN, 'hello.elf'));
+  expect(cycles.status).toBe(2);
+  expect(cycles.stderr).toMatch(/--gdb and --max-cycles/);
+  expect(cycles.stderr).not.toContain('waiting');
 });
