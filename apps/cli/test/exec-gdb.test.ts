@@ -93,6 +93,27 @@ function finished(child: ReturnType<typeof spawn>): Promise<Finished> {
     expect(vsim.status).toBe(3);
   });
 
+  test.each(ENGINE_NAMES)('%s engine, bare machine: breakpoints in M-mode code; the program still takes its own traps and ebreak', async (engine) => {
+    const program = path.join(GUEST_BIN, 'bare-priv-traps.elf');
+    const { vsim, gdb } = await debug(['--machine', 'bare', '--engine', engine], program, [
+      'break t8_sw',
+      'continue',
+      'print/x $pc',
+      'delete',
+      'break pass',
+      'continue',
+      'print $s6',
+      'continue',
+    ]);
+    expect(gdb.stdout).toMatch(/Breakpoint 1, 0x800002f4 in t8_sw \(\)/);
+    expect(gdb.stdout).toContain('$1 = 0x800002f4\n');
+    expect(gdb.stdout).toMatch(/Breakpoint 2, 0x[0-9a-f]+ in pass \(\)/);
+    // s6 counts the traps the program's own handler took: all eleven, t9's ebreak among them.
+    expect(gdb.stdout).toContain('$2 = 11\n');
+    expect(gdb.stdout).toContain('exited normally');
+    expect(vsim.status).toBe(0);
+  });
+
   test('a guest fault stops gdb with SIGILL; continuing delivers it and vsim exits 132', async () => {
     const fault = path.join(GUEST_BIN, 'fault.elf');
     const { vsim, gdb } = await debug([], fault, ['continue', 'x/i $pc', 'continue']);
@@ -104,11 +125,11 @@ function finished(child: ReturnType<typeof spawn>): Promise<Finished> {
   });
 });
 
-test('--gdb refuses the bare machine and --max-cycles, before listening', () => {
+test('--gdb refuses several harts and --max-cycles, before listening', () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'exec', ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  const bare = run('--gdb', '0', '--machine', 'bare', path.join(GUEST_BIN, 'bare-rv32ui-basic.elf'));
-  expect(bare.status).toBe(2);
-  expect(bare.stderr).toMatch(/--gdb .*--machine bare/);
+  const smp = run('--gdb', '0', '--machine', 'bare', '--harts', '2', path.join(GUEST_BIN, 'native-kernel-smp.elf'));
+  expect(smp.status).toBe(2);
+  expect(smp.stderr).toMatch(/--gdb debugs one hart; .*--harts 2/);
   const cycles = run('--gdb', '0', '--max-cycles', '10', path.join(GUEST_BIN, 'hello.elf'));
   expect(cycles.status).toBe(2);
   expect(cycles.stderr).toMatch(/--gdb and --max-cycles/);

@@ -9,6 +9,9 @@ import {
   EngineName,
   GdbPacketReader,
   GdbSession,
+  BareMachine,
+  BareMachineTarget,
+  GdbTarget,
   LinuxProcessTarget,
   LinuxUserProcess,
   RV32_EBREAK,
@@ -45,7 +48,7 @@ class Client {
   end: SessionEnd | undefined;
   readonly output: string[] = [];
   readonly session: GdbSession;
-  readonly target: LinuxProcessTarget;
+  readonly target: GdbTarget;
   private readonly reader = new GdbPacketReader();
   private waiting: (() => void) | undefined;
 
@@ -53,13 +56,12 @@ class Client {
   slices = 0;
   interruptAfter = Infinity;
 
-  constructor(program: string, engine: EngineName) {
-    const proc = new LinuxUserProcess(readFileSync(join(BIN, program)), {
-      engine,
-      argv: [program],
-      stdout: (b) => this.output.push(Buffer.from(b).toString()),
-    });
-    this.target = new LinuxProcessTarget(proc);
+  constructor(program: string, engine: EngineName, machine: 'linux' | 'bare' = 'linux') {
+    const elf = readFileSync(join(BIN, program));
+    this.target =
+      machine === 'bare'
+        ? new BareMachineTarget(new BareMachine(elf, { engine }))
+        : new LinuxProcessTarget(new LinuxUserProcess(elf, { engine, argv: [program], stdout: (b) => this.output.push(Buffer.from(b).toString()) }));
     this.session = new GdbSession(
       this.target,
       (wire) => {
@@ -147,9 +149,28 @@ describe.each(ENGINE_NAMES)('a session on the %s engine', (engine) => {
   test('a guest fault stops with its signal; passing the signal on kills the program', async () => {
     const c = new Client('fault.elf', engine);
     expect(await c.ask('c')).toBe('T04thread:1;');
-    expect(c.target.lastFault?.signal).toBe('SIGILL');
+    expect((c.target as LinuxProcessTarget).lastFault?.signal).toBe('SIGILL');
     expect(await c.ask('vCont;C04:1')).toBe('X04');
     expect(c.end).toEqual({ kind: 'signalled', signal: 4 });
+  });
+});
+
+describe.each(ENGINE_NAMES)('the bare machine on the %s engine', (engine) => {
+  const traps = parseElf32(readFileSync(join(BIN, 'bare-priv-traps.elf')));
+  const at = (name: string) => (traps.symbols.get(name) as number).toString(16);
+
+  test("a step into a trap ends in the program's handler; its own ebreak reaches its handler; tohost = 1 is exit 0", async () => {
+    const c = new Client('bare-priv-traps.elf', engine, 'bare');
+    expect(await c.ask(`Z0,${at('t9_ebreak')},4`)).toBe('OK');
+    expect(await c.ask('c')).toBe('T05thread:1;');
+    expect(await c.ask(`z0,${at('t9_ebreak')},4`)).toBe('OK');
+    expect(await c.ask('s')).toBe('T05thread:1;'); // the program's own ebreak, not gdb's
+    expect(await c.ask('p20')).toBe(le32(traps.symbols.get('trap_vector') as number));
+    expect(await c.ask(`Z0,${at('pass')},4`)).toBe('OK');
+    expect(await c.ask('c')).toBe('T05thread:1;');
+    expect(await c.ask('p16')).toBe(le32(11)); // s6: the traps the program's handler took
+    expect(await c.ask('c')).toBe('W00');
+    expect((c.target as BareMachineTarget).outcome).toBe('pass');
   });
 });
 

@@ -20,24 +20,12 @@
  */
 
 import * as fs from 'fs';
-import {
-  BareMachine,
-  BareResult,
-  ElfError,
-  ElfImage,
-  ENGINE_NAMES,
-  EngineName,
-  GuestFault,
-  LinuxProcessTarget,
-  LinuxUserProcess,
-  parseElf32,
-  ProcessResult,
-  Cause,
-} from '@vsim/isa';
+import { BareMachine, ElfError, ElfImage, ENGINE_NAMES, EngineName, LinuxUserProcess, parseElf32 } from '@vsim/isa';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { Io } from '../io';
-import { serveGdb } from './exec-gdb';
+import { runBareUnderGdb, runLinuxUnderGdb } from './exec-gdb';
+import { reportBare, reportLinux } from './exec-report';
 
 const OPTIONS = {
   engine: { type: 'string', choices: ENGINE_NAMES, default: 'bt', description: 'emulation engine' },
@@ -101,19 +89,6 @@ Examples:
   vsim exec --gdb 1234 prog.elf &  gdb-multiarch -ex 'target remote :1234' prog.elf
 `;
 
-/** Exception causes whose tval is a memory address worth reporting. */
-const ADDRESS_CAUSES: ReadonlySet<number> = new Set([
-  Cause.InstructionMisaligned,
-  Cause.InstructionAccessFault,
-  Cause.LoadMisaligned,
-  Cause.LoadAccessFault,
-  Cause.StoreMisaligned,
-  Cause.StoreAccessFault,
-  Cause.InstructionPageFault,
-  Cause.LoadPageFault,
-  Cause.StorePageFault,
-]);
-
 export const execCommand: Command = {
   name: 'exec',
   summary: 'run one rv32 program (Linux user or bare machine) and exit with its status',
@@ -129,8 +104,8 @@ export const execCommand: Command = {
     if (options.machine === 'bare' && args.length > 0) {
       throw usageError('vsim exec', `--machine bare runs PROGRAM without arguments (got '${args[0]}')`);
     }
-    if (options.gdb !== undefined && options.machine === 'bare') {
-      throw usageError('vsim exec', `--gdb debugs a Linux user program; it does not support --machine bare`);
+    if (options.gdb !== undefined && (options.harts ?? 1) > 1) {
+      throw usageError('vsim exec', `--gdb debugs one hart; it does not support --harts ${options.harts}`);
     }
     if (options.gdb !== undefined && options['max-cycles'] !== undefined) {
       throw usageError('vsim exec', `--gdb and --max-cycles cannot be combined (gdb decides how far the program runs)`);
@@ -159,6 +134,7 @@ export const execCommand: Command = {
           EXIT.cannotExecute,
         );
       }
+      if (options.gdb !== undefined) return runBareUnderGdb(machine, options.gdb, io, fail);
       const start = process.hrtime.bigint();
       const result = machine.run(options['max-cycles']);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -186,7 +162,7 @@ export const execCommand: Command = {
             : '';
       return fail(message + hint, EXIT.cannotExecute);
     }
-    if (options.gdb !== undefined) return runUnderGdb(proc, options.gdb, io, fail);
+    if (options.gdb !== undefined) return runLinuxUnderGdb(proc, options.gdb, io, fail);
     const start = process.hrtime.bigint();
     const result = proc.run(options['max-cycles']);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -195,26 +171,6 @@ export const execCommand: Command = {
     return status;
   },
 };
-
-/** Runs `proc` under gdb; if gdb lets go of it (detach, lost connection), to its end undebugged. */
-async function runUnderGdb(proc: LinuxUserProcess, port: number, io: Io, fail: (message: string, status: number) => number): Promise<number> {
-  const target = new LinuxProcessTarget(proc);
-  const end = await serveGdb(target, port, io);
-  switch (end.kind) {
-    case 'exited':
-      return end.status;
-    case 'signalled': {
-      // gdb passes the program the signal it stopped on (SIGILL, SIGSEGV...): name the fault, as without gdb.
-      const fault = target.lastFault;
-      const why = fault && fault.status === 128 + end.signal ? formatFault(fault) : `signal ${end.signal}`;
-      return fail(`${why}, delivered by gdb`, 128 + end.signal);
-    }
-    case 'killed':
-      return fail('killed by gdb', 128 + 9);
-    case 'detached':
-      return reportLinux(proc.run(), fail);
-  }
-}
 
 type Loaded = { image: ElfImage } | { status: number; message: string };
 
@@ -246,36 +202,6 @@ function loadErrorMessage(e: unknown): string {
   throw e;
 }
 
-function reportLinux(result: ProcessResult, fail: (message: string, status: number) => number): number {
-  if (result.fault) return fail(formatFault(result.fault), result.fault.status);
-  if (!result.exited) return fail(`cycle budget exhausted after ${result.instructions} instructions`, EXIT.timeout);
-  return result.status;
-}
-
-function reportBare(result: BareResult, pc: number, fail: (message: string, status: number) => number): number {
-  switch (result.outcome) {
-    case 'pass':
-      return EXIT.ok;
-    case 'fail':
-      return fail(`bare test failed: test ${result.failedTest} (tohost=${hex(result.tohost)})`, EXIT.failure);
-    case 'deadlock':
-      return fail(
-        `deadlock: wfi with no interrupt pending and no timer armed, at pc ${hex(pc)} after ${result.instructions} instructions`,
-        EXIT.failure,
-      );
-    case 'budget':
-      return fail(`cycle budget exhausted after ${result.instructions} instructions without writing tohost`, EXIT.failure);
-  }
-}
-
-/** `guest fault: illegal instruction at pc 0x000100b4: 0x00000000 (.word 0x0) [SIGILL]` */
-export function formatFault(f: GuestFault): string {
-  let s = `guest fault: ${f.causeName} at pc ${hex(f.pc)}`;
-  s += f.instruction === undefined ? ' (instruction not readable)' : `: ${hex(f.instruction)} (${f.disassembly ?? '?'})`;
-  if (ADDRESS_CAUSES.has(f.cause)) s += `, address ${hex(f.tval)}`;
-  return `${s} [${f.signal}]`;
-}
-
 function printStats(io: Io, engine: EngineName, r: { instructions: number; cycles: number }, seconds: number, status: number): void {
   const mips = seconds > 0 ? r.instructions / seconds / 1e6 : 0;
   const stats = {
@@ -287,8 +213,4 @@ function printStats(io: Io, engine: EngineName, r: { instructions: number; cycle
     status,
   };
   io.stderr.write(JSON.stringify(stats) + '\n');
-}
-
-function hex(v: number): string {
-  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }

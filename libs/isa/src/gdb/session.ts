@@ -32,6 +32,8 @@ export interface GdbSessionOptions {
   readonly defer?: (fn: () => void) => void;
 }
 
+const NONE: ReadonlySet<number> = new Set();
+
 type Resume = { readonly step: boolean; readonly signal: number };
 
 export class GdbSession {
@@ -50,6 +52,7 @@ export class GdbSession {
   private readonly breakpoints = new Set<number>();
   /** Original bytes under each breakpoint while they are in guest memory. */
   private readonly inserted = new Map<number, Uint8Array>();
+  private insertedAddresses: ReadonlySet<number> = NONE;
 
   constructor(
     private readonly target: GdbTarget,
@@ -161,7 +164,7 @@ export class GdbSession {
     }
     // The first instruction runs without breakpoints in memory, so resuming from one executes the
     // program's own instruction there rather than stopping again at once.
-    const first = this.target.resume(1);
+    const first = this.target.resume(1, NONE);
     if (r.step || first.kind !== 'budget') return this.stopped(first);
     this.running = true;
     this.interruptRequested = false;
@@ -171,7 +174,7 @@ export class GdbSession {
 
   private slice(): void {
     if (this.ended) return;
-    const stop = this.interruptRequested ? undefined : this.target.resume(this.sliceCycles);
+    const stop = this.interruptRequested ? undefined : this.target.resume(this.sliceCycles, this.insertedAddresses);
     if (stop?.kind === 'budget') return this.defer(() => this.slice());
     this.running = false;
     this.removeBreakpoints();
@@ -195,11 +198,13 @@ export class GdbSession {
       const original = this.target.readMemory(addr, insn.length);
       if (original && this.target.writeMemory(addr, insn)) this.inserted.set(addr, original);
     }
+    this.insertedAddresses = new Set(this.inserted.keys());
   }
 
   private removeBreakpoints(): void {
     for (const [addr, original] of this.inserted) this.target.writeMemory(addr, original);
     this.inserted.clear();
+    this.insertedAddresses = NONE;
   }
 }
 

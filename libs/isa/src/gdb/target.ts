@@ -29,6 +29,8 @@ export interface GdbTarget {
   /**
    * Runs until `cycles` more cycles are spent, the program exits, or an exception stops it (pc at
    * the faulting instruction). `cycles = 1` executes exactly one instruction: a single step.
+   * `breakpoints` are the addresses where the stub has put the breakpoint instruction: a target
+   * whose program may use that instruction itself tells the two apart by them.
    */
-  resume(cycles: number): TargetStop;
+  resume(cycles: number, breakpoints: ReadonlySet<number>): TargetStop;
 }
