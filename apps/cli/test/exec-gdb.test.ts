@@ -5,6 +5,7 @@
 
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { ENGINE_NAMES } from '@vsim/isa';
@@ -134,4 +135,17 @@ test('--gdb refuses several harts and --max-cycles, before listening', () => {
   expect(cycles.status).toBe(2);
   expect(cycles.stderr).toMatch(/--gdb and --max-cycles/);
   expect(cycles.stderr).not.toContain('waiting');
+});
+
+test('--gdb on a port already in use is a usage error naming it', async () => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as net.AddressInfo).port;
+  try {
+    const r = await finished(spawn(process.execPath, [BIN, 'exec', '--gdb', String(port), path.join(GUEST_BIN, 'hello.elf')], { cwd: REPO_ROOT }));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`vsim: exec: --gdb ${port}: cannot listen on 127.0.0.1:${port} (EADDRINUSE)\n`);
+  } finally {
+    busy.close();
+  }
 });

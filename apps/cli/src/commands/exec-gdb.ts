@@ -5,6 +5,7 @@
 
 import * as net from 'net';
 import { BareMachine, BareMachineTarget, GdbSession, GdbTarget, LinuxProcessTarget, LinuxUserProcess, SessionEnd } from '@vsim/isa';
+import { usageError } from '../args';
 import { EXIT } from '../command';
 import { Io } from '../io';
 import { Fail, formatFault, reportBare, reportLinux } from './exec-report';
@@ -15,7 +16,12 @@ const SIGKILL = 9;
 export function serveGdb(target: GdbTarget, port: number, io: Io): Promise<SessionEnd> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ noDelay: true });
-    server.once('error', reject);
+    // The port is the user's choice: one in use (or not ours to take) is a usage error naming it.
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE' || e.code === 'EACCES' ? usageError('vsim exec', `--gdb ${port}: cannot listen on 127.0.0.1:${port} (${e.code})`) : e,
+      ),
+    );
     server.once('connection', (socket) => {
       server.close();
       const session = new GdbSession(
