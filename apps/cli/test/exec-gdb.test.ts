@@ -115,6 +115,14 @@ function finished(child: ReturnType<typeof spawn>): Promise<Finished> {
     expect(vsim.status).toBe(0);
   });
 
+  test('detach at a breakpoint: the breakpoint comes out and the program runs on to its exit', async () => {
+    const { vsim, gdb } = await debug([], demo, ['break square', 'continue', 'detach']);
+    expect(gdb.stdout).toMatch(/Breakpoint 1, square \(v=1\)/);
+    expect(gdb.stdout).toContain('[Inferior 1 (Remote target) detached]');
+    expect(vsim.stdout).toBe('counter = 21\n');
+    expect(vsim.status).toBe(3);
+  });
+
   test('a guest fault stops gdb with SIGILL; continuing delivers it and vsim exits 132', async () => {
     const fault = path.join(GUEST_BIN, 'fault.elf');
     const { vsim, gdb } = await debug([], fault, ['continue', 'x/i $pc', 'continue']);
