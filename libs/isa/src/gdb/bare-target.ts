@@ -40,7 +40,7 @@ export class BareMachineTarget extends Rv32HartTarget {
       }
       if (stop === Stop.Trap) {
         if (breakpoints.has(h.pc >>> 0)) return { kind: 'trap', signal: 5 };
-        h.enterTrap(Cause.Breakpoint, h.exitTval, false); // the program's own ebreak
+        h.enterTrap(Cause.Breakpoint, h.pc, false); // the program's own ebreak (its mtval is its pc)
         if (cycles === 1) break; // a step that took the trap ends at the handler, as on hardware
       }
       if (stop === Stop.Wfi) {
