@@ -13,3 +13,4 @@ export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
 export { startVsimUp } from './up';
 export type { UpCluster } from './up';
+export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';
