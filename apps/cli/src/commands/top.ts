@@ -31,7 +31,9 @@ its host, state, vCPUs, CPU time, CPU % of the virtual time its host advanced
 since the last refresh, and its share of the host so far; the header has each
 host's virtual time and the traps per second. Refreshed twice a second from
 the gateway's live stream (the dashboard's, GET /dashboard). On a terminal it
-redraws; piped, it prints each refresh as plain lines.
+redraws; piped, it prints each refresh as plain lines. The token comes from
+--credentials / $VSIM_CREDENTIALS, --token-file or $VSIM_TOKEN. Over HTTPS
+(vsim up --tls-dir) give Node the cluster's CA: NODE_EXTRA_CA_CERTS=DIR/ca.pem.
 
 Options:
 ${formatOptions(OPTIONS)}
