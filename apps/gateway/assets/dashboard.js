@@ -123,6 +123,7 @@
         el('label', {}, 'VM ', el('select', { id: 'param-vm' })),
         el('label', {}, 'weight ', el('input', { id: 'param-weight', type: 'number', min: '1', max: '65535', size: '6' })),
         el('label', {}, 'cap % ', el('input', { id: 'param-cap', type: 'number', min: '0', size: '4' })),
+        el('label', {}, 'more (JSON, ns) ', el('input', { id: 'param-json', placeholder: '{"budget": 2000000}', size: '24' })),
         el('button', { id: 'param-apply', onclick: () => applyParams() }, 'Apply'),
       ),
       el('table', {}, el('thead', {}, el('tr', {}, ...['VM', 'host', 'parameters'].map((h) => el('th', {}, h)))), el('tbody', { id: 'params' })),
@@ -150,7 +151,10 @@
     document.getElementById('progress').style.width = `${Math.min(100, (100 * fastest) / f.durationNs).toFixed(1)}%`;
     document.getElementById('vtime').textContent = `${fmtNs(fastest)} of ${fmtNs(f.durationNs)} (slowest host ${fmtNs(slowest)})`;
     const select = document.getElementById('param-vm');
-    if (select.options.length === 0) for (const v of f.vms) select.append(el('option', { value: v.vm }, v.vm));
+    if (select.options.length === 0) {
+      for (const v of f.vms) select.append(el('option', { value: v.vm }, v.vm));
+      select.append(el('option', { value: '' }, '(scheduler-wide: tslice, ratelimit, ...)'));
+    }
     for (const s of f.segments) (state.segments[s[0]] ??= []).push(s);
     for (const h of f.hosts) drawGantt(h);
     drawShare(f);
@@ -252,7 +256,12 @@
 
   async function applyParams() {
     const vm = document.getElementById('param-vm').value;
-    const params = {};
+    let params;
+    try {
+      params = JSON.parse(document.getElementById('param-json').value || '{}');
+    } catch (e) {
+      return showError(new Error(`more: not JSON (${e.message})`));
+    }
     const weight = document.getElementById('param-weight').value;
     const cap = document.getElementById('param-cap').value;
     if (weight !== '') params.weight = Number(weight);
