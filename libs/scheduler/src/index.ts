@@ -21,7 +21,7 @@ export { NotFoundError, SchedulerService, makePolicy, schedulerOf } from './serv
 // The policy registry (as Xen's REGISTER_SCHEDULER): each policy's vocabulary entry and constructor.
 export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 export type { PolicyRegistration } from './policy';
-export type { HostHandover, PolicySpec, SimAction } from './service';
+export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';

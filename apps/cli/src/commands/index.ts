@@ -12,11 +12,13 @@ import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { XL_SCHED_COMMANDS, schedCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
+import { topCommand } from './top';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
   upCommand,
+  topCommand,
   composeCommand,
   secretsCommand,
   execCommand,
