@@ -2,7 +2,9 @@
 // together in virtual time, in lockstep quanta (each pCPU runs one quantum, in pCPU order, then
 // the next quantum), so the vCPUs of an SMP guest really run concurrently. When something the
 // scheduler could not predict happens (a vCPU blocks in wfi, a VM shuts down or faults) the host
-// stops at the end of that quantum and reports.
+// stops at the end of that quantum and reports. What a vCPU does within its slice is its runner's
+// (runners/, one per execution mode): the host gives it a budget, carries what it overran into its
+// next slice, and stamps the events it logs.
 //
 // Departure from architecture.md §4: the doc asks for the exact time of the unpredictable event.
 // Other pCPUs may already have run past it within the quantum, and rolling them back would need
@@ -92,6 +94,7 @@ export class HostExecutor {
    * host stops at the end of the current quantum.
    */
   private reschedule = false;
+
   /** Executes one run order and reports where the host stopped. */
   async run(order: RunOrder): Promise<RunReport> {
     const events: Event[] = [];
