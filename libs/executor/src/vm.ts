@@ -58,12 +58,12 @@ export interface Vcpu {
   wakeNs: number;
   /** Cycles it ran past the end of its last slice, charged to its next one. */
   overrunCycles: number;
-  /** Trap-and-emulate: the virtual supervisor state (like a VMCS, it travels with the vCPU). */
+  /** Under a hypervisor (trap-and-emulate, BT, paravirt ABI): the virtual supervisor state (like a VMCS, it travels with the vCPU). */
   vstate?: VirtualCpu;
   /**
-   * A ring32 vCPU: the VM and its hypervisor (libs/hypervisor/src/ring32/hypervisor.ts), which the host runs by
-   * runSlice. Then `hart` is the Ring32Hart (typed as Hart: the host reads only its cycles and
-   * instret, which both harts have) and `engine` the Ring32Vm's.
+   * A ring32 vCPU: the VM and its hypervisor (libs/hypervisor/src/ring32/hypervisor.ts), which its
+   * runner (runners/ring32.ts) runs. Then `hart` is the Ring32Hart (typed as Hart: the host reads
+   * only its cycles, instret and timeSkew, which both harts have) and `engine` the Ring32Vm's.
    */
   ring32?: Ring32Vm;
 }

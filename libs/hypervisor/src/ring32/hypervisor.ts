@@ -89,7 +89,7 @@ export interface Ring32VmOptions {
   readonly cyclesPerTick?: number;
   /**
    * Called for each exit to the hypervisor and each call from translated code, after its routine
-   * ran (a host logs them: libs/executor/src/host.ts). `cost` is what the hypervisor's work added to the vCPU's cycles.
+   * ran (a host logs them: libs/executor/src/runners/ring32.ts). `cost` is what the hypervisor's work added to the vCPU's cycles.
    */
   readonly onExit?: (e: Ring32Exit) => void;
 }
