@@ -103,6 +103,14 @@ export class HostExecutor {
     this.costs = traps.costs ?? DEFAULT_HYPERVISOR_COSTS;
   }
 
+  /**
+   * What snapshots (snapshot/) read and restore besides the VM itself: the trap-storm windows of
+   * its vCPUs and the host's event numbering.
+   */
+  snapshotState(): { readonly storms: Map<Vcpu, TrapStormDetector>; readonly stamp: EventStamper } {
+    return { storms: this.storms, stamp: this.stamp };
+  }
+
   createVm(setup: VmSetup): VmInstance {
     if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
     const vm: VmInstance = new VmInstance(setup, this.config.clockHz, {

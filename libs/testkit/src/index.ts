@@ -11,3 +11,5 @@ export { runVsim } from './cli';
 export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
+export { seededRandom } from './random';
+export { DRIVER_SLICE_NS, HostDriver, driverHostConfig, eventHash, localTrapHandlers } from './host-driver';

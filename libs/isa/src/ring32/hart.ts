@@ -185,6 +185,11 @@ export class Ring32Hart implements EngineHart {
     return Math.min(end, this.nextTimerCycle());
   }
 
+  /** The stop requested and not yet reported, or -1 (a snapshot carries it). */
+  get stopRequested(): Stop | -1 {
+    return this.pendingStop;
+  }
+
   requestStop(reason: Stop): void {
     this.pendingStop = reason;
     this.kick = true;

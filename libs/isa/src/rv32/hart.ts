@@ -237,6 +237,11 @@ export class Hart {
     return Math.min(end, this.nextTimerCycle());
   }
 
+  /** The stop requested and not yet reported, or -1 (a snapshot carries it). */
+  get stopRequested(): Stop | -1 {
+    return this.pendingStop;
+  }
+
   /** Ask the engine to stop before the next instruction (devices: tohost, shutdown). */
   requestStop(reason: Stop): void {
     this.pendingStop = reason;
