@@ -7,7 +7,6 @@
 
 import { Hart } from './rv32/hart';
 import { Ring32Hart } from './ring32/hart';
-import { Stop } from './rv32/signals';
 
 /** rv32 scalar state, each a number (timer compares may be +Infinity: disarmed). */
 const RV32_FIELDS = [
@@ -41,8 +40,6 @@ const RV32_FIELDS = [
   'reservation',
   'exitMask',
   'exitInterruptMask',
-  'exitCause',
-  'exitTval',
   'trapCause',
   'trapTval',
   'timeSkew',
@@ -60,20 +57,20 @@ const RING32_FIELDS = [
   'timecmp',
   'exitMask',
   'exitInterruptMask',
-  'exitCause',
-  'exitTval',
   'trapCause',
   'trapTval',
   'timeSkew',
   'xlateKey',
 ] as const;
 
-/** What both harts share: registers, counters, a pending stop (-1: none). */
+/**
+ * What both harts share: registers, counters, a pending stop (-1: none). (The exit a trap or an
+ * interrupt stops the engine with is consumed within the slice: between run orders there is none.)
+ */
 export interface CommonHartState {
   x: number[];
   cycles: number;
   instret: number;
-  exitInterrupt: boolean;
   stopRequested: number;
 }
 
@@ -83,7 +80,7 @@ export type Ring32HartState = CommonHartState & Record<(typeof RING32_FIELDS)[nu
 type AnyHart = Hart | Ring32Hart;
 
 function saveCommon(h: AnyHart): CommonHartState {
-  return { x: Array.from(h.x.subarray(0, 32)), cycles: h.cycles, instret: h.instret, exitInterrupt: h.exitInterrupt, stopRequested: h.stopRequested };
+  return { x: Array.from(h.x.subarray(0, 32)), cycles: h.cycles, instret: h.instret, stopRequested: h.stopRequested };
 }
 
 function loadCommon(h: AnyHart, s: CommonHartState): void {
@@ -92,8 +89,7 @@ function loadCommon(h: AnyHart, s: CommonHartState): void {
   h.x[0] = 0;
   h.ctr[0] = s.cycles;
   h.ctr[1] = s.instret;
-  h.exitInterrupt = s.exitInterrupt;
-  if (s.stopRequested !== -1) h.requestStop(s.stopRequested as Stop);
+  if (s.stopRequested !== -1) h.requestStop(s.stopRequested as Parameters<AnyHart['requestStop']>[0]);
   h.kick = true;
 }
 

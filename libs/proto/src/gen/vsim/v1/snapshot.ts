@@ -149,9 +149,6 @@ export interface Rv32HartState {
   reservation: number;
   exitMask: number;
   exitInterruptMask: number;
-  exitCause: number;
-  exitTval: number;
-  exitInterrupt: boolean;
   trapCause: number;
   trapTval: number;
   timeSkew: number;
@@ -174,9 +171,6 @@ export interface Ring32HartState {
   timecmp: number;
   exitMask: number;
   exitInterruptMask: number;
-  exitCause: number;
-  exitTval: number;
-  exitInterrupt: boolean;
   trapCause: number;
   trapTval: number;
   timeSkew: number;
@@ -1475,9 +1469,6 @@ function createBaseRv32HartState(): Rv32HartState {
     reservation: 0,
     exitMask: 0,
     exitInterruptMask: 0,
-    exitCause: 0,
-    exitTval: 0,
-    exitInterrupt: false,
     trapCause: 0,
     trapTval: 0,
     timeSkew: 0,
@@ -1591,29 +1582,20 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
     if (message.exitInterruptMask !== 0) {
       writer.uint32(265).double(message.exitInterruptMask);
     }
-    if (message.exitCause !== 0) {
-      writer.uint32(273).double(message.exitCause);
-    }
-    if (message.exitTval !== 0) {
-      writer.uint32(281).double(message.exitTval);
-    }
-    if (message.exitInterrupt !== false) {
-      writer.uint32(288).bool(message.exitInterrupt);
-    }
     if (message.trapCause !== 0) {
-      writer.uint32(297).double(message.trapCause);
+      writer.uint32(273).double(message.trapCause);
     }
     if (message.trapTval !== 0) {
-      writer.uint32(305).double(message.trapTval);
+      writer.uint32(281).double(message.trapTval);
     }
     if (message.timeSkew !== 0) {
-      writer.uint32(313).double(message.timeSkew);
+      writer.uint32(289).double(message.timeSkew);
     }
     if (message.xlateKey !== 0) {
-      writer.uint32(321).double(message.xlateKey);
+      writer.uint32(297).double(message.xlateKey);
     }
     if (message.stopRequested !== 0) {
-      writer.uint32(329).double(message.stopRequested);
+      writer.uint32(305).double(message.stopRequested);
     }
     return writer;
   },
@@ -1910,7 +1892,7 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
               break;
             }
 
-            message.exitCause = reader.double();
+            message.trapCause = reader.double();
             continue;
           }
           case 35: {
@@ -1918,15 +1900,15 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
               break;
             }
 
-            message.exitTval = reader.double();
+            message.trapTval = reader.double();
             continue;
           }
           case 36: {
-            if (tag !== 288) {
+            if (tag !== 289) {
               break;
             }
 
-            message.exitInterrupt = reader.bool();
+            message.timeSkew = reader.double();
             continue;
           }
           case 37: {
@@ -1934,35 +1916,11 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
               break;
             }
 
-            message.trapCause = reader.double();
+            message.xlateKey = reader.double();
             continue;
           }
           case 38: {
             if (tag !== 305) {
-              break;
-            }
-
-            message.trapTval = reader.double();
-            continue;
-          }
-          case 39: {
-            if (tag !== 313) {
-              break;
-            }
-
-            message.timeSkew = reader.double();
-            continue;
-          }
-          case 40: {
-            if (tag !== 321) {
-              break;
-            }
-
-            message.xlateKey = reader.double();
-            continue;
-          }
-          case 41: {
-            if (tag !== 329) {
               break;
             }
 
@@ -2040,21 +1998,6 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
         : isSet(object.exit_interrupt_mask)
         ? globalThis.Number(object.exit_interrupt_mask)
         : 0,
-      exitCause: isSet(object.exitCause)
-        ? globalThis.Number(object.exitCause)
-        : isSet(object.exit_cause)
-        ? globalThis.Number(object.exit_cause)
-        : 0,
-      exitTval: isSet(object.exitTval)
-        ? globalThis.Number(object.exitTval)
-        : isSet(object.exit_tval)
-        ? globalThis.Number(object.exit_tval)
-        : 0,
-      exitInterrupt: isSet(object.exitInterrupt)
-        ? globalThis.Boolean(object.exitInterrupt)
-        : isSet(object.exit_interrupt)
-        ? globalThis.Boolean(object.exit_interrupt)
-        : false,
       trapCause: isSet(object.trapCause)
         ? globalThis.Number(object.trapCause)
         : isSet(object.trap_cause)
@@ -2184,15 +2127,6 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
     if (message.exitInterruptMask !== 0) {
       obj.exitInterruptMask = floatToJson(message.exitInterruptMask);
     }
-    if (message.exitCause !== 0) {
-      obj.exitCause = floatToJson(message.exitCause);
-    }
-    if (message.exitTval !== 0) {
-      obj.exitTval = floatToJson(message.exitTval);
-    }
-    if (message.exitInterrupt !== false) {
-      obj.exitInterrupt = message.exitInterrupt;
-    }
     if (message.trapCause !== 0) {
       obj.trapCause = floatToJson(message.trapCause);
     }
@@ -2249,9 +2183,6 @@ export const Rv32HartState: MessageFns<Rv32HartState> = {
     message.reservation = object.reservation ?? 0;
     message.exitMask = object.exitMask ?? 0;
     message.exitInterruptMask = object.exitInterruptMask ?? 0;
-    message.exitCause = object.exitCause ?? 0;
-    message.exitTval = object.exitTval ?? 0;
-    message.exitInterrupt = object.exitInterrupt ?? false;
     message.trapCause = object.trapCause ?? 0;
     message.trapTval = object.trapTval ?? 0;
     message.timeSkew = object.timeSkew ?? 0;
@@ -2276,9 +2207,6 @@ function createBaseRing32HartState(): Ring32HartState {
     timecmp: 0,
     exitMask: 0,
     exitInterruptMask: 0,
-    exitCause: 0,
-    exitTval: 0,
-    exitInterrupt: false,
     trapCause: 0,
     trapTval: 0,
     timeSkew: 0,
@@ -2334,35 +2262,26 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
     if (message.exitInterruptMask !== 0) {
       writer.uint32(105).double(message.exitInterruptMask);
     }
-    if (message.exitCause !== 0) {
-      writer.uint32(113).double(message.exitCause);
-    }
-    if (message.exitTval !== 0) {
-      writer.uint32(121).double(message.exitTval);
-    }
-    if (message.exitInterrupt !== false) {
-      writer.uint32(128).bool(message.exitInterrupt);
-    }
     if (message.trapCause !== 0) {
-      writer.uint32(137).double(message.trapCause);
+      writer.uint32(113).double(message.trapCause);
     }
     if (message.trapTval !== 0) {
-      writer.uint32(145).double(message.trapTval);
+      writer.uint32(121).double(message.trapTval);
     }
     if (message.timeSkew !== 0) {
-      writer.uint32(153).double(message.timeSkew);
+      writer.uint32(129).double(message.timeSkew);
     }
     if (message.xlateKey !== 0) {
-      writer.uint32(161).double(message.xlateKey);
+      writer.uint32(137).double(message.xlateKey);
     }
     if (message.stopRequested !== 0) {
-      writer.uint32(169).double(message.stopRequested);
+      writer.uint32(145).double(message.stopRequested);
     }
     if (message.hasExitCode !== false) {
-      writer.uint32(176).bool(message.hasExitCode);
+      writer.uint32(152).bool(message.hasExitCode);
     }
     if (message.exitCode !== 0) {
-      writer.uint32(185).double(message.exitCode);
+      writer.uint32(161).double(message.exitCode);
     }
     return writer;
   },
@@ -2499,7 +2418,7 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
               break;
             }
 
-            message.exitCause = reader.double();
+            message.trapCause = reader.double();
             continue;
           }
           case 15: {
@@ -2507,15 +2426,15 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
               break;
             }
 
-            message.exitTval = reader.double();
+            message.trapTval = reader.double();
             continue;
           }
           case 16: {
-            if (tag !== 128) {
+            if (tag !== 129) {
               break;
             }
 
-            message.exitInterrupt = reader.bool();
+            message.timeSkew = reader.double();
             continue;
           }
           case 17: {
@@ -2523,7 +2442,7 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
               break;
             }
 
-            message.trapCause = reader.double();
+            message.xlateKey = reader.double();
             continue;
           }
           case 18: {
@@ -2531,43 +2450,19 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
               break;
             }
 
-            message.trapTval = reader.double();
-            continue;
-          }
-          case 19: {
-            if (tag !== 153) {
-              break;
-            }
-
-            message.timeSkew = reader.double();
-            continue;
-          }
-          case 20: {
-            if (tag !== 161) {
-              break;
-            }
-
-            message.xlateKey = reader.double();
-            continue;
-          }
-          case 21: {
-            if (tag !== 169) {
-              break;
-            }
-
             message.stopRequested = reader.double();
             continue;
           }
-          case 22: {
-            if (tag !== 176) {
+          case 19: {
+            if (tag !== 152) {
               break;
             }
 
             message.hasExitCode = reader.bool();
             continue;
           }
-          case 23: {
-            if (tag !== 185) {
+          case 20: {
+            if (tag !== 161) {
               break;
             }
 
@@ -2609,21 +2504,6 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
         : isSet(object.exit_interrupt_mask)
         ? globalThis.Number(object.exit_interrupt_mask)
         : 0,
-      exitCause: isSet(object.exitCause)
-        ? globalThis.Number(object.exitCause)
-        : isSet(object.exit_cause)
-        ? globalThis.Number(object.exit_cause)
-        : 0,
-      exitTval: isSet(object.exitTval)
-        ? globalThis.Number(object.exitTval)
-        : isSet(object.exit_tval)
-        ? globalThis.Number(object.exit_tval)
-        : 0,
-      exitInterrupt: isSet(object.exitInterrupt)
-        ? globalThis.Boolean(object.exitInterrupt)
-        : isSet(object.exit_interrupt)
-        ? globalThis.Boolean(object.exit_interrupt)
-        : false,
       trapCause: isSet(object.trapCause)
         ? globalThis.Number(object.trapCause)
         : isSet(object.trap_cause)
@@ -2703,15 +2583,6 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
     if (message.exitInterruptMask !== 0) {
       obj.exitInterruptMask = floatToJson(message.exitInterruptMask);
     }
-    if (message.exitCause !== 0) {
-      obj.exitCause = floatToJson(message.exitCause);
-    }
-    if (message.exitTval !== 0) {
-      obj.exitTval = floatToJson(message.exitTval);
-    }
-    if (message.exitInterrupt !== false) {
-      obj.exitInterrupt = message.exitInterrupt;
-    }
     if (message.trapCause !== 0) {
       obj.trapCause = floatToJson(message.trapCause);
     }
@@ -2754,9 +2625,6 @@ export const Ring32HartState: MessageFns<Ring32HartState> = {
     message.timecmp = object.timecmp ?? 0;
     message.exitMask = object.exitMask ?? 0;
     message.exitInterruptMask = object.exitInterruptMask ?? 0;
-    message.exitCause = object.exitCause ?? 0;
-    message.exitTval = object.exitTval ?? 0;
-    message.exitInterrupt = object.exitInterrupt ?? false;
     message.trapCause = object.trapCause ?? 0;
     message.trapTval = object.trapTval ?? 0;
     message.timeSkew = object.timeSkew ?? 0;
