@@ -2,7 +2,7 @@
 // (libs/proto/proto/vsim/v1/snapshot.proto). restore.ts is its inverse.
 
 import { BinaryTranslationEngine, saveRv32Hart } from '@vsim/isa';
-import { saveRing32Vm, type VmRecord } from '@vsim/hypervisor';
+import { VMODE_S, saveRing32Vm, type VmRecord } from '@vsim/hypervisor';
 import {
   CodePatchingState,
   NativeDevices,
@@ -87,8 +87,18 @@ function vcpuSnapshot(v: Vcpu, storm: { futile: number; instret0: number } | und
     vstate: v.vstate && VirtualCpu.fromPartial(v.vstate),
     rv32: v.ring32 ? undefined : Rv32HartState.fromPartial(saveRv32Hart(v.hart)),
     trapStorm: storm,
-    translatedBlocks: !v.ring32 && v.engine instanceof BinaryTranslationEngine ? v.engine.translatedBlocks() : [],
+    translatedBlocks: chargedTranslations(v),
   };
+}
+
+/**
+ * Binary translation charges the translation of the guest kernel's blocks (costs.translateBlock):
+ * the snapshot records where the cached ones start, so the restore rebuilds them without charging
+ * again. Every other translation is rebuilt lazily, as the guest needs it (nobody charges it).
+ */
+function chargedTranslations(v: Vcpu): { mode: number; pc: number }[] {
+  if (v.ring32 || v.vm.setup.technique !== 'binary-translation' || !(v.engine instanceof BinaryTranslationEngine)) return [];
+  return v.engine.translatedBlocks().filter((b) => b.mode === VMODE_S);
 }
 
 function nativeDevices(vm: VmInstance): NativeDevices {

@@ -4,12 +4,11 @@
 import { Bus, DirtyPages, PAGE_SIZE } from '@vsim/isa';
 import { GuestMemory, MemoryPage } from '@vsim/proto';
 
-const WORDS_PER_PAGE = PAGE_SIZE >>> 2;
+const ZERO_PAGE = Buffer.alloc(PAGE_SIZE);
 
 function isZero(bus: Bus, page: number): boolean {
-  const w = bus.i32;
-  for (let i = page * WORDS_PER_PAGE, end = i + WORDS_PER_PAGE; i < end; i++) if (w[i] !== 0) return false;
-  return true;
+  // A native compare (memcmp) against a page of zeros: a 16 MiB VM is scanned in a few milliseconds.
+  return Buffer.from(bus.u8.buffer, bus.u8.byteOffset + page * PAGE_SIZE, PAGE_SIZE).equals(ZERO_PAGE);
 }
 
 function pageOf(bus: Bus, page: number, keepZero: boolean): MemoryPage | undefined {

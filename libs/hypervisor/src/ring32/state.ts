@@ -20,7 +20,7 @@ export interface Ring32VmState {
   hypercalls: number;
   patching?: { sites: PatchSite[]; scanned: number[]; stats: PatchingStats };
   pvTimerHeld: boolean;
-  /** Binary translation: where the cached blocks start (see BinaryTranslationEngine.translatedBlocks). */
+  /** Binary translation: where the cached kernel blocks start (see BinaryTranslationEngine.translatedBlocks). */
   translatedBlocks: { mode: number; pc: number }[];
 }
 
@@ -58,7 +58,11 @@ export function saveRing32Vm(vm: Ring32Vm): Ring32VmState {
     hypercalls: i.hypercalls,
     patching: i.patcher?.saveState(),
     pvTimerHeld: i.pv?.timerHeld ?? false,
-    translatedBlocks: vm.engine instanceof BinaryTranslationEngine ? vm.engine.translatedBlocks() : [],
+    // Binary translation charges the kernel's (ring 0) translations: those are rebuilt uncharged; the rest lazily.
+    translatedBlocks:
+      vm.technique === 'binary-translation' && vm.engine instanceof BinaryTranslationEngine
+        ? vm.engine.translatedBlocks().filter((b) => b.mode === 0)
+        : [],
   };
 }
 

@@ -101,7 +101,11 @@ export interface VcpuSnapshot {
   trapStorm:
     | TrapStormState
     | undefined;
-  /** Binary translation: where the translator's cached blocks start, so the restore rebuilds them. */
+  /**
+   * Binary translation: where the translator's cached blocks of the guest kernel start. Their
+   * translation was charged: the restore rebuilds them without charging again (any other
+   * translation is rebuilt lazily, as the guest needs it).
+   */
   translatedBlocks: TranslatedBlock[];
 }
 
