@@ -9,7 +9,7 @@ import { DRIVER_SLICE_NS, HostDriver, driverHostConfig, eventHash, localTrapHand
 import { SNAPSHOT_CASES, SnapshotCase } from './snapshot-cases';
 
 /** Virtual time a case runs at most (the long-running kernels are still printing and trapping then). */
-const RUN_NS = 20e6;
+const RUN_NS = 10e6;
 const SNAPSHOTS_PER_CASE = 4;
 
 interface Sim {
