@@ -45,7 +45,7 @@ export function snapshotVm(host: HostExecutor, vmId: string, opts: SnapshotOptio
   if (typeof opts.since === 'object' && opts.since.vm !== vmId)
     throw new RangeError(`snapshot of VM ${vmId}: 'since' is a snapshot of VM ${opts.since.vm}`);
   const { memory, generation } = captureMemory(vm.bus, since);
-  const { storms, stamp } = host.snapshotState();
+  const { runner, stamp } = host.snapshotState();
   const a = opts.allocator;
   return VmSnapshot.fromPartial({
     vm: vmId,
@@ -55,7 +55,7 @@ export function snapshotVm(host: HostExecutor, vmId: string, opts: SnapshotOptio
     definition: definitionOf(vm, since === undefined),
     position: { host: host.config.id, seq: stamp.last, timeNs: opts.nowNs },
     memory,
-    vcpus: vm.vcpus.map((v) => vcpuSnapshot(v, storms.get(v)?.saveState())),
+    vcpus: vm.vcpus.map((v) => vcpuSnapshot(v, runner(v)?.saveState?.().trapStorm)),
     native: vm.native && nativeDevices(vm),
     ring32: vm.ring32 && ring32Snapshot(vm),
     allocator: a && { brkStart: a.brkStart, brk: a.brk, brkMax: a.brkMax, ended: a.ended ?? '' },

@@ -4,7 +4,7 @@
 // and translated code is rebuilt, never copied.
 
 import { BinaryTranslationEngine, DirtyPages, EngineName, isEngineName, loadRv32Hart } from '@vsim/isa';
-import { TrapStormDetector, loadRing32Vm, type Ring32VmState, type VmRecord } from '@vsim/hypervisor';
+import { loadRing32Vm, type Ring32VmState, type VmRecord } from '@vsim/hypervisor';
 import { VcpuState, VirtualCpu, VmSnapshot } from '@vsim/proto';
 import type { HostExecutor } from '../host';
 import { TECHNIQUES, Technique, VmInstance, VmSetup } from '../vm';
@@ -91,7 +91,7 @@ function applyState(host: HostExecutor, vm: VmInstance, s: VmSnapshot): void {
   if (s.vcpus.length !== vm.vcpus.length) throw new RangeError(`snapshot of VM ${s.vm}: ${s.vcpus.length} vCPUs, the VM has ${vm.vcpus.length}`);
   if (Boolean(s.native) !== Boolean(vm.native) || Boolean(s.ring32) !== Boolean(vm.ring32))
     throw new RangeError(`snapshot of VM ${s.vm}: its devices do not match technique ${vm.setup.technique ?? '(default)'} on ISA ${vm.isa}`);
-  const { storms } = host.snapshotState();
+  const { runner } = host.snapshotState();
   if (s.ring32) loadRing32Vm(vm.ring32!, ring32State(s));
   for (const vs of s.vcpus) {
     const v = vm.vcpus[vs.index];
@@ -116,11 +116,7 @@ function applyState(host: HostExecutor, vm: VmInstance, s: VmSnapshot): void {
         v.engine.translatedByMode.fill(0);
       }
     }
-    if (vs.trapStorm) {
-      const d = new TrapStormDetector();
-      d.loadState(vs.trapStorm);
-      storms.set(v, d);
-    }
+    runner(v)?.loadState?.({ trapStorm: vs.trapStorm });
   }
   if (s.native) {
     const n = vm.native!;
