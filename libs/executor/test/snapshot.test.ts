@@ -141,4 +141,51 @@ describe('incremental snapshots', () => {
     expect(() => restore(c, whole.driver.nowNs, [a.bytes, inc.bytes])).toThrow(/pages written since generation 2, but follows generation 1/);
     expect(() => restore(c, whole.driver.nowNs, [inc.bytes])).toThrow(/a restore starts from a full snapshot/);
   });
+
+  it('refuses a snapshot with a bad field, naming it, and leaves no VM behind', async () => {
+    const c = cases[0];
+    const whole = start(c);
+    await whole.driver.runUntil(1e6);
+    const good = snapshot(whole).snap;
+    const bad = (f: (s: VmSnapshot) => void) => {
+      const s = VmSnapshot.decode(VmSnapshot.encode(good).finish());
+      f(s);
+      return [VmSnapshot.encode(s).finish()];
+    };
+    expect(() =>
+      restore(
+        c,
+        0,
+        bad((s) => (s.format = 2)),
+      ),
+    ).toThrow(/format 2, this executor restores format 1/);
+    expect(() =>
+      restore(
+        c,
+        0,
+        bad((s) => (s.memory!.pages[0].index = 1 << 20)),
+      ),
+    ).toThrow(/memory page 1048576 is past the end/);
+    expect(() =>
+      restore(
+        c,
+        0,
+        bad((s) => (s.memory!.pages[0].data = Buffer.alloc(10))),
+      ),
+    ).toThrow(/has 10 bytes, expected 4096 or 0/);
+    expect(() =>
+      restore(
+        c,
+        0,
+        bad((s) => (s.definition!.engine = 'jit')),
+      ),
+    ).toThrow(/definition.engine 'jit' is not an engine/);
+    expect(() =>
+      restore(
+        c,
+        0,
+        bad((s) => (s.vcpus[0].rv32!.x = [1, 2])),
+      ),
+    ).toThrow(/x has 2 registers, expected 32/);
+  });
 });

@@ -28,12 +28,17 @@ export function restoreVm(host: HostExecutor, full: VmSnapshot, ...increments: V
   const chain = [full, ...increments];
   checkChain(chain);
   const vm = host.createVm(setupOf(full));
-  // The VM's constructor loaded its image (and code patching patched it): start from zeros.
-  vm.bus.u8.fill(0);
-  vm.bus.invalidateAll();
-  for (const s of chain) applyMemory(vm.bus, s.memory, s.vm);
   const last = chain[chain.length - 1];
-  applyState(host, vm, last);
+  try {
+    // The VM's constructor loaded its image (and code patching patched it): start from zeros.
+    vm.bus.u8.fill(0);
+    vm.bus.invalidateAll();
+    for (const s of chain) applyMemory(vm.bus, s.memory, s.vm);
+    applyState(host, vm, last);
+  } catch (err) {
+    host.vms.delete(vm.id); // a snapshot refused halfway leaves no VM behind
+    throw err;
+  }
   vm.bus.dirty = new DirtyPages(vm.bus, last.generation);
   const { stamp } = host.snapshotState();
   const pos = last.position;
