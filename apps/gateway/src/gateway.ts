@@ -24,7 +24,8 @@ import {
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { Logger, discover } from '@vsim/service';
+import { LivenessMonitor, Logger, discover } from '@vsim/service';
+import { watchRun } from './run-watch';
 import { SubmissionError, parseSubmission } from './submission';
 
 /** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
@@ -103,7 +104,11 @@ export class Gateway {
   /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
   private readonly localLoad = new Map<string, number>();
   /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
-  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0 };
+  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0, lostServices: 0 };
+  /** Simulations that ended whose outcome no client fetched yet (a graceful stop waits for them). */
+  private readonly unfetched = new Set<string>();
+  /** The services' heartbeats: a run whose service is lost fails within ~2 s (run-watch.ts). */
+  readonly liveness: LivenessMonitor;
 
   constructor(
     private readonly bus: NatsBus,
@@ -125,6 +130,8 @@ export class Gateway {
     );
     this.sweeper = setInterval(() => this.expire(), Math.min(this.limits.submissionTtlMs / 4, 30_000));
     this.sweeper.unref();
+    this.liveness = new LivenessMonitor(bus, log);
+    this.liveness.start();
   }
 
   private get discoverMs(): number {
@@ -372,6 +379,7 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
+    if (sim.state === 'failed') this.unfetched.delete(id); // its outcome is the error, delivered here
     return {
       sim: id,
       state: sim.state,
@@ -412,6 +420,7 @@ export class Gateway {
   /** What Results returns: the SimResult plus its wall time, as `vsim run --json` writes it. */
   resultDocument(id: string): SimResult & { wallSeconds: number } {
     const result = this.results(id);
+    this.unfetched.delete(id);
     return { ...result, wallSeconds: (this.get(id).timing.runMs ?? 0) / 1000 };
   }
 
@@ -448,6 +457,16 @@ export class Gateway {
     clearTimeout(timer);
   }
 
+  /**
+   * Graceful stop, after close(): waits until the clients of the simulations that ended in the last
+   * `lingerMs` fetched their outcome (results, or the status saying it failed), at most `lingerMs`.
+   */
+  async deliverResults(lingerMs = 10_000): Promise<void> {
+    const deadline = Date.now() + lingerMs;
+    const waiting = () => [...this.unfetched].filter((id) => (this.sims.get(id)?.timing.finishedAt ?? 0) > deadline - 3 * lingerMs);
+    while (waiting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
   private checkOpen(): void {
     if (this.closing) throw new ControlError(ControlStatus.UNAVAILABLE, 'the gateway is shutting down');
   }
@@ -468,6 +487,7 @@ export class Gateway {
         'services discovered',
       );
       const control = grpcControlPlane(ep, this.opts.control);
+      const watch = watchRun(this.liveness, ep);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
       try {
@@ -492,8 +512,10 @@ export class Gateway {
             placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
             sim.assignment = Object.fromEntries(a);
             for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
+            watch.watchNodes(a);
             return a;
           },
+          abort: watch.abort,
           onRefused: () => void this.counters.refusedEvents++,
           log,
         }).run(sim.spec, sim.id);
@@ -508,6 +530,8 @@ export class Gateway {
           'simulation done',
         );
       } finally {
+        watch.stop();
+        if (watch.lost()) this.counters.lostServices++;
         sim.control = undefined;
         control.close();
         for (const c of sim.extraClients) c.close();
@@ -520,6 +544,7 @@ export class Gateway {
       for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
       sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
+      this.unfetched.add(sim.id);
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();
     }
