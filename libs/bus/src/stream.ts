@@ -97,8 +97,12 @@ export async function followStream(
 ): Promise<{ stop(): void }> {
   // The stream's subjects are vsim.*.events.*: say `*` for the host where a subscriber says `>`.
   const filter = subject.endsWith('.events.>') ? `${subject.slice(0, -1)}*` : subject;
-  const consumer = await js.consumers.get(EVENT_STREAM, { filter_subjects: [filter], deliver_policy: DeliverPolicy.All });
+  const consumer = await js.consumers.get(EVENT_STREAM, { filter_subjects: filter, deliver_policy: DeliverPolicy.All });
+  // Short pulls with heartbeats: after a server restart (the consumer is gone with it) the client
+  // notices within ~2 s and recreates it from the last message it delivered.
   const messages = await consumer.consume({
+    expires: 2000,
+    idle_heartbeat: 1000,
     callback: (m) => onMsg(m.subject, m.data),
   });
   return {

@@ -11,3 +11,5 @@ export { runVsim } from './cli';
 export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
+export { startServiceProcess, until } from './processes';
+export type { ServiceProcess } from './processes';
