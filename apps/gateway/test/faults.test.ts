@@ -215,7 +215,6 @@ function printTable(rows: readonly Row[]): void {
   const head = ['fault', 'runs', 'completed', 'hash identical', 'events lost / duplicated'];
   const cells = rows.map((r) => [r.fault, String(r.runs), String(r.completed), r.hashIdentical, r.events]);
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(width[i])).join('  ');
-  // eslint-disable-next-line no-console -- the table is what npm run test:faults is for (VSIM_TEST_VERBOSE=1)
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(width[i])).join('  ').trimEnd();
   console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
 }
