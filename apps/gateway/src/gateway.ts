@@ -107,6 +107,8 @@ export class Gateway {
   readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0, lostServices: 0 };
   /** Simulations that ended whose outcome no client fetched yet (a graceful stop waits for them). */
   private readonly unfetched = new Set<string>();
+  /** When a graceful stop began: the clients of simulations that end after it get their results. */
+  private closingAt: number | undefined;
   /** The services' heartbeats: a run whose service is lost fails within ~2 s (run-watch.ts). */
   readonly liveness: LivenessMonitor;
 
@@ -442,6 +444,7 @@ export class Gateway {
   /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
+    this.closingAt ??= Date.now();
     this.admission.close();
     clearInterval(this.sweeper);
     for (const s of this.sims.values()) {
@@ -463,7 +466,8 @@ export class Gateway {
    */
   async deliverResults(lingerMs = 10_000): Promise<void> {
     const deadline = Date.now() + lingerMs;
-    const waiting = () => [...this.unfetched].filter((id) => (this.sims.get(id)?.timing.finishedAt ?? 0) > deadline - 3 * lingerMs);
+    const since = this.closingAt ?? Date.now();
+    const waiting = () => [...this.unfetched].filter((id) => (this.sims.get(id)?.timing.finishedAt ?? 0) >= since);
     while (waiting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 

@@ -8,19 +8,21 @@
 //   - SIGTERM to a cpu-node, the hypervisor, the scheduler, the gateway: the process finishes the
 //     run before it exits (the gateway: after its client fetched the results); the test then
 //     restarts it, as `vsim up` would;
+//   - kill -9 of the client (`vsim run --nats`) mid-run: `vsim run --attach SIM` gets the results;
 //   - kill -9 of a cpu-node, the scheduler, the hypervisor: without checkpoints the run cannot
 //     continue; it fails fast, naming the lost service — the row gives the detection time.
 // With VSIM_TEST_VERBOSE=1 it prints the table: fault → runs → completed → hash identical →
 // events lost/duplicated.
 
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { spawn } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { GatewayClient, SimulationStatus } from '@vsim/proto';
 import { SimResult, SimSpec, runEmbedded } from '@vsim/control';
-import { ServiceProcess, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
+import { REPO_ROOT, ServiceProcess, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
 import { discover } from '@vsim/service';
 
 const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
@@ -187,6 +189,40 @@ interface Row {
     }, 180_000);
   }
 
+  test('kill -9 of the client mid-run: vsim run --attach SIM gets the same results', async () => {
+    const file = join(store, 'two-hosts.yaml'); // JSON is YAML: the SimSpec as a scenario file
+    writeFileSync(file, JSON.stringify(spec()));
+    const client = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/bin/vsim.js'), 'run', '--nats', nats.url, file], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    client.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+    const sim = await until('the client to submit', () => /simulation (sim-\S+)/.exec(err)?.[1], 60_000);
+    await until(
+      'the run to be under way',
+      async () => {
+        const s = await call<{ sim: string }, SimulationStatus>(gateway.status.bind(gateway), { sim });
+        return Object.values(s.hostNs).some((ns) => Number(ns) > 0) || s.state === 'done' ? true : undefined;
+      },
+      60_000,
+      20,
+    );
+    client.kill('SIGKILL');
+    const attached = await runVsim(['run', '--nats', nats.url, '--attach', sim, '--json', '-'], 120_000);
+    const result = attached.status === 0 ? (JSON.parse(attached.stdout) as SimResult) : undefined;
+    rows.push({
+      fault: 'kill -9 client, reattach',
+      runs: 1,
+      completed: result ? 1 : 0,
+      hashIdentical: result ? (result.eventLogHash === reference.eventLogHash ? 'yes' : 'NO') : '-',
+      events: result ? `${Math.max(0, reference.events - result.events)} / ${Math.max(0, result.events - reference.events)}` : '-',
+    });
+    expect([attached.status, attached.status === 0 ? '' : attached.stderr]).toEqual([0, '']);
+    expect(result!.eventLogHash).toBe(reference.eventLogHash);
+    expect(result!.events).toBe(reference.events);
+  }, 180_000);
+
   for (const key of ['n2', 'scheduler', 'hypervisor']) {
     test(`kill -9 of ${key === 'n2' ? 'cpu-node n2' : `the ${key}`} mid-run: the run fails fast, naming it`, async () => {
       const sim = await startRun();
@@ -215,6 +251,10 @@ function printTable(rows: readonly Row[]): void {
   const head = ['fault', 'runs', 'completed', 'hash identical', 'events lost / duplicated'];
   const cells = rows.map((r) => [r.fault, String(r.runs), String(r.completed), r.hashIdentical, r.events]);
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(width[i])).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(width[i]))
+      .join('  ')
+      .trimEnd();
   console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
 }

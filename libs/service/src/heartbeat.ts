@@ -4,8 +4,11 @@
 // one). The gateway watches the services each running simulation uses (LivenessMonitor): one that
 // stays silent for LOST_AFTER_MS while NATS is up, or that comes back as another process (it
 // restarted: its state is gone), is lost, and the run fails at once naming it — rather than when a
-// request to it times out (120 s for a run order).
+// request to it times out (120 s for a run order). Silence alone is not proof: a service busy in a
+// long computation (a cpu-node running a slice) cannot send its beat, so a silent service's gRPC
+// port is probed — a dead process's port refuses at once, a busy one's kernel still accepts.
 
+import { createConnection } from 'net';
 import { NatsBus } from '@vsim/bus';
 import { Logger } from './logger';
 
@@ -114,7 +117,7 @@ export class LivenessMonitor {
    */
   watch(services: readonly WatchedService[], onLost: (lost: Lost) => void): { add(s: WatchedService): void; stop(): void } {
     const since = Date.now();
-    const watched = new Map<string, { label: string; started?: number }>();
+    const watched = new Map<string, { label: string; started?: number; aliveAt?: number; probing?: boolean; deadAfterMs?: number }>();
     const add = (s: WatchedService) => {
       if (!watched.has(s.grpc)) watched.set(s.grpc, { label: s.label, started: this.seen.get(s.grpc)?.beat.started });
     };
@@ -128,7 +131,19 @@ export class LivenessMonitor {
         const silentMs = now - Math.max(s?.at ?? since, this.upSince);
         if (s && w.started !== undefined && s.beat.started !== w.started)
           reason = `${w.label} restarted (a new process at ${grpc}: its state is gone)`;
-        else if (silentMs > this.lostAfterMs) reason = `${w.label} is lost: no heartbeat from ${grpc} for ${(silentMs / 1000).toFixed(1)} s`;
+        else if (silentMs > this.lostAfterMs && now - (w.aliveAt ?? 0) > this.lostAfterMs) {
+          if (!w.probing) {
+            w.probing = true;
+            const from = Math.max(s?.at ?? since, this.upSince);
+            void accepts(grpc).then((up) => {
+              w.probing = false;
+              if (up) w.aliveAt = Date.now();
+              else w.deadAfterMs = Date.now() - from;
+            });
+          }
+          if (w.deadAfterMs !== undefined)
+            reason = `${w.label} is lost: no heartbeat from ${grpc} for ${(w.deadAfterMs / 1000).toFixed(1)} s and its port refuses connections`;
+        }
         w.started ??= s?.beat.started;
         if (reason === undefined) continue;
         clearInterval(timer);
@@ -141,4 +156,21 @@ export class LivenessMonitor {
     timer.unref();
     return { add, stop: () => clearInterval(timer) };
   }
+}
+
+/** Whether something accepts a TCP connection at `address` (host:port) within 1 s. */
+function accepts(address: string): Promise<boolean> {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(i + 1));
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }
