@@ -8,13 +8,14 @@
 //   - SIGTERM to a cpu-node, the hypervisor, the scheduler, the gateway: the process finishes the
 //     run before it exits (the gateway: after its client fetched the results); the test then
 //     restarts it, as `vsim up` would;
+//   - SIGTERM to a cpu-node of a `vsim up` cluster mid-run: the run completes, vsim up restarts it;
 //   - kill -9 of the client (`vsim run --nats`) mid-run: `vsim run --attach SIM` gets the results;
 //   - kill -9 of a cpu-node, the scheduler, the hypervisor: without checkpoints the run cannot
 //     continue; it fails fast, naming the lost service — the row gives the detection time.
 // With VSIM_TEST_VERBOSE=1 it prints the table: fault → runs → completed → hash identical →
 // events lost/duplicated.
 
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -245,6 +246,64 @@ interface Row {
       expect(detectS).toBeLessThan(10);
     }, 120_000);
   }
+});
+
+(skip ? describe.skip : describe)(`faults under vsim up${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
+  let up: ChildProcess;
+  let out = '';
+  let err = '';
+
+  beforeAll(async () => {
+    up = spawn(process.execPath, [join(REPO_ROOT, 'apps/cli/bin/vsim.js'), 'up', '--cpu-nodes', '2'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    up.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    up.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+    await until(
+      'vsim up ready',
+      () => (/^vsim up: ready/m.test(out) ? true : up.exitCode !== null ? Promise.reject(new Error(err)) : undefined),
+      60_000,
+      100,
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    if (up.exitCode === null) {
+      const done = new Promise((r) => up.once('exit', r));
+      up.kill('SIGINT');
+      await done;
+    }
+    const logs = /^logs: (.*)$/m.exec(out)?.[1];
+    if (logs) rmSync(logs, { recursive: true, force: true });
+  }, 60_000);
+
+  test('SIGTERM to a cpu-node mid-run: it finishes the run, vsim up restarts it, the hash is the embedded one', async () => {
+    const natsUrl = /^NATS: (\S+)$/m.exec(out)![1];
+    const env = { ...process.env, VSIM_CREDENTIALS: /^credentials: (.*)$/m.exec(out)![1] };
+    const embedded = await runVsim(['run', '--json', '-', 'examples/two-hosts.yaml'], 120_000);
+    const client = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'apps/cli/bin/vsim.js'), 'run', '--nats', natsUrl, '--json', '-', 'examples/two-hosts.yaml'],
+      {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    client.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    client.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = new Promise<number | null>((r) => client.once('exit', r));
+    await until('the client to submit', () => (/simulation sim-/.test(stderr) ? true : undefined), 60_000);
+    await sleep(300);
+    process.kill(Number(/^cpu-node-1\s+pid (\d+)$/m.exec(out)![1]), 'SIGTERM');
+    expect(await code).toBe(0);
+    const result = JSON.parse(stdout) as SimResult;
+    expect(result.eventLogHash).toBe((JSON.parse(embedded.stdout) as SimResult).eventLogHash);
+    await until('the restart', () => (/cpu-node-1 exited \(code 0\): restarting/.test(err) ? true : undefined), 30_000, 100);
+  }, 240_000);
 });
 
 function printTable(rows: readonly Row[]): void {
