@@ -511,7 +511,10 @@ export class Gateway {
           onHandover: () =>
             sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           // By load: what each node reports, or what this gateway put there if more (the report lags).
-          assign: (hosts, ids) => {
+          assign: (hosts, all) => {
+            // Not onto a node that is stopping (its heartbeat says draining), if another is there.
+            const up = all.filter((n) => !this.liveness.last(ep.nodes.get(n) ?? '')?.draining);
+            const ids = up.length > 0 ? up : all;
             const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
             placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
             sim.assignment = Object.fromEntries(a);
