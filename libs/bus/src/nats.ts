@@ -18,6 +18,7 @@ import { StreamProbe, followStream, isEventSubject } from './stream';
 import {
   Bus,
   BusError,
+  BusObserver,
   BusOptions,
   MsgHandler,
   MsgMeta,
@@ -42,6 +43,8 @@ export interface NatsBusConnectOptions extends BusOptions {
   name?: string;
   /** Anything else nats.js accepts (auth, reconnect policy, …). */
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
+  /** Sees every request, served request and publish (a service's metrics). */
+  observer?: BusObserver;
 }
 
 /** What a NatsBus tells its owner about its connection (for a log line). */
@@ -64,21 +67,23 @@ export class NatsBus implements Bus {
   private downSince: number | undefined;
   private readonly listeners = new Set<(e: ConnectionEvent) => void>();
   private probe: StreamProbe | undefined;
+  private readonly observer?: BusObserver;
 
   /** Wraps an open connection; the bus owns it from now on (close/drain close it). */
   constructor(
     /** The underlying connection, for what the Bus does not cover (JetStream, the services API). */
     readonly nc: NatsConnection,
-    opts: BusOptions = {},
+    opts: BusOptions & { observer?: BusObserver } = {},
   ) {
     this.onError = opts.onError ?? defaultOnError;
+    this.observer = opts.observer;
     void this.watchStatus();
   }
 
   /** Connects with vsim's reconnection policy (RECONNECT_OPTIONS) unless `connection` says otherwise. */
   static async connect(opts: NatsBusConnectOptions): Promise<NatsBus> {
     const nc = await connect({ ...RECONNECT_OPTIONS, ...opts.connection, servers: opts.servers, name: opts.name });
-    return new NatsBus(nc, { onError: opts.onError });
+    return new NatsBus(nc, { onError: opts.onError, observer: opts.observer });
   }
 
   /** Calls `f` on every disconnection and reconnection; returns a function that stops it. */
@@ -122,6 +127,7 @@ export class NatsBus implements Bus {
     } catch (err) {
       throw toBusError(err, subject, undefined, this.nc);
     }
+    this.observer?.published?.(subject, data.length);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts: SubscribeOptions = {}): Subscription {
@@ -144,9 +150,11 @@ export class NatsBus implements Bus {
       this.track(
         (async () => {
           let reply: Uint8Array;
+          const started = this.observer?.served ? performance.now() : undefined;
           try {
             reply = await handler(msg.data, metaOf(msg));
           } catch (err) {
+            if (started !== undefined) this.observer!.served!(msg.subject, (performance.now() - started) / 1000, 'error');
             if (!msg.reply) return this.onError(err, msg.subject);
             const { message, code } = serviceErrorOf(err);
             const h = natsHeaders();
@@ -155,6 +163,7 @@ export class NatsBus implements Bus {
             this.respond(msg, new Uint8Array(0), h);
             return;
           }
+          if (started !== undefined) this.observer!.served!(msg.subject, (performance.now() - started) / 1000, 'ok');
           if (msg.reply) this.respond(msg, reply);
         })(),
       );
@@ -193,13 +202,23 @@ export class NatsBus implements Bus {
 
   private async once(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     let msg: Msg;
+    const started = this.observer?.requested ? performance.now() : undefined;
+    const observe = (outcome: 'ok' | 'error' | BusError['code']) => {
+      if (started !== undefined) this.observer!.requested!(subject, (performance.now() - started) / 1000, outcome);
+    };
     try {
       msg = await this.nc.request(subject, data, { timeout: timeoutMs });
     } catch (err) {
-      throw toBusError(err, subject, timeoutMs, this.nc);
+      const e = toBusError(err, subject, timeoutMs, this.nc);
+      observe(e instanceof BusError ? e.code : 'error');
+      throw e;
     }
     const h = msg.headers;
-    if (h?.has(SERVICE_ERROR_HEADER)) throw remoteErrorOf(subject, (k) => h.get(k));
+    if (h?.has(SERVICE_ERROR_HEADER)) {
+      observe('remote');
+      throw remoteErrorOf(subject, (k) => h.get(k));
+    }
+    observe('ok');
     return msg.data;
   }
 

@@ -13,3 +13,6 @@ export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
 export { startServiceProcess, until } from './processes';
 export type { ServiceProcess } from './processes';
+export { startVsimUp } from './up';
+export type { UpCluster } from './up';
+export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';
