@@ -26,6 +26,7 @@ import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './clust
 import { newSimId } from './ids';
 import { LivenessMonitor, Logger, discover } from '@vsim/service';
 import { watchRun } from './run-watch';
+import { ResultPickup } from './pickup';
 import { SubmissionError, parseSubmission } from './submission';
 
 /** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
@@ -105,10 +106,8 @@ export class Gateway {
   private readonly localLoad = new Map<string, number>();
   /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
   readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0, lostServices: 0 };
-  /** Simulations that ended whose outcome no client fetched yet (a graceful stop waits for them). */
-  private readonly unfetched = new Set<string>();
-  /** When a graceful stop began: the clients of simulations that end after it get their results. */
-  private closingAt: number | undefined;
+  /** A graceful stop waits for the clients of the simulations that end meanwhile (pickup.ts). */
+  private readonly pickup = new ResultPickup();
   /** The services' heartbeats: a run whose service is lost fails within ~2 s (run-watch.ts). */
   readonly liveness: LivenessMonitor;
 
@@ -381,7 +380,7 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
-    if (sim.state === 'failed') this.unfetched.delete(id); // its outcome is the error, delivered here
+    if (sim.state === 'failed') this.pickup.fetched(id); // its outcome is the error, delivered here
     return {
       sim: id,
       state: sim.state,
@@ -427,7 +426,7 @@ export class Gateway {
   /** What Results returns: the SimResult plus its wall time, as `vsim run --json` writes it. */
   resultDocument(id: string): SimResult & { wallSeconds: number } {
     const result = this.results(id);
-    this.unfetched.delete(id);
+    this.pickup.fetched(id);
     return { ...result, wallSeconds: (this.get(id).timing.runMs ?? 0) / 1000 };
   }
 
@@ -449,7 +448,7 @@ export class Gateway {
   /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
-    this.closingAt ??= Date.now();
+    this.pickup.begin();
     this.admission.close();
     clearInterval(this.sweeper);
     for (const s of this.sims.values()) {
@@ -465,15 +464,9 @@ export class Gateway {
     clearTimeout(timer);
   }
 
-  /**
-   * Graceful stop, after close(): waits until the clients of the simulations that ended in the last
-   * `lingerMs` fetched their outcome (results, or the status saying it failed), at most `lingerMs`.
-   */
-  async deliverResults(lingerMs = 10_000): Promise<void> {
-    const deadline = Date.now() + lingerMs;
-    const since = this.closingAt ?? Date.now();
-    const waiting = () => [...this.unfetched].filter((id) => (this.sims.get(id)?.timing.finishedAt ?? 0) >= since);
-    while (waiting().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  /** Graceful stop, after close(): the clients of simulations that ended meanwhile fetch their outcome (at most `lingerMs`). */
+  deliverResults(lingerMs = 10_000): Promise<void> {
+    return this.pickup.delivered(lingerMs);
   }
 
   private checkOpen(): void {
@@ -556,7 +549,7 @@ export class Gateway {
       for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
       sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
-      this.unfetched.add(sim.id);
+      this.pickup.ended(sim.id);
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();
     }
