@@ -4,7 +4,12 @@
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
+//   GET  /v1/simulations              -> 200 {simulations: [{sim, name, state, virtualNs, durationNs, hosts, vms,
+//                                        submittedAtMs, error}]}   (the caller's, oldest first; `vsim list`)
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
+//   GET  /v1/simulations/:id/domains  -> 200 {domains: [{vm, id, host, memoryBytes, pool, scheduler, paused, shutdown,
+//                                        vcpus: [{vcpu, pcpu, online, running, blocked, cpuNs, affinity}]}],
+//                                        pools: [{host, pool, scheduler, pcpus}]}   (`vsim list --sim`, vcpu-list, cpupool-list)
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
 //   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one event per line, every field (docs/events.md),
 //                                        streamed until the simulation ends
@@ -32,6 +37,7 @@ import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
+import { listDomains, simulationSummary } from './listing';
 
 /** Largest request body accepted (scenario + base64 images). */
 export const MAX_BODY_BYTES = 64 << 20;
@@ -155,7 +161,7 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -181,6 +187,10 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
       return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }
+    case 'GET ':
+      return send(res, 200, { simulations: gw.simulationsOf(caller).map(simulationSummary) });
+    case 'GET :id/domains':
+      return send(res, 200, await listDomains(gw.get(id)));
     case 'POST :id/start':
       await gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });

@@ -12,6 +12,9 @@ import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
+import { listCommand } from './list';
+import { vcpuListCommand, vcpuPinCommand } from './vcpu';
+import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -21,11 +24,16 @@ export const COMMANDS: readonly Command[] = [
   secretsCommand,
   execCommand,
   isaCommand,
+  listCommand,
   schedCommand,
   schedCreditCommand,
   schedCredit2Command,
   schedSedfCommand,
   schedRtdsCommand,
   schedCheckCommand,
+  vcpuListCommand,
+  vcpuPinCommand,
+  cpupoolListCommand,
+  cpupoolMigrateCommand,
   helpCommand(() => COMMANDS),
 ];

@@ -17,11 +17,11 @@
  * gateway reachable.
  */
 
-import { Metadata, ServiceError } from '@grpc/grpc-js';
-import { GatewayClient, SchedParams } from '@vsim/proto';
+import { DomainList, SchedParams } from '@vsim/proto';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { ACCESS_OPTIONS, AccessError, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
+import { CallError, GATEWAY_OPTIONS, GatewayCall, withGateway } from '../gateway-call';
+import { TableChoice, schedTables } from '../xl/sched-tables';
 import { Io } from '../io';
 
 const NS_PER_US = 1_000;
@@ -29,58 +29,8 @@ const NS_PER_MS = 1_000_000;
 
 const WHERE = {
   sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id the gateway gave it, e.g. sim-01JD3W7Q9YXK4M2T8N5R6B1C0A)' },
-  nats: { type: 'string', valueName: 'URL', description: 'find the gateway through NATS at URL' },
-  gateway: { type: 'string', valueName: 'HOST:PORT', description: "the gateway's gRPC address (instead of --nats)" },
-  ...ACCESS_OPTIONS,
+  ...GATEWAY_OPTIONS,
 } as const;
-
-type GatewayCall = <Req, Res>(method: keyof GatewayClient, req: Req) => Promise<Res>;
-
-/** Connects to the gateway, runs `f`, closes. */
-async function withGateway<T>(
-  command: string,
-  o: { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string },
-  f: (call: GatewayCall) => Promise<T>,
-): Promise<T> {
-  if ((o.nats === undefined) === (o.gateway === undefined)) throw usageError(command, 'give exactly one of --nats URL and --gateway HOST:PORT');
-  let address = o.gateway;
-  let access: GatewayAccess;
-  try {
-    access = gatewayAccess(o);
-    if (o.nats !== undefined) address = await findGateway(o.nats, access);
-  } catch (e) {
-    if (e instanceof AccessError) throw new CallError(e.message, e.exitCode);
-    throw e;
-  }
-  const client = gatewayClient(address!, access);
-  try {
-    return await f(
-      <Req, Res>(method: keyof GatewayClient, req: Req) =>
-        new Promise<Res>((resolve, reject) => {
-          const m = client[method] as unknown as (
-            r: Req,
-            md: Metadata,
-            opts: { deadline: number },
-            cb: (e: ServiceError | null, r: Res) => void,
-          ) => unknown;
-          m.call(client, req, access.metadata(), { deadline: Date.now() + 30_000 }, (e, r) =>
-            e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r),
-          );
-        }),
-    );
-  } finally {
-    client.close();
-  }
-}
-
-class CallError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
 
 /** One xl per-domain or scheduler-wide option: its flag, the policy key, and the factor to ns. */
 interface ParamFlag {
@@ -100,8 +50,6 @@ interface XlCommandDef {
   readonly params: readonly ParamFlag[];
   /** The option that selects scheduler-wide parameters (xl's -s/--schedparam), if the policy has any. */
   readonly schedparam?: string;
-  /** Columns of the per-VM table: [header, key, divide-by]. */
-  readonly columns: readonly (readonly [string, string, number])[];
   readonly example: string;
 }
 
@@ -163,8 +111,7 @@ Example:
             await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: def.policy });
             return EXIT.ok;
           }
-          const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: opts.sim as string });
-          io.stdout.write(formatParams(p, def, vm));
+          io.stdout.write(await showTables(call, opts.sim as string, { policy: def.policy, domain: vm, poolsOnly: sched }));
           return EXIT.ok;
         });
       } catch (e) {
@@ -176,32 +123,21 @@ Example:
   };
 }
 
-/** xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per VM. */
-function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string {
-  const lines = hostLines(p);
-  const vms = p.vms.filter((v) => only === undefined || v.vm === only);
-  if (only !== undefined && vms.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
-  lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...def.columns.map(([h]) => h.padStart(12))].join(''));
-  for (const v of vms) {
-    const params = JSON.parse(v.paramsJson || '{}') as Record<string, unknown>;
-    const cells = def.columns.map(([, key, div]) => {
-      const x = params[key];
-      return (typeof x === 'number' ? String(x / div) : x === undefined ? '-' : String(x)).padStart(12);
-    });
-    lines.push([v.vm.padEnd(24), v.host.padEnd(10), ...cells].join(''));
+/** xl's tables of the pools the policy runs (all pools without one), or of one domain (-d). */
+async function showTables(call: GatewayCall, sim: string, choice: TableChoice = {}): Promise<string> {
+  const [params, list] = await Promise.all([
+    call<{ sim: string }, SchedParams>('getSchedParams', { sim }),
+    call<{ sim: string }, DomainList>('listDomains', { sim }),
+  ]);
+  if (choice.domain !== undefined) {
+    const d = list.domains.find((x) => x.vm === choice.domain);
+    if (!d) throw new CallError(`no VM ${choice.domain} in this simulation`, EXIT.failure);
+    if (choice.policy !== undefined && d.scheduler !== choice.policy)
+      throw new CallError(`${d.vm} is scheduled by ${d.scheduler}, not ${choice.policy}`, EXIT.failure);
   }
-  return lines.join('\n') + '\n';
-}
-
-/** One line per host: its policy and scheduler-wide parameters (ns), and the virtual time reached. */
-function hostLines(p: SchedParams): string[] {
-  return p.hosts.map((h) => {
-    const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
-    const shown = Object.entries(params)
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(' ');
-    return `Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`;
-  });
+  const text = schedTables(params, list, choice);
+  if (text === '' && choice.policy !== undefined) throw new CallError(`no cpupool of this simulation runs ${choice.policy}`, EXIT.failure);
+  return text;
 }
 
 // xl sched-credit: -d DOMAIN -w WEIGHT -c CAP (percent of one pCPU); -s -t TSLICE (ms) -r RATELIMIT (µs).
@@ -235,10 +171,6 @@ export const schedCreditCommand = xlCommand({
     { option: 'tslice_ms', key: 'tslice', scale: NS_PER_MS, scope: 'scheduler' },
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
   ],
-  columns: [
-    ['Weight', 'weight', 1],
-    ['Cap', 'cap', 1],
-  ],
   example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512 -c 50',
 });
 
@@ -252,10 +184,6 @@ export const schedCredit2Command = xlCommand({
     { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
     { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
     { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
-  ],
-  columns: [
-    ['Weight', 'weight', 1],
-    ['Cap', 'cap', 1],
   ],
   example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512',
 });
@@ -275,11 +203,6 @@ export const schedSedfCommand = xlCommand({
     { option: 'slice', key: 'slice', scale: NS_PER_MS, scope: 'vm' },
     { option: 'extratime', key: 'extra', scale: 1, scope: 'vm', boolean: true },
   ],
-  columns: [
-    ['Period(ms)', 'period', NS_PER_MS],
-    ['Slice(ms)', 'slice', NS_PER_MS],
-    ['Extra', 'extra', 1],
-  ],
   example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 20 -s 5 -e 0',
 });
 
@@ -297,11 +220,6 @@ export const schedRtdsCommand = xlCommand({
     { option: 'period', key: 'period', scale: NS_PER_US, scope: 'vm' },
     { option: 'budget', key: 'budget', scale: NS_PER_US, scope: 'vm' },
     { option: 'extratime', key: 'extratime', scale: 1, scope: 'vm', boolean: true },
-  ],
-  columns: [
-    ['Period(us)', 'period', NS_PER_US],
-    ['Budget(us)', 'budget', NS_PER_US],
-    ['Extratime', 'extratime', 1],
   ],
   example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 10000 -b 4000',
 });
@@ -329,7 +247,8 @@ each vCPU. With --service, the simulation moves to another scheduler service
 (another process, e.g. examples/external-scheduler): the current one stops its
 loops at their next boundary and hands their state over; the other continues
 them under --policy (docs/scheduler-protocol.md §8).
-show: prints each host's policy and parameters and each VM's.
+show: prints, for every cpupool, xl's table of its scheduler (as the sched-*
+commands print theirs): the pool's parameters in xl's units, a row per domain.
 
 Options:
 ${formatOptions(SCHED_OPTIONS)}
@@ -377,9 +296,7 @@ export const schedCommand: Command = {
           await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params, service: o.service ?? '' });
           return EXIT.ok;
         }
-        const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
-        io.stdout.write(hostLines(p).join('\n') + '\n');
-        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${v.paramsJson}\n`);
+        io.stdout.write(await showTables(call, o.sim!));
         return EXIT.ok;
       });
     } catch (e) {
