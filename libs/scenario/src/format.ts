@@ -67,6 +67,16 @@ const SCHEDULER = new SelectType(
           'precise',
           '`precise`: credit is debited for exactly the time run; `tick`: sampled at each 10ms tick, as Xen does',
         ),
+        boost: optional(
+          new BoolType(),
+          'BOOST: a vCPU that wakes with credit left runs ahead of CPU hogs (csched_unit_wake); `false` turns it off, for experiments',
+          '`true`, as Xen',
+        ),
+        acctPhase: optional(
+          time(),
+          'when the accounting (csched_acct, which shares out credit) first runs, in [0, `tslice`); then every `tslice`',
+          'half of `tslice`',
+        ),
       },
       [
         {
@@ -74,6 +84,14 @@ const SCHEDULER = new SelectType(
           check(p, path, ctx) {
             if (p.ratelimit !== undefined && p.tslice !== undefined && p.ratelimit > p.tslice) {
               ctx.report([...path, 'ratelimit'], `${formatTime(p.ratelimit)} is longer than tslice (${formatTime(p.tslice)})`);
+            }
+          },
+        },
+        {
+          doc: '`acctPhase` < `tslice`',
+          check(p, path, ctx) {
+            if (p.acctPhase !== undefined && p.tslice !== undefined && p.acctPhase >= p.tslice) {
+              ctx.report([...path, 'acctPhase'], `${formatTime(p.acctPhase)} is not shorter than tslice (${formatTime(p.tslice)})`);
             }
           },
         },

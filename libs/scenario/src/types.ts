@@ -52,6 +52,10 @@ export interface CreditParams {
   /** ns; 0 = no rate limit */
   ratelimit: number;
   accounting: CreditAccounting;
+  /** BOOST of waking vCPUs; absent: on */
+  boost?: boolean;
+  /** ns in [0, tslice): when the accounting first runs; absent: tslice / 2 */
+  acctPhase?: number;
 }
 
 export interface Credit2Params {

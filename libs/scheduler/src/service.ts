@@ -31,7 +31,7 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
       return new RoundRobinPolicy(pcpus, typeof slice === 'number' ? slice : undefined);
     }
     case 'credit': {
-      // Scenario params {tslice, ratelimit, accounting}; `boost: false` is a vsim extension.
+      // Scenario params {tslice, ratelimit, accounting, boost, acctPhase}; `boost: false` is a vsim extension.
       const p = spec.params;
       const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
       const acc = p.accounting;
@@ -42,6 +42,7 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
         ratelimit: num('ratelimit'),
         accounting: acc,
         boost: typeof p.boost === 'boolean' ? p.boost : undefined,
+        acctPhase: num('acctPhase'),
       });
     }
     case 'sedf':
