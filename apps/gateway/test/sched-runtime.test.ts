@@ -354,7 +354,9 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     // `vsim sched show` (gRPC) already shows what the next decision will run.
     const show = await runVsim(['sched', 'show', '--gateway', gatewayGrpc, '--sim', sim]);
     expect(show.status).toBe(0);
-    expect(show.stdout).toMatch(/^Cpupool default: tslice=10ms ratelimit=1000us migration-delay=0us\nName {32}ID Weight {2}Cap\n(\w+ +\d +256 +0\n)+$/);
+    expect(show.stdout).toMatch(
+      /^Cpupool default: tslice=10ms ratelimit=1000us migration-delay=0us\nName {32}ID Weight {2}Cap\n(\w+ +\d +256 +0\n)+$/,
+    );
     await gw.resume(sim);
     const { result, events } = await finish(sim);
     const swaps = events.filter((e) => e.kind === 'swap-scheduler');

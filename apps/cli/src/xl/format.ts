@@ -26,7 +26,7 @@ export function cpuSet(ids: readonly number[], n: number): string {
   if (set.length === 0) return ids.length === 0 ? 'all' : 'none';
   if (set.length === n) return 'all';
   const parts: string[] = [];
-  for (let i = 0; i < set.length; ) {
+  for (let i = 0; i < set.length;) {
     let j = i;
     while (j + 1 < set.length && set[j + 1] === set[j] + 1) j++;
     parts.push(i === j ? `${set[i]}` : `${set[i]}-${set[j]}`);
@@ -53,7 +53,7 @@ export function parseCpuList(text: string, n: number): number[] {
     const [lo, hi] = [Number(m[2]), Number(m[3] ?? m[2])];
     if (hi < lo) throw new Error(`'${item}': the range is empty`);
     if (hi >= n) throw new Error(`'${item}': the host has ${n === 1 ? 'only pCPU 0' : `pCPUs 0-${n - 1}`}`);
-    for (let c = lo; c <= hi; c++) (m[1] ? set.delete(c) : set.add(c));
+    for (let c = lo; c <= hi; c++) m[1] ? set.delete(c) : set.add(c);
   }
   return [...set].sort((a, b) => a - b);
 }
