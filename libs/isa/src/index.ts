@@ -56,3 +56,14 @@ export { analyzeIsa } from './analysis/popek-goldberg';
 export type { ProbeReport, ProbeObservation, ProbeMismatch } from './analysis/prober';
 export { probeIsa } from './analysis/prober';
 export type { ProbeTarget, ProbeOutcome } from './analysis/probe-target';
+export type { GdbTarget, TargetStop, SessionEnd, GdbSessionOptions, WireEvent } from './gdb';
+export {
+  GdbSession,
+  LinuxProcessTarget,
+  BareMachineTarget,
+  Rv32HartTarget,
+  rv32TargetXml,
+  RV32_EBREAK,
+  PacketReader as GdbPacketReader,
+  framePacket as gdbFramePacket,
+} from './gdb';

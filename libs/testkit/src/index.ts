@@ -11,3 +11,4 @@ export { runVsim } from './cli';
 export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
+export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';

@@ -20,22 +20,12 @@
  */
 
 import * as fs from 'fs';
-import {
-  BareMachine,
-  BareResult,
-  ElfError,
-  ElfImage,
-  ENGINE_NAMES,
-  EngineName,
-  GuestFault,
-  LinuxUserProcess,
-  parseElf32,
-  ProcessResult,
-  Cause,
-} from '@vsim/isa';
+import { BareMachine, ElfError, ElfImage, ENGINE_NAMES, EngineName, LinuxUserProcess, parseElf32 } from '@vsim/isa';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { Io } from '../io';
+import { runBareUnderGdb, runLinuxUnderGdb } from './exec-gdb';
+import { reportBare, reportLinux } from './exec-report';
 
 const OPTIONS = {
   engine: { type: 'string', choices: ENGINE_NAMES, default: 'bt', description: 'emulation engine' },
@@ -52,6 +42,13 @@ const OPTIONS = {
     max: 32,
     valueName: 'N',
     description: '--machine bare: N harts sharing the machine, interleaved round robin (default 1)',
+  },
+  gdb: {
+    type: 'integer',
+    min: 0,
+    max: 65535,
+    valueName: 'PORT',
+    description: 'wait for gdb on 127.0.0.1:PORT (0: any free port) and run under its control',
   },
   stats: { type: 'boolean', description: 'after the run, print one JSON line of statistics on stderr' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -89,20 +86,8 @@ Examples:
   vsim exec --engine dispatch --stats guests/rv32/bin/checksum.elf 1
   vsim exec --machine bare guests/rv32/bin/bare-rv32ui-basic.elf
   vsim exec --machine bare --harts 2 guests/rv32/bin/native-kernel-smp.elf
+  vsim exec --gdb 1234 prog.elf &  gdb-multiarch -ex 'target remote :1234' prog.elf
 `;
-
-/** Exception causes whose tval is a memory address worth reporting. */
-const ADDRESS_CAUSES: ReadonlySet<number> = new Set([
-  Cause.InstructionMisaligned,
-  Cause.InstructionAccessFault,
-  Cause.LoadMisaligned,
-  Cause.LoadAccessFault,
-  Cause.StoreMisaligned,
-  Cause.StoreAccessFault,
-  Cause.InstructionPageFault,
-  Cause.LoadPageFault,
-  Cause.StorePageFault,
-]);
 
 export const execCommand: Command = {
   name: 'exec',
@@ -118,6 +103,12 @@ export const execCommand: Command = {
     if (program === undefined) throw usageError('vsim exec', `missing PROGRAM (see 'vsim exec --help')`);
     if (options.machine === 'bare' && args.length > 0) {
       throw usageError('vsim exec', `--machine bare runs PROGRAM without arguments (got '${args[0]}')`);
+    }
+    if (options.gdb !== undefined && (options.harts ?? 1) > 1) {
+      throw usageError('vsim exec', `--gdb debugs one hart; it does not support --harts ${options.harts}`);
+    }
+    if (options.gdb !== undefined && options['max-cycles'] !== undefined) {
+      throw usageError('vsim exec', `--gdb and --max-cycles cannot be combined (gdb decides how far the program runs)`);
     }
     if (options.harts !== undefined && options.machine !== 'bare') {
       throw usageError('vsim exec', `--harts needs --machine bare (a Linux user process has one hart)`);
@@ -143,6 +134,7 @@ export const execCommand: Command = {
           EXIT.cannotExecute,
         );
       }
+      if (options.gdb !== undefined) return runBareUnderGdb(machine, options.gdb, io, fail);
       const start = process.hrtime.bigint();
       const result = machine.run(options['max-cycles']);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -170,6 +162,7 @@ export const execCommand: Command = {
             : '';
       return fail(message + hint, EXIT.cannotExecute);
     }
+    if (options.gdb !== undefined) return runLinuxUnderGdb(proc, options.gdb, io, fail);
     const start = process.hrtime.bigint();
     const result = proc.run(options['max-cycles']);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -209,36 +202,6 @@ function loadErrorMessage(e: unknown): string {
   throw e;
 }
 
-function reportLinux(result: ProcessResult, fail: (message: string, status: number) => number): number {
-  if (result.fault) return fail(formatFault(result.fault), result.fault.status);
-  if (!result.exited) return fail(`cycle budget exhausted after ${result.instructions} instructions`, EXIT.timeout);
-  return result.status;
-}
-
-function reportBare(result: BareResult, pc: number, fail: (message: string, status: number) => number): number {
-  switch (result.outcome) {
-    case 'pass':
-      return EXIT.ok;
-    case 'fail':
-      return fail(`bare test failed: test ${result.failedTest} (tohost=${hex(result.tohost)})`, EXIT.failure);
-    case 'deadlock':
-      return fail(
-        `deadlock: wfi with no interrupt pending and no timer armed, at pc ${hex(pc)} after ${result.instructions} instructions`,
-        EXIT.failure,
-      );
-    case 'budget':
-      return fail(`cycle budget exhausted after ${result.instructions} instructions without writing tohost`, EXIT.failure);
-  }
-}
-
-/** `guest fault: illegal instruction at pc 0x000100b4: 0x00000000 (.word 0x0) [SIGILL]` */
-export function formatFault(f: GuestFault): string {
-  let s = `guest fault: ${f.causeName} at pc ${hex(f.pc)}`;
-  s += f.instruction === undefined ? ' (instruction not readable)' : `: ${hex(f.instruction)} (${f.disassembly ?? '?'})`;
-  if (ADDRESS_CAUSES.has(f.cause)) s += `, address ${hex(f.tval)}`;
-  return `${s} [${f.signal}]`;
-}
-
 function printStats(io: Io, engine: EngineName, r: { instructions: number; cycles: number }, seconds: number, status: number): void {
   const mips = seconds > 0 ? r.instructions / seconds / 1e6 : 0;
   const stats = {
@@ -250,8 +213,4 @@ function printStats(io: Io, engine: EngineName, r: { instructions: number; cycle
     status,
   };
   io.stderr.write(JSON.stringify(stats) + '\n');
-}
-
-function hex(v: number): string {
-  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -135,8 +135,12 @@ export class LinuxUserProcess {
     this.engine = typeof engine === 'function' ? engine(this.hart) : createEngine(engine, this.hart, rv32);
   }
 
-  /** Runs to exit or fault, or until `maxCycles` more cycles have passed (then `exited` is false). */
-  run(maxCycles = Number.MAX_SAFE_INTEGER / 2): ProcessResult {
+  /**
+   * Runs to exit or fault, or until `maxCycles` more cycles have passed (then `exited` is false).
+   * `stopAfterSyscall` also returns after each system call (a debugger's single step: a system
+   * call costs no cycles, so the budget alone would run on into the next instruction).
+   */
+  run(maxCycles = Number.MAX_SAFE_INTEGER / 2, stopAfterSyscall = false): ProcessResult {
     const h = this.hart;
     const end = h.cycles + maxCycles;
     while (this.exitStatus === undefined && h.cycles < end) {
@@ -147,6 +151,7 @@ export class LinuxUserProcess {
       }
       if (h.exitCause !== Cause.EcallFromU) return this.result(this.fault());
       this.syscall();
+      if (stopAfterSyscall) break;
     }
     return this.result();
   }
