@@ -53,7 +53,10 @@ export function parseCpuList(text: string, n: number): number[] {
     const [lo, hi] = [Number(m[2]), Number(m[3] ?? m[2])];
     if (hi < lo) throw new Error(`'${item}': the range is empty`);
     if (hi >= n) throw new Error(`'${item}': the host has ${n === 1 ? 'only pCPU 0' : `pCPUs 0-${n - 1}`}`);
-    for (let c = lo; c <= hi; c++) m[1] ? set.delete(c) : set.add(c);
+    for (let c = lo; c <= hi; c++) {
+      if (m[1]) set.delete(c);
+      else set.add(c);
+    }
   }
   return [...set].sort((a, b) => a - b);
 }
