@@ -39,7 +39,14 @@ function vsim(...args: string[]): { status: number; stdout: string; stderr: stri
 }
 
 describe('docker-compose.yml agrees with the CLI and vsim up', () => {
-  const local = describeDeployment({ kind: 'local', natsUrl: 'nats://127.0.0.1:1', secretsDir: '/s', gatewayGrpcPort: 1, advertiseHost: 'h' });
+  const local = describeDeployment({
+    kind: 'local',
+    natsUrl: 'nats://127.0.0.1:1',
+    secretsDir: '/s',
+    gatewayGrpcPort: 1,
+    advertiseHost: 'h',
+    metricsPorts: Object.fromEntries(Object.keys(services).map((name) => [name, 1])),
+  });
 
   it('runs the services vsim up runs, each with the same launcher and flags', () => {
     expect(Object.keys(services)).toEqual(local.map((s) => s.name));

@@ -15,11 +15,13 @@ import { schedCheckCommand } from './sched-check';
 import { listCommand } from './list';
 import { vcpuListCommand, vcpuPinCommand } from './vcpu';
 import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
+import { topCommand } from './top';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
   upCommand,
+  topCommand,
   composeCommand,
   secretsCommand,
   execCommand,

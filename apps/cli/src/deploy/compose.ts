@@ -2,7 +2,7 @@
 // the repository root must equal this output (apps/cli/test/compose.test.ts); regenerate with
 //   npx vsim compose > docker-compose.yml && npx vsim compose --dockerfile > Dockerfile
 
-import { COMPOSE_SECRETS_DIR, DEFAULT_CPU_NODES, NATS_IMAGE, describeDeployment, serviceCommand } from './services';
+import { COMPOSE_METRICS_PORT, COMPOSE_SECRETS_DIR, DEFAULT_CPU_NODES, NATS_IMAGE, describeDeployment, serviceCommand } from './services';
 
 const q = (s: string) => JSON.stringify(s); // a JSON string is a valid YAML double-quoted scalar
 
@@ -13,7 +13,8 @@ export function composeFile(cpuNodes = DEFAULT_CPU_NODES): string {
     "# Dockerfile. Published on the host: NATS (4222) and the gateway's gRPC API (50051), which the",
     '# vsim CLI uses (vsim run --nats nats://127.0.0.1:4222 --credentials $VSIM_SECRETS/client.json),',
     "# and the gateway's HTTP API (8080); each needs the credentials below (README: integration testing",
-    '# with docker compose).',
+    '# with docker compose). Prometheus scrapes each vsim service',
+    `# at <service>:${COMPOSE_METRICS_PORT}/metrics on the compose network (docs/metrics.md).`,
     '# Every container mounts the secrets directory read-only: generate it outside the repository first,',
     `#   npx vsim secrets --compose --cpu-nodes ${cpuNodes} ~/.vsim/secrets && export VSIM_SECRETS=~/.vsim/secrets`,
     '# (nats-server.conf with one user per identity, one identity file per service; docs/security.md).',
@@ -40,6 +41,7 @@ export function composeFile(cpuNodes = DEFAULT_CPU_NODES): string {
       lines.push('    ports:');
       for (const p of s.ports) lines.push(`      - ${q(`${p}:${p}`)}`);
     }
+    if (s.metricsPort !== undefined) lines.push(`    expose: [${q(String(s.metricsPort))}]`);
     if (s.dependsOn.length > 0) lines.push(`    depends_on: [${s.dependsOn.join(', ')}]`);
     lines.push('    restart: unless-stopped');
   }
