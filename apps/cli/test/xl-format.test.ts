@@ -40,8 +40,8 @@ describe('sched-* tables', () => {
   const params = (host: object): SchedParams => ({
     hosts: [{ host: 'h0', policy: 'credit', paramsJson: JSON.stringify(host), nowNs: 5_000_000 }],
     vms: [
-      { vm: 'web', host: 'h0', paramsJson: JSON.stringify({ weight: 512, cap: 50, slice: 10_000_000 }) },
-      { vm: 'db', host: 'h0', paramsJson: '{}' },
+      { vm: 'web', host: 'h0', policy: 'credit', params: { weight: 512, cap: 50, slice: 10_000_000, pin: [] } },
+      { vm: 'db', host: 'h0', policy: 'credit', params: { pin: [] } },
     ],
   });
 

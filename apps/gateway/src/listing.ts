@@ -7,6 +7,7 @@
 // `vcpu-pin` shows at once, as xl shows what was set).
 
 import { CpupoolInfo, DomainInfo, DomainList, Event, SchedParams, SimulationSummary, VcpuInfo, compareEvents } from '@vsim/proto';
+import { vmSchedParamsOf } from '@vsim/control';
 import type { Simulation } from './gateway';
 
 /** The id of the pool of the pCPUs no other pool claims (the scheduler's DEFAULT_POOL, Xen's Pool-0). */
@@ -100,7 +101,7 @@ export function domainList(sim: Simulation, live?: SchedParams): DomainList {
 
   const domains: DomainInfo[] = sim.spec.vms.map((v, i) => {
     const lv = liveVm.get(v.id);
-    const p = lv ? (JSON.parse(lv.paramsJson || '{}') as Record<string, unknown>) : (params.get(v.id) ?? {});
+    const p = lv ? vmSchedParamsOf(lv.params) : (params.get(v.id) ?? {});
     const host = lv?.host || resultVm.get(v.id)?.host || v.host || hostOf.get(v.id) || '';
     const pool = typeof p.pool === 'string' ? p.pool : DEFAULT_POOL;
     const poolInfo = pools.find((q) => q.host === host && q.pool === pool);

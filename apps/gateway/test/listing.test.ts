@@ -23,7 +23,7 @@ const spec: SimSpec = {
     memoryBytes: 4 << 20,
     image: 'x.elf',
     args: [],
-    kind: 'sbi' as const,
+    kind: 'kernel' as const,
     engine: 'bt' as const,
     sched: id === 'batch' ? { pin: [[0, 1]] } : {},
   })),
@@ -102,7 +102,7 @@ describe('domainList', () => {
           nowNs: 12 * MS,
         },
       ],
-      vms: [{ vm: 'batch', host: 'h0', paramsJson: '{"pin":[[0,2]]}' }],
+      vms: [{ vm: 'batch', host: 'h0', policy: 'credit', params: { pin: [{ pcpus: [0, 2] }] } }],
     });
     expect(live.pools[0].scheduler).toBe('credit');
     expect(live.domains.find((x) => x.vm === 'batch')!.vcpus[0].affinity).toEqual([0, 2]);

@@ -10,7 +10,7 @@
 export { classify, handleTrap, memoryNeeded } from './dispatcher';
 export { HypervisorService } from './service';
 export type { DataPlaneHooks } from './service';
-export { DEFAULT_HYPERVISOR_COSTS, costsFromJson, makeHypervisorCosts } from './costs';
+export { DEFAULT_HYPERVISOR_COSTS, makeHypervisorCosts } from './costs';
 export type { HypervisorCosts } from './costs';
 // Virtual state the cpu-node keeps per vCPU and updates without a round trip.
 export { VMODE_S, initialVirtualCpu, softwareExitArmed, timerExitArmed, withSoftwareInterrupt } from './trap-and-emulate';

@@ -19,7 +19,8 @@
 // no tasklets, vcpu_migration_delay = 0 (Xen's default), every pCPU's tick on one global grid.
 
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
-import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { CREDIT } from '@vsim/vocabulary';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants (credit.c "Basic constants" unless stated) -----------------------------------
 /** CSCHED_DEFAULT_WEIGHT. */
@@ -70,7 +71,7 @@ export interface CreditOptions {
   /** vsim extension: false disables BOOST in csched_unit_wake (for experiments). Default true. */
   readonly boost?: boolean;
   /**
-   * vsim modelling choice, ns in [0, tslice): when the master ticker (csched_acct) first fires;
+   * vsim modelling choice, ns in [0, tslice] (tslice is 0): when the master ticker (csched_acct) first fires;
    * it then fires every tslice. Xen arms it when the first pCPU joins the pool (init_pdata), at
    * boot, so its phase relative to the VMs' slices is arbitrary. Default tslice / 2: accounting in
    * the middle of the slices that start at time 0. 0 makes every accounting coincide with a slice
@@ -183,8 +184,9 @@ export class CreditPolicy implements SchedulerPolicy {
     this.accounting = opts.accounting ?? 'precise';
     this.boost = opts.boost ?? true;
     this.acctPhase = opts.acctPhase ?? Math.floor(this.tslice / 2);
-    if (!(this.acctPhase >= 0 && this.acctPhase < this.tslice))
-      throw new RangeError(`credit: acctPhase must be in [0, tslice), got ${this.acctPhase}`);
+    // acctPhase = tslice is phase 0: the first accounting at tslice (see reset below).
+    if (!(this.acctPhase >= 0 && this.acctPhase <= this.tslice))
+      throw new RangeError(`credit: acctPhase must be in [0, tslice], got ${this.acctPhase}`);
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`credit: pcpus must be a positive integer, got ${npcpus}`);
     if (!(this.tslice >= NS_PER_MS)) throw new RangeError(`credit: tslice must be at least 1 ms, got ${this.tslice} ns`);
     if (!(this.ratelimit >= 0 && this.ratelimit <= this.tslice))
@@ -848,3 +850,6 @@ export class CreditPolicy implements SchedulerPolicy {
     };
   }
 }
+
+/** Registered as `credit` (registry.ts), as credit.c's REGISTER_SCHEDULER(sched_credit_def). */
+export const CREDIT_SCHEDULER = registerScheduler(CREDIT, (pcpus, p) => new CreditPolicy(pcpus, p));

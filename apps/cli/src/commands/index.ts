@@ -10,7 +10,7 @@ import { composeCommand } from './compose';
 import { secretsCommand } from './secrets';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
-import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
+import { XL_SCHED_COMMANDS, schedCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 import { listCommand } from './list';
 import { vcpuListCommand, vcpuPinCommand } from './vcpu';
@@ -28,10 +28,7 @@ export const COMMANDS: readonly Command[] = [
   isaCommand,
   listCommand,
   schedCommand,
-  schedCreditCommand,
-  schedCredit2Command,
-  schedSedfCommand,
-  schedRtdsCommand,
+  ...XL_SCHED_COMMANDS,
   schedCheckCommand,
   vcpuListCommand,
   vcpuPinCommand,

@@ -4,6 +4,7 @@
 // then a row per domain of the pool. The policies keep times in ns; these tables never show ns.
 
 import { DomainList, SchedParams } from '@vsim/proto';
+import { vmSchedParamsOf } from '@vsim/control';
 import { col, poolName } from './format';
 
 // Xen's defaults, which xl shows for what was never set (credit.c, credit2.c, rt.c, sedf.c of Xen
@@ -81,7 +82,7 @@ export interface TableChoice {
 /** xl's sched_domain_output: per pool, its line, the header, its domains. */
 export function schedTables(params: SchedParams, list: DomainList, choice: TableChoice = {}): string {
   const lines: string[] = [];
-  const vmParams = new Map(params.vms.map((v) => [v.vm, JSON.parse(v.paramsJson || '{}') as Params]));
+  const vmParams = new Map(params.vms.map((v) => [v.vm, vmSchedParamsOf(v.params) as Params]));
   const hostOf = new Map(params.hosts.map((h) => [h.host, { policy: h.policy, params: JSON.parse(h.paramsJson || '{}') as Params }]));
   if (choice.domain !== undefined) {
     const d = list.domains.find((x) => x.vm === choice.domain);

@@ -39,7 +39,7 @@ export function buildHypervised(vm: VmInstance, plan: (bus: Bus, image: ReturnTy
       vm,
       index: i,
       hart,
-      state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
+      state: setup.kind === 'kernel' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
       wakeNs: 0,
       overrunCycles: 0,
       engine: p.engine ? p.engine(hart) : createEngine(setup.engine, hart),
