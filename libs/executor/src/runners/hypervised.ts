@@ -10,7 +10,7 @@ import { TrapAction, TrapRoute, VcpuState, VirtualCpu } from '@vsim/proto';
 import { classify, memoryNeeded, TrapStormDetector, VMODE_S } from '@vsim/hypervisor';
 import type { Vcpu, VmInstance } from '../vm';
 import { cyclesPerTickOf } from '../timebase';
-import { HostServices, SLICE_BUDGET, Slice, SliceStop, VcpuRunner, runScaled, timeOf } from './runner';
+import { HostServices, RunnerState, SLICE_BUDGET, Slice, SliceStop, VcpuRunner, runScaled, timeOf } from './runner';
 import { applyResolution, isFutile, timerDeadlineNs, trapRequest } from './resolution';
 
 /** How one technique prepares each hart of a hypervised rv32 VM. */
@@ -61,6 +61,15 @@ export class HypervisedRunner implements VcpuRunner {
     protected readonly v: Vcpu,
     protected readonly host: HostServices,
   ) {}
+
+  saveState(): RunnerState {
+    return { trapStorm: this.storm?.saveState() };
+  }
+
+  loadState(s: RunnerState): void {
+    this.storm = undefined;
+    if (s.trapStorm) (this.storm = new TrapStormDetector()).loadState(s.trapStorm);
+  }
 
   /** After each run of the engine: what the technique charges besides the guest's cycles (binary translation). */
   protected afterRun(): void {}
