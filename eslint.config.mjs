@@ -142,8 +142,8 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
-    // Scripts a library ships to run in a browser page (the HTML report's), not in node.
-    files: ['libs/*/assets/**/*.js'],
+    // Scripts a project ships to run in a browser page (the HTML report's, the gateway's dashboard), not in node.
+    files: ['libs/*/assets/**/*.js', 'apps/*/assets/**/*.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
   },
 );

@@ -19,7 +19,12 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
       encoding: 'utf8',
       timeout: 110_000,
     });
-    expect(r.status).toBe(0);
+    // On failure, show the bench's own last words (jest would otherwise print only the exit code).
+    expect({ status: r.status, signal: r.signal, stderr: r.status === 0 ? '' : r.stderr.slice(-3000) }).toEqual({
+      status: 0,
+      signal: null,
+      stderr: '',
+    });
     for (const m of ['(a) trap round trip p50', '(a) trap round trip p99', '(b) host-loop iterations/s', '(c) quickstart wall time'])
       expect(r.stdout).toContain(m);
     expect(r.stdout.match(/\d+\.\d\d×/g)).toHaveLength(4);

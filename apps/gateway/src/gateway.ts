@@ -395,6 +395,11 @@ export class Gateway {
     throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);
   }
 
+  /** The caller's simulations, oldest submission first (`vsim list`; listing.ts). */
+  simulationsOf(caller: string): Simulation[] {
+    return [...this.sims.values()].filter((s) => s.owner === caller);
+  }
+
   get(id: string): Simulation {
     const sim = this.sims.get(id);
     if (!sim) throw new ControlError(ControlStatus.NOT_FOUND, `no simulation ${JSON.stringify(id)} on this gateway`);

@@ -4,7 +4,12 @@
 //   POST /v1/simulations/:id/start    -> 202 {sim, state}
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
+//   GET  /v1/simulations              -> 200 {simulations: [{sim, name, state, virtualNs, durationNs, hosts, vms,
+//                                        submittedAtMs, error}]}   (the caller's, oldest first)
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
+//   GET  /v1/simulations/:id/live     -> 200 text/event-stream: a `frame` every 500 ms (dashboard/live-frames.ts), then `end`
+//   GET  /dashboard                   -> the live dashboard page (dashboard/page.ts); /dashboard?token=T sets the
+//                                        token cookie and redirects to /dashboard
 //   GET  /v1/simulations/:id/results  -> 200 SimResult JSON (409 until done)
 //   GET  /v1/simulations/:id/events   -> 200 application/x-ndjson: one event per line, every field (docs/events.md),
 //                                        streamed until the simulation ends
@@ -32,6 +37,9 @@ import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
+import { streamLive } from './dashboard/live-route';
+import { cookieToken, dashboardPage, sameOrigin, tokenCookie } from './dashboard/page';
+import { summaryOf } from './dashboard/summary';
 
 /** Largest request body accepted (scenario + base64 images). */
 export const MAX_BODY_BYTES = 64 << 20;
@@ -64,8 +72,16 @@ export interface HttpSecurity {
 export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host = '127.0.0.1', security?: HttpSecurity): Promise<HttpHandle> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     let caller = '';
+    if ((req.url ?? '').split('?')[0].replace(/\/+$/, '') === '/dashboard') return serveDashboard(req, res, security);
     if (security && (req.url ?? '').startsWith('/v1')) {
-      const token = bearerToken(req.headers.authorization);
+      // The dashboard's browser sends the token as a cookie (EventSource cannot set headers).
+      const bearer = bearerToken(req.headers.authorization);
+      const token = bearer ?? cookieToken(req.headers.cookie);
+      if (bearer === undefined && token !== undefined && !['GET', 'HEAD'].includes(req.method ?? '') && !sameOrigin(req)) {
+        // Besides SameSite=Strict: a change made with the cookie must come from the gateway's own page.
+        req.resume();
+        return send(res, 403, { error: 'a change authenticated by the dashboard cookie must come from the dashboard (Origin)' });
+      }
       const who = security.accept.verify(token);
       if (who === undefined) {
         const reason = token === undefined ? 'no token' : 'wrong token';
@@ -103,6 +119,24 @@ export async function startHttpServer(gw: Gateway, log: Logger, port = 0, host =
         server.closeIdleConnections();
       }),
   };
+}
+
+/** GET /dashboard: the page; with ?token=T (checked), the token cookie and a redirect that drops it from the URL. */
+function serveDashboard(req: IncomingMessage, res: ServerResponse, security: HttpSecurity | undefined): void {
+  req.resume();
+  if (req.method !== 'GET') return send(res, 405, { error: 'GET /dashboard' });
+  const token = new URL(req.url ?? '/', 'http://gateway').searchParams.get('token');
+  if (token !== null && security) {
+    if (security.accept.verify(token) === undefined) {
+      security.onRefused({ method: 'GET', url: '/dashboard', reason: 'wrong token', peer: req.socket.remoteAddress ?? '' });
+      return send(res, 401, { error: 'the token is not accepted' });
+    }
+    res.writeHead(303, { location: '/dashboard', 'set-cookie': tokenCookie(token, security.tls !== undefined) }).end();
+    return;
+  }
+  const html = dashboardPage();
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
+  res.end(html);
 }
 
 function httpStatusOf(code: number): number {
@@ -155,7 +189,7 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|sched\/params|sched\/swap))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|live|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -181,6 +215,10 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       if (typeof scheduler !== 'string') throw new HttpError(400, 'body.scheduler must be a scheduler service instance name');
       return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }
+    case 'GET ':
+      return send(res, 200, { simulations: gw.simulationsOf(caller).map(summaryOf) });
+    case 'GET :id/live':
+      return streamLive(gw, id, res);
     case 'POST :id/start':
       await gw.start(id);
       return send(res, 202, { sim: id, state: gw.status(id).state });

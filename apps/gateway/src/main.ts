@@ -37,7 +37,7 @@ void runService({
       description: `image MiB held for simulations not run yet; more submissions are refused (default ${DEFAULT_LIMITS.maxHeldBytes / (1 << 20)})`,
     },
   ],
-  build: async ({ bus, log, extra, identity, shellCounters }) => {
+  build: async ({ bus, log, extra, identity, shellCounters, metrics }) => {
     const httpPort = Number(extra['http-port']);
     if (!/^\d+$/.test(extra['http-port']) || httpPort > 65535) throw new Error(`--http-port must be an integer in 0..65535`);
     if (identity && !identity.controlToken)
@@ -59,6 +59,10 @@ void runService({
         maxHeldBytes: held && held * (1 << 20),
       },
       counters: () => shellCounters,
+    });
+    metrics.gauge('vsim_simulations', 'Simulations on this gateway, by state (created, queued, running, paused, done, failed)', 'state', () => {
+      const s = gw.stats();
+      return { created: s.created, queued: s.queued, running: s.running, paused: s.paused, done: s.done, failed: s.failed };
     });
     const http = await startHttpServer(
       gw,

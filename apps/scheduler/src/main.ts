@@ -13,8 +13,14 @@ void runService({
   description: 'vsim scheduler service: run queues, scheduling policies, host loops',
   version,
   role: 'scheduler',
-  build: ({ bus, log, flags, shellCounters }) => {
-    const impl = new SchedulerControlImpl(bus, { instance: flags.instance, version, log, counters: () => shellCounters });
+  build: ({ bus, log, flags, shellCounters, metrics }) => {
+    const impl = new SchedulerControlImpl(bus, {
+      instance: flags.instance,
+      version,
+      log,
+      counters: () => shellCounters,
+      observer: metrics.scheduler(),
+    });
     return {
       // How the gateway tells vsim's own scheduler from an external one registered under the same name.
       metadata: { [IMPLEMENTATION_KEY]: BUILTIN_SCHEDULER },

@@ -102,6 +102,19 @@ export interface Bus {
   isClosed(): boolean;
 }
 
+/**
+ * Watches a bus's traffic for metrics (@vsim/metrics feeds Prometheus from it). Called inline, so
+ * it must be cheap and must not throw. `outcome`: 'ok', a BusErrorCode, or 'error' (anything else).
+ */
+export interface BusObserver {
+  /** A request this process sent got its reply (or failed) after `seconds`. */
+  requested?(subject: string, seconds: number, outcome: 'ok' | 'error' | BusErrorCode): void;
+  /** A request this process served was answered (or its handler threw) after `seconds`. */
+  served?(subject: string, seconds: number, outcome: 'ok' | 'error'): void;
+  /** This process published a message of `bytes` bytes. */
+  published?(subject: string, bytes: number): void;
+}
+
 /** Options shared by both implementations. */
 export interface BusOptions {
   /** Called when a subscribe handler throws or rejects. Default: console.error. */

@@ -1,5 +1,16 @@
 // @vsim/bus: the messaging interface of vsim and its two implementations (architecture §8).
-export type { Bus, BusErrorCode, BusOptions, MsgHandler, MsgMeta, RequestOptions, ServeHandler, SubscribeOptions, Subscription } from './bus';
+export type {
+  Bus,
+  BusErrorCode,
+  BusObserver,
+  BusOptions,
+  MsgHandler,
+  MsgMeta,
+  RequestOptions,
+  ServeHandler,
+  SubscribeOptions,
+  Subscription,
+} from './bus';
 export { BusError, DEFAULT_SERVICE_ERROR_CODE, SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER, isBusError, subjectMatches } from './bus';
 export { InProcessBroker, InProcessBus } from './in-process';
 export { NatsBus } from './nats';

@@ -17,6 +17,7 @@ import { NodeConnectionOptions, connect } from '@nats-io/transport-node';
 import {
   Bus,
   BusError,
+  BusObserver,
   BusOptions,
   MsgHandler,
   MsgMeta,
@@ -40,6 +41,8 @@ export interface NatsBusConnectOptions extends BusOptions {
   name?: string;
   /** Anything else nats.js accepts (auth, reconnect policy, …). */
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
+  /** Sees every request, served request and publish (a service's metrics). */
+  observer?: BusObserver;
 }
 
 export class NatsBus implements Bus {
@@ -47,19 +50,21 @@ export class NatsBus implements Bus {
   private readonly subs = new Set<NatsSubscription>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private draining = false;
+  private readonly observer?: BusObserver;
 
   /** Wraps an open connection; the bus owns it from now on (close/drain close it). */
   constructor(
     /** The underlying connection, for what the Bus does not cover (JetStream, the services API). */
     readonly nc: NatsConnection,
-    opts: BusOptions = {},
+    opts: BusOptions & { observer?: BusObserver } = {},
   ) {
     this.onError = opts.onError ?? defaultOnError;
+    this.observer = opts.observer;
   }
 
   static async connect(opts: NatsBusConnectOptions): Promise<NatsBus> {
     const nc = await connect({ ...opts.connection, servers: opts.servers, name: opts.name });
-    return new NatsBus(nc, { onError: opts.onError });
+    return new NatsBus(nc, { onError: opts.onError, observer: opts.observer });
   }
 
   isClosed(): boolean {
@@ -75,6 +80,7 @@ export class NatsBus implements Bus {
     } catch (err) {
       throw toBusError(err, subject, undefined, this.nc);
     }
+    this.observer?.published?.(subject, data.length);
   }
 
   subscribe(subject: string, handler: MsgHandler, opts: SubscribeOptions = {}): Subscription {
@@ -97,9 +103,11 @@ export class NatsBus implements Bus {
       this.track(
         (async () => {
           let reply: Uint8Array;
+          const started = this.observer?.served ? performance.now() : undefined;
           try {
             reply = await handler(msg.data, metaOf(msg));
           } catch (err) {
+            if (started !== undefined) this.observer!.served!(msg.subject, (performance.now() - started) / 1000, 'error');
             if (!msg.reply) return this.onError(err, msg.subject);
             const { message, code } = serviceErrorOf(err);
             const h = natsHeaders();
@@ -108,6 +116,7 @@ export class NatsBus implements Bus {
             this.respond(msg, new Uint8Array(0), h);
             return;
           }
+          if (started !== undefined) this.observer!.served!(msg.subject, (performance.now() - started) / 1000, 'ok');
           if (msg.reply) this.respond(msg, reply);
         })(),
       );
@@ -119,13 +128,23 @@ export class NatsBus implements Bus {
     checkTimeout(opts.timeoutMs);
     if (this.draining) throw new BusError('closed', 'bus is draining', { subject });
     let msg: Msg;
+    const started = this.observer?.requested ? performance.now() : undefined;
+    const observe = (outcome: 'ok' | 'error' | BusError['code']) => {
+      if (started !== undefined) this.observer!.requested!(subject, (performance.now() - started) / 1000, outcome);
+    };
     try {
       msg = await this.nc.request(subject, data.slice(), { timeout: opts.timeoutMs });
     } catch (err) {
-      throw toBusError(err, subject, opts.timeoutMs, this.nc);
+      const e = toBusError(err, subject, opts.timeoutMs, this.nc);
+      observe(e instanceof BusError ? e.code : 'error');
+      throw e;
     }
     const h = msg.headers;
-    if (h?.has(SERVICE_ERROR_HEADER)) throw remoteErrorOf(subject, (k) => h.get(k));
+    if (h?.has(SERVICE_ERROR_HEADER)) {
+      observe('remote');
+      throw remoteErrorOf(subject, (k) => h.get(k));
+    }
+    observe('ok');
     return msg.data;
   }
 

@@ -27,6 +27,7 @@ import {
   VcpuStats,
   HostHandover,
   NotFoundError,
+  SchedulerObserver,
   SchedulerService,
   SimAction,
   PcpuStats,
@@ -52,6 +53,11 @@ import {
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 
+export interface SchedulerControlOptions extends ControlImplOptions {
+  /** Sees every simulation's host loops (the service's metrics). */
+  readonly observer?: SchedulerObserver;
+}
+
 interface SimState {
   readonly svc: SchedulerService;
   readonly vms: Set<string>;
@@ -75,7 +81,7 @@ export class SchedulerControlImpl implements SchedulerControl {
 
   constructor(
     private readonly bus: Bus,
-    private readonly opts: ControlImplOptions = {},
+    private readonly opts: SchedulerControlOptions = {},
   ) {
     this.log = opts.log ?? silentLogger;
   }
@@ -90,7 +96,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (st?.running) throw precondition(`simulation ${sim} is running: hosts cannot be added now`);
     if (st?.svc.hosts().includes(host)) throw exists(`the scheduler already drives host ${host} of simulation ${sim}`);
     const fresh = !st;
-    st ??= { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    st ??= { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
     try {
       st.svc.addHost(host, req.pcpus, { policy: req.policy, params }, node);
     } catch (err) {
@@ -235,7 +241,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (had && !(had.handedOver && !had.running)) throw exists(`simulation ${sim} is already on this scheduler`);
     if (!req.state || req.state.hosts.length === 0) throw invalid('state names no host to adopt');
     const params = parseJsonObject('params_json', req.paramsJson);
-    const st: SimState = { svc: new SchedulerService(this.bus, sim), vms: new Set(), running: false };
+    const st: SimState = { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
     const hosts = req.state.hosts.map((h) => {
       checkHostId(h.host);
       checkNodeId(h.node);

@@ -17,8 +17,13 @@ function loadAssets(): { echarts: string; script: string } {
   return assets;
 }
 
+/** ECharts' minified build (what the report inlines; the gateway's live dashboard serves it too). */
+export function echartsScript(): string {
+  return loadAssets().echarts;
+}
+
 /** Text safe inside a <script> element: no `</script`, no `<!--`, and JSON's U+2028/9 escaped. */
-function scriptSafe(text: string): string {
+export function scriptSafe(text: string): string {
   return text
     .replace(/<\/(script)/gi, '<\\/$1')
     .replace(/<!--/g, '<\\!--')

@@ -8,7 +8,7 @@ export { segmentsOf, checkSums } from './segments';
 export type { Segment, SumCheck } from './segments';
 export { buildReportData } from './model';
 export type { ReportData } from './model';
-export { renderHtml } from './html';
+export { echartsScript, renderHtml, scriptSafe } from './html';
 export { chromeTrace } from './chrome-trace';
 export type { ChromeTrace, TraceEvent } from './chrome-trace';
 export { xentrace, domainIds } from './xentrace/writer';

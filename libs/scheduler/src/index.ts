@@ -18,7 +18,7 @@ export type { HostPoolSpec } from './cpupool';
 export { HostLoop } from './host-loop';
 export type { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from './host-loop';
 export { NotFoundError, SchedulerService, makePolicy } from './service';
-export type { HostHandover, PolicySpec, SimAction } from './service';
+export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';

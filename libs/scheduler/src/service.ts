@@ -3,7 +3,7 @@
 // can replace it without the other services changing.
 
 import { Bus } from '@vsim/bus';
-import { EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
+import { Event, EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
 import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { RoundRobinPolicy } from './round-robin';
@@ -111,6 +111,14 @@ export function schedulerOf(spec: PolicySpec, vmParams?: VmSchedParams): string 
   return named?.policy ?? spec.policy;
 }
 
+/** Watches a scheduler's host loops (a service's metrics). Called inline: cheap, never throws. */
+export interface SchedulerObserver {
+  /** A run order was answered: `host` advanced from `fromNs` to `toNs` of virtual time. */
+  ran?(host: string, fromNs: number, toNs: number): void;
+  /** One iteration's events of `host` were published. */
+  published?(host: string, events: readonly Event[]): void;
+}
+
 /** A run-time call named a VM or host the scheduler does not know. */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
@@ -126,6 +134,7 @@ export class SchedulerService {
   constructor(
     private readonly bus: Bus,
     readonly sim: string,
+    private readonly observer?: SchedulerObserver,
   ) {}
 
   /** Control: take charge of a host, simulated by cpu-node `node`. */
@@ -137,9 +146,12 @@ export class SchedulerService {
       makePolicy(policy, pcpus),
       async (order) => {
         const reply = await this.bus.request(subjects.hostRun(this.sim, node, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
-        return RunReport.decode(reply);
+        const report = RunReport.decode(reply);
+        this.observer?.ran?.(host, order.nowNs, report.nowNs);
+        return report;
       },
       (events) => {
+        this.observer?.published?.(host, events);
         // Batches stay far below NATS's default 1 MiB max_payload however busy an iteration was.
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
           const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);

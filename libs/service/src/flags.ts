@@ -5,6 +5,9 @@
 //   --grpc-port N       gRPC control port. Default 0: the OS picks one (peers find it through NATS)
 //   --grpc-host ADDR    Address to bind and advertise. Default 127.0.0.1
 //   --advertise-host H  Host peers reach this process at (e.g. its container name). Default --grpc-host
+//   --metrics-port N    Prometheus /metrics port. Default $VSIM_METRICS_PORT or 0: the OS picks one
+//                       (logged in the `ready` line, advertised as `metrics` through NATS)
+//   --metrics-host ADDR Address the /metrics listener binds. Default --grpc-host
 //   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent. Default info (or $VSIM_LOG_LEVEL)
 //   --secrets FILE      this process's identity file (@vsim/security): NATS nkey, who may call it,
 //                       TLS. Default $VSIM_SECRETS; without one the service runs unauthenticated
@@ -20,6 +23,9 @@ export interface CommonFlags {
   /** The host advertised through NATS (the gRPC address is `<advertiseHost>:<port>`). */
   readonly advertiseHost: string;
   readonly logLevel: string;
+  /** Where GET /metrics (Prometheus) listens; port 0: any free port. */
+  readonly metricsPort: number;
+  readonly metricsHost: string;
   /** The identity file, or undefined: no credentials (development and tests on a private NATS). */
   readonly secrets?: string;
 }
@@ -50,6 +56,12 @@ const COMMON: readonly FlagSpec[] = [
   { name: 'grpc-port', value: 'N', description: 'gRPC control port (default 0: any free port, advertised through NATS)' },
   { name: 'grpc-host', value: 'ADDR', description: 'address the gRPC server binds and advertises (default 127.0.0.1)' },
   { name: 'advertise-host', value: 'HOST', description: 'host peers reach this process at, advertised through NATS (default --grpc-host)' },
+  {
+    name: 'metrics-port',
+    value: 'N',
+    description: 'Prometheus GET /metrics port (default $VSIM_METRICS_PORT or 0: any free port, advertised through NATS)',
+  },
+  { name: 'metrics-host', value: 'ADDR', description: 'address the /metrics listener binds (default --grpc-host)' },
   { name: 'log-level', value: 'LEVEL', description: `${LOG_LEVELS.join('|')} (default info or $VSIM_LOG_LEVEL)` },
   {
     name: 'secrets',
@@ -94,6 +106,10 @@ export function parseFlags(
   const grpcPort = Number(grpcPortText);
   if (!/^\d+$/.test(grpcPortText) || grpcPort > 65535)
     throw new FlagError(`--grpc-port must be an integer in 0..65535, got ${JSON.stringify(grpcPortText)}`);
+  const metricsPortText = values.get('metrics-port') ?? (env.VSIM_METRICS_PORT || '0');
+  const metricsPort = Number(metricsPortText);
+  if (!/^\d+$/.test(metricsPortText) || metricsPort > 65535)
+    throw new FlagError(`--metrics-port must be an integer in 0..65535, got ${JSON.stringify(metricsPortText)}`);
   const logLevel = values.get('log-level') ?? env.VSIM_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new FlagError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const instance = values.get('instance') ?? `${service}-${hostname()}-${process.pid}`;
@@ -105,6 +121,8 @@ export function parseFlags(
     grpcHost: values.get('grpc-host') ?? '127.0.0.1',
     advertiseHost: values.get('advertise-host') ?? values.get('grpc-host') ?? '127.0.0.1',
     logLevel,
+    metricsPort,
+    metricsHost: values.get('metrics-host') ?? values.get('grpc-host') ?? '127.0.0.1',
     secrets: values.get('secrets') ?? (env.VSIM_SECRETS || undefined),
   };
   const out: Record<string, string> = {};

@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT. An app supplies only its name and a `build` function that wires its logic.
 
 import { NatsBus } from '@vsim/bus';
+import { MetricsServer, ServiceMetrics, startMetricsServer } from '@vsim/metrics';
 import type { Service } from '@nats-io/services';
 import { Identity, guardService, natsConnectionOptions, readIdentity, tlsServerCredentials } from '@vsim/security';
 import { GrpcServerHandle, GrpcServiceEntry, startGrpcServer } from './grpc';
@@ -25,6 +26,8 @@ export interface ServiceContext {
    * accepted token, refused before any handler ran).
    */
   readonly shellCounters: Record<string, number>;
+  /** The process's Prometheus metrics (GET /metrics); a service adds its own (docs/metrics.md). */
+  readonly metrics: ServiceMetrics;
 }
 
 export interface ServiceParts {
@@ -58,6 +61,7 @@ export interface RunningService {
   readonly ctx: ServiceContext;
   readonly grpc: GrpcServerHandle;
   readonly registration: Service;
+  readonly metricsServer: MetricsServer;
   /** The graceful stop (what the first SIGTERM runs). Idempotent. */
   stop(): Promise<void>;
 }
@@ -100,6 +104,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     log.warn(
       'no --secrets: running without credentials (anyone who reaches NATS or the gRPC port can act as any service); vsim up and docker-compose.yml always give one',
     );
+  const metrics = new ServiceMetrics({ service: def.service, instance: flags.instance, version: def.version });
   const bus = await NatsBus.connect({
     servers: flags.nats
       .split(',')
@@ -108,9 +113,10 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     name: `${def.name}/${flags.instance}`,
     onError: (err, subject) => log.error({ err, subject }, 'bus handler failed'),
     connection: identity ? natsConnectionOptions(identity) : undefined,
+    observer: metrics.bus,
   });
   const shellCounters = { refusedCalls: 0 };
-  const ctx: ServiceContext = { bus, log, flags, extra, version: def.version, identity, shellCounters };
+  const ctx: ServiceContext = { bus, log, flags, extra, version: def.version, identity, shellCounters, metrics };
   const parts = await def.build(ctx);
   const services = identity
     ? parts.grpc.map((s) => ({
@@ -125,11 +131,19 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     credentials: identity?.tls ? tlsServerCredentials(identity.tls) : undefined,
     maxReceiveMessageBytes: parts.maxReceiveMessageBytes,
   });
+  const metricsServer = await startMetricsServer(metrics, flags.metricsPort, flags.metricsHost, (err) =>
+    log.warn({ err }, 'metrics collection failed'),
+  );
   const registration = await registerService(bus.nc, {
     name: def.name,
     version: def.version,
     description: def.description,
-    metadata: { ...parts.metadata, grpc: `${flags.advertiseHost}:${grpc.port}`, instance: flags.instance },
+    metadata: {
+      ...parts.metadata,
+      grpc: `${flags.advertiseHost}:${grpc.port}`,
+      instance: flags.instance,
+      metrics: `${flags.advertiseHost}:${metricsServer.port}`,
+    },
   });
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -141,6 +155,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
       const how = await grpc.shutdown(GRPC_GRACE_MS);
       if (how === 'forced') log.warn({ graceMs: GRPC_GRACE_MS }, 'gRPC calls still running were cut');
       await parts.afterStop?.();
+      await metricsServer.close();
       // 3. Let data-plane handlers in flight reply, then close.
       await bus.drain();
     })());
@@ -155,6 +170,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     {
       grpc: grpc.address,
       grpcPort: grpc.port,
+      metrics: metricsServer.address,
       nats: flags.nats,
       name: def.name,
       version: def.version,
@@ -164,5 +180,5 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     },
     'ready',
   );
-  return { ctx, grpc, registration, stop };
+  return { ctx, grpc, registration, metricsServer, stop };
 }

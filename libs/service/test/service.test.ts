@@ -151,8 +151,12 @@ describe('parseFlags', () => {
       grpcHost: '127.0.0.1',
       advertiseHost: '127.0.0.1',
       logLevel: 'info',
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
     });
     expect(p.extra).toEqual({ 'node-id': 'x' });
+    const m = parseFlags('x', ['--grpc-host', '0.0.0.0'], [], { VSIM_METRICS_PORT: '9464' }).common;
+    expect([m.metricsPort, m.metricsHost]).toEqual([9464, '0.0.0.0']);
     const q = parseFlags('cpu-node', ['--instance', 'n-2'], [{ name: 'node-id', value: 'ID', description: '', default: (c) => c.instance }], {
       VSIM_NATS_URL: 'nats://10.0.0.1:4222',
     });
@@ -164,6 +168,7 @@ describe('parseFlags', () => {
   it('rejects what it does not know', () => {
     expect(() => parseFlags('x', ['--bogus', '1'], [], {})).toThrow(FlagError);
     expect(() => parseFlags('x', ['--grpc-port', 'abc'], [], {})).toThrow(/grpc-port/);
+    expect(() => parseFlags('x', ['--metrics-port', '70000'], [], {})).toThrow(/metrics-port must be an integer in 0\.\.65535/);
     expect(() => parseFlags('x', ['--log-level', 'loud'], [], {})).toThrow(/log-level/);
     expect(() => parseFlags('x', ['--nats'], [], {})).toThrow(/needs a value/);
     expect(() => parseFlags('x', ['stray'], [], {})).toThrow(/unexpected argument/);

@@ -11,4 +11,6 @@ export { runVsim } from './cli';
 export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
+export { startVsimUp } from './up';
+export type { UpCluster } from './up';
 export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';

@@ -12,11 +12,13 @@ import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
+import { topCommand } from './top';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
   upCommand,
+  topCommand,
   composeCommand,
   secretsCommand,
   execCommand,

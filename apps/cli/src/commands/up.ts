@@ -4,7 +4,7 @@
  * and every service as its own child process with its own identity file. Secrets are generated
  * into a directory outside the repository (a fresh one removed at exit, or --secrets DIR, kept).
  * Prints the NATS URL, the gateway's addresses, the client credentials file and — once — the API
- * token, and one line per process; then supervises (deploy/supervisor.ts): a child that dies is
+ * token, and one line per process (with where Prometheus scrapes it); then supervises (deploy/supervisor.ts): a child that dies is
  * restarted, nats-server included, on the same port and configuration. On SIGINT/SIGTERM it stops
  * everything and exits 0; the logs (<logs>/<name>.log) are kept and their path printed.
  */
@@ -28,7 +28,7 @@ import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { freePort, untilListening } from '../deploy/ports';
 import { checkSecretsDir, secretsSpec } from '../deploy/secrets';
-import { DEFAULT_CPU_NODES, describeDeployment, serviceCommand } from '../deploy/services';
+import { DEFAULT_CPU_NODES, cpuNodesOf, describeDeployment, serviceCommand } from '../deploy/services';
 import { Supervisor } from '../deploy/supervisor';
 
 export { freePort } from '../deploy/ports';
@@ -65,7 +65,8 @@ hypervisor, the scheduler, the cpu-nodes and the gateway, each its own process
 with its own credentials (generated outside the repository). Once every
 service has registered on NATS, prints the NATS URL, the gateway's HTTP URL
 and gRPC address (--gateway of the sched-* commands), the client credentials
-file, the API token (once), and each process's pid, then keeps running until
+file, the API token (once), and each process's pid and Prometheus /metrics URL
+(docs/metrics.md), then keeps running until
 interrupted (Ctrl-C), restarting any process that dies. Drive it with
   VSIM_CREDENTIALS=<the printed file> vsim run --nats URL SCENARIO.yaml
 
@@ -142,6 +143,15 @@ export const upCommand: Command = {
       const natsPort = options['nats-port'] ?? (await freePort());
       const httpPort = options['http-port'] ?? (await freePort());
       const gatewayGrpcPort = await freePort();
+      // Each service's Prometheus /metrics, on ports fixed for this run (a restarted service keeps its own).
+      const metricsPorts: Record<string, number> = {};
+      const taken = new Set([natsPort, httpPort, gatewayGrpcPort]);
+      for (const name of ['hypervisor', 'scheduler', ...cpuNodesOf(cpuNodes).map((n) => n.identity), 'gateway']) {
+        let port = await freePort();
+        while (taken.has(port)) port = await freePort();
+        taken.add(port);
+        metricsPorts[name] = port;
+      }
       const conf = writeNatsConfig(s.dir, { jetstreamDir: join(logDir, 'jetstream') });
       // nats-server refuses and logs; the audit counts its refusals by identity.
       const keys = new Map(Object.entries(s.files).map(([name, f]) => [readIdentity(f).natsPublicKey, name]));
@@ -160,7 +170,7 @@ export const upCommand: Command = {
         supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`,
       );
       const services = describeDeployment(
-        { kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined },
+        { kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined, metricsPorts },
         cpuNodes,
       ).filter((d) => d.app !== undefined);
       for (const d of services) {
@@ -211,6 +221,7 @@ export const upCommand: Command = {
           `secrets: ${s.dir}${temporary ? ' (removed at exit)' : ''}`,
           `logs: ${logDir}`,
           ...supervisor.status().map((c) => `${c.name.padEnd(12)} pid ${c.pid}`),
+          ...Object.entries(metricsPorts).map(([name, port]) => `metrics: ${name} http://127.0.0.1:${port}/metrics`),
           `vsim up: ready (Ctrl-C to stop); e.g. VSIM_CREDENTIALS=${client} vsim run --nats ${natsUrl} examples/two-hosts.yaml`,
         ].join('\n') + '\n',
       );

@@ -21,6 +21,8 @@ export type Target =
        * address as server name (RFC 6066; Node warns).
        */
       readonly advertiseHost?: string;
+      /** Each service's Prometheus /metrics port, by service name (fixed, so a restart keeps it). */
+      readonly metricsPorts?: Readonly<Record<string, number>>;
     }
   | { readonly kind: 'compose' };
 
@@ -36,6 +38,8 @@ export interface ServiceDescription {
   readonly env: Readonly<Record<string, string>>;
   /** Ports published to the host machine (container port = host port). */
   readonly ports: readonly number[];
+  /** Where its GET /metrics listens (Prometheus; docs/metrics.md): a container port in compose. */
+  readonly metricsPort?: number;
   /** Services that must be started first. */
   readonly dependsOn: readonly string[];
 }
@@ -44,6 +48,8 @@ export const NATS_IMAGE = 'nats:2';
 /** The gateway's HTTP API port in the compose deployment. */
 export const COMPOSE_HTTP_PORT = 8080;
 export const NATS_CLIENT_PORT = 4222;
+/** Every service's /metrics port inside its container (the port of Prometheus exporters of Node). */
+export const COMPOSE_METRICS_PORT = 9464;
 export const DEFAULT_CPU_NODES = 2;
 /** Where docker-compose.yml mounts the secrets directory ($VSIM_SECRETS on the host). */
 export const COMPOSE_SECRETS_DIR = '/secrets';
@@ -70,7 +76,8 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
   const compose = target.kind === 'compose';
   const natsUrl = compose ? `nats://nats:${NATS_CLIENT_PORT}` : target.natsUrl;
   const secrets = compose ? COMPOSE_SECRETS_DIR : target.secretsDir;
-  /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it. */
+  const metricsPortOf = (name: string): number | undefined => (compose ? COMPOSE_METRICS_PORT : target.metricsPorts?.[name]);
+  /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it, where it is scraped. */
   const common = (name: string): string[] => [
     '--nats',
     natsUrl,
@@ -81,6 +88,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
     ...(compose
       ? ['--grpc-host', '0.0.0.0', '--advertise-host', name]
       : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
+    ...(metricsPortOf(name) === undefined ? [] : ['--metrics-port', String(metricsPortOf(name))]),
   ];
   const env = { VSIM_LOG_LEVEL: 'info' };
   const deps = compose ? ['nats'] : [];
@@ -94,35 +102,40 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
       dependsOn: [],
     },
   ];
-  out.push({ name: 'hypervisor', app: 'hypervisor', registersAs: 'vsim-hypervisor', args: common('hypervisor'), env, ports: [], dependsOn: deps });
-  out.push({ name: 'scheduler', app: 'scheduler', registersAs: 'vsim-scheduler', args: common('scheduler'), env, ports: [], dependsOn: deps });
+  const service = (name: string, app: string, args: string[], more: Partial<ServiceDescription> = {}): ServiceDescription => ({
+    name,
+    app,
+    registersAs: `vsim-${app}`,
+    args,
+    env,
+    ports: [],
+    dependsOn: deps,
+    metricsPort: metricsPortOf(name),
+    ...more,
+  });
+  out.push(service('hypervisor', 'hypervisor', common('hypervisor')));
+  out.push(service('scheduler', 'scheduler', common('scheduler')));
   for (const n of nodes) {
-    out.push({
-      name: n.identity,
-      app: 'cpu-node',
-      registersAs: 'vsim-cpu-node',
-      args: [...common(n.identity), '--node-id', n.node],
-      env,
-      ports: [],
-      dependsOn: deps,
-    });
+    out.push(service(n.identity, 'cpu-node', [...common(n.identity), '--node-id', n.node]));
   }
   const httpPort = compose ? COMPOSE_HTTP_PORT : (target.httpPort ?? 0);
-  out.push({
-    name: 'gateway',
-    app: 'gateway',
-    registersAs: 'vsim-gateway',
-    args: [
-      ...common('gateway'),
-      '--http-port',
-      String(httpPort),
-      '--http-host',
-      compose ? '0.0.0.0' : '127.0.0.1',
-      ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
-    ],
-    env,
-    ports: compose ? [COMPOSE_HTTP_PORT] : [],
-    dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
-  });
+  out.push(
+    service(
+      'gateway',
+      'gateway',
+      [
+        ...common('gateway'),
+        '--http-port',
+        String(httpPort),
+        '--http-host',
+        compose ? '0.0.0.0' : '127.0.0.1',
+        ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
+      ],
+      {
+        ports: compose ? [COMPOSE_HTTP_PORT] : [],
+        dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
+      },
+    ),
+  );
   return out;
 }
