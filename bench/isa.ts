@@ -601,6 +601,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     `   start-up: time to 1M instructions vs the fastest engine (${fmtMs(fastestStartup)} ms): <= 1.25x fast, <= 2.5x medium, <= 5x slow, more very slow;`,
   );
   out(`   steady state: MIPS vs decode-and-dispatch (${fmt(dispatchSteady)}): >= 4x fast, >= 1.5x medium, less slow;`);
+  const directRel = (technique.find((t) => t.engine === 'direct')?.steady ?? NaN) / dispatchSteady;
+  if (fin(directRel) && directRel < 1.5) {
+    // The seed ranks direct threading above decode-and-dispatch; say plainly when this run did not.
+    out(`   direct threading ran ${fmtRatio(directRel)} decode-and-dispatch here, not the seed's "medium" (>= 1.5x): JavaScript`);
+    out('   has no labels-as-values, so a pre-decoded op still dispatches through a switch (one indirect jump, as');
+    out("   dispatch's decode switch does), and pre-decoding saves only the decode; a closure per instruction was");
+    out('   measured slower still (a megamorphic call per instruction, see libs/isa/src/engines/direct.ts).');
+  }
   out('   portability is by design, not measured:');
   for (const t of technique) out(`     ${t.engine}: ${t.portabilityWhy}`);
   out();
