@@ -109,7 +109,6 @@ export default tseslint.config(
       'libs/scheduler/src/host-loop.ts',
       'libs/isa/src/ring32/asm.ts',
       'libs/isa/src/rv32/hart.ts',
-      'libs/executor/src/host.ts',
       'libs/isa/test/privileged.test.ts',
       'libs/isa/test/instructions.test.ts',
       'bench/isa.ts',

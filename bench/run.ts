@@ -6,11 +6,13 @@
 import { main as isa } from './isa';
 import { main as report } from './report';
 import { main as runtime } from './runtime';
+import { main as snapshot } from './snapshot';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<number>> = {
   isa,
   report,
   runtime,
+  snapshot,
 };
 
 async function run(argv: readonly string[]): Promise<number> {

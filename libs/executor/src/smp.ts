@@ -13,7 +13,7 @@
 import { MIP, MSTATUS, Priv } from '@vsim/isa';
 import { HartStart, VcpuState, VirtualCpu } from '@vsim/proto';
 import { SHARED_INFO, initialParavirtCpu, paravirtIpi, HSM_STATE, VMODE_S, initialVirtualCpu, withSoftwareInterrupt } from '@vsim/hypervisor';
-import { Vcpu, VmInstance } from './vm';
+import type { Vcpu, VmInstance } from './vm';
 
 /** Every vCPU's HSM state, by index, as hart_get_status reports it. */
 export function hsmStates(vm: VmInstance): number[] {

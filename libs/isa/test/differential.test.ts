@@ -47,8 +47,8 @@ function runSliced(engine: EngineName, prog: readonly number[], opts: Opts, seed
   const trace: Point[] = [];
   for (let i = 0; i < 1_000_000; i++) {
     const stop = s.engine.run(r.range(1, maxSlice));
-    trace.push([s.hart.pc >>> 0, s.hart.instret, s.hart.cycles, stop]);
-    if (stop !== Stop.Budget) break;
+    trace.push([s.hart.pc >>> 0, s.hart.instret, s.hart.cycles, stop.kind]);
+    if (stop.kind !== Stop.Budget) break;
   }
   return { trace, snap: snapshot(s.hart) };
 }
@@ -116,15 +116,15 @@ describe.each(ENGINE_NAMES)('budget semantics (%s)', (engine) => {
     const prog = [A.nop(), A.nop(), A.div(a0, a1, a2), A.nop(), A.addi(a0, a0, 1)];
     const s = prepareSnippet(prog, { engine, regs: { [a1]: 7, [a2]: 2 } });
     const h = s.hart;
-    expect(s.engine.run(0)).toBe(Stop.Budget);
+    expect(s.engine.run(0).kind).toBe(Stop.Budget);
     expect([h.instret, h.cycles, h.pc]).toEqual([0, 0, CODE]);
-    expect(s.engine.run(1)).toBe(Stop.Budget);
+    expect(s.engine.run(1).kind).toBe(Stop.Budget);
     expect([h.instret, h.cycles, h.pc]).toEqual([1, 1, CODE + 4]);
-    expect(s.engine.run(2)).toBe(Stop.Budget); // nop (1 cycle), then the div starts with 1 left: 20 cycles
+    expect(s.engine.run(2).kind).toBe(Stop.Budget); // nop (1 cycle), then the div starts with 1 left: 20 cycles
     expect([h.instret, h.cycles, h.pc]).toEqual([3, 22, CODE + 12]);
-    expect(s.engine.run(1)).toBe(Stop.Budget);
+    expect(s.engine.run(1).kind).toBe(Stop.Budget);
     expect([h.instret, h.cycles, h.pc]).toEqual([4, 23, CODE + 16]);
-    expect(s.engine.run(100)).toBe(Stop.Trap);
+    expect(s.engine.run(100).kind).toBe(Stop.Trap);
     expect([h.instret, h.cycles, h.pc, h.x[a0]]).toEqual([5, 24, endOf(prog), 4]);
   });
 });
@@ -247,7 +247,7 @@ describe('loops', () => {
       const s = prepareSnippet(prog, { ...opts, engine: 'bt', makeEngine: regions });
       const r = prng(seed);
       let stop: Stop = Stop.Budget;
-      for (let i = 0; i < 1_000_000 && stop === Stop.Budget; i++) stop = s.engine.run(sliced ? r.range(1, 5000) : 50_000_000);
+      for (let i = 0; i < 1_000_000 && stop === Stop.Budget; i++) stop = s.engine.run(sliced ? r.range(1, 5000) : 50_000_000).kind;
       expect({ sliced, ...snapshot(s.hart) }).toEqual({ sliced, ...ref });
       const st = s.engine.stats();
       if ('regionsCompiled' in st) expect(st.regionsCompiled).toBeGreaterThan(0);
@@ -271,7 +271,7 @@ describe('loops', () => {
         const s = prepareSnippet(prog, { ...opts, engine: 'bt', makeEngine: make });
         const r = prng(seed);
         let stop: Stop = Stop.Budget;
-        for (let i = 0; i < 1_000_000 && stop === Stop.Budget; i++) stop = s.engine.run(sliced ? r.range(1, 300) : 50_000_000);
+        for (let i = 0; i < 1_000_000 && stop === Stop.Budget; i++) stop = s.engine.run(sliced ? r.range(1, 300) : 50_000_000).kind;
         expect({ seed, sliced, ...snapshot(s.hart) }).toEqual({ seed, sliced, ...ref });
       }
     }
@@ -434,12 +434,12 @@ describe('self-modifying code', () => {
     const prog = [A.addi(a0, a0, 1), A.wfi(), A.jal(zero, -8)];
     const results = ENGINE_NAMES.map((engine) => {
       const s = prepareSnippet(prog, { engine });
-      expect(s.engine.run(1000)).toBe(Stop.Wfi); // a0 = 1, translated/decoded
-      expect(s.engine.run(1000)).toBe(Stop.Wfi); // a0 = 2
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi); // a0 = 1, translated/decoded
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi); // a0 = 2
       writeWords(s.bus, CODE, [NEW]);
-      expect(s.engine.run(1000)).toBe(Stop.Wfi); // a0 = 102
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi); // a0 = 102
       writeWords(s.bus, CODE + 8, [A.ebreak()]);
-      expect(s.engine.run(1000)).toBe(Stop.Trap);
+      expect(s.engine.run(1000).kind).toBe(Stop.Trap);
       return snapshot(s.hart);
     });
     for (const r of results.slice(1)) expect(r).toEqual(results[0]);

@@ -41,6 +41,7 @@ import {
   zero,
 } from './helpers/asm';
 import { EDGE_VALUES, REF_AMO, REF_BRANCH, REF_I, REF_R } from './helpers/ref';
+import { lastStop } from './helpers/state';
 
 interface Case {
   /** The instruction this case is about (for the coverage check). */
@@ -408,9 +409,9 @@ for (const [name, prog, regs, at] of misaligned) {
     opts: { regs, exitMask: (1 << Cause.InstructionMisaligned) | (1 << Cause.Breakpoint) },
     check: (h) => {
       expect(target & 3).toBe(2);
-      expect(h.stopReason).toBe(Stop.Trap);
-      expect(h.exitCause).toBe(Cause.InstructionMisaligned);
-      expect(h.exitTval >>> 0).toBe(target);
+      expect(lastStop(h).stop).toBe(Stop.Trap);
+      expect(lastStop(h).exitCause).toBe(Cause.InstructionMisaligned);
+      expect(lastStop(h).exitTval >>> 0).toBe(target);
       expect(h.instret).toBe(at / 4);
       expect(h.x[ra]).toBe(0); // a faulting jump does not link
     },
@@ -597,7 +598,7 @@ add({
   endsAt: CODE + 4,
   opts: { exitMask: 1 << Cause.EcallFromM },
   check: (h) => {
-    expect([h.stopReason, h.exitCause, h.exitTval]).toEqual([Stop.Trap, Cause.EcallFromM, 0]);
+    expect([lastStop(h).stop, lastStop(h).exitCause, lastStop(h).exitTval]).toEqual([Stop.Trap, Cause.EcallFromM, 0]);
     expect(h.instret).toBe(1);
   },
 });
@@ -620,7 +621,7 @@ add({
   endsAt: CODE + 8,
   opts: { noEbreak: true },
   check: (h) => {
-    expect([h.stopReason, h.exitCause, h.exitTval >>> 0]).toEqual([Stop.Trap, Cause.Breakpoint, CODE + 8]);
+    expect([lastStop(h).stop, lastStop(h).exitCause, lastStop(h).exitTval >>> 0]).toEqual([Stop.Trap, Cause.Breakpoint, CODE + 8]);
     expect(h.instret).toBe(2);
   },
 });
@@ -634,7 +635,7 @@ add({
     mHandler: [A.csrr(a0, CSR.mcause), A.csrr(a1, CSR.mepc), A.csrr(a2, CSR.mtval), A.addi(a3, a1, 4), A.csrw(CSR.mepc, a3), A.mret()],
   },
   check: (h) => {
-    expect([h.exitCause, h.x[a0], h.x[a1] >>> 0, h.x[a2] >>> 0]).toEqual([Cause.EcallFromM, Cause.Breakpoint, CODE + 4, CODE + 4]);
+    expect([lastStop(h).exitCause, h.x[a0], h.x[a1] >>> 0, h.x[a2] >>> 0]).toEqual([Cause.EcallFromM, Cause.Breakpoint, CODE + 4, CODE + 4]);
   },
 });
 add({
@@ -675,7 +676,7 @@ add({
   prog: [A.addi(a0, zero, 1), A.wfi(), A.addi(a0, a0, 1)],
   endsAt: CODE + 8,
   check: (h) => {
-    expect(h.stopReason).toBe(Stop.Wfi);
+    expect(lastStop(h).stop).toBe(Stop.Wfi);
     expect(h.x[a0]).toBe(1);
     expect(h.instret).toBe(2);
   },
@@ -790,8 +791,8 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     const endsAt = c.endsAt ?? endOf(c.prog);
     if (endsAt !== 'any') expect(h.pc >>> 0).toBe(endsAt >>> 0);
     if (c.endsAt === undefined) {
-      expect(h.stopReason).toBe(Stop.Trap);
-      expect(h.exitCause).toBe(Cause.Breakpoint);
+      expect(lastStop(h).stop).toBe(Stop.Trap);
+      expect(lastStop(h).exitCause).toBe(Cause.Breakpoint);
     }
     c.check(h);
   });

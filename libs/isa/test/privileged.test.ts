@@ -46,6 +46,7 @@ import {
   writeWords,
   zero,
 } from './helpers/asm';
+import { lastStop } from './helpers/state';
 
 /** menvcfgh.STCE (Sstc enable). Not exported by @vsim/isa (MENVCFGH_STCE lives in src/rv32/csr.ts). */
 const MENVCFGH_STCE = 1 << 31;
@@ -56,7 +57,7 @@ const costOf = (w: number) => DEFAULT_COST_MODEL.instruction[RV32_INSTRUCTIONS[r
 
 /** Expects the run to have ended at the M trap vector's ebreak, having taken `cause` at `epc`. */
 function expectMTrap(h: Hart, cause: number, epc: number, tval?: number) {
-  expect({ pc: h.pc >>> 0, stop: h.stopReason, exit: h.exitCause }).toEqual({ pc: M_TRAP, stop: Stop.Trap, exit: Cause.Breakpoint });
+  expect({ pc: h.pc >>> 0, stop: lastStop(h).stop, exit: lastStop(h).exitCause }).toEqual({ pc: M_TRAP, stop: Stop.Trap, exit: Cause.Breakpoint });
   expect(h.mcause >>> 0).toBe(cause >>> 0);
   expect(h.mepc >>> 0).toBe(epc >>> 0);
   if (tval !== undefined) expect(h.mtval >>> 0).toBe(tval >>> 0);
@@ -64,7 +65,7 @@ function expectMTrap(h: Hart, cause: number, epc: number, tval?: number) {
 }
 
 function expectSTrap(h: Hart, cause: number, epc: number, tval?: number) {
-  expect({ pc: h.pc >>> 0, stop: h.stopReason, exit: h.exitCause }).toEqual({ pc: S_TRAP, stop: Stop.Trap, exit: Cause.Breakpoint });
+  expect({ pc: h.pc >>> 0, stop: lastStop(h).stop, exit: lastStop(h).exitCause }).toEqual({ pc: S_TRAP, stop: Stop.Trap, exit: Cause.Breakpoint });
   expect(h.scause >>> 0).toBe(cause >>> 0);
   expect(h.sepc >>> 0).toBe(epc >>> 0);
   if (tval !== undefined) expect(h.stval >>> 0).toBe(tval >>> 0);
@@ -72,7 +73,11 @@ function expectSTrap(h: Hart, cause: number, epc: number, tval?: number) {
 }
 
 function expectEnd(h: Hart, prog: readonly number[]) {
-  expect({ pc: h.pc >>> 0, stop: h.stopReason, exit: h.exitCause }).toEqual({ pc: endOf(prog), stop: Stop.Trap, exit: Cause.Breakpoint });
+  expect({ pc: h.pc >>> 0, stop: lastStop(h).stop, exit: lastStop(h).exitCause }).toEqual({
+    pc: endOf(prog),
+    stop: Stop.Trap,
+    exit: Cause.Breakpoint,
+  });
 }
 
 /**
@@ -130,7 +135,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('illegal CSR access exits to the host with cause 2 and tval = the word when in exitMask', () => {
       const w = A.csrr(a0, CSR.mstatus);
       const h = run(engine, [w], { priv: Priv.U, exitMask: (1 << Cause.IllegalInstruction) | (1 << Cause.Breakpoint) });
-      expect([h.stopReason, h.exitCause, h.exitTval >>> 0, h.pc >>> 0, h.priv]).toEqual([Stop.Trap, 2, w, CODE, Priv.U]);
+      expect([lastStop(h).stop, lastStop(h).exitCause, lastStop(h).exitTval >>> 0, h.pc >>> 0, h.priv]).toEqual([Stop.Trap, 2, w, CODE, Priv.U]);
     });
 
     it('S-mode may use the supervisor CSRs, and sstatus is a view of mstatus', () => {
@@ -247,7 +252,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
           landing(hh);
         },
       });
-      expect([h.pc >>> 0, h.stopReason, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, priv]);
+      expect([h.pc >>> 0, lastStop(h).stop, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, priv]);
       expect(h.mstatus & (MSTATUS.MIE | MSTATUS.MPIE | MSTATUS.MPP)).toBe(want);
     });
 
@@ -263,7 +268,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
           landing(hh);
         },
       });
-      expect([h.pc >>> 0, h.stopReason, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, to]);
+      expect([h.pc >>> 0, lastStop(h).stop, h.x[a2], h.priv]).toEqual([target + 4, Stop.Trap, 7, to]);
       expect(h.mstatus & (MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP)).toBe(want);
     });
 
@@ -340,7 +345,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
 
     it.each(cases)('%s: exits to the host when in exitMask', (_t, w, base, cause) => {
       const h = run(engine, [w], { regs: { [s0]: base }, exitMask: (1 << cause) | (1 << Cause.Breakpoint) });
-      expect([h.stopReason, h.exitCause, h.exitTval >>> 0, h.pc >>> 0]).toEqual([Stop.Trap, cause, addrOf(w, base), CODE]);
+      expect([lastStop(h).stop, lastStop(h).exitCause, lastStop(h).exitTval >>> 0, h.pc >>> 0]).toEqual([Stop.Trap, cause, addrOf(w, base), CODE]);
     });
 
     it('jump to unmapped memory: instruction access fault, mepc = mtval = the target', () => {
@@ -406,7 +411,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       const body = [A.addi(a0, a0, 1), A.addi(a1, a1, 2), A.jal(zero, -8)];
       const prog = [...setup, ...body];
       const s = prepareSnippet(prog, { engine, clint: true });
-      expect(s.engine.run(100_000)).toBe(Stop.Trap);
+      expect(s.engine.run(100_000).kind).toBe(Stop.Trap);
       const h = s.hart;
       const at = ticks * h.cyclesPerTick;
       const want = interruptPoint(loopPath(setup, body, 10_000), at);
@@ -436,7 +441,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       for (let trial = 0; trial < 5; trial++) {
         const s = prepareSnippet(prog, { engine, clint: true });
         let stop: Stop = Stop.Budget;
-        for (let i = 0; i < 10_000 && stop === Stop.Budget; i++) stop = s.engine.run(r.range(1, 40));
+        for (let i = 0; i < 10_000 && stop === Stop.Budget; i++) stop = s.engine.run(r.range(1, 40)).kind;
         expect(stop).toBe(Stop.Trap);
         expect([s.hart.pc, s.hart.instret, s.hart.cycles, s.hart.mepc, s.hart.x[a0]]).toEqual([
           whole.pc,
@@ -665,16 +670,16 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
     it('stops with Stop.Wfi when nothing is pending, and resumes after it', () => {
       const prog = [A.addi(a0, zero, 1), A.wfi(), A.addi(a0, a0, 1)];
       const s = prepareSnippet(prog, { engine });
-      expect(s.engine.run(1000)).toBe(Stop.Wfi);
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi);
       expect([s.hart.pc >>> 0, s.hart.x[a0], s.hart.instret]).toEqual([CODE + 8, 1, 2]);
-      expect(s.engine.run(1000)).toBe(Stop.Trap);
+      expect(s.engine.run(1000).kind).toBe(Stop.Trap);
       expectEnd(s.hart, prog);
       expect(s.hart.x[a0]).toBe(2);
     });
 
     it('stops in S-mode too when TW is clear', () => {
       const s = prepareSnippet([A.wfi()], { engine, priv: Priv.S });
-      expect(s.engine.run(1000)).toBe(Stop.Wfi);
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi);
       expect(s.hart.pc >>> 0).toBe(CODE + 4);
     });
 
@@ -698,7 +703,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
           hh.mie = MIP.MSIP;
         },
       });
-      expect(s.engine.run(1000)).toBe(Stop.Wfi);
+      expect(s.engine.run(1000).kind).toBe(Stop.Wfi);
     });
 
     it('after Stop.Wfi, skipping to the next timer event takes the interrupt at the instruction after wfi', () => {
@@ -714,12 +719,12 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
         A.addi(a0, zero, 1),
       ];
       const s = prepareSnippet(prog, { engine, clint: true });
-      expect(s.engine.run(100_000)).toBe(Stop.Wfi);
+      expect(s.engine.run(100_000).kind).toBe(Stop.Wfi);
       const h = s.hart;
       const wait = h.cyclesUntilNextTimer();
       expect(h.cycles + wait).toBe(50 * h.cyclesPerTick);
       h.cycles += wait;
-      expect(s.engine.run(100_000)).toBe(Stop.Trap);
+      expect(s.engine.run(100_000).kind).toBe(Stop.Trap);
       expectMTrap(h, INTERRUPT_BIT | 7, CODE + 4 * (prog.length - 1), 0);
       expect(h.x[a0]).toBe(0);
     });
@@ -736,7 +741,7 @@ describe.each(ENGINE_NAMES)('%s engine', (engine) => {
       h.mtvec = base;
       h.exitMask = 1 << Cause.Breakpoint;
       const e = createEngine(engine, h);
-      expect(e.run(1000)).toBe(Stop.Trap);
+      expect(e.run(1000).kind).toBe(Stop.Trap);
       expect([h.pc >>> 0, h.mcause, h.mepc >>> 0, h.mtval >>> 0, h.x[a0], h.x[a1]]).toEqual([base, Cause.InstructionAccessFault, 0, 0, 1, 1]);
     });
 
@@ -997,7 +1002,7 @@ describe('interrupt timing is identical on all engines', () => {
 });
 
 describe.each(ENGINE_NAMES)('interrupts that exit to the host (%s)', (engine) => {
-  it('stops with Stop.Trap and exitInterrupt instead of entering a handler, at the same instruction on every engine', () => {
+  it('stops with a TrapExit (interrupt) instead of entering a handler, at the same instruction on every engine', () => {
     const bus = new Bus(0x80000000, 0x10000);
     // addi a0, a0, 1 ; j -4  (an endless counter loop)
     bus.writeU32(0x80000000, 0x00150513);
@@ -1010,18 +1015,16 @@ describe.each(ENGINE_NAMES)('interrupts that exit to the host (%s)', (engine) =>
     h.exitInterruptMask = MIP.STIP;
     h.setStimecmp(30); // 30 ticks = 3000 cycles
     const e = createEngine(engine, h);
-    expect(e.run(1_000_000)).toBe(Stop.Trap);
-    expect(h.exitInterrupt).toBe(true);
-    expect(h.exitCause).toBe(5);
+    expect(e.run(1_000_000)).toEqual({ kind: Stop.Trap, cause: 5, tval: 0, interrupt: true });
     expect(h.cycles).toBeGreaterThanOrEqual(3000);
     expect(h.cycles).toBeLessThan(3002);
     expect(h.priv).toBe(Priv.U); // no handler was entered
     const a0 = h.x[10];
     // Still pending: the next run exits again at once, until the host clears it.
-    expect(e.run(1000)).toBe(Stop.Trap);
+    expect(e.run(1000).kind).toBe(Stop.Trap);
     expect(h.x[10]).toBe(a0);
     h.setStimecmp(Number.POSITIVE_INFINITY);
-    expect(e.run(1000)).toBe(Stop.Budget);
+    expect(e.run(1000).kind).toBe(Stop.Budget);
     expect(h.x[10]).toBeGreaterThan(a0);
   });
 });

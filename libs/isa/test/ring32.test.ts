@@ -14,6 +14,7 @@ import {
   Ring32Hart,
   Ring32Machine,
   Stop,
+  StopRecord,
   assembleRing32,
   createEngine,
   ring32,
@@ -53,7 +54,8 @@ interface Snap {
   ramHash: number;
 }
 
-function snap(h: Ring32Hart, bus: Bus, stop: Stop): Snap {
+function snap(h: Ring32Hart, bus: Bus, record: StopRecord): Snap {
+  const stop = record.kind;
   let hash = 2166136261;
   for (let k = 0; k < bus.i32.length; k++) hash = Math.imul(hash ^ bus.i32[k], 16777619);
   return {
@@ -64,7 +66,7 @@ function snap(h: Ring32Hart, bus: Bus, stop: Stop): Snap {
     crs: [h.tvec, h.epc, h.cause, h.tval, h.scratch, Number.isFinite(h.timecmp) ? h.timecmp : -1],
     cycles: h.cycles,
     instret: h.instret,
-    exit: [h.exitCause, h.exitTval, h.exitInterrupt],
+    exit: record.kind === Stop.Trap ? [record.cause, record.tval, record.interrupt] : [0, 0, false],
     ramHash: hash >>> 0,
   };
 }
@@ -202,8 +204,8 @@ handler:
       const points: number[][] = [];
       for (let k = 0; k < 100_000; k++) {
         const stop = m.engine.run(1 + (next() % 40));
-        points.push([m.hart.pc, m.hart.instret, m.hart.cycles, stop]);
-        if (stop !== Stop.Budget) break;
+        points.push([m.hart.pc, m.hart.instret, m.hart.cycles, stop.kind]);
+        if (stop.kind !== Stop.Budget) break;
       }
       return { points, x: Array.from(m.hart.x.subarray(0, 16)), exit: m.hart.exitCode };
     };
@@ -418,8 +420,9 @@ handler: out 0x20, r2
       { engine },
     );
     m.hart.exitInterruptMask = 1;
-    expect(m.run(1e6).outcome).toBe('trap');
-    expect([m.hart.exitInterrupt, m.hart.exitCause]).toEqual([true, 0]);
+    const r = m.run(1e6);
+    expect(r.outcome).toBe('trap');
+    expect([r.trap?.interrupt, r.trap?.cause]).toEqual([true, 0]);
     expect(m.hart.time()).toBe(20);
     expect(m.hart.cause).toBe(0); // the guest took nothing
     m.hart.exitInterruptMask = 0;
@@ -443,8 +446,9 @@ handler:
     expect(h.exitCode).toBe(Ring32Cause.Hypercall);
     const m = new Ring32Machine(assembleRing32('_start: addi r1, r0, 5\n hcall\n'));
     m.hart.exitMask = 1 << Ring32Cause.Hypercall;
-    expect(m.run(1000).outcome).toBe('trap');
-    expect(m.hart.exitCause).toBe(Ring32Cause.Hypercall);
+    const r = m.run(1000);
+    expect(r.outcome).toBe('trap');
+    expect(r.trap?.cause).toBe(Ring32Cause.Hypercall);
     expect(m.hart.pc).toBe(4);
   });
 
@@ -511,7 +515,7 @@ _start:
     };
     // A new engine with translateSensitive for ring 0.
     const bt = new BinaryTranslationEngine(h, ring32, { translateSensitive: true, sensitiveMode: 0 });
-    expect(bt.run(1000)).toBe(Stop.Halt);
+    expect(bt.run(1000).kind).toBe(Stop.Halt);
     expect(seen).toEqual(['pushf', 'popf', 'smsw r3', 'cli', 'out 0x20, r4']);
     expect(h.exitCode).toBe(1);
     expect(h.x[3]).toBe(0); // smsw went to the hook, which did not write r3

@@ -37,8 +37,9 @@ describe.each(ENGINE_NAMES)('SMP LR/SC on %s', (engine) => {
     for (let round = 0; round < 1_000_000 && harts.some((x) => !x.done); round++) {
       for (const x of harts) {
         if (x.done) continue;
-        if (x.e.run(slice) === Stop.Trap) {
-          expect(x.h.exitCause).toBe(3);
+        const stop = x.e.run(slice);
+        if (stop.kind === Stop.Trap) {
+          expect(stop.cause).toBe(3);
           x.done = true;
         }
       }

@@ -44,13 +44,15 @@ import {
   Ring32Hart,
   Ring32Irq,
   Stop,
+  TrapExit,
   ring32,
 } from '@vsim/isa';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../costs';
 import { CodePatcher, PatchingStats, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
 import { PV_SHARED_SYMBOL, Paravirt } from './paravirt';
+import { RING32_TECHNIQUES } from '@vsim/vocabulary';
 
-export const RING32_TECHNIQUES = ['native', 'trap-and-emulate', 'code-patching', 'binary-translation', 'paravirt'] as const;
+export { RING32_TECHNIQUES };
 export type Ring32Technique = (typeof RING32_TECHNIQUES)[number];
 
 /** The real ring a deprivileged guest kernel runs in (see the header). */
@@ -88,7 +90,7 @@ export interface Ring32VmOptions {
   readonly cyclesPerTick?: number;
   /**
    * Called for each exit to the hypervisor and each call from translated code, after its routine
-   * ran (a host logs them: libs/executor/src/host.ts). `cost` is what the hypervisor's work added to the vCPU's cycles.
+   * ran (a host logs them: libs/executor/src/runners/ring32.ts). `cost` is what the hypervisor's work added to the vCPU's cycles.
    */
   readonly onExit?: (e: Ring32Exit) => void;
 }
@@ -430,13 +432,12 @@ export class Ring32Vm {
   // ---------------------------------------------------------------- exits
 
   /** The dispatcher: one exit of the deprivileged guest, routed to its routine. Returns the routine's name. */
-  private handleExit(): string {
+  private handleExit(exit: TrapExit): string {
     const h = this.hart;
     const pc = h.pc >>> 0;
-    const cause = h.exitCause;
-    const tval = h.exitTval;
+    const { cause, tval } = exit;
     h.cycles += this.costs.exit;
-    if (h.exitInterrupt) {
+    if (exit.interrupt) {
       h.cycles += this.costs.emulate;
       if (this.pv) return this.pv.timerExit(pc);
       if (!(this.v.psw & PSW.IF) || h.time() < this.v.timecmp) return 'r32.irq.spurious';
@@ -611,24 +612,25 @@ export class Ring32Vm {
     while (h.cycles < end) {
       const before = h.cycles;
       const stop = this.engine.run(Math.max(1, Math.floor((end - h.cycles) / expansion)));
+      const kind = stop.kind;
       if (expansion !== 1) h.cycles += (h.cycles - before) * (expansion - 1);
       this.chargeTranslation();
       if (this.stopped) {
         this.ended = { outcome: this.stopped.outcome, fault: this.stopped.outcome === 'fault' ? this.stopped.detail : undefined };
         return this.ended.outcome;
       }
-      if (stop === Stop.Halt) {
+      if (kind === Stop.Halt) {
         this.ended = { outcome: 'exit' };
         return 'exit';
       }
-      if (stop === Stop.Trap) {
+      if (stop.kind === Stop.Trap) {
         if (this.technique === 'native') {
-          this.ended = { outcome: 'fault', fault: `unexpected exit, cause ${h.exitCause}` };
+          this.ended = { outcome: 'fault', fault: `unexpected exit, cause ${stop.cause}` };
           return 'fault';
         }
-        const exit = { cause: h.exitCause, interrupt: h.exitInterrupt, before: h.cycles };
+        const exit = { cause: stop.cause, interrupt: stop.interrupt, before: h.cycles };
         try {
-          const name = this.handleExit();
+          const name = this.handleExit(stop);
           this.exits[name] = (this.exits[name] ?? 0) + 1;
           this.opts.onExit?.({ name, via: 'exit', cause: exit.cause, interrupt: exit.interrupt, cost: h.cycles - exit.before });
         } catch (e) {
@@ -640,7 +642,7 @@ export class Ring32Vm {
           return e.outcome;
         }
       }
-      if (stop === Stop.Wfi || this.halted) {
+      if (kind === Stop.Wfi || this.halted) {
         this.halted = false;
         if (h.cyclesUntilNextTimer() > 0) return 'wfi';
       }

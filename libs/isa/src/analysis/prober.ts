@@ -91,11 +91,11 @@ function runOnce(isa: Isa, w: number, regs: Int32Array, cfg: Config, memSeed: nu
   const before = systemState(h);
   const engine = createEngine('dispatch', h, isa);
   const stop = engine.run(1);
-  const trapped = stop === Stop.Trap;
+  const trapped = stop.kind === Stop.Trap;
   return {
     trapped,
-    cause: trapped ? h.exitCause : -1,
-    wfi: stop === Stop.Wfi,
+    cause: stop.kind === Stop.Trap ? stop.cause : -1,
+    wfi: stop.kind === Stop.Wfi,
     gprs: Array.from(h.x.subarray(0, 32)).join(','),
     pc: h.pc,
     memory: Array.from(bus.readBytes(DATA, 0x1000)).join(','),

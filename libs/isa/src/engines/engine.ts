@@ -2,13 +2,15 @@
 // model and says why it stopped. Four engines implement it over the same hart state; they differ
 // only in how they get from an instruction word to its effect, never in the effect.
 
+import { ENGINE_NAMES as VOCABULARY_ENGINE_NAMES, EngineName } from '@vsim/vocabulary';
 import { Bus } from '../memory/bus';
 import { CostModel } from '../cost';
 import { Hart } from '../rv32/hart';
-import { RESUME, Stop, TRAP } from '../rv32/signals';
+import { RESUME, StopRecord, TRAP, TrapExit } from '../rv32/signals';
 
-export type EngineName = 'dispatch' | 'indirect' | 'direct' | 'bt';
-export const ENGINE_NAMES: readonly EngineName[] = ['dispatch', 'indirect', 'direct', 'bt'];
+// The engines' names are @vsim/vocabulary's (the scenario format and the cost defaults use them too).
+export type { EngineName };
+export const ENGINE_NAMES: readonly EngineName[] = VOCABULARY_ENGINE_NAMES;
 
 /**
  * What the engines (their drivers and the code they generate outside an instruction's own
@@ -27,7 +29,6 @@ export interface EngineHart {
   limit: number;
   /** Set by a helper when the engine must re-service the hart before the next instruction. */
   kick: boolean;
-  stopReason: Stop;
   readonly ramBase: number;
   readonly ramSize: number;
   readonly bus: Bus;
@@ -37,8 +38,11 @@ export interface EngineHart {
   /** Binary translation of a deprivileged kernel: called for each sensitive instruction (see BtOptions). */
   sensitiveHook: ((w: number, pc: number) => number) | null;
   hookCost: number;
+  /** Between instructions: the next cycle count to call it again at, or -1 to stop (why: stopRecord()). */
   service(end: number): number;
-  deliverTrap(): boolean;
+  stopRecord(): StopRecord;
+  /** The engine caught TRAP: enter the guest's handler (null), or the TrapExit to stop with. */
+  deliverTrap(): TrapExit | null;
   raise(cause: number, tval: number): never;
   ld8(a: number): number;
   ld8u(a: number): number;
@@ -60,9 +64,10 @@ export interface Engine<H extends EngineHart = Hart> {
   /**
    * Runs the hart until it has consumed `budget` more cycles (an instruction starts only while the
    * budget is not spent, so the overshoot is less than one instruction), or until it stops earlier
-   * for a trap the host handles, wfi with nothing pending, or a halt request.
+   * for a trap the host handles (a TrapExit: cause, tval, interrupt), wfi with nothing pending, or
+   * a halt request.
    */
-  run(budget: number): Stop;
+  run(budget: number): StopRecord;
   /** Drops every decoded or translated copy of guest code. */
   flush(): void;
   /** Engine-specific counters (blocks translated, cache size, ...). */
@@ -83,11 +88,11 @@ export type StepUntil = (lim: number) => void;
 export const MAX_SLICE_CYCLES = 1_000_000;
 
 /** The loop every engine shares: service the hart, run to the next limit, deliver traps. */
-export function drive(h: EngineHart, budget: number, stepUntil: StepUntil): Stop {
+export function drive(h: EngineHart, budget: number, stepUntil: StepUntil): StopRecord {
   const end = h.cycles + budget;
   for (;;) {
     let lim = h.service(end);
-    if (lim < 0) return h.stopReason;
+    if (lim < 0) return h.stopRecord();
     // Slicing only moves where the loop is re-entered, never which instruction runs when: limits
     // are checked between instructions, so results do not depend on it.
     lim = Math.min(lim, h.cycles + MAX_SLICE_CYCLES);
@@ -96,7 +101,8 @@ export function drive(h: EngineHart, budget: number, stepUntil: StepUntil): Stop
       stepUntil(lim);
     } catch (e) {
       if (e === TRAP) {
-        if (h.deliverTrap()) return Stop.Trap;
+        const exit = h.deliverTrap();
+        if (exit !== null) return exit;
       } else if (e !== RESUME) {
         throw e;
       }

@@ -32,7 +32,7 @@ export class BareMachineTarget extends Rv32HartTarget {
     const h = this.hart;
     const end = h.cycles + cycles;
     while (h.cycles < end) {
-      const stop = this.machine.engine.run(end - h.cycles);
+      const stop = this.machine.engine.run(end - h.cycles).kind;
       if (stop === Stop.Halt) {
         const v = h.bus.readU32(this.tohost);
         this.outcome = v === 1 ? 'pass' : 'fail';

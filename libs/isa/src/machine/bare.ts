@@ -97,7 +97,7 @@ export class BareMachine {
     const end = h.cycles + maxCycles;
     for (;;) {
       if (h.cycles >= end) return this.result('budget');
-      const stop = this.engine.run(end - h.cycles);
+      const stop = this.engine.run(end - h.cycles).kind;
       if (stop === Stop.Halt) {
         const v = this.tohostValue;
         return this.result(v === 1 ? 'pass' : 'fail', v === 1 ? undefined : v >>> 1);
@@ -131,7 +131,7 @@ export class BareMachine {
           waiting[i] = false;
         }
         while (h.cycles < turnEnd) {
-          const stop = this.engines[i].run(turnEnd - h.cycles);
+          const stop = this.engines[i].run(turnEnd - h.cycles).kind;
           if (stop === Stop.Halt) {
             const v = this.tohostValue;
             return this.result(v === 1 ? 'pass' : 'fail', v === 1 ? undefined : v >>> 1);

@@ -7,7 +7,7 @@ import { parseElf32, loadElf32, ElfImage, ElfError } from '../elf/elf32';
 import { Hart, HartOptions } from '../rv32/hart';
 import { Priv } from '../rv32/csr';
 import { Cause, causeName } from '../rv32/causes';
-import { Stop } from '../rv32/signals';
+import { Stop, TrapExit } from '../rv32/signals';
 import { Engine, EngineName } from '../engines/engine';
 import { createEngine } from '../engines';
 import { rv32 } from '../rv32';
@@ -145,11 +145,11 @@ export class LinuxUserProcess {
     const end = h.cycles + maxCycles;
     while (this.exitStatus === undefined && h.cycles < end) {
       const stop = this.engine.run(end - h.cycles);
-      if (stop !== Stop.Trap) {
-        if (stop === Stop.Budget) break;
+      if (stop.kind !== Stop.Trap) {
+        if (stop.kind === Stop.Budget) break;
         continue; // wfi traps in U-mode, so only Budget ends a slice here
       }
-      if (h.exitCause !== Cause.EcallFromU) return this.result(this.fault());
+      if (stop.cause !== Cause.EcallFromU) return this.result(this.fault(stop));
       this.syscall();
       if (stopAfterSyscall) break;
     }
@@ -167,9 +167,9 @@ export class LinuxUserProcess {
     };
   }
 
-  private fault(): GuestFault {
+  private fault(exit: TrapExit): GuestFault {
     const h = this.hart;
-    const cause = h.exitCause;
+    const cause = exit.cause;
     const signal =
       cause === Cause.IllegalInstruction
         ? ['SIGILL', 4]
@@ -188,7 +188,7 @@ export class LinuxUserProcess {
       cause,
       causeName: causeName(cause),
       pc: h.pc >>> 0,
-      tval: h.exitTval >>> 0,
+      tval: exit.tval,
       instruction,
       disassembly,
       signal: signal[0] as string,

@@ -8,7 +8,7 @@ import { Bus, LINE_SHIFT } from '../memory/bus';
 import { AccessFaults, loadSlow, ramOffset, storeSlow } from '../memory/slow-path';
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { EngineHart } from '../engines/engine';
-import { RESUME, Stop, TRAP } from '../rv32/signals';
+import { RESUME, Stop, StopRecord, TRAP, TrapExit, plainStop, trapExit } from '../rv32/signals';
 import { CR, PORT, PSW, PSW_WRITABLE, RING32_INTERRUPT_BIT, Ring32Cause, Ring32Irq } from './arch';
 
 /** An I/O port: IN reads it, OUT writes it. */
@@ -63,18 +63,16 @@ export class Ring32Hart implements EngineHart {
     this.ctr[1] = v;
   }
 
-  /** Exceptions whose cause bit is set here stop the engine (Stop.Trap) instead of entering ring 0's handler. */
+  /** Exceptions whose cause bit is set here stop the engine (a TrapExit) instead of entering ring 0's handler. */
   exitMask = 0;
   /** Interrupts whose bit is set here stop the engine when they would be taken (a hypervisor's timer). */
   exitInterruptMask = 0;
-  exitCause = 0;
-  exitTval = 0;
-  exitInterrupt = false;
 
   kick = false;
   limit = 0;
-  private pendingStop: Stop | -1 = -1;
-  stopReason: Stop = Stop.Budget;
+  private pendingStop: Stop.Budget | Stop.Wfi | Stop.Halt | -1 = -1;
+  /** Why service() last returned -1 (what the engine's run() returns). */
+  private stopped: StopRecord = plainStop(Stop.Budget);
   trapCause = 0;
   trapTval = 0;
   /** Added to cycles to get platform time (set by whoever drives the hart in a shared timeline). */
@@ -164,43 +162,44 @@ export class Ring32Hart implements EngineHart {
   service(end: number): number {
     this.kick = false;
     if (this.pendingStop !== -1) {
-      this.stopReason = this.pendingStop;
+      this.stopped = plainStop(this.pendingStop);
       this.pendingStop = -1;
       return -1;
     }
     if (this.interruptsEnabled && this.timerPending()) {
       if ((this.exitInterruptMask >>> Ring32Irq.Timer) & 1) {
-        this.exitCause = Ring32Irq.Timer;
-        this.exitTval = 0;
-        this.exitInterrupt = true;
-        this.stopReason = Stop.Trap;
+        this.stopped = trapExit(Ring32Irq.Timer, 0, true);
         return -1;
       }
       this.enterTrap(Ring32Irq.Timer, 0, true);
     }
     if (this.cycles >= end) {
-      this.stopReason = Stop.Budget;
+      this.stopped = plainStop(Stop.Budget);
       return -1;
     }
     return Math.min(end, this.nextTimerCycle());
   }
 
-  requestStop(reason: Stop): void {
+  /** The stop requested and not yet reported, or -1 (a snapshot carries it). */
+  get stopRequested(): Stop.Budget | Stop.Wfi | Stop.Halt | -1 {
+    return this.pendingStop;
+  }
+
+  /** Why the engine stopped, once service() returned -1. */
+  stopRecord(): StopRecord {
+    return this.stopped;
+  }
+
+  requestStop(reason: Stop.Budget | Stop.Wfi | Stop.Halt): void {
     this.pendingStop = reason;
     this.kick = true;
   }
 
-  deliverTrap(): boolean {
+  deliverTrap(): TrapExit | null {
     const cause = this.trapCause;
-    if ((this.exitMask >>> cause) & 1) {
-      this.exitCause = cause;
-      this.exitTval = this.trapTval;
-      this.exitInterrupt = false;
-      this.stopReason = Stop.Trap;
-      return true;
-    }
+    if ((this.exitMask >>> cause) & 1) return trapExit(cause, this.trapTval, false);
     this.enterTrap(cause, this.trapTval, false);
-    return false;
+    return null;
   }
 
   raise(cause: number, tval: number): never {

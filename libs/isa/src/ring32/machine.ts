@@ -4,7 +4,7 @@
 
 import { Bus } from '../memory/bus';
 import { Console } from '../memory/console';
-import { Stop } from '../rv32/signals';
+import { Stop, TrapExit } from '../rv32/signals';
 import { Engine, EngineName } from '../engines/engine';
 import { createEngine } from '../engines';
 import { PORT, RING32_RAM_BASE } from './arch';
@@ -28,6 +28,8 @@ export interface Ring32RunResult {
   readonly console: string;
   readonly instructions: number;
   readonly cycles: number;
+  /** outcome 'trap': the exit the host asked for (cause, tval, interrupt). */
+  readonly trap?: TrapExit;
 }
 
 export class Ring32Machine {
@@ -62,13 +64,16 @@ export class Ring32Machine {
     const h = this.hart;
     const end = h.cycles + maxCycles;
     let outcome: Ring32RunResult['outcome'] = 'budget';
+    let trap: TrapExit | undefined;
     while (h.cycles < end) {
-      const stop = this.engine.run(end - h.cycles);
+      const record = this.engine.run(end - h.cycles);
+      const stop = record.kind;
       if (stop === Stop.Halt) {
         outcome = 'exit';
         break;
       }
-      if (stop === Stop.Trap) {
+      if (record.kind === Stop.Trap) {
+        trap = record;
         outcome = 'trap';
         break;
       }
@@ -81,6 +86,6 @@ export class Ring32Machine {
         h.cycles = Math.min(end, h.cycles + wait);
       }
     }
-    return { outcome, exitCode: h.exitCode, console: this.console.output(), instructions: h.instret, cycles: h.cycles };
+    return { outcome, exitCode: h.exitCode, console: this.console.output(), instructions: h.instret, cycles: h.cycles, trap };
   }
 }

@@ -58,12 +58,12 @@ function runOnce(isa: Isa, w: number, regs: Int32Array, config: number, memSeed:
   h.exitInterruptMask = 1;
   const before = systemState(h, portLog);
   const stop = createEngine('dispatch', h, isa).run(1);
-  const trapped = stop === Stop.Trap;
+  const trapped = stop.kind === Stop.Trap;
   const after = systemState(h, portLog);
   return {
     trapped,
-    cause: trapped ? h.exitCause : -1,
-    wfi: stop === Stop.Wfi,
+    cause: stop.kind === Stop.Trap ? stop.cause : -1,
+    wfi: stop.kind === Stop.Wfi,
     gprs: Array.from(h.x.subarray(0, 16)).join(','),
     pc: h.pc,
     memory: Array.from(bus.readBytes(DATA, 0x1000)).join(','),

@@ -8,7 +8,7 @@ import { AccessFaults, loadSlow, ramOffset, storeSlow } from '../memory/slow-pat
 import { CostModel, DEFAULT_COST_MODEL } from '../cost';
 import { Cause, INTERRUPT_BIT } from './causes';
 import { IRQ_PRIORITY, MENVCFGH_STCE, MIP, MSTATUS, Priv } from './csr';
-import { RESUME, Stop, TRAP } from './signals';
+import { RESUME, Stop, StopRecord, TRAP, TrapExit, plainStop, trapExit } from './signals';
 import { readCsr, writeCsr } from './csr-access';
 
 /** Index of the write-only sink register: writes to x0 are redirected here by pre-decoding engines. */
@@ -85,26 +85,25 @@ export class Hart {
   /** LR/SC reservation: the reserved address, or -1. */
   reservation = -1;
 
-  /** Exceptions whose cause bit is set here stop the engine (Stop.Trap) instead of entering the guest's handler. */
+  /** Exceptions whose cause bit is set here stop the engine (a TrapExit) instead of entering the guest's handler. */
   exitMask = 0;
   /**
-   * Interrupts whose bit is set here stop the engine (Stop.Trap, exitInterrupt = true) when they
+   * Interrupts whose bit is set here stop the engine (a TrapExit with interrupt true) when they
    * would be taken, instead of entering a handler: how a hypervisor that runs its guest deprivileged
    * gets the host's timer back (trap-and-emulate, issue 4). They stay pending until the host clears them.
    */
   exitInterruptMask = 0;
-  /** Filled when an exception (or, with exitInterrupt, an interrupt) exits to the host. */
-  exitCause = 0;
-  exitTval = 0;
-  exitInterrupt = false;
+  /** The interrupt that exits to the host at the next service(), taken by takeInterrupt. */
+  private interruptExit: TrapExit | null = null;
 
   /** Set by a helper when engines must re-service the hart before the next instruction. */
   kick = false;
   /** The cycle count at which the running engine must next call service() (timer, budget). */
   limit = 0;
   /** A stop requested by wfi or a device, reported at the next service(). */
-  private pendingStop: Stop | -1 = -1;
-  stopReason: Stop = Stop.Budget;
+  private pendingStop: Stop.Budget | Stop.Wfi | Stop.Halt | -1 = -1;
+  /** Why service() last returned -1 (what the engine's run() returns). */
+  private stopped: StopRecord = plainStop(Stop.Budget);
 
   /** The pending exception while TRAP propagates. */
   trapCause = 0;
@@ -210,12 +209,12 @@ export class Hart {
   /**
    * Called by engines between instructions whenever cycles reach `limit` or `kick` is set.
    * Reports a requested stop, takes a pending interrupt, checks the budget, and returns the
-   * next cycle count at which it must be called again, or -1 to stop (reason in stopReason).
+   * next cycle count at which it must be called again, or -1 to stop (the reason: stopRecord()).
    */
   service(end: number): number {
     this.kick = false;
     if (this.pendingStop !== -1) {
-      this.stopReason = this.pendingStop;
+      this.stopped = plainStop(this.pendingStop);
       this.pendingStop = -1;
       return -1;
     }
@@ -223,41 +222,45 @@ export class Hart {
     while (this.takeInterrupt()) {
       /* a delegated interrupt may be preempted by an M-level one */
     }
-    if ((this.pendingStop as Stop | -1) === Stop.Trap) {
-      // set by takeInterrupt, which TS cannot see
+    const exit = this.interruptExit;
+    if (exit !== null) {
       // An interrupt in exitInterruptMask: the host takes it, before the next instruction.
-      this.stopReason = Stop.Trap;
-      this.pendingStop = -1;
+      this.interruptExit = null;
+      this.stopped = exit;
       return -1;
     }
     if (this.cycles >= end) {
-      this.stopReason = Stop.Budget;
+      this.stopped = plainStop(Stop.Budget);
       return -1;
     }
     return Math.min(end, this.nextTimerCycle());
   }
 
+  /** The stop requested and not yet reported, or -1 (a snapshot carries it). */
+  get stopRequested(): Stop.Budget | Stop.Wfi | Stop.Halt | -1 {
+    return this.pendingStop;
+  }
+
+  /** Why the engine stopped, once service() returned -1. */
+  stopRecord(): StopRecord {
+    return this.stopped;
+  }
+
   /** Ask the engine to stop before the next instruction (devices: tohost, shutdown). */
-  requestStop(reason: Stop): void {
+  requestStop(reason: Stop.Budget | Stop.Wfi | Stop.Halt): void {
     this.pendingStop = reason;
     this.kick = true;
   }
 
   /**
    * The engine caught TRAP with pc at the faulting instruction: enter the guest's trap handler,
-   * or, if the cause is in exitMask, record it and return true so the engine stops with Stop.Trap.
+   * or, if the cause is in exitMask, return the TrapExit the engine stops with.
    */
-  deliverTrap(): boolean {
+  deliverTrap(): TrapExit | null {
     const cause = this.trapCause;
-    if ((this.exitMask >>> cause) & 1) {
-      this.exitCause = cause;
-      this.exitTval = this.trapTval;
-      this.exitInterrupt = false;
-      this.stopReason = Stop.Trap;
-      return true;
-    }
+    if ((this.exitMask >>> cause) & 1) return trapExit(cause, this.trapTval, false);
     this.enterTrap(cause, this.trapTval, false);
-    return false;
+    return null;
   }
 
   /** Raise an exception from inside an instruction. */
@@ -330,10 +333,7 @@ export class Hart {
     const irq = this.pendingInterrupt();
     if (irq < 0) return false;
     if ((this.exitInterruptMask >>> irq) & 1) {
-      this.exitCause = irq;
-      this.exitTval = 0;
-      this.exitInterrupt = true;
-      this.pendingStop = Stop.Trap;
+      this.interruptExit = trapExit(irq, 0, true);
       return false;
     }
     this.enterTrap(irq, 0, true);

@@ -5,6 +5,7 @@
 // `beq(rs1, rs2, offset)`, `amoadd_w(rd, rs2, rs1)` (as in `amoadd.w rd, rs2, (rs1)`).
 
 import { Bus, Clint, CLINT_BASE, CSR, Engine, EngineName, Hart, HartOptions, Priv, createEngine } from '@vsim/isa';
+import { recordingStops } from './state';
 
 // ------------------------------------------------------------------------------------ registers
 
@@ -315,7 +316,7 @@ export function prepareSnippet(words: readonly number[], opts: SnippetOptions): 
     hart.x[Number(r)] = v | 0;
   }
   opts.setup?.(hart);
-  const engine = opts.makeEngine ? opts.makeEngine(hart) : createEngine(opts.engine, hart);
+  const engine = recordingStops(opts.makeEngine ? opts.makeEngine(hart) : createEngine(opts.engine, hart));
   return { hart, bus, engine, clint, end: CODE + words.length * 4 };
 }
 

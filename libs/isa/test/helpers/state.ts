@@ -1,7 +1,28 @@
 // Full architectural state of a hart, for comparing engines: registers, pc, privilege, every CSR
 // readable in M-mode, the counters and a hash of RAM.
 
-import { Hart, Priv, Stop } from '@vsim/isa';
+import { BUDGET_STOP, Engine, EngineHart, Hart, Priv, Stop, StopRecord } from '@vsim/isa';
+
+const lastStops = new WeakMap<object, StopRecord>();
+
+/** Makes the engine remember the record of its last stop, for lastStop(hart) (tests read it after the run). */
+export function recordingStops<E extends Engine<EngineHart>>(engine: E): E {
+  const run = engine.run.bind(engine);
+  engine.run = (budget: number) => {
+    const stop = run(budget);
+    lastStops.set(engine.hart, stop);
+    return stop;
+  };
+  return engine;
+}
+
+/** The stop record of the last run of an engine made by recordingStops, as the trap's fields. */
+export function lastStop(h: object): { stop: Stop; exitCause: number; exitTval: number; exitInterrupt: boolean } {
+  const r = lastStops.get(h) ?? BUDGET_STOP;
+  return r.kind === Stop.Trap
+    ? { stop: r.kind, exitCause: r.cause, exitTval: r.tval, exitInterrupt: r.interrupt }
+    : { stop: r.kind, exitCause: 0, exitTval: 0, exitInterrupt: false };
+}
 
 export interface Snapshot {
   readonly x: number[];
@@ -62,8 +83,6 @@ export function snapshot(h: Hart): Snapshot {
     cycles: h.cycles,
     instret: h.instret,
     ram: ramHash(h),
-    stop: h.stopReason,
-    exitCause: h.exitCause,
-    exitTval: h.exitTval >>> 0,
+    ...(({ stop, exitCause, exitTval }) => ({ stop, exitCause, exitTval }))(lastStop(h)),
   };
 }
