@@ -97,3 +97,25 @@ export function regList(regs: Set<number>, f: (r: number) => string, sep: string
     post
   );
 }
+
+/** Cycles before each instruction of a block, for restoring counters on a trap. */
+export function prefix(ins: readonly Decoded[]): number[] {
+  const pfx: number[] = [];
+  let c = 0;
+  for (const it of ins) {
+    pfx.push(c);
+    c += it.cost;
+  }
+  return pfx;
+}
+
+/** The catch clause shared by blocks and regions: write back, then set pc and counters exactly. */
+export function trapHandler(writeback: string): string {
+  return `catch (e) {
+  ${writeback}
+  const k = (n - bs) >>> 2, p = PFX[bs];
+  ctr[0] = c0 + p[k]; ctr[1] = i0 + k;
+  if (e === RESUME) { h.pc = (n + 4) >>> 0; ctr[0] += p[k + 1] - p[k]; ctr[1]++; } else h.pc = n;
+  throw e;
+}`;
+}

@@ -16,7 +16,7 @@ import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
-import { collect, Decoded, regList, TraceExits } from './bt-trace';
+import { collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
 
 export { MAX_BLOCK_INSTRUCTIONS } from './bt-trace';
 
@@ -265,34 +265,12 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     return out.join('\n      ');
   }
 
-  /** Cycles before each instruction of a block, for restoring counters on a trap. */
-  private static prefix(ins: readonly Decoded[]): number[] {
-    const pfx: number[] = [];
-    let c = 0;
-    for (const it of ins) {
-      pfx.push(c);
-      c += it.cost;
-    }
-    return pfx;
-  }
-
-  /** The catch clause shared by blocks and regions: write back, then set pc and counters exactly. */
-  private static trapHandler(writeback: string): string {
-    return `catch (e) {
-    ${writeback}
-    const k = (n - bs) >>> 2, p = PFX[bs];
-    ctr[0] = c0 + p[k]; ctr[1] = i0 + k;
-    if (e === RESUME) { h.pc = (n + 4) >>> 0; ctr[0] += p[k + 1] - p[k]; ctr[1]++; } else h.pc = n;
-    throw e;
-  }`;
-  }
-
   private translate(start: number): Block {
     const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
     for (const it of ins) this.hart.bus.markCode(it.pc, 4);
     const used = new Set<number>();
     const written = new Set<number>();
-    const pfx = BinaryTranslationEngine.prefix(ins);
+    const pfx = prefix(ins);
     const last = ins[ins.length - 1];
     const cost = pfx[pfx.length - 1] + last.cost;
     const span = cost - last.cost;
@@ -374,7 +352,7 @@ return function block_${start.toString(16)}() {
     const cases: string[] = [];
     for (const b of chosen) {
       const ins = collect(this, b.start, false, false);
-      const pfx = BinaryTranslationEngine.prefix(ins);
+      const pfx = prefix(ins);
       const last = ins[ins.length - 1];
       const cost = pfx[pfx.length - 1] + last.cost;
       pfxs.push(`${b.start}: [${[...pfx, cost].join(', ')}]`);
@@ -400,7 +378,7 @@ return function region_${unit.base.toString(16)}(pc) {
       }
       break;
     }
-  } ${BinaryTranslationEngine.trapHandler(writeback)}
+  } ${trapHandler(writeback)}
   ${writeback}
   ctr[0] = c0; ctr[1] = i0; h.pc = pc;
 };`;
