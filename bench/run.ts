@@ -6,11 +6,13 @@
 import { main as isa } from './isa';
 import { main as report } from './report';
 import { main as runtime } from './runtime';
+import { main as scale } from './scale';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<number>> = {
   isa,
   report,
   runtime,
+  scale,
 };
 
 async function run(argv: readonly string[]): Promise<number> {
