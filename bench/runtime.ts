@@ -51,7 +51,7 @@ function trapRequest(sim: string, vm: string, seq: number): Uint8Array {
   x[17] = 0x10;
   return encode(
     TrapRequest,
-    TrapRequest.fromPartial({ sim, host: 'h0', vm, vcpu: 0, nowNs: 1000, cause: 9, pc: 0x80000000, priv: 1, x, kind: 'sbi', seq }),
+    TrapRequest.fromPartial({ sim, host: 'h0', vm, vcpu: 0, nowNs: 1000, cause: 9, pc: 0x80000000, priv: 1, x, kind: 'kernel', seq }),
   );
 }
 
@@ -71,7 +71,7 @@ async function trapRoundTrip(nats: NatsServer) {
   const client = await NatsBus.connect({ servers: nats.url });
   try {
     const hv = new HypervisorService(server, 'bench');
-    hv.registerVm({ id: 'vm0', kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 });
+    hv.registerVm({ id: 'vm0', kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 });
     hv.start();
     // Encoded beforehand, so the timing is the round trip's alone.
     const reqs = Array.from({ length: TRAPS + WARMUP + 2 }, (_, i) => trapRequest('bench', 'vm0', i + 1));
@@ -115,7 +115,7 @@ function shortIterationsSpec(): SimSpec {
     memoryBytes: 4 << 20,
     image: `${GUEST_BIN}/${image}`,
     args: [],
-    kind: 'sbi' as const,
+    kind: 'kernel' as const,
     engine: 'bt' as const,
     sched: {},
   });

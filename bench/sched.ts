@@ -48,7 +48,7 @@ function host(pcpus: number, policy: SchedulerPolicy, vms: Vm[], clockHz = 10e6)
     {
       exitCost: 1000,
       local: (r) => handleTrap(r, undefined),
-      remote: async (r) => handleTrap(r, { id: r.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+      remote: async (r) => handleTrap(r, { id: r.vm, kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 }),
     },
   );
   const loop = new HostLoop('bench', 'h0', pcpus, policy, (o) => exec.run(o));
@@ -56,7 +56,16 @@ function host(pcpus: number, policy: SchedulerPolicy, vms: Vm[], clockHz = 10e6)
     if (v.guest === 'hog')
       exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: IMAGES.hog, args: ['100000'], engine: 'bt' });
     else
-      exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: IMAGES[v.guest], args: [], engine: 'bt' });
+      exec.createVm({
+        id: v.id,
+        kind: 'kernel',
+        technique: 'paravirt',
+        vcpus: 1,
+        memoryBytes: 4 << 20,
+        image: IMAGES[v.guest],
+        args: [],
+        engine: 'bt',
+      });
     loop.addVm({ id: v.id, vcpus: 1, sched: v.sched ?? {} });
   }
   return loop;

@@ -122,7 +122,7 @@ async function virtualized(workload: string, technique: VmSpec['technique'], nat
         memoryBytes: 8 << 20,
         image: `${BIN}/${image}`,
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique,
         sched: {},

@@ -47,7 +47,7 @@ describe('vsim run: errors before the run', () => {
     const r = vsim('run', '--json', join(dir, 'never.json'), sc);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      `vsim: ${sc}: vms[0].image: a Linux user program (loaded at 0x10000), but the VM is a guest kernel (kind: sbi, RAM from 0x80000000): give it kind: linux\n`,
+      `vsim: ${sc}: vms[0].image: a Linux user program (loaded at 0x10000), but the VM is a guest kernel (kind: kernel, RAM from 0x80000000): give it kind: linux\n`,
     );
     expect(existsSync(join(dir, 'never.json'))).toBe(false);
     const back = join(dir, 'kernel-as-linux.yaml');

@@ -16,7 +16,7 @@ it('prints the scheduling metrics compactly, from the result the JSON holds', as
     memoryBytes: 4 << 20,
     image: `${BIN}/${image}`,
     args: [],
-    kind: 'sbi',
+    kind: 'kernel',
     engine: 'bt',
     technique: 'paravirt',
     sched: {},

@@ -32,7 +32,7 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, isControlError } from '@vsim/control';
+import { ControlStatus, isControlError, vmSchedParamsOf } from '@vsim/control';
 import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
@@ -241,7 +241,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       const p = await gw.getSchedParams(id);
       return send(res, 200, {
         hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, params: JSON.parse(h.paramsJson || '{}'), nowNs: h.nowNs })),
-        vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: JSON.parse(v.paramsJson || '{}') })),
+        vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: vmSchedParamsOf(v.params) })),
       });
     }
     case 'POST :id/sched/swap': {

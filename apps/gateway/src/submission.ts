@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'path';
 import { isEngineName } from '@vsim/isa';
+import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { MAX_IMAGE_BYTES, SimSpec, VmSpec, checkVmImage, simSpecFromScenario } from '@vsim/control';
 import { Scenario, ScenarioError, formatIssues, parseScenario } from '@vsim/scenario';
 
@@ -166,8 +167,7 @@ export function simSpecFromJson(raw: unknown): SimSpec {
   const vms = arr(o, 'vms', '').map((v, i): VmSpec => {
     const p = `.vms[${i}]`;
     const vo = obj(v, p);
-    const kind = str(vo, 'kind', p, 'linux');
-    if (kind !== 'sbi' && kind !== 'linux') fail(`${p}.kind`, 'must be "sbi" or "linux"');
+    const kind = vmKindOf(str(vo, 'kind', p, 'linux')) ?? fail(`${p}.kind`, `must be ${VM_KINDS.map((k) => `"${k}"`).join(' or ')}`);
     const engine = str(vo, 'engine', p, 'bt');
     if (!isEngineName(engine)) fail(`${p}.engine`, `unknown engine ${JSON.stringify(engine)}`);
     const args = vo.args ?? [];

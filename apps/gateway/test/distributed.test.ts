@@ -186,7 +186,16 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const node = cpuNodeControlClient(nodeInfo.grpc);
     try {
       await hv.openSimulation({ sim: 'garbled' });
-      await node.createHost({ sim: 'garbled', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
+      await node.createHost({
+        sim: 'garbled',
+        host: 'h0',
+        pcpus: 1,
+        clockHz: 1e9,
+        quantumNs: 10_000,
+        trapPath: 'split',
+        costs: undefined,
+        expansion: {},
+      });
       const garbage = new TextEncoder().encode('\xff garbage \x07');
       const hvBefore = (await hv.status({})).counters.badMessages;
       const nodeBefore = (await node.status({})).counters.badMessages;

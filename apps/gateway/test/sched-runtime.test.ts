@@ -214,15 +214,30 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     await pauseAfter(sim, 1.5e9);
     const credit = (...args: string[]) => runVsim(['sched-credit', '--gateway', gatewayGrpc, '--sim', sim, ...args]);
     // Bad values are refused at once, with the reason, and change nothing.
-    const badCap = await credit('-d', 'a', '-c', '70000');
+    // Checked as the scenario validator checks them (the registry's schema): by the scheduler where
+    // it takes the simulation to know (the VM's vCPUs, its policy), by the CLI where the value alone
+    // is wrong, in the unit typed.
+    const badCap = await credit('-d', 'a', '-c', '500');
     expect(badCap.status).toBe(1);
-    expect(badCap.stderr).toMatch(/cap of a must be an integer percentage/);
+    expect(badCap.stderr).toMatch(/VM a: cap 500 is more than 100 × vcpus \(100 for 1 vCPU\)/);
+    const badTslice = await credit('-s', '-t', '5000');
+    expect(badTslice.status).toBe(2);
+    expect(badTslice.stderr).toMatch(/-t 5000: tslice must be 1–1000 ms, got 5000 ms/);
+    const noDomain = await credit('-w', '300');
+    expect(noDomain.status).toBe(2);
+    expect(noDomain.stderr).toMatch(/-w \(--weight\) needs -d VM: which VM's weight to set/);
+    const rtdsOnCredit = await runVsim(['sched-rtds', '--gateway', gatewayGrpc, '--sim', sim, '-d', 'a']);
+    expect(rtdsOnCredit.status).toBe(1);
+    expect(rtdsOnCredit.stderr).toMatch(/VM a is scheduled by credit, not rtds \(see vsim sched-credit\)/);
+    const badSwap = await runVsim(['sched', 'swap', '--gateway', gatewayGrpc, '--sim', sim, '--policy', 'rtds', '--params', '{"tslice":10}']);
+    expect(badSwap.status).toBe(2);
+    expect(badSwap.stderr).toMatch(/--params: tslice is not a parameter of rtds \(it is one of credit\)/);
     expect(await credit('-d', 'a', '-w', '768')).toMatchObject({ status: 0, stderr: '' });
     // Scheduler-wide, in xl's units: tslice 10 ms, ratelimit 500 µs.
     expect(await credit('-s', '-t', '10', '-r', '500')).toMatchObject({ status: 0, stderr: '' });
     const usage = await credit('-d', 'a', '-t', '10');
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toMatch(/--tslice_ms needs -s/);
+    expect(usage.stderr).toMatch(/-t \(--tslice_ms\) needs -s/);
     const shown = await credit('-d', 'a');
     expect(shown.status).toBe(0);
     // xl's layout: the pool line with the scheduler-wide parameters as last set, then the VM.
@@ -348,6 +363,10 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const bad = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'lottery' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/lottery/);
+    // The scheduler checks a swap's parameters against the new policy's schema, naming the field.
+    const foreign = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'rtds', params: { tslice: 10 } });
+    expect(foreign.status).toBe(400);
+    expect(String(foreign.body.error)).toMatch(/tslice is not a parameter of rtds/);
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', params: { tslice: 10e6 } })).status).toBe(200);
     // `vsim sched show` (gRPC) already shows what the next decision will run.
     const show = await runVsim(['sched', 'show', '--gateway', gatewayGrpc, '--sim', sim]);
@@ -416,7 +435,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     // the simulation is taken back where it was and goes on.
     const refused = await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'lottery', service: 'zz-second' });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toMatch(/scheduler policy 'lottery' is not implemented/);
+    expect(refused.body.error).toMatch(/unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/);
     expect((await gw.getSchedParams(sim)).hosts[0].policy).toBe('round-robin');
     expect(gw.status(sim).state).toBe('paused');
     expect((await post(`/v1/simulations/${sim}/sched/swap`, { policy: 'credit', service: 'zz-second' })).status).toBe(200);

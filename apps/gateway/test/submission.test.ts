@@ -76,7 +76,7 @@ describe('parseSubmission', () => {
     const elf = readFileSync(spec.vms[0].image);
     const kernel = YAML.replace('kind: linux, image: bin/hello.elf, args: [x]', 'image: bin/hello.elf');
     expect(() => parseSubmission(kernel, { 'bin/hello.elf': elf, 'guests/recursion.elf': elf })).toThrow(
-      /^invalid scenario:\nvms\[0\]\.image: a Linux user program \(loaded at 0x10000\), but the VM is a guest kernel \(kind: sbi, RAM from 0x80000000\): give it kind: linux$/,
+      /^invalid scenario:\nvms\[0\]\.image: a Linux user program \(loaded at 0x10000\), but the VM is a guest kernel \(kind: kernel, RAM from 0x80000000\): give it kind: linux$/,
     );
     expect(() => parseSubmission(YAML, { 'bin/hello.elf': Buffer.from('x'), 'guests/recursion.elf': elf })).toThrow(
       /vms\[0\]\.image: not a valid rv32 executable/,

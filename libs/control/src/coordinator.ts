@@ -20,6 +20,8 @@ import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
+import { costModelOf } from './proto-costs';
+import { vmSchedMessage } from './proto-sched';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -99,20 +101,15 @@ export function checkSpec(spec: SimSpec): void {
     if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
       throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
     }
-    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'sbi')
-      throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind sbi), not a Linux user program`);
-    if (vm.isa === 'ring32' && (vm.kind !== 'sbi' || vm.vcpus !== 1))
-      throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind sbi, vcpus 1)`);
+    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'kernel')
+      throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind kernel), not a Linux user program`);
+    if (vm.isa === 'ring32' && (vm.kind !== 'kernel' || vm.vcpus !== 1))
+      throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind kernel, vcpus 1)`);
     if (vm.technique === 'code-patching' && vm.isa !== 'ring32')
       throw new Error(`VM ${vm.id}: technique code-patching is for ring32 guests (isa ring32)`);
   }
   if (!(Number.isSafeInteger(spec.durationNs) && spec.durationNs > 0))
     throw new Error(`durationNs must be a positive integer, got ${spec.durationNs}`);
-}
-
-/** A host's cost model as control messages carry it: '' for the defaults. */
-function costsJsonOf(h: SimSpec['hosts'][number]): string {
-  return h.costs ? JSON.stringify(h.costs) : '';
 }
 
 export class Coordinator {
@@ -156,9 +153,9 @@ export class Coordinator {
             clockHz: h.clockHz,
             quantumNs: h.quantumNs,
             trapPath: spec.trapPath,
-            costsJson: costsJsonOf(h),
+            costs: costModelOf(h.costs),
             isa: h.isa ?? 'rv32',
-            expansionJson: h.expansion ? JSON.stringify(h.expansion) : '',
+            expansion: { ...h.expansion },
           }),
         );
         await step(`AddHost ${h.id} on the scheduler`, () =>
@@ -198,7 +195,7 @@ export class Coordinator {
             brkMax: created.brkMax,
             host,
             node: assignment.get(host)!,
-            costsJson: costsJsonOf(spec.hosts.find((h) => h.id === host)!),
+            costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
           }),
         );
         await step(`AddVm ${vm.id} on the scheduler`, () =>
@@ -207,9 +204,9 @@ export class Coordinator {
             host,
             vm: vm.id,
             vcpus: vm.vcpus,
-            schedJson: JSON.stringify(vm.sched),
+            sched: vmSchedMessage(vm.sched),
             // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-            onlineVcpus: vm.kind === 'sbi' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+            onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
           }),
         );
       }

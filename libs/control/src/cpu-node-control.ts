@@ -2,10 +2,12 @@
 // first CreateHost of that simulation), each serving vsim.<sim>.run.<node>.<host> for its hosts.
 
 import { Bus } from '@vsim/bus';
+import { MAX_PCPUS, MAX_VCPUS, VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique, GUEST_ISAS as ISAS, IsaName, makeExpansionFactors, CpuNodeService } from '@vsim/executor';
 import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '@vsim/hypervisor';
+import { costsOfModel } from './proto-costs';
 import { RefusalCounter } from '@vsim/security';
 import {
   ControlImplOptions,
@@ -24,7 +26,6 @@ import {
 
 /** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
 export const MAX_VM_MEMORY_BYTES = 1 << 30;
-export const MAX_PCPUS = 256;
 /**
  * The largest guest image a cpu-node takes: it arrives whole in one CreateVm call, whose size the
  * node's gRPC server bounds (CPU_NODE_MAX_MESSAGE_BYTES). The gateway refuses a bigger image at
@@ -33,7 +34,8 @@ export const MAX_PCPUS = 256;
 export const MAX_IMAGE_BYTES = 32 << 20;
 /** A cpu-node's gRPC receive limit: an image plus the rest of a CreateVm request. */
 export const CPU_NODE_MAX_MESSAGE_BYTES = MAX_IMAGE_BYTES + (1 << 20);
-export const MAX_VCPUS = 256;
+/** vCPUs per VM and pCPUs per host: the scenario format's limits (@vsim/vocabulary). */
+export { MAX_PCPUS, MAX_VCPUS };
 
 export interface CpuNodeControlOptions extends ControlImplOptions {
   /** The node id the coordinator assigns hosts by. */
@@ -79,7 +81,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       throw invalid(`host ${host}: trap_path must be "split" or "remote", got ${JSON.stringify(req.trapPath)}`);
     let costs: HypervisorCosts;
     try {
-      costs = costsFromJson(req.costsJson);
+      costs = req.costs === undefined ? DEFAULT_HYPERVISOR_COSTS : costsOfModel(req.costs);
     } catch (err) {
       throw invalid(`host ${host}: ${(err as Error).message}`);
     }
@@ -87,9 +89,9 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!ISAS.includes(isa)) throw invalid(`host ${host}: isa must be one of ${ISAS.join(', ')}, got ${JSON.stringify(req.isa)}`);
     let expansion;
     try {
-      expansion = makeExpansionFactors(req.expansionJson ? (JSON.parse(req.expansionJson) as object) : {});
+      expansion = makeExpansionFactors(req.expansion);
     } catch (err) {
-      throw invalid(`host ${host}: expansion_json: ${(err as Error).message}`);
+      throw invalid(`host ${host}: expansion: ${(err as Error).message}`);
     }
     let svc = this.sims.get(sim);
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
@@ -103,7 +105,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     }
     svc.createHost(
       { id: host, pcpus: req.pcpus, clockHz: req.clockHz, quantumNs: req.quantumNs, trapPath: req.trapPath, isa, expansion },
-      req.costsJson === '' ? undefined : costs,
+      req.costs === undefined ? undefined : costs,
     );
     this.closed.hostsCreated++;
     this.log.info({ sim, host, pcpus: req.pcpus, trapPath: req.trapPath, subject: subjects.hostRun(sim, this.nodeId, host) }, 'host created');
@@ -119,7 +121,8 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!exec) throw notFound(`node ${this.nodeId} does not simulate host ${JSON.stringify(req.host)} of simulation ${sim}`);
     const id = checkVmId(req.vm);
     if (exec.vms.has(id)) throw exists(`VM ${id} already exists on host ${req.host}`);
-    if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
+    const kind = vmKindOf(req.kind); // an older client's "sbi" still means "kernel"
+    if (kind === undefined) throw invalid(`VM ${id}: kind must be ${VM_KINDS.map((k) => `"${k}"`).join(' or ')}, got ${JSON.stringify(req.kind)}`);
     if (!isEngineName(req.engine)) throw invalid(`VM ${id}: unknown engine ${JSON.stringify(req.engine)}`);
     const technique = (req.technique || 'paravirt') as Technique;
     if (!TECHNIQUES.includes(technique))
@@ -135,7 +138,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     try {
       inst = svc.createVm(req.host, {
         id,
-        kind: req.kind,
+        kind,
         vcpus: req.vcpus,
         memoryBytes: req.memoryBytes,
         image: req.image,
@@ -149,7 +152,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
     this.closed.vmsCreated++;
-    this.log.info({ sim, host: req.host, vm: id, kind: req.kind, engine: req.engine, imageBytes: req.image.length }, 'VM created');
+    this.log.info({ sim, host: req.host, vm: id, kind, engine: req.engine, imageBytes: req.image.length }, 'VM created');
     return { brkStart: inst.brkStart, brkMax: inst.brkMax };
   }
 

@@ -2,9 +2,11 @@
 // open simulation, on the Bus this process was given.
 
 import { Bus } from '@vsim/bus';
+import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, costsFromJson, HypervisorService } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService } from '@vsim/hypervisor';
+import { costsOfModel } from './proto-costs';
 import {
   ControlImplOptions,
   ControlLogger,
@@ -68,7 +70,8 @@ export class HypervisorControlImpl implements HypervisorControl {
   async registerVm(req: RegisterVmRequest): Promise<Ack> {
     const svc = this.open(req.sim);
     const id = checkVmId(req.vm);
-    if (req.kind !== 'sbi' && req.kind !== 'linux') throw invalid(`VM ${id}: kind must be "sbi" or "linux", got ${JSON.stringify(req.kind)}`);
+    const kind = vmKindOf(req.kind); // an older client's "sbi" still means "kernel"
+    if (kind === undefined) throw invalid(`VM ${id}: kind must be ${VM_KINDS.map((k) => `"${k}"`).join(' or ')}, got ${JSON.stringify(req.kind)}`);
     if (req.brkMax < req.brkStart) throw invalid(`VM ${id}: brk_max ${req.brkMax} is below brk_start ${req.brkStart}`);
     // Where the VM runs: its traps are accepted only from that node, for that host.
     const host = checkHostId(req.host);
@@ -76,11 +79,11 @@ export class HypervisorControlImpl implements HypervisorControl {
     if (svc.vm(id)) throw exists(`VM ${id} is already registered in simulation ${req.sim}`);
     let costs: HypervisorCosts | undefined;
     try {
-      costs = req.costsJson === '' ? undefined : costsFromJson(req.costsJson);
+      costs = req.costs === undefined ? undefined : costsOfModel(req.costs);
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
-    svc.registerVm({ id, kind: req.kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node });
+    svc.registerVm({ id, kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node });
     this.closed.vmsRegistered++;
     this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
     return {};

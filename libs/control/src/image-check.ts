@@ -40,7 +40,7 @@ export function checkVmImage(bytes: Uint8Array, vm: ImageVm): string | undefined
     return `a Linux user program (loaded at ${hex(low)}), but the VM is a guest kernel (kind: ${vm.kind}, RAM from ${hex(base)}): give it kind: linux`;
   }
   if (vm.isa === 'rv32' && vm.kind === 'linux' && low >= BARE_RAM_BASE) {
-    return `a guest kernel image (loaded at ${hex(low)}), but the VM is kind: linux (RAM from ${hex(base)}): remove kind: linux (the default, kind: sbi, runs kernels)`;
+    return `a guest kernel image (loaded at ${hex(low)}), but the VM is kind: linux (RAM from ${hex(base)}): remove kind: linux (the default, kind: kernel, runs kernels)`;
   }
   if (low >= base && high - base > vm.memory) return `image needs ${high - base} bytes from ${hex(base)}, more than the VM's memory (${vm.memory})`;
   return `segments at ${hex(low)}..${hex(high)} are outside the VM's RAM ${hex(base)}..${hex(base + vm.memory)}`;

@@ -32,3 +32,5 @@ export { simSpecFromScenario } from './from-scenario';
 export { checkVmImage } from './image-check';
 export type { ImageVm } from './image-check';
 export { HostEnds } from './host-ends';
+// Scheduling parameters at the edge: the plain record the policies read <-> the VmSchedParams message.
+export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';

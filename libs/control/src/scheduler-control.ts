@@ -52,6 +52,7 @@ import {
   silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
+import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
   /** Sees every simulation's host loops (the service's metrics). */
@@ -114,7 +115,12 @@ export class SchedulerControlImpl implements SchedulerControl {
     const id = checkVmId(req.vm);
     if (st.vms.has(id)) throw exists(`VM ${id} is already scheduled in simulation ${req.sim}`);
     checkCount(`VM ${id}: vcpus`, req.vcpus, MAX_VCPUS);
-    const sched = parseJsonObject('sched_json', req.schedJson);
+    let sched: Record<string, unknown>;
+    try {
+      sched = vmSchedParamsOf(req.sched);
+    } catch (err) {
+      throw invalid(`VM ${id}: ${(err as Error).message}`);
+    }
     if (st.running) throw precondition(`simulation ${req.sim} is running: VMs cannot be added now`);
     if (req.onlineVcpus > req.vcpus) throw invalid(`VM ${id}: online_vcpus ${req.onlineVcpus} exceeds its ${req.vcpus} vCPUs`);
     st.svc.addVm(req.host, { id, vcpus: req.vcpus, sched, online: req.onlineVcpus || undefined });
@@ -211,7 +217,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     const p = this.state(req.sim).svc.schedParams();
     return {
       hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, paramsJson: JSON.stringify(h.params), nowNs: h.nowNs })),
-      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, paramsJson: JSON.stringify(v.params) })),
+      vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: vmSchedMessage(v.params), policy: v.policy })),
     };
   }
 
@@ -321,7 +327,7 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       state: v.stats.state,
       wakeNs: v.wakeNs,
       paused: v.paused,
-      paramsJson: JSON.stringify(v.params),
+      params: vmSchedMessage(v.params),
       runningNs: v.stats.runningNs,
       waitingNs: v.stats.waitingNs,
       blockedNs: v.stats.blockedNs,
@@ -363,7 +369,7 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       vcpu: v.vcpu,
       wakeNs: v.wakeNs,
       paused: v.paused,
-      params: json(`vcpus[${v.vm}/${v.vcpu}].params_json`, v.paramsJson),
+      params: vmSchedParamsOf(v.params),
       stats,
       marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
     };

@@ -42,9 +42,9 @@ export interface VmSpec {
   /** Path of the guest ELF. */
   readonly image: string;
   readonly args: readonly string[];
-  readonly kind: 'sbi' | 'linux';
+  readonly kind: 'kernel' | 'linux';
   readonly engine: EngineName;
-  /** How the guest kernel is virtualized (kind sbi): paravirt (default) or trap-and-emulate. */
+  /** How the guest kernel is virtualized (kind kernel): paravirt (default) or trap-and-emulate. */
   readonly technique?: Technique;
   /** The guest's ISA (default rv32): a ring32 image is a ring32 kernel, run by emulation on an rv32 host. */
   readonly isa?: IsaName;
@@ -93,7 +93,7 @@ export interface VmResult {
   /** Scheduling metrics (libs/scheduler/src/metrics.ts); absent if the scheduler service sent none. */
   readonly sched?: VmSchedResult;
   /** As the scenario gave them (so that a report can be drawn from the results alone): the guest's kind, technique and scheduling parameters. */
-  readonly kind: 'sbi' | 'linux';
+  readonly kind: 'kernel' | 'linux';
   readonly technique?: Technique;
   readonly params: VmSchedParams;
 }

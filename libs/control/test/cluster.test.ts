@@ -131,7 +131,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     await control.hypervisor.openSimulation({ sim: 'garble' });
     await control.nodes
       .get('n1')!
-      .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costsJson: '' });
+      .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costs: undefined, expansion: {} });
     const garbage = new TextEncoder().encode('garbage!\xff');
     await expect(coordBus.request(subjects.hvTrap('garble', 'n1'), garbage, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'remote' });
     await expect(coordBus.request(subjects.hostRun('garble', 'n1', 'h0'), garbage, { timeoutMs: 5000 })).rejects.toBeInstanceOf(BusError);
@@ -207,7 +207,7 @@ describe('Coordinator', () => {
     );
     const noPolicy = { ...spec, scheduler: { policy: 'lottery', params: {} } };
     await expect(new Coordinator(control, broker.connect()).run(noPolicy, 's2')).rejects.toThrow(
-      /AddHost h0 on the scheduler: host h0: scheduler policy 'lottery' is not implemented/,
+      /AddHost h0 on the scheduler: host h0: unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/,
     );
   });
 });

@@ -27,7 +27,7 @@ function spec(image: string, technique: VmSpec['technique'], costs: Partial<Hype
         memoryBytes: 4 << 20,
         image: `${GUESTS}/bin/${image}`,
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique,
         sched: {},
@@ -129,15 +129,17 @@ describe('the cost model', () => {
     expect(shutdownNs(tae2)).toBe(shutdownNs(tae));
   });
 
-  it('is refused by a cpu-node when a cost is not a whole number of cycles', async () => {
+  it('is refused by a cpu-node when a cost or an expansion factor is out of range, naming it', async () => {
     const broker = new InProcessBroker();
     const bus = broker.connect();
     const node = new CpuNodeControlImpl(bus, { nodeId: 'n' });
     const req = { sim: 's', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' };
-    await expect(node.createHost({ ...req, costsJson: '{"exit": 1.5}' })).rejects.toThrow(
-      /host h0: costs\.exit: expected an integer number of cycles/,
+    await expect(node.createHost({ ...req, costs: { exit: 2e9 }, expansion: {} })).rejects.toThrow(
+      /host h0: costs\.exit: expected an integer number of cycles 0\.\.1000000000, got 2000000000/,
     );
-    await expect(node.createHost({ ...req, costsJson: '{"exitt": 1}' })).rejects.toThrow(/costs\.exitt: unknown cost/);
+    await expect(node.createHost({ ...req, costs: undefined, expansion: { jit: 3 } })).rejects.toThrow(
+      /host h0: expansion: costs\.expansion\.jit: unknown engine/,
+    );
     await bus.close();
   });
 });

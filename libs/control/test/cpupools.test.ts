@@ -99,7 +99,7 @@ describe('cpupools', () => {
     svc.addVm('h0', { id: 'v', vcpus: 1, sched: { pool: 'rt' } });
     expect(() => svc.setVmParams('v', { pool: 'nope' })).toThrow("v names unknown pool 'nope' (pools: default, rt)");
     expect(() => svc.setVmParams('v', { pool: 'default' })).not.toThrow();
-    expect(svc.schedParams().vms).toEqual([{ vm: 'v', host: 'h0', params: { pool: 'default' } }]);
+    expect(svc.schedParams().vms).toEqual([{ vm: 'v', host: 'h0', params: { pool: 'default' }, policy: 'credit2' }]); // the pool it moves to decides
   });
 
   it('refuses bad pool layouts and references, naming the field', () => {

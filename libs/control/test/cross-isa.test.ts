@@ -24,7 +24,8 @@ import {
   schedulerControlServer,
   simSpecFromScenario,
 } from '@vsim/control';
-import { DEFAULT_EXPANSION_FACTORS } from '@vsim/executor';
+import { BT_EXPANSION, DEFAULT_EXPANSION_FACTORS, MEASURED_RATIO_TO_BT } from '@vsim/executor';
+import { ENGINE_NAMES } from '@vsim/vocabulary';
 import { Ring32Vm } from '@vsim/hypervisor';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -43,7 +44,7 @@ function ring32Vm(id: string, host: string, technique: VmSpec['technique'], engi
     memoryBytes: 1 << 20,
     image: technique === 'paravirt' ? KERNEL_PV : KERNEL,
     args: [],
-    kind: 'sbi',
+    kind: 'kernel',
     engine,
     technique,
     isa: 'ring32',
@@ -234,6 +235,8 @@ vms:
 
   it('the scenario format defaults agree with the runtime', () => {
     expect(EXPANSION_DEFAULTS).toEqual(DEFAULT_EXPANSION_FACTORS);
+    // The defaults are the translator's factor times each engine's measured speed ratio, rounded.
+    for (const e of ENGINE_NAMES) expect(DEFAULT_EXPANSION_FACTORS[e]).toBe(Math.round(BT_EXPANSION * MEASURED_RATIO_TO_BT[e]));
   });
 });
 

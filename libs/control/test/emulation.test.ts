@@ -13,7 +13,7 @@ const GUESTS = resolve(__dirname, '../../../guests/rv32');
 const IMAGE = `${GUESTS}/bin/native-kernel-cpu.elf`;
 
 function vm(id: string, technique: VmSpec['technique'], engine: EngineName): VmSpec {
-  return { id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: IMAGE, args: [], kind: 'sbi', engine, technique, sched: {} };
+  return { id, host: 'h0', vcpus: 1, memoryBytes: 16 << 20, image: IMAGE, args: [], kind: 'kernel', engine, technique, sched: {} };
 }
 
 function spec(vms: VmSpec[], expansion?: Record<EngineName, number>): SimSpec {

@@ -34,7 +34,7 @@ function vm(id: string, image: string, technique: VmSpec['technique'], pcpu: num
     memoryBytes: 16 << 20,
     image: `${GUESTS}/bin/${image}`,
     args: [],
-    kind: 'sbi',
+    kind: 'kernel',
     engine: 'bt',
     technique,
     sched: { pin: [[pcpu]] },

@@ -37,7 +37,7 @@ function spec(image: string, technique: VmSpec['technique'], pcpus: number, trap
         memoryBytes: 8 << 20,
         image: `${GUESTS}/bin/${image}`,
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique,
         sched: {},
@@ -165,7 +165,7 @@ describe.each([2, 1])('the paravirtual SMP kernel (kernel-pv-smp.elf) on a %d-pC
 describe('the paravirtual SMP kernel on its vCPUs', () => {
   it('both vCPUs are deprivileged paravirtual vCPUs: in real U-mode, each with its own virtual state', () => {
     const image = readFileSync(`${GUESTS}/bin/kernel-pv-smp.elf`);
-    const vm = new VmInstance({ id: 'k', kind: 'sbi', technique: 'paravirt', vcpus: 2, memoryBytes: 8 << 20, image, args: [], engine: 'bt' }, 1e9);
+    const vm = new VmInstance({ id: 'k', kind: 'kernel', technique: 'paravirt', vcpus: 2, memoryBytes: 8 << 20, image, args: [], engine: 'bt' }, 1e9);
     expect(vm.vcpus.map((v) => [v.hart.priv, v.vstate?.paravirt, v.vstate?.sharedInfo])).toEqual([
       [0, true, 0],
       [0, true, 0],
@@ -221,7 +221,7 @@ describe('SBI HSM and IPI routines', () => {
     args.forEach((a, i) => (x[A0 + i] = a | 0));
     x[16] = fid;
     x[17] = eid;
-    return handleTrap(TrapRequest.fromPartial({ vm: 'k', vcpu, cause: 9, pc: 0x80200000, kind: 'sbi', x, hartStates }), undefined);
+    return handleTrap(TrapRequest.fromPartial({ vm: 'k', vcpu, cause: 9, pc: 0x80200000, kind: 'kernel', x, hartStates }), undefined);
   };
   const a0 = (r: ReturnType<typeof call>) => r.writes.find((w) => w.reg === A0)?.value;
 
@@ -255,7 +255,7 @@ describe('SBI HSM and IPI routines', () => {
 describe('offline vCPUs', () => {
   const setup = {
     id: 'k',
-    kind: 'sbi' as const,
+    kind: 'kernel' as const,
     technique: 'trap-and-emulate' as const,
     vcpus: 2,
     memoryBytes: 8 << 20,
@@ -274,7 +274,7 @@ describe('offline vCPUs', () => {
       { sim: 's', id: 'h0', pcpus: 2, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split' },
       {
         local: (req) => handleTrap(req, undefined),
-        remote: async (req) => handleTrap(req, { id: 'k', kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+        remote: async (req) => handleTrap(req, { id: 'k', kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 }),
         exitCost: 0,
       },
     );

@@ -41,7 +41,7 @@ function spec(image: string, technique: VmSpec['technique'], trapPath: SimSpec['
         memoryBytes: 8 << 20,
         image: `${GUESTS}/bin/${image}`,
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique,
         sched: {},

@@ -21,7 +21,7 @@ function vm(id: string, image: string, technique: VmSpec['technique']): VmSpec {
     memoryBytes: 16 << 20,
     image: `${GUESTS}/bin/${image}`,
     args: [],
-    kind: 'sbi',
+    kind: 'kernel',
     engine: 'bt',
     technique,
     sched: {},

@@ -79,7 +79,7 @@ describe('run segments', () => {
       hosts: [{ id: 'h0', pcpus: 1, clockHz: 10e6, quantumNs: 100_000 }],
       vms: [
         { id: 'hog', vcpus: 1, memoryBytes: 16 << 20, image: `${BIN}/checksum.elf`, args: ['3'], kind: 'linux', engine: 'direct', sched: {} },
-        { id: 'io', vcpus: 1, memoryBytes: 4 << 20, image: `${BIN}/sbi-sleeper.elf`, args: [], kind: 'sbi', engine: 'direct', sched: {} },
+        { id: 'io', vcpus: 1, memoryBytes: 4 << 20, image: `${BIN}/sbi-sleeper.elf`, args: [], kind: 'kernel', engine: 'direct', sched: {} },
       ],
     };
     const { result, log } = await runEmbedded(spec);

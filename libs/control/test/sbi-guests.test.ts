@@ -18,7 +18,7 @@ function sbiVm(name: string, engine: VmSpec['engine'], technique: VmSpec['techni
     memoryBytes: 4 << 20,
     image: `${GUESTS}/bin/sbi-${name}.elf`,
     args: [],
-    kind: 'sbi',
+    kind: 'kernel',
     engine,
     technique,
     sched: {},

@@ -11,9 +11,10 @@
 import { readFileSync } from 'fs';
 import { AssembledImage, EngineName, ENGINE_NAMES, LinuxUserProcess } from '@vsim/isa';
 import { runRing32 } from '@vsim/hypervisor';
+import { EXPANSION_DEFAULTS, ISAS, IsaName } from '@vsim/vocabulary';
 
-export const ISAS = ['rv32', 'ring32'] as const;
-export type IsaName = (typeof ISAS)[number];
+export { ISAS };
+export type { IsaName };
 
 /** The translator's expansion: vsim's choice (see the header), the anchor of the other factors. */
 export const BT_EXPANSION = 4;
@@ -25,10 +26,11 @@ export const BT_EXPANSION = 4;
  */
 export const MEASURED_RATIO_TO_BT: Readonly<Record<EngineName, number>> = { dispatch: 3.57, indirect: 1.9, direct: 2.06, bt: 1 };
 
-/** Host instructions per guest instruction when emulating another ISA, per engine (rounded). */
-export const DEFAULT_EXPANSION_FACTORS: Readonly<Record<EngineName, number>> = Object.fromEntries(
-  ENGINE_NAMES.map((e) => [e, Math.round(BT_EXPANSION * MEASURED_RATIO_TO_BT[e])]),
-) as Record<EngineName, number>;
+/**
+ * Host instructions per guest instruction when emulating another ISA, per engine: BT_EXPANSION ×
+ * MEASURED_RATIO_TO_BT, rounded — @vsim/vocabulary's EXPANSION_DEFAULTS (a test checks the rounding).
+ */
+export const DEFAULT_EXPANSION_FACTORS: Readonly<Record<EngineName, number>> = EXPANSION_DEFAULTS;
 
 /** Largest expansion accepted: beyond any real emulator. */
 const MAX_EXPANSION = 1000;

@@ -72,6 +72,11 @@ export class HostExecutor {
     };
   }
 
+  /** What snapshots (snapshot/) read and restore besides the VM itself: the vCPUs' runners and the host's event numbering. */
+  snapshotState(): { readonly stamp: EventStamper; runner(v: Vcpu): VcpuRunner | undefined } {
+    return { stamp: this.stamp, runner: (v) => this.runners.get(v) };
+  }
+
   createVm(setup: VmSetup): VmInstance {
     if (this.vms.has(setup.id)) throw new Error(`VM ${setup.id} already exists on host ${this.config.id}`);
     const vm = new VmInstance(setup, this.config.clockHz, { isa: this.config.isa, expansion: this.config.expansion, costs: this.costs });

@@ -12,6 +12,10 @@ export type { ExecutionMode, SliceStop, VcpuRunner } from './runners/runner';
 export { TECHNIQUES, TIMEBASE_HZ, VmInstance } from './vm';
 export type { Technique, Vcpu, VmSetup } from './vm';
 export { CpuNodeService } from './service';
+export { SNAPSHOT_FORMAT, snapshotVm } from './snapshot/capture';
+export type { SnapshotOptions } from './snapshot/capture';
+export { restoreVm } from './snapshot/restore';
+export type { RestoredVm } from './snapshot/restore';
 export {
   BT_EXPANSION,
   DEFAULT_EXPANSION_FACTORS,

@@ -10,30 +10,21 @@ import { IsaName, expansionFor } from './cross-isa';
 export { TIMEBASE_HZ, cyclesPerTickOf } from './timebase';
 import { executionMode } from './runners/table';
 import type { ExecutionMode, VmHostContext } from './runners/runner';
+import { TECHNIQUES, Technique, WHOLE_MACHINE_TECHNIQUES } from '@vsim/vocabulary';
 
-/**
- * Virtualization techniques a VM can use today. `native` is the baseline without a hypervisor: the
- * image is a whole machine image (its own M-mode firmware and kernel, e.g. native-kernel-*.elf) and
- * runs on the pCPU with real M/S/U modes, its own CLINT and console on its own Bus.
- */
-export const TECHNIQUES = ['native', 'paravirt', 'trap-and-emulate', 'binary-translation', 'code-patching', 'emulation'] as const;
-
-/**
- * Techniques that run a whole machine image (its own firmware, every privilege level) with no
- * hypervisor: `native` by direct execution, `emulation` by the VM's engine interpreting or
- * translating every instruction (the seed's "full virtualization emulates all instructions"),
- * charged its expansion factor per guest instruction even on a host of the same ISA.
- */
-export const WHOLE_MACHINE_TECHNIQUES: readonly Technique[] = ['native', 'emulation'];
-export type Technique = (typeof TECHNIQUES)[number];
+// The techniques (and which run a whole machine image with no hypervisor: `native` by direct
+// execution, `emulation` by the VM's engine interpreting or translating every instruction, charged
+// its expansion factor even on a host of the same ISA) are @vsim/vocabulary's.
+export { TECHNIQUES, WHOLE_MACHINE_TECHNIQUES };
+export type { Technique };
 
 export type { VmHostContext } from './runners/runner';
 
 export interface VmSetup {
   readonly id: string;
-  readonly kind: 'sbi' | 'linux';
+  readonly kind: 'kernel' | 'linux';
   /**
-   * For kind sbi: paravirt (a kernel declaring the PV ABI of libs/hypervisor/src/pv.ts: in U-mode, hypercalls
+   * For kind kernel: paravirt (a kernel declaring the PV ABI of libs/hypervisor/src/pv.ts: in U-mode, hypercalls
    * instead of privileged instructions; any other: in S-mode, SBI calls), trap-and-emulate (kernel in U-mode,
    * its sensitive instructions trap), binary-translation (kernel in U-mode, its sensitive
    * instructions translated into direct calls of the same routines: no exit).
@@ -44,7 +35,7 @@ export interface VmSetup {
   readonly image: Uint8Array;
   readonly args: readonly string[];
   readonly engine: EngineName;
-  /** The guest's ISA (default rv32); ring32 guests run under libs/hypervisor/src/ring32 (one vCPU, kind sbi). */
+  /** The guest's ISA (default rv32); ring32 guests run under libs/hypervisor/src/ring32 (one vCPU, kind kernel). */
   readonly isa?: IsaName;
 }
 

@@ -11,12 +11,12 @@ import { executionMode } from '../src/runners/table';
 const BIN = resolve(__dirname, '../../../guests/rv32/bin');
 const image = (name: string) => new Uint8Array(readFileSync(resolve(BIN, name)));
 
-function setup(technique: VmSetup['technique'], file: string, kind: VmSetup['kind'] = 'sbi'): VmSetup {
+function setup(technique: VmSetup['technique'], file: string, kind: VmSetup['kind'] = 'kernel'): VmSetup {
   return { id: 'vm', kind, technique, vcpus: 1, memoryBytes: 8 << 20, image: image(file), args: [], engine: 'dispatch' };
 }
 
 describe('the execution-mode table', () => {
-  it.each(GUEST_ISAS.flatMap((isa) => TECHNIQUES.flatMap((t) => (['sbi', 'linux'] as const).map((kind) => [isa, t, kind] as const))))(
+  it.each(GUEST_ISAS.flatMap((isa) => TECHNIQUES.flatMap((t) => (['kernel', 'linux'] as const).map((kind) => [isa, t, kind] as const))))(
     '%s / %s / %s has a mode, or a clear refusal',
     (isa, technique, kind) => {
       const s = { id: 'vm7', kind, technique, isa, vcpus: 1, memoryBytes: 1 << 20, image: new Uint8Array(), args: [], engine: 'bt' } as const;

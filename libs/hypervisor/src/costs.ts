@@ -8,46 +8,11 @@
 // later silicon brought it to a few hundred (Intel SDM latencies, KVM's vmexit microbenchmarks).
 // vsim's default sits in that range. Handler costs are the software work of the routine itself.
 
-export interface HypervisorCosts {
-  /** Leaving the guest and coming back (VM exit + entry): paid by every trap and hypercall. */
-  readonly exit: number;
-  /** An SBI call whose routine does almost nothing (probe, version): a hypercall costs exit + this. */
-  readonly sbiSimple: number;
-  /** Programming the virtual timer. */
-  readonly setTimer: number;
-  /** A console write: fixed part plus per byte. */
-  readonly consoleWrite: number;
-  readonly consolePerByte: number;
-  /** A Linux system call emulated for a user-program VM. */
-  readonly syscall: number;
-  /** Allocator work: lifecycle changes, memory allocation. */
-  readonly allocator: number;
-  /**
-   * Trap-and-emulate: an interpreter routine emulating one sensitive instruction on the virtual
-   * supervisor state (decode, update, write back), or injecting a virtual trap or interrupt.
-   */
-  readonly emulate: number;
-  /**
-   * Binary translation: translated kernel code calling an interpreter routine directly (a function
-   * call and a few checks, no exit); the routine's own work is charged on top.
-   */
-  readonly translatedCall: number;
-  /** Binary translation: translating one basic block of the guest kernel (paid once per block translated). */
-  readonly translateBlock: number;
-}
+import { COST_DEFAULTS, HypervisorCosts } from '@vsim/vocabulary';
 
-export const DEFAULT_HYPERVISOR_COSTS: HypervisorCosts = {
-  exit: 1000,
-  sbiSimple: 50,
-  setTimer: 100,
-  consoleWrite: 200,
-  consolePerByte: 10,
-  syscall: 150,
-  allocator: 5000,
-  emulate: 50,
-  translatedCall: 40,
-  translateBlock: 1000,
-};
+// The figures' names and defaults are @vsim/vocabulary's (the scenario format fills the same ones in).
+export type { HypervisorCosts };
+export const DEFAULT_HYPERVISOR_COSTS: HypervisorCosts = COST_DEFAULTS;
 
 export const COST_KEYS = Object.keys(DEFAULT_HYPERVISOR_COSTS) as (keyof HypervisorCosts)[];
 
@@ -69,17 +34,4 @@ export function makeHypervisorCosts(overrides: object = {}, base: HypervisorCost
     out[k] = v;
   }
   return out as unknown as HypervisorCosts;
-}
-
-/** Costs as they travel in control messages (costs_json): empty means the defaults. */
-export function costsFromJson(json: string): HypervisorCosts {
-  if (json === '') return DEFAULT_HYPERVISOR_COSTS;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (e) {
-    throw new RangeError(`costs_json is not JSON: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new RangeError('costs_json must be a JSON object');
-  return makeHypervisorCosts(parsed as Record<string, unknown>);
 }

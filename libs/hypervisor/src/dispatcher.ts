@@ -61,9 +61,9 @@ function sbiRoutine(req: Pick<TrapRequest, 'x'>): Routine {
 export function classify(req: Pick<TrapRequest, 'cause' | 'kind' | 'x'> & Partial<Pick<TrapRequest, 'vcpuState' | 'interrupt' | 'stvec'>>): Routine {
   if (req.vcpuState?.paravirt) return classifyParavirt(req as TrapRequest, sbiRoutine, FAULT);
   if (req.vcpuState) return classifyTrapAndEmulate(req as TrapRequest, sbiRoutine, FAULT);
-  if (req.kind === 'sbi' && req.cause === Cause.EcallFromS) return sbiRoutine(req);
+  if (req.kind === 'kernel' && req.cause === Cause.EcallFromS) return sbiRoutine(req);
   // A kernel in real S-mode with a trap handler: redirected to it, as OpenSBI does (illegal.ts).
-  if (req.kind === 'sbi' && req.cause === Cause.IllegalInstruction && (req.stvec ?? 0) >>> 2 !== 0) return REDIRECT_ILLEGAL_INSTRUCTION;
+  if (req.kind === 'kernel' && req.cause === Cause.IllegalInstruction && (req.stvec ?? 0) >>> 2 !== 0) return REDIRECT_ILLEGAL_INSTRUCTION;
   if (req.kind === 'linux' && req.cause === Cause.EcallFromU) {
     return LINUX_ROUTINES.get(req.x[A7]) ?? LINUX_ROUTINES.get(-1)!;
   }

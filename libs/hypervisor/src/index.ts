@@ -10,8 +10,9 @@
 export { classify, handleTrap, memoryNeeded } from './dispatcher';
 export { HypervisorService } from './service';
 export type { DataPlaneHooks } from './service';
-export { DEFAULT_HYPERVISOR_COSTS, costsFromJson, makeHypervisorCosts } from './costs';
+export { DEFAULT_HYPERVISOR_COSTS, makeHypervisorCosts } from './costs';
 export type { HypervisorCosts } from './costs';
+export type { VmRecord } from './routine';
 // Virtual state the cpu-node keeps per vCPU and updates without a round trip.
 export { VMODE_S, initialVirtualCpu, softwareExitArmed, timerExitArmed, withSoftwareInterrupt } from './trap-and-emulate';
 export { PV_ABI_SYMBOL, PV_ABI_VERSION, SHARED_INFO, initialParavirtCpu, paravirtIpi } from './pv';
@@ -22,4 +23,6 @@ export { STORM_FUTILE_EXITS, TrapStormDetector } from './trap-storm';
 export { RING32_TECHNIQUES, Ring32Vm, runRing32 } from './ring32/hypervisor';
 export type { Ring32Exit, Ring32Technique, Ring32VmOptions, Ring32VmResult } from './ring32/hypervisor';
 export { diagnoseRing32 } from './ring32/diagnosis';
+export { saveRing32Vm, loadRing32Vm } from './ring32/state';
+export type { Ring32VmState } from './ring32/state';
 export type { Ring32Diagnosis } from './ring32/diagnosis';

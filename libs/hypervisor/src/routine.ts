@@ -6,7 +6,7 @@ import { HypervisorCosts } from './costs';
 /** A Linux user program's heap, which brk moves (allocator state). */
 export interface VmRecord {
   readonly id: string;
-  readonly kind: 'sbi' | 'linux';
+  readonly kind: 'kernel' | 'linux';
   brkStart: number;
   brk: number;
   brkMax: number;

@@ -28,6 +28,16 @@ export class TrapStormDetector {
   private futile = 0;
   private instret0 = -1;
 
+  /** For snapshots: where the current window stands. */
+  saveState(): { futile: number; instret0: number } {
+    return { futile: this.futile, instret0: this.instret0 };
+  }
+
+  loadState(s: { futile: number; instret0: number }): void {
+    this.futile = s.futile;
+    this.instret0 = s.instret0;
+  }
+
   /**
    * Records one futile exit. Returns a description of the storm when the window it closes is one,
    * else undefined (the window then starts over).

@@ -2,9 +2,28 @@
 // rules that relate keys to each other. The validator (validate.ts) runs this table and the reference
 // (describe.ts, README.md) is rendered from it, so the two cannot disagree.
 
-import { ENGINE_NAMES } from '@vsim/isa';
 import {
-  BoolType,
+  COST_DEFAULTS,
+  COST_DOCS,
+  CREDIT,
+  CREDIT2,
+  DEPRECATED_VM_KINDS,
+  ENGINE_NAMES,
+  EXPANSION_DEFAULTS,
+  MAX_PCPUS,
+  MAX_SEED,
+  MAX_VCPUS,
+  MAX_VM_MEMORY_BYTES,
+  PAGE_BYTES,
+  POLICIES,
+  ROUND_ROBIN,
+  RTDS,
+  SEDF,
+  VM_KINDS,
+  VM_SCHED_PARAMS,
+} from '@vsim/vocabulary';
+import type { VmKind } from '@vsim/vocabulary';
+import {
   Ctx,
   EnumType,
   Field,
@@ -18,6 +37,7 @@ import {
   Rule,
   SelectType,
   StringType,
+  Type,
   frequency,
   optional,
   partial,
@@ -27,17 +47,13 @@ import {
   withDefault,
   InferFields,
 } from './fields';
-import { CREDIT2_RUNQUEUES, CREDIT_ACCOUNTING, HOST_ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_ISAS, VM_KINDS } from './types';
+import { HOST_ISAS, TECHNIQUES, TRAP_PATHS, VM_ISAS } from './types';
+import { fieldsOf, paramsObject } from './policy-fields';
 import { formatTime } from './units';
 import { checkSchedKeys, periodProblems, recordWritten, vmPolicies, writtenOf } from './sched-keys';
 
-export const MAX_VCPUS = 64;
-export const MAX_PCPUS = 256;
-export const PAGE = 4096;
-/** rv32 guest RAM lives in the upper half of the 32-bit physical address space. */
-export const MAX_MEMORY = 2 * 1024 ** 3;
-export const MAX_SEED = 2 ** 32 - 1;
-export const DEFAULT_WEIGHT = 256;
+const PAGE = PAGE_BYTES;
+const MAX_MEMORY = MAX_VM_MEMORY_BYTES;
 
 const ID = new StringType('id: `a-z`, `0-9`, `-`', { re: /^[a-z0-9-]+$/, what: 'id', doc: "lowercase letters, digits and '-'", maxLength: 63 });
 const NAME = new StringType('name: letters, digits, `-`, `_`', {
@@ -52,53 +68,14 @@ const POSITIVE_TIME = time({ min: 1 });
 // scheduler
 
 const SCHEDULER = new SelectType(
-  { key: 'policy', doc: 'the vCPU scheduling policy', default: 'round-robin' },
+  { key: 'policy', doc: 'the vCPU scheduling policy', default: POLICIES[0] },
   { key: 'params', doc: 'the policy’s parameters (below)' },
   {
-    'round-robin': new ObjectType({
-      timeslice: withDefault(POSITIVE_TIME, '10ms', 'how long a vCPU runs before the next runnable vCPU of the pCPU takes its turn'),
-    }),
-    credit: new ObjectType(
-      {
-        tslice: withDefault(POSITIVE_TIME, '30ms', 'time slice: how long a vCPU runs before the scheduler picks again'),
-        ratelimit: withDefault(time(), '1ms', 'least time a vCPU runs before it can be preempted; 0 turns the limit off'),
-        accounting: withDefault(
-          new EnumType(CREDIT_ACCOUNTING),
-          'precise',
-          '`precise`: credit is debited for exactly the time run; `tick`: sampled at each 10ms tick, as Xen does',
-        ),
-      },
-      [
-        {
-          doc: '`ratelimit` ≤ `tslice`',
-          check(p, path, ctx) {
-            if (p.ratelimit !== undefined && p.tslice !== undefined && p.ratelimit > p.tslice) {
-              ctx.report([...path, 'ratelimit'], `${formatTime(p.ratelimit)} is longer than tslice (${formatTime(p.tslice)})`);
-            }
-          },
-        },
-      ],
-    ),
-    sedf: new ObjectType({}),
-    rtds: new ObjectType({}),
-    credit2: new ObjectType({
-      ratelimit: withDefault(time(), '1ms', 'least time a vCPU runs before it can be preempted; 0 turns the limit off (at most 500ms)'),
-      runqueue: withDefault(
-        new EnumType(CREDIT2_RUNQUEUES),
-        'socket',
-        'how pCPUs share run queues, as Xen’s `credit2_runqueue`: `cpu` one each, `core`/`socket` one per group of `groupSize` pCPUs, `all` one per host (at most `maxCpusPerRunqueue` pCPUs each)',
-      ),
-      groupSize: optional(
-        new IntType(1, MAX_PCPUS),
-        'pCPUs per core or socket (vsim has no topology)',
-        '1 for `core`, every pCPU of the host for `socket`',
-      ),
-      maxCpusPerRunqueue: withDefault(
-        new IntType(1, MAX_PCPUS),
-        16,
-        'Xen’s `sched_credit2_max_cpus_runqueue`: a larger group is split into even run queues',
-      ),
-    }),
+    'round-robin': paramsObject(ROUND_ROBIN.params, ROUND_ROBIN.paramOrder),
+    credit: paramsObject(CREDIT.params, CREDIT.paramOrder),
+    sedf: paramsObject(SEDF.params, SEDF.paramOrder),
+    rtds: paramsObject(RTDS.params, RTDS.paramOrder),
+    credit2: paramsObject(CREDIT2.params, CREDIT2.paramOrder),
   },
   'The scheduler owns the run queues of every host; `swapScheduler` actions replace it during the run.',
 );
@@ -130,48 +107,13 @@ const POOL = new ObjectType(
 
 const CYCLES = new IntType(0, 1e9);
 
-/**
- * The hypervisor's cost model, in cycles of the host's pCPUs. The defaults are @vsim/hypervisor's
- * DEFAULT_HYPERVISOR_COSTS (a runtime test checks they agree); docs/cost-model.md says where each
- * figure comes from.
- */
-export const COST_DEFAULTS = {
-  exit: 1000,
-  sbiSimple: 50,
-  setTimer: 100,
-  consoleWrite: 200,
-  consolePerByte: 10,
-  syscall: 150,
-  allocator: 5000,
-  emulate: 50,
-  translatedCall: 40,
-  translateBlock: 1000,
-} as const;
-
-const COST_DOCS: Record<keyof typeof COST_DEFAULTS, string> = {
-  exit: 'a VM exit plus re-entry, paid by every trap and hypercall that leaves the guest',
-  sbiSimple: 'the routine of a trivial hypercall (SBI probe, version): a hypercall costs `exit` + its routine',
-  setTimer: 'the routine programming the virtual timer (SBI set_timer)',
-  consoleWrite: 'the routine of a console write, fixed part',
-  consolePerByte: 'the routine of a console write, per byte',
-  syscall: 'a Linux system call emulated for a `kind: linux` VM',
-  allocator: 'allocator work: VM lifecycle (shutdown), memory (brk)',
-  emulate: 'trap-and-emulate: the interpreter routine emulating one sensitive instruction, or injecting a virtual trap or interrupt',
-  translatedCall: 'binary translation: translated kernel code calling an interpreter routine directly (no exit), on top of the routine',
-  translateBlock: 'binary translation: translating one basic block of the guest kernel',
-};
+// The hypervisor's cost model, in cycles of the host's pCPUs: the defaults are @vsim/vocabulary's,
+// which @vsim/hypervisor uses too; docs/cost-model.md says where each figure comes from.
+export { COST_DEFAULTS, EXPANSION_DEFAULTS };
 
 const COST_FIELDS = Object.fromEntries(
   Object.entries(COST_DEFAULTS).map(([k, v]) => [k, withDefault(CYCLES, v, COST_DOCS[k as keyof typeof COST_DEFAULTS])]),
 ) as { [K in keyof typeof COST_DEFAULTS]: Field<number, false> };
-
-/**
- * Host instructions per guest instruction when a host emulates a VM of the other ISA, per engine.
- * The defaults are @vsim/executor's DEFAULT_EXPANSION_FACTORS (libs/executor/src/cross-isa.ts:
- * the engines' measured speed relative to the translator, whose factor 4 is the anchor; a runtime
- * test checks they agree).
- */
-export const EXPANSION_DEFAULTS = { dispatch: 14, indirect: 8, direct: 8, bt: 4 } as const satisfies Record<(typeof ENGINE_NAMES)[number], number>;
 
 const EXPANSION = new ObjectType(
   Object.fromEntries(ENGINE_NAMES.map((e) => [e, withDefault(new IntType(1, 1000), EXPANSION_DEFAULTS[e], `the \`${e}\` engine`)])) as {
@@ -224,21 +166,13 @@ const HOST = new ObjectType({
 // ---------------------------------------------------------------------------------------------
 // vms[].sched
 
-const WEIGHT = new IntType(1, 65535);
-const CAP = new IntType(0, 100 * MAX_VCPUS);
 const PIN = new ListType(new ListType(new IntType(0, MAX_PCPUS - 1), { min: 1, unique: true }), {
   min: 1,
   summary: 'list of lists of pCPU ids',
 });
 
 const SCHED_FIELDS = {
-  weight: withDefault(WEIGHT, DEFAULT_WEIGHT, 'credit, credit2: relative share of CPU time (512 gets twice the time of 256)'),
-  cap: withDefault(CAP, 0, 'credit, credit2: most CPU the VM may use, in percent of one pCPU (at most 100 × `vcpus`); 0 = no cap'),
-  slice: withDefault(POSITIVE_TIME, '10ms', 'sedf: time guaranteed in each period'),
-  period: withDefault(POSITIVE_TIME, '100ms', 'sedf, rtds: the period of `slice` and `budget`'),
-  extra: withDefault(new BoolType(), true, 'sedf: may also run in slack time, beyond its slice'),
-  budget: withDefault(POSITIVE_TIME, '10ms', 'rtds: time guaranteed in each period'),
-  extratime: withDefault(new BoolType(), true, 'rtds: may run beyond its budget when a pCPU would idle'),
+  ...fieldsOf(VM_SCHED_PARAMS),
   pin: optional(PIN, 'hard affinity: for each vCPU, the pCPU ids of its host it may run on, e.g. `[[0, 1], [1]]`', 'any pCPU'),
   pool: optional(ID, 'the cpupool of its host it runs in (`hosts[].pools[].id`, or `default`); in a `set`, moves the VM there', '`default`'),
 };
@@ -276,6 +210,24 @@ const vmKeyHint = (key: string) =>
 // ---------------------------------------------------------------------------------------------
 // vms[]
 
+/** A VM kind; an old spelling (`sbi`) still decodes, to the kind it now names, with a deprecation warning. */
+class KindType extends Type<VmKind> {
+  readonly summary: string;
+  private readonly current = new EnumType(VM_KINDS);
+  constructor() {
+    super();
+    this.summary = this.current.summary;
+  }
+  decode(value: unknown, path: Path, ctx: Ctx): VmKind | undefined {
+    if (typeof value === 'string' && Object.hasOwn(DEPRECATED_VM_KINDS, value)) {
+      const now = DEPRECATED_VM_KINDS[value]!;
+      ctx.warn(path, `kind ${value} is deprecated: write kind: ${now} (the same thing, renamed)`);
+      return now;
+    }
+    return this.current.decode(value, path, ctx);
+  }
+}
+
 const VM = new ObjectType(
   {
     id: required(ID, 'unique among VMs'),
@@ -289,14 +241,14 @@ const VM = new ObjectType(
     image: required(new FileType(), 'the guest program (an ELF executable of the VM’s `isa`)'),
     isa: optional(
       new EnumType(VM_ISAS),
-      'the guest’s ISA; must agree with the image’s ELF `e_machine`. `ring32`: a ring32 kernel image (`kind: sbi`, one vCPU)',
+      'the guest’s ISA; must agree with the image’s ELF `e_machine`. `ring32`: a ring32 kernel image (`kind: kernel`, one vCPU)',
       'from the image’s ELF `e_machine` (EM_RISCV: `rv32`, EM_RING32 = 0x5232: `ring32`)',
     ),
     args: withDefault(new ListType(new StringType('string')), [], 'program arguments; only for `kind: linux`'),
     kind: withDefault(
-      new EnumType(VM_KINDS),
-      'sbi',
-      '`sbi`: an S-mode paravirtual kernel calling the hypervisor through SBI; `linux`: a Linux user program whose system calls the hypervisor emulates',
+      new KindType(),
+      'kernel',
+      '`kernel`: a kernel or machine image (an S-mode kernel calling the hypervisor through SBI; under `native` or `emulation`, a whole machine image with its own firmware); `linux`: a Linux user program whose system calls the hypervisor emulates. The old spelling `sbi` means `kernel` (deprecated: a warning)',
     ),
     engine: withDefault(
       new EnumType(ENGINE_NAMES),
@@ -320,12 +272,12 @@ const VM = new ObjectType(
       },
     },
     {
-      doc: '`technique: native` and `emulation` only with `kind: sbi` (a machine image with its own firmware, not a Linux user program)',
+      doc: '`technique: native` and `emulation` only with `kind: kernel` (a machine image with its own firmware, not a Linux user program)',
       check(vm, path, ctx) {
         if ((vm.technique === 'native' || vm.technique === 'emulation') && vm.kind === 'linux') {
           ctx.report(
             [...path, 'technique'],
-            `technique ${vm.technique} runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind sbi)`,
+            `technique ${vm.technique} runs a machine image (firmware + kernel) on the bare pCPU; it cannot run a kind linux user program (use kind kernel)`,
           );
         }
       },

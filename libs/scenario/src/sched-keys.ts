@@ -7,19 +7,15 @@
 // action moves it to, and every `swapScheduler` action's policy — a key read by any of them is used.
 
 import type { Ctx, Path } from './fields';
+import { VM_SCHED_PARAMS, readersOf } from '@vsim/vocabulary';
+import type { VmSchedKey } from '@vsim/vocabulary';
 import type { Policy } from './types';
 import { formatTime } from './units';
 
-/** The policies that read each `vms[].sched` key; keys not listed (pin, pool) are read by every policy. */
-export const SCHED_KEY_READERS: Readonly<Record<string, readonly Policy[]>> = {
-  weight: ['credit', 'credit2'],
-  cap: ['credit', 'credit2'],
-  slice: ['sedf'],
-  extra: ['sedf'],
-  period: ['sedf', 'rtds'],
-  budget: ['rtds'],
-  extratime: ['rtds'],
-};
+/** The policies that read each `vms[].sched` key (the registry's, @vsim/vocabulary); keys not listed (pin, pool) are read by every policy. */
+export const SCHED_KEY_READERS: Readonly<Record<string, readonly Policy[]>> = Object.fromEntries(
+  (Object.keys(VM_SCHED_PARAMS) as VmSchedKey[]).map((k) => [k, readersOf(k)]),
+);
 
 interface SchedLike {
   readonly slice?: number;

@@ -3,36 +3,24 @@
 // number of bytes, and every image an absolute path. The field table (format.ts) decodes into exactly
 // these shapes — the compiler checks it where validate.ts assembles them.
 
-import type { EngineName } from '@vsim/isa';
+import type { EngineName, IsaName, Policy, Technique, TrapPath, VmKind } from '@vsim/vocabulary';
+import { CREDIT, CREDIT2_RUNQUEUES, ELF_MACHINES, ISAS, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS } from '@vsim/vocabulary';
 
-export const POLICIES = ['round-robin', 'credit', 'sedf', 'rtds', 'credit2'] as const;
-export type Policy = (typeof POLICIES)[number];
-
-export const TRAP_PATHS = ['remote', 'split'] as const;
-export type TrapPath = (typeof TRAP_PATHS)[number];
+// The words themselves (ISAs, techniques, kinds, policies) are @vsim/vocabulary's.
+export { CREDIT2_RUNQUEUES, ELF_MACHINES, POLICIES, TECHNIQUES, TRAP_PATHS, VM_KINDS };
+export type { Policy, Technique, TrapPath, VmKind };
 
 /** ISAs the simulator implements: RISC-V rv32, and ring32, the non-virtualizable teaching ISA (architecture §6). */
-export const HOST_ISAS = ['rv32', 'ring32'] as const;
-export type HostIsa = (typeof HOST_ISAS)[number];
+export const HOST_ISAS = ISAS;
+export type HostIsa = IsaName;
 /** A VM's ISA: any host ISA (one not the host's runs by emulation). */
 export const VM_ISAS = HOST_ISAS;
 export type VmIsa = HostIsa;
 
-/** ELF e_machine of each ISA's images (EM_RISCV; EM_RING32, libs/isa/src/elf/elf32.ts). */
-export const ELF_MACHINES: Readonly<Record<VmIsa, number>> = { rv32: 243, ring32: 0x5232 };
-
 /** Host instructions per guest instruction when a host emulates a VM of the other ISA, per engine. */
 export type ExpansionSpec = Record<EngineName, number>;
 
-export const VM_KINDS = ['sbi', 'linux'] as const;
-export type VmKind = (typeof VM_KINDS)[number];
-
-export const TECHNIQUES = ['native', 'trap-and-emulate', 'paravirt', 'binary-translation', 'code-patching', 'emulation'] as const;
-export type Technique = (typeof TECHNIQUES)[number];
-
-export const CREDIT_ACCOUNTING = ['precise', 'tick'] as const;
-/** Credit2's run-queue arrangements (Xen's `credit2_runqueue`; `node` is `socket` here: no NUMA). */
-export const CREDIT2_RUNQUEUES = ['cpu', 'core', 'socket', 'all'] as const;
+export const CREDIT_ACCOUNTING = CREDIT.params.accounting.values;
 export type Credit2Runqueue = (typeof CREDIT2_RUNQUEUES)[number];
 export type CreditAccounting = (typeof CREDIT_ACCOUNTING)[number];
 
@@ -52,6 +40,8 @@ export interface CreditParams {
   /** ns; 0 = no rate limit */
   ratelimit: number;
   accounting: CreditAccounting;
+  /** BOOST of waking vCPUs; absent: on */
+  boost?: boolean;
 }
 
 export interface Credit2Params {

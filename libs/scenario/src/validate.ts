@@ -141,7 +141,7 @@ function vmIsa(vm: { image?: string; isa?: VmIsa; technique?: string; vcpus?: nu
   if (isa === 'ring32' && vm.vcpus !== undefined && vm.vcpus !== 1)
     ctx.report([...path, 'vcpus'], `a ring32 VM has exactly one vCPU (got ${vm.vcpus})`);
   if (isa === 'ring32' && vm.kind === 'linux')
-    ctx.report([...path, 'kind'], 'a ring32 VM runs a kernel image (kind sbi); kind linux is for rv32 Linux user programs');
+    ctx.report([...path, 'kind'], 'a ring32 VM runs a kernel image (kind kernel); kind linux is for rv32 Linux user programs');
   return isa;
 }
 

@@ -310,7 +310,7 @@ describe('types', () => {
     expectIssue(
       edited(three(), (o) => (o.vms[0].args = ['x'])),
       'vms[0].args',
-      'args are only for kind linux (this VM is kind sbi)',
+      'args are only for kind linux (this VM is kind kernel)',
     );
   });
 });

@@ -175,7 +175,7 @@ export function brokenPromises(s: Scenario): string[] {
     want((TECHNIQUES as readonly string[]).includes(vm.technique), 'technique');
     want((VM_ISAS as readonly string[]).includes(vm.isa), 'vm isa');
     want(vm.isa === 'ring32' || vm.technique !== 'code-patching', 'code-patching only for ring32');
-    want(vm.isa !== 'ring32' || (vm.vcpus === 1 && vm.kind === 'sbi'), 'ring32: one vCPU, kind sbi');
+    want(vm.isa !== 'ring32' || (vm.vcpus === 1 && vm.kind === 'kernel'), 'ring32: one vCPU, kind kernel');
     const sc = vm.sched;
     want(isNat(sc.weight, 1, 65535) && isNat(sc.cap, 0, 100 * vm.vcpus), 'weight/cap');
     want(isNat(sc.slice, 1) && isNat(sc.period, 1) && isNat(sc.budget, 1) && sc.slice <= sc.period && sc.budget <= sc.period, 'slice/period/budget');

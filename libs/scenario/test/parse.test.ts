@@ -48,7 +48,7 @@ describe('a minimal scenario gets every default', () => {
         memory: 4 * 1024 * 1024,
         image: join(dir, 'guests', 'a.elf'),
         args: [],
-        kind: 'sbi',
+        kind: 'kernel',
         engine: 'bt',
         technique: 'paravirt',
         isa: 'rv32',

@@ -19,7 +19,8 @@
 // no tasklets, vcpu_migration_delay = 0 (Xen's default), every pCPU's tick on one global grid.
 
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
-import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { CREDIT } from '@vsim/vocabulary';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants (credit.c "Basic constants" unless stated) -----------------------------------
 /** CSCHED_DEFAULT_WEIGHT. */
@@ -827,3 +828,6 @@ export class CreditPolicy implements SchedulerPolicy {
     };
   }
 }
+
+/** Registered as `credit` (registry.ts), as credit.c's REGISTER_SCHEDULER(sched_credit_def). */
+export const CREDIT_SCHEDULER = registerScheduler(CREDIT, (pcpus, p) => new CreditPolicy(pcpus, p));

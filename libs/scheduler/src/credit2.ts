@@ -40,7 +40,8 @@
 // unpark.
 
 import { Affinity, allows, describeAffinity, firstAllowed, readAffinity } from './affinity';
-import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { CREDIT2, CREDIT2_RUNQUEUES } from '@vsim/vocabulary';
+import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants (credit2.c "Basic constants" and the load-tracking block) ---------------------
 /** CSCHED2_DEFAULT_WEIGHT. */
@@ -90,8 +91,8 @@ const W = LOADAVG_WINDOW_SHIFT - LOADAVG_GRANULARITY_SHIFT;
 const P = LOADAVG_PRECISION_SHIFT;
 
 /** opt_runqueue: how pCPUs are grouped into run queues (credit2_runqueue=cpu|core|socket|all). */
-export type Credit2Runqueue = 'cpu' | 'core' | 'socket' | 'all';
-export const CREDIT2_RUNQUEUES: readonly Credit2Runqueue[] = ['cpu', 'core', 'socket', 'all'];
+export type Credit2Runqueue = (typeof CREDIT2_RUNQUEUES)[number];
+export { CREDIT2_RUNQUEUES };
 
 export interface Credit2Options {
   /** ns; 0 turns rate limiting off; default 1 ms (sched_ratelimit_us). */
@@ -1137,3 +1138,6 @@ function readWeight(vm: string, params: VmSchedParams, dflt: number): number {
     throw new RangeError(`credit2: weight of ${vm} must be an integer in 1..65535, got ${String(w)}`);
   return w;
 }
+
+/** Registered as `credit2` (registry.ts), as credit2.c's REGISTER_SCHEDULER(sched_credit2_def). */
+export const CREDIT2_SCHEDULER = registerScheduler(CREDIT2, (pcpus, p) => new Credit2Policy(pcpus, p));

@@ -303,6 +303,11 @@ export class HostLoop {
     return this.vcpusOf(vm)[0]?.params;
   }
 
+  /** How many vCPUs VM `vm` has on this host. */
+  vcpuCount(vm: string): number {
+    return this.vcpusOf(vm).length;
+  }
+
   /** The VMs on this host, in the order they were added. */
   vmIds(): string[] {
     return [...new Set([...this.tracked.values()].map((t) => t.ref.vm))];

@@ -17,7 +17,10 @@ export type { HostPoolSpec } from './cpupool';
 // One host's loop, a simulation's loops, and what they measure.
 export { HostLoop } from './host-loop';
 export type { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from './host-loop';
-export { NotFoundError, SchedulerService, makePolicy } from './service';
+export { NotFoundError, SchedulerService, makePolicy, schedulerOf } from './service';
+// The policy registry (as Xen's REGISTER_SCHEDULER): each policy's vocabulary entry and constructor.
+export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
+export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';

@@ -3,6 +3,8 @@
 // woke, blocked, left, ran for so long — and asks it what every pCPU runs next and until when.
 // Xen's Credit, SEDF, RTDS and Credit2 will be further implementations of this interface.
 
+import type { ParamsOf, PolicyDescriptor } from '@vsim/vocabulary';
+
 export interface VcpuRef {
   readonly vm: string;
   readonly vcpu: number;
@@ -76,4 +78,22 @@ export interface PolicyQueues {
 
 export function vcpuRef(vm: string, vcpu: number): VcpuRef {
   return { vm, vcpu, key: `${vm}/${vcpu}` };
+}
+
+/**
+ * One entry of the policy registry (registry.ts), as Xen's REGISTER_SCHEDULER: the policy's
+ * vocabulary entry (name, parameter schema and defaults, per-VM parameters, `xl` command) and the
+ * constructor that builds it for a host of `pcpus` pCPUs from parameters already checked against
+ * that schema.
+ */
+export interface PolicyRegistration<D extends PolicyDescriptor = PolicyDescriptor> {
+  readonly descriptor: D;
+  readonly make: (pcpus: number, params: Partial<ParamsOf<D>>) => SchedulerPolicy;
+}
+
+export function registerScheduler<D extends PolicyDescriptor>(
+  descriptor: D,
+  make: (pcpus: number, params: Partial<ParamsOf<D>>) => SchedulerPolicy,
+): PolicyRegistration<D> {
+  return { descriptor, make };
 }

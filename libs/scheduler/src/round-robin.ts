@@ -4,7 +4,8 @@
 // are compared against. Hard affinity (`pin`): a pCPU takes the first queued vCPU allowed on it.
 
 import { Affinity, allows, readAffinity } from './affinity';
-import { Decision, PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams } from './policy';
+import { ROUND_ROBIN } from '@vsim/vocabulary';
+import { Decision, PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 /** Default slice: Xen Credit's 30 ms would make short demos coarse; 10 ms is Linux CFS-like. */
 export const RR_DEFAULT_TIMESLICE_NS = 10_000_000;
@@ -106,3 +107,6 @@ export class RoundRobinPolicy implements SchedulerPolicy {
     return { run: this.running.map((r) => r?.v ?? null), until };
   }
 }
+
+/** Registered as `round-robin` (registry.ts). */
+export const ROUND_ROBIN_SCHEDULER = registerScheduler(ROUND_ROBIN, (pcpus, p) => new RoundRobinPolicy(pcpus, p.timeslice));

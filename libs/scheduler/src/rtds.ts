@@ -28,7 +28,8 @@
 // no scheduling quantum overhead (rt.c's MIN_BUDGET / context-switch costs are ignored).
 
 import { Affinity, allows, readAffinity } from './affinity';
-import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { RTDS } from '@vsim/vocabulary';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 import { readRealtimeParams, RealtimeSnapshot } from './sedf';
 
 // ---- Constants (rt.c) ------------------------------------------------------------------------
@@ -328,3 +329,6 @@ function comparePriority(a: Rsvc, b: Rsvc): number {
   if (a.deadline !== b.deadline) return a.deadline - b.deadline;
   return a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0;
 }
+
+/** Registered as `rtds` (registry.ts); no scheduler-wide parameters: budget, period and extratime are per VM. */
+export const RTDS_SCHEDULER = registerScheduler(RTDS, (pcpus) => new RtdsPolicy(pcpus));

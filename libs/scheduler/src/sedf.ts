@@ -27,7 +27,8 @@
 // excludes its pCPU moves it (with its budget and deadline) to the first allowed pCPU.
 
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
-import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams } from './policy';
+import { SEDF } from '@vsim/vocabulary';
+import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants -----------------------------------------------------------------------------
 /** Default slice when a VM gives none: the scenario format's default (libs/scenario format.ts). */
@@ -299,3 +300,6 @@ export class SedfPolicy implements SchedulerPolicy {
     this.trace?.(kind, now, { pcpu: d.pcpu, vm: d.ref.vm, vcpu: d.ref.vcpu, detail });
   }
 }
+
+/** Registered as `sedf` (registry.ts); no scheduler-wide parameters: slice, period and extra are per VM. */
+export const SEDF_SCHEDULER = registerScheduler(SEDF, (pcpus) => new SedfPolicy(pcpus));

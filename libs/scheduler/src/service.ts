@@ -6,11 +6,8 @@ import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
 import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
-import { RoundRobinPolicy } from './round-robin';
-import { CreditPolicy } from './credit';
-import { SedfPolicy } from './sedf';
-import { RtdsPolicy } from './rtds';
-import { Credit2Policy, Credit2Runqueue, CREDIT2_RUNQUEUES } from './credit2';
+import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
+import { isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpupool';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
@@ -25,60 +22,16 @@ export interface PolicySpec {
 }
 
 export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
-  switch (spec.policy) {
-    case 'round-robin': {
-      const slice = spec.params.timeslice;
-      return new RoundRobinPolicy(pcpus, typeof slice === 'number' ? slice : undefined);
-    }
-    case 'credit': {
-      // Scenario params {tslice, ratelimit, accounting}; `boost: false` is a vsim extension.
-      const p = spec.params;
-      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
-      const acc = p.accounting;
-      if (acc !== undefined && acc !== 'precise' && acc !== 'tick')
-        throw new RangeError(`credit: accounting must be 'precise' or 'tick', got ${String(acc)}`);
-      return new CreditPolicy(pcpus, {
-        tslice: num('tslice'),
-        ratelimit: num('ratelimit'),
-        accounting: acc,
-        boost: typeof p.boost === 'boolean' ? p.boost : undefined,
-      });
-    }
-    case 'sedf':
-      // No scheduler-wide params: slice, period and extra are per VM (VmSchedParams).
-      return new SedfPolicy(pcpus);
-    case 'rtds':
-      // No scheduler-wide params: budget, period and extratime are per VM (VmSchedParams).
-      return new RtdsPolicy(pcpus);
-    case 'credit2': {
-      // Scenario params {ratelimit, runqueue, groupSize, maxCpusPerRunqueue} (credit2.ts).
-      const p = spec.params;
-      const num = (k: string) => (typeof p[k] === 'number' ? (p[k] as number) : undefined);
-      const rq = p.runqueue;
-      if (rq !== undefined && !CREDIT2_RUNQUEUES.includes(rq as Credit2Runqueue))
-        throw new RangeError(`credit2: runqueue must be one of ${CREDIT2_RUNQUEUES.join(', ')}, got ${String(rq)}`);
-      return new Credit2Policy(pcpus, {
-        ratelimit: num('ratelimit'),
-        runqueue: rq as Credit2Runqueue | undefined,
-        groupSize: num('groupSize'),
-        maxCpusPerRunqueue: num('maxCpusPerRunqueue'),
-      });
-    }
-    case CPUPOOLS_POLICY: {
-      // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
-      const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
-      if (!p.default || !Array.isArray(p.pools))
-        throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
-      const def = p.default;
-      return new CpupoolPolicy(
-        pcpus,
-        p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })),
-        (n) => makePolicy(def, n),
-      );
-    }
-    default:
-      throw new RangeError(`scheduler policy '${spec.policy}' is not implemented yet (available: round-robin, credit, sedf, rtds, credit2)`);
-  }
+  if (spec.policy !== CPUPOOLS_POLICY) return makeRegisteredPolicy(spec.policy, spec.params, pcpus);
+  // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
+  const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
+  if (!p.default || !Array.isArray(p.pools)) throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
+  const def = p.default;
+  return new CpupoolPolicy(
+    pcpus,
+    p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })),
+    (n) => makePolicy(def, n),
+  );
 }
 
 /** A scenario's timed action, as the scheduler receives it. */
@@ -103,6 +56,12 @@ export interface HostHandover {
  * The scheduler that decides for a VM (with its parameters) or, without, for the host's default
  * pool: on a host split into cpupools, the policy of the VM's pool, as `xl sched-*` sees it.
  */
+/** The scheduler-wide parameters of the policy schedulerOf(spec) names for the default pool. */
+function defaultPoolParams(spec: PolicySpec): Readonly<Record<string, unknown>> {
+  if (spec.policy !== CPUPOOLS_POLICY) return spec.params;
+  return (spec.params as { default?: PolicySpec }).default?.params ?? {};
+}
+
 export function schedulerOf(spec: PolicySpec, vmParams?: VmSchedParams): string {
   if (spec.policy !== CPUPOOLS_POLICY) return spec.policy;
   const p = spec.params as { default?: PolicySpec; pools?: readonly { id: string; scheduler: PolicySpec }[] };
@@ -211,7 +170,13 @@ export class SchedulerService {
     const merged = { ...loop.vmParams(vm), ...params };
     const by = schedulerOf(current, loop.vmParams(vm) ?? {});
     if (policy !== '' && policy !== by) throw new RangeError(`VM ${vm} is scheduled by ${by}, not ${policy}`);
-    const probe = makePolicy(current, this.pcpus.get(host as string)!); // the host's pCPUs: a `pin` names them
+    // The registry's schema first (the scenario validator's bounds, cap ≤ 100 × the VM's vCPUs),
+    // then a throwaway policy for what only the policy knows (a `pin` naming the host's pCPUs).
+    if (isRegisteredPolicy(by)) {
+      const problems = checkVmParams(registeredScheduler(by).descriptor, params, loop.vcpuCount(vm), merged);
+      if (problems.length > 0) throw new RangeError(`VM ${vm}: ${problems.map((p) => p.message).join('; ')}`);
+    }
+    const probe = makePolicy(current, this.pcpus.get(host as string)!);
     if (!probe.setParams) throw new RangeError(`${current.policy} has no per-VM parameters`);
     probe.add(vcpuRef(vm, 0), merged, 0); // throws RangeError naming the bad parameter
     loop.addAction({ kind: 'set', at: loop.virtualNow, vm, params });
@@ -223,6 +188,8 @@ export class SchedulerService {
       const current = loop.currentPolicy;
       const by = schedulerOf(current);
       if (policy !== '' && policy !== by) throw new RangeError(`host ${host} runs ${by}, not ${policy}`);
+      const problems = checkPolicyParams(registeredScheduler(by).descriptor, params, defaultPoolParams(current));
+      if (problems.length > 0) throw new RangeError(`${by}: ${problems.map((p) => p.message).join('; ')}`);
       const probe = makePolicy(current, this.pcpus.get(host)!);
       if (!probe.setSchedulerParams) throw new RangeError(`${current.policy} has no scheduler-wide parameters`);
       probe.setSchedulerParams(params, 0);
@@ -252,10 +219,10 @@ export class SchedulerService {
    */
   schedParams(): {
     hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[];
-    vms: { vm: string; host: string; params: VmSchedParams }[];
+    vms: { vm: string; host: string; params: VmSchedParams; policy: string }[];
   } {
     const hosts: { host: string; policy: string; params: Readonly<Record<string, unknown>>; nowNs: number }[] = [];
-    const vms: { vm: string; host: string; params: VmSchedParams }[] = [];
+    const vms: { vm: string; host: string; params: VmSchedParams; policy: string }[] = [];
     for (const [host, l] of this.loops) {
       let { policy, params } = l.currentPolicy;
       const vmParams = new Map(l.vmIds().map((vm) => [vm, l.vmParams(vm) ?? {}]));
@@ -265,7 +232,7 @@ export class SchedulerService {
         else if (a.kind === 'set' && vmParams.has(a.vm)) vmParams.set(a.vm, { ...vmParams.get(a.vm), ...a.params });
       }
       hosts.push({ host, policy, params, nowNs: l.virtualNow });
-      for (const [vm, p] of vmParams) vms.push({ vm, host, params: p });
+      for (const [vm, p] of vmParams) vms.push({ vm, host, params: p, policy: schedulerOf({ policy, params }, p) });
     }
     return { hosts, vms };
   }

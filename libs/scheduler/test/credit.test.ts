@@ -29,7 +29,7 @@ interface GuestVm {
 }
 
 function setup(pcpus: number, vms: GuestVm[], opts: CreditOptions = {}, clockHz = 10e6) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('sbi' as const)]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('kernel' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz, quantumNs: 100_000, trapPath: 'split' },
     {
@@ -78,7 +78,7 @@ function setup(pcpus: number, vms: GuestVm[], opts: CreditOptions = {}, clockHz 
     if (v.guest === 'hog') {
       exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: CHECKSUM, args: ['1000'], engine: 'bt' });
     } else {
-      exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
+      exec.createVm({ id: v.id, kind: 'kernel', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
     }
     loop.addVm({ id: v.id, vcpus: 1, sched: { ...(v.weight !== undefined && { weight: v.weight }), ...(v.cap !== undefined && { cap: v.cap }) } });
   }

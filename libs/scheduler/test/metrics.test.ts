@@ -124,7 +124,7 @@ describe('scheduling metrics on real guests', () => {
       {
         exitCost: 1000,
         local: (req) => handleTrap(req, undefined),
-        remote: async (req) => handleTrap(req, { id: req.vm, kind: 'sbi', brkStart: 0, brk: 0, brkMax: 0 }),
+        remote: async (req) => handleTrap(req, { id: req.vm, kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 }),
       },
     );
     const loop = new HostLoop('t', 'h0', 2, new CreditPolicy(2), (o) => exec.run(o));
@@ -137,7 +137,7 @@ describe('scheduling metrics on real guests', () => {
     for (const [id, image] of vms) {
       exec.createVm({
         id,
-        kind: 'sbi',
+        kind: 'kernel',
         technique: 'paravirt',
         vcpus: 1,
         memoryBytes: 4 << 20,
@@ -178,7 +178,7 @@ describe('scheduling metrics on real guests', () => {
       memoryBytes: 4 << 20,
       image: `${BIN}/sbi-compute.elf`,
       args: [],
-      kind: 'sbi',
+      kind: 'kernel',
       engine: 'bt',
       technique: 'paravirt',
       sched: { weight },

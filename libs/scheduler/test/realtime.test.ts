@@ -36,7 +36,7 @@ interface GuestVm {
 type Policy = SedfPolicy | RtdsPolicy;
 
 function setup(kind: 'sedf' | 'rtds', pcpus: number, vms: GuestVm[], clockHz = 10e6) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'sleeper' ? ('sbi' as const) : ('linux' as const)]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'sleeper' ? ('kernel' as const) : ('linux' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz, quantumNs: QUANTUM, trapPath: 'split' },
     {
@@ -80,7 +80,7 @@ function setup(kind: 'sedf' | 'rtds', pcpus: number, vms: GuestVm[], clockHz = 1
   });
   for (const v of vms) {
     if (v.guest === 'sleeper') {
-      exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
+      exec.createVm({ id: v.id, kind: 'kernel', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
     } else {
       exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: CHECKSUM, args: ['1000'], engine: 'bt' });
     }

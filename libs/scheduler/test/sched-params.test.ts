@@ -44,7 +44,7 @@ describe('run-time scheduling parameters (SchedulerService)', () => {
     expect(() => svc.setVmParams('ghost', { weight: 1 })).toThrow(NotFoundError);
     // Scheduler-wide: the default pool's scheduler (xl sched-credit -s without -p).
     svc.setSchedulerParams({ tslice: 10e6, ratelimit: 500e3 }, 'credit');
-    expect(() => svc.setSchedulerParams({ tslice: 5e9 }, 'credit')).toThrow(/tslice must be in/);
+    expect(() => svc.setSchedulerParams({ tslice: 5e9 }, 'credit')).toThrow(/tslice must be 1ms–1s/);
     expect(() => svc.setSchedulerParams({ ratelimit: 1e6 }, 'rtds')).toThrow('host h0 runs credit, not rtds');
     // What was set shows at once (the loop applies it at its next decision).
     const p = svc.schedParams();

@@ -466,7 +466,7 @@ async function realRun(
   endNs: number,
   swaps: { at: number; spec: PolicySpec }[] = [],
 ) {
-  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('sbi' as const)]));
+  const kinds = new Map(vms.map((v) => [v.id, v.guest === 'hog' ? ('linux' as const) : ('kernel' as const)]));
   const exec = new HostExecutor(
     { sim: 't', id: 'h0', pcpus, clockHz: 10e6, quantumNs: 100_000, trapPath: 'split' },
     {
@@ -492,7 +492,7 @@ async function realRun(
   });
   for (const v of vms) {
     if (v.guest === 'hog') exec.createVm({ id: v.id, kind: 'linux', vcpus: 1, memoryBytes: 16 << 20, image: CHECKSUM, args: ['1000'], engine: 'bt' });
-    else exec.createVm({ id: v.id, kind: 'sbi', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
+    else exec.createVm({ id: v.id, kind: 'kernel', technique: 'paravirt', vcpus: 1, memoryBytes: 4 << 20, image: SLEEPER, args: [], engine: 'bt' });
     loop.addVm({ id: v.id, vcpus: 1, sched: v.sched });
   }
   for (const a of actions) {

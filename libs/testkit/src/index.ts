@@ -11,6 +11,8 @@ export { runVsim } from './cli';
 export type { CliRun } from './cli';
 export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
+export { seededRandom } from './random';
+export { DRIVER_SLICE_NS, HostDriver, driverHostConfig, eventHash, localTrapHandlers } from './host-driver';
 export { startVsimUp } from './up';
 export type { UpCluster } from './up';
 export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';

@@ -10,7 +10,7 @@ import { composeCommand } from './compose';
 import { secretsCommand } from './secrets';
 import { upCommand } from './up';
 import { isaCommand } from './isa';
-import { schedCommand, schedCreditCommand, schedCredit2Command, schedRtdsCommand, schedSedfCommand } from './sched';
+import { XL_SCHED_COMMANDS, schedCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
 import { topCommand } from './top';
 
@@ -24,10 +24,7 @@ export const COMMANDS: readonly Command[] = [
   execCommand,
   isaCommand,
   schedCommand,
-  schedCreditCommand,
-  schedCredit2Command,
-  schedSedfCommand,
-  schedRtdsCommand,
+  ...XL_SCHED_COMMANDS,
   schedCheckCommand,
   helpCommand(() => COMMANDS),
 ];

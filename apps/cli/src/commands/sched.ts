@@ -19,10 +19,22 @@
 
 import { Metadata, ServiceError } from '@grpc/grpc-js';
 import { GatewayClient, SchedParams } from '@vsim/proto';
+import { vmSchedParamsOf } from '@vsim/control';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { ACCESS_OPTIONS, AccessError, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
 import { Io } from '../io';
+import {
+  POLICIES,
+  POLICY_DESCRIPTORS,
+  VM_SCHED_PARAMS,
+  checkPolicyParams,
+  describeRange,
+  paramProblem,
+  policyDescriptor,
+  unknownPolicy,
+} from '@vsim/vocabulary';
+import type { ParamSpec, PolicyDescriptor, VmSchedKey, XlCommand, XlFlag } from '@vsim/vocabulary';
 
 const NS_PER_US = 1_000;
 const NS_PER_MS = 1_000_000;
@@ -82,43 +94,67 @@ class CallError extends Error {
   }
 }
 
-/** One xl per-domain or scheduler-wide option: its flag, the policy key, and the factor to ns. */
-interface ParamFlag {
-  readonly option: string;
-  readonly key: string;
-  readonly scale: number;
-  readonly scope: 'vm' | 'scheduler';
-  /** xl's boolean-as-0/1 options (extra, extratime). */
-  readonly boolean?: boolean;
+/** Nanoseconds per unit xl takes a time in. */
+const NS_PER: Readonly<Record<NonNullable<XlFlag['unit']>, number>> = { ms: NS_PER_MS, us: NS_PER_US };
+
+/** The schema entry of an `xl` flag's parameter (the policy's scheduler-wide ones, or the per-VM ones). */
+function specOf(d: PolicyDescriptor, f: XlFlag): ParamSpec {
+  return f.scope === 'vm' ? VM_SCHED_PARAMS[f.key as VmSchedKey] : d.params[f.key]!;
 }
 
-interface XlCommandDef {
-  readonly name: string;
-  readonly policy: string;
-  readonly summary: string;
-  readonly options: OptionSpecs;
-  readonly params: readonly ParamFlag[];
-  /** The option that selects scheduler-wide parameters (xl's -s/--schedparam), if the policy has any. */
-  readonly schedparam?: string;
-  /** Columns of the per-VM table: [header, key, divide-by]. */
-  readonly columns: readonly (readonly [string, string, number])[];
-  readonly example: string;
+/** The command-line option of an `xl` flag: an integer in xl's unit (0|1 for a boolean). */
+function optionOf(f: XlFlag, spec: ParamSpec) {
+  return spec.type === 'bool'
+    ? ({ type: 'integer', short: f.short, min: 0, max: 1, valueName: '0|1', description: f.description } as const)
+    : ({
+        type: 'integer',
+        short: f.short,
+        min: 0,
+        valueName: f.unit === undefined ? f.key.toUpperCase() : f.unit.toUpperCase(),
+        description: f.description,
+      } as const);
 }
 
-function xlCommand(def: XlCommandDef): Command {
+/**
+ * An option's value as the policy takes it (ns, boolean), checked against the registry's schema as
+ * the scenario validator checks it; a problem is worded in the unit the user typed (`-t 5000`:
+ * "tslice must be 1–1000 ms, got 5000 ms").
+ */
+function valueOf(command: string, f: XlFlag, spec: ParamSpec, v: number): number | boolean {
+  if (spec.type === 'bool') return v !== 0;
+  const scale = f.unit === undefined ? 1 : NS_PER[f.unit];
+  const problem = paramProblem(spec, v * scale);
+  if (problem === undefined) return v * scale;
+  const unit = f.unit === undefined ? '' : ` ${f.unit}`;
+  let range = describeRange(spec);
+  if (spec.type === 'time') {
+    const lo = spec.min === 1 ? '> 0' : `${Math.ceil(spec.min / scale)}`;
+    range = spec.max === undefined ? (spec.min === 1 ? lo : `≥ ${lo}`) : `${lo}–${Math.floor(spec.max / scale)}`;
+    if (spec.zeroTurnsOff) range = `0 or ${range}`;
+  }
+  throw usageError(command, `-${f.short} ${v}: ${f.key} must be ${range}${unit}, got ${v}${unit}`);
+}
+
+/** `vsim sched-credit`, `sched-credit2`, `sched-sedf`, `sched-rtds`: one per policy of the registry that has an `xl` command. */
+function xlCommand(d: PolicyDescriptor & { readonly xl: XlCommand }): Command {
+  const xl = d.xl;
+  const wide = xl.flags.some((f) => f.scope === 'scheduler');
+  const own = Object.fromEntries(xl.flags.map((f) => [f.option, optionOf(f, specOf(d, f))]));
   const options = {
     ...WHERE,
     domain: { type: 'string', short: 'd', valueName: 'VM', description: 'the VM (xl: domain) whose parameters to show or set' },
-    ...def.options,
+    ...own,
+    ...(wide ? { schedparam: SCHEDPARAM } : {}),
     help: { type: 'boolean', short: 'h', description: 'show this help' },
-  } as const;
-  const command = `vsim ${def.name}`;
+  } as OptionSpecs;
+  const command = `vsim ${xl.command}`;
   const help = `Usage: ${command} --sim ID (--nats URL | --gateway HOST:PORT) [OPTIONS]
 
-${def.summary}, as xl ${def.name} does on Xen: with -d VM and values,
-sets that VM's parameters${def.schedparam ? `; with -${def.options[def.schedparam].short} and values, the scheduler-wide ones` : ''};
-without values, prints the current ones. Changes take effect at each host's next scheduling
-decision (the virtual time the host has reached when the call arrives).
+${xl.summary}, as xl ${xl.command} does on Xen: with -d VM and values,
+sets that VM's parameters${wide ? `; with -${SCHEDPARAM.short} and values, the scheduler-wide ones` : ''};
+without values, prints the current ones. Values are checked as the scenario format checks them
+(docs: libs/scenario/README.md). Changes take effect at each host's next scheduling decision
+(the virtual time the host has reached when the call arrives).
 
 Options:
 ${formatOptions(options)}
@@ -127,11 +163,18 @@ Exit status: 0 done; 1 refused by the gateway or the scheduler (the line says wh
 2 usage error; 69 no gateway reachable.
 
 Example:
-  ${def.example}
+  ${xl.example}
 `;
+  const columns = xl.flags
+    .filter((f) => f.scope === 'vm')
+    .map((f) => ({
+      header: `${f.key[0]!.toUpperCase()}${f.key.slice(1)}${f.unit ? `(${f.unit})` : ''}`,
+      key: f.key,
+      div: f.unit ? NS_PER[f.unit] : 1,
+    }));
   return {
-    name: def.name,
-    summary: `${def.summary} of a running simulation (xl ${def.name})`,
+    name: xl.command,
+    summary: `${xl.summary} of a running simulation (xl ${xl.command})`,
     help,
     run: async (argv: readonly string[], io: Io) => {
       const { options: o, positionals } = parseArgs(argv, options, { command });
@@ -142,49 +185,56 @@ Example:
       }
       if (positionals.length > 0) throw usageError(command, `unexpected argument '${positionals[0]}'`);
       if (typeof opts.sim !== 'string') throw usageError(command, '--sim ID is required');
-      const sched = def.schedparam !== undefined && opts[def.schedparam] === true;
+      const sched = opts.schedparam === true;
       const vm = opts.domain as string | undefined;
-      if (sched && vm !== undefined) throw usageError(command, `-d and -${def.options[def.schedparam!].short} are exclusive (as in xl)`);
+      if (sched && vm !== undefined) throw usageError(command, `-d and -${SCHEDPARAM.short} are exclusive (as in xl)`);
       const values: Record<string, number | boolean> = {};
-      for (const p of def.params) {
-        const v = opts[p.option];
+      for (const f of xl.flags) {
+        const v = opts[f.option];
         if (v === undefined) continue;
-        if ((p.scope === 'scheduler') !== sched) {
-          throw usageError(
-            command,
-            p.scope === 'scheduler' ? `--${p.option} needs -${def.options[def.schedparam!].short}` : `--${p.option} needs -d VM`,
-          );
-        }
-        values[p.key] = p.boolean ? v !== 0 : (v as number) * p.scale;
+        if (f.scope === 'scheduler' && !sched)
+          throw usageError(command, `-${f.short} (--${f.option}) needs -${SCHEDPARAM.short}: it is a scheduler-wide parameter`);
+        if (f.scope === 'vm' && vm === undefined) throw usageError(command, `-${f.short} (--${f.option}) needs -d VM: which VM's ${f.key} to set`);
+        values[f.key] = valueOf(command, f, specOf(d, f), v as number);
       }
       try {
         return await withGateway(command, opts as { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string }, async (call) => {
           if (Object.keys(values).length > 0) {
-            await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: def.policy });
+            await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: d.name });
             return EXIT.ok;
           }
           const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: opts.sim as string });
-          io.stdout.write(formatParams(p, def, vm));
+          io.stdout.write(formatParams(p, d.name, columns, vm));
           return EXIT.ok;
         });
       } catch (e) {
         if (!(e instanceof CallError)) throw e;
-        io.stderr.write(`vsim: ${def.name}: ${e.message}\n`);
+        io.stderr.write(`vsim: ${xl.command}: ${e.message}\n`);
         return e.exitCode;
       }
     },
   };
 }
 
-/** xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per VM. */
-function formatParams(p: SchedParams, def: XlCommandDef, only?: string): string {
+/**
+ * xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per
+ * VM this policy schedules (as `xl sched-rtds` lists the domains of RTDS pools); a VM named with
+ * -d that another policy schedules is refused, naming the command that shows it.
+ */
+function formatParams(p: SchedParams, policy: string, columns: readonly { header: string; key: string; div: number }[], only?: string): string {
   const lines = hostLines(p);
-  const vms = p.vms.filter((v) => only === undefined || v.vm === only);
-  if (only !== undefined && vms.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
-  lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...def.columns.map(([h]) => h.padStart(12))].join(''));
+  const named = p.vms.filter((v) => only === undefined || v.vm === only);
+  if (only !== undefined && named.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
+  const other = named.find((v) => only !== undefined && v.policy !== '' && v.policy !== policy);
+  if (other) {
+    const xl = policyDescriptor(other.policy)?.xl;
+    throw new CallError(`VM ${other.vm} is scheduled by ${other.policy}, not ${policy}${xl ? ` (see vsim ${xl.command})` : ''}`, EXIT.failure);
+  }
+  const vms = named.filter((v) => v.policy === '' || v.policy === policy);
+  lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...columns.map((c) => c.header.padStart(12))].join(''));
   for (const v of vms) {
-    const params = JSON.parse(v.paramsJson || '{}') as Record<string, unknown>;
-    const cells = def.columns.map(([, key, div]) => {
+    const params = vmSchedParamsOf(v.params);
+    const cells = columns.map(({ key, div }) => {
       const x = params[key];
       return (typeof x === 'number' ? String(x / div) : x === undefined ? '-' : String(x)).padStart(12);
     });
@@ -204,111 +254,16 @@ function hostLines(p: SchedParams): string[] {
   });
 }
 
-// xl sched-credit: -d DOMAIN -w WEIGHT -c CAP (percent of one pCPU); -s -t TSLICE (ms) -r RATELIMIT (µs).
-const WEIGHT = {
-  type: 'integer',
-  short: 'w',
-  min: 1,
-  max: 65535,
-  valueName: 'WEIGHT',
-  description: 'relative weight (1-65535, default 256)',
-} as const;
-const CAP = { type: 'integer', short: 'c', min: 0, valueName: 'CAP', description: 'cap in % of one pCPU (0: none)' } as const;
-const RATELIMIT = { type: 'integer', short: 'r', min: 0, valueName: 'US', description: 'scheduler-wide rate limit in µs (0: off; with -s)' } as const;
 const SCHEDPARAM = { type: 'boolean', short: 's', description: "scheduler-wide parameters instead of a VM's" } as const;
 
-export const schedCreditCommand = xlCommand({
-  name: 'sched-credit',
-  policy: 'credit',
-  summary: 'Show or set Credit scheduler parameters',
-  options: {
-    weight: WEIGHT,
-    cap: CAP,
-    schedparam: SCHEDPARAM,
-    tslice_ms: { type: 'integer', short: 't', min: 1, valueName: 'MS', description: 'scheduler-wide time slice in ms (with -s)' },
-    ratelimit_us: RATELIMIT,
-  },
-  schedparam: 'schedparam',
-  params: [
-    { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
-    { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
-    { option: 'tslice_ms', key: 'tslice', scale: NS_PER_MS, scope: 'scheduler' },
-    { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
-  ],
-  columns: [
-    ['Weight', 'weight', 1],
-    ['Cap', 'cap', 1],
-  ],
-  example: 'vsim sched-credit --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512 -c 50',
-});
-
-export const schedCredit2Command = xlCommand({
-  name: 'sched-credit2',
-  policy: 'credit2',
-  summary: 'Show or set Credit2 scheduler parameters',
-  options: { weight: WEIGHT, cap: CAP, schedparam: SCHEDPARAM, ratelimit_us: RATELIMIT },
-  schedparam: 'schedparam',
-  params: [
-    { option: 'weight', key: 'weight', scale: 1, scope: 'vm' },
-    { option: 'cap', key: 'cap', scale: 1, scope: 'vm' },
-    { option: 'ratelimit_us', key: 'ratelimit', scale: NS_PER_US, scope: 'scheduler' },
-  ],
-  columns: [
-    ['Weight', 'weight', 1],
-    ['Cap', 'cap', 1],
-  ],
-  example: 'vsim sched-credit2 --nats nats://127.0.0.1:4222 --sim $SIM -d web -w 512',
-});
-
-// xl sched-sedf (Xen <= 4.5): -p PERIOD and -s SLICE in ms, -e EXTRA 0|1.
-export const schedSedfCommand = xlCommand({
-  name: 'sched-sedf',
-  policy: 'sedf',
-  summary: 'Show or set SEDF scheduler parameters',
-  options: {
-    period: { type: 'integer', short: 'p', min: 1, valueName: 'MS', description: 'period in ms' },
-    slice: { type: 'integer', short: 's', min: 1, valueName: 'MS', description: 'slice guaranteed per period, in ms' },
-    extratime: { type: 'integer', short: 'e', min: 0, max: 1, valueName: '0|1', description: 'may run in slack time' },
-  },
-  params: [
-    { option: 'period', key: 'period', scale: NS_PER_MS, scope: 'vm' },
-    { option: 'slice', key: 'slice', scale: NS_PER_MS, scope: 'vm' },
-    { option: 'extratime', key: 'extra', scale: 1, scope: 'vm', boolean: true },
-  ],
-  columns: [
-    ['Period(ms)', 'period', NS_PER_MS],
-    ['Slice(ms)', 'slice', NS_PER_MS],
-    ['Extra', 'extra', 1],
-  ],
-  example: 'vsim sched-sedf --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 20 -s 5 -e 0',
-});
-
-// xl sched-rtds: -p PERIOD and -b BUDGET in µs, -e EXTRATIME 0|1.
-export const schedRtdsCommand = xlCommand({
-  name: 'sched-rtds',
-  policy: 'rtds',
-  summary: 'Show or set RTDS scheduler parameters',
-  options: {
-    period: { type: 'integer', short: 'p', min: 1, valueName: 'US', description: 'period in µs' },
-    budget: { type: 'integer', short: 'b', min: 1, valueName: 'US', description: 'budget per period in µs' },
-    extratime: { type: 'integer', short: 'e', min: 0, max: 1, valueName: '0|1', description: 'may run beyond its budget when a pCPU is idle' },
-  },
-  params: [
-    { option: 'period', key: 'period', scale: NS_PER_US, scope: 'vm' },
-    { option: 'budget', key: 'budget', scale: NS_PER_US, scope: 'vm' },
-    { option: 'extratime', key: 'extratime', scale: 1, scope: 'vm', boolean: true },
-  ],
-  columns: [
-    ['Period(us)', 'period', NS_PER_US],
-    ['Budget(us)', 'budget', NS_PER_US],
-    ['Extratime', 'extratime', 1],
-  ],
-  example: 'vsim sched-rtds --nats nats://127.0.0.1:4222 --sim $SIM -d rt -p 10000 -b 4000',
-});
+/** The `xl sched-*` verbs, one per registered policy with an `xl` command (round-robin has none). */
+export const XL_SCHED_COMMANDS: readonly Command[] = POLICY_DESCRIPTORS.filter(
+  (d): d is (typeof POLICY_DESCRIPTORS)[number] & { xl: XlCommand } => 'xl' in d,
+).map((d) => xlCommand(d));
 
 const SCHED_OPTIONS = {
   ...WHERE,
-  policy: { type: 'string', valueName: 'POLICY', description: 'swap: the new policy (round-robin, credit, credit2, sedf, rtds)' },
+  policy: { type: 'string', valueName: 'POLICY', description: `swap: the new policy (${POLICIES.join(', ')})` },
   params: { type: 'string', valueName: 'JSON', description: "swap: the new policy's scheduler-wide parameters, a JSON object (ns)" },
   service: {
     type: 'string',
@@ -370,6 +325,11 @@ export const schedCommand: Command = {
         if (typeof v !== 'object' || v === null || Array.isArray(v)) throw usageError(command, '--params must be a JSON object');
         params = o.params;
       }
+      // Checked against the registry's schema before the call, as the scenario validator checks a swapScheduler action.
+      const d = policyDescriptor(o.policy);
+      if (d === undefined) throw usageError(command, `--policy: ${unknownPolicy(o.policy)}`);
+      const problems = checkPolicyParams(d, JSON.parse(params) as Record<string, unknown>);
+      if (problems.length > 0) throw usageError(command, `--params: ${problems.map((p) => p.message).join('; ')}`);
     }
     try {
       return await withGateway(command, o, async (call) => {
@@ -379,7 +339,7 @@ export const schedCommand: Command = {
         }
         const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
         io.stdout.write(hostLines(p).join('\n') + '\n');
-        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${v.paramsJson}\n`);
+        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${JSON.stringify(vmSchedParamsOf(v.params))}\n`);
         return EXIT.ok;
       });
     } catch (e) {

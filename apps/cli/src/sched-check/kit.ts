@@ -455,7 +455,7 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
       for (const vm of h.vms) {
         if (
           (await rpc(`AddVm ${vm.id}`, () =>
-            control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, schedJson: '{}', onlineVcpus: 0 }),
+            control.addVm({ sim, host: h.id, vm: vm.id, vcpus: vm.vcpus.length, sched: undefined, onlineVcpus: 0 }),
           )) === undefined
         )
           return;

@@ -10,7 +10,7 @@ import { TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuState, VirtualC
 import { classify, memoryNeeded, TrapStormDetector, VMODE_S } from '@vsim/hypervisor';
 import type { Vcpu, VmInstance } from '../vm';
 import { cyclesPerTickOf } from '../timebase';
-import { HostServices, SLICE_BUDGET, Slice, SliceStop, VcpuRunner, runScaled, timeOf } from './runner';
+import { HostServices, RunnerState, SLICE_BUDGET, Slice, SliceStop, VcpuRunner, runScaled, timeOf } from './runner';
 import { applyResolution, isFutile, timerDeadlineNs, trapRequest } from './resolution';
 
 /** How one technique prepares each hart of a hypervised rv32 VM. */
@@ -39,7 +39,7 @@ export function buildHypervised(vm: VmInstance, plan: (bus: Bus, image: ReturnTy
       vm,
       index: i,
       hart,
-      state: setup.kind === 'sbi' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
+      state: setup.kind === 'kernel' && i > 0 ? VcpuState.VCPU_STATE_OFFLINE : VcpuState.VCPU_STATE_RUNNABLE,
       wakeNs: 0,
       overrunCycles: 0,
       engine: p.engine ? p.engine(hart) : createEngine(setup.engine, hart),
@@ -61,6 +61,15 @@ export class HypervisedRunner implements VcpuRunner {
     protected readonly v: Vcpu,
     protected readonly host: HostServices,
   ) {}
+
+  saveState(): RunnerState {
+    return { trapStorm: this.storm?.saveState() };
+  }
+
+  loadState(s: RunnerState): void {
+    this.storm = undefined;
+    if (s.trapStorm) (this.storm = new TrapStormDetector()).loadState(s.trapStorm);
+  }
 
   /** After each run of the engine: what the technique charges besides the guest's cycles (binary translation). */
   protected afterRun(): void {}

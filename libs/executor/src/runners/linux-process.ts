@@ -14,7 +14,7 @@ export const LINUX_PROCESS: ExecutionMode = {
     const bus = buildHypervised(vm, (b, image) => {
       if (setup.vcpus !== 1) throw new RangeError(`VM ${setup.id}: a Linux user program runs on exactly one vCPU`);
       if (setup.technique === 'native' || setup.technique === 'emulation')
-        throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
+        throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind kernel), not a Linux user program`);
       return {
         prepare: (hart) => {
           const layout = prepareLinuxProcess(b, hart, image, [setup.id, ...setup.args]);

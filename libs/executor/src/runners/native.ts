@@ -16,8 +16,8 @@ import { BuiltMachine, ExecutionMode, HostServices, SLICE_BUDGET, Slice, SliceSt
  */
 export function buildMachine(vm: VmInstance, clockHz: number): BuiltMachine {
   const setup = vm.setup;
-  if (setup.kind !== 'sbi')
-    throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind sbi), not a Linux user program`);
+  if (setup.kind !== 'kernel')
+    throw new RangeError(`VM ${setup.id}: technique ${setup.technique} runs a machine image (kind kernel), not a Linux user program`);
   const image = parseElf32(setup.image);
   const bus = new Bus(BARE_RAM_BASE, setup.memoryBytes);
   loadElf32(image, bus);

@@ -20,7 +20,7 @@ const exitLoggers = new WeakMap<VmInstance, (e: Ring32Exit) => void>();
  */
 function buildRing32(vm: VmInstance, host: VmHostContext) {
   const s = vm.setup;
-  if (s.kind !== 'sbi') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind sbi), not a Linux user program`);
+  if (s.kind !== 'kernel') throw new RangeError(`VM ${s.id}: a ring32 guest is a kernel image (kind kernel), not a Linux user program`);
   if (s.vcpus !== 1) throw new RangeError(`VM ${s.id}: ring32 guests have exactly one vCPU (got vcpus ${s.vcpus})`);
   const r = new Ring32Vm(s.image, {
     // Emulating a whole ring32 machine is its native run, charged the expansion factor.

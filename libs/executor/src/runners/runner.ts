@@ -73,6 +73,14 @@ export interface VcpuRunner {
    * goes offline sets the vCPU's state itself.
    */
   runSlice(budget: number, slice: Slice): SliceStop | Promise<SliceStop>;
+  /** The host-side state of the vCPU a VM snapshot carries (libs/executor/src/snapshot), if the runner keeps any. */
+  saveState?(): RunnerState;
+  loadState?(s: RunnerState): void;
+}
+
+/** What a runner keeps of its vCPU between slices: the trap-storm policy's window (libs/hypervisor/src/trap-storm.ts). */
+export interface RunnerState {
+  readonly trapStorm?: { readonly futile: number; readonly instret0: number };
 }
 
 /** The host context a VM is built in: the host's ISA, expansion factors and cost model. */

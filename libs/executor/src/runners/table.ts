@@ -2,6 +2,7 @@
 // vCPUs are built and run. A new technique or ISA is a new row and a runner file, not a branch in
 // vm.ts or host.ts.
 
+import { RING32_ONLY_TECHNIQUES } from '@vsim/vocabulary';
 import type { IsaName } from '../cross-isa';
 import type { Technique, VmSetup } from '../vm';
 import { BINARY_TRANSLATION } from './binary-translation';
@@ -13,19 +14,19 @@ import { RING32 } from './ring32';
 import type { ExecutionMode } from './runner';
 import { TRAP_AND_EMULATE } from './trap-and-emulate';
 
-/** Techniques that exist only for ring32 guests (its kernel's critical instructions patched into traps). */
-export const RING32_ONLY_TECHNIQUES: readonly Technique[] = ['code-patching'];
+/** Techniques that exist only for ring32 guests (@vsim/vocabulary: its kernel's critical instructions patched into traps). */
+export { RING32_ONLY_TECHNIQUES };
 
 type Kind = VmSetup['kind'];
 type Key = `${IsaName}/${Technique}/${Kind}`;
 
 /** (ISA, technique, kind) → execution mode. A VM without a technique is paravirtual. */
 const TABLE: Readonly<Partial<Record<Key, ExecutionMode>>> = {
-  'rv32/native/sbi': NATIVE,
-  'rv32/emulation/sbi': EMULATION,
-  'rv32/paravirt/sbi': PARAVIRT,
-  'rv32/trap-and-emulate/sbi': TRAP_AND_EMULATE,
-  'rv32/binary-translation/sbi': BINARY_TRANSLATION,
+  'rv32/native/kernel': NATIVE,
+  'rv32/emulation/kernel': EMULATION,
+  'rv32/paravirt/kernel': PARAVIRT,
+  'rv32/trap-and-emulate/kernel': TRAP_AND_EMULATE,
+  'rv32/binary-translation/kernel': BINARY_TRANSLATION,
   // A Linux user program runs as a process under the hypervisor's Linux routine, whatever the
   // technique (LINUX_PROCESS refuses the techniques that run a whole machine image).
   'rv32/native/linux': LINUX_PROCESS,
@@ -34,12 +35,12 @@ const TABLE: Readonly<Partial<Record<Key, ExecutionMode>>> = {
   'rv32/trap-and-emulate/linux': LINUX_PROCESS,
   'rv32/binary-translation/linux': LINUX_PROCESS,
   // ring32: every technique on its Ring32Vm (which refuses kind linux and more than one vCPU).
-  'ring32/native/sbi': RING32,
-  'ring32/emulation/sbi': RING32,
-  'ring32/paravirt/sbi': RING32,
-  'ring32/trap-and-emulate/sbi': RING32,
-  'ring32/binary-translation/sbi': RING32,
-  'ring32/code-patching/sbi': RING32,
+  'ring32/native/kernel': RING32,
+  'ring32/emulation/kernel': RING32,
+  'ring32/paravirt/kernel': RING32,
+  'ring32/trap-and-emulate/kernel': RING32,
+  'ring32/binary-translation/kernel': RING32,
+  'ring32/code-patching/kernel': RING32,
   'ring32/native/linux': RING32,
   'ring32/emulation/linux': RING32,
   'ring32/paravirt/linux': RING32,

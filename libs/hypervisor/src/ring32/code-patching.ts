@@ -64,6 +64,23 @@ export class CodePatcher {
 
   constructor(private readonly bus: Bus) {}
 
+  /** For snapshots (state.ts): the patch sites and every instruction scanned. The patches themselves are in guest RAM. */
+  saveState(): { sites: PatchSite[]; scanned: number[]; stats: PatchingStats } {
+    return {
+      sites: [...this.sites.values()],
+      scanned: [...this.scanned],
+      stats: { ...this.stats, criticalByName: { ...this.stats.criticalByName } },
+    };
+  }
+
+  loadState(s: { sites: readonly PatchSite[]; scanned: readonly number[]; stats: PatchingStats }): void {
+    this.sites.clear();
+    for (const site of s.sites) this.sites.set(site.pc, { ...site });
+    this.scanned.clear();
+    for (const pc of s.scanned) this.scanned.add(pc);
+    Object.assign(this.stats, s.stats, { criticalByName: { ...s.stats.criticalByName } });
+  }
+
   isScanned(pc: number): boolean {
     return this.scanned.has(pc >>> 0);
   }

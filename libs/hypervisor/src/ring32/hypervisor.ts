@@ -50,8 +50,9 @@ import {
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../costs';
 import { CodePatcher, PatchingStats, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
 import { PV_SHARED_SYMBOL, Paravirt } from './paravirt';
+import { RING32_TECHNIQUES } from '@vsim/vocabulary';
 
-export const RING32_TECHNIQUES = ['native', 'trap-and-emulate', 'code-patching', 'binary-translation', 'paravirt'] as const;
+export { RING32_TECHNIQUES };
 export type Ring32Technique = (typeof RING32_TECHNIQUES)[number];
 
 /** The real ring a deprivileged guest kernel runs in (see the header). */

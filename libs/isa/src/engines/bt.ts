@@ -451,6 +451,24 @@ return function region_${unit.base.toString(16)}(pc) {
     return drive(this.hart, budget, this.step);
   }
 
+  /** Where cached blocks start, per translation mode: what a snapshot records instead of the cache (libs/executor/src/snapshot). */
+  translatedBlocks(): { mode: number; pc: number }[] {
+    return this.blocks.flatMap((perPriv, mode) =>
+      perPriv.flatMap((slots) => (slots ?? []).flatMap((b) => (b?.valid ? [{ mode, pc: b.start }] : []))),
+    );
+  }
+
+  /** Translates those blocks again (pcs in RAM) from memory as it is now: a restore rebuilds the cache, never copies it. */
+  rebuild(blocks: readonly { mode: number; pc: number }[]): void {
+    const h = this.hart as unknown as { xlateKey: number }; // both harts have it; EngineHart shows only the mode it gives
+    const key = h.xlateKey;
+    for (const b of blocks) {
+      h.xlateKey = b.mode;
+      this.lookup(b.pc);
+    }
+    h.xlateKey = key;
+  }
+
   flush(): void {
     for (let p = 0; p < this.hart.ramSize >>> PAGE_SHIFT; p++) this.dropPage(p);
   }

@@ -2,13 +2,15 @@
 // model and says why it stopped. Four engines implement it over the same hart state; they differ
 // only in how they get from an instruction word to its effect, never in the effect.
 
+import { ENGINE_NAMES as VOCABULARY_ENGINE_NAMES, EngineName } from '@vsim/vocabulary';
 import { Bus } from '../memory/bus';
 import { CostModel } from '../cost';
 import { Hart } from '../rv32/hart';
 import { RESUME, StopRecord, TRAP, TrapExit } from '../rv32/signals';
 
-export type EngineName = 'dispatch' | 'indirect' | 'direct' | 'bt';
-export const ENGINE_NAMES: readonly EngineName[] = ['dispatch', 'indirect', 'direct', 'bt'];
+// The engines' names are @vsim/vocabulary's (the scenario format and the cost defaults use them too).
+export type { EngineName };
+export const ENGINE_NAMES: readonly EngineName[] = VOCABULARY_ENGINE_NAMES;
 
 /**
  * What the engines (their drivers and the code they generate outside an instruction's own

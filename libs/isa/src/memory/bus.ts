@@ -2,6 +2,8 @@
 // dispatched by address range. Each VM gets its own Bus, so one guest's RAM is unreachable
 // from another's: isolation is structural, not a check.
 
+import type { DirtyPages } from './dirty-pages';
+
 /** A memory-mapped device. Offsets are relative to `base`; width is 1, 2 or 4 bytes. */
 export interface Device {
   readonly name: string;
@@ -24,6 +26,11 @@ export const LINE_SHIFT = 8;
 export const CODE_LINE = 1;
 export const WATCHED_LINE = 2;
 export const RESERVED_LINE = 4;
+/**
+ * Dirty-page logging is armed for the line's page (memory/dirty-pages.ts): the first store after a
+ * snapshot records the page's generation and disarms the page, so later stores stay fast.
+ */
+export const DIRTY_LINE = 8;
 
 /** Whoever can hold an LR reservation (a hart); the bus cancels it when another hart stores there. */
 export interface ReservationHolder {
@@ -55,6 +62,8 @@ export class Bus {
   private readonly watches = new Map<number, (value: number) => void>();
   /** LR reservations of the harts sharing this memory (SMP guests), by holder. */
   private readonly reservations = new Map<ReservationHolder, number>();
+  /** Which pages were written since which snapshot; undefined until the first snapshot arms it. */
+  dirty: DirtyPages | undefined;
 
   constructor(
     readonly ramBase: number,
@@ -175,6 +184,7 @@ export class Bus {
         fired = true;
       }
     }
+    if (flags & DIRTY_LINE) this.dirty!.written(off >>> PAGE_SHIFT);
     const w = off >>> 2;
     if (flags & CODE_LINE && this.codeWords[w >>> 5] & (1 << (w & 31))) {
       this.invalidatePage(off >>> PAGE_SHIFT);
@@ -196,7 +206,10 @@ export class Bus {
     const off = addr - this.ramBase;
     this.u8.set(bytes, off);
     if (bytes.length > 0) {
-      for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) this.invalidatePage(p);
+      for (let p = off >>> PAGE_SHIFT; p <= (off + bytes.length - 1) >>> PAGE_SHIFT; p++) {
+        this.invalidatePage(p);
+        this.dirty?.written(p);
+      }
     }
   }
 

@@ -32,6 +32,18 @@ export class Clint implements Device {
   private readonly cmpLo: number[];
   private readonly cmpHi: number[];
 
+  /** For snapshots (state.ts): the raw compare halves, copied. */
+  saveState(): { cmpLo: number[]; cmpHi: number[] } {
+    return { cmpLo: [...this.cmpLo], cmpHi: [...this.cmpHi] };
+  }
+
+  loadState(s: { cmpLo: readonly number[]; cmpHi: readonly number[] }): void {
+    if (s.cmpLo.length !== this.harts.length || s.cmpHi.length !== this.harts.length)
+      throw new RangeError(`CLINT state for ${s.cmpLo.length} harts, this machine has ${this.harts.length}`);
+    this.cmpLo.splice(0, this.cmpLo.length, ...s.cmpLo);
+    this.cmpHi.splice(0, this.cmpHi.length, ...s.cmpHi);
+  }
+
   load(off: number, width: 1 | 2 | 4): number {
     if (width !== 4) return 0;
     if (off >= MSIP && off < MSIP + 4 * this.harts.length) return this.harts[off >>> 2].mip & MIP.MSIP ? 1 : 0;

@@ -236,6 +236,11 @@ export class Hart {
     return Math.min(end, this.nextTimerCycle());
   }
 
+  /** The stop requested and not yet reported, or -1 (a snapshot carries it). */
+  get stopRequested(): Stop.Budget | Stop.Wfi | Stop.Halt | -1 {
+    return this.pendingStop;
+  }
+
   /** Why the engine stopped, once service() returned -1. */
   stopRecord(): StopRecord {
     return this.stopped;

@@ -55,22 +55,39 @@ export interface StatusRequest {
 export interface RegisterVmRequest {
   sim: string;
   vm: string;
-  /** "sbi" or "linux". */
+  /** "kernel" or "linux" ("sbi", the old name of "kernel", is still accepted). */
   kind: string;
   /** Heap bounds of a Linux-kind VM (brk). */
   brkStart: number;
   brkMax: number;
-  /**
-   * The cost model of the VM's host (HypervisorCosts as JSON; empty: the defaults), so its traps
-   * cost the same whichever trap path handles them.
-   */
-  costsJson: string;
   /**
    * The VM's host and the cpu-node id that simulates it: the hypervisor accepts the VM's traps only
    * from that node (subject vsim.<sim>.trap.<node>) and for that host.
    */
   host: string;
   node: string;
+  /**
+   * The cost model of the VM's host (absent: the defaults), so its traps cost the same whichever
+   * trap path handles them.
+   */
+  costs: CostModel | undefined;
+}
+
+/**
+ * The hypervisor's cost model, in cycles of the host's pCPUs (@vsim/vocabulary's HypervisorCosts,
+ * docs/cost-model.md): each figure absent is its default.
+ */
+export interface CostModel {
+  exit?: number | undefined;
+  sbiSimple?: number | undefined;
+  setTimer?: number | undefined;
+  consoleWrite?: number | undefined;
+  consolePerByte?: number | undefined;
+  syscall?: number | undefined;
+  allocator?: number | undefined;
+  emulate?: number | undefined;
+  translatedCall?: number | undefined;
+  translateBlock?: number | undefined;
 }
 
 export interface CreateHostRequest {
@@ -81,14 +98,24 @@ export interface CreateHostRequest {
   quantumNs: number;
   /** "split" or "remote". */
   trapPath: string;
-  /** The host's cost model (HypervisorCosts as JSON; empty: the defaults). */
-  costsJson: string;
   /** The ISA of its pCPUs: "rv32" (absent or empty: rv32) or "ring32". A VM of the other ISA runs by emulation. */
   isa?:
     | string
     | undefined;
-  /** Expansion factor per engine for emulated VMs, as JSON {"dispatch": 14, ...} (absent or empty: the defaults). */
-  expansionJson?: string | undefined;
+  /** The host's cost model (absent: the defaults). */
+  costs:
+    | CostModel
+    | undefined;
+  /**
+   * Expansion factor per engine ("dispatch", "indirect", "direct", "bt") for emulated VMs; an engine
+   * not named keeps its default.
+   */
+  expansion: { [key: string]: number };
+}
+
+export interface CreateHostRequest_ExpansionEntry {
+  key: string;
+  value: number;
 }
 
 export interface CreateVmRequest {
@@ -135,13 +162,47 @@ export interface AddVmRequest {
   host: string;
   vm: string;
   vcpus: number;
-  /** Scheduling parameters as JSON (weight, cap, slice, period, ...). */
-  schedJson: string;
   /**
-   * vCPUs online when the VM starts, 0 = all. A guest kernel (kind sbi) boots on vCPU 0; its other
+   * vCPUs online when the VM starts, 0 = all. A guest kernel (kind kernel) boots on vCPU 0; its other
    * vCPUs are offline, never scheduled, until it starts them (SBI HSM hart_start).
    */
   onlineVcpus: number;
+  /** Its scheduling parameters. */
+  sched: VmSchedParams | undefined;
+}
+
+/**
+ * A VM's scheduling parameters (`vms[].sched` of a scenario, @vsim/vocabulary's VM_SCHED_PARAMS);
+ * each policy reads the ones it knows, a parameter absent takes its default. Times in ns.
+ */
+export interface VmSchedParams {
+  /** credit, credit2: relative share 1..65535, and most CPU in percent of one pCPU (0: no cap). */
+  weight?: number | undefined;
+  cap?:
+    | number
+    | undefined;
+  /** sedf: time guaranteed per period, and whether it may run in slack time. */
+  slice?:
+    | number
+    | undefined;
+  /** sedf, rtds: the period of slice and budget. */
+  period?: number | undefined;
+  extra?:
+    | boolean
+    | undefined;
+  /** rtds: time guaranteed per period, and whether it may run beyond it when a pCPU would idle. */
+  budget?: number | undefined;
+  extratime?:
+    | boolean
+    | undefined;
+  /** Hard affinity: for each vCPU, the host pCPUs it may run on (none: any pCPU). */
+  pin: PcpuSet[];
+  /** The cpupool of its host it runs in (absent: the default pool). */
+  pool?: string | undefined;
+}
+
+export interface PcpuSet {
+  pcpus: number[];
 }
 
 /** A timed action of the scenario, applied by the loop of the host it concerns at at_ns. */
@@ -243,8 +304,6 @@ export interface VcpuHandover {
   wakeNs: number;
   /** Paused by a pause action. */
   paused: boolean;
-  /** Its scheduling parameters as JSON. */
-  paramsJson: string;
   runningNs: number;
   waitingNs: number;
   blockedNs: number;
@@ -254,6 +313,8 @@ export interface VcpuHandover {
    * that does not know them ignores them.
    */
   statsJson: string;
+  /** Its scheduling parameters. */
+  params: VmSchedParams | undefined;
 }
 
 /** One host's loop as the old service leaves it, at an iteration boundary. */
@@ -305,8 +366,13 @@ export interface HostSchedParams {
 export interface DomainSchedParams {
   vm: string;
   host: string;
-  /** The VM's scheduling parameters as JSON (as last set). */
-  paramsJson: string;
+  /**
+   * The policy that schedules the VM (its cpupool's on a host split into pools); empty when the
+   * scheduler service does not say.
+   */
+  policy: string;
+  /** The VM's scheduling parameters (as last set). */
+  params: VmSchedParams | undefined;
 }
 
 export interface SchedParams {
@@ -730,7 +796,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, costsJson: "", host: "", node: "" };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, host: "", node: "", costs: undefined };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -750,14 +816,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.brkMax !== 0) {
       writer.uint32(40).uint32(message.brkMax);
     }
-    if (message.costsJson !== "") {
-      writer.uint32(50).string(message.costsJson);
-    }
     if (message.host !== "") {
       writer.uint32(58).string(message.host);
     }
     if (message.node !== "") {
       writer.uint32(66).string(message.node);
+    }
+    if (message.costs !== undefined) {
+      CostModel.encode(message.costs, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -815,14 +881,6 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.brkMax = reader.uint32();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.costsJson = reader.string();
-            continue;
-          }
           case 7: {
             if (tag !== 58) {
               break;
@@ -837,6 +895,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             }
 
             message.node = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.costs = CostModel.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -866,13 +932,9 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
         : isSet(object.brk_max)
         ? globalThis.Number(object.brk_max)
         : 0,
-      costsJson: isSet(object.costsJson)
-        ? globalThis.String(object.costsJson)
-        : isSet(object.costs_json)
-        ? globalThis.String(object.costs_json)
-        : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      costs: isSet(object.costs) ? CostModel.fromJSON(object.costs) : undefined,
     };
   },
 
@@ -893,14 +955,14 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.brkMax !== 0) {
       obj.brkMax = Math.round(message.brkMax);
     }
-    if (message.costsJson !== "") {
-      obj.costsJson = message.costsJson;
-    }
     if (message.host !== "") {
       obj.host = message.host;
     }
     if (message.node !== "") {
       obj.node = message.node;
+    }
+    if (message.costs !== undefined) {
+      obj.costs = CostModel.toJSON(message.costs);
     }
     return obj;
   },
@@ -915,9 +977,259 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.kind = object.kind ?? "";
     message.brkStart = object.brkStart ?? 0;
     message.brkMax = object.brkMax ?? 0;
-    message.costsJson = object.costsJson ?? "";
     message.host = object.host ?? "";
     message.node = object.node ?? "";
+    message.costs = (object.costs !== undefined && object.costs !== null)
+      ? CostModel.fromPartial(object.costs)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCostModel(): CostModel {
+  return {
+    exit: undefined,
+    sbiSimple: undefined,
+    setTimer: undefined,
+    consoleWrite: undefined,
+    consolePerByte: undefined,
+    syscall: undefined,
+    allocator: undefined,
+    emulate: undefined,
+    translatedCall: undefined,
+    translateBlock: undefined,
+  };
+}
+
+export const CostModel: MessageFns<CostModel> = {
+  encode(message: CostModel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exit !== undefined) {
+      writer.uint32(8).uint64(message.exit);
+    }
+    if (message.sbiSimple !== undefined) {
+      writer.uint32(16).uint64(message.sbiSimple);
+    }
+    if (message.setTimer !== undefined) {
+      writer.uint32(24).uint64(message.setTimer);
+    }
+    if (message.consoleWrite !== undefined) {
+      writer.uint32(32).uint64(message.consoleWrite);
+    }
+    if (message.consolePerByte !== undefined) {
+      writer.uint32(40).uint64(message.consolePerByte);
+    }
+    if (message.syscall !== undefined) {
+      writer.uint32(48).uint64(message.syscall);
+    }
+    if (message.allocator !== undefined) {
+      writer.uint32(56).uint64(message.allocator);
+    }
+    if (message.emulate !== undefined) {
+      writer.uint32(64).uint64(message.emulate);
+    }
+    if (message.translatedCall !== undefined) {
+      writer.uint32(72).uint64(message.translatedCall);
+    }
+    if (message.translateBlock !== undefined) {
+      writer.uint32(80).uint64(message.translateBlock);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CostModel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCostModel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sbiSimple = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.setTimer = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.consoleWrite = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.consolePerByte = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.syscall = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.allocator = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.emulate = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.translatedCall = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.translateBlock = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CostModel {
+    return {
+      exit: isSet(object.exit) ? globalThis.Number(object.exit) : undefined,
+      sbiSimple: isSet(object.sbiSimple)
+        ? globalThis.Number(object.sbiSimple)
+        : isSet(object.sbi_simple)
+        ? globalThis.Number(object.sbi_simple)
+        : undefined,
+      setTimer: isSet(object.setTimer)
+        ? globalThis.Number(object.setTimer)
+        : isSet(object.set_timer)
+        ? globalThis.Number(object.set_timer)
+        : undefined,
+      consoleWrite: isSet(object.consoleWrite)
+        ? globalThis.Number(object.consoleWrite)
+        : isSet(object.console_write)
+        ? globalThis.Number(object.console_write)
+        : undefined,
+      consolePerByte: isSet(object.consolePerByte)
+        ? globalThis.Number(object.consolePerByte)
+        : isSet(object.console_per_byte)
+        ? globalThis.Number(object.console_per_byte)
+        : undefined,
+      syscall: isSet(object.syscall) ? globalThis.Number(object.syscall) : undefined,
+      allocator: isSet(object.allocator) ? globalThis.Number(object.allocator) : undefined,
+      emulate: isSet(object.emulate) ? globalThis.Number(object.emulate) : undefined,
+      translatedCall: isSet(object.translatedCall)
+        ? globalThis.Number(object.translatedCall)
+        : isSet(object.translated_call)
+        ? globalThis.Number(object.translated_call)
+        : undefined,
+      translateBlock: isSet(object.translateBlock)
+        ? globalThis.Number(object.translateBlock)
+        : isSet(object.translate_block)
+        ? globalThis.Number(object.translate_block)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CostModel): unknown {
+    const obj: any = {};
+    if (message.exit !== undefined) {
+      obj.exit = Math.round(message.exit);
+    }
+    if (message.sbiSimple !== undefined) {
+      obj.sbiSimple = Math.round(message.sbiSimple);
+    }
+    if (message.setTimer !== undefined) {
+      obj.setTimer = Math.round(message.setTimer);
+    }
+    if (message.consoleWrite !== undefined) {
+      obj.consoleWrite = Math.round(message.consoleWrite);
+    }
+    if (message.consolePerByte !== undefined) {
+      obj.consolePerByte = Math.round(message.consolePerByte);
+    }
+    if (message.syscall !== undefined) {
+      obj.syscall = Math.round(message.syscall);
+    }
+    if (message.allocator !== undefined) {
+      obj.allocator = Math.round(message.allocator);
+    }
+    if (message.emulate !== undefined) {
+      obj.emulate = Math.round(message.emulate);
+    }
+    if (message.translatedCall !== undefined) {
+      obj.translatedCall = Math.round(message.translatedCall);
+    }
+    if (message.translateBlock !== undefined) {
+      obj.translateBlock = Math.round(message.translateBlock);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CostModel>): CostModel {
+    return CostModel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CostModel>): CostModel {
+    const message = createBaseCostModel();
+    message.exit = object.exit ?? undefined;
+    message.sbiSimple = object.sbiSimple ?? undefined;
+    message.setTimer = object.setTimer ?? undefined;
+    message.consoleWrite = object.consoleWrite ?? undefined;
+    message.consolePerByte = object.consolePerByte ?? undefined;
+    message.syscall = object.syscall ?? undefined;
+    message.allocator = object.allocator ?? undefined;
+    message.emulate = object.emulate ?? undefined;
+    message.translatedCall = object.translatedCall ?? undefined;
+    message.translateBlock = object.translateBlock ?? undefined;
     return message;
   },
 };
@@ -930,9 +1242,9 @@ function createBaseCreateHostRequest(): CreateHostRequest {
     clockHz: 0,
     quantumNs: 0,
     trapPath: "",
-    costsJson: "",
     isa: undefined,
-    expansionJson: undefined,
+    costs: undefined,
+    expansion: {},
   };
 }
 
@@ -956,15 +1268,15 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.trapPath !== "") {
       writer.uint32(50).string(message.trapPath);
     }
-    if (message.costsJson !== "") {
-      writer.uint32(58).string(message.costsJson);
-    }
     if (message.isa !== undefined) {
       writer.uint32(66).string(message.isa);
     }
-    if (message.expansionJson !== undefined) {
-      writer.uint32(74).string(message.expansionJson);
+    if (message.costs !== undefined) {
+      CostModel.encode(message.costs, writer.uint32(82).fork()).join();
     }
+    globalThis.Object.entries(message.expansion).forEach(([key, value]: [string, number]) => {
+      CreateHostRequest_ExpansionEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
     return writer;
   },
 
@@ -1029,14 +1341,6 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.trapPath = reader.string();
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
-              break;
-            }
-
-            message.costsJson = reader.string();
-            continue;
-          }
           case 8: {
             if (tag !== 66) {
               break;
@@ -1045,12 +1349,23 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
             message.isa = reader.string();
             continue;
           }
-          case 9: {
-            if (tag !== 74) {
+          case 10: {
+            if (tag !== 82) {
               break;
             }
 
-            message.expansionJson = reader.string();
+            message.costs = CostModel.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = CreateHostRequest_ExpansionEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.expansion[entry11.key] = entry11.value;
+            }
             continue;
           }
         }
@@ -1085,17 +1400,22 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
         : isSet(object.trap_path)
         ? globalThis.String(object.trap_path)
         : "",
-      costsJson: isSet(object.costsJson)
-        ? globalThis.String(object.costsJson)
-        : isSet(object.costs_json)
-        ? globalThis.String(object.costs_json)
-        : "",
       isa: isSet(object.isa) ? globalThis.String(object.isa) : undefined,
-      expansionJson: isSet(object.expansionJson)
-        ? globalThis.String(object.expansionJson)
-        : isSet(object.expansion_json)
-        ? globalThis.String(object.expansion_json)
-        : undefined,
+      costs: isSet(object.costs) ? CostModel.fromJSON(object.costs) : undefined,
+      expansion: isObject(object.expansion)
+        ? (globalThis.Object.entries(object.expansion) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1119,14 +1439,20 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     if (message.trapPath !== "") {
       obj.trapPath = message.trapPath;
     }
-    if (message.costsJson !== "") {
-      obj.costsJson = message.costsJson;
-    }
     if (message.isa !== undefined) {
       obj.isa = message.isa;
     }
-    if (message.expansionJson !== undefined) {
-      obj.expansionJson = message.expansionJson;
+    if (message.costs !== undefined) {
+      obj.costs = CostModel.toJSON(message.costs);
+    }
+    if (message.expansion) {
+      const entries = globalThis.Object.entries(message.expansion) as [string, number][];
+      if (entries.length > 0) {
+        obj.expansion = {};
+        entries.forEach(([k, v]) => {
+          obj.expansion[k] = Math.round(v);
+        });
+      }
     }
     return obj;
   },
@@ -1142,9 +1468,104 @@ export const CreateHostRequest: MessageFns<CreateHostRequest> = {
     message.clockHz = object.clockHz ?? 0;
     message.quantumNs = object.quantumNs ?? 0;
     message.trapPath = object.trapPath ?? "";
-    message.costsJson = object.costsJson ?? "";
     message.isa = object.isa ?? undefined;
-    message.expansionJson = object.expansionJson ?? undefined;
+    message.costs = (object.costs !== undefined && object.costs !== null)
+      ? CostModel.fromPartial(object.costs)
+      : undefined;
+    message.expansion = (globalThis.Object.entries(object.expansion ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseCreateHostRequest_ExpansionEntry(): CreateHostRequest_ExpansionEntry {
+  return { key: "", value: 0 };
+}
+
+export const CreateHostRequest_ExpansionEntry: MessageFns<CreateHostRequest_ExpansionEntry> = {
+  encode(message: CreateHostRequest_ExpansionEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint32(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateHostRequest_ExpansionEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateHostRequest_ExpansionEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateHostRequest_ExpansionEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: CreateHostRequest_ExpansionEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateHostRequest_ExpansionEntry>): CreateHostRequest_ExpansionEntry {
+    return CreateHostRequest_ExpansionEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateHostRequest_ExpansionEntry>): CreateHostRequest_ExpansionEntry {
+    const message = createBaseCreateHostRequest_ExpansionEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -1641,7 +2062,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
 };
 
 function createBaseAddVmRequest(): AddVmRequest {
-  return { sim: "", host: "", vm: "", vcpus: 0, schedJson: "", onlineVcpus: 0 };
+  return { sim: "", host: "", vm: "", vcpus: 0, onlineVcpus: 0, sched: undefined };
 }
 
 export const AddVmRequest: MessageFns<AddVmRequest> = {
@@ -1658,11 +2079,11 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     if (message.vcpus !== 0) {
       writer.uint32(32).uint32(message.vcpus);
     }
-    if (message.schedJson !== "") {
-      writer.uint32(42).string(message.schedJson);
-    }
     if (message.onlineVcpus !== 0) {
       writer.uint32(48).uint32(message.onlineVcpus);
+    }
+    if (message.sched !== undefined) {
+      VmSchedParams.encode(message.sched, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1712,20 +2133,20 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
             message.vcpus = reader.uint32();
             continue;
           }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.schedJson = reader.string();
-            continue;
-          }
           case 6: {
             if (tag !== 48) {
               break;
             }
 
             message.onlineVcpus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sched = VmSchedParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1746,16 +2167,12 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       vcpus: isSet(object.vcpus) ? globalThis.Number(object.vcpus) : 0,
-      schedJson: isSet(object.schedJson)
-        ? globalThis.String(object.schedJson)
-        : isSet(object.sched_json)
-        ? globalThis.String(object.sched_json)
-        : "",
       onlineVcpus: isSet(object.onlineVcpus)
         ? globalThis.Number(object.onlineVcpus)
         : isSet(object.online_vcpus)
         ? globalThis.Number(object.online_vcpus)
         : 0,
+      sched: isSet(object.sched) ? VmSchedParams.fromJSON(object.sched) : undefined,
     };
   },
 
@@ -1773,11 +2190,11 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     if (message.vcpus !== 0) {
       obj.vcpus = Math.round(message.vcpus);
     }
-    if (message.schedJson !== "") {
-      obj.schedJson = message.schedJson;
-    }
     if (message.onlineVcpus !== 0) {
       obj.onlineVcpus = Math.round(message.onlineVcpus);
+    }
+    if (message.sched !== undefined) {
+      obj.sched = VmSchedParams.toJSON(message.sched);
     }
     return obj;
   },
@@ -1791,8 +2208,298 @@ export const AddVmRequest: MessageFns<AddVmRequest> = {
     message.host = object.host ?? "";
     message.vm = object.vm ?? "";
     message.vcpus = object.vcpus ?? 0;
-    message.schedJson = object.schedJson ?? "";
     message.onlineVcpus = object.onlineVcpus ?? 0;
+    message.sched = (object.sched !== undefined && object.sched !== null)
+      ? VmSchedParams.fromPartial(object.sched)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVmSchedParams(): VmSchedParams {
+  return {
+    weight: undefined,
+    cap: undefined,
+    slice: undefined,
+    period: undefined,
+    extra: undefined,
+    budget: undefined,
+    extratime: undefined,
+    pin: [],
+    pool: undefined,
+  };
+}
+
+export const VmSchedParams: MessageFns<VmSchedParams> = {
+  encode(message: VmSchedParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.weight !== undefined) {
+      writer.uint32(8).uint32(message.weight);
+    }
+    if (message.cap !== undefined) {
+      writer.uint32(16).uint32(message.cap);
+    }
+    if (message.slice !== undefined) {
+      writer.uint32(24).uint64(message.slice);
+    }
+    if (message.period !== undefined) {
+      writer.uint32(32).uint64(message.period);
+    }
+    if (message.extra !== undefined) {
+      writer.uint32(40).bool(message.extra);
+    }
+    if (message.budget !== undefined) {
+      writer.uint32(48).uint64(message.budget);
+    }
+    if (message.extratime !== undefined) {
+      writer.uint32(56).bool(message.extratime);
+    }
+    for (const v of message.pin) {
+      PcpuSet.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.pool !== undefined) {
+      writer.uint32(74).string(message.pool);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VmSchedParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVmSchedParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.weight = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cap = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slice = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.period = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.extra = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.budget = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.extratime = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pin.push(PcpuSet.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VmSchedParams {
+    return {
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : undefined,
+      cap: isSet(object.cap) ? globalThis.Number(object.cap) : undefined,
+      slice: isSet(object.slice) ? globalThis.Number(object.slice) : undefined,
+      period: isSet(object.period) ? globalThis.Number(object.period) : undefined,
+      extra: isSet(object.extra) ? globalThis.Boolean(object.extra) : undefined,
+      budget: isSet(object.budget) ? globalThis.Number(object.budget) : undefined,
+      extratime: isSet(object.extratime) ? globalThis.Boolean(object.extratime) : undefined,
+      pin: globalThis.Array.isArray(object?.pin) ? object.pin.map((e: any) => PcpuSet.fromJSON(e)) : [],
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : undefined,
+    };
+  },
+
+  toJSON(message: VmSchedParams): unknown {
+    const obj: any = {};
+    if (message.weight !== undefined) {
+      obj.weight = Math.round(message.weight);
+    }
+    if (message.cap !== undefined) {
+      obj.cap = Math.round(message.cap);
+    }
+    if (message.slice !== undefined) {
+      obj.slice = Math.round(message.slice);
+    }
+    if (message.period !== undefined) {
+      obj.period = Math.round(message.period);
+    }
+    if (message.extra !== undefined) {
+      obj.extra = message.extra;
+    }
+    if (message.budget !== undefined) {
+      obj.budget = Math.round(message.budget);
+    }
+    if (message.extratime !== undefined) {
+      obj.extratime = message.extratime;
+    }
+    if (message.pin?.length) {
+      obj.pin = message.pin.map((e) => PcpuSet.toJSON(e));
+    }
+    if (message.pool !== undefined) {
+      obj.pool = message.pool;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VmSchedParams>): VmSchedParams {
+    return VmSchedParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VmSchedParams>): VmSchedParams {
+    const message = createBaseVmSchedParams();
+    message.weight = object.weight ?? undefined;
+    message.cap = object.cap ?? undefined;
+    message.slice = object.slice ?? undefined;
+    message.period = object.period ?? undefined;
+    message.extra = object.extra ?? undefined;
+    message.budget = object.budget ?? undefined;
+    message.extratime = object.extratime ?? undefined;
+    message.pin = object.pin?.map((e) => PcpuSet.fromPartial(e)) || [];
+    message.pool = object.pool ?? undefined;
+    return message;
+  },
+};
+
+function createBasePcpuSet(): PcpuSet {
+  return { pcpus: [] };
+}
+
+export const PcpuSet: MessageFns<PcpuSet> = {
+  encode(message: PcpuSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pcpus.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.pcpus) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PcpuSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePcpuSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.pcpus.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pcpus.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PcpuSet {
+    return { pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => globalThis.Number(e)) : [] };
+  },
+
+  toJSON(message: PcpuSet): unknown {
+    const obj: any = {};
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PcpuSet>): PcpuSet {
+    return PcpuSet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PcpuSet>): PcpuSet {
+    const message = createBasePcpuSet();
+    message.pcpus = object.pcpus?.map((e) => e) || [];
     return message;
   },
 };
@@ -2729,12 +3436,12 @@ function createBaseVcpuHandover(): VcpuHandover {
     state: 0,
     wakeNs: 0,
     paused: false,
-    paramsJson: "",
     runningNs: 0,
     waitingNs: 0,
     blockedNs: 0,
     instructions: 0,
     statsJson: "",
+    params: undefined,
   };
 }
 
@@ -2755,9 +3462,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.paused !== false) {
       writer.uint32(40).bool(message.paused);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(50).string(message.paramsJson);
-    }
     if (message.runningNs !== 0) {
       writer.uint32(56).uint64(message.runningNs);
     }
@@ -2772,6 +3476,9 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     }
     if (message.statsJson !== "") {
       writer.uint32(90).string(message.statsJson);
+    }
+    if (message.params !== undefined) {
+      VmSchedParams.encode(message.params, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -2829,14 +3536,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.paused = reader.bool();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
-            continue;
-          }
           case 7: {
             if (tag !== 56) {
               break;
@@ -2877,6 +3576,14 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.statsJson = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.params = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2900,11 +3607,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         ? globalThis.Number(object.wake_ns)
         : 0,
       paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
       runningNs: isSet(object.runningNs)
         ? globalThis.Number(object.runningNs)
         : isSet(object.running_ns)
@@ -2926,6 +3628,7 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         : isSet(object.stats_json)
         ? globalThis.String(object.stats_json)
         : "",
+      params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
     };
   },
 
@@ -2946,9 +3649,6 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.paused !== false) {
       obj.paused = message.paused;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
-    }
     if (message.runningNs !== 0) {
       obj.runningNs = Math.round(message.runningNs);
     }
@@ -2964,6 +3664,9 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.statsJson !== "") {
       obj.statsJson = message.statsJson;
     }
+    if (message.params !== undefined) {
+      obj.params = VmSchedParams.toJSON(message.params);
+    }
     return obj;
   },
 
@@ -2977,12 +3680,14 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     message.state = object.state ?? 0;
     message.wakeNs = object.wakeNs ?? 0;
     message.paused = object.paused ?? false;
-    message.paramsJson = object.paramsJson ?? "";
     message.runningNs = object.runningNs ?? 0;
     message.waitingNs = object.waitingNs ?? 0;
     message.blockedNs = object.blockedNs ?? 0;
     message.instructions = object.instructions ?? 0;
     message.statsJson = object.statsJson ?? "";
+    message.params = (object.params !== undefined && object.params !== null)
+      ? VmSchedParams.fromPartial(object.params)
+      : undefined;
     return message;
   },
 };
@@ -3565,7 +4270,7 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
 };
 
 function createBaseDomainSchedParams(): DomainSchedParams {
-  return { vm: "", host: "", paramsJson: "" };
+  return { vm: "", host: "", policy: "", params: undefined };
 }
 
 export const DomainSchedParams: MessageFns<DomainSchedParams> = {
@@ -3576,8 +4281,11 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     if (message.host !== "") {
       writer.uint32(18).string(message.host);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(26).string(message.paramsJson);
+    if (message.policy !== "") {
+      writer.uint32(34).string(message.policy);
+    }
+    if (message.params !== undefined) {
+      VmSchedParams.encode(message.params, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -3611,12 +4319,20 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
             message.host = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 4: {
+            if (tag !== 34) {
               break;
             }
 
-            message.paramsJson = reader.string();
+            message.policy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.params = VmSchedParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3635,11 +4351,8 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     return {
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
     };
   },
 
@@ -3651,8 +4364,11 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.policy !== "") {
+      obj.policy = message.policy;
+    }
+    if (message.params !== undefined) {
+      obj.params = VmSchedParams.toJSON(message.params);
     }
     return obj;
   },
@@ -3664,7 +4380,10 @@ export const DomainSchedParams: MessageFns<DomainSchedParams> = {
     const message = createBaseDomainSchedParams();
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.policy = object.policy ?? "";
+    message.params = (object.params !== undefined && object.params !== null)
+      ? VmSchedParams.fromPartial(object.params)
+      : undefined;
     return message;
   },
 };

@@ -237,7 +237,7 @@ export interface TrapRequest {
   /** Guest memory the handler asked for in advance (e.g. the buffer of a console write). */
   memoryAddr: number;
   memory: Buffer;
-  /** Which VM kind issued it: "sbi" (S-mode kernel) or "linux" (user program). */
+  /** Which VM kind issued it: "kernel" (S-mode kernel) or "linux" (user program). */
   kind: string;
   /** Trap-and-emulate: the vCPU's virtual privileged state (the guest kernel runs deprivileged). */
   vcpuState?:

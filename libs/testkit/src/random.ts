@@ -1,0 +1,14 @@
+// A seeded pseudo-random generator for tests (mulberry32): the same seed gives the same sequence on
+// every machine, so a test that picks "random" moments picks the same ones in every run.
+
+/** Returns a function giving uniform numbers in [0, 1), determined by `seed`. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
