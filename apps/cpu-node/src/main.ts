@@ -42,6 +42,7 @@ void runService({
       ],
       metadata: { node: nodeId },
       ready: { node: nodeId },
+      finishWork: () => impl.finishWork(),
       afterStop: () => impl.closeAll(),
       maxReceiveMessageBytes: CPU_NODE_MAX_MESSAGE_BYTES,
     };

@@ -24,7 +24,9 @@ import {
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { Logger, discover } from '@vsim/service';
+import { LivenessMonitor, Logger, discover } from '@vsim/service';
+import { watchRun } from './run-watch';
+import { ResultPickup } from './pickup';
 import { SubmissionError, parseSubmission } from './submission';
 
 /** created: submitted, not started; queued: started, waiting for a slot (admission.ts). */
@@ -103,7 +105,11 @@ export class Gateway {
   /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
   private readonly localLoad = new Map<string, number>();
   /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
-  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0 };
+  readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0, lostServices: 0 };
+  /** A graceful stop waits for the clients of the simulations that end meanwhile (pickup.ts). */
+  private readonly pickup = new ResultPickup();
+  /** The services' heartbeats: a run whose service is lost fails within ~2 s (run-watch.ts). */
+  readonly liveness: LivenessMonitor;
 
   constructor(
     private readonly bus: NatsBus,
@@ -125,6 +131,8 @@ export class Gateway {
     );
     this.sweeper = setInterval(() => this.expire(), Math.min(this.limits.submissionTtlMs / 4, 30_000));
     this.sweeper.unref();
+    this.liveness = new LivenessMonitor(bus, log);
+    this.liveness.start();
   }
 
   private get discoverMs(): number {
@@ -372,6 +380,7 @@ export class Gateway {
 
   status(id: string): SimulationStatus {
     const sim = this.get(id);
+    if (sim.state === 'failed') this.pickup.fetched(id); // its outcome is the error, delivered here
     return {
       sim: id,
       state: sim.state,
@@ -417,6 +426,7 @@ export class Gateway {
   /** What Results returns: the SimResult plus its wall time, as `vsim run --json` writes it. */
   resultDocument(id: string): SimResult & { wallSeconds: number } {
     const result = this.results(id);
+    this.pickup.fetched(id);
     return { ...result, wallSeconds: (this.get(id).timing.runMs ?? 0) / 1000 };
   }
 
@@ -438,6 +448,7 @@ export class Gateway {
   /** Graceful stop: refuse new work, give running simulations `graceMs` to finish. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
+    this.pickup.begin();
     this.admission.close();
     clearInterval(this.sweeper);
     for (const s of this.sims.values()) {
@@ -451,6 +462,11 @@ export class Gateway {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
     clearTimeout(timer);
+  }
+
+  /** Graceful stop, after close(): the clients of simulations that ended meanwhile fetch their outcome (at most `lingerMs`). */
+  deliverResults(lingerMs = 10_000): Promise<void> {
+    return this.pickup.delivered(lingerMs);
   }
 
   private checkOpen(): void {
@@ -473,6 +489,7 @@ export class Gateway {
         'services discovered',
       );
       const control = grpcControlPlane(ep, this.opts.control);
+      const watch = watchRun(this.liveness, ep);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
       try {
@@ -492,13 +509,18 @@ export class Gateway {
           onHandover: () =>
             sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
           // By load: what each node reports, or what this gateway put there if more (the report lags).
-          assign: (hosts, ids) => {
+          assign: (hosts, all) => {
+            // Not onto a node that is stopping (its heartbeat says draining), if another is there.
+            const up = all.filter((n) => !this.liveness.last(ep.nodes.get(n) ?? '')?.draining);
+            const ids = up.length > 0 ? up : all;
             const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
             placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
             sim.assignment = Object.fromEntries(a);
             for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
+            watch.watchNodes(a);
             return a;
           },
+          abort: watch.abort,
           onRefused: () => void this.counters.refusedEvents++,
           log,
         }).run(sim.spec, sim.id);
@@ -513,6 +535,8 @@ export class Gateway {
           'simulation done',
         );
       } finally {
+        watch.stop();
+        if (watch.lost()) this.counters.lostServices++;
         sim.control = undefined;
         control.close();
         for (const c of sim.extraClients) c.close();
@@ -525,6 +549,7 @@ export class Gateway {
       for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
       sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
+      this.pickup.ended(sim.id);
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();
     }

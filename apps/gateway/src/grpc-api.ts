@@ -1,14 +1,16 @@
 // vsim.v1.Gateway over gRPC: Submit, Start, Pause, Resume, Status, StreamEvents, Results, and the
-// run-time scheduler calls SetSchedParams, GetSchedParams, SwapScheduler. With credentials the
+// run-time scheduler calls SetSchedParams, GetSchedParams, SwapScheduler, and the listings
+// ListSimulations, ListDomains (listing.ts). With credentials the
 // service shell has checked the caller's bearer token before any of these runs (@vsim/security
 // guardService); every call naming a simulation is then held to the caller's own (authorize).
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
-import { Event, GatewayServer, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
+import { Event, GatewayServer, ListSimulationsRequest, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
 import { isControlError } from '@vsim/control';
 import { principalOf } from '@vsim/security';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
+import { listDomains, simulationSummary } from './listing';
 
 /** The API principal of a call ('' without credentials). */
 function callerOf(call: object): string {
@@ -61,6 +63,10 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       await gw.swapScheduler(req);
       return {};
     }),
+    listSimulations: unary('ListSimulations', log, gw, (_req: ListSimulationsRequest, caller) => ({
+      simulations: gw.simulationsOf(caller).map(simulationSummary),
+    })),
+    listDomains: unary('ListDomains', log, gw, (req: SimulationRef) => listDomains(gw.get(req.sim))),
     results: unary('Results', log, gw, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
     streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
       let stop = () => undefined as unknown;

@@ -5,8 +5,11 @@
 //   POST /v1/simulations/:id/pause    -> 200 {sim, state}   (virtual time stands still)
 //   POST /v1/simulations/:id/resume   -> 200 {sim, state}
 //   GET  /v1/simulations              -> 200 {simulations: [{sim, name, state, virtualNs, durationNs, hosts, vms,
-//                                        submittedAtMs, error}]}   (the caller's, oldest first)
+//                                        submittedAtMs, error}]}   (the caller's, oldest first; `vsim list`, the dashboard)
 //   GET  /v1/simulations/:id          -> 200 {sim, state, error, hostNs, timing}
+//   GET  /v1/simulations/:id/domains  -> 200 {domains: [{vm, id, host, memoryBytes, pool, scheduler, paused, shutdown,
+//                                        vcpus: [{vcpu, pcpu, online, running, blocked, cpuNs, affinity}]}],
+//                                        pools: [{host, pool, scheduler, pcpus}]}   (`vsim list --sim`, vcpu-list, cpupool-list)
 //   GET  /v1/simulations/:id/live     -> 200 text/event-stream: a `frame` every 500 ms (dashboard/live-frames.ts), then `end`
 //   GET  /dashboard                   -> the live dashboard page (dashboard/page.ts); /dashboard?token=T sets the
 //                                        token cookie and redirects to /dashboard
@@ -37,9 +40,9 @@ import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
+import { listDomains, simulationSummary } from './listing';
 import { streamLive } from './dashboard/live-route';
 import { cookieToken, dashboardPage, sameOrigin, tokenCookie } from './dashboard/page';
-import { summaryOf } from './dashboard/summary';
 
 /** Largest request body accepted (scenario + base64 images). */
 export const MAX_BODY_BYTES = 64 << 20;
@@ -189,7 +192,7 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|live|sched\/params|sched\/swap))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|sched\/params|sched\/swap))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -216,7 +219,9 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       return send(res, 201, { sim: gw.submit(text, bytes, seed as number | undefined, scheduler, caller) });
     }
     case 'GET ':
-      return send(res, 200, { simulations: gw.simulationsOf(caller).map(summaryOf) });
+      return send(res, 200, { simulations: gw.simulationsOf(caller).map(simulationSummary) });
+    case 'GET :id/domains':
+      return send(res, 200, await listDomains(gw.get(id)));
     case 'GET :id/live':
       return streamLive(gw, id, res);
     case 'POST :id/start':

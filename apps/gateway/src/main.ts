@@ -5,6 +5,8 @@
 import { GatewayService } from '@vsim/proto';
 import { tlsChannelCredentials } from '@vsim/security';
 import { runService } from '@vsim/service';
+import { DRAIN_LIMIT_MS } from '@vsim/control';
+import { ensureEventStream } from '@vsim/bus';
 import { version } from '../package.json';
 import { DEFAULT_LIMITS } from './admission';
 import { Gateway } from './gateway';
@@ -50,6 +52,13 @@ void runService({
     };
     const ttl = positive('submission-ttl-s');
     const held = positive('max-held-mib');
+    // Events go through a JetStream stream when the server has JetStream (vsim up, compose): no event
+    // is lost while NATS restarts, none stored twice (message ids), and a client can reattach.
+    const stream = await ensureEventStream(bus.nc).catch((err: unknown) => {
+      log.warn({ err }, 'could not set up the event stream: events travel as plain messages');
+      return false;
+    });
+    if (!stream) log.info('NATS has no JetStream: events travel as plain messages (lost if NATS restarts mid-run)');
     const gw = new Gateway(bus, log, {
       control: identity && { token: identity.controlToken, credentials: tlsChannelCredentials(identity.tls) },
       limits: {
@@ -81,11 +90,15 @@ void runService({
     return {
       grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log), callers: 'api' }],
       metadata: { http: http.address },
-      ready: { http: http.address, httpPort: http.port },
-      beforeStop: async () => {
-        await gw.close();
-        await http.close();
+      ready: { http: http.address, httpPort: http.port, eventStream: stream },
+      // SIGTERM: start nothing new, let the running simulations end and their clients fetch the
+      // outcome (the APIs stay up meanwhile), then stop.
+      finishWork: async () => {
+        await gw.close(DRAIN_LIMIT_MS);
+        await gw.deliverResults();
+        return true;
       },
+      afterStop: () => http.close(),
     };
   },
 });

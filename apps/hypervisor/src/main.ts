@@ -21,6 +21,7 @@ void runService({
           implementation: hypervisorControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
         },
       ],
+      finishWork: () => impl.finishWork(),
       afterStop: () => impl.closeAll(),
     };
   },

@@ -30,6 +30,7 @@ void runService({
           implementation: schedulerControlServer(impl, (rpc, err) => log.warn({ rpc, err }, 'control call failed')),
         },
       ],
+      finishWork: () => impl.finishWork(),
     };
   },
 });

@@ -38,8 +38,18 @@ export interface SubscribeOptions {
 }
 
 export interface RequestOptions {
-  /** How long to wait for the reply, in milliseconds (> 0). */
+  /** How long to wait for the reply, in milliseconds (> 0); with `attemptMs`, over all attempts. */
   timeoutMs: number;
+  /**
+   * Retry: resend the same bytes when no reply came within `attemptMs`, when nobody served the
+   * subject (a responder still reconnecting), and at once after the connection was re-established
+   * (a NATS outage loses requests and replies in flight), until `timeoutMs`. Only for requests the
+   * responder answers idempotently (a sequence number it answers again from a cache,
+   * libs/security's ReplyCache). The in-process bus loses nothing and sends once.
+   */
+  attemptMs?: number;
+  /** Told of each resend (for a log line or a counter). */
+  onRetry?: (attempt: number, reason: string) => void;
 }
 
 export interface Subscription {
@@ -85,6 +95,21 @@ export interface Bus {
 
   /** Answers requests on `subject` with `handler`; use a `queue` to share the load between responders. */
   serve(subject: string, handler: ServeHandler, opts?: SubscribeOptions): Subscription;
+
+  /**
+   * Publishes a message that must not be lost or duplicated by an outage (a simulation's events):
+   * through the server's stream for `subject` if it has one (JetStream: resolves once stored; a
+   * retried `msgId` is stored once), else as publish() does. Calls for one subject must be
+   * awaited in order by the caller (the stream keeps the order they were stored in).
+   */
+  publishStored(subject: string, data: Uint8Array, msgId: string): Promise<void>;
+
+  /**
+   * Delivers every stored message matching `subject` from the first, then the new ones, surviving
+   * reconnections (JetStream ordered consumer); without a stream, as subscribe(). Resolves once
+   * delivery is set up.
+   */
+  followStored(subject: string, handler: MsgHandler): Promise<Subscription>;
 
   /** Resolves once everything published so far has been handed to the transport (NATS: a server round trip). */
   flush(): Promise<void>;

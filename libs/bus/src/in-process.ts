@@ -204,6 +204,14 @@ export class InProcessBus implements Bus {
     });
   }
 
+  async publishStored(subject: string, data: Uint8Array): Promise<void> {
+    this.publish(subject, data); // nothing is lost in one process
+  }
+
+  async followStored(subject: string, handler: MsgHandler): Promise<Subscription> {
+    return this.subscribe(subject, handler);
+  }
+
   async flush(): Promise<void> {
     if (this.state === 'closed') throw new BusError('closed', 'bus is closed');
     // Deliveries are microtasks queued by route(); a macrotask runs after all of them.

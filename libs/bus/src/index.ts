@@ -13,8 +13,9 @@ export type {
 } from './bus';
 export { BusError, DEFAULT_SERVICE_ERROR_CODE, SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER, isBusError, subjectMatches } from './bus';
 export { InProcessBroker, InProcessBus } from './in-process';
-export { NatsBus } from './nats';
-export type { NatsBusConnectOptions } from './nats';
+export { NatsBus, RECONNECT_OPTIONS } from './nats';
+export type { ConnectionEvent, NatsBusConnectOptions } from './nats';
+export { EVENT_STREAM, ensureEventStream } from './stream';
 // Test support: a throwaway nats-server (never used by production code).
 export { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from './nats-server';
 export type { NatsServer, NatsServerOptions } from './nats-server';

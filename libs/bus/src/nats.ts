@@ -14,6 +14,7 @@ import {
   headers as natsHeaders,
 } from '@nats-io/nats-core';
 import { NodeConnectionOptions, connect } from '@nats-io/transport-node';
+import { StreamProbe, followStream, isEventSubject } from './stream';
 import {
   Bus,
   BusError,
@@ -28,6 +29,7 @@ import {
   SubscribeOptions,
   Subscription,
   checkSubject,
+  isBusError,
   defaultOnError,
   remoteErrorOf,
   serviceErrorOf,
@@ -45,11 +47,26 @@ export interface NatsBusConnectOptions extends BusOptions {
   observer?: BusObserver;
 }
 
+/** What a NatsBus tells its owner about its connection (for a log line). */
+export type ConnectionEvent = { type: 'disconnect'; server: string } | { type: 'reconnect'; server: string; downMs: number };
+
+/**
+ * Reconnection policy of vsim's processes: try every 250 ms (a restarted server is back in use at
+ * once) for as long as it takes — a service without NATS has nothing to do but wait for it, and
+ * requests in flight are retried once it is back (RequestOptions.attemptMs).
+ */
+export const RECONNECT_OPTIONS = { reconnectTimeWait: 250, reconnectJitter: 100, maxReconnectAttempts: -1 } as const;
+
 export class NatsBus implements Bus {
   private readonly onError: (err: unknown, subject: string) => void;
   private readonly subs = new Set<NatsSubscription>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private draining = false;
+  /** Resolved (and replaced) at every reconnection: requests in flight resend at once. */
+  private reconnected = deferred();
+  private downSince: number | undefined;
+  private readonly listeners = new Set<(e: ConnectionEvent) => void>();
+  private probe: StreamProbe | undefined;
   private readonly observer?: BusObserver;
 
   /** Wraps an open connection; the bus owns it from now on (close/drain close it). */
@@ -60,11 +77,41 @@ export class NatsBus implements Bus {
   ) {
     this.onError = opts.onError ?? defaultOnError;
     this.observer = opts.observer;
+    void this.watchStatus();
   }
 
+  /** Connects with vsim's reconnection policy (RECONNECT_OPTIONS) unless `connection` says otherwise. */
   static async connect(opts: NatsBusConnectOptions): Promise<NatsBus> {
-    const nc = await connect({ ...opts.connection, servers: opts.servers, name: opts.name });
+    const nc = await connect({ ...RECONNECT_OPTIONS, ...opts.connection, servers: opts.servers, name: opts.name });
     return new NatsBus(nc, { onError: opts.onError, observer: opts.observer });
+  }
+
+  /** Calls `f` on every disconnection and reconnection; returns a function that stops it. */
+  onConnection(f: (e: ConnectionEvent) => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  /** Whether the connection is up now (false while nats.js reconnects). */
+  isConnected(): boolean {
+    return this.downSince === undefined && !this.nc.isClosed();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      let e: ConnectionEvent | undefined;
+      if (s.type === 'disconnect') {
+        this.downSince ??= Date.now();
+        e = { type: 'disconnect', server: s.server };
+      } else if (s.type === 'reconnect') {
+        e = { type: 'reconnect', server: s.server, downMs: Date.now() - (this.downSince ?? Date.now()) };
+        this.downSince = undefined;
+        const r = this.reconnected;
+        this.reconnected = deferred();
+        r.resolve();
+      }
+      if (e) for (const f of this.listeners) f(e);
+    }
   }
 
   isClosed(): boolean {
@@ -126,16 +173,43 @@ export class NatsBus implements Bus {
   async request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     checkSubject(subject, false);
     checkTimeout(opts.timeoutMs);
+    if (opts.attemptMs !== undefined) checkTimeout(opts.attemptMs);
     if (this.draining) throw new BusError('closed', 'bus is draining', { subject });
+    const bytes = data.slice();
+    if (opts.attemptMs === undefined) return this.once(subject, bytes, opts.timeoutMs);
+    const deadline = Date.now() + opts.timeoutMs;
+    for (let attempt = 1, idle = 0; ; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new BusError('timeout', `request to ${subject} timed out after ${opts.timeoutMs} ms (${attempt - 1} attempts)`, { subject });
+      const reconnected = this.reconnected.promise.then((): typeof RECONNECTED => RECONNECTED);
+      const reply = this.once(subject, bytes, Math.min(opts.attemptMs, left));
+      let got: Uint8Array | typeof RECONNECTED;
+      try {
+        got = await Promise.race([reply, reconnected]);
+      } catch (err) {
+        if (!isBusError(err) || (err.code !== 'timeout' && err.code !== 'no-responders')) throw err;
+        // Nobody serves it (yet): a responder reconnecting re-subscribes within moments.
+        if (err.code === 'no-responders') await sleep(Math.min(50 << idle++, 1000, Math.max(1, deadline - Date.now())));
+        opts.onRetry?.(attempt, err.code);
+        continue;
+      }
+      if (got !== RECONNECTED) return got;
+      reply.catch(() => undefined); // abandoned: its reply (if any) is not awaited any more
+      opts.onRetry?.(attempt, 'reconnected');
+    }
+  }
+
+  private async once(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     let msg: Msg;
     const started = this.observer?.requested ? performance.now() : undefined;
     const observe = (outcome: 'ok' | 'error' | BusError['code']) => {
       if (started !== undefined) this.observer!.requested!(subject, (performance.now() - started) / 1000, outcome);
     };
     try {
-      msg = await this.nc.request(subject, data.slice(), { timeout: opts.timeoutMs });
+      msg = await this.nc.request(subject, data, { timeout: timeoutMs });
     } catch (err) {
-      const e = toBusError(err, subject, opts.timeoutMs, this.nc);
+      const e = toBusError(err, subject, timeoutMs, this.nc);
       observe(e instanceof BusError ? e.code : 'error');
       throw e;
     }
@@ -146,6 +220,38 @@ export class NatsBus implements Bus {
     }
     observe('ok');
     return msg.data;
+  }
+
+  async publishStored(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+    checkSubject(subject, false);
+    this.probe ??= new StreamProbe(this.nc);
+    if (!isEventSubject(subject) || !(await this.probe.exists())) return this.publish(subject, data);
+    const bytes = data.slice();
+    // Stored once however often it is sent (msgId); retried until stored or the bus closes.
+    for (let attempt = 0; ; attempt++) {
+      if (this.nc.isClosed()) throw new BusError('closed', 'bus is closed', { subject });
+      try {
+        await this.probe.js.publish(subject, bytes, { msgID: msgId, timeout: 2000 });
+        return;
+      } catch {
+        await sleep(Math.min(50 << Math.min(attempt, 5), 1000));
+      }
+    }
+  }
+
+  async followStored(subject: string, handler: MsgHandler): Promise<Subscription> {
+    checkSubject(subject, true);
+    this.probe ??= new StreamProbe(this.nc);
+    if (!(await this.probe.exists())) return this.subscribe(subject, handler);
+    const f = await followStream(this.probe.js, subject, (subj, data) => {
+      try {
+        const r = handler(data, { subject: subj });
+        if (r && typeof (r as Promise<void>).then === 'function') this.track(Promise.resolve(r).catch((err: unknown) => this.onError(err, subj)));
+      } catch (err) {
+        this.onError(err, subj);
+      }
+    });
+    return { subject, unsubscribe: () => f.stop() };
   }
 
   async flush(): Promise<void> {
@@ -214,6 +320,18 @@ export class NatsBus implements Bus {
   }
 }
 
+const RECONNECTED: unique symbol = Symbol('reconnected');
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 function metaOf(msg: Msg): MsgMeta {
   return msg.reply ? { subject: msg.subject, reply: msg.reply } : { subject: msg.subject };
 }
@@ -232,6 +350,7 @@ function toBusError(err: unknown, subject: string | undefined, timeoutMs: number
     }
   }
   // A request pending when the connection closes fails with a bare RequestError("connection closed").
-  if (nc.isClosed()) return new BusError('closed', 'bus closed while the request was pending', { subject, cause: err });
+  if (nc.isClosed() || (err instanceof Error && /connection closed/.test(err.message)))
+    return new BusError('closed', 'bus closed while the request was pending', { subject, cause: err });
   return err;
 }

@@ -45,6 +45,11 @@ export interface CoordinatorOptions {
   readonly assign?: (hosts: readonly { id: string; pcpus: number }[], nodeIds: readonly string[]) => Map<string, string>;
   /** An event batch was refused (not from where the host's events stand): logged, never applied. */
   readonly onRefused?: (refusal: Refusal) => void;
+  /**
+   * Rejects when the run cannot go on (e.g. a service it uses stopped heartbeating): the run fails
+   * at once with that error, instead of when a request to the lost service times out.
+   */
+  readonly abort?: Promise<never>;
 }
 
 export interface CoordinatedRun {
@@ -142,7 +147,7 @@ export class Coordinator {
       this.opts.onEvents,
       this.opts.onRefused,
     );
-    try {
+    const work = (async (): Promise<CoordinatedRun> => {
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
@@ -238,6 +243,11 @@ export class Coordinator {
       const { result } = summarize(spec, placement, run.hosts, collector.events);
       log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done');
       return { result, log: collector.events, run, placement, assignment };
+    })();
+    try {
+      if (!this.opts.abort) return await work;
+      work.catch(() => undefined); // if the abort wins, how the rest ends no longer matters
+      return await Promise.race([work, this.opts.abort]);
     } finally {
       collector.stop();
       await this.closeEverywhere(sim, log);
@@ -293,10 +303,13 @@ class EventCollector {
     this.refusals = new RefusalCounter(log);
   }
 
-  /** Subscribes, and makes sure the server knows of the subscription before Run publishes anything. */
+  /**
+   * Follows the simulation's events (from the JetStream event stream when there is one: nothing is
+   * lost while NATS restarts), and makes sure the server knows of it before Run publishes anything.
+   */
   async start(): Promise<void> {
     const prefix = `vsim.${this.sim}.events.`;
-    this.sub = this.bus.subscribe(subjects.allEvents(this.sim), (data, meta) => {
+    this.sub = await this.bus.followStored(subjects.allEvents(this.sim), (data, meta) => {
       const host = meta.subject.slice(prefix.length);
       let batch: EventBatch;
       try {

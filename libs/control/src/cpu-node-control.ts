@@ -23,6 +23,7 @@ import {
   notFound,
   silentLogger,
 } from './control-plane';
+import { Drain } from './drain';
 
 /** Guest memory per VM is allocated on the node: refuse absurd requests rather than die of them. */
 export const MAX_VM_MEMORY_BYTES = 1 << 30;
@@ -58,6 +59,8 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   };
   /** Data-plane messages refused (sender or sequence did not fit), logged with their host. */
   private readonly refusals: RefusalCounter;
+  /** SIGTERM: finish the simulations here, take no new one. */
+  readonly drain = new Drain();
 
   constructor(
     private readonly bus: Bus,
@@ -94,6 +97,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       throw invalid(`host ${host}: expansion: ${(err as Error).message}`);
     }
     let svc = this.sims.get(sim);
+    if (!svc) this.drain.refuseNew(`simulation ${sim} on node ${this.nodeId}`);
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
     if (!svc) {
       const log = this.log.child({ sim });
@@ -183,6 +187,11 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       simulations: [...this.sims.keys()].sort(),
       counters,
     };
+  }
+
+  /** Graceful stop: resolves once every simulation here was closed (false: not within the limit). */
+  finishWork(limitMs?: number): Promise<boolean> {
+    return this.drain.until(() => this.sims.size === 0, limitMs);
   }
 
   closeAll(): void {

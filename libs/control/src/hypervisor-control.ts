@@ -21,6 +21,7 @@ import {
   precondition,
   silentLogger,
 } from './control-plane';
+import { Drain } from './drain';
 
 export interface HypervisorControlOptions extends ControlImplOptions {
   readonly costs?: HypervisorCosts;
@@ -40,6 +41,8 @@ export class HypervisorControlImpl implements HypervisorControl {
   };
   /** Traps refused (from a node that does not run the VM, or out of sequence), logged with host, vm, vcpu. */
   private readonly refusals: RefusalCounter;
+  /** SIGTERM: finish the simulations here, take no new one. */
+  readonly drain = new Drain();
 
   constructor(
     private readonly bus: Bus,
@@ -52,6 +55,7 @@ export class HypervisorControlImpl implements HypervisorControl {
   async openSimulation(req: SimulationRef): Promise<Ack> {
     const sim = checkSim(req.sim);
     if (this.sims.has(sim)) return {}; // idempotent: a retried Open must not fail
+    this.drain.refuseNew(`simulation ${sim}`);
     const log = this.log.child({ sim });
     const svc = new HypervisorService(this.bus, sim, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
       onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
@@ -111,6 +115,11 @@ export class HypervisorControlImpl implements HypervisorControl {
       simulations: [...this.sims.keys()].sort(),
       counters,
     };
+  }
+
+  /** Graceful stop: resolves once every simulation here was closed (false: not within the limit). */
+  finishWork(limitMs?: number): Promise<boolean> {
+    return this.drain.until(() => this.sims.size === 0, limitMs);
   }
 
   /** Stops answering traps of every simulation (process shutdown). */

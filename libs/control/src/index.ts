@@ -4,6 +4,7 @@
 // (control-plane.ts) are served by the services' control logic (*-control.ts), called directly in
 // one process (embedded.ts: `vsim run`) or over gRPC (grpc-adapters.ts) across processes.
 
+export { DRAIN_LIMIT_MS, Drain } from './drain';
 export { ControlError, ControlStatus, isControlError, silentLogger } from './control-plane';
 export type { ControlImplOptions, ControlLogger, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl } from './control-plane';
 export { HypervisorControlImpl } from './hypervisor-control';

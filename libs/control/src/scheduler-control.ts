@@ -52,6 +52,7 @@ import {
   silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
+import { Drain } from './drain';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
@@ -79,6 +80,8 @@ export class SchedulerControlImpl implements SchedulerControl {
     eventsPublished: 0,
     simulationsClosed: 0,
   };
+  /** SIGTERM: finish the simulations here, take no new one. */
+  readonly drain = new Drain();
 
   constructor(
     private readonly bus: Bus,
@@ -97,6 +100,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (st?.running) throw precondition(`simulation ${sim} is running: hosts cannot be added now`);
     if (st?.svc.hosts().includes(host)) throw exists(`the scheduler already drives host ${host} of simulation ${sim}`);
     const fresh = !st;
+    if (fresh) this.drain.refuseNew(`simulation ${sim}`);
     st ??= { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
     try {
       st.svc.addHost(host, req.pcpus, { policy: req.policy, params }, node);
@@ -173,6 +177,8 @@ export class SchedulerControlImpl implements SchedulerControl {
       const loops = await st.svc.runAll(req.endNs);
       const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
       for (const h of hosts) this.counters.iterations += h.iterations;
+      this.counters.orderRetries = (this.counters.orderRetries ?? 0) + st.svc.orderRetries;
+      st.svc.orderRetries = 0;
       this.log.info(
         {
           sim: req.sim,
@@ -283,6 +289,11 @@ export class SchedulerControlImpl implements SchedulerControl {
     this.counters.simulationsClosed++;
     this.log.info({ sim }, 'simulation closed');
     return {};
+  }
+
+  /** Graceful stop: resolves once every simulation here was closed (false: not within the limit). */
+  finishWork(limitMs?: number): Promise<boolean> {
+    return this.drain.until(() => this.sims.size === 0, limitMs);
   }
 
   async status(): Promise<ServiceStatus> {

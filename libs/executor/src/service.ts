@@ -5,19 +5,27 @@
 import { Bus } from '@vsim/bus';
 import { RunOrder, RunReport, TrapRequest, TrapResolution, encode, subjects } from '@vsim/proto';
 import { handleTrap, DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, DataPlaneHooks } from '@vsim/hypervisor';
-import { SequenceWindow, countRefusal, refuse } from '@vsim/security';
+import { ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
 
 /** How long a trap may wait for the hypervisor before the VM is failed. */
 export const TRAP_TIMEOUT_MS = 30_000;
+/**
+ * A trap request without a reply after this long is sent again (same sequence number: the
+ * hypervisor answers a resend from its cache); so is every one in flight when NATS reconnects.
+ */
+export const TRAP_ATTEMPT_MS = 2_000;
 
 export class CpuNodeService {
   private readonly hosts = new Map<string, HostExecutor>();
   private readonly subs: { unsubscribe(): void }[] = [];
-  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0, refused: 0 };
-  /** Run orders are numbered per host from 1 (RunOrder.seq), each the last + 1. */
-  private readonly orderSeq = new SequenceWindow(true);
+  readonly stats = { runOrders: 0, badMessages: 0, remoteTraps: 0, localTraps: 0, refused: 0, trapRetries: 0, duplicateOrders: 0 };
+  /**
+   * Run orders are numbered per host from 1 (RunOrder.seq), each the last + 1; the scheduler's
+   * resend of the last one (its reply was lost in a NATS outage) gets the same RunReport.
+   */
+  private readonly orders = new ReplyCache<Uint8Array>(new SequenceWindow(true), 1, () => void this.stats.duplicateOrders++);
 
   constructor(
     private readonly bus: Bus,
@@ -44,6 +52,8 @@ export class CpuNodeService {
           this.stats.remoteTraps++;
           const reply = await this.bus.request(subjects.hvTrap(this.sim, this.nodeId), encode(TrapRequest, { ...req, seq: ++trapSeq }), {
             timeoutMs: TRAP_TIMEOUT_MS,
+            attemptMs: TRAP_ATTEMPT_MS,
+            onRetry: () => void this.stats.trapRetries++,
           });
           return TrapResolution.decode(reply);
         },
@@ -68,9 +78,11 @@ export class CpuNodeService {
         if (order.host !== config.id) throw bad(new Error(`run order for host '${order.host}' sent to host '${config.id}'`));
         if (order.sim !== this.sim) throw bad(new Error(`run order of simulation '${order.sim}' sent to simulation '${this.sim}'`));
         const seq = Number(order.seq);
+        let reply: Promise<Uint8Array>;
         try {
-          // One host loop drives a host, one order at a time: a second order meanwhile is not its.
-          if (busy)
+          // One host loop drives a host, one order at a time: another order meanwhile is not its
+          // (the same one again is its resend, answered when the first is done).
+          if (busy && seq !== busy)
             refuse({
               kind: 'sequence',
               subject,
@@ -78,17 +90,19 @@ export class CpuNodeService {
               seq,
               reason: `run order ${seq} for host '${config.id}' arrived while order ${busy} runs`,
             });
-          this.orderSeq.accept(config.id, seq, { subject, host: config.id });
+          reply = this.orders.answer(config.id, seq, { subject, host: config.id }, async () => {
+            busy = seq;
+            this.stats.runOrders++;
+            try {
+              return encode(RunReport, await exec.run(order));
+            } finally {
+              busy = 0;
+            }
+          });
         } catch (err) {
           countRefusal(err, this.stats, this.hooks.onRefused);
         }
-        busy = seq;
-        this.stats.runOrders++;
-        try {
-          return encode(RunReport, await exec.run(order));
-        } finally {
-          busy = 0;
-        }
+        return reply;
       }),
     );
   }

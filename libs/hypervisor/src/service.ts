@@ -4,7 +4,7 @@
 
 import { Bus } from '@vsim/bus';
 import { TrapRequest, TrapResolution, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
-import { Refusal, SequenceWindow, countRefusal, refuse } from '@vsim/security';
+import { Refusal, ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { handleTrap } from './dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
 import { VmRecord } from './routine';
@@ -23,9 +23,14 @@ export interface DataPlaneHooks {
 export class HypervisorService {
   private readonly vms = new Map<string, VmRecord>();
   /** Traps handled, and messages it could not decode (a garbled request gets an error reply). */
-  readonly stats = { traps: 0, badMessages: 0, refused: 0 };
-  /** Trap requests are numbered per host (TrapRequest.seq); a host that timed out may skip some. */
-  private readonly trapSeq = new SequenceWindow(false);
+  readonly stats = { traps: 0, badMessages: 0, refused: 0, duplicateTraps: 0 };
+  /**
+   * Trap requests are numbered per host (TrapRequest.seq); a host that timed out may skip some. A
+   * resend (the cpu-node lost the reply in a NATS outage) gets the resolution already given: a trap
+   * is never applied twice (it changes the VM's record, e.g. its brk). The last few per host are
+   * kept: a host's vCPUs may have traps in flight together.
+   */
+  private readonly traps = new ReplyCache<Uint8Array>(new SequenceWindow(false), 64, () => void this.stats.duplicateTraps++);
   private sub: { unsubscribe(): void } | undefined;
 
   constructor(
@@ -52,12 +57,13 @@ export class HypervisorService {
       if (!vm) throw bad(new Error(`trap from unknown VM '${req.vm}'`), subject);
       try {
         this.checkSender(subject, req, vm);
-        this.trapSeq.accept(req.host, Number(req.seq), { subject, host: req.host, vm: req.vm, vcpu: req.vcpu });
+        return this.traps.answer(req.host, Number(req.seq), { subject, host: req.host, vm: req.vm, vcpu: req.vcpu }, () => {
+          this.stats.traps++;
+          return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
+        });
       } catch (err) {
         countRefusal(err, this.stats, this.hooks.onRefused);
       }
-      this.stats.traps++;
-      return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
     });
   }
 

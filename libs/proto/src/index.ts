@@ -10,6 +10,7 @@ export * from './gen/vsim/v1/common';
 export * from './gen/vsim/v1/runtime';
 export * from './gen/vsim/v1/control';
 export * from './gen/vsim/v1/metrics';
+export * from './gen/vsim/v1/listing';
 export * from './gen/vsim/v1/snapshot';
 
 // grpc.health.v1: standard gRPC health checking, which every vsim gRPC service exposes.

@@ -42,6 +42,8 @@ export interface CreditParams {
   accounting: CreditAccounting;
   /** BOOST of waking vCPUs; absent: on */
   boost?: boolean;
+  /** ns in [0, tslice]: when the accounting first runs; absent: tslice / 2 */
+  acctPhase?: number;
 }
 
 export interface Credit2Params {

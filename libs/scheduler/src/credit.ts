@@ -61,7 +61,9 @@ export interface CreditOptions {
   /** ns; 0 turns rate limiting off; default 1 ms (sched_ratelimit_us). */
   readonly ratelimit?: number;
   /**
-   * 'precise' (default): burn_credits() debits exactly the time run (Xen since commit 78c9b2a64b).
+   * 'precise' (default): burn_credits() debits exactly the time run (Xen since commit 78c9b2a64b),
+   * where credit.c calls it: at the pCPU's tick and at each schedule, so the accounting sees a
+   * running vCPU's credit as last debited.
    * 'tick': the pre-78c9b2a64b csched_vcpu_acct(): the vCPU running when a pCPU's tick fires is
    * debited a whole tick's credits (CSCHED_CREDITS_PER_TICK = 100), time between ticks is free.
    */
@@ -69,7 +71,7 @@ export interface CreditOptions {
   /** vsim extension: false disables BOOST in csched_unit_wake (for experiments). Default true. */
   readonly boost?: boolean;
   /**
-   * vsim modelling choice, ns in [0, tslice): when the master ticker (csched_acct) first fires;
+   * vsim modelling choice, ns in [0, tslice] (tslice is 0): when the master ticker (csched_acct) first fires;
    * it then fires every tslice. Xen arms it when the first pCPU joins the pool (init_pdata), at
    * boot, so its phase relative to the VMs' slices is arbitrary. Default tslice / 2: accounting in
    * the middle of the slices that start at time 0. 0 makes every accounting coincide with a slice
@@ -97,6 +99,13 @@ interface Svc {
   credit: number;
   /** burn_credits' sub-credit remainder, in credit·ns units (delta·CREDITS_PER_MSEC mod 1 ms). */
   residual: number;
+  /**
+   * Time run (ns) not yet debited: the host reports it per run segment (charge), but credit.c
+   * debits it only where it calls burn_credits — at the pCPU's tick (csched_unit_acct) and at
+   * csched_schedule — so csched_acct sees the credit as of the last of those, never charged up to
+   * the accounting instant itself.
+   */
+  unburned: number;
   /** sched_unit_master: the pCPU whose run queue it belongs to (or runs on). */
   processor: number;
   onRunq: boolean;
@@ -175,8 +184,9 @@ export class CreditPolicy implements SchedulerPolicy {
     this.accounting = opts.accounting ?? 'precise';
     this.boost = opts.boost ?? true;
     this.acctPhase = opts.acctPhase ?? Math.floor(this.tslice / 2);
-    if (!(this.acctPhase >= 0 && this.acctPhase < this.tslice))
-      throw new RangeError(`credit: acctPhase must be in [0, tslice), got ${this.acctPhase}`);
+    // acctPhase = tslice is phase 0: the first accounting at tslice (see reset below).
+    if (!(this.acctPhase >= 0 && this.acctPhase <= this.tslice))
+      throw new RangeError(`credit: acctPhase must be in [0, tslice], got ${this.acctPhase}`);
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`credit: pcpus must be a positive integer, got ${npcpus}`);
     if (!(this.tslice >= NS_PER_MS)) throw new RangeError(`credit: tslice must be at least 1 ms, got ${this.tslice} ns`);
     if (!(this.ratelimit >= 0 && this.ratelimit <= this.tslice))
@@ -229,6 +239,7 @@ export class CreditPolicy implements SchedulerPolicy {
       pri: CSCHED_PRI_TS_UNDER,
       credit: 0,
       residual: 0,
+      unburned: 0,
       // sched_select_initial_cpu, simplified: round robin, within the hard affinity.
       processor: firstAllowed(affinity, this.added++ % this.pcpus.length, this.pcpus.length),
       onRunq: false,
@@ -276,14 +287,24 @@ export class CreditPolicy implements SchedulerPolicy {
     else if (svc.onRunq) this.runqRemove(svc);
   }
 
-  /** burn_credits: in precise mode, debit exactly the time run (residual carried, as credit.c). */
+  /**
+   * The time a vCPU ran, as the host reports it after each run segment. In precise mode it is
+   * debited by burn() at the vCPU's next tick or schedule, where credit.c calls burn_credits.
+   */
   charge(v: VcpuRef, ranNs: number, _now: number): void {
     const svc = this.svcs.get(v.key);
     if (!svc || this.accounting !== 'precise' || !(ranNs > 0)) return;
-    const val = Math.round(ranNs) * CSCHED_CREDITS_PER_MSEC + svc.residual;
+    svc.unburned += Math.round(ranNs);
+  }
+
+  /** burn_credits: debit exactly the time run since the last debit (residual carried, as credit.c). */
+  private burn(svc: Svc): void {
+    if (svc.unburned === 0) return;
+    const val = svc.unburned * CSCHED_CREDITS_PER_MSEC + svc.residual;
     const credits = Math.floor(val / NS_PER_MS);
     svc.residual = val - credits * NS_PER_MS;
     svc.credit -= credits;
+    svc.unburned = 0;
   }
 
   /**
@@ -409,7 +430,7 @@ export class CreditPolicy implements SchedulerPolicy {
       this.emit('boost_end', now, svc, p);
     }
     if (this.accounting === 'tick') svc.credit -= this.creditsPerTick;
-    // (precise mode: burn_credits already ran in charge().)
+    else this.burn(svc); // precise mode: burn_credits(svc, NOW())
     if (!svc.active) {
       this.acctStart(svc);
     } else {
@@ -604,6 +625,7 @@ export class CreditPolicy implements SchedulerPolicy {
   private doSchedule(p: number, now: number): void {
     const pc = this.pcpus[p];
     const scurr = pc.curr;
+    if (scurr) this.burn(scurr); // csched_schedule: burn_credits(scurr, now), before anything else
     const runtime = scurr ? Math.max(0, now - pc.stateEntry) : 0;
     const currRunnable = scurr !== null && this.runnable(scurr);
     if (this.ratelimit > 0 && currRunnable && runtime < this.ratelimit) {

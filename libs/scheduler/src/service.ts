@@ -12,6 +12,13 @@ import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpup
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
+/**
+ * A run order without a report after this long is sent again, with its sequence number: the
+ * cpu-node answers a resend with the report of the first (waiting for it if it still runs), so a
+ * reply lost in a NATS outage costs at most this long (less: every order in flight is resent as
+ * soon as the connection is back).
+ */
+export const RUN_ORDER_ATTEMPT_MS = 5_000;
 
 /** At most this many events per EventBatch message (an event encodes to ~40-100 bytes). */
 export const MAX_EVENTS_PER_BATCH = 1000;
@@ -89,6 +96,11 @@ export class SchedulerService {
   private readonly nodes = new Map<string, string>();
   private readonly hostOfVm = new Map<string, string>();
   private readonly published = new Map<string, number>();
+  /** Per host, the event batches being stored, in order (Bus.publishStored), and the first failure. */
+  private readonly storing = new Map<string, Promise<void>>();
+  private storeError: Error | undefined;
+  /** Run orders resent (a reply lost in a NATS outage, or slow). */
+  orderRetries = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -104,7 +116,11 @@ export class SchedulerService {
       pcpus,
       makePolicy(policy, pcpus),
       async (order) => {
-        const reply = await this.bus.request(subjects.hostRun(this.sim, node, host), encode(RunOrder, order), { timeoutMs: RUN_ORDER_TIMEOUT_MS });
+        const reply = await this.bus.request(subjects.hostRun(this.sim, node, host), encode(RunOrder, order), {
+          timeoutMs: RUN_ORDER_TIMEOUT_MS,
+          attemptMs: RUN_ORDER_ATTEMPT_MS,
+          onRetry: () => void this.orderRetries++,
+        });
         const report = RunReport.decode(reply);
         this.observer?.ran?.(host, order.nowNs, report.nowNs);
         return report;
@@ -115,7 +131,7 @@ export class SchedulerService {
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
           const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
           const firstIndex = this.published.get(host) ?? 0;
-          this.bus.publish(subjects.events(this.sim, host), encode(EventBatch, { sim: this.sim, host, events: chunk, firstIndex }));
+          this.store(host, encode(EventBatch, { sim: this.sim, host, events: chunk, firstIndex }), firstIndex);
           this.published.set(host, firstIndex + chunk.length);
         }
       },
@@ -125,6 +141,27 @@ export class SchedulerService {
     this.pcpus.set(host, pcpus);
     this.nodes.set(host, node);
     this.published.set(host, 0);
+  }
+
+  /**
+   * Stores one event batch after the host's previous ones (the loop goes on meanwhile): with a
+   * JetStream event stream, each is retried until stored, and its message id — simulation, host
+   * and first event index — makes a resent or re-run batch stored once.
+   */
+  private store(host: string, batch: Uint8Array, firstIndex: number): void {
+    const prev = this.storing.get(host) ?? Promise.resolve();
+    const next = prev.then(() =>
+      this.bus.publishStored(subjects.events(this.sim, host), batch, `${this.sim}.${host}.${firstIndex}`).catch((err: unknown) => {
+        this.storeError ??= err as Error;
+      }),
+    );
+    this.storing.set(host, next);
+  }
+
+  /** Resolves once every event batch published so far is stored; throws if one could not be. */
+  async eventsStored(): Promise<void> {
+    await Promise.all(this.storing.values());
+    if (this.storeError) throw new Error(`events could not be published: ${this.storeError.message}`, { cause: this.storeError });
   }
 
   /** Control: a timed action, routed to the loop(s) it concerns. */
@@ -264,7 +301,11 @@ export class SchedulerService {
   }
 
   async runAll(endNs: number): Promise<HostLoopResult[]> {
-    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs)));
+    // Done once every host's loop is, and its events are stored (a collector may count them).
+    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs))).then(async (r) => {
+      await this.eventsStored();
+      return r;
+    });
     try {
       return await this.running;
     } finally {

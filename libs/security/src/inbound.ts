@@ -4,9 +4,9 @@
 //     permissions.ts) and the message's own fields (simulation, host, VM) must agree with what that
 //     sender is entitled to — e.g. a trap must come from the node that runs the VM's host;
 //   - sequence: per (simulation, stream) numbers (run orders per host, trap requests per host,
-//     event batches per host) must be the next one expected. A duplicate or stale number is
-//     refused today; a retry protocol will answer duplicates from a cache instead (SequenceWindow
-//     already tells them apart).
+//     event batches per host) must be the next one expected. A request resent after a NATS outage
+//     carries the number it had: ReplyCache answers it with the reply already given (never
+//     applying it twice); a stale or skipped number is refused.
 // A refused message is never applied: it is counted and reported with its context (the service
 // logs it with `host`, `vm`, `vcpu` bindings) and the sender gets an error reply if it asked.
 
@@ -95,6 +95,50 @@ export class SequenceWindow {
 
   lastOf(stream: string): number | undefined {
     return this.last.get(stream);
+  }
+}
+
+/**
+ * Idempotent answers to numbered requests (run orders, trap requests), on top of a SequenceWindow:
+ * the next number is applied once and its reply kept; the same number again (a requester's resend
+ * after a lost reply) gets that reply — the same bytes, or the same pending promise while the first
+ * is still being worked on — and is counted in `duplicates`; any other number is refused like the
+ * window refuses it. The last `keep` replies per stream are kept, for streams whose requests may
+ * overlap (several vCPUs' traps of one host).
+ */
+export class ReplyCache<T> {
+  private readonly replies = new Map<string, Map<number, Promise<T>>>();
+  /** Resends answered from the cache. */
+  duplicates = 0;
+
+  constructor(
+    readonly window: SequenceWindow,
+    private readonly keep = 1,
+    private readonly onDuplicate?: () => void,
+  ) {}
+
+  /**
+   * Answers request `seq` on `stream`: from the cache if it was seen, else by `apply()` once the
+   * window accepted it (throws RefusedMessage otherwise). `apply` runs synchronously up to its first
+   * await, so two requests cannot interleave their acceptance.
+   */
+  answer(stream: string, seq: number, context: Omit<Refusal, 'kind' | 'reason' | 'seq'>, apply: () => Promise<T> | T): Promise<T> {
+    const cached = this.replies.get(stream)?.get(seq);
+    if (cached) {
+      this.duplicates++;
+      this.onDuplicate?.();
+      return cached;
+    }
+    this.window.accept(stream, seq, context);
+    let perStream = this.replies.get(stream);
+    if (!perStream) this.replies.set(stream, (perStream = new Map()));
+    const reply = (async () => apply())(); // runs apply at once, up to its first await
+    perStream.set(seq, reply);
+    for (const old of perStream.keys()) {
+      if (perStream.size <= this.keep) break;
+      perStream.delete(old);
+    }
+    return reply;
   }
 }
 

@@ -14,7 +14,7 @@ export { bearerMetadata, guardService, principalOf, tlsChannelCredentials, tlsSe
 export type { RefusedCall } from './grpc-auth';
 export { natsConnectionOptions } from './nats-auth';
 export type { NatsIdentityOptions } from './nats-auth';
-export { RefusalCounter, RefusedMessage, SequenceWindow, countRefusal, isRefusedMessage, refuse } from './inbound';
+export { RefusalCounter, RefusedMessage, ReplyCache, SequenceWindow, countRefusal, isRefusedMessage, refuse } from './inbound';
 export type { Refusal, RefusalKind, RefusalLogger, SequenceVerdict } from './inbound';
 export { NatsViolationCounter, parseNatsViolation } from './nats-audit';
 export type { NatsViolation, NatsViolationKind } from './nats-audit';

@@ -9,13 +9,17 @@
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
+//   vsim-heartbeat.<role>.<id>               that service (a cpu-node:  gateway (liveness)
+//                                            its own node id only)
+//   JetStream stream VSIM_EVENTS             scheduler (events, acked)  gateway (ordered consumers)
 //
 // Replies travel only as answers to requests the responder received (nats-server's
 // allow_responses): a cpu-node can answer the run orders it was sent, the hypervisor the traps,
 // nobody can publish into another identity's inbox. Clients of the gateway get nothing under
 // vsim.>: the gateway relays their simulation's events over its authenticated APIs.
 //
-// JetStream (checkpoints, the event stream) will add $JS.API.… grants per role here.
+// JetStream: the event stream captures vsim.*.events.* (published by the scheduler, which may only
+// look the stream up); the gateway creates it and reads it through consumers of its own.
 
 /** What an identity is. A role's permissions are the same for every identity that has it, but for a cpu-node's node id. */
 export type Role = 'hypervisor' | 'scheduler' | 'cpu-node' | 'gateway' | 'client' | 'supervisor';
@@ -52,6 +56,25 @@ function serves(name: string): string[] {
   return ['$SRV.*', `$SRV.*.${name}`, `$SRV.*.${name}.*`];
 }
 
+/** Heartbeats (@vsim/service heartbeat.ts): vsim-heartbeat.<role>.<id>. */
+function beats(role: string, id = '*'): string {
+  return `vsim-heartbeat.${role}.${id}`;
+}
+
+/** The event stream's name (@vsim/bus stream.ts). */
+const EVENTS = 'VSIM_EVENTS';
+
+/** What the gateway asks of JetStream: set the event stream up and follow it. */
+const GATEWAY_JS = [
+  '$JS.API.INFO',
+  `$JS.API.STREAM.INFO.${EVENTS}`,
+  `$JS.API.STREAM.CREATE.${EVENTS}`,
+  `$JS.API.CONSUMER.CREATE.${EVENTS}.>`,
+  `$JS.API.CONSUMER.INFO.${EVENTS}.>`,
+  `$JS.API.CONSUMER.DELETE.${EVENTS}.>`,
+  `$JS.API.CONSUMER.MSG.NEXT.${EVENTS}.>`,
+];
+
 /** Asking who is registered under these names (discover(), @vsim/service). */
 function finds(...names: string[]): string[] {
   return names.map((n) => `$SRV.INFO.${n}`);
@@ -62,22 +85,30 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
   const inbox = `${inboxPrefixOf(identity)}.>`;
   switch (role) {
     case 'hypervisor':
-      return { publish: [], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+      return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
     case 'scheduler':
-      return { publish: ['vsim.*.run.*.*', 'vsim.*.events.*'], subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)], allowResponses: true };
+      return {
+        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
+        subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
+        allowResponses: true,
+      };
     case 'cpu-node': {
       if (node === undefined || !SUBJECT_TOKEN.test(node))
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
-        publish: [`vsim.*.trap.${node}`],
+        publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
         subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
         allowResponses: true,
       };
     }
     case 'gateway':
       return {
-        publish: finds(SERVICE_NAME.hypervisor, SERVICE_NAME.scheduler, SERVICE_NAME['cpu-node'], SERVICE_NAME.gateway),
-        subscribe: ['vsim.*.events.>', inbox, ...serves(SERVICE_NAME.gateway)],
+        publish: [
+          ...finds(SERVICE_NAME.hypervisor, SERVICE_NAME.scheduler, SERVICE_NAME['cpu-node'], SERVICE_NAME.gateway),
+          beats('gateway'),
+          ...GATEWAY_JS,
+        ],
+        subscribe: ['vsim.*.events.>', 'vsim-heartbeat.>', inbox, ...serves(SERVICE_NAME.gateway)],
         allowResponses: true,
       };
     case 'client':

@@ -173,9 +173,9 @@ describe('secrets', () => {
   });
 
   it('never writes an empty allow list (nats-server reads it as "anything")', () => {
-    expect(permissionsOf('hypervisor', 'hypervisor').publish).toEqual([]);
+    // The hypervisor publishes nothing but its heartbeat (it only answers requests).
+    expect(permissionsOf('hypervisor', 'hypervisor').publish).toEqual(['vsim-heartbeat.hypervisor.*']);
     const conf = natsServerConfig([{ identity: 'hypervisor', role: 'hypervisor', publicKey: `U${'A'.repeat(55)}` }]);
-    expect(conf).toContain('publish: { deny: [">"] }');
     expect(conf).not.toContain('allow: []');
   });
 });

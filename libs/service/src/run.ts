@@ -10,6 +10,7 @@ import { GrpcServerHandle, GrpcServiceEntry, startGrpcServer } from './grpc';
 import { FlagError, FlagSpec, CommonFlags, parseFlags, usage } from './flags';
 import { Logger, createLogger } from './logger';
 import { registerService } from './registry';
+import { heartbeatSubject, startHeartbeat } from './heartbeat';
 import { onShutdown } from './shutdown';
 
 export interface ServiceContext {
@@ -38,6 +39,12 @@ export interface ServiceParts {
   readonly ready?: Readonly<Record<string, unknown>>;
   /** First step of a graceful stop, after deregistration: stop taking work (e.g. close an HTTP listener). */
   readonly beforeStop?: () => Promise<void> | void;
+  /**
+   * A graceful stop's wait for the service's current work (after deregistration, before the gRPC
+   * server stops: the work's own control calls still arrive): resolves true once it is done, false
+   * if it gave up. Meanwhile the service heartbeats `draining`.
+   */
+  readonly finishWork?: () => Promise<boolean>;
   /** After the gRPC server stopped, before NATS drains. */
   readonly afterStop?: () => Promise<void> | void;
   /** Largest gRPC request accepted (e.g. a cpu-node's CreateVm with its image). Default 4 MiB. */
@@ -68,6 +75,8 @@ export interface RunningService {
 
 /** gRPC calls in flight get this long to finish on a graceful stop before they are cut. */
 export const GRPC_GRACE_MS = 5000;
+/** The whole graceful stop, finishing the current work included (its own limit is 5 min). */
+export const SHUTDOWN_LIMIT_MS = 330_000;
 
 /**
  * Starts the service, or prints usage and exits (2 on bad flags, 0 on --help), or exits 1 if it
@@ -115,6 +124,13 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     connection: identity ? natsConnectionOptions(identity) : undefined,
     observer: metrics.bus,
   });
+  // Outages are logged both ways; nats.js reconnects on its own (RECONNECT_OPTIONS), and requests in
+  // flight are resent once it has (the data plane's retries).
+  bus.onConnection((e) =>
+    e.type === 'disconnect'
+      ? log.warn({ natsServer: e.server }, 'NATS disconnected: reconnecting')
+      : log.info({ natsServer: e.server, downMs: e.downMs }, 'NATS reconnected'),
+  );
   const shellCounters = { refusedCalls: 0 };
   const ctx: ServiceContext = { bus, log, flags, extra, version: def.version, identity, shellCounters, metrics };
   const parts = await def.build(ctx);
@@ -131,6 +147,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     credentials: identity?.tls ? tlsServerCredentials(identity.tls) : undefined,
     maxReceiveMessageBytes: parts.maxReceiveMessageBytes,
   });
+  const grpcAddress = `${flags.advertiseHost}:${grpc.port}`;
   const metricsServer = await startMetricsServer(metrics, flags.metricsPort, flags.metricsHost, (err) =>
     log.warn({ err }, 'metrics collection failed'),
   );
@@ -140,23 +157,43 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     description: def.description,
     metadata: {
       ...parts.metadata,
-      grpc: `${flags.advertiseHost}:${grpc.port}`,
+      grpc: grpcAddress,
       instance: flags.instance,
       metrics: `${flags.advertiseHost}:${metricsServer.port}`,
     },
   });
+  let draining = false;
+  const started = Date.now();
+  const stopHeartbeat = startHeartbeat(bus, heartbeatSubject(def.role, parts.metadata?.node ?? flags.instance), () => ({
+    service: def.service,
+    instance: flags.instance,
+    grpc: grpcAddress,
+    ...(parts.metadata?.node ? { node: parts.metadata.node } : {}),
+    started,
+    draining,
+  }));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       // 1. Stop taking work: peers no longer discover us, health says NOT_SERVING.
+      draining = true;
       await registration.stop().catch((err: unknown) => log.warn({ err }, 'deregistration failed'));
       await parts.beforeStop?.();
+      // 2. Finish the current work (the simulations this service takes part in).
+      if (parts.finishWork) {
+        log.info('finishing current work before stopping');
+        const t0 = Date.now();
+        const done = await parts.finishWork();
+        if (done) log.info({ waitedMs: Date.now() - t0 }, 'current work finished');
+        else log.warn({ waitedMs: Date.now() - t0 }, 'current work not finished in time: stopping anyway');
+      }
       // 2. Let control calls in flight finish (or cut them after the grace period).
       const how = await grpc.shutdown(GRPC_GRACE_MS);
       if (how === 'forced') log.warn({ graceMs: GRPC_GRACE_MS }, 'gRPC calls still running were cut');
       await parts.afterStop?.();
       await metricsServer.close();
       // 3. Let data-plane handlers in flight reply, then close.
+      stopHeartbeat();
       await bus.drain();
     })());
   // Losing NATS for good (the client gave up reconnecting) leaves nothing to serve.
@@ -165,7 +202,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     log.fatal({ err }, 'NATS connection closed');
     process.exit(1);
   });
-  onShutdown(stop, { log });
+  onShutdown(stop, { log, timeoutMs: SHUTDOWN_LIMIT_MS });
   log.info(
     {
       grpc: grpc.address,

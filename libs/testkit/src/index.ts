@@ -13,6 +13,8 @@ export { OPENSSL_MISSING, hasOpenssl, makeTestCa } from './tls';
 export type { TestCa } from './tls';
 export { seededRandom } from './random';
 export { DRIVER_SLICE_NS, HostDriver, driverHostConfig, eventHash, localTrapHandlers } from './host-driver';
+export { startServiceProcess, until } from './processes';
+export type { ServiceProcess } from './processes';
 export { startVsimUp } from './up';
 export type { UpCluster } from './up';
 export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';

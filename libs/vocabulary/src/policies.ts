@@ -128,8 +128,17 @@ export const CREDIT = {
       doc: 'BOOST: a waking vCPU with credit left preempts (csched_unit_wake); `false` turns it off, for experiments',
       absent: '`true`, as Xen',
     },
+    acctPhase: {
+      type: 'time',
+      min: 0,
+      doc: 'when the accounting (csched_acct, which shares out credit) first runs, at most `tslice`; then every `tslice`',
+      absent: 'half of `tslice`',
+    },
   },
-  paramOrder: [['ratelimit', 'tslice']],
+  paramOrder: [
+    ['ratelimit', 'tslice'],
+    ['acctPhase', 'tslice'],
+  ],
   vmParams: ['weight', 'cap'],
   vmParamOrder: [],
   xl: {

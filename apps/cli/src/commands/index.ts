@@ -12,6 +12,9 @@ import { upCommand } from './up';
 import { isaCommand } from './isa';
 import { XL_SCHED_COMMANDS, schedCommand } from './sched';
 import { schedCheckCommand } from './sched-check';
+import { listCommand } from './list';
+import { vcpuListCommand, vcpuPinCommand } from './vcpu';
+import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
 
 export const COMMANDS: readonly Command[] = [
@@ -23,8 +26,13 @@ export const COMMANDS: readonly Command[] = [
   secretsCommand,
   execCommand,
   isaCommand,
+  listCommand,
   schedCommand,
   ...XL_SCHED_COMMANDS,
   schedCheckCommand,
+  vcpuListCommand,
+  vcpuPinCommand,
+  cpupoolListCommand,
+  cpupoolMigrateCommand,
   helpCommand(() => COMMANDS),
 ];

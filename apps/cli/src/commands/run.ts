@@ -36,6 +36,12 @@ const OPTIONS = {
   seed: { type: 'integer', min: 0, valueName: 'N', description: "override the scenario's seed" },
   nats: { type: 'string', valueName: 'URL', description: "run on a cluster (e.g. 'vsim up'): find its gateway through NATS at URL" },
   ...ACCESS_OPTIONS,
+  attach: {
+    type: 'string',
+    valueName: 'SIM',
+    description:
+      '--nats: reattach to simulation SIM (e.g. after the client that started it died): wait for its end, print its results (SCENARIO optional)',
+  },
   scheduler: {
     type: 'string',
     valueName: 'INSTANCE',
@@ -80,6 +86,7 @@ Exit status:
 Examples:
   vsim run examples/quickstart.yaml
   VSIM_CREDENTIALS=~/.vsim/secrets/client.json vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
+  vsim run --nats nats://127.0.0.1:4222 --attach sim-01J...   # the results of a run whose client died
 `;
 
 /**
@@ -124,8 +131,11 @@ export const runCommand: Command = {
       io.stdout.write(HELP);
       return EXIT.ok;
     }
-    if (positionals.length !== 1) throw usageError('vsim run', `expected one SCENARIO file (see 'vsim run --help')`);
-    const file = positionals[0];
+    if (options.attach !== undefined && options.nats === undefined)
+      throw usageError('vsim run', '--attach needs --nats (a cluster keeps the simulation)');
+    if (positionals.length !== 1 && !(options.attach !== undefined && positionals.length === 0))
+      throw usageError('vsim run', `expected one SCENARIO file (see 'vsim run --help')`);
+    const file = positionals[0] ?? '';
     if (options.json === '-' && options.events === '-') throw usageError('vsim run', '--json - and --events - cannot both write to standard output');
     // With JSON on stdout, the human summary goes to stderr so stdout stays one JSON document.
     const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
@@ -138,7 +148,7 @@ export const runCommand: Command = {
       const outputs = openOutputs(options, io);
       if (!outputs) return EX_CANTCREAT;
       try {
-        loadScenario(file, { checkImage: () => undefined, onWarnings: warningsTo(io, file) });
+        if (options.attach === undefined) loadScenario(file, { checkImage: () => undefined, onWarnings: warningsTo(io, file) });
       } catch {
         // errors: the gateway reports them, one line each, as it rejects the submission
       }
@@ -153,6 +163,7 @@ export const runCommand: Command = {
           scheduler: options.scheduler,
           credentials: options.credentials,
           tokenFile: options['token-file'],
+          attach: options.attach,
           onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
           onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });

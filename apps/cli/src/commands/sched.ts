@@ -17,12 +17,11 @@
  * gateway reachable.
  */
 
-import { Metadata, ServiceError } from '@grpc/grpc-js';
-import { GatewayClient, SchedParams } from '@vsim/proto';
-import { vmSchedParamsOf } from '@vsim/control';
+import { DomainList, SchedParams } from '@vsim/proto';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
-import { ACCESS_OPTIONS, AccessError, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
+import { CallError, GATEWAY_OPTIONS, GatewayCall, withGateway } from '../gateway-call';
+import { TableChoice, schedTables } from '../xl/sched-tables';
 import { Io } from '../io';
 import {
   POLICIES,
@@ -41,58 +40,8 @@ const NS_PER_MS = 1_000_000;
 
 const WHERE = {
   sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id the gateway gave it, e.g. sim-01JD3W7Q9YXK4M2T8N5R6B1C0A)' },
-  nats: { type: 'string', valueName: 'URL', description: 'find the gateway through NATS at URL' },
-  gateway: { type: 'string', valueName: 'HOST:PORT', description: "the gateway's gRPC address (instead of --nats)" },
-  ...ACCESS_OPTIONS,
+  ...GATEWAY_OPTIONS,
 } as const;
-
-type GatewayCall = <Req, Res>(method: keyof GatewayClient, req: Req) => Promise<Res>;
-
-/** Connects to the gateway, runs `f`, closes. */
-async function withGateway<T>(
-  command: string,
-  o: { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string },
-  f: (call: GatewayCall) => Promise<T>,
-): Promise<T> {
-  if ((o.nats === undefined) === (o.gateway === undefined)) throw usageError(command, 'give exactly one of --nats URL and --gateway HOST:PORT');
-  let address = o.gateway;
-  let access: GatewayAccess;
-  try {
-    access = gatewayAccess(o);
-    if (o.nats !== undefined) address = await findGateway(o.nats, access);
-  } catch (e) {
-    if (e instanceof AccessError) throw new CallError(e.message, e.exitCode);
-    throw e;
-  }
-  const client = gatewayClient(address!, access);
-  try {
-    return await f(
-      <Req, Res>(method: keyof GatewayClient, req: Req) =>
-        new Promise<Res>((resolve, reject) => {
-          const m = client[method] as unknown as (
-            r: Req,
-            md: Metadata,
-            opts: { deadline: number },
-            cb: (e: ServiceError | null, r: Res) => void,
-          ) => unknown;
-          m.call(client, req, access.metadata(), { deadline: Date.now() + 30_000 }, (e, r) =>
-            e ? reject(new CallError(`gateway ${address}: ${e.details || e.message}`, EXIT.failure)) : resolve(r),
-          );
-        }),
-    );
-  } finally {
-    client.close();
-  }
-}
-
-class CallError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
 
 /** Nanoseconds per unit xl takes a time in. */
 const NS_PER: Readonly<Record<NonNullable<XlFlag['unit']>, number>> = { ms: NS_PER_MS, us: NS_PER_US };
@@ -165,13 +114,6 @@ Exit status: 0 done; 1 refused by the gateway or the scheduler (the line says wh
 Example:
   ${xl.example}
 `;
-  const columns = xl.flags
-    .filter((f) => f.scope === 'vm')
-    .map((f) => ({
-      header: `${f.key[0]!.toUpperCase()}${f.key.slice(1)}${f.unit ? `(${f.unit})` : ''}`,
-      key: f.key,
-      div: f.unit ? NS_PER[f.unit] : 1,
-    }));
   return {
     name: xl.command,
     summary: `${xl.summary} of a running simulation (xl ${xl.command})`,
@@ -203,8 +145,7 @@ Example:
             await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: d.name });
             return EXIT.ok;
           }
-          const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: opts.sim as string });
-          io.stdout.write(formatParams(p, d.name, columns, vm));
+          io.stdout.write(await showTables(call, opts.sim as string, { policy: d.name, domain: vm, poolsOnly: sched }));
           return EXIT.ok;
         });
       } catch (e) {
@@ -217,41 +158,25 @@ Example:
 }
 
 /**
- * xl's layout: a line per host (pool) with its policy's scheduler-wide parameters, then one row per
- * VM this policy schedules (as `xl sched-rtds` lists the domains of RTDS pools); a VM named with
- * -d that another policy schedules is refused, naming the command that shows it.
+ * xl's tables (xl/sched-tables.ts) of the pools the policy runs (every pool without one), or of
+ * one domain (-d); a VM that another policy schedules is refused, naming the command that shows it.
  */
-function formatParams(p: SchedParams, policy: string, columns: readonly { header: string; key: string; div: number }[], only?: string): string {
-  const lines = hostLines(p);
-  const named = p.vms.filter((v) => only === undefined || v.vm === only);
-  if (only !== undefined && named.length === 0) throw new CallError(`no VM ${only} in this simulation`, EXIT.failure);
-  const other = named.find((v) => only !== undefined && v.policy !== '' && v.policy !== policy);
-  if (other) {
-    const xl = policyDescriptor(other.policy)?.xl;
-    throw new CallError(`VM ${other.vm} is scheduled by ${other.policy}, not ${policy}${xl ? ` (see vsim ${xl.command})` : ''}`, EXIT.failure);
+async function showTables(call: GatewayCall, sim: string, choice: TableChoice = {}): Promise<string> {
+  const [params, list] = await Promise.all([
+    call<{ sim: string }, SchedParams>('getSchedParams', { sim }),
+    call<{ sim: string }, DomainList>('listDomains', { sim }),
+  ]);
+  if (choice.domain !== undefined) {
+    const d = list.domains.find((x) => x.vm === choice.domain);
+    if (!d) throw new CallError(`no VM ${choice.domain} in this simulation`, EXIT.failure);
+    if (choice.policy !== undefined && d.scheduler !== choice.policy) {
+      const xl = policyDescriptor(d.scheduler)?.xl;
+      throw new CallError(`VM ${d.vm} is scheduled by ${d.scheduler}, not ${choice.policy}${xl ? ` (see vsim ${xl.command})` : ''}`, EXIT.failure);
+    }
   }
-  const vms = named.filter((v) => v.policy === '' || v.policy === policy);
-  lines.push(['Name'.padEnd(24), 'Host'.padEnd(10), ...columns.map((c) => c.header.padStart(12))].join(''));
-  for (const v of vms) {
-    const params = vmSchedParamsOf(v.params);
-    const cells = columns.map(({ key, div }) => {
-      const x = params[key];
-      return (typeof x === 'number' ? String(x / div) : x === undefined ? '-' : String(x)).padStart(12);
-    });
-    lines.push([v.vm.padEnd(24), v.host.padEnd(10), ...cells].join(''));
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** One line per host: its policy and scheduler-wide parameters (ns), and the virtual time reached. */
-function hostLines(p: SchedParams): string[] {
-  return p.hosts.map((h) => {
-    const params = JSON.parse(h.paramsJson || '{}') as Record<string, unknown>;
-    const shown = Object.entries(params)
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(' ');
-    return `Host ${h.host}: ${h.policy}${shown ? ` ${shown}` : ''} (at ${h.nowNs} ns)`;
-  });
+  const text = schedTables(params, list, choice);
+  if (text === '' && choice.policy !== undefined) throw new CallError(`no cpupool of this simulation runs ${choice.policy}`, EXIT.failure);
+  return text;
 }
 
 const SCHEDPARAM = { type: 'boolean', short: 's', description: "scheduler-wide parameters instead of a VM's" } as const;
@@ -284,7 +209,8 @@ each vCPU. With --service, the simulation moves to another scheduler service
 (another process, e.g. examples/external-scheduler): the current one stops its
 loops at their next boundary and hands their state over; the other continues
 them under --policy (docs/scheduler-protocol.md §8).
-show: prints each host's policy and parameters and each VM's.
+show: prints, for every cpupool, xl's table of its scheduler (as the sched-*
+commands print theirs): the pool's parameters in xl's units, a row per domain.
 
 Options:
 ${formatOptions(SCHED_OPTIONS)}
@@ -337,9 +263,7 @@ export const schedCommand: Command = {
           await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params, service: o.service ?? '' });
           return EXIT.ok;
         }
-        const p = await call<{ sim: string }, SchedParams>('getSchedParams', { sim: o.sim! });
-        io.stdout.write(hostLines(p).join('\n') + '\n');
-        for (const v of p.vms) io.stdout.write(`${v.vm} (${v.host}): ${JSON.stringify(vmSchedParamsOf(v.params))}\n`);
+        io.stdout.write(await showTables(call, o.sim!));
         return EXIT.ok;
       });
     } catch (e) {

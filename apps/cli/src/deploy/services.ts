@@ -48,6 +48,13 @@ export const NATS_IMAGE = 'nats:2';
 /** The gateway's HTTP API port in the compose deployment. */
 export const COMPOSE_HTTP_PORT = 8080;
 export const NATS_CLIENT_PORT = 4222;
+/**
+ * The gateway's gRPC port in the compose deployment, published on the host with NATS's client
+ * port, so the CLI drives the stack from the host as it drives `vsim up`: `vsim run --nats
+ * nats://127.0.0.1:4222 --credentials $VSIM_SECRETS/client.json` finds the gateway through NATS at
+ * the address it advertises, 127.0.0.1:50051 (nothing inside the stack calls the gateway).
+ */
+export const COMPOSE_GATEWAY_GRPC_PORT = 50051;
 /** Every service's /metrics port inside its container (the port of Prometheus exporters of Node). */
 export const COMPOSE_METRICS_PORT = 9464;
 export const DEFAULT_CPU_NODES = 2;
@@ -78,7 +85,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
   const secrets = compose ? COMPOSE_SECRETS_DIR : target.secretsDir;
   const metricsPortOf = (name: string): number | undefined => (compose ? COMPOSE_METRICS_PORT : target.metricsPorts?.[name]);
   /** The flags every vsim service gets: where NATS is, its instance name and identity, where peers reach it, where it is scraped. */
-  const common = (name: string): string[] => [
+  const common = (name: string, advertise = name): string[] => [
     '--nats',
     natsUrl,
     '--instance',
@@ -86,7 +93,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
     '--secrets',
     `${secrets}/${name}.json`,
     ...(compose
-      ? ['--grpc-host', '0.0.0.0', '--advertise-host', name]
+      ? ['--grpc-host', '0.0.0.0', '--advertise-host', advertise]
       : ['--grpc-host', '127.0.0.1', ...(target.advertiseHost ? ['--advertise-host', target.advertiseHost] : [])]),
     ...(metricsPortOf(name) === undefined ? [] : ['--metrics-port', String(metricsPortOf(name))]),
   ];
@@ -98,7 +105,8 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
       name: 'nats',
       args: ['-c', `${secrets}/nats-server.conf`],
       env: {},
-      ports: [],
+      // Published for the CLI on the host; every NATS user needs its credentials (no anonymous access).
+      ports: compose ? [NATS_CLIENT_PORT] : [],
       dependsOn: [],
     },
   ];
@@ -124,15 +132,17 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
       'gateway',
       'gateway',
       [
-        ...common('gateway'),
+        // Compose: clients on the host reach its published gRPC port at 127.0.0.1 (COMPOSE_GATEWAY_GRPC_PORT).
+        ...common('gateway', '127.0.0.1'),
         '--http-port',
         String(httpPort),
         '--http-host',
         compose ? '0.0.0.0' : '127.0.0.1',
+        ...(compose ? ['--grpc-port', String(COMPOSE_GATEWAY_GRPC_PORT)] : []),
         ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
       ],
       {
-        ports: compose ? [COMPOSE_HTTP_PORT] : [],
+        ports: compose ? [COMPOSE_HTTP_PORT, COMPOSE_GATEWAY_GRPC_PORT] : [],
         dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
       },
     ),

@@ -67,18 +67,23 @@ export interface RemoteRunOptions {
   /** Each host's virtual time, at every poll. */
   readonly onProgress?: (host: string, ns: number, done: boolean) => void;
   readonly pollMs?: number;
+  /**
+   * Reattach to simulation `attach` (e.g. after the client that submitted it died) instead of
+   * submitting `file`: follow it to its end and fetch its results, as the submitter would have.
+   */
+  readonly attach?: string;
 }
 
 export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { wallSeconds: number }> {
-  let text: string;
+  let text = '';
   try {
-    text = readFileSync(opts.file, 'utf8');
+    if (opts.attach === undefined) text = readFileSync(opts.file, 'utf8');
   } catch (e) {
     throw new RemoteError(`${opts.file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`, USAGE);
   }
   const images: Record<string, Buffer> = {};
   const base = dirname(resolve(opts.file));
-  for (const p of imagePaths(text)) {
+  for (const p of opts.attach === undefined ? imagePaths(text) : []) {
     try {
       images[p] = readFileSync(resolve(base, p));
     } catch {
@@ -98,30 +103,12 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
   try {
     gateway = gatewayClient(address, access);
     const gw = gateway;
-    let sim: string;
-    try {
-      ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
-    } catch (e) {
-      const err = e as ServiceError;
-      if (err.code === grpcStatus.INVALID_ARGUMENT) {
-        // One line per issue, as the embedded run prints them (gRPC details join lines with " | ").
-        const [head, ...issues] = (err.details ?? '').split(' | ');
-        const lines = head === 'invalid scenario:' && issues.length > 0 ? issues : [`rejected by the gateway: ${err.details}`];
-        throw new RemoteError(lines.map((l) => `${opts.file}: ${l}`).join('\n'), USAGE);
-      }
-      throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
-    }
-    opts.onSubmitted?.(sim);
-    try {
-      await call(access, gw.start.bind(gw), { sim });
-    } catch (e) {
-      const err = e as ServiceError;
-      // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message names the limit.
-      const code = err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : err.code === grpcStatus.UNAVAILABLE ? EX_UNAVAILABLE : 70;
-      throw new RemoteError(`simulation ${sim} not started: ${err.details ?? err.message}`, code);
-    }
+    let sim = opts.attach ?? '';
+    if (opts.attach === undefined) sim = await submitAndStart(access, gw, text, images, address, opts);
     for (;;) {
-      const s = await call(access, gw.status.bind(gw), { sim });
+      const s = await call(access, gw.status.bind(gw), { sim }).catch((e: ServiceError) => {
+        throw new RemoteError(`simulation ${sim}: ${e.details ?? e.message}`, e.code === grpcStatus.NOT_FOUND ? USAGE : EX_UNAVAILABLE);
+      });
       for (const [h, ns] of Object.entries(s.hostNs)) opts.onProgress?.(h, Number(ns), s.hostsDone.includes(h));
       if (s.state === 'failed') throw new RemoteError(`simulation ${sim} failed on the cluster: ${s.error}`, 70);
       if (s.state === 'done') break;
@@ -132,4 +119,38 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
   } finally {
     gateway?.close();
   }
+}
+
+/** Submits the scenario and starts it; resolves with the simulation id. */
+async function submitAndStart(
+  access: GatewayAccess,
+  gw: GatewayClient,
+  text: string,
+  images: Record<string, Buffer>,
+  address: string,
+  opts: RemoteRunOptions,
+): Promise<string> {
+  let sim: string;
+  try {
+    ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
+  } catch (e) {
+    const err = e as ServiceError;
+    if (err.code === grpcStatus.INVALID_ARGUMENT) {
+      // One line per issue, as the embedded run prints them (gRPC details join lines with " | ").
+      const [head, ...issues] = (err.details ?? '').split(' | ');
+      const lines = head === 'invalid scenario:' && issues.length > 0 ? issues : [`rejected by the gateway: ${err.details}`];
+      throw new RemoteError(lines.map((l) => `${opts.file}: ${l}`).join('\n'), USAGE);
+    }
+    throw new RemoteError(`gateway ${address}: ${err.details ?? err.message}`, EX_UNAVAILABLE);
+  }
+  opts.onSubmitted?.(sim);
+  try {
+    await call(access, gw.start.bind(gw), { sim });
+  } catch (e) {
+    const err = e as ServiceError;
+    // No room on the cluster (RESOURCE_EXHAUSTED): the gateway's message names the limit.
+    const code = err.code === grpcStatus.RESOURCE_EXHAUSTED ? EX_TEMPFAIL : err.code === grpcStatus.UNAVAILABLE ? EX_UNAVAILABLE : 70;
+    throw new RemoteError(`simulation ${sim} not started: ${err.details ?? err.message}`, code);
+  }
+  return sim;
 }

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Ack } from "./common";
+import { DomainList, ListSimulationsRequest, SimulationList } from "./listing";
 import { SchedMetrics } from "./metrics";
 import { Event, VcpuState, vcpuStateFromJSON, vcpuStateToJSON } from "./runtime";
 
@@ -5749,6 +5750,29 @@ export const GatewayService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
+   * vcpu-list, cpupool-list): listing.proto.
+   */
+  listSimulations: {
+    path: "/vsim.v1.Gateway/ListSimulations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSimulationsRequest): Buffer =>
+      Buffer.from(ListSimulationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSimulationsRequest => ListSimulationsRequest.decode(value),
+    responseSerialize: (value: SimulationList): Buffer => Buffer.from(SimulationList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SimulationList => SimulationList.decode(value),
+  },
+  listDomains: {
+    path: "/vsim.v1.Gateway/ListDomains" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    responseSerialize: (value: DomainList): Buffer => Buffer.from(DomainList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DomainList => DomainList.decode(value),
+  },
 } as const;
 
 export interface GatewayServer extends UntypedServiceImplementation {
@@ -5763,6 +5787,12 @@ export interface GatewayServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /**
+   * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
+   * vcpu-list, cpupool-list): listing.proto.
+   */
+  listSimulations: handleUnaryCall<ListSimulationsRequest, SimulationList>;
+  listDomains: handleUnaryCall<SimulationRef, DomainList>;
 }
 
 export interface GatewayClient extends Client {
@@ -5898,6 +5928,40 @@ export interface GatewayClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
+   * vcpu-list, cpupool-list): listing.proto.
+   */
+  listSimulations(
+    request: ListSimulationsRequest,
+    callback: (error: ServiceError | null, response: SimulationList) => void,
+  ): ClientUnaryCall;
+  listSimulations(
+    request: ListSimulationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SimulationList) => void,
+  ): ClientUnaryCall;
+  listSimulations(
+    request: ListSimulationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SimulationList) => void,
+  ): ClientUnaryCall;
+  listDomains(
+    request: SimulationRef,
+    callback: (error: ServiceError | null, response: DomainList) => void,
+  ): ClientUnaryCall;
+  listDomains(
+    request: SimulationRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DomainList) => void,
+  ): ClientUnaryCall;
+  listDomains(
+    request: SimulationRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DomainList) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,46 @@
+// What the gateway adds to a run for reliability: a watch over the services it uses (their
+// heartbeats, @vsim/service LivenessMonitor) that fails the run within ~2 s of one being lost,
+// naming it, instead of when a request to it times out. Until checkpoints exist the run cannot
+// be continued elsewhere, so failing fast and clearly is what the gateway can do.
+
+import { GrpcEndpoints } from '@vsim/control';
+import { LivenessMonitor, Lost } from '@vsim/service';
+
+export interface RunWatch {
+  /** Rejects with the lost service's reason (give it to the Coordinator as `abort`). */
+  readonly abort: Promise<never>;
+  /** The cpu-nodes the hosts were assigned to (host -> node id) are watched from now on. */
+  watchNodes(assignment: ReadonlyMap<string, string>): void;
+  /** What was lost, once something was. */
+  lost(): Lost | undefined;
+  stop(): void;
+}
+
+/** Watches the hypervisor and the scheduler of `ep` now, and the cpu-nodes once assigned. */
+export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch {
+  let fail!: (err: Error) => void;
+  const abort = new Promise<never>((_, reject) => (fail = reject));
+  abort.catch(() => undefined); // observed by the Coordinator; unobserved when nothing was lost
+  let lost: Lost | undefined;
+  const w = monitor.watch(
+    [
+      { label: 'the hypervisor', grpc: ep.hypervisor },
+      { label: 'the scheduler', grpc: ep.scheduler },
+    ],
+    (l) => {
+      lost = l;
+      fail(new Error(`${l.reason}; the run cannot go on without it (recovery needs checkpoints)`));
+    },
+  );
+  return {
+    abort,
+    watchNodes: (assignment) => {
+      for (const node of new Set(assignment.values())) {
+        const grpc = ep.nodes.get(node);
+        if (grpc) w.add({ label: `cpu-node ${node}`, grpc });
+      }
+    },
+    lost: () => lost,
+    stop: () => w.stop(),
+  };
+}
