@@ -84,8 +84,12 @@ export const BINARY_TRANSLATION: ExecutionMode = {
           hart.xlateKey = 1; // the guest kernel starts in virtual S-mode
           return initialVirtualCpu();
         },
-        // Binary translation needs the translator, whatever engine the scenario named.
-        engine: (hart) => new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1 }),
+        // Binary translation needs the translator, whatever engine the scenario named. The technique
+        // charges costs.translateBlock per basic block, so its translator forms basic blocks: the
+        // engine's superblocks and loop traces (a speed choice of the simulator, not of the modelled
+        // hypervisor) would change how many blocks are charged, and so the simulated time.
+        engine: (hart) =>
+          new BinaryTranslationEngine(hart, rv32, { translateSensitive: true, sensitiveMode: 1, superblocks: false, loopTraces: false }),
       };
     }),
   }),
