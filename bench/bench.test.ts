@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENGINES = ['dispatch', 'indirect', 'direct', 'bt'];
-const VARIANTS = ['bt', 'bt-nochain', 'bt-noloops', 'bt-neither', 'bt-regions'];
+const VARIANTS = ['bt', 'bt-noexitcache', 'bt-nolooptraces', 'bt-nosuper', 'bt-seed', 'bt-noloops'];
 
 interface EngineFigures {
   medianMips: number;

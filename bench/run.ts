@@ -6,12 +6,14 @@
 import { main as isa } from './isa';
 import { main as report } from './report';
 import { main as runtime } from './runtime';
+import { main as scale } from './scale';
 import { main as snapshot } from './snapshot';
 
 const BENCHES: Record<string, (argv: readonly string[]) => Promise<number>> = {
   isa,
   report,
   runtime,
+  scale,
   snapshot,
 };
 

@@ -16,7 +16,7 @@ import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '@vsim/hypervisor';
 import { Vcpu, VmInstance, VmSetup } from './vm';
 import type { IsaName } from './cross-isa';
 import type { EngineName } from '@vsim/isa';
-import type { EventFields, HostServices, TrapHandlers, VcpuRunner } from './runners/runner';
+import type { EventFields, HostServices, SliceStop, TrapHandlers, VcpuRunner } from './runners/runner';
 
 export type { TrapHandlers } from './runners/runner';
 
@@ -134,7 +134,9 @@ export class HostExecutor {
       const qEnd = Math.min(t + this.config.quantumNs, until);
       for (const { pcpu, vcpu } of assigned) {
         if (vcpu.state !== VcpuState.VCPU_STATE_RUNNABLE) continue;
-        if (await this.runSlice(vcpu, pcpu, t, qEnd, tallies.get(vcpu)!, events)) early = true;
+        // Most slices are synchronous (no trap over the bus): no await for them.
+        const stopped = this.runSlice(vcpu, pcpu, t, qEnd, tallies.get(vcpu)!, events);
+        if (typeof stopped === 'boolean' ? stopped : await stopped) early = true;
       }
       t = qEnd;
       if (this.reschedule) early = true;
@@ -172,7 +174,7 @@ export class HostExecutor {
    * Runs one vCPU from t0 to t1 of host time on its runner. Returns true if something unpredictable
    * happened (it blocked, went offline, or its VM ended).
    */
-  private async runSlice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): Promise<boolean> {
+  private runSlice(v: Vcpu, pcpu: number, t0: number, t1: number, tally: Tally, events: Event[]): boolean | Promise<boolean> {
     const h = v.hart;
     // An instruction (or a trap's cost) that ran past the last slice's end is paid for now, so a
     // vCPU never gets more time than its pCPU had.
@@ -183,8 +185,15 @@ export class HostExecutor {
     const origin = start - carried;
     // The guest's `time` is host time, however long this vCPU waited for a pCPU.
     h.timeSkew = this.cycles(t0) - origin;
-    const stop = await this.runners.get(v)!.runSlice(budget, { pcpu, t0, origin, events });
-    const used = h.cycles - start;
+    const stop = this.runners.get(v)!.runSlice(budget, { pcpu, t0, origin, events });
+    return stop instanceof Promise
+      ? stop.then((s) => this.account(v, tally, budget, carried, start, s))
+      : this.account(v, tally, budget, carried, start, stop);
+  }
+
+  /** What a slice cost: the pCPU time charged to the vCPU, and what it overran into the next. */
+  private account(v: Vcpu, tally: Tally, budget: number, carried: number, start: number, stop: SliceStop): boolean {
+    const used = v.hart.cycles - start;
     // The pCPU's time this quantum went to this vCPU's debt and its run; what is left over is paid in
     // the next quanta, however many (an expensive exit or translation can cost more than one).
     tally.ranCycles += Math.min(budget + carried, carried + used);

@@ -3,7 +3,7 @@
 // at identical points when run in random small budget slices. Also loops (the translator's in-block
 // loops and block chaining) and self-modifying code.
 
-import { BinaryTranslationEngine, CSR, Cause, ENGINE_NAMES, Engine, EngineName, Hart, Stop, makeCostModel, rv32 } from '@vsim/isa';
+import { BinaryTranslationEngine, BtOptions, CSR, Cause, ENGINE_NAMES, Engine, EngineName, Hart, Stop, makeCostModel, rv32 } from '@vsim/isa';
 import * as A from './helpers/asm';
 import {
   CODE,
@@ -254,12 +254,48 @@ describe('loops', () => {
     }
   });
 
+  // Each step of the translator can be switched off for bench:isa's ablation: every combination
+  // must still agree with dispatch, sliced at random budgets (exits mid-superblock, at side exits).
+  const ABLATION: Partial<BtOptions>[] = [
+    { superblocks: false, exitCache: false },
+    { loopTraces: false },
+    { exitCache: false },
+    { superblocks: false, exitCache: false, loops: false, chain: false },
+  ];
+  it.each(ABLATION.map((o) => [JSON.stringify(o), o]))('bt %s agrees with dispatch on loop-heavy streams, whole and sliced', (_t, o) => {
+    for (const seed of [5100, 5101]) {
+      const { prog, opts } = genStream(seed, { length: 400, loopChance: 0.2, maxIters: 400, maxBody: 12 });
+      const ref = runWhole('dispatch', prog, opts).snap;
+      const make = (h: Hart) => new BinaryTranslationEngine(h, rv32, o);
+      for (const sliced of [false, true]) {
+        const s = prepareSnippet(prog, { ...opts, engine: 'bt', makeEngine: make });
+        const r = prng(seed);
+        let stop: Stop = Stop.Budget;
+        for (let i = 0; i < 1_000_000 && stop === Stop.Budget; i++) stop = s.engine.run(sliced ? r.range(1, 300) : 50_000_000).kind;
+        expect({ seed, sliced, ...snapshot(s.hart) }).toEqual({ seed, sliced, ...ref });
+      }
+    }
+  });
+
+  it('superblocks fuse the multi-block loop into one block that loops in itself', () => {
+    const count = (o: Partial<BtOptions>) => {
+      const s = prepareSnippet(chained, { regs: { [s0]: DATA }, engine: 'bt', makeEngine: (h: Hart) => new BinaryTranslationEngine(h, rv32, o) });
+      s.engine.run(50_000_000);
+      return s.engine.stats().lookups;
+    };
+    // Without superblocks every iteration crosses the loop's blocks; with them one block runs it all.
+    expect(count({})).toBeLessThan(10);
+    expect(count({ superblocks: false })).toBeGreaterThan(5);
+  });
+
   it('bt with regions enabled agrees with dispatch on a hot multi-block loop', () => {
     // Hot enough to pass the region threshold (tens of thousands of block runs in one page).
     const hot = [...li(s1, 40000), ...chained.slice(li(s1, 700).length)];
     const opts: Opts = { regs: { [s0]: DATA } };
     const ref = runWhole('dispatch', hot, opts).snap;
-    const s = prepareSnippet(hot, { ...opts, engine: 'bt', makeEngine: (h: Hart) => new BinaryTranslationEngine(h, rv32, { regions: true }) });
+    // Without superblocks: they fuse the loop's blocks into one, and a region needs two.
+    const plainBlocks = (h: Hart) => new BinaryTranslationEngine(h, rv32, { regions: true, superblocks: false });
+    const s = prepareSnippet(hot, { ...opts, engine: 'bt', makeEngine: plainBlocks });
     s.engine.run(50_000_000);
     expect(snapshot(s.hart)).toEqual(ref);
     expectEndedAtEbreak(ref, hot);

@@ -18,6 +18,8 @@ export interface UpCluster {
   readonly metrics: Readonly<Record<string, string>>;
   /** Everything it printed on stdout. */
   readonly stdout: string;
+  /** The `vsim up` process's id (its services are its descendants). */
+  readonly pid: number;
   /** Stops it with SIGINT (SIGKILL after 20 s), removes its log directory, resolves with its exit code. */
   stop(): Promise<number | null>;
 }
@@ -51,6 +53,7 @@ export async function startVsimUp(args: readonly string[] = [], readyTimeoutMs =
     credentials: line('credentials'),
     metrics,
     stdout,
+    pid: up.pid!,
     stop: async () => {
       if (up.exitCode === null) up.kill('SIGINT');
       const timer = setTimeout(() => up.kill('SIGKILL'), 20_000);

@@ -6,7 +6,7 @@
 // (paravirt.ts, trap-and-emulate.ts, binary-translation.ts, linux-process.ts).
 
 import { Bus, BARE_RAM_BASE, Cause, Hart, Stop, TrapExit, createEngine, parseElf32, USER_RAM_BASE, Engine } from '@vsim/isa';
-import { TrapAction, TrapRoute, VcpuState, VirtualCpu } from '@vsim/proto';
+import { TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuState, VirtualCpu } from '@vsim/proto';
 import { classify, memoryNeeded, TrapStormDetector, VMODE_S } from '@vsim/hypervisor';
 import type { Vcpu, VmInstance } from '../vm';
 import { cyclesPerTickOf } from '../timebase';
@@ -74,11 +74,19 @@ export class HypervisedRunner implements VcpuRunner {
   /** After each run of the engine: what the technique charges besides the guest's cycles (binary translation). */
   protected afterRun(): void {}
 
-  async runSlice(budget: number, slice: Slice): Promise<SliceStop> {
+  /**
+   * Synchronous unless a trap goes over the bus: a slice of a few hundred cycles ending in local traps
+   * is no promise at all (an await per slice and per trap was a large share of a many-VM run's time,
+   * docs/performance.md); after a remote trap's reply the slice goes on from where it was.
+   */
+  runSlice(budget: number, slice: Slice): SliceStop | Promise<SliceStop> {
+    this.slice = slice;
+    return this.runFrom(this.v.hart.cycles, budget);
+  }
+
+  private runFrom(start: number, budget: number): SliceStop | Promise<SliceStop> {
     const v = this.v;
     const h = v.hart;
-    const start = h.cycles;
-    this.slice = slice;
     while (h.cycles - start < budget) {
       const record = runScaled(v, budget - (h.cycles - start));
       this.afterRun();
@@ -87,10 +95,13 @@ export class HypervisedRunner implements VcpuRunner {
         if (v.vm.expansion === 1) break;
         continue;
       }
-      const now = timeOf(this.host, slice, h.cycles);
+      const now = timeOf(this.host, this.slice, h.cycles);
       if (record.kind === Stop.Wfi) return this.block(now);
       if (record.kind === Stop.Trap) {
-        const stop = await this.trap(record, now);
+        const req = this.trapRequest(record, now);
+        const local = this.host.trapPath === 'split' && classify(req).route === 'interpreter';
+        if (!local) return this.remoteTrap(req, now, start, budget);
+        const stop = this.resolve(req, this.host.traps.local(req), true, now);
         if (stop) return stop;
         continue;
       }
@@ -98,6 +109,12 @@ export class HypervisedRunner implements VcpuRunner {
       break;
     }
     return SLICE_BUDGET;
+  }
+
+  /** A trap handled by the hypervisor service: the rest of the slice runs once its resolution is back. */
+  private async remoteTrap(req: TrapRequest, now: number, start: number, budget: number): Promise<SliceStop> {
+    const stop = this.resolve(req, await this.host.traps.remote(req), false, now);
+    return stop ?? this.runFrom(start, budget);
   }
 
   /** wfi (or an emulated one): the vCPU waits for its virtual timer. */
@@ -109,23 +126,29 @@ export class HypervisedRunner implements VcpuRunner {
     return { kind: 'blocked', wakeNs: v.wakeNs };
   }
 
-  /** Sends a trap to its handler and applies the resolution. Returns why the slice stops, if it does. */
-  private async trap(exit: TrapExit, now: number): Promise<SliceStop | undefined> {
+  /** The trap request of a TrapExit: the hart's state, the trapping instruction and the memory its handler reads. */
+  private trapRequest(exit: TrapExit, now: number): TrapRequest {
     const v = this.v;
     const h = v.hart;
     const vm = v.vm;
-    const host = this.host;
-    const pcpu = this.slice.pcpu;
-    const events = this.slice.events;
-    const req = trapRequest(host, v, now, exit.cause, exit.tval, h.pc >>> 0, exit.interrupt);
+    const req = trapRequest(this.host, v, now, exit.cause, exit.tval, h.pc >>> 0, exit.interrupt);
     if (vm.bus.inRam(h.pc, 4)) req.instruction = vm.bus.readU32(h.pc);
     const window = memoryNeeded(req);
     if (window && window.len > 0 && vm.bus.inRam(window.addr, window.len)) {
       req.memoryAddr = window.addr;
       req.memory = Buffer.from(vm.bus.readBytes(window.addr, window.len));
     }
-    const local = host.trapPath === 'split' && classify(req).route === 'interpreter';
-    const res = local ? host.traps.local(req) : await host.traps.remote(req);
+    return req;
+  }
+
+  /** Logs a trap's resolution (handled here if `local`) and applies it. Returns why the slice stops, if it does. */
+  private resolve(req: TrapRequest, res: TrapResolution, local: boolean, now: number): SliceStop | undefined {
+    const v = this.v;
+    const h = v.hart;
+    const vm = v.vm;
+    const host = this.host;
+    const pcpu = this.slice.pcpu;
+    const events = this.slice.events;
     // A hypercall is an ecall of the (virtual) kernel; a deprivileged kernel's task's ecall is a guest trap.
     const hypercall =
       !req.interrupt && (req.cause === Cause.EcallFromS || req.cause === Cause.EcallFromU) && (req.vcpuState ? req.vcpuState.mode === VMODE_S : true);

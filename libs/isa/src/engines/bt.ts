@@ -8,7 +8,7 @@
 // Precise state is kept cheaply: the block tracks the index of the instruction that may fault; on
 // a trap it writes the locals back and sets pc and the counters exactly as an interpreter would.
 
-import { Gen, InstrDef, Isa } from '../isa';
+import { Gen, Isa } from '../isa';
 import { Hart } from '../rv32/hart';
 import { rv32 } from '../rv32';
 import { PAGE_SHIFT } from '../memory/bus';
@@ -16,12 +16,13 @@ import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
+import { collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
 
-/** Longest block translated: long enough to amortise entry, short enough to stop near a budget. */
-export const MAX_BLOCK_INSTRUCTIONS = 64;
+export { MAX_BLOCK_INSTRUCTIONS } from './bt-trace';
 
 interface Block {
-  readonly fn: () => void;
+  /** Runs the block; returns 0 at its end, or the number (from 1) of the side exit it left by. */
+  readonly fn: () => number;
   readonly start: number;
   readonly priv: number;
   /** Address after the last instruction, and the static target of the final branch/jump (-1 if none). */
@@ -34,6 +35,11 @@ interface Block {
   valid: boolean;
   nFall: Block | null;
   nTgt: Block | null;
+  /** Inline cache for any other exit (a side exit of a superblock, an indirect jump): last pc seen and its block. */
+  icPc: number;
+  nIc: Block | null;
+  /** Successors by side exit number (index 0 unused). */
+  readonly side: (Block | null)[];
   /** The compiled region of its page that contains it, if any. */
   region: Region | null;
   /** Times run as a standalone block (chooses what goes into a region). */
@@ -64,6 +70,15 @@ export interface BtOptions {
   /** Compile hot pages into multi-block regions with registers in locals (default true). */
   readonly regions: boolean;
   /**
+   * Superblocks (default true): a block goes on through a `jal` and through forward conditional
+   * branches (fall-through path; taken leaves by a side exit) to a static target in its own page.
+   */
+  readonly superblocks: boolean;
+  /** With superblocks: also go past conditional branches inside a loop body (default true). */
+  readonly loopTraces: boolean;
+  /** An inline cache per block for exits other than its fall-through and static target (default true). */
+  readonly exitCache: boolean;
+  /**
    * Binary translation of a deprivileged kernel: in code translated for `sensitiveMode`, each
    * privileged or sensitive instruction becomes a call to hart.sensitiveHook instead of a trap
    * (default off). On a classically virtualizable ISA (rv32) those are the privileged ones; on
@@ -73,7 +88,16 @@ export interface BtOptions {
   readonly sensitiveMode: number;
 }
 
-export const DEFAULT_BT_OPTIONS: BtOptions = { chain: true, loops: true, regions: false, translateSensitive: false, sensitiveMode: 1 };
+export const DEFAULT_BT_OPTIONS: BtOptions = {
+  chain: true,
+  loops: true,
+  regions: false,
+  superblocks: true,
+  loopTraces: true,
+  exitCache: true,
+  translateSensitive: false,
+  sensitiveMode: 1,
+};
 
 /** Standalone block runs in a page before its blocks are compiled together into a region. */
 const REGION_HEAT = 50000;
@@ -82,25 +106,14 @@ const MAX_REGION_RECOMPILES = 2;
 /** Keeps region functions small enough for V8's optimising compiler. */
 const MAX_REGION_INSTRUCTIONS = 256;
 
-interface Decoded {
-  readonly pc: number;
-  readonly w: number;
-  readonly d: InstrDef;
-  readonly imm: number;
-  readonly rd: number;
-  readonly rs1: number;
-  readonly rs2: number;
-  readonly cost: number;
-}
-
 /** Instruction classes that cannot raise an exception: no fault-index bookkeeping needed before them. */
 const CANNOT_TRAP = new Set(['alu', 'mul', 'div', 'fence']);
 
 export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Engine<H> {
   readonly name = 'bt' as const;
   private readonly env: Env;
-  private readonly immFns: OperandDecoder['imm'];
-  private readonly fields: OperandDecoder['fields'];
+  readonly immFns: OperandDecoder['imm'];
+  readonly fields: OperandDecoder['fields'];
   /** blocks[priv][page][slot] */
   private readonly blocks: ((Block | undefined)[] | undefined)[][] = [[], [], [], []];
   /** units[priv]: page -> translation unit */
@@ -121,7 +134,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
 
   constructor(
     readonly hart: H,
-    private readonly isa: Isa = rv32,
+    readonly isa: Isa = rv32,
     options: Partial<BtOptions> = {},
   ) {
     this.options = { ...DEFAULT_BT_OPTIONS, ...options };
@@ -170,30 +183,12 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     return b;
   }
 
-  /** Collects the block at pc: up to a control transfer, the page end, or MAX_BLOCK_INSTRUCTIONS. */
-  private collect(start: number): Decoded[] {
-    const h = this.hart;
-    const out: Decoded[] = [];
-    const page = (start - h.ramBase) >>> PAGE_SHIFT;
-    for (let pc = start; out.length < MAX_BLOCK_INSTRUCTIONS; pc = (pc + 4) >>> 0) {
-      const off = pc - h.ramBase;
-      if (off < 0 || off >= h.ramSize || off >>> PAGE_SHIFT !== page) break;
-      const w = h.bus.i32[off >>> 2];
-      const i = this.isa.decode(w);
-      const d = this.isa.instructions[i];
-      const f = this.fields(w);
-      out.push({ pc, w, d, imm: this.immFns[i](w), rd: f.rd, rs1: f.rs1, rs2: f.rs2, cost: h.cost.instruction[d.cls] });
-      if (d.flow !== 'seq') break;
-    }
-    return out;
-  }
-
   /**
    * The JavaScript for a straight-line run of instructions. Registers are the locals r1..r31;
    * `n` is set to the pc of each instruction that may trap, and `c0`/`i0` hold the counters at the
    * start of the enclosing block, so a trap handler can restore exact state.
    */
-  private genBody(ins: readonly Decoded[], used: Set<number>, written: Set<number>): string {
+  private genBody(ins: readonly Decoded[], used: Set<number>, written: Set<number>, trace: TraceExits | null = null): string {
     const out: string[] = [];
     const sensitive = this.options.translateSensitive && this.hart.translationMode === this.options.sensitiveMode;
     const mb = String(this.hart.ramBase);
@@ -206,6 +201,17 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
         return `r${r}`;
       };
       const at = cost;
+      const done = at + it.cost;
+      // In a superblock, `n` is the instruction's index and a followed jump or branch does not end it.
+      const followed = trace !== null && it.follow !== null && k < ins.length - 1;
+      const sideExit = (t: string) => {
+        const back =
+          trace !== null && trace.loops && (it.pc + it.imm) >>> 0 === trace.start
+            ? `if (c0 + ${done + trace.span} < lim) { c0 += ${done}; i0 += ${k + 1}; continue; } `
+            : '';
+        trace!.exits.push((it.pc + it.imm) >>> 0);
+        return `{ npc = ${t}; ${back}c0 += ${done}; i0 += ${k + 1}; xit = ${trace!.exits.length - 1}; break; }`;
+      };
       const g: Gen = {
         w: `(${it.w | 0})`,
         pc: `${it.pc >>> 0}`,
@@ -222,7 +228,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
           written.add(it.rd);
           return `r${it.rd} = ${v};`;
         },
-        jumpTo: (t) => `npc = ${t};`,
+        jumpTo: (t) => (!followed ? `npc = ${t};` : it.follow === 'jal' ? '' : sideExit(t)),
         // RAM bounds are constants here: a translation belongs to one hart's memory.
         load: (kind, addr) => emitLoad(kind, addr, `ctr[0] = c0 + ${at}, ctr[1] = i0 + ${k}`, mb, ms),
         store: (kind, addr, v) => emitStore(kind, addr, v, `ctr[0] = c0 + ${at}, ctr[1] = i0 + ${k}`, mb, ms),
@@ -230,7 +236,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
       };
       // A branch or jal to an aligned static target cannot trap: no need to record where we are.
       const staticJump = (it.d.format === 'B' || it.d.format === 'J') && ((it.pc + it.imm) & 3) === 0;
-      const mark = CANNOT_TRAP.has(it.d.cls) || staticJump ? '' : `n = ${it.pc >>> 0}; `;
+      const mark = CANNOT_TRAP.has(it.d.cls) || staticJump ? '' : `n = ${trace ? k : it.pc >>> 0}; `;
       // CSRs whose address says "user level" (the counters) do not trap: they run as they are.
       const userCsr = (it.d.format === 'CSR' || it.d.format === 'CSRI') && ((it.w >>> 28) & 3) === 0 && ((it.w >>> 20) & 0x300) === 0;
       const m = it.d.meta;
@@ -247,7 +253,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
           in1 = `r${it.rd} = x[${it.rd}];`;
         }
         out.push(
-          `/* ${this.isa.disassemble(it.w, it.pc)}: translated to a hypervisor call */ n = ${it.pc >>> 0}; ${g.sync()} ` +
+          `/* ${this.isa.disassemble(it.w, it.pc)}: translated to a hypervisor call */ n = ${trace ? k : it.pc >>> 0}; ${g.sync()} ` +
             `${out1} npc = h.sensitiveHook(${it.w | 0}, ${it.pc >>> 0}); c0 += h.hookCost; ${in1}`,
         );
         cost += it.cost;
@@ -259,59 +265,46 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     return out.join('\n      ');
   }
 
-  /** Cycles before each instruction of a block, for restoring counters on a trap. */
-  private static prefix(ins: readonly Decoded[]): number[] {
-    const pfx: number[] = [];
-    let c = 0;
-    for (const it of ins) {
-      pfx.push(c);
-      c += it.cost;
-    }
-    return pfx;
-  }
-
-  /** The catch clause shared by blocks and regions: write back, then set pc and counters exactly. */
-  private static trapHandler(writeback: string): string {
-    return `catch (e) {
-    ${writeback}
-    const k = (n - bs) >>> 2, p = PFX[bs];
-    ctr[0] = c0 + p[k]; ctr[1] = i0 + k;
-    if (e === RESUME) { h.pc = (n + 4) >>> 0; ctr[0] += p[k + 1] - p[k]; ctr[1]++; } else h.pc = n;
-    throw e;
-  }`;
-  }
-
   private translate(start: number): Block {
-    const ins = this.collect(start);
-    this.hart.bus.markCode(start, ins.length * 4);
+    const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
+    for (const it of ins) this.hart.bus.markCode(it.pc, 4);
     const used = new Set<number>();
     const written = new Set<number>();
-    const body = this.genBody(ins, used, written);
-    const pfx = BinaryTranslationEngine.prefix(ins);
+    const pfx = prefix(ins);
     const last = ins[ins.length - 1];
     const cost = pfx[pfx.length - 1] + last.cost;
     const span = cost - last.cost;
     const fall = (last.pc + 4) >>> 0;
     const tgt = last.d.format === 'B' || last.d.format === 'J' ? (last.pc + last.imm) >>> 0 : -1;
-    const loops = tgt === start && this.options.loops;
+    const loops = this.options.loops;
+    const exits = [-1];
+    const body = this.genBody(ins, used, written, { start, span, loops, exits });
     const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
-    const src = `const PFX = { ${start}: [${[...pfx, cost].join(', ')}] };
+    // `n` is the index of the instruction that may trap: a superblock's addresses are not contiguous.
+    const src = `const PFX = [${[...pfx, cost].join(', ')}], PCS = [${ins.map((it) => it.pc >>> 0).join(', ')}];
 return function block_${start.toString(16)}() {
   ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
-  let npc = 0, t = 0, a = 0, n = 0, c0 = ctr[0], i0 = ctr[1];
-  const lim = h.limit, bs = ${start};
+  let npc = 0, t = 0, a = 0, n = 0, xit = 0, c0 = ctr[0], i0 = ctr[1];
+  const lim = h.limit;
   try {
     for (;;) {
       npc = ${fall};
       ${body}
-      ${loops ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
+      ${loops && tgt === start ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
+      c0 += ${cost}; i0 += ${ins.length};
       break;
     }
-  } ${BinaryTranslationEngine.trapHandler(writeback)}
+  } catch (e) {
+    ${writeback}
+    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
+    if (e === RESUME) { h.pc = (PCS[n] + 4) >>> 0; ctr[0] += PFX[n + 1] - PFX[n]; ctr[1]++; } else h.pc = PCS[n];
+    throw e;
+  }
   ${writeback}
-  ctr[0] = c0 + ${cost}; ctr[1] = i0 + ${ins.length}; h.pc = npc;
+  ctr[0] = c0; ctr[1] = i0; h.pc = npc;
+  return xit;
 };`;
-    const fn = compileFactory<() => void>(src, `bt-${start.toString(16)}`)(this.env, {});
+    const fn = compileFactory<() => number>(src, `bt-${start.toString(16)}`)(this.env, {});
     this.translated++;
     this.translatedByMode[this.hart.translationMode]++;
     this.translatedInstructions += ins.length;
@@ -328,6 +321,9 @@ return function block_${start.toString(16)}() {
       valid: true,
       nFall: null,
       nTgt: null,
+      icPc: -1,
+      nIc: null,
+      side: exits.map(() => null),
       region: null,
       runs: 0,
       unit: this.unitOf(start),
@@ -355,8 +351,8 @@ return function block_${start.toString(16)}() {
     const pfxs: string[] = [];
     const cases: string[] = [];
     for (const b of chosen) {
-      const ins = this.collect(b.start);
-      const pfx = BinaryTranslationEngine.prefix(ins);
+      const ins = collect(this, b.start, false, false);
+      const pfx = prefix(ins);
       const last = ins[ins.length - 1];
       const cost = pfx[pfx.length - 1] + last.cost;
       pfxs.push(`${b.start}: [${[...pfx, cost].join(', ')}]`);
@@ -382,7 +378,7 @@ return function region_${unit.base.toString(16)}(pc) {
       }
       break;
     }
-  } ${BinaryTranslationEngine.trapHandler(writeback)}
+  } ${trapHandler(writeback)}
   ${writeback}
   ctr[0] = c0; ctr[1] = i0; h.pc = pc;
 };`;
@@ -412,7 +408,7 @@ return function region_${unit.base.toString(16)}(pc) {
   private stepUntil(lim: number): void {
     const h = this.hart;
     const ctr = h.ctr;
-    const { chain, regions } = this.options;
+    const { chain, regions, exitCache } = this.options;
     let b = this.lookup(h.pc >>> 0);
     for (;;) {
       if (ctr[0] + b.span >= lim) {
@@ -422,10 +418,11 @@ return function region_${unit.base.toString(16)}(pc) {
         return;
       }
       const r = b.region;
+      let exit = 0;
       if (r !== null && r.valid) {
         r.fn(b.start);
       } else {
-        b.fn();
+        exit = b.fn();
         if (regions && ++b.runs > 0 && ++b.unit.heat > REGION_HEAT && b.unit.compiles < MAX_REGION_RECOMPILES) {
           b.unit.heat = 0;
           this.compileRegion(b.unit);
@@ -433,14 +430,19 @@ return function region_${unit.base.toString(16)}(pc) {
       }
       if (h.kick || ctr[0] >= lim) return;
       const pc = h.pc;
-      let nb = !chain ? null : pc === b.fall ? b.nFall : pc === b.tgt ? b.nTgt : null;
+      let nb = !chain ? null : exit !== 0 ? b.side[exit] : pc === b.fall ? b.nFall : pc === b.tgt ? b.nTgt : pc === b.icPc ? b.nIc : null;
       if (nb !== null && nb.valid && nb.priv === h.translationMode) {
         this.chainHits++;
       } else {
         nb = this.lookup(pc);
         if (b.valid && chain) {
-          if (pc === b.fall) b.nFall = nb;
+          if (exit !== 0) b.side[exit] = nb;
+          else if (pc === b.fall) b.nFall = nb;
           else if (pc === b.tgt) b.nTgt = nb;
+          else if (exitCache) {
+            b.icPc = pc;
+            b.nIc = nb;
+          }
         }
       }
       b = nb;
@@ -485,16 +487,4 @@ return function region_${unit.base.toString(16)}(pc) {
       lookups: this.lookups,
     };
   }
-}
-
-function regList(regs: Set<number>, f: (r: number) => string, sep: string, pre = '', post = ''): string {
-  if (regs.size === 0) return '';
-  return (
-    pre +
-    [...regs]
-      .sort((a, b) => a - b)
-      .map(f)
-      .join(sep) +
-    post
-  );
 }
