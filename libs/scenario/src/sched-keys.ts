@@ -1,13 +1,14 @@
 // Which scheduling policy reads which `vms[].sched` key, and the checks that depend on it: SEDF's
 // `slice ≤ period` and RTDS's `budget ≤ period` apply only to a VM that SEDF or RTDS may run (an
-// RTDS VM with `period: 5ms` is not refused for SEDF's default slice), and a key no policy of the
-// VM reads (`cap` under round robin, `slice` under Credit) is a warning: valid, but without effect.
+// RTDS VM with `period: 5ms` is not refused for SEDF's default slice; each rule uses its own policy's defaults,
+// so it takes rt.c's 4 ms budget), and a key no policy of the VM reads (`cap` under round robin, `slice` under Credit) is a
+// warning: valid, but without effect.
 //
 // The policies that may run a VM: its pool's scheduler (or the top-level one), the pools a `set`
 // action moves it to, and every `swapScheduler` action's policy — a key read by any of them is used.
 
 import type { Ctx, Path } from './fields';
-import { VM_SCHED_PARAMS, readersOf } from '@vsim/vocabulary';
+import { RTDS, SEDF, VM_SCHED_PARAMS, readersOf, vmParamDefault } from '@vsim/vocabulary';
 import type { VmSchedKey } from '@vsim/vocabulary';
 import type { Policy } from './types';
 import { formatTime } from './units';
@@ -75,20 +76,24 @@ export function vmPolicies(
   return out;
 }
 
-/** SEDF's slice ≤ period and RTDS's budget ≤ period, where that policy may run the VM (all: `policies` undefined). */
+/** SEDF's slice ≤ period and RTDS's budget ≤ period, where that policy may run the VM (all: `policies` undefined), each over that policy's defaults. */
 export function periodProblems(
   sched: SchedLike,
   policies: ReadonlySet<Policy> | undefined,
   written: ReadonlySet<string>,
 ): { key: 'slice' | 'budget'; message: string }[] {
   const out: { key: 'slice' | 'budget'; message: string }[] = [];
-  const dflt = (k: string) => (written.has(k) ? '' : ', the default');
-  const period = `period (${formatTime(sched.period ?? 0)}${dflt('period')})`;
-  if (sched.slice !== undefined && sched.period !== undefined && sched.slice > sched.period && (!policies || policies.has('sedf'))) {
-    out.push({ key: 'slice', message: `slice (${formatTime(sched.slice)}${dflt('slice')}) is longer than ${period}` });
-  }
-  if (sched.budget !== undefined && sched.period !== undefined && sched.budget > sched.period && (!policies || policies.has('rtds'))) {
-    out.push({ key: 'budget', message: `budget (${formatTime(sched.budget)}${dflt('budget')}) is longer than ${period}` });
+  const rules = [
+    { policy: SEDF, key: 'slice' },
+    { policy: RTDS, key: 'budget' },
+  ] as const;
+  for (const { policy, key } of rules) {
+    if (policies && !policies.has(policy.name)) continue;
+    const shorter = sched[key] ?? vmParamDefault(policy, key);
+    const period = sched.period ?? vmParamDefault(policy, 'period');
+    if (typeof shorter !== 'number' || typeof period !== 'number' || shorter <= period) continue;
+    const dflt = (k: 'slice' | 'budget' | 'period') => (sched[k] !== undefined || written.has(k) ? '' : `, ${policy.name}'s default`);
+    out.push({ key, message: `${key} (${formatTime(shorter)}${dflt(key)}) is longer than period (${formatTime(period)}${dflt('period')})` });
   }
   return out;
 }

@@ -106,14 +106,14 @@ export interface VmSchedSpec {
   weight: number;
   /** credit: percent of one pCPU, 0 = uncapped, at most 100 × vcpus */
   cap: number;
-  /** sedf: ns of guaranteed time per period */
-  slice: number;
-  /** sedf, rtds: ns */
-  period: number;
+  /** sedf: ns of guaranteed time per period; absent: SEDF's default (the policy's descriptor, @vsim/vocabulary) */
+  slice?: number;
+  /** sedf, rtds: ns; absent: the running policy's default (rtds 10 ms, sedf 100 ms) */
+  period?: number;
   /** sedf: may use slack time */
   extra: boolean;
-  /** rtds: ns of guaranteed time per period */
-  budget: number;
+  /** rtds: ns of guaranteed time per period; absent: RTDS's default (rt.c's 4 ms) */
+  budget?: number;
   /** rtds: may run beyond its budget on idle pCPUs */
   extratime: boolean;
   /** hard affinity: for each vCPU, the pCPU ids (on the VM's host) it may run on; null = any */

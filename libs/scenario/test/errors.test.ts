@@ -406,8 +406,14 @@ describe('units', () => {
   test('sedf and rtds periods, each where its policy runs the VM', () => {
     const under = (policy: string, sched: object) => edited(three(), (o) => ((o.scheduler = { policy }), (o.vms[0].sched = sched)));
     expectIssue(under('sedf', { slice: '20ms', period: '10ms' }), 'vms[0].sched', 'slice (20ms) is longer than period (10ms)');
-    expectIssue(under('rtds', { period: '5ms' }), 'vms[0].sched', 'budget (10ms, the default) is longer than period (5ms)');
-    expectIssue(under('sedf', { period: '5ms' }), 'vms[0].sched', 'slice (10ms, the default) is longer than period (5ms)');
+    expectIssue(under('rtds', { period: '3ms' }), 'vms[0].sched', "budget (4ms, rtds's default) is longer than period (3ms)");
+    expectIssue(under('rtds', { budget: '20ms' }), 'vms[0].sched', "budget (20ms) is longer than period (10ms, rtds's default)");
+    expectIssue(under('sedf', { period: '5ms' }), 'vms[0].sched', "slice (10ms, sedf's default) is longer than period (5ms)");
+    // Each policy's own defaults (issue 14 item 13): RTDS's are rt.c's 4 ms / 10 ms, so `period: 5ms` alone fits
+    // its 4 ms budget; the budget stays unset for the policy to supply.
+    const rt = parse(under('rtds', { period: '5ms' }), dir).vms[0]!.sched;
+    expect([rt.period, rt.budget]).toEqual([5e6, undefined]);
+    expect(parse(under('rtds', { budget: '8ms' }), dir).vms[0]!.sched.budget).toBe(8e6);
     // SEDF's slice rule is not applied to an RTDS VM, nor RTDS's budget rule to a SEDF one (issue 14 item 13).
     expect(parse(under('rtds', { period: '5ms', budget: '2ms' }), dir).vms[0]!.sched.period).toBe(5e6);
     expect(parse(under('sedf', { period: '5ms', slice: '2ms' }), dir).vms[0]!.sched.period).toBe(5e6);
@@ -501,7 +507,7 @@ describe('actions', () => {
     expectIssue(
       edited(withActions({ at: 0, set: { vm: 'web', period: '1ms' } }), (o) => (o.scheduler = { policy: 'sedf' })),
       'actions[0].set',
-      "after this change, web's slice (10ms, the default) is longer than period (1ms)",
+      "after this change, web's slice (10ms, sedf's default) is longer than period (1ms)",
     );
     expectIssue(withActions({ at: 0, set: { vm: 'web', pin: [[3]] } }), 'actions[0].set.pin[0][0]', 'host h0 has no pCPU 3');
     expectIssue(withActions({ at: 0, set: { vm: 'web', wieght: 3 } }), 'actions[0].set.wieght', 'did you mean weight?');

@@ -178,7 +178,10 @@ export function brokenPromises(s: Scenario): string[] {
     want(vm.isa !== 'ring32' || (vm.vcpus === 1 && vm.kind === 'kernel'), 'ring32: one vCPU, kind kernel');
     const sc = vm.sched;
     want(isNat(sc.weight, 1, 65535) && isNat(sc.cap, 0, 100 * vm.vcpus), 'weight/cap');
-    want(isNat(sc.slice, 1) && isNat(sc.period, 1) && isNat(sc.budget, 1) && sc.slice <= sc.period && sc.budget <= sc.period, 'slice/period/budget');
+    // Unset slice/period/budget stay unset (each policy supplies its own defaults); given ones are in order.
+    const unsetOr = (v: number | undefined) => v === undefined || isNat(v, 1);
+    want(unsetOr(sc.slice) && unsetOr(sc.period) && unsetOr(sc.budget), 'slice/period/budget');
+    want(sc.period === undefined || ((sc.slice ?? 0) <= sc.period && (sc.budget ?? 0) <= sc.period), 'slice/budget <= period');
     want(typeof sc.extra === 'boolean' && typeof sc.extratime === 'boolean', 'extra/extratime');
     if (sc.pin !== null) {
       const limit = vm.host === null ? maxP : pcpus.get(vm.host)!;

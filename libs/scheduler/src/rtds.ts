@@ -33,10 +33,10 @@ import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedPa
 import { readRealtimeParams, RealtimeSnapshot } from './sedf';
 
 // ---- Constants (rt.c) ------------------------------------------------------------------------
-/** RTDS_DEFAULT_PERIOD: MICROSECS(10000), in ns. */
-export const RTDS_DEFAULT_PERIOD_NS = 10_000_000;
+/** RTDS_DEFAULT_PERIOD: MICROSECS(10000), in ns (the registry's descriptor, @vsim/vocabulary, holds it). */
+export const RTDS_DEFAULT_PERIOD_NS: number = RTDS.vmDefaults.period;
 /** RTDS_DEFAULT_BUDGET: MICROSECS(4000), in ns. */
-export const RTDS_DEFAULT_BUDGET_NS = 4_000_000;
+export const RTDS_DEFAULT_BUDGET_NS: number = RTDS.vmDefaults.budget;
 /** rt_alloc_udata sets RTDS_extratime on every non-idle unit: extratime is on by default. */
 export const RTDS_DEFAULT_EXTRATIME = true;
 /** RTDS_MIN_BUDGET / RTDS_MIN_PERIOD (rt_dom_cntl's lower bounds), MICROSECS(10). */

@@ -31,10 +31,10 @@ import { SEDF } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants -----------------------------------------------------------------------------
-/** Default slice when a VM gives none: the scenario format's default (libs/scenario format.ts). */
-export const SEDF_DEFAULT_SLICE_NS = 10_000_000;
-/** Default period: the scenario format's default (100 ms). */
-export const SEDF_DEFAULT_PERIOD_NS = 100_000_000;
+/** Default slice when a VM gives none: SEDF's descriptor in the policy registry (@vsim/vocabulary), 10 ms. */
+export const SEDF_DEFAULT_SLICE_NS: number = SEDF.vmDefaults.slice;
+/** Default period: SEDF's descriptor, 100 ms (RTDS has its own, rtds.ts). */
+export const SEDF_DEFAULT_PERIOD_NS: number = SEDF.vmDefaults.period;
 /** Default `extra`: the scenario format's default. */
 export const SEDF_DEFAULT_EXTRA = true;
 /** sched_sedf.c: #define EXTRA_QUANTUM (MICROSECS(500)): one slot of slack time. */

@@ -33,5 +33,5 @@ export {
   RTDS,
   SEDF,
 } from './policies';
-export { VM_SCHED_PARAMS, checkPolicyParams, checkVmParams, policyDescriptor, readersOf, unknownPolicy } from './policies';
+export { VM_SCHED_PARAMS, checkPolicyParams, checkVmParams, policyDescriptor, readersOf, unknownPolicy, vmParamDefault } from './policies';
 export type { ParamsOf, Policy, PolicyDescriptor, VmSchedKey, XlCommand, XlFlag } from './policies';

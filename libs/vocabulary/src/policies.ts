@@ -5,7 +5,7 @@
 // verbs and the generated reference are all derived from it.
 
 import { MAX_VCPUS } from './limits';
-import { ParamProblem, ParamSchema, ParamSpec, ValueOf, formatNs, paramProblem } from './params';
+import { ParamProblem, ParamSchema, ParamSpec, ValueOf, defaultsOf, formatNs, paramProblem } from './params';
 
 const MS = 1_000_000;
 const US = 1_000;
@@ -35,10 +35,12 @@ export const VM_SCHED_PARAMS = {
     default: 0,
     doc: 'credit, credit2: most CPU the VM may use, in percent of one pCPU (at most 100 × `vcpus`); 0 = no cap',
   },
-  slice: { type: 'time', min: 1, default: 10 * MS, doc: 'sedf: time guaranteed in each period' },
-  period: { type: 'time', min: 1, default: 100 * MS, doc: 'sedf, rtds: the period of `slice` and `budget`' },
+  // slice, period and budget have no shared default: the policy running the VM supplies its own
+  // (`vmDefaults` below), so an RTDS VM gets rt.c's 4 ms / 10 ms and a SEDF VM SEDF's 10 ms / 100 ms.
+  slice: { type: 'time', min: 1, absent: 'SEDF’s `10ms`', doc: 'sedf: time guaranteed in each period' },
+  period: { type: 'time', min: 1, absent: 'the running policy’s: RTDS `10ms`, SEDF `100ms`', doc: 'sedf, rtds: the period of `slice` and `budget`' },
   extra: { type: 'bool', default: true, doc: 'sedf: may also run in slack time, beyond its slice' },
-  budget: { type: 'time', min: 1, default: 10 * MS, doc: 'rtds: time guaranteed in each period' },
+  budget: { type: 'time', min: 1, absent: 'RTDS’s `4ms` (rt.c)', doc: 'rtds: time guaranteed in each period' },
   extratime: { type: 'bool', default: true, doc: 'rtds: may run beyond its budget when a pCPU would idle' },
 } as const satisfies ParamSchema;
 
@@ -79,6 +81,8 @@ export interface PolicyDescriptor {
   readonly vmParams: readonly VmSchedKey[];
   /** Pairs [shorter, longer] of per-VM parameters. */
   readonly vmParamOrder: readonly (readonly [VmSchedKey, VmSchedKey])[];
+  /** What this policy uses for a per-VM parameter the VM leaves unset, where it differs by policy (else VM_SCHED_PARAMS' default). */
+  readonly vmDefaults?: Readonly<Partial<Record<VmSchedKey, number | boolean>>>;
   readonly xl?: XlCommand;
 }
 
@@ -207,6 +211,7 @@ export const SEDF = {
   paramOrder: [],
   vmParams: ['slice', 'period', 'extra'],
   vmParamOrder: [['slice', 'period']],
+  vmDefaults: { slice: 10 * MS, period: 100 * MS },
   // xl sched-sedf (Xen <= 4.5): -p PERIOD and -s SLICE in ms, -e EXTRA 0|1.
   xl: {
     command: 'sched-sedf',
@@ -227,6 +232,8 @@ export const RTDS = {
   paramOrder: [],
   vmParams: ['budget', 'period', 'extratime'],
   vmParamOrder: [['budget', 'period']],
+  // RTDS_DEFAULT_BUDGET / RTDS_DEFAULT_PERIOD (xen/common/sched/rt.c): MICROSECS(4000) / MICROSECS(10000).
+  vmDefaults: { budget: 4 * MS, period: 10 * MS },
   // xl sched-rtds: -p PERIOD and -b BUDGET in µs, -e EXTRATIME 0|1.
   xl: {
     command: 'sched-rtds',
@@ -265,6 +272,11 @@ export function readersOf(key: VmSchedKey): Policy[] {
   return POLICY_DESCRIPTORS.filter((d) => (d.vmParams as readonly string[]).includes(key)).map((d) => d.name);
 }
 
+/** What policy `d` uses for per-VM parameter `key` when the VM leaves it unset (undefined: nothing). */
+export function vmParamDefault(d: PolicyDescriptor, key: VmSchedKey): number | boolean | undefined {
+  return d.vmDefaults?.[key] ?? (VM_SCHED_PARAMS[key] as { default?: number | boolean }).default;
+}
+
 /** Unknown policy → a message listing the known ones. */
 export function unknownPolicy(name: string): string {
   return `unknown scheduling policy '${name}' (${POLICIES.join(', ')})`;
@@ -291,7 +303,7 @@ export function checkPolicyParams(
     const why = paramProblem(d.params[k]!, v);
     if (why) out.push({ key: k, message: `${k} ${why}` });
   }
-  out.push(...orderProblems(d.params, d.paramOrder, { ...base, ...params }, out));
+  out.push(...orderProblems(d.paramOrder, { ...defaultsOf(d.params), ...base, ...params }, out));
   return out;
 }
 
@@ -324,20 +336,21 @@ export function checkVmParams(
   if (typeof cap === 'number' && cap > 100 * vcpus && !out.some((p) => p.key === 'cap')) {
     out.push({ key: 'cap', message: `cap ${cap} is more than 100 × vcpus (${100 * vcpus} for ${vcpus} vCPU${vcpus === 1 ? '' : 's'})` });
   }
-  out.push(...orderProblems(VM_SCHED_PARAMS, d.vmParamOrder, { ...base, ...params }, out));
+  const defaults = Object.fromEntries(d.vmParams.map((k) => [k, vmParamDefault(d, k)]));
+  out.push(...orderProblems(d.vmParamOrder, { ...defaults, ...base, ...params }, out));
   return out;
 }
 
+/** `values` holds the defaults under what was given. */
 function orderProblems(
-  schema: ParamSchema,
   order: readonly (readonly [string, string])[],
   values: Readonly<Record<string, unknown>>,
   already: readonly ParamProblem[],
 ): ParamProblem[] {
   const out: ParamProblem[] = [];
   for (const [shorter, longer] of order) {
-    const a = values[shorter] ?? schema[shorter]?.default;
-    const b = values[longer] ?? schema[longer]?.default;
+    const a = values[shorter];
+    const b = values[longer];
     if (typeof a !== 'number' || typeof b !== 'number' || already.some((p) => p.key === shorter || p.key === longer)) continue;
     if (a > b) out.push({ key: shorter, message: `${shorter} (${formatNs(a)}) is longer than ${longer} (${formatNs(b)})` });
   }

@@ -5,6 +5,7 @@
 
 import { DomainList, SchedParams } from '@vsim/proto';
 import { vmSchedParamsOf } from '@vsim/control';
+import { RTDS, SEDF } from '@vsim/vocabulary';
 import { col, poolName } from './format';
 
 // Xen's defaults, which xl shows for what was never set (credit.c, credit2.c, rt.c, sedf.c of Xen
@@ -12,10 +13,11 @@ import { col, poolName } from './format';
 const CREDIT_TSLICE_NS = 30_000_000;
 const RATELIMIT_NS = 1_000_000;
 const CREDIT_WEIGHT = 256;
-const RTDS_PERIOD_NS = 10_000_000;
-const RTDS_BUDGET_NS = 4_000_000;
-const SEDF_PERIOD_NS = 100_000_000;
-const SEDF_SLICE_NS = 10_000_000;
+// The per-VM ones come from the policy registry's descriptors, as the schedulers' own do.
+const RTDS_PERIOD_NS = RTDS.vmDefaults.period;
+const RTDS_BUDGET_NS = RTDS.vmDefaults.budget;
+const SEDF_PERIOD_NS = SEDF.vmDefaults.period;
+const SEDF_SLICE_NS = SEDF.vmDefaults.slice;
 
 type Params = Readonly<Record<string, unknown>>;
 
