@@ -232,6 +232,8 @@ export class NatsBus implements Bus {
       if (this.nc.isClosed()) throw new BusError('closed', 'bus is closed', { subject });
       try {
         await this.probe.js.publish(subject, bytes, { msgID: msgId, timeout: 2000 });
+        // Counted once, when stored (a retry that the stream de-duplicates is the same message).
+        this.observer?.published?.(subject, bytes.length);
         return;
       } catch {
         await sleep(Math.min(50 << Math.min(attempt, 5), 1000));
