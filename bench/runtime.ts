@@ -73,6 +73,8 @@ async function trapRoundTrip(nats: NatsServer) {
     const hv = new HypervisorService(server, 'bench');
     hv.registerVm({ id: 'vm0', kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 });
     hv.start();
+    // The server has the subscription once the PONG to this flush comes back (else: no responders).
+    await server.flush();
     // Encoded beforehand, so the timing is the round trip's alone.
     const reqs = Array.from({ length: TRAPS + WARMUP + 2 }, (_, i) => trapRequest('bench', 'vm0', i + 1));
     let next = 0;

@@ -338,5 +338,5 @@ function printTable(rows: readonly Row[]): void {
       .map((x, i) => x.padEnd(width[i]))
       .join('  ')
       .trimEnd();
-  console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
+  if (VERBOSE) console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
 }
