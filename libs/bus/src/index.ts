@@ -19,3 +19,5 @@ export { EVENT_STREAM, ensureEventStream } from './stream';
 // Test support: a throwaway nats-server (never used by production code).
 export { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from './nats-server';
 export type { NatsServer, NatsServerOptions } from './nats-server';
+export { DirectoryCheckpointStore, MemoryCheckpointStore, RevisionMismatchError, checkCheckpointKey } from './checkpoint-store';
+export type { CheckpointStore, MetaRecord } from './checkpoint-store';
