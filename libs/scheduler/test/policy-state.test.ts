@@ -4,7 +4,8 @@
 // imported into a fresh loop goes on with exactly the events and figures of the uninterrupted run
 // — whether the exporting loop stopped there (a handover) or went on (a checkpoint).
 
-import { Event } from '@vsim/proto';
+import { Event, HostHandover as HostHandoverMsg, encode } from '@vsim/proto';
+import { hostHandoverFrom, hostHandoverOf } from '@vsim/control';
 import { HostLoop, HostLoopResult, LoopAction, LoopState, PolicySpec, SCHEDULERS, hostPolicySpec, loopActionsOf, makePolicy } from '@vsim/scheduler';
 import { SyntheticHost, SyntheticVcpuProfile, seededRandom } from '@vsim/testkit';
 
@@ -152,6 +153,12 @@ function figures(r: HostLoopResult) {
 
 const viaJson = (s: LoopState): LoopState => JSON.parse(JSON.stringify(s)) as LoopState;
 
+/** Through Handover/Adopt's message (control.proto HostHandover, its typed LoopState), encoded and decoded. */
+function viaProto(s: LoopState): LoopState {
+  const msg = hostHandoverOf('sim', { host: 'h0', node: 'n0', pcpus: PCPUS, eventsPublished: 0, state: s });
+  return hostHandoverFrom(HostHandoverMsg.decode(encode(HostHandoverMsg, msg))).state;
+}
+
 describe('exact continuation from an exported loop state', () => {
   const mixes: [Mix, boolean][] = [
     [cpuBound, false],
@@ -198,7 +205,7 @@ describe('exact continuation from an exported loop state', () => {
           const first = await run.run(END);
           if (stopping) {
             expect(first.handedOver).toBe(true);
-            state = viaJson(run.exportState());
+            state = viaProto(viaJson(run.exportState()));
             copy = a.host;
             published = a.events.length;
           } else {
