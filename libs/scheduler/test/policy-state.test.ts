@@ -291,6 +291,16 @@ describe('what an exact import needs', () => {
       [withFields({ ...policyState.fields, nextTick: { $r: 1e6 } }), /credit state: fields.nextTick: reference 1000000 is out of range/],
       [{ ...state, policy: { ...state.policy!, state: { ...policyState, format: 'x' } } }, /credit state: format: expected 'vsim.policy-state\/1'/],
       [{ ...state, current: [null] }, /current has 1 pCPUs, the host 4/],
+      [
+        {
+          ...state,
+          policy: {
+            ...state.policy!,
+            state: { ...policyState, objects: [...(policyState as unknown as { objects: unknown[] }).objects, JSON.parse('{"o":{"__proto__":1}}')] },
+          },
+        },
+        /credit state: objects\[\d+\]\.o\.__proto__: not a state key/,
+      ],
     ] as [LoopState, RegExp][]) {
       const loop = fresh();
       expect(() => loop.importState(bad, [])).toThrow(message);
