@@ -6,13 +6,13 @@
 
 import { InProcessBroker } from '@vsim/bus';
 import { Event, EventBatch, HandoverState, RunOrder, RunReport, RunResult, encode, subjects } from '@vsim/proto';
-import { SchedulerControlImpl, vmSchedMessage } from '@vsim/control';
+import { SchedulerControlImpl, schedulerMessage, vmSchedMessage } from '@vsim/control';
 import { SyntheticHost } from '@vsim/testkit';
 
 const MS = 1e6;
 const SIM = 'sim-h';
 const END = 120 * MS;
-const POLICY = { policy: 'credit2', paramsJson: JSON.stringify({ ratelimit: 500_000, runqueue: 'cpu' }) };
+const SCHEDULER = schedulerMessage({ policy: 'credit2', params: { ratelimit: 500_000, runqueue: 'cpu' } });
 
 function cluster(onOrder: (o: RunOrder) => void = () => undefined) {
   const broker = new InProcessBroker();
@@ -35,13 +35,21 @@ function cluster(onOrder: (o: RunOrder) => void = () => undefined) {
 }
 
 async function setUp(s: SchedulerControlImpl): Promise<void> {
-  await s.addHost({ sim: SIM, host: 'h0', pcpus: 3, node: 'n0', ...POLICY });
+  await s.addHost({ sim: SIM, host: 'h0', pcpus: 3, node: 'n0', scheduler: SCHEDULER });
   await s.addVm({ sim: SIM, host: 'h0', vm: 'web', vcpus: 2, onlineVcpus: 0, sched: vmSchedMessage({ weight: 512 }) });
   await s.addVm({ sim: SIM, host: 'h0', vm: 'batch', vcpus: 3, onlineVcpus: 0, sched: vmSchedMessage({ weight: 256, cap: 120 }) });
   await s.addVm({ sim: SIM, host: 'h0', vm: 'smp', vcpus: 2, onlineVcpus: 1, sched: vmSchedMessage({}) });
-  await s.addAction({ sim: SIM, atNs: 15 * MS, kind: 'pause', vm: 'web', host: '', paramsJson: '', policy: '' });
-  await s.addAction({ sim: SIM, atNs: 40 * MS, kind: 'unpause', vm: 'web', host: '', paramsJson: '', policy: '' });
-  await s.addAction({ sim: SIM, atNs: 70 * MS, kind: 'set', vm: 'batch', host: '', paramsJson: JSON.stringify({ weight: 1024 }), policy: '' });
+  await s.addAction({ sim: SIM, atNs: 15 * MS, kind: 'pause', vm: 'web', host: '', vmParams: undefined, scheduler: undefined });
+  await s.addAction({ sim: SIM, atNs: 40 * MS, kind: 'unpause', vm: 'web', host: '', vmParams: undefined, scheduler: undefined });
+  await s.addAction({
+    sim: SIM,
+    atNs: 70 * MS,
+    kind: 'set',
+    vm: 'batch',
+    host: '',
+    vmParams: vmSchedMessage({ weight: 1024 }),
+    scheduler: undefined,
+  });
 }
 
 describe('Handover/Adopt to the same policy', () => {
@@ -64,8 +72,8 @@ describe('Handover/Adopt to the same policy', () => {
       const first = await from.run({ sim: SIM, endNs: END });
       expect(first.handedOver).toBe(true);
       const state = HandoverState.decode(encode(HandoverState, await handover!));
-      expect(state.hosts[0].loop?.policy?.name).toBe('credit2');
-      await to.adopt({ sim: SIM, state, ...POLICY });
+      expect(state.hosts[0].loop?.policy?.scheduler?.policy?.$case).toBe('credit2');
+      await to.adopt({ sim: SIM, state, scheduler: SCHEDULER });
       const second = await to.run({ sim: SIM, endNs: END });
       expect(c.events()).toEqual(ref.events());
       expect(c.batches.map((b) => b.firstIndex)).toEqual(ref.batches.map((b) => b.firstIndex));
