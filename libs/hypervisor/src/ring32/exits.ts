@@ -8,13 +8,15 @@ import { Bus, PSW, Ring32Hart } from '@vsim/isa';
 import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
 import type { CodePatcher } from './code-patching';
 import { SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
-import { VirtualRing32, virtualFromProto, virtualToProto } from './context';
+import { VirtualRing32, virtualToProto } from './context';
 import { ring32MemoryNeeded } from './dispatcher';
 
 // Read once: re-exported bindings are getters, and this runs for every exit.
 const PSW_RING = PSW.RING;
 
 const NO_BYTES = Buffer.alloc(0);
+const ACTION_SHUTDOWN = TrapAction.TRAP_ACTION_SHUTDOWN;
+const ACTION_FAULT = TrapAction.TRAP_ACTION_FAULT;
 
 /** What an exit request is made of. */
 export interface ExitSource {
@@ -108,8 +110,8 @@ function registers(x: Int32Array): number[] {
 
 /** 'exit' or 'fault' when the resolution stops the VM. */
 export function isStop(res: TrapResolution): 'exit' | 'fault' | undefined {
-  if (res.action === TrapAction.TRAP_ACTION_SHUTDOWN) return 'exit';
-  if (res.action === TrapAction.TRAP_ACTION_FAULT) return 'fault';
+  if (res.action === ACTION_SHUTDOWN) return 'exit';
+  if (res.action === ACTION_FAULT) return 'fault';
   return undefined;
 }
 
@@ -141,7 +143,14 @@ export function applyEffects(
       throw new RangeError(`ring32 resolution '${res.handler}' writes 0x${m.addr.toString(16)}, outside guest RAM`);
     bus.writeBytes(m.addr, m.fill > 0 ? new Uint8Array(m.fill) : m.data);
   }
-  Object.assign(v, virtualFromProto(e.virtual));
+  const nv = e.virtual;
+  v.psw = nv.psw;
+  v.tvec = nv.tvec;
+  v.epc = nv.epc;
+  v.cause = nv.cause;
+  v.tval = nv.tval;
+  v.scratch = nv.scratch | 0;
+  v.timecmp = nv.timerOff ? Number.POSITIVE_INFINITY : nv.timecmp;
   h.psw = e.psw;
   // The translator's code for the kernel and for its tasks differ (translated code keys on the ring).
   if (h.sensitiveHook) h.xlateKey = v.psw & PSW_RING;

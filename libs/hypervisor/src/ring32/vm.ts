@@ -54,6 +54,9 @@ const USER_RING = 3;
 const TIMER_BIT = 1 << Ring32Irq.Timer;
 /** Every exception cause (0..9) exits to the hypervisor. */
 const ALL_CAUSES = 0x3ff;
+// Read once: re-exported bindings are getters, and these are read per exit.
+const ACTION_BLOCK = TrapAction.TRAP_ACTION_BLOCK;
+const HYPERCALL = Ring32Cause.Hypercall;
 
 export class Ring32Vm {
   readonly bus: Bus;
@@ -192,7 +195,7 @@ export class Ring32Vm {
     const before = h.cycles;
     h.cycles += res.costCycles;
     // A hypercall is counted whatever it does (the PV kernel's HCALL in its virtual ring 0).
-    if (this.pvShared !== undefined && !req.interrupt && req.cause === Ring32Cause.Hypercall && this.vring === 0) this.hypercalls++;
+    if (this.pvShared !== undefined && !req.interrupt && req.cause === HYPERCALL && this.vring === 0) this.hypercalls++;
     const stop = isStop(res);
     if (stop) {
       for (const b of res.console) this.out.push(b);
@@ -201,7 +204,7 @@ export class Ring32Vm {
     } else {
       h.cycles += this.apply(res);
       h.pc = res.nextPc >>> 0;
-      if (res.action === TrapAction.TRAP_ACTION_BLOCK) this.halted = true;
+      if (res.action === ACTION_BLOCK) this.halted = true;
     }
     this.exits[res.handler] = (this.exits[res.handler] ?? 0) + 1;
     this.opts.onExit?.({ name: res.handler, via: 'exit', remote, cause: req.cause, interrupt: req.interrupt, cost: h.cycles - before });
@@ -226,7 +229,7 @@ export class Ring32Vm {
     // costs goes there, not into h.cycles, which the block would overwrite.
     h.hookCost = res.costCycles + this.apply(res);
     this.calls[res.handler] = (this.calls[res.handler] ?? 0) + 1;
-    if (res.action === TrapAction.TRAP_ACTION_BLOCK) {
+    if (res.action === ACTION_BLOCK) {
       this.halted = true;
       h.requestStop(Stop.Wfi); // leave the translated block: the vCPU waits
     }
