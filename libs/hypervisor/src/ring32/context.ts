@@ -19,6 +19,17 @@ const PSW_UF = PSW.UF;
 export const KERNEL_RING = 1;
 const USER_RING = 3;
 
+/**
+ * The real PSW that runs virtual PSW `vpsw`: virtual ring 0 as KERNEL_RING (the rest as ring 3),
+ * the virtual IF (under paravirt the flag is in memory and the real IF stays set), PRING and PIF,
+ * and the real user flags of `psw`.
+ */
+export function realPsw(vpsw: number, psw: number, paravirt: boolean): number {
+  const realRing = (vpsw & PSW_RING) === 0 ? KERNEL_RING : USER_RING;
+  const iflag = paravirt ? PSW_IF : vpsw & PSW_IF;
+  return (psw & PSW_UF) | (vpsw & (PSW_PRING | PSW_PIF)) | iflag | realRing;
+}
+
 /** Why a routine stopped the VM (caught by the dispatcher: a SHUTDOWN or FAULT resolution). */
 export class Ring32Stop extends Error {
   constructor(
@@ -168,9 +179,7 @@ export class Ring32Context {
    * and the real IF stays set), the real timer is the virtual one.
    */
   applyVirtual(): void {
-    const realRing = this.vring === 0 ? KERNEL_RING : USER_RING;
-    const iflag = this.paravirt ? PSW_IF : this.v.psw & PSW_IF;
-    this.psw = (this.psw & PSW_UF) | (this.v.psw & (PSW_PRING | PSW_PIF)) | iflag | realRing;
+    this.psw = realPsw(this.v.psw, this.psw, this.paravirt);
     if (!this.pvTimerHeld) this.timecmp = this.v.timecmp;
     this.kick = true;
   }

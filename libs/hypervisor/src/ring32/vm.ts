@@ -44,13 +44,12 @@ import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '../costs';
 import { handleTrap } from '../dispatcher';
 import { CodePatcher, SCAN_CYCLES_PER_INSTRUCTION } from './code-patching';
-import { KERNEL_RING, VirtualRing32 } from './context';
+import { VirtualRing32, realPsw } from './context';
 import { Ring32Effect, applyEffects, exitRequest, isStop } from './exits';
 import { CriticalObserver } from './observe';
 import { PV_SHARED_SYMBOL } from './pv-abi';
 import type { Ring32Exit, Ring32Outcome, Ring32Technique, Ring32VmOptions, Ring32VmResult } from './types';
 
-const USER_RING = 3;
 const TIMER_BIT = 1 << Ring32Irq.Timer;
 /** Every exception cause (0..9) exits to the hypervisor. */
 const ALL_CAUSES = 0x3ff;
@@ -147,12 +146,10 @@ export class Ring32Vm {
     return this.v.psw & PSW.RING;
   }
 
-  /** The real hart follows the virtual state (the same rule as Ring32Context.applyVirtual, at boot). */
+  /** At boot, the real hart follows the virtual state (as Ring32Context.applyVirtual after each routine). */
   private applyVirtual(): void {
     const h = this.hart;
-    const realRing = this.vring === 0 ? KERNEL_RING : USER_RING;
-    const iflag = this.pvShared !== undefined ? PSW.IF : this.v.psw & PSW.IF;
-    h.psw = (h.psw & PSW.UF) | (this.v.psw & (PSW.PRING | PSW.PIF)) | iflag | realRing;
+    h.psw = realPsw(this.v.psw, h.psw, this.pvShared !== undefined);
     if (h.sensitiveHook) h.xlateKey = this.vring;
     if (!this.pvTimerHeld) h.timecmp = this.v.timecmp;
     h.kick = true;
