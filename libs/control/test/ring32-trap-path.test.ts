@@ -20,7 +20,9 @@ import {
   hypervisorControlServer,
   runEmbedded,
   schedulerControlServer,
+  simSpecFromScenario,
 } from '@vsim/control';
+import { loadScenario } from '@vsim/scenario';
 
 const ROOT = resolve(__dirname, '../../..');
 const KERNEL = `${ROOT}/guests/ring32/bin/kernel.elf`;
@@ -122,6 +124,14 @@ describe('ring32 exits on the split and remote trap paths', () => {
       'cp-emu': ['remote'],
       'pv-emu': ['remote'],
     });
+  }, 120_000);
+
+  it('gives the same event-log hash and consoles for examples/cross-isa.yaml on both paths', async () => {
+    const example = simSpecFromScenario(loadScenario(`${ROOT}/examples/cross-isa.yaml`));
+    expect(example.trapPath).toBe('split');
+    const [a, b] = [await runEmbedded(example), await runEmbedded({ ...example, trapPath: 'remote' })];
+    expect(outcome(b.result)).toEqual(outcome(a.result));
+    expect(paths(b.log.all())['r32k-cp']).toEqual(['remote']);
   }, 120_000);
 
   const noNats = findNatsServer() === undefined && process.env.CI !== 'true';
