@@ -4,9 +4,10 @@
 // for every technique — so nothing a routine needs is missing from the request, and nothing it does
 // is missing from the resolution. And a request that lacks what a routine needs is refused by name.
 
-import { TrapRequest, TrapResolution, encode } from '@vsim/proto';
+import { TrapRequest, TrapResolution, encode, subjects } from '@vsim/proto';
+import { InProcessBroker } from '@vsim/bus';
 import { buildRing32Kernel } from '@vsim/testkit';
-import { DEFAULT_HYPERVISOR_COSTS, Ring32Vm, Ring32VmOptions, handleTrap } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorService, Ring32Vm, Ring32VmOptions, handleTrap } from '@vsim/hypervisor';
 
 const kernel = buildRing32Kernel('kernel');
 const pvKernel = buildRing32Kernel('kernel-pv');
@@ -84,5 +85,29 @@ describe('ring32 exits as TrapRequest / TrapResolution messages', () => {
     expect(got.length).toBeGreaterThan(0);
     const c = DEFAULT_HYPERVISOR_COSTS;
     for (const r of got) expect(r.costCycles).toBe(c.translatedCall + c.emulate);
+  });
+
+  it('the hypervisor service answers a malformed ring32 request with an error naming the field, and keeps serving', async () => {
+    const broker = new InProcessBroker();
+    const [hvBus, nodeBus] = [broker.connect(), broker.connect()];
+    const svc = new HypervisorService(hvBus, 's');
+    svc.registerVm({ id: 'r', kind: 'kernel', brkStart: 0, brk: 0, brkMax: 0 });
+    svc.start();
+    const vm = new Ring32Vm(kernel, { technique: 'trap-and-emulate' });
+    let first: TrapRequest | undefined;
+    vm.resolveLocal = (req) => {
+      first ??= structuredClone(req);
+      return handleTrap(req, undefined);
+    };
+    vm.runSlice(1e5);
+    const req: TrapRequest = { ...first!, sim: 's', host: 'h', vm: 'r' };
+    const send = (r: TrapRequest) => nodeBus.request(subjects.hvTrap('s', 'n1'), encode(TrapRequest, r), { timeoutMs: 5000 });
+    await expect(send({ ...req, seq: 1, ring32: { ...req.ring32!, virtual: undefined } })).rejects.toThrow(
+      /TrapRequest\.ring32 \(with its virtual state\) is missing/,
+    );
+    const res = TrapResolution.decode(await send({ ...req, seq: 2 }));
+    expect(res).toEqual(TrapResolution.decode(encode(TrapResolution, handleTrap(req, undefined))));
+    expect(res.handler).toMatch(/^r32\./);
+    svc.stop();
   });
 });
