@@ -119,3 +119,49 @@ export function trapHandler(writeback: string): string {
   throw e;
 }`;
 }
+
+/** What blockSource wraps around a translated block's body (computed by the translator). */
+export interface BlockParts {
+  readonly start: number;
+  readonly ins: readonly Decoded[];
+  /** Cycles before each instruction (prefix), the block's total, and before its last instruction. */
+  readonly pfx: readonly number[];
+  readonly cost: number;
+  readonly span: number;
+  readonly fall: number;
+  readonly tgt: number;
+  readonly loops: boolean;
+  readonly body: string;
+  readonly used: Set<number>;
+  readonly written: Set<number>;
+}
+
+/** The source of a block's factory: register loads, the body in a loop, exact state on a trap. */
+export function blockSource(p: BlockParts): string {
+  const { start, ins, pfx, cost, span, fall, tgt, loops, body, used, written } = p;
+  const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
+  // `n` is the index of the instruction that may trap: a superblock's addresses are not contiguous.
+  return `const PFX = [${[...pfx, cost].join(', ')}], PCS = [${ins.map((it) => it.pc >>> 0).join(', ')}];
+return function block_${start.toString(16)}() {
+  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
+  let npc = 0, t = 0, a = 0, n = 0, xit = 0, c0 = ctr[0], i0 = ctr[1];
+  const lim = h.limit;
+  try {
+    for (;;) {
+      npc = ${fall};
+      ${body}
+      ${loops && tgt === start ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
+      c0 += ${cost}; i0 += ${ins.length};
+      break;
+    }
+  } catch (e) {
+    ${writeback}
+    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
+    if (e === RESUME) { h.pc = (PCS[n] + 4) >>> 0; ctr[0] += PFX[n + 1] - PFX[n]; ctr[1]++; } else h.pc = PCS[n];
+    throw e;
+  }
+  ${writeback}
+  ctr[0] = c0; ctr[1] = i0; h.pc = npc;
+  return xit;
+};`;
+}

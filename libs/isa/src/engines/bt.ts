@@ -16,7 +16,8 @@ import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
-import { collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
+import { blockSource, collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
+import { sharedTranslations, SharedBlockCode } from './translation-cache';
 
 export { MAX_BLOCK_INSTRUCTIONS } from './bt-trace';
 
@@ -86,6 +87,8 @@ export interface BtOptions {
    */
   readonly translateSensitive: boolean;
   readonly sensitiveMode: number;
+  /** Share compiled blocks with every hart of the process translating the same code (translation-cache.ts; default true). */
+  readonly shared: boolean;
 }
 
 export const DEFAULT_BT_OPTIONS: BtOptions = {
@@ -97,6 +100,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   exitCache: true,
   translateSensitive: false,
   sensitiveMode: 1,
+  shared: true,
 };
 
 /** Standalone block runs in a page before its blocks are compiled together into a region. */
@@ -131,6 +135,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private invalidations = 0;
   private chainHits = 0;
   private lookups = 0;
+  private sharedHits = 0;
 
   constructor(
     readonly hart: H,
@@ -268,6 +273,54 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private translate(start: number): Block {
     const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
     for (const it of ins) this.hart.bus.markCode(it.pc, 4);
+    const mode = this.hart.translationMode;
+    const key = this.options.shared ? this.shareKey(ins) : '';
+    let code = this.options.shared ? sharedTranslations.get(this.isa, key) : undefined;
+    if (code) this.sharedHits++;
+    else {
+      code = this.compileBlock(start, ins);
+      if (this.options.shared) sharedTranslations.set(this.isa, key, code);
+    }
+    const fn = code.factory(this.env, {});
+    // The statistics describe the simulated translator (a hypervisor charges kernel translation by
+    // them), so they count every block this hart translated, shared or not.
+    this.translated++;
+    this.translatedByMode[mode]++;
+    this.translatedInstructions += ins.length;
+    this.sourceBytes += code.sourceBytes;
+    return {
+      fn,
+      start,
+      priv: mode,
+      fall: code.fall,
+      tgt: code.tgt,
+      span: code.span,
+      length: ins.length,
+      sourceBytes: code.sourceBytes,
+      valid: true,
+      nFall: null,
+      nTgt: null,
+      icPc: -1,
+      nIc: null,
+      side: code.exits.map(() => null),
+      region: null,
+      runs: 0,
+      unit: this.unitOf(start),
+    };
+  }
+
+  /** What compileBlock's source depends on besides the ISA: mode, options, RAM bounds, the instructions. */
+  private shareKey(ins: readonly Decoded[]): string {
+    const h = this.hart;
+    const o = this.options;
+    const sensitive = o.translateSensitive && h.translationMode === o.sensitiveMode;
+    let key = `${h.translationMode}|${sensitive ? 1 : 0}|${o.loops ? 1 : 0}|${h.ramBase}|${h.ramSize}`;
+    for (const it of ins) key += `|${it.pc},${it.w},${it.cost},${it.follow === null ? 0 : it.follow === 'jal' ? 1 : 2}`;
+    return key;
+  }
+
+  /** Generates and compiles the code of the block at `start` made of `ins`. */
+  private compileBlock(start: number, ins: readonly Decoded[]): SharedBlockCode {
     const used = new Set<number>();
     const written = new Set<number>();
     const pfx = prefix(ins);
@@ -279,55 +332,9 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     const loops = this.options.loops;
     const exits = [-1];
     const body = this.genBody(ins, used, written, { start, span, loops, exits });
-    const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
-    // `n` is the index of the instruction that may trap: a superblock's addresses are not contiguous.
-    const src = `const PFX = [${[...pfx, cost].join(', ')}], PCS = [${ins.map((it) => it.pc >>> 0).join(', ')}];
-return function block_${start.toString(16)}() {
-  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
-  let npc = 0, t = 0, a = 0, n = 0, xit = 0, c0 = ctr[0], i0 = ctr[1];
-  const lim = h.limit;
-  try {
-    for (;;) {
-      npc = ${fall};
-      ${body}
-      ${loops && tgt === start ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
-      c0 += ${cost}; i0 += ${ins.length};
-      break;
-    }
-  } catch (e) {
-    ${writeback}
-    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
-    if (e === RESUME) { h.pc = (PCS[n] + 4) >>> 0; ctr[0] += PFX[n + 1] - PFX[n]; ctr[1]++; } else h.pc = PCS[n];
-    throw e;
-  }
-  ${writeback}
-  ctr[0] = c0; ctr[1] = i0; h.pc = npc;
-  return xit;
-};`;
-    const fn = compileFactory<() => number>(src, `bt-${start.toString(16)}`)(this.env, {});
-    this.translated++;
-    this.translatedByMode[this.hart.translationMode]++;
-    this.translatedInstructions += ins.length;
-    this.sourceBytes += src.length;
-    return {
-      fn,
-      start,
-      priv: this.hart.translationMode,
-      fall,
-      tgt,
-      span,
-      length: ins.length,
-      sourceBytes: src.length,
-      valid: true,
-      nFall: null,
-      nTgt: null,
-      icPc: -1,
-      nIc: null,
-      side: exits.map(() => null),
-      region: null,
-      runs: 0,
-      unit: this.unitOf(start),
-    };
+    const src = blockSource({ start, ins, pfx, cost, span, fall, tgt, loops, body, used, written });
+    const factory = compileFactory<() => number>(src, `bt-${start.toString(16)}`);
+    return { factory, fall, tgt, span, exits, sourceBytes: src.length };
   }
 
   /**
@@ -485,6 +492,7 @@ return function region_${unit.base.toString(16)}(pc) {
       regionsCompiled: this.regionsCompiled,
       regionInstructions: this.regionInstructions,
       lookups: this.lookups,
+      sharedHits: this.sharedHits,
     };
   }
 }
