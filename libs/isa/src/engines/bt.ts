@@ -17,7 +17,7 @@ import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
 import { blockSource, collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
-import { sharedTranslations, SharedBlockCode } from './translation-cache';
+import { sharedTranslations, SharedBlockCode, TranslationContext } from './translation-cache';
 
 export { MAX_BLOCK_INSTRUCTIONS } from './bt-trace';
 
@@ -136,6 +136,8 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private chainHits = 0;
   private lookups = 0;
   private sharedHits = 0;
+  /** Blocks compiled by any hart of the process in the same context (null: not sharing). */
+  private readonly shared: TranslationContext | null;
 
   constructor(
     readonly hart: H,
@@ -148,6 +150,10 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     this.interp = dispatchStepper(hart, isa);
     hart.bus.onCodeChange((page) => this.dropPage(page));
     this.step = (lim) => this.stepUntil(lim);
+    // Compiled code depends on these besides the ISA and a block's mode, address and words.
+    const o = this.options;
+    const context = [o.loops, o.superblocks, o.loopTraces, o.translateSensitive, o.sensitiveMode, hart.ramBase, hart.ramSize, hart.cost.instruction];
+    this.shared = o.shared ? sharedTranslations.context(isa, JSON.stringify(context)) : null;
   }
 
   private dropPage(page: number): void {
@@ -271,22 +277,26 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   }
 
   private translate(start: number): Block {
-    const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
-    for (const it of ins) this.hart.bus.markCode(it.pc, 4);
-    const mode = this.hart.translationMode;
-    const key = this.options.shared ? this.shareKey(ins) : '';
-    let code = this.options.shared ? sharedTranslations.get(this.isa, key) : undefined;
-    if (code) this.sharedHits++;
-    else {
+    const h = this.hart;
+    const mode = h.translationMode;
+    const shared = this.shared?.find(mode, start, h.bus.i32, h.ramBase);
+    let code: SharedBlockCode;
+    if (shared) {
+      code = shared;
+      this.sharedHits++;
+    } else {
+      const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
       code = this.compileBlock(start, ins);
-      if (this.options.shared) sharedTranslations.set(this.isa, key, code);
+      this.shared?.add(mode, start, code);
     }
+    for (const pc of code.pcs) h.bus.markCode(pc, 4);
     const fn = code.factory(this.env, {});
     // The statistics describe the simulated translator (a hypervisor charges kernel translation by
     // them), so they count every block this hart translated, shared or not.
+    const length = code.pcs.length;
     this.translated++;
     this.translatedByMode[mode]++;
-    this.translatedInstructions += ins.length;
+    this.translatedInstructions += length;
     this.sourceBytes += code.sourceBytes;
     return {
       fn,
@@ -295,7 +305,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
       fall: code.fall,
       tgt: code.tgt,
       span: code.span,
-      length: ins.length,
+      length,
       sourceBytes: code.sourceBytes,
       valid: true,
       nFall: null,
@@ -307,16 +317,6 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
       runs: 0,
       unit: this.unitOf(start),
     };
-  }
-
-  /** What compileBlock's source depends on besides the ISA: mode, options, RAM bounds, the instructions. */
-  private shareKey(ins: readonly Decoded[]): string {
-    const h = this.hart;
-    const o = this.options;
-    const sensitive = o.translateSensitive && h.translationMode === o.sensitiveMode;
-    let key = `${h.translationMode}|${sensitive ? 1 : 0}|${o.loops ? 1 : 0}|${h.ramBase}|${h.ramSize}`;
-    for (const it of ins) key += `|${it.pc},${it.w},${it.cost},${it.follow === null ? 0 : it.follow === 'jal' ? 1 : 2}`;
-    return key;
   }
 
   /** Generates and compiles the code of the block at `start` made of `ins`. */
@@ -334,7 +334,9 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     const body = this.genBody(ins, used, written, { start, span, loops, exits });
     const src = blockSource({ start, ins, pfx, cost, span, fall, tgt, loops, body, used, written });
     const factory = compileFactory<() => number>(src, `bt-${start.toString(16)}`);
-    return { factory, fall, tgt, span, exits, sourceBytes: src.length };
+    const pcs = ins.map((it) => it.pc);
+    const words = Int32Array.from(ins, (it) => it.w);
+    return { factory, pcs, words, fall, tgt, span, exits, sourceBytes: src.length };
   }
 
   /**

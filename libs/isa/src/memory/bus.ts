@@ -216,6 +216,36 @@ export class Bus {
     }
   }
 
+  /**
+   * Host-side zero fill (a loader's .bss). Pages whose part of the range holds zeros already are not
+   * written — they need no invalidation and no dirty mark, and stay unmapped (lazy-buffer.ts).
+   */
+  zeroBytes(addr: number, len: number): void {
+    if (!this.inRam(addr, len)) {
+      throw new RangeError(`zero fill of ${len} bytes at 0x${(addr >>> 0).toString(16)} is outside RAM`);
+    }
+    const end = addr - this.ramBase + len;
+    for (let off = addr - this.ramBase; off < end;) {
+      const page = off >>> PAGE_SHIFT;
+      const stop = Math.min(end, (page + 1) * PAGE_SIZE);
+      if (!this.isZero(off, stop)) {
+        this.u8.fill(0, off, stop);
+        this.invalidatePage(page);
+        this.dirty?.written(page);
+      }
+      off = stop;
+    }
+  }
+
+  /** Whether RAM bytes [from, to) (offsets) are all zero; reading an unmapped page maps nothing. */
+  private isZero(from: number, to: number): boolean {
+    let i = from;
+    for (; i < to && i & 3; i++) if (this.u8[i] !== 0) return false;
+    for (; i + 4 <= to; i += 4) if (this.i32[i >>> 2] !== 0) return false;
+    for (; i < to; i++) if (this.u8[i] !== 0) return false;
+    return true;
+  }
+
   readBytes(addr: number, len: number): Uint8Array {
     if (!this.inRam(addr, len)) {
       throw new RangeError(`read of ${len} bytes at 0x${(addr >>> 0).toString(16)} is outside RAM`);
