@@ -2,7 +2,7 @@
 // compile each block once, and a VM that rewrites its own code changes only itself.
 
 import { BinaryTranslationEngine, Bus, Hart, Priv, Stop } from '@vsim/isa';
-import { a1, a2, a3, a4, a5, addi, beq, bne, ebreak, jal, sw } from './helpers/asm';
+import { a1, a2, a3, a4, a5, addi, beq, bne, ebreak, jal, jalr, sw } from './helpers/asm';
 
 const BASE = 0x80000000;
 const PATCH = addi(a1, a1, 100);
@@ -23,9 +23,9 @@ const PROGRAM = [
   ebreak(), // 0x20
 ];
 
-function vm(selfModifying: boolean, shared: boolean): { h: Hart; e: BinaryTranslationEngine } {
+function vm(selfModifying: boolean, shared: boolean, program: readonly number[] = PROGRAM): { h: Hart; e: BinaryTranslationEngine } {
   const bus = new Bus(BASE, 64 * 1024);
-  PROGRAM.forEach((w, i) => bus.writeU32(BASE + 4 * i, w));
+  program.forEach((w, i) => bus.writeU32(BASE + 4 * i, w));
   const h = new Hart(bus, { hartId: 0 });
   h.priv = Priv.M;
   h.pc = BASE;
@@ -78,5 +78,25 @@ describe('shared translations', () => {
     expect(alone.h.instret).toBe(writer.h.instret);
     expect(alone.h.cycles).toBe(writer.h.cycles);
     expect(alone.e.stats().sharedHits).toBe(0);
+  });
+
+  it('a block is shared only if every word its translator read matches, past the block too', () => {
+    // Both loops start with the same forward branch at 0x04. In LOOP_BACK the path reaches a branch
+    // back to 0x04, so the block at 0x04 is a superblock through the loop body; in INDIRECT the loop
+    // closes with an indirect jump, so the translator stops its block at that first branch. The words
+    // of the short block are equal in both programs: only those the translator read past it differ.
+    const INDIRECT = [addi(a3, 0, 10), beq(a2, 0, 8), addi(a1, a1, 1), addi(a3, a3, -1), beq(a3, 0, 8), jalr(0, a5, 4), ebreak()];
+    const LOOP_BACK = [addi(a3, 0, 10), beq(a2, 0, 8), addi(a1, a1, 1), addi(a3, a3, -1), bne(a3, 0, -12), ebreak()];
+    const run = (program: readonly number[], shared: boolean) => {
+      const x = vm(false, shared, program);
+      x.h.x[a2] = 1;
+      expect(finish(x)).toBe(10);
+      return x.e.stats();
+    };
+    run(INDIRECT, true);
+    const shared = run(LOOP_BACK, true);
+    const alone = run(LOOP_BACK, false);
+    expect(shared.instructionsTranslated).toBe(alone.instructionsTranslated);
+    expect(shared.blocksTranslated).toBe(alone.blocksTranslated);
   });
 });

@@ -48,8 +48,10 @@ export interface CodeSource {
  * With `follow` it collects a superblock: it goes on at the target of a `jal` and past a forward
  * branch (or one back to the block's start), as long as the path stays in the page (so that
  * invalidating the page invalidates the block) and does not come back to an instruction it holds.
+ * `read` receives the address of every word it read, which may go past the block it returns: those
+ * words decide the block (a shared translation is checked against them, translation-cache.ts).
  */
-export function collect(src: CodeSource, start: number, follow: boolean, loopTraces: boolean): Decoded[] {
+export function collect(src: CodeSource, start: number, follow: boolean, loopTraces: boolean, read: number[] = []): Decoded[] {
   let branches = loopTraces ? 0 : MAX_SIDE_EXITS;
   const h = src.hart;
   const out: Decoded[] = [];
@@ -59,6 +61,7 @@ export function collect(src: CodeSource, start: number, follow: boolean, loopTra
   for (let pc = start; out.length < MAX_BLOCK_INSTRUCTIONS;) {
     if (!inPage(pc) || seen.has(pc)) break;
     seen.add(pc);
+    read.push(pc);
     const w = h.bus.i32[(pc - h.ramBase) >>> 2];
     const i = src.isa.decode(w);
     const d = src.isa.instructions[i];

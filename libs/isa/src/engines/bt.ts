@@ -285,8 +285,9 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
       code = shared;
       this.sharedHits++;
     } else {
-      const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
-      code = this.compileBlock(start, ins);
+      const read: number[] = [];
+      const ins = collect(this, start, this.options.superblocks, this.options.loopTraces, read);
+      code = this.compileBlock(start, ins, read);
       this.shared?.add(mode, start, code);
     }
     for (const pc of code.pcs) h.bus.markCode(pc, 4);
@@ -320,7 +321,7 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   }
 
   /** Generates and compiles the code of the block at `start` made of `ins`. */
-  private compileBlock(start: number, ins: readonly Decoded[]): SharedBlockCode {
+  private compileBlock(start: number, ins: readonly Decoded[], read: readonly number[]): SharedBlockCode {
     const used = new Set<number>();
     const written = new Set<number>();
     const pfx = prefix(ins);
@@ -334,9 +335,8 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     const body = this.genBody(ins, used, written, { start, span, loops, exits });
     const src = blockSource({ start, ins, pfx, cost, span, fall, tgt, loops, body, used, written });
     const factory = compileFactory<() => number>(src, `bt-${start.toString(16)}`);
-    const pcs = ins.map((it) => it.pc);
-    const words = Int32Array.from(ins, (it) => it.w);
-    return { factory, pcs, words, fall, tgt, span, exits, sourceBytes: src.length };
+    const words = Int32Array.from(read, (pc) => this.hart.bus.i32[(pc - this.hart.ramBase) >>> 2]);
+    return { factory, pcs: ins.map((it) => it.pc), read, words, fall, tgt, span, exits, sourceBytes: src.length };
   }
 
   /**
