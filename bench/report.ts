@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'fs';
 import { cpus, tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { runEmbedded, simSpecFromScenario } from '@vsim/control';
-import { buildReportData, chromeTrace, renderHtml } from '@vsim/report';
+import { buildReportData, writeChromeTrace, writeHtml, writeTo } from '@vsim/report';
 import { loadScenario } from '@vsim/scenario';
 
 const ROOT = resolve(__dirname, '..');
@@ -44,9 +44,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const t1 = ms();
       const data = buildReportData(result, log.all());
       const t2 = ms();
-      writeFileSync(join(dir, 'r.html'), renderHtml(data));
+      writeTo(join(dir, 'r.html'), (write) => writeHtml(data, write));
       const t3 = ms();
-      writeFileSync(join(dir, 't.json'), JSON.stringify(chromeTrace(result, log.all())));
+      writeTo(join(dir, 't.json'), (write) => writeChromeTrace(result, log.all(), write));
       const t4 = ms();
       if (keep) {
         withOutputs.push(t4 - t);

@@ -400,6 +400,11 @@ export class Gateway {
    * Throws NOT_FOUND unless `caller` may act on simulation `id` (it submitted it). Another
    * principal's simulation reads as absent, so ids cannot be probed. The APIs call this first.
    */
+  /** The data plane (`vsim gdb`'s requests go to the cpu-nodes on it: gdb-relay.ts). */
+  get dataPlane(): NatsBus {
+    return this.bus;
+  }
+
   authorize(id: string, caller: string): void {
     const sim = this.sims.get(id);
     if (sim && sim.owner === caller) return;

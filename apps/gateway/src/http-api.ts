@@ -21,6 +21,8 @@
 //   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
 //   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
 //                                     service: hand the simulation to that other scheduler service)
+//   POST /v1/simulations/:id/gdb      {session, op: open|io|close, vm, vcpu?, data?, waitMs?, node?} -> 200 {data?, ended?,
+//                                        error?, node}   (`vsim gdb`: relayed to the VM's cpu-node, gdb-relay.ts)
 //   GET  /v1/gateway                  -> 200 the gateway's figures: simulations by state, held image
 //                                        bytes, limits, expired/refused counts, refusedCalls
 //   GET  /healthz                     -> 200 {status: "ok"}
@@ -49,6 +51,7 @@ import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
 import { listDomains, simulationSummary } from './listing';
+import { relayGdb } from './gdb-relay';
 import { streamLive } from './dashboard/live-route';
 import { cookieToken, dashboardPage, sameOrigin, tokenCookie } from './dashboard/page';
 
@@ -210,7 +213,9 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|sched\/params|sched\/swap))?)?$/.exec(path);
+  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|gdb|sched\/params|sched\/swap))?)?$/.exec(
+    path,
+  );
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -251,6 +256,8 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
     case 'POST :id/resume':
       await gw.resume(id);
       return send(res, 200, { sim: id, state: gw.status(id).state });
+    case 'POST :id/gdb':
+      return send(res, 200, await relayGdb(gw.dataPlane, gw.get(id), await readObject(req)));
     case 'POST :id/sched/params': {
       const body = await readObject(req);
       const { vm = '', params, policy = '' } = body as { vm?: unknown; params?: unknown; policy?: unknown };

@@ -8,6 +8,8 @@ import { handleTrap, DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, DataPlaneHooks }
 import { ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
+import { DebugAgent } from './debug/agent';
+import { HostDebugGate } from './debug/host-gate';
 
 /** How long a trap may wait for the hypervisor before the VM is failed. */
 export const TRAP_TIMEOUT_MS = 30_000;
@@ -25,6 +27,12 @@ export class CpuNodeService {
    * Run orders are numbered per host from 1 (RunOrder.seq), each the last + 1; the scheduler's
    * resend of the last one (its reply was lost in a NATS outage) gets the same RunReport.
    */
+  /** `vsim gdb`: per host, whether the debugger holds it; the sessions (debug/agent.ts). */
+  private readonly gates = new Map<string, HostDebugGate>();
+  private readonly debug = new DebugAgent(
+    () => this.hosts,
+    (host) => this.gates.get(host)!,
+  );
   private readonly orders = new ReplyCache<Uint8Array>(new SequenceWindow(true), 1, () => void this.stats.duplicateOrders++);
 
   constructor(
@@ -60,6 +68,9 @@ export class CpuNodeService {
       },
     );
     this.hosts.set(config.id, exec);
+    const gate = new HostDebugGate();
+    this.gates.set(config.id, gate);
+    if (this.gates.size === 1) this.subs.push(this.bus.serve(subjects.gdb(this.sim, this.nodeId), (data) => this.debug.serve(data)));
     const subject = subjects.hostRun(this.sim, this.nodeId, config.id);
     const bad = (err: Error): Error => {
       this.stats.badMessages++;
@@ -93,10 +104,12 @@ export class CpuNodeService {
           reply = this.orders.answer(config.id, seq, { subject, host: config.id }, async () => {
             busy = seq;
             this.stats.runOrders++;
+            await gate.enter(); // held while a vCPU of the host is stopped in gdb
             try {
               return encode(RunReport, await exec.run(order));
             } finally {
               busy = 0;
+              gate.leave();
             }
           });
         } catch (err) {
@@ -126,6 +139,7 @@ export class CpuNodeService {
   }
 
   stop(): void {
+    this.debug.closeAll();
     for (const s of this.subs) s.unsubscribe();
   }
 }

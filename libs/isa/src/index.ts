@@ -59,7 +59,7 @@ export { analyzeIsa } from './analysis/popek-goldberg';
 export type { ProbeReport, ProbeObservation, ProbeMismatch } from './analysis/prober';
 export { probeIsa } from './analysis/prober';
 export type { ProbeTarget, ProbeOutcome } from './analysis/probe-target';
-export type { GdbTarget, TargetStop, SessionEnd, GdbSessionOptions, WireEvent } from './gdb';
+export type { FreeRun, GdbTarget, TargetStop, SessionEnd, GdbSessionOptions, WireEvent } from './gdb';
 export {
   GdbSession,
   LinuxProcessTarget,

@@ -28,6 +28,11 @@ export const subjects = {
   allTraps: (sim: string) => `vsim.${sim}.trap.*`,
   /** Publish EventBatch: one host-loop iteration's events, from the scheduler that drives the host. */
   events: (sim: string, host: string) => `vsim.${sim}.events.${host}`,
+  /**
+   * Request JSON {session, op, vm, ...} → reply JSON: `vsim gdb`'s sessions on the VMs of cpu-node
+   * `node` (libs/executor/src/debug/agent.ts). Only the gateway may publish here, only that node serve it.
+   */
+  gdb: (sim: string, node: string) => `vsim.${sim}.gdb.${node}`,
   /** Subscribe to every host's events of a simulation. */
   allEvents: (sim: string) => `vsim.${sim}.events.>`,
 } as const;

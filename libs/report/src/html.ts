@@ -53,18 +53,37 @@ button, select { font: inherit; }
 
 /** The whole page. */
 export function renderHtml(data: ReportData): string {
+  const parts: string[] = [];
+  writeHtml(data, (chunk) => parts.push(chunk));
+  return parts.join('');
+}
+
+/** The page, written in parts through `write` (the inlined assets and the data are large). */
+export function writeHtml(data: ReportData, write: (chunk: string) => void): void {
   const { echarts, script } = loadAssets();
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(data.title)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head><body><main id="report"></main>',
-    `<script>${scriptSafe(echarts)}</script>`,
-    `<script id="vsim-data" type="application/json">${scriptSafe(JSON.stringify(data))}</script>`,
-    `<script>${scriptSafe(script)}</script>`,
-    '</body></html>',
-    '',
-  ].join('\n');
+  write(
+    [
+      '<!DOCTYPE html>',
+      '<html lang="en"><head><meta charset="utf-8">',
+      '<meta name="viewport" content="width=device-width, initial-scale=1">',
+      `<title>${escapeHtml(data.title)}</title>`,
+      `<style>${STYLE}</style>`,
+      '</head><body><main id="report"></main>',
+      '<script>',
+    ].join('\n'),
+  );
+  write(safeAssets(echarts, script).echarts);
+  write('</script>\n<script id="vsim-data" type="application/json">');
+  write(scriptSafe(JSON.stringify(data)));
+  write('</script>\n<script>');
+  write(safeAssets(echarts, script).script);
+  write('</script>\n</body></html>\n');
+}
+
+let safe: { echarts: string; script: string } | undefined;
+
+/** The assets made script-safe once per process (they do not change). */
+function safeAssets(echarts: string, script: string): { echarts: string; script: string } {
+  if (!safe) safe = { echarts: scriptSafe(echarts), script: scriptSafe(script) };
+  return safe;
 }

@@ -110,23 +110,28 @@ export function buildReportData(result: SimResult, events: readonly Event[], tit
       'The event log has no `run` events (its scheduler does not record run segments, or it predates them): the Gantt and the share over time are empty; the figures from the results are shown.',
     );
   }
+  // One pass each over the segments and the events, by host (a host's rows, then its exits and
+  // marks, go through the string table in the order they always have).
+  const segmentsOfHost = groupBy(segments, (s) => s.host);
+  const eventsOfHost = groupBy(events, (e) => e.host);
+  const routes = new Map<string, number>(); // "route\0path" -> string index of "route/path"
   const hosts = result.hosts.map((h): HostData => {
-    const mine = segments.filter((s) => s.host === h.id);
-    const rows: SegmentRow[] = mine.map((s) => [
-      s.pcpu,
-      s.startNs,
-      s.ns,
-      str.of(s.vm),
-      s.vcpu,
-      s.latencyNs ?? -1,
-      Object.keys(s.balance).length > 0 ? str.of(JSON.stringify(s.balance)) : -1,
-    ]);
+    const rows: SegmentRow[] = (segmentsOfHost.get(h.id) ?? []).map((s) => {
+      const vm = str.of(s.vm);
+      const balance = hasKeys(s.balance) ? str.of(JSON.stringify(s.balance)) : -1;
+      return [s.pcpu, s.startNs, s.ns, vm, s.vcpu, s.latencyNs ?? -1, balance];
+    });
     const exits: ExitRow[] = [];
     const marks: MarkRow[] = [];
-    for (const e of events) {
-      if (e.host !== h.id) continue;
+    for (const e of eventsOfHost.get(h.id) ?? []) {
       if (e.kind === 'trap' || e.kind === 'hypercall') {
-        exits.push([e.timeNs, e.pcpu, str.of(e.vm), e.vcpu, str.of(e.kind), str.of(e.cause), str.of(`${e.route}/${e.path || 'exit'}`)]);
+        const vm = str.of(e.vm);
+        const kind = str.of(e.kind);
+        const cause = str.of(e.cause);
+        const key = `${e.route}\u0000${e.path}`;
+        let route = routes.get(key);
+        if (route === undefined) routes.set(key, (route = str.of(`${e.route}/${e.path || 'exit'}`)));
+        exits.push([e.timeNs, e.pcpu, vm, e.vcpu, kind, cause, route]);
       } else if (e.kind.startsWith('sched.') || MARK_KINDS.has(e.kind)) {
         marks.push([e.timeNs, e.pcpu, str.of(e.kind), e.vm ? str.of(e.vm) : -1, e.vcpu, str.of(e.detail)]);
       }
@@ -143,7 +148,7 @@ export function buildReportData(result: SimResult, events: readonly Event[], tit
       binNs: Math.max(1, Math.ceil(h.endNs / SHARE_BINS)),
     };
   });
-  const entitled = new Map(result.hosts.map((h) => [h.id, entitlements(result, events, h.id)]));
+  const entitled = new Map(result.hosts.map((h) => [h.id, entitlements(result, eventsOfHost.get(h.id) ?? [], h.id)]));
   const segmentsOfVm = groupBy(segments, (s) => s.vm);
   const misses = groupBy(
     events.filter((e) => e.kind === 'sched.deadline_miss'),
@@ -172,6 +177,12 @@ export function buildReportData(result: SimResult, events: readonly Event[], tit
     techniques: techniqueRows(result),
     notes,
   };
+}
+
+/** Whether `o` has an own enumerable key (without listing them all, as Object.keys does). */
+function hasKeys(o: object): boolean {
+  for (const _k in o) return true;
+  return false;
 }
 
 function policyOf(result: SimResult, host: string): string {

@@ -1,10 +1,10 @@
 // Writing what `vsim run --report/--trace/--xentrace` and `vsim report` ask for.
 
-import { writeFileSync } from 'fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'fs';
 import type { Event } from '@vsim/proto';
 import type { SimResult } from '@vsim/control';
-import { chromeTrace } from './chrome-trace';
-import { renderHtml } from './html';
+import { writeChromeTrace } from './chrome-trace';
+import { writeHtml } from './html';
 import { buildReportData } from './model';
 import { xentrace } from './xentrace/writer';
 
@@ -29,11 +29,12 @@ export function xentraceFileFor(file: string, host: string, hosts: number): stri
 export function writeOutputs(files: OutputFiles, result: SimResult, events: readonly Event[]): string[] {
   const written: string[] = [];
   if (files.report) {
-    writeFileSync(files.report, renderHtml(buildReportData(result, events)));
+    const data = buildReportData(result, events);
+    writeTo(files.report, (write) => writeHtml(data, write));
     written.push(files.report);
   }
   if (files.trace) {
-    writeFileSync(files.trace, JSON.stringify(chromeTrace(result, events)));
+    writeTo(files.trace, (write) => writeChromeTrace(result, events, write));
     written.push(files.trace);
   }
   if (files.xentrace) {
@@ -44,4 +45,16 @@ export function writeOutputs(files: OutputFiles, result: SimResult, events: read
     }
   }
   return written;
+}
+
+/** Opens `file` and hands `produce` a function writing chunks of text to it (no whole text in memory). */
+export function writeTo(file: string, produce: (write: (chunk: string) => void) => void): void {
+  const fd = openSync(file, 'w');
+  try {
+    produce((chunk) => {
+      writeSync(fd, chunk);
+    });
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -26,18 +26,22 @@ export function segmentsOf(events: readonly Event[]): Segment[] {
   const out: Segment[] = [];
   for (const e of events) {
     if (e.kind !== 'run') continue;
-    const d = Object.fromEntries(Object.entries(jsonObject(e.detail)).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-    const { latencyNs, ...balance } = d;
-    out.push({
-      host: e.host,
-      pcpu: e.pcpu,
-      vm: e.vm,
-      vcpu: e.vcpu,
-      startNs: e.timeNs,
-      ns: e.value,
-      ...(latencyNs !== undefined ? { latencyNs } : {}),
-      balance,
-    });
+    // The detail's numbers: latencyNs apart, the rest (in the detail's order) the balance.
+    const d = jsonObject(e.detail);
+    let latencyNs: number | undefined;
+    const balance: Record<string, number> = {};
+    for (const k in d) {
+      const v = d[k];
+      if (typeof v !== 'number') continue;
+      if (k === 'latencyNs') latencyNs = v;
+      else if (k === '__proto__') Object.defineProperty(balance, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else balance[k] = v;
+    }
+    out.push(
+      latencyNs !== undefined
+        ? { host: e.host, pcpu: e.pcpu, vm: e.vm, vcpu: e.vcpu, startNs: e.timeNs, ns: e.value, latencyNs, balance }
+        : { host: e.host, pcpu: e.pcpu, vm: e.vm, vcpu: e.vcpu, startNs: e.timeNs, ns: e.value, balance },
+    );
   }
   return out;
 }

@@ -46,6 +46,9 @@ interface VmState {
   paused: boolean;
 }
 
+/** The event kinds that change an entitlement (the branches below). */
+const ENTITLEMENT_KINDS = new Set(['set', 'halt', 'fault', 'pause', 'unpause', 'kill-host', 'swap-scheduler']);
+
 /** Entitlement over time of every VM of `host`, as steps from 0 to the host's end. */
 export function entitlements(result: SimResult, events: readonly Event[], host: string): Map<string, Steps> {
   const h = result.hosts.find((x) => x.id === host)!;
@@ -64,7 +67,7 @@ export function entitlements(result: SimResult, events: readonly Event[], host: 
   };
   record(0);
   for (const e of events) {
-    if (e.host !== host) continue;
+    if (e.host !== host || !ENTITLEMENT_KINDS.has(e.kind)) continue;
     const s = e.vm ? state.get(e.vm) : undefined;
     if (e.kind === 'set' && s) Object.assign(s.params, jsonObject(e.detail));
     else if ((e.kind === 'halt' || e.kind === 'fault') && s) s.alive = false;

@@ -3,7 +3,8 @@
 // slices on their pCPU's track; exits are instants named by cause; one process per host; on a
 // Credit run, a credit counter per vCPU after each of its slices.
 
-import { chromeTrace, TraceEvent } from '@vsim/report';
+import { Event } from '@vsim/proto';
+import { chromeTrace, TraceEvent, writeChromeTrace } from '@vsim/report';
 import { runExample } from './kit';
 
 const PHASES = new Set(['X', 'i', 'C', 'M']);
@@ -101,5 +102,34 @@ describe('Chrome trace', () => {
         ),
       ).toBe(true);
     }
+  });
+
+  // writeChromeTrace streams the text without the object; chromeTrace builds the object: two
+  // implementations of one format, which must agree to the byte.
+  const streamed = (result: Parameters<typeof writeChromeTrace>[0], events: readonly Event[]): string => {
+    const chunks: string[] = [];
+    writeChromeTrace(result, events, (c) => chunks.push(c));
+    return chunks.join('');
+  };
+
+  it.each(['two-hosts', 'smp-kernel', 'techniques', 'cpupools'])(
+    'examples/%s.yaml: the streamed trace is JSON.stringify(chromeTrace) byte for byte',
+    async (name) => {
+      const { result, events } = await runExample(name);
+      expect(streamed(result, events)).toBe(JSON.stringify(chromeTrace(result, events)));
+    },
+  );
+
+  it('the streamed trace matches on events out of time order and on details with keys the args already hold', async () => {
+    const { result, events } = await runExample('two-hosts');
+    const runs = events.filter((e) => e.kind === 'run').slice(0, 6);
+    const odd: Event[] = [
+      { ...runs[0], detail: '{"credit":-3,"seq":"x","2":1,"__proto__":4,"quote\\"d":"a\\nb"}' },
+      { ...runs[1], detail: 'not json' },
+      { ...runs[2], value: 1.5, timeNs: runs[2].timeNs + 0.25 },
+      { ...events.find((e) => e.kind === 'trap')!, cause: 'a "quoted" \u2028 cause', detail: '\u0001' },
+    ];
+    const shuffled = [...odd, ...events.slice(0, 200).reverse(), ...runs];
+    expect(streamed(result, shuffled)).toBe(JSON.stringify(chromeTrace(result, shuffled)));
   });
 });

@@ -6,6 +6,7 @@
 //   vsim.<sim>.run.<node>.<host>             scheduler                  cpu-node <node> only
 //   vsim.<sim>.trap.<node>                   cpu-node <node> only       hypervisor
 //   vsim.<sim>.events.<host>                 scheduler                  gateway
+//   vsim.<sim>.gdb.<node>                    gateway (`vsim gdb`)       cpu-node <node> only
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
@@ -97,7 +98,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
         publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
-        subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.gdb.${node}`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
         allowResponses: true,
       };
     }
@@ -106,6 +107,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
         publish: [
           ...finds(SERVICE_NAME.hypervisor, SERVICE_NAME.scheduler, SERVICE_NAME['cpu-node'], SERVICE_NAME.gateway),
           beats('gateway'),
+          'vsim.*.gdb.*',
           ...GATEWAY_JS,
         ],
         subscribe: ['vsim.*.events.>', 'vsim-heartbeat.>', inbox, ...serves(SERVICE_NAME.gateway)],

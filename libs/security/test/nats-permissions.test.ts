@@ -101,6 +101,19 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     expect(await delivered('cpu-node-1', 'gateway', subject)).toBe(0);
   });
 
+  it("lets the gateway send vsim gdb requests that only the VM's cpu-node serves", async () => {
+    const subject = subjects.gdb(sim, 'n1');
+    as('cpu-node-1').subscribe(subject, { callback: (_e, m) => void m.respond(bytes(`gdb ${te.decode(m.data)}`)) });
+    await as('cpu-node-1').flush();
+    const reply = await as('gateway').request(subject, bytes('io'), { timeout: 2000 });
+    expect(te.decode(reply.data)).toBe('gdb io');
+    // Another cpu-node cannot serve them; neither the scheduler nor a client can send them.
+    expect(await trySubscribe('cpu-node-2', subject)).toMatch(/Permissions Violation for Subscription to "vsim\..*\.gdb\.n1"/);
+    expect(await delivered('cpu-node-1', 'client', subject)).toBe(0);
+    expect(await delivered('cpu-node-1', 'scheduler', subject)).toBe(0);
+    expect(await delivered('cpu-node-1', 'cpu-node-2', subject)).toBe(0);
+  });
+
   it('lets a cpu-node send traps on its own subject only, answered by the hypervisor alone', async () => {
     as('hypervisor').subscribe(subjects.allTraps(sim), { callback: (_e, m) => void m.respond(bytes(`resolved ${m.subject}`)) });
     await as('hypervisor').flush();
@@ -149,10 +162,10 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     for (const line of readFileSync(logFile, 'utf8').split('\n')) audit.add(line);
     expect(audit.byKind.authentication).toBe(1);
     expect(audit.byIdentity.get('anonymous')).toBe(1);
-    expect(audit.byKind.subscribe).toBe(9);
-    expect(audit.byKind.publish).toBe(8);
-    expect(audit.byIdentity.get('client')).toBe(7);
-    expect(audit.byIdentity.get('cpu-node-2')).toBe(3);
+    expect(audit.byKind.subscribe).toBe(10);
+    expect(audit.byKind.publish).toBe(11);
+    expect(audit.byIdentity.get('client')).toBe(8);
+    expect(audit.byIdentity.get('cpu-node-2')).toBe(5);
     // Refused publishes are reported to the publisher too (nats.js: an async permissions error).
     expect(errors.get('client')!.some((e) => /Permissions Violation for Publish/.test(e))).toBe(true);
   });

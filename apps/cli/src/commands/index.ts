@@ -16,12 +16,14 @@ import { listCommand } from './list';
 import { vcpuListCommand, vcpuPinCommand } from './vcpu';
 import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
+import { gdbCommand } from './gdb';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
   upCommand,
   topCommand,
+  gdbCommand,
   composeCommand,
   secretsCommand,
   execCommand,

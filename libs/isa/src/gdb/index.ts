@@ -1,7 +1,7 @@
 // The GDB remote serial protocol stub, transport-free: wire a GdbSession to a socket (vsim exec
 // --gdb does) and give it a GdbTarget.
 
-export type { GdbTarget, TargetStop } from './target';
+export type { FreeRun, GdbTarget, TargetStop } from './target';
 export type { SessionEnd, GdbSessionOptions } from './session';
 export { GdbSession, SIGINT, SIGTRAP } from './session';
 export { Rv32HartTarget } from './hart-target';

@@ -8,7 +8,7 @@
 // target runs and taken out whenever it stops, so gdb always reads the program's own code, and
 // every engine sees them as it sees self-modifying code: the write invalidates translations.
 
-import { GdbTarget, TargetStop } from './target';
+import { FreeRun, GdbTarget, TargetStop } from './target';
 import { E_BAD_PACKET, E_FAULT, PACKET_SIZE, THREAD_ID, stateCommand } from './commands';
 import { PacketReader, framePacket } from './packet';
 
@@ -87,7 +87,10 @@ export class GdbSession {
           if (this.lastSent) this.send(this.lastSent);
           break;
         case 'interrupt':
-          if (this.running) this.interruptRequested = true;
+          if (this.running) {
+            this.interruptRequested = true;
+            this.target.freeRun?.halt();
+          }
           break;
         case 'ack':
           break;
@@ -162,6 +165,7 @@ export class GdbSession {
       this.reply(`X${hex2(r.signal)}`);
       return this.finish({ kind: 'signalled', signal: r.signal });
     }
+    if (!r.step && this.target.freeRun) return this.freeRun(this.target.freeRun);
     // The first instruction runs without breakpoints in memory, so resuming from one executes the
     // program's own instruction there rather than stopping again at once.
     const first = this.target.resume(1, NONE);
@@ -170,6 +174,26 @@ export class GdbSession {
     this.interruptRequested = false;
     this.insertBreakpoints();
     this.defer(() => this.slice());
+  }
+
+  /** Continue on a target that runs on its own: it reports its stop when it comes. */
+  private freeRun(run: FreeRun): void {
+    // Off a breakpoint at the pc first (only then: a continue from anywhere else runs nothing here).
+    const pc = this.target.readRegister(this.target.pcRegister);
+    if (this.breakpoints.has(pc)) {
+      const first = this.target.resume(1, NONE);
+      if (first.kind !== 'budget') return this.stopped(first);
+    }
+    this.running = true;
+    this.interruptRequested = false;
+    this.insertBreakpoints();
+    run.start(this.insertedAddresses, (stop) => {
+      if (this.ended || !this.running) return;
+      this.running = false;
+      this.removeBreakpoints();
+      this.stopped(stop);
+      while (!this.running && !this.ended && this.queued.length > 0) this.handle(this.queued.shift() as string);
+    });
   }
 
   private slice(): void {

@@ -33,4 +33,16 @@ export interface GdbTarget {
    * whose program may use that instruction itself tells the two apart by them.
    */
   resume(cycles: number, breakpoints: ReadonlySet<number>): TargetStop;
+  /**
+   * A target that runs on its own (a vCPU of a running simulation, which its host's loop runs):
+   * continue lets it go instead of running it in slices here. start() is called with the
+   * breakpoints in its memory; it calls `stopped` once, when it stops (at one of them, or at the
+   * program's end); halt() asks it to stop (gdb's interrupt), which it reports through `stopped`.
+   */
+  readonly freeRun?: FreeRun;
+}
+
+export interface FreeRun {
+  start(breakpoints: ReadonlySet<number>, stopped: (stop: TargetStop) => void): void;
+  halt(): void;
 }
