@@ -12,6 +12,8 @@
 //   vsim-heartbeat.<role>.<id>               that service (a cpu-node:  gateway (liveness)
 //                                            its own node id only)
 //   JetStream stream VSIM_EVENTS             scheduler (events, acked)  gateway (ordered consumers)
+//   JetStream buckets vsim-checkpoints       gateway (creates them),    gateway, scheduler
+//     (KV_ metadata, OBJ_ blobs)             scheduler (reads, writes)
 //
 // Replies travel only as answers to requests the responder received (nats-server's
 // allow_responses): a cpu-node can answer the run orders it was sent, the hypervisor the traps,
@@ -19,7 +21,12 @@
 // vsim.>: the gateway relays their simulation's events over its authenticated APIs.
 //
 // JetStream: the event stream captures vsim.*.events.* (published by the scheduler, which may only
-// look the stream up); the gateway creates it and reads it through consumers of its own.
+// look the stream up); the gateway creates it and reads it through consumers of its own. The
+// checkpoint buckets (@vsim/bus jetstream-checkpoint-store.ts) are a key-value bucket and an object
+// store: the gateway creates both at start; the scheduler (which writes checkpoints) and the
+// gateway (which resumes and garbage-collects them) read and write them through the JetStream API
+// subjects of those two streams only, and the bucket subjects $KV.<b>.> / $O.<b>.>. No other
+// identity can read a checkpoint (VM memory) or move a simulation's `latest` revision.
 
 /** What an identity is. A role's permissions are the same for every identity that has it, but for a cpu-node's node id. */
 export type Role = 'hypervisor' | 'scheduler' | 'cpu-node' | 'gateway' | 'client' | 'supervisor';
@@ -75,6 +82,36 @@ const GATEWAY_JS = [
   `$JS.API.CONSUMER.MSG.NEXT.${EVENTS}.>`,
 ];
 
+/** The checkpoint buckets' name (@vsim/bus CHECKPOINT_BUCKET): streams KV_<name> and OBJ_<name>. */
+export const CHECKPOINT_BUCKET = 'vsim-checkpoints';
+
+/**
+ * What nats.js's KV and object-store clients ask of JetStream to read and write the checkpoint
+ * buckets: stream lookups, direct and stored message gets (KV get, object info), purges (an object's
+ * chunks on delete), ordered consumers (keys, object lists and reads) with their flow-control
+ * replies, and the bucket subjects themselves. `create` adds the streams' creation (the gateway).
+ */
+function checkpointBuckets(create: boolean): string[] {
+  const out = [`$KV.${CHECKPOINT_BUCKET}.>`, `$O.${CHECKPOINT_BUCKET}.>`, '$JS.API.INFO'];
+  for (const s of [`KV_${CHECKPOINT_BUCKET}`, `OBJ_${CHECKPOINT_BUCKET}`]) {
+    out.push(
+      `$JS.API.STREAM.INFO.${s}`,
+      `$JS.API.STREAM.MSG.GET.${s}`,
+      `$JS.API.STREAM.PURGE.${s}`,
+      `$JS.API.DIRECT.GET.${s}`,
+      `$JS.API.DIRECT.GET.${s}.>`,
+      `$JS.API.CONSUMER.CREATE.${s}`,
+      `$JS.API.CONSUMER.CREATE.${s}.>`,
+      `$JS.API.CONSUMER.INFO.${s}.>`,
+      `$JS.API.CONSUMER.DELETE.${s}.>`,
+      `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
+      `$JS.FC.${s}.>`,
+    );
+    if (create) out.push(`$JS.API.STREAM.CREATE.${s}`);
+  }
+  return out;
+}
+
 /** Asking who is registered under these names (discover(), @vsim/service). */
 function finds(...names: string[]): string[] {
   return names.map((n) => `$SRV.INFO.${n}`);
@@ -88,7 +125,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
       return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
     case 'scheduler':
       return {
-        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
+        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`, ...checkpointBuckets(false)],
         subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
         allowResponses: true,
       };
@@ -107,6 +144,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
           ...finds(SERVICE_NAME.hypervisor, SERVICE_NAME.scheduler, SERVICE_NAME['cpu-node'], SERVICE_NAME.gateway),
           beats('gateway'),
           ...GATEWAY_JS,
+          ...checkpointBuckets(true),
         ],
         subscribe: ['vsim.*.events.>', 'vsim-heartbeat.>', inbox, ...serves(SERVICE_NAME.gateway)],
         allowResponses: true,
