@@ -11,6 +11,7 @@ import {
   ControlStatus,
   Coordinator,
   GrpcControlOptions,
+  GrpcControlPlane,
   GrpcEndpoints,
   HostEnds,
   SchedulerControl,
@@ -26,6 +27,7 @@ import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './clust
 import { newSimId } from './ids';
 import { LivenessMonitor, Logger, discover } from '@vsim/service';
 import { watchRun } from './run-watch';
+import { followHypervisor } from './hypervisor-failover';
 import { ResultPickup } from './pickup';
 import { SubmissionError, parseSubmission } from './submission';
 
@@ -478,6 +480,15 @@ export class Gateway {
     return findServices(this.bus, scheduler, this.discoverMs);
   }
 
+  /** The run's control plane; calls to a recoverable hypervisor follow it to its replacement. */
+  private controlPlane(ep: GrpcEndpoints): GrpcControlPlane {
+    const plane = grpcControlPlane(ep, this.opts.control);
+    const hv = this.liveness.last(ep.hypervisor);
+    if (!hv?.recoverable) return plane;
+    const hypervisor = followHypervisor(plane.hypervisor, ep.hypervisor, this.liveness, hv, this.opts.control ?? {});
+    return { ...plane, hypervisor, close: () => (plane.close(), hypervisor.close()) };
+  }
+
   private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
     const log = this.log.child({ sim: sim.id });
     /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
@@ -488,7 +499,7 @@ export class Gateway {
         { hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) },
         'services discovered',
       );
-      const control = grpcControlPlane(ep, this.opts.control);
+      const control = this.controlPlane(ep);
       const watch = watchRun(this.liveness, ep);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;

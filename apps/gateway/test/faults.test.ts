@@ -10,8 +10,11 @@
 //     restarts it, as `vsim up` would;
 //   - SIGTERM to a cpu-node of a `vsim up` cluster mid-run: the run completes, vsim up restarts it;
 //   - kill -9 of the client (`vsim run --nats`) mid-run: `vsim run --attach SIM` gets the results;
-//   - kill -9 of a cpu-node, the scheduler, the hypervisor: without checkpoints the run cannot
-//     continue; it fails fast, naming the lost service — the row gives the detection time.
+//   - kill -9 of the hypervisor: the process restarted under the same instance name (as vsim up
+//     does) takes the simulation over from its JetStream KV bucket; the cpu-nodes resend their
+//     traps; the run completes with the same hash;
+//   - kill -9 of a cpu-node, the scheduler: without checkpoints the run cannot continue; it fails
+//     fast, naming the lost service — the row gives the detection time.
 // With VSIM_TEST_VERBOSE=1 it prints the table: fault → runs → completed → hash identical →
 // events lost/duplicated.
 
@@ -227,7 +230,21 @@ afterAll(() => {
     expect(result!.events).toBe(reference.events);
   }, 180_000);
 
-  for (const key of ['n2', 'scheduler', 'hypervisor']) {
+  test('kill -9 of the hypervisor mid-run: its restart takes the simulation over from KV, same hash, every event once', async () => {
+    const proc = services.get('hypervisor')!.proc;
+    await survives('kill -9 hypervisor (restarted)', async () => {
+      proc.proc.kill('SIGKILL');
+      await proc.exited;
+      await restart('hypervisor'); // as vsim up restarts a child that died
+    });
+    const next = services.get('hypervisor')!.proc;
+    const taken = next.lines.find((l) => String(l.msg).startsWith('simulation taken over'));
+    expect(Number(taken?.vms)).toBeGreaterThan(0); // the VM records came back from KV
+    // The run's CloseSimulation followed it to its new address: nothing is left open there.
+    await until('CloseSimulation on the new hypervisor', () => (next.lines.some((l) => l.msg === 'simulation closed') ? true : undefined), 10_000);
+  }, 180_000);
+
+  for (const key of ['n2', 'scheduler']) {
     test(`kill -9 of ${key === 'n2' ? 'cpu-node n2' : `the ${key}`} mid-run: the run fails fast, naming it`, async () => {
       const sim = await startRun();
       const proc = services.get(key)!.proc;

@@ -23,3 +23,5 @@ export { DirectoryCheckpointStore, MemoryCheckpointStore, RevisionMismatchError,
 export type { CheckpointStore, MetaRecord } from './checkpoint-store';
 export { CHECKPOINT_BUCKET, JetStreamCheckpointStore, checkpointKeyToKv, kvKeyToCheckpoint } from './jetstream-checkpoint-store';
 export type { JetStreamCheckpointStoreOptions } from './jetstream-checkpoint-store';
+export { JetStreamStateStore, MemoryStateStore } from './state-store';
+export type { StateStore } from './state-store';

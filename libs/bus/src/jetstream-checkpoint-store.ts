@@ -74,6 +74,7 @@ export class JetStreamCheckpointStore implements CheckpointStore {
     try {
       const kv = opts.create === false ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1, replicas, storage: StorageType.File });
       const obj = opts.create === false ? await objm.open(bucket) : await objm.create(bucket, { replicas, storage: StorageType.File });
+      await kv.status(); // open() is lazy: a missing bucket (or no permission) must show now
       return new JetStreamCheckpointStore(kv, obj);
     } catch (e) {
       throw new Error(`checkpoint buckets ${bucket} (JetStream): ${(e as Error).message}`, { cause: e });

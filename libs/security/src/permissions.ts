@@ -14,6 +14,9 @@
 //   JetStream stream VSIM_EVENTS             scheduler (events, acked)  gateway (ordered consumers)
 //   JetStream buckets vsim-checkpoints       gateway (creates them),    gateway, scheduler
 //     (KV_ metadata, OBJ_ blobs)             scheduler (reads, writes)
+//   KV bucket vsim-hypervisor                the hypervisor alone (its VM records: a restarted one
+//                                            takes over from them)
+//   KV bucket vsim-gateway                   the gateway alone (its simulations)
 //
 // Replies travel only as answers to requests the responder received (nats-server's
 // allow_responses): a cpu-node can answer the run orders it was sent, the hypervisor the traps,
@@ -92,8 +95,23 @@ export const CHECKPOINT_BUCKET = 'vsim-checkpoints';
  * replies, and the bucket subjects themselves. `create` adds the streams' creation (the gateway).
  */
 function checkpointBuckets(create: boolean): string[] {
-  const out = [`$KV.${CHECKPOINT_BUCKET}.>`, `$O.${CHECKPOINT_BUCKET}.>`, '$JS.API.INFO'];
-  for (const s of [`KV_${CHECKPOINT_BUCKET}`, `OBJ_${CHECKPOINT_BUCKET}`]) {
+  return bucketGrants([`KV_${CHECKPOINT_BUCKET}`, `OBJ_${CHECKPOINT_BUCKET}`], [`$KV.${CHECKPOINT_BUCKET}.>`, `$O.${CHECKPOINT_BUCKET}.>`], create);
+}
+
+/**
+ * The state buckets of replaceable services (@vsim/bus state-store.ts): each its owner's alone, so
+ * that a restarted or stand-in instance takes over from it (the hypervisor's VM records, the
+ * gateway's simulations).
+ */
+export const STATE_BUCKET = { hypervisor: 'vsim-hypervisor', gateway: 'vsim-gateway' } as const;
+
+function stateBucket(bucket: string): string[] {
+  return bucketGrants([`KV_${bucket}`], [`$KV.${bucket}.>`], true);
+}
+
+function bucketGrants(streams: readonly string[], bucketSubjects: readonly string[], create: boolean): string[] {
+  const out = [...bucketSubjects, '$JS.API.INFO'];
+  for (const s of streams) {
     out.push(
       `$JS.API.STREAM.INFO.${s}`,
       `$JS.API.STREAM.MSG.GET.${s}`,
@@ -122,7 +140,11 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
   const inbox = `${inboxPrefixOf(identity)}.>`;
   switch (role) {
     case 'hypervisor':
-      return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+      return {
+        publish: [beats('hypervisor'), ...stateBucket(STATE_BUCKET.hypervisor)],
+        subscribe: ['vsim.*.trap.*', inbox, ...serves(SERVICE_NAME.hypervisor)],
+        allowResponses: true,
+      };
     case 'scheduler':
       return {
         publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`, ...checkpointBuckets(false)],
@@ -145,6 +167,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
           beats('gateway'),
           ...GATEWAY_JS,
           ...checkpointBuckets(true),
+          ...stateBucket(STATE_BUCKET.gateway),
         ],
         subscribe: ['vsim.*.events.>', 'vsim-heartbeat.>', inbox, ...serves(SERVICE_NAME.gateway)],
         allowResponses: true,

@@ -8,8 +8,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { JetStreamCheckpointStore, NATS_SERVER_MISSING, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { CHECKPOINT_BUCKET, generateSecrets, natsConnectionOptions, readIdentity } from '@vsim/security';
+import { JetStreamCheckpointStore, JetStreamStateStore, NATS_SERVER_MISSING, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
+import { CHECKPOINT_BUCKET, STATE_BUCKET, generateSecrets, natsConnectionOptions, readIdentity } from '@vsim/security';
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -47,6 +47,22 @@ const text = (b: Uint8Array | undefined) => (b ? new TextDecoder().decode(b) : u
     expect(await sched.list('sim-1/')).toEqual(['sim-1/h0/ckpt-1/vm1.mem', 'sim-1/latest']);
     await gw.deletePrefix('sim-1/');
     expect(await sched.list('sim-1/')).toEqual([]);
+  });
+
+  it.each([
+    ['hypervisor', STATE_BUCKET.hypervisor],
+    ['gateway', STATE_BUCKET.gateway],
+  ])('lets the %s alone keep its state in %s', async (owner, bucket) => {
+    const mine = await JetStreamStateStore.open(as(owner), bucket, { timeoutMs: 3000 });
+    await mine.put('sim-1/open', bytes('x'));
+    const again = await JetStreamStateStore.open(as(owner), bucket, { create: false, timeoutMs: 3000 });
+    expect(text(await again.get('sim-1/open'))).toBe('x');
+    expect(await again.list('sim-1/')).toEqual(['sim-1/open']);
+    await again.deletePrefix('sim-1/');
+    for (const other of ['cpu-node-1', 'client', 'scheduler', owner === 'gateway' ? 'hypervisor' : 'gateway'])
+      await expect(JetStreamStateStore.open(as(other), bucket, { create: false, timeoutMs: 2000 })).rejects.toThrow(
+        new RegExp(`state bucket ${bucket}`),
+      );
   });
 
   it.each(['cpu-node-1', 'client', 'hypervisor'])('refuses the checkpoint buckets to %s', async (identity) => {
