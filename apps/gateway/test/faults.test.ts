@@ -9,10 +9,15 @@
 //     run before it exits (the gateway: after its client fetched the results); the test then
 //     restarts it, as `vsim up` would;
 //   - SIGTERM to a cpu-node of a `vsim up` cluster mid-run: the run completes, vsim up restarts it;
+//   - 100 (VSIM_FAULTS_CONCURRENT; 20 by default) simulations started at once: the gateway's
+//     admission queue holds those beyond its limit, all complete with the embedded run's hash;
 //   - kill -9 of the client (`vsim run --nats`) mid-run: `vsim run --attach SIM` gets the results;
 //   - kill -9 of the hypervisor: the process restarted under the same instance name (as vsim up
 //     does) takes the simulation over from its JetStream KV bucket; the cpu-nodes resend their
 //     traps; the run completes with the same hash;
+//   - kill -9 of the gateway: its restart (same instance name) takes the simulation over from its
+//     KV bucket (Coordinator.reattach: the events from the stream's start, the scheduler's Run
+//     joined), and `vsim run --attach SIM` gets the undisturbed run's results;
 //   - kill -9 of a cpu-node, the scheduler: without checkpoints the run cannot continue; it fails
 //     fast, naming the lost service — the row gives the detection time.
 // With VSIM_TEST_VERBOSE=1 it prints the table: fault → runs → completed → hash identical →
@@ -28,8 +33,11 @@ import { GatewayClient, SimulationStatus } from '@vsim/proto';
 import { SimResult, SimSpec, runEmbedded } from '@vsim/control';
 import { REPO_ROOT, ServiceProcess, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
 import { discover } from '@vsim/service';
+import { DEFAULT_LIMITS } from '../src/admission';
 
 const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
+/** Simulations started at once in the admission row: 100 with `npm run test:faults`, fewer in CI (time). */
+const CONCURRENT = Number(process.env.VSIM_FAULTS_CONCURRENT ?? 20);
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
 /** Longer than the cluster tests' two-host run, so that a fault lands mid-run. */
@@ -244,6 +252,80 @@ afterAll(() => {
     await until('CloseSimulation on the new hypervisor', () => (next.lines.some((l) => l.msg === 'simulation closed') ? true : undefined), 10_000);
   }, 180_000);
 
+  test('kill -9 of the gateway mid-run: its restart takes the simulation over from KV, vsim run --attach gets the same results', async () => {
+    const proc = services.get('gateway')!.proc;
+    const sim = await startRun();
+    proc.proc.kill('SIGKILL');
+    await proc.exited;
+    await restart('gateway'); // as vsim up restarts a child that died
+    await connectGateway();
+    const next = services.get('gateway')!.proc;
+    const attached = await runVsim(['run', '--nats', nats.url, '--attach', sim, '--json', '-'], 120_000);
+    const result = attached.status === 0 ? (JSON.parse(attached.stdout) as SimResult) : undefined;
+    rows.push({
+      fault: 'kill -9 gateway (restarted), reattach',
+      runs: 1,
+      completed: result ? 1 : 0,
+      hashIdentical: result ? (result.eventLogHash === reference.eventLogHash ? 'yes' : 'NO') : '-',
+      events: result ? `${Math.max(0, reference.events - result.events)} / ${Math.max(0, result.events - reference.events)}` : '-',
+    });
+    expect(next.lines.some((l) => l.msg === 'took over the simulations of the previous process')).toBe(true);
+    expect([attached.status, attached.status === 0 ? '' : attached.stderr]).toEqual([0, '']);
+    expect(result!.eventLogHash).toBe(reference.eventLogHash);
+    expect(result!.events).toBe(reference.events);
+  }, 180_000);
+
+  test(`${CONCURRENT} concurrent simulations: all complete with the undisturbed hash, the admission queue holds those beyond the limit`, async () => {
+    const short = twoHostSpec('remote');
+    const expected = (await runEmbedded(short)).result;
+    const text = JSON.stringify(short);
+    const images: Record<string, Buffer> = {};
+    for (const vm of short.vms) images[vm.image] = readFileSync(vm.image);
+    const t0 = Date.now();
+    const sims = await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => {
+        const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: text, images, seed: 0, scheduler: '' });
+        await call(gateway.start.bind(gateway), { sim });
+        return sim;
+      }),
+    );
+    // Every second: how many run and how many wait (the limit holds; the queue takes the rest).
+    let maxRunning = 0;
+    let maxQueued = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const states = await Promise.all(sims.map((sim) => call<{ sim: string }, SimulationStatus>(gateway.status.bind(gateway), { sim })));
+        maxRunning = Math.max(maxRunning, states.filter((x) => x.state === 'running' || x.state === 'paused').length);
+        maxQueued = Math.max(maxQueued, states.filter((x) => x.state === 'queued').length);
+        await sleep(1000);
+      }
+    })();
+    const results = await Promise.all(
+      sims.map(async (sim) => {
+        const s = await outcome(sim, 600_000);
+        return s.state === 'done' ? (JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult) : undefined;
+      }),
+    );
+    sampling = false;
+    await sampler;
+    const wallS = (Date.now() - t0) / 1000;
+    const done = results.filter((r) => r !== undefined);
+    const same = done.filter((r) => r.eventLogHash === expected.eventLogHash && r.events === expected.events).length;
+    rows.push({
+      fault: `${CONCURRENT} concurrent simulations`,
+      runs: CONCURRENT,
+      completed: done.length,
+      hashIdentical: same === CONCURRENT ? 'yes' : `${same} of ${CONCURRENT}`,
+      events: `${done.reduce((n, r) => n + Math.max(0, expected.events - r.events), 0)} / ${done.reduce((n, r) => n + Math.max(0, r.events - expected.events), 0)} (at most ${maxRunning} running, ${maxQueued} queued; ${wallS.toFixed(0)} s)`,
+    });
+    expect(done).toHaveLength(CONCURRENT);
+    expect(same).toBe(CONCURRENT);
+    // Beyond the gateway's limit they waited their turn in the admission queue.
+    expect(maxRunning).toBeLessThanOrEqual(DEFAULT_LIMITS.maxRunning);
+    expect(maxQueued).toBeGreaterThanOrEqual(CONCURRENT - DEFAULT_LIMITS.maxRunning);
+  }, 900_000);
+
   for (const key of ['n2', 'scheduler']) {
     test(`kill -9 of ${key === 'n2' ? 'cpu-node n2' : `the ${key}`} mid-run: the run fails fast, naming it`, async () => {
       const sim = await startRun();
@@ -343,6 +425,50 @@ afterAll(() => {
     });
     expect(result.eventLogHash).toBe(reference.eventLogHash);
     await until('the restart', () => (/cpu-node-1 exited \(code 0\): restarting/.test(err) ? true : undefined), 30_000, 100);
+  }, 240_000);
+
+  test('kill -9 of the hypervisor of a secured vsim up cluster mid-run: vsim up restarts it, it takes the run over, same hash', async () => {
+    const natsUrl = /^NATS: (\S+)$/m.exec(out)![1];
+    const env = { ...process.env, VSIM_CREDENTIALS: /^credentials: (.*)$/m.exec(out)![1] };
+    const embedded = await runVsim(['run', '--json', '-', 'examples/two-hosts.yaml'], 120_000);
+    const client = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'apps/cli/bin/vsim.js'), 'run', '--nats', natsUrl, '--json', '-', 'examples/two-hosts.yaml'],
+      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    client.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    client.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = new Promise<number | null>((r) => client.once('exit', r));
+    const sim = await until('the client to submit', () => /simulation (sim-\S+)/.exec(stderr)?.[1], 60_000);
+    const http = /^gateway HTTP: (\S+)$/m.exec(out)![1];
+    const token = /^token: (\S+)$/m.exec(out)![1];
+    await until(
+      'the run to be under way',
+      async () => {
+        const r = await fetch(`${http}/v1/simulations/${sim}`, { headers: { authorization: `Bearer ${token}` } });
+        const s = (await r.json()) as { hostNs?: Record<string, number>; state?: string };
+        return Object.values(s.hostNs ?? {}).some((ns) => Number(ns) > 0) || s.state === 'done' ? true : undefined;
+      },
+      60_000,
+      20,
+    );
+    process.kill(Number(/^hypervisor\s+pid (\d+)$/m.exec(out)![1]), 'SIGKILL');
+    const status = await code;
+    const result = status === 0 ? (JSON.parse(stdout) as SimResult) : undefined;
+    const reference = JSON.parse(embedded.stdout) as SimResult;
+    rows.push({
+      fault: 'kill -9 hypervisor (vsim up)',
+      runs: 1,
+      completed: result ? 1 : 0,
+      hashIdentical: result ? (result.eventLogHash === reference.eventLogHash ? 'yes' : 'NO') : '-',
+      events: result ? `${Math.max(0, reference.events - result.events)} / ${Math.max(0, result.events - reference.events)}` : '-',
+    });
+    expect([status, status === 0 ? '' : stderr]).toEqual([0, '']);
+    expect(result!.eventLogHash).toBe(reference.eventLogHash);
+    expect(result!.events).toBe(reference.events);
+    expect(err).toMatch(/hypervisor exited \(signal SIGKILL\): restarting/);
   }, 240_000);
 });
 
