@@ -25,7 +25,7 @@ import {
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { LivenessMonitor, Logger, discover } from '@vsim/service';
+import { HEARTBEAT_MS, LivenessMonitor, Logger, discover } from '@vsim/service';
 import { watchRun } from './run-watch';
 import { followHypervisor } from './hypervisor-failover';
 import { ResultPickup } from './pickup';
@@ -516,7 +516,11 @@ export class Gateway {
     const store = this.opts.state;
     if (!store) return [];
     const taken: string[] = [];
-    for (const key of await store.list('')) {
+    const keys = await store.list('');
+    // The services' heartbeats first: whether the hypervisor is recoverable decides how its loss is
+    // watched (run-watch.ts) and whether control calls follow it (hypervisor-failover.ts).
+    if (keys.length > 0) await new Promise((r) => setTimeout(r, 2 * HEARTBEAT_MS));
+    for (const key of keys) {
       const m = /^([^/]+)\/run$/.exec(key);
       if (!m || this.sims.has(m[1])) continue;
       const bytes = await store.get(key);
