@@ -9,6 +9,10 @@ import { StorageType, jetstream } from '@nats-io/jetstream';
 import { KV, Kvm } from '@nats-io/kv';
 import { checkCheckpointKey } from './checkpoint-store';
 import { checkpointKeyToKv, kvKeyToCheckpoint } from './jetstream-checkpoint-store';
+import { EVENT_RETENTION_MS } from './stream';
+
+/** How long a state record lives (as long as the events a takeover would follow). */
+export const STATE_RETENTION_MS = EVENT_RETENTION_MS;
 
 export interface StateStore {
   /** Writes `value` under `key` (last writer wins); resolves once the server stored it. */
@@ -40,11 +44,16 @@ export class MemoryStateStore implements StateStore {
 export class JetStreamStateStore implements StateStore {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens the bucket (creating it unless `create` is false) on `nc`'s server, which must have JetStream. */
+  /**
+   * Opens the bucket (creating it unless `create` is false) on `nc`'s server, which must have
+   * JetStream. Records live STATE_RETENTION_MS at most: the events a takeover needs are kept no
+   * longer (the event stream's retention), and a record whose owner never came back must not stay.
+   */
   static async open(nc: NatsConnection, bucket: string, opts: { create?: boolean; timeoutMs?: number } = {}): Promise<JetStreamStateStore> {
     const kvm = new Kvm(jetstream(nc, { timeout: opts.timeoutMs ?? 5000 }));
     try {
-      const kv = opts.create === false ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1, storage: StorageType.File });
+      const kv =
+        opts.create === false ? await kvm.open(bucket) : await kvm.create(bucket, { history: 1, storage: StorageType.File, ttl: STATE_RETENTION_MS });
       await kv.status(); // open() is lazy: a missing bucket (or no permission) must show now
       return new JetStreamStateStore(kv);
     } catch (e) {

@@ -1,5 +1,8 @@
 // The state buckets of replaceable services: the same contract in memory and on a real nats-server
 // with JetStream (a second connection, as a restarted process would have, reads what the first wrote).
+import { jetstreamManager } from '@nats-io/jetstream';
+import { EVENT_RETENTION_MS } from '../src/stream';
+import { STATE_RETENTION_MS } from '../src/state-store';
 import { JetStreamStateStore, MemoryStateStore, NATS_SERVER_MISSING, NatsBus, NatsServer, StateStore, findNatsServer, startNatsServer } from '../src';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -59,4 +62,14 @@ describe.each(kinds)('%s state store', (_name, make) => {
   const bus = await NatsBus.connect({ servers: server.url });
   buses.push(bus);
   await expect(JetStreamStateStore.open(bus.nc, 'nobody-made-it', { create: false })).rejects.toThrow(/state bucket nobody-made-it/);
+});
+
+(skipJs ? it.skip : it)(`records expire with the events a takeover would follow${skipJs ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, async () => {
+  server ??= await startNatsServer({ jetstream: true });
+  const bus = await NatsBus.connect({ servers: server.url });
+  buses.push(bus);
+  await JetStreamStateStore.open(bus.nc, 'expiring');
+  const info = await (await jetstreamManager(bus.nc)).streams.info('KV_expiring');
+  expect(info.config.max_age).toBe(STATE_RETENTION_MS * 1e6);
+  expect(STATE_RETENTION_MS).toBe(EVENT_RETENTION_MS);
 });
