@@ -31,7 +31,7 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { GatewayClient, SimulationStatus } from '@vsim/proto';
 import { SimResult, SimSpec, runEmbedded, simResultOf } from '@vsim/control';
-import { REPO_ROOT, ServiceProcess, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
+import { FaultRow as Row, REPO_ROOT, ServiceProcess, faultTable, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
 import { discover } from '@vsim/service';
 import { DEFAULT_LIMITS } from '../src/admission';
 
@@ -54,17 +54,9 @@ function call<Req, Res>(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Row {
-  fault: string;
-  runs: number;
-  completed: number;
-  hashIdentical: string;
-  events: string;
-}
-
 const rows: Row[] = [];
 afterAll(() => {
-  if (VERBOSE && rows.length > 0) printTable(rows);
+  if (VERBOSE && rows.length > 0) console.log(faultTable(rows));
 });
 
 (skip ? describe.skip : describe)(`faults on a real cluster${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
@@ -426,60 +418,4 @@ afterAll(() => {
     expect(result.eventLogHash).toBe(reference.eventLogHash);
     await until('the restart', () => (/cpu-node-1 exited \(code 0\): restarting/.test(err) ? true : undefined), 30_000, 100);
   }, 240_000);
-
-  test('kill -9 of the hypervisor of a secured vsim up cluster mid-run: vsim up restarts it, it takes the run over, same hash', async () => {
-    const natsUrl = /^NATS: (\S+)$/m.exec(out)![1];
-    const env = { ...process.env, VSIM_CREDENTIALS: /^credentials: (.*)$/m.exec(out)![1] };
-    const embedded = await runVsim(['run', '--json', '-', 'examples/two-hosts.yaml'], 120_000);
-    const client = spawn(
-      process.execPath,
-      [join(REPO_ROOT, 'apps/cli/bin/vsim.js'), 'run', '--nats', natsUrl, '--json', '-', 'examples/two-hosts.yaml'],
-      { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    client.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    client.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const code = new Promise<number | null>((r) => client.once('exit', r));
-    const sim = await until('the client to submit', () => /simulation (sim-\S+)/.exec(stderr)?.[1], 60_000);
-    const http = /^gateway HTTP: (\S+)$/m.exec(out)![1];
-    const token = /^token: (\S+)$/m.exec(out)![1];
-    await until(
-      'the run to be under way',
-      async () => {
-        const r = await fetch(`${http}/v1/simulations/${sim}`, { headers: { authorization: `Bearer ${token}` } });
-        const s = (await r.json()) as { hostNs?: Record<string, number>; state?: string };
-        return Object.values(s.hostNs ?? {}).some((ns) => Number(ns) > 0) || s.state === 'done' ? true : undefined;
-      },
-      60_000,
-      20,
-    );
-    process.kill(Number(/^hypervisor\s+pid (\d+)$/m.exec(out)![1]), 'SIGKILL');
-    const status = await code;
-    const result = status === 0 ? (JSON.parse(stdout) as SimResult) : undefined;
-    const reference = JSON.parse(embedded.stdout) as SimResult;
-    rows.push({
-      fault: 'kill -9 hypervisor (vsim up)',
-      runs: 1,
-      completed: result ? 1 : 0,
-      hashIdentical: result ? (result.eventLogHash === reference.eventLogHash ? 'yes' : 'NO') : '-',
-      events: result ? `${Math.max(0, reference.events - result.events)} / ${Math.max(0, result.events - reference.events)}` : '-',
-    });
-    expect([status, status === 0 ? '' : stderr]).toEqual([0, '']);
-    expect(result!.eventLogHash).toBe(reference.eventLogHash);
-    expect(result!.events).toBe(reference.events);
-    expect(err).toMatch(/hypervisor exited \(signal SIGKILL\): restarting/);
-  }, 240_000);
 });
-
-function printTable(rows: readonly Row[]): void {
-  const head = ['fault', 'runs', 'completed', 'hash identical', 'events lost / duplicated'];
-  const cells = rows.map((r) => [r.fault, String(r.runs), String(r.completed), r.hashIdentical, r.events]);
-  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) =>
-    c
-      .map((x, i) => x.padEnd(width[i]))
-      .join('  ')
-      .trimEnd();
-  if (VERBOSE) console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
-}
