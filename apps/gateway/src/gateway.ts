@@ -4,13 +4,14 @@
 // Each simulation belongs to the API principal that submitted it; the APIs let a caller reach its
 // own simulations only (authorize).
 
-import { NatsBus } from '@vsim/bus';
+import { NatsBus, StateStore } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
   ControlError,
   ControlStatus,
   Coordinator,
   GrpcControlOptions,
+  GrpcControlPlane,
   GrpcEndpoints,
   HostEnds,
   SchedulerControl,
@@ -24,8 +25,9 @@ import {
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
 import { newSimId } from './ids';
-import { LivenessMonitor, Logger, discover } from '@vsim/service';
+import { HEARTBEAT_MS, LivenessMonitor, Logger, discover } from '@vsim/service';
 import { watchRun } from './run-watch';
+import { followHypervisor } from './hypervisor-failover';
 import { ResultPickup } from './pickup';
 import { SubmissionError, parseSubmission } from './submission';
 
@@ -91,6 +93,24 @@ export interface GatewayOptions {
   readonly limits?: Partial<AdmissionLimits>;
   /** More figures for stats() (the service shell's refused calls). */
   readonly counters?: () => Readonly<Record<string, number>>;
+  /**
+   * Where running simulations are recorded (the KV bucket vsim-gateway) so that this gateway's
+   * restart — a process with the same `instance` — takes them over (recover()). Without it a
+   * gateway that dies loses its simulations' state (the services finish them unobserved).
+   */
+  readonly state?: StateStore;
+  /** This gateway's instance name (its records in `state` are its own). */
+  readonly instance?: string;
+}
+
+/** What `state` holds of a running simulation: enough to follow it to its end from another process. */
+interface RunRecord {
+  readonly instance: string;
+  readonly owner: string;
+  readonly scheduler: string;
+  readonly spec: SimSpec;
+  readonly assignment: Readonly<Record<string, string>>;
+  readonly endpoints: { readonly hypervisor: string; readonly scheduler: string; readonly nodes: Readonly<Record<string, string>> };
 }
 
 export { SERVICE_NAMES } from './cluster-view';
@@ -489,7 +509,82 @@ export class Gateway {
     return findServices(this.bus, scheduler, this.discoverMs);
   }
 
-  private async execute(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
+  /** The run's control plane; calls to a recoverable hypervisor follow it to its replacement. */
+  private controlPlane(ep: GrpcEndpoints): GrpcControlPlane {
+    const plane = grpcControlPlane(ep, this.opts.control);
+    const hv = this.liveness.last(ep.hypervisor);
+    if (!hv?.recoverable) return plane;
+    const hypervisor = followHypervisor(plane.hypervisor, ep.hypervisor, this.liveness, hv, this.opts.control ?? {});
+    return { ...plane, hypervisor, close: () => (plane.close(), hypervisor.close()) };
+  }
+
+  /**
+   * A restarted gateway's first step: takes over the simulations its instance was running when it
+   * died (recorded in `state` once set up), following each to its end (Coordinator.reattach) so a
+   * client reattaches by id (`vsim run --attach SIM`). Resolves with their ids.
+   */
+  async recover(): Promise<string[]> {
+    const store = this.opts.state;
+    if (!store) return [];
+    const taken: string[] = [];
+    const keys = await store.list('');
+    // The services' heartbeats first: whether the hypervisor is recoverable decides how its loss is
+    // watched (run-watch.ts) and whether control calls follow it (hypervisor-failover.ts).
+    if (keys.length > 0) await new Promise((r) => setTimeout(r, 2 * HEARTBEAT_MS));
+    for (const key of keys) {
+      const m = /^([^/]+)\/run$/.exec(key);
+      if (!m || this.sims.has(m[1])) continue;
+      const bytes = await store.get(key);
+      if (!bytes) continue;
+      const r = JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+      if (r.instance !== (this.opts.instance ?? '')) continue;
+      const id = m[1];
+      const sim: Simulation = {
+        id,
+        owner: r.owner,
+        spec: r.spec,
+        images: new Map(),
+        state: 'running',
+        error: '',
+        hostNs: new Map(r.spec.hosts.map((h) => [h.id, 0])),
+        ends: new HostEnds(r.spec),
+        events: [],
+        listeners: new Set(),
+        timing: { submittedAt: Date.now(), startedAt: Date.now() },
+        extraClients: [],
+        scheduler: r.scheduler,
+        setUp: true,
+        assignment: r.assignment,
+      };
+      this.sims.set(id, sim);
+      const ep: GrpcEndpoints = {
+        hypervisor: r.endpoints.hypervisor,
+        scheduler: r.endpoints.scheduler,
+        nodes: new Map(Object.entries(r.endpoints.nodes)),
+      };
+      const p = this.execute(sim, ep, new Map(Object.entries(r.assignment))).finally(() => this.running.delete(p));
+      this.running.add(p);
+      this.log.warn({ sim: id, owner: r.owner }, 'simulation taken over from the state store (the previous gateway process died)');
+      taken.push(id);
+    }
+    return taken;
+  }
+
+  /** Records a set-up simulation for a restarted gateway (recover()). */
+  private async record(sim: Simulation, ep: GrpcEndpoints): Promise<void> {
+    const r: RunRecord = {
+      instance: this.opts.instance ?? '',
+      owner: sim.owner,
+      scheduler: sim.scheduler,
+      spec: sim.spec,
+      assignment: sim.assignment ?? {},
+      endpoints: { hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes) },
+    };
+    await this.opts.state?.put(`${sim.id}/run`, new TextEncoder().encode(JSON.stringify(r)));
+  }
+
+  /** `taken`: the host assignment of a simulation taken over (recover()), followed rather than set up. */
+  private async execute(sim: Simulation, ep: GrpcEndpoints, taken?: ReadonlyMap<string, string>): Promise<void> {
     const log = this.log.child({ sim: sim.id });
     /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
     let placed: [string, number][] = [];
@@ -499,13 +594,13 @@ export class Gateway {
         { hypervisor: ep.hypervisor, scheduler: ep.scheduler, nodes: Object.fromEntries(ep.nodes), load: Object.fromEntries(reported) },
         'services discovered',
       );
-      const control = grpcControlPlane(ep, this.opts.control);
+      const control = this.controlPlane(ep);
       const watch = watchRun(this.liveness, ep);
       sim.control = control;
       sim.schedulerAddress = ep.scheduler;
       try {
         const t1 = Date.now();
-        const out = await new Coordinator(control, this.bus, {
+        const coordinator = new Coordinator(control, this.bus, {
           readImage: (path) => {
             const bytes = sim.images.get(path);
             if (!bytes) throw new Error(`image ${path} was not submitted`);
@@ -516,6 +611,9 @@ export class Gateway {
           beforeRun: async () => {
             sim.setUp = true;
             if (sim.pauseAtStart) await control.scheduler.pause({ sim: sim.id });
+            await this.record(sim, ep).catch((err: unknown) =>
+              log.warn({ err }, 'could not record the simulation: a restarted gateway will not take it over'),
+            );
           },
           onHandover: () =>
             sim.adoption ?? Promise.reject(new Error('the scheduler handed the simulation over, but the gateway asked no other to adopt it')),
@@ -534,7 +632,8 @@ export class Gateway {
           abort: watch.abort,
           onRefused: () => void this.counters.refusedEvents++,
           log,
-        }).run(sim.spec, sim.id);
+        });
+        const out = taken ? await coordinator.reattach(sim.spec, sim.id, taken) : await coordinator.run(sim.spec, sim.id);
         sim.timing.runMs = Date.now() - t1;
         sim.result = out.result;
         sim.log = out.log;
@@ -561,6 +660,7 @@ export class Gateway {
       sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
       this.pickup.ended(sim.id);
+      void this.opts.state?.deletePrefix(`${sim.id}/`).catch((err: unknown) => log.warn({ err }, 'could not delete the simulation record'));
       for (const l of sim.listeners) l.end(sim.state, sim.error);
       sim.listeners.clear();
     }

@@ -3,10 +3,10 @@
 // with the Coordinator. See README.md.
 
 import { GatewayService } from '@vsim/proto';
-import { tlsChannelCredentials } from '@vsim/security';
+import { STATE_BUCKET, tlsChannelCredentials } from '@vsim/security';
 import { runService } from '@vsim/service';
 import { DRAIN_LIMIT_MS } from '@vsim/control';
-import { ensureEventStream } from '@vsim/bus';
+import { JetStreamCheckpointStore, JetStreamStateStore, StateStore, ensureEventStream } from '@vsim/bus';
 import { version } from '../package.json';
 import { DEFAULT_LIMITS } from './admission';
 import { Gateway } from './gateway';
@@ -39,7 +39,7 @@ void runService({
       description: `image MiB held for simulations not run yet; more submissions are refused (default ${DEFAULT_LIMITS.maxHeldBytes / (1 << 20)})`,
     },
   ],
-  build: async ({ bus, log, extra, identity, shellCounters, metrics }) => {
+  build: async ({ bus, log, flags, extra, identity, shellCounters, metrics }) => {
     const httpPort = Number(extra['http-port']);
     if (!/^\d+$/.test(extra['http-port']) || httpPort > 65535) throw new Error(`--http-port must be an integer in 0..65535`);
     if (identity && !identity.controlToken)
@@ -59,7 +59,20 @@ void runService({
       return false;
     });
     if (!stream) log.info('NATS has no JetStream: events travel as plain messages (lost if NATS restarts mid-run)');
+    // With JetStream, running simulations are recorded in the KV bucket vsim-gateway: this gateway's
+    // restart (same --instance) takes them over and its clients reattach by id. It also creates
+    // the checkpoint buckets the scheduler writes into.
+    let state: StateStore | undefined;
+    if (stream) {
+      state = await JetStreamStateStore.open(bus.nc, STATE_BUCKET.gateway).catch((err: unknown) => {
+        log.warn({ err }, 'no state bucket: simulations here are lost if this process dies');
+        return undefined;
+      });
+      await JetStreamCheckpointStore.open(bus.nc).catch((err: unknown) => log.warn({ err }, 'could not set up the checkpoint buckets'));
+    }
     const gw = new Gateway(bus, log, {
+      state,
+      instance: flags.instance,
       control: identity && { token: identity.controlToken, credentials: tlsChannelCredentials(identity.tls) },
       limits: {
         maxRunning: positive('max-running'),
@@ -87,6 +100,8 @@ void runService({
         },
       },
     );
+    const taken = await gw.recover();
+    if (taken.length > 0) log.warn({ simulations: taken }, 'took over the simulations of the previous process');
     return {
       grpc: [{ definition: GatewayService, implementation: gatewayServer(gw, log), callers: 'api' }],
       metadata: { http: http.address },

@@ -1,10 +1,16 @@
 // What the gateway adds to a run for reliability: a watch over the services it uses (their
 // heartbeats, @vsim/service LivenessMonitor) that fails the run within ~2 s of one being lost,
-// naming it, instead of when a request to it times out. Until checkpoints exist the run cannot
-// be continued elsewhere, so failing fast and clearly is what the gateway can do.
+// naming it, instead of when a request to it times out. A recoverable hypervisor (its state in
+// JetStream KV, Heartbeat.recoverable) is not lost when its process dies: the run waits for the
+// process restarted under the same instance name (vsim up restarts it within seconds), which takes
+// the simulation over while the cpu-nodes resend their traps; only no replacement within
+// HYPERVISOR_REPLACEMENT_MS fails the run.
 
 import { GrpcEndpoints } from '@vsim/control';
 import { LivenessMonitor, Lost } from '@vsim/service';
+
+/** How long a run waits for a recoverable hypervisor's replacement: as long as a trap may wait. */
+export const HYPERVISOR_REPLACEMENT_MS = 30_000;
 
 export interface RunWatch {
   /** Rejects with the lost service's reason (give it to the Coordinator as `abort`). */
@@ -22,9 +28,14 @@ export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch 
   const abort = new Promise<never>((_, reject) => (fail = reject));
   abort.catch(() => undefined); // observed by the Coordinator; unobserved when nothing was lost
   let lost: Lost | undefined;
+  const hv = monitor.last(ep.hypervisor);
   const w = monitor.watch(
     [
-      { label: 'the hypervisor', grpc: ep.hypervisor },
+      {
+        label: 'the hypervisor',
+        grpc: ep.hypervisor,
+        ...(hv?.recoverable ? { replaceable: { service: hv.service, instance: hv.instance, withinMs: HYPERVISOR_REPLACEMENT_MS } } : {}),
+      },
       { label: 'the scheduler', grpc: ep.scheduler },
     ],
     (l) => {

@@ -9,9 +9,17 @@
 //     run before it exits (the gateway: after its client fetched the results); the test then
 //     restarts it, as `vsim up` would;
 //   - SIGTERM to a cpu-node of a `vsim up` cluster mid-run: the run completes, vsim up restarts it;
+//   - 100 (VSIM_FAULTS_CONCURRENT; 20 by default) simulations started at once: the gateway's
+//     admission queue holds those beyond its limit, all complete with the embedded run's hash;
 //   - kill -9 of the client (`vsim run --nats`) mid-run: `vsim run --attach SIM` gets the results;
-//   - kill -9 of a cpu-node, the scheduler, the hypervisor: without checkpoints the run cannot
-//     continue; it fails fast, naming the lost service — the row gives the detection time.
+//   - kill -9 of the hypervisor: the process restarted under the same instance name (as vsim up
+//     does) takes the simulation over from its JetStream KV bucket; the cpu-nodes resend their
+//     traps; the run completes with the same hash;
+//   - kill -9 of the gateway: its restart (same instance name) takes the simulation over from its
+//     KV bucket (Coordinator.reattach: the events from the stream's start, the scheduler's Run
+//     joined), and `vsim run --attach SIM` gets the undisturbed run's results;
+//   - kill -9 of a cpu-node, the scheduler: without checkpoints the run cannot continue; it fails
+//     fast, naming the lost service — the row gives the detection time.
 // With VSIM_TEST_VERBOSE=1 it prints the table: fault → runs → completed → hash identical →
 // events lost/duplicated.
 
@@ -23,10 +31,13 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { GatewayClient, SimulationStatus } from '@vsim/proto';
 import { SimResult, SimSpec, runEmbedded, simResultOf } from '@vsim/control';
-import { REPO_ROOT, ServiceProcess, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
+import { FaultRow as Row, REPO_ROOT, ServiceProcess, faultTable, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
 import { discover } from '@vsim/service';
+import { DEFAULT_LIMITS } from '../src/admission';
 
 const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
+/** Simulations started at once in the admission row: 100 with `npm run test:faults`, fewer in CI (time). */
+const CONCURRENT = Number(process.env.VSIM_FAULTS_CONCURRENT ?? 20);
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
 /** Longer than the cluster tests' two-host run, so that a fault lands mid-run. */
@@ -43,17 +54,9 @@ function call<Req, Res>(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Row {
-  fault: string;
-  runs: number;
-  completed: number;
-  hashIdentical: string;
-  events: string;
-}
-
 const rows: Row[] = [];
 afterAll(() => {
-  if (VERBOSE && rows.length > 0) printTable(rows);
+  if (VERBOSE && rows.length > 0) console.log(faultTable(rows));
 });
 
 (skip ? describe.skip : describe)(`faults on a real cluster${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
@@ -227,7 +230,95 @@ afterAll(() => {
     expect(result!.events).toBe(reference.events);
   }, 180_000);
 
-  for (const key of ['n2', 'scheduler', 'hypervisor']) {
+  test('kill -9 of the hypervisor mid-run: its restart takes the simulation over from KV, same hash, every event once', async () => {
+    const proc = services.get('hypervisor')!.proc;
+    await survives('kill -9 hypervisor (restarted)', async () => {
+      proc.proc.kill('SIGKILL');
+      await proc.exited;
+      await restart('hypervisor'); // as vsim up restarts a child that died
+    });
+    const next = services.get('hypervisor')!.proc;
+    const taken = next.lines.find((l) => String(l.msg).startsWith('simulation taken over'));
+    expect(Number(taken?.vms)).toBeGreaterThan(0); // the VM records came back from KV
+    // The run's CloseSimulation followed it to its new address: nothing is left open there.
+    await until('CloseSimulation on the new hypervisor', () => (next.lines.some((l) => l.msg === 'simulation closed') ? true : undefined), 10_000);
+  }, 180_000);
+
+  test('kill -9 of the gateway mid-run: its restart takes the simulation over from KV, vsim run --attach gets the same results', async () => {
+    const proc = services.get('gateway')!.proc;
+    const sim = await startRun();
+    proc.proc.kill('SIGKILL');
+    await proc.exited;
+    await restart('gateway'); // as vsim up restarts a child that died
+    await connectGateway();
+    const next = services.get('gateway')!.proc;
+    const attached = await runVsim(['run', '--nats', nats.url, '--attach', sim, '--json', '-'], 120_000);
+    const result = attached.status === 0 ? (JSON.parse(attached.stdout) as SimResult) : undefined;
+    rows.push({
+      fault: 'kill -9 gateway (restarted), reattach',
+      runs: 1,
+      completed: result ? 1 : 0,
+      hashIdentical: result ? (result.eventLogHash === reference.eventLogHash ? 'yes' : 'NO') : '-',
+      events: result ? `${Math.max(0, reference.events - result.events)} / ${Math.max(0, result.events - reference.events)}` : '-',
+    });
+    expect(next.lines.some((l) => l.msg === 'took over the simulations of the previous process')).toBe(true);
+    expect([attached.status, attached.status === 0 ? '' : attached.stderr]).toEqual([0, '']);
+    expect(result!.eventLogHash).toBe(reference.eventLogHash);
+    expect(result!.events).toBe(reference.events);
+  }, 180_000);
+
+  test(`${CONCURRENT} concurrent simulations: all complete with the undisturbed hash, the admission queue holds those beyond the limit`, async () => {
+    const short = twoHostSpec('remote');
+    const expected = (await runEmbedded(short)).result;
+    const text = JSON.stringify(short);
+    const images: Record<string, Buffer> = {};
+    for (const vm of short.vms) images[vm.image] = readFileSync(vm.image);
+    const t0 = Date.now();
+    const sims = await Promise.all(
+      Array.from({ length: CONCURRENT }, async () => {
+        const { sim } = await call(gateway.submit.bind(gateway), { scenarioYaml: text, images, seed: 0, scheduler: '' });
+        await call(gateway.start.bind(gateway), { sim });
+        return sim;
+      }),
+    );
+    // Every second: how many run and how many wait (the limit holds; the queue takes the rest).
+    let maxRunning = 0;
+    let maxQueued = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const states = await Promise.all(sims.map((sim) => call<{ sim: string }, SimulationStatus>(gateway.status.bind(gateway), { sim })));
+        maxRunning = Math.max(maxRunning, states.filter((x) => x.state === 'running' || x.state === 'paused').length);
+        maxQueued = Math.max(maxQueued, states.filter((x) => x.state === 'queued').length);
+        await sleep(1000);
+      }
+    })();
+    const results = await Promise.all(
+      sims.map(async (sim) => {
+        const s = await outcome(sim, 600_000);
+        return s.state === 'done' ? simResultOf(await call(gateway.results.bind(gateway), { sim })) : undefined;
+      }),
+    );
+    sampling = false;
+    await sampler;
+    const wallS = (Date.now() - t0) / 1000;
+    const done = results.filter((r) => r !== undefined);
+    const same = done.filter((r) => r.eventLogHash === expected.eventLogHash && r.events === expected.events).length;
+    rows.push({
+      fault: `${CONCURRENT} concurrent simulations`,
+      runs: CONCURRENT,
+      completed: done.length,
+      hashIdentical: same === CONCURRENT ? 'yes' : `${same} of ${CONCURRENT}`,
+      events: `${done.reduce((n, r) => n + Math.max(0, expected.events - r.events), 0)} / ${done.reduce((n, r) => n + Math.max(0, r.events - expected.events), 0)} (at most ${maxRunning} running, ${maxQueued} queued; ${wallS.toFixed(0)} s)`,
+    });
+    expect(done).toHaveLength(CONCURRENT);
+    expect(same).toBe(CONCURRENT);
+    // Beyond the gateway's limit they waited their turn in the admission queue.
+    expect(maxRunning).toBeLessThanOrEqual(DEFAULT_LIMITS.maxRunning);
+    expect(maxQueued).toBeGreaterThanOrEqual(CONCURRENT - DEFAULT_LIMITS.maxRunning);
+  }, 900_000);
+
+  for (const key of ['n2', 'scheduler']) {
     test(`kill -9 of ${key === 'n2' ? 'cpu-node n2' : `the ${key}`} mid-run: the run fails fast, naming it`, async () => {
       const sim = await startRun();
       const proc = services.get(key)!.proc;
@@ -328,15 +419,3 @@ afterAll(() => {
     await until('the restart', () => (/cpu-node-1 exited \(code 0\): restarting/.test(err) ? true : undefined), 30_000, 100);
   }, 240_000);
 });
-
-function printTable(rows: readonly Row[]): void {
-  const head = ['fault', 'runs', 'completed', 'hash identical', 'events lost / duplicated'];
-  const cells = rows.map((r) => [r.fault, String(r.runs), String(r.completed), r.hashIdentical, r.events]);
-  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) =>
-    c
-      .map((x, i) => x.padEnd(width[i]))
-      .join('  ')
-      .trimEnd();
-  if (VERBOSE) console.log(['', line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
-}

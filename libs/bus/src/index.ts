@@ -21,3 +21,7 @@ export { NATS_SERVER_MISSING, findNatsServer, startNatsServer } from './nats-ser
 export type { NatsServer, NatsServerOptions } from './nats-server';
 export { DirectoryCheckpointStore, MemoryCheckpointStore, RevisionMismatchError, checkCheckpointKey } from './checkpoint-store';
 export type { CheckpointStore, MetaRecord } from './checkpoint-store';
+export { CHECKPOINT_BUCKET, JetStreamCheckpointStore, checkpointKeyToKv, kvKeyToCheckpoint } from './jetstream-checkpoint-store';
+export type { JetStreamCheckpointStoreOptions } from './jetstream-checkpoint-store';
+export { JetStreamStateStore, MemoryStateStore } from './state-store';
+export type { StateStore } from './state-store';

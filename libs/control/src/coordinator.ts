@@ -255,6 +255,43 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Takes over a simulation whose set-up and Run another coordinator did before it died (a gateway
+   * killed mid-run, issue 11): follows its events from the start of the JetStream event stream,
+   * joins the scheduler's run (a repeated Run with the same end waits for the same result), and
+   * ends it as run() does. The services kept the simulation meanwhile; nothing is set up again.
+   */
+  async reattach(spec: SimSpec, sim: string, assignment: ReadonlyMap<string, string>): Promise<CoordinatedRun> {
+    checkSim(sim);
+    const placement = placeVms(spec);
+    const log = this.log.child({ sim });
+    const collector = new EventCollector(
+      this.bus,
+      sim,
+      spec.hosts.map((h) => h.id),
+      log,
+      this.opts.onEvents,
+      this.opts.onRefused,
+    );
+    const work = (async (): Promise<CoordinatedRun> => {
+      await collector.start();
+      const run = await step('Run (joined) on the scheduler', () => this.control.scheduler.run({ sim, endNs: spec.durationNs }));
+      if (run.handedOver) throw new Error('the scheduler handed the simulation over while its gateway was replaced: it cannot be followed');
+      await collector.waitFor(run, this.opts.eventsTimeoutMs ?? 30_000);
+      const { result } = summarize(spec, placement, run.hosts, collector.events);
+      log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done (taken over)');
+      return { result, log: collector.events, run, placement, assignment };
+    })();
+    try {
+      if (!this.opts.abort) return await work;
+      work.catch(() => undefined);
+      return await Promise.race([work, this.opts.abort]);
+    } finally {
+      collector.stop();
+      await this.closeEverywhere(sim, log);
+    }
+  }
+
   /** CloseSimulation on every service; failures are logged, never thrown (the run's outcome stands). */
   /** Schedulers that adopted the simulation from the first one, in order. */
   private readonly adopters: SchedulerControl[] = [];

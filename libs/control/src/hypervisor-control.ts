@@ -1,11 +1,11 @@
 // HypervisorControl's logic: one HypervisorService (the trap responder on vsim.<sim>.trap.*) per
 // open simulation, on the Bus this process was given.
 
-import { Bus } from '@vsim/bus';
+import { Bus, StateStore } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
-import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService } from '@vsim/hypervisor';
+import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService, RestoredVm, VmRecord } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
 import {
   ControlImplOptions,
@@ -25,7 +25,22 @@ import { Drain } from './drain';
 
 export interface HypervisorControlOptions extends ControlImplOptions {
   readonly costs?: HypervisorCosts;
+  /**
+   * Where this hypervisor keeps its simulations (opened, VM records, replies), so that a process
+   * restarted under the same instance name takes them over (recover()). Without it a hypervisor
+   * that dies takes its simulations with it.
+   */
+  readonly state?: StateStore;
 }
+
+/** What the state store holds per VM: its record and its host's replies since the previous change. */
+interface StoredVm {
+  readonly record: VmRecord;
+  readonly replies: [string, number, string][];
+}
+
+const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
+const dec = <T>(b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as T;
 
 export class HypervisorControlImpl implements HypervisorControl {
   private readonly sims = new Map<string, HypervisorService>();
@@ -56,19 +71,69 @@ export class HypervisorControlImpl implements HypervisorControl {
     const sim = checkSim(req.sim);
     if (this.sims.has(sim)) return {}; // idempotent: a retried Open must not fail
     this.drain.refuseNew(`simulation ${sim}`);
+    await this.opts.state?.put(`${sim}/open`, enc({ instance: this.instance }));
+    await this.serve(sim, []);
+    this.log.info({ sim, subject: subjects.allTraps(sim) }, 'simulation opened');
+    return {};
+  }
+
+  private get instance(): string {
+    return this.opts.instance ?? 'hypervisor';
+  }
+
+  /** Answers the simulation's traps from now on, with `vms` as the previous process left them. */
+  private async serve(sim: string, vms: readonly RestoredVm[]): Promise<void> {
     const log = this.log.child({ sim });
-    const svc = new HypervisorService(this.bus, sim, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
-      onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
-      onRefused: (r) => this.refusals.record(r, log),
-    });
+    const state = this.opts.state;
+    const svc = new HypervisorService(
+      this.bus,
+      sim,
+      this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS,
+      {
+        onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+        onRefused: (r) => this.refusals.record(r, log),
+      },
+      state && {
+        save: (vm, replies) =>
+          state.put(`${sim}/vm/${vm.id}`, enc({ record: vm, replies: replies.map(([h, q, r]) => [h, q, Buffer.from(r).toString('base64')]) })),
+      },
+    );
+    for (const vm of vms) svc.restoreVm(vm);
     svc.start();
     this.sims.set(sim, svc);
     this.closed.simulationsOpened++;
     // The subscription must have reached the NATS server before callers send traps to it
     // (otherwise an early request from another connection finds no responder).
     await this.bus.flush();
-    log.info({ subject: subjects.allTraps(sim) }, 'simulation opened');
-    return {};
+  }
+
+  /**
+   * A restarted process's first step: takes over the simulations its instance had open (from the
+   * state store), VM records and replies included. Resolves with their ids.
+   */
+  async recover(): Promise<string[]> {
+    const state = this.opts.state;
+    if (!state) return [];
+    const taken: string[] = [];
+    for (const key of await state.list('')) {
+      const m = /^([^/]+)\/open$/.exec(key);
+      if (!m) continue;
+      const opened = await state.get(key);
+      if (!opened || dec<{ instance: string }>(opened).instance !== this.instance) continue;
+      const sim = m[1];
+      const vms: RestoredVm[] = [];
+      for (const k of await state.list(`${sim}/vm/`)) {
+        const b = await state.get(k);
+        if (!b) continue;
+        const v = dec<StoredVm>(b);
+        vms.push({ record: v.record, replies: v.replies.map(([h, q, r]) => [h, q, new Uint8Array(Buffer.from(r, 'base64'))]) });
+      }
+      if (!this.sims.has(sim)) await this.serve(sim, vms);
+      this.closed.vmsRegistered += vms.length;
+      this.log.warn({ sim, vms: vms.length }, 'simulation taken over from the state store (the previous process of this instance died)');
+      taken.push(sim);
+    }
+    return taken;
   }
 
   async registerVm(req: RegisterVmRequest): Promise<Ack> {
@@ -87,7 +152,9 @@ export class HypervisorControlImpl implements HypervisorControl {
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
-    svc.registerVm({ id, kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node });
+    const record: VmRecord = { id, kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node };
+    await this.opts.state?.put(`${req.sim}/vm/${id}`, enc({ record, replies: [] } satisfies StoredVm));
+    svc.registerVm(record);
     this.closed.vmsRegistered++;
     this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
     return {};
@@ -99,6 +166,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     if (!svc) return {}; // idempotent: closing twice (or after a failed setup) is fine
     svc.stop();
     this.sims.delete(sim);
+    await this.opts.state?.deletePrefix(`${sim}/`);
     addCounters(this.closed, svc.stats);
     this.closed.simulationsClosed++;
     this.log.info({ sim, traps: svc.stats.traps, badMessages: svc.stats.badMessages }, 'simulation closed');
@@ -110,7 +178,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     for (const svc of this.sims.values()) addCounters(counters, svc.stats);
     return {
       service: 'vsim-hypervisor',
-      instance: this.opts.instance ?? 'hypervisor',
+      instance: this.instance,
       version: this.opts.version ?? '0.1.0',
       simulations: [...this.sims.keys()].sort(),
       counters,

@@ -63,6 +63,8 @@ interface SimState {
   readonly svc: SchedulerService;
   readonly vms: Set<string>;
   running: boolean;
+  /** The run started by Run (joined by a repeated Run with the same end). */
+  run?: { readonly endNs: number; readonly result: Promise<RunResult> };
   /** Its loops were handed to another service (it may be adopted back, e.g. when that one refused). */
   handedOver?: boolean;
 }
@@ -169,8 +171,27 @@ export class SchedulerControlImpl implements SchedulerControl {
   }
 
   /** Drives every host to end_ns. A simulation runs once at a time; a later Run continues it. */
+  /**
+   * Runs the simulation to `end_ns`. The same Run again (same end) while it runs, or after it ended
+   * until CloseSimulation, joins it: a gateway that took the simulation over from one that died
+   * (issue 11) gets the run's result without running it twice.
+   */
   async run(req: RunRequest): Promise<RunResult> {
     const st = this.state(req.sim);
+    if (st.run && st.run.endNs === req.endNs) {
+      this.log.info({ sim: req.sim, endNs: req.endNs }, 'Run joined: the result of the run already started');
+      return st.run.result;
+    }
+    const result = this.runOnce(st, req);
+    st.run = { endNs: req.endNs, result };
+    result.then(
+      (r) => void (r.handedOver && (st.run = undefined)),
+      () => undefined,
+    );
+    return result;
+  }
+
+  private async runOnce(st: SimState, req: RunRequest): Promise<RunResult> {
     if (st.running) throw precondition(`simulation ${req.sim} is already running`);
     if (!(Number.isSafeInteger(req.endNs) && req.endNs > 0)) throw invalid(`end_ns must be > 0, got ${req.endNs}`);
     st.running = true;

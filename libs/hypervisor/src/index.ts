@@ -9,7 +9,7 @@
 // The dispatcher and the trap service.
 export { classify, handleTrap, memoryNeeded } from './dispatcher';
 export { HypervisorService } from './service';
-export type { DataPlaneHooks } from './service';
+export type { DataPlaneHooks, RestoredVm, VmPersistence } from './service';
 export { DEFAULT_HYPERVISOR_COSTS, makeHypervisorCosts } from './costs';
 export type { HypervisorCosts } from './costs';
 export type { VmRecord } from './routine';

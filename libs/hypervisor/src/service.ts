@@ -20,6 +20,26 @@ export interface DataPlaneHooks {
   onRefused?(refusal: Refusal): void;
 }
 
+/**
+ * Where a hypervisor keeps what a replacement needs (issue 11 item 2): a VM's record each time a
+ * trap changed it (its brk, that it ended), with the replies its host got since the previous change,
+ * written before the trap's reply leaves. A restarted hypervisor reads them back (restoreVm): a
+ * resent trap is then answered as the first time, from the stored reply or by recomputing it from
+ * the record it was first computed from.
+ */
+export interface VmPersistence {
+  save(vm: VmRecord, replies: readonly [host: string, seq: number, reply: Uint8Array][]): Promise<void>;
+}
+
+/** What restoreVm brings back. */
+export interface RestoredVm {
+  readonly record: VmRecord;
+  readonly replies: readonly [host: string, seq: number, reply: Uint8Array][];
+}
+
+/** Replies kept per host for a resend after a restart (as many as the in-process cache keeps). */
+const KEPT_REPLIES = 64;
+
 export class HypervisorService {
   private readonly vms = new Map<string, VmRecord>();
   /** Traps handled, and messages it could not decode (a garbled request gets an error reply). */
@@ -32,12 +52,19 @@ export class HypervisorService {
    */
   private readonly traps = new ReplyCache<Uint8Array>(new SequenceWindow(false), 64, () => void this.stats.duplicateTraps++);
   private sub: { unsubscribe(): void } | undefined;
+  /** With persistence: each host's recent replies (seq -> reply), saved with the next change. */
+  private readonly recent = new Map<string, Map<number, Uint8Array>>();
+  /** Replies the previous process gave (restoreVm), for resends of the traps it answered. */
+  private readonly restored = new Map<string, Map<number, Uint8Array>>();
+  /** With persistence: a VM's save in flight; its next trap waits for it (replies follow saves). */
+  private readonly saving = new Map<string, Promise<void>>();
 
   constructor(
     private readonly bus: Bus,
     readonly sim: string,
     private readonly costs: HypervisorCosts = DEFAULT_HYPERVISOR_COSTS,
     private readonly hooks: DataPlaneHooks = {},
+    private readonly persistence?: VmPersistence,
   ) {}
 
   start(): void {
@@ -57,14 +84,57 @@ export class HypervisorService {
       if (!vm) throw bad(new Error(`trap from unknown VM '${req.vm}'`), subject);
       try {
         this.checkSender(subject, req, vm);
-        return this.traps.answer(req.host, Number(req.seq), { subject, host: req.host, vm: req.vm, vcpu: req.vcpu }, () => {
-          this.stats.traps++;
-          return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
-        });
+        const seq = Number(req.seq);
+        const stored = this.restored.get(req.host)?.get(seq);
+        if (stored) {
+          // A resend of a trap the previous process answered: the same reply (restoreVm).
+          this.stats.duplicateTraps++;
+          return stored;
+        }
+        return this.traps.answer(req.host, seq, { subject, host: req.host, vm: req.vm, vcpu: req.vcpu }, () =>
+          this.persistence ? this.applyPersisted(req, vm, seq) : this.apply(req, vm),
+        );
       } catch (err) {
         countRefusal(err, this.stats, this.hooks.onRefused);
       }
     });
+  }
+
+  private apply(req: TrapRequest, vm: VmRecord): Uint8Array {
+    this.stats.traps++;
+    return encode(TrapResolution, handleTrap(req, vm, vm.costs ?? this.costs));
+  }
+
+  /** apply(), saving the record first when the trap changed it (see VmPersistence). */
+  private async applyPersisted(req: TrapRequest, vm: VmRecord, seq: number): Promise<Uint8Array> {
+    while (this.saving.has(vm.id)) await this.saving.get(vm.id);
+    const before = JSON.stringify(vm);
+    const reply = this.apply(req, vm);
+    let replies = this.recent.get(req.host);
+    if (!replies) this.recent.set(req.host, (replies = new Map()));
+    replies.set(seq, reply);
+    for (const old of replies.keys()) {
+      if (replies.size <= KEPT_REPLIES) break;
+      replies.delete(old);
+    }
+    if (JSON.stringify(vm) !== before) {
+      const mine = [...replies].map(([s, r]): [string, number, Uint8Array] => [req.host, s, r]);
+      const save = this.persistence!.save({ ...vm }, mine).finally(() => this.saving.delete(vm.id));
+      this.saving.set(vm.id, save);
+      await save;
+    }
+    return reply;
+  }
+
+  /** A replacement's start: a VM as the previous process last saved it, with its hosts' replies. */
+  restoreVm(r: RestoredVm): void {
+    this.vms.set(r.record.id, r.record);
+    for (const [host, seq, reply] of r.replies)
+      for (const into of [this.recent, this.restored]) {
+        let m = into.get(host);
+        if (!m) into.set(host, (m = new Map()));
+        if (!m.has(seq)) m.set(seq, reply);
+      }
   }
 
   /** A trap is the VM's own: from the node that runs its host (the subject says which), for that host. */

@@ -2,7 +2,7 @@
 // their subject permissions, the tokens of the control and API calls, TLS, the secrets a
 // deployment is generated with, and the checks every inbound data-plane message passes.
 export { newToken, tokenHash, bearerToken, TokenSet } from './tokens';
-export { ROLES, SERVICE_NAME, SUBJECT_TOKEN, inboxPrefixOf, permissionsOf } from './permissions';
+export { CHECKPOINT_BUCKET, ROLES, STATE_BUCKET, SERVICE_NAME, SUBJECT_TOKEN, inboxPrefixOf, permissionsOf } from './permissions';
 export type { Role, SubjectPermissions } from './permissions';
 export { IdentityError, parseIdentity, readIdentity } from './identity';
 export type { Identity, IdentityFile, TlsFiles } from './identity';

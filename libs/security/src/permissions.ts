@@ -13,6 +13,11 @@
 //   vsim-heartbeat.<role>.<id>               that service (a cpu-node:  gateway (liveness)
 //                                            its own node id only)
 //   JetStream stream VSIM_EVENTS             scheduler (events, acked)  gateway (ordered consumers)
+//   JetStream buckets vsim-checkpoints       gateway (creates them),    gateway, scheduler
+//     (KV_ metadata, OBJ_ blobs)             scheduler (reads, writes)
+//   KV bucket vsim-hypervisor                the hypervisor alone (its VM records: a restarted one
+//                                            takes over from them)
+//   KV bucket vsim-gateway                   the gateway alone (its simulations)
 //
 // Replies travel only as answers to requests the responder received (nats-server's
 // allow_responses): a cpu-node can answer the run orders it was sent, the hypervisor the traps,
@@ -20,7 +25,12 @@
 // vsim.>: the gateway relays their simulation's events over its authenticated APIs.
 //
 // JetStream: the event stream captures vsim.*.events.* (published by the scheduler, which may only
-// look the stream up); the gateway creates it and reads it through consumers of its own.
+// look the stream up); the gateway creates it and reads it through consumers of its own. The
+// checkpoint buckets (@vsim/bus jetstream-checkpoint-store.ts) are a key-value bucket and an object
+// store: the gateway creates both at start; the scheduler (which writes checkpoints) and the
+// gateway (which resumes and garbage-collects them) read and write them through the JetStream API
+// subjects of those two streams only, and the bucket subjects $KV.<b>.> / $O.<b>.>. No other
+// identity can read a checkpoint (VM memory) or move a simulation's `latest` revision.
 
 /** What an identity is. A role's permissions are the same for every identity that has it, but for a cpu-node's node id. */
 export type Role = 'hypervisor' | 'scheduler' | 'cpu-node' | 'gateway' | 'client' | 'supervisor';
@@ -76,6 +86,51 @@ const GATEWAY_JS = [
   `$JS.API.CONSUMER.MSG.NEXT.${EVENTS}.>`,
 ];
 
+/** The checkpoint buckets' name (@vsim/bus CHECKPOINT_BUCKET): streams KV_<name> and OBJ_<name>. */
+export const CHECKPOINT_BUCKET = 'vsim-checkpoints';
+
+/**
+ * What nats.js's KV and object-store clients ask of JetStream to read and write the checkpoint
+ * buckets: stream lookups, direct and stored message gets (KV get, object info), purges (an object's
+ * chunks on delete), ordered consumers (keys, object lists and reads) with their flow-control
+ * replies, and the bucket subjects themselves. `create` adds the streams' creation (the gateway).
+ */
+function checkpointBuckets(create: boolean): string[] {
+  return bucketGrants([`KV_${CHECKPOINT_BUCKET}`, `OBJ_${CHECKPOINT_BUCKET}`], [`$KV.${CHECKPOINT_BUCKET}.>`, `$O.${CHECKPOINT_BUCKET}.>`], create);
+}
+
+/**
+ * The state buckets of replaceable services (@vsim/bus state-store.ts): each its owner's alone, so
+ * that a restarted or stand-in instance takes over from it (the hypervisor's VM records, the
+ * gateway's simulations).
+ */
+export const STATE_BUCKET = { hypervisor: 'vsim-hypervisor', gateway: 'vsim-gateway' } as const;
+
+function stateBucket(bucket: string): string[] {
+  return bucketGrants([`KV_${bucket}`], [`$KV.${bucket}.>`], true);
+}
+
+function bucketGrants(streams: readonly string[], bucketSubjects: readonly string[], create: boolean): string[] {
+  const out = [...bucketSubjects, '$JS.API.INFO'];
+  for (const s of streams) {
+    out.push(
+      `$JS.API.STREAM.INFO.${s}`,
+      `$JS.API.STREAM.MSG.GET.${s}`,
+      `$JS.API.STREAM.PURGE.${s}`,
+      `$JS.API.DIRECT.GET.${s}`,
+      `$JS.API.DIRECT.GET.${s}.>`,
+      `$JS.API.CONSUMER.CREATE.${s}`,
+      `$JS.API.CONSUMER.CREATE.${s}.>`,
+      `$JS.API.CONSUMER.INFO.${s}.>`,
+      `$JS.API.CONSUMER.DELETE.${s}.>`,
+      `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
+      `$JS.FC.${s}.>`,
+    );
+    if (create) out.push(`$JS.API.STREAM.CREATE.${s}`);
+  }
+  return out;
+}
+
 /** Asking who is registered under these names (discover(), @vsim/service). */
 function finds(...names: string[]): string[] {
   return names.map((n) => `$SRV.INFO.${n}`);
@@ -86,10 +141,14 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
   const inbox = `${inboxPrefixOf(identity)}.>`;
   switch (role) {
     case 'hypervisor':
-      return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+      return {
+        publish: [beats('hypervisor'), ...stateBucket(STATE_BUCKET.hypervisor)],
+        subscribe: ['vsim.*.trap.*', inbox, ...serves(SERVICE_NAME.hypervisor)],
+        allowResponses: true,
+      };
     case 'scheduler':
       return {
-        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
+        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`, ...checkpointBuckets(false)],
         subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
         allowResponses: true,
       };
@@ -109,6 +168,8 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
           beats('gateway'),
           'vsim.*.gdb.*',
           ...GATEWAY_JS,
+          ...checkpointBuckets(true),
+          ...stateBucket(STATE_BUCKET.gateway),
         ],
         subscribe: ['vsim.*.events.>', 'vsim-heartbeat.>', inbox, ...serves(SERVICE_NAME.gateway)],
         allowResponses: true,

@@ -173,8 +173,11 @@ describe('secrets', () => {
   });
 
   it('never writes an empty allow list (nats-server reads it as "anything")', () => {
-    // The hypervisor publishes nothing but its heartbeat (it only answers requests).
-    expect(permissionsOf('hypervisor', 'hypervisor').publish).toEqual(['vsim-heartbeat.hypervisor.*']);
+    // The hypervisor publishes nothing but its heartbeat and its own state bucket (it only answers
+    // requests on the data plane).
+    const hv = permissionsOf('hypervisor', 'hypervisor').publish;
+    expect(hv[0]).toBe('vsim-heartbeat.hypervisor.*');
+    expect(hv.slice(1).filter((s) => s !== '$JS.API.INFO' && !s.includes('vsim-hypervisor'))).toEqual([]);
     const conf = natsServerConfig([{ identity: 'hypervisor', role: 'hypervisor', publicKey: `U${'A'.repeat(55)}` }]);
     expect(conf).not.toContain('allow: []');
   });

@@ -26,6 +26,8 @@ export interface Heartbeat {
   /** When the process started (ms since the epoch): a different value is another process. */
   readonly started: number;
   readonly draining: boolean;
+  /** Its state outlives it: a process restarted under the same instance name takes its work over. */
+  readonly recoverable?: boolean;
 }
 
 /** The subject a service heartbeats on (the permission table grants each role its own). */
@@ -60,6 +62,12 @@ export interface WatchedService {
   /** How the error names it, e.g. "cpu-node n2". */
   readonly label: string;
   readonly grpc: string;
+  /**
+   * A recoverable service (Heartbeat.recoverable): any process heartbeating as this service and
+   * instance stands for it — a restart at another address is its replacement, not a loss — and it
+   * is lost only after `withinMs` without one.
+   */
+  readonly replaceable?: { readonly service: string; readonly instance: string; readonly withinMs: number };
 }
 
 /** What the watcher learnt about a lost service. */
@@ -75,6 +83,8 @@ export interface Lost {
 /** The last heartbeat of every service, and watches over the ones a run uses. */
 export class LivenessMonitor {
   private readonly seen = new Map<string, Seen>();
+  /** The last heartbeat by service and instance (`service/instance`), whichever process sent it. */
+  private readonly byInstance = new Map<string, Seen>();
   private upSince = Date.now();
   private sub: { unsubscribe(): void } | undefined;
   private offConnection: (() => void) | undefined;
@@ -94,6 +104,8 @@ export class LivenessMonitor {
         return;
       }
       if (typeof beat.grpc === 'string') this.seen.set(beat.grpc, { beat, at: Date.now() });
+      if (typeof beat.service === 'string' && typeof beat.instance === 'string')
+        this.byInstance.set(`${beat.service}/${beat.instance}`, { beat, at: Date.now() });
     });
     // Nobody's heartbeats arrive while our own connection is down: count silence from its return.
     this.offConnection = this.bus.onConnection((e) => {
@@ -111,15 +123,23 @@ export class LivenessMonitor {
     return this.seen.get(grpc)?.beat;
   }
 
+  /** The last heartbeat of any process of `service` under `instance` (a restarted one included). */
+  lastOf(service: string, instance: string): Heartbeat | undefined {
+    return this.byInstance.get(`${service}/${instance}`)?.beat;
+  }
+
   /**
    * Watches `services` (more may be added) from now: `onLost` is called once, for the first that
    * is lost. Returns the watch, to add services to and to stop.
    */
   watch(services: readonly WatchedService[], onLost: (lost: Lost) => void): { add(s: WatchedService): void; stop(): void } {
     const since = Date.now();
-    const watched = new Map<string, { label: string; started?: number; aliveAt?: number; probing?: boolean; deadAfterMs?: number }>();
+    const watched = new Map<
+      string,
+      { label: string; started?: number; aliveAt?: number; probing?: boolean; deadAfterMs?: number; replaceable?: WatchedService['replaceable'] }
+    >();
     const add = (s: WatchedService) => {
-      if (!watched.has(s.grpc)) watched.set(s.grpc, { label: s.label, started: this.seen.get(s.grpc)?.beat.started });
+      if (!watched.has(s.grpc)) watched.set(s.grpc, { label: s.label, started: this.seen.get(s.grpc)?.beat.started, replaceable: s.replaceable });
     };
     services.forEach(add);
     const check = () => {
@@ -128,6 +148,17 @@ export class LivenessMonitor {
       for (const [grpc, w] of watched) {
         const s = this.seen.get(grpc);
         let reason: string | undefined;
+        if (w.replaceable) {
+          const r = w.replaceable;
+          const last = this.byInstance.get(`${r.service}/${r.instance}`);
+          const silent = now - Math.max(last?.at ?? since, this.upSince);
+          if (silent <= r.withinMs) continue;
+          reason = `${w.label} is lost: no heartbeat from any process of ${r.service} ${r.instance} for ${(silent / 1000).toFixed(1)} s (not replaced)`;
+          clearInterval(timer);
+          this.log?.warn({ service: w.label, grpc, silentMs: silent }, 'service lost');
+          onLost({ label: w.label, grpc, reason, silentMs: silent });
+          return;
+        }
         const silentMs = now - Math.max(s?.at ?? since, this.upSince);
         if (s && w.started !== undefined && s.beat.started !== w.started)
           reason = `${w.label} restarted (a new process at ${grpc}: its state is gone)`;

@@ -47,6 +47,12 @@ export interface ServiceParts {
   readonly finishWork?: () => Promise<boolean>;
   /** After the gRPC server stopped, before NATS drains. */
   readonly afterStop?: () => Promise<void> | void;
+  /**
+   * The service keeps its simulations' state where a process restarted under the same instance name
+   * finds it (the hypervisor with JetStream): its heartbeat says so, and the gateway then waits for
+   * that replacement instead of failing the runs when this process is lost.
+   */
+  readonly recoverable?: boolean;
   /** Largest gRPC request accepted (e.g. a cpu-node's CreateVm with its image). Default 4 MiB. */
   readonly maxReceiveMessageBytes?: number;
 }
@@ -171,6 +177,7 @@ async function start(def: ServiceDefinition, flags: CommonFlags, extra: Readonly
     ...(parts.metadata?.node ? { node: parts.metadata.node } : {}),
     started,
     draining,
+    ...(parts.recoverable ? { recoverable: true } : {}),
   }));
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -20,3 +20,5 @@ export type { UpCluster } from './up';
 export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';
 export { SyntheticHost } from './synthetic-host';
 export type { SyntheticVcpuProfile } from './synthetic-host';
+export { faultTable } from './fault-table';
+export type { FaultRow } from './fault-table';
