@@ -16,10 +16,12 @@ import { listCommand } from './list';
 import { vcpuListCommand, vcpuPinCommand } from './vcpu';
 import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
+import { traceCommand } from './trace';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
+  traceCommand,
   upCommand,
   topCommand,
   composeCommand,
