@@ -7,13 +7,18 @@
 //   over NATS (the smallest size only): `vsim up --cpu-nodes 1` and `--cpu-nodes 2`, peak memory summed over
 //   vsim up's process tree (VmHWM of each, from /proc).
 // Prints wall time, peak RSS, events/s and aggregate guest MIPS, with ratios vs the smallest embedded size.
+// `--replay N` (docs/replay.md) adds N trace-driven VMs per host (kind replay: each replays one VM of the
+// mix, recorded once from a 1-host run of it) and runs each size embedded twice more: the mix plus N replayed
+// VMs per host, and the whole mix replayed (10 replayed VMs per host, no executed one), whose wall time per VM
+// against the plain mix's is the cost of a replayed VM against an executed one. Without --replay the figures
+// are the plain mix's only.
 // Wall-clock figures: they vary with the machine's load (printed beside them).
 
 import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { cpus, loadavg, tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { runEmbedded, simSpecFromScenario } from '@vsim/control';
+import { extractTraces, runEmbedded, simSpecFromScenario } from '@vsim/control';
 import { loadScenario } from '@vsim/scenario';
 import { GUEST_BIN, startVsimUp } from '@vsim/testkit';
 import { runRemote } from '../apps/cli/src/run/remote';
@@ -25,13 +30,17 @@ const PCPUS = 4;
 const MIX: readonly string[] = ['compute', 'sleeper', 'ticker', 'compute', 'sleeper', 'ticker', 'compute', 'sleeper', 'ticker', 'compute'];
 
 /** One scenario: `hosts` hosts x 4 pCPUs, 10 VMs each, as a YAML file (what `vsim run` and the gateway take). */
-export function scaleScenario(hosts: number): string {
+export function scaleScenario(hosts: number, replay?: { readonly perHost: number; readonly trace: string; readonly only?: boolean }): string {
   const lines = [`name: scale-${hosts}`, 'seed: 1', 'duration: 100ms', 'clock: 10MHz', 'scheduler: { policy: credit }', 'hosts:'];
   for (let h = 0; h < hosts; h++) lines.push(`  - { id: h${h}, pcpus: ${PCPUS} }`);
   lines.push('vms:');
-  for (let h = 0; h < hosts; h++)
+  for (let h = 0; h < hosts && !replay?.only; h++)
     for (let v = 0; v < VMS_PER_HOST; v++)
       lines.push(`  - { id: h${h}v${v}, host: h${h}, memory: 1MiB, image: ${GUEST_BIN}/sbi-${MIX[v % MIX.length]}.elf }`);
+  // Trace-driven VMs: each replays the recorded demand of one VM of the mix (h0v0.., round robin).
+  for (let h = 0; h < hosts && replay; h++)
+    for (let v = 0; v < replay.perHost; v++)
+      lines.push(`  - { id: h${h}r${v}, host: h${h}, memory: 1MiB, kind: replay, image: ${replay.trace}, args: [h0v${v % VMS_PER_HOST}] }`);
   return lines.join('\n') + '\n';
 }
 
@@ -163,13 +172,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   let sizes: number[] | undefined;
   let quick = false;
   let nats = true;
+  let replay = 0;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--json' && argv[i + 1]) jsonFile = argv[++i];
     else if (argv[i] === '--quick') quick = true;
     else if (argv[i] === '--embedded-only') nats = false;
+    else if (argv[i] === '--replay' && /^\d+$/.test(argv[i + 1] ?? '')) replay = Number(argv[++i]);
     else if (argv[i] === '--sizes' && /^\d+(,\d+)*$/.test(argv[i + 1] ?? '')) sizes = argv[++i].split(',').map(Number);
     else {
-      process.stderr.write(`usage: npm run bench:scale [-- --json FILE] [--quick] [--sizes N,N...] [--embedded-only]\n`);
+      process.stderr.write(`usage: npm run bench:scale [-- --json FILE] [--quick] [--sizes N,N...] [--embedded-only] [--replay N]\n`);
       return 2;
     }
   }
@@ -178,7 +189,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   const t0 = Date.now();
   const load0 = loadavg()[0];
   const runs: Figures[] = [];
+  /** With --replay: per size, the plain mix's run and the run with the replayed VMs added. */
+  const pairs: { base: Figures; withReplay: Figures; replayedOnly: Figures }[] = [];
   try {
+    let trace = '';
+    if (replay > 0) {
+      // Record the mix once (one host), and extract every VM's demand.
+      process.stderr.write('bench: recording the mix for --replay...\n');
+      const rec = join(dir, 'record.yaml');
+      writeFileSync(rec, scaleScenario(1));
+      const { log } = await runEmbedded(simSpecFromScenario(loadScenario(rec)));
+      trace = join(dir, 'mix.trace.json');
+      writeFileSync(trace, JSON.stringify(extractTraces(log.all())));
+    }
     const file = (n: number) => {
       const f = join(dir, `scale-${n}.yaml`);
       writeFileSync(f, scaleScenario(n));
@@ -187,6 +210,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const n of sizes) {
       process.stderr.write(`bench: embedded, ${n} hosts...\n`);
       runs.push(await embedded(n, file(n)));
+      if (replay > 0) {
+        process.stderr.write(`bench: embedded, ${n} hosts + ${replay} replayed VMs per host...\n`);
+        const f = join(dir, `scale-${n}-replay.yaml`);
+        writeFileSync(f, scaleScenario(n, { perHost: replay, trace }));
+        const withReplay = { ...(await embedded(n, f)), mode: `embedded + ${replay} replayed/host` };
+        process.stderr.write(`bench: embedded, ${n} hosts, the mix replayed (${VMS_PER_HOST} replayed VMs per host)...\n`);
+        const g = join(dir, `scale-${n}-replayed.yaml`);
+        writeFileSync(g, scaleScenario(n, { perHost: VMS_PER_HOST, trace, only: true }));
+        const replayedOnly = { ...(await embedded(n, g)), mode: 'embedded, mix replayed' };
+        pairs.push({ base: runs[runs.length - 1], withReplay, replayedOnly });
+      }
     }
     if (nats)
       for (const nodes of [1, 2]) {
@@ -200,6 +234,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const base = runs[0];
   const r = (x: number) => `${x.toFixed(2)}×`;
+  const row = (f: Figures): string[] => [
+    `${f.hosts} (${f.vms})`,
+    f.mode,
+    f.wallSeconds.toFixed(2),
+    (f.peakRssBytes / 2 ** 20).toFixed(0),
+    Math.round(f.eventsPerSecond).toString(),
+    f.mips.toFixed(2),
+    r(f.wallSeconds / base.wallSeconds),
+    r(f.peakRssBytes / base.peakRssBytes),
+    r(f.eventsPerSecond / base.eventsPerSecond),
+    r(f.mips / base.mips),
+  ];
   const rows = [
     ['hosts (VMs)', 'mode', 'wall s', 'CPU s', 'peak RSS MiB', 'events/s', 'MIPS', 'wall ×', 'RSS ×', 'events/s ×', 'MIPS ×'],
     ...runs.map((f) => [
@@ -217,9 +263,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     ]),
   ];
   const load1 = loadavg()[0];
+  // What a VM costs in wall time: the plain mix's run over its VMs, against the same mix replayed.
+  const perVm = pairs.map(({ base: b, replayedOnly: o }) => {
+    const executed = b.wallSeconds / b.vms;
+    const replayed = o.wallSeconds / o.vms;
+    const ms = (x: number) => `${(x * 1e3).toFixed(3)} ms`;
+    return `${b.hosts} hosts: wall per executed VM ${ms(executed)}, per replayed VM ${ms(replayed)} (replayed/executed ${(replayed / executed).toFixed(3)})`;
+  });
+  for (const p of pairs) rows.push(row(p.withReplay), row(p.replayedOnly));
   process.stdout.write(
     `scale bench (${PCPUS} pCPUs and ${VMS_PER_HOST} VMs per host, Credit, 100 ms at 10 MHz; ratios vs ${base.hosts} hosts embedded; ` +
-      `${((Date.now() - t0) / 1000).toFixed(1)} s; load ${load0.toFixed(1)} → ${load1.toFixed(1)} on ${cpus().length} cores)\n${table(rows)}\n`,
+      `${((Date.now() - t0) / 1000).toFixed(1)} s; load ${load0.toFixed(1)} → ${load1.toFixed(1)} on ${cpus().length} cores)\n${table(rows)}\n` +
+      perVm.map((l) => `${l}\n`).join(''),
   );
   if (jsonFile) {
     const doc = {
@@ -227,6 +282,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       machine: { cpu: cpus()[0]?.model ?? '', cores: cpus().length, node: process.version, date: new Date().toISOString(), load: [load0, load1] },
       settings: { sizes, pcpus: PCPUS, vmsPerHost: VMS_PER_HOST, mix: MIX, durationNs: 100e6, clockHz: 10e6 },
       runs,
+      ...(pairs.length > 0 ? { replay: { perHost: replay, runs: pairs.flatMap((p) => [p.withReplay, p.replayedOnly]) } } : {}),
     };
     writeFileSync(jsonFile, JSON.stringify(doc, null, 2) + '\n');
   }

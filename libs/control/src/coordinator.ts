@@ -107,7 +107,7 @@ export function checkSpec(spec: SimSpec): void {
     if (vm.technique !== undefined && !TECHNIQUES.includes(vm.technique)) {
       throw new Error(`VM ${vm.id}: technique ${vm.technique} is not implemented yet (available: ${TECHNIQUES.join(', ')})`);
     }
-    if (vm.technique === 'trap-and-emulate' && vm.kind !== 'kernel')
+    if (vm.technique === 'trap-and-emulate' && vm.kind === 'linux')
       throw new Error(`VM ${vm.id}: trap-and-emulate virtualizes a guest kernel (kind kernel), not a Linux user program`);
     if (vm.isa === 'ring32' && (vm.kind !== 'kernel' || vm.vcpus !== 1))
       throw new Error(`VM ${vm.id}: a ring32 guest is a kernel image on one vCPU (kind kernel, vcpus 1)`);

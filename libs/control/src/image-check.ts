@@ -7,11 +7,15 @@
 
 import { BARE_RAM_BASE, ElfError, RING32_RAM_BASE, USER_RAM_BASE, parseElf32 } from '@vsim/isa';
 import { ELF_MACHINES, VmIsa, VmKind } from '@vsim/scenario';
+import { parseTrace, traceOf } from '@vsim/executor';
 
 export interface ImageVm {
   readonly memory: number;
   readonly isa: VmIsa;
   readonly kind: VmKind;
+  /** kind replay: args[0] names the recorded VM in the trace; vcpus must be its vCPU count. */
+  readonly args?: readonly string[];
+  readonly vcpus?: number;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -24,6 +28,7 @@ function ramBase(isa: VmIsa, kind: VmKind): number {
 
 /** A problem with the image for this VM (one line), or undefined when it will load. */
 export function checkVmImage(bytes: Uint8Array, vm: ImageVm): string | undefined {
+  if (vm.kind === 'replay') return checkTrace(bytes, vm);
   let segments: readonly { vaddr: number; memsz: number }[];
   try {
     segments = parseElf32(bytes, ELF_MACHINES[vm.isa]).segments;
@@ -44,4 +49,17 @@ export function checkVmImage(bytes: Uint8Array, vm: ImageVm): string | undefined
   }
   if (low >= base && high - base > vm.memory) return `image needs ${high - base} bytes from ${hex(base)}, more than the VM's memory (${vm.memory})`;
   return `segments at ${hex(low)}..${hex(high)} are outside the VM's RAM ${hex(base)}..${hex(base + vm.memory)}`;
+}
+
+/** A replayed VM's image is a demand trace (docs/replay.md): it must parse, hold the VM named, with as many vCPUs. */
+function checkTrace(bytes: Uint8Array, vm: ImageVm): string | undefined {
+  try {
+    const t = traceOf(parseTrace(bytes), vm.args?.[0]);
+    if (vm.vcpus !== undefined && t.vcpus.length !== vm.vcpus)
+      return `the recorded VM ${t.vm} has ${t.vcpus.length} vCPU(s); give the replayed VM vcpus: ${t.vcpus.length}`;
+    return undefined;
+  } catch (e) {
+    if (e instanceof RangeError) return `not a usable demand trace: ${e.message}`;
+    throw e;
+  }
 }

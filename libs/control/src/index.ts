@@ -39,3 +39,6 @@ export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 // A scheduler's parameters (SchedulerParams) and a run's results (SimulationResult) at the edge.
 export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
 export { simResultOf, simulationResultMessage } from './proto-result';
+// Trace-driven VMs (docs/replay.md): an event log's demand traces, for `vsim trace extract`.
+export { TRACE_FORMAT, TRACE_VERSION, extractTraces, parseTrace } from '@vsim/executor';
+export type { DemandTrace } from '@vsim/executor';

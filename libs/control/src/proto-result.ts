@@ -14,7 +14,7 @@ type HostOf<R> = R extends { readonly hosts: readonly (infer H)[] } ? H : never;
 
 const TRAP_PATHS = ['split', 'remote'] as const;
 const VM_STATES = ['running', 'blocked', 'halted', 'faulted'] as const;
-const VM_KINDS = ['kernel', 'linux'] as const;
+const VM_KINDS = ['kernel', 'linux', 'replay'] as const;
 
 /** The message of a run's results (`wallSeconds`: the gateway's measure of the run, 0 when unknown). */
 export function simulationResultMessage(sim: string, r: SimResult, wallSeconds = 0): SimulationResultMsg {

@@ -2,6 +2,7 @@
 // happened becomes per-VM results and a hashed log. Running one is the Coordinator's job
 // (coordinator.ts): in one process (runEmbedded, embedded.ts) or across processes.
 
+import type { VmKind } from '@vsim/vocabulary';
 import { EngineName } from '@vsim/isa';
 import { Technique, IsaName, expansionFor } from '@vsim/executor';
 import { Event, HostResult, VcpuResult, VcpuState, EventLog } from '@vsim/proto';
@@ -42,7 +43,7 @@ export interface VmSpec {
   /** Path of the guest ELF. */
   readonly image: string;
   readonly args: readonly string[];
-  readonly kind: 'kernel' | 'linux';
+  readonly kind: VmKind;
   readonly engine: EngineName;
   /** How the guest kernel is virtualized (kind kernel): paravirt (default) or trap-and-emulate. */
   readonly technique?: Technique;
@@ -93,7 +94,7 @@ export interface VmResult {
   /** Scheduling metrics (libs/scheduler/src/metrics.ts); absent if the scheduler service sent none. */
   readonly sched?: VmSchedResult;
   /** As the scenario gave them (so that a report can be drawn from the results alone): the guest's kind, technique and scheduling parameters. */
-  readonly kind: 'kernel' | 'linux';
+  readonly kind: VmKind;
   readonly technique?: Technique;
   readonly params: VmSchedParams;
 }

@@ -27,3 +27,7 @@ export {
   runOnHost,
 } from './cross-isa';
 export type { CrossIsaGuest, CrossIsaRun, IsaName } from './cross-isa';
+export { TRACE_FORMAT, TRACE_VERSION, TraceError, parseTrace, traceOf } from './replay/trace';
+export type { DemandTrace, TraceOp, VcpuTrace, VmTrace } from './replay/trace';
+export { extractTraces } from './replay/extract';
+export { ReplayRunner } from './runners/replay';

@@ -22,7 +22,8 @@ export type { VmHostContext } from './runners/runner';
 
 export interface VmSetup {
   readonly id: string;
-  readonly kind: 'kernel' | 'linux';
+  /** `replay`: no image is run; `image` is a demand trace (runners/replay.ts) and args[0] names the recorded VM in it. */
+  readonly kind: 'kernel' | 'linux' | 'replay';
   /**
    * For kind kernel: paravirt (a kernel declaring the PV ABI of libs/hypervisor/src/pv.ts: in U-mode, hypercalls
    * instead of privileged instructions; any other: in S-mode, SBI calls), trap-and-emulate (kernel in U-mode,

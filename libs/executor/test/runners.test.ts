@@ -39,6 +39,11 @@ describe('the execution-mode table', () => {
     expect([linux.mode.name, linux.brkStart > 0]).toEqual(['rv32 Linux process', true]);
   });
 
+  it.each(GUEST_ISAS.flatMap((isa) => TECHNIQUES.map((t) => [isa, t] as const)))('%s / %s / replay replays a trace', (isa, technique) => {
+    const s = { id: 'vm8', kind: 'replay', technique, isa, vcpus: 1, memoryBytes: 1 << 20, image: new Uint8Array(), args: [], engine: 'bt' } as const;
+    expect(executionMode(s).name).toBe('trace replay');
+  });
+
   it('a deprivileged kernel leaves its engine with a TrapExit: cause and tval as values', () => {
     const v = new VmInstance(setup('trap-and-emulate', 'kernel-cpu.elf'), 1e9).vcpus[0];
     const stop = v.engine.run(1_000_000);

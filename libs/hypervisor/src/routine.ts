@@ -1,12 +1,13 @@
 // What a trap-handling routine is, and the per-VM record the allocator keeps.
 
+import type { VmKind } from '@vsim/vocabulary';
 import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
 import { HypervisorCosts } from './costs';
 
 /** A Linux user program's heap, which brk moves (allocator state). */
 export interface VmRecord {
   readonly id: string;
-  readonly kind: 'kernel' | 'linux';
+  readonly kind: VmKind;
   brkStart: number;
   brk: number;
   brkMax: number;

@@ -238,17 +238,24 @@ const VM = new ObjectType(
     ),
     vcpus: withDefault(new IntType(1, MAX_VCPUS), 1, 'number of virtual CPUs (more than 1: an SMP VM sharing its memory)'),
     memory: required(size({ min: PAGE, max: MAX_MEMORY, multipleOf: PAGE }), 'guest RAM; must hold the image'),
-    image: required(new FileType(), 'the guest program (an ELF executable of the VM’s `isa`)'),
+    image: required(
+      new FileType(),
+      'the guest program (an ELF executable of the VM’s `isa`); for `kind: replay`, the demand trace (`vsim trace extract`, docs/replay.md)',
+    ),
     isa: optional(
       new EnumType(VM_ISAS),
       'the guest’s ISA; must agree with the image’s ELF `e_machine`. `ring32`: a ring32 kernel image (`kind: kernel`, one vCPU)',
       'from the image’s ELF `e_machine` (EM_RISCV: `rv32`, EM_RING32 = 0x5232: `ring32`)',
     ),
-    args: withDefault(new ListType(new StringType('string')), [], 'program arguments; only for `kind: linux`'),
+    args: withDefault(
+      new ListType(new StringType('string')),
+      [],
+      'program arguments; only for `kind: linux` — or, for `kind: replay`, one: the recorded VM in the trace (needed when it holds several)',
+    ),
     kind: withDefault(
       new KindType(),
       'kernel',
-      '`kernel`: a kernel or machine image (an S-mode kernel calling the hypervisor through SBI; under `native` or `emulation`, a whole machine image with its own firmware); `linux`: a Linux user program whose system calls the hypervisor emulates. The old spelling `sbi` means `kernel` (deprecated: a warning)',
+      '`kernel`: a kernel or machine image (an S-mode kernel calling the hypervisor through SBI; under `native` or `emulation`, a whole machine image with its own firmware); `linux`: a Linux user program whose system calls the hypervisor emulates; `replay`: no program — its vCPUs replay the CPU demand a trace recorded (docs/replay.md), whatever `technique`, `engine` or `isa` say. The old spelling `sbi` means `kernel` (deprecated: a warning)',
     ),
     engine: withDefault(
       new EnumType(ENGINE_NAMES),
@@ -264,9 +271,11 @@ const VM = new ObjectType(
   },
   [
     {
-      doc: '`args` only with `kind: linux`',
+      doc: '`args` only with `kind: linux` (program arguments) or `kind: replay` (one: the recorded VM to replay)',
       check(vm, path, ctx) {
-        if (vm.kind !== undefined && vm.kind !== 'linux' && vm.args && vm.args.length > 0) {
+        if (vm.kind === 'replay' && vm.args && vm.args.length > 1) {
+          ctx.report([...path, 'args'], `a replayed VM takes one argument, the recorded VM's id in its trace (got ${vm.args.length})`);
+        } else if (vm.kind !== undefined && vm.kind !== 'linux' && vm.kind !== 'replay' && vm.args && vm.args.length > 0) {
           ctx.report([...path, 'args'], `args are only for kind linux (this VM is kind ${vm.kind})`);
         }
       },

@@ -22,7 +22,10 @@ export interface ParseOptions {
    * once everything else about the VM is valid; returns a problem, or undefined. This library does
    * not read images itself.
    */
-  checkImage?: (image: string, vm: { id: string; memory: number; kind: VmSpec['kind']; isa: VmIsa }) => string | undefined;
+  checkImage?: (
+    image: string,
+    vm: { id: string; memory: number; kind: VmSpec['kind']; isa: VmIsa; args?: readonly string[]; vcpus?: number },
+  ) => string | undefined;
   /**
    * Where an image path as the scenario writes it is on disk (default: relative to baseDir, an
    * absolute path as is). The gateway maps the images a client submitted to its private copies.
@@ -78,7 +81,14 @@ export function parseScenario(text: string, opts: ParseOptions = {}): Scenario {
   if (opts.checkImage && ctx.issues.length === 0 && raw) {
     raw.vms?.forEach((vm, i) => {
       if (vm?.image === undefined || vm.id === undefined || vm.memory === undefined || vm.kind === undefined) return;
-      const problem = opts.checkImage!(vm.image, { id: vm.id, memory: vm.memory, kind: vm.kind, isa: isas[i] });
+      const problem = opts.checkImage!(vm.image, {
+        id: vm.id,
+        memory: vm.memory,
+        kind: vm.kind,
+        isa: isas[i],
+        args: vm.args?.filter((a): a is string => typeof a === 'string'),
+        vcpus: vm.vcpus,
+      });
       if (problem !== undefined) ctx.report(['vms', i, 'image'], problem);
     });
   }

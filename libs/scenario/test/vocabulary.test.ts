@@ -29,7 +29,7 @@ describe('VM kinds', () => {
       kinds: ['kernel'],
     });
     expect(lines(edited(minimal(), (o) => (o.vms[0].kind = 'kernal'))).errors).toEqual([
-      "vms[0].kind: expected one of kernel, linux, got 'kernal' (did you mean kernel?)",
+      "vms[0].kind: expected one of kernel, linux, replay, got 'kernal' (did you mean kernel?)",
     ]);
   });
 });

@@ -29,7 +29,7 @@ export const RING32_TECHNIQUES = ['native', 'trap-and-emulate', 'code-patching',
  * hypervisor through SBI, or with `native`/`emulation` a machine image with its own firmware);
  * `linux`, a Linux user program whose system calls the hypervisor emulates.
  */
-export const VM_KINDS = ['kernel', 'linux'] as const;
+export const VM_KINDS = ['kernel', 'linux', 'replay'] as const;
 export type VmKind = (typeof VM_KINDS)[number];
 
 /** Old spellings of VM kinds, still accepted (with a deprecation warning), and what they mean now. */

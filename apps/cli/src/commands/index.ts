@@ -17,10 +17,12 @@ import { vcpuListCommand, vcpuPinCommand } from './vcpu';
 import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
 import { gdbCommand } from './gdb';
+import { traceCommand } from './trace';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
   reportCommand,
+  traceCommand,
   upCommand,
   topCommand,
   gdbCommand,

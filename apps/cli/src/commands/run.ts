@@ -102,7 +102,7 @@ function ring32Diagnoses(spec: SimSpec): Map<string, string> {
 }
 
 /** Rejects VMs whose image would not load into them (the gateway applies the same check), before anything runs. */
-function checkImage(image: string, vm: { memory: number; isa: VmIsa; kind: VmKind }): string | undefined {
+function checkImage(image: string, vm: { memory: number; isa: VmIsa; kind: VmKind; args?: readonly string[]; vcpus?: number }): string | undefined {
   return checkVmImage(fs.readFileSync(image), vm);
 }
 

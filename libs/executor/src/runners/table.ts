@@ -2,7 +2,7 @@
 // vCPUs are built and run. A new technique or ISA is a new row and a runner file, not a branch in
 // vm.ts or host.ts.
 
-import { RING32_ONLY_TECHNIQUES } from '@vsim/vocabulary';
+import { RING32_ONLY_TECHNIQUES, TECHNIQUES } from '@vsim/vocabulary';
 import type { IsaName } from '../cross-isa';
 import type { Technique, VmSetup } from '../vm';
 import { BINARY_TRANSLATION } from './binary-translation';
@@ -10,6 +10,7 @@ import { EMULATION } from './emulation';
 import { LINUX_PROCESS } from './linux-process';
 import { NATIVE } from './native';
 import { PARAVIRT } from './paravirt';
+import { REPLAY } from './replay';
 import { RING32 } from './ring32';
 import type { ExecutionMode } from './runner';
 import { TRAP_AND_EMULATE } from './trap-and-emulate';
@@ -47,6 +48,8 @@ const TABLE: Readonly<Partial<Record<Key, ExecutionMode>>> = {
   'ring32/trap-and-emulate/linux': RING32,
   'ring32/binary-translation/linux': RING32,
   'ring32/code-patching/linux': RING32,
+  // A replayed VM (kind replay) executes nothing: whatever ISA or technique it names, its vCPUs consume its trace.
+  ...Object.fromEntries(['rv32', 'ring32'].flatMap((isa) => TECHNIQUES.map((t) => [`${isa}/${t}/replay`, REPLAY]))),
 };
 
 /** The execution mode of a VM, or a RangeError naming what has none. */

@@ -41,6 +41,8 @@ export interface SnapshotOptions {
 export function snapshotVm(host: HostExecutor, vmId: string, opts: SnapshotOptions): VmSnapshot {
   const vm = host.vms.get(vmId);
   if (!vm) throw new RangeError(`snapshot: host ${host.config.id} has no VM '${vmId}'`);
+  // A replayed VM's state is its trace position (runners/replay.ts), which the snapshot format has no field for yet.
+  if (vm.setup.kind === 'replay') throw new RangeError(`snapshot of VM ${vmId}: a replayed VM (kind replay) cannot be snapshotted yet`);
   const since = typeof opts.since === 'object' ? opts.since.generation : opts.since;
   if (typeof opts.since === 'object' && opts.since.vm !== vmId)
     throw new RangeError(`snapshot of VM ${vmId}: 'since' is a snapshot of VM ${opts.since.vm}`);
