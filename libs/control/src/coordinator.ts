@@ -13,15 +13,18 @@
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
 import { readFileSync } from 'fs';
-import { Bus } from '@vsim/bus';
+import { Bus, CheckpointStore } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
 import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
-import { hostPolicySpec } from '@vsim/scheduler';
+import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { vmSchedMessage } from './proto-sched';
+import { CheckpointError, findManifest, readCheckpointEvents } from './checkpoint/read';
+import { specIdentity } from './checkpoint/spec-id';
+import { HostCheckpoint } from '@vsim/proto';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -50,6 +53,24 @@ export interface CoordinatorOptions {
    * at once with that error, instead of when a request to the lost service times out.
    */
   readonly abort?: Promise<never>;
+  /**
+   * Checkpoint every host every this many ns of virtual time, into the scheduler's checkpoint store
+   * (0: none; absent: the spec's checkpointIntervalNs, if any).
+   */
+  readonly checkpointIntervalNs?: number;
+  /**
+   * Resume: continue simulation `sim`'s run from its hosts' checkpoints in `store` (checkpoint
+   * `index` of every host, default each host's newest) instead of setting it up from the start.
+   * The cpu-nodes and the scheduler read the same store.
+   */
+  readonly resume?: { readonly store: CheckpointStore; readonly sim: string; readonly index?: number };
+}
+
+/** One host's checkpoint, read before a resumed run is set up. */
+interface ResumedHost {
+  readonly key: string;
+  readonly manifest: HostCheckpoint;
+  readonly events: readonly Event[];
 }
 
 export interface CoordinatedRun {
@@ -147,7 +168,12 @@ export class Coordinator {
       this.opts.onEvents,
       this.opts.onRefused,
     );
+    const checkpointIntervalNs = this.opts.checkpointIntervalNs ?? spec.checkpointIntervalNs ?? 0;
+    const needsId = checkpointIntervalNs > 0 || this.opts.resume !== undefined;
+    const specId = needsId ? specIdentity(spec, readImage) : '';
     const work = (async (): Promise<CoordinatedRun> => {
+      // Every checkpoint is read (and checked) before anything is set up.
+      const resumed = this.opts.resume && (await this.readCheckpoints(spec, specId, placement));
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
@@ -163,59 +189,22 @@ export class Coordinator {
             expansion: { ...h.expansion },
           }),
         );
+        const r = resumed?.get(h.id);
         await step(`AddHost ${h.id} on the scheduler`, () =>
           scheduler.addHost({
             sim,
             host: h.id,
             pcpus: h.pcpus,
             node: assignment.get(h.id)!,
-            ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+            ...(r
+              ? { policy: r.manifest.policy, paramsJson: r.manifest.policyParamsJson, resumeKey: r.key }
+              : ((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools))),
           }),
         );
       }
-      for (const vm of spec.vms) {
-        const host = placement.get(vm.id)!;
-        const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
-        const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
-          nodeOf(host).createVm({
-            sim,
-            host,
-            vm: vm.id,
-            kind: vm.kind,
-            vcpus: vm.vcpus,
-            memoryBytes: vm.memoryBytes,
-            image,
-            args: [...vm.args],
-            engine: vm.engine,
-            technique: vm.technique ?? 'paravirt',
-            isa: vm.isa ?? 'rv32',
-          }),
-        );
-        await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
-          hypervisor.registerVm({
-            sim,
-            vm: vm.id,
-            kind: vm.kind,
-            brkStart: created.brkStart,
-            brkMax: created.brkMax,
-            host,
-            node: assignment.get(host)!,
-            costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
-          }),
-        );
-        await step(`AddVm ${vm.id} on the scheduler`, () =>
-          scheduler.addVm({
-            sim,
-            host,
-            vm: vm.id,
-            vcpus: vm.vcpus,
-            sched: vmSchedMessage(vm.sched),
-            // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-            onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
-          }),
-        );
-      }
-      for (const [i, a] of (spec.actions ?? []).entries()) {
+      if (resumed) await this.restoreVms(spec, sim, placement, assignment, resumed);
+      else await this.createVms(spec, sim, placement, assignment, readImage);
+      for (const [i, a] of (resumed ? [] : (spec.actions ?? [])).entries()) {
         await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
           scheduler.addAction({
             sim,
@@ -228,10 +217,14 @@ export class Coordinator {
           }),
         );
       }
+      // The events before the checkpoints come from them.
+      if (resumed) for (const [host, r] of resumed) collector.seed(host, r.events);
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
       await this.opts.beforeRun?.();
-      let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
+      let run = await step('Run on the scheduler', () =>
+        scheduler.run({ sim, endNs: spec.durationNs, checkpointIntervalNs, checkpointSpecId: specId }),
+      );
       while (run.handedOver) {
         const adopt = this.opts.onHandover;
         if (!adopt) throw new Error('the scheduler handed the simulation over, but no other scheduler adopts it');
@@ -251,6 +244,118 @@ export class Coordinator {
     } finally {
       collector.stop();
       await this.closeEverywhere(sim, log);
+    }
+  }
+
+  private nodeOf(assignment: ReadonlyMap<string, string>, host: string) {
+    return this.control.nodes.get(assignment.get(host)!)!;
+  }
+
+  /** Step 4 of a run from the start: each VM created from its image, registered, scheduled. */
+  private async createVms(
+    spec: SimSpec,
+    sim: string,
+    placement: ReadonlyMap<string, string>,
+    assignment: ReadonlyMap<string, string>,
+    readImage: (path: string) => Uint8Array,
+  ): Promise<void> {
+    for (const vm of spec.vms) {
+      const host = placement.get(vm.id)!;
+      const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
+      const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
+        this.nodeOf(assignment, host).createVm({
+          sim,
+          host,
+          vm: vm.id,
+          kind: vm.kind,
+          vcpus: vm.vcpus,
+          memoryBytes: vm.memoryBytes,
+          image,
+          args: [...vm.args],
+          engine: vm.engine,
+          technique: vm.technique ?? 'paravirt',
+          isa: vm.isa ?? 'rv32',
+        }),
+      );
+      await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
+        this.control.hypervisor.registerVm({
+          sim,
+          vm: vm.id,
+          kind: vm.kind,
+          brkStart: created.brkStart,
+          brkMax: created.brkMax,
+          host,
+          node: assignment.get(host)!,
+          costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
+        }),
+      );
+      await step(`AddVm ${vm.id} on the scheduler`, () =>
+        this.control.scheduler.addVm({
+          sim,
+          host,
+          vm: vm.id,
+          vcpus: vm.vcpus,
+          sched: vmSchedMessage(vm.sched),
+          // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
+          onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Resume: each host's checkpoint (checkpoint `index`, or the newest), read and checked against
+   * the spec before anything is set up: same spec identity, the same VMs on the host.
+   */
+  private async readCheckpoints(spec: SimSpec, specId: string, placement: ReadonlyMap<string, string>): Promise<Map<string, ResumedHost>> {
+    const { store, sim: from, index } = this.opts.resume!;
+    const out = new Map<string, ResumedHost>();
+    for (const h of spec.hosts) {
+      const { key, manifest } = await findManifest(store, from, h.id, index);
+      if (manifest.specId !== specId)
+        throw new CheckpointError(
+          `checkpoint ${key} was taken of another scenario, seed or image (spec ${manifest.specId.slice(0, 12)}, this one ${specId.slice(0, 12)})`,
+        );
+      const expected = spec.vms.filter((vm) => placement.get(vm.id) === h.id).map((vm) => vm.id);
+      const got = manifest.vms.map((v) => v.vm);
+      if (expected.join(',') !== got.join(','))
+        throw new CheckpointError(`checkpoint ${key} holds VMs [${got.join(', ')}], the spec puts [${expected.join(', ')}] on host ${h.id}`);
+      out.set(h.id, { key, manifest, events: await readCheckpointEvents(store, manifest) });
+    }
+    return out;
+  }
+
+  /** Step 4 of a resumed run: each VM restored by its host's node from its snapshots, registered with its allocator record. */
+  private async restoreVms(
+    spec: SimSpec,
+    sim: string,
+    placement: ReadonlyMap<string, string>,
+    assignment: ReadonlyMap<string, string>,
+    resumed: ReadonlyMap<string, ResumedHost>,
+  ): Promise<void> {
+    for (const vm of spec.vms) {
+      const host = placement.get(vm.id)!;
+      const { manifest } = resumed.get(host)!;
+      const v = manifest.vms.find((x) => x.vm === vm.id)!;
+      const orderSeq = stateFromJson<{ seq: number }>(manifest.loopStateJson).seq;
+      const created = await step(`RestoreVm ${vm.id} on node ${assignment.get(host)}`, () =>
+        this.nodeOf(assignment, host).restoreVm({ sim, host, vm: vm.id, chain: v.chain, orderSeq }),
+      );
+      const a = v.allocator;
+      await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
+        this.control.hypervisor.registerVm({
+          sim,
+          vm: vm.id,
+          kind: vm.kind,
+          brkStart: created.brkStart,
+          brkMax: created.brkMax,
+          brk: a?.brk ?? 0,
+          ended: a?.ended ?? '',
+          host,
+          node: assignment.get(host)!,
+          costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
+        }),
+      );
     }
   }
 
@@ -344,6 +449,12 @@ class EventCollector {
       this.wake?.();
     });
     await this.bus.flush();
+  }
+
+  /** Resume: `host`'s events before its checkpoint, which the run publishes no more. */
+  seed(host: string, events: readonly Event[]): void {
+    this.events.add(events);
+    this.received.set(host, (this.received.get(host) ?? 0) + events.length);
   }
 
   /** Resolves once every host's count matches what the scheduler published; rejects on timeout. */

@@ -1,7 +1,7 @@
 // `vsim run` without a cluster: every service's control logic in this process, on one in-process
 // broker, driven by the same Coordinator that drives a distributed run (one code path).
 
-import { InProcessBroker } from '@vsim/bus';
+import { CheckpointStore, InProcessBroker } from '@vsim/bus';
 import { Coordinator } from './coordinator';
 import { CpuNodeControlImpl } from './cpu-node-control';
 import { HypervisorControlImpl } from './hypervisor-control';
@@ -18,18 +18,33 @@ export interface EmbeddedOptions {
    * only: it never changes the run.
    */
   readonly onProgress?: (host: string, ns: number, done: boolean) => void;
+  /** How many cpu-nodes simulate the hosts (default 1); where a host runs never changes results. */
+  readonly cpuNodes?: number;
+  /** Checkpoint every host every `intervalNs` of virtual time into `store` (checkpoint.proto). */
+  readonly checkpoint?: { readonly store: CheckpointStore; readonly intervalNs: number };
+  /**
+   * Continue the run of simulation `sim` (the embedded runner's is `embedded`) from its hosts'
+   * checkpoints in `store` — checkpoint `index` of each host, default each one's newest.
+   */
+  readonly resume?: { readonly store: CheckpointStore; readonly sim?: string; readonly index?: number };
 }
 
 /** Runs a simulation with every service in this process, on the in-process bus. */
 export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: EmbeddedOptions = {}): Promise<{ result: SimResult; log: EventLog }> {
   const broker = new InProcessBroker();
   // One connection per service, as separate processes would have.
-  const buses = [broker.connect(), broker.connect(), broker.connect(), broker.connect()];
-  const [hvBus, nodeBus, schedBus, coordBus] = buses;
+  const nodeCount = opts.cpuNodes ?? 1;
+  if (!(Number.isInteger(nodeCount) && nodeCount >= 1)) throw new RangeError(`cpuNodes must be a positive integer, got ${nodeCount}`);
+  const buses = [broker.connect(), broker.connect(), broker.connect(), ...Array.from({ length: nodeCount }, () => broker.connect())];
+  const [hvBus, schedBus, coordBus, ...nodeBuses] = buses;
+  // One store serves the scheduler (manifests), the nodes (VM snapshots) and resume (reading them back).
+  const store = opts.checkpoint?.store ?? opts.resume?.store;
+  if (opts.checkpoint && opts.resume && opts.checkpoint.store !== opts.resume.store)
+    throw new RangeError('checkpoints of a resumed embedded run go to the store it resumes from');
   const control = inProcessControlPlane({
     hypervisor: new HypervisorControlImpl(hvBus),
-    nodes: [new CpuNodeControlImpl(nodeBus, { nodeId: 'node-0' })],
-    scheduler: new SchedulerControlImpl(schedBus),
+    nodes: nodeBuses.map((b, i) => new CpuNodeControlImpl(b, { nodeId: `node-${i}`, checkpointStore: store })),
+    scheduler: new SchedulerControlImpl(schedBus, { checkpointStore: store }),
   });
   try {
     const { onProgress } = opts;
@@ -39,7 +54,11 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: Embedde
       ((host: string, events: readonly Event[]) => {
         if (events.length > 0) onProgress(host, events[events.length - 1].timeNs, ends.see(host, events));
       });
-    const { result, log } = await new Coordinator(control, coordBus, { onEvents }).run(spec, sim);
+    const { result, log } = await new Coordinator(control, coordBus, {
+      onEvents,
+      checkpointIntervalNs: opts.checkpoint?.intervalNs ?? 0,
+      resume: opts.resume && { store: opts.resume.store, sim: opts.resume.sim ?? sim, index: opts.resume.index },
+    }).run(spec, sim);
     if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs, true);
     return { result, log };
   } finally {

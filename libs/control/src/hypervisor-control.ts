@@ -3,7 +3,7 @@
 
 import { Bus } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
-import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { Ack, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
@@ -11,6 +11,7 @@ import {
   ControlImplOptions,
   ControlLogger,
   HypervisorControl,
+  RegisterVmCall,
   addCounters,
   checkHostId,
   checkNodeId,
@@ -71,7 +72,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     return {};
   }
 
-  async registerVm(req: RegisterVmRequest): Promise<Ack> {
+  async registerVm(req: RegisterVmCall): Promise<Ack> {
     const svc = this.open(req.sim);
     const id = checkVmId(req.vm);
     const kind = vmKindOf(req.kind); // an older client's "sbi" still means "kernel"
@@ -87,7 +88,13 @@ export class HypervisorControlImpl implements HypervisorControl {
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
-    svc.registerVm({ id, kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node });
+    // A VM restored from a checkpoint goes on from its heap break and end as they were then.
+    const brk = (req.brk ?? 0) === 0 ? req.brkStart : req.brk!;
+    if (brk < req.brkStart || brk > req.brkMax) throw invalid(`VM ${id}: brk ${brk} is outside [brk_start ${req.brkStart}, brk_max ${req.brkMax}]`);
+    const ended = req.ended ?? '';
+    if (ended !== '' && ended !== 'shutdown' && ended !== 'fault')
+      throw invalid(`VM ${id}: ended must be "", "shutdown" or "fault", got ${JSON.stringify(ended)}`);
+    svc.registerVm({ id, kind, brkStart: req.brkStart, brk, brkMax: req.brkMax, costs, host, node, ended: ended === '' ? undefined : ended });
     this.closed.vmsRegistered++;
     this.log.debug({ sim: req.sim, vm: id, kind: req.kind }, 'VM registered');
     return {};

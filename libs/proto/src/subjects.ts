@@ -28,6 +28,17 @@ export const subjects = {
   allTraps: (sim: string) => `vsim.${sim}.trap.*`,
   /** Publish EventBatch: one host-loop iteration's events, from the scheduler that drives the host. */
   events: (sim: string, host: string) => `vsim.${sim}.events.${host}`,
+  /**
+   * Request SnapshotHostRequest → reply SnapshotHostReply (checkpoint.proto): the scheduler asks the
+   * cpu-node simulating `host` to store its VMs' snapshots. Only the scheduler may publish here, only
+   * cpu-node `node` may serve it.
+   */
+  checkpoint: (sim: string, node: string, host: string) => `vsim.${sim}.checkpoint.${node}.${host}`,
+  /**
+   * Request AllocatorStateRequest → reply AllocatorStateReply: the scheduler reads the hypervisor's
+   * allocator records for a checkpoint. Only the scheduler may publish here; the hypervisor serves it.
+   */
+  allocators: (sim: string) => `vsim.${sim}.allocators`,
   /** Subscribe to every host's events of a simulation. */
   allEvents: (sim: string) => `vsim.${sim}.events.>`,
 } as const;

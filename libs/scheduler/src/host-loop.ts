@@ -341,6 +341,22 @@ export class HostLoop {
     return this.gate !== null;
   }
 
+  /**
+   * Called at each iteration boundary before the loop goes on (checkpoints, checkpointer.ts): the
+   * state exportState() returns then is the one the loop continues from. It may take its time (the
+   * loop waits) but must not change the loop.
+   */
+  private boundaryHook: ((loop: HostLoop) => Promise<void>) | undefined;
+
+  onBoundary(hook: ((loop: HostLoop) => Promise<void>) | undefined): void {
+    this.boundaryHook = hook;
+  }
+
+  /** The seq of the last run order sent (0: none yet). */
+  get orderSeq(): number {
+    return this.seq;
+  }
+
   async run(endNs: number): Promise<HostLoopResult> {
     for (;;) {
       while (this.gate) await this.gate.promise;
@@ -348,6 +364,7 @@ export class HostLoop {
         this.handedOver = true;
         break;
       }
+      if (this.boundaryHook && this.now < endNs && !this.killed) await this.boundaryHook(this);
       this.applyActions();
       if (this.killed || this.now >= endNs || this.alive().length === 0) break;
       // Timers that have fired wake their vCPUs before the policy decides.

@@ -22,6 +22,9 @@ export { NotFoundError, SchedulerService, makePolicy, schedulerOf } from './serv
 export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
+// Checkpoints of a simulation's hosts, and what resume reads back (checkpoint.proto).
+export { CHECKPOINT_FORMAT, Checkpointer, checkpointKeys, stateFromJson, stateToJson } from './checkpointer';
+export type { CheckpointConfig, CheckpointTaken } from './checkpointer';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';

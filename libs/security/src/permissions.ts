@@ -6,6 +6,8 @@
 //   vsim.<sim>.run.<node>.<host>             scheduler                  cpu-node <node> only
 //   vsim.<sim>.trap.<node>                   cpu-node <node> only       hypervisor
 //   vsim.<sim>.events.<host>                 scheduler                  gateway
+//   vsim.<sim>.checkpoint.<node>.<host>      scheduler                  cpu-node <node> only
+//   vsim.<sim>.allocators                    scheduler                  hypervisor
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
@@ -85,10 +87,21 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
   const inbox = `${inboxPrefixOf(identity)}.>`;
   switch (role) {
     case 'hypervisor':
-      return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+      return {
+        publish: [beats('hypervisor')],
+        subscribe: ['vsim.*.trap.*', 'vsim.*.allocators', ...serves(SERVICE_NAME.hypervisor)],
+        allowResponses: true,
+      };
     case 'scheduler':
       return {
-        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
+        publish: [
+          'vsim.*.run.*.*',
+          'vsim.*.checkpoint.*.*',
+          'vsim.*.allocators',
+          'vsim.*.events.*',
+          beats('scheduler'),
+          `$JS.API.STREAM.INFO.${EVENTS}`,
+        ],
         subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
         allowResponses: true,
       };
@@ -97,7 +110,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
         publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
-        subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.checkpoint.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
         allowResponses: true,
       };
     }
