@@ -18,13 +18,13 @@ import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
 import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
-import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
+import { hostPolicySpec } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { vmSchedMessage } from './proto-sched';
-import { CheckpointError, findManifest, readCheckpointEvents } from './checkpoint/read';
+import { readCheckpoints, restoreVms } from './checkpoint/resume';
+import { step } from './step';
 import { specIdentity } from './checkpoint/spec-id';
-import { HostCheckpoint } from '@vsim/proto';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -64,13 +64,6 @@ export interface CoordinatorOptions {
    * The cpu-nodes and the scheduler read the same store.
    */
   readonly resume?: { readonly store: CheckpointStore; readonly sim: string; readonly index?: number };
-}
-
-/** One host's checkpoint, read before a resumed run is set up. */
-interface ResumedHost {
-  readonly key: string;
-  readonly manifest: HostCheckpoint;
-  readonly events: readonly Event[];
 }
 
 export interface CoordinatedRun {
@@ -173,7 +166,7 @@ export class Coordinator {
     const specId = needsId ? specIdentity(spec, readImage) : '';
     const work = (async (): Promise<CoordinatedRun> => {
       // Every checkpoint is read (and checked) before anything is set up.
-      const resumed = this.opts.resume && (await this.readCheckpoints(spec, specId, placement));
+      const resumed = this.opts.resume && (await readCheckpoints(this.opts.resume, spec, specId, placement));
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
@@ -202,20 +195,33 @@ export class Coordinator {
           }),
         );
       }
-      if (resumed) await this.restoreVms(spec, sim, placement, assignment, resumed);
-      else await this.createVms(spec, sim, placement, assignment, readImage);
-      for (const [i, a] of (resumed ? [] : (spec.actions ?? [])).entries()) {
-        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
-          scheduler.addAction({
-            sim,
-            atNs: a.at,
-            kind: a.kind,
-            vm: 'vm' in a ? a.vm : '',
-            host: a.kind === 'killHost' ? a.host : '',
-            paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
-            policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
-          }),
-        );
+      // A resumed run restores the hosts that have a checkpoint; the others (they ended before their
+      // first one) start from the beginning, with the actions that concern them.
+      const fresh = (host: string) => !resumed?.has(host);
+      if (resumed) await restoreVms(this.control, spec, sim, placement, assignment, resumed);
+      await this.createVms(spec, sim, placement, assignment, readImage, fresh);
+      for (const [i, a] of (spec.actions ?? []).entries()) {
+        // A swap concerns every host: to the fresh ones only, one by one, when others were resumed.
+        const targets: string[] =
+          a.kind === 'swapScheduler'
+            ? resumed
+              ? spec.hosts.map((h) => h.id).filter(fresh)
+              : ['']
+            : [a.kind === 'killHost' ? a.host : placement.get(a.vm)!];
+        for (const host of targets) {
+          if (host !== '' && !fresh(host)) continue; // a resumed host's pending actions came with its checkpoint
+          await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
+            scheduler.addAction({
+              sim,
+              atNs: a.at,
+              kind: a.kind,
+              vm: 'vm' in a ? a.vm : '',
+              host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : '',
+              paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
+              policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+            }),
+          );
+        }
       }
       // The events before the checkpoints come from them.
       if (resumed) for (const [host, r] of resumed) collector.seed(host, r.events);
@@ -258,9 +264,11 @@ export class Coordinator {
     placement: ReadonlyMap<string, string>,
     assignment: ReadonlyMap<string, string>,
     readImage: (path: string) => Uint8Array,
+    onHost: (host: string) => boolean = () => true,
   ): Promise<void> {
     for (const vm of spec.vms) {
       const host = placement.get(vm.id)!;
+      if (!onHost(host)) continue;
       const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
       const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
         this.nodeOf(assignment, host).createVm({
@@ -303,62 +311,6 @@ export class Coordinator {
     }
   }
 
-  /**
-   * Resume: each host's checkpoint (checkpoint `index`, or the newest), read and checked against
-   * the spec before anything is set up: same spec identity, the same VMs on the host.
-   */
-  private async readCheckpoints(spec: SimSpec, specId: string, placement: ReadonlyMap<string, string>): Promise<Map<string, ResumedHost>> {
-    const { store, sim: from, index } = this.opts.resume!;
-    const out = new Map<string, ResumedHost>();
-    for (const h of spec.hosts) {
-      const { key, manifest } = await findManifest(store, from, h.id, index);
-      if (manifest.specId !== specId)
-        throw new CheckpointError(
-          `checkpoint ${key} was taken of another scenario, seed or image (spec ${manifest.specId.slice(0, 12)}, this one ${specId.slice(0, 12)})`,
-        );
-      const expected = spec.vms.filter((vm) => placement.get(vm.id) === h.id).map((vm) => vm.id);
-      const got = manifest.vms.map((v) => v.vm);
-      if (expected.join(',') !== got.join(','))
-        throw new CheckpointError(`checkpoint ${key} holds VMs [${got.join(', ')}], the spec puts [${expected.join(', ')}] on host ${h.id}`);
-      out.set(h.id, { key, manifest, events: await readCheckpointEvents(store, manifest) });
-    }
-    return out;
-  }
-
-  /** Step 4 of a resumed run: each VM restored by its host's node from its snapshots, registered with its allocator record. */
-  private async restoreVms(
-    spec: SimSpec,
-    sim: string,
-    placement: ReadonlyMap<string, string>,
-    assignment: ReadonlyMap<string, string>,
-    resumed: ReadonlyMap<string, ResumedHost>,
-  ): Promise<void> {
-    for (const vm of spec.vms) {
-      const host = placement.get(vm.id)!;
-      const { manifest } = resumed.get(host)!;
-      const v = manifest.vms.find((x) => x.vm === vm.id)!;
-      const orderSeq = stateFromJson<{ seq: number }>(manifest.loopStateJson).seq;
-      const created = await step(`RestoreVm ${vm.id} on node ${assignment.get(host)}`, () =>
-        this.nodeOf(assignment, host).restoreVm({ sim, host, vm: vm.id, chain: v.chain, orderSeq }),
-      );
-      const a = v.allocator;
-      await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
-        this.control.hypervisor.registerVm({
-          sim,
-          vm: vm.id,
-          kind: vm.kind,
-          brkStart: created.brkStart,
-          brkMax: created.brkMax,
-          brk: a?.brk ?? 0,
-          ended: a?.ended ?? '',
-          host,
-          node: assignment.get(host)!,
-          costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
-        }),
-      );
-    }
-  }
-
   /** CloseSimulation on every service; failures are logged, never thrown (the run's outcome stands). */
   /** Schedulers that adopted the simulation from the first one, in order. */
   private readonly adopters: SchedulerControl[] = [];
@@ -374,16 +326,6 @@ export class Coordinator {
     outcomes.forEach((o, i) => {
       if (o.status === 'rejected') log.warn({ err: o.reason, target: targets[i][0] }, 'CloseSimulation failed');
     });
-  }
-}
-
-/** Runs one setup step, naming it in the error if it fails. */
-async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    const e = new Error(`${what}: ${(err as Error).message}`, { cause: err });
-    throw e;
   }
 }
 

@@ -9,6 +9,7 @@ import { SchedulerControlImpl } from './scheduler-control';
 import { inProcessControlPlane } from './grpc-adapters';
 import { Event, EventLog } from '@vsim/proto';
 import { HostEnds } from './host-ends';
+import type { CheckpointTaken } from '@vsim/scheduler';
 import { SimResult, SimSpec } from './simulation';
 
 export interface EmbeddedOptions {
@@ -21,7 +22,12 @@ export interface EmbeddedOptions {
   /** How many cpu-nodes simulate the hosts (default 1); where a host runs never changes results. */
   readonly cpuNodes?: number;
   /** Checkpoint every host every `intervalNs` of virtual time into `store` (checkpoint.proto). */
-  readonly checkpoint?: { readonly store: CheckpointStore; readonly intervalNs: number };
+  readonly checkpoint?: {
+    readonly store: CheckpointStore;
+    readonly intervalNs: number;
+    /** Told of each checkpoint taken (bench:checkpoint). */
+    readonly onTaken?: (t: CheckpointTaken) => void;
+  };
   /**
    * Continue the run of simulation `sim` (the embedded runner's is `embedded`) from its hosts'
    * checkpoints in `store` — checkpoint `index` of each host, default each one's newest.
@@ -44,7 +50,10 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: Embedde
   const control = inProcessControlPlane({
     hypervisor: new HypervisorControlImpl(hvBus),
     nodes: nodeBuses.map((b, i) => new CpuNodeControlImpl(b, { nodeId: `node-${i}`, checkpointStore: store })),
-    scheduler: new SchedulerControlImpl(schedBus, { checkpointStore: store }),
+    scheduler: new SchedulerControlImpl(schedBus, {
+      checkpointStore: store,
+      onCheckpoint: opts.checkpoint?.onTaken && ((_sim, t) => opts.checkpoint?.onTaken?.(t)),
+    }),
   });
   try {
     const { onProgress } = opts;

@@ -32,6 +32,7 @@ import {
   newVcpuCounters,
   schedMetricsOf,
   stateFromJson,
+  type CheckpointTaken,
 } from '@vsim/scheduler';
 import { CheckpointError, readCheckpointEvents, readManifest } from './checkpoint/read';
 import {
@@ -62,6 +63,8 @@ export interface SchedulerControlOptions extends ControlImplOptions {
   readonly observer?: SchedulerObserver;
   /** Where checkpoints go (RunRequest.checkpoint_interval_ns) and resumed hosts are read from (AddHost resume_key). */
   readonly checkpointStore?: CheckpointStore;
+  /** Told of each checkpoint taken (bench:checkpoint); each is logged at debug level anyway. */
+  readonly onCheckpoint?: (sim: string, t: CheckpointTaken) => void;
 }
 
 interface SimState {
@@ -176,7 +179,12 @@ export class SchedulerControlImpl implements SchedulerControl {
         action = { kind: 'set', at, vm: req.vm, params: parseJsonObject('params_json', req.paramsJson) };
         break;
       case 'swapScheduler':
-        action = { kind: 'swapScheduler', at, scheduler: { policy: req.policy, params: parseJsonObject('params_json', req.paramsJson) } };
+        action = {
+          kind: 'swapScheduler',
+          at,
+          scheduler: { policy: req.policy, params: parseJsonObject('params_json', req.paramsJson) },
+          ...(req.host !== '' ? { host: req.host } : {}),
+        };
         break;
       case 'killHost':
         action = { kind: 'killHost', at, host: req.host };
@@ -201,7 +209,16 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (interval > 0 && !st.svc.checkpoints) {
       if (!this.opts.checkpointStore) throw precondition(`simulation ${req.sim}: checkpoints asked for, but this scheduler has no checkpoint store`);
       if (!Number.isSafeInteger(interval)) throw invalid(`checkpoint_interval_ns must be a safe integer, got ${interval}`);
-      st.svc.enableCheckpoints({ store: this.opts.checkpointStore, intervalNs: interval, specId: req.checkpointSpecId ?? '' });
+      const sim = req.sim;
+      st.svc.enableCheckpoints({
+        store: this.opts.checkpointStore,
+        intervalNs: interval,
+        specId: req.checkpointSpecId ?? '',
+        onTaken: (t) => {
+          this.log.debug({ sim, ...t }, 'checkpoint taken');
+          this.opts.onCheckpoint?.(sim, t);
+        },
+      });
     }
     st.running = true;
     this.counters.runs++;

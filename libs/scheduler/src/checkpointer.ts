@@ -67,6 +67,8 @@ export interface CheckpointConfig {
   readonly intervalNs: number;
   /** The spec's identity, recorded in every manifest (resume refuses another spec). */
   readonly specId: string;
+  /** Told of each checkpoint once it is complete (logs, bench:checkpoint). */
+  readonly onTaken?: (t: CheckpointTaken) => void;
 }
 
 /** What a checkpoint cost: for logs, Status counters and bench:checkpoint. */
@@ -136,7 +138,7 @@ export class Checkpointer {
   async atBoundary(loop: HostLoop, policy: { policy: string; params: Readonly<Record<string, unknown>> }): Promise<void> {
     const t = this.hosts.get(loop.host);
     if (!t || loop.virtualNow < t.nextAt) return;
-    const started = Date.now();
+    const started = performance.now();
     const iv = this.config.intervalNs;
     const now = loop.virtualNow;
     t.nextAt = (Math.floor(now / iv) + 1) * iv;
@@ -199,14 +201,16 @@ export class Checkpointer {
     t.revision ??= (await store.getMeta(latest))?.revision ?? 0;
     t.revision = await store.putMeta(latest, Buffer.from(String(index)), t.revision);
     t.index = index;
-    this.taken.push({
+    const taken: CheckpointTaken = {
       host,
       index,
       nowNs: now,
       vmBytes: snaps.vms.reduce((a, s) => a + s.bytes, 0),
       fullVms: snaps.vms.filter((s) => s.full).length,
-      wallMs: Date.now() - started,
-    });
+      wallMs: performance.now() - started,
+    };
+    this.taken.push(taken);
+    this.config.onTaken?.(taken);
   }
 
   private async ask(subject: string, data: Uint8Array, who: string): Promise<Uint8Array> {

@@ -46,7 +46,8 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
 export type SimAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
-  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
+  /** `host`: that host only (a resumed run's hosts that start afresh); absent: every host. */
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec; readonly host?: string }
   | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
 
 /** One host as handed over between scheduler services. */
@@ -182,7 +183,9 @@ export class SchedulerService {
         loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: 'set', at: a.at, vm: a.vm, params: a.params });
         return;
       case 'swapScheduler':
+        if (a.host !== undefined) loopOf(a.host, `unknown host '${a.host}'`);
         for (const [host, loop] of this.loops) {
+          if (a.host !== undefined && host !== a.host) continue;
           const pcpus = this.pcpus.get(host)!;
           const target = swapTarget(loop.currentPolicy, a.scheduler); // a host's cpupools stay
           makePolicy(target, pcpus); // validate now, not mid-run

@@ -235,7 +235,10 @@ export interface AddActionRequest {
   atNs: number;
   /** "pause", "unpause", "set", "swapScheduler" or "killHost". */
   kind: string;
-  /** The VM (pause, unpause, set) or the host (killHost) it applies to. */
+  /**
+   * The VM (pause, unpause, set) or the host (killHost) it applies to; swapScheduler: that host
+   * only (a resumed run's hosts that start afresh), empty: every host.
+   */
   vm: string;
   host: string;
   /** set: the new scheduling parameters as JSON; swapScheduler: the new policy and its parameters. */
