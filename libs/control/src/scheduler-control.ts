@@ -22,14 +22,11 @@ import {
   HostLoopResult,
   LoopState,
   PlainLoopAction,
-  VcpuStats,
   HostHandover,
   NotFoundError,
   SchedulerObserver,
   SchedulerService,
   SimAction,
-  PcpuStats,
-  newVcpuCounters,
   schedMetricsOf,
   stateFromJson,
   type CheckpointTaken,
@@ -57,6 +54,7 @@ import {
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { Drain } from './drain';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+import { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
   /** Sees every simulation's host loops (the service's metrics). */
@@ -373,7 +371,7 @@ export class SchedulerControlImpl implements SchedulerControl {
   }
 }
 
-/** A handed-over host as HostHandover (control.proto): vsim's own figures travel as JSON. */
+/** A handed-over host as HostHandover (control.proto); the policy's own state travels as its JSON (loop-state-proto.ts). */
 export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
   const s = h.state;
   return {
@@ -395,7 +393,7 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       waitingNs: v.stats.waitingNs,
       blockedNs: v.stats.blockedNs,
       instructions: v.stats.instructions,
-      statsJson: JSON.stringify({ stats: v.stats, marks: v.marks }),
+      figures: vcpuFiguresMessage(v.stats, v.marks),
     })),
     actions: s.actions.map((a) => ({
       sim,
@@ -406,7 +404,7 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '',
       policy: a.kind === 'swapScheduler' ? a.policy : '',
     })),
-    loopJson: JSON.stringify({ pcpus: s.pcpus, segments: s.segments }),
+    loop: loopStateMessage(s),
   };
 }
 
@@ -414,19 +412,13 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
 export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
   const json = (field: string, text: string): Record<string, unknown> => (text === '' ? {} : parseJsonObject(field, text));
   const vcpus = m.vcpus.map((v) => {
-    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as {
-      stats?: Partial<VcpuStats>;
-      marks?: LoopState['vcpus'][number]['marks'];
-    };
-    const stats: VcpuStats = {
-      ...newVcpuCounters(),
-      ...extra.stats,
+    const { stats, marks } = vcpuFiguresOf(v.figures, {
       runningNs: v.runningNs,
       waitingNs: v.waitingNs,
       blockedNs: v.blockedNs,
       instructions: v.instructions,
       state: v.state,
-    };
+    });
     return {
       vm: checkVmId(v.vm),
       vcpu: v.vcpu,
@@ -434,7 +426,7 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       paused: v.paused,
       params: vmSchedParamsOf(v.params),
       stats,
-      marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
+      marks,
     };
   });
   const actions = m.actions.map((a): PlainLoopAction => {
@@ -455,13 +447,12 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
         throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
     }
   });
-  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
   return {
     host: m.host,
     node: m.node,
     pcpus: m.pcpus,
     eventsPublished: m.eventsPublished,
-    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
+    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, ...loopStateOf(m.host, m.pcpus, m.loop) },
   };
 }
 

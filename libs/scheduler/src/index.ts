@@ -16,8 +16,11 @@ export { hostPolicySpec } from './cpupool';
 export type { HostPoolSpec } from './cpupool';
 // One host's loop, a simulation's loops, and what they measure.
 export { HostLoop } from './host-loop';
-export type { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from './host-loop';
-export { NotFoundError, SchedulerService, makePolicy, schedulerOf } from './service';
+export type { HostLoopResult, LoopAction, LoopState, LoopVm, PlainLoopAction, RunHost, VcpuStats } from './host-loop';
+export { NotFoundError, SchedulerService, loopActionsOf, makePolicy, schedulerOf } from './service';
+export { POLICY_STATE_FORMAT } from './policy-state';
+export type { PolicyStateData } from './policy-state';
+export type { CpupoolState } from './cpupool';
 // The policy registry (as Xen's REGISTER_SCHEDULER): each policy's vocabulary entry and constructor.
 export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 export type { PolicyRegistration } from './policy';

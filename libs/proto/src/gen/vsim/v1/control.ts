@@ -22,7 +22,7 @@ import {
 } from "@grpc/grpc-js";
 import { Ack } from "./common";
 import { DomainList, ListSimulationsRequest, SimulationList } from "./listing";
-import { SchedMetrics } from "./metrics";
+import { PcpuMetrics, SchedMetrics } from "./metrics";
 import { Event, VcpuState, vcpuStateFromJSON, vcpuStateToJSON } from "./runtime";
 
 /**
@@ -342,13 +342,101 @@ export interface VcpuHandover {
   waitingNs: number;
   blockedNs: number;
   instructions: number;
-  /**
-   * Implementation-specific figures (vsim's: the scheduling metrics' counters) as JSON; a service
-   * that does not know them ignores them.
-   */
-  statsJson: string;
   /** Its scheduling parameters. */
-  params: VmSchedParams | undefined;
+  params:
+    | VmSchedParams
+    | undefined;
+  /**
+   * The scheduling metrics' counters and the loop's bookkeeping for it (absent from another
+   * implementation's handover: they start from zero).
+   */
+  figures: VcpuLoopFigures | undefined;
+}
+
+/**
+ * A vCPU's scheduling counters beyond the runstates of VcpuHandover (libs/scheduler metrics.ts),
+ * and what the host loop keeps about it between iterations.
+ */
+export interface VcpuLoopFigures {
+  /** Time on a pCPU within the loop's iterations (running_ns also counts a trap's carried overrun). */
+  onPcpuNs: number;
+  offlineNs: number;
+  preemptions: number;
+  migrations: number;
+  deadlineMisses: number;
+  /** Every wake-up latency so far, in order. */
+  wakeLatenciesNs: number[];
+  /** When it joined the host. */
+  addedNs: number;
+  /** When its wake-up timer fired, while it has not run since (-1: no wake-up pending). */
+  wokeAtNs: number;
+  /** When it blocked (-1: not blocked), so that a wake-up is never dated before it. */
+  blockedAtNs: number;
+  /** The pCPU it was last given (-1: none yet), for migrations. */
+  lastPcpu: number;
+}
+
+/**
+ * A host loop's own state at an iteration boundary, beyond HostHandover's common fields: what
+ * makes the continued run's events exactly those of an uninterrupted one (docs/scheduler-protocol.md §8).
+ */
+export interface LoopState {
+  /** Per pCPU: busy and idle-while-waiting time so far. */
+  pcpus: PcpuMetrics[];
+  /** The run segments still open (at most one per pCPU; a `run` event is logged when one ends). */
+  segments: OpenRunSegment[];
+  /**
+   * Per pCPU (by index), the vCPU the last decision gave it ("vm/vcpu"; "" when idle); empty when
+   * unknown. `schedule` events mark changes from it.
+   */
+  current: string[];
+  /** The vCPUs ("vm/vcpu") the last decision ran: one that then waits counts a preemption. */
+  lastRun: string[];
+  /** A killHost action stopped the host. */
+  killed: boolean;
+  /**
+   * The policy the loop runs and its complete internal state (absent: the adopting service starts
+   * its policy as in a hot swap).
+   */
+  policy: PolicyState | undefined;
+}
+
+/** A run segment still open at the boundary (libs/scheduler run-segments.ts). */
+export interface OpenRunSegment {
+  pcpu: number;
+  vm: string;
+  vcpu: number;
+  startNs: number;
+  /** CPU time so far. */
+  ns: number;
+  /** The wake-up latency the decision that started it recorded, if any. */
+  latencyNs?:
+    | number
+    | undefined;
+  /** The policy's balance for the vCPU after its last charge, in the policy's order (SchedulerPolicy.balance). */
+  balance: BalanceEntry[];
+}
+
+export interface BalanceEntry {
+  key: string;
+  value: number;
+}
+
+/**
+ * A scheduling policy's own state. Only a loop running the same policy with the same parameters
+ * loads it (a checkpoint, or a handover to the same policy); any other continues as in a swap.
+ */
+export interface PolicyState {
+  /** The policy's registry name ("credit", ...; "cpupools" for a host split into pools). */
+  name: string;
+  /** Its scheduler-wide parameters, as last set: a UTF-8 JSON object. */
+  params: Buffer;
+  /**
+   * Opaque, owned by the policy: UTF-8 JSON of SchedulerPolicy.saveState() (libs/scheduler
+   * policy-state.ts: format "vsim.policy-state/1"; cpupools: one such state per pool). Every
+   * queue in order, credit, budget, deadline, timer, counter and tie-breaker the policy keeps.
+   */
+  state: Buffer;
 }
 
 /** One host's loop as the old service leaves it, at an iteration boundary. */
@@ -366,10 +454,10 @@ export interface HostHandover {
   vcpus: VcpuHandover[];
   /** Timed actions not applied yet. */
   actions: AddActionRequest[];
-  /** Implementation-specific loop state (vsim's: per-pCPU metrics) as JSON. */
-  loopJson: string;
   /** The cpu-node id that simulates the host (AddHostRequest.node). */
   node: string;
+  /** The loop's own state (absent from another implementation's handover). */
+  loop: LoopState | undefined;
 }
 
 export interface HandoverState {
@@ -3703,8 +3791,8 @@ function createBaseVcpuHandover(): VcpuHandover {
     waitingNs: 0,
     blockedNs: 0,
     instructions: 0,
-    statsJson: "",
     params: undefined,
+    figures: undefined,
   };
 }
 
@@ -3737,11 +3825,11 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.instructions !== 0) {
       writer.uint32(80).uint64(message.instructions);
     }
-    if (message.statsJson !== "") {
-      writer.uint32(90).string(message.statsJson);
-    }
     if (message.params !== undefined) {
       VmSchedParams.encode(message.params, writer.uint32(98).fork()).join();
+    }
+    if (message.figures !== undefined) {
+      VcpuLoopFigures.encode(message.figures, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -3831,20 +3919,20 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.instructions = longToNumber(reader.uint64());
             continue;
           }
-          case 11: {
-            if (tag !== 90) {
-              break;
-            }
-
-            message.statsJson = reader.string();
-            continue;
-          }
           case 12: {
             if (tag !== 98) {
               break;
             }
 
             message.params = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.figures = VcpuLoopFigures.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3886,12 +3974,8 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         ? globalThis.Number(object.blocked_ns)
         : 0,
       instructions: isSet(object.instructions) ? globalThis.Number(object.instructions) : 0,
-      statsJson: isSet(object.statsJson)
-        ? globalThis.String(object.statsJson)
-        : isSet(object.stats_json)
-        ? globalThis.String(object.stats_json)
-        : "",
       params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
+      figures: isSet(object.figures) ? VcpuLoopFigures.fromJSON(object.figures) : undefined,
     };
   },
 
@@ -3924,11 +4008,11 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.instructions !== 0) {
       obj.instructions = Math.round(message.instructions);
     }
-    if (message.statsJson !== "") {
-      obj.statsJson = message.statsJson;
-    }
     if (message.params !== undefined) {
       obj.params = VmSchedParams.toJSON(message.params);
+    }
+    if (message.figures !== undefined) {
+      obj.figures = VcpuLoopFigures.toJSON(message.figures);
     }
     return obj;
   },
@@ -3947,10 +4031,800 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     message.waitingNs = object.waitingNs ?? 0;
     message.blockedNs = object.blockedNs ?? 0;
     message.instructions = object.instructions ?? 0;
-    message.statsJson = object.statsJson ?? "";
     message.params = (object.params !== undefined && object.params !== null)
       ? VmSchedParams.fromPartial(object.params)
       : undefined;
+    message.figures = (object.figures !== undefined && object.figures !== null)
+      ? VcpuLoopFigures.fromPartial(object.figures)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVcpuLoopFigures(): VcpuLoopFigures {
+  return {
+    onPcpuNs: 0,
+    offlineNs: 0,
+    preemptions: 0,
+    migrations: 0,
+    deadlineMisses: 0,
+    wakeLatenciesNs: [],
+    addedNs: 0,
+    wokeAtNs: 0,
+    blockedAtNs: 0,
+    lastPcpu: 0,
+  };
+}
+
+export const VcpuLoopFigures: MessageFns<VcpuLoopFigures> = {
+  encode(message: VcpuLoopFigures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.onPcpuNs !== 0) {
+      writer.uint32(8).uint64(message.onPcpuNs);
+    }
+    if (message.offlineNs !== 0) {
+      writer.uint32(16).uint64(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      writer.uint32(24).uint64(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      writer.uint32(32).uint64(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      writer.uint32(40).uint64(message.deadlineMisses);
+    }
+    if (message.wakeLatenciesNs.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.wakeLatenciesNs) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.addedNs !== 0) {
+      writer.uint32(56).uint64(message.addedNs);
+    }
+    if (message.wokeAtNs !== 0) {
+      writer.uint32(64).int64(message.wokeAtNs);
+    }
+    if (message.blockedAtNs !== 0) {
+      writer.uint32(72).int64(message.blockedAtNs);
+    }
+    if (message.lastPcpu !== 0) {
+      writer.uint32(80).int32(message.lastPcpu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VcpuLoopFigures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVcpuLoopFigures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.onPcpuNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offlineNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.preemptions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.migrations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.deadlineMisses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.wakeLatenciesNs.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.wakeLatenciesNs.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.addedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.wokeAtNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.blockedAtNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lastPcpu = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VcpuLoopFigures {
+    return {
+      onPcpuNs: isSet(object.onPcpuNs)
+        ? globalThis.Number(object.onPcpuNs)
+        : isSet(object.on_pcpu_ns)
+        ? globalThis.Number(object.on_pcpu_ns)
+        : 0,
+      offlineNs: isSet(object.offlineNs)
+        ? globalThis.Number(object.offlineNs)
+        : isSet(object.offline_ns)
+        ? globalThis.Number(object.offline_ns)
+        : 0,
+      preemptions: isSet(object.preemptions) ? globalThis.Number(object.preemptions) : 0,
+      migrations: isSet(object.migrations) ? globalThis.Number(object.migrations) : 0,
+      deadlineMisses: isSet(object.deadlineMisses)
+        ? globalThis.Number(object.deadlineMisses)
+        : isSet(object.deadline_misses)
+        ? globalThis.Number(object.deadline_misses)
+        : 0,
+      wakeLatenciesNs: globalThis.Array.isArray(object?.wakeLatenciesNs)
+        ? object.wakeLatenciesNs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.wake_latencies_ns)
+        ? object.wake_latencies_ns.map((e: any) => globalThis.Number(e))
+        : [],
+      addedNs: isSet(object.addedNs)
+        ? globalThis.Number(object.addedNs)
+        : isSet(object.added_ns)
+        ? globalThis.Number(object.added_ns)
+        : 0,
+      wokeAtNs: isSet(object.wokeAtNs)
+        ? globalThis.Number(object.wokeAtNs)
+        : isSet(object.woke_at_ns)
+        ? globalThis.Number(object.woke_at_ns)
+        : 0,
+      blockedAtNs: isSet(object.blockedAtNs)
+        ? globalThis.Number(object.blockedAtNs)
+        : isSet(object.blocked_at_ns)
+        ? globalThis.Number(object.blocked_at_ns)
+        : 0,
+      lastPcpu: isSet(object.lastPcpu)
+        ? globalThis.Number(object.lastPcpu)
+        : isSet(object.last_pcpu)
+        ? globalThis.Number(object.last_pcpu)
+        : 0,
+    };
+  },
+
+  toJSON(message: VcpuLoopFigures): unknown {
+    const obj: any = {};
+    if (message.onPcpuNs !== 0) {
+      obj.onPcpuNs = Math.round(message.onPcpuNs);
+    }
+    if (message.offlineNs !== 0) {
+      obj.offlineNs = Math.round(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      obj.preemptions = Math.round(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      obj.migrations = Math.round(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      obj.deadlineMisses = Math.round(message.deadlineMisses);
+    }
+    if (message.wakeLatenciesNs?.length) {
+      obj.wakeLatenciesNs = message.wakeLatenciesNs.map((e) => Math.round(e));
+    }
+    if (message.addedNs !== 0) {
+      obj.addedNs = Math.round(message.addedNs);
+    }
+    if (message.wokeAtNs !== 0) {
+      obj.wokeAtNs = Math.round(message.wokeAtNs);
+    }
+    if (message.blockedAtNs !== 0) {
+      obj.blockedAtNs = Math.round(message.blockedAtNs);
+    }
+    if (message.lastPcpu !== 0) {
+      obj.lastPcpu = Math.round(message.lastPcpu);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VcpuLoopFigures>): VcpuLoopFigures {
+    return VcpuLoopFigures.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VcpuLoopFigures>): VcpuLoopFigures {
+    const message = createBaseVcpuLoopFigures();
+    message.onPcpuNs = object.onPcpuNs ?? 0;
+    message.offlineNs = object.offlineNs ?? 0;
+    message.preemptions = object.preemptions ?? 0;
+    message.migrations = object.migrations ?? 0;
+    message.deadlineMisses = object.deadlineMisses ?? 0;
+    message.wakeLatenciesNs = object.wakeLatenciesNs?.map((e) => e) || [];
+    message.addedNs = object.addedNs ?? 0;
+    message.wokeAtNs = object.wokeAtNs ?? 0;
+    message.blockedAtNs = object.blockedAtNs ?? 0;
+    message.lastPcpu = object.lastPcpu ?? 0;
+    return message;
+  },
+};
+
+function createBaseLoopState(): LoopState {
+  return { pcpus: [], segments: [], current: [], lastRun: [], killed: false, policy: undefined };
+}
+
+export const LoopState: MessageFns<LoopState> = {
+  encode(message: LoopState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pcpus) {
+      PcpuMetrics.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.segments) {
+      OpenRunSegment.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.current) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.lastRun) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.killed !== false) {
+      writer.uint32(40).bool(message.killed);
+    }
+    if (message.policy !== undefined) {
+      PolicyState.encode(message.policy, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoopState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoopState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pcpus.push(PcpuMetrics.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.segments.push(OpenRunSegment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.current.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lastRun.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.killed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.policy = PolicyState.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoopState {
+    return {
+      pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => PcpuMetrics.fromJSON(e)) : [],
+      segments: globalThis.Array.isArray(object?.segments)
+        ? object.segments.map((e: any) => OpenRunSegment.fromJSON(e))
+        : [],
+      current: globalThis.Array.isArray(object?.current) ? object.current.map((e: any) => globalThis.String(e)) : [],
+      lastRun: globalThis.Array.isArray(object?.lastRun)
+        ? object.lastRun.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.last_run)
+        ? object.last_run.map((e: any) => globalThis.String(e))
+        : [],
+      killed: isSet(object.killed) ? globalThis.Boolean(object.killed) : false,
+      policy: isSet(object.policy) ? PolicyState.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: LoopState): unknown {
+    const obj: any = {};
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => PcpuMetrics.toJSON(e));
+    }
+    if (message.segments?.length) {
+      obj.segments = message.segments.map((e) => OpenRunSegment.toJSON(e));
+    }
+    if (message.current?.length) {
+      obj.current = message.current;
+    }
+    if (message.lastRun?.length) {
+      obj.lastRun = message.lastRun;
+    }
+    if (message.killed !== false) {
+      obj.killed = message.killed;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = PolicyState.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LoopState>): LoopState {
+    return LoopState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LoopState>): LoopState {
+    const message = createBaseLoopState();
+    message.pcpus = object.pcpus?.map((e) => PcpuMetrics.fromPartial(e)) || [];
+    message.segments = object.segments?.map((e) => OpenRunSegment.fromPartial(e)) || [];
+    message.current = object.current?.map((e) => e) || [];
+    message.lastRun = object.lastRun?.map((e) => e) || [];
+    message.killed = object.killed ?? false;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? PolicyState.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOpenRunSegment(): OpenRunSegment {
+  return { pcpu: 0, vm: "", vcpu: 0, startNs: 0, ns: 0, latencyNs: undefined, balance: [] };
+}
+
+export const OpenRunSegment: MessageFns<OpenRunSegment> = {
+  encode(message: OpenRunSegment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pcpu !== 0) {
+      writer.uint32(8).uint32(message.pcpu);
+    }
+    if (message.vm !== "") {
+      writer.uint32(18).string(message.vm);
+    }
+    if (message.vcpu !== 0) {
+      writer.uint32(24).uint32(message.vcpu);
+    }
+    if (message.startNs !== 0) {
+      writer.uint32(32).uint64(message.startNs);
+    }
+    if (message.ns !== 0) {
+      writer.uint32(40).uint64(message.ns);
+    }
+    if (message.latencyNs !== undefined) {
+      writer.uint32(48).uint64(message.latencyNs);
+    }
+    for (const v of message.balance) {
+      BalanceEntry.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenRunSegment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenRunSegment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pcpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vcpu = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.latencyNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.balance.push(BalanceEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenRunSegment {
+    return {
+      pcpu: isSet(object.pcpu) ? globalThis.Number(object.pcpu) : 0,
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
+      startNs: isSet(object.startNs)
+        ? globalThis.Number(object.startNs)
+        : isSet(object.start_ns)
+        ? globalThis.Number(object.start_ns)
+        : 0,
+      ns: isSet(object.ns) ? globalThis.Number(object.ns) : 0,
+      latencyNs: isSet(object.latencyNs)
+        ? globalThis.Number(object.latencyNs)
+        : isSet(object.latency_ns)
+        ? globalThis.Number(object.latency_ns)
+        : undefined,
+      balance: globalThis.Array.isArray(object?.balance)
+        ? object.balance.map((e: any) => BalanceEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OpenRunSegment): unknown {
+    const obj: any = {};
+    if (message.pcpu !== 0) {
+      obj.pcpu = Math.round(message.pcpu);
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.vcpu !== 0) {
+      obj.vcpu = Math.round(message.vcpu);
+    }
+    if (message.startNs !== 0) {
+      obj.startNs = Math.round(message.startNs);
+    }
+    if (message.ns !== 0) {
+      obj.ns = Math.round(message.ns);
+    }
+    if (message.latencyNs !== undefined) {
+      obj.latencyNs = Math.round(message.latencyNs);
+    }
+    if (message.balance?.length) {
+      obj.balance = message.balance.map((e) => BalanceEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenRunSegment>): OpenRunSegment {
+    return OpenRunSegment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenRunSegment>): OpenRunSegment {
+    const message = createBaseOpenRunSegment();
+    message.pcpu = object.pcpu ?? 0;
+    message.vm = object.vm ?? "";
+    message.vcpu = object.vcpu ?? 0;
+    message.startNs = object.startNs ?? 0;
+    message.ns = object.ns ?? 0;
+    message.latencyNs = object.latencyNs ?? undefined;
+    message.balance = object.balance?.map((e) => BalanceEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBalanceEntry(): BalanceEntry {
+  return { key: "", value: 0 };
+}
+
+export const BalanceEntry: MessageFns<BalanceEntry> = {
+  encode(message: BalanceEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BalanceEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBalanceEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BalanceEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: BalanceEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BalanceEntry>): BalanceEntry {
+    return BalanceEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BalanceEntry>): BalanceEntry {
+    const message = createBaseBalanceEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBasePolicyState(): PolicyState {
+  return { name: "", params: Buffer.alloc(0), state: Buffer.alloc(0) };
+}
+
+export const PolicyState: MessageFns<PolicyState> = {
+  encode(message: PolicyState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.params.length !== 0) {
+      writer.uint32(18).bytes(message.params);
+    }
+    if (message.state.length !== 0) {
+      writer.uint32(26).bytes(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.params = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyState {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      params: isSet(object.params) ? Buffer.from(bytesFromBase64(object.params)) : Buffer.alloc(0),
+      state: isSet(object.state) ? Buffer.from(bytesFromBase64(object.state)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: PolicyState): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.params.length !== 0) {
+      obj.params = base64FromBytes(message.params);
+    }
+    if (message.state.length !== 0) {
+      obj.state = base64FromBytes(message.state);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyState>): PolicyState {
+    return PolicyState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyState>): PolicyState {
+    const message = createBasePolicyState();
+    message.name = object.name ?? "";
+    message.params = object.params ?? Buffer.alloc(0);
+    message.state = object.state ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -3965,8 +4839,8 @@ function createBaseHostHandover(): HostHandover {
     eventsPublished: 0,
     vcpus: [],
     actions: [],
-    loopJson: "",
     node: "",
+    loop: undefined,
   };
 }
 
@@ -3996,11 +4870,11 @@ export const HostHandover: MessageFns<HostHandover> = {
     for (const v of message.actions) {
       AddActionRequest.encode(v!, writer.uint32(66).fork()).join();
     }
-    if (message.loopJson !== "") {
-      writer.uint32(74).string(message.loopJson);
-    }
     if (message.node !== "") {
       writer.uint32(82).string(message.node);
+    }
+    if (message.loop !== undefined) {
+      LoopState.encode(message.loop, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -4082,20 +4956,20 @@ export const HostHandover: MessageFns<HostHandover> = {
             message.actions.push(AddActionRequest.decode(reader, reader.uint32()));
             continue;
           }
-          case 9: {
-            if (tag !== 74) {
-              break;
-            }
-
-            message.loopJson = reader.string();
-            continue;
-          }
           case 10: {
             if (tag !== 82) {
               break;
             }
 
             message.node = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.loop = LoopState.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4136,12 +5010,8 @@ export const HostHandover: MessageFns<HostHandover> = {
       actions: globalThis.Array.isArray(object?.actions)
         ? object.actions.map((e: any) => AddActionRequest.fromJSON(e))
         : [],
-      loopJson: isSet(object.loopJson)
-        ? globalThis.String(object.loopJson)
-        : isSet(object.loop_json)
-        ? globalThis.String(object.loop_json)
-        : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      loop: isSet(object.loop) ? LoopState.fromJSON(object.loop) : undefined,
     };
   },
 
@@ -4171,11 +5041,11 @@ export const HostHandover: MessageFns<HostHandover> = {
     if (message.actions?.length) {
       obj.actions = message.actions.map((e) => AddActionRequest.toJSON(e));
     }
-    if (message.loopJson !== "") {
-      obj.loopJson = message.loopJson;
-    }
     if (message.node !== "") {
       obj.node = message.node;
+    }
+    if (message.loop !== undefined) {
+      obj.loop = LoopState.toJSON(message.loop);
     }
     return obj;
   },
@@ -4193,8 +5063,8 @@ export const HostHandover: MessageFns<HostHandover> = {
     message.eventsPublished = object.eventsPublished ?? 0;
     message.vcpus = object.vcpus?.map((e) => VcpuHandover.fromPartial(e)) || [];
     message.actions = object.actions?.map((e) => AddActionRequest.fromPartial(e)) || [];
-    message.loopJson = object.loopJson ?? "";
     message.node = object.node ?? "";
+    message.loop = (object.loop !== undefined && object.loop !== null) ? LoopState.fromPartial(object.loop) : undefined;
     return message;
   },
 };
@@ -6267,6 +7137,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
