@@ -77,11 +77,17 @@ const OPTIONS = {
     description:
       "continue the run whose checkpoints DIR holds (same scenario and seed) from each host's newest checkpoint: the same results and hash as a run never stopped",
   },
+  'resume-sim': {
+    type: 'string',
+    valueName: 'SIM',
+    description:
+      "--nats: continue simulation SIM's run (same scenario and seed) from its checkpoints in the cluster's store (vsim up --checkpoint-dir)",
+  },
   'resume-index': {
     type: 'integer',
     min: 1,
     valueName: 'N',
-    description: "--resume: from each host's checkpoint N (1: the first) instead of its newest",
+    description: "--resume, --resume-sim: from each host's checkpoint N (1: the first) instead of its newest",
   },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -113,6 +119,7 @@ Examples:
   vsim run --nats nats://127.0.0.1:4222 --attach sim-01J...   # the results of a run whose client died
   vsim run --checkpoint-interval 10ms --checkpoint-dir ck examples/two-hosts.yaml
   vsim run --resume ck examples/two-hosts.yaml                  # continues from the newest checkpoints
+  vsim run --nats nats://127.0.0.1:4222 --resume-sim sim-01J... examples/two-hosts.yaml   # vsim up --checkpoint-dir
 `;
 
 /**
@@ -194,6 +201,8 @@ export const runCommand: Command = {
           credentials: options.credentials,
           tokenFile: options['token-file'],
           attach: options.attach,
+          resumeSim: options['resume-sim'],
+          resumeIndex: options['resume-index'],
           onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
           onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
@@ -219,6 +228,8 @@ export const runCommand: Command = {
       outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
       return EXIT.ok;
     }
+    if (options['resume-sim'] !== undefined)
+      throw usageError('vsim run', '--resume-sim needs --nats (a run in this process resumes with --resume DIR)');
     let scenario;
     try {
       scenario = loadScenario(file, { checkImage, onWarnings: warningsTo(io, file) });

@@ -70,7 +70,9 @@ export async function restoreVms(
 ): Promise<void> {
   for (const vm of spec.vms) {
     const host = placement.get(vm.id)!;
-    const { manifest } = resumed.get(host)!;
+    const r = resumed.get(host);
+    if (!r) continue; // its host starts afresh (it has no checkpoint)
+    const { manifest } = r;
     const v = manifest.vms.find((x) => x.vm === vm.id)!;
     const orderSeq = stateFromJson<{ seq: number }>(manifest.loopStateJson).seq;
     const created = await step(`RestoreVm ${vm.id} on node ${assignment.get(host)}`, () =>

@@ -515,7 +515,16 @@ export interface SubmitRequest {
    * external one, examples/external-scheduler). Empty: vsim's own scheduler service (registered
    * with metadata implementation=vsim), never another that happens to be registered.
    */
-  scheduler?: string | undefined;
+  scheduler?:
+    | string
+    | undefined;
+  /**
+   * Resume: continue the run of this earlier simulation (same scenario, seed and images) from its
+   * checkpoints in the cluster's checkpoint store, instead of from the start; resume_index: each
+   * host's checkpoint of that index (absent: each host's newest).
+   */
+  resumeSim?: string | undefined;
+  resumeIndex?: number | undefined;
 }
 
 export interface SubmitRequest_ImagesEntry {
@@ -5607,7 +5616,14 @@ export const SchedParams: MessageFns<SchedParams> = {
 };
 
 function createBaseSubmitRequest(): SubmitRequest {
-  return { scenarioYaml: "", images: {}, seed: undefined, scheduler: undefined };
+  return {
+    scenarioYaml: "",
+    images: {},
+    seed: undefined,
+    scheduler: undefined,
+    resumeSim: undefined,
+    resumeIndex: undefined,
+  };
 }
 
 export const SubmitRequest: MessageFns<SubmitRequest> = {
@@ -5623,6 +5639,12 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     }
     if (message.scheduler !== undefined) {
       writer.uint32(34).string(message.scheduler);
+    }
+    if (message.resumeSim !== undefined) {
+      writer.uint32(42).string(message.resumeSim);
+    }
+    if (message.resumeIndex !== undefined) {
+      writer.uint32(48).uint32(message.resumeIndex);
     }
     return writer;
   },
@@ -5675,6 +5697,22 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
             message.scheduler = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resumeSim = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.resumeIndex = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5710,6 +5748,16 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
         : {},
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
       scheduler: isSet(object.scheduler) ? globalThis.String(object.scheduler) : undefined,
+      resumeSim: isSet(object.resumeSim)
+        ? globalThis.String(object.resumeSim)
+        : isSet(object.resume_sim)
+        ? globalThis.String(object.resume_sim)
+        : undefined,
+      resumeIndex: isSet(object.resumeIndex)
+        ? globalThis.Number(object.resumeIndex)
+        : isSet(object.resume_index)
+        ? globalThis.Number(object.resume_index)
+        : undefined,
     };
   },
 
@@ -5733,6 +5781,12 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     if (message.scheduler !== undefined) {
       obj.scheduler = message.scheduler;
     }
+    if (message.resumeSim !== undefined) {
+      obj.resumeSim = message.resumeSim;
+    }
+    if (message.resumeIndex !== undefined) {
+      obj.resumeIndex = Math.round(message.resumeIndex);
+    }
     return obj;
   },
 
@@ -5753,6 +5807,8 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     );
     message.seed = object.seed ?? undefined;
     message.scheduler = object.scheduler ?? undefined;
+    message.resumeSim = object.resumeSim ?? undefined;
+    message.resumeIndex = object.resumeIndex ?? undefined;
     return message;
   },
 };
