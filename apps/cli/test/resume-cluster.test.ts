@@ -5,7 +5,7 @@
 // that same hash. The scheduler asks the cpu-nodes for the snapshots over NATS, under the
 // permissions `vsim up` generates (only the scheduler may).
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { findNatsServer, NATS_SERVER_MISSING } from '@vsim/bus';
@@ -58,13 +58,32 @@ const hashOf = (out: string) => /^event-log hash: ([0-9a-f]{64})$/m.exec(out)?.[
     expect(sim).toMatch(/^[A-Za-z0-9_-]+$/);
   }, 240_000);
 
+  /** The checkpoint indexes of host `host` of simulation `id` in the shared store (blobs/<sim>/<host>/<index>/manifest). */
+  function indexes(id: string, host: string): number[] {
+    const d = join(dir, 'store', 'blobs', id, host);
+    return existsSync(d)
+      ? readdirSync(d)
+          .filter((n) => existsSync(join(d, n, 'manifest')))
+          .map(Number)
+          .sort((a, b) => a - b)
+      : [];
+  }
+
+  // It did resume (a run from the start would have the same hash): the resumed simulation's own
+  // checkpoints of h1 (which runs to the end) continue the numbering after the one it resumed from.
   it('resumed onto 1 cpu-node from its newest checkpoints: the same hash', async () => {
+    const newest = indexes(sim!, 'h1').at(-1)!;
+    expect(newest).toBeGreaterThan(2);
     const r = await onCluster(1, ['--resume-sim', sim!]);
     expect(r.hash).toBe(embeddedHash);
+    expect(indexes(r.sim!, 'h1').filter((i) => i <= newest)).toEqual([]);
   }, 240_000);
 
   it('resumed onto 3 cpu-nodes from its second checkpoints: the same hash', async () => {
     const r = await onCluster(3, ['--resume-sim', sim!, '--resume-index', '2']);
     expect(r.hash).toBe(embeddedHash);
+    const own = indexes(r.sim!, 'h1');
+    expect(own.length).toBeGreaterThan(0);
+    expect(own[0]).toBe(3);
   }, 240_000);
 });

@@ -75,6 +75,8 @@ export interface CoordinatedRun {
   readonly placement: ReadonlyMap<string, string>;
   /** Host -> cpu-node id. */
   readonly assignment: ReadonlyMap<string, string>;
+  /** A resumed run: per host restored from a checkpoint, which one, its virtual time and the events before it. */
+  readonly resumed?: ReadonlyMap<string, { readonly index: number; readonly nowNs: number; readonly eventsBefore: number }>;
 }
 
 /**
@@ -241,7 +243,9 @@ export class Coordinator {
       await collector.waitFor(run, this.opts.eventsTimeoutMs ?? 30_000);
       const { result } = summarize(spec, placement, run.hosts, collector.events);
       log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done');
-      return { result, log: collector.events, run, placement, assignment };
+      const from =
+        resumed && new Map([...resumed].map(([h, r]) => [h, { index: r.manifest.index, nowNs: r.manifest.nowNs, eventsBefore: r.events.length }]));
+      return { result, log: collector.events, run, placement, assignment, resumed: from };
     })();
     try {
       if (!this.opts.abort) return await work;

@@ -2,15 +2,15 @@
 // broker, driven by the same Coordinator that drives a distributed run (one code path).
 
 import { CheckpointStore, InProcessBroker } from '@vsim/bus';
-import { Coordinator } from './coordinator';
+import { CoordinatedRun, Coordinator } from './coordinator';
 import { CpuNodeControlImpl } from './cpu-node-control';
 import { HypervisorControlImpl } from './hypervisor-control';
 import { SchedulerControlImpl } from './scheduler-control';
 import { inProcessControlPlane } from './grpc-adapters';
-import { Event, EventLog } from '@vsim/proto';
+import { Event } from '@vsim/proto';
 import { HostEnds } from './host-ends';
 import type { CheckpointTaken } from '@vsim/scheduler';
-import { SimResult, SimSpec } from './simulation';
+import { SimSpec } from './simulation';
 
 export interface EmbeddedOptions {
   /**
@@ -36,7 +36,11 @@ export interface EmbeddedOptions {
 }
 
 /** Runs a simulation with every service in this process, on the in-process bus. */
-export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: EmbeddedOptions = {}): Promise<{ result: SimResult; log: EventLog }> {
+export async function runEmbedded(
+  spec: SimSpec,
+  sim = 'embedded',
+  opts: EmbeddedOptions = {},
+): Promise<Pick<CoordinatedRun, 'result' | 'log' | 'resumed'>> {
   const broker = new InProcessBroker();
   // One connection per service, as separate processes would have.
   const nodeCount = opts.cpuNodes ?? 1;
@@ -63,13 +67,13 @@ export async function runEmbedded(spec: SimSpec, sim = 'embedded', opts: Embedde
       ((host: string, events: readonly Event[]) => {
         if (events.length > 0) onProgress(host, events[events.length - 1].timeNs, ends.see(host, events));
       });
-    const { result, log } = await new Coordinator(control, coordBus, {
+    const { result, log, resumed } = await new Coordinator(control, coordBus, {
       onEvents,
       checkpointIntervalNs: opts.checkpoint?.intervalNs ?? 0,
       resume: opts.resume && { store: opts.resume.store, sim: opts.resume.sim ?? sim, index: opts.resume.index },
     }).run(spec, sim);
     if (onProgress) for (const h of result.hosts) onProgress(h.id, h.endNs, true);
-    return { result, log };
+    return { result, log, resumed };
   } finally {
     await Promise.all(buses.map((b) => b.close()));
   }

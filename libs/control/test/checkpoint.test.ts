@@ -77,11 +77,17 @@ describe('checkpoints and resume (embedded)', () => {
       for (const [i, index] of indexes.entries()) {
         // 1, 2, 3 cpu-nodes in turn: hosts are independent, where they run does not matter.
         const resumed = await runEmbedded(spec, 'embedded', { resume: { store, index }, cpuNodes: 1 + (i % 3) });
+        // It did resume: each host with checkpoints from checkpoint `index` (or its newest, if it has
+        // fewer), the others from the start; the events before came from the checkpoints.
+        const expected = spec.hosts.flatMap((h, j) => (perHost[j].length === 0 ? [] : [[h.id, Math.min(index, perHost[j].length)]]));
+        expect([...resumed.resumed!].map(([h, r]) => [h, r.index])).toEqual(expected);
+        for (const r of resumed.resumed!.values()) expect(r.eventsBefore).toBeGreaterThan(0);
         expect({ index, hash: resumed.result.eventLogHash }).toEqual({ index, hash: base.hash });
         expect(resumed.log.toJsonLines()).toBe(base.events);
       }
       // And from each host's newest checkpoint.
       const latest = await runEmbedded(spec, 'embedded', { resume: { store } });
+      expect([...latest.resumed!.values()].map((r) => r.index)).toEqual(perHost.filter((l) => l.length > 0).map((l) => l.length));
       expect(latest.result.eventLogHash).toBe(base.hash);
     },
     600_000,

@@ -174,10 +174,15 @@ export const runCommand: Command = {
     const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
-      for (const o of ['checkpoint-interval', 'checkpoint-dir', 'resume', 'resume-index'] as const) {
+      for (const o of ['checkpoint-interval', 'checkpoint-dir', 'resume'] as const) {
         if (options[o] !== undefined)
-          throw usageError('vsim run', `--${o} is for runs in this process (a cluster's checkpoints are its scheduler's)`);
+          throw usageError(
+            'vsim run',
+            `--${o} is for runs in this process (a cluster checkpoints into its own store: scenario checkpoint.interval, --resume-sim)`,
+          );
       }
+      if (options['resume-index'] !== undefined && options['resume-sim'] === undefined)
+        throw usageError('vsim run', '--resume-index needs --resume-sim SIM');
       for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
         if (options[o] !== undefined)
           throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
@@ -228,6 +233,8 @@ export const runCommand: Command = {
       outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
       return EXIT.ok;
     }
+    if (options['resume-sim'] !== undefined)
+      throw usageError('vsim run', '--resume-sim needs --nats (a run in this process resumes with --resume DIR)');
     if (options['resume-sim'] !== undefined)
       throw usageError('vsim run', '--resume-sim needs --nats (a run in this process resumes with --resume DIR)');
     let scenario;
