@@ -18,13 +18,14 @@ import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
 import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
-import { hostPolicySpec } from '@vsim/scheduler';
+import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { vmSchedMessage } from './proto-sched';
 import { readCheckpoints, restoreVms } from './checkpoint/resume';
 import { step } from './step';
 import { specIdentity } from './checkpoint/spec-id';
+import { schedulerMessage } from './proto-scheduler';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -191,9 +192,13 @@ export class Coordinator {
             host: h.id,
             pcpus: h.pcpus,
             node: assignment.get(h.id)!,
-            ...(r
-              ? { policy: r.manifest.policy, paramsJson: r.manifest.policyParamsJson, resumeKey: r.key }
-              : ((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools))),
+            scheduler: schedulerMessage(
+              r
+                ? { policy: r.manifest.policy, params: stateFromJson<Record<string, unknown>>(r.manifest.policyParamsJson || '{}') }
+                : hostPolicySpec(spec.scheduler, h.pools),
+              `host ${h.id}: scheduler`,
+            ),
+            ...(r ? { resumeKey: r.key } : {}),
           }),
         );
       }
@@ -219,8 +224,8 @@ export class Coordinator {
               kind: a.kind,
               vm: 'vm' in a ? a.vm : '',
               host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : '',
-              paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
-              policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+              vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
+              scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
             }),
           );
         }

@@ -36,3 +36,6 @@ export type { ImageVm } from './image-check';
 export { HostEnds } from './host-ends';
 // Scheduling parameters at the edge: the plain record the policies read <-> the VmSchedParams message.
 export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+// A scheduler's parameters (SchedulerParams) and a run's results (SimulationResult) at the edge.
+export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
+export { simResultOf, simulationResultMessage } from './proto-result';

@@ -1,10 +1,12 @@
 // A host loop's state at the control plane's edge (Handover/Adopt, control.proto): the typed
-// LoopState and VcpuLoopFigures messages to the scheduler's LoopState and back. The policy's own
-// state stays the policy's: UTF-8 JSON bytes (PolicyState.state), opaque here.
+// LoopState and VcpuLoopFigures messages to the scheduler's LoopState and back. The policy and its
+// parameters are a SchedulerParams message (proto-scheduler.ts); the policy's own state stays the
+// policy's: UTF-8 JSON bytes (PolicyState.state), opaque here.
 
 import { LoopState as LoopStateMsg, PolicyState as PolicyStateMsg, VcpuLoopFigures } from '@vsim/proto';
-import { LoopState, VcpuStats, newVcpuCounters } from '@vsim/scheduler';
+import { LoopState, PolicySpec, VcpuStats, newVcpuCounters } from '@vsim/scheduler';
 import { invalid } from './control-plane';
+import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
 
 type VcpuEntry = LoopState['vcpus'][number];
 type Marks = VcpuEntry['marks'];
@@ -52,8 +54,7 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** The loop's own state (beyond HostHandover's common fields) as HostHandover.loop. */
 export function loopStateMessage(s: LoopState): LoopStateMsg {
   const policy: PolicyStateMsg | undefined = s.policy && {
-    name: s.policy.name,
-    params: Buffer.from(JSON.stringify(s.policy.params), 'utf8'),
+    scheduler: schedulerMessage({ policy: s.policy.name, params: s.policy.params }, 'loop.policy.scheduler'),
     state: Buffer.from(JSON.stringify(s.policy.state), 'utf8'),
   };
   return {
@@ -115,9 +116,13 @@ export function loopStateOf(
   };
   let policy: LoopState['policy'];
   if (m.policy) {
-    const params = json('params', m.policy.params);
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw invalid(`${at}.policy.params: must be a JSON object`);
-    policy = { name: m.policy.name, params: params as Record<string, unknown>, state: json('state', m.policy.state) };
+    let spec: PolicySpec;
+    try {
+      spec = schedulerSpecOf(m.policy.scheduler, `${at}.policy.scheduler`);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
+    policy = { name: spec.policy, params: spec.params, state: json('state', m.policy.state) };
   }
   return {
     pcpus: stats,

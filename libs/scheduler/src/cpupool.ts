@@ -43,7 +43,7 @@ export interface HostPoolSpec {
 /**
  * The scheduler a host is built with: the scenario's own, or — if the host has pools — cpupools
  * over it: `{policy: 'cpupools', params: {default: scheduler, pools}}`, which makePolicy turns into
- * a CpupoolPolicy. It travels as any policy does (AddHost's policy and params_json).
+ * a CpupoolPolicy. It travels as any policy does (AddHost's SchedulerParams, case `cpupools`).
  */
 export function hostPolicySpec(scheduler: PolicySpec, pools: readonly HostPoolSpec[] | undefined): PolicySpec {
   if (!pools || pools.length === 0) return scheduler;

@@ -487,7 +487,8 @@ export class HostLoop {
     const plain = (a: LoopAction): PlainLoopAction =>
       a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a;
     const policyState = this.policy.saveState?.();
-    return {
+    // A deep copy: parameters, actions and segments are shared with the loop otherwise.
+    return structuredClone({
       ...(policyState !== undefined ? { policy: { name: this.policySpec.policy, params: this.policySpec.params, state: policyState } } : {}),
       current: [...this.current],
       lastRun: [...this.lastRun],
@@ -507,7 +508,7 @@ export class HostLoop {
       actions: this.actions.map(plain),
       pcpus: this.pcpuStats.map((p) => ({ ...p })),
       segments: this.segments.exportOpen(),
-    };
+    });
   }
 
   /** Whether `s` carries a state this loop's policy takes as is (same policy, same parameters). */

@@ -12,7 +12,7 @@ export { Credit2Policy } from './credit2';
 export type { Credit2Options } from './credit2';
 export { SedfPolicy, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS } from './sedf';
 export { RtdsPolicy, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS } from './rtds';
-export { hostPolicySpec } from './cpupool';
+export { CPUPOOLS_POLICY, hostPolicySpec } from './cpupool';
 export type { HostPoolSpec } from './cpupool';
 // One host's loop, a simulation's loops, and what they measure.
 export { HostLoop } from './host-loop';
@@ -29,5 +29,5 @@ export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './s
 export { CHECKPOINT_FORMAT, Checkpointer, checkpointKeys, stateFromJson, stateToJson } from './checkpointer';
 export type { CheckpointConfig, CheckpointTaken } from './checkpointer';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
-export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
+export type { HostSchedResult, LatencyStats, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';

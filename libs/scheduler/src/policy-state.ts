@@ -159,8 +159,13 @@ export function loadStateInto(policy: { readonly name: string }, state: unknown)
     const [tag, body] = Object.entries(n as object)[0] as [string, unknown];
     const shell = shells[i];
     const at = `objects[${i}].${tag}`;
-    if (tag === 'o') for (const [k, v] of Object.entries(body as object)) (shell as Record<string, unknown>)[k] = decode(v, `${at}.${k}`);
-    else if (tag === 'a') (body as unknown[]).forEach((v, j) => (shell as unknown[]).push(decode(v, `${at}[${j}]`)));
+    if (tag === 'o') {
+      for (const [k, v] of Object.entries(body as object)) {
+        // A state may come over the bus: never let a key reach an object's prototype.
+        if (k === '__proto__') fail(`${at}.__proto__: not a state key`);
+        (shell as Record<string, unknown>)[k] = decode(v, `${at}.${k}`);
+      }
+    } else if (tag === 'a') (body as unknown[]).forEach((v, j) => (shell as unknown[]).push(decode(v, `${at}[${j}]`)));
     else if (tag === 's') (body as unknown[]).forEach((v, j) => (shell as Set<unknown>).add(decode(v, `${at}[${j}]`)));
     else
       (body as unknown[]).forEach((e, j) => {
