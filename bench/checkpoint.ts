@@ -136,7 +136,7 @@ async function overhead(label: string, spec: SimSpec, intervals: readonly number
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } } });
   const quick = values.quick === true;
-  const rounds = values.rounds !== undefined ? Number(values.rounds) : quick ? 1 : 2;
+  const rounds = values.rounds !== undefined ? Number(values.rounds) : quick ? 1 : 3;
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out('bench:checkpoint — checkpoints of a running simulation (embedded runner, local directory store)');
   out('\ncheckpoint size and time per VM memory size (one Linux checksum VM, 50 ms, every 10 ms):');

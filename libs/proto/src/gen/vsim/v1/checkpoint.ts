@@ -14,7 +14,11 @@ export interface HostCheckpoint {
   format: number;
   sim: string;
   host: string;
-  /** 1, 2, ... per host; index n was taken at the first iteration boundary at or after n * interval_ns. */
+  /**
+   * 1, 2, ... per host, in the order taken: each at the host loop's first iteration boundary at or
+   * after the next multiple of interval_ns (a long iteration may step over several multiples).
+   * A resumed run numbers its checkpoints on from the one it resumed from.
+   */
   index: number;
   /** The host loop's virtual time at the boundary. */
   nowNs: number;
@@ -33,7 +37,8 @@ export interface HostCheckpoint {
   eventsPublished: number;
   /**
    * Blobs of EventBatch: the host's events [0, events_published), in the order published, one blob
-   * per checkpoint (each holding the events since the previous one).
+   * per checkpoint (each holding the events since the previous one; after a resume, the first holds
+   * every event before it).
    */
   eventKeys: string[];
   vms: VmCheckpoint[];
