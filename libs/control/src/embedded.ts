@@ -25,6 +25,8 @@ export interface EmbeddedOptions {
   readonly checkpoint?: {
     readonly store: CheckpointStore;
     readonly intervalNs: number;
+    /** VM snapshots are full again every this many checkpoints of a host (default DEFAULT_FULL_EVERY). */
+    readonly fullEvery?: number;
     /** Told of each checkpoint taken (bench:checkpoint). */
     readonly onTaken?: (t: CheckpointTaken) => void;
   };
@@ -55,6 +57,7 @@ export async function runEmbedded(
     hypervisor: new HypervisorControlImpl(hvBus),
     nodes: nodeBuses.map((b, i) => new CpuNodeControlImpl(b, { nodeId: `node-${i}`, checkpointStore: store })),
     scheduler: new SchedulerControlImpl(schedBus, {
+      checkpointFullEvery: opts.checkpoint?.fullEvery,
       checkpointStore: store,
       onCheckpoint: opts.checkpoint?.onTaken && ((_sim, t) => opts.checkpoint?.onTaken?.(t)),
     }),

@@ -63,6 +63,8 @@ export interface SchedulerControlOptions extends ControlImplOptions {
   readonly observer?: SchedulerObserver;
   /** Where checkpoints go (RunRequest.checkpoint_interval_ns) and resumed hosts are read from (AddHost resume_key). */
   readonly checkpointStore?: CheckpointStore;
+  /** A host's VM snapshots are full again every this many checkpoints (default DEFAULT_FULL_EVERY). */
+  readonly checkpointFullEvery?: number;
   /** Told of each checkpoint taken (bench:checkpoint); each is logged at debug level anyway. */
   readonly onCheckpoint?: (sim: string, t: CheckpointTaken) => void;
 }
@@ -214,6 +216,7 @@ export class SchedulerControlImpl implements SchedulerControl {
         store: this.opts.checkpointStore,
         intervalNs: interval,
         specId: req.checkpointSpecId ?? '',
+        fullEvery: this.opts.checkpointFullEvery,
         onTaken: (t) => {
           this.log.debug({ sim, ...t }, 'checkpoint taken');
           this.opts.onCheckpoint?.(sim, t);

@@ -8,7 +8,7 @@ import { resolve } from 'path';
 import { MemoryCheckpointStore } from '@vsim/bus';
 import { loadScenario, parseScenario, ScenarioError } from '@vsim/scenario';
 import { runEmbedded, simSpecFromScenario, SimSpec } from '@vsim/control';
-import { HostCheckpoint, encode } from '@vsim/proto';
+import { HostCheckpoint, VmSnapshot, encode } from '@vsim/proto';
 import { checkpointKeys } from '@vsim/scheduler';
 
 const EXAMPLES = resolve(__dirname, '../../../examples');
@@ -92,6 +92,31 @@ describe('checkpoints and resume (embedded)', () => {
     },
     600_000,
   );
+});
+
+describe('snapshot chains', () => {
+  it('are full again every fullEvery checkpoints, and resuming from any of them gives the same hash', async () => {
+    const spec = example('quickstart');
+    const { result } = await runEmbedded(spec);
+    const store = new MemoryCheckpointStore();
+    const checkpointed = await runEmbedded(spec, 'embedded', { checkpoint: { store, intervalNs: 5 * MS, fullEvery: 3 } });
+    expect(checkpointed.result.eventLogHash).toBe(result.eventLogHash);
+    const host = spec.hosts[0].id;
+    const indexes = await indexesOf(store, host);
+    expect(indexes.length).toBeGreaterThan(6);
+    for (const index of indexes) {
+      const m = HostCheckpoint.decode((await store.getBlob(checkpointKeys.manifest('embedded', host, index)))!);
+      for (const v of m.vms) {
+        // Checkpoints 1, 4, 7, ... start the chains: 1, 2, 3, 1, 2, 3, ... snapshots long.
+        expect(v.chain.length).toBe(((index - 1) % 3) + 1);
+        expect(VmSnapshot.decode((await store.getBlob(v.chain[0]))!).baseGeneration).toBe(0);
+      }
+    }
+    for (const index of [3, 4, indexes.length]) {
+      const resumed = await runEmbedded(spec, 'embedded', { resume: { store, index } });
+      expect({ index, hash: resumed.result.eventLogHash }).toEqual({ index, hash: result.eventLogHash });
+    }
+  }, 300_000);
 });
 
 describe('a checkpoint that cannot be resumed', () => {

@@ -160,7 +160,7 @@ export class CpuNodeService {
     // Snapshot every VM first (synchronously: nothing runs meanwhile), then store them.
     const snaps = [...exec.vms.keys()].map((vm) => {
       const key = `${exec.config.id}/${vm}`;
-      const since = this.checkpointed.get(key);
+      const since = req.full ? undefined : this.checkpointed.get(key);
       const snap = snapshotVm(exec, vm, { nowNs: req.nowNs, since });
       this.checkpointed.set(key, snap.generation);
       return { vm, snap, full: since === undefined };

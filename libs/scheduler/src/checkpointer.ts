@@ -28,6 +28,9 @@ import type { HostLoop, LoopState } from './host-loop';
 /** The HostCheckpoint format this scheduler writes and resumes. */
 export const CHECKPOINT_FORMAT = 1;
 
+/** A host's VM snapshots are full again every this many checkpoints (CheckpointConfig.fullEvery). */
+export const DEFAULT_FULL_EVERY = 16;
+
 /** How long a cpu-node or the hypervisor may take to answer a checkpoint request. */
 export const CHECKPOINT_REQUEST_TIMEOUT_MS = 60_000;
 
@@ -67,6 +70,11 @@ export interface CheckpointConfig {
   readonly intervalNs: number;
   /** The spec's identity, recorded in every manifest (resume refuses another spec). */
   readonly specId: string;
+  /**
+   * Every this many checkpoints of a host, its VMs' snapshots are full again (default
+   * DEFAULT_FULL_EVERY): a restore reads at most this many snapshots per VM.
+   */
+  readonly fullEvery?: number;
   /** Told of each checkpoint once it is complete (logs, bench:checkpoint). */
   readonly onTaken?: (t: CheckpointTaken) => void;
 }
@@ -88,6 +96,8 @@ interface HostTrack {
   index: number;
   /** The revision of `latest` this scheduler last wrote (undefined: not read yet). */
   revision: number | undefined;
+  /** Checkpoints taken since the last full one. */
+  sinceFull: number;
   /** Per VM, its snapshot chain so far (a full one first). */
   readonly chains: Map<string, string[]>;
   readonly eventKeys: string[];
@@ -108,6 +118,8 @@ export class Checkpointer {
   ) {
     if (!(Number.isSafeInteger(config.intervalNs) && config.intervalNs > 0))
       throw new RangeError(`checkpoint interval must be a positive integer of ns, got ${config.intervalNs}`);
+    if (config.fullEvery !== undefined && !(Number.isSafeInteger(config.fullEvery) && config.fullEvery >= 1))
+      throw new RangeError(`fullEvery must be a positive integer, got ${config.fullEvery}`);
   }
 
   /** Starts following `host`; `from`: it was resumed from checkpoint `index` with these events before it. */
@@ -119,6 +131,7 @@ export class Checkpointer {
       nextAt: (Math.floor(nowNs / iv) + 1) * iv,
       index: from?.index ?? 0,
       revision: undefined,
+      sinceFull: 0,
       chains: new Map(),
       eventKeys: [],
       pending: [...(from?.events ?? [])],
@@ -147,6 +160,7 @@ export class Checkpointer {
     const host = loop.host;
     const state: LoopState = loop.exportState();
     const vmIds = loop.vmIds();
+    const full = t.sinceFull + 1 >= (this.config.fullEvery ?? DEFAULT_FULL_EVERY);
     // 1. the VMs' snapshots, stored by the node; 2. the allocator records, from the hypervisor.
     const [snaps, allocs] = await Promise.all([
       this.ask(
@@ -157,6 +171,7 @@ export class Checkpointer {
           keyPrefix: checkpointKeys.vmPrefix(this.sim, host, index),
           nowNs: now,
           orderSeq: loop.orderSeq,
+          full,
         }),
         `cpu-node ${t.node}`,
       ).then((r) => SnapshotHostReply.decode(r)),
@@ -201,6 +216,7 @@ export class Checkpointer {
     t.revision ??= (await store.getMeta(latest))?.revision ?? 0;
     t.revision = await store.putMeta(latest, Buffer.from(String(index)), t.revision);
     t.index = index;
+    t.sinceFull = snaps.vms.every((s) => s.full) ? 0 : t.sinceFull + 1;
     const taken: CheckpointTaken = {
       host,
       index,

@@ -66,6 +66,11 @@ export interface SnapshotHostRequest {
   nowNs: number;
   /** The last run order's seq: the node refuses the request if another order is running or came since. */
   orderSeq: number;
+  /**
+   * Full snapshots (each VM's chain starts again here), whatever was stored before: the scheduler
+   * asks for them every so many checkpoints, so that a restore never replays a long chain.
+   */
+  full: boolean;
 }
 
 export interface SnapshotHostReply {
@@ -542,7 +547,7 @@ export const VmCheckpoint: MessageFns<VmCheckpoint> = {
 };
 
 function createBaseSnapshotHostRequest(): SnapshotHostRequest {
-  return { sim: "", host: "", keyPrefix: "", nowNs: 0, orderSeq: 0 };
+  return { sim: "", host: "", keyPrefix: "", nowNs: 0, orderSeq: 0, full: false };
 }
 
 export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
@@ -561,6 +566,9 @@ export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
     }
     if (message.orderSeq !== 0) {
       writer.uint32(40).uint64(message.orderSeq);
+    }
+    if (message.full !== false) {
+      writer.uint32(48).bool(message.full);
     }
     return writer;
   },
@@ -618,6 +626,14 @@ export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
             message.orderSeq = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.full = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -649,6 +665,7 @@ export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
         : isSet(object.order_seq)
         ? globalThis.Number(object.order_seq)
         : 0,
+      full: isSet(object.full) ? globalThis.Boolean(object.full) : false,
     };
   },
 
@@ -669,6 +686,9 @@ export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
     if (message.orderSeq !== 0) {
       obj.orderSeq = Math.round(message.orderSeq);
     }
+    if (message.full !== false) {
+      obj.full = message.full;
+    }
     return obj;
   },
 
@@ -682,6 +702,7 @@ export const SnapshotHostRequest: MessageFns<SnapshotHostRequest> = {
     message.keyPrefix = object.keyPrefix ?? "";
     message.nowNs = object.nowNs ?? 0;
     message.orderSeq = object.orderSeq ?? 0;
+    message.full = object.full ?? false;
     return message;
   },
 };
