@@ -40,10 +40,21 @@ interface BrokerSub {
   deliver(env: Envelope): void;
 }
 
+/** A wildcard-free pattern matches exactly one subject: itself. */
+function isExact(pattern: string): boolean {
+  return !pattern.includes('*') && !pattern.includes('>');
+}
+
 /** The in-process "server": routes messages between the InProcessBus connections made from it. */
 export class InProcessBroker {
-  // Insertion-ordered, so fan-out order is stable.
-  private readonly subs = new Set<BrokerSub>();
+  // Exact subjects are indexed so that routing costs O(1) per message rather than O(subscriptions)
+  // (a simulation of N hosts has O(N) subscriptions and sends O(N) messages a step); wildcard patterns
+  // are few and scanned only when present. Every subscription gets an insertion sequence number:
+  // fan-out order (and queue-group rotation) is insertion order, as it was with one ordered set.
+  private readonly exact = new Map<string, Set<BrokerSub>>();
+  private readonly wildcards = new Set<BrokerSub>();
+  private readonly seqOf = new Map<BrokerSub, number>();
+  private nextSeq = 0;
   // Round-robin position per queue group name.
   private readonly nextInGroup = new Map<string, number>();
 
@@ -54,12 +65,43 @@ export class InProcessBroker {
 
   /** @internal */
   add(sub: BrokerSub): void {
-    this.subs.add(sub);
+    if (this.seqOf.has(sub)) return;
+    this.seqOf.set(sub, this.nextSeq++);
+    if (!isExact(sub.pattern)) {
+      this.wildcards.add(sub);
+      return;
+    }
+    const bucket = this.exact.get(sub.pattern);
+    if (bucket) bucket.add(sub);
+    else this.exact.set(sub.pattern, new Set([sub]));
   }
 
   /** @internal */
   remove(sub: BrokerSub): void {
-    this.subs.delete(sub);
+    if (!this.seqOf.delete(sub)) return;
+    if (!isExact(sub.pattern)) {
+      this.wildcards.delete(sub);
+      return;
+    }
+    const bucket = this.exact.get(sub.pattern);
+    if (bucket) {
+      bucket.delete(sub);
+      if (bucket.size === 0) this.exact.delete(sub.pattern);
+    }
+  }
+
+  /** The subscriptions matching `subject`, in insertion order. */
+  private matching(subject: string): BrokerSub[] {
+    const bucket = this.exact.get(subject);
+    // A Set iterates in insertion order, so one bucket alone is already ordered.
+    const out: BrokerSub[] = bucket ? [...bucket] : [];
+    if (this.wildcards.size === 0) return out;
+    const exactCount = out.length;
+    for (const sub of this.wildcards) if (subjectMatches(sub.pattern, subject)) out.push(sub);
+    if (exactCount > 0 && out.length > exactCount) {
+      out.sort((a, b) => (this.seqOf.get(a) ?? 0) - (this.seqOf.get(b) ?? 0));
+    }
+    return out;
   }
 
   /**
@@ -68,23 +110,26 @@ export class InProcessBroker {
    * anyone was interested (false is what makes a request fail with no-responders).
    */
   route(env: Envelope): boolean {
-    const targets: BrokerSub[] = [];
-    const groups = new Map<string, BrokerSub[]>();
-    for (const sub of this.subs) {
-      if (!subjectMatches(sub.pattern, env.subject)) continue;
-      if (sub.queue === undefined) targets.push(sub);
-      else {
-        const members = groups.get(sub.queue);
-        if (members) members.push(sub);
-        else groups.set(sub.queue, [sub]);
+    const matched = this.matching(env.subject);
+    if (matched.length === 0) return false;
+    let targets: BrokerSub[] = matched;
+    if (matched.some((sub) => sub.queue !== undefined)) {
+      targets = [];
+      const groups = new Map<string, BrokerSub[]>();
+      for (const sub of matched) {
+        if (sub.queue === undefined) targets.push(sub);
+        else {
+          const members = groups.get(sub.queue);
+          if (members) members.push(sub);
+          else groups.set(sub.queue, [sub]);
+        }
+      }
+      for (const [queue, members] of groups) {
+        const n = this.nextInGroup.get(queue) ?? 0;
+        targets.push(members[n % members.length]);
+        this.nextInGroup.set(queue, n + 1);
       }
     }
-    for (const [queue, members] of groups) {
-      const n = this.nextInGroup.get(queue) ?? 0;
-      targets.push(members[n % members.length]);
-      this.nextInGroup.set(queue, n + 1);
-    }
-    if (targets.length === 0) return false;
     queueMicrotask(() => {
       // Each receiver gets its own copy, as each NATS subscriber gets its own buffer.
       for (const t of targets) t.deliver({ ...env, data: env.data.slice() });

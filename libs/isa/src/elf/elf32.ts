@@ -162,6 +162,8 @@ export interface LoadTarget {
   readonly ramBase: number;
   readonly ramSize: number;
   writeBytes(addr: number, bytes: Uint8Array): void;
+  /** Zeroes [addr, addr+len), leaving pages that are zero already untouched (Bus: so they stay unmapped). */
+  zeroBytes?(addr: number, len: number): void;
 }
 
 /** Copies every PT_LOAD segment into RAM (zero-filling .bss); returns the first address past the image. */
@@ -174,9 +176,13 @@ export function loadElf32(image: ElfImage, target: LoadTarget): number {
         `segment ${i} at 0x${s.vaddr.toString(16)}..0x${(s.vaddr + s.memsz).toString(16)} is outside guest RAM 0x${target.ramBase.toString(16)}..0x${ramEnd.toString(16)}`,
       );
     }
-    const img = new Uint8Array(s.memsz);
-    img.set(image.bytes.subarray(s.offset, s.offset + s.filesz));
-    target.writeBytes(s.vaddr, img);
+    // File bytes, then .bss: zeroing a fresh VM's .bss touches no page (an idle VM costs kilobytes).
+    if (s.filesz > 0) target.writeBytes(s.vaddr, image.bytes.subarray(s.offset, s.offset + s.filesz));
+    const bss = s.memsz - s.filesz;
+    if (bss > 0) {
+      if (target.zeroBytes) target.zeroBytes(s.vaddr + s.filesz, bss);
+      else target.writeBytes(s.vaddr + s.filesz, new Uint8Array(bss));
+    }
     top = Math.max(top, s.vaddr + s.memsz);
   }
   return top;

@@ -48,8 +48,10 @@ export interface CodeSource {
  * With `follow` it collects a superblock: it goes on at the target of a `jal` and past a forward
  * branch (or one back to the block's start), as long as the path stays in the page (so that
  * invalidating the page invalidates the block) and does not come back to an instruction it holds.
+ * `read` receives the address of every word it read, which may go past the block it returns: those
+ * words decide the block (a shared translation is checked against them, translation-cache.ts).
  */
-export function collect(src: CodeSource, start: number, follow: boolean, loopTraces: boolean): Decoded[] {
+export function collect(src: CodeSource, start: number, follow: boolean, loopTraces: boolean, read: number[] = []): Decoded[] {
   let branches = loopTraces ? 0 : MAX_SIDE_EXITS;
   const h = src.hart;
   const out: Decoded[] = [];
@@ -59,6 +61,7 @@ export function collect(src: CodeSource, start: number, follow: boolean, loopTra
   for (let pc = start; out.length < MAX_BLOCK_INSTRUCTIONS;) {
     if (!inPage(pc) || seen.has(pc)) break;
     seen.add(pc);
+    read.push(pc);
     const w = h.bus.i32[(pc - h.ramBase) >>> 2];
     const i = src.isa.decode(w);
     const d = src.isa.instructions[i];
@@ -118,4 +121,50 @@ export function trapHandler(writeback: string): string {
   if (e === RESUME) { h.pc = (n + 4) >>> 0; ctr[0] += p[k + 1] - p[k]; ctr[1]++; } else h.pc = n;
   throw e;
 }`;
+}
+
+/** What blockSource wraps around a translated block's body (computed by the translator). */
+export interface BlockParts {
+  readonly start: number;
+  readonly ins: readonly Decoded[];
+  /** Cycles before each instruction (prefix), the block's total, and before its last instruction. */
+  readonly pfx: readonly number[];
+  readonly cost: number;
+  readonly span: number;
+  readonly fall: number;
+  readonly tgt: number;
+  readonly loops: boolean;
+  readonly body: string;
+  readonly used: Set<number>;
+  readonly written: Set<number>;
+}
+
+/** The source of a block's factory: register loads, the body in a loop, exact state on a trap. */
+export function blockSource(p: BlockParts): string {
+  const { start, ins, pfx, cost, span, fall, tgt, loops, body, used, written } = p;
+  const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
+  // `n` is the index of the instruction that may trap: a superblock's addresses are not contiguous.
+  return `const PFX = [${[...pfx, cost].join(', ')}], PCS = [${ins.map((it) => it.pc >>> 0).join(', ')}];
+return function block_${start.toString(16)}() {
+  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
+  let npc = 0, t = 0, a = 0, n = 0, xit = 0, c0 = ctr[0], i0 = ctr[1];
+  const lim = h.limit;
+  try {
+    for (;;) {
+      npc = ${fall};
+      ${body}
+      ${loops && tgt === start ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
+      c0 += ${cost}; i0 += ${ins.length};
+      break;
+    }
+  } catch (e) {
+    ${writeback}
+    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
+    if (e === RESUME) { h.pc = (PCS[n] + 4) >>> 0; ctr[0] += PFX[n + 1] - PFX[n]; ctr[1]++; } else h.pc = PCS[n];
+    throw e;
+  }
+  ${writeback}
+  ctr[0] = c0; ctr[1] = i0; h.pc = npc;
+  return xit;
+};`;
 }

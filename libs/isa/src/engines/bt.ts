@@ -16,7 +16,8 @@ import { operandDecoder, OperandDecoder } from './common';
 import { compileFactory, emitLoad, emitStore, makeEnv, Env } from './emit';
 import { Engine, EngineHart, StepUntil, drive } from './engine';
 import { dispatchStepper } from './dispatch';
-import { collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
+import { blockSource, collect, Decoded, prefix, regList, TraceExits, trapHandler } from './bt-trace';
+import { sharedTranslations, SharedBlockCode, TranslationContext } from './translation-cache';
 
 export { MAX_BLOCK_INSTRUCTIONS } from './bt-trace';
 
@@ -86,6 +87,8 @@ export interface BtOptions {
    */
   readonly translateSensitive: boolean;
   readonly sensitiveMode: number;
+  /** Share compiled blocks with every hart of the process translating the same code (translation-cache.ts; default true). */
+  readonly shared: boolean;
 }
 
 export const DEFAULT_BT_OPTIONS: BtOptions = {
@@ -97,6 +100,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   exitCache: true,
   translateSensitive: false,
   sensitiveMode: 1,
+  shared: true,
 };
 
 /** Standalone block runs in a page before its blocks are compiled together into a region. */
@@ -131,6 +135,9 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   private invalidations = 0;
   private chainHits = 0;
   private lookups = 0;
+  private sharedHits = 0;
+  /** Blocks compiled by any hart of the process in the same context (null: not sharing). */
+  private readonly shared: TranslationContext | null;
 
   constructor(
     readonly hart: H,
@@ -143,6 +150,10 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     this.interp = dispatchStepper(hart, isa);
     hart.bus.onCodeChange((page) => this.dropPage(page));
     this.step = (lim) => this.stepUntil(lim);
+    // Compiled code depends on these besides the ISA and a block's mode, address and words.
+    const o = this.options;
+    const context = [o.loops, o.superblocks, o.loopTraces, o.translateSensitive, o.sensitiveMode, hart.ramBase, hart.ramSize, hart.cost.instruction];
+    this.shared = o.shared ? sharedTranslations.context(isa, JSON.stringify(context)) : null;
   }
 
   private dropPage(page: number): void {
@@ -266,8 +277,51 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
   }
 
   private translate(start: number): Block {
-    const ins = collect(this, start, this.options.superblocks, this.options.loopTraces);
-    for (const it of ins) this.hart.bus.markCode(it.pc, 4);
+    const h = this.hart;
+    const mode = h.translationMode;
+    const shared = this.shared?.find(mode, start, h.bus.i32, h.ramBase);
+    let code: SharedBlockCode;
+    if (shared) {
+      code = shared;
+      this.sharedHits++;
+    } else {
+      const read: number[] = [];
+      const ins = collect(this, start, this.options.superblocks, this.options.loopTraces, read);
+      code = this.compileBlock(start, ins, read);
+      this.shared?.add(mode, start, code);
+    }
+    for (const pc of code.pcs) h.bus.markCode(pc, 4);
+    const fn = code.factory(this.env, {});
+    // The statistics describe the simulated translator (a hypervisor charges kernel translation by
+    // them), so they count every block this hart translated, shared or not.
+    const length = code.pcs.length;
+    this.translated++;
+    this.translatedByMode[mode]++;
+    this.translatedInstructions += length;
+    this.sourceBytes += code.sourceBytes;
+    return {
+      fn,
+      start,
+      priv: mode,
+      fall: code.fall,
+      tgt: code.tgt,
+      span: code.span,
+      length,
+      sourceBytes: code.sourceBytes,
+      valid: true,
+      nFall: null,
+      nTgt: null,
+      icPc: -1,
+      nIc: null,
+      side: code.exits.map(() => null),
+      region: null,
+      runs: 0,
+      unit: this.unitOf(start),
+    };
+  }
+
+  /** Generates and compiles the code of the block at `start` made of `ins`. */
+  private compileBlock(start: number, ins: readonly Decoded[], read: readonly number[]): SharedBlockCode {
     const used = new Set<number>();
     const written = new Set<number>();
     const pfx = prefix(ins);
@@ -279,55 +333,10 @@ export class BinaryTranslationEngine<H extends EngineHart = Hart> implements Eng
     const loops = this.options.loops;
     const exits = [-1];
     const body = this.genBody(ins, used, written, { start, span, loops, exits });
-    const writeback = regList(written, (r) => `x[${r}] = r${r};`, ' ');
-    // `n` is the index of the instruction that may trap: a superblock's addresses are not contiguous.
-    const src = `const PFX = [${[...pfx, cost].join(', ')}], PCS = [${ins.map((it) => it.pc >>> 0).join(', ')}];
-return function block_${start.toString(16)}() {
-  ${regList(used, (r) => `r${r} = x[${r}]`, ', ', 'let ', ';')}
-  let npc = 0, t = 0, a = 0, n = 0, xit = 0, c0 = ctr[0], i0 = ctr[1];
-  const lim = h.limit;
-  try {
-    for (;;) {
-      npc = ${fall};
-      ${body}
-      ${loops && tgt === start ? `if (npc === ${start} && c0 + ${cost + span} < lim) { c0 += ${cost}; i0 += ${ins.length}; continue; }` : ''}
-      c0 += ${cost}; i0 += ${ins.length};
-      break;
-    }
-  } catch (e) {
-    ${writeback}
-    ctr[0] = c0 + PFX[n]; ctr[1] = i0 + n;
-    if (e === RESUME) { h.pc = (PCS[n] + 4) >>> 0; ctr[0] += PFX[n + 1] - PFX[n]; ctr[1]++; } else h.pc = PCS[n];
-    throw e;
-  }
-  ${writeback}
-  ctr[0] = c0; ctr[1] = i0; h.pc = npc;
-  return xit;
-};`;
-    const fn = compileFactory<() => number>(src, `bt-${start.toString(16)}`)(this.env, {});
-    this.translated++;
-    this.translatedByMode[this.hart.translationMode]++;
-    this.translatedInstructions += ins.length;
-    this.sourceBytes += src.length;
-    return {
-      fn,
-      start,
-      priv: this.hart.translationMode,
-      fall,
-      tgt,
-      span,
-      length: ins.length,
-      sourceBytes: src.length,
-      valid: true,
-      nFall: null,
-      nTgt: null,
-      icPc: -1,
-      nIc: null,
-      side: exits.map(() => null),
-      region: null,
-      runs: 0,
-      unit: this.unitOf(start),
-    };
+    const src = blockSource({ start, ins, pfx, cost, span, fall, tgt, loops, body, used, written });
+    const factory = compileFactory<() => number>(src, `bt-${start.toString(16)}`);
+    const words = Int32Array.from(read, (pc) => this.hart.bus.i32[(pc - this.hart.ramBase) >>> 2]);
+    return { factory, pcs: ins.map((it) => it.pc), read, words, fall, tgt, span, exits, sourceBytes: src.length };
   }
 
   /**
@@ -485,6 +494,7 @@ return function region_${unit.base.toString(16)}(pc) {
       regionsCompiled: this.regionsCompiled,
       regionInstructions: this.regionInstructions,
       lookups: this.lookups,
+      sharedHits: this.sharedHits,
     };
   }
 }

@@ -3,6 +3,7 @@
 // from another's: isolation is structural, not a check.
 
 import type { DirtyPages } from './dirty-pages';
+import { lazyZeroedBuffer } from './lazy-buffer';
 
 /** A memory-mapped device. Offsets are relative to `base`; width is 1, 2 or 4 bytes. */
 export interface Device {
@@ -72,14 +73,16 @@ export class Bus {
     if (ramBase % PAGE_SIZE !== 0) throw new Error(`ram base 0x${ramBase.toString(16)} is not page aligned`);
     if (ramSize <= 0 || ramSize % PAGE_SIZE !== 0) throw new Error(`ram size ${ramSize} is not a positive multiple of ${PAGE_SIZE}`);
     if (ramBase + ramSize > 2 ** 32) throw new Error('ram does not fit in the 32-bit address space');
-    const buf = new ArrayBuffer(ramSize);
-    this.u8 = new Uint8Array(buf);
-    this.i8 = new Int8Array(buf);
-    this.u16 = new Uint16Array(buf);
-    this.i16 = new Int16Array(buf);
-    this.i32 = new Int32Array(buf);
-    this.storeFlags = new Uint8Array(ramSize >>> LINE_SHIFT);
-    this.codeWords = new Uint32Array(ramSize >>> 7);
+    // RAM and its per-line screens are mapped page by page as they are written (lazy-buffer.ts); the
+    // buffer may be longer than RAM (whole 64 KiB pages), so every view gives its length.
+    const buf = lazyZeroedBuffer(ramSize);
+    this.u8 = new Uint8Array(buf, 0, ramSize);
+    this.i8 = new Int8Array(buf, 0, ramSize);
+    this.u16 = new Uint16Array(buf, 0, ramSize >>> 1);
+    this.i16 = new Int16Array(buf, 0, ramSize >>> 1);
+    this.i32 = new Int32Array(buf, 0, ramSize >>> 2);
+    this.storeFlags = new Uint8Array(lazyZeroedBuffer(ramSize >>> LINE_SHIFT), 0, ramSize >>> LINE_SHIFT);
+    this.codeWords = new Uint32Array(lazyZeroedBuffer(ramSize >>> 5), 0, ramSize >>> 7);
     this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
   }
 
@@ -211,6 +214,36 @@ export class Bus {
         this.dirty?.written(p);
       }
     }
+  }
+
+  /**
+   * Host-side zero fill (a loader's .bss). Pages whose part of the range holds zeros already are not
+   * written — they need no invalidation and no dirty mark, and stay unmapped (lazy-buffer.ts).
+   */
+  zeroBytes(addr: number, len: number): void {
+    if (!this.inRam(addr, len)) {
+      throw new RangeError(`zero fill of ${len} bytes at 0x${(addr >>> 0).toString(16)} is outside RAM`);
+    }
+    const end = addr - this.ramBase + len;
+    for (let off = addr - this.ramBase; off < end;) {
+      const page = off >>> PAGE_SHIFT;
+      const stop = Math.min(end, (page + 1) * PAGE_SIZE);
+      if (!this.isZero(off, stop)) {
+        this.u8.fill(0, off, stop);
+        this.invalidatePage(page);
+        this.dirty?.written(page);
+      }
+      off = stop;
+    }
+  }
+
+  /** Whether RAM bytes [from, to) (offsets) are all zero; reading an unmapped page maps nothing. */
+  private isZero(from: number, to: number): boolean {
+    let i = from;
+    for (; i < to && i & 3; i++) if (this.u8[i] !== 0) return false;
+    for (; i + 4 <= to; i += 4) if (this.i32[i >>> 2] !== 0) return false;
+    for (; i < to; i++) if (this.u8[i] !== 0) return false;
+    return true;
   }
 
   readBytes(addr: number, len: number): Uint8Array {

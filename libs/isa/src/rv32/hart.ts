@@ -11,6 +11,12 @@ import { IRQ_PRIORITY, MENVCFGH_STCE, MIP, MSTATUS, Priv } from './csr';
 import { RESUME, Stop, StopRecord, TRAP, TrapExit, plainStop, trapExit } from './signals';
 import { readCsr, writeCsr } from './csr-access';
 
+// Bits the timer code reads at every engine entry, read once here: in a development tree (tsx) every
+// use of an imported binding is a getter call.
+const MTIP = MIP.MTIP;
+const STIP = MIP.STIP;
+const STCE = MENVCFGH_STCE;
+
 /** Index of the write-only sink register: writes to x0 are redirected here by pre-decoding engines. */
 export const X_SINK = 32;
 
@@ -160,26 +166,28 @@ export class Hart {
   }
 
   get sstcEnabled(): boolean {
-    return (this.menvcfgh & MENVCFGH_STCE) !== 0;
+    return (this.menvcfgh & STCE) !== 0;
   }
 
   /** Recompute the timer-driven pending bits from the compare registers. */
   updateTimers(): void {
     const now = this.mtime();
-    if (now >= this.mtimecmp) this.mip |= MIP.MTIP;
-    else this.mip &= ~MIP.MTIP;
+    if (now >= this.mtimecmp) this.mip |= MTIP;
+    else this.mip &= ~MTIP;
     if (this.sstcEnabled) {
-      if (now >= this.stimecmp) this.mip |= MIP.STIP;
-      else this.mip &= ~MIP.STIP;
+      if (now >= this.stimecmp) this.mip |= STIP;
+      else this.mip &= ~STIP;
     }
   }
 
   /** The cycle count at which the next timer compare fires, or +Infinity. */
   private nextTimerCycle(): number {
+    // No closure here: this runs at every engine entry, and a closure per call is garbage (and,
+    // under tsx's keepNames, a rename per call).
     let next = Number.POSITIVE_INFINITY;
-    const at = (cmp: number) => cmp * this.cyclesPerTick - this.timeSkew;
-    if (Number.isFinite(this.mtimecmp) && !(this.mip & MIP.MTIP)) next = Math.min(next, at(this.mtimecmp));
-    if (this.sstcEnabled && Number.isFinite(this.stimecmp) && !(this.mip & MIP.STIP)) next = Math.min(next, at(this.stimecmp));
+    if (Number.isFinite(this.mtimecmp) && !(this.mip & MTIP)) next = Math.min(next, this.mtimecmp * this.cyclesPerTick - this.timeSkew);
+    if (this.sstcEnabled && Number.isFinite(this.stimecmp) && !(this.mip & STIP))
+      next = Math.min(next, this.stimecmp * this.cyclesPerTick - this.timeSkew);
     return next;
   }
 
