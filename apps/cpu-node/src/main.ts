@@ -4,6 +4,8 @@
 import { CpuNodeControlService } from '@vsim/proto';
 import { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, cpuNodeControlServer } from '@vsim/control';
 import { runService } from '@vsim/service';
+import { DirectoryCheckpointStore } from '@vsim/bus';
+import { resolve } from 'node:path';
 import { version } from '../package.json';
 
 void runService({
@@ -13,6 +15,12 @@ void runService({
   version,
   role: 'cpu-node',
   flags: [
+    {
+      name: 'checkpoint-dir',
+      value: 'DIR',
+      description:
+        'checkpoint store (a local directory shared by the scheduler, cpu-nodes and gateway of one machine): where this node stores VM snapshots for checkpoints, and restores them from to resume',
+    },
     {
       name: 'node-id',
       value: 'ID',
@@ -32,6 +40,7 @@ void runService({
       version,
       log: log.child({ node: nodeId }),
       counters: () => shellCounters,
+      checkpointStore: extra['checkpoint-dir'] === undefined ? undefined : new DirectoryCheckpointStore(resolve(extra['checkpoint-dir'])),
     });
     return {
       grpc: [

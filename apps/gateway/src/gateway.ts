@@ -4,7 +4,7 @@
 // Each simulation belongs to the API principal that submitted it; the APIs let a caller reach its
 // own simulations only (authorize).
 
-import { NatsBus, StateStore } from '@vsim/bus';
+import { CheckpointStore, NatsBus, StateStore } from '@vsim/bus';
 import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
 import {
   ControlError,
@@ -78,6 +78,8 @@ export interface Simulation {
   setUp?: boolean;
   /** The services found at Start, which it runs on once admitted. */
   endpoints?: GrpcEndpoints;
+  /** Resume: continue the run of simulation `sim` from its checkpoints (checkpoint `index`, default each host's newest). */
+  readonly resume?: { readonly sim: string; readonly index?: number };
 }
 
 export interface GatewayOptions {
@@ -93,6 +95,8 @@ export interface GatewayOptions {
   readonly limits?: Partial<AdmissionLimits>;
   /** More figures for stats() (the service shell's refused calls). */
   readonly counters?: () => Readonly<Record<string, number>>;
+  /** Where resumed simulations' checkpoints are read from (the store the scheduler and cpu-nodes share). */
+  readonly checkpointStore?: CheckpointStore;
   /**
    * Where running simulations are recorded (the KV bucket vsim-gateway) so that this gateway's
    * restart — a process with the same `instance` — takes them over (recover()). Without it a
@@ -184,8 +188,24 @@ export class Gateway {
    * Parses and checks a submission; the simulation waits for start(). `scheduler`: the scheduler
    * service instance to run on ('' for vsim's own); `owner`: the API principal submitting it.
    */
-  submit(text: string, images: Readonly<Record<string, Uint8Array>>, seed?: number, scheduler = '', owner = ''): string {
+  submit(
+    text: string,
+    images: Readonly<Record<string, Uint8Array>>,
+    seed?: number,
+    scheduler = '',
+    owner = '',
+    resume?: { readonly sim: string; readonly index?: number },
+  ): string {
     this.checkOpen();
+    if (resume) {
+      if (!this.opts.checkpointStore)
+        throw new ControlError(
+          ControlStatus.FAILED_PRECONDITION,
+          'this gateway has no checkpoint store (--checkpoint-dir): it cannot resume a simulation',
+        );
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(resume.sim))
+        throw new ControlError(ControlStatus.INVALID_ARGUMENT, `resume_sim ${JSON.stringify(resume.sim)} is not a simulation id`);
+    }
     let parsed;
     try {
       parsed = parseSubmission(text, images, seed);
@@ -218,6 +238,7 @@ export class Gateway {
       timing: { submittedAt: Date.now() },
       extraClients: [],
       scheduler,
+      resume,
     });
     this.log.info({ sim: id, owner, name: parsed.spec.name, hosts: parsed.spec.hosts.length, vms: parsed.spec.vms.length }, 'simulation submitted');
     this.forgetOld();
@@ -600,7 +621,9 @@ export class Gateway {
       sim.schedulerAddress = ep.scheduler;
       try {
         const t1 = Date.now();
+        const store = this.opts.checkpointStore;
         const coordinator = new Coordinator(control, this.bus, {
+          resume: sim.resume && store && { store, sim: sim.resume.sim, index: sim.resume.index },
           readImage: (path) => {
             const bytes = sim.images.get(path);
             if (!bytes) throw new Error(`image ${path} was not submitted`);

@@ -40,7 +40,16 @@ function unary<Req, Res>(rpc: string, log: Logger, gw: Gateway, f: (req: Req, ca
 
 export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
   return {
-    submit: unary('Submit', log, gw, (req, caller) => ({ sim: gw.submit(req.scenarioYaml, req.images, req.seed, req.scheduler ?? '', caller) })),
+    submit: unary('Submit', log, gw, (req, caller) => ({
+      sim: gw.submit(
+        req.scenarioYaml,
+        req.images,
+        req.seed,
+        req.scheduler ?? '',
+        caller,
+        req.resumeSim ? { sim: req.resumeSim, index: req.resumeIndex || undefined } : undefined,
+      ),
+    })),
     start: unary('Start', log, gw, async (req: SimulationRef) => {
       await gw.start(req.sim);
       return {};

@@ -6,7 +6,8 @@ import { GatewayService } from '@vsim/proto';
 import { STATE_BUCKET, tlsChannelCredentials } from '@vsim/security';
 import { runService } from '@vsim/service';
 import { DRAIN_LIMIT_MS } from '@vsim/control';
-import { JetStreamCheckpointStore, JetStreamStateStore, StateStore, ensureEventStream } from '@vsim/bus';
+import { DirectoryCheckpointStore, JetStreamCheckpointStore, JetStreamStateStore, StateStore, ensureEventStream } from '@vsim/bus';
+import { resolve } from 'node:path';
 import { version } from '../package.json';
 import { DEFAULT_LIMITS } from './admission';
 import { Gateway } from './gateway';
@@ -20,6 +21,12 @@ void runService({
   version,
   role: 'gateway',
   flags: [
+    {
+      name: 'checkpoint-dir',
+      value: 'DIR',
+      description:
+        'checkpoint store (a local directory shared by the scheduler, cpu-nodes and gateway of one machine): where the checkpoints of a simulation to resume are read from (Submit resume_sim)',
+    },
     { name: 'http-port', value: 'N', description: 'HTTP JSON API port (default 0: any free port, advertised through NATS)', default: '0' },
     { name: 'http-host', value: 'ADDR', description: 'address the HTTP API binds and advertises (default: --grpc-host)', default: (c) => c.grpcHost },
     {
@@ -81,6 +88,7 @@ void runService({
         maxHeldBytes: held && held * (1 << 20),
       },
       counters: () => shellCounters,
+      checkpointStore: extra['checkpoint-dir'] === undefined ? undefined : new DirectoryCheckpointStore(resolve(extra['checkpoint-dir'])),
     });
     metrics.gauge('vsim_simulations', 'Simulations on this gateway, by state (created, queued, running, paused, done, failed)', 'state', () => {
       const s = gw.stats();

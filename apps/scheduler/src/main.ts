@@ -5,6 +5,8 @@
 import { SchedulerControlService } from '@vsim/proto';
 import { SchedulerControlImpl, schedulerControlServer } from '@vsim/control';
 import { BUILTIN_SCHEDULER, IMPLEMENTATION_KEY, runService } from '@vsim/service';
+import { DirectoryCheckpointStore } from '@vsim/bus';
+import { resolve } from 'node:path';
 import { version } from '../package.json';
 
 void runService({
@@ -13,13 +15,22 @@ void runService({
   description: 'vsim scheduler service: run queues, scheduling policies, host loops',
   version,
   role: 'scheduler',
-  build: ({ bus, log, flags, shellCounters, metrics }) => {
+  flags: [
+    {
+      name: 'checkpoint-dir',
+      value: 'DIR',
+      description:
+        'checkpoint store (a local directory shared by the scheduler, cpu-nodes and gateway of one machine): where checkpoints of the simulations it drives go, and resumed hosts are read from',
+    },
+  ],
+  build: ({ bus, log, flags, extra, shellCounters, metrics }) => {
     const impl = new SchedulerControlImpl(bus, {
       instance: flags.instance,
       version,
       log,
       counters: () => shellCounters,
       observer: metrics.scheduler(),
+      checkpointStore: extra['checkpoint-dir'] === undefined ? undefined : new DirectoryCheckpointStore(resolve(extra['checkpoint-dir'])),
     });
     return {
       // How the gateway tells vsim's own scheduler from an external one registered under the same name.

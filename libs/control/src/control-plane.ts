@@ -15,6 +15,7 @@ import {
   CreateVmReply,
   CreateVmRequest,
   RegisterVmRequest,
+  RestoreVmRequest,
   RunRequest,
   RunResult,
   SchedParams,
@@ -25,10 +26,17 @@ import {
   SwapSchedulerRequest,
 } from '@vsim/proto';
 
+/** `T` with the fields `K` optional: fields added to a request later, which older callers leave out (their zero value). */
+export type WithOptional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+/** Requests as callers may give them (checkpoint and resume fields optional). */
+export type RegisterVmCall = WithOptional<RegisterVmRequest, 'brk' | 'ended'>;
+export type AddHostCall = WithOptional<AddHostRequest, 'resumeKey'>;
+export type RunCall = WithOptional<RunRequest, 'checkpointIntervalNs' | 'checkpointSpecId'>;
+
 /** HypervisorControl (control.proto). */
 export interface HypervisorControl {
   openSimulation(req: SimulationRef): Promise<Ack>;
-  registerVm(req: RegisterVmRequest): Promise<Ack>;
+  registerVm(req: RegisterVmCall): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;
 }
@@ -37,16 +45,18 @@ export interface HypervisorControl {
 export interface CpuNodeControl {
   createHost(req: CreateHostRequest): Promise<Ack>;
   createVm(req: CreateVmRequest): Promise<CreateVmReply>;
+  /** Resume: a VM from the snapshots of a checkpoint, in the node's checkpoint store. */
+  restoreVm(req: RestoreVmRequest): Promise<CreateVmReply>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;
 }
 
 /** SchedulerControl (control.proto). */
 export interface SchedulerControl {
-  addHost(req: AddHostRequest): Promise<Ack>;
+  addHost(req: AddHostCall): Promise<Ack>;
   addVm(req: AddVmRequest): Promise<Ack>;
   addAction(req: AddActionRequest): Promise<Ack>;
-  run(req: RunRequest): Promise<RunResult>;
+  run(req: RunCall): Promise<RunResult>;
   pause(req: SimulationRef): Promise<Ack>;
   resume(req: SimulationRef): Promise<Ack>;
   /** Run time (`xl sched-*`, hot swap): effective at each host's next scheduling decision. */

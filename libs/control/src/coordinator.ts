@@ -13,15 +13,18 @@
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
 import { readFileSync } from 'fs';
-import { Bus } from '@vsim/bus';
+import { Bus, CheckpointStore } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
 import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
-import { hostPolicySpec } from '@vsim/scheduler';
+import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { vmSchedMessage } from './proto-sched';
+import { readCheckpoints, restoreVms } from './checkpoint/resume';
+import { step } from './step';
+import { specIdentity } from './checkpoint/spec-id';
 import { schedulerMessage } from './proto-scheduler';
 
 export interface CoordinatorOptions {
@@ -51,6 +54,17 @@ export interface CoordinatorOptions {
    * at once with that error, instead of when a request to the lost service times out.
    */
   readonly abort?: Promise<never>;
+  /**
+   * Checkpoint every host every this many ns of virtual time, into the scheduler's checkpoint store
+   * (0: none; absent: the spec's checkpointIntervalNs, if any).
+   */
+  readonly checkpointIntervalNs?: number;
+  /**
+   * Resume: continue simulation `sim`'s run from its hosts' checkpoints in `store` (checkpoint
+   * `index` of every host, default each host's newest) instead of setting it up from the start.
+   * The cpu-nodes and the scheduler read the same store.
+   */
+  readonly resume?: { readonly store: CheckpointStore; readonly sim: string; readonly index?: number };
 }
 
 export interface CoordinatedRun {
@@ -62,6 +76,8 @@ export interface CoordinatedRun {
   readonly placement: ReadonlyMap<string, string>;
   /** Host -> cpu-node id. */
   readonly assignment: ReadonlyMap<string, string>;
+  /** A resumed run: per host restored from a checkpoint, which one, its virtual time and the events before it. */
+  readonly resumed?: ReadonlyMap<string, { readonly index: number; readonly nowNs: number; readonly eventsBefore: number }>;
 }
 
 /**
@@ -148,7 +164,12 @@ export class Coordinator {
       this.opts.onEvents,
       this.opts.onRefused,
     );
+    const checkpointIntervalNs = this.opts.checkpointIntervalNs ?? spec.checkpointIntervalNs ?? 0;
+    const needsId = checkpointIntervalNs > 0 || this.opts.resume !== undefined;
+    const specId = needsId ? specIdentity(spec, readImage) : '';
     const work = (async (): Promise<CoordinatedRun> => {
+      // Every checkpoint is read (and checked) before anything is set up.
+      const resumed = this.opts.resume && (await readCheckpoints(this.opts.resume, spec, specId, placement));
       await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
@@ -164,75 +185,59 @@ export class Coordinator {
             expansion: { ...h.expansion },
           }),
         );
+        const r = resumed?.get(h.id);
         await step(`AddHost ${h.id} on the scheduler`, () =>
           scheduler.addHost({
             sim,
             host: h.id,
             pcpus: h.pcpus,
             node: assignment.get(h.id)!,
-            scheduler: schedulerMessage(hostPolicySpec(spec.scheduler, h.pools), `host ${h.id}: scheduler`),
+            scheduler: schedulerMessage(
+              r
+                ? { policy: r.manifest.policy, params: stateFromJson<Record<string, unknown>>(r.manifest.policyParamsJson || '{}') }
+                : hostPolicySpec(spec.scheduler, h.pools),
+              `host ${h.id}: scheduler`,
+            ),
+            ...(r ? { resumeKey: r.key } : {}),
           }),
         );
       }
-      for (const vm of spec.vms) {
-        const host = placement.get(vm.id)!;
-        const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
-        const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
-          nodeOf(host).createVm({
-            sim,
-            host,
-            vm: vm.id,
-            kind: vm.kind,
-            vcpus: vm.vcpus,
-            memoryBytes: vm.memoryBytes,
-            image,
-            args: [...vm.args],
-            engine: vm.engine,
-            technique: vm.technique ?? 'paravirt',
-            isa: vm.isa ?? 'rv32',
-          }),
-        );
-        await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
-          hypervisor.registerVm({
-            sim,
-            vm: vm.id,
-            kind: vm.kind,
-            brkStart: created.brkStart,
-            brkMax: created.brkMax,
-            host,
-            node: assignment.get(host)!,
-            costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
-          }),
-        );
-        await step(`AddVm ${vm.id} on the scheduler`, () =>
-          scheduler.addVm({
-            sim,
-            host,
-            vm: vm.id,
-            vcpus: vm.vcpus,
-            sched: vmSchedMessage(vm.sched),
-            // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
-            onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
-          }),
-        );
-      }
+      // A resumed run restores the hosts that have a checkpoint; the others (they ended before their
+      // first one) start from the beginning, with the actions that concern them.
+      const fresh = (host: string) => !resumed?.has(host);
+      if (resumed) await restoreVms(this.control, spec, sim, placement, assignment, resumed);
+      await this.createVms(spec, sim, placement, assignment, readImage, fresh);
       for (const [i, a] of (spec.actions ?? []).entries()) {
-        await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
-          scheduler.addAction({
-            sim,
-            atNs: a.at,
-            kind: a.kind,
-            vm: 'vm' in a ? a.vm : '',
-            host: a.kind === 'killHost' ? a.host : '',
-            vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
-            scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
-          }),
-        );
+        // A swap concerns every host: to the fresh ones only, one by one, when others were resumed.
+        const targets: string[] =
+          a.kind === 'swapScheduler'
+            ? resumed
+              ? spec.hosts.map((h) => h.id).filter(fresh)
+              : ['']
+            : [a.kind === 'killHost' ? a.host : placement.get(a.vm)!];
+        for (const host of targets) {
+          if (host !== '' && !fresh(host)) continue; // a resumed host's pending actions came with its checkpoint
+          await step(`AddAction ${i} (${a.kind} at ${a.at} ns) on the scheduler`, () =>
+            scheduler.addAction({
+              sim,
+              atNs: a.at,
+              kind: a.kind,
+              vm: 'vm' in a ? a.vm : '',
+              host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : '',
+              vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
+              scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
+            }),
+          );
+        }
       }
+      // The events before the checkpoints come from them.
+      if (resumed) for (const [host, r] of resumed) collector.seed(host, r.events);
       log.info({ hosts: Object.fromEntries(assignment), vms: spec.vms.length }, 'simulation set up');
       await collector.start();
       await this.opts.beforeRun?.();
-      let run = await step('Run on the scheduler', () => scheduler.run({ sim, endNs: spec.durationNs }));
+      let run = await step('Run on the scheduler', () =>
+        scheduler.run({ sim, endNs: spec.durationNs, checkpointIntervalNs, checkpointSpecId: specId }),
+      );
       while (run.handedOver) {
         const adopt = this.opts.onHandover;
         if (!adopt) throw new Error('the scheduler handed the simulation over, but no other scheduler adopts it');
@@ -243,7 +248,9 @@ export class Coordinator {
       await collector.waitFor(run, this.opts.eventsTimeoutMs ?? 30_000);
       const { result } = summarize(spec, placement, run.hosts, collector.events);
       log.info({ events: result.events, eventLogHash: result.eventLogHash }, 'simulation done');
-      return { result, log: collector.events, run, placement, assignment };
+      const from =
+        resumed && new Map([...resumed].map(([h, r]) => [h, { index: r.manifest.index, nowNs: r.manifest.nowNs, eventsBefore: r.events.length }]));
+      return { result, log: collector.events, run, placement, assignment, resumed: from };
     })();
     try {
       if (!this.opts.abort) return await work;
@@ -292,6 +299,64 @@ export class Coordinator {
     }
   }
 
+  private nodeOf(assignment: ReadonlyMap<string, string>, host: string) {
+    return this.control.nodes.get(assignment.get(host)!)!;
+  }
+
+  /** Step 4 of a run from the start: each VM created from its image, registered, scheduled. */
+  private async createVms(
+    spec: SimSpec,
+    sim: string,
+    placement: ReadonlyMap<string, string>,
+    assignment: ReadonlyMap<string, string>,
+    readImage: (path: string) => Uint8Array,
+    onHost: (host: string) => boolean = () => true,
+  ): Promise<void> {
+    for (const vm of spec.vms) {
+      const host = placement.get(vm.id)!;
+      if (!onHost(host)) continue;
+      const image = await step(`reading the image of VM ${vm.id}`, async () => Buffer.from(readImage(vm.image)));
+      const created = await step(`CreateVm ${vm.id} on node ${assignment.get(host)}`, () =>
+        this.nodeOf(assignment, host).createVm({
+          sim,
+          host,
+          vm: vm.id,
+          kind: vm.kind,
+          vcpus: vm.vcpus,
+          memoryBytes: vm.memoryBytes,
+          image,
+          args: [...vm.args],
+          engine: vm.engine,
+          technique: vm.technique ?? 'paravirt',
+          isa: vm.isa ?? 'rv32',
+        }),
+      );
+      await step(`RegisterVm ${vm.id} on the hypervisor`, () =>
+        this.control.hypervisor.registerVm({
+          sim,
+          vm: vm.id,
+          kind: vm.kind,
+          brkStart: created.brkStart,
+          brkMax: created.brkMax,
+          host,
+          node: assignment.get(host)!,
+          costs: costModelOf(spec.hosts.find((h) => h.id === host)!.costs),
+        }),
+      );
+      await step(`AddVm ${vm.id} on the scheduler`, () =>
+        this.control.scheduler.addVm({
+          sim,
+          host,
+          vm: vm.id,
+          vcpus: vm.vcpus,
+          sched: vmSchedMessage(vm.sched),
+          // SBI HSM: a virtualized guest kernel boots on vCPU 0 (a native machine starts all its harts).
+          onlineVcpus: vm.kind === 'kernel' && vm.technique !== 'native' && vm.technique !== 'emulation' ? 1 : 0,
+        }),
+      );
+    }
+  }
+
   /** CloseSimulation on every service; failures are logged, never thrown (the run's outcome stands). */
   /** Schedulers that adopted the simulation from the first one, in order. */
   private readonly adopters: SchedulerControl[] = [];
@@ -307,16 +372,6 @@ export class Coordinator {
     outcomes.forEach((o, i) => {
       if (o.status === 'rejected') log.warn({ err: o.reason, target: targets[i][0] }, 'CloseSimulation failed');
     });
-  }
-}
-
-/** Runs one setup step, naming it in the error if it fails. */
-async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    const e = new Error(`${what}: ${(err as Error).message}`, { cause: err });
-    throw e;
   }
 }
 
@@ -382,6 +437,12 @@ class EventCollector {
       this.wake?.();
     });
     await this.bus.flush();
+  }
+
+  /** Resume: `host`'s events before its checkpoint, which the run publishes no more. */
+  seed(host: string, events: readonly Event[]): void {
+    this.events.add(events);
+    this.received.set(host, (this.received.get(host) ?? 0) + events.length);
   }
 
   /** Resolves once every host's count matches what the scheduler published; rejects on timeout. */

@@ -1,11 +1,11 @@
 // CpuNodeControl's logic: one CpuNodeService per simulation this node takes part in (created by the
 // first CreateHost of that simulation), each serving vsim.<sim>.run.<node>.<host> for its hosts.
 
-import { Bus } from '@vsim/bus';
+import { Bus, CheckpointStore } from '@vsim/bus';
 import { MAX_PCPUS, MAX_VCPUS, VM_KINDS, vmKindOf } from '@vsim/vocabulary';
 import { isEngineName } from '@vsim/isa';
 import { TECHNIQUES, Technique, GUEST_ISAS as ISAS, IsaName, makeExpansionFactors, CpuNodeService } from '@vsim/executor';
-import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { Ack, CreateHostRequest, CreateVmReply, CreateVmRequest, RestoreVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
 import { RefusalCounter } from '@vsim/security';
@@ -42,6 +42,8 @@ export interface CpuNodeControlOptions extends ControlImplOptions {
   /** The node id the coordinator assigns hosts by. */
   readonly nodeId: string;
   readonly costs?: HypervisorCosts;
+  /** Where this node stores its VMs' snapshots for checkpoints and reads them to resume (none: both refused). */
+  readonly checkpointStore?: CheckpointStore;
 }
 
 export class CpuNodeControlImpl implements CpuNodeControl {
@@ -101,10 +103,17 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (svc?.host(host)) throw exists(`host ${host} of simulation ${sim} already exists on node ${this.nodeId}`);
     if (!svc) {
       const log = this.log.child({ sim });
-      svc = new CpuNodeService(this.bus, sim, this.nodeId, this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS, {
-        onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
-        onRefused: (r) => this.refusals.record(r, log),
-      });
+      svc = new CpuNodeService(
+        this.bus,
+        sim,
+        this.nodeId,
+        this.opts.costs ?? DEFAULT_HYPERVISOR_COSTS,
+        {
+          onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
+          onRefused: (r) => this.refusals.record(r, log),
+        },
+        this.opts.checkpointStore,
+      );
       this.sims.set(sim, svc);
     }
     svc.createHost(
@@ -157,6 +166,26 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     }
     this.closed.vmsCreated++;
     this.log.info({ sim, host: req.host, vm: id, kind, engine: req.engine, imageBytes: req.image.length }, 'VM created');
+    return { brkStart: inst.brkStart, brkMax: inst.brkMax };
+  }
+
+  async restoreVm(req: RestoreVmRequest): Promise<CreateVmReply> {
+    const sim = checkSim(req.sim);
+    const svc = this.sims.get(sim);
+    if (!svc) throw notFound(`simulation ${sim} has no host on node ${this.nodeId} (call CreateHost first)`);
+    if (!svc.host(req.host)) throw notFound(`node ${this.nodeId} does not simulate host ${JSON.stringify(req.host)} of simulation ${sim}`);
+    const id = checkVmId(req.vm);
+    if (svc.host(req.host)!.vms.has(id)) throw exists(`VM ${id} already exists on host ${req.host}`);
+    if (!Number.isSafeInteger(req.orderSeq) || req.orderSeq < 0) throw invalid(`VM ${id}: order_seq must be a non-negative integer`);
+    let inst;
+    try {
+      inst = await svc.restoreVm(req.host, id, req.chain, req.orderSeq);
+    } catch (err) {
+      // A missing or corrupted blob, a chain that does not fit together: the message names the key.
+      throw invalid((err as Error).message);
+    }
+    this.closed.vmsRestored = (this.closed.vmsRestored ?? 0) + 1;
+    this.log.info({ sim, host: req.host, vm: id, chain: req.chain.length }, 'VM restored from a checkpoint');
     return { brkStart: inst.brkStart, brkMax: inst.brkMax };
   }
 

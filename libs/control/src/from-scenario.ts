@@ -12,6 +12,7 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
     name: s.name,
     seed: seedOverride ?? s.seed,
     durationNs: s.duration,
+    ...(s.checkpoint ? { checkpointIntervalNs: s.checkpoint.interval } : {}),
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
     hosts: s.hosts.map((h) => ({

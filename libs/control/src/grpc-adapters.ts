@@ -16,6 +16,9 @@ import {
   status,
 } from '@grpc/grpc-js';
 import {
+  AddHostRequest,
+  RegisterVmRequest,
+  RunRequest,
   CpuNodeControlClient,
   CpuNodeControlServer,
   HypervisorControlClient,
@@ -103,7 +106,7 @@ export function hypervisorControlClient(address: string, opts: GrpcControlOption
   const rpc = (m: string) => `vsim.v1.HypervisorControl/${m}`;
   return {
     openSimulation: unary(rpc('OpenSimulation'), address, c.openSimulation.bind(c), d, opts.token),
-    registerVm: unary(rpc('RegisterVm'), address, c.registerVm.bind(c), d, opts.token),
+    registerVm: (req) => unary(rpc('RegisterVm'), address, c.registerVm.bind(c), d, opts.token)(RegisterVmRequest.fromPartial(req)),
     closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d, opts.token),
     status: unary(rpc('Status'), address, c.status.bind(c), d, opts.token),
     close: () => c.close(),
@@ -117,6 +120,7 @@ export function cpuNodeControlClient(address: string, opts: GrpcControlOptions =
   return {
     createHost: unary(rpc('CreateHost'), address, c.createHost.bind(c), d, opts.token),
     createVm: unary(rpc('CreateVm'), address, c.createVm.bind(c), d, opts.token),
+    restoreVm: unary(rpc('RestoreVm'), address, c.restoreVm.bind(c), d, opts.token),
     closeSimulation: unary(rpc('CloseSimulation'), address, c.closeSimulation.bind(c), d, opts.token),
     status: unary(rpc('Status'), address, c.status.bind(c), d, opts.token),
     close: () => c.close(),
@@ -128,10 +132,10 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
   const d = opts.deadlineMs ?? 30_000;
   const rpc = (m: string) => `vsim.v1.SchedulerControl/${m}`;
   return {
-    addHost: unary(rpc('AddHost'), address, c.addHost.bind(c), d, opts.token),
+    addHost: (req) => unary(rpc('AddHost'), address, c.addHost.bind(c), d, opts.token)(AddHostRequest.fromPartial(req)),
     addVm: unary(rpc('AddVm'), address, c.addVm.bind(c), d, opts.token),
     addAction: unary(rpc('AddAction'), address, c.addAction.bind(c), d, opts.token),
-    run: unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000, opts.token),
+    run: (req) => unary(rpc('Run'), address, c.run.bind(c), opts.runDeadlineMs ?? 3_600_000, opts.token)(RunRequest.fromPartial(req)),
     pause: unary(rpc('Pause'), address, c.pause.bind(c), d, opts.token),
     resume: unary(rpc('Resume'), address, c.resume.bind(c), d, opts.token),
     setSchedParams: unary(rpc('SetSchedParams'), address, c.setSchedParams.bind(c), d, opts.token),
@@ -195,6 +199,7 @@ export function cpuNodeControlServer(impl: CpuNodeControl, onError?: RpcErrorHoo
   return {
     createHost: handler('CreateHost', (r) => impl.createHost(r), onError),
     createVm: handler('CreateVm', (r) => impl.createVm(r), onError),
+    restoreVm: handler('RestoreVm', (r) => impl.restoreVm(r), onError),
     closeSimulation: handler('CloseSimulation', (r) => impl.closeSimulation(r), onError),
     status: handler('Status', (r) => impl.status(r), onError),
   };

@@ -3,7 +3,7 @@
 
 import { Bus, StateStore } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
-import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { Ack, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService, RestoredVm, VmRecord } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
@@ -11,6 +11,7 @@ import {
   ControlImplOptions,
   ControlLogger,
   HypervisorControl,
+  RegisterVmCall,
   addCounters,
   checkHostId,
   checkNodeId,
@@ -136,7 +137,7 @@ export class HypervisorControlImpl implements HypervisorControl {
     return taken;
   }
 
-  async registerVm(req: RegisterVmRequest): Promise<Ack> {
+  async registerVm(req: RegisterVmCall): Promise<Ack> {
     const svc = this.open(req.sim);
     const id = checkVmId(req.vm);
     const kind = vmKindOf(req.kind); // an older client's "sbi" still means "kernel"
@@ -152,7 +153,13 @@ export class HypervisorControlImpl implements HypervisorControl {
     } catch (err) {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
-    const record: VmRecord = { id, kind, brkStart: req.brkStart, brk: req.brkStart, brkMax: req.brkMax, costs, host, node };
+    // A VM restored from a checkpoint goes on from its heap break and end as they were then.
+    const brk = (req.brk ?? 0) === 0 ? req.brkStart : req.brk!;
+    if (brk < req.brkStart || brk > req.brkMax) throw invalid(`VM ${id}: brk ${brk} is outside [brk_start ${req.brkStart}, brk_max ${req.brkMax}]`);
+    const ended = req.ended ?? '';
+    if (ended !== '' && ended !== 'shutdown' && ended !== 'fault')
+      throw invalid(`VM ${id}: ended must be "", "shutdown" or "fault", got ${JSON.stringify(ended)}`);
+    const record: VmRecord = { id, kind, brkStart: req.brkStart, brk, brkMax: req.brkMax, costs, host, node, ended: ended === '' ? undefined : ended };
     await this.opts.state?.put(`${req.sim}/vm/${id}`, enc({ record, replies: [] } satisfies StoredVm));
     svc.registerVm(record);
     this.closed.vmsRegistered++;

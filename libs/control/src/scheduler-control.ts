@@ -2,17 +2,15 @@
 // which drives each of its hosts' loops over the bus when Run is called.
 
 import { status } from '@grpc/grpc-js';
-import { Bus } from '@vsim/bus';
+import { Bus, CheckpointStore } from '@vsim/bus';
 import {
   Ack,
   AddActionRequest,
-  AddHostRequest,
   AddVmRequest,
   AdoptRequest,
   HandoverState,
   HostHandover as HostHandoverMsg,
   HostResult,
-  RunRequest,
   RunResult,
   SchedParams,
   ServiceStatus,
@@ -23,6 +21,7 @@ import {
 } from '@vsim/proto';
 import {
   HostLoopResult,
+  LoopState,
   PlainLoopAction,
   HostHandover,
   NotFoundError,
@@ -31,8 +30,13 @@ import {
   SimAction,
   PolicySpec,
   schedMetricsOf,
+  stateFromJson,
+  type CheckpointTaken,
 } from '@vsim/scheduler';
+import { CheckpointError, readCheckpointEvents, readManifest } from './checkpoint/read';
 import {
+  AddHostCall,
+  RunCall,
   ControlError,
   ControlImplOptions,
   ControlLogger,
@@ -57,6 +61,12 @@ import { schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './pro
 export interface SchedulerControlOptions extends ControlImplOptions {
   /** Sees every simulation's host loops (the service's metrics). */
   readonly observer?: SchedulerObserver;
+  /** Where checkpoints go (RunRequest.checkpoint_interval_ns) and resumed hosts are read from (AddHost resume_key). */
+  readonly checkpointStore?: CheckpointStore;
+  /** A host's VM snapshots are full again every this many checkpoints (default DEFAULT_FULL_EVERY). */
+  readonly checkpointFullEvery?: number;
+  /** Told of each checkpoint taken (bench:checkpoint); each is logged at debug level anyway. */
+  readonly onCheckpoint?: (sim: string, t: CheckpointTaken) => void;
 }
 
 interface SimState {
@@ -91,7 +101,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     this.log = opts.log ?? silentLogger;
   }
 
-  async addHost(req: AddHostRequest): Promise<Ack> {
+  async addHost(req: AddHostCall): Promise<Ack> {
     const sim = checkSim(req.sim);
     const host = checkHostId(req.host);
     const node = checkNodeId(req.node);
@@ -108,15 +118,39 @@ export class SchedulerControlImpl implements SchedulerControl {
     const fresh = !st;
     if (fresh) this.drain.refuseNew(`simulation ${sim}`);
     st ??= { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
-    try {
-      st.svc.addHost(host, req.pcpus, scheduler, node);
-    } catch (err) {
-      throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
+    if (req.resumeKey) {
+      await this.resumeHost(st, host, node, req.pcpus, req.resumeKey);
+    } else {
+      try {
+        st.svc.addHost(host, req.pcpus, scheduler, node);
+      } catch (err) {
+        throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
+      }
     }
     if (fresh) this.sims.set(sim, st);
     this.counters.hostsAdded++;
     this.log.info({ sim, host, node, policy: scheduler.policy }, 'host added');
     return {};
+  }
+
+  /** AddHost with resume_key: the host's loop continues from the checkpoint the key names. */
+  private async resumeHost(st: SimState, host: string, node: string, pcpus: number, key: string): Promise<void> {
+    const store = this.opts.checkpointStore;
+    if (!store) throw precondition(`host ${host}: this scheduler has no checkpoint store to resume from`);
+    try {
+      const m = await readManifest(store, key);
+      if (m.host !== host) throw new CheckpointError(`checkpoint ${key} is of host ${m.host}, not ${host}`);
+      if (m.pcpus !== pcpus) throw new CheckpointError(`checkpoint ${key}: host ${host} had ${m.pcpus} pCPUs, AddHost says ${pcpus}`);
+      const events = await readCheckpointEvents(store, m);
+      const state = stateFromJson<LoopState>(m.loopStateJson);
+      const policy = { policy: m.policy, params: stateFromJson<Record<string, unknown>>(m.policyParamsJson || '{}') };
+      st.svc.resumeHost({ host, node, pcpus, eventsPublished: m.eventsPublished, state }, policy, { index: m.index, events });
+      for (const v of state.vcpus) st.vms.add(v.vm);
+      this.log.info({ sim: st.svc.sim, host, node, checkpoint: key, nowNs: m.nowNs }, 'host resumed from a checkpoint');
+    } catch (err) {
+      if (err instanceof ControlError) throw err;
+      throw invalid(`host ${host}: ${(err as Error).message}`);
+    }
   }
 
   async addVm(req: AddVmRequest): Promise<Ack> {
@@ -154,7 +188,7 @@ export class SchedulerControlImpl implements SchedulerControl {
         action = { kind: 'set', at, vm: req.vm, params: vmSchedParamsOf(req.vmParams) };
         break;
       case 'swapScheduler':
-        action = { kind: 'swapScheduler', at, scheduler: this.spec(req.scheduler) };
+        action = { kind: 'swapScheduler', at, scheduler: this.spec(req.scheduler), ...(req.host !== '' ? { host: req.host } : {}) };
         break;
       case 'killHost':
         action = { kind: 'killHost', at, host: req.host };
@@ -170,13 +204,12 @@ export class SchedulerControlImpl implements SchedulerControl {
     return {};
   }
 
-  /** Drives every host to end_ns. A simulation runs once at a time; a later Run continues it. */
   /**
-   * Runs the simulation to `end_ns`. The same Run again (same end) while it runs, or after it ended
+   * Drives every host to `end_ns`. A simulation runs once at a time; a later Run continues it. The same Run again (same end) while it runs, or after it ended
    * until CloseSimulation, joins it: a gateway that took the simulation over from one that died
    * (issue 11) gets the run's result without running it twice.
    */
-  async run(req: RunRequest): Promise<RunResult> {
+  async run(req: RunCall): Promise<RunResult> {
     const st = this.state(req.sim);
     if (st.run && st.run.endNs === req.endNs) {
       this.log.info({ sim: req.sim, endNs: req.endNs }, 'Run joined: the result of the run already started');
@@ -191,9 +224,25 @@ export class SchedulerControlImpl implements SchedulerControl {
     return result;
   }
 
-  private async runOnce(st: SimState, req: RunRequest): Promise<RunResult> {
+  private async runOnce(st: SimState, req: RunCall): Promise<RunResult> {
     if (st.running) throw precondition(`simulation ${req.sim} is already running`);
     if (!(Number.isSafeInteger(req.endNs) && req.endNs > 0)) throw invalid(`end_ns must be > 0, got ${req.endNs}`);
+    const interval = req.checkpointIntervalNs ?? 0;
+    if (interval > 0 && !st.svc.checkpoints) {
+      if (!this.opts.checkpointStore) throw precondition(`simulation ${req.sim}: checkpoints asked for, but this scheduler has no checkpoint store`);
+      if (!Number.isSafeInteger(interval)) throw invalid(`checkpoint_interval_ns must be a safe integer, got ${interval}`);
+      const sim = req.sim;
+      st.svc.enableCheckpoints({
+        store: this.opts.checkpointStore,
+        intervalNs: interval,
+        specId: req.checkpointSpecId ?? '',
+        fullEvery: this.opts.checkpointFullEvery,
+        onTaken: (t) => {
+          this.log.debug({ sim, ...t }, 'checkpoint taken');
+          this.opts.onCheckpoint?.(sim, t);
+        },
+      });
+    }
     st.running = true;
     this.counters.runs++;
     const started = Date.now();
@@ -202,6 +251,7 @@ export class SchedulerControlImpl implements SchedulerControl {
       const loops = await st.svc.runAll(req.endNs);
       const hosts = loops.map((l) => hostResultOf(l, st.svc.publishedEvents(l.host)));
       for (const h of hosts) this.counters.iterations += h.iterations;
+      this.counters.checkpoints = (this.counters.checkpoints ?? 0) + (st.svc.checkpoints?.taken.length ?? 0);
       this.counters.orderRetries = (this.counters.orderRetries ?? 0) + st.svc.orderRetries;
       st.svc.orderRetries = 0;
       this.log.info(

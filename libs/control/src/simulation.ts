@@ -58,6 +58,11 @@ export interface SimSpec {
   readonly name: string;
   readonly seed: number;
   readonly durationNs: number;
+  /**
+   * Checkpoint every host every this many ns of virtual time (scenario `checkpoint.interval`); absent:
+   * none unless the runner asks. Not part of what is simulated: a spec's identity leaves it out.
+   */
+  readonly checkpointIntervalNs?: number;
   readonly trapPath: 'split' | 'remote';
   readonly scheduler: PolicySpec;
   readonly hosts: readonly HostSpec[];

@@ -3,7 +3,7 @@
 // (its host loop waits for each answer), so the records evolve deterministically.
 
 import { Bus } from '@vsim/bus';
-import { TrapRequest, TrapResolution, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
+import { AllocatorStateReply, AllocatorStateRequest, TrapRequest, TrapResolution, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
 import { Refusal, ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { handleTrap } from './dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
@@ -58,6 +58,7 @@ export class HypervisorService {
   private readonly restored = new Map<string, Map<number, Uint8Array>>();
   /** With persistence: a VM's save in flight; its next trap waits for it (replies follow saves). */
   private readonly saving = new Map<string, Promise<void>>();
+  private stateSub: { unsubscribe(): void } | undefined;
 
   constructor(
     private readonly bus: Bus,
@@ -68,6 +69,7 @@ export class HypervisorService {
   ) {}
 
   start(): void {
+    this.serveAllocators();
     const bad = (err: Error, subject: string): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
@@ -137,6 +139,32 @@ export class HypervisorService {
       }
   }
 
+  /**
+   * A checkpoint's view of the allocator records (checkpoint.proto). The scheduler asks at a host's
+   * iteration boundary, when none of that host's traps is in flight, so the records are the ones
+   * the host's VMs have at that virtual time.
+   */
+  private serveAllocators(): void {
+    const subject = subjects.allocators(this.sim);
+    this.stateSub = this.bus.serve(subject, (data) => {
+      let req: AllocatorStateRequest;
+      try {
+        req = AllocatorStateRequest.decode(data);
+      } catch (err) {
+        this.stats.badMessages++;
+        const e = new Error(`undecodable AllocatorStateRequest (${data.length} bytes): ${(err as Error).message}`);
+        this.hooks.onBadMessage?.(subject, e);
+        throw e;
+      }
+      const records = req.vms.map((id) => {
+        const r = this.vms.get(id);
+        if (!r) throw new Error(`allocator state: unknown VM '${id}' in simulation ${this.sim}`);
+        return { vm: id, record: { brkStart: r.brkStart, brk: r.brk, brkMax: r.brkMax, ended: r.ended ?? '' } };
+      });
+      return encode(AllocatorStateReply, { records });
+    });
+  }
+
   /** A trap is the VM's own: from the node that runs its host (the subject says which), for that host. */
   private checkSender(subject: string, req: TrapRequest, vm: VmRecord): void {
     const node = nodeOfTrapSubject(subject);
@@ -159,5 +187,6 @@ export class HypervisorService {
 
   stop(): void {
     this.sub?.unsubscribe();
+    this.stateSub?.unsubscribe();
   }
 }

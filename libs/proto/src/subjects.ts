@@ -33,6 +33,17 @@ export const subjects = {
    * `node` (libs/executor/src/debug/agent.ts). Only the gateway may publish here, only that node serve it.
    */
   gdb: (sim: string, node: string) => `vsim.${sim}.gdb.${node}`,
+  /**
+   * Request SnapshotHostRequest → reply SnapshotHostReply (checkpoint.proto): the scheduler asks the
+   * cpu-node simulating `host` to store its VMs' snapshots. Only the scheduler may publish here, only
+   * cpu-node `node` may serve it.
+   */
+  checkpoint: (sim: string, node: string, host: string) => `vsim.${sim}.checkpoint.${node}.${host}`,
+  /**
+   * Request AllocatorStateRequest → reply AllocatorStateReply: the scheduler reads the hypervisor's
+   * allocator records for a checkpoint. Only the scheduler may publish here; the hypervisor serves it.
+   */
+  allocators: (sim: string) => `vsim.${sim}.allocators`,
   /** Subscribe to every host's events of a simulation. */
   allEvents: (sim: string) => `vsim.${sim}.events.>`,
 } as const;

@@ -358,6 +358,16 @@ const TOP_FIELDS = {
   hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
   vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
   actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),
+  checkpoint: optional(
+    new ObjectType({
+      interval: required(
+        POSITIVE_TIME,
+        'virtual time between two checkpoints of a host (taken at its first scheduling boundary at or after each multiple); where they go: `vsim run --checkpoint-dir`',
+      ),
+    }),
+    'checkpoints of the running simulation, to resume it from (`vsim run --resume`); they never change results',
+    'no checkpoints (unless `vsim run --checkpoint-interval` asks for them)',
+  ),
 };
 
 type TopRaw = InferFields<typeof TOP_FIELDS>;

@@ -172,4 +172,6 @@ export interface Scenario {
   vms: VmSpec[];
   /** in virtual time order (ties keep file order) */
   actions: Action[];
+  /** Checkpoints every `interval` ns of virtual time; null: none asked for. */
+  checkpoint: { interval: number } | null;
 }

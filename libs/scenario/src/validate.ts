@@ -191,6 +191,7 @@ function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmI
     duration: raw.duration,
     clock: raw.clock,
     trapPath: raw.trapPath,
+    checkpoint: raw.checkpoint === undefined ? null : { interval: raw.checkpoint.interval },
     scheduler: raw.scheduler,
     costs,
     expansion,

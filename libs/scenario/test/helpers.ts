@@ -126,8 +126,23 @@ export function brokenPromises(s: Scenario): string[] {
   const want = (ok: boolean, what: string) => {
     if (!ok) bad.push(what);
   };
-  const known = new Set(['name', 'file', 'seed', 'duration', 'clock', 'trapPath', 'scheduler', 'costs', 'expansion', 'hosts', 'vms', 'actions']);
+  const known = new Set([
+    'name',
+    'file',
+    'seed',
+    'duration',
+    'clock',
+    'trapPath',
+    'scheduler',
+    'costs',
+    'expansion',
+    'hosts',
+    'vms',
+    'actions',
+    'checkpoint',
+  ]);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);
+  want(s.checkpoint === null || (isNat(s.checkpoint.interval, 1) && Object.keys(s.checkpoint).length === 1), 'checkpoint');
   want(typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(s.name), 'name');
   want(s.file === null || (typeof s.file === 'string' && isAbsolute(s.file)), 'file');
   want(isNat(s.seed, 0, 2 ** 32 - 1), 'seed');

@@ -353,6 +353,22 @@ export class HostLoop {
     return this.gate !== null;
   }
 
+  /**
+   * Called at each iteration boundary before the loop goes on (checkpoints, checkpointer.ts): the
+   * state exportState() returns then is the one the loop continues from. It may take its time (the
+   * loop waits) but must not change the loop.
+   */
+  private boundaryHook: ((loop: HostLoop) => Promise<void>) | undefined;
+
+  onBoundary(hook: ((loop: HostLoop) => Promise<void>) | undefined): void {
+    this.boundaryHook = hook;
+  }
+
+  /** The seq of the last run order sent (0: none yet). */
+  get orderSeq(): number {
+    return this.seq;
+  }
+
   /** False while an iteration runs (from applying its actions to accounting its report). */
   private inIteration = false;
   private boundaryWaiters: (() => void)[] = [];
@@ -384,12 +400,20 @@ export class HostLoop {
     }
   }
 
+  private async passGate(): Promise<void> {
+    while (this.gate) await this.gate.promise;
+  }
+
   private async runLoop(endNs: number): Promise<HostLoopResult> {
     for (;;) {
       // An iteration boundary: code run from here (a hold by pause(), a hook between iterations)
       // may exportState, until the next iteration starts applying its actions.
       this.reachBoundary();
       while (this.gate) await this.gate.promise;
+      if (this.boundaryHook && !this.handoverRequested && this.now < endNs && !this.killed) {
+        await this.boundaryHook(this); // still at the boundary: exportState is exact here
+        await this.passGate(); // paused meanwhile: hold here
+      }
       this.inIteration = true;
       if (this.handoverRequested) {
         this.handedOver = true;

@@ -25,6 +25,9 @@ export type { CpupoolState } from './cpupool';
 export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
+// Checkpoints of a simulation's hosts, and what resume reads back (checkpoint.proto).
+export { CHECKPOINT_FORMAT, DEFAULT_FULL_EVERY, Checkpointer, checkpointKeys, stateFromJson, stateToJson } from './checkpointer';
+export type { CheckpointConfig, CheckpointTaken } from './checkpointer';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, LatencyStats, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';

@@ -9,6 +9,7 @@ import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
 import { isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpupool';
+import { CheckpointConfig, Checkpointer } from './checkpointer';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -58,7 +59,8 @@ export function loopActionsOf(actions: readonly PlainLoopAction[], pcpus: number
 export type SimAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
-  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
+  /** `host`: that host only (a resumed run's hosts that start afresh); absent: every host. */
+  | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec; readonly host?: string }
   | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
 
 /** One host as handed over between scheduler services. */
@@ -140,6 +142,7 @@ export class SchedulerService {
       },
       (events) => {
         this.observer?.published?.(host, events);
+        this.checkpointer?.noteEvents(host, events);
         // Batches stay far below NATS's default 1 MiB max_payload however busy an iteration was.
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
           const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
@@ -193,7 +196,9 @@ export class SchedulerService {
         loopOf(this.hostOfVm.get(a.vm), `unknown VM '${a.vm}'`).addAction({ kind: 'set', at: a.at, vm: a.vm, params: a.params });
         return;
       case 'swapScheduler':
+        if (a.host !== undefined) loopOf(a.host, `unknown host '${a.host}'`);
         for (const [host, loop] of this.loops) {
+          if (a.host !== undefined && host !== a.host) continue;
           const pcpus = this.pcpus.get(host)!;
           const target = swapTarget(loop.currentPolicy, a.scheduler); // a host's cpupools stay
           makePolicy(target, pcpus); // validate now, not mid-run
@@ -313,7 +318,36 @@ export class SchedulerService {
     for (const l of this.loops.values()) l.resume();
   }
 
+  // ---- Checkpoints (checkpointer.ts) --------------------------------------------------------------
+
+  private checkpointer: Checkpointer | undefined;
+  /** Hosts resumed from a checkpoint: its index and the events before it (their next checkpoints go on from there). */
+  private readonly resumedFrom = new Map<string, { index: number; events: readonly Event[] }>();
+
+  /** Checkpoints of every host from the next Run on (call before runAll). */
+  enableCheckpoints(config: CheckpointConfig): Checkpointer {
+    const c = new Checkpointer(this.bus, this.sim, config);
+    for (const [host, loop] of this.loops) c.track(host, this.nodes.get(host)!, this.pcpus.get(host)!, loop.virtualNow, this.resumedFrom.get(host));
+    this.checkpointer = c;
+    return c;
+  }
+
+  get checkpoints(): Checkpointer | undefined {
+    return this.checkpointer;
+  }
+
+  /**
+   * Resume: continues `h` (a host's state from checkpoint `from.index`, whose events before it
+   * are `from.events`) under `policy`, as adopt() does for a handed-over host.
+   */
+  resumeHost(h: HostHandover, policy: PolicySpec, from: { index: number; events: readonly Event[] }): void {
+    this.adopt([h], policy);
+    this.resumedFrom.set(h.host, from);
+  }
+
   async runAll(endNs: number): Promise<HostLoopResult[]> {
+    const c = this.checkpointer;
+    for (const l of this.loops.values()) l.onBoundary(c && ((loop) => c.atBoundary(loop, loop.currentPolicy)));
     // Done once every host's loop is, and its events are stored (a collector may count them).
     this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs))).then(async (r) => {
       await this.eventsStored();

@@ -7,6 +7,8 @@
 //   vsim.<sim>.trap.<node>                   cpu-node <node> only       hypervisor
 //   vsim.<sim>.events.<host>                 scheduler                  gateway
 //   vsim.<sim>.gdb.<node>                    gateway (`vsim gdb`)       cpu-node <node> only
+//   vsim.<sim>.checkpoint.<node>.<host>      scheduler                  cpu-node <node> only
+//   vsim.<sim>.allocators                    scheduler                  hypervisor
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
@@ -143,12 +145,20 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
     case 'hypervisor':
       return {
         publish: [beats('hypervisor'), ...stateBucket(STATE_BUCKET.hypervisor)],
-        subscribe: ['vsim.*.trap.*', inbox, ...serves(SERVICE_NAME.hypervisor)],
+        subscribe: ['vsim.*.trap.*', 'vsim.*.allocators', inbox, ...serves(SERVICE_NAME.hypervisor)],
         allowResponses: true,
       };
     case 'scheduler':
       return {
-        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`, ...checkpointBuckets(false)],
+        publish: [
+          'vsim.*.run.*.*',
+          'vsim.*.checkpoint.*.*',
+          'vsim.*.allocators',
+          'vsim.*.events.*',
+          beats('scheduler'),
+          `$JS.API.STREAM.INFO.${EVENTS}`,
+          ...checkpointBuckets(false),
+        ],
         subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
         allowResponses: true,
       };
@@ -157,7 +167,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
         publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
-        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.gdb.${node}`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.gdb.${node}`, `vsim.*.checkpoint.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
         allowResponses: true,
       };
     }

@@ -125,6 +125,21 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     expect(await trySubscribe('cpu-node-2', subjects.allTraps(sim))).toMatch(/Permissions Violation for Subscription/);
   });
 
+  it("lets only the scheduler ask a host's cpu-node for a checkpoint, and the hypervisor for allocator records", async () => {
+    const subject = subjects.checkpoint(sim, 'n1', 'h0');
+    as('cpu-node-1').subscribe(subject, { callback: (_e, m) => void m.respond(bytes('snapshots stored')) });
+    as('hypervisor').subscribe(subjects.allocators(sim), { callback: (_e, m) => void m.respond(bytes('records')) });
+    await as('cpu-node-1').flush();
+    await as('hypervisor').flush();
+    expect(te.decode((await as('scheduler').request(subject, bytes('checkpoint 1'), { timeout: 2000 })).data)).toBe('snapshots stored');
+    expect(te.decode((await as('scheduler').request(subjects.allocators(sim), bytes('vm'), { timeout: 2000 })).data)).toBe('records');
+    // Nobody else may ask (a forged request would make a node write snapshots), nor serve them.
+    for (const who of ['cpu-node-2', 'gateway', 'client', 'hypervisor']) expect(await delivered('cpu-node-1', who, subject)).toBe(0);
+    for (const who of ['cpu-node-1', 'gateway', 'client']) expect(await delivered('hypervisor', who, subjects.allocators(sim))).toBe(0);
+    expect(await trySubscribe('cpu-node-2', subject)).toMatch(/Permissions Violation for Subscription/);
+    expect(await trySubscribe('client', subjects.allocators(sim))).toMatch(/Permissions Violation for Subscription/);
+  });
+
   it("lets only the gateway read a simulation's events, and only the scheduler publish them", async () => {
     const subject = subjects.events(sim, 'h0');
     expect(await delivered('gateway', 'scheduler', subject)).toBe(1);
@@ -162,9 +177,9 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     for (const line of readFileSync(logFile, 'utf8').split('\n')) audit.add(line);
     expect(audit.byKind.authentication).toBe(1);
     expect(audit.byIdentity.get('anonymous')).toBe(1);
-    expect(audit.byKind.subscribe).toBe(10);
-    expect(audit.byKind.publish).toBe(11);
-    expect(audit.byIdentity.get('client')).toBe(8);
+    expect(audit.byKind.subscribe).toBe(12);
+    expect(audit.byKind.publish).toBe(18);
+    expect(audit.byIdentity.get('client')).toBe(11);
     expect(audit.byIdentity.get('cpu-node-2')).toBe(5);
     // Refused publishes are reported to the publisher too (nats.js: an async permissions error).
     expect(errors.get('client')!.some((e) => /Permissions Violation for Publish/.test(e))).toBe(true);

@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import { ScenarioIssue, formatIssues, loadScenario, ScenarioError, VmIsa, VmKind } from '@vsim/scenario';
 import { SimSpec, checkVmImage, runEmbedded } from '@vsim/control';
+import { CheckpointOptions, checkpointOptions } from '../run/checkpoint';
 import { diagnoseRing32 } from '@vsim/hypervisor';
 import { writeOutputs } from '@vsim/report';
 import { formatOptions, parseArgs, usageError } from '../args';
@@ -59,6 +60,35 @@ const OPTIONS = {
     valueName: 'FILE',
     description: "write Xen trace records for xenalyze (one file per host if several: FILE's name + .HOST; docs/xentrace.md)",
   },
+  'checkpoint-interval': {
+    type: 'string',
+    valueName: 'TIME',
+    description: "checkpoint every host every TIME of virtual time (e.g. 10ms; overrides the scenario's checkpoint.interval); needs --checkpoint-dir",
+  },
+  'checkpoint-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description:
+      'write checkpoints to DIR (it must hold none of another run); with --resume: DIR is where the run resumes from, and where its checkpoints go on',
+  },
+  resume: {
+    type: 'string',
+    valueName: 'DIR',
+    description:
+      "continue the run whose checkpoints DIR holds (same scenario and seed) from each host's newest checkpoint: the same results and hash as a run never stopped",
+  },
+  'resume-sim': {
+    type: 'string',
+    valueName: 'SIM',
+    description:
+      "--nats: continue simulation SIM's run (same scenario and seed) from its checkpoints in the cluster's store (vsim up --checkpoint-dir)",
+  },
+  'resume-index': {
+    type: 'integer',
+    min: 1,
+    valueName: 'N',
+    description: "--resume, --resume-sim: from each host's checkpoint N (1: the first) instead of its newest",
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -87,6 +117,9 @@ Examples:
   vsim run examples/quickstart.yaml
   VSIM_CREDENTIALS=~/.vsim/secrets/client.json vsim run --nats nats://127.0.0.1:4222 examples/quickstart.yaml
   vsim run --nats nats://127.0.0.1:4222 --attach sim-01J...   # the results of a run whose client died
+  vsim run --checkpoint-interval 10ms --checkpoint-dir ck examples/two-hosts.yaml
+  vsim run --resume ck examples/two-hosts.yaml                  # continues from the newest checkpoints
+  vsim run --nats nats://127.0.0.1:4222 --resume-sim sim-01J... examples/two-hosts.yaml   # vsim up --checkpoint-dir
 `;
 
 /**
@@ -141,6 +174,15 @@ export const runCommand: Command = {
     const summaryTo = options.json === '-' || options.events === '-' ? io.stderr : io.stdout;
     const mode = progressMode(io.stderr === processIo.stderr && process.stderr.isTTY === true, options.progress === true);
     if (options.nats !== undefined) {
+      for (const o of ['checkpoint-interval', 'checkpoint-dir', 'resume'] as const) {
+        if (options[o] !== undefined)
+          throw usageError(
+            'vsim run',
+            `--${o} is for runs in this process (a cluster checkpoints into its own store: scenario checkpoint.interval, --resume-sim)`,
+          );
+      }
+      if (options['resume-index'] !== undefined && options['resume-sim'] === undefined)
+        throw usageError('vsim run', '--resume-index needs --resume-sim SIM');
       for (const o of ['events', 'report', 'trace', 'xentrace'] as const) {
         if (options[o] !== undefined)
           throw usageError('vsim run', `--${o} is not available with --nats (the cluster keeps the events in its JetStream stream)`);
@@ -164,6 +206,8 @@ export const runCommand: Command = {
           credentials: options.credentials,
           tokenFile: options['token-file'],
           attach: options.attach,
+          resumeSim: options['resume-sim'],
+          resumeIndex: options['resume-index'],
           onSubmitted: (sim) => io.stderr.write(`vsim: simulation ${sim} (for vsim sched-*, vcpu-*, cpupool-*: --sim ${sim})\n`),
           onProgress: (host, ns, done) => (progress ??= new Progress(io.stderr, mode, durationOf(file), hostsOf(file))).update(host, ns, done),
         });
@@ -189,6 +233,10 @@ export const runCommand: Command = {
       outputs.json?.write(JSON.stringify({ ...result, wallSeconds: seconds }, null, 2) + '\n');
       return EXIT.ok;
     }
+    if (options['resume-sim'] !== undefined)
+      throw usageError('vsim run', '--resume-sim needs --nats (a run in this process resumes with --resume DIR)');
+    if (options['resume-sim'] !== undefined)
+      throw usageError('vsim run', '--resume-sim needs --nats (a run in this process resumes with --resume DIR)');
     let scenario;
     try {
       scenario = loadScenario(file, { checkImage, onWarnings: warningsTo(io, file) });
@@ -205,6 +253,15 @@ export const runCommand: Command = {
       throw e;
     }
     const spec = toSimSpec(scenario, options.seed);
+    let checkpoints: CheckpointOptions;
+    try {
+      checkpoints = await checkpointOptions(options, spec.checkpointIntervalNs);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      io.stderr.write(`vsim: run: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    for (const w of checkpoints.warnings) io.stderr.write(`vsim: run: warning: ${w}\n`);
     const outputs = openOutputs(options, io);
     if (!outputs) return EX_CANTCREAT;
     const start = process.hrtime.bigint();
@@ -216,7 +273,11 @@ export const runCommand: Command = {
     );
     let outcome;
     try {
-      outcome = await runEmbedded(spec, undefined, mode === 'off' ? {} : { onProgress: (host, ns, done) => progress.update(host, ns, done) });
+      outcome = await runEmbedded(spec, undefined, {
+        ...(mode === 'off' ? {} : { onProgress: (host: string, ns: number, done: boolean) => progress.update(host, ns, done) }),
+        checkpoint: checkpoints.checkpoint,
+        resume: checkpoints.resume,
+      });
     } catch (e) {
       outputs.json?.abandon();
       outputs.events?.abandon();

@@ -54,6 +54,12 @@ const OPTIONS = {
     description: 'TLS on NATS, gRPC and HTTP with DIR/ca.pem, cert.pem, key.pem (a cert for localhost and 127.0.0.1) when generating secrets',
   },
   logs: { type: 'string', valueName: 'DIR', description: 'where the logs go (default: a fresh directory); kept at exit' },
+  'checkpoint-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description:
+      "the cluster's checkpoint store (scenario checkpoint.interval; vsim run --nats --resume-sim SIM resumes from it); default: none, no checkpoints",
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
 
@@ -170,7 +176,16 @@ export const upCommand: Command = {
         supervisor.status()[0].state === 'running' ? undefined : `nats-server exited; see ${join(logDir, 'nats-server.log')}`,
       );
       const services = describeDeployment(
-        { kind: 'local', natsUrl, secretsDir: s.dir, httpPort, gatewayGrpcPort, advertiseHost: s.tls ? 'localhost' : undefined, metricsPorts },
+        {
+          kind: 'local',
+          natsUrl,
+          secretsDir: s.dir,
+          httpPort,
+          gatewayGrpcPort,
+          advertiseHost: s.tls ? 'localhost' : undefined,
+          metricsPorts,
+          checkpointDir: options['checkpoint-dir'] === undefined ? undefined : resolve(options['checkpoint-dir']),
+        },
         cpuNodes,
       ).filter((d) => d.app !== undefined);
       for (const d of services) {

@@ -23,6 +23,8 @@ export type Target =
       readonly advertiseHost?: string;
       /** Each service's Prometheus /metrics port, by service name (fixed, so a restart keeps it). */
       readonly metricsPorts?: Readonly<Record<string, number>>;
+      /** The checkpoint store (a directory) the scheduler, cpu-nodes and gateway share (`vsim up --checkpoint-dir`). */
+      readonly checkpointDir?: string;
     }
   | { readonly kind: 'compose' };
 
@@ -98,6 +100,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
     ...(metricsPortOf(name) === undefined ? [] : ['--metrics-port', String(metricsPortOf(name))]),
   ];
   const env = { VSIM_LOG_LEVEL: 'info' };
+  const checkpoints = !compose && target.checkpointDir !== undefined ? ['--checkpoint-dir', target.checkpointDir] : [];
   const deps = compose ? ['nats'] : [];
   const out: ServiceDescription[] = [
     {
@@ -122,9 +125,9 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
     ...more,
   });
   out.push(service('hypervisor', 'hypervisor', common('hypervisor')));
-  out.push(service('scheduler', 'scheduler', common('scheduler')));
+  out.push(service('scheduler', 'scheduler', [...common('scheduler'), ...checkpoints]));
   for (const n of nodes) {
-    out.push(service(n.identity, 'cpu-node', [...common(n.identity), '--node-id', n.node]));
+    out.push(service(n.identity, 'cpu-node', [...common(n.identity), '--node-id', n.node, ...checkpoints]));
   }
   const httpPort = compose ? COMPOSE_HTTP_PORT : (target.httpPort ?? 0);
   out.push(
@@ -140,6 +143,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
         compose ? '0.0.0.0' : '127.0.0.1',
         ...(compose ? ['--grpc-port', String(COMPOSE_GATEWAY_GRPC_PORT)] : []),
         ...(!compose && target.gatewayGrpcPort ? ['--grpc-port', String(target.gatewayGrpcPort)] : []),
+        ...checkpoints,
       ],
       {
         ports: compose ? [COMPOSE_HTTP_PORT, COMPOSE_GATEWAY_GRPC_PORT] : [],

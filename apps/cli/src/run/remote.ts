@@ -72,6 +72,9 @@ export interface RemoteRunOptions {
    * submitting `file`: follow it to its end and fetch its results, as the submitter would have.
    */
   readonly attach?: string;
+  /** Continue simulation `resumeSim`'s run from its checkpoints in the cluster's store (checkpoint `resumeIndex`, default each host's newest). */
+  readonly resumeSim?: string;
+  readonly resumeIndex?: number;
 }
 
 export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { wallSeconds: number }> {
@@ -131,7 +134,14 @@ async function submitAndStart(
 ): Promise<string> {
   let sim: string;
   try {
-    ({ sim } = await call(access, gw.submit.bind(gw), { scenarioYaml: text, images, seed: opts.seed, scheduler: opts.scheduler }));
+    ({ sim } = await call(access, gw.submit.bind(gw), {
+      scenarioYaml: text,
+      images,
+      seed: opts.seed,
+      scheduler: opts.scheduler,
+      resumeSim: opts.resumeSim,
+      resumeIndex: opts.resumeIndex,
+    }));
   } catch (e) {
     const err = e as ServiceError;
     if (err.code === grpcStatus.INVALID_ARGUMENT) {

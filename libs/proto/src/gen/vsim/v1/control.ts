@@ -161,7 +161,15 @@ export interface RegisterVmRequest {
    * The cost model of the VM's host (absent: the defaults), so its traps cost the same whichever
    * trap path handles them.
    */
-  costs: CostModel | undefined;
+  costs:
+    | CostModel
+    | undefined;
+  /**
+   * A VM restored from a checkpoint: its heap break (0: brk_start) and whether it ended ("",
+   * "shutdown", "fault"), as the hypervisor's record held them at the checkpoint.
+   */
+  brk: number;
+  ended: string;
 }
 
 /**
@@ -232,6 +240,16 @@ export interface CreateVmRequest {
   isa?: string | undefined;
 }
 
+export interface RestoreVmRequest {
+  sim: string;
+  host: string;
+  vm: string;
+  /** Keys of VmSnapshot blobs in the node's checkpoint store: a full snapshot, then increments. */
+  chain: string[];
+  /** The last run order's seq at the checkpoint: the host's next order is order_seq + 1. */
+  orderSeq: number;
+}
+
 export interface CreateVmReply {
   brkStart: number;
   brkMax: number;
@@ -247,6 +265,11 @@ export interface AddHostRequest {
     | undefined;
   /** The cpu-node id that simulates the host: run orders go to vsim.<sim>.run.<node>.<host>. */
   node: string;
+  /**
+   * Resume: the key of a HostCheckpoint (checkpoint.proto) in the scheduler's checkpoint store; the
+   * host's loop continues from its state (scheduler must be the checkpoint's).
+   */
+  resumeKey: string;
 }
 
 export interface AddVmRequest {
@@ -363,7 +386,10 @@ export interface AddActionRequest {
   atNs: number;
   /** "pause", "unpause", "set", "swapScheduler" or "killHost". */
   kind: string;
-  /** The VM (pause, unpause, set) or the host (killHost) it applies to. */
+  /**
+   * The VM (pause, unpause, set) or the host (killHost) it applies to; swapScheduler: that host
+   * only (a resumed run's hosts that start afresh), empty: every host.
+   */
   vm: string;
   host: string;
   /** set: the VM's new scheduling parameters. */
@@ -380,6 +406,13 @@ export interface AddActionRequest {
 export interface RunRequest {
   sim: string;
   endNs: number;
+  /**
+   * Checkpoints every this many ns of virtual time, per host (0: none), into the scheduler's
+   * checkpoint store under <sim>/<host>/ (checkpoint.proto).
+   */
+  checkpointIntervalNs: number;
+  /** The spec's identity recorded in each checkpoint (HostCheckpoint.spec_id). */
+  checkpointSpecId: string;
 }
 
 export interface VcpuResult {
@@ -647,7 +680,16 @@ export interface SubmitRequest {
    * external one, examples/external-scheduler). Empty: vsim's own scheduler service (registered
    * with metadata implementation=vsim), never another that happens to be registered.
    */
-  scheduler?: string | undefined;
+  scheduler?:
+    | string
+    | undefined;
+  /**
+   * Resume: continue the run of this earlier simulation (same scenario, seed and images) from its
+   * checkpoints in the cluster's checkpoint store, instead of from the start; resume_index: each
+   * host's checkpoint of that index (absent: each host's newest).
+   */
+  resumeSim?: string | undefined;
+  resumeIndex?: number | undefined;
 }
 
 export interface SubmitRequest_ImagesEntry {
@@ -1167,7 +1209,7 @@ export const StatusRequest: MessageFns<StatusRequest> = {
 };
 
 function createBaseRegisterVmRequest(): RegisterVmRequest {
-  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, host: "", node: "", costs: undefined };
+  return { sim: "", vm: "", kind: "", brkStart: 0, brkMax: 0, host: "", node: "", costs: undefined, brk: 0, ended: "" };
 }
 
 export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
@@ -1195,6 +1237,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     }
     if (message.costs !== undefined) {
       CostModel.encode(message.costs, writer.uint32(74).fork()).join();
+    }
+    if (message.brk !== 0) {
+      writer.uint32(80).uint32(message.brk);
+    }
+    if (message.ended !== "") {
+      writer.uint32(90).string(message.ended);
     }
     return writer;
   },
@@ -1276,6 +1324,22 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
             message.costs = CostModel.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.brk = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.ended = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1306,6 +1370,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       costs: isSet(object.costs) ? CostModel.fromJSON(object.costs) : undefined,
+      brk: isSet(object.brk) ? globalThis.Number(object.brk) : 0,
+      ended: isSet(object.ended) ? globalThis.String(object.ended) : "",
     };
   },
 
@@ -1335,6 +1401,12 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     if (message.costs !== undefined) {
       obj.costs = CostModel.toJSON(message.costs);
     }
+    if (message.brk !== 0) {
+      obj.brk = Math.round(message.brk);
+    }
+    if (message.ended !== "") {
+      obj.ended = message.ended;
+    }
     return obj;
   },
 
@@ -1353,6 +1425,8 @@ export const RegisterVmRequest: MessageFns<RegisterVmRequest> = {
     message.costs = (object.costs !== undefined && object.costs !== null)
       ? CostModel.fromPartial(object.costs)
       : undefined;
+    message.brk = object.brk ?? 0;
+    message.ended = object.ended ?? "";
     return message;
   },
 };
@@ -2186,6 +2260,143 @@ export const CreateVmRequest: MessageFns<CreateVmRequest> = {
   },
 };
 
+function createBaseRestoreVmRequest(): RestoreVmRequest {
+  return { sim: "", host: "", vm: "", chain: [], orderSeq: 0 };
+}
+
+export const RestoreVmRequest: MessageFns<RestoreVmRequest> = {
+  encode(message: RestoreVmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.vm !== "") {
+      writer.uint32(26).string(message.vm);
+    }
+    for (const v of message.chain) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.orderSeq !== 0) {
+      writer.uint32(40).uint64(message.orderSeq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestoreVmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestoreVmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.chain.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.orderSeq = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestoreVmRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      chain: globalThis.Array.isArray(object?.chain) ? object.chain.map((e: any) => globalThis.String(e)) : [],
+      orderSeq: isSet(object.orderSeq)
+        ? globalThis.Number(object.orderSeq)
+        : isSet(object.order_seq)
+        ? globalThis.Number(object.order_seq)
+        : 0,
+    };
+  },
+
+  toJSON(message: RestoreVmRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.chain?.length) {
+      obj.chain = message.chain;
+    }
+    if (message.orderSeq !== 0) {
+      obj.orderSeq = Math.round(message.orderSeq);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestoreVmRequest>): RestoreVmRequest {
+    return RestoreVmRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestoreVmRequest>): RestoreVmRequest {
+    const message = createBaseRestoreVmRequest();
+    message.sim = object.sim ?? "";
+    message.host = object.host ?? "";
+    message.vm = object.vm ?? "";
+    message.chain = object.chain?.map((e) => e) || [];
+    message.orderSeq = object.orderSeq ?? 0;
+    return message;
+  },
+};
+
 function createBaseCreateVmReply(): CreateVmReply {
   return { brkStart: 0, brkMax: 0 };
 }
@@ -2280,7 +2491,7 @@ export const CreateVmReply: MessageFns<CreateVmReply> = {
 };
 
 function createBaseAddHostRequest(): AddHostRequest {
-  return { sim: "", host: "", pcpus: 0, scheduler: undefined, node: "" };
+  return { sim: "", host: "", pcpus: 0, scheduler: undefined, node: "", resumeKey: "" };
 }
 
 export const AddHostRequest: MessageFns<AddHostRequest> = {
@@ -2299,6 +2510,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     }
     if (message.node !== "") {
       writer.uint32(50).string(message.node);
+    }
+    if (message.resumeKey !== "") {
+      writer.uint32(66).string(message.resumeKey);
     }
     return writer;
   },
@@ -2356,6 +2570,14 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
             message.node = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.resumeKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2375,6 +2597,11 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
       pcpus: isSet(object.pcpus) ? globalThis.Number(object.pcpus) : 0,
       scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      resumeKey: isSet(object.resumeKey)
+        ? globalThis.String(object.resumeKey)
+        : isSet(object.resume_key)
+        ? globalThis.String(object.resume_key)
+        : "",
     };
   },
 
@@ -2395,6 +2622,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     if (message.node !== "") {
       obj.node = message.node;
     }
+    if (message.resumeKey !== "") {
+      obj.resumeKey = message.resumeKey;
+    }
     return obj;
   },
 
@@ -2410,6 +2640,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
       ? SchedulerParams.fromPartial(object.scheduler)
       : undefined;
     message.node = object.node ?? "";
+    message.resumeKey = object.resumeKey ?? "";
     return message;
   },
 };
@@ -3863,7 +4094,7 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
 };
 
 function createBaseRunRequest(): RunRequest {
-  return { sim: "", endNs: 0 };
+  return { sim: "", endNs: 0, checkpointIntervalNs: 0, checkpointSpecId: "" };
 }
 
 export const RunRequest: MessageFns<RunRequest> = {
@@ -3873,6 +4104,12 @@ export const RunRequest: MessageFns<RunRequest> = {
     }
     if (message.endNs !== 0) {
       writer.uint32(16).uint64(message.endNs);
+    }
+    if (message.checkpointIntervalNs !== 0) {
+      writer.uint32(24).uint64(message.checkpointIntervalNs);
+    }
+    if (message.checkpointSpecId !== "") {
+      writer.uint32(34).string(message.checkpointSpecId);
     }
     return writer;
   },
@@ -3906,6 +4143,22 @@ export const RunRequest: MessageFns<RunRequest> = {
             message.endNs = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.checkpointIntervalNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.checkpointSpecId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3926,6 +4179,16 @@ export const RunRequest: MessageFns<RunRequest> = {
         : isSet(object.end_ns)
         ? globalThis.Number(object.end_ns)
         : 0,
+      checkpointIntervalNs: isSet(object.checkpointIntervalNs)
+        ? globalThis.Number(object.checkpointIntervalNs)
+        : isSet(object.checkpoint_interval_ns)
+        ? globalThis.Number(object.checkpoint_interval_ns)
+        : 0,
+      checkpointSpecId: isSet(object.checkpointSpecId)
+        ? globalThis.String(object.checkpointSpecId)
+        : isSet(object.checkpoint_spec_id)
+        ? globalThis.String(object.checkpoint_spec_id)
+        : "",
     };
   },
 
@@ -3937,6 +4200,12 @@ export const RunRequest: MessageFns<RunRequest> = {
     if (message.endNs !== 0) {
       obj.endNs = Math.round(message.endNs);
     }
+    if (message.checkpointIntervalNs !== 0) {
+      obj.checkpointIntervalNs = Math.round(message.checkpointIntervalNs);
+    }
+    if (message.checkpointSpecId !== "") {
+      obj.checkpointSpecId = message.checkpointSpecId;
+    }
     return obj;
   },
 
@@ -3947,6 +4216,8 @@ export const RunRequest: MessageFns<RunRequest> = {
     const message = createBaseRunRequest();
     message.sim = object.sim ?? "";
     message.endNs = object.endNs ?? 0;
+    message.checkpointIntervalNs = object.checkpointIntervalNs ?? 0;
+    message.checkpointSpecId = object.checkpointSpecId ?? "";
     return message;
   },
 };
@@ -6409,7 +6680,14 @@ export const SchedParams: MessageFns<SchedParams> = {
 };
 
 function createBaseSubmitRequest(): SubmitRequest {
-  return { scenarioYaml: "", images: {}, seed: undefined, scheduler: undefined };
+  return {
+    scenarioYaml: "",
+    images: {},
+    seed: undefined,
+    scheduler: undefined,
+    resumeSim: undefined,
+    resumeIndex: undefined,
+  };
 }
 
 export const SubmitRequest: MessageFns<SubmitRequest> = {
@@ -6425,6 +6703,12 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     }
     if (message.scheduler !== undefined) {
       writer.uint32(34).string(message.scheduler);
+    }
+    if (message.resumeSim !== undefined) {
+      writer.uint32(42).string(message.resumeSim);
+    }
+    if (message.resumeIndex !== undefined) {
+      writer.uint32(48).uint32(message.resumeIndex);
     }
     return writer;
   },
@@ -6477,6 +6761,22 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
             message.scheduler = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resumeSim = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.resumeIndex = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6512,6 +6812,16 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
         : {},
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
       scheduler: isSet(object.scheduler) ? globalThis.String(object.scheduler) : undefined,
+      resumeSim: isSet(object.resumeSim)
+        ? globalThis.String(object.resumeSim)
+        : isSet(object.resume_sim)
+        ? globalThis.String(object.resume_sim)
+        : undefined,
+      resumeIndex: isSet(object.resumeIndex)
+        ? globalThis.Number(object.resumeIndex)
+        : isSet(object.resume_index)
+        ? globalThis.Number(object.resume_index)
+        : undefined,
     };
   },
 
@@ -6535,6 +6845,12 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     if (message.scheduler !== undefined) {
       obj.scheduler = message.scheduler;
     }
+    if (message.resumeSim !== undefined) {
+      obj.resumeSim = message.resumeSim;
+    }
+    if (message.resumeIndex !== undefined) {
+      obj.resumeIndex = Math.round(message.resumeIndex);
+    }
     return obj;
   },
 
@@ -6555,6 +6871,8 @@ export const SubmitRequest: MessageFns<SubmitRequest> = {
     );
     message.seed = object.seed ?? undefined;
     message.scheduler = object.scheduler ?? undefined;
+    message.resumeSim = object.resumeSim ?? undefined;
+    message.resumeIndex = object.resumeIndex ?? undefined;
     return message;
   },
 };
@@ -9053,6 +9371,16 @@ export const CpuNodeControlService = {
     responseSerialize: (value: CreateVmReply): Buffer => Buffer.from(CreateVmReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateVmReply => CreateVmReply.decode(value),
   },
+  /** Resume: creates a VM from a chain of VmSnapshots in the node's checkpoint store. */
+  restoreVm: {
+    path: "/vsim.v1.CpuNodeControl/RestoreVm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestoreVmRequest): Buffer => Buffer.from(RestoreVmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestoreVmRequest => RestoreVmRequest.decode(value),
+    responseSerialize: (value: CreateVmReply): Buffer => Buffer.from(CreateVmReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateVmReply => CreateVmReply.decode(value),
+  },
   closeSimulation: {
     path: "/vsim.v1.CpuNodeControl/CloseSimulation" as const,
     requestStream: false as const,
@@ -9077,6 +9405,8 @@ export interface CpuNodeControlServer extends UntypedServiceImplementation {
   /** Simulate a host of a simulation here (serve vsim.<sim>.run.<node>.<host>). */
   createHost: handleUnaryCall<CreateHostRequest, Ack>;
   createVm: handleUnaryCall<CreateVmRequest, CreateVmReply>;
+  /** Resume: creates a VM from a chain of VmSnapshots in the node's checkpoint store. */
+  restoreVm: handleUnaryCall<RestoreVmRequest, CreateVmReply>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<StatusRequest, ServiceStatus>;
 }
@@ -9109,6 +9439,22 @@ export interface CpuNodeControlClient extends Client {
   ): ClientUnaryCall;
   createVm(
     request: CreateVmRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateVmReply) => void,
+  ): ClientUnaryCall;
+  /** Resume: creates a VM from a chain of VmSnapshots in the node's checkpoint store. */
+  restoreVm(
+    request: RestoreVmRequest,
+    callback: (error: ServiceError | null, response: CreateVmReply) => void,
+  ): ClientUnaryCall;
+  restoreVm(
+    request: RestoreVmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateVmReply) => void,
+  ): ClientUnaryCall;
+  restoreVm(
+    request: RestoreVmRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateVmReply) => void,
