@@ -159,7 +159,17 @@ export class HypervisorControlImpl implements HypervisorControl {
     const ended = req.ended ?? '';
     if (ended !== '' && ended !== 'shutdown' && ended !== 'fault')
       throw invalid(`VM ${id}: ended must be "", "shutdown" or "fault", got ${JSON.stringify(ended)}`);
-    const record: VmRecord = { id, kind, brkStart: req.brkStart, brk, brkMax: req.brkMax, costs, host, node, ended: ended === '' ? undefined : ended };
+    const record: VmRecord = {
+      id,
+      kind,
+      brkStart: req.brkStart,
+      brk,
+      brkMax: req.brkMax,
+      costs,
+      host,
+      node,
+      ended: ended === '' ? undefined : ended,
+    };
     await this.opts.state?.put(`${req.sim}/vm/${id}`, enc({ record, replies: [] } satisfies StoredVm));
     svc.registerVm(record);
     this.closed.vmsRegistered++;

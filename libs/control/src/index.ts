@@ -11,7 +11,8 @@ export { HypervisorControlImpl } from './hypervisor-control';
 export type { HypervisorControlOptions } from './hypervisor-control';
 export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
 export type { CpuNodeControlOptions } from './cpu-node-control';
-export { SchedulerControlImpl, hostHandoverFrom, hostHandoverOf } from './scheduler-control';
+export { SchedulerControlImpl } from './scheduler-control';
+export { hostHandoverFrom, hostHandoverOf } from './handover-proto';
 export { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
 export type { SchedulerControlOptions } from './scheduler-control';
 export {
