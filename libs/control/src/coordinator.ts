@@ -12,6 +12,7 @@
 //      scheduler says it published (RunResult.hosts[].events), or fail after a timeout;
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
+import { migrationParamsJson } from './migration/params';
 import { readFileSync } from 'fs';
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
@@ -222,8 +223,15 @@ export class Coordinator {
             atNs: a.at,
             kind: a.kind,
             vm: 'vm' in a ? a.vm : '',
-            host: a.kind === 'killHost' ? a.host : '',
-            paramsJson: a.kind === 'set' ? JSON.stringify(a.params) : a.kind === 'swapScheduler' ? JSON.stringify(a.scheduler.params) : '',
+            host: a.kind === 'killHost' ? a.host : a.kind === 'migrate' ? a.to : '',
+            paramsJson:
+              a.kind === 'set'
+                ? JSON.stringify(a.params)
+                : a.kind === 'swapScheduler'
+                  ? JSON.stringify(a.scheduler.params)
+                  : a.kind === 'migrate'
+                    ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} })
+                    : '',
             policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
           }),
         );

@@ -2,12 +2,31 @@
 // mapping both `vsim run` and the gateway use.
 
 import type { Scenario } from '@vsim/scenario';
-import { SimSpec } from './simulation';
+import { SimSpec, placeVms } from './simulation';
 import { SimAction } from '@vsim/scheduler';
 import { makeHypervisorCosts } from '@vsim/hypervisor';
 import { Technique, makeExpansionFactors } from '@vsim/executor';
 
 export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec {
+  const spec = simSpecWithoutMigrations(s, seedOverride);
+  if (!s.actions.some((a) => a.kind === 'migrate')) return spec;
+  // A migration crosses the link from the VM's host (where placement puts it: one migration per VM)
+  // to its destination; the scheduler gets the link itself, so it needs no network of its own.
+  const placement = placeVms(spec);
+  const actions = s.actions.map((a, i): SimAction => {
+    if (a.kind !== 'migrate') return spec.actions![i];
+    const from = placement.get(a.vm)!;
+    const l = s.network.links.find((x) => x.from === from && x.to === a.to) ?? s.network;
+    const rule = {
+      ...(a.stopPages !== undefined ? { stopPages: a.stopPages } : {}),
+      ...(a.maxRounds !== undefined ? { maxRounds: a.maxRounds } : {}),
+    };
+    return { kind: 'migrate', at: a.at, vm: a.vm, to: a.to, link: { bandwidthBytesPerSec: l.bandwidth, latencyNs: l.latency }, rule };
+  });
+  return { ...spec, actions };
+}
+
+function simSpecWithoutMigrations(s: Scenario, seedOverride?: number): SimSpec {
   return {
     name: s.name,
     seed: seedOverride ?? s.seed,
@@ -49,6 +68,8 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
           return { kind: 'swapScheduler', at: a.at, scheduler: { policy: a.scheduler.policy, params: { ...a.scheduler.params } } };
         case 'killHost':
           return { kind: 'killHost', at: a.at, host: a.host };
+        case 'migrate': // the link is filled in by simSpecFromScenario
+          return { kind: 'migrate', at: a.at, vm: a.vm, to: a.to, link: { bandwidthBytesPerSec: 1, latencyNs: 0 } };
       }
     }),
   };

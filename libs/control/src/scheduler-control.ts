@@ -53,6 +53,7 @@ import {
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { Drain } from './drain';
+import { parseMigrationParams } from './migration/params';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
@@ -153,8 +154,15 @@ export class SchedulerControlImpl implements SchedulerControl {
       case 'killHost':
         action = { kind: 'killHost', at, host: req.host };
         break;
+      case 'migrate':
+        try {
+          action = { kind: 'migrate', at, vm: req.vm, to: req.host, ...parseMigrationParams(parseJsonObject('params_json', req.paramsJson)) };
+        } catch (err) {
+          throw invalid(`migrate action at ${at} ns: ${(err as Error).message}`);
+        }
+        break;
       default:
-        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost)`);
+        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost, migrate)`);
     }
     try {
       st.svc.addAction(action);

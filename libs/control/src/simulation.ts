@@ -9,6 +9,7 @@ import { HypervisorCosts } from '@vsim/hypervisor';
 import {
   PolicySpec,
   SimAction,
+  MigrationSummary,
   VmSchedParams,
   type HostPoolSpec,
   HostSchedResult,
@@ -116,8 +117,18 @@ export interface SimResult {
     sched?: HostSchedResult;
   }[];
   readonly vms: readonly VmResult[];
+  /** Live migrations that completed, in event-log order (absent when there were none). */
+  readonly migrations?: readonly MigrationSummary[];
   readonly events: number;
   readonly eventLogHash: string;
+}
+
+/** The completed migrations, from their `migrate-resume` events (libs/scheduler/src/migration.ts). */
+export function migrationsOf(log: EventLog): MigrationSummary[] {
+  return log
+    .all()
+    .filter((e) => e.kind === 'migrate-resume')
+    .map((e) => JSON.parse(e.detail) as MigrationSummary);
 }
 
 /**
@@ -156,8 +167,11 @@ export function summarize(
     if (!r) throw new Error(`no result for host ${host}`);
     return r;
   };
+  // A VM that migrated ends on the host where it last resumed (its vCPU figures went with it).
+  const migrations = migrationsOf(log);
+  const finalHost = new Map(migrations.map((m) => [m.vm, m.to]));
   const vms = spec.vms.map((vm): VmResult => {
-    const host = placement.get(vm.id)!;
+    const host = finalHost.get(vm.id) ?? placement.get(vm.id)!;
     const hr = resultOf(host);
     const stats: VcpuResult[] = [];
     for (let i = 0; i < vm.vcpus; i++) {
@@ -237,6 +251,7 @@ export function summarize(
       };
     }),
     vms,
+    ...(migrations.length > 0 ? { migrations } : {}),
     events: log.size,
     eventLogHash: log.hash(),
   };

@@ -8,6 +8,7 @@ import { handleTrap, DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, DataPlaneHooks }
 import { ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { HostConfig, HostExecutor } from './host';
 import { VmInstance, VmSetup } from './vm';
+import { MigrationEndpoint } from './migration';
 
 /** How long a trap may wait for the hypervisor before the VM is failed. */
 export const TRAP_TIMEOUT_MS = 30_000;
@@ -35,9 +36,16 @@ export class CpuNodeService {
     private readonly hooks: DataPlaneHooks = {},
   ) {}
 
+  /** Live migration's endpoint (migration.ts), serving from the first host on. */
+  private migration: MigrationEndpoint | undefined;
+
   /** Control: start simulating a host here. */
   createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
+    if (!this.migration) {
+      this.migration = new MigrationEndpoint(this.bus, this.sim, this.nodeId, (id) => this.hosts.get(id));
+      this.migration.start();
+    }
     let trapSeq = 0;
     const exec = new HostExecutor(
       { ...config, sim: this.sim },
@@ -126,6 +134,7 @@ export class CpuNodeService {
   }
 
   stop(): void {
+    this.migration?.stop();
     for (const s of this.subs) s.unsubscribe();
   }
 }

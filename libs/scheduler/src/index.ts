@@ -25,3 +25,7 @@ export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './s
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
 export { placeVmsOnHosts } from './placement';
+// Live migration by pre-copy (issue 12 item 3).
+export { DEFAULT_MIGRATION_RULE, Migrations, checkLink, transferNs } from './migration';
+export type { MigrationRule, MigrationSpec, MigrationSummary, MigrationTransport, NetworkLink } from './migration';
+export type { DetachedVcpu } from './host-loop';

@@ -3,7 +3,8 @@
 // can replace it without the other services changing.
 
 import { Bus } from '@vsim/bus';
-import { Event, EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
+import { Event, EventBatch, MigrationCommand, MigrationOp, MigrationRoundReply, RunOrder, RunReport, VmMoved, encode, subjects } from '@vsim/proto';
+import { HostAt, MigrationRule, MigrationSummary, MigrationTransport, Migrations, NetworkLink } from './migration';
 import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
@@ -46,7 +47,19 @@ export type SimAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
   | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec }
-  | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
+  | { readonly kind: 'killHost'; readonly at: number; readonly host: string }
+  /** Live migration of `vm` to host `to` over `link` (migration.ts), started at `at`. */
+  | {
+      readonly kind: 'migrate';
+      readonly at: number;
+      readonly vm: string;
+      readonly to: string;
+      readonly link: NetworkLink;
+      readonly rule?: Partial<MigrationRule>;
+    };
+
+/** A migration command or page transfer may move megabytes: generous, like a run order. */
+export const MIGRATION_TIMEOUT_MS = 120_000;
 
 /** One host as handed over between scheduler services. */
 export interface HostHandover {
@@ -101,12 +114,64 @@ export class SchedulerService {
   private storeError: Error | undefined;
   /** Run orders resent (a reply lost in a NATS outage, or slow). */
   orderRetries = 0;
+  private readonly migrations: Migrations;
 
   constructor(
     private readonly bus: Bus,
     readonly sim: string,
     private readonly observer?: SchedulerObserver,
-  ) {}
+  ) {
+    this.migrations = new Migrations(this.migrationTransport(), (vm, host) => this.hostOfVm.set(vm, host));
+  }
+
+  /** Live migration's commands, as requests on the bus to the cpu-nodes and the hypervisor. */
+  private migrationTransport(): MigrationTransport {
+    const command = (node: string, c: Partial<MigrationCommand>) =>
+      this.bus.request(subjects.migrate(this.sim, node), encode(MigrationCommand, MigrationCommand.fromPartial({ sim: this.sim, ...c })), {
+        timeoutMs: MIGRATION_TIMEOUT_MS,
+      });
+    return {
+      round: async (vm, round, from, to, nowNs) => {
+        const reply = MigrationRoundReply.decode(
+          await command(from.node, { vm, op: MigrationOp.MIGRATION_OP_ROUND, host: from.host, toNode: to.node, toHost: to.host, nowNs, round }),
+        );
+        return { pages: reply.pages, bytes: reply.bytes };
+      },
+      resume: async (vm, to, nowNs) => void (await command(to.node, { vm, op: MigrationOp.MIGRATION_OP_RESUME, host: to.host, nowNs })),
+      drop: async (vm, from, nowNs) => void (await command(from.node, { vm, op: MigrationOp.MIGRATION_OP_DROP, host: from.host, nowNs })),
+      moved: async (vm, to) =>
+        void (await this.bus.request(subjects.vmMoved(this.sim), encode(VmMoved, { sim: this.sim, vm, host: to.host, node: to.node }), {
+          timeoutMs: MIGRATION_TIMEOUT_MS,
+        })),
+    };
+  }
+
+  /**
+   * Live migration of `vm` to host `to` at `at` (a scenario action), or at the virtual time the
+   * VM's host has reached (a run-time call: `at` omitted). Throws, naming what is wrong, before
+   * anything starts.
+   */
+  migrate(a: {
+    readonly at?: number;
+    readonly vm: string;
+    readonly to: string;
+    readonly link: NetworkLink;
+    readonly rule?: Partial<MigrationRule>;
+  }): void {
+    const from = this.hostOfVm.get(a.vm);
+    const src = from === undefined ? undefined : this.loops.get(from);
+    if (!src || from === undefined) throw new NotFoundError(`migrate: unknown VM '${a.vm}'`);
+    const dst = this.loops.get(a.to);
+    if (!dst) throw new NotFoundError(`migrate: unknown host '${a.to}'`);
+    const at = a.at ?? src.virtualNow;
+    const hostAt = (host: string): HostAt => ({ host, node: this.nodes.get(host)! });
+    this.migrations.start({ at, vm: a.vm, to: a.to, link: a.link, rule: a.rule }, hostAt(from), hostAt(a.to), src, dst);
+  }
+
+  /** The migrations that completed (resumed on their destination), in the order they did. */
+  migrationsDone(): readonly MigrationSummary[] {
+    return this.migrations.done;
+  }
 
   /** Control: take charge of a host, simulated by cpu-node `node`. */
   addHost(host: string, pcpus: number, policy: PolicySpec, node: string): void {
@@ -189,6 +254,9 @@ export class SchedulerService {
         return;
       case 'killHost':
         loopOf(a.host, `unknown host '${a.host}'`).addAction({ kind: 'killHost', at: a.at });
+        return;
+      case 'migrate':
+        this.migrate(a);
         return;
     }
   }
@@ -302,7 +370,9 @@ export class SchedulerService {
 
   async runAll(endNs: number): Promise<HostLoopResult[]> {
     // Done once every host's loop is, and its events are stored (a collector may count them).
-    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs))).then(async (r) => {
+    this.migrations.setEnd(endNs);
+    const runs = [...this.loops].map(([host, l]) => l.run(endNs).finally(() => this.migrations.hostEnded(host)));
+    this.running = Promise.all(runs).then(async (r) => {
       await this.eventsStored();
       return r;
     });

@@ -6,6 +6,9 @@
 //   vsim.<sim>.run.<node>.<host>             scheduler                  cpu-node <node> only
 //   vsim.<sim>.trap.<node>                   cpu-node <node> only       hypervisor
 //   vsim.<sim>.events.<host>                 scheduler                  gateway
+//   vsim.<sim>.migrate.<node>                scheduler                  cpu-node <node> only
+//   vsim.<sim>.migrate-in.<node>             any cpu-node (the source)  cpu-node <node> only
+//   vsim.<sim>.vm-moved                      scheduler                  hypervisor
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
@@ -85,10 +88,14 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
   const inbox = `${inboxPrefixOf(identity)}.>`;
   switch (role) {
     case 'hypervisor':
-      return { publish: [beats('hypervisor')], subscribe: ['vsim.*.trap.*', ...serves(SERVICE_NAME.hypervisor)], allowResponses: true };
+      return {
+        publish: [beats('hypervisor')],
+        subscribe: ['vsim.*.trap.*', 'vsim.*.vm-moved', ...serves(SERVICE_NAME.hypervisor)],
+        allowResponses: true,
+      };
     case 'scheduler':
       return {
-        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
+        publish: ['vsim.*.run.*.*', 'vsim.*.events.*', 'vsim.*.migrate.*', 'vsim.*.vm-moved', beats('scheduler'), `$JS.API.STREAM.INFO.${EVENTS}`],
         subscribe: [inbox, ...serves(SERVICE_NAME.scheduler)],
         allowResponses: true,
       };
@@ -96,8 +103,8 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
       if (node === undefined || !SUBJECT_TOKEN.test(node))
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
-        publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
-        subscribe: [`vsim.*.run.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        publish: [`vsim.*.trap.${node}`, 'vsim.*.migrate-in.*', beats('cpu-node', node)],
+        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.migrate.${node}`, `vsim.*.migrate-in.${node}`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
         allowResponses: true,
       };
     }
