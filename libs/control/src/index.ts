@@ -25,7 +25,9 @@ export {
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
 export { Coordinator, assignHosts } from './coordinator';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
-export { summarize } from './simulation';
+export { migrationsOf, summarize } from './simulation';
+export { migrationParamsJson, parseMigrationParams } from './migration/params';
+export type { MigrationParams } from './migration/params';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';
