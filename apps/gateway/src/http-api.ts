@@ -21,6 +21,9 @@
 //   GET  /v1/simulations/:id/sched/params  -> 200 {hosts: [{host, policy, params, nowNs}], vms: [{vm, host, params}]}
 //   POST /v1/simulations/:id/sched/swap    {policy, params?, service?} -> 200 {sim}   (hot swap; with
 //                                     service: hand the simulation to that other scheduler service)
+//   POST /v1/simulations/:id/migrate       {vm, host, bandwidth?, latencyNs?, stopPages?, maxRounds?} -> 202 {sim, vm, host}
+//                                     (live migration by pre-copy, from the virtual time the VM's host has
+//                                     reached; the link is the scenario's network unless overridden)
 //   GET  /v1/gateway                  -> 200 the gateway's figures: simulations by state, held image
 //                                        bytes, limits, expired/refused counts, refusedCalls
 //   GET  /healthz                     -> 200 {status: "ok"}
@@ -192,7 +195,8 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|sched\/params|sched\/swap))?)?$/.exec(path);
+  const m =
+    /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|sched\/params|sched\/swap|migrate))?)?$/.exec(path);
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -257,6 +261,14 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
       await gw.swapScheduler({ sim: id, policy, paramsJson: JSON.stringify(params), service });
       return send(res, 200, { sim: id });
+    }
+    case 'POST :id/migrate': {
+      const body = await readObject(req);
+      const { vm, host, ...params } = body as { vm?: unknown; host?: unknown };
+      if (typeof vm !== 'string' || vm === '') throw new HttpError(400, 'body.vm must be the id of a VM');
+      if (typeof host !== 'string' || host === '') throw new HttpError(400, 'body.host must be the id of the destination host');
+      await gw.migrateVm({ sim: id, vm, host, paramsJson: JSON.stringify(params) });
+      return send(res, 202, { sim: id, vm, host });
     }
     case 'GET :id': {
       const sim = gw.get(id);

@@ -23,6 +23,7 @@ import {
   SimulationRef,
   StatusRequest,
   SwapSchedulerRequest,
+  MigrateVmRequest,
 } from '@vsim/proto';
 
 /** HypervisorControl (control.proto). */
@@ -53,6 +54,7 @@ export interface SchedulerControl {
   setSchedParams(req: SetSchedParamsRequest): Promise<Ack>;
   getSchedParams(req: SimulationRef): Promise<SchedParams>;
   swapScheduler(req: SwapSchedulerRequest): Promise<Ack>;
+  migrateVm(req: MigrateVmRequest): Promise<Ack>;
   /** Handing a running simulation to another scheduler service (docs/scheduler-protocol.md §8). */
   handover(req: SimulationRef): Promise<HandoverState>;
   adopt(req: AdoptRequest): Promise<Ack>;

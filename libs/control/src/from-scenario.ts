@@ -3,6 +3,7 @@
 
 import type { Scenario } from '@vsim/scenario';
 import { SimSpec, placeVms } from './simulation';
+import { linkFor } from './migration/params';
 import { SimAction } from '@vsim/scheduler';
 import { makeHypervisorCosts } from '@vsim/hypervisor';
 import { Technique, makeExpansionFactors } from '@vsim/executor';
@@ -15,13 +16,11 @@ export function simSpecFromScenario(s: Scenario, seedOverride?: number): SimSpec
   const placement = placeVms(spec);
   const actions = s.actions.map((a, i): SimAction => {
     if (a.kind !== 'migrate') return spec.actions![i];
-    const from = placement.get(a.vm)!;
-    const l = s.network.links.find((x) => x.from === from && x.to === a.to) ?? s.network;
     const rule = {
       ...(a.stopPages !== undefined ? { stopPages: a.stopPages } : {}),
       ...(a.maxRounds !== undefined ? { maxRounds: a.maxRounds } : {}),
     };
-    return { kind: 'migrate', at: a.at, vm: a.vm, to: a.to, link: { bandwidthBytesPerSec: l.bandwidth, latencyNs: l.latency }, rule };
+    return { kind: 'migrate', at: a.at, vm: a.vm, to: a.to, link: linkFor(s.network, placement.get(a.vm)!, a.to), rule };
   });
   return { ...spec, actions };
 }
@@ -31,6 +30,7 @@ function simSpecWithoutMigrations(s: Scenario, seedOverride?: number): SimSpec {
     name: s.name,
     seed: seedOverride ?? s.seed,
     durationNs: s.duration,
+    network: s.network,
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
     hosts: s.hosts.map((h) => ({

@@ -19,6 +19,7 @@ import {
   SetSchedParamsRequest,
   SimulationRef,
   SwapSchedulerRequest,
+  MigrateVmRequest,
 } from '@vsim/proto';
 import {
   HostLoopResult,
@@ -241,6 +242,21 @@ export class SchedulerControlImpl implements SchedulerControl {
     this.runTime(() => st.svc.swapNow({ policy: req.policy, params }));
     this.counters.swaps = (this.counters.swaps ?? 0) + 1;
     this.log.info({ sim: req.sim, policy: req.policy, params }, 'scheduler swap requested');
+    return {};
+  }
+
+  /** Live migration (`vsim migrate`): pre-copy of the VM to `host`, from the virtual time its host has reached. */
+  async migrateVm(req: MigrateVmRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    let params: ReturnType<typeof parseMigrationParams>;
+    try {
+      params = parseMigrationParams(parseJsonObject('params_json', req.paramsJson));
+    } catch (err) {
+      throw invalid(`migrate ${req.vm} to ${req.host}: ${(err as Error).message}`);
+    }
+    this.runTime(() => st.svc.migrate({ vm: checkVmId(req.vm), to: req.host, ...params }));
+    this.counters.migrations = (this.counters.migrations ?? 0) + 1;
+    this.log.info({ sim: req.sim, vm: req.vm, to: req.host, ...params }, 'migration requested');
     return {};
   }
 

@@ -6,6 +6,7 @@ import { EngineName } from '@vsim/isa';
 import { Technique, IsaName, expansionFor } from '@vsim/executor';
 import { Event, HostResult, VcpuResult, VcpuState, EventLog } from '@vsim/proto';
 import { HypervisorCosts } from '@vsim/hypervisor';
+import type { NetworkSpec } from './migration/params';
 import {
   PolicySpec,
   SimAction,
@@ -62,6 +63,8 @@ export interface SimSpec {
   readonly scheduler: PolicySpec;
   readonly hosts: readonly HostSpec[];
   readonly vms: readonly VmSpec[];
+  /** The network live migrations cross (run-time migrations read it; absent: the format's defaults). */
+  readonly network?: NetworkSpec;
 }
 
 export interface VmResult {

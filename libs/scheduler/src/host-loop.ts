@@ -395,6 +395,7 @@ export class HostLoop {
     }
     if (!this.handedOver) this.logSegments(this.segments.closeAll());
     this.flushEvents();
+    this.ended = true;
     return {
       host: this.host,
       endNs: this.now,
@@ -509,6 +510,13 @@ export class HostLoop {
       if (v.paused || v.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(ref, this.now);
     }
   }
+
+  /** run() has returned: the loop takes no more work (a migration cannot land here). */
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  private ended = false;
 
   /** An event of this loop's (a migration's), dated now. */
   note(fields: Partial<Event> & { kind: string }): void {

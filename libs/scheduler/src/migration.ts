@@ -132,6 +132,11 @@ export class Migrations {
     if (this.inFlight.has(spec.vm)) throw new RangeError(`VM ${spec.vm} is already migrating`);
     if (from.host === to.host) throw new RangeError(`VM ${spec.vm} is already on host ${to.host}`);
     checkLink(spec.link);
+    for (const [loop, what] of [
+      [src, `its host ${from.host}`],
+      [dst, `host ${to.host}`],
+    ] as const)
+      if (loop.finished) throw new RangeError(`VM ${spec.vm} cannot migrate: ${what} has stopped (every VM on it ended, or the run reached its end)`);
     const rule = { ...DEFAULT_MIGRATION_RULE, ...spec.rule };
     if (!(Number.isSafeInteger(rule.maxRounds) && rule.maxRounds >= 1))
       throw new RangeError(`migration.maxRounds must be an integer ≥ 1, got ${rule.maxRounds}`);

@@ -16,6 +16,7 @@ import { listCommand } from './list';
 import { vcpuListCommand, vcpuPinCommand } from './vcpu';
 import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
+import { migrateCommand } from './migrate';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -34,5 +35,6 @@ export const COMMANDS: readonly Command[] = [
   vcpuPinCommand,
   cpupoolListCommand,
   cpupoolMigrateCommand,
+  migrateCommand,
   helpCommand(() => COMMANDS),
 ];

@@ -210,12 +210,15 @@ export interface PcpuSet {
 export interface AddActionRequest {
   sim: string;
   atNs: number;
-  /** "pause", "unpause", "set", "swapScheduler" or "killHost". */
+  /** "pause", "unpause", "set", "swapScheduler", "killHost" or "migrate". */
   kind: string;
-  /** The VM (pause, unpause, set) or the host (killHost) it applies to. */
+  /** The VM (pause, unpause, set, migrate) or the host (killHost; migrate: the destination) it applies to. */
   vm: string;
   host: string;
-  /** set: the new scheduling parameters as JSON; swapScheduler: the new policy and its parameters. */
+  /**
+   * set: the new scheduling parameters as JSON; swapScheduler: the new policy and its parameters;
+   * migrate: the link and rule, as MigrateVmRequest.params_json.
+   */
   paramsJson: string;
   policy: string;
 }
@@ -294,6 +297,23 @@ export interface SwapSchedulerRequest {
    * registered as vsim-scheduler), which runs it on with `policy`.
    */
   service: string;
+}
+
+/**
+ * Live migration at run time (`vsim migrate VM HOST`, Xen's `xl migrate`): pre-copy of the VM to
+ * host `host`, starting at the virtual time the VM's host has reached when the call arrives
+ * (libs/scheduler/src/migration.ts). Scenario actions of kind "migrate" use AddAction instead.
+ */
+export interface MigrateVmRequest {
+  sim: string;
+  vm: string;
+  /** The destination host. */
+  host: string;
+  /**
+   * SchedulerControl: the link and the rule as JSON {bandwidth (bytes/s), latencyNs, stopPages?,
+   * maxRounds?}. Gateway: optional overrides of the scenario's network link and of the rule, same keys.
+   */
+  paramsJson: string;
 }
 
 /** One vCPU as the old service leaves it. */
@@ -3430,6 +3450,127 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
   },
 };
 
+function createBaseMigrateVmRequest(): MigrateVmRequest {
+  return { sim: "", vm: "", host: "", paramsJson: "" };
+}
+
+export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
+  encode(message: MigrateVmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.vm !== "") {
+      writer.uint32(18).string(message.vm);
+    }
+    if (message.host !== "") {
+      writer.uint32(26).string(message.host);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(34).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateVmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateVmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateVmRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: MigrateVmRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrateVmRequest>): MigrateVmRequest {
+    return MigrateVmRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrateVmRequest>): MigrateVmRequest {
+    const message = createBaseMigrateVmRequest();
+    message.sim = object.sim ?? "";
+    message.vm = object.vm ?? "";
+    message.host = object.host ?? "";
+    message.paramsJson = object.paramsJson ?? "";
+    return message;
+  },
+};
+
 function createBaseVcpuHandover(): VcpuHandover {
   return {
     vm: "",
@@ -5395,6 +5536,16 @@ export const SchedulerControlService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm: {
+    path: "/vsim.v1.SchedulerControl/MigrateVm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MigrateVmRequest): Buffer => Buffer.from(MigrateVmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateVmRequest => MigrateVmRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   /**
    * Optional: stop every loop of the simulation at its next iteration boundary and return their
    * state; the pending Run then returns with handed_over. Adopt takes such a state over and
@@ -5451,6 +5602,8 @@ export interface SchedulerControlServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm: handleUnaryCall<MigrateVmRequest, Ack>;
   /**
    * Optional: stop every loop of the simulation at its next iteration boundary and return their
    * state; the pending Run then returns with handed_over. Adopt takes such a state over and
@@ -5579,6 +5732,19 @@ export interface SchedulerControlClient extends Client {
   ): ClientUnaryCall;
   swapScheduler(
     request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm(request: MigrateVmRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
@@ -5750,6 +5916,16 @@ export const GatewayService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm: {
+    path: "/vsim.v1.Gateway/MigrateVm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MigrateVmRequest): Buffer => Buffer.from(MigrateVmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateVmRequest => MigrateVmRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   /**
    * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
    * vcpu-list, cpupool-list): listing.proto.
@@ -5787,6 +5963,8 @@ export interface GatewayServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm: handleUnaryCall<MigrateVmRequest, Ack>;
   /**
    * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
    * vcpu-list, cpupool-list): listing.proto.
@@ -5925,6 +6103,19 @@ export interface GatewayClient extends Client {
   ): ClientUnaryCall;
   swapScheduler(
     request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm(request: MigrateVmRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
