@@ -12,7 +12,7 @@
 //      scheduler says it published (RunResult.hosts[].events), or fail after a timeout;
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
-import { migrationParamsJson } from './migration/params';
+import { balancerParamsJson, migrationParamsJson } from './migration/params';
 import { readFileSync } from 'fs';
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
@@ -233,6 +233,20 @@ export class Coordinator {
                     ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} })
                     : '',
             policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+          }),
+        );
+      }
+      if (spec.balancer) {
+        const balancer = spec.balancer;
+        await step('AddAction balance on the scheduler', () =>
+          scheduler.addAction({
+            sim,
+            atNs: 0,
+            kind: 'balance',
+            vm: '',
+            host: '',
+            policy: '',
+            paramsJson: balancerParamsJson(balancer, spec.network),
           }),
         );
       }

@@ -31,6 +31,16 @@ function simSpecWithoutMigrations(s: Scenario, seedOverride?: number): SimSpec {
     seed: seedOverride ?? s.seed,
     durationNs: s.duration,
     network: s.network,
+    ...(s.balancer
+      ? {
+          balancer: {
+            periodNs: s.balancer.period,
+            threshold: s.balancer.threshold / 100,
+            stopPages: s.balancer.stopPages,
+            maxRounds: s.balancer.maxRounds,
+          },
+        }
+      : {}),
     trapPath: s.trapPath,
     scheduler: { policy: s.scheduler.policy, params: { ...s.scheduler.params } },
     hosts: s.hosts.map((h) => ({

@@ -26,8 +26,8 @@ export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook 
 export { Coordinator, assignHosts } from './coordinator';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { migrationsOf, summarize } from './simulation';
-export { DEFAULT_NETWORK, linkFor, migrationParamsJson, parseMigrationParams } from './migration/params';
-export type { MigrationParams, NetworkSpec } from './migration/params';
+export { DEFAULT_NETWORK, balancerParamsJson, linkFor, migrationParamsJson, parseBalancerParams, parseMigrationParams } from './migration/params';
+export type { BalancerParams, MigrationParams, NetworkSpec } from './migration/params';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';

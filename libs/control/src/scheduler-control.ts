@@ -54,7 +54,7 @@ import {
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { Drain } from './drain';
-import { parseMigrationParams } from './migration/params';
+import { linkFor, parseBalancerParams, parseMigrationParams } from './migration/params';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
@@ -162,8 +162,22 @@ export class SchedulerControlImpl implements SchedulerControl {
           throw invalid(`migrate action at ${at} ns: ${(err as Error).message}`);
         }
         break;
+      case 'balance': {
+        // Not timed: the simulation's load balancer, from the start (params_json: BalancerParams and the network).
+        try {
+          const b = parseBalancerParams(parseJsonObject('params_json', req.paramsJson));
+          const rule = {
+            ...(b.stopPages !== undefined ? { stopPages: b.stopPages } : {}),
+            ...(b.maxRounds !== undefined ? { maxRounds: b.maxRounds } : {}),
+          };
+          st.svc.balance({ periodNs: b.periodNs, threshold: b.threshold, link: (from, to) => linkFor(b.network, from, to), rule });
+        } catch (err) {
+          throw invalid(`balance: ${(err as Error).message}`);
+        }
+        return {};
+      }
       default:
-        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost, migrate)`);
+        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost, migrate, balance)`);
     }
     try {
       st.svc.addAction(action);

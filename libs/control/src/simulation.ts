@@ -6,7 +6,7 @@ import { EngineName } from '@vsim/isa';
 import { Technique, IsaName, expansionFor } from '@vsim/executor';
 import { Event, HostResult, VcpuResult, VcpuState, EventLog } from '@vsim/proto';
 import { HypervisorCosts } from '@vsim/hypervisor';
-import type { NetworkSpec } from './migration/params';
+import type { BalancerParams, NetworkSpec } from './migration/params';
 import {
   PolicySpec,
   SimAction,
@@ -65,6 +65,8 @@ export interface SimSpec {
   readonly vms: readonly VmSpec[];
   /** The network live migrations cross (run-time migrations read it; absent: the format's defaults). */
   readonly network?: NetworkSpec;
+  /** Load balancing by live migration (absent: none). */
+  readonly balancer?: BalancerParams;
 }
 
 export interface VmResult {

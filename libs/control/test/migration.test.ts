@@ -191,3 +191,76 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     120_000,
   );
 });
+
+// Load balancing (issue 12 item 4): two CPU-bound programs on h0's one pCPU, h1 idle. At the first
+// barrier h0's load is 2 (each wanted the whole period), h1's 0: a VM moves and both then run alone.
+function balanced(): SimSpec {
+  const prog = (id: string): VmSpec => ({
+    id,
+    host: 'h0',
+    vcpus: 1,
+    memoryBytes: 4 << 20,
+    image: `${GUESTS_DIR}/rv32/bin/checksum.elf`,
+    args: ['4'],
+    kind: 'linux',
+    engine: 'bt',
+    sched: {},
+  });
+  return {
+    name: 'balance',
+    seed: 1,
+    durationNs: 40e6,
+    trapPath: 'split',
+    scheduler: { policy: 'credit', params: {} },
+    hosts: [
+      { id: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000 },
+      { id: 'h1', pcpus: 1, clockHz: 1e9, quantumNs: 10_000 },
+    ],
+    vms: [prog('a'), prog('b')],
+    network: { bandwidth: 256 << 20, latency: 20_000, links: [] },
+    balancer: { periodNs: 2e6, threshold: 0.5 },
+  };
+}
+
+describe('load balancing by live migration', () => {
+  let unbalanced: Awaited<ReturnType<typeof embedded>>;
+  let result: Awaited<ReturnType<typeof embedded>>;
+
+  beforeAll(async () => {
+    unbalanced = await embedded({ ...balanced(), balancer: undefined });
+    result = await embedded(balanced());
+  }, 120_000);
+
+  it('moves one VM from the loaded host to the idle one, its decision an event, and nothing more', () => {
+    const decisions = result.log.all().filter((e) => e.kind === 'balance');
+    expect(decisions.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(decisions[0].detail)).toEqual({ loads: { h0: 2, h1: 0 }, threshold: 0.5, vm: 'a', from: 'h0', to: 'h1' });
+    expect(decisions[0].timeNs).toBe(2e6);
+    expect(result.result.migrations!.map((m) => [m.vm, m.from, m.to])).toEqual([['a', 'h0', 'h1']]);
+    expect(unbalanced.result.migrations).toBeUndefined();
+    // Each now has a pCPU of its own: both finish sooner, with the same output.
+    for (const id of ['a', 'b']) {
+      const before = unbalanced.result.vms.find((v) => v.id === id)!;
+      const after = result.result.vms.find((v) => v.id === id)!;
+      expect(after.console).toBe(before.console);
+      expect(after.state).toBe('halted');
+      expect(result.digests.get(id)).toBe(unbalanced.digests.get(id));
+    }
+    const waiting = (r: SimResult) => r.vms.reduce((s, v) => s + v.waitingNs, 0);
+    expect(waiting(result.result)).toBeLessThan(waiting(unbalanced.result) / 2);
+  });
+
+  it('decides the same embedded and over NATS with 2 cpu-nodes', async () => {
+    if (findNatsServer() === undefined && process.env.CI !== 'true') return;
+    const nats = await startNatsServer();
+    const buses = await Promise.all([0, 1, 2, 3, 4].map(() => NatsBus.connect({ servers: nats.url })));
+    try {
+      const out = await run(balanced(), buses, ['n1', 'n2'], 'balance-2');
+      expect(out.result.eventLogHash).toBe(result.result.eventLogHash);
+      expect(out.result).toEqual(result.result);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+      await nats.stop();
+    }
+  }, 120_000);
+});

@@ -314,6 +314,17 @@ const NETWORK = new ObjectType({
   links: withDefault(new ListType(LINK, { summary: 'list of links' }), [], 'links whose bandwidth or latency differ from the default (below)'),
 });
 
+const BALANCER = new ObjectType({
+  period: withDefault(POSITIVE_TIME, '10ms', 'how often the hosts’ loads are compared (all hosts meet at each period)'),
+  threshold: withDefault(
+    new IntType(1, 10_000),
+    25,
+    'percent of a host’s capacity (pCPUs × period) by which the most and least loaded hosts may differ before a VM moves',
+  ),
+  stopPages: optional(new IntType(0, 1 << 20), 'its migrations’ stop-and-copy dirty-set size', '50'),
+  maxRounds: optional(new IntType(1, 1000), 'its migrations’ round limit', '30'),
+});
+
 // ---------------------------------------------------------------------------------------------
 // actions[]
 
@@ -374,6 +385,7 @@ const TOP_FIELDS = {
   hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
   vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
   network: withDefault(NETWORK, {}, 'the network between hosts, which live migrations cross (below)'),
+  balancer: optional(BALANCER, 'load balancing: a VM moves by live migration when hosts’ loads diverge (below)', 'none'),
   actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),
 };
 
@@ -625,6 +637,17 @@ const TOP_RULES: Rule<TopRaw>[] = [
             return;
           }
         }
+      });
+    },
+  },
+  {
+    doc: 'a `balancer` needs two hosts or more, and no `migrate` action (it migrates VMs itself)',
+    check(s, path, ctx) {
+      if (!s.balancer) return;
+      if ((s.hosts?.length ?? 0) < 2) ctx.report([...path, 'balancer'], 'load balancing needs two hosts or more');
+      s.actions?.forEach((a, i) => {
+        if (a?.kind === 'migrate')
+          ctx.report([...path, 'actions', i, 'migrate'], 'the scenario has a `balancer`, which migrates VMs itself: remove one of them');
       });
     },
   },

@@ -153,6 +153,14 @@ export type Action =
   /** live migration by pre-copy to host `to`; `stopPages`/`maxRounds` absent: the scheduler's defaults (50, 30) */
   | { kind: 'migrate'; at: number; vm: string; to: string; stopPages?: number; maxRounds?: number };
 
+/** Load balancing: every `period` ns, a VM moves when loads differ by more than `threshold` percent. */
+export interface BalancerSpec {
+  period: number;
+  threshold: number;
+  stopPages?: number;
+  maxRounds?: number;
+}
+
 /** One network link, or the default between any two hosts. */
 export interface NetworkLinkSpec {
   /** bytes per second of virtual time */
@@ -186,6 +194,8 @@ export interface Scenario {
   hosts: HostSpec[];
   vms: VmSpec[];
   network: NetworkSpec;
+  /** load balancing by live migration; null = none */
+  balancer: BalancerSpec | null;
   /** in virtual time order (ties keep file order) */
   actions: Action[];
 }

@@ -216,6 +216,13 @@ function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmI
           };
       }
     }),
+    balancer: raw.balancer
+      ? {
+          period: raw.balancer.period,
+          threshold: raw.balancer.threshold,
+          ...definedOnly({ stopPages: raw.balancer.stopPages, maxRounds: raw.balancer.maxRounds }),
+        }
+      : null,
     network: {
       bandwidth: raw.network.bandwidth,
       latency: raw.network.latency,

@@ -574,6 +574,22 @@ describe('live migration: network and migrate', () => {
     });
     expect(parse(three(), dir).network).toEqual({ bandwidth: 128 << 20, latency: 50_000, links: [] });
   });
+  test('balancer: defaults, bounds, and not with migrate actions', () => {
+    const withBalancer = (balancer: unknown, ...actions: unknown[]) => edited(three(), (o) => ((o.balancer = balancer), (o.actions = actions)));
+    expect(parse(withBalancer({}), dir).balancer).toEqual({ period: 10e6, threshold: 25 });
+    expect(parse(three(), dir).balancer).toBeNull();
+    expectIssue(withBalancer({ threshold: 0 }), 'balancer.threshold', 'got 0');
+    expectIssue(withBalancer({ period: 0 }), 'balancer.period', 'must be more than 0');
+    expectIssue(withBalancer({}, { at: 0, migrate: { vm: 'web', to: 'h1' } }), 'actions[0].migrate', 'the scenario has a `balancer`');
+    expectIssue(
+      edited(
+        withBalancer({}),
+        (o) => ((o.hosts = [o.hosts[0]]), (o.vms = o.vms.map((v: Record<string, unknown>) => ({ ...v, host: 'h0', sched: {} })))),
+      ),
+      'balancer',
+      'needs two hosts or more',
+    );
+  });
 });
 
 describe('YAML syntax', () => {

@@ -139,6 +139,7 @@ export function brokenPromises(s: Scenario): string[] {
     'hosts',
     'vms',
     'network',
+    'balancer',
     'actions',
   ]);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);

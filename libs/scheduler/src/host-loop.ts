@@ -511,6 +511,11 @@ export class HostLoop {
     }
   }
 
+  /** Per vCPU (`vm/vcpu`): the CPU time it wanted so far (running + waiting), for load balancing. */
+  demand(): Map<string, { vm: string; ns: number }> {
+    return new Map([...this.tracked].map(([k, t]) => [k, { vm: t.ref.vm, ns: t.stats.runningNs + t.stats.waitingNs }]));
+  }
+
   /** run() has returned: the loop takes no more work (a migration cannot land here). */
   get finished(): boolean {
     return this.ended;

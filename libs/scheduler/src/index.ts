@@ -29,3 +29,6 @@ export { placeVmsOnHosts } from './placement';
 export { DEFAULT_MIGRATION_RULE, Migrations, checkLink, transferNs } from './migration';
 export type { MigrationRule, MigrationSpec, MigrationSummary, MigrationTransport, NetworkLink } from './migration';
 export type { DetachedVcpu } from './host-loop';
+// Load balancing by live migration (issue 12 item 4).
+export { Balancer, checkBalancer } from './balancer';
+export type { BalancerSpec } from './balancer';

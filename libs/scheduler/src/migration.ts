@@ -71,6 +71,12 @@ export interface MigrationSummary {
   readonly stoppedBy: 'dirty-set' | 'round-limit';
 }
 
+export interface MigrationHandle {
+  /** The source decided (stop-and-copy, abandoned, or its host stopped). */
+  settled(): boolean;
+  readonly resumeNs: Promise<number | null>;
+}
+
 interface Landing {
   readonly stopNs: number;
   readonly resumeNs: number;
@@ -127,8 +133,12 @@ export class Migrations {
     return this.inFlight.has(vm);
   }
 
-  /** Schedules a migration on both loops (validated by the caller: VM, hosts, link). */
-  start(spec: MigrationSpec, from: HostAt, to: HostAt, src: HostLoop, dst: HostLoop): void {
+  /**
+   * Schedules a migration on both loops (validated by the caller: VM, hosts, link). Returns what a
+   * caller may watch: whether the stop-and-copy was decided yet, and when the VM resumes (null: it
+   * stays, abandoned or its host stopped).
+   */
+  start(spec: MigrationSpec, from: HostAt, to: HostAt, src: HostLoop, dst: HostLoop): MigrationHandle {
     if (this.inFlight.has(spec.vm)) throw new RangeError(`VM ${spec.vm} is already migrating`);
     if (from.host === to.host) throw new RangeError(`VM ${spec.vm} is already on host ${to.host}`);
     checkLink(spec.link);
@@ -154,6 +164,7 @@ export class Migrations {
     this.inFlight.set(spec.vm, m);
     src.addAction({ kind: 'hook', at: spec.at, label: `migration of ${spec.vm}`, run: () => this.begin(m) });
     dst.addAction({ kind: 'hook', at: spec.at, label: `migration of ${spec.vm} (arrival)`, run: () => this.arrive(m) });
+    return { settled: () => m.settled, resumeNs: landing.then((l) => (l ? l.resumeNs : null)) };
   }
 
   /** The source host's loop ended: its migrations that did not stop-and-copy yet never will. */

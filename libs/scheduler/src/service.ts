@@ -4,7 +4,8 @@
 
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, MigrationCommand, MigrationOp, MigrationRoundReply, RunOrder, RunReport, VmMoved, encode, subjects } from '@vsim/proto';
-import { HostAt, MigrationRule, MigrationSummary, MigrationTransport, Migrations, NetworkLink } from './migration';
+import { HostAt, MigrationHandle, MigrationRule, MigrationSummary, MigrationTransport, Migrations, NetworkLink } from './migration';
+import { Balancer, BalancerSpec } from './balancer';
 import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
@@ -57,6 +58,14 @@ export type SimAction =
       readonly link: NetworkLink;
       readonly rule?: Partial<MigrationRule>;
     };
+
+type MigrateArgs = {
+  readonly at?: number;
+  readonly vm: string;
+  readonly to: string;
+  readonly link: NetworkLink;
+  readonly rule?: Partial<MigrationRule>;
+};
 
 /** A migration command or page transfer may move megabytes: generous, like a run order. */
 export const MIGRATION_TIMEOUT_MS = 120_000;
@@ -151,13 +160,13 @@ export class SchedulerService {
    * VM's host has reached (a run-time call: `at` omitted). Throws, naming what is wrong, before
    * anything starts.
    */
-  migrate(a: {
-    readonly at?: number;
-    readonly vm: string;
-    readonly to: string;
-    readonly link: NetworkLink;
-    readonly rule?: Partial<MigrationRule>;
-  }): void {
+  migrate(a: MigrateArgs): void {
+    // The balancer's barriers and a migration it did not choose could wait for each other.
+    if (this.balancer) throw new RangeError(`migrate ${a.vm}: this simulation has a load balancer, which migrates VMs itself`);
+    this.startMigration(a);
+  }
+
+  private startMigration(a: MigrateArgs): MigrationHandle {
     const from = this.hostOfVm.get(a.vm);
     const src = from === undefined ? undefined : this.loops.get(from);
     if (!src || from === undefined) throw new NotFoundError(`migrate: unknown VM '${a.vm}'`);
@@ -165,7 +174,26 @@ export class SchedulerService {
     if (!dst) throw new NotFoundError(`migrate: unknown host '${a.to}'`);
     const at = a.at ?? src.virtualNow;
     const hostAt = (host: string): HostAt => ({ host, node: this.nodes.get(host)! });
-    this.migrations.start({ at, vm: a.vm, to: a.to, link: a.link, rule: a.rule }, hostAt(from), hostAt(a.to), src, dst);
+    return this.migrations.start({ at, vm: a.vm, to: a.to, link: a.link, rule: a.rule }, hostAt(from), hostAt(a.to), src, dst);
+  }
+
+  private balancer: Balancer | undefined;
+
+  /**
+   * Load balancing (balancer.ts): from now on, every period the hosts meet and a VM moves from the
+   * most to the least loaded host when their loads differ by more than the threshold. Set before Run.
+   */
+  balance(spec: BalancerSpec): void {
+    if (this.balancer) throw new RangeError('the simulation already has a load balancer');
+    if (this.loops.size < 2) throw new RangeError('load balancing needs two hosts or more');
+    this.balancer = new Balancer(spec, {
+      loops: this.loops,
+      pcpus: (h) => this.pcpus.get(h)!,
+      hostAt: (h) => ({ host: h, node: this.nodes.get(h)! }),
+      isMigrating: (vm) => this.migrations.isMigrating(vm),
+      startMigration: (vm, _from, to, at, link, rule) => this.startMigration({ vm, to, at, link, rule }),
+    });
+    this.balancer.arm();
   }
 
   /** The migrations that completed (resumed on their destination), in the order they did. */
@@ -371,7 +399,12 @@ export class SchedulerService {
   async runAll(endNs: number): Promise<HostLoopResult[]> {
     // Done once every host's loop is, and its events are stored (a collector may count them).
     this.migrations.setEnd(endNs);
-    const runs = [...this.loops].map(([host, l]) => l.run(endNs).finally(() => this.migrations.hostEnded(host)));
+    const runs = [...this.loops].map(([host, l]) =>
+      l.run(endNs).finally(() => {
+        this.migrations.hostEnded(host);
+        this.balancer?.hostEnded(host);
+      }),
+    );
     this.running = Promise.all(runs).then(async (r) => {
       await this.eventsStored();
       return r;

@@ -31,6 +31,37 @@ export function migrationParamsJson(p: MigrationParams): string {
   return JSON.stringify({ bandwidth: p.link.bandwidthBytesPerSec, latencyNs: p.link.latencyNs, ...p.rule });
 }
 
+/** The load balancer of a simulation (`balancer:` in the scenario; libs/scheduler/src/balancer.ts). */
+export interface BalancerParams {
+  readonly periodNs: number;
+  readonly threshold: number;
+  readonly stopPages?: number;
+  readonly maxRounds?: number;
+}
+
+/** AddAction kind `balance`'s params_json: the balancer and the network its migrations cross. */
+export function balancerParamsJson(b: BalancerParams, network: NetworkSpec | undefined): string {
+  return JSON.stringify({ ...b, network: network ?? DEFAULT_NETWORK });
+}
+
+export function parseBalancerParams(o: Readonly<Record<string, unknown>>): BalancerParams & { network: NetworkSpec } {
+  const num = (k: string): number => {
+    if (typeof o[k] !== 'number') throw new RangeError(`params_json.${k} must be a number, got ${JSON.stringify(o[k])}`);
+    return o[k] as number;
+  };
+  const n = o.network as NetworkSpec | undefined;
+  if (typeof n !== 'object' || n === null || !Array.isArray(n.links)) throw new RangeError('params_json.network must be {bandwidth, latency, links}');
+  checkLink({ bandwidthBytesPerSec: n.bandwidth, latencyNs: n.latency }, 'params_json.network');
+  n.links.forEach((l, i) => checkLink({ bandwidthBytesPerSec: l.bandwidth, latencyNs: l.latency }, `params_json.network.links[${i}]`));
+  const rule = parseMigrationParams({
+    bandwidth: n.bandwidth,
+    latencyNs: n.latency,
+    ...(o.stopPages !== undefined ? { stopPages: o.stopPages } : {}),
+    ...(o.maxRounds !== undefined ? { maxRounds: o.maxRounds } : {}),
+  }).rule;
+  return { periodNs: num('periodNs'), threshold: num('threshold'), ...rule, network: n };
+}
+
 /** Parses and checks params_json; throws a RangeError naming the field at fault. */
 export function parseMigrationParams(o: Readonly<Record<string, unknown>>): MigrationParams {
   for (const k of Object.keys(o))
