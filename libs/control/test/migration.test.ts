@@ -190,6 +190,17 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     },
     120_000,
   );
+
+  it('gives the same hash on the remote trap path (every trap of a migrated VM then comes from its new cpu-node)', async () => {
+    const buses = await Promise.all([0, 1, 2, 3, 4].map(() => NatsBus.connect({ servers: nats.url })));
+    try {
+      const out = await run({ ...spec(true), trapPath: 'remote' }, buses, ['n1', 'n2'], 'mig-remote');
+      expect(out.result.eventLogHash).toBe(reference.eventLogHash);
+      expect(out.log.all().some((e) => e.vm === 'sum' && e.host === 'h1' && e.path === 'remote')).toBe(true);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+    }
+  }, 120_000);
 });
 
 // Load balancing (issue 12 item 4): two CPU-bound programs on h0's one pCPU, h1 idle. At the first
