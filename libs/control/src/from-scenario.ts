@@ -31,6 +31,7 @@ function simSpecWithoutMigrations(s: Scenario, seedOverride?: number): SimSpec {
     seed: seedOverride ?? s.seed,
     durationNs: s.duration,
     network: s.network,
+    placement: s.placement,
     ...(s.balancer
       ? {
           balancer: {

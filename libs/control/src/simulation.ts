@@ -18,6 +18,7 @@ import {
   hostSchedResult,
   vmSchedResult,
   placeVmsOnHosts,
+  PlacementPolicy,
 } from '@vsim/scheduler';
 
 export interface HostSpec {
@@ -65,6 +66,8 @@ export interface SimSpec {
   readonly vms: readonly VmSpec[];
   /** The network live migrations cross (run-time migrations read it; absent: the format's defaults). */
   readonly network?: NetworkSpec;
+  /** How VMs without a host are placed (absent: least-loaded). */
+  readonly placement?: PlacementPolicy;
   /** Load balancing by live migration (absent: none). */
   readonly balancer?: BalancerParams;
 }
@@ -150,7 +153,7 @@ export function exitKey(e: Pick<Event, 'kind' | 'cause' | 'route' | 'path'>): st
 /** Places VMs without a host on the host with the fewest vCPUs per pCPU (ties: scenario order). */
 /** Where each VM runs: its named host, or the one placement.ts's documented rule picks. */
 export function placeVms(spec: SimSpec): Map<string, string> {
-  return placeVmsOnHosts(spec.hosts, spec.vms);
+  return placeVmsOnHosts(spec.hosts, spec.vms, spec.placement);
 }
 
 /**

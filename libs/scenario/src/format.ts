@@ -385,6 +385,11 @@ const TOP_FIELDS = {
   hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
   vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
   network: withDefault(NETWORK, {}, 'the network between hosts, which live migrations cross (below)'),
+  placement: withDefault(
+    new EnumType(['least-loaded', 'first-fit'] as const),
+    'least-loaded',
+    'where a VM without `host` starts: `least-loaded` (fewest vCPUs per pCPU) or `first-fit` (the first host listed with a free pCPU for each of its vCPUs)',
+  ),
   balancer: optional(BALANCER, 'load balancing: a VM moves by live migration when hosts’ loads diverge (below)', 'none'),
   actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),
 };

@@ -194,6 +194,8 @@ export interface Scenario {
   hosts: HostSpec[];
   vms: VmSpec[];
   network: NetworkSpec;
+  /** where a VM without `host` starts */
+  placement: 'least-loaded' | 'first-fit';
   /** load balancing by live migration; null = none */
   balancer: BalancerSpec | null;
   /** in virtual time order (ties keep file order) */

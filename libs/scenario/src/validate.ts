@@ -216,6 +216,7 @@ function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmI
           };
       }
     }),
+    placement: raw.placement,
     balancer: raw.balancer
       ? {
           period: raw.balancer.period,

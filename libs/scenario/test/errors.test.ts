@@ -574,6 +574,20 @@ describe('live migration: network and migrate', () => {
     });
     expect(parse(three(), dir).network).toEqual({ bandwidth: 128 << 20, latency: 50_000, links: [] });
   });
+  test('placement: least-loaded by default, or first-fit', () => {
+    expect(parse(three(), dir).placement).toBe('least-loaded');
+    expect(
+      parse(
+        edited(three(), (o) => (o.placement = 'first-fit')),
+        dir,
+      ).placement,
+    ).toBe('first-fit');
+    expectIssue(
+      edited(three(), (o) => (o.placement = 'best-fit')),
+      'placement',
+      'expected one of least-loaded, first-fit',
+    );
+  });
   test('balancer: defaults, bounds, and not with migrate actions', () => {
     const withBalancer = (balancer: unknown, ...actions: unknown[]) => edited(three(), (o) => ((o.balancer = balancer), (o.actions = actions)));
     expect(parse(withBalancer({}), dir).balancer).toEqual({ period: 10e6, threshold: 25 });

@@ -140,6 +140,7 @@ export function brokenPromises(s: Scenario): string[] {
     'vms',
     'network',
     'balancer',
+    'placement',
     'actions',
   ]);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);

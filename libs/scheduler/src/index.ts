@@ -24,7 +24,8 @@ export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
-export { placeVmsOnHosts } from './placement';
+export { PLACEMENT_POLICIES, placeVmsOnHosts } from './placement';
+export type { PlacementPolicy } from './placement';
 // Live migration by pre-copy (issue 12 item 3).
 export { DEFAULT_MIGRATION_RULE, Migrations, checkLink, transferNs } from './migration';
 export type { MigrationRule, MigrationSpec, MigrationSummary, MigrationTransport, NetworkLink } from './migration';
