@@ -3,7 +3,8 @@
 // console equals native — plain trap-and-emulate DIVERGES), code patching's scan (wall time,
 // instructions scanned, sites patched, lazy scans, exits), and vCPUs of another ISA: per engine,
 // the cost of emulating a guest of the other ISA against same-ISA direct execution, with the
-// engines' ns per guest instruction measured in this run beside the factors the cost model uses.
+// engines' ns per guest instruction measured in this run beside the factors the cost model uses;
+// and what a ring32 exit costs in-process and through the wire format (ring32ExitPath).
 //
 //   npx tsx bench/virt-ring32.ts [--json FILE]      (npm run bench:virt-ring32)
 
@@ -13,7 +14,8 @@ import { parseArgs } from 'node:util';
 import { ENGINE_NAMES } from '@vsim/isa';
 import { buildRing32Kernel } from '@vsim/testkit';
 import { DEFAULT_EXPANSION_FACTORS, defaultRv32Guest, runOnHost } from '@vsim/executor';
-import { diagnoseRing32, RING32_TECHNIQUES, runRing32, Ring32VmResult } from '@vsim/hypervisor';
+import { diagnoseRing32, handleTrap, RING32_TECHNIQUES, runRing32, Ring32Vm, Ring32VmResult } from '@vsim/hypervisor';
+import { TrapRequest, TrapResolution, encode } from '@vsim/proto';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -78,7 +80,49 @@ export function crossIsa(): Record<string, unknown>[] {
   return rows;
 }
 
-export function printRing32(): { overhead: Record<string, unknown>[]; diagnosis: string; crossIsa: Record<string, unknown>[] } {
+/**
+ * The ring32 exit path (architecture §5): with a fast timer (a tick every 7 cycles) so exits
+ * dominate, each hypervised technique with its exits resolved in-process (the split path) and
+ * through the wire format (TrapRequest and TrapResolution encoded and decoded, as the remote path
+ * carries them, without the bus): CPU µs per exit or translated call, the ratio, and whether the
+ * runs are identical. (The bus itself adds its round trip: about 160 µs on loopback, §5.)
+ */
+export function ring32ExitPath(): Record<string, unknown>[] {
+  const kernel = buildRing32Kernel('kernel');
+  const pv = buildRing32Kernel('kernel-pv');
+  const rows: Record<string, unknown>[] = [];
+  for (const technique of RING32_TECHNIQUES.filter((t) => t !== 'native')) {
+    const run = (wire: boolean) => {
+      const vm = new Ring32Vm(technique === 'paravirt' ? pv : kernel, { technique, cyclesPerTick: 7 });
+      if (wire)
+        vm.resolveLocal = (req) =>
+          TrapResolution.decode(encode(TrapResolution, handleTrap(TrapRequest.decode(encode(TrapRequest, req)), undefined, vm.costs)));
+      const c0 = process.cpuUsage();
+      const r = vm.run(2e7);
+      const c = process.cpuUsage(c0);
+      return { r, us: c.user + c.system, n: sum(r.exits) + sum(r.translatedCalls) };
+    };
+    run(false); // warm-up: the engine's and the routines' code compiled before either is timed
+    const local = run(false);
+    const wire = run(true);
+    rows.push({
+      technique,
+      exits: local.n,
+      localUsPerExit: local.us / local.n,
+      wireUsPerExit: wire.us / wire.n,
+      ratio: wire.us / local.us,
+      identical: JSON.stringify({ ...wire.r, patching: undefined }) === JSON.stringify({ ...local.r, patching: undefined }),
+    });
+  }
+  return rows;
+}
+
+export function printRing32(): {
+  overhead: Record<string, unknown>[];
+  diagnosis: string;
+  crossIsa: Record<string, unknown>[];
+  exitPath: Record<string, unknown>[];
+} {
   const { rows, diagnosis } = ring32Overhead();
   console.log('\nring32 guest kernel (guests/ring32/kernel.s; paravirt runs its PV build): virtual cycles at 1 GHz, console against native');
   const t = [['technique', 'cycles', 'x native', 'exits', 'translated calls', 'hypercalls', 'console', 'wall ms']];
@@ -138,7 +182,23 @@ export function printRing32(): { overhead: Record<string, unknown>[]; diagnosis:
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
-  return { overhead: rows, diagnosis, crossIsa: cross };
+  const path = ring32ExitPath();
+  console.log(
+    '\nring32 exit path, a tick every 7 cycles (2e7 cycles): the run’s CPU µs per exit or translated call, in-process vs through the wire format',
+  );
+  const p = [['technique', 'exits+calls', 'in-process µs', 'wire format µs', 'x in-process', 'result']];
+  for (const r of path) {
+    p.push([
+      String(r.technique),
+      String(r.exits),
+      (r.localUsPerExit as number).toFixed(2),
+      (r.wireUsPerExit as number).toFixed(2),
+      (r.ratio as number).toFixed(2),
+      r.identical ? 'identical' : 'DIFFERS',
+    ]);
+  }
+  console.log(table(p));
+  return { overhead: rows, diagnosis, crossIsa: cross, exitPath: path };
 }
 
 if (require.main === module) {

@@ -25,6 +25,7 @@ import { Svcm } from '@nats-io/services';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import {
+  AddHostRequest,
   AdoptRequest,
   Event,
   EventBatch,
@@ -33,6 +34,7 @@ import {
   RunReport,
   RunResult,
   SchedulerControlServer,
+  SchedulerParams,
   SchedulerControlService,
   VcpuState,
 } from '@vsim/proto';
@@ -107,22 +109,30 @@ class FifoScheduler {
     private readonly fault: string,
   ) {}
 
-  addHost(req: { sim: string; host: string; node: string; pcpus: number; policy: string; paramsJson: string }): void {
+  addHost(req: AddHostRequest): void {
     if (![req.sim, req.host, req.node].every((t) => /^[A-Za-z0-9_-]{1,64}$/.test(t)))
       throw rpcError(status.INVALID_ARGUMENT, 'sim, host and node must be 1-64 characters of [A-Za-z0-9_-]');
     if (!(Number.isInteger(req.pcpus) && req.pcpus >= 1))
       throw rpcError(status.INVALID_ARGUMENT, `pcpus must be a positive integer, got ${req.pcpus}`);
-    // This service has one policy; it serves scenarios that ask for round robin (or "fifo").
-    if (req.policy !== 'round-robin' && req.policy !== 'fifo')
-      throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
-    const params = parseObject('params_json', req.paramsJson);
-    const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
+    const slice = this.sliceOf(req.scheduler);
     let sim = this.sims.get(req.sim);
     if (!sim) this.sims.set(req.sim, (sim = new Simulation()));
     if (sim.running) throw rpcError(status.FAILED_PRECONDITION, `simulation ${req.sim} is running`);
     if (sim.hosts.has(req.host)) throw rpcError(status.ALREADY_EXISTS, `host ${req.host} already added`);
     sim.hosts.set(req.host, new Host(req.sim, req.host, req.node, req.pcpus, slice));
     this.counters.hostsAdded++;
+  }
+
+  /**
+   * This service has one policy: it serves scenarios that ask for round robin (SchedulerParams'
+   * roundRobin case), with their time slice, else its own.
+   */
+  private sliceOf(scheduler: SchedulerParams | undefined): number {
+    const p = scheduler?.policy;
+    if (p?.$case !== 'roundRobin')
+      throw rpcError(status.INVALID_ARGUMENT, `scheduler: this scheduler implements fifo round robin only, not ${p?.$case ?? 'no policy'}`);
+    const t = p.value.timeslice;
+    return t !== undefined && t > 0 ? t : this.sliceNs;
   }
 
   addVm(req: { sim: string; host: string; vm: string; vcpus: number }): void {
@@ -191,10 +201,7 @@ class FifoScheduler {
    */
   adopt(req: AdoptRequest): void {
     if (this.sims.has(req.sim)) throw rpcError(status.ALREADY_EXISTS, `simulation ${req.sim} is already here`);
-    if (req.policy !== 'round-robin' && req.policy !== 'fifo')
-      throw rpcError(status.INVALID_ARGUMENT, `this scheduler implements fifo round robin only, not ${req.policy}`);
-    const params = parseObject('params_json', req.paramsJson);
-    const slice = typeof params.timeslice === 'number' && params.timeslice > 0 ? params.timeslice : this.sliceNs;
+    const slice = this.sliceOf(req.scheduler);
     const sim = new Simulation();
     for (const hh of req.state?.hosts ?? []) {
       const h = new Host(req.sim, hh.host, hh.node, hh.pcpus, slice);
@@ -442,18 +449,6 @@ class RpcError extends Error {
 
 function rpcError(code: status, message: string): RpcError {
   return new RpcError(code, message);
-}
-
-function parseObject(field: string, text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw rpcError(status.INVALID_ARGUMENT, `${field} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw rpcError(status.INVALID_ARGUMENT, `${field} must be a JSON object`);
-  return v as Record<string, unknown>;
 }
 
 /** A gRPC handler around a (possibly async) function; RpcError keeps its code, anything else is INTERNAL. */

@@ -420,7 +420,7 @@ const VERBOSE = process.env.VSIM_TEST_VERBOSE === '1';
       async () => ['done', 'failed'].includes((await call<object, { state: string }>('status', { sim }, as('client'))).state),
       120_000,
     );
-    victimHash = JSON.parse((await call<object, { resultJson: string }>('results', { sim }, as('client'))).resultJson).eventLogHash;
+    victimHash = (await call<object, { eventLogHash: string }>('results', { sim }, as('client'))).eventLogHash;
 
     const yes = (b: boolean) => (b ? 'yes' : 'NO');
     const w = Math.max(...rows.map((r) => r.attack.length));

@@ -2,6 +2,7 @@
 // the commands on one): times in xl's units, never ns; defaults shown for what was never set.
 
 import { DomainList, SchedParams } from '@vsim/proto';
+import { schedulerMessage } from '@vsim/control';
 import { cpuSet, parseCpuList } from '../src/xl/format';
 import { schedTables } from '../src/xl/sched-tables';
 
@@ -38,7 +39,9 @@ describe('sched-* tables', () => {
     ],
   };
   const params = (host: object): SchedParams => ({
-    hosts: [{ host: 'h0', policy: 'credit', paramsJson: JSON.stringify(host), nowNs: 5_000_000 }],
+    hosts: [
+      { host: 'h0', policy: 'credit', scheduler: schedulerMessage({ policy: 'credit', params: host as Record<string, unknown> }), nowNs: 5_000_000 },
+    ],
     vms: [
       { vm: 'web', host: 'h0', policy: 'credit', params: { weight: 512, cap: 50, slice: 10_000_000, pin: [] } },
       { vm: 'db', host: 'h0', policy: 'credit', params: { pin: [] } },

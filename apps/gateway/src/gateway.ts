@@ -310,7 +310,7 @@ export class Gateway {
    */
   async setSchedParams(req: SetSchedParamsRequest): Promise<void> {
     await this.liveScheduler(req.sim, 'scheduling parameters can be set').setSchedParams(req);
-    this.log.info({ sim: req.sim, vm: req.vm || undefined, params: req.paramsJson }, 'scheduling parameters set');
+    this.log.info({ sim: req.sim, vm: req.vm || undefined, params: req.vm ? req.vmParams : req.scheduler }, 'scheduling parameters set');
   }
 
   async getSchedParams(id: string): Promise<SchedParams> {
@@ -320,7 +320,7 @@ export class Gateway {
   async swapScheduler(req: SwapSchedulerRequest): Promise<void> {
     if (req.service !== '') return this.handOver(req);
     await this.liveScheduler(req.sim, 'the scheduler can be swapped').swapScheduler(req);
-    this.log.info({ sim: req.sim, policy: req.policy }, 'scheduler swap requested');
+    this.log.info({ sim: req.sim, policy: req.scheduler?.policy?.$case }, 'scheduler swap requested');
   }
 
   /**
@@ -347,7 +347,7 @@ export class Gateway {
 
   /**
    * Hands a running simulation to another scheduler service (the vsim-scheduler registered with
-   * instance name `req.service`), which continues it under `req.policy`: the current scheduler
+   * instance name `req.service`), which continues it under `req.scheduler`: the current scheduler
    * stops its loops at their next boundary and returns their state (Handover), the other takes it
    * over (Adopt, then Pause if the simulation is paused), and the Coordinator's Run continues
    * there (docs/scheduler-protocol.md §8). If Adopt fails, the simulation fails with its reason.
@@ -375,14 +375,20 @@ export class Gateway {
     let state: HandoverState | undefined;
     try {
       state = await current.handover({ sim: req.sim });
-      await next.adopt({ sim: req.sim, state, policy: req.policy, paramsJson: req.paramsJson });
+      await next.adopt({ sim: req.sim, state, scheduler: req.scheduler });
       if (sim.state === 'paused') await next.pause({ sim: req.sim });
       sim.control = { scheduler: next };
       sim.schedulerAddress = found.grpc;
       sim.adoption = undefined;
       adopted(next);
       this.log.info(
-        { sim: req.sim, to: req.service, grpc: found.grpc, policy: req.policy, hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })) },
+        {
+          sim: req.sim,
+          to: req.service,
+          grpc: found.grpc,
+          policy: req.scheduler?.policy?.$case,
+          hosts: state.hosts.map((h) => ({ host: h.host, nowNs: h.nowNs })),
+        },
         'simulation handed to another scheduler',
       );
     } catch (err) {
@@ -390,7 +396,7 @@ export class Gateway {
       const back =
         state &&
         before?.hosts[0] &&
-        (await current.adopt({ sim: req.sim, state, policy: before.hosts[0].policy, paramsJson: before.hosts[0].paramsJson }).then(
+        (await current.adopt({ sim: req.sim, state, scheduler: before.hosts[0].scheduler }).then(
           async () => {
             if (sim.state === 'paused') await current.pause({ sim: req.sim });
             return true;

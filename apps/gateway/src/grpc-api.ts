@@ -14,7 +14,7 @@ import {
   SimulationRef,
   SwapSchedulerRequest,
 } from '@vsim/proto';
-import { isControlError } from '@vsim/control';
+import { isControlError, simulationResultMessage } from '@vsim/control';
 import { principalOf } from '@vsim/security';
 import { Logger } from '@vsim/service';
 import { Gateway } from './gateway';
@@ -79,7 +79,10 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       simulations: gw.simulationsOf(caller).map(simulationSummary),
     })),
     listDomains: unary('ListDomains', log, gw, (req: SimulationRef) => listDomains(gw.get(req.sim))),
-    results: unary('Results', log, gw, (req: SimulationRef) => ({ sim: req.sim, resultJson: JSON.stringify(gw.resultDocument(req.sim)) })),
+    results: unary('Results', log, gw, (req: SimulationRef) => {
+      const { wallSeconds, ...result } = gw.resultDocument(req.sim);
+      return simulationResultMessage(req.sim, result, wallSeconds);
+    }),
     streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
       let stop = () => undefined as unknown;
       try {

@@ -38,7 +38,15 @@ import { IncomingMessage, Server, ServerResponse, createServer } from 'http';
 import { createServer as createHttpsServer } from 'https';
 import { AddressInfo } from 'net';
 import { Event } from '@vsim/proto';
-import { ControlStatus, isControlError, vmSchedParamsOf } from '@vsim/control';
+import {
+  ControlStatus,
+  isControlError,
+  schedulerMessage,
+  schedulerSpecOf,
+  schedulerUpdateMessage,
+  vmSchedMessage,
+  vmSchedParamsOf,
+} from '@vsim/control';
 import { TlsFiles, TokenSet, bearerToken } from '@vsim/security';
 import { eventJson } from '@vsim/proto';
 import { Logger } from '@vsim/service';
@@ -56,6 +64,16 @@ class HttpError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** A body converted to its typed message: a value of the wrong shape is a 400 naming the field. */
+function edge<T>(convert: () => T): T {
+  try {
+    return convert();
+  } catch (err) {
+    if (err instanceof RangeError) throw new HttpError(400, err.message);
+    throw err;
   }
 }
 
@@ -243,13 +261,23 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       if (typeof vm !== 'string') throw new HttpError(400, 'body.vm must be a string');
       if (typeof policy !== 'string') throw new HttpError(400, 'body.policy must be a string');
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
-      await gw.setSchedParams({ sim: id, vm, paramsJson: JSON.stringify(params), policy });
+      const typed = edge(() =>
+        vm === ''
+          ? { scheduler: schedulerUpdateMessage(params as Record<string, unknown>, policy, 'body.params'), vmParams: undefined }
+          : { vmParams: vmSchedMessage(params as Record<string, unknown>), scheduler: undefined },
+      );
+      await gw.setSchedParams({ sim: id, vm, policy, ...typed });
       return send(res, 200, { sim: id });
     }
     case 'GET :id/sched/params': {
       const p = await gw.getSchedParams(id);
       return send(res, 200, {
-        hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, params: JSON.parse(h.paramsJson || '{}'), nowNs: h.nowNs })),
+        hosts: p.hosts.map((h) => ({
+          host: h.host,
+          policy: h.policy,
+          params: h.scheduler ? schedulerSpecOf(h.scheduler).params : {},
+          nowNs: h.nowNs,
+        })),
         vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: vmSchedParamsOf(v.params) })),
       });
     }
@@ -259,7 +287,8 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       if (typeof service !== 'string') throw new HttpError(400, 'body.service must be the instance name of a registered scheduler');
       if (typeof policy !== 'string' || policy === '') throw new HttpError(400, 'body.policy must be a policy name');
       if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new HttpError(400, 'body.params must be an object');
-      await gw.swapScheduler({ sim: id, policy, paramsJson: JSON.stringify(params), service });
+      const scheduler = edge(() => schedulerMessage({ policy, params: params as Record<string, unknown> }, 'body'));
+      await gw.swapScheduler({ sim: id, scheduler, service });
       return send(res, 200, { sim: id });
     }
     case 'POST :id/migrate': {

@@ -6,8 +6,8 @@
 // scheduler's current parameters (which include calls its loops have not applied yet, so a
 // `vcpu-pin` shows at once, as xl shows what was set).
 
-import { CpupoolInfo, DomainInfo, DomainList, Event, SchedParams, SimulationSummary, VcpuInfo, compareEvents } from '@vsim/proto';
-import { vmSchedParamsOf } from '@vsim/control';
+import { CpupoolInfo, DomainInfo, DomainList, Event, HostSchedParams, SchedParams, SimulationSummary, VcpuInfo, compareEvents } from '@vsim/proto';
+import { schedulerSpecOf, vmSchedParamsOf } from '@vsim/control';
 import type { Simulation } from './gateway';
 
 /** The id of the pool of the pCPUs no other pool claims (the scheduler's DEFAULT_POOL, Xen's Pool-0). */
@@ -58,6 +58,11 @@ interface VcpuTrack {
   cpuNs: number;
 }
 
+/** What a host runs, as its scheduler service says (one that gives no parameters, as an external one may: none). */
+function liveSpec(l: HostSchedParams): PolicySpecLike {
+  return l.scheduler ? schedulerSpecOf(l.scheduler, `hosts[${l.host}].scheduler`) : { policy: l.policy, params: {} };
+}
+
 /**
  * The domains, vCPUs and cpupools of `sim`. `live` is the scheduler's GetSchedParams while the
  * simulation runs (undefined otherwise: then the parameters are the scenario's with every `set`
@@ -72,7 +77,7 @@ export function domainList(sim: Simulation, live?: SchedParams): DomainList {
   for (const h of sim.spec.hosts) {
     const l = liveHost.get(h.id);
     const spec: PolicySpecLike = l
-      ? { policy: l.policy, params: JSON.parse(l.paramsJson || '{}') as Record<string, unknown> }
+      ? liveSpec(l)
       : h.pools && h.pools.length > 0
         ? { policy: CPUPOOLS_POLICY, params: { default: sim.spec.scheduler, pools: h.pools } }
         : sim.spec.scheduler;

@@ -10,7 +10,7 @@ import { resolve } from 'path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { BusError, NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { Event, GatewayClient, SimulationStatus, TrapRequest, encode, subjects } from '@vsim/proto';
-import { SimResult, SimSpec, cpuNodeControlClient, hypervisorControlClient, runEmbedded } from '@vsim/control';
+import { SimResult, SimSpec, cpuNodeControlClient, hypervisorControlClient, runEmbedded, simResultOf } from '@vsim/control';
 import { twoHostSpec } from '@vsim/testkit';
 import { discover } from '@vsim/service';
 
@@ -145,8 +145,8 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
       20,
     );
     const ms = Date.now() - t0;
-    const { resultJson } = await call(gateway.results.bind(gateway), { sim });
-    return { sim, status, result: JSON.parse(resultJson), ms };
+    const result = simResultOf(await call(gateway.results.bind(gateway), { sim }));
+    return { sim, status, result, ms };
   }
 
   it('runs the two-host simulation through the gateway with the embedded results and hash', async () => {
@@ -326,8 +326,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
       5,
     );
     await until(`${sim} done`, async () => ((await call(gateway.status.bind(gateway), { sim })).state === 'done' ? true : undefined), 60_000, 20);
-    const { resultJson } = await call(gateway.results.bind(gateway), { sim });
-    expect(JSON.parse(resultJson).eventLogHash).toBe(ref.eventLogHash);
+    expect((await call(gateway.results.bind(gateway), { sim })).eventLogHash).toBe(ref.eventLogHash);
   });
 
   it('stops every service with exit code 0 on SIGTERM', async () => {

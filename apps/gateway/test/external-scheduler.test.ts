@@ -14,7 +14,7 @@ import { Metadata, credentials, status } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { Event, GatewayClient } from '@vsim/proto';
 import { GUEST_BIN, runVsim, twoHostSpec } from '@vsim/testkit';
-import { SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient } from '@vsim/control';
+import { SimResult, SimSpec, VmSpec, runEmbedded, schedulerControlClient, simResultOf } from '@vsim/control';
 import { discover } from '@vsim/service';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -129,7 +129,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
           },
           60_000,
         );
-        const result = JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult;
+        const result = simResultOf(await call(gateway.results.bind(gateway), { sim }));
         const guests = (r: SimResult) =>
           r.vms.map((v) => ({ id: v.id, host: v.host, state: v.state, exitStatus: v.exitStatus, fault: v.fault, console: v.console }));
         expect(guests(result)).toEqual(guests(reference));
@@ -212,7 +212,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
           },
           60_000,
         );
-        const result = JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult;
+        const result = simResultOf(await call(gateway.results.bind(gateway), { sim }));
         const guests = (r: SimResult) =>
           r.vms.map((v) => ({ id: v.id, state: v.state, exitStatus: v.exitStatus, fault: v.fault, console: v.console }));
         expect(guests(result)).toEqual(guests(reference));

@@ -22,7 +22,7 @@ import { join } from 'path';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
 import { GatewayClient, SimulationStatus } from '@vsim/proto';
-import { SimResult, SimSpec, runEmbedded } from '@vsim/control';
+import { SimResult, SimSpec, runEmbedded, simResultOf } from '@vsim/control';
 import { REPO_ROOT, ServiceProcess, runVsim, startServiceProcess, twoHostSpec, until } from '@vsim/testkit';
 import { discover } from '@vsim/service';
 
@@ -140,7 +140,7 @@ afterAll(() => {
     const sim = await startRun();
     await strike();
     const s = await outcome(sim, 120_000);
-    const result = s.state === 'done' ? (JSON.parse((await call(gateway.results.bind(gateway), { sim })).resultJson) as SimResult) : undefined;
+    const result = s.state === 'done' ? simResultOf(await call(gateway.results.bind(gateway), { sim })) : undefined;
     await after?.();
     const same = result?.eventLogHash === reference.eventLogHash;
     const delta = result ? result.events - reference.events : NaN;

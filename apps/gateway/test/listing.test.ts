@@ -3,7 +3,7 @@
 // the start (pin, pool), the pools of a split host, and a simulation's summary.
 
 import { Event } from '@vsim/proto';
-import { HostEnds, SimSpec } from '@vsim/control';
+import { HostEnds, SimSpec, schedulerMessage } from '@vsim/control';
 import type { Simulation } from '../src/gateway';
 import { domainList, simulationSummary } from '../src/listing';
 
@@ -98,7 +98,7 @@ describe('domainList', () => {
         {
           host: 'h0',
           policy: 'cpupools',
-          paramsJson: JSON.stringify({ default: { policy: 'credit', params: {} }, pools: spec.hosts[0].pools }),
+          scheduler: schedulerMessage({ policy: 'cpupools', params: { default: { policy: 'credit', params: {} }, pools: spec.hosts[0].pools } }),
           nowNs: 12 * MS,
         },
       ],

@@ -23,6 +23,7 @@ import { hostPolicySpec } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { vmSchedMessage } from './proto-sched';
+import { schedulerMessage } from './proto-scheduler';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -170,7 +171,7 @@ export class Coordinator {
             host: h.id,
             pcpus: h.pcpus,
             node: assignment.get(h.id)!,
-            ...((s) => ({ policy: s.policy, paramsJson: JSON.stringify(s.params) }))(hostPolicySpec(spec.scheduler, h.pools)),
+            scheduler: schedulerMessage(hostPolicySpec(spec.scheduler, h.pools), `host ${h.id}: scheduler`),
           }),
         );
       }
@@ -224,15 +225,9 @@ export class Coordinator {
             kind: a.kind,
             vm: 'vm' in a ? a.vm : '',
             host: a.kind === 'killHost' ? a.host : a.kind === 'migrate' ? a.to : '',
-            paramsJson:
-              a.kind === 'set'
-                ? JSON.stringify(a.params)
-                : a.kind === 'swapScheduler'
-                  ? JSON.stringify(a.scheduler.params)
-                  : a.kind === 'migrate'
-                    ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} })
-                    : '',
-            policy: a.kind === 'swapScheduler' ? a.scheduler.policy : '',
+            vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
+            scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
+            migrationJson: a.kind === 'migrate' ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} }) : '',
           }),
         );
       }
@@ -245,8 +240,9 @@ export class Coordinator {
             kind: 'balance',
             vm: '',
             host: '',
-            policy: '',
-            paramsJson: balancerParamsJson(balancer, spec.network),
+            vmParams: undefined,
+            scheduler: undefined,
+            migrationJson: balancerParamsJson(balancer, spec.network),
           }),
         );
       }

@@ -11,7 +11,8 @@ export { HypervisorControlImpl } from './hypervisor-control';
 export type { HypervisorControlOptions } from './hypervisor-control';
 export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
 export type { CpuNodeControlOptions } from './cpu-node-control';
-export { SchedulerControlImpl } from './scheduler-control';
+export { SchedulerControlImpl, hostHandoverFrom, hostHandoverOf } from './scheduler-control';
+export { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
 export type { SchedulerControlOptions } from './scheduler-control';
 export {
   cpuNodeControlClient,
@@ -37,3 +38,6 @@ export type { ImageVm } from './image-check';
 export { HostEnds } from './host-ends';
 // Scheduling parameters at the edge: the plain record the policies read <-> the VmSchedParams message.
 export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+// A scheduler's parameters (SchedulerParams) and a run's results (SimulationResult) at the edge.
+export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
+export { simResultOf, simulationResultMessage } from './proto-result';

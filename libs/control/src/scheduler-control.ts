@@ -20,19 +20,17 @@ import {
   SimulationRef,
   SwapSchedulerRequest,
   MigrateVmRequest,
+  SchedulerParams as SchedulerParamsMsg,
 } from '@vsim/proto';
 import {
   HostLoopResult,
-  LoopState,
   PlainLoopAction,
-  VcpuStats,
   HostHandover,
   NotFoundError,
   SchedulerObserver,
   SchedulerService,
   SimAction,
-  PcpuStats,
-  newVcpuCounters,
+  PolicySpec,
   schedMetricsOf,
 } from '@vsim/scheduler';
 import {
@@ -56,6 +54,8 @@ import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { Drain } from './drain';
 import { linkFor, parseBalancerParams, parseMigrationParams } from './migration/params';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+import { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
+import { schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
   /** Sees every simulation's host loops (the service's metrics). */
@@ -97,7 +97,12 @@ export class SchedulerControlImpl implements SchedulerControl {
     const host = checkHostId(req.host);
     const node = checkNodeId(req.node);
     checkCount(`host ${host}: pcpus`, req.pcpus, MAX_PCPUS);
-    const params = parseJsonObject('params_json', req.paramsJson);
+    let scheduler: PolicySpec;
+    try {
+      scheduler = schedulerSpecOf(req.scheduler);
+    } catch (err) {
+      throw invalid(`host ${host}: ${(err as Error).message}`);
+    }
     let st = this.sims.get(sim);
     if (st?.running) throw precondition(`simulation ${sim} is running: hosts cannot be added now`);
     if (st?.svc.hosts().includes(host)) throw exists(`the scheduler already drives host ${host} of simulation ${sim}`);
@@ -105,13 +110,13 @@ export class SchedulerControlImpl implements SchedulerControl {
     if (fresh) this.drain.refuseNew(`simulation ${sim}`);
     st ??= { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
     try {
-      st.svc.addHost(host, req.pcpus, { policy: req.policy, params }, node);
+      st.svc.addHost(host, req.pcpus, scheduler, node);
     } catch (err) {
       throw invalid(`host ${host}: ${(err as Error).message}`); // unknown policy, bad parameters
     }
     if (fresh) this.sims.set(sim, st);
     this.counters.hostsAdded++;
-    this.log.info({ sim, host, node, policy: req.policy }, 'host added');
+    this.log.info({ sim, host, node, policy: scheduler.policy }, 'host added');
     return {};
   }
 
@@ -147,17 +152,23 @@ export class SchedulerControlImpl implements SchedulerControl {
         action = { kind: req.kind, at, vm: req.vm };
         break;
       case 'set':
-        action = { kind: 'set', at, vm: req.vm, params: parseJsonObject('params_json', req.paramsJson) };
+        action = { kind: 'set', at, vm: req.vm, params: vmSchedParamsOf(req.vmParams) };
         break;
       case 'swapScheduler':
-        action = { kind: 'swapScheduler', at, scheduler: { policy: req.policy, params: parseJsonObject('params_json', req.paramsJson) } };
+        action = { kind: 'swapScheduler', at, scheduler: this.spec(req.scheduler) };
         break;
       case 'killHost':
         action = { kind: 'killHost', at, host: req.host };
         break;
       case 'migrate':
         try {
-          action = { kind: 'migrate', at, vm: req.vm, to: req.host, ...parseMigrationParams(parseJsonObject('params_json', req.paramsJson)) };
+          action = {
+            kind: 'migrate',
+            at,
+            vm: req.vm,
+            to: req.host,
+            ...parseMigrationParams(parseJsonObject('migration_json', req.migrationJson ?? '')),
+          };
         } catch (err) {
           throw invalid(`migrate action at ${at} ns: ${(err as Error).message}`);
         }
@@ -165,7 +176,7 @@ export class SchedulerControlImpl implements SchedulerControl {
       case 'balance': {
         // Not timed: the simulation's load balancer, from the start (params_json: BalancerParams and the network).
         try {
-          const b = parseBalancerParams(parseJsonObject('params_json', req.paramsJson));
+          const b = parseBalancerParams(parseJsonObject('migration_json', req.migrationJson ?? ''));
           const rule = {
             ...(b.stopPages !== undefined ? { stopPages: b.stopPages } : {}),
             ...(b.maxRounds !== undefined ? { maxRounds: b.maxRounds } : {}),
@@ -234,8 +245,8 @@ export class SchedulerControlImpl implements SchedulerControl {
 
   async setSchedParams(req: SetSchedParamsRequest): Promise<Ack> {
     const st = this.state(req.sim);
-    const params = parseJsonObject('params_json', req.paramsJson);
-    if (Object.keys(params).length === 0) throw invalid('params_json names no parameter to set');
+    const params = req.vm === '' ? this.spec(req.scheduler).params : vmSchedParamsOf(req.vmParams);
+    if (Object.keys(params).length === 0) throw invalid(`${req.vm === '' ? 'scheduler' : 'vm_params'} names no parameter to set`);
     this.runTime(() => (req.vm === '' ? st.svc.setSchedulerParams(params, req.policy) : st.svc.setVmParams(checkVmId(req.vm), params, req.policy)));
     this.counters.paramsSet = (this.counters.paramsSet ?? 0) + 1;
     this.log.info({ sim: req.sim, vm: req.vm || undefined, params, policy: req.policy || undefined }, 'scheduling parameters set');
@@ -245,17 +256,22 @@ export class SchedulerControlImpl implements SchedulerControl {
   async getSchedParams(req: SimulationRef): Promise<SchedParams> {
     const p = this.state(req.sim).svc.schedParams();
     return {
-      hosts: p.hosts.map((h) => ({ host: h.host, policy: h.policy, paramsJson: JSON.stringify(h.params), nowNs: h.nowNs })),
+      hosts: p.hosts.map((h) => ({
+        host: h.host,
+        policy: h.policy,
+        scheduler: schedulerMessage({ policy: h.policy, params: h.params }),
+        nowNs: h.nowNs,
+      })),
       vms: p.vms.map((v) => ({ vm: v.vm, host: v.host, params: vmSchedMessage(v.params), policy: v.policy })),
     };
   }
 
   async swapScheduler(req: SwapSchedulerRequest): Promise<Ack> {
     const st = this.state(req.sim);
-    const params = parseJsonObject('params_json', req.paramsJson);
-    this.runTime(() => st.svc.swapNow({ policy: req.policy, params }));
+    const spec = this.spec(req.scheduler);
+    this.runTime(() => st.svc.swapNow(spec));
     this.counters.swaps = (this.counters.swaps ?? 0) + 1;
-    this.log.info({ sim: req.sim, policy: req.policy, params }, 'scheduler swap requested');
+    this.log.info({ sim: req.sim, policy: spec.policy, params: spec.params }, 'scheduler swap requested');
     return {};
   }
 
@@ -290,7 +306,7 @@ export class SchedulerControlImpl implements SchedulerControl {
     const had = this.sims.get(sim);
     if (had && !(had.handedOver && !had.running)) throw exists(`simulation ${sim} is already on this scheduler`);
     if (!req.state || req.state.hosts.length === 0) throw invalid('state names no host to adopt');
-    const params = parseJsonObject('params_json', req.paramsJson);
+    const spec = this.spec(req.scheduler);
     const st: SimState = { svc: new SchedulerService(this.bus, sim, this.opts.observer), vms: new Set(), running: false };
     const hosts = req.state.hosts.map((h) => {
       checkHostId(h.host);
@@ -298,12 +314,21 @@ export class SchedulerControlImpl implements SchedulerControl {
       checkCount(`host ${h.host}: pcpus`, h.pcpus, MAX_PCPUS);
       return hostHandoverFrom(h);
     });
-    this.runTime(() => st.svc.adopt(hosts, { policy: req.policy, params }));
+    this.runTime(() => st.svc.adopt(hosts, spec));
     for (const h of hosts) for (const v of h.state.vcpus) st.vms.add(v.vm);
     this.sims.set(sim, st);
     this.counters.adopted = (this.counters.adopted ?? 0) + 1;
-    this.log.info({ sim, policy: req.policy, hosts: hosts.map((h) => h.host) }, 'simulation adopted');
+    this.log.info({ sim, policy: spec.policy, hosts: hosts.map((h) => h.host) }, 'simulation adopted');
     return {};
+  }
+
+  /** A request's scheduler (INVALID_ARGUMENT naming the field when it names no policy). */
+  private spec(m: SchedulerParamsMsg | undefined): PolicySpec {
+    try {
+      return schedulerSpecOf(m);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
   }
 
   /** A run-time call: bad values are INVALID_ARGUMENT, unknown VMs NOT_FOUND. */
@@ -359,7 +384,7 @@ export class SchedulerControlImpl implements SchedulerControl {
   }
 }
 
-/** A handed-over host as HostHandover (control.proto): vsim's own figures travel as JSON. */
+/** A handed-over host as HostHandover (control.proto); the policy's own state travels as its JSON (loop-state-proto.ts). */
 export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
   const s = h.state;
   return {
@@ -381,7 +406,7 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       waitingNs: v.stats.waitingNs,
       blockedNs: v.stats.blockedNs,
       instructions: v.stats.instructions,
-      statsJson: JSON.stringify({ stats: v.stats, marks: v.marks }),
+      figures: vcpuFiguresMessage(v.stats, v.marks),
     })),
     actions: s.actions.map((a) => ({
       sim,
@@ -389,30 +414,28 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
       kind: a.kind,
       vm: 'vm' in a ? a.vm : '',
       host: a.kind === 'killHost' ? h.host : '',
-      paramsJson: 'params' in a && a.params !== undefined ? JSON.stringify(a.params) : '',
-      policy: a.kind === 'swapScheduler' ? a.policy : '',
+      vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
+      scheduler:
+        a.kind === 'swapScheduler'
+          ? schedulerMessage({ policy: a.policy, params: a.params ?? {} })
+          : a.kind === 'setScheduler'
+            ? schedulerUpdateMessage(a.params)
+            : undefined,
     })),
-    loopJson: JSON.stringify({ pcpus: s.pcpus, segments: s.segments }),
+    loop: loopStateMessage(s),
   };
 }
 
-/** HostHandover (control.proto) back to a host's state; another implementation's JSON may be absent. */
+/** HostHandover (control.proto) back to a host's state; another implementation may leave `figures` and `loop` out. */
 export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
-  const json = (field: string, text: string): Record<string, unknown> => (text === '' ? {} : parseJsonObject(field, text));
   const vcpus = m.vcpus.map((v) => {
-    const extra = json(`vcpus[${v.vm}/${v.vcpu}].stats_json`, v.statsJson) as {
-      stats?: Partial<VcpuStats>;
-      marks?: LoopState['vcpus'][number]['marks'];
-    };
-    const stats: VcpuStats = {
-      ...newVcpuCounters(),
-      ...extra.stats,
+    const { stats, marks } = vcpuFiguresOf(v.figures, {
       runningNs: v.runningNs,
       waitingNs: v.waitingNs,
       blockedNs: v.blockedNs,
       instructions: v.instructions,
       state: v.state,
-    };
+    });
     return {
       vm: checkVmId(v.vm),
       vcpu: v.vcpu,
@@ -420,34 +443,35 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       paused: v.paused,
       params: vmSchedParamsOf(v.params),
       stats,
-      marks: extra.marks ?? { addedNs: 0, wokeAtNs: -1, blockedAtNs: -1, lastPcpu: -1 },
+      marks,
     };
   });
   const actions = m.actions.map((a): PlainLoopAction => {
-    const params = json('actions[].params_json', a.paramsJson);
+    const at = `host ${m.host}: actions[${a.kind}@${a.atNs}]`;
     switch (a.kind) {
       case 'pause':
       case 'unpause':
         return { kind: a.kind, at: a.atNs, vm: a.vm };
       case 'set':
-        return { kind: 'set', at: a.atNs, vm: a.vm, params };
+        return { kind: 'set', at: a.atNs, vm: a.vm, params: vmSchedParamsOf(a.vmParams) };
       case 'setScheduler':
-        return { kind: 'setScheduler', at: a.atNs, params };
-      case 'swapScheduler':
-        return { kind: 'swapScheduler', at: a.atNs, policy: a.policy, params };
+        return { kind: 'setScheduler', at: a.atNs, params: schedulerSpecOf(a.scheduler, `${at}.scheduler`).params };
+      case 'swapScheduler': {
+        const spec = schedulerSpecOf(a.scheduler, `${at}.scheduler`);
+        return { kind: 'swapScheduler', at: a.atNs, policy: spec.policy, params: spec.params };
+      }
       case 'killHost':
         return { kind: 'killHost', at: a.atNs };
       default:
         throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
     }
   });
-  const loop = json('loop_json', m.loopJson) as { pcpus?: PcpuStats[]; segments?: LoopState['segments'] };
   return {
     host: m.host,
     node: m.node,
     pcpus: m.pcpus,
     eventsPublished: m.eventsPublished,
-    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, pcpus: loop.pcpus ?? [], segments: loop.segments ?? [] },
+    state: { nowNs: m.nowNs, seq: m.seq, eventSeq: m.eventSeq, vcpus, actions, ...loopStateOf(m.host, m.pcpus, m.loop) },
   };
 }
 

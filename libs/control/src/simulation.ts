@@ -150,6 +150,15 @@ export function exitKey(e: Pick<Event, 'kind' | 'cause' | 'route' | 'path'>): st
   return `${e.kind} ${e.cause} ${e.route}/${e.path === 'translated' ? 'translated' : 'exit'}`;
 }
 
+/**
+ * The parameters a VM was given, without the keys the scenario left empty (`pin: null`): absent
+ * and null mean the same, and the result then reads the same after the SimulationResult message
+ * (which has no null) as in one process.
+ */
+function givenParams(p: VmSchedParams): VmSchedParams {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== null && v !== undefined));
+}
+
 /** Places VMs without a host on the host with the fewest vCPUs per pCPU (ties: scenario order). */
 /** Where each VM runs: its named host, or the one placement.ts's documented rule picks. */
 export function placeVms(spec: SimSpec): Map<string, string> {
@@ -233,7 +242,7 @@ export function summarize(
       sched: vmSchedResult(hr.metrics, vm.id, vm.vcpus, hr.endNs),
       kind: vm.kind,
       technique: vm.technique,
-      params: vm.sched,
+      params: givenParams(vm.sched),
     };
   });
   const result: SimResult = {

@@ -4,7 +4,15 @@
 
 import { Server, ServerCredentials, ServiceDefinition, UntypedServiceImplementation, status } from '@grpc/grpc-js';
 import { BusError, InProcessBroker, NATS_SERVER_MISSING, NatsBus, NatsServer, findNatsServer, startNatsServer } from '@vsim/bus';
-import { CpuNodeControlService, HypervisorControlService, SchedulerControlService, TrapRequest, encode, subjects } from '@vsim/proto';
+import {
+  CpuNodeControlService,
+  HypervisorControlService,
+  SchedulerControlService,
+  SchedulerParams,
+  TrapRequest,
+  encode,
+  subjects,
+} from '@vsim/proto';
 import {
   ControlError,
   Coordinator,
@@ -18,6 +26,7 @@ import {
   grpcControlPlane,
   hypervisorControlServer,
   runEmbedded,
+  schedulerMessage,
   schedulerControlServer,
 } from '@vsim/control';
 import { assignHosts } from '../src/coordinator';
@@ -119,8 +128,24 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     expect(err).toMatchObject({ code: status.NOT_FOUND, rpc: 'vsim.v1.CpuNodeControl/CreateVm' });
     expect((err as Error).message).toBe('simulation nope has no host on node n1 (call CreateHost first)');
     await expect(
-      control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, policy: 'round-robin', paramsJson: '' }),
+      control.scheduler.addHost({ sim: 'bad id!', host: 'h0', node: 'n1', pcpus: 1, scheduler: { policy: { $case: 'roundRobin', value: {} } } }),
     ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    // A scheduler over gRPC refuses a host with no policy, or a parameter out of its bounds, naming
+    // the field; a host the same call then adds with good parameters is taken: it keeps serving.
+    const host = (scheduler: SchedulerParams | undefined) => control.scheduler.addHost({ sim: 'typed', host: 'h0', node: 'n1', pcpus: 1, scheduler });
+    await expect(host(undefined)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      message: expect.stringContaining('host h0: scheduler: names no policy'),
+    });
+    await expect(host({ policy: { $case: 'credit', value: { tslice: 1 } } })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      message: expect.stringMatching(/^host h0: credit: tslice must be 1ms–1s, got 1ns$/),
+    });
+    await expect(host(schedulerMessage({ policy: 'credit', params: { tslice: 10e6 } }))).resolves.toEqual({});
+    expect((await control.scheduler.getSchedParams({ sim: 'typed' })).hosts).toEqual([
+      { host: 'h0', policy: 'credit', scheduler: { policy: { $case: 'credit', value: { tslice: 10e6 } } }, nowNs: 0 },
+    ]);
+    await control.scheduler.closeSimulation({ sim: 'typed' });
     // Nobody listening: UNAVAILABLE within the deadline.
     const dead = cpuNodeControlClient('127.0.0.1:1', { deadlineMs: 2000 });
     await expect(dead.status({})).rejects.toMatchObject({ code: expect.any(Number) });
@@ -207,7 +232,7 @@ describe('Coordinator', () => {
     );
     const noPolicy = { ...spec, scheduler: { policy: 'lottery', params: {} } };
     await expect(new Coordinator(control, broker.connect()).run(noPolicy, 's2')).rejects.toThrow(
-      /AddHost h0 on the scheduler: host h0: unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/,
+      /AddHost h0 on the scheduler: host h0: scheduler: unknown scheduling policy 'lottery' \(round-robin, credit, sedf, rtds, credit2\)/,
     );
   });
 });

@@ -52,7 +52,7 @@ export interface Vcpu {
   /** Under a hypervisor (trap-and-emulate, BT, paravirt ABI): the virtual supervisor state (like a VMCS, it travels with the vCPU). */
   vstate?: VirtualCpu;
   /**
-   * A ring32 vCPU: the VM and its hypervisor (libs/hypervisor/src/ring32/hypervisor.ts), which its
+   * A ring32 vCPU: its machine (libs/hypervisor/src/ring32/vm.ts, exits to the dispatcher), which its
    * runner (runners/ring32.ts) runs. Then `hart` is the Ring32Hart (typed as Hart: the host reads
    * only its cycles, instret and timeSkew, which both harts have) and `engine` the Ring32Vm's.
    */

@@ -16,6 +16,7 @@ import { Routine, VmRecord, resume } from './routine';
 import { classifyTrapAndEmulate, withVirtualTimer } from './trap-and-emulate';
 import { classifyParavirt, pvMemoryNeeded } from './pv';
 import { REDIRECT_ILLEGAL_INSTRUCTION } from './illegal';
+import { handleRing32Trap } from './ring32/dispatcher';
 
 export type { Routine, VmRecord } from './routine';
 
@@ -89,6 +90,8 @@ export const MAX_WINDOW = 4096;
 
 /** Runs the dispatcher and the chosen routine. `vm` is required for allocator routines. */
 export function handleTrap(req: TrapRequest, vm: VmRecord | undefined, costs: HypervisorCosts = DEFAULT_HYPERVISOR_COSTS): TrapResolution {
+  // A ring32 exit: its own routines (ring32/dispatcher.ts), the same request and resolution.
+  if (req.ring32) return handleRing32Trap(req, costs);
   const routine = classify(req);
   const part = routine.handle(req, vm, costs);
   const route = routine.route === 'allocator' ? TrapRoute.TRAP_ROUTE_ALLOCATOR : TrapRoute.TRAP_ROUTE_INTERPRETER;

@@ -20,8 +20,10 @@ export { HSM_STATE, SBI_EXT, needsHartStates } from './sbi';
 export { REDIRECT_ILLEGAL_NAME } from './illegal';
 export { STORM_FUTILE_EXITS, TrapStormDetector } from './trap-storm';
 // ring32.
-export { RING32_TECHNIQUES, Ring32Vm, runRing32 } from './ring32/hypervisor';
-export type { Ring32Exit, Ring32Technique, Ring32VmOptions, Ring32VmResult } from './ring32/hypervisor';
+export { Ring32Vm, runRing32 } from './ring32/vm';
+export { RING32_TECHNIQUES } from './ring32/types';
+export type { Ring32Exit, Ring32Outcome, Ring32Technique, Ring32VmOptions, Ring32VmResult } from './ring32/types';
+export { handleRing32Trap, ring32MemoryNeeded } from './ring32/dispatcher';
 export { diagnoseRing32 } from './ring32/diagnosis';
 export { saveRing32Vm, loadRing32Vm } from './ring32/state';
 export type { Ring32VmState } from './ring32/state';

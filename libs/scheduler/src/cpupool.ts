@@ -43,7 +43,7 @@ export interface HostPoolSpec {
 /**
  * The scheduler a host is built with: the scenario's own, or — if the host has pools — cpupools
  * over it: `{policy: 'cpupools', params: {default: scheduler, pools}}`, which makePolicy turns into
- * a CpupoolPolicy. It travels as any policy does (AddHost's policy and params_json).
+ * a CpupoolPolicy. It travels as any policy does (AddHost's SchedulerParams, case `cpupools`).
  */
 export function hostPolicySpec(scheduler: PolicySpec, pools: readonly HostPoolSpec[] | undefined): PolicySpec {
   if (!pools || pools.length === 0) return scheduler;
@@ -62,6 +62,12 @@ interface Pool {
   readonly id: string;
   readonly pcpus: readonly number[];
   readonly policy: SchedulerPolicy;
+}
+
+/** CpupoolPolicy.saveState's output (JSON-safe). */
+export interface CpupoolState {
+  readonly pools: readonly { readonly id: string; readonly policy: string; readonly state: unknown }[];
+  readonly members: readonly { readonly key: string; readonly pool: string; readonly asleep: boolean }[];
 }
 
 interface Member {
@@ -256,6 +262,55 @@ export class CpupoolPolicy implements SchedulerPolicy {
       return pool.pcpus.map((_, j) => j);
     });
     return { ...rest, pin: local };
+  }
+
+  /**
+   * Its complete state: each pool's policy state (by pool id, in order) and which pool every vCPU
+   * is in. The pool layout itself comes from the parameters the loading policy is built with.
+   */
+  saveState(): CpupoolState {
+    return {
+      pools: [...this.pools.values()].map((p) => {
+        if (!p.policy.saveState) throw new TypeError(`cpupools: the policy of pool ${p.id} (${p.policy.name}) cannot save its state`);
+        return { id: p.id, policy: p.policy.name, state: p.policy.saveState() };
+      }),
+      members: [...this.members].map(([key, m]) => ({ key, pool: m.pool.id, asleep: m.asleep })),
+    };
+  }
+
+  /** Continues from saveState's output; TypeError naming the field at fault, changing nothing. */
+  loadState(state: unknown): void {
+    const fail = (what: string): never => {
+      throw new TypeError(`cpupools state: ${what}`);
+    };
+    const s = state as Partial<CpupoolState> | null;
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.pools) || !Array.isArray(s.members))
+      return fail('must be {pools: [...], members: [...]}');
+    const mine = [...this.pools.values()];
+    if (s.pools.length !== mine.length || s.pools.some((p, i) => p?.id !== mine[i].id))
+      fail(`pools: the state has pools ${s.pools.map((p) => p?.id).join(', ')}, this host ${mine.map((p) => p.id).join(', ')}`);
+    s.pools.forEach((p, i) => {
+      if (p.policy !== mine[i].policy.name) fail(`pools[${i}].policy: the state is of ${String(p.policy)}, pool ${p.id} runs ${mine[i].policy.name}`);
+      if (!mine[i].policy.loadState) fail(`pools[${i}]: ${mine[i].policy.name} cannot load a state`);
+    });
+    const members = new Map<string, Member>();
+    s.members.forEach((m, i) => {
+      if (typeof m?.key !== 'string' || typeof m.asleep !== 'boolean') fail(`members[${i}]: must be {key, pool, asleep}`);
+      const pool = this.pools.get(m.pool);
+      if (!pool) return fail(`members[${i}].pool: unknown pool ${JSON.stringify(m.pool)}`);
+      members.set(m.key, { pool, asleep: m.asleep });
+    });
+    // Each pool's policy checks its own state before changing anything. A later pool's refusal
+    // leaves the earlier ones loaded: loadState is for a policy just made, which is then dropped.
+    s.pools.forEach((p, i) => {
+      try {
+        mine[i].policy.loadState!(p.state);
+      } catch (err) {
+        fail(`pools[${i}].state (pool ${p.id}): ${(err as Error).message}`);
+      }
+    });
+    this.members.clear();
+    for (const [k, m] of members) this.members.set(k, m);
   }
 
   private mustGet(v: VcpuRef): Member {

@@ -18,6 +18,7 @@
 // Simplifications (documented, not hidden): one socket, no SMT, one cpupool per policy, no yield,
 // no tasklets, vcpu_migration_delay = 0 (Xen's default), every pCPU's tick on one global grid.
 
+import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { CREDIT } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
@@ -220,6 +221,16 @@ export class CreditPolicy implements SchedulerPolicy {
   }
 
   // ---- SchedulerPolicy ----------------------------------------------------------------------
+
+  /** Its complete state, JSON-safe (policy-state.ts), for a checkpoint or a same-policy handover. */
+  saveState(): PolicyStateData {
+    return saveStateOf(this);
+  }
+
+  /** Continues from saveState's output exactly; TypeError naming the field if it does not fit. */
+  loadState(state: unknown): void {
+    loadStateInto(this, state);
+  }
 
   /** csched_alloc_domdata / csched_alloc_udata + csched_unit_insert, then the wake that unpauses it. */
   add(v: VcpuRef, params: VmSchedParams, now: number): void {

@@ -39,6 +39,7 @@
 // Trace points (sched.<kind> events): tickle, credit_reset, load_balance, migrate, affinity, park,
 // unpark.
 
+import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, describeAffinity, firstAllowed, readAffinity } from './affinity';
 import { CREDIT2, CREDIT2_RUNQUEUES } from '@vsim/vocabulary';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
@@ -268,6 +269,16 @@ export class Credit2Policy implements SchedulerPolicy {
   }
 
   // ---- SchedulerPolicy ----------------------------------------------------------------------
+
+  /** Its complete state, JSON-safe (policy-state.ts), for a checkpoint or a same-policy handover. */
+  saveState(): PolicyStateData {
+    return saveStateOf(this);
+  }
+
+  /** Continues from saveState's output exactly; TypeError naming the field if it does not fit. */
+  loadState(state: unknown): void {
+    loadStateInto(this, state);
+  }
 
   /** csched2_alloc_udata + csched2_unit_insert, then the wake that makes it runnable. */
   add(v: VcpuRef, params: VmSchedParams, now: number): void {

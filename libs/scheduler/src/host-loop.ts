@@ -69,6 +69,19 @@ export interface LoopState {
   readonly pcpus: readonly PcpuStats[];
   /** Run segments still open at the boundary (run-segments.ts), per pCPU. */
   readonly segments?: readonly (RunSegment | null)[];
+  /**
+   * The policy the loop runs (name and scheduler-wide parameters, as `currentPolicy`) and its
+   * complete internal state (SchedulerPolicy.saveState: JSON data owned by the policy). With it,
+   * importState into a loop of the same policy continues exactly; absent from a handover by
+   * another implementation, or when the policy cannot save its state.
+   */
+  readonly policy?: { readonly name: string; readonly params: Readonly<Record<string, unknown>>; readonly state: unknown };
+  /** Per pCPU, the vCPU key the last decision gave it (null: idle): `schedule` events mark changes from it. */
+  readonly current?: readonly (string | null)[];
+  /** The vCPUs the last decision ran (a preemption is counted when one of them then waits). */
+  readonly lastRun?: readonly string[];
+  /** A killHost action stopped the host. */
+  readonly killed?: boolean;
 }
 
 export type RunHost = (order: RunOrder) => Promise<RunReport>;
@@ -329,7 +342,6 @@ export class HostLoop {
     return [...this.tracked.values()].filter((t) => t.ref.vm === vm);
   }
 
-  /** Runs the host until `endNs` of virtual time, or until every vCPU has halted or faulted. */
   /** A pending pause: the loop waits on it between iterations. */
   private gate: { promise: Promise<void>; open: () => void } | null = null;
 
@@ -353,9 +365,44 @@ export class HostLoop {
     return this.gate !== null;
   }
 
+  /** False while an iteration runs (from applying its actions to accounting its report). */
+  private inIteration = false;
+  private boundaryWaiters: (() => void)[] = [];
+
+  /** Between two iterations: before run(), after it returned, or held there by pause(). */
+  get atBoundary(): boolean {
+    return !this.inIteration;
+  }
+
+  /** Resolves once the loop is at an iteration boundary (at once if it is); pause() first to hold it there. */
+  whenAtBoundary(): Promise<void> {
+    if (this.atBoundary) return Promise.resolve();
+    return new Promise((r) => this.boundaryWaiters.push(r));
+  }
+
+  private reachBoundary(): void {
+    this.inIteration = false;
+    const waiters = this.boundaryWaiters;
+    this.boundaryWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Runs the host until `endNs` of virtual time, or until every vCPU has halted or faulted. */
   async run(endNs: number): Promise<HostLoopResult> {
+    try {
+      return await this.runLoop(endNs);
+    } finally {
+      this.reachBoundary();
+    }
+  }
+
+  private async runLoop(endNs: number): Promise<HostLoopResult> {
     for (;;) {
+      // An iteration boundary: code run from here (a hold by pause(), a hook between iterations)
+      // may exportState, until the next iteration starts applying its actions.
+      this.reachBoundary();
       while (this.gate) await this.gate.promise;
+      this.inIteration = true;
       if (this.handoverRequested) {
         this.handedOver = true;
         break;
@@ -418,13 +465,25 @@ export class HostLoop {
     this.resume();
   }
 
-  /** The state another loop continues from (exportState after run() returned, or before it ran). */
+  /**
+   * The state another loop continues from, as plain JSON-safe data sharing nothing with this loop.
+   * Only at an iteration boundary (atBoundary): before run(), after it returned, while the loop is
+   * held by pause() (once whenAtBoundary() resolved), or from code run between two iterations.
+   * The loop may go on afterwards (a checkpoint) or not (a handover).
+   */
   exportState(): LoopState {
+    if (!this.atBoundary) throw new Error(`host ${this.host}: exportState in the middle of an iteration (wait for whenAtBoundary())`);
     const plain = (a: LoopAction): PlainLoopAction => {
-      if (a.kind === 'hook') throw new Error(`host ${this.host}: cannot hand over while ${a.label} is pending`);
+      if (a.kind === 'hook') throw new Error(`host ${this.host}: cannot export its state while ${a.label} is pending`);
       return a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a;
     };
-    return {
+    const policyState = this.policy.saveState?.();
+    // A deep copy: parameters, actions and segments are shared with the loop otherwise.
+    return structuredClone({
+      ...(policyState !== undefined ? { policy: { name: this.policySpec.policy, params: this.policySpec.params, state: policyState } } : {}),
+      current: [...this.current],
+      lastRun: [...this.lastRun],
+      killed: this.killed,
       nowNs: this.now,
       seq: this.seq,
       eventSeq: this.stamp.last,
@@ -434,32 +493,60 @@ export class HostLoop {
         wakeNs: t.wakeNs,
         paused: t.paused,
         params: t.params,
-        stats: { ...t.stats },
+        stats: { ...t.stats, wakeLatenciesNs: [...t.stats.wakeLatenciesNs] },
         marks: { addedNs: t.addedNs, wokeAtNs: t.wokeAtNs, blockedAtNs: t.blockedAtNs, lastPcpu: t.lastPcpu },
       })),
       actions: this.actions.map(plain),
       pcpus: this.pcpuStats.map((p) => ({ ...p })),
       segments: this.segments.exportOpen(),
-    };
+    });
+  }
+
+  /** Whether `s` carries a state this loop's policy takes as is (same policy, same parameters). */
+  exactImport(s: LoopState): boolean {
+    return (
+      s.policy !== undefined &&
+      this.policy.loadState !== undefined &&
+      s.policy.name === this.policySpec.policy &&
+      canonicalJson(s.policy.params) === canonicalJson(this.policySpec.params)
+    );
   }
 
   /**
-   * Continues a loop another service exported (call before run(), on a loop with no VM added):
-   * the live vCPUs join this loop's policy as in a swap, the blocked, offline and paused ones
-   * asleep; virtual time, the order and event numbering, and every figure carry on.
-   * `actions` are the pending ones, already turned back into LoopActions by the caller.
+   * Continues a loop exported by exportState (call before run(), on a loop with no VM added);
+   * virtual time, the order and event numbering, and every figure carry on. If the state carries
+   * this loop's policy with the same parameters (exactImport: a checkpoint, or a handover to the
+   * same policy), the policy's own state is loaded and the run goes on with exactly the events
+   * it would have had. Otherwise (a handover to a different policy, or a state without one) the
+   * live vCPUs join this loop's policy as in a swap, the blocked, offline and paused ones asleep.
+   * `actions` are the pending ones, already turned back into LoopActions by the caller. Throws
+   * (TypeError naming the field) before changing anything if the policy state does not fit.
    */
   importState(s: LoopState, actions: readonly LoopAction[]): void {
     if (this.tracked.size > 0 || this.seq > 0) throw new Error(`host ${this.host}: importState on a loop that already has state`);
+    const exact = this.exactImport(s);
+    if (exact) {
+      if (s.current !== undefined && s.current.length !== this.pcpus)
+        throw new TypeError(`host ${this.host}: current has ${s.current.length} pCPUs, the host ${this.pcpus}`);
+      this.policy.loadState!(s.policy!.state);
+    }
     this.now = s.nowNs;
     this.seq = s.seq;
     this.stamp.continueFrom(s.eventSeq);
     for (const v of s.vcpus) {
       const ref = vcpuRef(v.vm, v.vcpu);
-      this.tracked.set(ref.key, { ref, wakeNs: v.wakeNs, paused: v.paused, params: v.params, stats: { ...v.stats }, ...v.marks });
+      const stats = { ...v.stats, wakeLatenciesNs: [...v.stats.wakeLatenciesNs] };
+      this.tracked.set(ref.key, { ref, wakeNs: v.wakeNs, paused: v.paused, params: v.params, stats, ...v.marks });
+      if (exact) continue; // the policy's state already holds it, where it was
       if (!isAlive(v.stats.state) && v.stats.state !== VcpuState.VCPU_STATE_OFFLINE) continue;
       this.policy.add(ref, v.params, this.now);
       if (v.paused || v.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(ref, this.now);
+    }
+    if (exact) {
+      // As a swap does, a different policy starts from idle pCPUs; the same one from where it was.
+      if (s.current) this.current = [...s.current];
+      this.lastRun = new Set(s.lastRun ?? []);
+      this.killed = s.killed ?? false;
     }
     s.pcpus.forEach((p, i) => {
       if (this.pcpuStats[i]) this.pcpuStats[i] = { ...p };
@@ -686,6 +773,15 @@ export function withSchedulerParams(
     return { policy: spec.policy, params: { ...spec.params, default: { ...dflt, params: { ...dflt.params, ...params } } } };
   }
   return { policy: spec.policy, params: { ...spec.params, ...params } };
+}
+
+/** JSON with object keys sorted, to compare parameter sets whatever their key order. */
+function canonicalJson(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
 
 function isAlive(state: VcpuState): boolean {

@@ -12,18 +12,21 @@ export { Credit2Policy } from './credit2';
 export type { Credit2Options } from './credit2';
 export { SedfPolicy, SEDF_DEFAULT_PERIOD_NS, SEDF_DEFAULT_SLICE_NS } from './sedf';
 export { RtdsPolicy, RTDS_DEFAULT_BUDGET_NS, RTDS_DEFAULT_PERIOD_NS } from './rtds';
-export { hostPolicySpec } from './cpupool';
+export { CPUPOOLS_POLICY, hostPolicySpec } from './cpupool';
 export type { HostPoolSpec } from './cpupool';
 // One host's loop, a simulation's loops, and what they measure.
 export { HostLoop } from './host-loop';
-export type { HostLoopResult, LoopState, PlainLoopAction, VcpuStats } from './host-loop';
-export { NotFoundError, SchedulerService, makePolicy, schedulerOf } from './service';
+export type { HostLoopResult, LoopAction, LoopState, LoopVm, PlainLoopAction, RunHost, VcpuStats } from './host-loop';
+export { NotFoundError, SchedulerService, loopActionsOf, makePolicy, schedulerOf } from './service';
+export { POLICY_STATE_FORMAT } from './policy-state';
+export type { PolicyStateData } from './policy-state';
+export type { CpupoolState } from './cpupool';
 // The policy registry (as Xen's REGISTER_SCHEDULER): each policy's vocabulary entry and constructor.
 export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
 export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
-export type { HostSchedResult, PcpuStats, VmSchedResult } from './metrics';
+export type { HostSchedResult, LatencyStats, PcpuStats, VmSchedResult } from './metrics';
 export { PLACEMENT_POLICIES, placeVmsOnHosts } from './placement';
 export type { PlacementPolicy } from './placement';
 // Live migration by pre-copy (issue 12 item 3).

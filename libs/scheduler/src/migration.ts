@@ -40,6 +40,9 @@ export interface MigrationSpec {
   readonly rule?: Partial<MigrationRule>;
 }
 
+/** A migration as the scheduler service is asked for one (`at` omitted: now, on the VM's host). */
+export type MigrateArgs = Omit<MigrationSpec, 'at'> & { readonly at?: number };
+
 /** Where a host is simulated. */
 export interface HostAt {
   readonly host: string;

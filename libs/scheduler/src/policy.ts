@@ -64,6 +64,19 @@ export interface SchedulerPolicy {
    * the policy keeps no such balance. Logged with each run segment (`run` events) for traces.
    */
   balance?(v: VcpuRef): Readonly<Record<string, number>> | undefined;
+  /**
+   * Its complete internal state as plain JSON-safe data (queues in order, credits, budgets,
+   * deadlines, timers, counters and tie-breakers): everything that influences a future decision.
+   * Every registered policy has it (policy-state.ts); a checkpoint or a handover to the same policy
+   * uses it, so the run goes on with exactly the events of an uninterrupted one.
+   */
+  saveState?(): unknown;
+  /**
+   * Replaces the state of a policy just made (same kind, parameters and pCPU count, no vCPU added)
+   * with saveState's output; the next call behaves as the saved policy's would. Throws a
+   * TypeError naming the field at fault, changing nothing, when the state does not fit.
+   */
+  loadState?(state: unknown): void;
 }
 
 /** A policy's run queues, by vCPU key: each vCPU it holds appears in exactly one place. */

@@ -3,6 +3,7 @@
 // once; one that wakes joins the tail. Equal shares, no weights: the yardstick the Xen policies
 // are compared against. Hard affinity (`pin`): a pCPU takes the first queued vCPU allowed on it.
 
+import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, readAffinity } from './affinity';
 import { ROUND_ROBIN } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, registerScheduler } from './policy';
@@ -76,6 +77,16 @@ export class RoundRobinPolicy implements SchedulerPolicy {
     // Every vCPU it holds has an affinity entry; those not runnable are asleep.
     const asleep = [...this.affinity.keys()].filter((k) => !this.runnable.has(k));
     return { running: this.running.map((r) => r?.v.key ?? null), queued: [this.queue.map((v) => v.key)], asleep };
+  }
+
+  /** Its complete state, JSON-safe (policy-state.ts), for a checkpoint or a same-policy handover. */
+  saveState(): PolicyStateData {
+    return saveStateOf(this);
+  }
+
+  /** Continues from saveState's output exactly; TypeError naming the field if it does not fit. */
+  loadState(state: unknown): void {
+    loadStateInto(this, state);
   }
 
   charge(): void {

@@ -27,6 +27,7 @@
 // pCPU keeps it when it stays in the top N (rt.c does the same by not migrating the running unit);
 // no scheduling quantum overhead (rt.c's MIN_BUDGET / context-switch costs are ignored).
 
+import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, readAffinity } from './affinity';
 import { RTDS } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
@@ -67,6 +68,16 @@ export class RtdsPolicy implements SchedulerPolicy {
   constructor(private readonly npcpus: number) {
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`rtds: pcpus must be a positive integer, got ${npcpus}`);
     this.running = new Array(npcpus).fill(null);
+  }
+
+  /** Its complete state, JSON-safe (policy-state.ts), for a checkpoint or a same-policy handover. */
+  saveState(): PolicyStateData {
+    return saveStateOf(this);
+  }
+
+  /** Continues from saveState's output exactly; TypeError naming the field if it does not fit. */
+  loadState(state: unknown): void {
+    loadStateInto(this, state);
   }
 
   /** rt_alloc_udata + rt_unit_insert: the first period starts now (rt_update_deadline). */

@@ -26,6 +26,7 @@
 // vCPU is placed on the first pCPU of its pin at or after its round-robin slot; a new pin that
 // excludes its pCPU moves it (with its budget and deadline) to the first allowed pCPU.
 
+import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { SEDF } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
@@ -105,6 +106,16 @@ export class SedfPolicy implements SchedulerPolicy {
     if (!(Number.isInteger(npcpus) && npcpus > 0)) throw new RangeError(`sedf: pcpus must be a positive integer, got ${npcpus}`);
     this.running = new Array(npcpus).fill(null);
     this.inExtra = new Array(npcpus).fill(false);
+  }
+
+  /** Its complete state, JSON-safe (policy-state.ts), for a checkpoint or a same-policy handover. */
+  saveState(): PolicyStateData {
+    return saveStateOf(this);
+  }
+
+  /** Continues from saveState's output exactly; TypeError naming the field if it does not fit. */
+  loadState(state: unknown): void {
+    loadStateInto(this, state);
   }
 
   /** sedf_alloc_vdata + sedf_insert_vcpu: a new period starts now with a full slice. */

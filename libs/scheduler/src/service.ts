@@ -3,10 +3,11 @@
 // can replace it without the other services changing.
 
 import { Bus } from '@vsim/bus';
-import { Event, EventBatch, MigrationCommand, MigrationOp, MigrationRoundReply, RunOrder, RunReport, VmMoved, encode, subjects } from '@vsim/proto';
-import { HostAt, MigrationHandle, MigrationRule, MigrationSummary, MigrationTransport, Migrations, NetworkLink } from './migration';
+import { Event, EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
+import { busMigrationTransport } from './migration-transport';
+import { HostAt, MigrateArgs, MigrationHandle, MigrationRule, MigrationSummary, Migrations, NetworkLink } from './migration';
 import { Balancer, BalancerSpec } from './balancer';
-import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, withSchedulerParams } from './host-loop';
+import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, PlainLoopAction, withSchedulerParams } from './host-loop';
 import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
 import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
 import { isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
@@ -43,6 +44,19 @@ export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
   );
 }
 
+/**
+ * Pending actions from a LoopState back into LoopActions: a swap gets the factory of the policy it
+ * names (validated now: RangeError naming the parameter).
+ */
+export function loopActionsOf(actions: readonly PlainLoopAction[], pcpus: number): LoopAction[] {
+  return actions.map((a) => {
+    if (a.kind !== 'swapScheduler') return a;
+    const spec = { policy: a.policy, params: a.params ?? {} };
+    makePolicy(spec, pcpus);
+    return { ...a, make: () => makePolicy(spec, pcpus) };
+  });
+}
+
 /** A scenario's timed action, as the scheduler receives it. */
 export type SimAction =
   | { readonly kind: 'pause' | 'unpause'; readonly at: number; readonly vm: string }
@@ -58,14 +72,6 @@ export type SimAction =
       readonly link: NetworkLink;
       readonly rule?: Partial<MigrationRule>;
     };
-
-type MigrateArgs = {
-  readonly at?: number;
-  readonly vm: string;
-  readonly to: string;
-  readonly link: NetworkLink;
-  readonly rule?: Partial<MigrationRule>;
-};
 
 /** A migration command or page transfer may move megabytes: generous, like a run order. */
 export const MIGRATION_TIMEOUT_MS = 120_000;
@@ -130,29 +136,7 @@ export class SchedulerService {
     readonly sim: string,
     private readonly observer?: SchedulerObserver,
   ) {
-    this.migrations = new Migrations(this.migrationTransport(), (vm, host) => this.hostOfVm.set(vm, host));
-  }
-
-  /** Live migration's commands, as requests on the bus to the cpu-nodes and the hypervisor. */
-  private migrationTransport(): MigrationTransport {
-    const command = (node: string, c: Partial<MigrationCommand>) =>
-      this.bus.request(subjects.migrate(this.sim, node), encode(MigrationCommand, MigrationCommand.fromPartial({ sim: this.sim, ...c })), {
-        timeoutMs: MIGRATION_TIMEOUT_MS,
-      });
-    return {
-      round: async (vm, round, from, to, nowNs) => {
-        const reply = MigrationRoundReply.decode(
-          await command(from.node, { vm, op: MigrationOp.MIGRATION_OP_ROUND, host: from.host, toNode: to.node, toHost: to.host, nowNs, round }),
-        );
-        return { pages: reply.pages, bytes: reply.bytes };
-      },
-      resume: async (vm, to, nowNs) => void (await command(to.node, { vm, op: MigrationOp.MIGRATION_OP_RESUME, host: to.host, nowNs })),
-      drop: async (vm, from, nowNs) => void (await command(from.node, { vm, op: MigrationOp.MIGRATION_OP_DROP, host: from.host, nowNs })),
-      moved: async (vm, to) =>
-        void (await this.bus.request(subjects.vmMoved(this.sim), encode(VmMoved, { sim: this.sim, vm, host: to.host, node: to.node }), {
-          timeoutMs: MIGRATION_TIMEOUT_MS,
-        })),
-    };
+    this.migrations = new Migrations(busMigrationTransport(bus, sim, MIGRATION_TIMEOUT_MS), (vm, host) => this.hostOfVm.set(vm, host));
   }
 
   /**
@@ -433,19 +417,78 @@ export class SchedulerService {
     });
   }
 
-  /** Continues hosts another service handed over, under `policy`, from the next Run on. */
+  // ---- Checkpoints (issue 11): one host's state without stopping its loop, and back ---------------
+
+  /**
+   * Host `host`'s state, as handover() gives it, without stopping its loop. Synchronous; only at
+   * an iteration boundary, i.e. before runAll, after it returned, while the simulation is paused
+   * (once the loop has reached its boundary: see snapshotHost), or from code the loop runs between
+   * two iterations. Mid-iteration (a run order out) it throws rather than return a torn state.
+   * `eventsPublished` counts the event batches handed to the bus so far (eventsStored() awaits them).
+   */
+  exportHostState(host: string): HostHandover {
+    const loop = this.loops.get(host);
+    if (!loop) throw new NotFoundError(`unknown host '${host}'`);
+    return {
+      host,
+      node: this.nodes.get(host)!,
+      pcpus: this.pcpus.get(host)!,
+      eventsPublished: this.publishedEvents(host),
+      state: loop.exportState(),
+    };
+  }
+
+  /**
+   * exportHostState at the host loop's next iteration boundary: holds the loop there (pause),
+   * exports, and lets it go on unless it was already paused. Virtual time is unaffected.
+   */
+  async snapshotHost(host: string): Promise<HostHandover> {
+    const loop = this.loops.get(host);
+    if (!loop) throw new NotFoundError(`unknown host '${host}'`);
+    const wasPaused = loop.paused;
+    loop.pause();
+    try {
+      await loop.whenAtBoundary();
+      return this.exportHostState(host);
+    } finally {
+      if (!wasPaused) loop.resume();
+    }
+  }
+
+  /**
+   * Continues hosts from exportHostState/handover output in this (fresh) service, each with the
+   * policy and parameters its state names, exactly where it was: the same events follow as in an
+   * uninterrupted run. RangeError naming the host if a state carries no policy state.
+   */
+  restoreHosts(hosts: readonly HostHandover[]): void {
+    for (const h of hosts) {
+      if (!h.state.policy) throw new RangeError(`host ${h.host}: state.policy: missing (a state without the policy's state can only be adopted)`);
+      if (this.loops.has(h.host)) throw new RangeError(`host ${h.host} is already driven here`);
+      makePolicy({ policy: h.state.policy.name, params: h.state.policy.params }, h.pcpus); // validate first
+    }
+    for (const h of hosts) this.adopt([h], { policy: h.state.policy!.name, params: h.state.policy!.params });
+  }
+
+  /**
+   * Continues hosts another service handed over, under `policy`, from the next Run on: exactly
+   * where they were if `policy` (and its parameters) is what the state names, else as in a swap
+   * (HostLoop.importState).
+   */
   adopt(hosts: readonly HostHandover[], policy: PolicySpec): void {
     for (const h of hosts) makePolicy(policy, h.pcpus); // validate first: all or nothing
     for (const h of hosts) {
       if (this.loops.has(h.host)) throw new RangeError(`host ${h.host} is already driven here`);
       this.addHost(h.host, h.pcpus, policy, h.node);
-      const actions: LoopAction[] = h.state.actions.map((a) => {
-        if (a.kind !== 'swapScheduler') return a;
-        const spec = { policy: a.policy, params: a.params ?? {} };
-        makePolicy(spec, h.pcpus);
-        return { ...a, make: () => makePolicy(spec, h.pcpus) };
-      });
-      this.loops.get(h.host)!.importState(h.state, actions);
+      try {
+        this.loops.get(h.host)!.importState(h.state, loopActionsOf(h.state.actions, h.pcpus));
+      } catch (err) {
+        // A state that does not fit leaves no half-adopted host behind.
+        this.loops.delete(h.host);
+        this.pcpus.delete(h.host);
+        this.nodes.delete(h.host);
+        this.published.delete(h.host);
+        throw err;
+      }
       this.published.set(h.host, h.eventsPublished);
       for (const v of h.state.vcpus) this.hostOfVm.set(v.vm, h.host);
     }

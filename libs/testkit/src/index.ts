@@ -18,3 +18,5 @@ export type { ServiceProcess } from './processes';
 export { startVsimUp } from './up';
 export type { UpCluster } from './up';
 export { buildRv32DebugGuest, hasCommand, hasRv32Gcc } from './debug-guest';
+export { SyntheticHost } from './synthetic-host';
+export type { SyntheticVcpuProfile } from './synthetic-host';

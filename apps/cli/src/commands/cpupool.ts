@@ -9,7 +9,8 @@
  * its host through the gateway: the scheduler moves its vCPUs at the host's next decision.
  */
 
-import { DomainList } from '@vsim/proto';
+import { DomainList, SetSchedParamsRequest } from '@vsim/proto';
+import { vmSchedMessage } from '@vsim/control';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { CallError, GATEWAY_OPTIONS, reportingCallErrors, withGateway } from '../gateway-call';
@@ -130,7 +131,13 @@ export const cpupoolMigrateCommand: Command = {
         }
         if (d.shutdown !== '') throw new CallError(`${d.vm} has ${d.shutdown}: it is in no pool any more`, EXIT.failure);
         if (target.pool === d.pool) return EXIT.ok; // already there, as Xen's cpupool_move_domain
-        await call('setSchedParams', { sim: o.sim, vm: d.vm, paramsJson: JSON.stringify({ pool: target.pool }), policy: '' });
+        await call('setSchedParams', {
+          sim: o.sim!,
+          vm: d.vm,
+          policy: '',
+          vmParams: vmSchedMessage({ pool: target.pool }),
+          scheduler: undefined,
+        } satisfies SetSchedParamsRequest);
         return EXIT.ok;
       }),
     );

@@ -8,7 +8,8 @@
  */
 
 import { NatsBus } from '@vsim/bus';
-import { schedulerControlClient } from '@vsim/control';
+import { schedulerControlClient, schedulerMessage } from '@vsim/control';
+import { SchedulerParams } from '@vsim/proto';
 import { discover } from '@vsim/service';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
@@ -90,10 +91,13 @@ export const schedCheckCommand: Command = {
     }
     if (positionals.length !== 1) throw usageError('vsim sched-check', 'expected one URL or SUBJECT (see --help)');
     const target = parseTarget(positionals[0], o.nats);
+    let scheduler: SchedulerParams;
     try {
-      JSON.parse(o.params);
+      const params = JSON.parse(o.params) as unknown;
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new Error('--params: expected a JSON object');
+      scheduler = schedulerMessage({ policy: o.policy, params: params as Record<string, unknown> }, '--params');
     } catch (e) {
-      throw usageError('vsim sched-check', `--params is not JSON: ${(e as Error).message}`);
+      throw usageError('vsim sched-check', e instanceof SyntaxError ? `--params is not JSON: ${e.message}` : (e as Error).message);
     }
     let bus: NatsBus;
     try {
@@ -123,8 +127,7 @@ export const schedCheckCommand: Command = {
         const report = await runSchedCheck({
           control,
           bus,
-          policy: o.policy,
-          paramsJson: o.params,
+          scheduler,
           deadlineMs: o['deadline-ms'],
           starvationNs: o['starvation-ms'] * 1e6,
           log: o.verbose ? (l) => io.stderr.write(`vsim: sched-check: ${l}\n`) : undefined,

@@ -17,7 +17,8 @@
  * gateway reachable.
  */
 
-import { DomainList, SchedParams } from '@vsim/proto';
+import { DomainList, SchedParams, SchedulerParams, SetSchedParamsRequest, SwapSchedulerRequest } from '@vsim/proto';
+import { schedulerMessage, schedulerUpdateMessage, vmSchedMessage } from '@vsim/control';
 import { OptionSpecs, formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { CallError, GATEWAY_OPTIONS, GatewayCall, withGateway } from '../gateway-call';
@@ -142,7 +143,11 @@ Example:
       try {
         return await withGateway(command, opts as { nats?: string; gateway?: string; credentials?: string; 'token-file'?: string }, async (call) => {
           if (Object.keys(values).length > 0) {
-            await call('setSchedParams', { sim: opts.sim, vm: vm ?? '', paramsJson: JSON.stringify(values), policy: d.name });
+            const typed =
+              vm === undefined
+                ? { scheduler: schedulerUpdateMessage(values, d.name), vmParams: undefined }
+                : { vmParams: vmSchedMessage(values), scheduler: undefined };
+            await call('setSchedParams', { sim: opts.sim as string, vm: vm ?? '', policy: d.name, ...typed } satisfies SetSchedParamsRequest);
             return EXIT.ok;
           }
           io.stdout.write(await showTables(call, opts.sim as string, { policy: d.name, domain: vm, poolsOnly: sched }));
@@ -239,6 +244,7 @@ export const schedCommand: Command = {
     if (rest.length > 0) throw usageError(command, `unexpected argument '${rest[0]}'`);
     if (o.sim === undefined) throw usageError(command, '--sim ID is required');
     let params = '{}';
+    let scheduler: SchedulerParams | undefined;
     if (verb === 'swap') {
       if (o.policy === undefined) throw usageError(command, 'swap needs --policy POLICY');
       if (o.params !== undefined) {
@@ -256,11 +262,12 @@ export const schedCommand: Command = {
       if (d === undefined) throw usageError(command, `--policy: ${unknownPolicy(o.policy)}`);
       const problems = checkPolicyParams(d, JSON.parse(params) as Record<string, unknown>);
       if (problems.length > 0) throw usageError(command, `--params: ${problems.map((p) => p.message).join('; ')}`);
+      scheduler = schedulerMessage({ policy: o.policy, params: JSON.parse(params) as Record<string, unknown> }, '--params');
     }
     try {
       return await withGateway(command, o, async (call) => {
         if (verb === 'swap') {
-          await call('swapScheduler', { sim: o.sim, policy: o.policy, paramsJson: params, service: o.service ?? '' });
+          await call('swapScheduler', { sim: o.sim!, scheduler, service: o.service ?? '' } satisfies SwapSchedulerRequest);
           return EXIT.ok;
         }
         io.stdout.write(await showTables(call, o.sim!));

@@ -8,7 +8,8 @@
  * applies it at the host's next decision and migrates a vCPU off a pCPU it may no longer use.
  */
 
-import { DomainInfo, DomainList } from '@vsim/proto';
+import { DomainInfo, DomainList, SetSchedParamsRequest } from '@vsim/proto';
+import { vmSchedMessage } from '@vsim/control';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { CallError, GATEWAY_OPTIONS, reportingCallErrors, withGateway } from '../gateway-call';
@@ -144,7 +145,13 @@ export const vcpuPinCommand: Command = {
           );
         // The scheduler takes one pCPU list per vCPU: the others keep theirs (no pin: its whole pool).
         const pin = d.vcpus.map((v) => (vcpuArg === 'all' || v.vcpu === Number(vcpuArg) ? hard : v.affinity.length > 0 ? v.affinity : poolCpus));
-        await call('setSchedParams', { sim: o.sim, vm: d.vm, paramsJson: JSON.stringify({ pin }), policy: '' });
+        await call('setSchedParams', {
+          sim: o.sim!,
+          vm: d.vm,
+          policy: '',
+          vmParams: vmSchedMessage({ pin }),
+          scheduler: undefined,
+        } satisfies SetSchedParamsRequest);
         return EXIT.ok;
       }),
     );

@@ -6,7 +6,7 @@ import { readFileSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { Metadata, ServiceError, status as grpcStatus } from '@grpc/grpc-js';
 import { GatewayClient } from '@vsim/proto';
-import { SimResult } from '@vsim/control';
+import { SimResult, simResultOf } from '@vsim/control';
 import { parse as parseYaml } from 'yaml';
 import { AccessError, EX_UNAVAILABLE, GatewayAccess, findGateway, gatewayAccess, gatewayClient } from '../gateway-access';
 
@@ -114,8 +114,7 @@ export async function runRemote(opts: RemoteRunOptions): Promise<SimResult & { w
       if (s.state === 'done') break;
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
     }
-    const { resultJson } = await call(access, gw.results.bind(gw), { sim });
-    return JSON.parse(resultJson) as SimResult & { wallSeconds: number };
+    return simResultOf(await call(access, gw.results.bind(gw), { sim }));
   } finally {
     gateway?.close();
   }

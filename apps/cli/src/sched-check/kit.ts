@@ -13,7 +13,7 @@
 // deadline checks; everything else is virtual time.
 
 import { Bus } from '@vsim/bus';
-import { Event, EventBatch, RunOrder, RunReport, RunResult, VcpuState, encode, subjects } from '@vsim/proto';
+import { Event, EventBatch, RunOrder, RunReport, RunResult, SchedulerParams, VcpuState, encode, subjects } from '@vsim/proto';
 import { SchedulerControl } from '@vsim/control';
 
 /** What each check is about; a violation names one of these. */
@@ -42,9 +42,8 @@ export interface KitOptions {
   readonly control: SchedulerControl;
   /** The bus the scheduler uses for its data plane. */
   readonly bus: Bus;
-  /** Policy and its parameters to ask for in AddHost. Default round-robin, {}. */
-  readonly policy?: string;
-  readonly paramsJson?: string;
+  /** The scheduler to ask for in AddHost (schedulerMessage). Default round-robin with its defaults. */
+  readonly scheduler?: SchedulerParams;
   /** Wall-clock bound for every control call but Run, and for each decision. Default 5000 ms. */
   readonly deadlineMs?: number;
   /** Wall-clock bound for a whole Run. Default 60 s. */
@@ -447,8 +446,7 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
           host: h.id,
           node: KIT_NODE,
           pcpus: h.pcpus,
-          policy: opts.policy ?? 'round-robin',
-          paramsJson: opts.paramsJson ?? '{}',
+          scheduler: opts.scheduler ?? { policy: { $case: 'roundRobin', value: {} } },
         }),
       );
       if (ok === undefined) return;
@@ -464,7 +462,7 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
     for (const a of ACTIONS) {
       if (
         (await rpc(`AddAction ${a.kind} ${a.vm}`, () =>
-          control.addAction({ sim, atNs: a.atNs, kind: a.kind, vm: a.vm, host: '', paramsJson: '', policy: '' }),
+          control.addAction({ sim, atNs: a.atNs, kind: a.kind, vm: a.vm, host: '', vmParams: undefined, scheduler: undefined }),
         )) === undefined
       )
         return;

@@ -4,7 +4,7 @@
 // then a row per domain of the pool. The policies keep times in ns; these tables never show ns.
 
 import { DomainList, SchedParams } from '@vsim/proto';
-import { vmSchedParamsOf } from '@vsim/control';
+import { schedulerSpecOf, vmSchedParamsOf } from '@vsim/control';
 import { RTDS, SEDF } from '@vsim/vocabulary';
 import { col, poolName } from './format';
 
@@ -85,7 +85,9 @@ export interface TableChoice {
 export function schedTables(params: SchedParams, list: DomainList, choice: TableChoice = {}): string {
   const lines: string[] = [];
   const vmParams = new Map(params.vms.map((v) => [v.vm, vmSchedParamsOf(v.params) as Params]));
-  const hostOf = new Map(params.hosts.map((h) => [h.host, { policy: h.policy, params: JSON.parse(h.paramsJson || '{}') as Params }]));
+  const hostOf = new Map(
+    params.hosts.map((h) => [h.host, { policy: h.policy, params: (h.scheduler ? schedulerSpecOf(h.scheduler).params : {}) as Params }]),
+  );
   if (choice.domain !== undefined) {
     const d = list.domains.find((x) => x.vm === choice.domain);
     const table = d && POLICY_TABLES[d.scheduler];

@@ -1,10 +1,12 @@
-// Execution modes of a ring32 VM (architecture §6, §7): one vCPU, its kernel image (a ring32 ELF)
-// on a Ring32Vm under any of the ISA's techniques — native, trap-and-emulate, code patching, binary
-// translation, paravirt, or emulation (the native run charged the expansion factor). Its hypervisor
-// (libs/hypervisor/src/ring32/hypervisor.ts) is linked into the cpu-node and handles every exit; the
-// runner logs each exit as an rv32 trap is logged.
+// Execution modes of a ring32 VM (architecture §5, §6, §7): one vCPU, its kernel image (a ring32
+// ELF) on a Ring32Vm under any of the ISA's techniques — native, trap-and-emulate, code patching,
+// binary translation, paravirt, or emulation (the native run charged the expansion factor). Its
+// exits go as rv32's do: a TrapRequest (with a Ring32Cpu) to the dispatcher, in-process on the
+// `split` path, over the bus to the hypervisor service on the `remote` one; the Ring32Vm applies
+// the TrapResolution. Calls from translated code are no exits: always in-process. The runner logs
+// each exit as an rv32 trap is logged.
 
-import { VcpuState } from '@vsim/proto';
+import { TrapRequest, VcpuState } from '@vsim/proto';
 import { Ring32Exit, Ring32Vm } from '@vsim/hypervisor';
 import type { Engine, Hart } from '@vsim/isa';
 import type { Vcpu, VmInstance } from '../vm';
@@ -57,14 +59,57 @@ export class Ring32Runner implements VcpuRunner {
     private readonly host: HostServices,
   ) {
     exitLoggers.set(v.vm, (e) => this.logExit(e));
+    // In-process resolutions (split path, translated calls) are the host's: its cost model and counters.
+    v.ring32!.resolveLocal = (req) => host.traps.local(req);
   }
 
-  runSlice(budget: number, slice: Slice): SliceStop {
+  /**
+   * Synchronous unless an exit goes over the bus (as HypervisedRunner): after a remote exit's reply
+   * the slice goes on from where it was.
+   */
+  runSlice(budget: number, slice: Slice): SliceStop | Promise<SliceStop> {
+    this.slice = slice;
+    if (budget <= 0) return this.finish('budget');
+    return this.runTo(this.v.ring32!.hart.cycles + budget);
+  }
+
+  private runTo(end: number): SliceStop | Promise<SliceStop> {
+    const r = this.v.ring32!;
+    while (r.hart.cycles < end) {
+      const step = r.advance(end);
+      if (step === undefined) continue;
+      if (typeof step === 'string') return this.finish(step);
+      if (this.host.trapPath === 'remote') return this.remoteExit(step, end);
+      const stop = r.resolveExit(step, this.host.traps.local(step));
+      if (stop) return this.finish(stop);
+    }
+    return this.finish('budget');
+  }
+
+  /** An exit resolved by the hypervisor service: the rest of the slice runs once its resolution is back. */
+  private async remoteExit(req: TrapRequest, end: number): Promise<SliceStop> {
+    const r = this.v.ring32!;
+    const stop = r.resolveExit(req, await this.host.traps.remote(this.identify(req)), true);
+    return stop ? this.finish(stop) : this.runTo(end);
+  }
+
+  /** Whose exit it is and when (the Ring32Vm knows neither). */
+  private identify(req: TrapRequest): TrapRequest {
+    const v = this.v;
+    req.sim = this.host.sim;
+    req.host = this.host.host;
+    req.vm = v.vm.id;
+    req.vcpu = v.index;
+    req.nowNs = this.slice ? timeOf(this.host, this.slice, v.ring32!.hart.cycles) : 0;
+    return req;
+  }
+
+  /** The slice is over: its console output, and how the vCPU stopped. */
+  private finish(stop: 'budget' | 'wfi' | 'exit' | 'fault'): SliceStop {
     const v = this.v;
     const r = v.ring32!;
     const h = r.hart;
-    this.slice = slice;
-    const stop = budget > 0 ? r.runSlice(budget) : 'budget';
+    const slice = this.slice!;
     const now = timeOf(this.host, slice, h.cycles);
     const out = r.drainConsole();
     if (out.length > 0)
@@ -100,8 +145,8 @@ export class Ring32Runner implements VcpuRunner {
   /**
    * A ring32 exit or translated call, logged like an rv32 trap: kind (hypercall for HCALL), the
    * routine as cause, the dispatcher's route (the allocator for the VM's power-off, an interpreter
-   * routine otherwise), and the path (`local`: the ring32 hypervisor always runs in the cpu-node;
-   * `translated`: a call from translated code, no exit).
+   * routine otherwise), and the path (`local` or `remote`, as the exit was resolved; `translated`: a
+   * call from translated code, no exit).
    */
   private logExit(e: Ring32Exit): void {
     const s = this.slice;
@@ -116,7 +161,7 @@ export class Ring32Runner implements VcpuRunner {
         vcpu: v.index,
         pcpu: s.pcpu,
         route: shutdown ? 'allocator' : 'interpreter',
-        path: e.via === 'translated' ? 'translated' : 'local',
+        path: e.via === 'translated' ? 'translated' : e.remote ? 'remote' : 'local',
         cause: e.name,
         detail: e.via === 'translated' ? '' : `${e.interrupt ? 'interrupt' : 'cause'} ${e.cause}`,
         value: e.cost,

@@ -1,11 +1,12 @@
 // Why plain trap-and-emulate fails on ring32: run the kernel natively and deprivileged under
-// trap-and-emulate with its critical instructions observed (hypervisor.ts, observeCritical: they run
+// trap-and-emulate with its critical instructions observed (observe.ts, observeCritical: they run
 // exactly as the hardware runs them, and each whose effect differs from ring 0's is recorded), then
 // compare the consoles. Which instructions count as critical comes from the Popek–Goldberg analyzer,
 // not from a list here.
 
 import { AssembledImage, ElfImage } from '@vsim/isa';
-import { CriticalObservation, Ring32VmResult, runRing32 } from './hypervisor';
+import type { CriticalObservation, Ring32VmResult } from './types';
+import { runRing32 } from './vm';
 
 export interface Ring32Diagnosis {
   readonly diverges: boolean;

@@ -4,9 +4,9 @@
 // its blocks start (the cache is rebuilt on restore, never copied).
 
 import { BinaryTranslationEngine, Ring32HartState, loadRing32Hart, saveRing32Hart } from '@vsim/isa';
-import type { Ring32Vm, VirtualRing32 } from './hypervisor';
+import type { Ring32Vm } from './vm';
+import type { VirtualRing32 } from './context';
 import type { CodePatcher, PatchingStats, PatchSite } from './code-patching';
-import type { Paravirt } from './paravirt';
 
 export interface Ring32VmState {
   hart: Ring32HartState;
@@ -32,7 +32,7 @@ interface Internals {
   calls: Record<string, number>;
   hypercalls: number;
   patcher?: CodePatcher;
-  pv?: Paravirt;
+  pvTimerHeld: boolean;
   halted: boolean;
   blocksCharged: number;
   ended?: { outcome: 'exit' | 'fault'; fault?: string };
@@ -40,7 +40,7 @@ interface Internals {
 
 function internals(vm: Ring32Vm): Internals {
   const i = vm as unknown as Internals;
-  for (const f of ['out', 'drained', 'exits', 'calls', 'hypercalls', 'halted', 'blocksCharged'] as const)
+  for (const f of ['out', 'drained', 'exits', 'calls', 'hypercalls', 'halted', 'blocksCharged', 'pvTimerHeld'] as const)
     if (!(f in i)) throw new Error(`ring32 snapshot: Ring32Vm has no field '${f}' any more (update libs/hypervisor/src/ring32/state.ts)`);
   return i;
 }
@@ -57,7 +57,7 @@ export function saveRing32Vm(vm: Ring32Vm): Ring32VmState {
     translatedCalls: { ...i.calls },
     hypercalls: i.hypercalls,
     patching: i.patcher?.saveState(),
-    pvTimerHeld: i.pv?.timerHeld ?? false,
+    pvTimerHeld: i.pvTimerHeld,
     // Binary translation charges the kernel's (ring 0) translations: those are rebuilt uncharged; the rest lazily.
     translatedBlocks:
       vm.technique === 'binary-translation' && vm.engine instanceof BinaryTranslationEngine
@@ -87,7 +87,7 @@ export function loadRing32Vm(vm: Ring32Vm, s: Ring32VmState): void {
   Object.assign(i.calls, s.translatedCalls);
   i.hypercalls = s.hypercalls;
   if (s.patching) i.patcher!.loadState(s.patching);
-  if (i.pv) i.pv.timerHeld = s.pvTimerHeld;
+  i.pvTimerHeld = vm.pvShared !== undefined && s.pvTimerHeld;
   if (vm.engine instanceof BinaryTranslationEngine) {
     for (const b of s.translatedBlocks)
       if (!vm.bus.inRam(b.pc, 4) || b.pc & 3 || b.mode > 3)

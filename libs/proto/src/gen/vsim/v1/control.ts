@@ -22,7 +22,7 @@ import {
 } from "@grpc/grpc-js";
 import { Ack } from "./common";
 import { DomainList, ListSimulationsRequest, SimulationList } from "./listing";
-import { SchedMetrics } from "./metrics";
+import { PcpuMetrics, SchedMetrics } from "./metrics";
 import { Event, VcpuState, vcpuStateFromJSON, vcpuStateToJSON } from "./runtime";
 
 /**
@@ -30,6 +30,96 @@ import { Event, VcpuState, vcpuStateFromJSON, vcpuStateToJSON } from "./runtime"
  * results. Each service registers on NATS with the NATS service API (name, version, and its gRPC
  * address in the metadata key "grpc"), which is how the gateway finds it: no hard-coded ports.
  */
+
+export enum CreditAccounting {
+  CREDIT_ACCOUNTING_UNSPECIFIED = 0,
+  CREDIT_ACCOUNTING_PRECISE = 1,
+  CREDIT_ACCOUNTING_TICK = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function creditAccountingFromJSON(object: any): CreditAccounting {
+  switch (object) {
+    case 0:
+    case "CREDIT_ACCOUNTING_UNSPECIFIED":
+      return CreditAccounting.CREDIT_ACCOUNTING_UNSPECIFIED;
+    case 1:
+    case "CREDIT_ACCOUNTING_PRECISE":
+      return CreditAccounting.CREDIT_ACCOUNTING_PRECISE;
+    case 2:
+    case "CREDIT_ACCOUNTING_TICK":
+      return CreditAccounting.CREDIT_ACCOUNTING_TICK;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CreditAccounting.UNRECOGNIZED;
+  }
+}
+
+export function creditAccountingToJSON(object: CreditAccounting): string {
+  switch (object) {
+    case CreditAccounting.CREDIT_ACCOUNTING_UNSPECIFIED:
+      return "CREDIT_ACCOUNTING_UNSPECIFIED";
+    case CreditAccounting.CREDIT_ACCOUNTING_PRECISE:
+      return "CREDIT_ACCOUNTING_PRECISE";
+    case CreditAccounting.CREDIT_ACCOUNTING_TICK:
+      return "CREDIT_ACCOUNTING_TICK";
+    case CreditAccounting.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export enum Credit2Runqueue {
+  CREDIT2_RUNQUEUE_UNSPECIFIED = 0,
+  CREDIT2_RUNQUEUE_CPU = 1,
+  CREDIT2_RUNQUEUE_CORE = 2,
+  CREDIT2_RUNQUEUE_SOCKET = 3,
+  CREDIT2_RUNQUEUE_ALL = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function credit2RunqueueFromJSON(object: any): Credit2Runqueue {
+  switch (object) {
+    case 0:
+    case "CREDIT2_RUNQUEUE_UNSPECIFIED":
+      return Credit2Runqueue.CREDIT2_RUNQUEUE_UNSPECIFIED;
+    case 1:
+    case "CREDIT2_RUNQUEUE_CPU":
+      return Credit2Runqueue.CREDIT2_RUNQUEUE_CPU;
+    case 2:
+    case "CREDIT2_RUNQUEUE_CORE":
+      return Credit2Runqueue.CREDIT2_RUNQUEUE_CORE;
+    case 3:
+    case "CREDIT2_RUNQUEUE_SOCKET":
+      return Credit2Runqueue.CREDIT2_RUNQUEUE_SOCKET;
+    case 4:
+    case "CREDIT2_RUNQUEUE_ALL":
+      return Credit2Runqueue.CREDIT2_RUNQUEUE_ALL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Credit2Runqueue.UNRECOGNIZED;
+  }
+}
+
+export function credit2RunqueueToJSON(object: Credit2Runqueue): string {
+  switch (object) {
+    case Credit2Runqueue.CREDIT2_RUNQUEUE_UNSPECIFIED:
+      return "CREDIT2_RUNQUEUE_UNSPECIFIED";
+    case Credit2Runqueue.CREDIT2_RUNQUEUE_CPU:
+      return "CREDIT2_RUNQUEUE_CPU";
+    case Credit2Runqueue.CREDIT2_RUNQUEUE_CORE:
+      return "CREDIT2_RUNQUEUE_CORE";
+    case Credit2Runqueue.CREDIT2_RUNQUEUE_SOCKET:
+      return "CREDIT2_RUNQUEUE_SOCKET";
+    case Credit2Runqueue.CREDIT2_RUNQUEUE_ALL:
+      return "CREDIT2_RUNQUEUE_ALL";
+    case Credit2Runqueue.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 export interface SimulationRef {
   sim: string;
@@ -151,9 +241,10 @@ export interface AddHostRequest {
   sim: string;
   host: string;
   pcpus: number;
-  policy: string;
-  /** Policy parameters as JSON (each policy validates its own). */
-  paramsJson: string;
+  /** The host's scheduler: its policy (the oneof case) and scheduler-wide parameters, or cpupools. */
+  scheduler:
+    | SchedulerParams
+    | undefined;
   /** The cpu-node id that simulates the host: run orders go to vsim.<sim>.run.<node>.<host>. */
   node: string;
 }
@@ -206,6 +297,66 @@ export interface PcpuSet {
   pcpus: number[];
 }
 
+/**
+ * A scheduler and its scheduler-wide parameters (`scheduler` of a scenario, @vsim/vocabulary's
+ * POLICY_DESCRIPTORS): the oneof case names the policy. A parameter absent takes the policy's
+ * default (in a SetSchedParams: keeps its value). Each policy checks the bounds of its own (once,
+ * in the scheduler service: libs/scheduler/src/registry.ts). Times in ns.
+ */
+export interface SchedulerParams {
+  policy:
+    | { $case: "roundRobin"; value: RoundRobinParams }
+    | { $case: "credit"; value: CreditParams }
+    | { $case: "sedf"; value: SedfParams }
+    | { $case: "rtds"; value: RtdsParams }
+    | { $case: "credit2"; value: Credit2Params }
+    | //
+    /** A host split into cpupools (Xen's xl cpupool-create): pools with their own schedulers. */
+    { $case: "cpupools"; value: CpupoolsParams }
+    | undefined;
+}
+
+export interface RoundRobinParams {
+  timeslice?: number | undefined;
+}
+
+/** xen/common/sched/credit.c. */
+export interface CreditParams {
+  tslice?: number | undefined;
+  ratelimit?: number | undefined;
+  accounting?: CreditAccounting | undefined;
+  boost?: boolean | undefined;
+  acctPhase?: number | undefined;
+}
+
+/** xen/common/sched/credit2.c. */
+export interface Credit2Params {
+  ratelimit?: number | undefined;
+  runqueue?: Credit2Runqueue | undefined;
+  groupSize?: number | undefined;
+  maxCpusPerRunqueue?: number | undefined;
+}
+
+/** SEDF and RTDS have no scheduler-wide parameters (theirs are per VM: VmSchedParams). */
+export interface SedfParams {
+}
+
+export interface RtdsParams {
+}
+
+export interface CpupoolsParams {
+  /** The scheduler of the pool of the pCPUs no pool claims ("default"). */
+  defaultPool: SchedulerParams | undefined;
+  pools: Cpupool[];
+}
+
+export interface Cpupool {
+  id: string;
+  /** Host pCPU ids, in the order the pool's scheduler numbers them. */
+  pcpus: number[];
+  scheduler: SchedulerParams | undefined;
+}
+
 /** A timed action of the scenario, applied by the loop of the host it concerns at at_ns. */
 export interface AddActionRequest {
   sim: string;
@@ -215,12 +366,23 @@ export interface AddActionRequest {
   /** The VM (pause, unpause, set, migrate) or the host (killHost; migrate: the destination) it applies to. */
   vm: string;
   host: string;
+  /** set: the VM's new scheduling parameters. */
+  vmParams:
+    | VmSchedParams
+    | undefined;
   /**
-   * set: the new scheduling parameters as JSON; swapScheduler: the new policy and its parameters;
-   * migrate: the link and rule, as MigrateVmRequest.params_json.
+   * swapScheduler: the new scheduler; setScheduler (a pending action of a handover): the
+   * scheduler-wide parameters to change.
    */
-  paramsJson: string;
-  policy: string;
+  scheduler:
+    | SchedulerParams
+    | undefined;
+  /**
+   * migrate: the link and the stop-and-copy rule, as MigrateVmRequest.params_json; balance: the load
+   * balancer and the network, {periodNs, threshold, network, stopPages?, maxRounds?} (JSON until
+   * they get messages of their own, as vm_params and scheduler did).
+   */
+  migrationJson?: string | undefined;
 }
 
 export interface RunRequest {
@@ -271,16 +433,16 @@ export interface SetSchedParamsRequest {
    */
   vm: string;
   /**
-   * A JSON object of the parameters to change, the others keep their values. Per VM: weight, cap
-   * (credit, credit2), slice, period, extra (sedf), budget, period, extratime (rtds), in ns.
-   * Scheduler-wide: tslice, ratelimit (credit), timeslice (round-robin), in ns.
-   */
-  paramsJson: string;
-  /**
    * When non-empty, the call is refused unless the hosts concerned run this policy (as
    * `xl sched-credit` refuses a cpupool that runs another scheduler).
    */
   policy: string;
+  /**
+   * The parameters to change; those absent keep their values. With vm: vm_params. Without:
+   * scheduler, whose oneof case must be the policy the hosts run (their default pool's).
+   */
+  vmParams: VmSchedParams | undefined;
+  scheduler: SchedulerParams | undefined;
 }
 
 /**
@@ -289,9 +451,10 @@ export interface SetSchedParamsRequest {
  */
 export interface SwapSchedulerRequest {
   sim: string;
-  policy: string;
-  /** The new policy's scheduler-wide parameters as JSON. */
-  paramsJson: string;
+  /** The new policy (the oneof case) and its scheduler-wide parameters. */
+  scheduler:
+    | SchedulerParams
+    | undefined;
   /**
    * Gateway only: hand the simulation to this other scheduler service (the instance name it
    * registered as vsim-scheduler), which runs it on with `policy`.
@@ -329,13 +492,104 @@ export interface VcpuHandover {
   waitingNs: number;
   blockedNs: number;
   instructions: number;
-  /**
-   * Implementation-specific figures (vsim's: the scheduling metrics' counters) as JSON; a service
-   * that does not know them ignores them.
-   */
-  statsJson: string;
   /** Its scheduling parameters. */
-  params: VmSchedParams | undefined;
+  params:
+    | VmSchedParams
+    | undefined;
+  /**
+   * The scheduling metrics' counters and the loop's bookkeeping for it (absent from another
+   * implementation's handover: they start from zero).
+   */
+  figures: VcpuLoopFigures | undefined;
+}
+
+/**
+ * A vCPU's scheduling counters beyond the runstates of VcpuHandover (libs/scheduler metrics.ts),
+ * and what the host loop keeps about it between iterations.
+ */
+export interface VcpuLoopFigures {
+  /** Time on a pCPU within the loop's iterations (running_ns also counts a trap's carried overrun). */
+  onPcpuNs: number;
+  offlineNs: number;
+  preemptions: number;
+  migrations: number;
+  deadlineMisses: number;
+  /** Every wake-up latency so far, in order. */
+  wakeLatenciesNs: number[];
+  /** When it joined the host. */
+  addedNs: number;
+  /** When its wake-up timer fired, while it has not run since (-1: no wake-up pending). */
+  wokeAtNs: number;
+  /** When it blocked (-1: not blocked), so that a wake-up is never dated before it. */
+  blockedAtNs: number;
+  /** The pCPU it was last given (-1: none yet), for migrations. */
+  lastPcpu: number;
+}
+
+/**
+ * A host loop's own state at an iteration boundary, beyond HostHandover's common fields: what
+ * makes the continued run's events exactly those of an uninterrupted one (docs/scheduler-protocol.md §8).
+ */
+export interface LoopState {
+  /** Per pCPU: busy and idle-while-waiting time so far. */
+  pcpus: PcpuMetrics[];
+  /** The run segments still open (at most one per pCPU; a `run` event is logged when one ends). */
+  segments: OpenRunSegment[];
+  /**
+   * Per pCPU (by index), the vCPU the last decision gave it ("vm/vcpu"; "" when idle); empty when
+   * unknown. `schedule` events mark changes from it.
+   */
+  current: string[];
+  /** The vCPUs ("vm/vcpu") the last decision ran: one that then waits counts a preemption. */
+  lastRun: string[];
+  /** A killHost action stopped the host. */
+  killed: boolean;
+  /**
+   * The policy the loop runs and its complete internal state (absent: the adopting service starts
+   * its policy as in a hot swap).
+   */
+  policy: PolicyState | undefined;
+}
+
+/** A run segment still open at the boundary (libs/scheduler run-segments.ts). */
+export interface OpenRunSegment {
+  pcpu: number;
+  vm: string;
+  vcpu: number;
+  startNs: number;
+  /** CPU time so far. */
+  ns: number;
+  /** The wake-up latency the decision that started it recorded, if any. */
+  latencyNs?:
+    | number
+    | undefined;
+  /** The policy's balance for the vCPU after its last charge, in the policy's order (SchedulerPolicy.balance). */
+  balance: BalanceEntry[];
+}
+
+export interface BalanceEntry {
+  key: string;
+  value: number;
+}
+
+/**
+ * A scheduling policy's own state. Only a loop running the same policy with the same parameters
+ * loads it (a checkpoint, or a handover to the same policy); any other continues as in a swap.
+ */
+export interface PolicyState {
+  /**
+   * The policy the loop runs ("cpupools" for a host split into pools) with its scheduler-wide
+   * parameters as last set.
+   */
+  scheduler:
+    | SchedulerParams
+    | undefined;
+  /**
+   * Opaque, owned by the policy: UTF-8 JSON of SchedulerPolicy.saveState() (libs/scheduler
+   * policy-state.ts: format "vsim.policy-state/1"; cpupools: one such state per pool). Every
+   * queue in order, credit, budget, deadline, timer, counter and tie-breaker the policy keeps.
+   */
+  state: Buffer;
 }
 
 /** One host's loop as the old service leaves it, at an iteration boundary. */
@@ -353,10 +607,10 @@ export interface HostHandover {
   vcpus: VcpuHandover[];
   /** Timed actions not applied yet. */
   actions: AddActionRequest[];
-  /** Implementation-specific loop state (vsim's: per-pCPU metrics) as JSON. */
-  loopJson: string;
   /** The cpu-node id that simulates the host (AddHostRequest.node). */
   node: string;
+  /** The loop's own state (absent from another implementation's handover). */
+  loop: LoopState | undefined;
 }
 
 export interface HandoverState {
@@ -369,17 +623,21 @@ export interface AdoptRequest {
   state:
     | HandoverState
     | undefined;
-  /** The policy the adopting service runs the hosts with, and its parameters. */
-  policy: string;
-  paramsJson: string;
+  /**
+   * The scheduler the adopting service runs the hosts with (a host split into cpupools keeps its
+   * pools, with this one on the default pool).
+   */
+  scheduler: SchedulerParams | undefined;
 }
 
 export interface HostSchedParams {
   host: string;
-  /** The policy the host runs now (after any swap already applied). */
+  /** The policy the host runs now (after any swap already applied): the case of `scheduler`. */
   policy: string;
-  /** Its scheduler-wide parameters as JSON (as last set). */
-  paramsJson: string;
+  /** Its scheduler and scheduler-wide parameters (as last set). */
+  scheduler:
+    | SchedulerParams
+    | undefined;
   /** Virtual time the host's loop has reached. */
   nowNs: number;
 }
@@ -441,10 +699,127 @@ export interface SimulationStatus_HostNsEntry {
   value: number;
 }
 
+/**
+ * A finished simulation's results: what `vsim run --json` writes (SimResult, libs/control's
+ * simulation.ts; converted by proto-result.ts).
+ */
 export interface SimulationResult {
   sim: string;
-  /** The same JSON `vsim run --json` writes (per-VM results, event-log hash). */
-  resultJson: string;
+  name: string;
+  seed: number;
+  durationNs: number;
+  /** "split" or "remote" (scenario `trapPath`). */
+  trapPath: string;
+  /** The scenario's scheduler (a host with pools runs cpupools over it: hosts[].pools). */
+  scheduler: SchedulerParams | undefined;
+  hosts: SimHostResult[];
+  vms: SimVmResult[];
+  /** Events in the log, and the hash of its canonical form (docs/events.md). */
+  events: number;
+  eventLogHash: string;
+  /** Wall-clock seconds the run took (the gateway's measure). */
+  wallSeconds: number;
+}
+
+export interface SimHostResult {
+  id: string;
+  /** Virtual time reached, and its loop's iterations. */
+  endNs: number;
+  iterations: number;
+  pcpus: number;
+  isa: string;
+  clockHz: number;
+  pools: Cpupool[];
+  /** Absent when the scheduler service sent no metrics. */
+  sched?: SchedHostResult | undefined;
+}
+
+export interface SchedHostResult {
+  pcpus: SchedPcpuResult[];
+  idleWaitingNs: number;
+  /** Jain's index of the VMs' CPU shares normalised by weight (1 = exactly proportional). */
+  jainIndex: number;
+}
+
+export interface SchedPcpuResult {
+  pcpu: number;
+  busyNs: number;
+  utilization: number;
+  idleWaitingNs: number;
+}
+
+export interface SimVmResult {
+  id: string;
+  host: string;
+  vcpus: number;
+  /** "running", "blocked", "halted" or "faulted" at the end of the run. */
+  state: string;
+  exitStatus?: number | undefined;
+  fault?: string | undefined;
+  cpuNs: number;
+  waitingNs: number;
+  blockedNs: number;
+  /** cpu_ns over the host's capacity (pCPUs x elapsed time). */
+  hostShare: number;
+  instructions: number;
+  /** Traps and hypercalls by handler, and by kind, handler, route and path (exitKey). */
+  exits: { [key: string]: number };
+  exitRoutes: { [key: string]: number };
+  console: string;
+  isa: string;
+  expansion: number;
+  sched?:
+    | SchedVmResult
+    | undefined;
+  /** As the scenario gave them: the guest's kind, technique and scheduling parameters. */
+  kind: string;
+  technique?: string | undefined;
+  params: VmSchedParams | undefined;
+}
+
+export interface SimVmResult_ExitsEntry {
+  key: string;
+  value: number;
+}
+
+export interface SimVmResult_ExitRoutesEntry {
+  key: string;
+  value: number;
+}
+
+export interface SchedLatency {
+  count: number;
+  meanNs: number;
+  p50Ns: number;
+  p90Ns: number;
+  p99Ns: number;
+  maxNs: number;
+}
+
+export interface SchedVmResult {
+  runningNs: number;
+  runnableNs: number;
+  blockedNs: number;
+  offlineNs: number;
+  preemptions: number;
+  migrations: number;
+  deadlineMisses: number;
+  wakeLatency: SchedLatency | undefined;
+  vcpus: SchedVcpuResult[];
+}
+
+export interface SchedVcpuResult {
+  vcpu: number;
+  runningNs: number;
+  runnableNs: number;
+  blockedNs: number;
+  offlineNs: number;
+  /** running_ns over the host's elapsed time: its share of one pCPU. */
+  share: number;
+  preemptions: number;
+  migrations: number;
+  deadlineMisses: number;
+  wakeLatency: SchedLatency | undefined;
 }
 
 function createBaseSimulationRef(): SimulationRef {
@@ -1930,7 +2305,7 @@ export const CreateVmReply: MessageFns<CreateVmReply> = {
 };
 
 function createBaseAddHostRequest(): AddHostRequest {
-  return { sim: "", host: "", pcpus: 0, policy: "", paramsJson: "", node: "" };
+  return { sim: "", host: "", pcpus: 0, scheduler: undefined, node: "" };
 }
 
 export const AddHostRequest: MessageFns<AddHostRequest> = {
@@ -1944,11 +2319,8 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     if (message.pcpus !== 0) {
       writer.uint32(24).uint32(message.pcpus);
     }
-    if (message.policy !== "") {
-      writer.uint32(34).string(message.policy);
-    }
-    if (message.paramsJson !== "") {
-      writer.uint32(42).string(message.paramsJson);
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(58).fork()).join();
     }
     if (message.node !== "") {
       writer.uint32(50).string(message.node);
@@ -1993,20 +2365,12 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
             message.pcpus = reader.uint32();
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
+          case 7: {
+            if (tag !== 58) {
               break;
             }
 
-            message.policy = reader.string();
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
           case 6: {
@@ -2034,12 +2398,7 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       pcpus: isSet(object.pcpus) ? globalThis.Number(object.pcpus) : 0,
-      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
       node: isSet(object.node) ? globalThis.String(object.node) : "",
     };
   },
@@ -2055,11 +2414,8 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     if (message.pcpus !== 0) {
       obj.pcpus = Math.round(message.pcpus);
     }
-    if (message.policy !== "") {
-      obj.policy = message.policy;
-    }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
     if (message.node !== "") {
       obj.node = message.node;
@@ -2075,8 +2431,9 @@ export const AddHostRequest: MessageFns<AddHostRequest> = {
     message.sim = object.sim ?? "";
     message.host = object.host ?? "";
     message.pcpus = object.pcpus ?? 0;
-    message.policy = object.policy ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
     message.node = object.node ?? "";
     return message;
   },
@@ -2525,8 +2882,845 @@ export const PcpuSet: MessageFns<PcpuSet> = {
   },
 };
 
+function createBaseSchedulerParams(): SchedulerParams {
+  return { policy: undefined };
+}
+
+export const SchedulerParams: MessageFns<SchedulerParams> = {
+  encode(message: SchedulerParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.policy?.$case) {
+      case "roundRobin":
+        RoundRobinParams.encode(message.policy.value, writer.uint32(10).fork()).join();
+        break;
+      case "credit":
+        CreditParams.encode(message.policy.value, writer.uint32(18).fork()).join();
+        break;
+      case "sedf":
+        SedfParams.encode(message.policy.value, writer.uint32(26).fork()).join();
+        break;
+      case "rtds":
+        RtdsParams.encode(message.policy.value, writer.uint32(34).fork()).join();
+        break;
+      case "credit2":
+        Credit2Params.encode(message.policy.value, writer.uint32(42).fork()).join();
+        break;
+      case "cpupools":
+        CpupoolsParams.encode(message.policy.value, writer.uint32(50).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedulerParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedulerParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.policy = { $case: "roundRobin", value: RoundRobinParams.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policy = { $case: "credit", value: CreditParams.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policy = { $case: "sedf", value: SedfParams.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policy = { $case: "rtds", value: RtdsParams.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.policy = { $case: "credit2", value: Credit2Params.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.policy = { $case: "cpupools", value: CpupoolsParams.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedulerParams {
+    return {
+      policy: isSet(object.roundRobin)
+        ? { $case: "roundRobin", value: RoundRobinParams.fromJSON(object.roundRobin) }
+        : isSet(object.round_robin)
+        ? { $case: "roundRobin", value: RoundRobinParams.fromJSON(object.round_robin) }
+        : isSet(object.credit)
+        ? { $case: "credit", value: CreditParams.fromJSON(object.credit) }
+        : isSet(object.sedf)
+        ? { $case: "sedf", value: SedfParams.fromJSON(object.sedf) }
+        : isSet(object.rtds)
+        ? { $case: "rtds", value: RtdsParams.fromJSON(object.rtds) }
+        : isSet(object.credit2)
+        ? { $case: "credit2", value: Credit2Params.fromJSON(object.credit2) }
+        : isSet(object.cpupools)
+        ? { $case: "cpupools", value: CpupoolsParams.fromJSON(object.cpupools) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SchedulerParams): unknown {
+    const obj: any = {};
+    if (message.policy?.$case === "roundRobin") {
+      obj.roundRobin = RoundRobinParams.toJSON(message.policy.value);
+    } else if (message.policy?.$case === "credit") {
+      obj.credit = CreditParams.toJSON(message.policy.value);
+    } else if (message.policy?.$case === "sedf") {
+      obj.sedf = SedfParams.toJSON(message.policy.value);
+    } else if (message.policy?.$case === "rtds") {
+      obj.rtds = RtdsParams.toJSON(message.policy.value);
+    } else if (message.policy?.$case === "credit2") {
+      obj.credit2 = Credit2Params.toJSON(message.policy.value);
+    } else if (message.policy?.$case === "cpupools") {
+      obj.cpupools = CpupoolsParams.toJSON(message.policy.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedulerParams>): SchedulerParams {
+    return SchedulerParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedulerParams>): SchedulerParams {
+    const message = createBaseSchedulerParams();
+    switch (object.policy?.$case) {
+      case "roundRobin": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "roundRobin", value: RoundRobinParams.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+      case "credit": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "credit", value: CreditParams.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+      case "sedf": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "sedf", value: SedfParams.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+      case "rtds": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "rtds", value: RtdsParams.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+      case "credit2": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "credit2", value: Credit2Params.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+      case "cpupools": {
+        if (object.policy?.value !== undefined && object.policy?.value !== null) {
+          message.policy = { $case: "cpupools", value: CpupoolsParams.fromPartial(object.policy.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRoundRobinParams(): RoundRobinParams {
+  return { timeslice: undefined };
+}
+
+export const RoundRobinParams: MessageFns<RoundRobinParams> = {
+  encode(message: RoundRobinParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.timeslice !== undefined) {
+      writer.uint32(8).uint64(message.timeslice);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RoundRobinParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRoundRobinParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.timeslice = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RoundRobinParams {
+    return { timeslice: isSet(object.timeslice) ? globalThis.Number(object.timeslice) : undefined };
+  },
+
+  toJSON(message: RoundRobinParams): unknown {
+    const obj: any = {};
+    if (message.timeslice !== undefined) {
+      obj.timeslice = Math.round(message.timeslice);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RoundRobinParams>): RoundRobinParams {
+    return RoundRobinParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RoundRobinParams>): RoundRobinParams {
+    const message = createBaseRoundRobinParams();
+    message.timeslice = object.timeslice ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreditParams(): CreditParams {
+  return { tslice: undefined, ratelimit: undefined, accounting: undefined, boost: undefined, acctPhase: undefined };
+}
+
+export const CreditParams: MessageFns<CreditParams> = {
+  encode(message: CreditParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tslice !== undefined) {
+      writer.uint32(8).uint64(message.tslice);
+    }
+    if (message.ratelimit !== undefined) {
+      writer.uint32(16).uint64(message.ratelimit);
+    }
+    if (message.accounting !== undefined) {
+      writer.uint32(24).int32(message.accounting);
+    }
+    if (message.boost !== undefined) {
+      writer.uint32(32).bool(message.boost);
+    }
+    if (message.acctPhase !== undefined) {
+      writer.uint32(40).uint64(message.acctPhase);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreditParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreditParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.tslice = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ratelimit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.accounting = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.boost = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.acctPhase = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreditParams {
+    return {
+      tslice: isSet(object.tslice) ? globalThis.Number(object.tslice) : undefined,
+      ratelimit: isSet(object.ratelimit) ? globalThis.Number(object.ratelimit) : undefined,
+      accounting: isSet(object.accounting) ? creditAccountingFromJSON(object.accounting) : undefined,
+      boost: isSet(object.boost) ? globalThis.Boolean(object.boost) : undefined,
+      acctPhase: isSet(object.acctPhase)
+        ? globalThis.Number(object.acctPhase)
+        : isSet(object.acct_phase)
+        ? globalThis.Number(object.acct_phase)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CreditParams): unknown {
+    const obj: any = {};
+    if (message.tslice !== undefined) {
+      obj.tslice = Math.round(message.tslice);
+    }
+    if (message.ratelimit !== undefined) {
+      obj.ratelimit = Math.round(message.ratelimit);
+    }
+    if (message.accounting !== undefined) {
+      obj.accounting = creditAccountingToJSON(message.accounting);
+    }
+    if (message.boost !== undefined) {
+      obj.boost = message.boost;
+    }
+    if (message.acctPhase !== undefined) {
+      obj.acctPhase = Math.round(message.acctPhase);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreditParams>): CreditParams {
+    return CreditParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreditParams>): CreditParams {
+    const message = createBaseCreditParams();
+    message.tslice = object.tslice ?? undefined;
+    message.ratelimit = object.ratelimit ?? undefined;
+    message.accounting = object.accounting ?? undefined;
+    message.boost = object.boost ?? undefined;
+    message.acctPhase = object.acctPhase ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCredit2Params(): Credit2Params {
+  return { ratelimit: undefined, runqueue: undefined, groupSize: undefined, maxCpusPerRunqueue: undefined };
+}
+
+export const Credit2Params: MessageFns<Credit2Params> = {
+  encode(message: Credit2Params, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ratelimit !== undefined) {
+      writer.uint32(8).uint64(message.ratelimit);
+    }
+    if (message.runqueue !== undefined) {
+      writer.uint32(16).int32(message.runqueue);
+    }
+    if (message.groupSize !== undefined) {
+      writer.uint32(24).uint32(message.groupSize);
+    }
+    if (message.maxCpusPerRunqueue !== undefined) {
+      writer.uint32(32).uint32(message.maxCpusPerRunqueue);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Credit2Params {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCredit2Params();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ratelimit = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runqueue = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.groupSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxCpusPerRunqueue = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Credit2Params {
+    return {
+      ratelimit: isSet(object.ratelimit) ? globalThis.Number(object.ratelimit) : undefined,
+      runqueue: isSet(object.runqueue) ? credit2RunqueueFromJSON(object.runqueue) : undefined,
+      groupSize: isSet(object.groupSize)
+        ? globalThis.Number(object.groupSize)
+        : isSet(object.group_size)
+        ? globalThis.Number(object.group_size)
+        : undefined,
+      maxCpusPerRunqueue: isSet(object.maxCpusPerRunqueue)
+        ? globalThis.Number(object.maxCpusPerRunqueue)
+        : isSet(object.max_cpus_per_runqueue)
+        ? globalThis.Number(object.max_cpus_per_runqueue)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Credit2Params): unknown {
+    const obj: any = {};
+    if (message.ratelimit !== undefined) {
+      obj.ratelimit = Math.round(message.ratelimit);
+    }
+    if (message.runqueue !== undefined) {
+      obj.runqueue = credit2RunqueueToJSON(message.runqueue);
+    }
+    if (message.groupSize !== undefined) {
+      obj.groupSize = Math.round(message.groupSize);
+    }
+    if (message.maxCpusPerRunqueue !== undefined) {
+      obj.maxCpusPerRunqueue = Math.round(message.maxCpusPerRunqueue);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Credit2Params>): Credit2Params {
+    return Credit2Params.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Credit2Params>): Credit2Params {
+    const message = createBaseCredit2Params();
+    message.ratelimit = object.ratelimit ?? undefined;
+    message.runqueue = object.runqueue ?? undefined;
+    message.groupSize = object.groupSize ?? undefined;
+    message.maxCpusPerRunqueue = object.maxCpusPerRunqueue ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSedfParams(): SedfParams {
+  return {};
+}
+
+export const SedfParams: MessageFns<SedfParams> = {
+  encode(_: SedfParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SedfParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSedfParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SedfParams {
+    return {};
+  },
+
+  toJSON(_: SedfParams): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<SedfParams>): SedfParams {
+    return SedfParams.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<SedfParams>): SedfParams {
+    const message = createBaseSedfParams();
+    return message;
+  },
+};
+
+function createBaseRtdsParams(): RtdsParams {
+  return {};
+}
+
+export const RtdsParams: MessageFns<RtdsParams> = {
+  encode(_: RtdsParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RtdsParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRtdsParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RtdsParams {
+    return {};
+  },
+
+  toJSON(_: RtdsParams): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RtdsParams>): RtdsParams {
+    return RtdsParams.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RtdsParams>): RtdsParams {
+    const message = createBaseRtdsParams();
+    return message;
+  },
+};
+
+function createBaseCpupoolsParams(): CpupoolsParams {
+  return { defaultPool: undefined, pools: [] };
+}
+
+export const CpupoolsParams: MessageFns<CpupoolsParams> = {
+  encode(message: CpupoolsParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.defaultPool !== undefined) {
+      SchedulerParams.encode(message.defaultPool, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.pools) {
+      Cpupool.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CpupoolsParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCpupoolsParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.defaultPool = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pools.push(Cpupool.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CpupoolsParams {
+    return {
+      defaultPool: isSet(object.defaultPool)
+        ? SchedulerParams.fromJSON(object.defaultPool)
+        : isSet(object.default_pool)
+        ? SchedulerParams.fromJSON(object.default_pool)
+        : undefined,
+      pools: globalThis.Array.isArray(object?.pools) ? object.pools.map((e: any) => Cpupool.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: CpupoolsParams): unknown {
+    const obj: any = {};
+    if (message.defaultPool !== undefined) {
+      obj.defaultPool = SchedulerParams.toJSON(message.defaultPool);
+    }
+    if (message.pools?.length) {
+      obj.pools = message.pools.map((e) => Cpupool.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CpupoolsParams>): CpupoolsParams {
+    return CpupoolsParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CpupoolsParams>): CpupoolsParams {
+    const message = createBaseCpupoolsParams();
+    message.defaultPool = (object.defaultPool !== undefined && object.defaultPool !== null)
+      ? SchedulerParams.fromPartial(object.defaultPool)
+      : undefined;
+    message.pools = object.pools?.map((e) => Cpupool.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCpupool(): Cpupool {
+  return { id: "", pcpus: [], scheduler: undefined };
+}
+
+export const Cpupool: MessageFns<Cpupool> = {
+  encode(message: Cpupool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.pcpus.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.pcpus) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Cpupool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCpupool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.pcpus.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pcpus.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Cpupool {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => globalThis.Number(e)) : [],
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+    };
+  },
+
+  toJSON(message: Cpupool): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => Math.round(e));
+    }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Cpupool>): Cpupool {
+    return Cpupool.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Cpupool>): Cpupool {
+    const message = createBaseCpupool();
+    message.id = object.id ?? "";
+    message.pcpus = object.pcpus?.map((e) => e) || [];
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAddActionRequest(): AddActionRequest {
-  return { sim: "", atNs: 0, kind: "", vm: "", host: "", paramsJson: "", policy: "" };
+  return {
+    sim: "",
+    atNs: 0,
+    kind: "",
+    vm: "",
+    host: "",
+    vmParams: undefined,
+    scheduler: undefined,
+    migrationJson: undefined,
+  };
 }
 
 export const AddActionRequest: MessageFns<AddActionRequest> = {
@@ -2546,11 +3740,14 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     if (message.host !== "") {
       writer.uint32(42).string(message.host);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(50).string(message.paramsJson);
+    if (message.vmParams !== undefined) {
+      VmSchedParams.encode(message.vmParams, writer.uint32(66).fork()).join();
     }
-    if (message.policy !== "") {
-      writer.uint32(58).string(message.policy);
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(74).fork()).join();
+    }
+    if (message.migrationJson !== undefined) {
+      writer.uint32(82).string(message.migrationJson);
     }
     return writer;
   },
@@ -2608,20 +3805,28 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
             message.host = reader.string();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
+          case 8: {
+            if (tag !== 66) {
               break;
             }
 
-            message.paramsJson = reader.string();
+            message.vmParams = VmSchedParams.decode(reader, reader.uint32());
             continue;
           }
-          case 7: {
-            if (tag !== 58) {
+          case 9: {
+            if (tag !== 74) {
               break;
             }
 
-            message.policy = reader.string();
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.migrationJson = reader.string();
             continue;
           }
         }
@@ -2647,12 +3852,17 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
-      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      vmParams: isSet(object.vmParams)
+        ? VmSchedParams.fromJSON(object.vmParams)
+        : isSet(object.vm_params)
+        ? VmSchedParams.fromJSON(object.vm_params)
+        : undefined,
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+      migrationJson: isSet(object.migrationJson)
+        ? globalThis.String(object.migrationJson)
+        : isSet(object.migration_json)
+        ? globalThis.String(object.migration_json)
+        : undefined,
     };
   },
 
@@ -2673,11 +3883,14 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.vmParams !== undefined) {
+      obj.vmParams = VmSchedParams.toJSON(message.vmParams);
     }
-    if (message.policy !== "") {
-      obj.policy = message.policy;
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
+    }
+    if (message.migrationJson !== undefined) {
+      obj.migrationJson = message.migrationJson;
     }
     return obj;
   },
@@ -2692,8 +3905,13 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     message.kind = object.kind ?? "";
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
-    message.paramsJson = object.paramsJson ?? "";
-    message.policy = object.policy ?? "";
+    message.vmParams = (object.vmParams !== undefined && object.vmParams !== null)
+      ? VmSchedParams.fromPartial(object.vmParams)
+      : undefined;
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
+    message.migrationJson = object.migrationJson ?? undefined;
     return message;
   },
 };
@@ -3209,7 +4427,7 @@ export const RunResult: MessageFns<RunResult> = {
 };
 
 function createBaseSetSchedParamsRequest(): SetSchedParamsRequest {
-  return { sim: "", vm: "", paramsJson: "", policy: "" };
+  return { sim: "", vm: "", policy: "", vmParams: undefined, scheduler: undefined };
 }
 
 export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
@@ -3220,11 +4438,14 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
     if (message.vm !== "") {
       writer.uint32(18).string(message.vm);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(26).string(message.paramsJson);
-    }
     if (message.policy !== "") {
       writer.uint32(34).string(message.policy);
+    }
+    if (message.vmParams !== undefined) {
+      VmSchedParams.encode(message.vmParams, writer.uint32(42).fork()).join();
+    }
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3258,20 +4479,28 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
             message.vm = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
-            continue;
-          }
           case 4: {
             if (tag !== 34) {
               break;
             }
 
             message.policy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.vmParams = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3290,12 +4519,13 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
     return {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
+      vmParams: isSet(object.vmParams)
+        ? VmSchedParams.fromJSON(object.vmParams)
+        : isSet(object.vm_params)
+        ? VmSchedParams.fromJSON(object.vm_params)
+        : undefined,
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
     };
   },
 
@@ -3307,11 +4537,14 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
     if (message.vm !== "") {
       obj.vm = message.vm;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
-    }
     if (message.policy !== "") {
       obj.policy = message.policy;
+    }
+    if (message.vmParams !== undefined) {
+      obj.vmParams = VmSchedParams.toJSON(message.vmParams);
+    }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
     return obj;
   },
@@ -3323,14 +4556,19 @@ export const SetSchedParamsRequest: MessageFns<SetSchedParamsRequest> = {
     const message = createBaseSetSchedParamsRequest();
     message.sim = object.sim ?? "";
     message.vm = object.vm ?? "";
-    message.paramsJson = object.paramsJson ?? "";
     message.policy = object.policy ?? "";
+    message.vmParams = (object.vmParams !== undefined && object.vmParams !== null)
+      ? VmSchedParams.fromPartial(object.vmParams)
+      : undefined;
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
     return message;
   },
 };
 
 function createBaseSwapSchedulerRequest(): SwapSchedulerRequest {
-  return { sim: "", policy: "", paramsJson: "", service: "" };
+  return { sim: "", scheduler: undefined, service: "" };
 }
 
 export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
@@ -3338,11 +4576,8 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
     if (message.sim !== "") {
       writer.uint32(10).string(message.sim);
     }
-    if (message.policy !== "") {
-      writer.uint32(18).string(message.policy);
-    }
-    if (message.paramsJson !== "") {
-      writer.uint32(26).string(message.paramsJson);
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(42).fork()).join();
     }
     if (message.service !== "") {
       writer.uint32(34).string(message.service);
@@ -3371,20 +4606,12 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
             message.sim = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.policy = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
           case 4: {
@@ -3410,12 +4637,7 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
   fromJSON(object: any): SwapSchedulerRequest {
     return {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
-      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
       service: isSet(object.service) ? globalThis.String(object.service) : "",
     };
   },
@@ -3425,11 +4647,8 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
     if (message.sim !== "") {
       obj.sim = message.sim;
     }
-    if (message.policy !== "") {
-      obj.policy = message.policy;
-    }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
     if (message.service !== "") {
       obj.service = message.service;
@@ -3443,8 +4662,9 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
   fromPartial(object: DeepPartial<SwapSchedulerRequest>): SwapSchedulerRequest {
     const message = createBaseSwapSchedulerRequest();
     message.sim = object.sim ?? "";
-    message.policy = object.policy ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
     message.service = object.service ?? "";
     return message;
   },
@@ -3582,8 +4802,8 @@ function createBaseVcpuHandover(): VcpuHandover {
     waitingNs: 0,
     blockedNs: 0,
     instructions: 0,
-    statsJson: "",
     params: undefined,
+    figures: undefined,
   };
 }
 
@@ -3616,11 +4836,11 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.instructions !== 0) {
       writer.uint32(80).uint64(message.instructions);
     }
-    if (message.statsJson !== "") {
-      writer.uint32(90).string(message.statsJson);
-    }
     if (message.params !== undefined) {
       VmSchedParams.encode(message.params, writer.uint32(98).fork()).join();
+    }
+    if (message.figures !== undefined) {
+      VcpuLoopFigures.encode(message.figures, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -3710,20 +4930,20 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
             message.instructions = longToNumber(reader.uint64());
             continue;
           }
-          case 11: {
-            if (tag !== 90) {
-              break;
-            }
-
-            message.statsJson = reader.string();
-            continue;
-          }
           case 12: {
             if (tag !== 98) {
               break;
             }
 
             message.params = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.figures = VcpuLoopFigures.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -3765,12 +4985,8 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
         ? globalThis.Number(object.blocked_ns)
         : 0,
       instructions: isSet(object.instructions) ? globalThis.Number(object.instructions) : 0,
-      statsJson: isSet(object.statsJson)
-        ? globalThis.String(object.statsJson)
-        : isSet(object.stats_json)
-        ? globalThis.String(object.stats_json)
-        : "",
       params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
+      figures: isSet(object.figures) ? VcpuLoopFigures.fromJSON(object.figures) : undefined,
     };
   },
 
@@ -3803,11 +5019,11 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     if (message.instructions !== 0) {
       obj.instructions = Math.round(message.instructions);
     }
-    if (message.statsJson !== "") {
-      obj.statsJson = message.statsJson;
-    }
     if (message.params !== undefined) {
       obj.params = VmSchedParams.toJSON(message.params);
+    }
+    if (message.figures !== undefined) {
+      obj.figures = VcpuLoopFigures.toJSON(message.figures);
     }
     return obj;
   },
@@ -3826,10 +5042,786 @@ export const VcpuHandover: MessageFns<VcpuHandover> = {
     message.waitingNs = object.waitingNs ?? 0;
     message.blockedNs = object.blockedNs ?? 0;
     message.instructions = object.instructions ?? 0;
-    message.statsJson = object.statsJson ?? "";
     message.params = (object.params !== undefined && object.params !== null)
       ? VmSchedParams.fromPartial(object.params)
       : undefined;
+    message.figures = (object.figures !== undefined && object.figures !== null)
+      ? VcpuLoopFigures.fromPartial(object.figures)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVcpuLoopFigures(): VcpuLoopFigures {
+  return {
+    onPcpuNs: 0,
+    offlineNs: 0,
+    preemptions: 0,
+    migrations: 0,
+    deadlineMisses: 0,
+    wakeLatenciesNs: [],
+    addedNs: 0,
+    wokeAtNs: 0,
+    blockedAtNs: 0,
+    lastPcpu: 0,
+  };
+}
+
+export const VcpuLoopFigures: MessageFns<VcpuLoopFigures> = {
+  encode(message: VcpuLoopFigures, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.onPcpuNs !== 0) {
+      writer.uint32(8).uint64(message.onPcpuNs);
+    }
+    if (message.offlineNs !== 0) {
+      writer.uint32(16).uint64(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      writer.uint32(24).uint64(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      writer.uint32(32).uint64(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      writer.uint32(40).uint64(message.deadlineMisses);
+    }
+    if (message.wakeLatenciesNs.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.wakeLatenciesNs) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.addedNs !== 0) {
+      writer.uint32(56).uint64(message.addedNs);
+    }
+    if (message.wokeAtNs !== 0) {
+      writer.uint32(64).int64(message.wokeAtNs);
+    }
+    if (message.blockedAtNs !== 0) {
+      writer.uint32(72).int64(message.blockedAtNs);
+    }
+    if (message.lastPcpu !== 0) {
+      writer.uint32(80).int32(message.lastPcpu);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VcpuLoopFigures {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVcpuLoopFigures();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.onPcpuNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offlineNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.preemptions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.migrations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.deadlineMisses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.wakeLatenciesNs.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.wakeLatenciesNs.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.addedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.wokeAtNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.blockedAtNs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lastPcpu = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VcpuLoopFigures {
+    return {
+      onPcpuNs: isSet(object.onPcpuNs)
+        ? globalThis.Number(object.onPcpuNs)
+        : isSet(object.on_pcpu_ns)
+        ? globalThis.Number(object.on_pcpu_ns)
+        : 0,
+      offlineNs: isSet(object.offlineNs)
+        ? globalThis.Number(object.offlineNs)
+        : isSet(object.offline_ns)
+        ? globalThis.Number(object.offline_ns)
+        : 0,
+      preemptions: isSet(object.preemptions) ? globalThis.Number(object.preemptions) : 0,
+      migrations: isSet(object.migrations) ? globalThis.Number(object.migrations) : 0,
+      deadlineMisses: isSet(object.deadlineMisses)
+        ? globalThis.Number(object.deadlineMisses)
+        : isSet(object.deadline_misses)
+        ? globalThis.Number(object.deadline_misses)
+        : 0,
+      wakeLatenciesNs: globalThis.Array.isArray(object?.wakeLatenciesNs)
+        ? object.wakeLatenciesNs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.wake_latencies_ns)
+        ? object.wake_latencies_ns.map((e: any) => globalThis.Number(e))
+        : [],
+      addedNs: isSet(object.addedNs)
+        ? globalThis.Number(object.addedNs)
+        : isSet(object.added_ns)
+        ? globalThis.Number(object.added_ns)
+        : 0,
+      wokeAtNs: isSet(object.wokeAtNs)
+        ? globalThis.Number(object.wokeAtNs)
+        : isSet(object.woke_at_ns)
+        ? globalThis.Number(object.woke_at_ns)
+        : 0,
+      blockedAtNs: isSet(object.blockedAtNs)
+        ? globalThis.Number(object.blockedAtNs)
+        : isSet(object.blocked_at_ns)
+        ? globalThis.Number(object.blocked_at_ns)
+        : 0,
+      lastPcpu: isSet(object.lastPcpu)
+        ? globalThis.Number(object.lastPcpu)
+        : isSet(object.last_pcpu)
+        ? globalThis.Number(object.last_pcpu)
+        : 0,
+    };
+  },
+
+  toJSON(message: VcpuLoopFigures): unknown {
+    const obj: any = {};
+    if (message.onPcpuNs !== 0) {
+      obj.onPcpuNs = Math.round(message.onPcpuNs);
+    }
+    if (message.offlineNs !== 0) {
+      obj.offlineNs = Math.round(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      obj.preemptions = Math.round(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      obj.migrations = Math.round(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      obj.deadlineMisses = Math.round(message.deadlineMisses);
+    }
+    if (message.wakeLatenciesNs?.length) {
+      obj.wakeLatenciesNs = message.wakeLatenciesNs.map((e) => Math.round(e));
+    }
+    if (message.addedNs !== 0) {
+      obj.addedNs = Math.round(message.addedNs);
+    }
+    if (message.wokeAtNs !== 0) {
+      obj.wokeAtNs = Math.round(message.wokeAtNs);
+    }
+    if (message.blockedAtNs !== 0) {
+      obj.blockedAtNs = Math.round(message.blockedAtNs);
+    }
+    if (message.lastPcpu !== 0) {
+      obj.lastPcpu = Math.round(message.lastPcpu);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VcpuLoopFigures>): VcpuLoopFigures {
+    return VcpuLoopFigures.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VcpuLoopFigures>): VcpuLoopFigures {
+    const message = createBaseVcpuLoopFigures();
+    message.onPcpuNs = object.onPcpuNs ?? 0;
+    message.offlineNs = object.offlineNs ?? 0;
+    message.preemptions = object.preemptions ?? 0;
+    message.migrations = object.migrations ?? 0;
+    message.deadlineMisses = object.deadlineMisses ?? 0;
+    message.wakeLatenciesNs = object.wakeLatenciesNs?.map((e) => e) || [];
+    message.addedNs = object.addedNs ?? 0;
+    message.wokeAtNs = object.wokeAtNs ?? 0;
+    message.blockedAtNs = object.blockedAtNs ?? 0;
+    message.lastPcpu = object.lastPcpu ?? 0;
+    return message;
+  },
+};
+
+function createBaseLoopState(): LoopState {
+  return { pcpus: [], segments: [], current: [], lastRun: [], killed: false, policy: undefined };
+}
+
+export const LoopState: MessageFns<LoopState> = {
+  encode(message: LoopState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pcpus) {
+      PcpuMetrics.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.segments) {
+      OpenRunSegment.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.current) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.lastRun) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.killed !== false) {
+      writer.uint32(40).bool(message.killed);
+    }
+    if (message.policy !== undefined) {
+      PolicyState.encode(message.policy, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoopState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoopState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pcpus.push(PcpuMetrics.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.segments.push(OpenRunSegment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.current.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lastRun.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.killed = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.policy = PolicyState.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoopState {
+    return {
+      pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => PcpuMetrics.fromJSON(e)) : [],
+      segments: globalThis.Array.isArray(object?.segments)
+        ? object.segments.map((e: any) => OpenRunSegment.fromJSON(e))
+        : [],
+      current: globalThis.Array.isArray(object?.current) ? object.current.map((e: any) => globalThis.String(e)) : [],
+      lastRun: globalThis.Array.isArray(object?.lastRun)
+        ? object.lastRun.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.last_run)
+        ? object.last_run.map((e: any) => globalThis.String(e))
+        : [],
+      killed: isSet(object.killed) ? globalThis.Boolean(object.killed) : false,
+      policy: isSet(object.policy) ? PolicyState.fromJSON(object.policy) : undefined,
+    };
+  },
+
+  toJSON(message: LoopState): unknown {
+    const obj: any = {};
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => PcpuMetrics.toJSON(e));
+    }
+    if (message.segments?.length) {
+      obj.segments = message.segments.map((e) => OpenRunSegment.toJSON(e));
+    }
+    if (message.current?.length) {
+      obj.current = message.current;
+    }
+    if (message.lastRun?.length) {
+      obj.lastRun = message.lastRun;
+    }
+    if (message.killed !== false) {
+      obj.killed = message.killed;
+    }
+    if (message.policy !== undefined) {
+      obj.policy = PolicyState.toJSON(message.policy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LoopState>): LoopState {
+    return LoopState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LoopState>): LoopState {
+    const message = createBaseLoopState();
+    message.pcpus = object.pcpus?.map((e) => PcpuMetrics.fromPartial(e)) || [];
+    message.segments = object.segments?.map((e) => OpenRunSegment.fromPartial(e)) || [];
+    message.current = object.current?.map((e) => e) || [];
+    message.lastRun = object.lastRun?.map((e) => e) || [];
+    message.killed = object.killed ?? false;
+    message.policy = (object.policy !== undefined && object.policy !== null)
+      ? PolicyState.fromPartial(object.policy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOpenRunSegment(): OpenRunSegment {
+  return { pcpu: 0, vm: "", vcpu: 0, startNs: 0, ns: 0, latencyNs: undefined, balance: [] };
+}
+
+export const OpenRunSegment: MessageFns<OpenRunSegment> = {
+  encode(message: OpenRunSegment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pcpu !== 0) {
+      writer.uint32(8).uint32(message.pcpu);
+    }
+    if (message.vm !== "") {
+      writer.uint32(18).string(message.vm);
+    }
+    if (message.vcpu !== 0) {
+      writer.uint32(24).uint32(message.vcpu);
+    }
+    if (message.startNs !== 0) {
+      writer.uint32(32).uint64(message.startNs);
+    }
+    if (message.ns !== 0) {
+      writer.uint32(40).uint64(message.ns);
+    }
+    if (message.latencyNs !== undefined) {
+      writer.uint32(48).uint64(message.latencyNs);
+    }
+    for (const v of message.balance) {
+      BalanceEntry.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenRunSegment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenRunSegment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pcpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vcpu = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.latencyNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.balance.push(BalanceEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenRunSegment {
+    return {
+      pcpu: isSet(object.pcpu) ? globalThis.Number(object.pcpu) : 0,
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
+      startNs: isSet(object.startNs)
+        ? globalThis.Number(object.startNs)
+        : isSet(object.start_ns)
+        ? globalThis.Number(object.start_ns)
+        : 0,
+      ns: isSet(object.ns) ? globalThis.Number(object.ns) : 0,
+      latencyNs: isSet(object.latencyNs)
+        ? globalThis.Number(object.latencyNs)
+        : isSet(object.latency_ns)
+        ? globalThis.Number(object.latency_ns)
+        : undefined,
+      balance: globalThis.Array.isArray(object?.balance)
+        ? object.balance.map((e: any) => BalanceEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OpenRunSegment): unknown {
+    const obj: any = {};
+    if (message.pcpu !== 0) {
+      obj.pcpu = Math.round(message.pcpu);
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.vcpu !== 0) {
+      obj.vcpu = Math.round(message.vcpu);
+    }
+    if (message.startNs !== 0) {
+      obj.startNs = Math.round(message.startNs);
+    }
+    if (message.ns !== 0) {
+      obj.ns = Math.round(message.ns);
+    }
+    if (message.latencyNs !== undefined) {
+      obj.latencyNs = Math.round(message.latencyNs);
+    }
+    if (message.balance?.length) {
+      obj.balance = message.balance.map((e) => BalanceEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenRunSegment>): OpenRunSegment {
+    return OpenRunSegment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenRunSegment>): OpenRunSegment {
+    const message = createBaseOpenRunSegment();
+    message.pcpu = object.pcpu ?? 0;
+    message.vm = object.vm ?? "";
+    message.vcpu = object.vcpu ?? 0;
+    message.startNs = object.startNs ?? 0;
+    message.ns = object.ns ?? 0;
+    message.latencyNs = object.latencyNs ?? undefined;
+    message.balance = object.balance?.map((e) => BalanceEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBalanceEntry(): BalanceEntry {
+  return { key: "", value: 0 };
+}
+
+export const BalanceEntry: MessageFns<BalanceEntry> = {
+  encode(message: BalanceEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BalanceEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBalanceEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BalanceEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: BalanceEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BalanceEntry>): BalanceEntry {
+    return BalanceEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BalanceEntry>): BalanceEntry {
+    const message = createBaseBalanceEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBasePolicyState(): PolicyState {
+  return { scheduler: undefined, state: Buffer.alloc(0) };
+}
+
+export const PolicyState: MessageFns<PolicyState> = {
+  encode(message: PolicyState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(10).fork()).join();
+    }
+    if (message.state.length !== 0) {
+      writer.uint32(18).bytes(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyState {
+    return {
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+      state: isSet(object.state) ? Buffer.from(bytesFromBase64(object.state)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: PolicyState): unknown {
+    const obj: any = {};
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
+    }
+    if (message.state.length !== 0) {
+      obj.state = base64FromBytes(message.state);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PolicyState>): PolicyState {
+    return PolicyState.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PolicyState>): PolicyState {
+    const message = createBasePolicyState();
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
+    message.state = object.state ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -3844,8 +5836,8 @@ function createBaseHostHandover(): HostHandover {
     eventsPublished: 0,
     vcpus: [],
     actions: [],
-    loopJson: "",
     node: "",
+    loop: undefined,
   };
 }
 
@@ -3875,11 +5867,11 @@ export const HostHandover: MessageFns<HostHandover> = {
     for (const v of message.actions) {
       AddActionRequest.encode(v!, writer.uint32(66).fork()).join();
     }
-    if (message.loopJson !== "") {
-      writer.uint32(74).string(message.loopJson);
-    }
     if (message.node !== "") {
       writer.uint32(82).string(message.node);
+    }
+    if (message.loop !== undefined) {
+      LoopState.encode(message.loop, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -3961,20 +5953,20 @@ export const HostHandover: MessageFns<HostHandover> = {
             message.actions.push(AddActionRequest.decode(reader, reader.uint32()));
             continue;
           }
-          case 9: {
-            if (tag !== 74) {
-              break;
-            }
-
-            message.loopJson = reader.string();
-            continue;
-          }
           case 10: {
             if (tag !== 82) {
               break;
             }
 
             message.node = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.loop = LoopState.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4015,12 +6007,8 @@ export const HostHandover: MessageFns<HostHandover> = {
       actions: globalThis.Array.isArray(object?.actions)
         ? object.actions.map((e: any) => AddActionRequest.fromJSON(e))
         : [],
-      loopJson: isSet(object.loopJson)
-        ? globalThis.String(object.loopJson)
-        : isSet(object.loop_json)
-        ? globalThis.String(object.loop_json)
-        : "",
       node: isSet(object.node) ? globalThis.String(object.node) : "",
+      loop: isSet(object.loop) ? LoopState.fromJSON(object.loop) : undefined,
     };
   },
 
@@ -4050,11 +6038,11 @@ export const HostHandover: MessageFns<HostHandover> = {
     if (message.actions?.length) {
       obj.actions = message.actions.map((e) => AddActionRequest.toJSON(e));
     }
-    if (message.loopJson !== "") {
-      obj.loopJson = message.loopJson;
-    }
     if (message.node !== "") {
       obj.node = message.node;
+    }
+    if (message.loop !== undefined) {
+      obj.loop = LoopState.toJSON(message.loop);
     }
     return obj;
   },
@@ -4072,8 +6060,8 @@ export const HostHandover: MessageFns<HostHandover> = {
     message.eventsPublished = object.eventsPublished ?? 0;
     message.vcpus = object.vcpus?.map((e) => VcpuHandover.fromPartial(e)) || [];
     message.actions = object.actions?.map((e) => AddActionRequest.fromPartial(e)) || [];
-    message.loopJson = object.loopJson ?? "";
     message.node = object.node ?? "";
+    message.loop = (object.loop !== undefined && object.loop !== null) ? LoopState.fromPartial(object.loop) : undefined;
     return message;
   },
 };
@@ -4164,7 +6152,7 @@ export const HandoverState: MessageFns<HandoverState> = {
 };
 
 function createBaseAdoptRequest(): AdoptRequest {
-  return { sim: "", state: undefined, policy: "", paramsJson: "" };
+  return { sim: "", state: undefined, scheduler: undefined };
 }
 
 export const AdoptRequest: MessageFns<AdoptRequest> = {
@@ -4175,11 +6163,8 @@ export const AdoptRequest: MessageFns<AdoptRequest> = {
     if (message.state !== undefined) {
       HandoverState.encode(message.state, writer.uint32(18).fork()).join();
     }
-    if (message.policy !== "") {
-      writer.uint32(26).string(message.policy);
-    }
-    if (message.paramsJson !== "") {
-      writer.uint32(34).string(message.paramsJson);
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -4213,20 +6198,12 @@ export const AdoptRequest: MessageFns<AdoptRequest> = {
             message.state = HandoverState.decode(reader, reader.uint32());
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.policy = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.paramsJson = reader.string();
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4245,12 +6222,7 @@ export const AdoptRequest: MessageFns<AdoptRequest> = {
     return {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
       state: isSet(object.state) ? HandoverState.fromJSON(object.state) : undefined,
-      policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
     };
   },
 
@@ -4262,11 +6234,8 @@ export const AdoptRequest: MessageFns<AdoptRequest> = {
     if (message.state !== undefined) {
       obj.state = HandoverState.toJSON(message.state);
     }
-    if (message.policy !== "") {
-      obj.policy = message.policy;
-    }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
     return obj;
   },
@@ -4280,14 +6249,15 @@ export const AdoptRequest: MessageFns<AdoptRequest> = {
     message.state = (object.state !== undefined && object.state !== null)
       ? HandoverState.fromPartial(object.state)
       : undefined;
-    message.policy = object.policy ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
     return message;
   },
 };
 
 function createBaseHostSchedParams(): HostSchedParams {
-  return { host: "", policy: "", paramsJson: "", nowNs: 0 };
+  return { host: "", policy: "", scheduler: undefined, nowNs: 0 };
 }
 
 export const HostSchedParams: MessageFns<HostSchedParams> = {
@@ -4298,8 +6268,8 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
     if (message.policy !== "") {
       writer.uint32(18).string(message.policy);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(26).string(message.paramsJson);
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(42).fork()).join();
     }
     if (message.nowNs !== 0) {
       writer.uint32(32).uint64(message.nowNs);
@@ -4336,12 +6306,12 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
             message.policy = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.paramsJson = reader.string();
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
           case 4: {
@@ -4368,11 +6338,7 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
     return {
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
       nowNs: isSet(object.nowNs)
         ? globalThis.Number(object.nowNs)
         : isSet(object.now_ns)
@@ -4389,8 +6355,8 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
     if (message.policy !== "") {
       obj.policy = message.policy;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
     if (message.nowNs !== 0) {
       obj.nowNs = Math.round(message.nowNs);
@@ -4405,7 +6371,9 @@ export const HostSchedParams: MessageFns<HostSchedParams> = {
     const message = createBaseHostSchedParams();
     message.host = object.host ?? "";
     message.policy = object.policy ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
     message.nowNs = object.nowNs ?? 0;
     return message;
   },
@@ -5117,7 +7085,19 @@ export const SimulationStatus_HostNsEntry: MessageFns<SimulationStatus_HostNsEnt
 };
 
 function createBaseSimulationResult(): SimulationResult {
-  return { sim: "", resultJson: "" };
+  return {
+    sim: "",
+    name: "",
+    seed: 0,
+    durationNs: 0,
+    trapPath: "",
+    scheduler: undefined,
+    hosts: [],
+    vms: [],
+    events: 0,
+    eventLogHash: "",
+    wallSeconds: 0,
+  };
 }
 
 export const SimulationResult: MessageFns<SimulationResult> = {
@@ -5125,8 +7105,35 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     if (message.sim !== "") {
       writer.uint32(10).string(message.sim);
     }
-    if (message.resultJson !== "") {
-      writer.uint32(18).string(message.resultJson);
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(32).uint64(message.seed);
+    }
+    if (message.durationNs !== 0) {
+      writer.uint32(40).uint64(message.durationNs);
+    }
+    if (message.trapPath !== "") {
+      writer.uint32(50).string(message.trapPath);
+    }
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.hosts) {
+      SimHostResult.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.vms) {
+      SimVmResult.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.events !== 0) {
+      writer.uint32(80).uint64(message.events);
+    }
+    if (message.eventLogHash !== "") {
+      writer.uint32(90).string(message.eventLogHash);
+    }
+    if (message.wallSeconds !== 0) {
+      writer.uint32(97).double(message.wallSeconds);
     }
     return writer;
   },
@@ -5152,12 +7159,84 @@ export const SimulationResult: MessageFns<SimulationResult> = {
             message.sim = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
+          case 3: {
+            if (tag !== 26) {
               break;
             }
 
-            message.resultJson = reader.string();
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.durationNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.trapPath = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.hosts.push(SimHostResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.vms.push(SimVmResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.events = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.eventLogHash = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.wallSeconds = reader.double();
             continue;
           }
         }
@@ -5175,11 +7254,32 @@ export const SimulationResult: MessageFns<SimulationResult> = {
   fromJSON(object: any): SimulationResult {
     return {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
-      resultJson: isSet(object.resultJson)
-        ? globalThis.String(object.resultJson)
-        : isSet(object.result_json)
-        ? globalThis.String(object.result_json)
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      durationNs: isSet(object.durationNs)
+        ? globalThis.Number(object.durationNs)
+        : isSet(object.duration_ns)
+        ? globalThis.Number(object.duration_ns)
+        : 0,
+      trapPath: isSet(object.trapPath)
+        ? globalThis.String(object.trapPath)
+        : isSet(object.trap_path)
+        ? globalThis.String(object.trap_path)
         : "",
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => SimHostResult.fromJSON(e)) : [],
+      vms: globalThis.Array.isArray(object?.vms) ? object.vms.map((e: any) => SimVmResult.fromJSON(e)) : [],
+      events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+      eventLogHash: isSet(object.eventLogHash)
+        ? globalThis.String(object.eventLogHash)
+        : isSet(object.event_log_hash)
+        ? globalThis.String(object.event_log_hash)
+        : "",
+      wallSeconds: isSet(object.wallSeconds)
+        ? globalThis.Number(object.wallSeconds)
+        : isSet(object.wall_seconds)
+        ? globalThis.Number(object.wall_seconds)
+        : 0,
     };
   },
 
@@ -5188,8 +7288,35 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     if (message.sim !== "") {
       obj.sim = message.sim;
     }
-    if (message.resultJson !== "") {
-      obj.resultJson = message.resultJson;
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.durationNs !== 0) {
+      obj.durationNs = Math.round(message.durationNs);
+    }
+    if (message.trapPath !== "") {
+      obj.trapPath = message.trapPath;
+    }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => SimHostResult.toJSON(e));
+    }
+    if (message.vms?.length) {
+      obj.vms = message.vms.map((e) => SimVmResult.toJSON(e));
+    }
+    if (message.events !== 0) {
+      obj.events = Math.round(message.events);
+    }
+    if (message.eventLogHash !== "") {
+      obj.eventLogHash = message.eventLogHash;
+    }
+    if (message.wallSeconds !== 0) {
+      obj.wallSeconds = floatToJson(message.wallSeconds);
     }
     return obj;
   },
@@ -5200,7 +7327,1760 @@ export const SimulationResult: MessageFns<SimulationResult> = {
   fromPartial(object: DeepPartial<SimulationResult>): SimulationResult {
     const message = createBaseSimulationResult();
     message.sim = object.sim ?? "";
-    message.resultJson = object.resultJson ?? "";
+    message.name = object.name ?? "";
+    message.seed = object.seed ?? 0;
+    message.durationNs = object.durationNs ?? 0;
+    message.trapPath = object.trapPath ?? "";
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
+    message.hosts = object.hosts?.map((e) => SimHostResult.fromPartial(e)) || [];
+    message.vms = object.vms?.map((e) => SimVmResult.fromPartial(e)) || [];
+    message.events = object.events ?? 0;
+    message.eventLogHash = object.eventLogHash ?? "";
+    message.wallSeconds = object.wallSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseSimHostResult(): SimHostResult {
+  return { id: "", endNs: 0, iterations: 0, pcpus: 0, isa: "", clockHz: 0, pools: [], sched: undefined };
+}
+
+export const SimHostResult: MessageFns<SimHostResult> = {
+  encode(message: SimHostResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.endNs !== 0) {
+      writer.uint32(16).uint64(message.endNs);
+    }
+    if (message.iterations !== 0) {
+      writer.uint32(24).uint64(message.iterations);
+    }
+    if (message.pcpus !== 0) {
+      writer.uint32(32).uint32(message.pcpus);
+    }
+    if (message.isa !== "") {
+      writer.uint32(42).string(message.isa);
+    }
+    if (message.clockHz !== 0) {
+      writer.uint32(48).uint64(message.clockHz);
+    }
+    for (const v of message.pools) {
+      Cpupool.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.sched !== undefined) {
+      SchedHostResult.encode(message.sched, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimHostResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimHostResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.endNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.iterations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pcpus = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.isa = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.clockHz = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pools.push(Cpupool.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.sched = SchedHostResult.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimHostResult {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      endNs: isSet(object.endNs)
+        ? globalThis.Number(object.endNs)
+        : isSet(object.end_ns)
+        ? globalThis.Number(object.end_ns)
+        : 0,
+      iterations: isSet(object.iterations) ? globalThis.Number(object.iterations) : 0,
+      pcpus: isSet(object.pcpus) ? globalThis.Number(object.pcpus) : 0,
+      isa: isSet(object.isa) ? globalThis.String(object.isa) : "",
+      clockHz: isSet(object.clockHz)
+        ? globalThis.Number(object.clockHz)
+        : isSet(object.clock_hz)
+        ? globalThis.Number(object.clock_hz)
+        : 0,
+      pools: globalThis.Array.isArray(object?.pools)
+        ? object.pools.map((e: any) => Cpupool.fromJSON(e))
+        : [],
+      sched: isSet(object.sched) ? SchedHostResult.fromJSON(object.sched) : undefined,
+    };
+  },
+
+  toJSON(message: SimHostResult): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.endNs !== 0) {
+      obj.endNs = Math.round(message.endNs);
+    }
+    if (message.iterations !== 0) {
+      obj.iterations = Math.round(message.iterations);
+    }
+    if (message.pcpus !== 0) {
+      obj.pcpus = Math.round(message.pcpus);
+    }
+    if (message.isa !== "") {
+      obj.isa = message.isa;
+    }
+    if (message.clockHz !== 0) {
+      obj.clockHz = Math.round(message.clockHz);
+    }
+    if (message.pools?.length) {
+      obj.pools = message.pools.map((e) => Cpupool.toJSON(e));
+    }
+    if (message.sched !== undefined) {
+      obj.sched = SchedHostResult.toJSON(message.sched);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SimHostResult>): SimHostResult {
+    return SimHostResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SimHostResult>): SimHostResult {
+    const message = createBaseSimHostResult();
+    message.id = object.id ?? "";
+    message.endNs = object.endNs ?? 0;
+    message.iterations = object.iterations ?? 0;
+    message.pcpus = object.pcpus ?? 0;
+    message.isa = object.isa ?? "";
+    message.clockHz = object.clockHz ?? 0;
+    message.pools = object.pools?.map((e) => Cpupool.fromPartial(e)) || [];
+    message.sched = (object.sched !== undefined && object.sched !== null)
+      ? SchedHostResult.fromPartial(object.sched)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSchedHostResult(): SchedHostResult {
+  return { pcpus: [], idleWaitingNs: 0, jainIndex: 0 };
+}
+
+export const SchedHostResult: MessageFns<SchedHostResult> = {
+  encode(message: SchedHostResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pcpus) {
+      SchedPcpuResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.idleWaitingNs !== 0) {
+      writer.uint32(16).uint64(message.idleWaitingNs);
+    }
+    if (message.jainIndex !== 0) {
+      writer.uint32(25).double(message.jainIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedHostResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedHostResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pcpus.push(SchedPcpuResult.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.idleWaitingNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.jainIndex = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedHostResult {
+    return {
+      pcpus: globalThis.Array.isArray(object?.pcpus) ? object.pcpus.map((e: any) => SchedPcpuResult.fromJSON(e)) : [],
+      idleWaitingNs: isSet(object.idleWaitingNs)
+        ? globalThis.Number(object.idleWaitingNs)
+        : isSet(object.idle_waiting_ns)
+        ? globalThis.Number(object.idle_waiting_ns)
+        : 0,
+      jainIndex: isSet(object.jainIndex)
+        ? globalThis.Number(object.jainIndex)
+        : isSet(object.jain_index)
+        ? globalThis.Number(object.jain_index)
+        : 0,
+    };
+  },
+
+  toJSON(message: SchedHostResult): unknown {
+    const obj: any = {};
+    if (message.pcpus?.length) {
+      obj.pcpus = message.pcpus.map((e) => SchedPcpuResult.toJSON(e));
+    }
+    if (message.idleWaitingNs !== 0) {
+      obj.idleWaitingNs = Math.round(message.idleWaitingNs);
+    }
+    if (message.jainIndex !== 0) {
+      obj.jainIndex = floatToJson(message.jainIndex);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedHostResult>): SchedHostResult {
+    return SchedHostResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedHostResult>): SchedHostResult {
+    const message = createBaseSchedHostResult();
+    message.pcpus = object.pcpus?.map((e) => SchedPcpuResult.fromPartial(e)) || [];
+    message.idleWaitingNs = object.idleWaitingNs ?? 0;
+    message.jainIndex = object.jainIndex ?? 0;
+    return message;
+  },
+};
+
+function createBaseSchedPcpuResult(): SchedPcpuResult {
+  return { pcpu: 0, busyNs: 0, utilization: 0, idleWaitingNs: 0 };
+}
+
+export const SchedPcpuResult: MessageFns<SchedPcpuResult> = {
+  encode(message: SchedPcpuResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pcpu !== 0) {
+      writer.uint32(8).uint32(message.pcpu);
+    }
+    if (message.busyNs !== 0) {
+      writer.uint32(16).uint64(message.busyNs);
+    }
+    if (message.utilization !== 0) {
+      writer.uint32(25).double(message.utilization);
+    }
+    if (message.idleWaitingNs !== 0) {
+      writer.uint32(32).uint64(message.idleWaitingNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedPcpuResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedPcpuResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pcpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.busyNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.utilization = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.idleWaitingNs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedPcpuResult {
+    return {
+      pcpu: isSet(object.pcpu) ? globalThis.Number(object.pcpu) : 0,
+      busyNs: isSet(object.busyNs)
+        ? globalThis.Number(object.busyNs)
+        : isSet(object.busy_ns)
+        ? globalThis.Number(object.busy_ns)
+        : 0,
+      utilization: isSet(object.utilization) ? globalThis.Number(object.utilization) : 0,
+      idleWaitingNs: isSet(object.idleWaitingNs)
+        ? globalThis.Number(object.idleWaitingNs)
+        : isSet(object.idle_waiting_ns)
+        ? globalThis.Number(object.idle_waiting_ns)
+        : 0,
+    };
+  },
+
+  toJSON(message: SchedPcpuResult): unknown {
+    const obj: any = {};
+    if (message.pcpu !== 0) {
+      obj.pcpu = Math.round(message.pcpu);
+    }
+    if (message.busyNs !== 0) {
+      obj.busyNs = Math.round(message.busyNs);
+    }
+    if (message.utilization !== 0) {
+      obj.utilization = floatToJson(message.utilization);
+    }
+    if (message.idleWaitingNs !== 0) {
+      obj.idleWaitingNs = Math.round(message.idleWaitingNs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedPcpuResult>): SchedPcpuResult {
+    return SchedPcpuResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedPcpuResult>): SchedPcpuResult {
+    const message = createBaseSchedPcpuResult();
+    message.pcpu = object.pcpu ?? 0;
+    message.busyNs = object.busyNs ?? 0;
+    message.utilization = object.utilization ?? 0;
+    message.idleWaitingNs = object.idleWaitingNs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSimVmResult(): SimVmResult {
+  return {
+    id: "",
+    host: "",
+    vcpus: 0,
+    state: "",
+    exitStatus: undefined,
+    fault: undefined,
+    cpuNs: 0,
+    waitingNs: 0,
+    blockedNs: 0,
+    hostShare: 0,
+    instructions: 0,
+    exits: {},
+    exitRoutes: {},
+    console: "",
+    isa: "",
+    expansion: 0,
+    sched: undefined,
+    kind: "",
+    technique: undefined,
+    params: undefined,
+  };
+}
+
+export const SimVmResult: MessageFns<SimVmResult> = {
+  encode(message: SimVmResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.vcpus !== 0) {
+      writer.uint32(24).uint32(message.vcpus);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.exitStatus !== undefined) {
+      writer.uint32(40).int64(message.exitStatus);
+    }
+    if (message.fault !== undefined) {
+      writer.uint32(50).string(message.fault);
+    }
+    if (message.cpuNs !== 0) {
+      writer.uint32(56).uint64(message.cpuNs);
+    }
+    if (message.waitingNs !== 0) {
+      writer.uint32(64).uint64(message.waitingNs);
+    }
+    if (message.blockedNs !== 0) {
+      writer.uint32(72).uint64(message.blockedNs);
+    }
+    if (message.hostShare !== 0) {
+      writer.uint32(81).double(message.hostShare);
+    }
+    if (message.instructions !== 0) {
+      writer.uint32(88).uint64(message.instructions);
+    }
+    globalThis.Object.entries(message.exits).forEach(([key, value]: [string, number]) => {
+      SimVmResult_ExitsEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
+    });
+    globalThis.Object.entries(message.exitRoutes).forEach(([key, value]: [string, number]) => {
+      SimVmResult_ExitRoutesEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
+    });
+    if (message.console !== "") {
+      writer.uint32(114).string(message.console);
+    }
+    if (message.isa !== "") {
+      writer.uint32(122).string(message.isa);
+    }
+    if (message.expansion !== 0) {
+      writer.uint32(129).double(message.expansion);
+    }
+    if (message.sched !== undefined) {
+      SchedVmResult.encode(message.sched, writer.uint32(138).fork()).join();
+    }
+    if (message.kind !== "") {
+      writer.uint32(146).string(message.kind);
+    }
+    if (message.technique !== undefined) {
+      writer.uint32(154).string(message.technique);
+    }
+    if (message.params !== undefined) {
+      VmSchedParams.encode(message.params, writer.uint32(162).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimVmResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimVmResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vcpus = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.exitStatus = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.fault = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.cpuNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.waitingNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.blockedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.hostShare = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.instructions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            const entry12 = SimVmResult_ExitsEntry.decode(reader, reader.uint32());
+            if (entry12.value !== undefined) {
+              message.exits[entry12.key] = entry12.value;
+            }
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            const entry13 = SimVmResult_ExitRoutesEntry.decode(reader, reader.uint32());
+            if (entry13.value !== undefined) {
+              message.exitRoutes[entry13.key] = entry13.value;
+            }
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.console = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.isa = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.expansion = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.sched = SchedVmResult.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.technique = reader.string();
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.params = VmSchedParams.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimVmResult {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      vcpus: isSet(object.vcpus) ? globalThis.Number(object.vcpus) : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      exitStatus: isSet(object.exitStatus)
+        ? globalThis.Number(object.exitStatus)
+        : isSet(object.exit_status)
+        ? globalThis.Number(object.exit_status)
+        : undefined,
+      fault: isSet(object.fault) ? globalThis.String(object.fault) : undefined,
+      cpuNs: isSet(object.cpuNs)
+        ? globalThis.Number(object.cpuNs)
+        : isSet(object.cpu_ns)
+        ? globalThis.Number(object.cpu_ns)
+        : 0,
+      waitingNs: isSet(object.waitingNs)
+        ? globalThis.Number(object.waitingNs)
+        : isSet(object.waiting_ns)
+        ? globalThis.Number(object.waiting_ns)
+        : 0,
+      blockedNs: isSet(object.blockedNs)
+        ? globalThis.Number(object.blockedNs)
+        : isSet(object.blocked_ns)
+        ? globalThis.Number(object.blocked_ns)
+        : 0,
+      hostShare: isSet(object.hostShare)
+        ? globalThis.Number(object.hostShare)
+        : isSet(object.host_share)
+        ? globalThis.Number(object.host_share)
+        : 0,
+      instructions: isSet(object.instructions) ? globalThis.Number(object.instructions) : 0,
+      exits: isObject(object.exits)
+        ? (globalThis.Object.entries(object.exits) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      exitRoutes: isObject(object.exitRoutes)
+        ? (globalThis.Object.entries(object.exitRoutes) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.exit_routes)
+        ? (globalThis.Object.entries(object.exit_routes) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      console: isSet(object.console) ? globalThis.String(object.console) : "",
+      isa: isSet(object.isa) ? globalThis.String(object.isa) : "",
+      expansion: isSet(object.expansion) ? globalThis.Number(object.expansion) : 0,
+      sched: isSet(object.sched) ? SchedVmResult.fromJSON(object.sched) : undefined,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      technique: isSet(object.technique) ? globalThis.String(object.technique) : undefined,
+      params: isSet(object.params) ? VmSchedParams.fromJSON(object.params) : undefined,
+    };
+  },
+
+  toJSON(message: SimVmResult): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.vcpus !== 0) {
+      obj.vcpus = Math.round(message.vcpus);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.exitStatus !== undefined) {
+      obj.exitStatus = Math.round(message.exitStatus);
+    }
+    if (message.fault !== undefined) {
+      obj.fault = message.fault;
+    }
+    if (message.cpuNs !== 0) {
+      obj.cpuNs = Math.round(message.cpuNs);
+    }
+    if (message.waitingNs !== 0) {
+      obj.waitingNs = Math.round(message.waitingNs);
+    }
+    if (message.blockedNs !== 0) {
+      obj.blockedNs = Math.round(message.blockedNs);
+    }
+    if (message.hostShare !== 0) {
+      obj.hostShare = floatToJson(message.hostShare);
+    }
+    if (message.instructions !== 0) {
+      obj.instructions = Math.round(message.instructions);
+    }
+    if (message.exits) {
+      const entries = globalThis.Object.entries(message.exits) as [string, number][];
+      if (entries.length > 0) {
+        obj.exits = {};
+        entries.forEach(([k, v]) => {
+          obj.exits[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.exitRoutes) {
+      const entries = globalThis.Object.entries(message.exitRoutes) as [string, number][];
+      if (entries.length > 0) {
+        obj.exitRoutes = {};
+        entries.forEach(([k, v]) => {
+          obj.exitRoutes[k] = Math.round(v);
+        });
+      }
+    }
+    if (message.console !== "") {
+      obj.console = message.console;
+    }
+    if (message.isa !== "") {
+      obj.isa = message.isa;
+    }
+    if (message.expansion !== 0) {
+      obj.expansion = floatToJson(message.expansion);
+    }
+    if (message.sched !== undefined) {
+      obj.sched = SchedVmResult.toJSON(message.sched);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.technique !== undefined) {
+      obj.technique = message.technique;
+    }
+    if (message.params !== undefined) {
+      obj.params = VmSchedParams.toJSON(message.params);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SimVmResult>): SimVmResult {
+    return SimVmResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SimVmResult>): SimVmResult {
+    const message = createBaseSimVmResult();
+    message.id = object.id ?? "";
+    message.host = object.host ?? "";
+    message.vcpus = object.vcpus ?? 0;
+    message.state = object.state ?? "";
+    message.exitStatus = object.exitStatus ?? undefined;
+    message.fault = object.fault ?? undefined;
+    message.cpuNs = object.cpuNs ?? 0;
+    message.waitingNs = object.waitingNs ?? 0;
+    message.blockedNs = object.blockedNs ?? 0;
+    message.hostShare = object.hostShare ?? 0;
+    message.instructions = object.instructions ?? 0;
+    message.exits = (globalThis.Object.entries(object.exits ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.exitRoutes = (globalThis.Object.entries(object.exitRoutes ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.console = object.console ?? "";
+    message.isa = object.isa ?? "";
+    message.expansion = object.expansion ?? 0;
+    message.sched = (object.sched !== undefined && object.sched !== null)
+      ? SchedVmResult.fromPartial(object.sched)
+      : undefined;
+    message.kind = object.kind ?? "";
+    message.technique = object.technique ?? undefined;
+    message.params = (object.params !== undefined && object.params !== null)
+      ? VmSchedParams.fromPartial(object.params)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSimVmResult_ExitsEntry(): SimVmResult_ExitsEntry {
+  return { key: "", value: 0 };
+}
+
+export const SimVmResult_ExitsEntry: MessageFns<SimVmResult_ExitsEntry> = {
+  encode(message: SimVmResult_ExitsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimVmResult_ExitsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimVmResult_ExitsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimVmResult_ExitsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SimVmResult_ExitsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SimVmResult_ExitsEntry>): SimVmResult_ExitsEntry {
+    return SimVmResult_ExitsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SimVmResult_ExitsEntry>): SimVmResult_ExitsEntry {
+    const message = createBaseSimVmResult_ExitsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSimVmResult_ExitRoutesEntry(): SimVmResult_ExitRoutesEntry {
+  return { key: "", value: 0 };
+}
+
+export const SimVmResult_ExitRoutesEntry: MessageFns<SimVmResult_ExitRoutesEntry> = {
+  encode(message: SimVmResult_ExitRoutesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SimVmResult_ExitRoutesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSimVmResult_ExitRoutesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SimVmResult_ExitRoutesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SimVmResult_ExitRoutesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SimVmResult_ExitRoutesEntry>): SimVmResult_ExitRoutesEntry {
+    return SimVmResult_ExitRoutesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SimVmResult_ExitRoutesEntry>): SimVmResult_ExitRoutesEntry {
+    const message = createBaseSimVmResult_ExitRoutesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSchedLatency(): SchedLatency {
+  return { count: 0, meanNs: 0, p50Ns: 0, p90Ns: 0, p99Ns: 0, maxNs: 0 };
+}
+
+export const SchedLatency: MessageFns<SchedLatency> = {
+  encode(message: SchedLatency, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.count !== 0) {
+      writer.uint32(8).uint64(message.count);
+    }
+    if (message.meanNs !== 0) {
+      writer.uint32(17).double(message.meanNs);
+    }
+    if (message.p50Ns !== 0) {
+      writer.uint32(24).uint64(message.p50Ns);
+    }
+    if (message.p90Ns !== 0) {
+      writer.uint32(32).uint64(message.p90Ns);
+    }
+    if (message.p99Ns !== 0) {
+      writer.uint32(40).uint64(message.p99Ns);
+    }
+    if (message.maxNs !== 0) {
+      writer.uint32(48).uint64(message.maxNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedLatency {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedLatency();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.meanNs = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.p50Ns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.p90Ns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.p99Ns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxNs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedLatency {
+    return {
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      meanNs: isSet(object.meanNs)
+        ? globalThis.Number(object.meanNs)
+        : isSet(object.mean_ns)
+        ? globalThis.Number(object.mean_ns)
+        : 0,
+      p50Ns: isSet(object.p50Ns)
+        ? globalThis.Number(object.p50Ns)
+        : isSet(object.p50_ns)
+        ? globalThis.Number(object.p50_ns)
+        : 0,
+      p90Ns: isSet(object.p90Ns)
+        ? globalThis.Number(object.p90Ns)
+        : isSet(object.p90_ns)
+        ? globalThis.Number(object.p90_ns)
+        : 0,
+      p99Ns: isSet(object.p99Ns)
+        ? globalThis.Number(object.p99Ns)
+        : isSet(object.p99_ns)
+        ? globalThis.Number(object.p99_ns)
+        : 0,
+      maxNs: isSet(object.maxNs)
+        ? globalThis.Number(object.maxNs)
+        : isSet(object.max_ns)
+        ? globalThis.Number(object.max_ns)
+        : 0,
+    };
+  },
+
+  toJSON(message: SchedLatency): unknown {
+    const obj: any = {};
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.meanNs !== 0) {
+      obj.meanNs = floatToJson(message.meanNs);
+    }
+    if (message.p50Ns !== 0) {
+      obj.p50Ns = Math.round(message.p50Ns);
+    }
+    if (message.p90Ns !== 0) {
+      obj.p90Ns = Math.round(message.p90Ns);
+    }
+    if (message.p99Ns !== 0) {
+      obj.p99Ns = Math.round(message.p99Ns);
+    }
+    if (message.maxNs !== 0) {
+      obj.maxNs = Math.round(message.maxNs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedLatency>): SchedLatency {
+    return SchedLatency.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedLatency>): SchedLatency {
+    const message = createBaseSchedLatency();
+    message.count = object.count ?? 0;
+    message.meanNs = object.meanNs ?? 0;
+    message.p50Ns = object.p50Ns ?? 0;
+    message.p90Ns = object.p90Ns ?? 0;
+    message.p99Ns = object.p99Ns ?? 0;
+    message.maxNs = object.maxNs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSchedVmResult(): SchedVmResult {
+  return {
+    runningNs: 0,
+    runnableNs: 0,
+    blockedNs: 0,
+    offlineNs: 0,
+    preemptions: 0,
+    migrations: 0,
+    deadlineMisses: 0,
+    wakeLatency: undefined,
+    vcpus: [],
+  };
+}
+
+export const SchedVmResult: MessageFns<SchedVmResult> = {
+  encode(message: SchedVmResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runningNs !== 0) {
+      writer.uint32(8).uint64(message.runningNs);
+    }
+    if (message.runnableNs !== 0) {
+      writer.uint32(16).uint64(message.runnableNs);
+    }
+    if (message.blockedNs !== 0) {
+      writer.uint32(24).uint64(message.blockedNs);
+    }
+    if (message.offlineNs !== 0) {
+      writer.uint32(32).uint64(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      writer.uint32(40).uint64(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      writer.uint32(48).uint64(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      writer.uint32(56).uint64(message.deadlineMisses);
+    }
+    if (message.wakeLatency !== undefined) {
+      SchedLatency.encode(message.wakeLatency, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.vcpus) {
+      SchedVcpuResult.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedVmResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedVmResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runningNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runnableNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.blockedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.offlineNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.preemptions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.migrations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.deadlineMisses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.wakeLatency = SchedLatency.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.vcpus.push(SchedVcpuResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedVmResult {
+    return {
+      runningNs: isSet(object.runningNs)
+        ? globalThis.Number(object.runningNs)
+        : isSet(object.running_ns)
+        ? globalThis.Number(object.running_ns)
+        : 0,
+      runnableNs: isSet(object.runnableNs)
+        ? globalThis.Number(object.runnableNs)
+        : isSet(object.runnable_ns)
+        ? globalThis.Number(object.runnable_ns)
+        : 0,
+      blockedNs: isSet(object.blockedNs)
+        ? globalThis.Number(object.blockedNs)
+        : isSet(object.blocked_ns)
+        ? globalThis.Number(object.blocked_ns)
+        : 0,
+      offlineNs: isSet(object.offlineNs)
+        ? globalThis.Number(object.offlineNs)
+        : isSet(object.offline_ns)
+        ? globalThis.Number(object.offline_ns)
+        : 0,
+      preemptions: isSet(object.preemptions) ? globalThis.Number(object.preemptions) : 0,
+      migrations: isSet(object.migrations) ? globalThis.Number(object.migrations) : 0,
+      deadlineMisses: isSet(object.deadlineMisses)
+        ? globalThis.Number(object.deadlineMisses)
+        : isSet(object.deadline_misses)
+        ? globalThis.Number(object.deadline_misses)
+        : 0,
+      wakeLatency: isSet(object.wakeLatency)
+        ? SchedLatency.fromJSON(object.wakeLatency)
+        : isSet(object.wake_latency)
+        ? SchedLatency.fromJSON(object.wake_latency)
+        : undefined,
+      vcpus: globalThis.Array.isArray(object?.vcpus)
+        ? object.vcpus.map((e: any) => SchedVcpuResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SchedVmResult): unknown {
+    const obj: any = {};
+    if (message.runningNs !== 0) {
+      obj.runningNs = Math.round(message.runningNs);
+    }
+    if (message.runnableNs !== 0) {
+      obj.runnableNs = Math.round(message.runnableNs);
+    }
+    if (message.blockedNs !== 0) {
+      obj.blockedNs = Math.round(message.blockedNs);
+    }
+    if (message.offlineNs !== 0) {
+      obj.offlineNs = Math.round(message.offlineNs);
+    }
+    if (message.preemptions !== 0) {
+      obj.preemptions = Math.round(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      obj.migrations = Math.round(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      obj.deadlineMisses = Math.round(message.deadlineMisses);
+    }
+    if (message.wakeLatency !== undefined) {
+      obj.wakeLatency = SchedLatency.toJSON(message.wakeLatency);
+    }
+    if (message.vcpus?.length) {
+      obj.vcpus = message.vcpus.map((e) => SchedVcpuResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedVmResult>): SchedVmResult {
+    return SchedVmResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedVmResult>): SchedVmResult {
+    const message = createBaseSchedVmResult();
+    message.runningNs = object.runningNs ?? 0;
+    message.runnableNs = object.runnableNs ?? 0;
+    message.blockedNs = object.blockedNs ?? 0;
+    message.offlineNs = object.offlineNs ?? 0;
+    message.preemptions = object.preemptions ?? 0;
+    message.migrations = object.migrations ?? 0;
+    message.deadlineMisses = object.deadlineMisses ?? 0;
+    message.wakeLatency = (object.wakeLatency !== undefined && object.wakeLatency !== null)
+      ? SchedLatency.fromPartial(object.wakeLatency)
+      : undefined;
+    message.vcpus = object.vcpus?.map((e) => SchedVcpuResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSchedVcpuResult(): SchedVcpuResult {
+  return {
+    vcpu: 0,
+    runningNs: 0,
+    runnableNs: 0,
+    blockedNs: 0,
+    offlineNs: 0,
+    share: 0,
+    preemptions: 0,
+    migrations: 0,
+    deadlineMisses: 0,
+    wakeLatency: undefined,
+  };
+}
+
+export const SchedVcpuResult: MessageFns<SchedVcpuResult> = {
+  encode(message: SchedVcpuResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vcpu !== 0) {
+      writer.uint32(8).uint32(message.vcpu);
+    }
+    if (message.runningNs !== 0) {
+      writer.uint32(16).uint64(message.runningNs);
+    }
+    if (message.runnableNs !== 0) {
+      writer.uint32(24).uint64(message.runnableNs);
+    }
+    if (message.blockedNs !== 0) {
+      writer.uint32(32).uint64(message.blockedNs);
+    }
+    if (message.offlineNs !== 0) {
+      writer.uint32(40).uint64(message.offlineNs);
+    }
+    if (message.share !== 0) {
+      writer.uint32(49).double(message.share);
+    }
+    if (message.preemptions !== 0) {
+      writer.uint32(56).uint64(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      writer.uint32(64).uint64(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      writer.uint32(72).uint64(message.deadlineMisses);
+    }
+    if (message.wakeLatency !== undefined) {
+      SchedLatency.encode(message.wakeLatency, writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SchedVcpuResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSchedVcpuResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.vcpu = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runningNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.runnableNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.blockedNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.offlineNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.share = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.preemptions = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.migrations = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.deadlineMisses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.wakeLatency = SchedLatency.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedVcpuResult {
+    return {
+      vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
+      runningNs: isSet(object.runningNs)
+        ? globalThis.Number(object.runningNs)
+        : isSet(object.running_ns)
+        ? globalThis.Number(object.running_ns)
+        : 0,
+      runnableNs: isSet(object.runnableNs)
+        ? globalThis.Number(object.runnableNs)
+        : isSet(object.runnable_ns)
+        ? globalThis.Number(object.runnable_ns)
+        : 0,
+      blockedNs: isSet(object.blockedNs)
+        ? globalThis.Number(object.blockedNs)
+        : isSet(object.blocked_ns)
+        ? globalThis.Number(object.blocked_ns)
+        : 0,
+      offlineNs: isSet(object.offlineNs)
+        ? globalThis.Number(object.offlineNs)
+        : isSet(object.offline_ns)
+        ? globalThis.Number(object.offline_ns)
+        : 0,
+      share: isSet(object.share) ? globalThis.Number(object.share) : 0,
+      preemptions: isSet(object.preemptions) ? globalThis.Number(object.preemptions) : 0,
+      migrations: isSet(object.migrations) ? globalThis.Number(object.migrations) : 0,
+      deadlineMisses: isSet(object.deadlineMisses)
+        ? globalThis.Number(object.deadlineMisses)
+        : isSet(object.deadline_misses)
+        ? globalThis.Number(object.deadline_misses)
+        : 0,
+      wakeLatency: isSet(object.wakeLatency)
+        ? SchedLatency.fromJSON(object.wakeLatency)
+        : isSet(object.wake_latency)
+        ? SchedLatency.fromJSON(object.wake_latency)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SchedVcpuResult): unknown {
+    const obj: any = {};
+    if (message.vcpu !== 0) {
+      obj.vcpu = Math.round(message.vcpu);
+    }
+    if (message.runningNs !== 0) {
+      obj.runningNs = Math.round(message.runningNs);
+    }
+    if (message.runnableNs !== 0) {
+      obj.runnableNs = Math.round(message.runnableNs);
+    }
+    if (message.blockedNs !== 0) {
+      obj.blockedNs = Math.round(message.blockedNs);
+    }
+    if (message.offlineNs !== 0) {
+      obj.offlineNs = Math.round(message.offlineNs);
+    }
+    if (message.share !== 0) {
+      obj.share = floatToJson(message.share);
+    }
+    if (message.preemptions !== 0) {
+      obj.preemptions = Math.round(message.preemptions);
+    }
+    if (message.migrations !== 0) {
+      obj.migrations = Math.round(message.migrations);
+    }
+    if (message.deadlineMisses !== 0) {
+      obj.deadlineMisses = Math.round(message.deadlineMisses);
+    }
+    if (message.wakeLatency !== undefined) {
+      obj.wakeLatency = SchedLatency.toJSON(message.wakeLatency);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedVcpuResult>): SchedVcpuResult {
+    return SchedVcpuResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedVcpuResult>): SchedVcpuResult {
+    const message = createBaseSchedVcpuResult();
+    message.vcpu = object.vcpu ?? 0;
+    message.runningNs = object.runningNs ?? 0;
+    message.runnableNs = object.runnableNs ?? 0;
+    message.blockedNs = object.blockedNs ?? 0;
+    message.offlineNs = object.offlineNs ?? 0;
+    message.share = object.share ?? 0;
+    message.preemptions = object.preemptions ?? 0;
+    message.migrations = object.migrations ?? 0;
+    message.deadlineMisses = object.deadlineMisses ?? 0;
+    message.wakeLatency = (object.wakeLatency !== undefined && object.wakeLatency !== null)
+      ? SchedLatency.fromPartial(object.wakeLatency)
+      : undefined;
     return message;
   },
 };
@@ -6168,6 +10048,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

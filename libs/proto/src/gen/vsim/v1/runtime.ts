@@ -260,6 +260,11 @@ export interface TrapRequest {
    * one that is not above the last it accepted (libs/security/src/inbound.ts).
    */
   seq: number;
+  /**
+   * A ring32 vCPU's exit (libs/hypervisor/src/ring32): its virtual ring-0 state and what its
+   * routines read besides the registers (x holds r0..r15). Set only for ring32 guests.
+   */
+  ring32?: Ring32Cpu | undefined;
 }
 
 /**
@@ -334,6 +339,8 @@ export interface TrapResolution {
    * delegated to S-mode would (scause, sepc, stval, sstatus.SPP/SPIE/SIE); next_pc is its stvec.
    */
   redirect: boolean;
+  /** A ring32 exit: the vCPU's state after the routine, and the work the cpu-node does for it. */
+  ring32?: Ring32Effects | undefined;
 }
 
 /** SBI HSM hart_start: the vCPU begins at start_addr in (virtual) S-mode, a0 = its hart id, a1 = opaque. */
@@ -353,6 +360,103 @@ export interface MemWrite {
   data: Buffer;
   /** When > 0: write `fill` zero bytes instead of data. */
   fill: number;
+}
+
+/**
+ * What a ring32 routine reads of the exiting vCPU (libs/hypervisor/src/ring32/context.ts). The
+ * routines are pure functions of it: the cpu-node runs them in-process on the split path and the
+ * hypervisor service on the remote one, with the same result.
+ */
+export interface Ring32Cpu {
+  /** "trap-and-emulate", "code-patching", "binary-translation" or "paravirt". */
+  technique: string;
+  virtual:
+    | Ring32Virtual
+    | undefined;
+  /** The real PSW. */
+  psw: number;
+  /** The timer: time = floor((cycles + time_skew) / cycles_per_tick) ticks at the exit. */
+  cycles: number;
+  timeSkew: number;
+  cyclesPerTick: number;
+  /** The guest's RAM, for the routines' address checks (what they read is in memory). */
+  ramBase: number;
+  ramSize: number;
+  /**
+   * Binary translation: translated code called the routine for the sensitive instruction in tval
+   * directly (no exit: a translated call's cost, not an exit's).
+   */
+  translated: boolean;
+  /**
+   * Paravirt: where the shared page is, and whether the real timer is held back (an interrupt is
+   * pending in the page).
+   */
+  pvShared: number;
+  pvTimerHeld: boolean;
+  /** Code patching: the patch site at pc (the original instruction), if there is one. */
+  site?:
+    | Ring32PatchSite
+    | undefined;
+  /**
+   * Guest memory the routine reads: the shared page, LPSW's 8 bytes, POPF's stack word, a console
+   * buffer (libs/hypervisor/src/ring32/dispatcher.ts, ring32MemoryNeeded).
+   */
+  memory: MemoryWindow[];
+}
+
+/** The virtual ring-0 state of a deprivileged ring32 kernel (the user flags live in the real PSW). */
+export interface Ring32Virtual {
+  psw: number;
+  tvec: number;
+  epc: number;
+  cause: number;
+  tval: number;
+  scratch: number;
+  /** Timer compare in ticks; timer_off: disarmed. */
+  timecmp: number;
+  timerOff: boolean;
+}
+
+export interface Ring32PatchSite {
+  /** The original instruction word and its mnemonic. */
+  word: number;
+  name: string;
+  /** A computed jump (patched so the hypervisor sees where it goes), not a critical instruction. */
+  indirect: boolean;
+}
+
+export interface MemoryWindow {
+  addr: number;
+  data: Buffer;
+}
+
+/**
+ * What the cpu-node applies after a ring32 routine, besides registers, memory writes, console,
+ * next pc and cost (TrapResolution's own fields).
+ */
+export interface Ring32Effects {
+  virtual:
+    | Ring32Virtual
+    | undefined;
+  /** The real PSW the vCPU continues with. */
+  psw: number;
+  /** Program the real timer compare (timecmp_off: disarm it). */
+  setTimecmp: boolean;
+  timecmp: number;
+  timecmpOff: boolean;
+  /** The PSW or timer changed: the engine re-checks for interrupts before going on. */
+  kick: boolean;
+  pvTimerHeld: boolean;
+  /**
+   * Code patching: scan (and patch) the code from these entry points, charged per instruction
+   * scanned. A lazy scan is skipped when lazy patching is off.
+   */
+  scans: Ring32Scan[];
+}
+
+export interface Ring32Scan {
+  pc: number;
+  lazy: boolean;
 }
 
 /**
@@ -983,6 +1087,7 @@ function createBaseTrapRequest(): TrapRequest {
     hartStates: [],
     stvec: 0,
     seq: 0,
+    ring32: undefined,
   };
 }
 
@@ -1052,6 +1157,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     }
     if (message.seq !== 0) {
       writer.uint32(152).uint64(message.seq);
+    }
+    if (message.ring32 !== undefined) {
+      Ring32Cpu.encode(message.ring32, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1241,6 +1349,14 @@ export const TrapRequest: MessageFns<TrapRequest> = {
             message.seq = longToNumber(reader.uint64());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.ring32 = Ring32Cpu.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1290,6 +1406,7 @@ export const TrapRequest: MessageFns<TrapRequest> = {
         : [],
       stvec: isSet(object.stvec) ? globalThis.Number(object.stvec) : 0,
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      ring32: isSet(object.ring32) ? Ring32Cpu.fromJSON(object.ring32) : undefined,
     };
   },
 
@@ -1352,6 +1469,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     if (message.seq !== 0) {
       obj.seq = Math.round(message.seq);
     }
+    if (message.ring32 !== undefined) {
+      obj.ring32 = Ring32Cpu.toJSON(message.ring32);
+    }
     return obj;
   },
 
@@ -1381,6 +1501,9 @@ export const TrapRequest: MessageFns<TrapRequest> = {
     message.hartStates = object.hartStates?.map((e) => e) || [];
     message.stvec = object.stvec ?? 0;
     message.seq = object.seq ?? 0;
+    message.ring32 = (object.ring32 !== undefined && object.ring32 !== null)
+      ? Ring32Cpu.fromPartial(object.ring32)
+      : undefined;
     return message;
   },
 };
@@ -1722,6 +1845,7 @@ function createBaseTrapResolution(): TrapResolution {
     hartStart: undefined,
     hartStop: false,
     redirect: false,
+    ring32: undefined,
   };
 }
 
@@ -1780,6 +1904,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     }
     if (message.redirect !== false) {
       writer.uint32(144).bool(message.redirect);
+    }
+    if (message.ring32 !== undefined) {
+      Ring32Effects.encode(message.ring32, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1941,6 +2068,14 @@ export const TrapResolution: MessageFns<TrapResolution> = {
             message.redirect = reader.bool();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.ring32 = Ring32Effects.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2013,6 +2148,7 @@ export const TrapResolution: MessageFns<TrapResolution> = {
         ? globalThis.Boolean(object.hart_stop)
         : false,
       redirect: isSet(object.redirect) ? globalThis.Boolean(object.redirect) : false,
+      ring32: isSet(object.ring32) ? Ring32Effects.fromJSON(object.ring32) : undefined,
     };
   },
 
@@ -2072,6 +2208,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
     if (message.redirect !== false) {
       obj.redirect = message.redirect;
     }
+    if (message.ring32 !== undefined) {
+      obj.ring32 = Ring32Effects.toJSON(message.ring32);
+    }
     return obj;
   },
 
@@ -2102,6 +2241,9 @@ export const TrapResolution: MessageFns<TrapResolution> = {
       : undefined;
     message.hartStop = object.hartStop ?? false;
     message.redirect = object.redirect ?? false;
+    message.ring32 = (object.ring32 !== undefined && object.ring32 !== null)
+      ? Ring32Effects.fromPartial(object.ring32)
+      : undefined;
     return message;
   },
 };
@@ -2393,6 +2535,973 @@ export const MemWrite: MessageFns<MemWrite> = {
     message.addr = object.addr ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.fill = object.fill ?? 0;
+    return message;
+  },
+};
+
+function createBaseRing32Cpu(): Ring32Cpu {
+  return {
+    technique: "",
+    virtual: undefined,
+    psw: 0,
+    cycles: 0,
+    timeSkew: 0,
+    cyclesPerTick: 0,
+    ramBase: 0,
+    ramSize: 0,
+    translated: false,
+    pvShared: 0,
+    pvTimerHeld: false,
+    site: undefined,
+    memory: [],
+  };
+}
+
+export const Ring32Cpu: MessageFns<Ring32Cpu> = {
+  encode(message: Ring32Cpu, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.technique !== "") {
+      writer.uint32(10).string(message.technique);
+    }
+    if (message.virtual !== undefined) {
+      Ring32Virtual.encode(message.virtual, writer.uint32(18).fork()).join();
+    }
+    if (message.psw !== 0) {
+      writer.uint32(24).uint32(message.psw);
+    }
+    if (message.cycles !== 0) {
+      writer.uint32(33).double(message.cycles);
+    }
+    if (message.timeSkew !== 0) {
+      writer.uint32(41).double(message.timeSkew);
+    }
+    if (message.cyclesPerTick !== 0) {
+      writer.uint32(49).double(message.cyclesPerTick);
+    }
+    if (message.ramBase !== 0) {
+      writer.uint32(56).uint32(message.ramBase);
+    }
+    if (message.ramSize !== 0) {
+      writer.uint32(64).uint32(message.ramSize);
+    }
+    if (message.translated !== false) {
+      writer.uint32(72).bool(message.translated);
+    }
+    if (message.pvShared !== 0) {
+      writer.uint32(80).uint32(message.pvShared);
+    }
+    if (message.pvTimerHeld !== false) {
+      writer.uint32(88).bool(message.pvTimerHeld);
+    }
+    if (message.site !== undefined) {
+      Ring32PatchSite.encode(message.site, writer.uint32(98).fork()).join();
+    }
+    for (const v of message.memory) {
+      MemoryWindow.encode(v!, writer.uint32(106).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ring32Cpu {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRing32Cpu();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.technique = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.virtual = Ring32Virtual.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.psw = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.cycles = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.timeSkew = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.cyclesPerTick = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.ramBase = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ramSize = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.translated = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.pvShared = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.pvTimerHeld = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.site = Ring32PatchSite.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.memory.push(MemoryWindow.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ring32Cpu {
+    return {
+      technique: isSet(object.technique) ? globalThis.String(object.technique) : "",
+      virtual: isSet(object.virtual) ? Ring32Virtual.fromJSON(object.virtual) : undefined,
+      psw: isSet(object.psw) ? globalThis.Number(object.psw) : 0,
+      cycles: isSet(object.cycles) ? globalThis.Number(object.cycles) : 0,
+      timeSkew: isSet(object.timeSkew)
+        ? globalThis.Number(object.timeSkew)
+        : isSet(object.time_skew)
+        ? globalThis.Number(object.time_skew)
+        : 0,
+      cyclesPerTick: isSet(object.cyclesPerTick)
+        ? globalThis.Number(object.cyclesPerTick)
+        : isSet(object.cycles_per_tick)
+        ? globalThis.Number(object.cycles_per_tick)
+        : 0,
+      ramBase: isSet(object.ramBase)
+        ? globalThis.Number(object.ramBase)
+        : isSet(object.ram_base)
+        ? globalThis.Number(object.ram_base)
+        : 0,
+      ramSize: isSet(object.ramSize)
+        ? globalThis.Number(object.ramSize)
+        : isSet(object.ram_size)
+        ? globalThis.Number(object.ram_size)
+        : 0,
+      translated: isSet(object.translated) ? globalThis.Boolean(object.translated) : false,
+      pvShared: isSet(object.pvShared)
+        ? globalThis.Number(object.pvShared)
+        : isSet(object.pv_shared)
+        ? globalThis.Number(object.pv_shared)
+        : 0,
+      pvTimerHeld: isSet(object.pvTimerHeld)
+        ? globalThis.Boolean(object.pvTimerHeld)
+        : isSet(object.pv_timer_held)
+        ? globalThis.Boolean(object.pv_timer_held)
+        : false,
+      site: isSet(object.site) ? Ring32PatchSite.fromJSON(object.site) : undefined,
+      memory: globalThis.Array.isArray(object?.memory)
+        ? object.memory.map((e: any) => MemoryWindow.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Ring32Cpu): unknown {
+    const obj: any = {};
+    if (message.technique !== "") {
+      obj.technique = message.technique;
+    }
+    if (message.virtual !== undefined) {
+      obj.virtual = Ring32Virtual.toJSON(message.virtual);
+    }
+    if (message.psw !== 0) {
+      obj.psw = Math.round(message.psw);
+    }
+    if (message.cycles !== 0) {
+      obj.cycles = floatToJson(message.cycles);
+    }
+    if (message.timeSkew !== 0) {
+      obj.timeSkew = floatToJson(message.timeSkew);
+    }
+    if (message.cyclesPerTick !== 0) {
+      obj.cyclesPerTick = floatToJson(message.cyclesPerTick);
+    }
+    if (message.ramBase !== 0) {
+      obj.ramBase = Math.round(message.ramBase);
+    }
+    if (message.ramSize !== 0) {
+      obj.ramSize = Math.round(message.ramSize);
+    }
+    if (message.translated !== false) {
+      obj.translated = message.translated;
+    }
+    if (message.pvShared !== 0) {
+      obj.pvShared = Math.round(message.pvShared);
+    }
+    if (message.pvTimerHeld !== false) {
+      obj.pvTimerHeld = message.pvTimerHeld;
+    }
+    if (message.site !== undefined) {
+      obj.site = Ring32PatchSite.toJSON(message.site);
+    }
+    if (message.memory?.length) {
+      obj.memory = message.memory.map((e) => MemoryWindow.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ring32Cpu>): Ring32Cpu {
+    return Ring32Cpu.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ring32Cpu>): Ring32Cpu {
+    const message = createBaseRing32Cpu();
+    message.technique = object.technique ?? "";
+    message.virtual = (object.virtual !== undefined && object.virtual !== null)
+      ? Ring32Virtual.fromPartial(object.virtual)
+      : undefined;
+    message.psw = object.psw ?? 0;
+    message.cycles = object.cycles ?? 0;
+    message.timeSkew = object.timeSkew ?? 0;
+    message.cyclesPerTick = object.cyclesPerTick ?? 0;
+    message.ramBase = object.ramBase ?? 0;
+    message.ramSize = object.ramSize ?? 0;
+    message.translated = object.translated ?? false;
+    message.pvShared = object.pvShared ?? 0;
+    message.pvTimerHeld = object.pvTimerHeld ?? false;
+    message.site = (object.site !== undefined && object.site !== null)
+      ? Ring32PatchSite.fromPartial(object.site)
+      : undefined;
+    message.memory = object.memory?.map((e) => MemoryWindow.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRing32Virtual(): Ring32Virtual {
+  return { psw: 0, tvec: 0, epc: 0, cause: 0, tval: 0, scratch: 0, timecmp: 0, timerOff: false };
+}
+
+export const Ring32Virtual: MessageFns<Ring32Virtual> = {
+  encode(message: Ring32Virtual, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.psw !== 0) {
+      writer.uint32(8).uint32(message.psw);
+    }
+    if (message.tvec !== 0) {
+      writer.uint32(16).uint32(message.tvec);
+    }
+    if (message.epc !== 0) {
+      writer.uint32(24).uint32(message.epc);
+    }
+    if (message.cause !== 0) {
+      writer.uint32(32).uint32(message.cause);
+    }
+    if (message.tval !== 0) {
+      writer.uint32(40).uint32(message.tval);
+    }
+    if (message.scratch !== 0) {
+      writer.uint32(48).int32(message.scratch);
+    }
+    if (message.timecmp !== 0) {
+      writer.uint32(56).uint64(message.timecmp);
+    }
+    if (message.timerOff !== false) {
+      writer.uint32(64).bool(message.timerOff);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ring32Virtual {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRing32Virtual();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.psw = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tvec = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.epc = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cause = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.tval = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.scratch = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.timecmp = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timerOff = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ring32Virtual {
+    return {
+      psw: isSet(object.psw) ? globalThis.Number(object.psw) : 0,
+      tvec: isSet(object.tvec) ? globalThis.Number(object.tvec) : 0,
+      epc: isSet(object.epc) ? globalThis.Number(object.epc) : 0,
+      cause: isSet(object.cause) ? globalThis.Number(object.cause) : 0,
+      tval: isSet(object.tval) ? globalThis.Number(object.tval) : 0,
+      scratch: isSet(object.scratch) ? globalThis.Number(object.scratch) : 0,
+      timecmp: isSet(object.timecmp) ? globalThis.Number(object.timecmp) : 0,
+      timerOff: isSet(object.timerOff)
+        ? globalThis.Boolean(object.timerOff)
+        : isSet(object.timer_off)
+        ? globalThis.Boolean(object.timer_off)
+        : false,
+    };
+  },
+
+  toJSON(message: Ring32Virtual): unknown {
+    const obj: any = {};
+    if (message.psw !== 0) {
+      obj.psw = Math.round(message.psw);
+    }
+    if (message.tvec !== 0) {
+      obj.tvec = Math.round(message.tvec);
+    }
+    if (message.epc !== 0) {
+      obj.epc = Math.round(message.epc);
+    }
+    if (message.cause !== 0) {
+      obj.cause = Math.round(message.cause);
+    }
+    if (message.tval !== 0) {
+      obj.tval = Math.round(message.tval);
+    }
+    if (message.scratch !== 0) {
+      obj.scratch = Math.round(message.scratch);
+    }
+    if (message.timecmp !== 0) {
+      obj.timecmp = Math.round(message.timecmp);
+    }
+    if (message.timerOff !== false) {
+      obj.timerOff = message.timerOff;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ring32Virtual>): Ring32Virtual {
+    return Ring32Virtual.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ring32Virtual>): Ring32Virtual {
+    const message = createBaseRing32Virtual();
+    message.psw = object.psw ?? 0;
+    message.tvec = object.tvec ?? 0;
+    message.epc = object.epc ?? 0;
+    message.cause = object.cause ?? 0;
+    message.tval = object.tval ?? 0;
+    message.scratch = object.scratch ?? 0;
+    message.timecmp = object.timecmp ?? 0;
+    message.timerOff = object.timerOff ?? false;
+    return message;
+  },
+};
+
+function createBaseRing32PatchSite(): Ring32PatchSite {
+  return { word: 0, name: "", indirect: false };
+}
+
+export const Ring32PatchSite: MessageFns<Ring32PatchSite> = {
+  encode(message: Ring32PatchSite, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.word !== 0) {
+      writer.uint32(8).uint32(message.word);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.indirect !== false) {
+      writer.uint32(24).bool(message.indirect);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ring32PatchSite {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRing32PatchSite();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.word = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.indirect = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ring32PatchSite {
+    return {
+      word: isSet(object.word) ? globalThis.Number(object.word) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      indirect: isSet(object.indirect) ? globalThis.Boolean(object.indirect) : false,
+    };
+  },
+
+  toJSON(message: Ring32PatchSite): unknown {
+    const obj: any = {};
+    if (message.word !== 0) {
+      obj.word = Math.round(message.word);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.indirect !== false) {
+      obj.indirect = message.indirect;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ring32PatchSite>): Ring32PatchSite {
+    return Ring32PatchSite.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ring32PatchSite>): Ring32PatchSite {
+    const message = createBaseRing32PatchSite();
+    message.word = object.word ?? 0;
+    message.name = object.name ?? "";
+    message.indirect = object.indirect ?? false;
+    return message;
+  },
+};
+
+function createBaseMemoryWindow(): MemoryWindow {
+  return { addr: 0, data: Buffer.alloc(0) };
+}
+
+export const MemoryWindow: MessageFns<MemoryWindow> = {
+  encode(message: MemoryWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addr !== 0) {
+      writer.uint32(8).uint32(message.addr);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemoryWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemoryWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.addr = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemoryWindow {
+    return {
+      addr: isSet(object.addr) ? globalThis.Number(object.addr) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: MemoryWindow): unknown {
+    const obj: any = {};
+    if (message.addr !== 0) {
+      obj.addr = Math.round(message.addr);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MemoryWindow>): MemoryWindow {
+    return MemoryWindow.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemoryWindow>): MemoryWindow {
+    const message = createBaseMemoryWindow();
+    message.addr = object.addr ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseRing32Effects(): Ring32Effects {
+  return {
+    virtual: undefined,
+    psw: 0,
+    setTimecmp: false,
+    timecmp: 0,
+    timecmpOff: false,
+    kick: false,
+    pvTimerHeld: false,
+    scans: [],
+  };
+}
+
+export const Ring32Effects: MessageFns<Ring32Effects> = {
+  encode(message: Ring32Effects, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.virtual !== undefined) {
+      Ring32Virtual.encode(message.virtual, writer.uint32(10).fork()).join();
+    }
+    if (message.psw !== 0) {
+      writer.uint32(16).uint32(message.psw);
+    }
+    if (message.setTimecmp !== false) {
+      writer.uint32(24).bool(message.setTimecmp);
+    }
+    if (message.timecmp !== 0) {
+      writer.uint32(32).uint64(message.timecmp);
+    }
+    if (message.timecmpOff !== false) {
+      writer.uint32(40).bool(message.timecmpOff);
+    }
+    if (message.kick !== false) {
+      writer.uint32(48).bool(message.kick);
+    }
+    if (message.pvTimerHeld !== false) {
+      writer.uint32(56).bool(message.pvTimerHeld);
+    }
+    for (const v of message.scans) {
+      Ring32Scan.encode(v!, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ring32Effects {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRing32Effects();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.virtual = Ring32Virtual.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.psw = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.setTimecmp = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timecmp = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timecmpOff = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.kick = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pvTimerHeld = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.scans.push(Ring32Scan.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ring32Effects {
+    return {
+      virtual: isSet(object.virtual) ? Ring32Virtual.fromJSON(object.virtual) : undefined,
+      psw: isSet(object.psw) ? globalThis.Number(object.psw) : 0,
+      setTimecmp: isSet(object.setTimecmp)
+        ? globalThis.Boolean(object.setTimecmp)
+        : isSet(object.set_timecmp)
+        ? globalThis.Boolean(object.set_timecmp)
+        : false,
+      timecmp: isSet(object.timecmp) ? globalThis.Number(object.timecmp) : 0,
+      timecmpOff: isSet(object.timecmpOff)
+        ? globalThis.Boolean(object.timecmpOff)
+        : isSet(object.timecmp_off)
+        ? globalThis.Boolean(object.timecmp_off)
+        : false,
+      kick: isSet(object.kick) ? globalThis.Boolean(object.kick) : false,
+      pvTimerHeld: isSet(object.pvTimerHeld)
+        ? globalThis.Boolean(object.pvTimerHeld)
+        : isSet(object.pv_timer_held)
+        ? globalThis.Boolean(object.pv_timer_held)
+        : false,
+      scans: globalThis.Array.isArray(object?.scans)
+        ? object.scans.map((e: any) => Ring32Scan.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Ring32Effects): unknown {
+    const obj: any = {};
+    if (message.virtual !== undefined) {
+      obj.virtual = Ring32Virtual.toJSON(message.virtual);
+    }
+    if (message.psw !== 0) {
+      obj.psw = Math.round(message.psw);
+    }
+    if (message.setTimecmp !== false) {
+      obj.setTimecmp = message.setTimecmp;
+    }
+    if (message.timecmp !== 0) {
+      obj.timecmp = Math.round(message.timecmp);
+    }
+    if (message.timecmpOff !== false) {
+      obj.timecmpOff = message.timecmpOff;
+    }
+    if (message.kick !== false) {
+      obj.kick = message.kick;
+    }
+    if (message.pvTimerHeld !== false) {
+      obj.pvTimerHeld = message.pvTimerHeld;
+    }
+    if (message.scans?.length) {
+      obj.scans = message.scans.map((e) => Ring32Scan.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ring32Effects>): Ring32Effects {
+    return Ring32Effects.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ring32Effects>): Ring32Effects {
+    const message = createBaseRing32Effects();
+    message.virtual = (object.virtual !== undefined && object.virtual !== null)
+      ? Ring32Virtual.fromPartial(object.virtual)
+      : undefined;
+    message.psw = object.psw ?? 0;
+    message.setTimecmp = object.setTimecmp ?? false;
+    message.timecmp = object.timecmp ?? 0;
+    message.timecmpOff = object.timecmpOff ?? false;
+    message.kick = object.kick ?? false;
+    message.pvTimerHeld = object.pvTimerHeld ?? false;
+    message.scans = object.scans?.map((e) => Ring32Scan.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRing32Scan(): Ring32Scan {
+  return { pc: 0, lazy: false };
+}
+
+export const Ring32Scan: MessageFns<Ring32Scan> = {
+  encode(message: Ring32Scan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pc !== 0) {
+      writer.uint32(8).uint32(message.pc);
+    }
+    if (message.lazy !== false) {
+      writer.uint32(16).bool(message.lazy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Ring32Scan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRing32Scan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pc = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.lazy = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Ring32Scan {
+    return {
+      pc: isSet(object.pc) ? globalThis.Number(object.pc) : 0,
+      lazy: isSet(object.lazy) ? globalThis.Boolean(object.lazy) : false,
+    };
+  },
+
+  toJSON(message: Ring32Scan): unknown {
+    const obj: any = {};
+    if (message.pc !== 0) {
+      obj.pc = Math.round(message.pc);
+    }
+    if (message.lazy !== false) {
+      obj.lazy = message.lazy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Ring32Scan>): Ring32Scan {
+    return Ring32Scan.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Ring32Scan>): Ring32Scan {
+    const message = createBaseRing32Scan();
+    message.pc = object.pc ?? 0;
+    message.lazy = object.lazy ?? false;
     return message;
   },
 };
@@ -2803,6 +3912,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
