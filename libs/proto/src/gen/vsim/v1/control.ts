@@ -719,6 +719,23 @@ export interface SimulationResult {
   eventLogHash: string;
   /** Wall-clock seconds the run took (the gateway's measure). */
   wallSeconds: number;
+  /** Live migrations that completed, in event-log order (libs/scheduler/src/migration.ts). */
+  migrations: MigrationResult[];
+}
+
+export interface MigrationResult {
+  vm: string;
+  from: string;
+  to: string;
+  startNs: number;
+  rounds: number;
+  pages: number;
+  bytes: number;
+  /** From the start to the resumption on the destination, and from the stop to the resumption. */
+  totalNs: number;
+  downtimeNs: number;
+  /** "dirty-set" or "round-limit". */
+  stoppedBy: string;
 }
 
 export interface SimHostResult {
@@ -7097,6 +7114,7 @@ function createBaseSimulationResult(): SimulationResult {
     events: 0,
     eventLogHash: "",
     wallSeconds: 0,
+    migrations: [],
   };
 }
 
@@ -7134,6 +7152,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     }
     if (message.wallSeconds !== 0) {
       writer.uint32(97).double(message.wallSeconds);
+    }
+    for (const v of message.migrations) {
+      MigrationResult.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -7239,6 +7260,14 @@ export const SimulationResult: MessageFns<SimulationResult> = {
             message.wallSeconds = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.migrations.push(MigrationResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7280,6 +7309,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
         : isSet(object.wall_seconds)
         ? globalThis.Number(object.wall_seconds)
         : 0,
+      migrations: globalThis.Array.isArray(object?.migrations)
+        ? object.migrations.map((e: any) => MigrationResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -7318,6 +7350,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     if (message.wallSeconds !== 0) {
       obj.wallSeconds = floatToJson(message.wallSeconds);
     }
+    if (message.migrations?.length) {
+      obj.migrations = message.migrations.map((e) => MigrationResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -7339,6 +7374,247 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     message.events = object.events ?? 0;
     message.eventLogHash = object.eventLogHash ?? "";
     message.wallSeconds = object.wallSeconds ?? 0;
+    message.migrations = object.migrations?.map((e) => MigrationResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMigrationResult(): MigrationResult {
+  return {
+    vm: "",
+    from: "",
+    to: "",
+    startNs: 0,
+    rounds: 0,
+    pages: 0,
+    bytes: 0,
+    totalNs: 0,
+    downtimeNs: 0,
+    stoppedBy: "",
+  };
+}
+
+export const MigrationResult: MessageFns<MigrationResult> = {
+  encode(message: MigrationResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vm !== "") {
+      writer.uint32(10).string(message.vm);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    if (message.startNs !== 0) {
+      writer.uint32(32).uint64(message.startNs);
+    }
+    if (message.rounds !== 0) {
+      writer.uint32(40).uint32(message.rounds);
+    }
+    if (message.pages !== 0) {
+      writer.uint32(48).uint64(message.pages);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(56).uint64(message.bytes);
+    }
+    if (message.totalNs !== 0) {
+      writer.uint32(64).uint64(message.totalNs);
+    }
+    if (message.downtimeNs !== 0) {
+      writer.uint32(72).uint64(message.downtimeNs);
+    }
+    if (message.stoppedBy !== "") {
+      writer.uint32(82).string(message.stoppedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rounds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pages = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.totalNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.downtimeNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.stoppedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationResult {
+    return {
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      startNs: isSet(object.startNs)
+        ? globalThis.Number(object.startNs)
+        : isSet(object.start_ns)
+        ? globalThis.Number(object.start_ns)
+        : 0,
+      rounds: isSet(object.rounds) ? globalThis.Number(object.rounds) : 0,
+      pages: isSet(object.pages) ? globalThis.Number(object.pages) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      totalNs: isSet(object.totalNs)
+        ? globalThis.Number(object.totalNs)
+        : isSet(object.total_ns)
+        ? globalThis.Number(object.total_ns)
+        : 0,
+      downtimeNs: isSet(object.downtimeNs)
+        ? globalThis.Number(object.downtimeNs)
+        : isSet(object.downtime_ns)
+        ? globalThis.Number(object.downtime_ns)
+        : 0,
+      stoppedBy: isSet(object.stoppedBy)
+        ? globalThis.String(object.stoppedBy)
+        : isSet(object.stopped_by)
+        ? globalThis.String(object.stopped_by)
+        : "",
+    };
+  },
+
+  toJSON(message: MigrationResult): unknown {
+    const obj: any = {};
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.startNs !== 0) {
+      obj.startNs = Math.round(message.startNs);
+    }
+    if (message.rounds !== 0) {
+      obj.rounds = Math.round(message.rounds);
+    }
+    if (message.pages !== 0) {
+      obj.pages = Math.round(message.pages);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.totalNs !== 0) {
+      obj.totalNs = Math.round(message.totalNs);
+    }
+    if (message.downtimeNs !== 0) {
+      obj.downtimeNs = Math.round(message.downtimeNs);
+    }
+    if (message.stoppedBy !== "") {
+      obj.stoppedBy = message.stoppedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationResult>): MigrationResult {
+    return MigrationResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationResult>): MigrationResult {
+    const message = createBaseMigrationResult();
+    message.vm = object.vm ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.startNs = object.startNs ?? 0;
+    message.rounds = object.rounds ?? 0;
+    message.pages = object.pages ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.totalNs = object.totalNs ?? 0;
+    message.downtimeNs = object.downtimeNs ?? 0;
+    message.stoppedBy = object.stoppedBy ?? "";
     return message;
   },
 };
