@@ -497,6 +497,7 @@ async function main(): Promise<void> {
     setSchedParams: unimplemented('SetSchedParams'),
     getSchedParams: unimplemented('GetSchedParams'),
     swapScheduler: unimplemented('SwapScheduler'),
+    migrateVm: unimplemented('MigrateVm'),
     handover: unimplemented('Handover'),
     adopt: unary((r) => (sched.adopt(r), {})),
     closeSimulation: unary((r) => (sched.close(r.sim), {})),

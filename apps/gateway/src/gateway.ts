@@ -5,7 +5,16 @@
 // own simulations only (authorize).
 
 import { CheckpointStore, NatsBus, StateStore } from '@vsim/bus';
-import { Event, HandoverState, SchedParams, SetSchedParamsRequest, SimulationStatus, SwapSchedulerRequest, EventLog } from '@vsim/proto';
+import {
+  Event,
+  HandoverState,
+  MigrateVmRequest,
+  SchedParams,
+  SetSchedParamsRequest,
+  SimulationStatus,
+  SwapSchedulerRequest,
+  EventLog,
+} from '@vsim/proto';
 import {
   ControlError,
   ControlStatus,
@@ -20,6 +29,8 @@ import {
   assignHosts,
   grpcControlPlane,
   isControlError,
+  linkFor,
+  migrationParamsJson,
   schedulerControlClient,
 } from '@vsim/control';
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
@@ -63,7 +74,12 @@ export interface Simulation {
   /** Host -> cpu-node id, once running. */
   assignment?: Readonly<Record<string, string>>;
   /** The control plane the simulation runs on, while it runs (for Pause/Resume). */
-  control?: { scheduler: Pick<SchedulerControl, 'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler' | 'handover' | 'adopt'> };
+  control?: {
+    scheduler: Pick<
+      SchedulerControl,
+      'pause' | 'resume' | 'setSchedParams' | 'getSchedParams' | 'swapScheduler' | 'migrateVm' | 'handover' | 'adopt'
+    >;
+  };
   /** The gRPC address of the scheduler running it now. */
   schedulerAddress?: string;
   /** While it is handed to another scheduler service: resolves with that one once it adopted it. */
@@ -346,6 +362,28 @@ export class Gateway {
     if (req.service !== '') return this.handOver(req);
     await this.liveScheduler(req.sim, 'the scheduler can be swapped').swapScheduler(req);
     this.log.info({ sim: req.sim, policy: req.scheduler?.policy?.$case }, 'scheduler swap requested');
+  }
+
+  /**
+   * Live migration (`vsim migrate VM HOST`): the link is the scenario's (`network:`) from the VM's
+   * host now to `req.host`, unless params_json overrides it (bandwidth, latencyNs) or the rule
+   * (stopPages, maxRounds); the scheduler starts it at the virtual time the VM's host has reached.
+   */
+  async migrateVm(req: MigrateVmRequest): Promise<void> {
+    const sched = this.liveScheduler(req.sim, 'a VM can be migrated');
+    const where = (await sched.getSchedParams({ sim: req.sim })).vms.find((v) => v.vm === req.vm);
+    if (!where) throw new ControlError(ControlStatus.NOT_FOUND, `simulation ${req.sim} has no VM '${req.vm}'`);
+    let overrides: Record<string, unknown>;
+    try {
+      overrides = req.paramsJson === '' ? {} : (JSON.parse(req.paramsJson) as Record<string, unknown>);
+      if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) throw new Error('not a JSON object');
+    } catch (err) {
+      throw new ControlError(ControlStatus.INVALID_ARGUMENT, `params_json: ${(err as Error).message}`);
+    }
+    const link = linkFor(this.get(req.sim).spec.network, where.host, req.host);
+    const paramsJson = JSON.stringify({ ...JSON.parse(migrationParamsJson({ link, rule: {} })), ...overrides });
+    await sched.migrateVm({ sim: req.sim, vm: req.vm, host: req.host, paramsJson });
+    this.log.info({ sim: req.sim, vm: req.vm, from: where.host, to: req.host, params: paramsJson }, 'migration requested');
   }
 
   /**

@@ -5,7 +5,15 @@
 // guardService); every call naming a simulation is then held to the caller's own (authorize).
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
-import { Event, GatewayServer, ListSimulationsRequest, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
+import {
+  Event,
+  GatewayServer,
+  ListSimulationsRequest,
+  MigrateVmRequest,
+  SetSchedParamsRequest,
+  SimulationRef,
+  SwapSchedulerRequest,
+} from '@vsim/proto';
 import { isControlError, simulationResultMessage } from '@vsim/control';
 import { principalOf } from '@vsim/security';
 import { Logger } from '@vsim/service';
@@ -70,6 +78,10 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
     getSchedParams: unary('GetSchedParams', log, gw, (req: SimulationRef) => gw.getSchedParams(req.sim)),
     swapScheduler: unary('SwapScheduler', log, gw, async (req: SwapSchedulerRequest) => {
       await gw.swapScheduler(req);
+      return {};
+    }),
+    migrateVm: unary('MigrateVm', log, gw, async (req: MigrateVmRequest) => {
+      await gw.migrateVm(req);
       return {};
     }),
     listSimulations: unary('ListSimulations', log, gw, (_req: ListSimulationsRequest, caller) => ({

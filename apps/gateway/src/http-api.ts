@@ -23,6 +23,9 @@
 //                                     service: hand the simulation to that other scheduler service)
 //   POST /v1/simulations/:id/gdb      {session, op: open|io|close, vm, vcpu?, data?, waitMs?, node?} -> 200 {data?, ended?,
 //                                        error?, node}   (`vsim gdb`: relayed to the VM's cpu-node, gdb-relay.ts)
+//   POST /v1/simulations/:id/migrate       {vm, host, bandwidth?, latencyNs?, stopPages?, maxRounds?} -> 202 {sim, vm, host}
+//                                     (live migration by pre-copy, from the virtual time the VM's host has
+//                                     reached; the link is the scenario's network unless overridden)
 //   GET  /v1/gateway                  -> 200 the gateway's figures: simulations by state, held image
 //                                        bytes, limits, expired/refused counts, refusedCalls
 //   GET  /healthz                     -> 200 {status: "ok"}
@@ -213,9 +216,10 @@ async function readObject(req: IncomingMessage): Promise<Record<string, unknown>
 async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, caller: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const path = url.pathname.replace(/\/+$/, '');
-  const m = /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|gdb|sched\/params|sched\/swap))?)?$/.exec(
-    path,
-  );
+  const m =
+    /^\/v1\/simulations(?:\/([A-Za-z0-9_-]+)(?:\/(start|pause|resume|results|events|domains|live|gdb|sched\/params|sched\/swap|migrate))?)?$/.exec(
+      path,
+    );
   if (path === '/healthz' && req.method === 'GET') return send(res, 200, { status: 'ok' });
   if (path === '/v1/gateway' && req.method === 'GET') return send(res, 200, gw.stats());
   if (!m) throw new HttpError(404, `no route for ${req.method} ${url.pathname}`);
@@ -293,6 +297,14 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       const scheduler = edge(() => schedulerMessage({ policy, params: params as Record<string, unknown> }, 'body'));
       await gw.swapScheduler({ sim: id, scheduler, service });
       return send(res, 200, { sim: id });
+    }
+    case 'POST :id/migrate': {
+      const body = await readObject(req);
+      const { vm, host, ...params } = body as { vm?: unknown; host?: unknown };
+      if (typeof vm !== 'string' || vm === '') throw new HttpError(400, 'body.vm must be the id of a VM');
+      if (typeof host !== 'string' || host === '') throw new HttpError(400, 'body.host must be the id of the destination host');
+      await gw.migrateVm({ sim: id, vm, host, paramsJson: JSON.stringify(params) });
+      return send(res, 202, { sim: id, vm, host });
     }
     case 'GET :id': {
       const sim = gw.get(id);

@@ -24,6 +24,7 @@ import {
   SimulationRef,
   StatusRequest,
   SwapSchedulerRequest,
+  MigrateVmRequest,
 } from '@vsim/proto';
 
 /** `T` with the fields `K` optional: fields added to a request later, which older callers leave out (their zero value). */
@@ -63,6 +64,7 @@ export interface SchedulerControl {
   setSchedParams(req: SetSchedParamsRequest): Promise<Ack>;
   getSchedParams(req: SimulationRef): Promise<SchedParams>;
   swapScheduler(req: SwapSchedulerRequest): Promise<Ack>;
+  migrateVm(req: MigrateVmRequest): Promise<Ack>;
   /** Handing a running simulation to another scheduler service (docs/scheduler-protocol.md §8). */
   handover(req: SimulationRef): Promise<HandoverState>;
   adopt(req: AdoptRequest): Promise<Ack>;

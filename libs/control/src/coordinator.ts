@@ -12,6 +12,7 @@
 //      scheduler says it published (RunResult.hosts[].events), or fail after a timeout;
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
+import { balancerParamsJson, migrationParamsJson } from './migration/params';
 import { readFileSync } from 'fs';
 import { Bus, CheckpointStore } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
@@ -223,12 +224,28 @@ export class Coordinator {
               atNs: a.at,
               kind: a.kind,
               vm: 'vm' in a ? a.vm : '',
-              host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : '',
+              host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : a.kind === 'migrate' ? a.to : '',
               vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
               scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
+              migrationJson: a.kind === 'migrate' ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} }) : '',
             }),
           );
         }
+      }
+      if (spec.balancer) {
+        const balancer = spec.balancer;
+        await step('AddAction balance on the scheduler', () =>
+          scheduler.addAction({
+            sim,
+            atNs: 0,
+            kind: 'balance',
+            vm: '',
+            host: '',
+            vmParams: undefined,
+            scheduler: undefined,
+            migrationJson: balancerParamsJson(balancer, spec.network),
+          }),
+        );
       }
       // The events before the checkpoints come from them.
       if (resumed) for (const [host, r] of resumed) collector.seed(host, r.events);

@@ -76,6 +76,11 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     return this.opts.nodeId;
   }
 
+  /** The simulation's cpu-node service here, while it is open (tests read its VMs' memory). */
+  simulation(sim: string): CpuNodeService | undefined {
+    return this.sims.get(sim);
+  }
+
   async createHost(req: CreateHostRequest): Promise<Ack> {
     const sim = checkSim(req.sim);
     const host = checkHostId(req.host);

@@ -27,7 +27,9 @@ export {
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
 export { Coordinator, assignHosts } from './coordinator';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
-export { summarize } from './simulation';
+export { migrationsOf, summarize } from './simulation';
+export { DEFAULT_NETWORK, balancerParamsJson, linkFor, migrationParamsJson, parseBalancerParams, parseMigrationParams } from './migration/params';
+export type { BalancerParams, MigrationParams, NetworkSpec } from './migration/params';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
 export { runEmbedded } from './embedded';
 export type { EmbeddedOptions } from './embedded';

@@ -68,6 +68,7 @@ export function simulationResultMessage(sim: string, r: SimResult, wallSeconds =
     events: r.events,
     eventLogHash: r.eventLogHash,
     wallSeconds,
+    migrations: [...(r.migrations ?? [])],
   };
 }
 
@@ -159,6 +160,14 @@ export function simResultOf(m: SimulationResultMsg): SimResult & { wallSeconds: 
     scheduler: schedulerSpecOf(m.scheduler, 'result.scheduler'),
     hosts,
     vms,
+    ...(m.migrations.length > 0
+      ? {
+          migrations: m.migrations.map((x, i) => ({
+            ...x,
+            stoppedBy: oneOf(`result.migrations[${i}].stopped_by`, x.stoppedBy, ['dirty-set', 'round-limit'] as const),
+          })),
+        }
+      : {}),
     events: m.events,
     eventLogHash: m.eventLogHash,
     wallSeconds: m.wallSeconds,

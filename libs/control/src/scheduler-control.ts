@@ -16,6 +16,7 @@ import {
   SetSchedParamsRequest,
   SimulationRef,
   SwapSchedulerRequest,
+  MigrateVmRequest,
   SchedulerParams as SchedulerParamsMsg,
 } from '@vsim/proto';
 import {
@@ -46,12 +47,14 @@ import {
   exists,
   invalid,
   notFound,
+  parseJsonObject,
   precondition,
   silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { hostHandoverFrom, hostHandoverOf } from './handover-proto';
 import { Drain } from './drain';
+import { linkFor, parseBalancerParams, parseMigrationParams } from './migration/params';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
 
@@ -190,8 +193,35 @@ export class SchedulerControlImpl implements SchedulerControl {
       case 'killHost':
         action = { kind: 'killHost', at, host: req.host };
         break;
+      case 'migrate':
+        try {
+          action = {
+            kind: 'migrate',
+            at,
+            vm: req.vm,
+            to: req.host,
+            ...parseMigrationParams(parseJsonObject('migration_json', req.migrationJson ?? '')),
+          };
+        } catch (err) {
+          throw invalid(`migrate action at ${at} ns: ${(err as Error).message}`);
+        }
+        break;
+      case 'balance': {
+        // Not timed: the simulation's load balancer, from the start (params_json: BalancerParams and the network).
+        try {
+          const b = parseBalancerParams(parseJsonObject('migration_json', req.migrationJson ?? ''));
+          const rule = {
+            ...(b.stopPages !== undefined ? { stopPages: b.stopPages } : {}),
+            ...(b.maxRounds !== undefined ? { maxRounds: b.maxRounds } : {}),
+          };
+          st.svc.balance({ periodNs: b.periodNs, threshold: b.threshold, link: (from, to) => linkFor(b.network, from, to), rule });
+        } catch (err) {
+          throw invalid(`balance: ${(err as Error).message}`);
+        }
+        return {};
+      }
       default:
-        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost)`);
+        throw invalid(`unknown action kind ${JSON.stringify(req.kind)} (pause, unpause, set, swapScheduler, killHost, migrate, balance)`);
     }
     try {
       st.svc.addAction(action);
@@ -310,6 +340,21 @@ export class SchedulerControlImpl implements SchedulerControl {
     this.runTime(() => st.svc.swapNow(spec));
     this.counters.swaps = (this.counters.swaps ?? 0) + 1;
     this.log.info({ sim: req.sim, policy: spec.policy, params: spec.params }, 'scheduler swap requested');
+    return {};
+  }
+
+  /** Live migration (`vsim migrate`): pre-copy of the VM to `host`, from the virtual time its host has reached. */
+  async migrateVm(req: MigrateVmRequest): Promise<Ack> {
+    const st = this.state(req.sim);
+    let params: ReturnType<typeof parseMigrationParams>;
+    try {
+      params = parseMigrationParams(parseJsonObject('params_json', req.paramsJson));
+    } catch (err) {
+      throw invalid(`migrate ${req.vm} to ${req.host}: ${(err as Error).message}`);
+    }
+    this.runTime(() => st.svc.migrate({ vm: checkVmId(req.vm), to: req.host, ...params }));
+    this.counters.migrations = (this.counters.migrations ?? 0) + 1;
+    this.log.info({ sim: req.sim, vm: req.vm, to: req.host, ...params }, 'migration requested');
     return {};
   }
 

@@ -7,9 +7,11 @@ import { EngineName } from '@vsim/isa';
 import { Technique, IsaName, expansionFor } from '@vsim/executor';
 import { Event, HostResult, VcpuResult, VcpuState, EventLog } from '@vsim/proto';
 import { HypervisorCosts } from '@vsim/hypervisor';
+import type { BalancerParams, NetworkSpec } from './migration/params';
 import {
   PolicySpec,
   SimAction,
+  MigrationSummary,
   VmSchedParams,
   type HostPoolSpec,
   HostSchedResult,
@@ -17,6 +19,7 @@ import {
   hostSchedResult,
   vmSchedResult,
   placeVmsOnHosts,
+  PlacementPolicy,
 } from '@vsim/scheduler';
 
 export interface HostSpec {
@@ -67,6 +70,12 @@ export interface SimSpec {
   readonly scheduler: PolicySpec;
   readonly hosts: readonly HostSpec[];
   readonly vms: readonly VmSpec[];
+  /** The network live migrations cross (run-time migrations read it; absent: the format's defaults). */
+  readonly network?: NetworkSpec;
+  /** How VMs without a host are placed (absent: least-loaded). */
+  readonly placement?: PlacementPolicy;
+  /** Load balancing by live migration (absent: none). */
+  readonly balancer?: BalancerParams;
 }
 
 export interface VmResult {
@@ -122,8 +131,18 @@ export interface SimResult {
     sched?: HostSchedResult;
   }[];
   readonly vms: readonly VmResult[];
+  /** Live migrations that completed, in event-log order (absent when there were none). */
+  readonly migrations?: readonly MigrationSummary[];
   readonly events: number;
   readonly eventLogHash: string;
+}
+
+/** The completed migrations, from their `migrate-resume` events (libs/scheduler/src/migration.ts). */
+export function migrationsOf(log: EventLog): MigrationSummary[] {
+  return log
+    .all()
+    .filter((e) => e.kind === 'migrate-resume')
+    .map((e) => JSON.parse(e.detail) as MigrationSummary);
 }
 
 /**
@@ -149,7 +168,7 @@ function givenParams(p: VmSchedParams): VmSchedParams {
 /** Places VMs without a host on the host with the fewest vCPUs per pCPU (ties: scenario order). */
 /** Where each VM runs: its named host, or the one placement.ts's documented rule picks. */
 export function placeVms(spec: SimSpec): Map<string, string> {
-  return placeVmsOnHosts(spec.hosts, spec.vms);
+  return placeVmsOnHosts(spec.hosts, spec.vms, spec.placement);
 }
 
 /**
@@ -171,8 +190,11 @@ export function summarize(
     if (!r) throw new Error(`no result for host ${host}`);
     return r;
   };
+  // A VM that migrated ends on the host where it last resumed (its vCPU figures went with it).
+  const migrations = migrationsOf(log);
+  const finalHost = new Map(migrations.map((m) => [m.vm, m.to]));
   const vms = spec.vms.map((vm): VmResult => {
-    const host = placement.get(vm.id)!;
+    const host = finalHost.get(vm.id) ?? placement.get(vm.id)!;
     const hr = resultOf(host);
     const stats: VcpuResult[] = [];
     for (let i = 0; i < vm.vcpus; i++) {
@@ -252,6 +274,7 @@ export function summarize(
       };
     }),
     vms,
+    ...(migrations.length > 0 ? { migrations } : {}),
     events: log.size,
     eventLogHash: log.hash(),
   };

@@ -85,6 +85,14 @@ export class HostExecutor {
     return vm;
   }
 
+  /** Deletes a VM that migrated away; its vCPUs' runners go with it. */
+  removeVm(id: string): void {
+    const vm = this.vms.get(id);
+    if (!vm) throw new RangeError(`host ${this.config.id} has no VM '${id}'`);
+    for (const v of vm.vcpus) this.runners.delete(v);
+    this.vms.delete(id);
+  }
+
   private cycles(ns: number): number {
     return Math.floor((ns * this.config.clockHz) / 1e9);
   }

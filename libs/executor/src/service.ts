@@ -12,6 +12,7 @@ import { DebugAgent } from './debug/agent';
 import { HostDebugGate } from './debug/host-gate';
 import { snapshotVm } from './snapshot/capture';
 import { restoreVm } from './snapshot/restore';
+import { MigrationEndpoint } from './migration';
 
 /** How long a trap may wait for the hypervisor before the VM is failed. */
 export const TRAP_TIMEOUT_MS = 30_000;
@@ -54,9 +55,16 @@ export class CpuNodeService {
     private readonly store?: CheckpointStore,
   ) {}
 
+  /** Live migration's endpoint (migration.ts), serving from the first host on. */
+  private migration: MigrationEndpoint | undefined;
+
   /** Control: start simulating a host here. */
   createHost(config: Omit<HostConfig, 'sim'>, hostCosts: HypervisorCosts = this.costs): void {
     if (this.hosts.has(config.id)) throw new Error(`host ${config.id} already exists on node ${this.nodeId}`);
+    if (!this.migration) {
+      this.migration = new MigrationEndpoint(this.bus, this.sim, this.nodeId, (id) => this.hosts.get(id));
+      this.migration.start();
+    }
     let trapSeq = 0;
     const exec = new HostExecutor(
       { ...config, sim: this.sim },
@@ -237,6 +245,7 @@ export class CpuNodeService {
 
   stop(): void {
     this.debug.closeAll();
+    this.migration?.stop();
     for (const s of this.subs) s.unsubscribe();
   }
 }

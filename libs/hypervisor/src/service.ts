@@ -3,7 +3,7 @@
 // (its host loop waits for each answer), so the records evolve deterministically.
 
 import { Bus } from '@vsim/bus';
-import { AllocatorStateReply, AllocatorStateRequest, TrapRequest, TrapResolution, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
+import { AllocatorStateReply, AllocatorStateRequest, TrapRequest, TrapResolution, VmMoved, encode, nodeOfTrapSubject, subjects } from '@vsim/proto';
 import { Refusal, ReplyCache, SequenceWindow, countRefusal, refuse } from '@vsim/security';
 import { handleTrap } from './dispatcher';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
@@ -100,6 +100,7 @@ export class HypervisorService {
         countRefusal(err, this.stats, this.hooks.onRefused);
       }
     });
+    this.serveMoves();
   }
 
   private apply(req: TrapRequest, vm: VmRecord): Uint8Array {
@@ -165,6 +166,22 @@ export class HypervisorService {
     });
   }
 
+  /**
+   * Live migration: the scheduler says where a VM runs from now on, before it resumes there, so
+   * that its traps are accepted from the destination (and no longer from the source).
+   */
+  private serveMoves(): void {
+    this.moveSub = this.bus.serve(subjects.vmMoved(this.sim), (data) => {
+      const m = VmMoved.decode(data);
+      const vm = this.vms.get(m.vm);
+      if (m.sim !== this.sim || !vm) throw new RangeError(`vm-moved: simulation '${m.sim}' has no VM '${m.vm}' here`);
+      this.vms.set(m.vm, { ...vm, host: m.host, node: m.node });
+      return new Uint8Array(0);
+    });
+  }
+
+  private moveSub: { unsubscribe(): void } | undefined;
+
   /** A trap is the VM's own: from the node that runs its host (the subject says which), for that host. */
   private checkSender(subject: string, req: TrapRequest, vm: VmRecord): void {
     const node = nodeOfTrapSubject(subject);
@@ -188,5 +205,6 @@ export class HypervisorService {
   stop(): void {
     this.sub?.unsubscribe();
     this.stateSub?.unsubscribe();
+    this.moveSub?.unsubscribe();
   }
 }

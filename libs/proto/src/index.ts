@@ -13,6 +13,7 @@ export * from './gen/vsim/v1/metrics';
 export * from './gen/vsim/v1/listing';
 export * from './gen/vsim/v1/snapshot';
 export * from './gen/vsim/v1/checkpoint';
+export * from './gen/vsim/v1/migration';
 
 // grpc.health.v1: standard gRPC health checking, which every vsim gRPC service exposes.
 export * from './gen/grpc/health/v1/health';

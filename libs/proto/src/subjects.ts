@@ -46,6 +46,15 @@ export const subjects = {
   allocators: (sim: string) => `vsim.${sim}.allocators`,
   /** Subscribe to every host's events of a simulation. */
   allEvents: (sim: string) => `vsim.${sim}.events.>`,
+  /**
+   * Request MigrationCommand → reply MigrationRoundReply (ROUND) or empty (RESUME, DROP): the
+   * scheduler drives a live migration on cpu-node `node` (only the scheduler publishes here).
+   */
+  migrate: (sim: string, node: string) => `vsim.${sim}.migrate.${node}`,
+  /** Request MigrationChunk → empty reply: a migration round's pages, from the source cpu-node to `node`. */
+  migrateIn: (sim: string, node: string) => `vsim.${sim}.migrate-in.${node}`,
+  /** Request VmMoved → empty reply: the scheduler tells the hypervisor a migrated VM's new host and node. */
+  vmMoved: (sim: string) => `vsim.${sim}.vm-moved`,
 } as const;
 
 /** The node id of a trap subject (vsim.<sim>.trap.<node>). */

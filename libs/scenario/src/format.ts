@@ -306,6 +306,35 @@ const VM = new ObjectType(
 );
 
 // ---------------------------------------------------------------------------------------------
+// network (live migration's links)
+
+const BANDWIDTH = size({ min: 1, max: 2 ** 40, multipleOf: 1 });
+
+const LINK = new ObjectType({
+  from: required(ID, 'id of a host'),
+  to: required(ID, 'id of a host (the link serves migrations from `from` to `to`)'),
+  bandwidth: optional(BANDWIDTH, 'bytes per second of virtual time', 'the network’s `bandwidth`'),
+  latency: optional(time(), 'one-way latency, added to every migration round', 'the network’s `latency`'),
+});
+
+const NETWORK = new ObjectType({
+  bandwidth: withDefault(BANDWIDTH, '128MiB', 'bytes per second of virtual time between two hosts (128MiB ≈ 1 Gbit/s)'),
+  latency: withDefault(time(), '50us', 'one-way latency between two hosts, added to every migration round'),
+  links: withDefault(new ListType(LINK, { summary: 'list of links' }), [], 'links whose bandwidth or latency differ from the default (below)'),
+});
+
+const BALANCER = new ObjectType({
+  period: withDefault(POSITIVE_TIME, '10ms', 'how often the hosts’ loads are compared (all hosts meet at each period)'),
+  threshold: withDefault(
+    new IntType(1, 10_000),
+    25,
+    'percent of a host’s capacity (pCPUs × period) by which the most and least loaded hosts may differ before a VM moves',
+  ),
+  stopPages: optional(new IntType(0, 1 << 20), 'its migrations’ stop-and-copy dirty-set size', '50'),
+  maxRounds: optional(new IntType(1, 1000), 'its migrations’ round limit', '30'),
+});
+
+// ---------------------------------------------------------------------------------------------
 // actions[]
 
 const VM_REF = { vm: required(ID, 'id of a VM') };
@@ -329,6 +358,12 @@ const ACTION = new OneOfType(
     unpause: new ObjectType(VM_REF),
     swapScheduler: SCHEDULER,
     killHost: new ObjectType({ host: required(ID, 'id of a host') }),
+    migrate: new ObjectType({
+      vm: required(ID, 'id of a VM'),
+      to: required(ID, 'id of the destination host'),
+      stopPages: optional(new IntType(0, 1 << 20), 'stop-and-copy once a round’s dirty set is at most this many pages', '50'),
+      maxRounds: optional(new IntType(1, 1000), 'stop-and-copy at this round at the latest (round 1 copies every non-zero page)', '30'),
+    }),
   },
   {
     set: 'change scheduling parameters of a VM (keys of `vms[].sched`)',
@@ -336,6 +371,7 @@ const ACTION = new OneOfType(
     unpause: 'let a paused VM run again',
     swapScheduler: 'replace the scheduler',
     killHost: 'simulate the failure of a host',
+    migrate: 'live-migrate a VM to another host by pre-copy over the scenario’s `network`',
   },
   'Each action has `at` and exactly one of the keys below.',
 );
@@ -357,6 +393,13 @@ const TOP_FIELDS = {
   costs: withDefault(COSTS, {}, 'the hypervisor’s cost model, in cycles (below; a host may override it)'),
   hosts: required(new ListType(HOST, { min: 1, summary: 'list of hosts' }), 'the physical machines (below)'),
   vms: required(new ListType(VM, { min: 1, summary: 'list of VMs' }), 'the virtual machines (below)'),
+  network: withDefault(NETWORK, {}, 'the network between hosts, which live migrations cross (below)'),
+  placement: withDefault(
+    new EnumType(['least-loaded', 'first-fit'] as const),
+    'least-loaded',
+    'where a VM without `host` starts: `least-loaded` (fewest vCPUs per pCPU) or `first-fit` (the first host listed with a free pCPU for each of its vCPUs)',
+  ),
+  balancer: optional(BALANCER, 'load balancing: a VM moves by live migration when hosts’ loads diverge (below)', 'none'),
   actions: withDefault(new ListType(ACTION, { summary: 'list of actions' }), [], 'timed actions, in virtual time order (below)'),
   checkpoint: optional(
     new ObjectType({
@@ -533,7 +576,7 @@ const TOP_RULES: Rule<TopRaw>[] = [
       const maxPcpus = Math.max(0, ...(s.hosts ?? []).map((h) => h?.pcpus ?? 0));
       // The state the actions change, replayed in order. Once an action is too broken to replay,
       // the pause or host state it might have changed is unknown, and no longer checked.
-      const vms = new Map<string, { vcpus?: number; host?: string; sched: Loose<SchedRaw>; paused?: number }>();
+      const vms = new Map<string, { vcpus?: number; host?: string; sched: Loose<SchedRaw>; paused?: number; migrating?: number }>();
       for (const [id, vm] of vmIds.ids) vms.set(id, { vcpus: vm.vcpus, host: vm.host, sched: { ...vm.sched } });
       const killed = new Map<string, number>();
       let pausesKnown = true;
@@ -604,7 +647,50 @@ const TOP_RULES: Rule<TopRaw>[] = [
           }
           case 'swapScheduler':
             return;
+          case 'migrate': {
+            const vm = lookupVm(a.body.vm, [...at, 'vm']);
+            const to = a.body.to;
+            if (to !== undefined && !hosts.ids.has(to)) {
+              if (hosts.complete) ctx.report([...at, 'to'], `unknown host '${to}' (hosts: ${hosts.names})`);
+            } else if (vm && to !== undefined && vm.host === to) ctx.report([...at, 'to'], `VM '${a.body.vm}' is already on host '${to}'`);
+            else if (vm && to !== undefined) {
+              if (vm.migrating !== undefined)
+                ctx.report(at, `VM '${a.body.vm}' is migrated by actions[${vm.migrating}] already (one migration per VM)`);
+              vm.migrating = i;
+            }
+            return;
+          }
         }
+      });
+    },
+  },
+  {
+    doc: 'a `balancer` needs two hosts or more, and no `migrate` action (it migrates VMs itself)',
+    check(s, path, ctx) {
+      if (!s.balancer) return;
+      if ((s.hosts?.length ?? 0) < 2) ctx.report([...path, 'balancer'], 'load balancing needs two hosts or more');
+      s.actions?.forEach((a, i) => {
+        if (a?.kind === 'migrate')
+          ctx.report([...path, 'actions', i, 'migrate'], 'the scenario has a `balancer`, which migrates VMs itself: remove one of them');
+      });
+    },
+  },
+  {
+    doc: 'network links name existing hosts, two different ones, each pair once',
+    check(s, path, ctx) {
+      const hosts = idsOf(s.hosts);
+      const seen = new Map<string, number>();
+      s.network?.links?.forEach((l, i) => {
+        if (!l) return;
+        const at: Path = [...path, 'network', 'links', i];
+        for (const k of ['from', 'to'] as const) {
+          const id = l[k];
+          if (id !== undefined && !hosts.ids.has(id) && hosts.complete) ctx.report([...at, k], `unknown host '${id}' (hosts: ${hosts.names})`);
+        }
+        if (l.from !== undefined && l.from === l.to) ctx.report([...at, 'to'], `a link joins two different hosts, got '${l.to}' twice`);
+        const key = `${l.from}>${l.to}`;
+        if (seen.has(key)) ctx.report(at, `the link from '${l.from}' to '${l.to}' is already network.links[${seen.get(key)}]`);
+        else seen.set(key, i);
       });
     },
   },

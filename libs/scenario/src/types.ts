@@ -149,7 +149,30 @@ export type Action =
   | { kind: 'pause'; at: number; vm: string }
   | { kind: 'unpause'; at: number; vm: string }
   | { kind: 'swapScheduler'; at: number; scheduler: SchedulerSpec }
-  | { kind: 'killHost'; at: number; host: string };
+  | { kind: 'killHost'; at: number; host: string }
+  /** live migration by pre-copy to host `to`; `stopPages`/`maxRounds` absent: the scheduler's defaults (50, 30) */
+  | { kind: 'migrate'; at: number; vm: string; to: string; stopPages?: number; maxRounds?: number };
+
+/** Load balancing: every `period` ns, a VM moves when loads differ by more than `threshold` percent. */
+export interface BalancerSpec {
+  period: number;
+  threshold: number;
+  stopPages?: number;
+  maxRounds?: number;
+}
+
+/** One network link, or the default between any two hosts. */
+export interface NetworkLinkSpec {
+  /** bytes per second of virtual time */
+  bandwidth: number;
+  /** ns */
+  latency: number;
+}
+
+/** The network live migrations cross: a default link and per-pair overrides (from → to). */
+export interface NetworkSpec extends NetworkLinkSpec {
+  links: ({ from: string; to: string } & NetworkLinkSpec)[];
+}
 
 export type ActionKind = Action['kind'];
 
@@ -170,6 +193,11 @@ export interface Scenario {
   expansion: ExpansionSpec;
   hosts: HostSpec[];
   vms: VmSpec[];
+  network: NetworkSpec;
+  /** where a VM without `host` starts */
+  placement: 'least-loaded' | 'first-fit';
+  /** load balancing by live migration; null = none */
+  balancer: BalancerSpec | null;
   /** in virtual time order (ties keep file order) */
   actions: Action[];
   /** Checkpoints every `interval` ns of virtual time; null: none asked for. */

@@ -217,7 +217,33 @@ function assemble(raw: ScenarioRaw, file: string | undefined, isas: readonly VmI
           return { kind: 'swapScheduler', at: a.at, scheduler: a.body };
         case 'killHost':
           return { kind: 'killHost', at: a.at, host: a.body.host };
+        case 'migrate':
+          return {
+            kind: 'migrate',
+            at: a.at,
+            vm: a.body.vm,
+            to: a.body.to,
+            ...definedOnly({ stopPages: a.body.stopPages, maxRounds: a.body.maxRounds }),
+          };
       }
     }),
+    placement: raw.placement,
+    balancer: raw.balancer
+      ? {
+          period: raw.balancer.period,
+          threshold: raw.balancer.threshold,
+          ...definedOnly({ stopPages: raw.balancer.stopPages, maxRounds: raw.balancer.maxRounds }),
+        }
+      : null,
+    network: {
+      bandwidth: raw.network.bandwidth,
+      latency: raw.network.latency,
+      links: raw.network.links.map((l) => ({
+        from: l.from,
+        to: l.to,
+        bandwidth: l.bandwidth ?? raw.network.bandwidth,
+        latency: l.latency ?? raw.network.latency,
+      })),
+    },
   };
 }

@@ -534,6 +534,78 @@ describe('actions', () => {
   });
 });
 
+describe('live migration: network and migrate', () => {
+  const withActions = (...actions: unknown[]) => edited(three(), (o) => (o.actions = actions));
+  test('migrate names a VM and another existing host, once per VM', () => {
+    expectIssue(withActions({ at: 0, migrate: { vm: 'nope', to: 'h1' } }), 'actions[0].migrate.vm', "unknown VM 'nope'");
+    expectIssue(withActions({ at: 0, migrate: { vm: 'web', to: 'h7' } }), 'actions[0].migrate.to', "unknown host 'h7' (hosts: h0, h1)");
+    expectIssue(withActions({ at: 0, migrate: { vm: 'web', to: 'h0' } }), 'actions[0].migrate.to', "VM 'web' is already on host 'h0'");
+    expectIssue(
+      withActions({ at: 0, migrate: { vm: 'web', to: 'h1' } }, { at: 1, migrate: { vm: 'web', to: 'h1' } }),
+      'actions[1].migrate',
+      "VM 'web' is migrated by actions[0] already (one migration per VM)",
+    );
+    expectIssue(withActions({ at: 0, migrate: { vm: 'web', to: 'h1', maxRounds: 0 } }), 'actions[0].migrate.maxRounds', 'got 0');
+    expect(parse(withActions({ at: 0, migrate: { vm: 'web', to: 'h1', stopPages: 10, maxRounds: 5 } }), dir).actions).toEqual([
+      { kind: 'migrate', at: 0, vm: 'web', to: 'h1', stopPages: 10, maxRounds: 5 },
+    ]);
+  });
+  test('network: a bandwidth is a size per second, links join two known hosts once', () => {
+    const withNetwork = (network: unknown) => edited(three(), (o) => (o.network = network));
+    expectIssue(withNetwork({ bandwidth: 0 }), 'network.bandwidth', 'must be more than 0');
+    expectIssue(withNetwork({ latency: 'fast' }), 'network.latency', '');
+    expectIssue(withNetwork({ links: [{ from: 'h0', to: 'h9' }] }), 'network.links[0].to', "unknown host 'h9'");
+    expectIssue(withNetwork({ links: [{ from: 'h0', to: 'h0' }] }), 'network.links[0].to', 'two different hosts');
+    expectIssue(
+      withNetwork({
+        links: [
+          { from: 'h0', to: 'h1' },
+          { from: 'h0', to: 'h1', latency: '1ms' },
+        ],
+      }),
+      'network.links[1]',
+      'is already network.links[0]',
+    );
+    expectIssue(withNetwork({ bandwith: '1MiB' }), 'network.bandwith', 'did you mean bandwidth?');
+    expect(parse(withNetwork({ bandwidth: '1GiB', latency: '1ms', links: [{ from: 'h1', to: 'h0', bandwidth: '10MiB' }] }), dir).network).toEqual({
+      bandwidth: 1 << 30,
+      latency: 1e6,
+      links: [{ from: 'h1', to: 'h0', bandwidth: 10 << 20, latency: 1e6 }],
+    });
+    expect(parse(three(), dir).network).toEqual({ bandwidth: 128 << 20, latency: 50_000, links: [] });
+  });
+  test('placement: least-loaded by default, or first-fit', () => {
+    expect(parse(three(), dir).placement).toBe('least-loaded');
+    expect(
+      parse(
+        edited(three(), (o) => (o.placement = 'first-fit')),
+        dir,
+      ).placement,
+    ).toBe('first-fit');
+    expectIssue(
+      edited(three(), (o) => (o.placement = 'best-fit')),
+      'placement',
+      'expected one of least-loaded, first-fit',
+    );
+  });
+  test('balancer: defaults, bounds, and not with migrate actions', () => {
+    const withBalancer = (balancer: unknown, ...actions: unknown[]) => edited(three(), (o) => ((o.balancer = balancer), (o.actions = actions)));
+    expect(parse(withBalancer({}), dir).balancer).toEqual({ period: 10e6, threshold: 25 });
+    expect(parse(three(), dir).balancer).toBeNull();
+    expectIssue(withBalancer({ threshold: 0 }), 'balancer.threshold', 'got 0');
+    expectIssue(withBalancer({ period: 0 }), 'balancer.period', 'must be more than 0');
+    expectIssue(withBalancer({}, { at: 0, migrate: { vm: 'web', to: 'h1' } }), 'actions[0].migrate', 'the scenario has a `balancer`');
+    expectIssue(
+      edited(
+        withBalancer({}),
+        (o) => ((o.hosts = [o.hosts[0]]), (o.vms = o.vms.map((v: Record<string, unknown>) => ({ ...v, host: 'h0', sched: {} })))),
+      ),
+      'balancer',
+      'needs two hosts or more',
+    );
+  });
+});
+
 describe('YAML syntax', () => {
   test('errors carry line:column as their path', () => {
     const issues = issuesOfText('duration: 1ms\nhosts: [{id: h0, pcpus: 1}\nvms: []\n');

@@ -138,11 +138,19 @@ export function brokenPromises(s: Scenario): string[] {
     'expansion',
     'hosts',
     'vms',
+    'network',
+    'balancer',
+    'placement',
     'actions',
     'checkpoint',
   ]);
   for (const k of Object.keys(s)) want(known.has(k), `unexpected key ${k}`);
   want(s.checkpoint === null || (isNat(s.checkpoint.interval, 1) && Object.keys(s.checkpoint).length === 1), 'checkpoint');
+  // The network: positive bandwidths, non-negative latencies, links between two known hosts.
+  const linkOk = (l: { bandwidth: number; latency: number }) => Number.isSafeInteger(l.bandwidth) && l.bandwidth > 0 && l.latency >= 0;
+  want(linkOk(s.network), 'network');
+  for (const l of s.network.links)
+    want(linkOk(l) && l.from !== l.to && s.hosts.some((h) => h.id === l.from) && s.hosts.some((h) => h.id === l.to), 'network.links');
   want(typeof s.name === 'string' && /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(s.name), 'name');
   want(s.file === null || (typeof s.file === 'string' && isAbsolute(s.file)), 'file');
   want(isNat(s.seed, 0, 2 ** 32 - 1), 'seed');
@@ -221,6 +229,9 @@ export function brokenPromises(s: Scenario): string[] {
         break;
       case 'swapScheduler':
         checkScheduler(a.scheduler, 'swapScheduler');
+        break;
+      case 'migrate':
+        want(vms.has(a.vm) && pcpus.has(a.to), 'migrate');
         break;
       default:
         bad.push(`unknown action ${JSON.stringify(a)}`);

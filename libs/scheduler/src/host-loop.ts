@@ -45,7 +45,7 @@ export interface HostLoopResult {
 
 /** A pending action in plain data (a swap names its policy instead of carrying a factory). */
 export type PlainLoopAction =
-  | Exclude<LoopAction, { kind: 'swapScheduler' }>
+  | Exclude<LoopAction, { kind: 'swapScheduler' } | { kind: 'hook' }>
   | { readonly kind: 'swapScheduler'; readonly at: number; readonly policy: string; readonly params?: Readonly<Record<string, unknown>> };
 
 /** A loop's state at an iteration boundary, for another scheduler service to continue it. */
@@ -99,7 +99,16 @@ export type LoopAction =
     }
   /** Scheduler-wide parameters (`xl sched-credit -s`), for the policy's setSchedulerParams. */
   | { readonly kind: 'setScheduler'; readonly at: number; readonly params: Readonly<Record<string, unknown>> }
-  | { readonly kind: 'killHost'; readonly at: number };
+  | { readonly kind: 'killHost'; readonly at: number }
+  /**
+   * Work another module does at an iteration boundary at virtual time `at` (live migration's rounds,
+   * libs/scheduler/src/migration.ts): the loop stops exactly there and awaits `run` before deciding.
+   * A loop with a hook pending does not end for want of live vCPUs (a migration may bring one).
+   */
+  | { readonly kind: 'hook'; readonly at: number; readonly label: string; readonly run: () => Promise<void> | void };
+
+/** A vCPU that left its host's loop (detachVm) to join another's (attachVm), with everything the loop knew of it. */
+export type DetachedVcpu = LoopState['vcpus'][number];
 
 interface Tracked {
   ref: VcpuRef;
@@ -208,10 +217,13 @@ export class HostLoop {
   }
 
   /** Applies the actions due at `now`. */
-  private applyActions(): void {
+  private async applyActions(): Promise<void> {
     while (this.actions.length > 0 && this.actions[0].at <= this.now) {
       const a = this.actions.shift() as LoopAction;
       switch (a.kind) {
+        case 'hook':
+          await a.run();
+          break;
         case 'pause':
         case 'unpause':
           for (const t of this.vcpusOf(a.vm)) {
@@ -419,8 +431,8 @@ export class HostLoop {
         this.handedOver = true;
         break;
       }
-      this.applyActions();
-      if (this.killed || this.now >= endNs || this.alive().length === 0) break;
+      await this.applyActions();
+      if (this.killed || this.now >= endNs || (this.alive().length === 0 && !this.actions.some((a) => a.kind === 'hook'))) break;
       // Timers that have fired wake their vCPUs before the policy decides.
       for (const t of this.tracked.values()) {
         if (t.stats.state === VcpuState.VCPU_STATE_BLOCKED && t.wakeNs > 0 && t.wakeNs <= this.now) {
@@ -454,6 +466,7 @@ export class HostLoop {
     }
     if (!this.handedOver) this.logSegments(this.segments.closeAll());
     this.flushEvents();
+    this.ended = true;
     return {
       host: this.host,
       endNs: this.now,
@@ -484,8 +497,10 @@ export class HostLoop {
    */
   exportState(): LoopState {
     if (!this.atBoundary) throw new Error(`host ${this.host}: exportState in the middle of an iteration (wait for whenAtBoundary())`);
-    const plain = (a: LoopAction): PlainLoopAction =>
-      a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a;
+    const plain = (a: LoopAction): PlainLoopAction => {
+      if (a.kind === 'hook') throw new Error(`host ${this.host}: cannot export its state while ${a.label} is pending`);
+      return a.kind === 'swapScheduler' ? { kind: a.kind, at: a.at, policy: a.policy, params: a.params } : a;
+    };
     const policyState = this.policy.saveState?.();
     // A deep copy: parameters, actions and segments are shared with the loop otherwise.
     return structuredClone({
@@ -562,6 +577,66 @@ export class HostLoop {
     });
     this.segments.importOpen(s.segments ?? []);
     for (const a of actions) this.addAction(a);
+  }
+
+  // ---- Live migration (migration.ts): a VM's vCPUs leave one loop and join another -------------
+
+  /**
+   * Takes VM `vm`'s vCPUs out of this loop at the current iteration boundary (stop-and-copy): out of
+   * the policy and off their pCPUs, their open run segments ended. Returns what attachVm needs.
+   */
+  detachVm(vm: string): DetachedVcpu[] {
+    const out: DetachedVcpu[] = [];
+    for (const t of this.vcpusOf(vm)) {
+      if (isAlive(t.stats.state) || t.stats.state === VcpuState.VCPU_STATE_OFFLINE) this.policy.remove(t.ref, this.now);
+      this.tracked.delete(t.ref.key);
+      this.lastRun.delete(t.ref.key);
+      this.current = this.current.map((k) => (k === t.ref.key ? null : k));
+      out.push({
+        vm: t.ref.vm,
+        vcpu: t.ref.vcpu,
+        wakeNs: t.wakeNs,
+        paused: t.paused,
+        params: t.params,
+        stats: { ...t.stats },
+        marks: { addedNs: t.addedNs, wokeAtNs: t.wokeAtNs, blockedAtNs: t.blockedAtNs, lastPcpu: t.lastPcpu },
+      });
+    }
+    this.logSegments(this.segments.closeVm(vm));
+    return out;
+  }
+
+  /**
+   * VM vCPUs another loop detached join this one now, with the same scheduling parameters and
+   * figures; `goneNs`, the time they were on no host (the downtime), counts as offline.
+   */
+  attachVm(vcpus: readonly DetachedVcpu[], goneNs: number): void {
+    for (const v of vcpus) {
+      const ref = vcpuRef(v.vm, v.vcpu);
+      if (this.tracked.has(ref.key)) throw new Error(`host ${this.host}: vCPU ${ref.key} is already here`);
+      const stats = { ...v.stats, offlineNs: v.stats.offlineNs + goneNs };
+      this.tracked.set(ref.key, { ref, wakeNs: v.wakeNs, paused: v.paused, params: v.params, stats, ...v.marks, wokeAtNs: -1, lastPcpu: -1 });
+      if (!isAlive(v.stats.state) && v.stats.state !== VcpuState.VCPU_STATE_OFFLINE) continue;
+      this.policy.add(ref, v.params, this.now);
+      if (v.paused || v.stats.state !== VcpuState.VCPU_STATE_RUNNABLE) this.policy.sleep(ref, this.now);
+    }
+  }
+
+  /** Per vCPU (`vm/vcpu`): the CPU time it wanted so far (running + waiting), for load balancing. */
+  demand(): Map<string, { vm: string; ns: number }> {
+    return new Map([...this.tracked].map(([k, t]) => [k, { vm: t.ref.vm, ns: t.stats.runningNs + t.stats.waitingNs }]));
+  }
+
+  /** run() has returned: the loop takes no more work (a migration cannot land here). */
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  private ended = false;
+
+  /** An event of this loop's (a migration's), dated now. */
+  note(fields: Partial<Event> & { kind: string }): void {
+    this.emit(fields);
   }
 
   private recordSwitches(run: readonly (VcpuRef | null)[]): void {

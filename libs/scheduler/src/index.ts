@@ -30,4 +30,12 @@ export { CHECKPOINT_FORMAT, DEFAULT_FULL_EVERY, Checkpointer, checkpointKeys, st
 export type { CheckpointConfig, CheckpointTaken } from './checkpointer';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, LatencyStats, PcpuStats, VmSchedResult } from './metrics';
-export { placeVmsOnHosts } from './placement';
+export { PLACEMENT_POLICIES, placeVmsOnHosts } from './placement';
+export type { PlacementPolicy } from './placement';
+// Live migration by pre-copy (issue 12 item 3).
+export { DEFAULT_MIGRATION_RULE, Migrations, checkLink, transferNs } from './migration';
+export type { MigrationRule, MigrationSpec, MigrationSummary, MigrationTransport, NetworkLink } from './migration';
+export type { DetachedVcpu } from './host-loop';
+// Load balancing by live migration (issue 12 item 4).
+export { Balancer, checkBalancer } from './balancer';
+export type { BalancerSpec } from './balancer';

@@ -78,6 +78,17 @@ export class RunSegments {
     return closed;
   }
 
+  /** Ends the open segments of VM `vm` (it migrated away), in pCPU order. */
+  closeVm(vm: string): RunSegment[] {
+    const closed: RunSegment[] = [];
+    this.open.forEach((o, i) => {
+      if (o?.vm !== vm) return;
+      closed.push(o);
+      this.open[i] = null;
+    });
+    return closed;
+  }
+
   /** The open segments, for a loop handed to another scheduler service. */
   exportOpen(): (RunSegment | null)[] {
     return this.open.map((o) => (o ? { ...o } : null));

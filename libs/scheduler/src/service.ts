@@ -4,12 +4,16 @@
 
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunOrder, RunReport, encode, subjects } from '@vsim/proto';
-import { HostLoop, HostLoopResult, LoopAction, LoopState, LoopVm, PlainLoopAction, withSchedulerParams } from './host-loop';
-import { SchedulerPolicy, VmSchedParams, vcpuRef } from './policy';
+import { busMigrationTransport } from './migration-transport';
+import { HostAt, MigrateArgs, MigrationHandle, MigrationRule, MigrationSummary, Migrations, NetworkLink } from './migration';
+import { Balancer, BalancerSpec } from './balancer';
+import { HostLoop, HostLoopResult, LoopState, LoopVm, withSchedulerParams } from './host-loop';
+import { VmSchedParams, vcpuRef } from './policy';
 import { checkPolicyParams, checkVmParams } from '@vsim/vocabulary';
-import { isRegisteredPolicy, makeRegisteredPolicy, registeredScheduler } from './registry';
-import { CPUPOOLS_POLICY, CpupoolPolicy, DEFAULT_POOL, swapTarget } from './cpupool';
+import { isRegisteredPolicy, registeredScheduler } from './registry';
+import { swapTarget } from './cpupool';
 import { CheckpointConfig, Checkpointer } from './checkpointer';
+import { PolicySpec, defaultPoolParams, loopActionsOf, makePolicy, schedulerOf } from './policy-spec';
 
 /** A run order may take long in wall time (a slice of a busy guest): be generous. */
 export const RUN_ORDER_TIMEOUT_MS = 120_000;
@@ -24,36 +28,8 @@ export const RUN_ORDER_ATTEMPT_MS = 5_000;
 /** At most this many events per EventBatch message (an event encodes to ~40-100 bytes). */
 export const MAX_EVENTS_PER_BATCH = 1000;
 
-export interface PolicySpec {
-  readonly policy: string;
-  readonly params: Readonly<Record<string, unknown>>;
-}
-
-export function makePolicy(spec: PolicySpec, pcpus: number): SchedulerPolicy {
-  if (spec.policy !== CPUPOOLS_POLICY) return makeRegisteredPolicy(spec.policy, spec.params, pcpus);
-  // A host split into cpupools (hostPolicySpec): {default: PolicySpec, pools: [{id, pcpus, scheduler}]}.
-  const p = spec.params as { default?: PolicySpec; pools?: { id: string; pcpus: number[]; scheduler: PolicySpec }[] };
-  if (!p.default || !Array.isArray(p.pools)) throw new RangeError('cpupools: params must be {default: scheduler, pools: [{id, pcpus, scheduler}]}');
-  const def = p.default;
-  return new CpupoolPolicy(
-    pcpus,
-    p.pools.map((q) => ({ id: q.id, pcpus: q.pcpus, make: (n: number) => makePolicy(q.scheduler, n) })),
-    (n) => makePolicy(def, n),
-  );
-}
-
-/**
- * Pending actions from a LoopState back into LoopActions: a swap gets the factory of the policy it
- * names (validated now: RangeError naming the parameter).
- */
-export function loopActionsOf(actions: readonly PlainLoopAction[], pcpus: number): LoopAction[] {
-  return actions.map((a) => {
-    if (a.kind !== 'swapScheduler') return a;
-    const spec = { policy: a.policy, params: a.params ?? {} };
-    makePolicy(spec, pcpus);
-    return { ...a, make: () => makePolicy(spec, pcpus) };
-  });
-}
+export { loopActionsOf, makePolicy, schedulerOf } from './policy-spec';
+export type { PolicySpec } from './policy-spec';
 
 /** A scenario's timed action, as the scheduler receives it. */
 export type SimAction =
@@ -61,7 +37,19 @@ export type SimAction =
   | { readonly kind: 'set'; readonly at: number; readonly vm: string; readonly params: VmSchedParams }
   /** `host`: that host only (a resumed run's hosts that start afresh); absent: every host. */
   | { readonly kind: 'swapScheduler'; readonly at: number; readonly scheduler: PolicySpec; readonly host?: string }
-  | { readonly kind: 'killHost'; readonly at: number; readonly host: string };
+  | { readonly kind: 'killHost'; readonly at: number; readonly host: string }
+  /** Live migration of `vm` to host `to` over `link` (migration.ts), started at `at`. */
+  | {
+      readonly kind: 'migrate';
+      readonly at: number;
+      readonly vm: string;
+      readonly to: string;
+      readonly link: NetworkLink;
+      readonly rule?: Partial<MigrationRule>;
+    };
+
+/** A migration command or page transfer may move megabytes: generous, like a run order. */
+export const MIGRATION_TIMEOUT_MS = 120_000;
 
 /** One host as handed over between scheduler services. */
 export interface HostHandover {
@@ -72,24 +60,6 @@ export interface HostHandover {
   /** Events published on vsim.<sim>.events.<host> so far. */
   readonly eventsPublished: number;
   readonly state: LoopState;
-}
-
-/**
- * The scheduler that decides for a VM (with its parameters) or, without, for the host's default
- * pool: on a host split into cpupools, the policy of the VM's pool, as `xl sched-*` sees it.
- */
-/** The scheduler-wide parameters of the policy schedulerOf(spec) names for the default pool. */
-function defaultPoolParams(spec: PolicySpec): Readonly<Record<string, unknown>> {
-  if (spec.policy !== CPUPOOLS_POLICY) return spec.params;
-  return (spec.params as { default?: PolicySpec }).default?.params ?? {};
-}
-
-export function schedulerOf(spec: PolicySpec, vmParams?: VmSchedParams): string {
-  if (spec.policy !== CPUPOOLS_POLICY) return spec.policy;
-  const p = spec.params as { default?: PolicySpec; pools?: readonly { id: string; scheduler: PolicySpec }[] };
-  const pool = typeof vmParams?.pool === 'string' ? vmParams.pool : DEFAULT_POOL;
-  const named = pool === DEFAULT_POOL ? p.default : p.pools?.find((x) => x.id === pool)?.scheduler;
-  return named?.policy ?? spec.policy;
 }
 
 /** Watches a scheduler's host loops (a service's metrics). Called inline: cheap, never throws. */
@@ -116,12 +86,61 @@ export class SchedulerService {
   private storeError: Error | undefined;
   /** Run orders resent (a reply lost in a NATS outage, or slow). */
   orderRetries = 0;
+  private readonly migrations: Migrations;
 
   constructor(
     private readonly bus: Bus,
     readonly sim: string,
     private readonly observer?: SchedulerObserver,
-  ) {}
+  ) {
+    this.migrations = new Migrations(busMigrationTransport(bus, sim, MIGRATION_TIMEOUT_MS), (vm, host) => this.hostOfVm.set(vm, host));
+  }
+
+  /**
+   * Live migration of `vm` to host `to` at `at` (a scenario action), or at the virtual time the
+   * VM's host has reached (a run-time call: `at` omitted). Throws, naming what is wrong, before
+   * anything starts.
+   */
+  migrate(a: MigrateArgs): void {
+    // The balancer's barriers and a migration it did not choose could wait for each other.
+    if (this.balancer) throw new RangeError(`migrate ${a.vm}: this simulation has a load balancer, which migrates VMs itself`);
+    this.startMigration(a);
+  }
+
+  private startMigration(a: MigrateArgs): MigrationHandle {
+    const from = this.hostOfVm.get(a.vm);
+    const src = from === undefined ? undefined : this.loops.get(from);
+    if (!src || from === undefined) throw new NotFoundError(`migrate: unknown VM '${a.vm}'`);
+    const dst = this.loops.get(a.to);
+    if (!dst) throw new NotFoundError(`migrate: unknown host '${a.to}'`);
+    const at = a.at ?? src.virtualNow;
+    const hostAt = (host: string): HostAt => ({ host, node: this.nodes.get(host)! });
+    return this.migrations.start({ at, vm: a.vm, to: a.to, link: a.link, rule: a.rule }, hostAt(from), hostAt(a.to), src, dst);
+  }
+
+  private balancer: Balancer | undefined;
+
+  /**
+   * Load balancing (balancer.ts): from now on, every period the hosts meet and a VM moves from the
+   * most to the least loaded host when their loads differ by more than the threshold. Set before Run.
+   */
+  balance(spec: BalancerSpec): void {
+    if (this.balancer) throw new RangeError('the simulation already has a load balancer');
+    if (this.loops.size < 2) throw new RangeError('load balancing needs two hosts or more');
+    this.balancer = new Balancer(spec, {
+      loops: this.loops,
+      pcpus: (h) => this.pcpus.get(h)!,
+      hostAt: (h) => ({ host: h, node: this.nodes.get(h)! }),
+      isMigrating: (vm) => this.migrations.isMigrating(vm),
+      startMigration: (vm, _from, to, at, link, rule) => this.startMigration({ vm, to, at, link, rule }),
+    });
+    this.balancer.arm();
+  }
+
+  /** The migrations that completed (resumed on their destination), in the order they did. */
+  migrationsDone(): readonly MigrationSummary[] {
+    return this.migrations.done;
+  }
 
   /** Control: take charge of a host, simulated by cpu-node `node`. */
   addHost(host: string, pcpus: number, policy: PolicySpec, node: string): void {
@@ -207,6 +226,9 @@ export class SchedulerService {
         return;
       case 'killHost':
         loopOf(a.host, `unknown host '${a.host}'`).addAction({ kind: 'killHost', at: a.at });
+        return;
+      case 'migrate':
+        this.migrate(a);
         return;
     }
   }
@@ -349,7 +371,14 @@ export class SchedulerService {
     const c = this.checkpointer;
     for (const l of this.loops.values()) l.onBoundary(c && ((loop) => c.atBoundary(loop, loop.currentPolicy)));
     // Done once every host's loop is, and its events are stored (a collector may count them).
-    this.running = Promise.all([...this.loops.values()].map((l) => l.run(endNs))).then(async (r) => {
+    this.migrations.setEnd(endNs);
+    const runs = [...this.loops].map(([host, l]) =>
+      l.run(endNs).finally(() => {
+        this.migrations.hostEnded(host);
+        this.balancer?.hostEnded(host);
+      }),
+    );
+    this.running = Promise.all(runs).then(async (r) => {
       await this.eventsStored();
       return r;
     });

@@ -16,6 +16,17 @@ describe('placement of VMs without a host', () => {
     expect(Object.fromEntries(p)).toEqual({ x: 'a', y: 'b', z: 'b', w: 'b' });
   });
 
+  it('first-fit fills the first listed host while it has a free pCPU, then the next, then least-loaded', () => {
+    const hosts = [
+      { id: 'a', pcpus: 2 },
+      { id: 'b', pcpus: 2 },
+    ];
+    const vms = [vm('x'), vm('y'), vm('z'), vm('w'), vm('v')];
+    // Least-loaded alternates; first-fit packs a, then b, then (both full) the least loaded: a.
+    expect(Object.fromEntries(placeVmsOnHosts(hosts, vms))).toEqual({ x: 'a', y: 'b', z: 'a', w: 'b', v: 'a' });
+    expect(Object.fromEntries(placeVmsOnHosts(hosts, vms, 'first-fit'))).toEqual({ x: 'a', y: 'a', z: 'b', w: 'b', v: 'a' });
+  });
+
   it('breaks ties by the order hosts are listed', () => {
     const hosts = [
       { id: 'a', pcpus: 2 },

@@ -9,6 +9,9 @@
 //   vsim.<sim>.gdb.<node>                    gateway (`vsim gdb`)       cpu-node <node> only
 //   vsim.<sim>.checkpoint.<node>.<host>      scheduler                  cpu-node <node> only
 //   vsim.<sim>.allocators                    scheduler                  hypervisor
+//   vsim.<sim>.migrate.<node>                scheduler                  cpu-node <node> only
+//   vsim.<sim>.migrate-in.<node>             any cpu-node (the source)  cpu-node <node> only
+//   vsim.<sim>.vm-moved                      scheduler                  hypervisor
 //   $SRV.{PING,INFO,STATS}[.<name>[.<id>]]   (requests) gateway, client  each service, for its own name
 //                                            and supervisor ask INFO
 //   _INBOX_<identity>.>                      (replies only)             that identity alone
@@ -145,7 +148,7 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
     case 'hypervisor':
       return {
         publish: [beats('hypervisor'), ...stateBucket(STATE_BUCKET.hypervisor)],
-        subscribe: ['vsim.*.trap.*', 'vsim.*.allocators', inbox, ...serves(SERVICE_NAME.hypervisor)],
+        subscribe: ['vsim.*.trap.*', 'vsim.*.allocators', 'vsim.*.vm-moved', inbox, ...serves(SERVICE_NAME.hypervisor)],
         allowResponses: true,
       };
     case 'scheduler':
@@ -155,6 +158,8 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
           'vsim.*.checkpoint.*.*',
           'vsim.*.allocators',
           'vsim.*.events.*',
+          'vsim.*.migrate.*',
+          'vsim.*.vm-moved',
           beats('scheduler'),
           `$JS.API.STREAM.INFO.${EVENTS}`,
           ...checkpointBuckets(false),
@@ -166,8 +171,16 @@ export function permissionsOf(role: Role, identity: string, node?: string): Subj
       if (node === undefined || !SUBJECT_TOKEN.test(node))
         throw new RangeError(`cpu-node ${identity}: node id ${JSON.stringify(node)} must be 1-64 characters of [A-Za-z0-9_-]`);
       return {
-        publish: [`vsim.*.trap.${node}`, beats('cpu-node', node)],
-        subscribe: [`vsim.*.run.${node}.*`, `vsim.*.gdb.${node}`, `vsim.*.checkpoint.${node}.*`, inbox, ...serves(SERVICE_NAME['cpu-node'])],
+        publish: [`vsim.*.trap.${node}`, 'vsim.*.migrate-in.*', beats('cpu-node', node)],
+        subscribe: [
+          `vsim.*.run.${node}.*`,
+          `vsim.*.gdb.${node}`,
+          `vsim.*.checkpoint.${node}.*`,
+          `vsim.*.migrate.${node}`,
+          `vsim.*.migrate-in.${node}`,
+          inbox,
+          ...serves(SERVICE_NAME['cpu-node']),
+        ],
         allowResponses: true,
       };
     }

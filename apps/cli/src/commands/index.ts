@@ -18,6 +18,7 @@ import { cpupoolListCommand, cpupoolMigrateCommand } from './cpupool';
 import { topCommand } from './top';
 import { gdbCommand } from './gdb';
 import { traceCommand } from './trace';
+import { migrateCommand } from './migrate';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -38,5 +39,6 @@ export const COMMANDS: readonly Command[] = [
   vcpuPinCommand,
   cpupoolListCommand,
   cpupoolMigrateCommand,
+  migrateCommand,
   helpCommand(() => COMMANDS),
 ];

@@ -95,6 +95,23 @@ export function formatSummary(r: SimResult, wallSeconds: number, notes: SummaryN
   }
   out.push(table(rows));
   out.push('');
+  if (r.migrations && r.migrations.length > 0) {
+    // Live migrations (pre-copy): virtual-time figures from their migrate-resume events.
+    const m = [['migration', 'start ms', 'rounds', 'pages', 'MiB', 'total ms', 'downtime ms', 'stopped by']];
+    for (const x of r.migrations)
+      m.push([
+        `${x.vm} ${x.from}->${x.to}`,
+        ms(x.startNs),
+        String(x.rounds),
+        String(x.pages),
+        (x.bytes / (1 << 20)).toFixed(2),
+        ms(x.totalNs),
+        ms(x.downtimeNs),
+        x.stoppedBy,
+      ]);
+    out.push(table(m));
+    out.push('');
+  }
   out.push(...schedLines(r));
   out.push('traps and hypercalls by cause [route/exit or translated call]:');
   for (const v of r.vms) out.push(`  ${v.id}: ${exitsLine(v)}`);

@@ -384,11 +384,11 @@ export interface Cpupool {
 export interface AddActionRequest {
   sim: string;
   atNs: number;
-  /** "pause", "unpause", "set", "swapScheduler" or "killHost". */
+  /** "pause", "unpause", "set", "swapScheduler", "killHost" or "migrate". */
   kind: string;
   /**
-   * The VM (pause, unpause, set) or the host (killHost) it applies to; swapScheduler: that host
-   * only (a resumed run's hosts that start afresh), empty: every host.
+   * The VM (pause, unpause, set, migrate) or the host it applies to (killHost; migrate: the
+   * destination; swapScheduler: that host only — a resumed run's hosts that start afresh —, empty: every host).
    */
   vm: string;
   host: string;
@@ -400,7 +400,15 @@ export interface AddActionRequest {
    * swapScheduler: the new scheduler; setScheduler (a pending action of a handover): the
    * scheduler-wide parameters to change.
    */
-  scheduler: SchedulerParams | undefined;
+  scheduler:
+    | SchedulerParams
+    | undefined;
+  /**
+   * migrate: the link and the stop-and-copy rule, as MigrateVmRequest.params_json; balance: the load
+   * balancer and the network, {periodNs, threshold, network, stopPages?, maxRounds?} (JSON until
+   * they get messages of their own, as vm_params and scheduler did).
+   */
+  migrationJson?: string | undefined;
 }
 
 export interface RunRequest {
@@ -485,6 +493,23 @@ export interface SwapSchedulerRequest {
    * registered as vsim-scheduler), which runs it on with `policy`.
    */
   service: string;
+}
+
+/**
+ * Live migration at run time (`vsim migrate VM HOST`, Xen's `xl migrate`): pre-copy of the VM to
+ * host `host`, starting at the virtual time the VM's host has reached when the call arrives
+ * (libs/scheduler/src/migration.ts). Scenario actions of kind "migrate" use AddAction instead.
+ */
+export interface MigrateVmRequest {
+  sim: string;
+  vm: string;
+  /** The destination host. */
+  host: string;
+  /**
+   * SchedulerControl: the link and the rule as JSON {bandwidth (bytes/s), latencyNs, stopPages?,
+   * maxRounds?}. Gateway: optional overrides of the scenario's network link and of the rule, same keys.
+   */
+  paramsJson: string;
 }
 
 /** One vCPU as the old service leaves it. */
@@ -736,6 +761,23 @@ export interface SimulationResult {
   eventLogHash: string;
   /** Wall-clock seconds the run took (the gateway's measure). */
   wallSeconds: number;
+  /** Live migrations that completed, in event-log order (libs/scheduler/src/migration.ts). */
+  migrations: MigrationResult[];
+}
+
+export interface MigrationResult {
+  vm: string;
+  from: string;
+  to: string;
+  startNs: number;
+  rounds: number;
+  pages: number;
+  bytes: number;
+  /** From the start to the resumption on the destination, and from the stop to the resumption. */
+  totalNs: number;
+  downtimeNs: number;
+  /** "dirty-set" or "round-limit". */
+  stoppedBy: string;
 }
 
 export interface SimHostResult {
@@ -3917,7 +3959,16 @@ export const Cpupool: MessageFns<Cpupool> = {
 };
 
 function createBaseAddActionRequest(): AddActionRequest {
-  return { sim: "", atNs: 0, kind: "", vm: "", host: "", vmParams: undefined, scheduler: undefined };
+  return {
+    sim: "",
+    atNs: 0,
+    kind: "",
+    vm: "",
+    host: "",
+    vmParams: undefined,
+    scheduler: undefined,
+    migrationJson: undefined,
+  };
 }
 
 export const AddActionRequest: MessageFns<AddActionRequest> = {
@@ -3942,6 +3993,9 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     }
     if (message.scheduler !== undefined) {
       SchedulerParams.encode(message.scheduler, writer.uint32(74).fork()).join();
+    }
+    if (message.migrationJson !== undefined) {
+      writer.uint32(82).string(message.migrationJson);
     }
     return writer;
   },
@@ -4015,6 +4069,14 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
             message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.migrationJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4044,6 +4106,11 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
         ? VmSchedParams.fromJSON(object.vm_params)
         : undefined,
       scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+      migrationJson: isSet(object.migrationJson)
+        ? globalThis.String(object.migrationJson)
+        : isSet(object.migration_json)
+        ? globalThis.String(object.migration_json)
+        : undefined,
     };
   },
 
@@ -4070,6 +4137,9 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     if (message.scheduler !== undefined) {
       obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
+    if (message.migrationJson !== undefined) {
+      obj.migrationJson = message.migrationJson;
+    }
     return obj;
   },
 
@@ -4089,6 +4159,7 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
       ? SchedulerParams.fromPartial(object.scheduler)
       : undefined;
+    message.migrationJson = object.migrationJson ?? undefined;
     return message;
   },
 };
@@ -4883,6 +4954,127 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
       ? SchedulerParams.fromPartial(object.scheduler)
       : undefined;
     message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseMigrateVmRequest(): MigrateVmRequest {
+  return { sim: "", vm: "", host: "", paramsJson: "" };
+}
+
+export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
+  encode(message: MigrateVmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    if (message.vm !== "") {
+      writer.uint32(18).string(message.vm);
+    }
+    if (message.host !== "") {
+      writer.uint32(26).string(message.host);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(34).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrateVmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrateVmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrateVmRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: MigrateVmRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrateVmRequest>): MigrateVmRequest {
+    return MigrateVmRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrateVmRequest>): MigrateVmRequest {
+    const message = createBaseMigrateVmRequest();
+    message.sim = object.sim ?? "";
+    message.vm = object.vm ?? "";
+    message.host = object.host ?? "";
+    message.paramsJson = object.paramsJson ?? "";
     return message;
   },
 };
@@ -7240,6 +7432,7 @@ function createBaseSimulationResult(): SimulationResult {
     events: 0,
     eventLogHash: "",
     wallSeconds: 0,
+    migrations: [],
   };
 }
 
@@ -7277,6 +7470,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     }
     if (message.wallSeconds !== 0) {
       writer.uint32(97).double(message.wallSeconds);
+    }
+    for (const v of message.migrations) {
+      MigrationResult.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -7382,6 +7578,14 @@ export const SimulationResult: MessageFns<SimulationResult> = {
             message.wallSeconds = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.migrations.push(MigrationResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7423,6 +7627,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
         : isSet(object.wall_seconds)
         ? globalThis.Number(object.wall_seconds)
         : 0,
+      migrations: globalThis.Array.isArray(object?.migrations)
+        ? object.migrations.map((e: any) => MigrationResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -7461,6 +7668,9 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     if (message.wallSeconds !== 0) {
       obj.wallSeconds = floatToJson(message.wallSeconds);
     }
+    if (message.migrations?.length) {
+      obj.migrations = message.migrations.map((e) => MigrationResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -7482,6 +7692,247 @@ export const SimulationResult: MessageFns<SimulationResult> = {
     message.events = object.events ?? 0;
     message.eventLogHash = object.eventLogHash ?? "";
     message.wallSeconds = object.wallSeconds ?? 0;
+    message.migrations = object.migrations?.map((e) => MigrationResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMigrationResult(): MigrationResult {
+  return {
+    vm: "",
+    from: "",
+    to: "",
+    startNs: 0,
+    rounds: 0,
+    pages: 0,
+    bytes: 0,
+    totalNs: 0,
+    downtimeNs: 0,
+    stoppedBy: "",
+  };
+}
+
+export const MigrationResult: MessageFns<MigrationResult> = {
+  encode(message: MigrationResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vm !== "") {
+      writer.uint32(10).string(message.vm);
+    }
+    if (message.from !== "") {
+      writer.uint32(18).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(26).string(message.to);
+    }
+    if (message.startNs !== 0) {
+      writer.uint32(32).uint64(message.startNs);
+    }
+    if (message.rounds !== 0) {
+      writer.uint32(40).uint32(message.rounds);
+    }
+    if (message.pages !== 0) {
+      writer.uint32(48).uint64(message.pages);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(56).uint64(message.bytes);
+    }
+    if (message.totalNs !== 0) {
+      writer.uint32(64).uint64(message.totalNs);
+    }
+    if (message.downtimeNs !== 0) {
+      writer.uint32(72).uint64(message.downtimeNs);
+    }
+    if (message.stoppedBy !== "") {
+      writer.uint32(82).string(message.stoppedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vm = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rounds = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pages = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.totalNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.downtimeNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.stoppedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationResult {
+    return {
+      vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      startNs: isSet(object.startNs)
+        ? globalThis.Number(object.startNs)
+        : isSet(object.start_ns)
+        ? globalThis.Number(object.start_ns)
+        : 0,
+      rounds: isSet(object.rounds) ? globalThis.Number(object.rounds) : 0,
+      pages: isSet(object.pages) ? globalThis.Number(object.pages) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      totalNs: isSet(object.totalNs)
+        ? globalThis.Number(object.totalNs)
+        : isSet(object.total_ns)
+        ? globalThis.Number(object.total_ns)
+        : 0,
+      downtimeNs: isSet(object.downtimeNs)
+        ? globalThis.Number(object.downtimeNs)
+        : isSet(object.downtime_ns)
+        ? globalThis.Number(object.downtime_ns)
+        : 0,
+      stoppedBy: isSet(object.stoppedBy)
+        ? globalThis.String(object.stoppedBy)
+        : isSet(object.stopped_by)
+        ? globalThis.String(object.stopped_by)
+        : "",
+    };
+  },
+
+  toJSON(message: MigrationResult): unknown {
+    const obj: any = {};
+    if (message.vm !== "") {
+      obj.vm = message.vm;
+    }
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.startNs !== 0) {
+      obj.startNs = Math.round(message.startNs);
+    }
+    if (message.rounds !== 0) {
+      obj.rounds = Math.round(message.rounds);
+    }
+    if (message.pages !== 0) {
+      obj.pages = Math.round(message.pages);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.totalNs !== 0) {
+      obj.totalNs = Math.round(message.totalNs);
+    }
+    if (message.downtimeNs !== 0) {
+      obj.downtimeNs = Math.round(message.downtimeNs);
+    }
+    if (message.stoppedBy !== "") {
+      obj.stoppedBy = message.stoppedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationResult>): MigrationResult {
+    return MigrationResult.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationResult>): MigrationResult {
+    const message = createBaseMigrationResult();
+    message.vm = object.vm ?? "";
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.startNs = object.startNs ?? 0;
+    message.rounds = object.rounds ?? 0;
+    message.pages = object.pages ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.totalNs = object.totalNs ?? 0;
+    message.downtimeNs = object.downtimeNs ?? 0;
+    message.stoppedBy = object.stoppedBy ?? "";
     return message;
   },
 };
@@ -9587,6 +10038,16 @@ export const SchedulerControlService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm: {
+    path: "/vsim.v1.SchedulerControl/MigrateVm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MigrateVmRequest): Buffer => Buffer.from(MigrateVmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateVmRequest => MigrateVmRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   /**
    * Optional: stop every loop of the simulation at its next iteration boundary and return their
    * state; the pending Run then returns with handed_over. Adopt takes such a state over and
@@ -9643,6 +10104,8 @@ export interface SchedulerControlServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm: handleUnaryCall<MigrateVmRequest, Ack>;
   /**
    * Optional: stop every loop of the simulation at its next iteration boundary and return their
    * state; the pending Run then returns with handed_over. Adopt takes such a state over and
@@ -9771,6 +10234,19 @@ export interface SchedulerControlClient extends Client {
   ): ClientUnaryCall;
   swapScheduler(
     request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /** Live migration of a VM to another host, starting at the virtual time its host has reached. */
+  migrateVm(request: MigrateVmRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
@@ -9942,6 +10418,16 @@ export const GatewayService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm: {
+    path: "/vsim.v1.Gateway/MigrateVm" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MigrateVmRequest): Buffer => Buffer.from(MigrateVmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MigrateVmRequest => MigrateVmRequest.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
   /**
    * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
    * vcpu-list, cpupool-list): listing.proto.
@@ -9979,6 +10465,8 @@ export interface GatewayServer extends UntypedServiceImplementation {
   setSchedParams: handleUnaryCall<SetSchedParamsRequest, Ack>;
   getSchedParams: handleUnaryCall<SimulationRef, SchedParams>;
   swapScheduler: handleUnaryCall<SwapSchedulerRequest, Ack>;
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm: handleUnaryCall<MigrateVmRequest, Ack>;
   /**
    * The caller's simulations (`vsim list`), and one's domains, vCPUs and cpupools (`vsim list --sim`,
    * vcpu-list, cpupool-list): listing.proto.
@@ -10117,6 +10605,19 @@ export interface GatewayClient extends Client {
   ): ClientUnaryCall;
   swapScheduler(
     request: SwapSchedulerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /** Live migration (`vsim migrate VM HOST`): forwarded to SchedulerControl with the scenario's link. */
+  migrateVm(request: MigrateVmRequest, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  migrateVm(
+    request: MigrateVmRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
