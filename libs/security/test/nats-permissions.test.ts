@@ -180,7 +180,7 @@ const bytes = (s: string) => new TextEncoder().encode(s);
     expect(audit.byKind.subscribe).toBe(12);
     expect(audit.byKind.publish).toBe(18);
     expect(audit.byIdentity.get('client')).toBe(11);
-    expect(audit.byIdentity.get('cpu-node-2')).toBe(5);
+    expect(audit.byIdentity.get('cpu-node-2')).toBe(7);
     // Refused publishes are reported to the publisher too (nats.js: an async permissions error).
     expect(errors.get('client')!.some((e) => /Permissions Violation for Publish/.test(e))).toBe(true);
   });
