@@ -4,7 +4,15 @@
 // cpu-node simulates (to spread hosts by load). Status calls have a short deadline; a service that
 // does not answer counts as empty.
 
-import { ControlError, ControlStatus, GrpcControlOptions, GrpcEndpoints, cpuNodeControlClient, schedulerControlClient } from '@vsim/control';
+import {
+  ControlError,
+  ControlStatus,
+  GrpcControlOptions,
+  GrpcEndpoints,
+  NodeLoad,
+  cpuNodeControlClient,
+  schedulerControlClient,
+} from '@vsim/control';
 import { NatsBus } from '@vsim/bus';
 import { DiscoveredService, discover, isBuiltin } from '@vsim/service';
 
@@ -28,15 +36,16 @@ export async function openSimulations(bus: NatsBus, control: GrpcControlOptions 
   return new Set(lists.flat());
 }
 
-/** pCPUs each cpu-node simulates now (its Status counter livePcpus); 0 for one that does not answer. */
-export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: GrpcControlOptions | undefined): Promise<Map<string, number>> {
+/** pCPUs and VMs each cpu-node simulates now (its Status counters livePcpus, liveVms); 0 for one that does not answer. */
+export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: GrpcControlOptions | undefined): Promise<Map<string, NodeLoad>> {
   const entries = await Promise.all(
-    [...nodes].map(async ([id, grpc]): Promise<[string, number]> => {
+    [...nodes].map(async ([id, grpc]): Promise<[string, NodeLoad]> => {
       const c = cpuNodeControlClient(grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
       try {
-        return [id, Number((await c.status({})).counters.livePcpus ?? 0)];
+        const { counters } = await c.status({});
+        return [id, { pcpus: Number(counters.livePcpus ?? 0), vms: Number(counters.liveVms ?? 0) }];
       } catch {
-        return [id, 0];
+        return [id, { pcpus: 0, vms: 0 }];
       } finally {
         c.close();
       }

@@ -24,7 +24,9 @@ export {
   schedulerControlServer,
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
-export { Coordinator, assignHosts } from './coordinator';
+export { Coordinator } from './coordinator';
+export { PLACEMENT_POLICIES, assignHosts, placementPolicyOf, vmsPerHost } from './placement';
+export type { HostToPlace, NodeLoad, PlacementOptions, PlacementPolicy } from './placement';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { summarize } from './simulation';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';

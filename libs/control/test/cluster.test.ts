@@ -29,7 +29,7 @@ import {
   schedulerMessage,
   schedulerControlServer,
 } from '@vsim/control';
-import { assignHosts } from '../src/coordinator';
+import { assignHosts } from '../src/placement';
 import { inProcessControlPlane } from '../src/grpc-adapters';
 import { twoHostSpec } from '@vsim/testkit';
 
