@@ -95,5 +95,9 @@ export async function findServices(bus: NatsBus, scheduler: string, t: number): 
     if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
     byNode.set(id, n.grpc);
   }
-  return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: pickScheduler(scheds, scheduler), nodes: byNode };
+  const sched = pickScheduler(scheds, scheduler);
+  // vsim's own scheduler, several instances registered (vsim up --schedulers N): each drives a shard
+  // of the hosts (@vsim/control sharded-scheduler.ts). A named instance runs the simulation alone.
+  const own = scheduler === '' ? scheds.filter(isBuiltin).map((s) => s.grpc) : [];
+  return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: sched, schedulers: own.length > 1 ? own : undefined, nodes: byNode };
 }

@@ -25,6 +25,7 @@ import {
 } from '@vsim/proto';
 import { bearerMetadata } from '@vsim/security';
 import { ControlError, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl, isControlError } from './control-plane';
+import { ShardedScheduler } from './sharded-scheduler';
 
 // ------------------------------------------------------------------------------------ in-process
 
@@ -59,6 +60,11 @@ export interface GrpcControlOptions {
 export interface GrpcEndpoints {
   readonly hypervisor: string;
   readonly scheduler: string;
+  /**
+   * Several scheduler instances sharing the simulation's hosts (sharded-scheduler.ts), `scheduler`
+   * among them; absent or one: `scheduler` alone drives every host.
+   */
+  readonly schedulers?: readonly string[];
   readonly nodes: ReadonlyMap<string, string>;
 }
 
@@ -148,7 +154,8 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
 /** A ControlPlane of gRPC clients to services in other processes. */
 export function grpcControlPlane(ep: GrpcEndpoints, opts: GrpcControlOptions = {}): GrpcControlPlane {
   const hypervisor = hypervisorControlClient(ep.hypervisor, opts);
-  const scheduler = schedulerControlClient(ep.scheduler, opts);
+  const instances = (ep.schedulers?.length ?? 0) > 1 ? ep.schedulers!.map((a) => schedulerControlClient(a, opts)) : [];
+  const scheduler = instances.length > 1 ? new ShardedScheduler(instances) : schedulerControlClient(ep.scheduler, opts);
   const nodes = new Map([...ep.nodes].map(([id, address]) => [id, cpuNodeControlClient(address, opts)]));
   return {
     hypervisor,
@@ -156,7 +163,8 @@ export function grpcControlPlane(ep: GrpcEndpoints, opts: GrpcControlOptions = {
     nodes,
     close: () => {
       hypervisor.close();
-      scheduler.close();
+      if (scheduler instanceof ShardedScheduler) for (const c of instances) c.close();
+      else scheduler.close();
       for (const n of nodes.values()) n.close();
     },
   };

@@ -25,6 +25,7 @@ export {
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
 export { Coordinator } from './coordinator';
+export { ShardedScheduler } from './sharded-scheduler';
 export { PLACEMENT_POLICIES, assignHosts, placementPolicyOf, vmsPerHost } from './placement';
 export type { HostToPlace, NodeLoad, PlacementOptions, PlacementPolicy } from './placement';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
