@@ -99,5 +99,12 @@ export async function findServices(bus: NatsBus, scheduler: string, t: number): 
   // vsim's own scheduler, several instances registered (vsim up --schedulers N): each drives a shard
   // of the hosts (@vsim/control sharded-scheduler.ts). A named instance runs the simulation alone.
   const own = scheduler === '' ? scheds.filter(isBuiltin).map((s) => s.grpc) : [];
-  return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: sched, schedulers: own.length > 1 ? own : undefined, nodes: byNode };
+  // Several hypervisors: each serves the traps of a share of the cpu-nodes (sharded-hypervisor.ts).
+  return {
+    hypervisor: one(hvs, SERVICE_NAMES.hypervisor),
+    hypervisors: hvs.length > 1 ? hvs.map((h) => h.grpc) : undefined,
+    scheduler: sched,
+    schedulers: own.length > 1 ? own : undefined,
+    nodes: byNode,
+  };
 }

@@ -11,6 +11,7 @@ import {
   AddVmRequest,
   AdoptRequest,
   HandoverState,
+  OpenSimulationRequest,
   CreateHostRequest,
   CreateVmReply,
   CreateVmRequest,
@@ -27,7 +28,7 @@ import {
 
 /** HypervisorControl (control.proto). */
 export interface HypervisorControl {
-  openSimulation(req: SimulationRef): Promise<Ack>;
+  openSimulation(req: OpenSimulationRequest): Promise<Ack>;
   registerVm(req: RegisterVmRequest): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;

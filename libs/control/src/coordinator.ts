@@ -127,7 +127,7 @@ export class Coordinator {
       this.opts.onRefused,
     );
     const work = (async (): Promise<CoordinatedRun> => {
-      await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
+      await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim, nodes: [] }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
           nodeOf(h.id).createHost({

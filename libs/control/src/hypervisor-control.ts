@@ -3,7 +3,7 @@
 
 import { Bus } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
-import { Ack, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { Ack, OpenSimulationRequest, RegisterVmRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
@@ -52,8 +52,9 @@ export class HypervisorControlImpl implements HypervisorControl {
     this.refusals = new RefusalCounter(this.log);
   }
 
-  async openSimulation(req: SimulationRef): Promise<Ack> {
+  async openSimulation(req: OpenSimulationRequest): Promise<Ack> {
     const sim = checkSim(req.sim);
+    const nodes = (req.nodes ?? []).map(checkNodeId);
     if (this.sims.has(sim)) return {}; // idempotent: a retried Open must not fail
     this.drain.refuseNew(`simulation ${sim}`);
     const log = this.log.child({ sim });
@@ -61,13 +62,13 @@ export class HypervisorControlImpl implements HypervisorControl {
       onBadMessage: (subject, err) => log.warn({ subject, err }, 'bad message on the data plane: error reply sent'),
       onRefused: (r) => this.refusals.record(r, log),
     });
-    svc.start();
+    svc.start(nodes);
     this.sims.set(sim, svc);
     this.closed.simulationsOpened++;
     // The subscription must have reached the NATS server before callers send traps to it
     // (otherwise an early request from another connection finds no responder).
     await this.bus.flush();
-    log.info({ subject: subjects.allTraps(sim) }, 'simulation opened');
+    log.info({ subjects: nodes.length === 0 ? [subjects.allTraps(sim)] : nodes.map((n) => subjects.hvTrap(sim, n)) }, 'simulation opened');
     return {};
   }
 

@@ -26,6 +26,7 @@ export {
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
 export { Coordinator } from './coordinator';
 export { ShardedScheduler } from './sharded-scheduler';
+export { ShardedHypervisor } from './sharded-hypervisor';
 export { PLACEMENT_POLICIES, assignHosts, placementPolicyOf, vmsPerHost } from './placement';
 export type { HostToPlace, NodeLoad, PlacementOptions, PlacementPolicy } from './placement';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';

@@ -31,7 +31,7 @@ export class HypervisorService {
    * kept: a host's vCPUs may have traps in flight together.
    */
   private readonly traps = new ReplyCache<Uint8Array>(new SequenceWindow(false), 64, () => void this.stats.duplicateTraps++);
-  private sub: { unsubscribe(): void } | undefined;
+  private readonly subs: { unsubscribe(): void }[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -40,13 +40,18 @@ export class HypervisorService {
     private readonly hooks: DataPlaneHooks = {},
   ) {}
 
-  start(): void {
+  /**
+   * Serves the traps of every node of the simulation, or only those of `nodes` (several hypervisor
+   * instances share a simulation by cpu-node; a VM's traps all come from its node, so its record
+   * lives on one instance).
+   */
+  start(nodes: readonly string[] = []): void {
     const bad = (err: Error, subject: string): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
       return err;
     };
-    this.sub = this.bus.serve(subjects.allTraps(this.sim), (data, { subject }) => {
+    const serve = (data: Uint8Array, { subject }: { subject: string }) => {
       let req: TrapRequest;
       try {
         req = TrapRequest.decode(data);
@@ -64,7 +69,9 @@ export class HypervisorService {
       } catch (err) {
         countRefusal(err, this.stats, this.hooks.onRefused);
       }
-    });
+    };
+    const served = nodes.length === 0 ? [subjects.allTraps(this.sim)] : nodes.map((n) => subjects.hvTrap(this.sim, n));
+    for (const subject of served) this.subs.push(this.bus.serve(subject, serve));
   }
 
   /** A trap is the VM's own: from the node that runs its host (the subject says which), for that host. */
@@ -88,6 +95,6 @@ export class HypervisorService {
   }
 
   stop(): void {
-    this.sub?.unsubscribe();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
   }
 }
