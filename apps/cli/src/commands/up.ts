@@ -58,7 +58,8 @@ const OPTIONS = {
   secrets: {
     type: 'string',
     valueName: 'DIR',
-    description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)',
+    description:
+      'keep the credentials in DIR (reused if made for the same cpu-nodes, schedulers and hypervisors; default: a fresh directory removed at exit)',
   },
   'tls-dir': {
     type: 'string',
