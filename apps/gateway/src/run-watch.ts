@@ -16,7 +16,10 @@ export interface RunWatch {
   stop(): void;
 }
 
-/** Watches the hypervisor and the scheduler of `ep` now, and the cpu-nodes once assigned. */
+/**
+ * Watches the hypervisor and the scheduler of `ep` now (every instance, when the run is shared by
+ * several: sharded-scheduler.ts, sharded-hypervisor.ts), and the cpu-nodes once assigned.
+ */
 export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch {
   let fail!: (err: Error) => void;
   const abort = new Promise<never>((_, reject) => (fail = reject));
@@ -24,8 +27,8 @@ export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch 
   let lost: Lost | undefined;
   const w = monitor.watch(
     [
-      { label: 'the hypervisor', grpc: ep.hypervisor },
-      { label: 'the scheduler', grpc: ep.scheduler },
+      ...(ep.hypervisors ?? [ep.hypervisor]).map((grpc, i) => ({ label: i === 0 ? 'the hypervisor' : `hypervisor instance ${i + 1}`, grpc })),
+      ...(ep.schedulers ?? [ep.scheduler]).map((grpc, i) => ({ label: i === 0 ? 'the scheduler' : `scheduler instance ${i + 1}`, grpc })),
     ],
     (l) => {
       lost = l;
