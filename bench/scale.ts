@@ -4,7 +4,8 @@
 // 1 MiB each), Credit, 100 ms of virtual time at 10 MHz. For each N (10, 100 and 1,000; --quick: 10 and 100):
 //   embedded: `vsim run`'s code path, each size in a child process of its own (so that its peak resident
 //   memory is its own: process.resourceUsage().maxRSS);
-//   over NATS (the smallest size only): `vsim up --cpu-nodes 1` and `--cpu-nodes 2`, peak memory summed over
+//   over NATS (the smallest size only): `vsim up --cpu-nodes 1` and `--cpu-nodes 2` (and with --schedulers N:
+//   `--cpu-nodes 2 --schedulers N`, the hosts split over N scheduler instances), peak memory summed over
 //   vsim up's process tree (VmHWM of each, from /proc).
 // Prints wall time, peak RSS, events/s and aggregate guest MIPS, with ratios vs the smallest embedded size.
 // `--replay N` (docs/replay.md) adds N trace-driven VMs per host (kind replay: each replays one VM of the
@@ -148,14 +149,15 @@ function peakRss(pids: readonly number[]): number {
   return total;
 }
 
-async function overNats(hosts: number, file: string, cpuNodes: number): Promise<Figures> {
-  const up = await startVsimUp(['--cpu-nodes', String(cpuNodes)]);
+async function overNats(hosts: number, file: string, cpuNodes: number, schedulers = 1): Promise<Figures> {
+  const up = await startVsimUp(['--cpu-nodes', String(cpuNodes), '--schedulers', String(schedulers)]);
   try {
     const pids = processTree(up.pid);
     const t = performance.now();
     const r = await runRemote({ natsUrl: up.natsUrl, credentials: up.credentials, file, pollMs: 20 });
     const wall = (performance.now() - t) / 1000;
-    return figures(hosts, `NATS, ${cpuNodes} cpu-node${cpuNodes > 1 ? 's' : ''}`, wall, peakRss(pids), r);
+    const mode = `NATS, ${cpuNodes} cpu-node${cpuNodes > 1 ? 's' : ''}${schedulers > 1 ? `, ${schedulers} schedulers` : ''}`;
+    return figures(hosts, mode, wall, peakRss(pids), r);
   } finally {
     await up.stop();
   }
@@ -173,14 +175,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   let quick = false;
   let nats = true;
   let replay = 0;
+  /** --schedulers N (N > 1): one more run over NATS, 2 cpu-nodes and N scheduler instances. */
+  let schedulers = 1;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--json' && argv[i + 1]) jsonFile = argv[++i];
     else if (argv[i] === '--quick') quick = true;
     else if (argv[i] === '--embedded-only') nats = false;
     else if (argv[i] === '--replay' && /^\d+$/.test(argv[i + 1] ?? '')) replay = Number(argv[++i]);
+    else if (argv[i] === '--schedulers' && /^[1-9]\d*$/.test(argv[i + 1] ?? '')) schedulers = Number(argv[++i]);
     else if (argv[i] === '--sizes' && /^\d+(,\d+)*$/.test(argv[i + 1] ?? '')) sizes = argv[++i].split(',').map(Number);
     else {
-      process.stderr.write(`usage: npm run bench:scale [-- --json FILE] [--quick] [--sizes N,N...] [--embedded-only] [--replay N]\n`);
+      process.stderr.write(
+        `usage: npm run bench:scale [-- --json FILE] [--quick] [--sizes N,N...] [--embedded-only] [--replay N] [--schedulers N]\n`,
+      );
       return 2;
     }
   }
@@ -223,9 +230,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     if (nats)
-      for (const nodes of [1, 2]) {
-        process.stderr.write(`bench: over NATS, ${nodes} cpu-node(s), ${sizes[0]} hosts...\n`);
-        const f = await overNats(sizes[0], file(sizes[0]), nodes);
+      for (const [nodes, scheds] of [[1, 1], [2, 1], ...(schedulers > 1 ? [[2, schedulers]] : [])]) {
+        process.stderr.write(`bench: over NATS, ${nodes} cpu-node(s), ${scheds} scheduler(s), ${sizes[0]} hosts...\n`);
+        const f = await overNats(sizes[0], file(sizes[0]), nodes, scheds);
         if (f.hash !== runs[0].hash) throw new Error(`${sizes[0]} hosts: hashes differ (embedded ${runs[0].hash}, ${f.mode} ${f.hash})`);
         runs.push(f);
       }

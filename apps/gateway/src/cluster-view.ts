@@ -4,7 +4,15 @@
 // cpu-node simulates (to spread hosts by load). Status calls have a short deadline; a service that
 // does not answer counts as empty.
 
-import { ControlError, ControlStatus, GrpcControlOptions, GrpcEndpoints, cpuNodeControlClient, schedulerControlClient } from '@vsim/control';
+import {
+  ControlError,
+  ControlStatus,
+  GrpcControlOptions,
+  GrpcEndpoints,
+  NodeLoad,
+  cpuNodeControlClient,
+  schedulerControlClient,
+} from '@vsim/control';
 import { NatsBus } from '@vsim/bus';
 import { DiscoveredService, discover, isBuiltin } from '@vsim/service';
 
@@ -28,15 +36,16 @@ export async function openSimulations(bus: NatsBus, control: GrpcControlOptions 
   return new Set(lists.flat());
 }
 
-/** pCPUs each cpu-node simulates now (its Status counter livePcpus); 0 for one that does not answer. */
-export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: GrpcControlOptions | undefined): Promise<Map<string, number>> {
+/** pCPUs and VMs each cpu-node simulates now (its Status counters livePcpus, liveVms); 0 for one that does not answer. */
+export async function nodeLoads(nodes: ReadonlyMap<string, string>, control: GrpcControlOptions | undefined): Promise<Map<string, NodeLoad>> {
   const entries = await Promise.all(
-    [...nodes].map(async ([id, grpc]): Promise<[string, number]> => {
+    [...nodes].map(async ([id, grpc]): Promise<[string, NodeLoad]> => {
       const c = cpuNodeControlClient(grpc, { ...control, deadlineMs: STATUS_DEADLINE_MS });
       try {
-        return [id, Number((await c.status({})).counters.livePcpus ?? 0)];
+        const { counters } = await c.status({});
+        return [id, { pcpus: Number(counters.livePcpus ?? 0), vms: Number(counters.liveVms ?? 0) }];
       } catch {
-        return [id, 0];
+        return [id, { pcpus: 0, vms: 0 }];
       } finally {
         c.close();
       }
@@ -86,5 +95,16 @@ export async function findServices(bus: NatsBus, scheduler: string, t: number): 
     if (byNode.has(id)) throw new ControlError(ControlStatus.FAILED_PRECONDITION, `two cpu-nodes registered with node id ${id}`);
     byNode.set(id, n.grpc);
   }
-  return { hypervisor: one(hvs, SERVICE_NAMES.hypervisor), scheduler: pickScheduler(scheds, scheduler), nodes: byNode };
+  const sched = pickScheduler(scheds, scheduler);
+  // vsim's own scheduler, several instances registered (vsim up --schedulers N): each drives a shard
+  // of the hosts (@vsim/control sharded-scheduler.ts). A named instance runs the simulation alone.
+  const own = scheduler === '' ? scheds.filter(isBuiltin).map((s) => s.grpc) : [];
+  // Several hypervisors: each serves the traps of a share of the cpu-nodes (sharded-hypervisor.ts).
+  return {
+    hypervisor: one(hvs, SERVICE_NAMES.hypervisor),
+    hypervisors: hvs.length > 1 ? hvs.map((h) => h.grpc) : undefined,
+    scheduler: sched,
+    schedulers: own.length > 1 ? own : undefined,
+    nodes: byNode,
+  };
 }

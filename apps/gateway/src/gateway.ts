@@ -26,6 +26,8 @@ import {
   SchedulerControl,
   SimResult,
   SimSpec,
+  NodeLoad,
+  PlacementOptions,
   assignHosts,
   grpcControlPlane,
   isControlError,
@@ -121,6 +123,8 @@ export interface GatewayOptions {
   readonly state?: StateStore;
   /** This gateway's instance name (its records in `state` are its own). */
   readonly instance?: string;
+  /** How hosts are placed on cpu-nodes (--placement; @vsim/control placement.ts). Default least-loaded. */
+  readonly placement?: PlacementOptions;
 }
 
 /** What `state` holds of a running simulation: enough to follow it to its end from another process. */
@@ -142,8 +146,8 @@ export class Gateway {
   readonly limits: AdmissionLimits;
   private readonly admission: AdmissionQueue;
   private readonly sweeper: NodeJS.Timeout;
-  /** pCPUs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
-  private readonly localLoad = new Map<string, number>();
+  /** pCPUs and VMs this gateway's running simulations put on each cpu-node (the nodes' own figure lags). */
+  private readonly localLoad = new Map<string, NodeLoad>();
   /** What the gateway counted: submissions expired, refused for room, event batches refused, calls on another principal's simulation. */
   readonly counters = { expired: 0, refusedAdmission: 0, refusedEvents: 0, refusedOwner: 0, lostServices: 0 };
   /** A graceful stop waits for the clients of the simulations that end meanwhile (pickup.ts). */
@@ -645,8 +649,8 @@ export class Gateway {
   /** `taken`: the host assignment of a simulation taken over (recover()), followed rather than set up. */
   private async execute(sim: Simulation, ep: GrpcEndpoints, taken?: ReadonlyMap<string, string>): Promise<void> {
     const log = this.log.child({ sim: sim.id });
-    /** The pCPUs this simulation put on each node (localLoad), taken back at the end. */
-    let placed: [string, number][] = [];
+    /** The pCPUs and VMs this simulation put on each node (localLoad), taken back at the end. */
+    let placed: [string, NodeLoad][] = [];
     try {
       const reported = await nodeLoads(ep.nodes, this.opts.control);
       log.info(
@@ -683,10 +687,11 @@ export class Gateway {
             // Not onto a node that is stopping (its heartbeat says draining), if another is there.
             const up = all.filter((n) => !this.liveness.last(ep.nodes.get(n) ?? '')?.draining);
             const ids = up.length > 0 ? up : all;
-            const a = assignHosts(hosts, ids, new Map(ids.map((n) => [n, Math.max(reported.get(n) ?? 0, this.localLoad.get(n) ?? 0)])));
-            placed = hosts.map((h) => [a.get(h.id)!, h.pcpus]);
+            const load = new Map(ids.map((n) => [n, heavier(reported.get(n), this.localLoad.get(n))]));
+            const a = assignHosts(hosts, ids, load, this.opts.placement);
+            placed = hosts.map((h) => [a.get(h.id)!, { pcpus: h.pcpus, vms: h.vms ?? 0 }]);
             sim.assignment = Object.fromEntries(a);
-            for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) + p);
+            for (const [n, p] of placed) this.localLoad.set(n, addLoad(this.localLoad.get(n), p, 1));
             watch.watchNodes(a);
             return a;
           },
@@ -717,7 +722,7 @@ export class Gateway {
       sim.error = (err as Error).message;
       log.error({ err }, 'simulation failed');
     } finally {
-      for (const [n, p] of placed) this.localLoad.set(n, (this.localLoad.get(n) ?? 0) - p);
+      for (const [n, p] of placed) this.localLoad.set(n, addLoad(this.localLoad.get(n), p, -1));
       sim.images.clear(); // the nodes have them; a finished simulation keeps only its results
       sim.timing.finishedAt = Date.now();
       this.pickup.ended(sim.id);
@@ -740,4 +745,13 @@ export class Gateway {
     const finished = [...this.sims.values()].filter((s) => s.state === 'done' || s.state === 'failed');
     for (const s of finished.slice(0, Math.max(0, finished.length - keep))) this.sims.delete(s.id);
   }
+}
+
+/** The larger of two loads, field by field (a node's report lags what this gateway just put there). */
+function heavier(a: NodeLoad | undefined, b: NodeLoad | undefined): NodeLoad {
+  return { pcpus: Math.max(a?.pcpus ?? 0, b?.pcpus ?? 0), vms: Math.max(a?.vms ?? 0, b?.vms ?? 0) };
+}
+
+function addLoad(a: NodeLoad | undefined, b: NodeLoad, sign: 1 | -1): NodeLoad {
+  return { pcpus: (a?.pcpus ?? 0) + sign * b.pcpus, vms: (a?.vms ?? 0) + sign * b.vms };
 }

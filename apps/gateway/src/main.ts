@@ -5,7 +5,7 @@
 import { GatewayService } from '@vsim/proto';
 import { STATE_BUCKET, tlsChannelCredentials } from '@vsim/security';
 import { runService } from '@vsim/service';
-import { DRAIN_LIMIT_MS } from '@vsim/control';
+import { DRAIN_LIMIT_MS, PLACEMENT_POLICIES, placementPolicyOf } from '@vsim/control';
 import { DirectoryCheckpointStore, JetStreamCheckpointStore, JetStreamStateStore, StateStore, ensureEventStream } from '@vsim/bus';
 import { resolve } from 'node:path';
 import { version } from '../package.json';
@@ -45,6 +45,12 @@ void runService({
       value: 'M',
       description: `image MiB held for simulations not run yet; more submissions are refused (default ${DEFAULT_LIMITS.maxHeldBytes / (1 << 20)})`,
     },
+    {
+      name: 'placement',
+      value: 'POLICY',
+      description: `how hosts are placed on cpu-nodes: ${PLACEMENT_POLICIES.join(' or ')} (default least-loaded; docs/architecture.md)`,
+    },
+    { name: 'node-capacity', value: 'N', description: 'first-fit: pCPUs a cpu-node takes before the next one is used (default: unbounded)' },
   ],
   build: async ({ bus, log, flags, extra, identity, shellCounters, metrics }) => {
     const httpPort = Number(extra['http-port']);
@@ -59,6 +65,7 @@ void runService({
     };
     const ttl = positive('submission-ttl-s');
     const held = positive('max-held-mib');
+    const placement = { policy: placementPolicyOf(extra.placement ?? 'least-loaded'), capacityPcpus: positive('node-capacity') };
     // Events go through a JetStream stream when the server has JetStream (vsim up, compose): no event
     // is lost while NATS restarts, none stored twice (message ids), and a client can reattach.
     const stream = await ensureEventStream(bus.nc).catch((err: unknown) => {
@@ -89,6 +96,7 @@ void runService({
       },
       counters: () => shellCounters,
       checkpointStore: extra['checkpoint-dir'] === undefined ? undefined : new DirectoryCheckpointStore(resolve(extra['checkpoint-dir'])),
+      placement,
     });
     metrics.gauge('vsim_simulations', 'Simulations on this gateway, by state (created, queued, running, paused, done, failed)', 'state', () => {
       const s = gw.stats();

@@ -22,7 +22,10 @@ export interface RunWatch {
   stop(): void;
 }
 
-/** Watches the hypervisor and the scheduler of `ep` now, and the cpu-nodes once assigned. */
+/**
+ * Watches the hypervisor and the scheduler of `ep` now (every instance, when the run is shared by
+ * several: sharded-scheduler.ts, sharded-hypervisor.ts), and the cpu-nodes once assigned.
+ */
 export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch {
   let fail!: (err: Error) => void;
   const abort = new Promise<never>((_, reject) => (fail = reject));
@@ -31,12 +34,12 @@ export function watchRun(monitor: LivenessMonitor, ep: GrpcEndpoints): RunWatch 
   const hv = monitor.last(ep.hypervisor);
   const w = monitor.watch(
     [
-      {
-        label: 'the hypervisor',
-        grpc: ep.hypervisor,
-        ...(hv?.recoverable ? { replaceable: { service: hv.service, instance: hv.instance, withinMs: HYPERVISOR_REPLACEMENT_MS } } : {}),
-      },
-      { label: 'the scheduler', grpc: ep.scheduler },
+      ...(ep.hypervisors ?? [ep.hypervisor]).map((grpc, i) => ({
+        label: i === 0 ? 'the hypervisor' : `hypervisor instance ${i + 1}`,
+        grpc,
+        ...(i === 0 && hv?.recoverable ? { replaceable: { service: hv.service, instance: hv.instance, withinMs: HYPERVISOR_REPLACEMENT_MS } } : {}),
+      })),
+      ...(ep.schedulers ?? [ep.scheduler]).map((grpc, i) => ({ label: i === 0 ? 'the scheduler' : `scheduler instance ${i + 1}`, grpc })),
     ],
     (l) => {
       lost = l;

@@ -185,7 +185,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     const hv = hypervisorControlClient(hvInfo.grpc);
     const node = cpuNodeControlClient(nodeInfo.grpc);
     try {
-      await hv.openSimulation({ sim: 'garbled' });
+      await hv.openSimulation({ sim: 'garbled', nodes: [] });
       await node.createHost({
         sim: 'garbled',
         host: 'h0',

@@ -11,6 +11,7 @@ import {
   AddVmRequest,
   AdoptRequest,
   HandoverState,
+  OpenSimulationRequest,
   CreateHostRequest,
   CreateVmReply,
   CreateVmRequest,
@@ -36,7 +37,7 @@ export type RunCall = WithOptional<RunRequest, 'checkpointIntervalNs' | 'checkpo
 
 /** HypervisorControl (control.proto). */
 export interface HypervisorControl {
-  openSimulation(req: SimulationRef): Promise<Ack>;
+  openSimulation(req: OpenSimulationRequest): Promise<Ack>;
   registerVm(req: RegisterVmCall): Promise<Ack>;
   closeSimulation(req: SimulationRef): Promise<Ack>;
   status(req: StatusRequest): Promise<ServiceStatus>;

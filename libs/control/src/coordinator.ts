@@ -2,7 +2,7 @@
 // services' logic in this process (runEmbedded) or services in other processes reached over gRPC
 // (the gateway). Steps:
 //   1. OpenSimulation on the hypervisor;
-//   2. place VMs without a host (placeVms), assign hosts to cpu-nodes (assignHosts, below);
+//   2. place VMs without a host (placeVms), assign hosts to cpu-nodes (assignHosts, placement.ts);
 //   3. CreateHost on each host's node, AddHost on the scheduler;
 //   4. per VM, in scenario order: CreateVm on its host's node (with the image bytes, read here, so
 //      nodes need no access to the submitter's files), RegisterVm on the hypervisor (with the heap
@@ -22,6 +22,7 @@ import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
+import { HostToPlace, assignHosts, vmsPerHost } from './placement';
 import { vmSchedMessage } from './proto-sched';
 import { readCheckpoints, restoreVms } from './checkpoint/resume';
 import { step } from './step';
@@ -44,10 +45,10 @@ export interface CoordinatorOptions {
   /** Once every host, VM and action is set up, just before the scheduler's Run (e.g. to pause first). */
   readonly beforeRun?: () => Promise<void>;
   /**
-   * Chooses each host's cpu-node (default: assignHosts with no load). The gateway passes the nodes'
-   * current loads, so that simulations spread over the cluster.
+   * Chooses each host's cpu-node (default: assignHosts, least-loaded with no load; placement.ts).
+   * The gateway passes the nodes' current loads, so that simulations spread over the cluster.
    */
-  readonly assign?: (hosts: readonly { id: string; pcpus: number }[], nodeIds: readonly string[]) => Map<string, string>;
+  readonly assign?: (hosts: readonly (HostToPlace & { pcpus: number })[], nodeIds: readonly string[]) => Map<string, string>;
   /** An event batch was refused (not from where the host's events stand): logged, never applied. */
   readonly onRefused?: (refusal: Refusal) => void;
   /**
@@ -79,31 +80,6 @@ export interface CoordinatedRun {
   readonly assignment: ReadonlyMap<string, string>;
   /** A resumed run: per host restored from a checkpoint, which one, its virtual time and the events before it. */
   readonly resumed?: ReadonlyMap<string, { readonly index: number; readonly nowNs: number; readonly eventsBefore: number }>;
-}
-
-/**
- * Assigns hosts to cpu-nodes by load: hosts in scenario order, each to the node with the fewest
- * pCPUs to simulate so far — `load` (what the nodes already run, e.g. other simulations) plus the
- * hosts assigned before it —, ties to the first node id (plain string order). With no load given
- * and hosts of equal size, that is round robin over the sorted ids. Deterministic for given hosts,
- * node ids and loads; where a host runs never changes results, only which process does the work.
- */
-export function assignHosts(
-  hosts: readonly { id: string; pcpus?: number }[],
-  nodeIds: Iterable<string>,
-  load: ReadonlyMap<string, number> = new Map(),
-): Map<string, string> {
-  const nodes = [...nodeIds].sort();
-  if (nodes.length === 0) throw new Error('no cpu-node to run the hosts on');
-  const busy = new Map(nodes.map((n) => [n, load.get(n) ?? 0]));
-  const out = new Map<string, string>();
-  for (const h of hosts) {
-    let best = nodes[0];
-    for (const n of nodes) if (busy.get(n)! < busy.get(best)!) best = n;
-    out.set(h.id, best);
-    busy.set(best, busy.get(best)! + (h.pcpus ?? 1));
-  }
-  return out;
 }
 
 /** Throws on a spec the services would reject half-way through setup. */
@@ -151,7 +127,9 @@ export class Coordinator {
     checkSpec(spec);
     const { hypervisor, scheduler } = this.control;
     const placement = placeVms(spec);
-    const assignment = (this.opts.assign ?? assignHosts)(spec.hosts, [...this.control.nodes.keys()]);
+    const vms = vmsPerHost(placement);
+    const sizes = spec.hosts.map((h) => ({ id: h.id, pcpus: h.pcpus, vms: vms.get(h.id) ?? 0 }));
+    const assignment = (this.opts.assign ?? assignHosts)(sizes, [...this.control.nodes.keys()]);
     for (const h of spec.hosts)
       if (!this.control.nodes.has(assignment.get(h.id) ?? '')) throw new Error(`host ${h.id} was assigned to no known cpu-node`);
     const nodeOf = (host: string) => this.control.nodes.get(assignment.get(host)!)!;
@@ -171,7 +149,7 @@ export class Coordinator {
     const work = (async (): Promise<CoordinatedRun> => {
       // Every checkpoint is read (and checked) before anything is set up.
       const resumed = this.opts.resume && (await readCheckpoints(this.opts.resume, spec, specId, placement));
-      await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim }));
+      await step('OpenSimulation on the hypervisor', () => hypervisor.openSimulation({ sim, nodes: [] }));
       for (const h of spec.hosts) {
         await step(`CreateHost ${h.id} on node ${assignment.get(h.id)}`, () =>
           nodeOf(h.id).createHost({

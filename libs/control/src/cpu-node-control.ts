@@ -48,6 +48,8 @@ export interface CpuNodeControlOptions extends ControlImplOptions {
 
 export class CpuNodeControlImpl implements CpuNodeControl {
   private readonly sims = new Map<string, CpuNodeService>();
+  /** VMs created per open simulation (Status liveVms: host placement weighs VMs too, placement.ts). */
+  private readonly vmsOf = new Map<string, number>();
   private readonly log: ControlLogger;
   private readonly closed: Record<string, number> = {
     hostsCreated: 0,
@@ -170,6 +172,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
       throw invalid(`VM ${id}: ${(err as Error).message}`);
     }
     this.closed.vmsCreated++;
+    this.vmsOf.set(sim, (this.vmsOf.get(sim) ?? 0) + 1);
     this.log.info({ sim, host: req.host, vm: id, kind, engine: req.engine, imageBytes: req.image.length }, 'VM created');
     return { brkStart: inst.brkStart, brkMax: inst.brkMax };
   }
@@ -200,6 +203,7 @@ export class CpuNodeControlImpl implements CpuNodeControl {
     if (!svc) return {};
     svc.stop();
     this.sims.delete(sim);
+    this.vmsOf.delete(sim);
     addCounters(this.closed, svc.stats);
     this.closed.simulationsClosed++;
     this.log.info({ sim, ...svc.stats }, 'simulation closed');
@@ -207,12 +211,13 @@ export class CpuNodeControlImpl implements CpuNodeControl {
   }
 
   async status(): Promise<ServiceStatus> {
-    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.(), liveHosts: 0, livePcpus: 0 };
+    const counters = { ...this.closed, ...this.refusals.asCounters(), ...this.opts.counters?.(), liveHosts: 0, livePcpus: 0, liveVms: 0 };
     for (const svc of this.sims.values()) {
       addCounters(counters, svc.stats);
       const l = svc.load();
       counters.liveHosts += l.hosts;
       counters.livePcpus += l.pcpus;
+      counters.liveVms += this.vmsOf.get(svc.sim) ?? 0;
     }
     return {
       service: 'vsim-cpu-node',

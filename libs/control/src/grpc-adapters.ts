@@ -28,6 +28,8 @@ import {
 } from '@vsim/proto';
 import { bearerMetadata } from '@vsim/security';
 import { ControlError, ControlPlane, CpuNodeControl, HypervisorControl, SchedulerControl, isControlError } from './control-plane';
+import { ShardedHypervisor } from './sharded-hypervisor';
+import { ShardedScheduler } from './sharded-scheduler';
 
 // ------------------------------------------------------------------------------------ in-process
 
@@ -62,6 +64,13 @@ export interface GrpcControlOptions {
 export interface GrpcEndpoints {
   readonly hypervisor: string;
   readonly scheduler: string;
+  /**
+   * Several scheduler instances sharing the simulation's hosts (sharded-scheduler.ts), `scheduler`
+   * among them; absent or one: `scheduler` alone drives every host.
+   */
+  readonly schedulers?: readonly string[];
+  /** Several hypervisor instances sharing the simulation's traps by cpu-node (sharded-hypervisor.ts). */
+  readonly hypervisors?: readonly string[];
   readonly nodes: ReadonlyMap<string, string>;
 }
 
@@ -152,16 +161,20 @@ export function schedulerControlClient(address: string, opts: GrpcControlOptions
 
 /** A ControlPlane of gRPC clients to services in other processes. */
 export function grpcControlPlane(ep: GrpcEndpoints, opts: GrpcControlOptions = {}): GrpcControlPlane {
-  const hypervisor = hypervisorControlClient(ep.hypervisor, opts);
-  const scheduler = schedulerControlClient(ep.scheduler, opts);
+  const hvs = (ep.hypervisors?.length ?? 0) > 1 ? ep.hypervisors!.map((a) => hypervisorControlClient(a, opts)) : [];
+  const hypervisor = hvs.length > 1 ? new ShardedHypervisor(hvs, ep.nodes.keys()) : hypervisorControlClient(ep.hypervisor, opts);
+  const instances = (ep.schedulers?.length ?? 0) > 1 ? ep.schedulers!.map((a) => schedulerControlClient(a, opts)) : [];
+  const scheduler = instances.length > 1 ? new ShardedScheduler(instances) : schedulerControlClient(ep.scheduler, opts);
   const nodes = new Map([...ep.nodes].map(([id, address]) => [id, cpuNodeControlClient(address, opts)]));
   return {
     hypervisor,
     scheduler,
     nodes,
     close: () => {
-      hypervisor.close();
-      scheduler.close();
+      if (hypervisor instanceof ShardedHypervisor) for (const c of hvs) c.close();
+      else hypervisor.close();
+      if (scheduler instanceof ShardedScheduler) for (const c of instances) c.close();
+      else scheduler.close();
       for (const n of nodes.values()) n.close();
     },
   };

@@ -3,7 +3,7 @@
 
 import { Bus, StateStore } from '@vsim/bus';
 import { VM_KINDS, vmKindOf } from '@vsim/vocabulary';
-import { Ack, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
+import { Ack, OpenSimulationRequest, ServiceStatus, SimulationRef, subjects } from '@vsim/proto';
 import { RefusalCounter } from '@vsim/security';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts, HypervisorService, RestoredVm, VmRecord } from '@vsim/hypervisor';
 import { costsOfModel } from './proto-costs';
@@ -68,13 +68,14 @@ export class HypervisorControlImpl implements HypervisorControl {
     this.refusals = new RefusalCounter(this.log);
   }
 
-  async openSimulation(req: SimulationRef): Promise<Ack> {
+  async openSimulation(req: OpenSimulationRequest): Promise<Ack> {
     const sim = checkSim(req.sim);
+    const nodes = (req.nodes ?? []).map(checkNodeId);
     if (this.sims.has(sim)) return {}; // idempotent: a retried Open must not fail
     this.drain.refuseNew(`simulation ${sim}`);
-    await this.opts.state?.put(`${sim}/open`, enc({ instance: this.instance }));
-    await this.serve(sim, []);
-    this.log.info({ sim, subject: subjects.allTraps(sim) }, 'simulation opened');
+    await this.opts.state?.put(`${sim}/open`, enc({ instance: this.instance, nodes }));
+    await this.serve(sim, [], nodes);
+    this.log.info({ sim, subjects: nodes.length === 0 ? [subjects.allTraps(sim)] : nodes.map((n) => subjects.hvTrap(sim, n)) }, 'simulation opened');
     return {};
   }
 
@@ -83,7 +84,7 @@ export class HypervisorControlImpl implements HypervisorControl {
   }
 
   /** Answers the simulation's traps from now on, with `vms` as the previous process left them. */
-  private async serve(sim: string, vms: readonly RestoredVm[]): Promise<void> {
+  private async serve(sim: string, vms: readonly RestoredVm[], nodes: readonly string[] = []): Promise<void> {
     const log = this.log.child({ sim });
     const state = this.opts.state;
     const svc = new HypervisorService(
@@ -100,7 +101,7 @@ export class HypervisorControlImpl implements HypervisorControl {
       },
     );
     for (const vm of vms) svc.restoreVm(vm);
-    svc.start();
+    svc.start(nodes);
     this.sims.set(sim, svc);
     this.closed.simulationsOpened++;
     // The subscription must have reached the NATS server before callers send traps to it
@@ -120,7 +121,8 @@ export class HypervisorControlImpl implements HypervisorControl {
       const m = /^([^/]+)\/open$/.exec(key);
       if (!m) continue;
       const opened = await state.get(key);
-      if (!opened || dec<{ instance: string }>(opened).instance !== this.instance) continue;
+      const open = opened && dec<{ instance: string; nodes?: string[] }>(opened);
+      if (!open || open.instance !== this.instance) continue;
       const sim = m[1];
       const vms: RestoredVm[] = [];
       for (const k of await state.list(`${sim}/vm/`)) {
@@ -129,7 +131,7 @@ export class HypervisorControlImpl implements HypervisorControl {
         const v = dec<StoredVm>(b);
         vms.push({ record: v.record, replies: v.replies.map(([h, q, r]) => [h, q, new Uint8Array(Buffer.from(r, 'base64'))]) });
       }
-      if (!this.sims.has(sim)) await this.serve(sim, vms);
+      if (!this.sims.has(sim)) await this.serve(sim, vms, open.nodes ?? []);
       this.closed.vmsRegistered += vms.length;
       this.log.warn({ sim, vms: vms.length }, 'simulation taken over from the state store (the previous process of this instance died)');
       taken.push(sim);

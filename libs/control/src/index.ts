@@ -25,7 +25,11 @@ export {
   schedulerControlServer,
 } from './grpc-adapters';
 export type { GrpcControlOptions, GrpcControlPlane, GrpcEndpoints, RpcErrorHook } from './grpc-adapters';
-export { Coordinator, assignHosts } from './coordinator';
+export { Coordinator } from './coordinator';
+export { ShardedScheduler } from './sharded-scheduler';
+export { ShardedHypervisor } from './sharded-hypervisor';
+export { PLACEMENT_POLICIES, assignHosts, placementPolicyOf, vmsPerHost } from './placement';
+export type { HostToPlace, NodeLoad, PlacementOptions, PlacementPolicy } from './placement';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { migrationsOf, summarize } from './simulation';
 export { DEFAULT_NETWORK, balancerParamsJson, linkFor, migrationParamsJson, parseBalancerParams, parseMigrationParams } from './migration/params';

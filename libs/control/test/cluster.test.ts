@@ -29,7 +29,7 @@ import {
   schedulerMessage,
   schedulerControlServer,
 } from '@vsim/control';
-import { assignHosts } from '../src/coordinator';
+import { assignHosts } from '../src/placement';
 import { inProcessControlPlane } from '../src/grpc-adapters';
 import { twoHostSpec } from '@vsim/testkit';
 
@@ -153,7 +153,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
   });
 
   it('answers garbled data-plane messages with an error, counts them, and keeps serving', async () => {
-    await control.hypervisor.openSimulation({ sim: 'garble' });
+    await control.hypervisor.openSimulation({ sim: 'garble', nodes: [] });
     await control.nodes
       .get('n1')!
       .createHost({ sim: 'garble', host: 'h0', pcpus: 1, clockHz: 1e9, quantumNs: 10_000, trapPath: 'split', costs: undefined, expansion: {} });

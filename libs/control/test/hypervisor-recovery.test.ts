@@ -24,7 +24,7 @@ describe('hypervisor recovery from its state store', () => {
     const client = broker.connect();
     const bus1 = broker.connect();
     const hv1 = new HypervisorControlImpl(bus1, { instance: 'hv-1', state });
-    await hv1.openSimulation({ sim });
+    await hv1.openSimulation({ sim, nodes: [] });
     await hv1.registerVm({ sim, vm: 'vm1', kind: 'linux', brkStart: 0x10000, brkMax: 0x20000, host: 'h0', node: 'n1', costs: undefined });
     const first = await client.request(subjects.hvTrap(sim, 'n1'), brk(1, 0x12000), { timeoutMs: 2000 });
     expect(TrapResolution.decode(first).memoryWrites).toHaveLength(1); // the heap grew: zero-filled pages

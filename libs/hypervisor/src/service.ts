@@ -51,7 +51,6 @@ export class HypervisorService {
    * kept: a host's vCPUs may have traps in flight together.
    */
   private readonly traps = new ReplyCache<Uint8Array>(new SequenceWindow(false), 64, () => void this.stats.duplicateTraps++);
-  private sub: { unsubscribe(): void } | undefined;
   /** With persistence: each host's recent replies (seq -> reply), saved with the next change. */
   private readonly recent = new Map<string, Map<number, Uint8Array>>();
   /** Replies the previous process gave (restoreVm), for resends of the traps it answered. */
@@ -59,6 +58,7 @@ export class HypervisorService {
   /** With persistence: a VM's save in flight; its next trap waits for it (replies follow saves). */
   private readonly saving = new Map<string, Promise<void>>();
   private stateSub: { unsubscribe(): void } | undefined;
+  private readonly subs: { unsubscribe(): void }[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -68,14 +68,19 @@ export class HypervisorService {
     private readonly persistence?: VmPersistence,
   ) {}
 
-  start(): void {
+  /**
+   * Serves the traps of every node of the simulation, or only those of `nodes` (several hypervisor
+   * instances share a simulation by cpu-node; a VM's traps all come from its node, so its record
+   * lives on one instance).
+   */
+  start(nodes: readonly string[] = []): void {
     this.serveAllocators();
     const bad = (err: Error, subject: string): Error => {
       this.stats.badMessages++;
       this.hooks.onBadMessage?.(subject, err);
       return err;
     };
-    this.sub = this.bus.serve(subjects.allTraps(this.sim), (data, { subject }) => {
+    const serve = (data: Uint8Array, { subject }: { subject: string }) => {
       let req: TrapRequest;
       try {
         req = TrapRequest.decode(data);
@@ -99,7 +104,9 @@ export class HypervisorService {
       } catch (err) {
         countRefusal(err, this.stats, this.hooks.onRefused);
       }
-    });
+    };
+    const served = nodes.length === 0 ? [subjects.allTraps(this.sim)] : nodes.map((n) => subjects.hvTrap(this.sim, n));
+    for (const subject of served) this.subs.push(this.bus.serve(subject, serve));
     this.serveMoves();
   }
 
@@ -203,7 +210,7 @@ export class HypervisorService {
   }
 
   stop(): void {
-    this.sub?.unsubscribe();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
     this.stateSub?.unsubscribe();
     this.moveSub?.unsubscribe();
   }

@@ -22,6 +22,12 @@ export interface DeploymentSecretsSpec {
   readonly cpuNodes: readonly { readonly identity: string; readonly node: string }[];
   /** The gateway's API principals, one identity file each. Default ['client']. */
   readonly clients?: readonly string[];
+  /**
+   * Scheduler and hypervisor instances (each its own identity with its role's permissions): the
+   * first is `scheduler` / `hypervisor`, the next `scheduler-2`, ... (instanceIdentities). Default 1.
+   */
+  readonly schedulers?: number;
+  readonly hypervisors?: number;
   /** PEM files to copy in and use for TLS on NATS, gRPC and the HTTP API. */
   readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
@@ -49,6 +55,15 @@ export interface DeploymentSecrets {
 }
 
 /** Identity names of the fixed processes. */
+/**
+ * The identities of `n` instances of a service: `base`, then `base-2`, `base-3`, ... (the first
+ * keeps the name a one-instance deployment has always used).
+ */
+export function instanceIdentities(base: string, n: number): string[] {
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${base} instances must be a positive integer, got ${n}`);
+  return Array.from({ length: n }, (_, i) => (i === 0 ? base : `${base}-${i + 1}`));
+}
+
 export const IDENTITY = { hypervisor: 'hypervisor', scheduler: 'scheduler', gateway: 'gateway', client: 'client', supervisor: 'supervisor' } as const;
 
 const NATS_CONFIG = 'nats-server.conf';
@@ -83,8 +98,13 @@ export function generateSecrets(dir: string, spec: DeploymentSecretsSpec, placem
   const clientTokens: Record<string, string> = Object.fromEntries(clients.map((c) => [c, newToken()]));
   const acceptControl = { [IDENTITY.gateway]: tokenHash(gatewayControl) };
   const entries: (Omit<IdentityFile, 'version' | 'nats'> & { role: Role })[] = [
-    { identity: IDENTITY.hypervisor, role: 'hypervisor', acceptControl, tls },
-    { identity: IDENTITY.scheduler, role: 'scheduler', acceptControl, tls },
+    ...instanceIdentities(IDENTITY.hypervisor, spec.hypervisors ?? 1).map((identity) => ({
+      identity,
+      role: 'hypervisor' as const,
+      acceptControl,
+      tls,
+    })),
+    ...instanceIdentities(IDENTITY.scheduler, spec.schedulers ?? 1).map((identity) => ({ identity, role: 'scheduler' as const, acceptControl, tls })),
     ...spec.cpuNodes.map((n) => ({ identity: n.identity, role: 'cpu-node' as const, node: n.node, acceptControl, tls })),
     {
       identity: IDENTITY.gateway,
@@ -142,9 +162,15 @@ export function writeNatsConfig(dir: string, placement: NatsConfigPlacement = {}
  * The secrets already in `dir` if they were generated for exactly these cpu-nodes (a restarted
  * `vsim up --secrets DIR` keeps its tokens), else undefined.
  */
-export function existingSecrets(dir: string, spec: Pick<DeploymentSecretsSpec, 'cpuNodes'>): DeploymentSecrets | undefined {
+export function existingSecrets(
+  dir: string,
+  spec: Pick<DeploymentSecretsSpec, 'cpuNodes' | 'schedulers' | 'hypervisors'>,
+): DeploymentSecrets | undefined {
   const m = readManifest(dir);
   if (!m) return undefined;
+  // Made for as many scheduler and hypervisor instances (an older manifest: one of each).
+  const count = (role: Role) => m.identities.filter((u) => u.role === role).length;
+  if (count('scheduler') !== (spec.schedulers ?? 1) || count('hypervisor') !== (spec.hypervisors ?? 1)) return undefined;
   const nodes = m.identities
     .filter((u) => u.role === 'cpu-node')
     .map((u) => `${u.identity}=${u.node}`)

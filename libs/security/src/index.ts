@@ -8,7 +8,7 @@ export { IdentityError, parseIdentity, readIdentity } from './identity';
 export type { Identity, IdentityFile, TlsFiles } from './identity';
 export { natsServerConfig } from './nats-config';
 export type { NatsConfigOptions, NatsUser } from './nats-config';
-export { IDENTITY, existingSecrets, generateSecrets, writeNatsConfig } from './generate';
+export { IDENTITY, existingSecrets, generateSecrets, instanceIdentities, writeNatsConfig } from './generate';
 export type { DeploymentSecrets, DeploymentSecretsSpec, NatsConfigPlacement } from './generate';
 export { bearerMetadata, guardService, principalOf, tlsChannelCredentials, tlsServerCredentials } from './grpc-auth';
 export type { RefusedCall } from './grpc-auth';

@@ -13,6 +13,7 @@ import {
   TokenSet,
   bearerToken,
   existingSecrets,
+  instanceIdentities,
   generateSecrets,
   natsServerConfig,
   newToken,
@@ -150,6 +151,33 @@ describe('secrets', () => {
     expect(conf).not.toMatch(/"SU[A-Z2-7]+"/);
     expect(existingSecrets(s.dir, spec)?.clientTokens).toEqual(s.clientTokens);
     expect(existingSecrets(s.dir, { cpuNodes: [...spec.cpuNodes, { identity: 'cpu-node-2', node: 'n2' }] })).toBeUndefined();
+  });
+
+  it('gives every scheduler and hypervisor instance its own identity, with its role', () => {
+    const s = generateSecrets(join(dir, 'instances'), { ...spec, schedulers: 2, hypervisors: 3 });
+    expect(Object.keys(s.files).sort()).toEqual([
+      'client',
+      'cpu-node-1',
+      'gateway',
+      'hypervisor',
+      'hypervisor-2',
+      'hypervisor-3',
+      'scheduler',
+      'scheduler-2',
+      'supervisor',
+    ]);
+    const sched2 = readIdentity(s.files['scheduler-2']);
+    const hv3 = readIdentity(s.files['hypervisor-3']);
+    expect(sched2).toMatchObject({ role: 'scheduler', inboxPrefix: '_INBOX_scheduler-2' });
+    expect(hv3).toMatchObject({ role: 'hypervisor' });
+    expect(sched2.natsPublicKey).not.toBe(readIdentity(s.files.scheduler).natsPublicKey);
+    // The gateway's control token opens each instance.
+    expect(sched2.acceptControl.verify(readIdentity(s.files.gateway).controlToken)).toBe('gateway');
+    // Reused only for as many instances.
+    expect(existingSecrets(s.dir, { ...spec, schedulers: 2, hypervisors: 3 })?.files['scheduler-2']).toBe(s.files['scheduler-2']);
+    expect(existingSecrets(s.dir, { ...spec, schedulers: 1, hypervisors: 3 })).toBeUndefined();
+    expect(existingSecrets(s.dir, spec)).toBeUndefined();
+    expect(() => instanceIdentities('scheduler', 0)).toThrow('scheduler instances must be a positive integer, got 0');
   });
 
   it('gives each API principal its own token, all accepted by the gateway', () => {

@@ -63,7 +63,7 @@ describe('startGrpcServer', () => {
     expect(await check(health, '')).toBe(ServingStatus.SERVING);
     expect(await check(health, 'vsim.v1.HypervisorControl')).toBe(ServingStatus.SERVING);
     const client = new HypervisorControlClient(srv.address, credentials.createInsecure());
-    await new Promise<void>((resolve, reject) => client.openSimulation({ sim: 's' }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => client.openSimulation({ sim: 's', nodes: [] }, (err) => (err ? reject(err) : resolve())));
     expect(await srv.shutdown(2000)).toBe('graceful');
     expect(srv.health.get('')).toBe(ServingStatus.NOT_SERVING);
     const err = await new Promise<{ code: number }>((resolve) =>

@@ -1,4 +1,4 @@
-/** `vsim compose [--cpu-nodes N] [--dockerfile]`: prints docker-compose.yml (or the Dockerfile). */
+/** `vsim compose [--cpu-nodes N] [--schedulers N] [--hypervisors N] [--dockerfile]`: prints docker-compose.yml (or the Dockerfile). */
 
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
@@ -7,6 +7,8 @@ import { DEFAULT_CPU_NODES } from '../deploy/services';
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node services (default ${DEFAULT_CPU_NODES})` },
+  schedulers: { type: 'integer', min: 1, valueName: 'N', description: 'scheduler services (default 1)' },
+  hypervisors: { type: 'integer', min: 1, valueName: 'N', description: 'hypervisor services (default 1)' },
   dockerfile: { type: 'boolean', description: 'print the Dockerfile instead' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -36,7 +38,11 @@ export const composeCommand: Command = {
       return EXIT.ok;
     }
     if (positionals.length > 0) throw usageError('vsim compose', `unexpected argument '${positionals[0]}'`);
-    io.stdout.write(options.dockerfile ? dockerfile() : composeFile(options['cpu-nodes'] ?? DEFAULT_CPU_NODES));
+    io.stdout.write(
+      options.dockerfile
+        ? dockerfile()
+        : composeFile(options['cpu-nodes'] ?? DEFAULT_CPU_NODES, { schedulers: options.schedulers, hypervisors: options.hypervisors }),
+    );
     return EXIT.ok;
   },
 };

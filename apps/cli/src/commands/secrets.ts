@@ -13,6 +13,8 @@ import { COMPOSE_JETSTREAM_DIR, COMPOSE_SECRETS_DIR, DEFAULT_CPU_NODES } from '.
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node identities (default ${DEFAULT_CPU_NODES})` },
+  schedulers: { type: 'integer', min: 1, valueName: 'N', description: 'scheduler identities: scheduler, scheduler-2, ... (default 1)' },
+  hypervisors: { type: 'integer', min: 1, valueName: 'N', description: 'hypervisor identities: hypervisor, hypervisor-2, ... (default 1)' },
   clients: { type: 'string', valueName: 'NAMES', description: 'API principals, comma-separated, one token each (default client)' },
   compose: {
     type: 'boolean',
@@ -59,7 +61,12 @@ export const secretsCommand: Command = {
     try {
       checkSecretsDir(dir);
       if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force) throw new Error(`${dir} is not empty (--force replaces its secrets)`);
-      const spec = secretsSpec(options['cpu-nodes'] ?? DEFAULT_CPU_NODES, { clients, tlsDir: options['tls-dir'] });
+      const spec = secretsSpec(options['cpu-nodes'] ?? DEFAULT_CPU_NODES, {
+        clients,
+        tlsDir: options['tls-dir'],
+        schedulers: options.schedulers,
+        hypervisors: options.hypervisors,
+      });
       const s = generateSecrets(dir, spec, options.compose ? { mountedAt: COMPOSE_SECRETS_DIR, jetstreamDir: COMPOSE_JETSTREAM_DIR } : {});
       io.stdout.write(
         [

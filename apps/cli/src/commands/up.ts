@@ -28,7 +28,7 @@ import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { freePort, untilListening } from '../deploy/ports';
 import { checkSecretsDir, secretsSpec } from '../deploy/secrets';
-import { DEFAULT_CPU_NODES, cpuNodesOf, describeDeployment, serviceCommand } from '../deploy/services';
+import { DEFAULT_CPU_NODES, Instances, cpuNodesOf, describeDeployment, instanceNamesOf, serviceCommand } from '../deploy/services';
 import { Supervisor } from '../deploy/supervisor';
 
 export { freePort } from '../deploy/ports';
@@ -41,12 +41,25 @@ const ROOT = ((dir: string): string => {
 
 const OPTIONS = {
   'cpu-nodes': { type: 'integer', min: 1, valueName: 'N', description: `cpu-node processes (default ${DEFAULT_CPU_NODES})` },
+  schedulers: {
+    type: 'integer',
+    min: 1,
+    valueName: 'N',
+    description: "scheduler processes, each driving a share of every simulation's hosts (default 1)",
+  },
+  hypervisors: {
+    type: 'integer',
+    min: 1,
+    valueName: 'N',
+    description: 'hypervisor processes, each serving the traps of a share of the cpu-nodes (default 1)',
+  },
   'nats-port': { type: 'integer', min: 1, valueName: 'P', description: 'port of its nats-server (default: a free port; never 4222 unless asked)' },
   'http-port': { type: 'integer', min: 0, valueName: 'P', description: "the gateway's HTTP API port (default: a free port)" },
   secrets: {
     type: 'string',
     valueName: 'DIR',
-    description: 'keep the credentials in DIR (reused if made for the same cpu-nodes; default: a fresh directory removed at exit)',
+    description:
+      'keep the credentials in DIR (reused if made for the same cpu-nodes, schedulers and hypervisors; default: a fresh directory removed at exit)',
   },
   'tls-dir': {
     type: 'string',
@@ -89,14 +102,19 @@ export const EX_UNAVAILABLE = 69;
 const READY_TIMEOUT_MS = 60_000;
 
 /** The secrets of this run: reused or generated in --secrets DIR, else in a fresh directory. */
-function secretsFor(dir: string | undefined, cpuNodes: number, tlsDir: string | undefined): { secrets: DeploymentSecrets; temporary: boolean } {
+function secretsFor(
+  dir: string | undefined,
+  cpuNodes: number,
+  tlsDir: string | undefined,
+  instances: Instances,
+): { secrets: DeploymentSecrets; temporary: boolean } {
   if (dir === undefined) {
     const tmp = mkdtempSync(join(tmpdir(), 'vsim-secrets-'));
     checkSecretsDir(tmp);
-    return { secrets: generateSecrets(tmp, secretsSpec(cpuNodes, { tlsDir })), temporary: true };
+    return { secrets: generateSecrets(tmp, secretsSpec(cpuNodes, { tlsDir, ...instances })), temporary: true };
   }
   checkSecretsDir(dir);
-  const spec = secretsSpec(cpuNodes, { tlsDir });
+  const spec = secretsSpec(cpuNodes, { tlsDir, ...instances });
   const found = existingSecrets(dir, spec);
   if (found && tlsDir !== undefined && !found.tls)
     throw new Error(`${dir} holds secrets made without TLS: use another --secrets DIR to add --tls-dir`);
@@ -120,6 +138,8 @@ export const upCommand: Command = {
       return EXIT.notFound;
     }
     const cpuNodes = options['cpu-nodes'] ?? DEFAULT_CPU_NODES;
+    const instances: Instances = { schedulers: options.schedulers ?? 1, hypervisors: options.hypervisors ?? 1 };
+    const names = instanceNamesOf(instances);
     const logDir = options.logs ?? mkdtempSync(join(tmpdir(), 'vsim-up-'));
     mkdirSync(logDir, { recursive: true });
     const say = (line: string) => io.stderr.write(`vsim: ${line}\n`);
@@ -144,7 +164,7 @@ export const upCommand: Command = {
     process.on('SIGTERM', onSig);
     let audit: NatsViolationCounter | undefined;
     try {
-      ({ secrets, temporary } = secretsFor(options.secrets, cpuNodes, options['tls-dir']));
+      ({ secrets, temporary } = secretsFor(options.secrets, cpuNodes, options['tls-dir'], instances));
       const s = secrets;
       const natsPort = options['nats-port'] ?? (await freePort());
       const httpPort = options['http-port'] ?? (await freePort());
@@ -152,7 +172,7 @@ export const upCommand: Command = {
       // Each service's Prometheus /metrics, on ports fixed for this run (a restarted service keeps its own).
       const metricsPorts: Record<string, number> = {};
       const taken = new Set([natsPort, httpPort, gatewayGrpcPort]);
-      for (const name of ['hypervisor', 'scheduler', ...cpuNodesOf(cpuNodes).map((n) => n.identity), 'gateway']) {
+      for (const name of [...names.hypervisors, ...names.schedulers, ...cpuNodesOf(cpuNodes).map((n) => n.identity), 'gateway']) {
         let port = await freePort();
         while (taken.has(port)) port = await freePort();
         taken.add(port);
@@ -187,6 +207,7 @@ export const upCommand: Command = {
           checkpointDir: options['checkpoint-dir'] === undefined ? undefined : resolve(options['checkpoint-dir']),
         },
         cpuNodes,
+        instances,
       ).filter((d) => d.app !== undefined);
       for (const d of services) {
         // The service's bin launcher: its compiled bundle, or the sources through tsx in development.

@@ -22,7 +22,10 @@ export function checkSecretsDir(dir: string): void {
     throw new Error(`${dir} is inside the git work tree ${repo}: secrets must live outside any repository (e.g. ~/.vsim/secrets)`);
 }
 
-export function secretsSpec(cpuNodes: number, opts: { clients?: readonly string[]; tlsDir?: string } = {}): DeploymentSecretsSpec {
+export function secretsSpec(
+  cpuNodes: number,
+  opts: { clients?: readonly string[]; tlsDir?: string; schedulers?: number; hypervisors?: number } = {},
+): DeploymentSecretsSpec {
   const tls =
     opts.tlsDir === undefined
       ? undefined
@@ -30,5 +33,5 @@ export function secretsSpec(cpuNodes: number, opts: { clients?: readonly string[
   if (tls)
     for (const f of Object.values(tls))
       if (!existsSync(f)) throw new Error(`--tls-dir: ${f} not found (the directory must hold ca.pem, cert.pem and key.pem)`);
-  return { cpuNodes: cpuNodesOf(cpuNodes), clients: opts.clients, tls };
+  return { cpuNodes: cpuNodesOf(cpuNodes), clients: opts.clients, tls, schedulers: opts.schedulers, hypervisors: opts.hypervisors };
 }

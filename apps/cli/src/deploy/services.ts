@@ -6,6 +6,8 @@
 // refers to are generated outside the repository (`vsim secrets DIR`, or by `vsim up` itself).
 
 /** Where the deployment runs: local child processes, or containers of docker-compose.yml. */
+import { instanceIdentities } from '@vsim/security';
+
 export type Target =
   | {
       readonly kind: 'local';
@@ -80,8 +82,26 @@ export function cpuNodesOf(cpuNodes: number): { identity: string; node: string }
   return Array.from({ length: cpuNodes }, (_, i) => ({ identity: `cpu-node-${i + 1}`, node: `n${i + 1}` }));
 }
 
-export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES): ServiceDescription[] {
+/** Scheduler and hypervisor instances of a deployment (vsim up --schedulers/--hypervisors). Default 1 each. */
+export interface Instances {
+  readonly schedulers?: number;
+  readonly hypervisors?: number;
+}
+
+/**
+ * The names (compose service, log file, identity, --instance) of a deployment's schedulers and
+ * hypervisors: scheduler, scheduler-2, ... (@vsim/security instanceIdentities).
+ */
+export function instanceNamesOf(instances: Instances = {}): { schedulers: string[]; hypervisors: string[] } {
+  return {
+    schedulers: instanceIdentities('scheduler', instances.schedulers ?? 1),
+    hypervisors: instanceIdentities('hypervisor', instances.hypervisors ?? 1),
+  };
+}
+
+export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES, instances: Instances = {}): ServiceDescription[] {
   const nodes = cpuNodesOf(cpuNodes);
+  const { schedulers, hypervisors } = instanceNamesOf(instances);
   const compose = target.kind === 'compose';
   const natsUrl = compose ? `nats://nats:${NATS_CLIENT_PORT}` : target.natsUrl;
   const secrets = compose ? COMPOSE_SECRETS_DIR : target.secretsDir;
@@ -124,8 +144,8 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
     metricsPort: metricsPortOf(name),
     ...more,
   });
-  out.push(service('hypervisor', 'hypervisor', common('hypervisor')));
-  out.push(service('scheduler', 'scheduler', [...common('scheduler'), ...checkpoints]));
+  for (const h of hypervisors) out.push(service(h, 'hypervisor', common(h)));
+  for (const sc of schedulers) out.push(service(sc, 'scheduler', [...common(sc), ...checkpoints]));
   for (const n of nodes) {
     out.push(service(n.identity, 'cpu-node', [...common(n.identity), '--node-id', n.node, ...checkpoints]));
   }
@@ -147,7 +167,7 @@ export function describeDeployment(target: Target, cpuNodes = DEFAULT_CPU_NODES)
       ],
       {
         ports: compose ? [COMPOSE_HTTP_PORT, COMPOSE_GATEWAY_GRPC_PORT] : [],
-        dependsOn: compose ? ['nats', 'hypervisor', 'scheduler', ...nodes.map((n) => n.identity)] : [],
+        dependsOn: compose ? ['nats', ...hypervisors, ...schedulers, ...nodes.map((n) => n.identity)] : [],
       },
     ),
   );

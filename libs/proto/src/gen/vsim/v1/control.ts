@@ -189,6 +189,16 @@ export interface CostModel {
   translateBlock?: number | undefined;
 }
 
+/** Which simulation a hypervisor instance opens, and whose traps it serves. */
+export interface OpenSimulationRequest {
+  sim: string;
+  /**
+   * The cpu-nodes whose traps this instance answers (vsim.<sim>.trap.<node> for each): several
+   * hypervisor instances share a simulation by node. Empty: every node's (vsim.<sim>.trap.*).
+   */
+  nodes: string[];
+}
+
 export interface CreateHostRequest {
   sim: string;
   host: string;
@@ -1717,6 +1727,91 @@ export const CostModel: MessageFns<CostModel> = {
     message.emulate = object.emulate ?? undefined;
     message.translatedCall = object.translatedCall ?? undefined;
     message.translateBlock = object.translateBlock ?? undefined;
+    return message;
+  },
+};
+
+function createBaseOpenSimulationRequest(): OpenSimulationRequest {
+  return { sim: "", nodes: [] };
+}
+
+export const OpenSimulationRequest: MessageFns<OpenSimulationRequest> = {
+  encode(message: OpenSimulationRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sim !== "") {
+      writer.uint32(10).string(message.sim);
+    }
+    for (const v of message.nodes) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OpenSimulationRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOpenSimulationRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sim = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OpenSimulationRequest {
+    return {
+      sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: OpenSimulationRequest): unknown {
+    const obj: any = {};
+    if (message.sim !== "") {
+      obj.sim = message.sim;
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OpenSimulationRequest>): OpenSimulationRequest {
+    return OpenSimulationRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OpenSimulationRequest>): OpenSimulationRequest {
+    const message = createBaseOpenSimulationRequest();
+    message.sim = object.sim ?? "";
+    message.nodes = object.nodes?.map((e) => e) || [];
     return message;
   },
 };
@@ -9681,13 +9776,14 @@ export const SchedVcpuResult: MessageFns<SchedVcpuResult> = {
 
 export type HypervisorControlService = typeof HypervisorControlService;
 export const HypervisorControlService = {
-  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>: every node, or the nodes named). */
   openSimulation: {
     path: "/vsim.v1.HypervisorControl/OpenSimulation" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: SimulationRef): Buffer => Buffer.from(SimulationRef.encode(value).finish()),
-    requestDeserialize: (value: Buffer): SimulationRef => SimulationRef.decode(value),
+    requestSerialize: (value: OpenSimulationRequest): Buffer =>
+      Buffer.from(OpenSimulationRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OpenSimulationRequest => OpenSimulationRequest.decode(value),
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
@@ -9721,26 +9817,26 @@ export const HypervisorControlService = {
 } as const;
 
 export interface HypervisorControlServer extends UntypedServiceImplementation {
-  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
-  openSimulation: handleUnaryCall<SimulationRef, Ack>;
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>: every node, or the nodes named). */
+  openSimulation: handleUnaryCall<OpenSimulationRequest, Ack>;
   registerVm: handleUnaryCall<RegisterVmRequest, Ack>;
   closeSimulation: handleUnaryCall<SimulationRef, Ack>;
   status: handleUnaryCall<StatusRequest, ServiceStatus>;
 }
 
 export interface HypervisorControlClient extends Client {
-  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>, every node). */
+  /** Start answering traps of a simulation (subject vsim.<sim>.trap.<node>: every node, or the nodes named). */
   openSimulation(
-    request: SimulationRef,
+    request: OpenSimulationRequest,
     callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
   openSimulation(
-    request: SimulationRef,
+    request: OpenSimulationRequest,
     metadata: Metadata,
     callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
   openSimulation(
-    request: SimulationRef,
+    request: OpenSimulationRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
