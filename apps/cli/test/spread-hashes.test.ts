@@ -19,6 +19,7 @@ const RECORDED: Readonly<Record<string, string>> = {
   'cross-isa': 'c7b501b51064',
   'smp-kernel': '45eadfd6cd80',
   cpupools: '5b6fbb8ab0a3',
+  migration: '4e2383f8f033',
 };
 
 const EXAMPLES = readdirSync(join(REPO_ROOT, 'examples'))

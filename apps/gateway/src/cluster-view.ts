@@ -78,7 +78,12 @@ export function pickScheduler(found: DiscoveredService[], named: string): string
 }
 
 /** The services a simulation will use, found on NATS now (`scheduler`: the instance it names, or ''). */
-export async function findServices(bus: NatsBus, scheduler: string, t: number): Promise<GrpcEndpoints> {
+export async function findServices(
+  bus: NatsBus,
+  scheduler: string,
+  t: number,
+  only: { readonly oneScheduler?: boolean; readonly oneHypervisor?: boolean } = {},
+): Promise<GrpcEndpoints> {
   const [hvs, scheds, nodes] = await Promise.all([
     discover(bus, SERVICE_NAMES.hypervisor, t),
     discover(bus, SERVICE_NAMES.scheduler, t),
@@ -102,9 +107,9 @@ export async function findServices(bus: NatsBus, scheduler: string, t: number): 
   // Several hypervisors: each serves the traps of a share of the cpu-nodes (sharded-hypervisor.ts).
   return {
     hypervisor: one(hvs, SERVICE_NAMES.hypervisor),
-    hypervisors: hvs.length > 1 ? hvs.map((h) => h.grpc) : undefined,
+    hypervisors: hvs.length > 1 && !only.oneHypervisor ? hvs.map((h) => h.grpc) : undefined,
     scheduler: sched,
-    schedulers: own.length > 1 ? own : undefined,
+    schedulers: own.length > 1 && !only.oneScheduler ? own : undefined,
     nodes: byNode,
   };
 }

@@ -278,7 +278,7 @@ export class Gateway {
     sim.state = 'queued'; // taken: a second Start meanwhile is refused
     sim.timing.startedAt = Date.now();
     try {
-      sim.endpoints = await this.endpoints(sim.scheduler);
+      sim.endpoints = await this.endpoints(sim.scheduler, sim.spec);
       sim.timing.discoveryMs = Date.now() - sim.timing.startedAt;
       this.admission.enqueue(id);
     } catch (err) {
@@ -568,8 +568,14 @@ export class Gateway {
   }
 
   /** The services this simulation will use, found on NATS now. */
-  private endpoints(scheduler: string): Promise<GrpcEndpoints> {
-    return findServices(this.bus, scheduler, this.discoverMs);
+  private endpoints(scheduler: string, spec: SimSpec): Promise<GrpcEndpoints> {
+    // Live migration synchronises two host loops in one scheduler service, and a checkpoint or a
+    // migration asks "the" hypervisor about a VM: such runs use one instance of each.
+    const migrates = !!spec.balancer || (spec.actions ?? []).some((a) => a.kind === 'migrate');
+    return findServices(this.bus, scheduler, this.discoverMs, {
+      oneScheduler: migrates,
+      oneHypervisor: migrates || (spec.checkpointIntervalNs ?? 0) > 0,
+    });
   }
 
   /** The run's control plane; calls to a recoverable hypervisor follow it to its replacement. */
