@@ -5,7 +5,7 @@
 // guardService); every call naming a simulation is then held to the caller's own (authorize).
 
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
-import { Event, GatewayServer, ListSimulationsRequest, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
+import { Event, EventMessage, GatewayServer, ListSimulationsRequest, SetSchedParamsRequest, SimulationRef, SwapSchedulerRequest } from '@vsim/proto';
 import { isControlError, simulationResultMessage } from '@vsim/control';
 import { principalOf } from '@vsim/security';
 import { Logger } from '@vsim/service';
@@ -71,13 +71,13 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       const { wallSeconds, ...result } = gw.resultDocument(req.sim);
       return simulationResultMessage(req.sim, result, wallSeconds);
     }),
-    streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
+    streamEvents: (call: ServerWritableStream<SimulationRef, EventMessage>) => {
       let stop = () => undefined as unknown;
       try {
         gw.authorize(call.request.sim, callerOf(call));
         stop = gw.watch(call.request.sim, {
           events: (events) => {
-            for (const e of events) call.write(e);
+            for (const e of events) call.write(Event.toMessage(e));
           },
           end: (state, error) => {
             // grpc-js ends a server stream with an error status on an 'error' event.

@@ -3,6 +3,7 @@
 // repeat. Hosts have independent loops; nothing here waits for another host.
 
 import { Event, RunOrder, RunReport, VcpuState, EventStamper } from '@vsim/proto';
+import { schedTraceKind } from '@vsim/vocabulary';
 import { idleWhileWaiting, newVcpuCounters, PcpuStats, VcpuSchedCounters } from './metrics';
 import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
 import { CPUPOOLS_POLICY } from './cpupool';
@@ -165,7 +166,7 @@ export class HostLoop {
         if (t) t.stats.deadlineMisses++;
       }
       this.emit({
-        kind: `sched.${kind}`,
+        kind: schedTraceKind(kind),
         timeNs: now,
         pcpu: f.pcpu ?? -1,
         vm: f.vm ?? '',
@@ -639,8 +640,10 @@ export class HostLoop {
     // then exceed the iteration: a pCPU is never counted busy for longer than the iteration.
     busy.forEach((b, p) => (this.pcpuStats[p].busyNs += Math.min(b, elapsed)));
     this.logSegments(this.segments.step(order.nowNs, this.ranPerPcpu(order, report)));
-    this.events.push(...report.events);
-    this.pending.push(...report.events);
+    // The node's events come as wire messages: a kind, route or path this build does not know is refused, by field.
+    const events = report.events.map(Event.fromMessage);
+    this.events.push(...events);
+    this.pending.push(...events);
     this.now = report.nowNs;
     this.flushEvents();
   }
@@ -672,7 +675,7 @@ export class HostLoop {
 
   private pending: Event[] = [];
 
-  private emit(fields: Partial<Event> & { kind: string }): void {
+  private emit(fields: Partial<Event> & Pick<Event, 'kind'>): void {
     const e = this.stamp.make({ timeNs: this.now, ...fields });
     this.events.push(e);
     this.pending.push(e);
