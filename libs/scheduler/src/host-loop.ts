@@ -598,6 +598,9 @@ export class HostLoop {
         `host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`,
       );
     }
+    // The node's events come as wire messages: a kind, route or path this build does not know fails
+    // the report, by field, before anything of it is applied.
+    const events = report.events.map(Event.fromMessage);
     const elapsed = report.nowNs - this.now;
     const ran = new Set<string>();
     const pcpuOf = new Map(order.pcpus.filter((p) => p.vm).map((p) => [`${p.vm}/${p.vcpu}`, p.pcpu]));
@@ -640,8 +643,6 @@ export class HostLoop {
     // then exceed the iteration: a pCPU is never counted busy for longer than the iteration.
     busy.forEach((b, p) => (this.pcpuStats[p].busyNs += Math.min(b, elapsed)));
     this.logSegments(this.segments.step(order.nowNs, this.ranPerPcpu(order, report)));
-    // The node's events come as wire messages: a kind, route or path this build does not know is refused, by field.
-    const events = report.events.map(Event.fromMessage);
     this.events.push(...events);
     this.pending.push(...events);
     this.now = report.nowNs;
