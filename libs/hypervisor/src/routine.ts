@@ -1,6 +1,7 @@
 // What a trap-handling routine is, and the per-VM record the allocator keeps.
 
 import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
+import type { TrapRouteName } from '@vsim/vocabulary';
 import { HypervisorCosts } from './costs';
 
 /** A Linux user program's heap, which brk moves (allocator state). */
@@ -25,7 +26,7 @@ export interface VmRecord {
 export interface Routine {
   /** Dotted name for the event log and the summary, e.g. "sbi.time.set_timer". */
   readonly name: string;
-  readonly route: 'interpreter' | 'allocator';
+  readonly route: TrapRouteName;
   /** Fills in the resolution; `nextPc` defaults to the next instruction, the exit cost is added. */
   handle(req: TrapRequest, vm: VmRecord | undefined, costs: HypervisorCosts): Partial<TrapResolution>;
 }

@@ -145,3 +145,13 @@ export const Event = {
     };
   },
 };
+
+/** The wire enum of a trap route (a TrapResolution's or an Event's). */
+export function trapRouteEnum(name: TrapRouteName): TrapRoute {
+  return ROUTES.toEnum.get(name)!;
+}
+
+/** The vocabulary string of a received trap route; a value this build does not know is refused, naming `field`. */
+export function trapRouteName(route: TrapRoute, field = 'TrapResolution.route'): TrapRouteName {
+  return known(ROUTES.toName, route, field, false);
+}

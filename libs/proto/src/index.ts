@@ -23,7 +23,7 @@ export { checkSimId, nodeOfTrapSubject, subjects } from './subjects';
 export { EventLog, EventStamper, compareEvents, eventJson, eventLine } from './event-log';
 // The runtime's event (kind, route and path as @vsim/vocabulary strings) shadows the generated
 // message of the same name, which stays available as EventMessage for the wire (./event).
-export { Event, EventDecodeError } from './event';
+export { Event, EventDecodeError, trapRouteEnum, trapRouteName } from './event';
 export { Event as EventMessage } from './gen/vsim/v1/runtime';
 
 /** What every generated message codec (e.g. `VirtualTime`) provides; for code generic over messages. */

@@ -3,7 +3,21 @@
 // carries the strings.
 
 import { EVENT_KINDS, EVENT_PATHS, TRAP_ROUTES } from '@vsim/vocabulary';
-import { Event, EventBatch, EventDecodeError, EventKind, EventLog, EventMessage, EventPath, RunReport, TrapRoute, encode, eventLine } from '../src';
+import {
+  Event,
+  EventBatch,
+  EventDecodeError,
+  EventKind,
+  EventLog,
+  EventMessage,
+  EventPath,
+  RunReport,
+  TrapRoute,
+  encode,
+  eventLine,
+  trapRouteEnum,
+  trapRouteName,
+} from '../src';
 
 const base = { timeNs: 742, host: 'h0', source: 'node', seq: 1, pcpu: 0, vm: 'hello', vcpu: 0, cause: 'sbi.dbcn.console_write', value: 1470 };
 
@@ -81,6 +95,12 @@ describe('Unknown values from the wire are refused by field', () => {
     const err = refusal(() => Event.fromMessage(decoded(patch)));
     expect(err.field).toBe(`Event.${field}`);
     expect(err.message).toBe(message);
+  });
+
+  it("a TrapResolution's route: every vocabulary route round-trips; an unknown or unspecified one is refused", () => {
+    for (const r of TRAP_ROUTES) expect(trapRouteName(trapRouteEnum(r))).toBe(r);
+    expect(refusal(() => trapRouteName(5 as TrapRoute)).message).toBe('TrapResolution.route: unknown value 5');
+    expect(refusal(() => trapRouteName(TrapRoute.TRAP_ROUTE_UNSPECIFIED)).message).toBe('TrapResolution.route: unspecified');
   });
 
   it('an events file line with an unknown kind, route or path is refused by field', () => {
