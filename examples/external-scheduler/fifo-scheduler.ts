@@ -318,7 +318,7 @@ class FifoScheduler {
       this.publish(h, own);
       const report = await this.request(h, order);
       this.account(h, order, report);
-      this.publish(h, report.events);
+      this.publish(h, report.events.map(Event.fromMessage));
       this.counters.iterations++;
     }
     return HostResult.fromPartial({
@@ -377,7 +377,7 @@ class FifoScheduler {
         if (pause && i >= 0) h.queue.splice(i, 1);
         if (!pause && v.state === VcpuState.VCPU_STATE_RUNNABLE && i < 0 && !h.running.some((r) => r?.key === v.key)) h.queue.push(v.key);
       }
-      own.push(this.event(h, { kind: a.kind, vm: a.vm, detail: 'action' }));
+      own.push(this.event(h, { kind: pause ? 'pause' : 'unpause', vm: a.vm, detail: 'action' }));
     }
   }
 
@@ -424,7 +424,7 @@ class FifoScheduler {
   }
 
   /** This scheduler's own events: source "sched", numbered per host. */
-  private event(h: Host, f: Partial<Event> & { kind: string }): Event {
+  private event(h: Host, f: Partial<Event> & Pick<Event, 'kind'>): Event {
     return Event.fromPartial({ timeNs: h.now, host: h.id, source: 'sched', seq: ++h.eventSeq, pcpu: -1, vcpu: -1, ...f });
   }
 
@@ -432,7 +432,10 @@ class FifoScheduler {
     for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
       const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
       // first_index: where this batch starts among the host's events (the collector checks it).
-      this.nc.publish(`vsim.${h.sim}.events.${h.id}`, EventBatch.encode({ sim: h.sim, host: h.id, events: chunk, firstIndex: h.published }).finish());
+      this.nc.publish(
+        `vsim.${h.sim}.events.${h.id}`,
+        EventBatch.encode({ sim: h.sim, host: h.id, events: chunk.map(Event.toMessage), firstIndex: h.published }).finish(),
+      );
       h.published += chunk.length;
     }
   }

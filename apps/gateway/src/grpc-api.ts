@@ -7,6 +7,7 @@
 import { ServerWritableStream, handleUnaryCall, status } from '@grpc/grpc-js';
 import {
   Event,
+  EventMessage,
   GatewayServer,
   ListSimulationsRequest,
   MigrateVmRequest,
@@ -92,13 +93,13 @@ export function gatewayServer(gw: Gateway, log: Logger): GatewayServer {
       const { wallSeconds, ...result } = gw.resultDocument(req.sim);
       return simulationResultMessage(req.sim, result, wallSeconds);
     }),
-    streamEvents: (call: ServerWritableStream<SimulationRef, Event>) => {
+    streamEvents: (call: ServerWritableStream<SimulationRef, EventMessage>) => {
       let stop = () => undefined as unknown;
       try {
         gw.authorize(call.request.sim, callerOf(call));
         stop = gw.watch(call.request.sim, {
           events: (events) => {
-            for (const e of events) call.write(e);
+            for (const e of events) call.write(Event.toMessage(e));
           },
           end: (state, error) => {
             // grpc-js ends a server stream with an error status on an 'error' event.

@@ -30,7 +30,7 @@ const spec: SimSpec = {
 };
 
 let seq = 0;
-function ev(timeNs: number, kind: string, vm: string, vcpu: number, pcpu: number, extra: Partial<Event> = {}): Event {
+function ev(timeNs: number, kind: Event['kind'], vm: string, vcpu: number, pcpu: number, extra: Partial<Event> = {}): Event {
   return { timeNs, host: 'h0', source: 'sched', seq: ++seq, pcpu, vm, vcpu, kind, route: '', path: '', cause: '', detail: '', value: 0, ...extra };
 }
 

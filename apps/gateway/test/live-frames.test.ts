@@ -8,7 +8,7 @@ import { LiveFrames, MAX_SEGMENTS_PER_FRAME } from '../src/dashboard/live-frames
 
 const spec = twoHostSpec();
 const [a, b] = spec.vms;
-const ev = (p: Partial<Event>) => Event.fromPartial({ pcpu: -1, vcpu: -1, ...p });
+const ev = (p: Partial<Event> & Pick<Event, 'kind'>) => Event.fromPartial({ pcpu: -1, vcpu: -1, ...p });
 
 describe('LiveFrames', () => {
   it('folds run segments, CPU time, states and traps, and starts each frame afresh', () => {

@@ -31,7 +31,7 @@ function cluster(onOrder: (o: RunOrder) => void = () => undefined) {
   });
   const batches: EventBatch[] = [];
   node.subscribe(subjects.events(SIM, 'h0'), (data) => void batches.push(EventBatch.decode(data)));
-  return { broker, batches, events: (): Event[] => batches.flatMap((b) => b.events) };
+  return { broker, batches, events: (): Event[] => batches.flatMap((b) => b.events.map(Event.fromMessage)) };
 }
 
 async function setUp(s: SchedulerControlImpl): Promise<void> {

@@ -4,7 +4,7 @@
 // first), the run ends with the undisturbed event-log hash.
 
 import { InProcessBroker } from '@vsim/bus';
-import { EventBatch, RunOrder, TrapRequest, encode, subjects } from '@vsim/proto';
+import { EventBatch, EventKind, EventMessage, RunOrder, TrapRequest, encode, subjects } from '@vsim/proto';
 import type { Refusal } from '@vsim/security';
 import { ControlLogger, Coordinator, CpuNodeControlImpl, HypervisorControlImpl, SchedulerControlImpl, runEmbedded } from '@vsim/control';
 import { twoHostSpec } from '@vsim/testkit';
@@ -65,6 +65,9 @@ describe('refused data-plane messages', () => {
       );
       // 4. an event batch that does not start where h0's events stand
       forger.publish(subjects.events(sim, 'h0'), encode(EventBatch, { sim, host: 'h0', firstIndex: 0, events: [] }));
+      // 5. an event batch from a newer or forged sender: an event kind this build does not know
+      const unknownKind = EventMessage.fromPartial({ host: 'h0', source: 'sched', seq: 1, kind: 99 as EventKind });
+      forger.publish(subjects.events(sim, 'h0'), encode(EventBatch, { sim, host: 'h0', firstIndex: 0, events: [unknownKind] }));
     };
     const out = await new Coordinator(control, broker.connect(), {
       log: captureLog(coordLog, { service: 'gateway' }),
@@ -104,6 +107,10 @@ describe('refused data-plane messages', () => {
     ]);
     expect(nodeLog.filter((l) => l.msg === 'data-plane message refused')).toEqual([
       expect.objectContaining({ service: 'cpu-node', host: 'h0', refused: 'sequence', seq: 1, subject: 'vsim.victim.run.n1.h0' }),
+    ]);
+    // The unknown enum value is refused by field, not turned into a string.
+    expect(coordLog.filter((l) => l.msg === 'undecodable EventBatch ignored').map((l) => [l.subject, (l.err as Error).message])).toEqual([
+      ['vsim.victim.events.h0', 'Event.kind: unknown value 99'],
     ]);
     expect(coordLog.filter((l) => l.msg === 'data-plane message refused')).toEqual([
       expect.objectContaining({ host: 'h0', refused: 'sequence', subject: 'vsim.victim.events.h0' }),

@@ -166,7 +166,7 @@ export class HostExecutor {
       if (tallies.has(v) || v.state === was) continue;
       vcpus.push(VcpuReport.fromPartial({ vm: v.vm.id, vcpu: v.index, state: v.state, wakeNs: v.wakeNs, ranNs: 0, instructions: 0 }));
     }
-    return RunReport.fromPartial({ sim: order.sim, host: order.host, seq: order.seq, nowNs: t, vcpus, events });
+    return RunReport.fromPartial({ sim: order.sim, host: order.host, seq: order.seq, nowNs: t, vcpus, events: events.map(Event.toMessage) });
   }
 
   private vcpuOf(p: PcpuOrder): Vcpu | undefined {

@@ -7,7 +7,7 @@
 // is what lets the cpu-node run them locally on the `split` trap path and get the same answer the
 // hypervisor service would. The allocator keeps per-VM state and always runs in the service.
 
-import { TrapAction, TrapRequest, TrapResolution, TrapRoute } from '@vsim/proto';
+import { TrapAction, TrapRequest, TrapResolution, trapRouteEnum } from '@vsim/proto';
 import { Cause, causeName } from '@vsim/isa';
 import { DEFAULT_HYPERVISOR_COSTS, HypervisorCosts } from './costs';
 import { SBI_ROUTINES, sbiKey } from './sbi';
@@ -94,7 +94,7 @@ export function handleTrap(req: TrapRequest, vm: VmRecord | undefined, costs: Hy
   if (req.ring32) return handleRing32Trap(req, costs);
   const routine = classify(req);
   const part = routine.handle(req, vm, costs);
-  const route = routine.route === 'allocator' ? TrapRoute.TRAP_ROUTE_ALLOCATOR : TrapRoute.TRAP_ROUTE_INTERPRETER;
+  const route = trapRouteEnum(routine.route);
   return withVirtualTimer(
     req,
     TrapResolution.fromPartial({

@@ -2,6 +2,7 @@
 
 import type { VmKind } from '@vsim/vocabulary';
 import { TrapAction, TrapRequest, TrapResolution } from '@vsim/proto';
+import type { TrapRouteName } from '@vsim/vocabulary';
 import { HypervisorCosts } from './costs';
 
 /** A Linux user program's heap, which brk moves (allocator state). */
@@ -26,7 +27,7 @@ export interface VmRecord {
 export interface Routine {
   /** Dotted name for the event log and the summary, e.g. "sbi.time.set_timer". */
   readonly name: string;
-  readonly route: 'interpreter' | 'allocator';
+  readonly route: TrapRouteName;
   /** Fills in the resolution; `nextPc` defaults to the next instruction, the exit cost is added. */
   handle(req: TrapRequest, vm: VmRecord | undefined, costs: HypervisorCosts): Partial<TrapResolution>;
 }

@@ -46,7 +46,7 @@ describe('ServiceMetrics', () => {
     const obs = m.scheduler();
     obs.ran!('h0', 1_000_000, 3_500_000);
     obs.ran!('h0', 3_500_000, 4_000_000);
-    const ev = (kind: string, route = '', path = '') => Event.fromPartial({ kind, route, path, host: 'h0' });
+    const ev = (kind: Event['kind'], route: Event['route'] = '', path: Event['path'] = '') => Event.fromPartial({ kind, route, path, host: 'h0' });
     obs.published!('h0', [
       ev('run'),
       ev('run'),

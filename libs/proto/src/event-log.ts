@@ -4,7 +4,8 @@
 // one process or across many over NATS.
 
 import { createHash } from 'crypto';
-import { Event } from './gen/vsim/v1/runtime';
+import type { EventKindName } from '@vsim/vocabulary';
+import { Event } from './event';
 
 /** Total order of events: virtual time, then host id, then source ("node" < "sched"), then sequence. */
 export function compareEvents(a: Event, b: Event): number {
@@ -91,7 +92,7 @@ export class EventStamper {
     private readonly source: 'node' | 'sched',
   ) {}
 
-  make(fields: Partial<Event> & { timeNs: number; kind: string }): Event {
+  make(fields: Partial<Event> & { timeNs: number; kind: EventKindName }): Event {
     return Event.fromPartial({ pcpu: -1, vcpu: -1, ...fields, host: this.host, source: this.source, seq: ++this.seq });
   }
 

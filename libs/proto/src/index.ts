@@ -23,6 +23,10 @@ export { HealthStatus } from './health';
 // carries) and the canonical event log (the total order and the hash of architecture §2).
 export { checkSimId, nodeOfTrapSubject, subjects } from './subjects';
 export { EventLog, EventStamper, compareEvents, eventJson, eventLine } from './event-log';
+// The runtime's event (kind, route and path as @vsim/vocabulary strings) shadows the generated
+// message of the same name, which stays available as EventMessage for the wire (./event).
+export { Event, EventDecodeError, trapRouteEnum, trapRouteName } from './event';
+export { Event as EventMessage } from './gen/vsim/v1/runtime';
 
 /** What every generated message codec (e.g. `VirtualTime`) provides; for code generic over messages. */
 export interface MessageType<T> {

@@ -24,7 +24,11 @@ export function parseEventLines(text: string, file = 'events'): Event[] {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || typeof (raw as { kind?: unknown }).kind !== 'string') {
       throw new ReportInputError(`${file}:${i + 1}: not an event (an object with a "kind")`);
     }
-    out.push(Event.fromJSON(raw));
+    try {
+      out.push(Event.fromJSON(raw));
+    } catch (e) {
+      throw new ReportInputError(`${file}:${i + 1}: ${(e as Error).message}`);
+    }
   });
   return out;
 }

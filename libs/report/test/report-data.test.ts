@@ -57,6 +57,8 @@ describe('report data', () => {
       new ReportInputError('e.jsonl:2: not JSON (Unexpected token \'o\', "not json" is not valid JSON)'),
     );
     expect(() => parseEventLines('{"timeNs":1}\n', 'e.jsonl')).toThrow(/e\.jsonl:1: not an event/);
+    expect(() => parseEventLines('{"kind":"run"}\n{"kind":"teleport"}\n', 'e.jsonl')).toThrow(/^e\.jsonl:2: Event\.kind: unknown value "teleport"/);
+    expect(() => parseEventLines('{"kind":"trap","path":"sideways"}\n', 'e.jsonl')).toThrow(/^e\.jsonl:1: Event\.path: unknown value "sideways"/);
     expect(() => checkResults({ name: 'x', hosts: [{ id: 'h0', pcpus: 2 }], vms: [] }, 'r.json')).toThrow(/r\.json: hosts\[0\]\.endNs: missing/);
     expect(() => checkResults([], 'r.json')).toThrow(/r\.json: \(top\): not a JSON object/);
   });

@@ -190,7 +190,10 @@ export class Checkpointer {
     }
     // 3. the events since the previous checkpoint.
     const eventsKey = checkpointKeys.events(this.sim, host, index);
-    await store.putBlob(eventsKey, encode(EventBatch, { sim: this.sim, host, events: t.pending, firstIndex: t.published - t.pending.length }));
+    await store.putBlob(
+      eventsKey,
+      encode(EventBatch, { sim: this.sim, host, events: t.pending.map((e) => Event.toMessage(e)), firstIndex: t.published - t.pending.length }),
+    );
     t.eventKeys.push(eventsKey);
     t.pending = [];
     // 4. the manifest, then `latest`.

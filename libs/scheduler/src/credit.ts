@@ -21,6 +21,7 @@
 import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { CREDIT } from '@vsim/vocabulary';
+import type { SchedTracePoint } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants (credit.c "Basic constants" unless stated) -----------------------------------
@@ -796,7 +797,7 @@ export class CreditPolicy implements SchedulerPolicy {
     return svc;
   }
 
-  private emit(kind: string, now: number, svc: Svc | null, pcpu: number, detail = ''): void {
+  private emit(kind: SchedTracePoint, now: number, svc: Svc | null, pcpu: number, detail = ''): void {
     this.trace?.(kind, now, { pcpu, vm: svc?.ref.vm, vcpu: svc?.ref.vcpu, detail });
   }
 

@@ -42,6 +42,7 @@
 import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, describeAffinity, firstAllowed, readAffinity } from './affinity';
 import { CREDIT2, CREDIT2_RUNQUEUES } from '@vsim/vocabulary';
+import type { SchedTracePoint } from '@vsim/vocabulary';
 import { Decision, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants (credit2.c "Basic constants" and the load-tracking block) ---------------------
@@ -1033,7 +1034,7 @@ export class Credit2Policy implements SchedulerPolicy {
     return svc;
   }
 
-  private emit(kind: string, now: number, svc: Svc | null, pcpu: number, detail = ''): void {
+  private emit(kind: SchedTracePoint, now: number, svc: Svc | null, pcpu: number, detail = ''): void {
     this.trace?.(kind, now, { pcpu, vm: svc?.ref.vm, vcpu: svc?.ref.vcpu, detail });
   }
 

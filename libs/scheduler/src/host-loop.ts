@@ -3,6 +3,7 @@
 // repeat. Hosts have independent loops; nothing here waits for another host.
 
 import { Event, RunOrder, RunReport, VcpuState, EventStamper } from '@vsim/proto';
+import { schedTraceKind } from '@vsim/vocabulary';
 import { idleWhileWaiting, newVcpuCounters, PcpuStats, VcpuSchedCounters } from './metrics';
 import { PolicyQueues, SchedulerPolicy, VcpuRef, VmSchedParams, vcpuRef } from './policy';
 import { CPUPOOLS_POLICY } from './cpupool';
@@ -174,7 +175,7 @@ export class HostLoop {
         if (t) t.stats.deadlineMisses++;
       }
       this.emit({
-        kind: `sched.${kind}`,
+        kind: schedTraceKind(kind),
         timeNs: now,
         pcpu: f.pcpu ?? -1,
         vm: f.vm ?? '',
@@ -696,6 +697,9 @@ export class HostLoop {
         `host ${this.host}: report ${report.seq} at ${report.nowNs} ns does not answer order ${order.seq} [${order.nowNs}, ${order.untilNs}]`,
       );
     }
+    // The node's events come as wire messages: a kind, route or path this build does not know fails
+    // the report, by field, before anything of it is applied.
+    const events = report.events.map(Event.fromMessage);
     const elapsed = report.nowNs - this.now;
     const ran = new Set<string>();
     const pcpuOf = new Map(order.pcpus.filter((p) => p.vm).map((p) => [`${p.vm}/${p.vcpu}`, p.pcpu]));
@@ -738,8 +742,8 @@ export class HostLoop {
     // then exceed the iteration: a pCPU is never counted busy for longer than the iteration.
     busy.forEach((b, p) => (this.pcpuStats[p].busyNs += Math.min(b, elapsed)));
     this.logSegments(this.segments.step(order.nowNs, this.ranPerPcpu(order, report)));
-    this.events.push(...report.events);
-    this.pending.push(...report.events);
+    this.events.push(...events);
+    this.pending.push(...events);
     this.now = report.nowNs;
     this.flushEvents();
   }
@@ -771,7 +775,7 @@ export class HostLoop {
 
   private pending: Event[] = [];
 
-  private emit(fields: Partial<Event> & { kind: string }): void {
+  private emit(fields: Partial<Event> & Pick<Event, 'kind'>): void {
     const e = this.stamp.make({ timeNs: this.now, ...fields });
     this.events.push(e);
     this.pending.push(e);

@@ -3,7 +3,7 @@
 // woke, blocked, left, ran for so long — and asks it what every pCPU runs next and until when.
 // Xen's Credit, SEDF, RTDS and Credit2 will be further implementations of this interface.
 
-import type { ParamsOf, PolicyDescriptor } from '@vsim/vocabulary';
+import type { ParamsOf, PolicyDescriptor, SchedTracePoint } from '@vsim/vocabulary';
 
 export interface VcpuRef {
   readonly vm: string;
@@ -30,7 +30,7 @@ export interface Decision {
  * A policy's trace point (after Xen's TRACE_xD: BOOST_START, STOLEN_UNIT, TICKLE, ...): the host
  * loop sets it and records each call as an event of kind `sched.<kind>` at virtual time `now`.
  */
-export type SchedTrace = (kind: string, now: number, fields: { pcpu?: number; vm?: string; vcpu?: number; detail?: string }) => void;
+export type SchedTrace = (kind: SchedTracePoint, now: number, fields: { pcpu?: number; vm?: string; vcpu?: number; detail?: string }) => void;
 
 export interface SchedulerPolicy {
   readonly name: string;

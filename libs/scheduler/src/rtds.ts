@@ -30,6 +30,7 @@
 import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, readAffinity } from './affinity';
 import { RTDS } from '@vsim/vocabulary';
+import type { SchedTracePoint } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 import { readRealtimeParams, RealtimeSnapshot } from './sedf';
 
@@ -328,7 +329,7 @@ export class RtdsPolicy implements SchedulerPolicy {
     return s;
   }
 
-  private emit(kind: string, now: number, s: Rsvc, detail = ''): void {
+  private emit(kind: SchedTracePoint, now: number, s: Rsvc, detail = ''): void {
     const pcpu = this.running.indexOf(s);
     this.trace?.(kind, now, { pcpu, vm: s.ref.vm, vcpu: s.ref.vcpu, detail });
   }

@@ -29,6 +29,7 @@
 import { PolicyStateData, loadStateInto, saveStateOf } from './policy-state';
 import { Affinity, allows, firstAllowed, readAffinity } from './affinity';
 import { SEDF } from '@vsim/vocabulary';
+import type { SchedTracePoint } from '@vsim/vocabulary';
 import { Decision, PolicyQueues, SchedulerPolicy, SchedTrace, VcpuRef, VmSchedParams, registerScheduler } from './policy';
 
 // ---- Constants -----------------------------------------------------------------------------
@@ -307,7 +308,7 @@ export class SedfPolicy implements SchedulerPolicy {
     return d;
   }
 
-  private emit(kind: string, now: number, d: Sdom, detail: string): void {
+  private emit(kind: SchedTracePoint, now: number, d: Sdom, detail: string): void {
     this.trace?.(kind, now, { pcpu: d.pcpu, vm: d.ref.vm, vcpu: d.ref.vcpu, detail });
   }
 }

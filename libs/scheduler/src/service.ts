@@ -166,7 +166,7 @@ export class SchedulerService {
         for (let i = 0; i < events.length; i += MAX_EVENTS_PER_BATCH) {
           const chunk = events.slice(i, i + MAX_EVENTS_PER_BATCH);
           const firstIndex = this.published.get(host) ?? 0;
-          this.store(host, encode(EventBatch, { sim: this.sim, host, events: chunk, firstIndex }), firstIndex);
+          this.store(host, encode(EventBatch, { sim: this.sim, host, events: chunk.map(Event.toMessage), firstIndex }), firstIndex);
           this.published.set(host, firstIndex + chunk.length);
         }
       },

@@ -23,7 +23,7 @@ function cluster(host: SyntheticHost, onOrder: (o: RunOrder) => void = () => und
   });
   const batches: EventBatch[] = [];
   node.subscribe(subjects.events(SIM, 'h0'), (data) => void batches.push(EventBatch.decode(data)));
-  return { broker, batches, events: (): Event[] => batches.flatMap((b) => b.events) };
+  return { broker, batches, events: (): Event[] => batches.flatMap((b) => b.events.map(Event.fromMessage)) };
 }
 
 function populate(svc: SchedulerService, host: SyntheticHost, spec: PolicySpec): void {

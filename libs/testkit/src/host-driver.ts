@@ -80,7 +80,7 @@ export class HostDriver {
     const untilNs = Math.min(now + this.sliceNs, next, exact ? endNs : Number.POSITIVE_INFINITY);
     const order: RunOrder = { sim: this.exec.config.sim, host: this.exec.config.id, seq: ++this.seq, nowNs: now, untilNs, pcpus };
     const report = await this.exec.run(order);
-    this.events.push(...report.events);
+    this.events.push(...report.events.map(Event.fromMessage));
     this.nowNs = report.nowNs > now ? report.nowNs : untilNs;
   }
 }

@@ -35,3 +35,5 @@ export {
 } from './policies';
 export { VM_SCHED_PARAMS, checkPolicyParams, checkVmParams, policyDescriptor, readersOf, unknownPolicy, vmParamDefault } from './policies';
 export type { ParamsOf, Policy, PolicyDescriptor, VmSchedKey, XlCommand, XlFlag } from './policies';
+export { EVENT_KINDS, EVENT_PATHS, SCHED_TRACE_POINTS, TRAP_ROUTES, schedTraceKind } from './events';
+export type { EventKindName, EventPathName, SchedTracePoint, TrapRouteName } from './events';

@@ -15,6 +15,7 @@
 import { Bus } from '@vsim/bus';
 import { Event, EventBatch, RunOrder, RunReport, RunResult, SchedulerParams, VcpuState, encode, subjects } from '@vsim/proto';
 import { SchedulerControl } from '@vsim/control';
+import type { EventKindName } from '@vsim/vocabulary';
 
 /** What each check is about; a violation names one of these. */
 export const CHECKS = {
@@ -273,7 +274,7 @@ class Run {
     for (const v of onPcpu.values()) stop = Math.min(stop, now + Math.min(v.script.budgetNs - v.usedNs, v.burstLeft));
     const reports: RunReport['vcpus'] = [];
     const events: Event[] = [];
-    const ev = (kind: string, v: SynthVcpu, pcpu: number, detail = '') =>
+    const ev = (kind: EventKindName, v: SynthVcpu, pcpu: number, detail = '') =>
       events.push(Event.fromPartial({ timeNs: stop, host: h, source: 'node', seq: ++host.eventSeq, pcpu, vm: v.vm, vcpu: v.vcpu, kind, detail }));
     for (const [pcpu, v] of [...onPcpu].sort((a, b) => a[0] - b[0])) {
       const ran = stop - now;
@@ -324,7 +325,7 @@ class Run {
     host.now = stop;
     if (this.opts.orderDelayMs > 0) await new Promise((r) => setTimeout(r, this.opts.orderDelayMs));
     host.repliedAt = Date.now();
-    return encode(RunReport, { sim: this.sim, host: h, seq: order.seq, nowNs: stop, vcpus: reports, events });
+    return encode(RunReport, { sim: this.sim, host: h, seq: order.seq, nowNs: stop, vcpus: reports, events: events.map(Event.toMessage) });
   }
 
   /** After Run: the result against what the node reported and what was published. */

@@ -73,7 +73,11 @@ export async function readCheckpointEvents(store: CheckpointStore, m: HostCheckp
     }
     if (Number(batch.firstIndex) !== events.length || batch.host !== m.host)
       throw new CheckpointError(`checkpoint blob ${key}: events of ${batch.host} from ${batch.firstIndex}, expected ${m.host} from ${events.length}`);
-    events.push(...batch.events);
+    try {
+      events.push(...batch.events.map((e) => Event.fromMessage(e)));
+    } catch (err) {
+      throw new CheckpointError(`checkpoint blob ${key}: ${(err as Error).message}`, { cause: err });
+    }
   }
   if (events.length !== m.eventsPublished)
     throw new CheckpointError(

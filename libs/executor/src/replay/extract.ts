@@ -6,7 +6,7 @@
 
 import { compareEvents } from '@vsim/proto';
 import type { Event } from '@vsim/proto';
-import { DemandTrace, TRACE_EVENT_KINDS, TRACE_FORMAT, TRACE_VERSION, TraceOp, VcpuTrace, VmTrace } from './trace';
+import { DemandTrace, TRACE_EVENT_KINDS, TRACE_FORMAT, TRACE_VERSION, TraceEventKind, TraceOp, VcpuTrace, VmTrace } from './trace';
 
 type LogEvent = Pick<Event, 'timeNs' | 'host' | 'source' | 'seq' | 'vm' | 'vcpu' | 'kind' | 'route' | 'path' | 'cause' | 'detail' | 'value'>;
 
@@ -82,7 +82,8 @@ function vcpuTrace(v: VcpuLog): VcpuTrace {
       // What it did after its last block is unknown unless the recording shows it running again.
       end = 'blocked';
     } else end = e.kind === 'halt' || e.kind === 'fault' ? 'ended' : 'running';
-    ops.push([e.kind, e.cause, e.detail, value, e.route, e.path]);
+    // Only TRACE_EVENT_KINDS reach v.events (REPLAYED, above).
+    ops.push([e.kind as TraceEventKind, e.cause, e.detail, value, e.route, e.path]);
   }
   // What it ran after its last event, until the recording stopped — or, after a halt or fault, the
   // cost of the exit that ended it, which the host charged after logging the end (runners/replay.ts).

@@ -4,6 +4,8 @@
 // another scheduler without executing an instruction. This file is the format and its checks; the
 // extraction is extract.ts, the replaying runner runners/replay.ts.
 
+import { EVENT_PATHS, EventPathName, TRAP_ROUTES, TrapRouteName } from '@vsim/vocabulary';
+
 /** What the format is called in its files, and its version (a reader refuses other versions). */
 export const TRACE_FORMAT = 'vsim-demand-trace';
 export const TRACE_VERSION = 1;
@@ -18,7 +20,8 @@ export const TRACE_VERSION = 1;
  *   `halt` and `fault` end the VM (a compute step right after one is the ending exit's cost, which
  *   the recorded host charged after logging the end: it is charged at once, whatever the budget).
  */
-export type TraceOp = number | readonly [kind: string, cause: string, detail: string, value: number, route: string, path: string];
+export type TraceOp =
+  number | readonly [kind: TraceEventKind, cause: string, detail: string, value: number, route: TrapRouteName | '', path: EventPathName | ''];
 
 /** How the recorded vCPU was at the end of the recording (what it does once its steps are spent). */
 export type TraceEnd = 'running' | 'blocked' | 'ended';
@@ -50,6 +53,7 @@ export interface DemandTrace {
 
 /** Node event kinds a trace replays (others — wake, ipi, hart-* — come from the replaying run itself). */
 export const TRACE_EVENT_KINDS = ['trap', 'hypercall', 'console', 'block', 'halt', 'fault'] as const;
+export type TraceEventKind = (typeof TRACE_EVENT_KINDS)[number];
 
 const ENDS: readonly TraceEnd[] = ['running', 'blocked', 'ended'];
 
@@ -115,7 +119,20 @@ function traceOp(op: unknown, at: string): TraceOp {
   const value = a[3];
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TraceError(`${at}[3] (value): must be an integer`);
   if (kind === 'block' && value < 0) throw new TraceError(`${at}[3] (value): a block's wake delay is ≥ 0 ns`);
-  return [kind, str(a[1], `${at}[1] (cause)`), str(a[2], `${at}[2] (detail)`), value, str(a[4], `${at}[4] (route)`), str(a[5], `${at}[5] (path)`)];
+  const route = str(a[4], `${at}[4] (route)`);
+  if (route !== '' && !(TRAP_ROUTES as readonly string[]).includes(route))
+    throw new TraceError(`${at}[4] (route): must be "" or one of ${TRAP_ROUTES.join(', ')} (got ${JSON.stringify(route)})`);
+  const path = str(a[5], `${at}[5] (path)`);
+  if (path !== '' && !(EVENT_PATHS as readonly string[]).includes(path))
+    throw new TraceError(`${at}[5] (path): must be "" or one of ${EVENT_PATHS.join(', ')} (got ${JSON.stringify(path)})`);
+  return [
+    kind as TraceEventKind,
+    str(a[1], `${at}[1] (cause)`),
+    str(a[2], `${at}[2] (detail)`),
+    value,
+    route as TrapRouteName | '',
+    path as EventPathName | '',
+  ];
 }
 
 function obj(v: unknown, at: string): Record<string, unknown> {

@@ -6,7 +6,7 @@
 // (paravirt.ts, trap-and-emulate.ts, binary-translation.ts, linux-process.ts).
 
 import { Bus, BARE_RAM_BASE, Cause, Hart, Stop, TrapExit, createEngine, parseElf32, USER_RAM_BASE, Engine } from '@vsim/isa';
-import { TrapAction, TrapRequest, TrapResolution, TrapRoute, VcpuState, VirtualCpu } from '@vsim/proto';
+import { TrapAction, TrapRequest, TrapResolution, VcpuState, VirtualCpu, trapRouteName } from '@vsim/proto';
 import { classify, memoryNeeded, TrapStormDetector, VMODE_S } from '@vsim/hypervisor';
 import type { Vcpu, VmInstance } from '../vm';
 import { cyclesPerTickOf } from '../timebase';
@@ -159,7 +159,7 @@ export class HypervisedRunner implements VcpuRunner {
         vm: vm.id,
         vcpu: v.index,
         pcpu,
-        route: res.route === TrapRoute.TRAP_ROUTE_ALLOCATOR ? 'allocator' : 'interpreter',
+        route: trapRouteName(res.route),
         path: local ? 'local' : 'remote',
         cause: res.handler,
         detail: res.detail,

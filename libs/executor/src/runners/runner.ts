@@ -49,7 +49,7 @@ export interface Slice {
 }
 
 /** The fields of an event a runner logs; the host stamps it (source, host, sequence). */
-export type EventFields = Partial<Event> & { timeNs: number; kind: string };
+export type EventFields = Partial<Event> & Pick<Event, 'timeNs' | 'kind'>;
 
 /** What the host gives its runners: configuration, the trap path, the clock, the event stamper. */
 export interface HostServices {

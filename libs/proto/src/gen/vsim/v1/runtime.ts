@@ -174,6 +174,337 @@ export function trapActionToJSON(object: TrapAction): string {
 }
 
 /**
+ * One thing that happened in a simulation. The canonical order of a run's events is
+ * (time_ns, host, source, seq): see libs/proto/src/event-log.ts.
+ * What an Event records. Each value's string (its name after EVENT_KIND_, lower case, "_" as "-",
+ * a SCHED_ prefix as "sched.") is @vsim/vocabulary's EVENT_KINDS entry; libs/proto/src/event-kinds.ts
+ * maps both ways and refuses a number it does not know (a newer or forged sender).
+ */
+export enum EventKind {
+  EVENT_KIND_UNSPECIFIED = 0,
+  EVENT_KIND_SCHEDULE = 1,
+  EVENT_KIND_RUN = 2,
+  EVENT_KIND_WAKE = 3,
+  EVENT_KIND_BLOCK = 4,
+  EVENT_KIND_TRAP = 5,
+  EVENT_KIND_HYPERCALL = 6,
+  EVENT_KIND_CONSOLE = 7,
+  EVENT_KIND_IPI = 8,
+  EVENT_KIND_HART_START = 9,
+  EVENT_KIND_HART_STOP = 10,
+  EVENT_KIND_HALT = 11,
+  EVENT_KIND_FAULT = 12,
+  EVENT_KIND_PAUSE = 13,
+  EVENT_KIND_UNPAUSE = 14,
+  EVENT_KIND_SET = 15,
+  EVENT_KIND_SET_SCHEDULER = 16,
+  EVENT_KIND_SET_REFUSED = 17,
+  EVENT_KIND_SWAP_SCHEDULER = 18,
+  EVENT_KIND_KILL_HOST = 19,
+  /** EVENT_KIND_MIGRATE_START - Live migration (pre-copy) and the load balancer's decisions. */
+  EVENT_KIND_MIGRATE_START = 20,
+  EVENT_KIND_MIGRATE_ROUND = 21,
+  EVENT_KIND_MIGRATE_STOP = 22,
+  EVENT_KIND_MIGRATE_RESUME = 23,
+  EVENT_KIND_MIGRATE_ABANDONED = 24,
+  EVENT_KIND_BALANCE = 25,
+  /** EVENT_KIND_SCHED_TICKLE - A scheduling policy's trace points (sched.<point>), after Xen's TRACE points. */
+  EVENT_KIND_SCHED_TICKLE = 32,
+  EVENT_KIND_SCHED_ACCOUNT = 33,
+  EVENT_KIND_SCHED_BOOST_START = 34,
+  EVENT_KIND_SCHED_BOOST_END = 35,
+  EVENT_KIND_SCHED_PARK = 36,
+  EVENT_KIND_SCHED_UNPARK = 37,
+  EVENT_KIND_SCHED_STOLEN_VCPU = 38,
+  EVENT_KIND_SCHED_CREDIT_RESET = 39,
+  EVENT_KIND_SCHED_LOAD_BALANCE = 40,
+  EVENT_KIND_SCHED_MIGRATE = 41,
+  EVENT_KIND_SCHED_REPLENISH = 42,
+  EVENT_KIND_SCHED_DEPLETED = 43,
+  EVENT_KIND_SCHED_DEADLINE_MISS = 44,
+  EVENT_KIND_SCHED_CPUPOOL_MIGRATE = 45,
+  EVENT_KIND_SCHED_AFFINITY = 46,
+  EVENT_KIND_SCHED_AFFINITY_BROKEN = 47,
+  UNRECOGNIZED = -1,
+}
+
+export function eventKindFromJSON(object: any): EventKind {
+  switch (object) {
+    case 0:
+    case "EVENT_KIND_UNSPECIFIED":
+      return EventKind.EVENT_KIND_UNSPECIFIED;
+    case 1:
+    case "EVENT_KIND_SCHEDULE":
+      return EventKind.EVENT_KIND_SCHEDULE;
+    case 2:
+    case "EVENT_KIND_RUN":
+      return EventKind.EVENT_KIND_RUN;
+    case 3:
+    case "EVENT_KIND_WAKE":
+      return EventKind.EVENT_KIND_WAKE;
+    case 4:
+    case "EVENT_KIND_BLOCK":
+      return EventKind.EVENT_KIND_BLOCK;
+    case 5:
+    case "EVENT_KIND_TRAP":
+      return EventKind.EVENT_KIND_TRAP;
+    case 6:
+    case "EVENT_KIND_HYPERCALL":
+      return EventKind.EVENT_KIND_HYPERCALL;
+    case 7:
+    case "EVENT_KIND_CONSOLE":
+      return EventKind.EVENT_KIND_CONSOLE;
+    case 8:
+    case "EVENT_KIND_IPI":
+      return EventKind.EVENT_KIND_IPI;
+    case 9:
+    case "EVENT_KIND_HART_START":
+      return EventKind.EVENT_KIND_HART_START;
+    case 10:
+    case "EVENT_KIND_HART_STOP":
+      return EventKind.EVENT_KIND_HART_STOP;
+    case 11:
+    case "EVENT_KIND_HALT":
+      return EventKind.EVENT_KIND_HALT;
+    case 12:
+    case "EVENT_KIND_FAULT":
+      return EventKind.EVENT_KIND_FAULT;
+    case 13:
+    case "EVENT_KIND_PAUSE":
+      return EventKind.EVENT_KIND_PAUSE;
+    case 14:
+    case "EVENT_KIND_UNPAUSE":
+      return EventKind.EVENT_KIND_UNPAUSE;
+    case 15:
+    case "EVENT_KIND_SET":
+      return EventKind.EVENT_KIND_SET;
+    case 16:
+    case "EVENT_KIND_SET_SCHEDULER":
+      return EventKind.EVENT_KIND_SET_SCHEDULER;
+    case 17:
+    case "EVENT_KIND_SET_REFUSED":
+      return EventKind.EVENT_KIND_SET_REFUSED;
+    case 18:
+    case "EVENT_KIND_SWAP_SCHEDULER":
+      return EventKind.EVENT_KIND_SWAP_SCHEDULER;
+    case 19:
+    case "EVENT_KIND_KILL_HOST":
+      return EventKind.EVENT_KIND_KILL_HOST;
+    case 20:
+    case "EVENT_KIND_MIGRATE_START":
+      return EventKind.EVENT_KIND_MIGRATE_START;
+    case 21:
+    case "EVENT_KIND_MIGRATE_ROUND":
+      return EventKind.EVENT_KIND_MIGRATE_ROUND;
+    case 22:
+    case "EVENT_KIND_MIGRATE_STOP":
+      return EventKind.EVENT_KIND_MIGRATE_STOP;
+    case 23:
+    case "EVENT_KIND_MIGRATE_RESUME":
+      return EventKind.EVENT_KIND_MIGRATE_RESUME;
+    case 24:
+    case "EVENT_KIND_MIGRATE_ABANDONED":
+      return EventKind.EVENT_KIND_MIGRATE_ABANDONED;
+    case 25:
+    case "EVENT_KIND_BALANCE":
+      return EventKind.EVENT_KIND_BALANCE;
+    case 32:
+    case "EVENT_KIND_SCHED_TICKLE":
+      return EventKind.EVENT_KIND_SCHED_TICKLE;
+    case 33:
+    case "EVENT_KIND_SCHED_ACCOUNT":
+      return EventKind.EVENT_KIND_SCHED_ACCOUNT;
+    case 34:
+    case "EVENT_KIND_SCHED_BOOST_START":
+      return EventKind.EVENT_KIND_SCHED_BOOST_START;
+    case 35:
+    case "EVENT_KIND_SCHED_BOOST_END":
+      return EventKind.EVENT_KIND_SCHED_BOOST_END;
+    case 36:
+    case "EVENT_KIND_SCHED_PARK":
+      return EventKind.EVENT_KIND_SCHED_PARK;
+    case 37:
+    case "EVENT_KIND_SCHED_UNPARK":
+      return EventKind.EVENT_KIND_SCHED_UNPARK;
+    case 38:
+    case "EVENT_KIND_SCHED_STOLEN_VCPU":
+      return EventKind.EVENT_KIND_SCHED_STOLEN_VCPU;
+    case 39:
+    case "EVENT_KIND_SCHED_CREDIT_RESET":
+      return EventKind.EVENT_KIND_SCHED_CREDIT_RESET;
+    case 40:
+    case "EVENT_KIND_SCHED_LOAD_BALANCE":
+      return EventKind.EVENT_KIND_SCHED_LOAD_BALANCE;
+    case 41:
+    case "EVENT_KIND_SCHED_MIGRATE":
+      return EventKind.EVENT_KIND_SCHED_MIGRATE;
+    case 42:
+    case "EVENT_KIND_SCHED_REPLENISH":
+      return EventKind.EVENT_KIND_SCHED_REPLENISH;
+    case 43:
+    case "EVENT_KIND_SCHED_DEPLETED":
+      return EventKind.EVENT_KIND_SCHED_DEPLETED;
+    case 44:
+    case "EVENT_KIND_SCHED_DEADLINE_MISS":
+      return EventKind.EVENT_KIND_SCHED_DEADLINE_MISS;
+    case 45:
+    case "EVENT_KIND_SCHED_CPUPOOL_MIGRATE":
+      return EventKind.EVENT_KIND_SCHED_CPUPOOL_MIGRATE;
+    case 46:
+    case "EVENT_KIND_SCHED_AFFINITY":
+      return EventKind.EVENT_KIND_SCHED_AFFINITY;
+    case 47:
+    case "EVENT_KIND_SCHED_AFFINITY_BROKEN":
+      return EventKind.EVENT_KIND_SCHED_AFFINITY_BROKEN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return EventKind.UNRECOGNIZED;
+  }
+}
+
+export function eventKindToJSON(object: EventKind): string {
+  switch (object) {
+    case EventKind.EVENT_KIND_UNSPECIFIED:
+      return "EVENT_KIND_UNSPECIFIED";
+    case EventKind.EVENT_KIND_SCHEDULE:
+      return "EVENT_KIND_SCHEDULE";
+    case EventKind.EVENT_KIND_RUN:
+      return "EVENT_KIND_RUN";
+    case EventKind.EVENT_KIND_WAKE:
+      return "EVENT_KIND_WAKE";
+    case EventKind.EVENT_KIND_BLOCK:
+      return "EVENT_KIND_BLOCK";
+    case EventKind.EVENT_KIND_TRAP:
+      return "EVENT_KIND_TRAP";
+    case EventKind.EVENT_KIND_HYPERCALL:
+      return "EVENT_KIND_HYPERCALL";
+    case EventKind.EVENT_KIND_CONSOLE:
+      return "EVENT_KIND_CONSOLE";
+    case EventKind.EVENT_KIND_IPI:
+      return "EVENT_KIND_IPI";
+    case EventKind.EVENT_KIND_HART_START:
+      return "EVENT_KIND_HART_START";
+    case EventKind.EVENT_KIND_HART_STOP:
+      return "EVENT_KIND_HART_STOP";
+    case EventKind.EVENT_KIND_HALT:
+      return "EVENT_KIND_HALT";
+    case EventKind.EVENT_KIND_FAULT:
+      return "EVENT_KIND_FAULT";
+    case EventKind.EVENT_KIND_PAUSE:
+      return "EVENT_KIND_PAUSE";
+    case EventKind.EVENT_KIND_UNPAUSE:
+      return "EVENT_KIND_UNPAUSE";
+    case EventKind.EVENT_KIND_SET:
+      return "EVENT_KIND_SET";
+    case EventKind.EVENT_KIND_SET_SCHEDULER:
+      return "EVENT_KIND_SET_SCHEDULER";
+    case EventKind.EVENT_KIND_SET_REFUSED:
+      return "EVENT_KIND_SET_REFUSED";
+    case EventKind.EVENT_KIND_SWAP_SCHEDULER:
+      return "EVENT_KIND_SWAP_SCHEDULER";
+    case EventKind.EVENT_KIND_KILL_HOST:
+      return "EVENT_KIND_KILL_HOST";
+    case EventKind.EVENT_KIND_MIGRATE_START:
+      return "EVENT_KIND_MIGRATE_START";
+    case EventKind.EVENT_KIND_MIGRATE_ROUND:
+      return "EVENT_KIND_MIGRATE_ROUND";
+    case EventKind.EVENT_KIND_MIGRATE_STOP:
+      return "EVENT_KIND_MIGRATE_STOP";
+    case EventKind.EVENT_KIND_MIGRATE_RESUME:
+      return "EVENT_KIND_MIGRATE_RESUME";
+    case EventKind.EVENT_KIND_MIGRATE_ABANDONED:
+      return "EVENT_KIND_MIGRATE_ABANDONED";
+    case EventKind.EVENT_KIND_BALANCE:
+      return "EVENT_KIND_BALANCE";
+    case EventKind.EVENT_KIND_SCHED_TICKLE:
+      return "EVENT_KIND_SCHED_TICKLE";
+    case EventKind.EVENT_KIND_SCHED_ACCOUNT:
+      return "EVENT_KIND_SCHED_ACCOUNT";
+    case EventKind.EVENT_KIND_SCHED_BOOST_START:
+      return "EVENT_KIND_SCHED_BOOST_START";
+    case EventKind.EVENT_KIND_SCHED_BOOST_END:
+      return "EVENT_KIND_SCHED_BOOST_END";
+    case EventKind.EVENT_KIND_SCHED_PARK:
+      return "EVENT_KIND_SCHED_PARK";
+    case EventKind.EVENT_KIND_SCHED_UNPARK:
+      return "EVENT_KIND_SCHED_UNPARK";
+    case EventKind.EVENT_KIND_SCHED_STOLEN_VCPU:
+      return "EVENT_KIND_SCHED_STOLEN_VCPU";
+    case EventKind.EVENT_KIND_SCHED_CREDIT_RESET:
+      return "EVENT_KIND_SCHED_CREDIT_RESET";
+    case EventKind.EVENT_KIND_SCHED_LOAD_BALANCE:
+      return "EVENT_KIND_SCHED_LOAD_BALANCE";
+    case EventKind.EVENT_KIND_SCHED_MIGRATE:
+      return "EVENT_KIND_SCHED_MIGRATE";
+    case EventKind.EVENT_KIND_SCHED_REPLENISH:
+      return "EVENT_KIND_SCHED_REPLENISH";
+    case EventKind.EVENT_KIND_SCHED_DEPLETED:
+      return "EVENT_KIND_SCHED_DEPLETED";
+    case EventKind.EVENT_KIND_SCHED_DEADLINE_MISS:
+      return "EVENT_KIND_SCHED_DEADLINE_MISS";
+    case EventKind.EVENT_KIND_SCHED_CPUPOOL_MIGRATE:
+      return "EVENT_KIND_SCHED_CPUPOOL_MIGRATE";
+    case EventKind.EVENT_KIND_SCHED_AFFINITY:
+      return "EVENT_KIND_SCHED_AFFINITY";
+    case EventKind.EVENT_KIND_SCHED_AFFINITY_BROKEN:
+      return "EVENT_KIND_SCHED_AFFINITY_BROKEN";
+    case EventKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** The path a trap or hypercall took (not its scenario's trapPath: one exit's). */
+export enum EventPath {
+  EVENT_PATH_UNSPECIFIED = 0,
+  /** EVENT_PATH_LOCAL - Handled inside the cpu-node. */
+  EVENT_PATH_LOCAL = 1,
+  /** EVENT_PATH_REMOTE - Sent to the hypervisor service. */
+  EVENT_PATH_REMOTE = 2,
+  /** EVENT_PATH_TRANSLATED - A call from binary-translated code: no exit. */
+  EVENT_PATH_TRANSLATED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function eventPathFromJSON(object: any): EventPath {
+  switch (object) {
+    case 0:
+    case "EVENT_PATH_UNSPECIFIED":
+      return EventPath.EVENT_PATH_UNSPECIFIED;
+    case 1:
+    case "EVENT_PATH_LOCAL":
+      return EventPath.EVENT_PATH_LOCAL;
+    case 2:
+    case "EVENT_PATH_REMOTE":
+      return EventPath.EVENT_PATH_REMOTE;
+    case 3:
+    case "EVENT_PATH_TRANSLATED":
+      return EventPath.EVENT_PATH_TRANSLATED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return EventPath.UNRECOGNIZED;
+  }
+}
+
+export function eventPathToJSON(object: EventPath): string {
+  switch (object) {
+    case EventPath.EVENT_PATH_UNSPECIFIED:
+      return "EVENT_PATH_UNSPECIFIED";
+    case EventPath.EVENT_PATH_LOCAL:
+      return "EVENT_PATH_LOCAL";
+    case EventPath.EVENT_PATH_REMOTE:
+      return "EVENT_PATH_REMOTE";
+    case EventPath.EVENT_PATH_TRANSLATED:
+      return "EVENT_PATH_TRANSLATED";
+    case EventPath.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
  * Subject run.<node>.<host>, request. What each pCPU of a host runs, from now_ns until until_ns at
  * the latest (the next event the scheduler knows of: slice end, a timer that wakes a vCPU, ...).
  */
@@ -459,10 +790,6 @@ export interface Ring32Scan {
   lazy: boolean;
 }
 
-/**
- * One thing that happened in a simulation. The canonical order of a run's events is
- * (time_ns, host, source, seq): see libs/proto/src/event-log.ts.
- */
 export interface Event {
   timeNs: number;
   host: string;
@@ -475,11 +802,14 @@ export interface Event {
   vm: string;
   /** The vCPU involved, or -1. */
   vcpu: number;
-  /** What happened: "trap", "hypercall", "console", "block", "wake", "halt", "fault", "schedule", ... */
-  kind: string;
-  /** For traps and hypercalls: "interpreter" or "allocator", and "local" or "remote" path. */
-  route: string;
-  path: string;
+  /**
+   * What happened (docs/events.md "Kinds"; @vsim/vocabulary's EVENT_KINDS spells each as the string
+   * the JSON outputs, the metrics labels and the hash's canonical line carry).
+   */
+  kind: EventKind;
+  /** Traps and hypercalls: which part of the hypervisor handled it, and the path the exit took. */
+  route: TrapRoute;
+  path: EventPath;
   /** Cause or handler name, e.g. "sbi.time.set_timer", "illegal instruction". */
   cause: string;
   detail: string;
@@ -3515,9 +3845,9 @@ function createBaseEvent(): Event {
     pcpu: 0,
     vm: "",
     vcpu: 0,
-    kind: "",
-    route: "",
-    path: "",
+    kind: 0,
+    route: 0,
+    path: 0,
     cause: "",
     detail: "",
     value: 0,
@@ -3547,14 +3877,14 @@ export const Event: MessageFns<Event> = {
     if (message.vcpu !== 0) {
       writer.uint32(56).int32(message.vcpu);
     }
-    if (message.kind !== "") {
-      writer.uint32(66).string(message.kind);
+    if (message.kind !== 0) {
+      writer.uint32(64).int32(message.kind);
     }
-    if (message.route !== "") {
-      writer.uint32(74).string(message.route);
+    if (message.route !== 0) {
+      writer.uint32(72).int32(message.route);
     }
-    if (message.path !== "") {
-      writer.uint32(82).string(message.path);
+    if (message.path !== 0) {
+      writer.uint32(80).int32(message.path);
     }
     if (message.cause !== "") {
       writer.uint32(90).string(message.cause);
@@ -3638,27 +3968,27 @@ export const Event: MessageFns<Event> = {
             continue;
           }
           case 8: {
-            if (tag !== 66) {
+            if (tag !== 64) {
               break;
             }
 
-            message.kind = reader.string();
+            message.kind = reader.int32() as any;
             continue;
           }
           case 9: {
-            if (tag !== 74) {
+            if (tag !== 72) {
               break;
             }
 
-            message.route = reader.string();
+            message.route = reader.int32() as any;
             continue;
           }
           case 10: {
-            if (tag !== 82) {
+            if (tag !== 80) {
               break;
             }
 
-            message.path = reader.string();
+            message.path = reader.int32() as any;
             continue;
           }
           case 11: {
@@ -3710,9 +4040,9 @@ export const Event: MessageFns<Event> = {
       pcpu: isSet(object.pcpu) ? globalThis.Number(object.pcpu) : 0,
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       vcpu: isSet(object.vcpu) ? globalThis.Number(object.vcpu) : 0,
-      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
-      route: isSet(object.route) ? globalThis.String(object.route) : "",
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      kind: isSet(object.kind) ? eventKindFromJSON(object.kind) : 0,
+      route: isSet(object.route) ? trapRouteFromJSON(object.route) : 0,
+      path: isSet(object.path) ? eventPathFromJSON(object.path) : 0,
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
       value: isSet(object.value) ? globalThis.Number(object.value) : 0,
@@ -3742,14 +4072,14 @@ export const Event: MessageFns<Event> = {
     if (message.vcpu !== 0) {
       obj.vcpu = Math.round(message.vcpu);
     }
-    if (message.kind !== "") {
-      obj.kind = message.kind;
+    if (message.kind !== 0) {
+      obj.kind = eventKindToJSON(message.kind);
     }
-    if (message.route !== "") {
-      obj.route = message.route;
+    if (message.route !== 0) {
+      obj.route = trapRouteToJSON(message.route);
     }
-    if (message.path !== "") {
-      obj.path = message.path;
+    if (message.path !== 0) {
+      obj.path = eventPathToJSON(message.path);
     }
     if (message.cause !== "") {
       obj.cause = message.cause;
@@ -3775,9 +4105,9 @@ export const Event: MessageFns<Event> = {
     message.pcpu = object.pcpu ?? 0;
     message.vm = object.vm ?? "";
     message.vcpu = object.vcpu ?? 0;
-    message.kind = object.kind ?? "";
-    message.route = object.route ?? "";
-    message.path = object.path ?? "";
+    message.kind = object.kind ?? 0;
+    message.route = object.route ?? 0;
+    message.path = object.path ?? 0;
     message.cause = object.cause ?? "";
     message.detail = object.detail ?? "";
     message.value = object.value ?? 0;
