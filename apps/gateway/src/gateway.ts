@@ -32,8 +32,8 @@ import {
   grpcControlPlane,
   isControlError,
   linkFor,
-  migrationParamsJson,
   schedulerControlClient,
+  withScenarioLink,
 } from '@vsim/control';
 import { AdmissionLimits, AdmissionQueue, DEFAULT_LIMITS } from './admission';
 import { SERVICE_NAMES, findServices, nodeLoads, openSimulations } from './cluster-view';
@@ -370,24 +370,17 @@ export class Gateway {
 
   /**
    * Live migration (`vsim migrate VM HOST`): the link is the scenario's (`network:`) from the VM's
-   * host now to `req.host`, unless params_json overrides it (bandwidth, latencyNs) or the rule
-   * (stopPages, maxRounds); the scheduler starts it at the virtual time the VM's host has reached.
+   * host now to `req.host`, unless `req.params` overrides either of its fields; the rule is
+   * `req.params.rule` (absent fields: the defaults). The scheduler checks the whole and starts the
+   * migration at the virtual time the VM's host has reached.
    */
   async migrateVm(req: MigrateVmRequest): Promise<void> {
     const sched = this.liveScheduler(req.sim, 'a VM can be migrated');
     const where = (await sched.getSchedParams({ sim: req.sim })).vms.find((v) => v.vm === req.vm);
     if (!where) throw new ControlError(ControlStatus.NOT_FOUND, `simulation ${req.sim} has no VM '${req.vm}'`);
-    let overrides: Record<string, unknown>;
-    try {
-      overrides = req.paramsJson === '' ? {} : (JSON.parse(req.paramsJson) as Record<string, unknown>);
-      if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) throw new Error('not a JSON object');
-    } catch (err) {
-      throw new ControlError(ControlStatus.INVALID_ARGUMENT, `params_json: ${(err as Error).message}`);
-    }
-    const link = linkFor(this.get(req.sim).spec.network, where.host, req.host);
-    const paramsJson = JSON.stringify({ ...JSON.parse(migrationParamsJson({ link, rule: {} })), ...overrides });
-    await sched.migrateVm({ sim: req.sim, vm: req.vm, host: req.host, paramsJson });
-    this.log.info({ sim: req.sim, vm: req.vm, from: where.host, to: req.host, params: paramsJson }, 'migration requested');
+    const params = withScenarioLink(req.params, linkFor(this.get(req.sim).spec.network, where.host, req.host));
+    await sched.migrateVm({ sim: req.sim, vm: req.vm, host: req.host, params });
+    this.log.info({ sim: req.sim, vm: req.vm, from: where.host, to: req.host, params }, 'migration requested');
   }
 
   /**

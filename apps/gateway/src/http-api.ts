@@ -43,6 +43,7 @@ import { Event } from '@vsim/proto';
 import {
   ControlStatus,
   isControlError,
+  migrationOverridesOfPlain,
   schedulerMessage,
   schedulerSpecOf,
   schedulerUpdateMessage,
@@ -303,7 +304,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ca
       const { vm, host, ...params } = body as { vm?: unknown; host?: unknown };
       if (typeof vm !== 'string' || vm === '') throw new HttpError(400, 'body.vm must be the id of a VM');
       if (typeof host !== 'string' || host === '') throw new HttpError(400, 'body.host must be the id of the destination host');
-      await gw.migrateVm({ sim: id, vm, host, paramsJson: JSON.stringify(params) });
+      await gw.migrateVm({ sim: id, vm, host, params: edge(() => migrationOverridesOfPlain(params, 'body')) });
       return send(res, 202, { sim: id, vm, host });
     }
     case 'GET :id': {

@@ -137,7 +137,7 @@ const skip = findNatsServer() === undefined && process.env.CI !== 'true';
     });
     expect(await post(`/v1/simulations/${sim}/migrate`, { vm: 'a', host: 'h1', maxRounds: 0 })).toMatchObject({
       status: 400,
-      body: { error: expect.stringMatching(/params_json.maxRounds must be an integer ≥ 1, got 0/) },
+      body: { error: expect.stringMatching(/params.rule.max_rounds must be an integer ≥ 1, got 0/) },
     });
     expect(await post(`/v1/simulations/${sim}/migrate`, { host: 'h1' })).toMatchObject({
       status: 400,

@@ -174,19 +174,6 @@ export function checkCount(what: string, n: number, max: number): number {
   return n;
 }
 
-/** Parses a JSON object field (policy or scheduling parameters); '' is {}. */
-export function parseJsonObject(field: string, text: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw invalid(`${field} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`${field} must be a JSON object`);
-  return v as Record<string, unknown>;
-}
-
 /** Adds counters: `into[k] += from[k]`. */
 export function addCounters(into: Record<string, number>, from: Readonly<Record<string, number>>): Record<string, number> {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;

@@ -12,7 +12,7 @@
 //      scheduler says it published (RunResult.hosts[].events), or fail after a timeout;
 //   7. summarize (the same function for every path), and CloseSimulation everywhere.
 
-import { balancerParamsJson, migrationParamsJson } from './migration/params';
+import { balancerMessage, migrationMessage } from './proto-migration';
 import { readFileSync } from 'fs';
 import { Bus, CheckpointStore } from '@vsim/bus';
 import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
@@ -205,7 +205,8 @@ export class Coordinator {
               host: a.kind === 'killHost' || a.kind === 'swapScheduler' ? host : a.kind === 'migrate' ? a.to : '',
               vmParams: a.kind === 'set' ? vmSchedMessage(a.params) : undefined,
               scheduler: a.kind === 'swapScheduler' ? schedulerMessage(a.scheduler, `actions[${i}].swapScheduler`) : undefined,
-              migrationJson: a.kind === 'migrate' ? migrationParamsJson({ link: a.link, rule: a.rule ?? {} }) : '',
+              migration: a.kind === 'migrate' ? migrationMessage({ link: a.link, rule: a.rule ?? {} }) : undefined,
+              balancer: undefined,
             }),
           );
         }
@@ -221,7 +222,8 @@ export class Coordinator {
             host: '',
             vmParams: undefined,
             scheduler: undefined,
-            migrationJson: balancerParamsJson(balancer, spec.network),
+            migration: undefined,
+            balancer: balancerMessage(balancer, spec.network),
           }),
         );
       }

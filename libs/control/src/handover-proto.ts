@@ -45,6 +45,9 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
           : a.kind === 'setScheduler'
             ? schedulerUpdateMessage(a.params)
             : undefined,
+      // A loop's pending actions are never migrations (the service's Migrations hold those) nor the balancer.
+      migration: undefined,
+      balancer: undefined,
     })),
     loop: loopStateMessage(s),
   };

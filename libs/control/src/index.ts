@@ -32,7 +32,16 @@ export { PLACEMENT_POLICIES, assignHosts, placementPolicyOf, vmsPerHost } from '
 export type { HostToPlace, NodeLoad, PlacementOptions, PlacementPolicy } from './placement';
 export type { CoordinatedRun, CoordinatorOptions } from './coordinator';
 export { migrationsOf, summarize } from './simulation';
-export { DEFAULT_NETWORK, balancerParamsJson, linkFor, migrationParamsJson, parseBalancerParams, parseMigrationParams } from './migration/params';
+export { DEFAULT_NETWORK, linkFor } from './migration/params';
+// Live migration and the balancer at the edge: domain values <-> MigrationParams / BalancerParams messages.
+export {
+  balancerMessage,
+  balancerParamsOf,
+  migrationMessage,
+  migrationOverridesOfPlain,
+  migrationParamsOf,
+  withScenarioLink,
+} from './proto-migration';
 export type { BalancerParams, MigrationParams, NetworkSpec } from './migration/params';
 export type { HostSpec, SimResult, SimSpec, VmResult, VmSpec } from './simulation';
 export { runEmbedded } from './embedded';

@@ -47,14 +47,14 @@ import {
   exists,
   invalid,
   notFound,
-  parseJsonObject,
   precondition,
   silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
 import { hostHandoverFrom, hostHandoverOf } from './handover-proto';
 import { Drain } from './drain';
-import { linkFor, parseBalancerParams, parseMigrationParams } from './migration/params';
+import { linkFor } from './migration/params';
+import { balancerParamsOf, migrationParamsOf } from './proto-migration';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
 
@@ -200,16 +200,16 @@ export class SchedulerControlImpl implements SchedulerControl {
             at,
             vm: req.vm,
             to: req.host,
-            ...parseMigrationParams(parseJsonObject('migration_json', req.migrationJson ?? '')),
+            ...migrationParamsOf(req.migration, 'migration'),
           };
         } catch (err) {
           throw invalid(`migrate action at ${at} ns: ${(err as Error).message}`);
         }
         break;
       case 'balance': {
-        // Not timed: the simulation's load balancer, from the start (params_json: BalancerParams and the network).
+        // Not timed: the simulation's load balancer, from the start (`balancer`: its parameters and the network).
         try {
-          const b = parseBalancerParams(parseJsonObject('migration_json', req.migrationJson ?? ''));
+          const b = balancerParamsOf(req.balancer, 'balancer');
           const rule = {
             ...(b.stopPages !== undefined ? { stopPages: b.stopPages } : {}),
             ...(b.maxRounds !== undefined ? { maxRounds: b.maxRounds } : {}),
@@ -346,9 +346,9 @@ export class SchedulerControlImpl implements SchedulerControl {
   /** Live migration (`vsim migrate`): pre-copy of the VM to `host`, from the virtual time its host has reached. */
   async migrateVm(req: MigrateVmRequest): Promise<Ack> {
     const st = this.state(req.sim);
-    let params: ReturnType<typeof parseMigrationParams>;
+    let params: ReturnType<typeof migrationParamsOf>;
     try {
-      params = parseMigrationParams(parseJsonObject('params_json', req.paramsJson));
+      params = migrationParamsOf(req.params, 'params');
     } catch (err) {
       throw invalid(`migrate ${req.vm} to ${req.host}: ${(err as Error).message}`);
     }

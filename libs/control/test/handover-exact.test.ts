@@ -39,8 +39,28 @@ async function setUp(s: SchedulerControlImpl): Promise<void> {
   await s.addVm({ sim: SIM, host: 'h0', vm: 'web', vcpus: 2, onlineVcpus: 0, sched: vmSchedMessage({ weight: 512 }) });
   await s.addVm({ sim: SIM, host: 'h0', vm: 'batch', vcpus: 3, onlineVcpus: 0, sched: vmSchedMessage({ weight: 256, cap: 120 }) });
   await s.addVm({ sim: SIM, host: 'h0', vm: 'smp', vcpus: 2, onlineVcpus: 1, sched: vmSchedMessage({}) });
-  await s.addAction({ sim: SIM, atNs: 15 * MS, kind: 'pause', vm: 'web', host: '', vmParams: undefined, scheduler: undefined });
-  await s.addAction({ sim: SIM, atNs: 40 * MS, kind: 'unpause', vm: 'web', host: '', vmParams: undefined, scheduler: undefined });
+  await s.addAction({
+    sim: SIM,
+    atNs: 15 * MS,
+    kind: 'pause',
+    vm: 'web',
+    host: '',
+    vmParams: undefined,
+    scheduler: undefined,
+    migration: undefined,
+    balancer: undefined,
+  });
+  await s.addAction({
+    sim: SIM,
+    atNs: 40 * MS,
+    kind: 'unpause',
+    vm: 'web',
+    host: '',
+    vmParams: undefined,
+    scheduler: undefined,
+    migration: undefined,
+    balancer: undefined,
+  });
   await s.addAction({
     sim: SIM,
     atNs: 70 * MS,
@@ -49,6 +69,8 @@ async function setUp(s: SchedulerControlImpl): Promise<void> {
     host: '',
     vmParams: vmSchedMessage({ weight: 1024 }),
     scheduler: undefined,
+    migration: undefined,
+    balancer: undefined,
   });
 }
 

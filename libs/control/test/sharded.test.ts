@@ -35,9 +35,39 @@ describe('ShardedScheduler', () => {
       await s.addHost({ sim: 's', host, pcpus, node: 'n1', scheduler: undefined });
     expect(Object.fromEntries(s.assignment)).toEqual({ h0: 0, h1: 1, h2: 0 });
     await s.addVm({ sim: 's', host: 'h1', vm: 'v1', vcpus: 1, sched: undefined, onlineVcpus: 0 });
-    await s.addAction({ sim: 's', atNs: 5, kind: 'pause', vm: 'v1', host: '', vmParams: undefined, scheduler: undefined });
-    await s.addAction({ sim: 's', atNs: 6, kind: 'killHost', vm: '', host: 'h2', vmParams: undefined, scheduler: undefined });
-    await s.addAction({ sim: 's', atNs: 7, kind: 'swapScheduler', vm: '', host: '', vmParams: undefined, scheduler: undefined });
+    await s.addAction({
+      sim: 's',
+      atNs: 5,
+      kind: 'pause',
+      vm: 'v1',
+      host: '',
+      vmParams: undefined,
+      scheduler: undefined,
+      migration: undefined,
+      balancer: undefined,
+    });
+    await s.addAction({
+      sim: 's',
+      atNs: 6,
+      kind: 'killHost',
+      vm: '',
+      host: 'h2',
+      vmParams: undefined,
+      scheduler: undefined,
+      migration: undefined,
+      balancer: undefined,
+    });
+    await s.addAction({
+      sim: 's',
+      atNs: 7,
+      kind: 'swapScheduler',
+      vm: '',
+      host: '',
+      vmParams: undefined,
+      scheduler: undefined,
+      migration: undefined,
+      balancer: undefined,
+    });
     const names = (i: number) => calls[i].map(([n]) => n);
     expect(names(0)).toEqual(['addHost', 'addHost', 'addAction', 'addAction']);
     expect(names(1)).toEqual(['addHost', 'addVm', 'addAction', 'addAction']);

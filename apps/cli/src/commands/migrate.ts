@@ -8,7 +8,7 @@
  * resumes there with the same scheduling parameters. The link is the scenario's `network:`.
  */
 
-import { DomainList } from '@vsim/proto';
+import { DomainList, MigrateVmRequest, MigrationParams } from '@vsim/proto';
 import { formatOptions, parseArgs, usageError } from '../args';
 import { Command, EXIT } from '../command';
 import { GATEWAY_OPTIONS, reportingCallErrors, withGateway } from '../gateway-call';
@@ -16,8 +16,14 @@ import { findDomain } from '../xl/format';
 
 const OPTIONS = {
   sim: { type: 'string', valueName: 'ID', description: 'the simulation (the id vsim run --nats and vsim list print)' },
-  'stop-pages': { type: 'integer', min: 0, valueName: 'N', description: 'stop-and-copy once a round dirtied at most N pages (default 50)' },
-  'max-rounds': { type: 'integer', min: 1, valueName: 'N', description: 'stop-and-copy at round N at the latest (default 30)' },
+  'stop-pages': {
+    type: 'integer',
+    min: 0,
+    max: 2 ** 32 - 1,
+    valueName: 'N',
+    description: 'stop-and-copy once a round dirtied at most N pages (default 50)',
+  },
+  'max-rounds': { type: 'integer', min: 1, max: 2 ** 32 - 1, valueName: 'N', description: 'stop-and-copy at round N at the latest (default 30)' },
   ...GATEWAY_OPTIONS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const;
@@ -58,14 +64,12 @@ export const migrateCommand: Command = {
     if (positionals.length !== 2)
       throw usageError(command, `expected DOMAIN HOST, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
     const [domain, host] = positionals;
-    const rule = {
-      ...(o['stop-pages'] !== undefined ? { stopPages: o['stop-pages'] } : {}),
-      ...(o['max-rounds'] !== undefined ? { maxRounds: o['max-rounds'] } : {}),
-    };
+    // The link is the scenario's (the gateway fills it in); only the rule may change here.
+    const params: MigrationParams = { link: undefined, rule: { stopPages: o['stop-pages'], maxRounds: o['max-rounds'] } };
     return reportingCallErrors('migrate', io.stderr, () =>
       withGateway(command, o, async (call) => {
         const d = findDomain(await call<{ sim: string }, DomainList>('listDomains', { sim: o.sim! }), domain);
-        await call('migrateVm', { sim: o.sim, vm: d.vm, host, paramsJson: JSON.stringify(rule) });
+        await call<MigrateVmRequest, unknown>('migrateVm', { sim: o.sim!, vm: d.vm, host, params });
         io.stdout.write(`migrating ${d.vm} from ${d.host} to ${host}\n`);
         return EXIT.ok;
       }),

@@ -463,7 +463,17 @@ async function driveRun(run: Run, opts: KitOptions, deadlineMs: number, pauseMid
     for (const a of ACTIONS) {
       if (
         (await rpc(`AddAction ${a.kind} ${a.vm}`, () =>
-          control.addAction({ sim, atNs: a.atNs, kind: a.kind, vm: a.vm, host: '', vmParams: undefined, scheduler: undefined }),
+          control.addAction({
+            sim,
+            atNs: a.atNs,
+            kind: a.kind,
+            vm: a.vm,
+            host: '',
+            vmParams: undefined,
+            scheduler: undefined,
+            migration: undefined,
+            balancer: undefined,
+          }),
         )) === undefined
       )
         return;

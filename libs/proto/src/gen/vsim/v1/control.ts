@@ -394,7 +394,7 @@ export interface Cpupool {
 export interface AddActionRequest {
   sim: string;
   atNs: number;
-  /** "pause", "unpause", "set", "swapScheduler", "killHost" or "migrate". */
+  /** "pause", "unpause", "set", "swapScheduler", "killHost", "migrate" or "balance". */
   kind: string;
   /**
    * The VM (pause, unpause, set, migrate) or the host it applies to (killHost; migrate: the
@@ -413,12 +413,67 @@ export interface AddActionRequest {
   scheduler:
     | SchedulerParams
     | undefined;
-  /**
-   * migrate: the link and the stop-and-copy rule, as MigrateVmRequest.params_json; balance: the load
-   * balancer and the network, {periodNs, threshold, network, stopPages?, maxRounds?} (JSON until
-   * they get messages of their own, as vm_params and scheduler did).
-   */
-  migrationJson?: string | undefined;
+  /** migrate: the link (already resolved from the scenario's network) and the stop-and-copy rule. */
+  migration:
+    | MigrationParams
+    | undefined;
+  /** balance: the load balancer and the network its migrations cross. */
+  balancer: BalancerParams | undefined;
+}
+
+/**
+ * A network link between two hosts, in virtual time. Both fields are required, except in a
+ * MigrateVm call to the gateway, where an absent one is the scenario's link from the VM's host.
+ */
+export interface NetworkLink {
+  /** Bytes per second of virtual time (> 0). */
+  bandwidthBytesPerS?:
+    | number
+    | undefined;
+  /** One-way latency, added to every pre-copy round. */
+  latencyNs?: number | undefined;
+}
+
+/** When pre-copy stops; an absent field is the default (Xen's xc_domain_save: 50 pages, 30 rounds). */
+export interface MigrationRule {
+  /** Stop-and-copy once a round's dirty set has at most this many pages. */
+  stopPages?:
+    | number
+    | undefined;
+  /** At the latest after this many rounds (>= 1). */
+  maxRounds?: number | undefined;
+}
+
+/** One live migration: the link it crosses and its rule. */
+export interface MigrationParams {
+  link: NetworkLink | undefined;
+  rule: MigrationRule | undefined;
+}
+
+/** The scenario's network (`network:`): a default link and per-pair overrides, from -> to. */
+export interface Network {
+  defaultLink: NetworkLink | undefined;
+  links: LinkOverride[];
+}
+
+export interface LinkOverride {
+  from: string;
+  to: string;
+  link: NetworkLink | undefined;
+}
+
+/** The simulation's load balancer (`balancer:` in the scenario). */
+export interface BalancerParams {
+  /** How often the hosts' loads are compared (> 0). */
+  periodNs: number;
+  /** Load difference beyond which a VM moves (> 0; 1 = a host's whole capacity). */
+  threshold: number;
+  /** The links its migrations cross. */
+  network:
+    | Network
+    | undefined;
+  /** Its migrations' stop-and-copy rule. */
+  rule: MigrationRule | undefined;
 }
 
 export interface RunRequest {
@@ -516,10 +571,10 @@ export interface MigrateVmRequest {
   /** The destination host. */
   host: string;
   /**
-   * SchedulerControl: the link and the rule as JSON {bandwidth (bytes/s), latencyNs, stopPages?,
-   * maxRounds?}. Gateway: optional overrides of the scenario's network link and of the rule, same keys.
+   * SchedulerControl: the link and the rule (the link required). Gateway: optional overrides of the
+   * scenario's link from the VM's host to `host` (either field, or none) and of the rule.
    */
-  paramsJson: string;
+  params: MigrationParams | undefined;
 }
 
 /** One vCPU as the old service leaves it. */
@@ -4062,7 +4117,8 @@ function createBaseAddActionRequest(): AddActionRequest {
     host: "",
     vmParams: undefined,
     scheduler: undefined,
-    migrationJson: undefined,
+    migration: undefined,
+    balancer: undefined,
   };
 }
 
@@ -4089,8 +4145,11 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     if (message.scheduler !== undefined) {
       SchedulerParams.encode(message.scheduler, writer.uint32(74).fork()).join();
     }
-    if (message.migrationJson !== undefined) {
-      writer.uint32(82).string(message.migrationJson);
+    if (message.migration !== undefined) {
+      MigrationParams.encode(message.migration, writer.uint32(90).fork()).join();
+    }
+    if (message.balancer !== undefined) {
+      BalancerParams.encode(message.balancer, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -4164,12 +4223,20 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
             message.scheduler = SchedulerParams.decode(reader, reader.uint32());
             continue;
           }
-          case 10: {
-            if (tag !== 82) {
+          case 11: {
+            if (tag !== 90) {
               break;
             }
 
-            message.migrationJson = reader.string();
+            message.migration = MigrationParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.balancer = BalancerParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -4201,11 +4268,8 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
         ? VmSchedParams.fromJSON(object.vm_params)
         : undefined,
       scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
-      migrationJson: isSet(object.migrationJson)
-        ? globalThis.String(object.migrationJson)
-        : isSet(object.migration_json)
-        ? globalThis.String(object.migration_json)
-        : undefined,
+      migration: isSet(object.migration) ? MigrationParams.fromJSON(object.migration) : undefined,
+      balancer: isSet(object.balancer) ? BalancerParams.fromJSON(object.balancer) : undefined,
     };
   },
 
@@ -4232,8 +4296,11 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     if (message.scheduler !== undefined) {
       obj.scheduler = SchedulerParams.toJSON(message.scheduler);
     }
-    if (message.migrationJson !== undefined) {
-      obj.migrationJson = message.migrationJson;
+    if (message.migration !== undefined) {
+      obj.migration = MigrationParams.toJSON(message.migration);
+    }
+    if (message.balancer !== undefined) {
+      obj.balancer = BalancerParams.toJSON(message.balancer);
     }
     return obj;
   },
@@ -4254,7 +4321,606 @@ export const AddActionRequest: MessageFns<AddActionRequest> = {
     message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
       ? SchedulerParams.fromPartial(object.scheduler)
       : undefined;
-    message.migrationJson = object.migrationJson ?? undefined;
+    message.migration = (object.migration !== undefined && object.migration !== null)
+      ? MigrationParams.fromPartial(object.migration)
+      : undefined;
+    message.balancer = (object.balancer !== undefined && object.balancer !== null)
+      ? BalancerParams.fromPartial(object.balancer)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNetworkLink(): NetworkLink {
+  return { bandwidthBytesPerS: undefined, latencyNs: undefined };
+}
+
+export const NetworkLink: MessageFns<NetworkLink> = {
+  encode(message: NetworkLink, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bandwidthBytesPerS !== undefined) {
+      writer.uint32(8).uint64(message.bandwidthBytesPerS);
+    }
+    if (message.latencyNs !== undefined) {
+      writer.uint32(16).uint64(message.latencyNs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkLink {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkLink();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bandwidthBytesPerS = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.latencyNs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkLink {
+    return {
+      bandwidthBytesPerS: isSet(object.bandwidthBytesPerS)
+        ? globalThis.Number(object.bandwidthBytesPerS)
+        : isSet(object.bandwidth_bytes_per_s)
+        ? globalThis.Number(object.bandwidth_bytes_per_s)
+        : undefined,
+      latencyNs: isSet(object.latencyNs)
+        ? globalThis.Number(object.latencyNs)
+        : isSet(object.latency_ns)
+        ? globalThis.Number(object.latency_ns)
+        : undefined,
+    };
+  },
+
+  toJSON(message: NetworkLink): unknown {
+    const obj: any = {};
+    if (message.bandwidthBytesPerS !== undefined) {
+      obj.bandwidthBytesPerS = Math.round(message.bandwidthBytesPerS);
+    }
+    if (message.latencyNs !== undefined) {
+      obj.latencyNs = Math.round(message.latencyNs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NetworkLink>): NetworkLink {
+    return NetworkLink.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NetworkLink>): NetworkLink {
+    const message = createBaseNetworkLink();
+    message.bandwidthBytesPerS = object.bandwidthBytesPerS ?? undefined;
+    message.latencyNs = object.latencyNs ?? undefined;
+    return message;
+  },
+};
+
+function createBaseMigrationRule(): MigrationRule {
+  return { stopPages: undefined, maxRounds: undefined };
+}
+
+export const MigrationRule: MessageFns<MigrationRule> = {
+  encode(message: MigrationRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stopPages !== undefined) {
+      writer.uint32(8).uint32(message.stopPages);
+    }
+    if (message.maxRounds !== undefined) {
+      writer.uint32(16).uint32(message.maxRounds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stopPages = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxRounds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationRule {
+    return {
+      stopPages: isSet(object.stopPages)
+        ? globalThis.Number(object.stopPages)
+        : isSet(object.stop_pages)
+        ? globalThis.Number(object.stop_pages)
+        : undefined,
+      maxRounds: isSet(object.maxRounds)
+        ? globalThis.Number(object.maxRounds)
+        : isSet(object.max_rounds)
+        ? globalThis.Number(object.max_rounds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: MigrationRule): unknown {
+    const obj: any = {};
+    if (message.stopPages !== undefined) {
+      obj.stopPages = Math.round(message.stopPages);
+    }
+    if (message.maxRounds !== undefined) {
+      obj.maxRounds = Math.round(message.maxRounds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationRule>): MigrationRule {
+    return MigrationRule.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationRule>): MigrationRule {
+    const message = createBaseMigrationRule();
+    message.stopPages = object.stopPages ?? undefined;
+    message.maxRounds = object.maxRounds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseMigrationParams(): MigrationParams {
+  return { link: undefined, rule: undefined };
+}
+
+export const MigrationParams: MessageFns<MigrationParams> = {
+  encode(message: MigrationParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.link !== undefined) {
+      NetworkLink.encode(message.link, writer.uint32(10).fork()).join();
+    }
+    if (message.rule !== undefined) {
+      MigrationRule.encode(message.rule, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MigrationParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMigrationParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.link = NetworkLink.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rule = MigrationRule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MigrationParams {
+    return {
+      link: isSet(object.link) ? NetworkLink.fromJSON(object.link) : undefined,
+      rule: isSet(object.rule) ? MigrationRule.fromJSON(object.rule) : undefined,
+    };
+  },
+
+  toJSON(message: MigrationParams): unknown {
+    const obj: any = {};
+    if (message.link !== undefined) {
+      obj.link = NetworkLink.toJSON(message.link);
+    }
+    if (message.rule !== undefined) {
+      obj.rule = MigrationRule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MigrationParams>): MigrationParams {
+    return MigrationParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MigrationParams>): MigrationParams {
+    const message = createBaseMigrationParams();
+    message.link = (object.link !== undefined && object.link !== null)
+      ? NetworkLink.fromPartial(object.link)
+      : undefined;
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? MigrationRule.fromPartial(object.rule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNetwork(): Network {
+  return { defaultLink: undefined, links: [] };
+}
+
+export const Network: MessageFns<Network> = {
+  encode(message: Network, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.defaultLink !== undefined) {
+      NetworkLink.encode(message.defaultLink, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.links) {
+      LinkOverride.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Network {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetwork();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.defaultLink = NetworkLink.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.links.push(LinkOverride.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Network {
+    return {
+      defaultLink: isSet(object.defaultLink)
+        ? NetworkLink.fromJSON(object.defaultLink)
+        : isSet(object.default_link)
+        ? NetworkLink.fromJSON(object.default_link)
+        : undefined,
+      links: globalThis.Array.isArray(object?.links) ? object.links.map((e: any) => LinkOverride.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Network): unknown {
+    const obj: any = {};
+    if (message.defaultLink !== undefined) {
+      obj.defaultLink = NetworkLink.toJSON(message.defaultLink);
+    }
+    if (message.links?.length) {
+      obj.links = message.links.map((e) => LinkOverride.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Network>): Network {
+    return Network.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Network>): Network {
+    const message = createBaseNetwork();
+    message.defaultLink = (object.defaultLink !== undefined && object.defaultLink !== null)
+      ? NetworkLink.fromPartial(object.defaultLink)
+      : undefined;
+    message.links = object.links?.map((e) => LinkOverride.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLinkOverride(): LinkOverride {
+  return { from: "", to: "", link: undefined };
+}
+
+export const LinkOverride: MessageFns<LinkOverride> = {
+  encode(message: LinkOverride, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== "") {
+      writer.uint32(10).string(message.from);
+    }
+    if (message.to !== "") {
+      writer.uint32(18).string(message.to);
+    }
+    if (message.link !== undefined) {
+      NetworkLink.encode(message.link, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LinkOverride {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLinkOverride();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.from = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.to = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.link = NetworkLink.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LinkOverride {
+    return {
+      from: isSet(object.from) ? globalThis.String(object.from) : "",
+      to: isSet(object.to) ? globalThis.String(object.to) : "",
+      link: isSet(object.link) ? NetworkLink.fromJSON(object.link) : undefined,
+    };
+  },
+
+  toJSON(message: LinkOverride): unknown {
+    const obj: any = {};
+    if (message.from !== "") {
+      obj.from = message.from;
+    }
+    if (message.to !== "") {
+      obj.to = message.to;
+    }
+    if (message.link !== undefined) {
+      obj.link = NetworkLink.toJSON(message.link);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LinkOverride>): LinkOverride {
+    return LinkOverride.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LinkOverride>): LinkOverride {
+    const message = createBaseLinkOverride();
+    message.from = object.from ?? "";
+    message.to = object.to ?? "";
+    message.link = (object.link !== undefined && object.link !== null)
+      ? NetworkLink.fromPartial(object.link)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBalancerParams(): BalancerParams {
+  return { periodNs: 0, threshold: 0, network: undefined, rule: undefined };
+}
+
+export const BalancerParams: MessageFns<BalancerParams> = {
+  encode(message: BalancerParams, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.periodNs !== 0) {
+      writer.uint32(8).uint64(message.periodNs);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(17).double(message.threshold);
+    }
+    if (message.network !== undefined) {
+      Network.encode(message.network, writer.uint32(26).fork()).join();
+    }
+    if (message.rule !== undefined) {
+      MigrationRule.encode(message.rule, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BalancerParams {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBalancerParams();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.periodNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.network = Network.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rule = MigrationRule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BalancerParams {
+    return {
+      periodNs: isSet(object.periodNs)
+        ? globalThis.Number(object.periodNs)
+        : isSet(object.period_ns)
+        ? globalThis.Number(object.period_ns)
+        : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      network: isSet(object.network) ? Network.fromJSON(object.network) : undefined,
+      rule: isSet(object.rule) ? MigrationRule.fromJSON(object.rule) : undefined,
+    };
+  },
+
+  toJSON(message: BalancerParams): unknown {
+    const obj: any = {};
+    if (message.periodNs !== 0) {
+      obj.periodNs = Math.round(message.periodNs);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    if (message.network !== undefined) {
+      obj.network = Network.toJSON(message.network);
+    }
+    if (message.rule !== undefined) {
+      obj.rule = MigrationRule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BalancerParams>): BalancerParams {
+    return BalancerParams.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BalancerParams>): BalancerParams {
+    const message = createBaseBalancerParams();
+    message.periodNs = object.periodNs ?? 0;
+    message.threshold = object.threshold ?? 0;
+    message.network = (object.network !== undefined && object.network !== null)
+      ? Network.fromPartial(object.network)
+      : undefined;
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? MigrationRule.fromPartial(object.rule)
+      : undefined;
     return message;
   },
 };
@@ -5054,7 +5720,7 @@ export const SwapSchedulerRequest: MessageFns<SwapSchedulerRequest> = {
 };
 
 function createBaseMigrateVmRequest(): MigrateVmRequest {
-  return { sim: "", vm: "", host: "", paramsJson: "" };
+  return { sim: "", vm: "", host: "", params: undefined };
 }
 
 export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
@@ -5068,8 +5734,8 @@ export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
     if (message.host !== "") {
       writer.uint32(26).string(message.host);
     }
-    if (message.paramsJson !== "") {
-      writer.uint32(34).string(message.paramsJson);
+    if (message.params !== undefined) {
+      MigrationParams.encode(message.params, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -5111,12 +5777,12 @@ export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
             message.host = reader.string();
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.paramsJson = reader.string();
+            message.params = MigrationParams.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -5136,11 +5802,7 @@ export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
       sim: isSet(object.sim) ? globalThis.String(object.sim) : "",
       vm: isSet(object.vm) ? globalThis.String(object.vm) : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
-      paramsJson: isSet(object.paramsJson)
-        ? globalThis.String(object.paramsJson)
-        : isSet(object.params_json)
-        ? globalThis.String(object.params_json)
-        : "",
+      params: isSet(object.params) ? MigrationParams.fromJSON(object.params) : undefined,
     };
   },
 
@@ -5155,8 +5817,8 @@ export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
-    if (message.paramsJson !== "") {
-      obj.paramsJson = message.paramsJson;
+    if (message.params !== undefined) {
+      obj.params = MigrationParams.toJSON(message.params);
     }
     return obj;
   },
@@ -5169,7 +5831,9 @@ export const MigrateVmRequest: MessageFns<MigrateVmRequest> = {
     message.sim = object.sim ?? "";
     message.vm = object.vm ?? "";
     message.host = object.host ?? "";
-    message.paramsJson = object.paramsJson ?? "";
+    message.params = (object.params !== undefined && object.params !== null)
+      ? MigrationParams.fromPartial(object.params)
+      : undefined;
     return message;
   },
 };
