@@ -19,15 +19,13 @@ import { Event, EventBatch, RunResult, EventLog, subjects } from '@vsim/proto';
 import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
-import { hostPolicySpec, stateFromJson } from '@vsim/scheduler';
+import { hostPolicySpec, schedulerMessage, vmSchedMessage } from '@vsim/scheduler';
 import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { HostToPlace, assignHosts, vmsPerHost } from './placement';
-import { vmSchedMessage } from './proto-sched';
 import { readCheckpoints, restoreVms } from './checkpoint/resume';
 import { step } from './step';
 import { specIdentity } from './checkpoint/spec-id';
-import { schedulerMessage } from './proto-scheduler';
 
 export interface CoordinatorOptions {
   /** Reads a VM's image by the path the spec names. Default: the local file system. */
@@ -171,12 +169,7 @@ export class Coordinator {
             host: h.id,
             pcpus: h.pcpus,
             node: assignment.get(h.id)!,
-            scheduler: schedulerMessage(
-              r
-                ? { policy: r.manifest.policy, params: stateFromJson<Record<string, unknown>>(r.manifest.policyParamsJson || '{}') }
-                : hostPolicySpec(spec.scheduler, h.pools),
-              `host ${h.id}: scheduler`,
-            ),
+            scheduler: r ? r.manifest.scheduler : schedulerMessage(hostPolicySpec(spec.scheduler, h.pools), `host ${h.id}: scheduler`),
             ...(r ? { resumeKey: r.key } : {}),
           }),
         );

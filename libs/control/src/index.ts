@@ -12,8 +12,9 @@ export type { HypervisorControlOptions } from './hypervisor-control';
 export { CPU_NODE_MAX_MESSAGE_BYTES, CpuNodeControlImpl, MAX_IMAGE_BYTES, MAX_PCPUS, MAX_VCPUS, MAX_VM_MEMORY_BYTES } from './cpu-node-control';
 export type { CpuNodeControlOptions } from './cpu-node-control';
 export { SchedulerControlImpl } from './scheduler-control';
-export { hostHandoverFrom, hostHandoverOf } from './handover-proto';
-export { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
+// The converters live with the scheduler (libs/scheduler: the checkpoint manifest uses them too).
+export { hostHandoverOf, loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from '@vsim/scheduler';
+export { hostHandoverFrom } from './handover';
 export type { SchedulerControlOptions } from './scheduler-control';
 export {
   cpuNodeControlClient,
@@ -51,9 +52,9 @@ export { checkVmImage } from './image-check';
 export type { ImageVm } from './image-check';
 export { HostEnds } from './host-ends';
 // Scheduling parameters at the edge: the plain record the policies read <-> the VmSchedParams message.
-export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+export { vmSchedMessage, vmSchedParamsOf } from '@vsim/scheduler';
 // A scheduler's parameters (SchedulerParams) and a run's results (SimulationResult) at the edge.
-export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
+export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from '@vsim/scheduler';
 export { simResultOf, simulationResultMessage } from './proto-result';
 // Trace-driven VMs (docs/replay.md): an event log's demand traces, for `vsim trace extract`.
 export { TRACE_FORMAT, TRACE_VERSION, extractTraces, parseTrace } from '@vsim/executor';

@@ -3,12 +3,19 @@
 // `vsim run --json` prints the same document from a remote run as from an embedded one.
 
 import { SchedLatency, SchedVmResult as SchedVmResultMsg, SimHostResult, SimVmResult, SimulationResult as SimulationResultMsg } from '@vsim/proto';
-import { HostPoolSpec, HostSchedResult, LatencyStats, VmSchedResult } from '@vsim/scheduler';
+import {
+  HostPoolSpec,
+  HostSchedResult,
+  LatencyStats,
+  VmSchedResult,
+  schedulerMessage,
+  schedulerSpecOf,
+  vmSchedMessage,
+  vmSchedParamsOf,
+} from '@vsim/scheduler';
 import { IsaName } from '@vsim/executor';
 import { Technique } from '@vsim/executor';
 import { SimResult, VmResult } from './simulation';
-import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
-import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 
 type HostOf<R> = R extends { readonly hosts: readonly (infer H)[] } ? H : never;
 

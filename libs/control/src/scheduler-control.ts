@@ -21,14 +21,17 @@ import {
 } from '@vsim/proto';
 import {
   HostLoopResult,
-  LoopState,
   NotFoundError,
   SchedulerObserver,
   SchedulerService,
   SimAction,
   PolicySpec,
+  hostHandoverOf,
   schedMetricsOf,
-  stateFromJson,
+  schedulerMessage,
+  schedulerSpecOf,
+  vmSchedMessage,
+  vmSchedParamsOf,
   type CheckpointTaken,
 } from '@vsim/scheduler';
 import { CheckpointError, readCheckpointEvents, readManifest } from './checkpoint/read';
@@ -51,12 +54,10 @@ import {
   silentLogger,
 } from './control-plane';
 import { MAX_PCPUS, MAX_VCPUS } from './cpu-node-control';
-import { hostHandoverFrom, hostHandoverOf } from './handover-proto';
+import { hostHandoverFrom } from './handover';
 import { Drain } from './drain';
 import { linkFor } from './migration/params';
 import { balancerParamsOf, migrationParamsOf } from './proto-migration';
-import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
-import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
 
 export interface SchedulerControlOptions extends ControlImplOptions {
   /** Sees every simulation's host loops (the service's metrics). */
@@ -142,8 +143,8 @@ export class SchedulerControlImpl implements SchedulerControl {
       if (m.host !== host) throw new CheckpointError(`checkpoint ${key} is of host ${m.host}, not ${host}`);
       if (m.pcpus !== pcpus) throw new CheckpointError(`checkpoint ${key}: host ${host} had ${m.pcpus} pCPUs, AddHost says ${pcpus}`);
       const events = await readCheckpointEvents(store, m);
-      const state = stateFromJson<LoopState>(m.loopStateJson);
-      const policy = { policy: m.policy, params: stateFromJson<Record<string, unknown>>(m.policyParamsJson || '{}') };
+      const { state } = hostHandoverFrom(m.loop!);
+      const policy = schedulerSpecOf(m.scheduler, `checkpoint ${key}: scheduler`);
       st.svc.resumeHost({ host, node, pcpus, eventsPublished: m.eventsPublished, state }, policy, { index: m.index, events });
       for (const v of state.vcpus) st.vms.add(v.vm);
       this.log.info({ sim: st.svc.sim, host, node, checkpoint: key, nowNs: m.nowNs }, 'host resumed from a checkpoint');

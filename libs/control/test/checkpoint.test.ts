@@ -193,6 +193,13 @@ describe('a checkpoint that cannot be resumed', () => {
     const m = HostCheckpoint.decode((await c.getBlob(key))!);
     await c.putBlob(key, encode(HostCheckpoint, { ...m, format: 99 }));
     await expect(runEmbedded(spec(), 'embedded', { resume: { store: c, index: 1 } })).rejects.toThrow(`checkpoint ${key}: format 99`);
+    // Format 1 held the loop state as JSON (fields now reserved): refused, saying so.
+    await c.putBlob(key, encode(HostCheckpoint, { ...m, format: 1, loop: undefined, scheduler: undefined }));
+    await expect(runEmbedded(spec(), 'embedded', { resume: { store: c, index: 1 } })).rejects.toThrow(
+      `checkpoint ${key}: format 1, this vsim resumes format 2 (format 1 held the loop state as JSON; take a new checkpoint)`,
+    );
+    await c.putBlob(key, encode(HostCheckpoint, { ...m, loop: undefined }));
+    await expect(runEmbedded(spec(), 'embedded', { resume: { store: c, index: 1 } })).rejects.toThrow(`checkpoint ${key}: loop is missing`);
   });
 });
 

@@ -23,10 +23,12 @@ import {
   encode,
   subjects,
 } from '@vsim/proto';
+import { hostHandoverOf } from './handover-proto';
 import type { HostLoop, LoopState } from './host-loop';
+import { schedulerMessage } from './proto-scheduler';
 
-/** The HostCheckpoint format this scheduler writes and resumes. */
-export const CHECKPOINT_FORMAT = 1;
+/** The HostCheckpoint format this scheduler writes and resumes (2: the loop state typed, not JSON). */
+export const CHECKPOINT_FORMAT = 2;
 
 /** A host's VM snapshots are full again every this many checkpoints (CheckpointConfig.fullEvery). */
 export const DEFAULT_FULL_EVERY = 16;
@@ -47,21 +49,11 @@ export const checkpointKeys = {
 } as const;
 
 /**
- * LoopState (and policy state) as JSON: numbers JSON cannot carry (Infinity, -Infinity, NaN: a
- * disarmed timer, an unbounded deadline) travel as {"$num": "Infinity"}.
+ * A value as JSON (the spec's identity, checkpoint/spec-id.ts): numbers JSON cannot carry
+ * (Infinity, -Infinity, NaN) are written as {"$num": "Infinity"}.
  */
 export function stateToJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? { $num: String(x) } : x));
-}
-
-export function stateFromJson<T>(text: string): T {
-  return JSON.parse(text, (_k, x: unknown) => {
-    if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
-      const keys = Object.keys(x);
-      if (keys.length === 1 && keys[0] === '$num') return Number((x as { $num: string }).$num);
-    }
-    return x;
-  }) as T;
 }
 
 export interface CheckpointConfig {
@@ -208,11 +200,11 @@ export class Checkpointer {
       node: t.node,
       pcpus: t.pcpus,
       policy: policy.policy,
-      policyParamsJson: stateToJson(policy.params),
-      loopStateJson: stateToJson(state),
       eventsPublished: t.published,
       eventKeys: [...t.eventKeys],
       vms: vmIds.map((vm) => ({ vm, chain: [...(t.chains.get(vm) ?? [])], allocator: allocOf.get(vm) })),
+      scheduler: schedulerMessage(policy, `checkpoint ${index} of host ${host}: scheduler`),
+      loop: hostHandoverOf(this.sim, { host, node: t.node, pcpus: t.pcpus, eventsPublished: t.published, state }),
     });
     await store.putBlob(checkpointKeys.manifest(this.sim, host, index), encode(HostCheckpoint, manifest));
     const latest = checkpointKeys.latest(this.sim, host);

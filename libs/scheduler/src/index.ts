@@ -26,7 +26,12 @@ export { SCHEDULERS, isRegisteredPolicy, makeRegisteredPolicy, registeredSchedul
 export type { PolicyRegistration } from './policy';
 export type { HostHandover, PolicySpec, SchedulerObserver, SimAction } from './service';
 // Checkpoints of a simulation's hosts, and what resume reads back (checkpoint.proto).
-export { CHECKPOINT_FORMAT, DEFAULT_FULL_EVERY, Checkpointer, checkpointKeys, stateFromJson, stateToJson } from './checkpointer';
+export { CHECKPOINT_FORMAT, DEFAULT_FULL_EVERY, Checkpointer, checkpointKeys, stateToJson } from './checkpointer';
+// The scheduler's values at the edge (control.proto), shared by the control plane and the checkpoint manifest.
+export { hostHandoverFrom, hostHandoverOf } from './handover-proto';
+export { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
+export { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
+export { policyOfMessage, schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
 export type { CheckpointConfig, CheckpointTaken } from './checkpointer';
 export { hostSchedResult, jainIndex, latencySummary, newVcpuCounters, schedMetricsOf, vmSchedResult } from './metrics';
 export type { HostSchedResult, LatencyStats, PcpuStats, VmSchedResult } from './metrics';

@@ -38,8 +38,16 @@ export async function readManifest(store: CheckpointStore, key: string): Promise
     throw new CheckpointError(`checkpoint blob ${key} is not a HostCheckpoint manifest (${(err as Error).message})`, { cause: err });
   }
   if (m.format !== CHECKPOINT_FORMAT)
-    throw new CheckpointError(`checkpoint ${key}: format ${m.format}, this vsim resumes format ${CHECKPOINT_FORMAT}`);
-  if (m.loopStateJson === '') throw new CheckpointError(`checkpoint ${key}: loop_state_json is empty`);
+    throw new CheckpointError(
+      `checkpoint ${key}: format ${m.format}, this vsim resumes format ${CHECKPOINT_FORMAT}` +
+        (m.format === 1 ? ' (format 1 held the loop state as JSON; take a new checkpoint)' : ''),
+    );
+  if (!m.loop) throw new CheckpointError(`checkpoint ${key}: loop is missing`);
+  if (!m.scheduler?.policy) throw new CheckpointError(`checkpoint ${key}: scheduler names no policy`);
+  if (m.loop.host !== m.host || m.loop.pcpus !== m.pcpus)
+    throw new CheckpointError(
+      `checkpoint ${key}: loop is of host ${m.loop.host} with ${m.loop.pcpus} pCPUs, the manifest's is ${m.host} with ${m.pcpus}`,
+    );
   return m;
 }
 

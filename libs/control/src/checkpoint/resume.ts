@@ -4,7 +4,7 @@
 
 import { CheckpointStore } from '@vsim/bus';
 import { Event, HostCheckpoint } from '@vsim/proto';
-import { checkpointKeys, stateFromJson } from '@vsim/scheduler';
+import { checkpointKeys } from '@vsim/scheduler';
 import { ControlPlane } from '../control-plane';
 import { step } from '../step';
 import { costModelOf } from '../proto-costs';
@@ -74,7 +74,7 @@ export async function restoreVms(
     if (!r) continue; // its host starts afresh (it has no checkpoint)
     const { manifest } = r;
     const v = manifest.vms.find((x) => x.vm === vm.id)!;
-    const orderSeq = stateFromJson<{ seq: number }>(manifest.loopStateJson).seq;
+    const orderSeq = manifest.loop!.seq; // readManifest refuses a manifest without it
     const created = await step(`RestoreVm ${vm.id} on node ${assignment.get(host)}`, () =>
       control.nodes.get(assignment.get(host)!)!.restoreVm({ sim, host, vm: vm.id, chain: v.chain, orderSeq }),
     );

@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { HostHandover, SchedulerParams } from "./control";
 import { AllocatorRecord } from "./snapshot";
 
 /** One host's checkpoint: blob <sim>/<host>/<index>/manifest. */
@@ -28,11 +29,8 @@ export interface HostCheckpoint {
   /** The cpu-node that simulated the host (informational: resume places hosts anew). */
   node: string;
   pcpus: number;
-  /** The policy the host runs at the boundary (after any swap) and its parameters as JSON. */
+  /** The policy the host runs at the boundary (after any swap): the case of `scheduler`. */
   policy: string;
-  policyParamsJson: string;
-  /** The loop's exported state (@vsim/scheduler LoopState, JSON; pending actions in plain form). */
-  loopStateJson: string;
   /** Events published for the host so far (the next EventBatch's first_index). */
   eventsPublished: number;
   /**
@@ -42,6 +40,17 @@ export interface HostCheckpoint {
    */
   eventKeys: string[];
   vms: VmCheckpoint[];
+  /** The policy and its scheduler-wide parameters as last set (what AddHost resumes it with). */
+  scheduler:
+    | SchedulerParams
+    | undefined;
+  /**
+   * The host loop's state at the boundary, typed as a handover carries it (control.proto): vCPUs
+   * with their parameters and figures, pending actions, open run segments and the policy's own
+   * state (its opaque JSON, PolicyState.state). Its host, node, pcpus, now_ns and events_published
+   * are the manifest's.
+   */
+  loop: HostHandover | undefined;
 }
 
 export interface VmCheckpoint {
@@ -116,11 +125,11 @@ function createBaseHostCheckpoint(): HostCheckpoint {
     node: "",
     pcpus: 0,
     policy: "",
-    policyParamsJson: "",
-    loopStateJson: "",
     eventsPublished: 0,
     eventKeys: [],
     vms: [],
+    scheduler: undefined,
+    loop: undefined,
   };
 }
 
@@ -156,12 +165,6 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
     if (message.policy !== "") {
       writer.uint32(82).string(message.policy);
     }
-    if (message.policyParamsJson !== "") {
-      writer.uint32(90).string(message.policyParamsJson);
-    }
-    if (message.loopStateJson !== "") {
-      writer.uint32(98).string(message.loopStateJson);
-    }
     if (message.eventsPublished !== 0) {
       writer.uint32(104).uint64(message.eventsPublished);
     }
@@ -170,6 +173,12 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
     }
     for (const v of message.vms) {
       VmCheckpoint.encode(v!, writer.uint32(122).fork()).join();
+    }
+    if (message.scheduler !== undefined) {
+      SchedulerParams.encode(message.scheduler, writer.uint32(130).fork()).join();
+    }
+    if (message.loop !== undefined) {
+      HostHandover.encode(message.loop, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -267,22 +276,6 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
             message.policy = reader.string();
             continue;
           }
-          case 11: {
-            if (tag !== 90) {
-              break;
-            }
-
-            message.policyParamsJson = reader.string();
-            continue;
-          }
-          case 12: {
-            if (tag !== 98) {
-              break;
-            }
-
-            message.loopStateJson = reader.string();
-            continue;
-          }
           case 13: {
             if (tag !== 104) {
               break;
@@ -305,6 +298,22 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
             }
 
             message.vms.push(VmCheckpoint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.scheduler = SchedulerParams.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.loop = HostHandover.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -343,16 +352,6 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       pcpus: isSet(object.pcpus) ? globalThis.Number(object.pcpus) : 0,
       policy: isSet(object.policy) ? globalThis.String(object.policy) : "",
-      policyParamsJson: isSet(object.policyParamsJson)
-        ? globalThis.String(object.policyParamsJson)
-        : isSet(object.policy_params_json)
-        ? globalThis.String(object.policy_params_json)
-        : "",
-      loopStateJson: isSet(object.loopStateJson)
-        ? globalThis.String(object.loopStateJson)
-        : isSet(object.loop_state_json)
-        ? globalThis.String(object.loop_state_json)
-        : "",
       eventsPublished: isSet(object.eventsPublished)
         ? globalThis.Number(object.eventsPublished)
         : isSet(object.events_published)
@@ -366,6 +365,8 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
       vms: globalThis.Array.isArray(object?.vms)
         ? object.vms.map((e: any) => VmCheckpoint.fromJSON(e))
         : [],
+      scheduler: isSet(object.scheduler) ? SchedulerParams.fromJSON(object.scheduler) : undefined,
+      loop: isSet(object.loop) ? HostHandover.fromJSON(object.loop) : undefined,
     };
   },
 
@@ -401,12 +402,6 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
     if (message.policy !== "") {
       obj.policy = message.policy;
     }
-    if (message.policyParamsJson !== "") {
-      obj.policyParamsJson = message.policyParamsJson;
-    }
-    if (message.loopStateJson !== "") {
-      obj.loopStateJson = message.loopStateJson;
-    }
     if (message.eventsPublished !== 0) {
       obj.eventsPublished = Math.round(message.eventsPublished);
     }
@@ -415,6 +410,12 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
     }
     if (message.vms?.length) {
       obj.vms = message.vms.map((e) => VmCheckpoint.toJSON(e));
+    }
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerParams.toJSON(message.scheduler);
+    }
+    if (message.loop !== undefined) {
+      obj.loop = HostHandover.toJSON(message.loop);
     }
     return obj;
   },
@@ -434,11 +435,15 @@ export const HostCheckpoint: MessageFns<HostCheckpoint> = {
     message.node = object.node ?? "";
     message.pcpus = object.pcpus ?? 0;
     message.policy = object.policy ?? "";
-    message.policyParamsJson = object.policyParamsJson ?? "";
-    message.loopStateJson = object.loopStateJson ?? "";
     message.eventsPublished = object.eventsPublished ?? 0;
     message.eventKeys = object.eventKeys?.map((e) => e) || [];
     message.vms = object.vms?.map((e) => VmCheckpoint.fromPartial(e)) || [];
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerParams.fromPartial(object.scheduler)
+      : undefined;
+    message.loop = (object.loop !== undefined && object.loop !== null)
+      ? HostHandover.fromPartial(object.loop)
+      : undefined;
     return message;
   },
 };

@@ -8,7 +8,8 @@
 // bad value gets the same message from every path.
 
 import { Credit2Runqueue, CreditAccounting, Cpupool as CpupoolMsg, SchedulerParams as SchedulerParamsMsg } from '@vsim/proto';
-import { CPUPOOLS_POLICY, PolicySpec } from '@vsim/scheduler';
+import { CPUPOOLS_POLICY } from './cpupool';
+import type { PolicySpec } from './service';
 import { POLICIES, Policy, checkPolicyParams, policyDescriptor, unknownPolicy } from '@vsim/vocabulary';
 
 type Plain = Readonly<Record<string, unknown>>;

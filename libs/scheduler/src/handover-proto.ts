@@ -1,9 +1,10 @@
 // A handed-over host (Handover/Adopt between scheduler services) to and from its HostHandover
 // message (control.proto): the loop's state, pending actions and per-vCPU figures, typed at the edge.
+// A checkpoint's manifest (checkpoint.proto) holds the same message.
 
 import { HostHandover as HostHandoverMsg } from '@vsim/proto';
-import { HostHandover, PlainLoopAction } from '@vsim/scheduler';
-import { checkVmId, invalid } from './control-plane';
+import type { PlainLoopAction } from './host-loop';
+import type { HostHandover } from './service';
 import { vmSchedMessage, vmSchedParamsOf } from './proto-sched';
 import { loopStateMessage, loopStateOf, vcpuFiguresMessage, vcpuFiguresOf } from './loop-state-proto';
 import { schedulerMessage, schedulerSpecOf, schedulerUpdateMessage } from './proto-scheduler';
@@ -53,7 +54,10 @@ export function hostHandoverOf(sim: string, h: HostHandover): HostHandoverMsg {
   };
 }
 
-/** HostHandover (control.proto) back to a host's state; another implementation may leave `figures` and `loop` out. */
+/**
+ * HostHandover (control.proto) back to a host's state; another implementation may leave `figures`
+ * and `loop` out. RangeError naming the field at fault; VM ids are the caller's to check.
+ */
 export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
   const vcpus = m.vcpus.map((v) => {
     const { stats, marks } = vcpuFiguresOf(v.figures, {
@@ -64,7 +68,7 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       state: v.state,
     });
     return {
-      vm: checkVmId(v.vm),
+      vm: v.vm,
       vcpu: v.vcpu,
       wakeNs: v.wakeNs,
       paused: v.paused,
@@ -90,7 +94,7 @@ export function hostHandoverFrom(m: HostHandoverMsg): HostHandover {
       case 'killHost':
         return { kind: 'killHost', at: a.atNs };
       default:
-        throw invalid(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
+        throw new RangeError(`host ${m.host}: unknown pending action kind ${JSON.stringify(a.kind)}`);
     }
   });
   return {

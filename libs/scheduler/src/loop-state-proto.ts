@@ -1,11 +1,12 @@
-// A host loop's state at the control plane's edge (Handover/Adopt, control.proto): the typed
+// A host loop's state at the edge (Handover/Adopt, control.proto; a checkpoint's manifest, checkpoint.proto): the typed
 // LoopState and VcpuLoopFigures messages to the scheduler's LoopState and back. The policy and its
 // parameters are a SchedulerParams message (proto-scheduler.ts); the policy's own state stays the
 // policy's: UTF-8 JSON bytes (PolicyState.state), opaque here.
 
 import { LoopState as LoopStateMsg, PolicyState as PolicyStateMsg, VcpuLoopFigures } from '@vsim/proto';
-import { LoopState, PolicySpec, VcpuStats, newVcpuCounters } from '@vsim/scheduler';
-import { invalid } from './control-plane';
+import type { LoopState, VcpuStats } from './host-loop';
+import { newVcpuCounters } from './metrics';
+import type { PolicySpec } from './service';
 import { schedulerMessage, schedulerSpecOf } from './proto-scheduler';
 
 type VcpuEntry = LoopState['vcpus'][number];
@@ -79,7 +80,8 @@ export function loopStateMessage(s: LoopState): LoopStateMsg {
 
 /**
  * HostHandover.loop back, for a host of `pcpus` pCPUs (absent: another implementation's handover,
- * with none of it). INVALID_ARGUMENT naming the field when it does not fit the host.
+ * with none of it). RangeError naming the field when it does not fit the host (the
+ * control plane answers it as INVALID_ARGUMENT).
  */
 export function loopStateOf(
   host: string,
@@ -90,12 +92,12 @@ export function loopStateOf(
   const at = `host ${host}: loop`;
   const stats = Array.from({ length: pcpus }, () => ({ busyNs: 0, idleWaitingNs: 0 }));
   m.pcpus.forEach((p, i) => {
-    if (p.pcpu >= pcpus) throw invalid(`${at}.pcpus[${i}].pcpu: the host has no pCPU ${p.pcpu} (it has ${pcpus})`);
+    if (p.pcpu >= pcpus) throw new RangeError(`${at}.pcpus[${i}].pcpu: the host has no pCPU ${p.pcpu} (it has ${pcpus})`);
     stats[p.pcpu] = { busyNs: p.busyNs, idleWaitingNs: p.idleWaitingNs };
   });
   const segments: LoopState['segments'] & unknown[] = new Array(pcpus).fill(null);
   m.segments.forEach((g, i) => {
-    if (g.pcpu >= pcpus) throw invalid(`${at}.segments[${i}].pcpu: the host has no pCPU ${g.pcpu} (it has ${pcpus})`);
+    if (g.pcpu >= pcpus) throw new RangeError(`${at}.segments[${i}].pcpu: the host has no pCPU ${g.pcpu} (it has ${pcpus})`);
     segments[g.pcpu] = {
       pcpu: g.pcpu,
       vm: g.vm,
@@ -106,22 +108,18 @@ export function loopStateOf(
       ...(g.balance.length > 0 ? { balance: Object.fromEntries(g.balance.map((b) => [b.key, b.value])) } : {}),
     };
   });
-  if (m.current.length !== 0 && m.current.length !== pcpus) throw invalid(`${at}.current: ${m.current.length} entries, the host has ${pcpus} pCPUs`);
+  if (m.current.length !== 0 && m.current.length !== pcpus)
+    throw new RangeError(`${at}.current: ${m.current.length} entries, the host has ${pcpus} pCPUs`);
   const json = (field: string, bytes: Uint8Array): unknown => {
     try {
       return JSON.parse(fromUtf8.decode(bytes));
     } catch (err) {
-      throw invalid(`${at}.policy.${field}: not UTF-8 JSON: ${(err as Error).message}`);
+      throw new RangeError(`${at}.policy.${field}: not UTF-8 JSON: ${(err as Error).message}`, { cause: err });
     }
   };
   let policy: LoopState['policy'];
   if (m.policy) {
-    let spec: PolicySpec;
-    try {
-      spec = schedulerSpecOf(m.policy.scheduler, `${at}.policy.scheduler`);
-    } catch (err) {
-      throw invalid((err as Error).message);
-    }
+    const spec: PolicySpec = schedulerSpecOf(m.policy.scheduler, `${at}.policy.scheduler`);
     policy = { name: spec.policy, params: spec.params, state: json('state', m.policy.state) };
   }
   return {
