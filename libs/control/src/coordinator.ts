@@ -20,7 +20,7 @@ import { Refusal, RefusalCounter } from '@vsim/security';
 import { SimResult, SimSpec, placeVms, summarize } from './simulation';
 import { TECHNIQUES } from '@vsim/executor';
 import { hostPolicySpec, schedulerMessage, vmSchedMessage } from '@vsim/scheduler';
-import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, silentLogger } from './control-plane';
+import { ControlLogger, ControlPlane, SchedulerControl, checkHostId, checkSim, checkVmId, invalid, silentLogger } from './control-plane';
 import { costModelOf } from './proto-costs';
 import { HostToPlace, assignHosts, vmsPerHost } from './placement';
 import { readCheckpoints, restoreVms } from './checkpoint/resume';
@@ -143,6 +143,11 @@ export class Coordinator {
     );
     const checkpointIntervalNs = this.opts.checkpointIntervalNs ?? spec.checkpointIntervalNs ?? 0;
     const needsId = checkpointIntervalNs > 0 || this.opts.resume !== undefined;
+    // A migration moves a VM between two hosts' loops, which a per-host checkpoint cannot hold yet
+    // (HostLoop.exportState refuses while one is pending; a resumed host would hold VMs the spec
+    // places elsewhere): refused before anything is set up.
+    if (needsId && (spec.balancer || (spec.actions ?? []).some((a) => a.kind === 'migrate')))
+      throw invalid('checkpoint: checkpoints and resume do not support live migration yet (the scenario has a migrate action or a balancer)');
     const specId = needsId ? specIdentity(spec, readImage) : '';
     const work = (async (): Promise<CoordinatedRun> => {
       // Every checkpoint is read (and checked) before anything is set up.

@@ -40,8 +40,9 @@ function pick(perHost: number[][]): number[] {
 // Every example, at two intervals: an eighth and a third of the time its hosts run (the last event),
 // so that every example — some end within milliseconds — has several checkpoints, at times that do
 // not divide its run.
+// (examples/migration.yaml is refused: checkpoints do not hold a migration yet, tested below.)
 const CASES: [string, number][] = readdirSync(EXAMPLES)
-  .filter((f) => f.endsWith('.yaml'))
+  .filter((f) => f.endsWith('.yaml') && f !== 'migration.yaml')
   .map((f) => f.replace(/\.yaml$/, ''))
   .sort()
   .flatMap((name): [string, number][] => [
@@ -176,6 +177,14 @@ describe('a checkpoint that cannot be resumed', () => {
     await expect(runEmbedded({ ...spec(), seed: spec().seed + 1 }, 'embedded', { resume: { store } })).rejects.toThrow(
       /was taken of another scenario, seed or image/,
     );
+  });
+
+  it('a scenario with live migration is refused before anything runs, naming checkpoint', async () => {
+    const store = new MemoryCheckpointStore();
+    await expect(runEmbedded(example('migration'), 'embedded', { checkpoint: { store, intervalNs: 1_000_000 } })).rejects.toThrow(
+      /checkpoint: checkpoints and resume do not support live migration yet/,
+    );
+    expect(await store.list('')).toEqual([]);
   });
 
   it('a checkpoint index that does not exist, and a store without checkpoints', async () => {
