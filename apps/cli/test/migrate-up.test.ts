@@ -3,12 +3,12 @@
 // examples/migration.yaml, whose hosts land on different cpu-nodes, so every page crosses from one
 // cpu-node process to the other on the permitted subjects; the event-log hash is the embedded run's.
 
-import { findNatsServer } from '@vsim/bus';
+import { NATS_SERVER_MISSING, findNatsServer } from '@vsim/bus';
 import { UpCluster, runVsim, startVsimUp } from '@vsim/testkit';
 
 const skip = findNatsServer() === undefined && process.env.CI !== 'true';
 
-(skip ? describe.skip : describe)('examples/migration.yaml on vsim up --cpu-nodes 2', () => {
+(skip ? describe.skip : describe)(`examples/migration.yaml on vsim up --cpu-nodes 2${skip ? ` (skipped: ${NATS_SERVER_MISSING})` : ''}`, () => {
   let cluster: UpCluster;
 
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 // The replay runner on a host executor, without a scheduler: a trace's compute, exits, blocks and
 // end are consumed slice by slice, as recorded (the end-to-end reproduction is libs/control/test/replay.test.ts).
 
-import { RunOrder, VcpuState } from '@vsim/proto';
+import { Event, RunOrder, VcpuState } from '@vsim/proto';
 import { HostExecutor, ReplayRunner, parseTrace } from '../src';
 
 const trace = (ops: unknown[], end = 'ended') =>
@@ -40,13 +40,13 @@ describe('the replay runner', () => {
     );
     const r1 = await h.run(order(1, 0, 100_000));
     // Blocked at 3500 ns of its pCPU time; the host stops at the quantum's end.
-    expect(r1.events.map((e) => [e.timeNs, e.kind, e.value])).toEqual([
+    expect(r1.events.map(Event.fromMessage).map((e) => [e.timeNs, e.kind, e.value])).toEqual([
       [2500, 'hypercall', 700],
       [3500, 'block', 53_500],
     ]);
     expect([r1.nowNs, r1.vcpus[0].state, r1.vcpus[0].wakeNs, r1.vcpus[0].ranNs]).toEqual([10_000, VcpuState.VCPU_STATE_BLOCKED, 53_500, 3500]);
     const r2 = await h.run(order(2, 53_500, 100_000));
-    expect(r2.events.map((e) => [e.timeNs, e.kind, e.detail, e.value])).toEqual([
+    expect(r2.events.map(Event.fromMessage).map((e) => [e.timeNs, e.kind, e.detail, e.value])).toEqual([
       [53_500, 'wake', '', 0],
       [53_800, 'halt', 'bye', 3],
     ]);
