@@ -49,7 +49,11 @@ function start(sim: string) {
     nodes: [new CpuNodeControlImpl(node, { nodeId: 'n0' })],
     scheduler: new SchedulerControlImpl(sched),
   });
-  const run = new Coordinator(control, coord, {}).run(spec(), sim);
+  // The run waits for the first session before it starts: a host's slices run synchronously, so a
+  // short guest could otherwise end before the debugger's first request is even handled.
+  let attached!: () => void;
+  const ready = new Promise<void>((r) => (attached = r));
+  const run = new Coordinator(control, coord, { beforeRun: () => ready }).run(spec(), sim);
   const ask = async (body: Record<string, unknown>, timeoutMs = 30_000): Promise<{ data?: string; at?: number; ended?: boolean; error?: string }> =>
     JSON.parse(new TextDecoder().decode(await gw.request(subjects.gdb(sim, 'n0'), new TextEncoder().encode(JSON.stringify(body)), { timeoutMs })));
   const text = (r: { data?: string }) => Buffer.from(r.data ?? '', 'base64').toString('latin1');
@@ -69,12 +73,16 @@ function start(sim: string) {
       // Until the node serves the subject (no responders) and has created the VM.
       // (A short timeout: a request sent as the node subscribes may not be delivered.)
       const r = await ask({ session, op: 'open', vm: 'dbg' }, 1_000).catch(() => ({ error: 'no VM yet' }));
-      if (!r.error?.startsWith('no VM ')) return r;
+      if (!r.error?.startsWith('no VM ')) {
+        attached();
+        return r;
+      }
       await new Promise((w) => setTimeout(w, 20));
     }
   };
   /** Ends the test's session (the host runs on, whatever an assertion left), then the connections. */
   const close = async (session = 'a') => {
+    attached();
     await ask({ session, op: 'close', vm: 'dbg' }).catch(() => undefined);
     await Promise.all(buses.map((b) => b.close()));
   };
