@@ -181,10 +181,11 @@ afterAll(() => {
       const proc = services.get(key)!.proc;
       await survives(
         `SIGTERM ${key === 'n1' ? 'cpu-node' : key}`,
+        // No timed "still at work" check: runs are short now (a run may end within a few hundred
+        // ms of the signal); that the run completes with the undisturbed hash, and that the service
+        // logged finishing its work before exiting 0, is what shows it was not cut.
         async () => {
           proc.proc.kill('SIGTERM');
-          await sleep(200);
-          expect(proc.proc.exitCode).toBeNull(); // still at work
         },
         async () => {
           expect(await proc.exited).toBe(0);
